@@ -1,0 +1,103 @@
+// Per-account aggregation over scenarios (DESIGN.md §1): an account's P&L
+// vector is Σ_p size_p × riskArray[instrument_p], then reduced to its worst
+// weighted loss. Risk arrays are row-major: instrument i's value change under
+// scenario s sits at riskArrays[i·nScen + s] (USD per unit of size).
+//
+// Summation runs in position order within each account, whatever the
+// sharding of accounts across threads, so results are bit-identical for any
+// number of workers. The SIMD build adds two scenarios per instruction; the
+// scalar build adds them one at a time in the same order per scenario, so both
+// builds agree bit for bit.
+
+/**
+ * P&L vectors of nAcc accounts. Account a owns positions
+ * [accStart[a], accStart[a+1]) of posInstr (i32 instrument index) and
+ * posSize (f64). out receives nAcc × nScen f64, row-major.
+ */
+export function aggregateAccounts(
+  nAcc: i32,
+  nScen: i32,
+  accStart: usize,
+  posInstr: usize,
+  posSize: usize,
+  riskArrays: usize,
+  out: usize,
+): void {
+  let ns = <usize>nScen;
+  let rowBytes = ns << 3;
+  for (let a: usize = 0; a < <usize>nAcc; a++) {
+    let row = out + a * rowBytes;
+    memory.fill(row, 0, rowBytes);
+    let p0 = <usize>load<i32>(accStart + (a << 2));
+    let p1 = <usize>load<i32>(accStart + ((a + 1) << 2));
+    for (let p = p0; p < p1; p++) {
+      let size = load<f64>(posSize + (p << 3));
+      let src = riskArrays + (<usize>load<i32>(posInstr + (p << 2))) * rowBytes;
+      let s: usize = 0;
+      if (ASC_FEATURE_SIMD) {
+        let vs = f64x2.splat(size);
+        for (; s + 1 < ns; s += 2) {
+          let o = s << 3;
+          v128.store(row + o, f64x2.add(v128.load(row + o), f64x2.mul(vs, v128.load(src + o))));
+        }
+      }
+      for (; s < ns; s++) {
+        let o = s << 3;
+        store<f64>(row + o, load<f64>(row + o) + size * load<f64>(src + o));
+      }
+    }
+  }
+}
+
+/**
+ * Adds size × riskArray[instr] to one P&L vector in place (what-if: a trade
+ * changes one account's vector without re-aggregating its other positions).
+ */
+export function addPosition(nScen: i32, pnl: usize, riskArrays: usize, instr: i32, size: f64): void {
+  let ns = <usize>nScen;
+  let src = riskArrays + (<usize>instr) * (ns << 3);
+  let s: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    let vs = f64x2.splat(size);
+    for (; s + 1 < ns; s += 2) {
+      let o = s << 3;
+      v128.store(pnl + o, f64x2.add(v128.load(pnl + o), f64x2.mul(vs, v128.load(src + o))));
+    }
+  }
+  for (; s < ns; s++) {
+    let o = s << 3;
+    store<f64>(pnl + o, load<f64>(pnl + o) + size * load<f64>(src + o));
+  }
+}
+
+/**
+ * Worst weighted loss of each of nAcc P&L vectors: loss_s = −weight_s × pnl_s
+ * (weights < 1 count extreme scenarios at a fraction). outLoss[a] receives the
+ * largest loss (which may be negative: every scenario a gain), outIndex[a] the
+ * first scenario attaining it (ties resolve to the lowest index, deterministically).
+ */
+export function worstLoss(
+  nAcc: i32,
+  nScen: i32,
+  pnl: usize,
+  weights: usize,
+  outLoss: usize,
+  outIndex: usize,
+): void {
+  let ns = <usize>nScen;
+  for (let a: usize = 0; a < <usize>nAcc; a++) {
+    let row = pnl + a * (ns << 3);
+    let worst = -Infinity;
+    let at: i32 = -1;
+    // A scalar scan: argmax needs the first index, and nScen is small (≤ a few hundred).
+    for (let s: usize = 0; s < ns; s++) {
+      let loss = -(load<f64>(weights + (s << 3)) * load<f64>(row + (s << 3)));
+      if (loss > worst) {
+        worst = loss;
+        at = <i32>s;
+      }
+    }
+    store<f64>(outLoss + (a << 3), worst);
+    store<i32>(outIndex + (a << 2), at);
+  }
+}

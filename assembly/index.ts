@@ -1,0 +1,18 @@
+// Entry point of the optmargin WASM module. Built twice from this one source
+// (asconfig.json): release-simd (f64x2 loops) and release-scalar (SIMD
+// disabled: the `if (ASC_FEATURE_SIMD)` branches are removed at compile time).
+// Memory is managed by the host (src/wasm/module.ts): it lays out its buffers
+// from heapBase() upward and grows memory itself; the kernels never allocate.
+
+export { black76Greeks, black76Price } from './black76';
+export { aggregateAccounts, addPosition, worstLoss } from './aggregate';
+
+/** First free byte after the module's static data. */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+/** 1 for the SIMD build, 0 for the scalar build. */
+export function simdBuild(): i32 {
+  return ASC_FEATURE_SIMD ? 1 : 0;
+}

@@ -1,0 +1,95 @@
+/**
+ * Every error optmargin raises, in one table with stable codes (the style of
+ * piscina's src/errors.ts). Codes never change meaning once released: tools
+ * that call the CLI or embed the library may switch on them.
+ *
+ * `path` names the offending field the way a user would write it, e.g.
+ * `positions[17].strike`, so messages read `positions[17].strike must be > 0, got -5`.
+ */
+export const ErrorCodes = {
+  /** A field of user input is missing, of the wrong type or out of range. */
+  INVALID_INPUT: 'OPTMARGIN_INVALID_INPUT',
+  /** An instrument name could not be parsed (not a Deribit-style name). */
+  INVALID_INSTRUMENT: 'OPTMARGIN_INVALID_INSTRUMENT',
+  /** A market snapshot lacks data an instrument needs (no forward, no smile, expired...). */
+  MISSING_MARKET_DATA: 'OPTMARGIN_MISSING_MARKET_DATA',
+  /** An option price lies outside the no-arbitrage bounds: no implied volatility exists. */
+  PRICE_OUT_OF_BOUNDS: 'OPTMARGIN_PRICE_OUT_OF_BOUNDS',
+  /** A file is not in the format the command expects (not a book, not a snapshot...). */
+  INVALID_FILE: 'OPTMARGIN_INVALID_FILE',
+  /** A model or preset id is unknown, or its parameter file is malformed. */
+  INVALID_MODEL: 'OPTMARGIN_INVALID_MODEL',
+  /** An option passed to a constructor (engine, pool, runner) is invalid. */
+  INVALID_OPTION: 'OPTMARGIN_INVALID_OPTION',
+  /** The WebAssembly module could not be loaded or instantiated. */
+  WASM_UNAVAILABLE: 'OPTMARGIN_WASM_UNAVAILABLE',
+  /** A worker failed while computing; the affected accounts carry this code. */
+  WORKER_FAILED: 'OPTMARGIN_WORKER_FAILED',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export class OptmarginError extends Error {
+  readonly code: ErrorCode;
+  /** Field path within the user's input, when the error is about one field. */
+  readonly path?: string;
+  constructor(code: ErrorCode, message: string, path?: string) {
+    super(message);
+    this.name = 'OptmarginError';
+    this.code = code;
+    if (path !== undefined) this.path = path;
+  }
+}
+
+/** Renders a value for an error message: numbers and strings as a user typed them. */
+export function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
+  if (value === undefined) return 'nothing';
+  try {
+    const s = JSON.stringify(value);
+    return s.length > 60 ? s.slice(0, 57) + '...' : s;
+  } catch {
+    return String(value);
+  }
+}
+
+export function invalidInput(path: string, requirement: string, value: unknown): OptmarginError {
+  return new OptmarginError(ErrorCodes.INVALID_INPUT, `${path} ${requirement}, got ${show(value)}`, path);
+}
+
+/** Field checks used at every input boundary. Each throws INVALID_INPUT naming the path. */
+export const check = {
+  finite(path: string, v: unknown): number {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw invalidInput(path, 'must be a finite number', v);
+    return v;
+  },
+  positive(path: string, v: unknown): number {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw invalidInput(path, 'must be a finite number', v);
+    if (!(v > 0)) throw invalidInput(path, 'must be > 0', v);
+    return v;
+  },
+  nonNegative(path: string, v: unknown): number {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw invalidInput(path, 'must be a finite number', v);
+    if (!(v >= 0)) throw invalidInput(path, 'must be >= 0', v);
+    return v;
+  },
+  oneOf<T extends string>(path: string, v: unknown, allowed: readonly T[]): T {
+    if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
+      throw invalidInput(path, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`, v);
+    }
+    return v as T;
+  },
+  string(path: string, v: unknown): string {
+    if (typeof v !== 'string' || v.length === 0) throw invalidInput(path, 'must be a non-empty string', v);
+    return v;
+  },
+  object(path: string, v: unknown): Record<string, unknown> {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalidInput(path, 'must be an object', v);
+    return v as Record<string, unknown>;
+  },
+  array(path: string, v: unknown): unknown[] {
+    if (!Array.isArray(v)) throw invalidInput(path, 'must be an array', v);
+    return v;
+  },
+};

@@ -1,0 +1,20 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** ../shared/data beside the repository (CI always has it; tests that need it skip when absent). */
+export const SHARED_DATA = fileURLToPath(new URL('../../shared/data/', import.meta.url));
+export const HAVE_SHARED = existsSync(SHARED_DATA);
+export function sharedSkipNote(what: string): string {
+  return HAVE_SHARED ? what : `${what} [SKIPPED: ../shared/data not found]`;
+}
+
+/** Park–Miller minimal standard generator: deterministic, seedable, no dependency. */
+export function rng(seed: number): () => number {
+  let s = seed % 2147483647;
+  if (s <= 0) s += 2147483646;
+  return () => (s = (s * 48271) % 2147483647) / 2147483647;
+}
+
+export function relErr(a: number, b: number, floor = 0): number {
+  return Math.abs(a - b) / Math.max(Math.abs(b), floor);
+}
