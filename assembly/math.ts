@@ -263,16 +263,12 @@ const Q4: f64 = 2.33520497626869185e-3;
 // @ts-ignore: decorator
 @inline
 export function erfSmallS(y: f64): f64 {
-  let ysq = y * y;
-  let xnum = A4 * ysq;
-  let xden = ysq;
-  xnum = (xnum + A0) * ysq;
-  xden = (xden + B0) * ysq;
-  xnum = (xnum + A1) * ysq;
-  xden = (xden + B1) * ysq;
-  xnum = (xnum + A2) * ysq;
-  xden = (xden + B2) * ysq;
-  return (y * (xnum + A3)) / (xden + B3);
+  // Estrin's scheme (short dependency chains; all terms positive, so as stable as Horner)
+  let u = y * y;
+  let u2 = u * u;
+  let num = ((A3 + A2 * u) + (A1 + A0 * u) * u2) + A4 * (u2 * u2);
+  let den = ((B3 + B2 * u) + (B1 + B0 * u) * u2) + u2 * u2;
+  return (y * num) / den;
 }
 
 // @ts-ignore: decorator
@@ -285,40 +281,22 @@ function cody1S(y: f64): f64 {
 // @ts-ignore: decorator
 @inline
 function cody2S(y: f64): f64 {
-  let xnum = C8 * y;
-  let xden = y;
-  xnum = (xnum + C0) * y;
-  xden = (xden + D0) * y;
-  xnum = (xnum + C1) * y;
-  xden = (xden + D1) * y;
-  xnum = (xnum + C2) * y;
-  xden = (xden + D2) * y;
-  xnum = (xnum + C3) * y;
-  xden = (xden + D3) * y;
-  xnum = (xnum + C4) * y;
-  xden = (xden + D4) * y;
-  xnum = (xnum + C5) * y;
-  xden = (xden + D5) * y;
-  xnum = (xnum + C6) * y;
-  xden = (xden + D6) * y;
-  return (xnum + C7) / (xden + D7);
+  let y2 = y * y;
+  let y4 = y2 * y2;
+  let num = ((C7 + C6 * y) + (C5 + C4 * y) * y2) + ((C3 + C2 * y) + (C1 + C0 * y) * y2) * y4 + C8 * (y4 * y4);
+  let den = ((D7 + D6 * y) + (D5 + D4 * y) * y2) + ((D3 + D2 * y) + (D1 + D0 * y) * y2) * y4 + y4 * y4;
+  return num / den;
 }
 
 // @ts-ignore: decorator
 @inline
 function cody3S(y: f64): f64 {
   let z = 1.0 / (y * y);
-  let xnum = P5 * z;
-  let xden = z;
-  xnum = (xnum + P0) * z;
-  xden = (xden + Q0) * z;
-  xnum = (xnum + P1) * z;
-  xden = (xden + Q1) * z;
-  xnum = (xnum + P2) * z;
-  xden = (xden + Q2) * z;
-  xnum = (xnum + P3) * z;
-  xden = (xden + Q3) * z;
-  return (SQRPI - (z * (xnum + P4)) / (xden + Q4)) / y;
+  let z2 = z * z;
+  let z4 = z2 * z2;
+  let num = ((P4 + P3 * z) + (P2 + P1 * z) * z2) + (P0 + P5 * z) * z4;
+  let den = ((Q4 + Q3 * z) + (Q2 + Q1 * z) * z2) + (Q0 + z) * z4;
+  return (SQRPI - (z * num) / den) / y;
 }
 
 /** N(−x) for x ≥ 0, given ex = exp(−x²/2). */
@@ -334,16 +312,17 @@ export function normTailS(x: f64, ex: f64): f64 {
 // @ts-ignore: decorator
 @inline
 export function erfSmallV(y: v128): v128 {
-  let ysq = f64x2.mul(y, y);
-  let xnum = f64x2.mul(vc(V_A4), ysq);
-  let xden = ysq;
-  xnum = f64x2.mul(f64x2.add(xnum, vc(V_A0)), ysq);
-  xden = f64x2.mul(f64x2.add(xden, vc(V_B0)), ysq);
-  xnum = f64x2.mul(f64x2.add(xnum, vc(V_A1)), ysq);
-  xden = f64x2.mul(f64x2.add(xden, vc(V_B1)), ysq);
-  xnum = f64x2.mul(f64x2.add(xnum, vc(V_A2)), ysq);
-  xden = f64x2.mul(f64x2.add(xden, vc(V_B2)), ysq);
-  return f64x2.div(f64x2.mul(y, f64x2.add(xnum, vc(V_A3))), f64x2.add(xden, vc(V_B3)));
+  let u = f64x2.mul(y, y);
+  let u2 = f64x2.mul(u, u);
+  let num = f64x2.add(
+    f64x2.add(f64x2.add(vc(V_A3), f64x2.mul(vc(V_A2), u)), f64x2.mul(f64x2.add(vc(V_A1), f64x2.mul(vc(V_A0), u)), u2)),
+    f64x2.mul(vc(V_A4), f64x2.mul(u2, u2)),
+  );
+  let den = f64x2.add(
+    f64x2.add(f64x2.add(vc(V_B3), f64x2.mul(vc(V_B2), u)), f64x2.mul(f64x2.add(vc(V_B1), f64x2.mul(vc(V_B0), u)), u2)),
+    f64x2.mul(u2, u2),
+  );
+  return f64x2.div(f64x2.mul(y, num), den);
 }
 
 // @ts-ignore: decorator
@@ -355,41 +334,40 @@ function cody1V(y: v128): v128 {
 // @ts-ignore: decorator
 @inline
 function cody2V(y: v128): v128 {
-  let xnum = f64x2.mul(vc(V_C8), y);
-  let xden = y;
-  xnum = f64x2.mul(f64x2.add(xnum, vc(V_C0)), y);
-  xden = f64x2.mul(f64x2.add(xden, vc(V_D0)), y);
-  xnum = f64x2.mul(f64x2.add(xnum, vc(V_C1)), y);
-  xden = f64x2.mul(f64x2.add(xden, vc(V_D1)), y);
-  xnum = f64x2.mul(f64x2.add(xnum, vc(V_C2)), y);
-  xden = f64x2.mul(f64x2.add(xden, vc(V_D2)), y);
-  xnum = f64x2.mul(f64x2.add(xnum, vc(V_C3)), y);
-  xden = f64x2.mul(f64x2.add(xden, vc(V_D3)), y);
-  xnum = f64x2.mul(f64x2.add(xnum, vc(V_C4)), y);
-  xden = f64x2.mul(f64x2.add(xden, vc(V_D4)), y);
-  xnum = f64x2.mul(f64x2.add(xnum, vc(V_C5)), y);
-  xden = f64x2.mul(f64x2.add(xden, vc(V_D5)), y);
-  xnum = f64x2.mul(f64x2.add(xnum, vc(V_C6)), y);
-  xden = f64x2.mul(f64x2.add(xden, vc(V_D6)), y);
-  return f64x2.div(f64x2.add(xnum, vc(V_C7)), f64x2.add(xden, vc(V_D7)));
+  let y2 = f64x2.mul(y, y);
+  let y4 = f64x2.mul(y2, y2);
+  let num = f64x2.add(
+    f64x2.add(
+      f64x2.add(f64x2.add(vc(V_C7), f64x2.mul(vc(V_C6), y)), f64x2.mul(f64x2.add(vc(V_C5), f64x2.mul(vc(V_C4), y)), y2)),
+      f64x2.mul(f64x2.add(f64x2.add(vc(V_C3), f64x2.mul(vc(V_C2), y)), f64x2.mul(f64x2.add(vc(V_C1), f64x2.mul(vc(V_C0), y)), y2)), y4),
+    ),
+    f64x2.mul(vc(V_C8), f64x2.mul(y4, y4)),
+  );
+  let den = f64x2.add(
+    f64x2.add(
+      f64x2.add(f64x2.add(vc(V_D7), f64x2.mul(vc(V_D6), y)), f64x2.mul(f64x2.add(vc(V_D5), f64x2.mul(vc(V_D4), y)), y2)),
+      f64x2.mul(f64x2.add(f64x2.add(vc(V_D3), f64x2.mul(vc(V_D2), y)), f64x2.mul(f64x2.add(vc(V_D1), f64x2.mul(vc(V_D0), y)), y2)), y4),
+    ),
+    f64x2.mul(y4, y4),
+  );
+  return f64x2.div(num, den);
 }
 
 // @ts-ignore: decorator
 @inline
 function cody3V(y: v128): v128 {
   let z = f64x2.div(vc(V_ONE), f64x2.mul(y, y));
-  let xnum = f64x2.mul(vc(V_P5), z);
-  let xden = z;
-  xnum = f64x2.mul(f64x2.add(xnum, vc(V_P0)), z);
-  xden = f64x2.mul(f64x2.add(xden, vc(V_Q0)), z);
-  xnum = f64x2.mul(f64x2.add(xnum, vc(V_P1)), z);
-  xden = f64x2.mul(f64x2.add(xden, vc(V_Q1)), z);
-  xnum = f64x2.mul(f64x2.add(xnum, vc(V_P2)), z);
-  xden = f64x2.mul(f64x2.add(xden, vc(V_Q2)), z);
-  xnum = f64x2.mul(f64x2.add(xnum, vc(V_P3)), z);
-  xden = f64x2.mul(f64x2.add(xden, vc(V_Q3)), z);
-  let frac = f64x2.div(f64x2.mul(z, f64x2.add(xnum, vc(V_P4))), f64x2.add(xden, vc(V_Q4)));
-  return f64x2.div(f64x2.sub(vc(V_SQRPI), frac), y);
+  let z2 = f64x2.mul(z, z);
+  let z4 = f64x2.mul(z2, z2);
+  let num = f64x2.add(
+    f64x2.add(f64x2.add(vc(V_P4), f64x2.mul(vc(V_P3), z)), f64x2.mul(f64x2.add(vc(V_P2), f64x2.mul(vc(V_P1), z)), z2)),
+    f64x2.mul(f64x2.add(vc(V_P0), f64x2.mul(vc(V_P5), z)), z4),
+  );
+  let den = f64x2.add(
+    f64x2.add(f64x2.add(vc(V_Q4), f64x2.mul(vc(V_Q3), z)), f64x2.mul(f64x2.add(vc(V_Q2), f64x2.mul(vc(V_Q1), z)), z2)),
+    f64x2.mul(f64x2.add(vc(V_Q0), z), z4),
+  );
+  return f64x2.div(f64x2.sub(vc(V_SQRPI), f64x2.div(f64x2.mul(z, num), den)), y);
 }
 
 /** N(−x) for x ≥ 0 in both lanes, given ex = exp(−x²/2). */

@@ -1,0 +1,12 @@
+/**
+ * Benchmark sections beyond the pricing kernels (margin, book engine), each a
+ * function returning a markdown section. Registered here so run.ts stays small.
+ */
+import type { Section } from './run.js';
+
+export interface SectionContext {
+  quick: boolean;
+  runBench: (tasks: [string, () => void][], time?: number) => Promise<Map<string, { meanMs: number; p99Ms: number; rme: number }>>;
+}
+
+export const extraSections: ((ctx: SectionContext) => Promise<Section>)[] = [];

@@ -1,0 +1,277 @@
+/**
+ * The snapshot file format (docs/market.md): validation at the boundary, JSON / msgpack
+ * reading and writing, format detection for loadMarket, the content hash and the shipped
+ * default market.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decode as msgpackDecode, encode as msgpackEncode } from '@msgpack/msgpack';
+import { ErrorCodes, OptmarginError, check, invalidInput } from '../errors.js';
+import { looksLikeDeribitCsv, marketFromBookSummary, marketFromDeribitCsv, type DeribitReadOptions } from './deribit.js';
+import { sviViolation } from './svi.js';
+import { MARKET_FORMAT } from './types.js';
+import type {
+  ExpiryMarket,
+  ForwardSource,
+  InstrumentQuote,
+  MarketSnapshot,
+  SmileFitStats,
+  Smile,
+  UnderlyingMarket,
+} from './types.js';
+
+const FORWARD_SOURCES: readonly ForwardSource[] = ['future', 'synthetic', 'parity', 'input'];
+
+/** Accepts ms since epoch or an ISO-8601 string with a time zone. */
+function instant(path: string, v: unknown): number {
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v) || v < 0) throw invalidInput(path, 'must be ms since the Unix epoch (>= 0)', v);
+    return v;
+  }
+  if (typeof v === 'string') {
+    const ms = Date.parse(v.replace(/(\.\d{3})\d+/, '$1'));
+    if (Number.isFinite(ms) && /(Z|[+-]\d{2}:?\d{2})$/.test(v)) return ms;
+  }
+  throw invalidInput(path, 'must be ms since the Unix epoch or an ISO-8601 date-time with a time zone', v);
+}
+
+function optNumber(path: string, v: unknown, positive: boolean): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  return positive ? check.positive(path, v) : check.nonNegative(path, v);
+}
+
+function validateSmile(path: string, v: unknown, forward: number): Smile {
+  const o = check.object(path, v);
+  const model = check.oneOf(`${path}.model`, o.model, ['svi-raw', 'spline'] as const);
+  if (model === 'svi-raw') {
+    const s = {
+      model,
+      a: check.finite(`${path}.a`, o.a),
+      b: check.finite(`${path}.b`, o.b),
+      rho: check.finite(`${path}.rho`, o.rho),
+      m: check.finite(`${path}.m`, o.m),
+      sigma: check.finite(`${path}.sigma`, o.sigma),
+    };
+    const bad = sviViolation(s);
+    if (bad) throw invalidInput(path, `is not an admissible SVI smile: ${bad}`, o);
+    return s;
+  }
+  // spline: nodes in log-moneyness `k`, or in `strikes` (converted with this expiry's forward)
+  const vol = check.array(`${path}.vol`, o.vol).map((x, i) => check.positive(`${path}.vol[${i}]`, x));
+  let k: number[];
+  if (o.k !== undefined) k = check.array(`${path}.k`, o.k).map((x, i) => check.finite(`${path}.k[${i}]`, x));
+  else if (o.strikes !== undefined) {
+    k = check.array(`${path}.strikes`, o.strikes).map((x, i) => Math.log(check.positive(`${path}.strikes[${i}]`, x) / forward));
+  } else throw invalidInput(`${path}.k`, 'is required for a spline smile (or give strikes)', undefined);
+  if (k.length !== vol.length) throw invalidInput(`${path}.vol`, `must have as many entries as k (${k.length})`, vol.length);
+  if (k.length === 0) throw invalidInput(`${path}.vol`, 'must have at least one node', vol);
+  for (let i = 1; i < k.length; i++) {
+    if (!(k[i] > k[i - 1])) throw invalidInput(`${path}.${o.k !== undefined ? 'k' : 'strikes'}[${i}]`, 'must be strictly increasing', o.k ? k[i] : (o.strikes as unknown[])[i]);
+  }
+  return { model, k, vol };
+}
+
+function validateFit(path: string, v: unknown): SmileFitStats | undefined {
+  if (v === undefined) return undefined;
+  const o = check.object(path, v);
+  return {
+    points: check.nonNegative(`${path}.points`, o.points),
+    minStrike: check.nonNegative(`${path}.minStrike`, o.minStrike),
+    maxStrike: check.nonNegative(`${path}.maxStrike`, o.maxStrike),
+    rmsVolError: check.nonNegative(`${path}.rmsVolError`, o.rmsVolError),
+    maxVolError: check.nonNegative(`${path}.maxVolError`, o.maxVolError),
+    butterflyFree: Boolean(o.butterflyFree),
+  };
+}
+
+/**
+ * Validates a parsed snapshot object (our JSON/msgpack format) and returns a normalised copy:
+ * instants as ms, expiries sorted, rate defaulted to 0. Errors name the field path, e.g.
+ * `market.underlyings[0].expiries[3].forward must be > 0, got -5`.
+ */
+export function validateSnapshot(v: unknown, path = 'market'): MarketSnapshot {
+  const o = check.object(path, v);
+  if (o.format !== MARKET_FORMAT) throw invalidInput(`${path}.format`, `must be ${JSON.stringify(MARKET_FORMAT)}`, o.format);
+  const valuationTime = instant(`${path}.valuationTime`, o.valuationTime);
+  const rate = o.rate === undefined ? 0 : check.finite(`${path}.rate`, o.rate);
+  const seen = new Set<string>();
+  const underlyings: UnderlyingMarket[] = check.array(`${path}.underlyings`, o.underlyings).map((uv, ui) => {
+    const up = `${path}.underlyings[${ui}]`;
+    const u = check.object(up, uv);
+    const name = check.string(`${up}.underlying`, u.underlying);
+    if (!/^[A-Z][A-Z0-9]{1,9}$/.test(name)) throw invalidInput(`${up}.underlying`, 'must be an upper-case coin code like BTC', name);
+    if (seen.has(name)) throw invalidInput(`${up}.underlying`, 'must be unique', name);
+    seen.add(name);
+    const out: UnderlyingMarket = { underlying: name, index: check.positive(`${up}.index`, u.index), expiries: [] };
+    const perp = optNumber(`${up}.perpetual`, u.perpetual, true);
+    if (perp !== undefined) out.perpetual = perp;
+    const exps = check.array(`${up}.expiries`, u.expiries).map((ev, ei) => {
+      const ep = `${up}.expiries[${ei}]`;
+      const e = check.object(ep, ev);
+      const expiry = instant(`${ep}.expiry`, e.expiry);
+      if (!(expiry > valuationTime)) throw invalidInput(`${ep}.expiry`, `must be after valuationTime (${new Date(valuationTime).toISOString()})`, e.expiry);
+      const forward = check.positive(`${ep}.forward`, e.forward);
+      const em: ExpiryMarket = {
+        expiry,
+        forward,
+        forwardSource: e.forwardSource === undefined ? 'input' : check.oneOf(`${ep}.forwardSource`, e.forwardSource, FORWARD_SOURCES),
+      };
+      if (e.futureName !== undefined) em.futureName = check.string(`${ep}.futureName`, e.futureName);
+      if (e.smile !== undefined) em.smile = validateSmile(`${ep}.smile`, e.smile, forward);
+      const fit = validateFit(`${ep}.fit`, e.fit);
+      if (fit) em.fit = fit;
+      if (e.svi !== undefined) {
+        const s = validateSmile(`${ep}.svi`, e.svi, forward);
+        if (s.model !== 'svi-raw') throw invalidInput(`${ep}.svi.model`, 'must be "svi-raw"', s.model);
+        em.svi = s;
+      }
+      const sviFit = validateFit(`${ep}.sviFit`, e.sviFit);
+      if (sviFit) em.sviFit = sviFit;
+      if (e.listedStrikes !== undefined) {
+        em.listedStrikes = check.array(`${ep}.listedStrikes`, e.listedStrikes).map((x, i) => check.positive(`${ep}.listedStrikes[${i}]`, x));
+      }
+      return em;
+    });
+    exps.sort((a, b) => a.expiry - b.expiry);
+    for (let i = 1; i < exps.length; i++) {
+      if (exps[i].expiry === exps[i - 1].expiry) {
+        throw invalidInput(`${up}.expiries`, 'must not list the same expiry twice', new Date(exps[i].expiry).toISOString());
+      }
+    }
+    out.expiries = exps;
+    return out;
+  });
+  const source = o.source === undefined ? undefined : check.string(`${path}.source`, o.source);
+  const snap: MarketSnapshot = { format: MARKET_FORMAT, valuationTime, rate, ...(source ? { source } : {}), underlyings };
+  if (o.instruments !== undefined) {
+    snap.instruments = check.array(`${path}.instruments`, o.instruments).map((qv, qi) => {
+      const qp = `${path}.instruments[${qi}]`;
+      const q = check.object(qp, qv);
+      const out: InstrumentQuote = { name: check.string(`${qp}.name`, q.name) };
+      for (const f of ['markPrice', 'markIv', 'bidPrice', 'askPrice', 'underlyingPrice', 'openInterest', 'volume'] as const) {
+        const x = optNumber(`${qp}.${f}`, q[f], false);
+        if (x !== undefined) out[f] = x;
+      }
+      return out;
+    });
+  }
+  return snap;
+}
+
+export type MarketFileFormat = 'json' | 'msgpack' | 'deribit-csv' | 'book-summary';
+
+/** Decides what a buffer holds: our JSON, Deribit's book-summary JSON, the Deribit chain CSV, or msgpack. */
+export function detectMarketFormat(buf: Uint8Array): MarketFileFormat {
+  let i = 0;
+  if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) i = 3; // UTF-8 BOM
+  while (i < buf.length && (buf[i] === 0x20 || buf[i] === 0x0a || buf[i] === 0x0d || buf[i] === 0x09)) i++;
+  const c = buf[i];
+  if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+    const head = Buffer.from(buf.subarray(i, i + 4096)).toString('utf8');
+    return head.includes(MARKET_FORMAT) ? 'json' : 'book-summary';
+  }
+  const head = Buffer.from(buf.subarray(0, 2048)).toString('utf8');
+  if (looksLikeDeribitCsv(head)) return 'deribit-csv';
+  return 'msgpack';
+}
+
+export interface LoadMarketOptions extends DeribitReadOptions {
+  /** force a format instead of detecting it */
+  format?: MarketFileFormat;
+}
+
+/**
+ * Loads a market snapshot from a file path or the file's bytes: our JSON or msgpack format,
+ * a Deribit option-chain CSV or a Deribit get_book_summary_by_currency JSON (detected).
+ */
+export function loadMarket(pathOrBuffer: string | Uint8Array, options: LoadMarketOptions = {}): MarketSnapshot {
+  let buf: Uint8Array;
+  let label: string;
+  if (typeof pathOrBuffer === 'string') {
+    label = pathOrBuffer;
+    try {
+      buf = readFileSync(pathOrBuffer);
+    } catch (e) {
+      throw new OptmarginError(ErrorCodes.INVALID_FILE, `cannot read market file ${JSON.stringify(pathOrBuffer)}: ${(e as Error).message}`);
+    }
+  } else if (pathOrBuffer instanceof Uint8Array) {
+    buf = pathOrBuffer;
+    label = 'market buffer';
+  } else {
+    throw invalidInput('market', 'must be a file path or a Uint8Array', pathOrBuffer);
+  }
+  if (buf.length === 0) throw new OptmarginError(ErrorCodes.INVALID_FILE, `${label} is empty`);
+  const format = options.format ?? detectMarketFormat(buf);
+  const text = () => Buffer.from(buf).toString('utf8');
+  const wrap = <T>(what: string, f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof OptmarginError) {
+        if (e.message.startsWith(label)) throw e;
+        throw new OptmarginError(e.code, `${label}: ${e.message}`, e.path);
+      }
+      throw new OptmarginError(ErrorCodes.INVALID_FILE, `${label} is not ${what}: ${(e as Error).message}`);
+    }
+  };
+  const source = typeof pathOrBuffer === 'string' ? pathOrBuffer.split(/[\\/]/).pop() : undefined;
+  switch (format) {
+    case 'json':
+      return wrap('a JSON market snapshot', () => validateSnapshot(JSON.parse(text())));
+    case 'book-summary':
+      return wrap('a Deribit book summary', () => marketFromBookSummary(JSON.parse(text()), { source, ...options }));
+    case 'deribit-csv':
+      return wrap('a Deribit chain CSV', () => marketFromDeribitCsv(text(), { source: source && `deribit chain CSV ${source}`, ...options }));
+    case 'msgpack':
+      return wrap('a msgpack market snapshot', () => validateSnapshot(msgpackDecode(buf)));
+  }
+}
+
+/** Our JSON format (pretty-printed). */
+export function marketToJson(snapshot: MarketSnapshot, indent = 1): string {
+  return JSON.stringify(snapshot, null, indent);
+}
+
+/** Our msgpack format: the same object tree as the JSON, msgpack-encoded. */
+export function marketToMsgpack(snapshot: MarketSnapshot): Uint8Array {
+  return msgpackEncode(JSON.parse(JSON.stringify(snapshot)));
+}
+
+/** JSON with object keys sorted at every level: the canonical text the hash is taken of. */
+export function canonicalJson(v: unknown): string {
+  if (v === null || typeof v !== 'object') {
+    if (typeof v === 'number' && !Number.isFinite(v)) return 'null';
+    return JSON.stringify(v) ?? 'null';
+  }
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o).filter((k) => o[k] !== undefined).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
+}
+
+/** sha256 (hex) of the snapshot's canonical JSON: identical content ⇒ identical hash, whatever the key order or file format. */
+export function marketHash(snapshot: MarketSnapshot): string {
+  return createHash('sha256').update(canonicalJson(snapshot)).digest('hex');
+}
+
+/** Finds data/default-market.json from src/market (tests) or dist/src/market (built package). */
+export function defaultMarketPath(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const p = join(dir, 'data', 'default-market.json');
+    if (existsSync(p)) return p;
+    dir = dirname(dir);
+  }
+  throw new OptmarginError(ErrorCodes.INVALID_FILE, 'data/default-market.json not found next to the optmargin package');
+}
+
+let defaultCache: MarketSnapshot | null = null;
+
+/** The market shipped with the package (data/default-market.json; provenance in docs/market.md). */
+export function defaultMarket(): MarketSnapshot {
+  if (!defaultCache) defaultCache = loadMarket(defaultMarketPath());
+  // a fresh copy: callers may mutate what they get
+  return structuredClone(defaultCache);
+}
