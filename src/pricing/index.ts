@@ -43,3 +43,4 @@ export function deribitDisplayGreeks(input: OptionInput): { delta: number; gamma
   const rhoSpot = t * F * g.delta - t * g.price;
   return { delta: g.delta, gamma: g.gamma, vega: g.vega / 100, theta: g.theta / 365, rho: rhoSpot / 100 };
 }
+export { blackScholesSpot, type SpotOptionInput, type SpotGreeks } from './spot.js';
