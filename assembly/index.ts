@@ -16,3 +16,17 @@ export function heapBase(): usize {
 export function simdBuild(): i32 {
   return ASC_FEATURE_SIMD ? 1 : 0;
 }
+
+// Elementary functions exported for the accuracy tests (test/elementary.test.ts),
+// which compare them with a 60-digit reference. Not part of the public API.
+import { expTailS, logS, expNegHalfSqS, normTailS } from './math';
+export function elemExp(x: f64): f64 {
+  return expTailS(x, 0.0);
+}
+export function elemLog(x: f64): f64 {
+  return logS(x);
+}
+/** N(−x) for x ≥ 0 */
+export function elemNormTail(x: f64): f64 {
+  return normTailS(x, expNegHalfSqS(x));
+}

@@ -27,6 +27,10 @@ export interface KernelExports {
   aggregateAccounts(nAcc: number, nScen: number, accStart: number, posInstr: number, posSize: number, riskArrays: number, out: number): void;
   addPosition(nScen: number, pnl: number, riskArrays: number, instr: number, size: number): void;
   worstLoss(nAcc: number, nScen: number, pnl: number, weights: number, outLoss: number, outIndex: number): void;
+  /** accuracy-test exports of the scalar elementary functions */
+  elemExp(x: number): number;
+  elemLog(x: number): number;
+  elemNormTail(x: number): number;
 }
 
 export type WasmVariant = 'simd' | 'scalar';
