@@ -3,10 +3,13 @@
  * function returning a markdown section. Registered here so run.ts stays small.
  */
 import type { Section } from './run.js';
+import { marginSection } from './margin.js';
 
 export interface SectionContext {
   quick: boolean;
   runBench: (tasks: [string, () => void][], time?: number) => Promise<Map<string, { meanMs: number; p99Ms: number; rme: number }>>;
 }
 
-export const extraSections: ((ctx: SectionContext) => Promise<Section>)[] = [];
+export const extraSections: ((ctx: SectionContext) => Promise<Section>)[] = [
+  marginSection,
+];

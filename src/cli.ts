@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { ExitCode, reportError } from './cli/io.js';
 import { registerPricingCommands } from './cli/price.js';
 import { registerMarketCommand } from './cli/market.js';
+import { registerMarginCommands } from './cli/margin.js';
 import { findPackageRoot } from './wasm/module.js';
 
 function version(): string {
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerPricingCommands(program);
   registerMarketCommand(program);
+  registerMarginCommands(program);
   return program;
 }
 

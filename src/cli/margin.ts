@@ -1,0 +1,179 @@
+/**
+ * `optmargin margin ACCOUNT --market FILE [--model ID|FILE] [--json] [--liquidation]`: margin of
+ * one account (or an array of accounts) under a preset or a parameter file; a readable breakdown
+ * by default (figures, components, positions, worst scenario per underlying), JSON with --json.
+ * `-` reads the account from stdin (JSON or msgpack).
+ * `optmargin models [ID] [--json]`: lists the presets, or prints one preset's parameters.
+ */
+import type { Command } from 'commander';
+import { ErrorCodes, OptmarginError } from '../errors.js';
+import { defaultMarket, loadMarket } from '../market/snapshot.js';
+import { resolveMarket } from '../market/resolved.js';
+import { createMarginEngine, type MarginEngine } from '../margin/engine.js';
+import { listModels, loadModel } from '../margin/models.js';
+import type { LiquidationPrices, MarginResult, MarginResultOk } from '../margin/types.js';
+import { readDocument } from './io.js';
+
+export interface MarginCommandOptions {
+  market?: string;
+  model?: string;
+  json?: boolean;
+  liquidation?: boolean;
+}
+
+const usd = (x: number): string => {
+  const r = Math.round(x * 100) / 100 + 0;
+  return r.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+};
+const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
+
+function table(rows: string[][], alignRight: boolean[]): string {
+  const w = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => r.map((cell, c) => (alignRight[c] ? cell.padStart(w[c]) : cell.padEnd(w[c]))).join('  ').trimEnd()).join('\n');
+}
+
+/** The readable report of one result. */
+export function formatMarginResult(r: MarginResult, liq?: LiquidationPrices[]): string {
+  if (!r.ok) return `account ${r.id}: ERROR ${r.error.code}: ${r.error.message}\n`;
+  const o: string[] = [];
+  o.push(`account ${r.id}  mode ${r.mode}${r.modeApplied !== r.mode ? ` (computed as ${r.modeApplied})` : ''}`);
+  o.push(`model ${r.model.id} v${r.model.version} (${r.model.mechanism}, params ${r.model.hash.slice(0, 12)})  market ${r.marketHash.slice(0, 12)} at ${new Date(r.valuationTime).toISOString()}`);
+  o.push('');
+  const fig: string[][] = [
+    ['equity', usd(r.equity)],
+    ['  collateral (after haircuts)', usd(r.collateralValue)],
+    ['initial margin', usd(r.initialMargin)],
+    ['maintenance margin', usd(r.maintenanceMargin)],
+    ['available funds', usd(r.availableFunds)],
+    ['margin ratio (MM / equity)', r.marginRatio === null ? 'n/a (equity <= 0)' : pct(r.marginRatio)],
+    ['health', r.health],
+  ];
+  o.push(table([['USD', ''], ...fig], [false, true]));
+  if (r.components) {
+    o.push('');
+    o.push('components');
+    o.push(table(Object.entries(r.components).map(([k, v]) => [`  ${k}`, Number.isInteger(v) ? String(v) : usd(v)]), [false, true]));
+  }
+  if (r.grid && r.grid.length) {
+    o.push('');
+    const rows = [['underlying', 'spot', 'worst scenario', 'worst loss', 'add-ons', 'IM']];
+    for (const g of r.grid) {
+      const addOns = Object.entries(g.addOns).filter(([, v]) => v !== 0).map(([k, v]) => `${k} ${usd(v)}`).join(', ') || '-';
+      rows.push([g.underlying, usd(g.spot), `#${g.worstScenario.index + 1} ${g.worstScenario.label}`, usd(g.worstLoss), addOns, usd(g.initialMargin)]);
+    }
+    o.push(table(rows, [false, true, false, true, false, true]));
+  }
+  if (r.positions.length) {
+    o.push('');
+    const head = ['#', 'instrument', 'size', 'value USD'];
+    const hasIm = r.positions.some((p) => p.initialMargin !== undefined);
+    const hasWorst = r.positions.some((p) => p.worstScenarioPnl !== undefined);
+    const hasIso = r.positions.some((p) => p.health !== undefined);
+    if (hasIm) head.push('IM', 'MM');
+    if (hasWorst) head.push('P&L in worst');
+    if (hasIso) head.push('equity', 'health');
+    const rows = [head];
+    for (const p of r.positions) {
+      const row = [String(p.index), p.instrument, String(p.size), usd(p.valueUsd)];
+      if (hasIm) row.push(usd(p.initialMargin ?? 0), usd(p.maintenanceMargin ?? 0));
+      if (hasWorst) row.push(usd(p.worstScenarioPnl ?? 0));
+      if (hasIso) row.push(usd(p.equity ?? 0), p.health ?? '');
+      rows.push(row);
+    }
+    o.push(table(rows, head.map((h) => h !== 'instrument' && h !== 'health')));
+  }
+  const us = Object.keys(r.greeks);
+  if (us.length) {
+    o.push('');
+    const rows = [['greeks', 'delta (coin)', 'gamma', 'vega (USD/vol pt)', 'theta (USD/day)']];
+    for (const u of us) {
+      const g = r.greeks[u];
+      rows.push([u, g.delta.toFixed(4), g.gamma.toExponential(3), usd(g.vega / 100), usd(g.theta / 365)]);
+    }
+    o.push(table(rows, [false, true, true, true, true]));
+  }
+  if (liq && liq.length) {
+    o.push('');
+    for (const l of liq) {
+      const f = (x: number | null) => (x === null ? 'none' : usd(x));
+      o.push(`liquidation price ${l.underlying} (spot ${usd(l.spot)}): below ${f(l.below)}, above ${f(l.above)}${l.alreadyLiquidatable ? ' — already below MM' : ''}`);
+    }
+  }
+  return o.join('\n') + '\n';
+}
+
+function engineFor(opts: MarginCommandOptions, mode: unknown): MarginEngine {
+  const snapshot = opts.market ? loadMarket(opts.market) : defaultMarket();
+  const model = opts.model ?? (mode === 'portfolio' ? 'deribit-pm' : 'deribit-standard');
+  return createMarginEngine({ market: resolveMarket(snapshot), model: loadModel(model) });
+}
+
+/** The command's work, separate from commander so it can be called and tested directly. */
+export function runMarginCommand(file: string, opts: MarginCommandOptions, write: (s: string) => void = (s) => process.stdout.write(s)): number {
+  const doc = readDocument(file);
+  const accounts = Array.isArray(doc) ? doc : [doc];
+  if (accounts.length === 0) throw new OptmarginError(ErrorCodes.INVALID_INPUT, 'no accounts in the input');
+  const first = accounts[0] as { mode?: unknown };
+  const engine = engineFor(opts, first?.mode);
+  const results = accounts.map((a) => engine.margin(a));
+  const liq = results.map((r, k) => {
+    if (!opts.liquidation || !r.ok) return undefined;
+    return Object.keys(r.greeks).map((u) => engine.liquidationPrice(accounts[k] as never, u));
+  });
+  if (opts.json) {
+    const out = results.map((r, k) => (liq[k] ? { ...(r as MarginResultOk), liquidationPrices: liq[k] } : r));
+    write(JSON.stringify(Array.isArray(doc) ? out : out[0], null, 2) + '\n');
+  } else {
+    write(results.map((r, k) => formatMarginResult(r, liq[k])).join('\n'));
+  }
+  // a book whose accounts all failed is an input error; partial failures are reported per account
+  return results.every((r) => !r.ok) ? 2 : 0;
+}
+
+export function runModelsCommand(id: string | undefined, opts: { json?: boolean }, write: (s: string) => void = (s) => process.stdout.write(s)): void {
+  if (id) {
+    const m = loadModel(id);
+    write(JSON.stringify({ ...m.params, hash: m.hash }, null, 2) + '\n');
+    return;
+  }
+  const models = listModels();
+  if (opts.json) {
+    write(JSON.stringify(models.map((m) => ({ ...m, parameters: loadModel(m.id).params })), null, 2) + '\n');
+    return;
+  }
+  const o: string[] = [];
+  for (const m of models) {
+    o.push(`${m.id}  v${m.version}  ${m.mechanism}  params ${m.hash.slice(0, 12)}`);
+    o.push(`  ${m.description}`);
+    o.push(`  source: ${m.source}`);
+    o.push('');
+  }
+  o.push('`optmargin models ID` prints a preset\'s parameters.');
+  write(o.join('\n') + '\n');
+}
+
+export function registerMarginCommands(program: Command): void {
+  program
+    .command('margin')
+    .description(
+      'margin of an account (or a JSON array of accounts): equity, IM, MM, health, breakdown. ' +
+        'ACCOUNT: JSON or msgpack file, `-` for stdin (schema in docs/margin.md)',
+    )
+    .argument('<account>', 'account file, or - for standard input')
+    .option('--market <file>', 'market snapshot or Deribit CSV (default: the shipped default market)')
+    .option('--model <id|file>', 'preset id (see `optmargin models`) or parameter file (default: deribit-pm for portfolio accounts, else deribit-standard)')
+    .option('--json', 'print the full result as JSON')
+    .option('--liquidation', 'also find the liquidation price of each underlying')
+    .action((file: string, opts: MarginCommandOptions) => {
+      const code = runMarginCommand(file, opts);
+      if (code !== 0) process.exitCode = code;
+    });
+  program
+    .command('models')
+    .description('list the margin model presets, or print the parameters of one')
+    .argument('[id]', 'preset id or parameter file')
+    .option('--json', 'print as JSON (with every parameter)')
+    .action((id: string | undefined, opts: { json?: boolean }) => {
+      runModelsCommand(id, opts);
+    });
+}

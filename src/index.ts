@@ -1,0 +1,15 @@
+/**
+ * optmargin: margin engine for crypto options, futures and perpetuals.
+ *
+ * Layers (DESIGN.md §1), each usable on its own:
+ * - pricing: Black-76 kernels in WASM (SIMD + scalar), the TS reference, implied vol;
+ * - market: Deribit instruments, forwards, smiles, snapshots and shocked copies;
+ * - margin: standard and scenario-grid models with venue presets, what-if, liquidation price;
+ * - the WASM boundary and the error table.
+ */
+export * from './errors.js';
+export * from './pricing/index.js';
+export { impliedVol, impliedVolInto, IvStatus, type ImpliedVolInput, type ImpliedVolBatch, type IvStatusCode } from './pricing/iv.js';
+export * as market from './market/index.js';
+export * as margin from './margin/index.js';
+export { WasmInstance, simdSupported, type WasmOptions, type WasmVariant } from './wasm/module.js';

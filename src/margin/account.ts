@@ -1,0 +1,78 @@
+/**
+ * Validation of user accounts (JSON objects or msgpack bytes) at the boundary: every problem
+ * is reported as OptmarginError INVALID_INPUT naming the field, e.g.
+ * `positions[17].size must be a finite number, got "x"`.
+ */
+import { decode } from '@msgpack/msgpack';
+import { ErrorCodes, OptmarginError, check, invalidInput } from '../errors.js';
+import { ACCOUNT_MODES, type AccountInput, type PositionChange, type PositionInput } from './types.js';
+
+const CURRENCY_RE = /^[A-Z][A-Z0-9]{1,9}$/;
+
+function validateBalances(path: string, v: unknown): Record<string, number> {
+  const obj = check.object(path, v);
+  const out: Record<string, number> = {};
+  for (const key of Object.keys(obj)) {
+    if (!CURRENCY_RE.test(key)) throw invalidInput(`${path}`, 'keys must be upper-case currency codes like BTC or USDC', key);
+    out[key] = check.finite(`${path}.${key}`, obj[key]);
+  }
+  return out;
+}
+
+function validatePosition(path: string, v: unknown, mode: string): PositionInput {
+  const p = check.object(path, v);
+  const instrument = check.string(`${path}.instrument`, p.instrument);
+  const size = check.finite(`${path}.size`, p.size);
+  if (size === 0) throw invalidInput(`${path}.size`, 'must be non-zero', size);
+  const out: PositionInput = { instrument, size };
+  if (p.entryPrice !== undefined) out.entryPrice = check.positive(`${path}.entryPrice`, p.entryPrice);
+  if (p.collateral !== undefined) {
+    if (mode !== 'isolated') {
+      throw invalidInput(`${path}.collateral`, 'is only allowed in isolated mode (cross and portfolio accounts pool collateral)', p.collateral);
+    }
+    out.collateral = validateBalances(`${path}.collateral`, p.collateral);
+  }
+  for (const key of Object.keys(p)) {
+    if (!['instrument', 'size', 'entryPrice', 'collateral'].includes(key)) {
+      throw invalidInput(`${path}.${key}`, 'is not a position field (instrument, size, entryPrice, collateral)', p[key]);
+    }
+  }
+  return out;
+}
+
+/** Validates one account; `path` prefixes field names (e.g. `accounts[3]` inside a book). */
+export function validateAccount(v: unknown, path = ''): AccountInput {
+  const at = (f: string) => (path ? `${path}.${f}` : f);
+  const a = check.object(path || 'account', v);
+  const id = typeof a.id === 'number' && Number.isFinite(a.id) ? String(a.id) : check.string(at('id'), a.id);
+  const mode = check.oneOf(at('mode'), a.mode, ACCOUNT_MODES);
+  const collateral = a.collateral === undefined ? {} : validateBalances(at('collateral'), a.collateral);
+  const rawPositions = a.positions === undefined ? [] : check.array(at('positions'), a.positions);
+  const positions = new Array<PositionInput>(rawPositions.length);
+  for (let i = 0; i < rawPositions.length; i++) positions[i] = validatePosition(at(`positions[${i}]`), rawPositions[i], mode);
+  return { id, mode, collateral, positions };
+}
+
+/** Decodes msgpack bytes, then validates as JSON input. */
+export function decodeAccount(bytes: Uint8Array): AccountInput {
+  let v: unknown;
+  try {
+    v = decode(bytes);
+  } catch (e) {
+    throw new OptmarginError(ErrorCodes.INVALID_FILE, `account is not valid msgpack: ${(e as Error).message}`);
+  }
+  return validateAccount(v);
+}
+
+export function validateChanges(v: unknown, path = 'changes'): PositionChange[] {
+  const arr = check.array(path, v);
+  return arr.map((c, i) => {
+    const o = check.object(`${path}[${i}]`, c);
+    const out: PositionChange = {
+      instrument: check.string(`${path}[${i}].instrument`, o.instrument),
+      size: check.finite(`${path}[${i}].size`, o.size),
+    };
+    if (o.entryPrice !== undefined) out.entryPrice = check.positive(`${path}[${i}].entryPrice`, o.entryPrice);
+    return out;
+  });
+}

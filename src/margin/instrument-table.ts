@@ -1,0 +1,276 @@
+/**
+ * Resolve step (DESIGN.md §1): every distinct instrument a margin call meets is parsed and
+ * valued ONCE per market and stored in structure-of-arrays form; accounts then refer to
+ * instruments by index. Values are per unit of position size, in USD.
+ *
+ * Entry-independent unit value `unitValue` (USD per unit of size):
+ *   option, linear      Black-76 value (USDC = USD)
+ *   option, inverse     (Black-76 / F) coin × index S
+ *   future/perp, linear F (a position's value is size × (F − entry))
+ *   future/perp, inverse −S/F (a position's value is size × S × (1/entry − 1/F)
+ *                        = size·S/entry [coin held: `coinPerUnitAtEntry`] − size·S/F)
+ *   spot pair (ETH_USDC) S
+ * Greeks are derivatives of the USD value with respect to the underlying price when index
+ * and forwards move together (S/F fixed), which is how every scenario moves them.
+ */
+import { ErrorCodes, OptmarginError } from '../errors.js';
+import { parseInstrument } from '../market/instruments.js';
+import type { Instrument } from '../market/types.js';
+import { black76Reference } from '../pricing/reference.js';
+import type { MarginMarket } from './market-view.js';
+
+export const enum Kind {
+  Option = 0,
+  Future = 1,
+  Perpetual = 2,
+  Spot = 3,
+  /** pseudo-instrument: one coin of the underlying held as collateral (or as an inverse future's entry leg) */
+  Coin = 4,
+}
+
+const KIND_OF: Record<Instrument['kind'], Kind> = { option: Kind.Option, future: Kind.Future, perpetual: Kind.Perpetual, spot: Kind.Spot };
+
+export class InstrumentTable {
+  readonly market: MarginMarket;
+  count = 0;
+  private capacity = 0;
+  readonly names: string[] = [];
+  readonly instruments: (Instrument | null)[] = [];
+  /** underlyings, in order of first appearance; `underlyingOf[i]` indexes this list */
+  readonly underlyings: string[] = [];
+  private readonly underlyingIndex = new Map<string, number>();
+  private readonly index = new Map<string, number>();
+  /** option expiry/strike group id (calls and puts of one strike share it), −1 otherwise */
+  private readonly groups = new Map<string, number>();
+  /** underlying slot of each option group */
+  readonly groupSlot: number[] = [];
+  underlyingOf = new Int32Array(0);
+  kind = new Uint8Array(0);
+  inverse = new Uint8Array(0);
+  isPut = new Uint8Array(0);
+  strike = new Float64Array(0);
+  expiry = new Float64Array(0);
+  /** years to expiry (0 for perpetual/spot/coin) */
+  t = new Float64Array(0);
+  /** the price the instrument references: expiry forward, perpetual mark, or index */
+  forward = new Float64Array(0);
+  vol = new Float64Array(0);
+  /** mark price in the instrument's own unit (coin for inverse options, USD otherwise) */
+  mark = new Float64Array(0);
+  unitValue = new Float64Array(0);
+  delta = new Float64Array(0);
+  gamma = new Float64Array(0);
+  vega = new Float64Array(0);
+  theta = new Float64Array(0);
+  group = new Int32Array(0);
+
+  constructor(market: MarginMarket) {
+    this.market = market;
+    this.grow(64);
+  }
+
+  private grow(cap: number): void {
+    const g = <T extends Float64Array | Int32Array | Uint8Array>(a: T, C: new (n: number) => T): T => {
+      const b = new C(cap);
+      b.set(a);
+      return b;
+    };
+    this.underlyingOf = g(this.underlyingOf, Int32Array);
+    this.kind = g(this.kind, Uint8Array);
+    this.inverse = g(this.inverse, Uint8Array);
+    this.isPut = g(this.isPut, Uint8Array);
+    this.group = g(this.group, Int32Array);
+    for (const f of ['strike', 'expiry', 't', 'forward', 'vol', 'mark', 'unitValue', 'delta', 'gamma', 'vega', 'theta'] as const) {
+      this[f] = g(this[f], Float64Array);
+    }
+    this.capacity = cap;
+  }
+
+  underlyingSlot(u: string): number {
+    let k = this.underlyingIndex.get(u);
+    if (k === undefined) {
+      if (!this.market.hasUnderlying(u)) {
+        throw new OptmarginError(ErrorCodes.MISSING_MARKET_DATA, `the market has no data for underlying ${JSON.stringify(u)}`);
+      }
+      k = this.underlyings.length;
+      this.underlyings.push(u);
+      this.underlyingIndex.set(u, k);
+    }
+    return k;
+  }
+
+  /** Index of an instrument by (Deribit) name; parses and values it on first sight. Throws on a bad name or missing data. */
+  indexOf(name: string): number {
+    const hit = this.index.get(name);
+    if (hit !== undefined) return hit;
+    const inst = parseInstrument(name);
+    const canonical = this.index.get(inst.name);
+    if (canonical !== undefined) {
+      this.index.set(name, canonical);
+      return canonical;
+    }
+    const i = this.add(inst.name, inst);
+    this.index.set(name, i);
+    return i;
+  }
+
+  /** Index of the pseudo-instrument "one coin of `u`" (collateral, inverse futures' entry leg). */
+  coinIndex(u: string): number {
+    const key = `coin:${u}`;
+    const hit = this.index.get(key);
+    if (hit !== undefined) return hit;
+    const i = this.add(key, null, u);
+    this.index.set(key, i);
+    return i;
+  }
+
+  private add(name: string, inst: Instrument | null, coinUnderlying?: string): number {
+    const m = this.market;
+    const u = inst ? inst.underlying : coinUnderlying!;
+    const slot = this.underlyingSlot(u);
+    if (this.count === this.capacity) this.grow(this.capacity * 2);
+    const i = this.count;
+    const S = m.spot(u);
+    let kind = Kind.Coin;
+    let inverse = 0;
+    let isPut = 0;
+    let strike = 0;
+    let expiry = 0;
+    let t = 0;
+    let F = S;
+    let vol = 0;
+    let mark = S;
+    let unitValue = S;
+    let delta = 1;
+    let gamma = 0;
+    let vega = 0;
+    let theta = 0;
+    let group = -1;
+    if (inst) {
+      kind = KIND_OF[inst.kind];
+      inverse = inst.settlement === 'inverse' ? 1 : 0;
+      const cs = inst.contractSize;
+      if (inst.kind === 'option') {
+        isPut = inst.optionType === 'put' ? 1 : 0;
+        strike = inst.strike;
+        expiry = inst.expiry;
+        t = m.timeToExpiry(expiry);
+        if (!(t > 0)) {
+          throw new OptmarginError(
+            ErrorCodes.MISSING_MARKET_DATA,
+            `${inst.name} has expired at the valuation time ${new Date(m.valuationTime).toISOString()} (settle it before margining)`,
+          );
+        }
+        F = m.forward(u, expiry);
+        vol = m.vol(u, expiry, strike);
+        const g = black76Reference(isPut === 1, F, strike, vol, t, m.rate, false);
+        // Inverse: USD value = (V/F)·S; with S/F fixed under a move every Greek scales by S/F.
+        const r = inverse ? S / F : 1;
+        mark = inverse ? g.price / F : g.price;
+        unitValue = g.price * r * cs;
+        delta = g.delta * r * cs;
+        gamma = g.gamma * r * cs;
+        vega = g.vega * r * cs;
+        theta = g.theta * r * cs;
+        const gk = `${u}|${expiry}|${strike}`;
+        let gid = this.groups.get(gk);
+        if (gid === undefined) {
+          gid = this.groups.size;
+          this.groups.set(gk, gid);
+          this.groupSlot.push(slot);
+        }
+        group = gid;
+      } else if (inst.kind === 'future' || inst.kind === 'perpetual') {
+        if (inst.kind === 'future') {
+          expiry = inst.expiry;
+          t = m.timeToExpiry(expiry);
+          if (!(t > 0)) {
+            throw new OptmarginError(
+              ErrorCodes.MISSING_MARKET_DATA,
+              `${inst.name} has expired at the valuation time ${new Date(m.valuationTime).toISOString()}`,
+            );
+          }
+          F = m.forward(u, expiry);
+        } else {
+          F = m.perpetual(u);
+        }
+        mark = F;
+        if (inverse) {
+          unitValue = (-S / F) * cs;
+          delta = 0; // the −S/F leg is flat when S and F move together; the entry leg carries the delta
+        } else {
+          unitValue = F * cs;
+          delta = (F / S) * cs;
+        }
+      } else {
+        mark = S;
+        unitValue = S * inst.contractSize;
+        delta = inst.contractSize;
+      }
+    }
+    this.names.push(name);
+    this.instruments.push(inst);
+    this.underlyingOf[i] = slot;
+    this.kind[i] = kind;
+    this.inverse[i] = inverse;
+    this.isPut[i] = isPut;
+    this.strike[i] = strike;
+    this.expiry[i] = expiry;
+    this.t[i] = t;
+    this.forward[i] = F;
+    this.vol[i] = vol;
+    this.mark[i] = mark;
+    this.unitValue[i] = unitValue;
+    this.delta[i] = delta;
+    this.gamma[i] = gamma;
+    this.vega[i] = vega;
+    this.theta[i] = theta;
+    this.group[i] = group;
+    this.count = i + 1;
+    return i;
+  }
+
+  get groupCount(): number {
+    return this.groupSlot.length;
+  }
+
+  /** Size unit of an instrument in coin (inverse futures: USD notional / F). */
+  coinSize(i: number, size: number): number {
+    const k = this.kind[i];
+    if ((k === Kind.Future || k === Kind.Perpetual) && this.inverse[i]) return size / this.forward[i];
+    return size;
+  }
+
+  /**
+   * USD value of a position of `size` with `entryPrice` (futures/perps: unrealised P&L from the
+   * entry, absent = entered at mark; other kinds: mark value), and the coin of the underlying it
+   * holds through an inverse future's entry leg (size / entry).
+   */
+  positionValue(i: number, size: number, entryPrice: number | undefined): { value: number; coinHeld: number } {
+    const out = new Float64Array(2);
+    this.positionValueInto(i, size, entryPrice, out);
+    return { value: out[0], coinHeld: out[1] };
+  }
+
+  /** positionValue without allocation: out[0] = value (USD), out[1] = coin held. */
+  positionValueInto(i: number, size: number, entryPrice: number | undefined, out: Float64Array): void {
+    const k = this.kind[i];
+    const cs = this.instruments[i]?.contractSize ?? 1;
+    if (k === Kind.Future || k === Kind.Perpetual) {
+      const F = this.forward[i];
+      const entry = entryPrice ?? F;
+      if (this.inverse[i]) {
+        const S = this.market.spot(this.underlyings[this.underlyingOf[i]]);
+        const coinHeld = (size * cs) / entry;
+        out[0] = coinHeld * S + size * this.unitValue[i];
+        out[1] = coinHeld;
+        return;
+      }
+      out[0] = size * cs * (F - entry);
+      out[1] = 0;
+      return;
+    }
+    out[0] = size * this.unitValue[i];
+    out[1] = 0;
+  }
+}

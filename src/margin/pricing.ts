@@ -1,0 +1,57 @@
+/**
+ * The one place the margin engine prices options: a price-only batch revaluation
+ * (structure-of-arrays in, prices out). By default the WASM kernel (src/pricing/engine.ts,
+ * SIMD when available); the plain-TS Black-76 reference is the fallback when the WASM
+ * module cannot be loaded, and the oracle the tests compare the fast path against.
+ * Switching is `setMarginPricer(...)`.
+ */
+import { getPricer } from '../pricing/engine.js';
+import { black76Reference } from '../pricing/reference.js';
+import { OptionFlag, type OptionBatch } from '../pricing/types.js';
+
+export type PriceOnlyFn = (batch: OptionBatch, out: Float64Array) => void;
+
+/** Plain-TS reference: out[i] = Black-76 value of option i (coin value V/F for inverse flags). */
+export const referencePriceOnlyInto: PriceOnlyFn = (batch, out) => {
+  for (let i = 0; i < batch.length; i++) {
+    const f = batch.flags[i];
+    out[i] = black76Reference(
+      (f & OptionFlag.Put) !== 0,
+      batch.forward[i],
+      batch.strike[i],
+      batch.vol[i],
+      batch.t[i],
+      batch.rate[i],
+      (f & OptionFlag.Inverse) !== 0,
+    ).price;
+  }
+};
+
+let current: PriceOnlyFn | null = null;
+let currentName = 'reference';
+
+/** The pricer in use; resolves the WASM kernel lazily on first use. */
+export function marginPricer(): PriceOnlyFn {
+  if (current) return current;
+  try {
+    const p = getPricer();
+    current = (batch, out) => p.priceOnlyInto(batch, out);
+    currentName = `wasm-${p.variant}`;
+  } catch {
+    current = referencePriceOnlyInto;
+    currentName = 'reference';
+  }
+  return current;
+}
+
+/** Name of the pricer in use ('wasm-simd', 'wasm-scalar' or 'reference'). */
+export function marginPricerName(): string {
+  marginPricer();
+  return currentName;
+}
+
+/** Replaces the pricer (tests pass referencePriceOnlyInto to compare paths; null = default again). */
+export function setMarginPricer(fn: PriceOnlyFn | null, name = 'custom'): void {
+  current = fn;
+  currentName = fn ? name : 'reference';
+}

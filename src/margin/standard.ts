@@ -1,0 +1,56 @@
+/**
+ * Rule-based (standard) margin per position, Deribit-style (DESIGN.md §3.1,
+ * margin_methodology_refs.json "deribit_standard_option_margin"). Per short option contract,
+ * in coin of the underlying (option mark in coin, OTM amount and underlying price in USD):
+ *   short call: IM = max(imBase − OTM/F, imMin) + mark;            MM = mmBase + mark
+ *   short put:  IM = max(max(imBase − OTM/F, imMin) + mark, MM);   MM = max(mmBase, putMmMarkFactor·mark) + mark
+ *   long option: nothing (the premium is paid)
+ * F is the option's underlying price (the forward of its expiry, Deribit's "underlying mark").
+ * Inverse options' coin amounts are converted to USD at the index; linear (USDC) options
+ * express the same fractions of F in USD (mark in coin = USD mark / F).
+ * Futures/perpetuals: IM (MM) = (imBase (mmBase) + slope·|size in coin|/stepCoin) × |size in coin| × F.
+ */
+import { InstrumentTable, Kind } from './instrument-table.js';
+import type { FuturesTierParams, RuleBasedModel } from './types.js';
+
+export function futuresTiers(model: RuleBasedModel, underlying: string): FuturesTierParams {
+  const o = model.futuresByUnderlying?.[underlying];
+  return o ? { ...model.futures, ...o } : model.futures;
+}
+
+/** IM and MM in USD of a position of `size` in instrument i (out[0] = IM, out[1] = MM). */
+export function standardPositionMargin(model: RuleBasedModel, tb: InstrumentTable, i: number, size: number, out: Float64Array): void {
+  out[0] = 0;
+  out[1] = 0;
+  const k = tb.kind[i];
+  const u = tb.underlyings[tb.underlyingOf[i]];
+  const cs = tb.instruments[i]?.contractSize ?? 1;
+  if (k === Kind.Option) {
+    if (size >= 0) return;
+    const n = -size * cs;
+    const F = tb.forward[i];
+    const K = tb.strike[i];
+    const p = model.option;
+    const markCoin = tb.inverse[i] ? tb.mark[i] : tb.mark[i] / F;
+    const otm = tb.isPut[i] ? Math.max(F - K, 0) : Math.max(K - F, 0);
+    const imFrac = Math.max(p.imBase - otm / F, p.imMin);
+    let im: number, mm: number;
+    if (tb.isPut[i]) {
+      mm = Math.max(p.mmBase, p.putMmMarkFactor * markCoin) + markCoin;
+      im = Math.max(imFrac + markCoin, mm);
+    } else {
+      im = imFrac + markCoin;
+      mm = p.mmBase + markCoin;
+    }
+    const toUsd = tb.inverse[i] ? tb.market.spot(u) : F;
+    out[0] = n * im * toUsd;
+    out[1] = n * mm * toUsd;
+  } else if (k === Kind.Future || k === Kind.Perpetual) {
+    const coin = Math.abs(tb.coinSize(i, size * cs));
+    const t = futuresTiers(model, u);
+    const notional = coin * tb.forward[i];
+    const extra = (t.slope * coin) / t.stepCoin;
+    out[0] = (t.imBase + extra) * notional;
+    out[1] = (t.mmBase + extra) * notional;
+  }
+}

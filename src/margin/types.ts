@@ -1,0 +1,314 @@
+/**
+ * Types of the margin engine: the account a user submits (data), the margin model parameter
+ * sets (presets/*.json, interpreted by a few generic mechanisms) and the result per account.
+ *
+ * Units: every amount in a result is USD unless its name says otherwise (per-currency figures
+ * are in that currency). Price moves are relative (−0.16 = −16 %). Vols are annualised
+ * fractions. Position sizes follow Deribit: options, linear futures/perpetuals and spot in
+ * coin; inverse futures/perpetuals in USD of notional.
+ */
+import type { ErrorCode } from '../errors.js';
+
+// ───────────────────────────── account input ─────────────────────────────
+
+export type AccountMode = 'isolated' | 'cross' | 'portfolio';
+export const ACCOUNT_MODES: readonly AccountMode[] = ['isolated', 'cross', 'portfolio'];
+
+export interface PositionInput {
+  /** Deribit instrument name, e.g. `BTC-27MAR26-80000-P`. */
+  instrument: string;
+  /** Signed size (negative = short) in the instrument's size unit (coin, or USD for inverse futures). */
+  size: number;
+  /**
+   * Entry price in the instrument's price unit (coin for inverse options, USD for futures).
+   * Futures/perpetuals: defines the unrealised P&L in equity (absent = entered at mark, P&L 0).
+   * Options: informational only (premium is assumed already settled in the collateral balances).
+   */
+  entryPrice?: number;
+  /** Isolated mode only: collateral attached to this position, by currency. */
+  collateral?: Record<string, number>;
+}
+
+export interface AccountInput {
+  id: string;
+  mode: AccountMode;
+  /** Balances by currency (after premiums paid/received), e.g. { BTC: 1.5, USDC: 20000 }. */
+  collateral: Record<string, number>;
+  positions: PositionInput[];
+}
+
+/** A position change for what-if: adds `size` (negative closes/shorts) of `instrument`. */
+export interface PositionChange {
+  instrument: string;
+  size: number;
+  entryPrice?: number;
+}
+
+// ───────────────────────────── model parameters ─────────────────────────────
+
+/** Fields every preset file carries (presets/*.json). */
+export interface ModelHeader {
+  id: string;
+  version: string;
+  description: string;
+  /** Where the parameters come from (venue docs, papers), with any assumption stated. */
+  source: string;
+}
+
+/** Haircuts on collateral assets: value counted = amount × price × (1 − haircut). */
+export interface CollateralParams {
+  /** Haircut per currency (0.02 = 2 %). */
+  haircuts: Record<string, number>;
+  /** Haircut of a currency not listed (null = such collateral is rejected with an error). */
+  defaultHaircut: number | null;
+  /** Currencies valued at 1 USD (stablecoins; their depeg is not modelled by the grid). */
+  usdPegged: string[];
+}
+
+/** Deribit-style standard margin per contract, in coin (DESIGN.md §3.1). */
+export interface StandardOptionParams {
+  /** IM base fraction of the underlying (0.15), reduced by OTM/underlying, floored at imMin. */
+  imBase: number;
+  /** IM floor fraction (0.10). */
+  imMin: number;
+  /** MM fraction of the underlying for short calls and puts (0.075). */
+  mmBase: number;
+  /** Short put MM = max(mmBase, putMmMarkFactor × mark) + mark (0.075). */
+  putMmMarkFactor: number;
+}
+
+/** Futures margin fraction of notional growing with size: base + slope × |size in coin| / step. */
+export interface FuturesTierParams {
+  imBase: number;
+  mmBase: number;
+  /** Added to both fractions per `stepCoin` of position size (0.00005 = 0.005 %). */
+  slope: number;
+  stepCoin: number;
+}
+
+export interface RuleBasedModel extends ModelHeader {
+  mechanism: 'rule-based';
+  option: StandardOptionParams;
+  futures: FuturesTierParams;
+  /** Per-underlying overrides of the futures tiers (e.g. ETH steps of 1000 ETH). */
+  futuresByUnderlying?: Record<string, Partial<FuturesTierParams>>;
+  collateral: CollateralParams;
+}
+
+export type VolDirection = 'up' | 'same' | 'down';
+
+/**
+ * One scenario of the template every underlying's grid is built from. `range` is a fraction of
+ * the scan range (positive moves use rangeUp, negative rangeDown); `move` is an absolute relative
+ * move (extended tables). Exactly one of them is given. `weight` < 1 counts the loss at a fraction.
+ */
+export interface ScenarioSpec {
+  range?: number;
+  move?: number;
+  vol: VolDirection;
+  weight: number;
+  label?: string;
+}
+
+/**
+ * Vol shock of an expiry with `days` to expiry: size(days) = base × (referenceDays / max(days, minDays))^power,
+ * with `longTermPower` used instead beyond `longTermAfterDays` when given (Lyra/Derive).
+ * mode 'relative': σ' = σ·(1 ± size) (floored at `floor`); 'absolute': σ' = σ ± size.
+ */
+export interface VolShockParams {
+  up: number;
+  down: number;
+  power: number;
+  longTermPower?: number;
+  longTermAfterDays?: number;
+  referenceDays: number;
+  minDays: number;
+  mode: 'relative' | 'absolute';
+  /** Lowest vol a down shock may produce (annualised). */
+  floor: number;
+}
+
+export interface UnderlyingScanParams {
+  rangeUp: number;
+  rangeDown: number;
+  vol: VolShockParams;
+}
+
+export interface GridAddOns {
+  /** Contingency per net short option contract, as a fraction of the index (0.01 = 0.01 coin per contract). */
+  shortOption?: { fractionOfSpot: number; netting: 'expiry-strike' | 'instrument' };
+  /** Charge on futures/perpetual notional (coin × index): 'gross' = all, 'offsetting' = min(long, short) per underlying. */
+  futures?: { fraction: number; basis: 'gross' | 'offsetting' };
+  /** SPAN short option minimum: IM ≥ fractionOfSpot × index × short option contracts. */
+  shortOptionMinimum?: { fractionOfSpot: number };
+}
+
+export interface GridModel extends ModelHeader {
+  mechanism: 'scenario-grid';
+  scan: UnderlyingScanParams;
+  /** Overrides of the scan per underlying (e.g. ETH moves more than BTC). */
+  scanByUnderlying?: Record<string, Partial<Omit<UnderlyingScanParams, 'vol'>> & { vol?: Partial<VolShockParams> }>;
+  scenarios: ScenarioSpec[];
+  /** How the smile moves with the price: sticky-moneyness (vol at K/(1+m)) or sticky-strike. */
+  smile: 'sticky-moneyness' | 'sticky-strike';
+  addOns: GridAddOns;
+  /** MM = mmFraction × IM. */
+  mmFraction: number;
+  /** IM floor in USD (a venue's minimum equity), 0 for none. */
+  minimumMarginUsd: number;
+  /** Combination of the per-underlying requirements: plain sum, or sum − credit × (sum − largest). */
+  crossUnderlying: { rule: 'sum' } | { rule: 'credit'; credit: number };
+  collateral: CollateralParams;
+}
+
+/** Lyra/Derive v2 PMRM (lyra-finance/v2-core src/risk-managers/PMRMLib.sol), 1e18 parameters as plain numbers. */
+export interface LyraPmrmModel extends ModelHeader {
+  mechanism: 'lyra-pmrm';
+  /** Spot shocks as multipliers (1.15 = +15 %) × vol direction, as Lyra's `Scenario[]`. */
+  scenarios: { spotShock: number; vol: VolDirection }[];
+  basis: { scenarioSpotUp: number; scenarioSpotDown: number; addFactor: number; multFactor: number };
+  other: {
+    pegLossThreshold: number;
+    pegLossFactor: number;
+    confThreshold: number;
+    confMargin: number;
+    basePercent: number;
+    perpPercent: number;
+    optionPercent: number;
+  };
+  margin: { imFactor: number; baseStaticDiscount: number; rateMultScale: number; rateAddScale: number };
+  volShock: {
+    volRangeUp: number;
+    volRangeDown: number;
+    shortTermPower: number;
+    longTermPower: number;
+    /** seconds */
+    dteFloor: number;
+  };
+  /** Currency of cash (Lyra: USDC). Base assets are collateral in the underlying coin. */
+  cashCurrency: string;
+  collateral: CollateralParams;
+}
+
+export type MarginModel = RuleBasedModel | GridModel | LyraPmrmModel;
+
+/** A loaded model: parameters plus the hash every result carries. */
+export interface LoadedModel {
+  params: MarginModel;
+  /** sha256 (hex, first 16 chars) of the canonical JSON of the parameters. */
+  hash: string;
+}
+
+// ───────────────────────────── results ─────────────────────────────
+
+export type Health = 'healthy' | 'margin call' | 'liquidatable' | 'bankrupt';
+
+export interface UnderlyingGreeks {
+  /** ∂(USD value)/∂(underlying price), in coin. */
+  delta: number;
+  /** ∂²(USD value)/∂price², coin per USD. */
+  gamma: number;
+  /** USD per 1.00 (100 vol points) of implied vol. */
+  vega: number;
+  /** USD per year of calendar time, forward fixed (divide by 365 for per day). */
+  theta: number;
+}
+
+export interface PositionBreakdown {
+  index: number;
+  instrument: string;
+  size: number;
+  /** Mark value of the position in USD (options: size × mark; futures: unrealised P&L). */
+  valueUsd: number;
+  /** Rule-based models and isolated grid positions: the position's own requirement. */
+  initialMargin?: number;
+  maintenanceMargin?: number;
+  /** Grid models (cross/portfolio): the position's P&L in its underlying's worst scenario, USD. */
+  worstScenarioPnl?: number;
+  /** Isolated mode: the position's own equity and health. */
+  equity?: number;
+  health?: Health;
+}
+
+export interface ScenarioInfo {
+  index: number;
+  label: string;
+  /** Relative move of the underlying (−0.16 = −16 %). */
+  priceMove: number;
+  vol: VolDirection;
+  weight: number;
+}
+
+export interface UnderlyingGridBreakdown {
+  underlying: string;
+  spot: number;
+  worstScenario: ScenarioInfo;
+  /** Weighted loss of the worst scenario, USD (≥ 0; 0 when every scenario gains). */
+  worstLoss: number;
+  /** Weighted loss of each scenario (positive = loss), USD, in scenario order. */
+  scenarioLosses: number[];
+  scenarios: ScenarioInfo[];
+  addOns: Record<string, number>;
+  initialMargin: number;
+}
+
+export interface CurrencyFigures {
+  /** IM/MM of positions settled in this currency, in that currency. */
+  initialMargin: number;
+  maintenanceMargin: number;
+}
+
+export interface MarginFigures {
+  equity: number;
+  initialMargin: number;
+  maintenanceMargin: number;
+  /** MM / equity; null when equity ≤ 0 (ratio undefined: the account is bankrupt). */
+  marginRatio: number | null;
+  availableFunds: number;
+  health: Health;
+}
+
+export interface MarginResultOk extends MarginFigures {
+  id: string;
+  ok: true;
+  mode: AccountMode;
+  /** The mode the mechanism applied (a rule-based model computes 'portfolio' accounts as 'cross'). */
+  modeApplied: AccountMode;
+  model: { id: string; version: string; hash: string; mechanism: MarginModel['mechanism'] };
+  marketHash: string;
+  valuationTime: number;
+  currency: 'USD';
+  /** Collateral value after haircuts, USD. */
+  collateralValue: number;
+  perCurrency: Record<string, CurrencyFigures>;
+  greeks: Record<string, UnderlyingGreeks>;
+  positions: PositionBreakdown[];
+  grid?: UnderlyingGridBreakdown[];
+  /** Mechanism-specific components (Lyra: mtm, basis contingency, static contingency...). */
+  components?: Record<string, number>;
+}
+
+export interface MarginResultError {
+  id: string;
+  ok: false;
+  error: { code: ErrorCode; message: string; path?: string };
+}
+
+export type MarginResult = MarginResultOk | MarginResultError;
+
+export interface WhatIfResult {
+  before: MarginFigures;
+  after: MarginFigures;
+  delta: { equity: number; initialMargin: number; maintenanceMargin: number; availableFunds: number };
+}
+
+export interface LiquidationPrices {
+  underlying: string;
+  spot: number;
+  /** Highest price below spot at which equity = MM (null: none within the search range). */
+  below: number | null;
+  /** Lowest price above spot at which equity = MM (null: none within the search range). */
+  above: number | null;
+  /** True when the account is already at or below MM at the current price. */
+  alreadyLiquidatable: boolean;
+}

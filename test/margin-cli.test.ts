@@ -1,0 +1,93 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encode } from '@msgpack/msgpack';
+import { describe, expect, it } from 'vitest';
+import { runMarginCommand, runModelsCommand } from '../src/cli/margin.js';
+import { defaultMarket, resolveMarket } from '../src/market/index.js';
+import { createMarginEngine, type MarginResultOk } from '../src/margin/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'optmargin-margin-'));
+const account = {
+  id: 'alice',
+  mode: 'portfolio' as const,
+  collateral: { BTC: 2, USDC: 20_000 },
+  positions: [
+    { instrument: 'BTC-25SEP26-60000-P', size: -10 },
+    { instrument: 'BTC-25SEP26-55000-P', size: 10 },
+    { instrument: 'BTC-PERPETUAL', size: 20_000 },
+    { instrument: 'ETH-25DEC26-2000-C', size: -5 },
+  ],
+};
+
+function run(file: string, opts: Parameters<typeof runMarginCommand>[1]): { out: string; code: number } {
+  let out = '';
+  const code = runMarginCommand(file, opts, (s) => (out += s));
+  return { out, code };
+}
+
+describe('optmargin margin / models (default market)', () => {
+  it('prints a readable breakdown and the same figures as JSON', () => {
+    const f = join(dir, 'acc.json');
+    writeFileSync(f, JSON.stringify(account));
+    const text = run(f, { liquidation: true });
+    expect(text.code).toBe(0);
+    expect(text.out).toMatch(/model deribit-pm v2024\.1/);
+    expect(text.out).toMatch(/initial margin/);
+    expect(text.out).toMatch(/worst scenario/);
+    expect(text.out).toMatch(/liquidation price BTC/);
+    const json = JSON.parse(run(f, { json: true }).out) as MarginResultOk;
+    expect(json.ok).toBe(true);
+    expect(json.grid!.map((g) => g.underlying)).toEqual(['BTC', 'ETH']);
+    expect(json.initialMargin).toBeGreaterThan(json.maintenanceMargin);
+    expect(json.marketHash).toMatch(/^[0-9a-f]{64}$/);
+    // msgpack input gives the same result
+    const m = join(dir, 'acc.msgpack');
+    writeFileSync(m, encode(account));
+    expect(JSON.parse(run(m, { json: true }).out).initialMargin).toBe(json.initialMargin);
+    // standard model chosen explicitly
+    const std = JSON.parse(run(f, { json: true, model: 'deribit-standard' }).out) as MarginResultOk;
+    expect(std.model.id).toBe('deribit-standard');
+    expect(std.modeApplied).toBe('cross');
+  });
+
+  it('a bad account yields an error result and exit code 2', () => {
+    const f = join(dir, 'bad.json');
+    writeFileSync(f, JSON.stringify({ ...account, positions: [{ instrument: 'BTC-25SEP26-60000-P', size: 'x' }] }));
+    const r = run(f, { json: true });
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.out).error.message).toBe('positions[0].size must be a finite number, got "x"');
+  });
+
+  it('lists the presets', () => {
+    let out = '';
+    runModelsCommand(undefined, {}, (s) => (out += s));
+    for (const id of ['aevo-15', 'deribit-pm', 'deribit-standard', 'lyra-pmrm', 'span-16']) expect(out).toContain(id);
+    out = '';
+    runModelsCommand('span-16', {}, (s) => (out += s));
+    expect(JSON.parse(out).scenarios.length).toBe(16);
+  });
+});
+
+describe('margin on the resolved default market (integration with src/market)', () => {
+  const market = resolveMarket(defaultMarket());
+  it('grid presets: IM ≥ MM, what-if = recompute, hedge reduces margin', () => {
+    for (const model of ['deribit-pm', 'span-16', 'aevo-15']) {
+      const eng = createMarginEngine({ market, model });
+      const r = eng.margin(account);
+      if (!r.ok) throw new Error(r.error.message);
+      expect(r.initialMargin).toBeGreaterThanOrEqual(r.maintenanceMargin);
+      const ch = [{ instrument: 'BTC-25SEP26-60000-P', size: 10 }];
+      const w = eng.whatIf(account, ch);
+      // buying back the short puts at mark: premium in BTC leaves the balance
+      const i = eng.table.indexOf('BTC-25SEP26-60000-P');
+      const after = eng.margin({
+        ...account,
+        collateral: { ...account.collateral, BTC: account.collateral.BTC - 10 * eng.table.mark[i] },
+        positions: [...account.positions, ...ch],
+      });
+      if (!after.ok) throw new Error(after.error.message);
+      expect(w.after.initialMargin).toBeCloseTo(after.initialMargin, 6);
+    }
+  });
+});

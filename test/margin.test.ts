@@ -1,0 +1,182 @@
+import { describe, expect, it } from 'vitest';
+import { encode } from '@msgpack/msgpack';
+import {
+  createMarginEngine,
+  decodeAccount,
+  listModels,
+  loadModel,
+  tableMarket,
+  validateAccount,
+  type AccountInput,
+  type MarginResultOk,
+} from '../src/margin/index.js';
+import { black76Reference } from '../src/pricing/reference.js';
+import { OptmarginError } from '../src/errors.js';
+
+const T0 = Date.UTC(2026, 0, 27, 8); // valuation 27 JAN 2026 08:00 UTC
+const EXP = Date.UTC(2026, 1, 26, 8); // 26FEB26: 30 days later
+const t = 30 / 365;
+
+const market = tableMarket({
+  valuationTime: T0,
+  underlyings: {
+    BTC: { spot: 100_000, vol: 0.5 },
+    ETH: { spot: 3_000, vol: 0.7 },
+  },
+});
+
+function ok(r: ReturnType<ReturnType<typeof createMarginEngine>['margin']>): MarginResultOk {
+  if (!r.ok) throw new Error(`unexpected error result: ${r.error.message}`);
+  return r;
+}
+
+describe('account validation', () => {
+  it('names the field and value of a bad position', () => {
+    const positions = Array.from({ length: 18 }, () => ({ instrument: 'BTC-26FEB26-100000-C', size: 1 }));
+    (positions[17] as { size: unknown }).size = 'x';
+    expect(() => validateAccount({ id: 'a', mode: 'cross', collateral: {}, positions })).toThrow(
+      'positions[17].size must be a finite number, got "x"',
+    );
+    expect(() => validateAccount({ id: 'a', mode: 'margin', collateral: {}, positions: [] })).toThrow(/mode must be one of/);
+    expect(() => validateAccount({ id: 'a', mode: 'cross', collateral: { BTC: NaN }, positions: [] })).toThrow(
+      'collateral.BTC must be a finite number, got NaN',
+    );
+    expect(() =>
+      validateAccount({ id: 'a', mode: 'cross', collateral: {}, positions: [{ instrument: 'BTC-PERPETUAL', size: 1, collateral: { BTC: 1 } }] }),
+    ).toThrow(/positions\[0\]\.collateral is only allowed in isolated mode/);
+  });
+
+  it('accepts msgpack with the same validation', () => {
+    const acc = { id: 'm', mode: 'cross', collateral: { BTC: 1 }, positions: [{ instrument: 'BTC-PERPETUAL', size: 1000 }] };
+    expect(decodeAccount(encode(acc))).toEqual(acc);
+    expect(() => decodeAccount(encode({ ...acc, positions: [{ instrument: 'BTC-PERPETUAL', size: 'x' }] }))).toThrow(
+      'positions[0].size must be a finite number, got "x"',
+    );
+  });
+
+  it('returns an error result (not a throw) for a bad account or instrument', () => {
+    const eng = createMarginEngine({ market, model: 'deribit-standard' });
+    const r = eng.margin({ id: 'bad', mode: 'cross', collateral: {}, positions: [{ instrument: 'BTC-31FEB26-1-C', size: 1 }] });
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.error.code).toBe('OPTMARGIN_INVALID_INSTRUMENT');
+      expect(r.error.path).toBe('positions[0].instrument');
+    }
+    const r2 = eng.margin({ id: 'x', mode: 'cross', collateral: { DOGE: 5 }, positions: [] });
+    expect(r2.ok).toBe(false);
+    const r3 = eng.margin({ id: 'y', mode: 'cross', collateral: {}, positions: [{ instrument: 'SOL-PERPETUAL', size: 1 }] });
+    expect(r3.ok === false && r3.error.code).toBe('OPTMARGIN_MISSING_MARKET_DATA');
+  });
+});
+
+describe('presets', () => {
+  it('lists every preset with id, version, source and a parameter hash', () => {
+    const ids = listModels().map((m) => m.id);
+    expect(ids).toEqual(['aevo-15', 'deribit-pm', 'deribit-standard', 'lyra-pmrm', 'span-16']);
+    for (const m of listModels()) {
+      expect(m.version).toMatch(/\S/);
+      expect(m.source.length).toBeGreaterThan(20);
+      expect(m.hash).toMatch(/^[0-9a-f]{16}$/);
+    }
+  });
+  it('rejects a malformed parameter set naming the field', () => {
+    const p = structuredClone(loadModel('deribit-pm').params) as unknown as Record<string, unknown>;
+    (p.scan as Record<string, unknown>).rangeUp = -1;
+    expect(() => loadModel(p as never)).toThrow(/scan\.rangeUp must be in \[0, 10\], got -1/);
+    expect(() => loadModel('no-such-model')).toThrow(/unknown model "no-such-model"; presets: aevo-15, deribit-pm/);
+  });
+  it('hash depends on parameters, not key order', () => {
+    const a = loadModel('deribit-pm');
+    const shuffled = Object.fromEntries(Object.entries(structuredClone(a.params)).reverse());
+    expect(loadModel(shuffled as never).hash).toBe(a.hash);
+    const changed = { ...structuredClone(a.params), mmFraction: 0.75 };
+    expect(loadModel(changed as never).hash).not.toBe(a.hash);
+  });
+});
+
+describe('rule-based standard margin (Deribit formulas, hand-checked)', () => {
+  const eng = createMarginEngine({ market, model: 'deribit-standard' });
+  const F = 100_000;
+
+  it('short inverse call: IM = max(0.15 − OTM/F, 0.10) + mark, MM = 0.075 + mark (coin per contract)', () => {
+    const K = 102_000; // OTM by 2000 → 0.15 − 0.02 = 0.13 > 0.10
+    const markCoin = black76Reference(false, F, K, 0.5, t, 0, false).price / F;
+    const r = ok(eng.margin({ id: 'c', mode: 'cross', collateral: { BTC: 5 }, positions: [{ instrument: 'BTC-26FEB26-102000-C', size: -3 }] }));
+    expect(r.positions[0].initialMargin).toBeCloseTo(3 * (0.13 + markCoin) * 100_000, 6);
+    expect(r.positions[0].maintenanceMargin).toBeCloseTo(3 * (0.075 + markCoin) * 100_000, 6);
+    expect(r.perCurrency.BTC.initialMargin).toBeCloseTo(3 * (0.13 + markCoin), 12);
+    // equity: 5 BTC − 3 calls at mark, in USD
+    expect(r.equity).toBeCloseTo(5 * 100_000 - 3 * markCoin * 100_000, 6);
+    expect(r.health).toBe('healthy');
+    expect(r.marginRatio).toBeCloseTo(r.maintenanceMargin / r.equity, 12);
+  });
+
+  it('far OTM short call floors at 0.10; short put uses max(IM, MM)', () => {
+    const K = 130_000;
+    const markCoin = black76Reference(false, F, K, 0.5, t, 0, false).price / F;
+    const r = ok(eng.margin({ id: 'c', mode: 'cross', collateral: { BTC: 1 }, positions: [{ instrument: 'BTC-26FEB26-130000-C', size: -1 }] }));
+    expect(r.initialMargin).toBeCloseTo((0.1 + markCoin) * F, 6);
+    // ITM put K = 120000: OTM 0 → IM = 0.15 + mark; MM = max(0.075, 0.075·mark) + mark
+    const pm = black76Reference(true, F, 120_000, 0.5, t, 0, false).price / F;
+    const r2 = ok(eng.margin({ id: 'p', mode: 'cross', collateral: { BTC: 1 }, positions: [{ instrument: 'BTC-26FEB26-120000-P', size: -1 }] }));
+    expect(r2.initialMargin).toBeCloseTo((0.15 + pm) * F, 6);
+    expect(r2.maintenanceMargin).toBeCloseTo((Math.max(0.075, 0.075 * pm) + pm) * F, 6);
+  });
+
+  it('long options need no margin; futures tiers grow with size', () => {
+    const r = ok(eng.margin({ id: 'l', mode: 'cross', collateral: { BTC: 1 }, positions: [{ instrument: 'BTC-26FEB26-100000-P', size: 2 }] }));
+    expect(r.initialMargin).toBe(0);
+    // 10 BTC linear future: IM = (4% + 0.005%·10/100)·10·F; inverse future of USD 1,000,000 = 10 BTC
+    const lin = ok(eng.margin({ id: 'f', mode: 'cross', collateral: { USDC: 1e6 }, positions: [{ instrument: 'BTC_USDC-26FEB26', size: 10 }] }));
+    expect(lin.initialMargin).toBeCloseTo(0.040005 * 1e6, 6);
+    expect(lin.maintenanceMargin).toBeCloseTo(0.020005 * 1e6, 6);
+    const inv = ok(eng.margin({ id: 'f', mode: 'cross', collateral: { BTC: 1 }, positions: [{ instrument: 'BTC-26FEB26', size: 1e6 }] }));
+    expect(inv.initialMargin).toBeCloseTo(0.040005 * 1e6, 6);
+    // 1000 BTC: 4% + 0.05% = 4.05%
+    const big = ok(eng.margin({ id: 'b', mode: 'cross', collateral: { USDC: 1e8 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: -1000 }] }));
+    expect(big.initialMargin).toBeCloseTo(0.0405 * 1000 * F, 4);
+  });
+
+  it('futures P&L from entry price enters equity (inverse: size × (1/entry − 1/F) coin)', () => {
+    const inv = ok(eng.margin({ id: 'e', mode: 'cross', collateral: { BTC: 1 }, positions: [{ instrument: 'BTC-PERPETUAL', size: 50_000, entryPrice: 80_000 }] }));
+    expect(inv.equity).toBeCloseTo(100_000 + 50_000 * (1 / 80_000 - 1 / F) * 100_000, 6);
+    expect(inv.greeks.BTC.delta).toBeCloseTo(50_000 / 80_000, 12);
+    const lin = ok(eng.margin({ id: 'e', mode: 'cross', collateral: { USDC: 1000 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 2, entryPrice: 90_000 }] }));
+    expect(lin.equity).toBeCloseTo(1000 + 2 * 10_000, 6);
+  });
+
+  it('isolated: each position with its own collateral and health; cross pools', () => {
+    const positions = [
+      { instrument: 'BTC_USDC-PERPETUAL', size: 1, collateral: { USDC: 5000 } }, // IM 4000.05: healthy
+      { instrument: 'BTC_USDC-PERPETUAL', size: -1, collateral: { USDC: 3000 } }, // IM 4000.05, MM 2000.05: margin call
+    ];
+    const iso = ok(eng.margin({ id: 'i', mode: 'isolated', collateral: { USDC: 100 }, positions }));
+    expect(iso.positions.map((p) => p.health)).toEqual(['healthy', 'margin call']);
+    expect(iso.health).toBe('margin call');
+    expect(iso.equity).toBeCloseTo(8100, 9);
+    expect(iso.availableFunds).toBeCloseTo(100 + (5000 - 4000.05), 6);
+    const cross = ok(
+      eng.margin({ id: 'c', mode: 'cross', collateral: { USDC: 8100 }, positions: positions.map(({ instrument, size }) => ({ instrument, size })) }),
+    );
+    expect(cross.initialMargin).toBeCloseTo(iso.initialMargin, 9);
+    expect(cross.health).toBe('healthy');
+  });
+
+  it('health thresholds: margin call, liquidatable, bankrupt', () => {
+    const acc = (usdc: number): AccountInput => ({ id: 'h', mode: 'cross', collateral: { USDC: usdc }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1 }] });
+    expect(ok(eng.margin(acc(3000))).health).toBe('margin call');
+    expect(ok(eng.margin(acc(1000))).health).toBe('liquidatable');
+    const b = ok(eng.margin({ ...acc(100), positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1, entryPrice: 101_000 }] }));
+    expect(b.health).toBe('bankrupt');
+    expect(b.marginRatio).toBeNull();
+  });
+
+  it('liquidation price of a long linear future matches the closed form', () => {
+    // equity(P) = C + (P − F0); MM(P) = 0.0200005·P → P* = (F0 − C)/(1 − 0.0200005)
+    const C = 30_000;
+    const lp = eng.liquidationPrice({ id: 'l', mode: 'cross', collateral: { USDC: C }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1 }] }, 'BTC');
+    expect(lp.below!).toBeCloseTo((F - C) / (1 - 0.0200005), 1);
+    expect(lp.above).toBeNull();
+    expect(lp.alreadyLiquidatable).toBe(false);
+  });
+});
