@@ -6,9 +6,9 @@
  */
 import { defaultMarket, resolveMarket, formatExpiryCode } from '../src/market/index.js';
 import { buildRiskArrays, createMarginEngine, referencePriceOnlyInto, setMarginPricer, type AccountInput } from '../src/margin/index.js';
-import type { Section } from './run.js';
+import type { Section } from './lib.js';
 import type { SectionContext } from './sections.js';
-import { fmt } from './run.js';
+import { fmt } from './lib.js';
 
 /** 20 options around the money on three expiries (a short strangle book with some long wings). */
 export function twentyOptionAccount(): AccountInput {

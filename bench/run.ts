@@ -12,7 +12,6 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { Bench } from 'tinybench';
 import { findPackageRoot, simdSupported, WasmInstance } from '../src/wasm/module.js';
 import { Pricer } from '../src/pricing/engine.js';
 import { black76ReferenceInto } from '../src/pricing/reference.js';
@@ -21,37 +20,12 @@ import { priceOptions } from '../src/pricing/index.js';
 import { impliedVolInto } from '../src/pricing/iv.js';
 import { pricingBatch } from './workloads.js';
 import { extraSections } from './sections.js';
+import { fmt, runBench, setDefaultTime, type Section } from './lib.js';
 
 const args = new Set(process.argv.slice(2));
 const QUICK = args.has('--quick');
-const TIME_MS = QUICK ? 150 : 1500;
+setDefaultTime(QUICK ? 150 : 1500);
 const root = findPackageRoot();
-
-export interface Section {
-  title: string;
-  lines: string[];
-}
-
-export function fmt(x: number, digits = 3): string {
-  if (!Number.isFinite(x)) return String(x);
-  if (x === 0) return '0';
-  const a = Math.abs(x);
-  if (a >= 1e6) return (x / 1e6).toFixed(2) + 'M';
-  if (a >= 1e3) return (x / 1e3).toFixed(1) + 'k';
-  return x.toPrecision(digits);
-}
-
-export async function runBench(tasks: [string, () => void][], time = TIME_MS): Promise<Map<string, { meanMs: number; p99Ms: number; rme: number }>> {
-  const bench = new Bench({ time, warmup: true, warmupTime: Math.min(300, time / 2) });
-  for (const [name, fn] of tasks) bench.add(name, fn);
-  await bench.run();
-  const out = new Map<string, { meanMs: number; p99Ms: number; rme: number }>();
-  for (const t of bench.tasks) {
-    const r = t.result as unknown as { latency: { mean: number; p99: number; rme: number } };
-    out.set(t.name, { meanMs: r.latency.mean, p99Ms: r.latency.p99, rme: r.latency.rme });
-  }
-  return out;
-}
 
 async function pricingSection(): Promise<Section> {
   const n = 8192;

@@ -2,7 +2,7 @@
  * Benchmark sections beyond the pricing kernels (margin, book engine), each a
  * function returning a markdown section. Registered here so run.ts stays small.
  */
-import type { Section } from './run.js';
+import type { Section } from './lib.js';
 import { marginSection } from './margin.js';
 
 export interface SectionContext {
