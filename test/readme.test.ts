@@ -1,0 +1,27 @@
+/** The README's library example, run as written (imports from the package entry point). */
+import { expect, test } from 'vitest';
+import { getPricer, impliedVol, margin, market, priceOptions } from '../src/index.js';
+
+test('README library example works and gives consistent numbers', () => {
+  const [g] = priceOptions([{ type: 'call', forward: 65000, strike: 70000, vol: 0.55, t: 30 / 365, settlement: 'inverse' }]);
+  expect(g.price).toBeGreaterThan(0);
+
+  const pricer = getPricer();
+  const batch = pricer.residentBatch(4096);
+  for (let i = 0; i < 4096; i++) {
+    batch.forward[i] = 65000; batch.strike[i] = 40000 + 10 * i; batch.vol[i] = 0.55; batch.t[i] = 30 / 365; batch.rate[i] = 0; batch.flags[i] = 2;
+  }
+  pricer.priceInto(batch, pricer.residentGreeks());
+  expect(pricer.residentGreeks().price[3000]).toBe(g.price); // strike 70000, inverse call: same kernel, same bits
+
+  const vol = impliedVol({ type: 'call', forward: 65000, strike: 70000, t: 30 / 365, price: g.price, settlement: 'inverse' });
+  expect(Math.abs(vol - 0.55)).toBeLessThan(1e-12);
+
+  const engine = margin.createMarginEngine({ market: market.resolveMarket(market.defaultMarket()), model: 'deribit-pm' });
+  const result = engine.margin({ id: 'a', mode: 'portfolio', collateral: { BTC: 2 }, positions: [{ instrument: 'BTC-25SEP26-60000-P', size: -5 }] });
+  expect(result.ok).toBe(true);
+  if (result.ok) {
+    expect(result.initialMargin).toBeGreaterThan(result.maintenanceMargin);
+    expect(result.maintenanceMargin).toBeGreaterThan(0);
+  }
+});
