@@ -243,3 +243,10 @@ describe('TS reference against textbook and QuantLib tables', () => {
     });
   });
 });
+
+describe('build selection', () => {
+  test('the process-wide build follows OPTMARGIN_WASM (npm test runs the suite once per build)', () => {
+    const want = process.env.OPTMARGIN_WASM === 'scalar' || !simdSupported() ? 0 : 1;
+    expect(new Pricer().instance.exports.simdBuild()).toBe(want);
+  });
+});

@@ -86,7 +86,20 @@ export function simdSupported(): boolean {
   return simdSupport;
 }
 
+/**
+ * The build to use. An explicit option wins; otherwise the environment variable
+ * OPTMARGIN_WASM=scalar|simd (how `npm test` runs the whole suite on both builds);
+ * otherwise SIMD when the runtime supports it.
+ */
 export function chooseVariant(options: WasmOptions = {}): WasmVariant {
+  if (options.simd === undefined) {
+    const env = process.env.OPTMARGIN_WASM;
+    if (env === 'scalar') return 'scalar';
+    if (env === 'simd') return chooseVariant({ simd: true });
+    if (env !== undefined && env !== '') {
+      throw new OptmarginError(ErrorCodes.INVALID_OPTION, `OPTMARGIN_WASM must be "simd" or "scalar", got ${JSON.stringify(env)}`);
+    }
+  }
   if (options.simd === false) return 'scalar';
   if (options.simd === true) {
     if (!simdSupported()) throw new OptmarginError(ErrorCodes.WASM_UNAVAILABLE, 'simd: true was requested but this runtime does not support WebAssembly SIMD');
