@@ -31,20 +31,8 @@ export function aggregateAccounts(
     let p0 = <usize>load<i32>(accStart + (a << 2));
     let p1 = <usize>load<i32>(accStart + ((a + 1) << 2));
     for (let p = p0; p < p1; p++) {
-      let size = load<f64>(posSize + (p << 3));
       let src = riskArrays + (<usize>load<i32>(posInstr + (p << 2))) * rowBytes;
-      let s: usize = 0;
-      if (ASC_FEATURE_SIMD) {
-        let vs = f64x2.splat(size);
-        for (; s + 1 < ns; s += 2) {
-          let o = s << 3;
-          v128.store(row + o, f64x2.add(v128.load(row + o), f64x2.mul(vs, v128.load(src + o))));
-        }
-      }
-      for (; s < ns; s++) {
-        let o = s << 3;
-        store<f64>(row + o, load<f64>(row + o) + size * load<f64>(src + o));
-      }
+      axpy(ns, row, src, load<f64>(posSize + (p << 3)));
     }
   }
 }
@@ -55,18 +43,24 @@ export function aggregateAccounts(
  */
 export function addPosition(nScen: i32, pnl: usize, riskArrays: usize, instr: i32, size: f64): void {
   let ns = <usize>nScen;
-  let src = riskArrays + (<usize>instr) * (ns << 3);
+  axpy(ns, pnl, riskArrays + (<usize>instr) * (ns << 3), size);
+}
+
+/** dst[s] += a × src[s] for s < n: two scenarios per instruction in the SIMD build, same order per scenario in both. */
+// @ts-ignore: decorator
+@inline
+function axpy(n: usize, dst: usize, src: usize, a: f64): void {
   let s: usize = 0;
   if (ASC_FEATURE_SIMD) {
-    let vs = f64x2.splat(size);
-    for (; s + 1 < ns; s += 2) {
+    let va = f64x2.splat(a);
+    for (; s + 1 < n; s += 2) {
       let o = s << 3;
-      v128.store(pnl + o, f64x2.add(v128.load(pnl + o), f64x2.mul(vs, v128.load(src + o))));
+      v128.store(dst + o, f64x2.add(v128.load(dst + o), f64x2.mul(va, v128.load(src + o))));
     }
   }
-  for (; s < ns; s++) {
+  for (; s < n; s++) {
     let o = s << 3;
-    store<f64>(pnl + o, load<f64>(pnl + o) + size * load<f64>(src + o));
+    store<f64>(dst + o, load<f64>(dst + o) + a * load<f64>(src + o));
   }
 }
 

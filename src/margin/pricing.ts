@@ -6,26 +6,13 @@
  * Switching is `setMarginPricer(...)`.
  */
 import { getPricer } from '../pricing/engine.js';
-import { black76Reference } from '../pricing/reference.js';
-import { OptionFlag, type OptionBatch } from '../pricing/types.js';
+import { black76ReferencePriceOnlyInto } from '../pricing/reference.js';
+import type { OptionBatch } from '../pricing/types.js';
 
 export type PriceOnlyFn = (batch: OptionBatch, out: Float64Array) => void;
 
 /** Plain-TS reference: out[i] = Black-76 value of option i (coin value V/F for inverse flags). */
-export const referencePriceOnlyInto: PriceOnlyFn = (batch, out) => {
-  for (let i = 0; i < batch.length; i++) {
-    const f = batch.flags[i];
-    out[i] = black76Reference(
-      (f & OptionFlag.Put) !== 0,
-      batch.forward[i],
-      batch.strike[i],
-      batch.vol[i],
-      batch.t[i],
-      batch.rate[i],
-      (f & OptionFlag.Inverse) !== 0,
-    ).price;
-  }
-};
+export const referencePriceOnlyInto: PriceOnlyFn = black76ReferencePriceOnlyInto;
 
 let current: PriceOnlyFn | null = null;
 let currentName = 'reference';

@@ -149,6 +149,14 @@ export function black76Reference(
   };
 }
 
+/** Price-only batch form of the reference: out[i] = value of option i (coin value for inverse flags). */
+export function black76ReferencePriceOnlyInto(batch: OptionBatch, out: Float64Array): void {
+  for (let i = 0; i < batch.length; i++) {
+    const f = batch.flags[i];
+    out[i] = black76Reference((f & OptionFlag.Put) !== 0, batch.forward[i], batch.strike[i], batch.vol[i], batch.t[i], batch.rate[i], (f & OptionFlag.Inverse) !== 0).price;
+  }
+}
+
 /** Batch form of the reference (the benchmark baseline): fills `out` for batch.length options. */
 export function black76ReferenceInto(batch: OptionBatch, out: GreeksBatch): void {
   for (let i = 0; i < batch.length; i++) {
