@@ -12,4 +12,5 @@ export interface SectionContext {
 
 export const extraSections: ((ctx: SectionContext) => Promise<Section>)[] = [
   marginSection,
+  (ctx) => import('./book.js').then((m) => m.bookSection(ctx)),
 ];

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { ExitCode, reportError } from './cli/io.js';
 import { registerPricingCommands } from './cli/price.js';
 import { registerMarketCommand } from './cli/market.js';
+import { registerBookCommands } from './cli/book.js';
 import { registerMarginCommands } from './cli/margin.js';
 import { findPackageRoot } from './wasm/module.js';
 
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerPricingCommands(program);
   registerMarketCommand(program);
+  registerBookCommands(program);
   registerMarginCommands(program);
   return program;
 }

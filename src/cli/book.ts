@@ -1,0 +1,150 @@
+/**
+ * `optmargin book BOOK` margins every account of a book; `optmargin gen-book` writes a synthetic,
+ * realistic book (docs/book.md). Results go to --out (JSON, msgpack or CSV, written atomically);
+ * the summary to stdout (text, or --json); progress to stderr (only when it is a terminal).
+ * Exit code 0 when the book ran, even if some accounts are invalid: they are listed with their
+ * errors, and every account in has a result out.
+ */
+import { availableParallelism } from 'node:os';
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { ErrorCodes, OptmarginError } from '../errors.js';
+import { defaultMarket, loadMarket, resolveMarket } from '../market/index.js';
+import { BookEngine } from '../engine/book.js';
+import { bookFormatOf, parseBook, serializeBook, writeFileAtomic } from '../engine/book-file.js';
+import { generateBook } from '../engine/gen-book.js';
+import { formatOf, serializeResults, summarize, type BookSummary, type ResultsDocument } from '../engine/results.js';
+import { ExitCode, readInputBytes } from './io.js';
+
+export interface BookCommandOptions {
+  market?: string;
+  model?: string;
+  threads?: string | number;
+  out?: string;
+  json?: boolean;
+  progress?: boolean;
+}
+
+function intOption(name: string, v: unknown, min: number, max: number): number {
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new OptmarginError(ErrorCodes.INVALID_OPTION, `--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+const usd = (x: number): string => x.toLocaleString('en-US', { maximumFractionDigits: 0 });
+
+export function formatBookSummary(s: BookSummary, header: ResultsDocument['model'] & { marketHash: string }): string {
+  const lines: string[] = [];
+  lines.push(`book: ${s.accounts} accounts${s.positions !== undefined ? ` (${s.positions} positions)` : ''}, model ${header.id} ${header.version} (${header.hash}), market ${header.marketHash}`);
+  lines.push(
+    `  healthy ${s.byHealth.healthy} | margin call ${s.byHealth['margin call']} | liquidatable ${s.byHealth.liquidatable} | bankrupt ${s.byHealth.bankrupt} | invalid ${s.errors}`,
+  );
+  lines.push(`  total equity ${usd(s.totalEquity)} USD, IM ${usd(s.totalInitialMargin)} USD, MM ${usd(s.totalMaintenanceMargin)} USD`);
+  if (s.worst.length) {
+    lines.push('  worst accounts (equity − MM):');
+    for (const w of s.worst) lines.push(`    ${w.id}  ${w.health}  equity ${usd(w.equity)}  MM ${usd(w.maintenanceMargin)}  shortfall ${usd(w.shortfall)}`);
+  }
+  if (s.errors) {
+    lines.push(`  invalid accounts (${s.errors}):`);
+    for (const e of s.invalid.slice(0, 20)) lines.push(`    ${e.id}  ${e.code}  ${e.message}`);
+    if (s.errors > 20) lines.push(`    … ${s.errors - 20} more (all are in --out)`);
+  }
+  if (s.ms !== undefined) {
+    lines.push(`  time ${s.ms.toFixed(0)} ms${s.throughput ? `, throughput ${(s.throughput / 1e6).toFixed(0)}M positions×scenarios/s` : ''}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** The command's work, callable from tests. Returns the summary. */
+export async function runBookCommand(file: string, opts: BookCommandOptions, write: (s: string) => void = (s) => process.stdout.write(s)): Promise<BookSummary> {
+  const threads = opts.threads === undefined ? Math.min(4, availableParallelism()) : intOption('threads', opts.threads, 1, 256);
+  const outFormat = opts.out === undefined ? null : formatOf(opts.out);
+  if (opts.out !== undefined && outFormat === null) {
+    throw new OptmarginError(ErrorCodes.INVALID_OPTION, `--out must end in .json, .msgpack or .csv, got ${JSON.stringify(opts.out)}`);
+  }
+  const t0 = performance.now();
+  const snapshot = opts.market ? loadMarket(opts.market) : defaultMarket();
+  const market = resolveMarket(snapshot);
+  const { accounts } = parseBook(readInputBytes(file), file === '-' ? 'standard input' : file);
+  const showBar = opts.progress !== false && process.stderr.isTTY === true;
+  const bar = showBar
+    ? new cliProgress.SingleBar({ stream: process.stderr, format: 'margining [{bar}] {percentage}% | {value}/{total} accounts | {stage}', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic)
+    : null;
+  const engine = BookEngine.create({ market, model: opts.model ?? 'deribit-pm', threads });
+  try {
+    bar?.start(accounts.length, 0, { stage: 'resolve' });
+    const load = engine.load(accounts, (done) => bar?.update(done, { stage: 'resolve' }));
+    bar?.update(Math.floor(accounts.length * 0.9), { stage: 'margin' });
+    const stats = await engine.recompute();
+    bar?.update(accounts.length, { stage: 'done' });
+    bar?.stop();
+    const results = engine.results();
+    if (results.length !== accounts.length) {
+      throw new OptmarginError(ErrorCodes.WORKER_FAILED, `internal error: ${accounts.length} accounts in, ${results.length} results out`);
+    }
+    const summary = summarize(results);
+    summary.positions = load.positions;
+    summary.ms = performance.now() - t0;
+    summary.throughput = stats.aggregateMs > 0 ? engine.work / (stats.aggregateMs / 1000) : undefined;
+    const header = engine.header();
+    if (opts.out && outFormat) {
+      const doc: ResultsDocument = { format: 'optmargin.book-results/1', ...header, summary, results };
+      writeFileAtomic(opts.out, serializeResults(doc, outFormat));
+    }
+    write(opts.json ? JSON.stringify({ ...header, summary, stats, load }, null, 2) + '\n' : formatBookSummary(summary, { ...header.model, marketHash: header.marketHash }));
+    return summary;
+  } finally {
+    bar?.stop();
+    await engine.close();
+  }
+}
+
+export interface GenBookCommandOptions {
+  accounts: string | number;
+  seed?: string | number;
+  market?: string;
+  out?: string;
+}
+
+export function runGenBookCommand(opts: GenBookCommandOptions, write: (s: Uint8Array) => void = (s) => process.stdout.write(s)): void {
+  const n = intOption('accounts', opts.accounts, 0, 10_000_000);
+  const seed = opts.seed === undefined ? 1 : intOption('seed', opts.seed, -2147483648, 4294967295);
+  const market = resolveMarket(opts.market ? loadMarket(opts.market) : defaultMarket());
+  const { accounts, info } = generateBook({ accounts: n, seed, market });
+  const data = serializeBook(accounts, opts.out ? bookFormatOf(opts.out) : 'jsonl');
+  if (opts.out) writeFileAtomic(opts.out, data);
+  else write(data);
+  process.stderr.write(
+    `gen-book: ${info.accounts} accounts, ${info.positions} positions (${Object.entries(info.byArchetype).map(([k, v]) => `${k} ${v}`).join(', ')}; ` +
+      `${Object.entries(info.byMode).map(([k, v]) => `${k} ${v}`).join(', ')}); options weighted by ${Object.entries(info.weighting).map(([u, w]) => `${u}: ${w}`).join(', ')}\n`,
+  );
+}
+
+export function registerBookCommands(program: Command): void {
+  program
+    .command('book')
+    .description('margin every account of a book (JSON lines, JSON array or msgpack; docs/book.md) and print a summary')
+    .argument('<book>', 'book file, or - for standard input')
+    .option('--market <file>', 'market snapshot (optmargin JSON/msgpack, Deribit CSV or book summary); default: the shipped market')
+    .option('--model <id>', 'margin model preset id or parameter file', 'deribit-pm')
+    .option('--threads <n>', 'worker threads (1 = in-process)')
+    .option('--out <file>', 'write every result: .json, .msgpack or .csv')
+    .option('--json', 'print the summary as JSON')
+    .option('--no-progress', 'no progress bar on stderr')
+    .action(async (file: string, opts: BookCommandOptions) => {
+      await runBookCommand(file, opts);
+      process.exitCode = ExitCode.OK;
+    });
+  program
+    .command('gen-book')
+    .description('write a synthetic, realistic book drawn from a market (deterministic from --seed)')
+    .requiredOption('--accounts <n>', 'number of accounts')
+    .option('--seed <s>', 'seed of the generator', '1')
+    .option('--market <file>', 'market snapshot; default: the shipped market')
+    .option('--out <file>', 'book file (.jsonl default, .json array, .msgpack); default: JSON lines on stdout')
+    .action((opts: GenBookCommandOptions) => {
+      runGenBookCommand(opts);
+    });
+}

@@ -1,0 +1,158 @@
+/**
+ * Book results: one per input account, in input order — a margin (`ok: true`) or the account's
+ * error (`ok: false`, with a stable code). Amounts in USD. Serialized as JSON (one document with
+ * a header), msgpack (the same document) or CSV (one line per account); the summary is what
+ * `optmargin book` prints.
+ */
+import { encode } from '@msgpack/msgpack';
+import type { ErrorCode } from '../errors.js';
+import type { AccountMode, Health } from '../margin/types.js';
+
+export const HEALTHS: readonly Health[] = ['healthy', 'margin call', 'liquidatable', 'bankrupt'];
+
+export interface UnderlyingWorst {
+  underlying: string;
+  /** label of the worst scenario of this underlying's grid, e.g. "-16% vol up" */
+  worstScenario: string;
+  /** weighted loss in that scenario, USD (≥ 0) */
+  worstLoss: number;
+  /** this underlying's IM (worst loss + add-ons), USD */
+  initialMargin: number;
+}
+
+export interface BookAccountOk {
+  id: string;
+  ok: true;
+  mode: AccountMode;
+  modeApplied: AccountMode;
+  equity: number;
+  initialMargin: number;
+  maintenanceMargin: number;
+  /** MM / equity; null when equity ≤ 0 */
+  marginRatio: number | null;
+  availableFunds: number;
+  health: Health;
+  /** collateral after haircuts, USD */
+  collateralValue: number;
+  /** grid models (pooled accounts): per underlying, its worst scenario and IM */
+  underlyings: UnderlyingWorst[];
+}
+
+export interface BookAccountError {
+  id: string;
+  ok: false;
+  error: { code: ErrorCode; message: string; path?: string };
+}
+
+export type BookAccountResult = BookAccountOk | BookAccountError;
+
+export interface BookRunStats {
+  totalMs: number;
+  /** grid path: aggregation + worst loss of every row (pool or in-process) + per-account reduction */
+  gridMs: number;
+  /** of which aggregation + worst loss (WASM) */
+  aggregateMs: number;
+  /** of which the per-account reduction on the main thread */
+  reduceMs: number;
+  /** accounts margined one by one by the margin engine (isolated, non-grid models, errors) */
+  singleMs: number;
+  singleAccounts: number;
+  threads: number;
+  variant: string;
+  rows: number;
+  holdings: number;
+  scenarios: number;
+  retriedChunks: number;
+  failedChunks: number;
+}
+
+export interface BookSummary {
+  accounts: number;
+  ok: number;
+  errors: number;
+  byHealth: Record<Health, number>;
+  totalEquity: number;
+  totalInitialMargin: number;
+  totalMaintenanceMargin: number;
+  /** the accounts with the lowest equity − MM (the closest to, or deepest in, liquidation) */
+  worst: { id: string; health: Health; equity: number; maintenanceMargin: number; shortfall: number }[];
+  /** accounts with an error: id, code and message (first 100; `errors` counts them all) */
+  invalid: { id: string; code: string; message: string }[];
+  positions?: number;
+  ms?: number;
+  /** positions × scenarios aggregated per second (grid path) */
+  throughput?: number;
+}
+
+export function summarize(results: readonly BookAccountResult[], worstN = 10): BookSummary {
+  const byHealth: Record<Health, number> = { healthy: 0, 'margin call': 0, liquidatable: 0, bankrupt: 0 };
+  let ok = 0;
+  let eq = 0;
+  let im = 0;
+  let mm = 0;
+  const invalid: BookSummary['invalid'] = [];
+  let errors = 0;
+  const gaps: { k: number; gap: number }[] = [];
+  results.forEach((r, k) => {
+    if (!r.ok) {
+      errors++;
+      if (invalid.length < 100) invalid.push({ id: r.id, code: r.error.code, message: r.error.message });
+      return;
+    }
+    ok++;
+    byHealth[r.health]++;
+    eq += r.equity;
+    im += r.initialMargin;
+    mm += r.maintenanceMargin;
+    gaps.push({ k, gap: r.equity - r.maintenanceMargin });
+  });
+  // ties broken by input order: the summary is deterministic
+  gaps.sort((a, b) => a.gap - b.gap || a.k - b.k);
+  const worst = gaps.slice(0, worstN).map(({ k, gap }) => {
+    const r = results[k] as BookAccountOk;
+    return { id: r.id, health: r.health, equity: r.equity, maintenanceMargin: r.maintenanceMargin, shortfall: -gap };
+  });
+  return { accounts: results.length, ok, errors, byHealth, totalEquity: eq, totalInitialMargin: im, totalMaintenanceMargin: mm, worst, invalid };
+}
+
+export type ResultFormat = 'json' | 'msgpack' | 'csv';
+
+export function formatOf(file: string): ResultFormat | null {
+  if (file.endsWith('.json')) return 'json';
+  if (file.endsWith('.msgpack') || file.endsWith('.mpk')) return 'msgpack';
+  if (file.endsWith('.csv')) return 'csv';
+  return null;
+}
+
+export interface ResultsDocument {
+  format: 'optmargin.book-results/1';
+  model: { id: string; version: string; hash: string; mechanism: string };
+  marketHash: string;
+  valuationTime: number;
+  summary: BookSummary;
+  results: BookAccountResult[];
+}
+
+function csvField(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  const s = String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export const CSV_COLUMNS = [
+  'id', 'ok', 'mode', 'health', 'equity', 'initialMargin', 'maintenanceMargin', 'availableFunds', 'marginRatio', 'collateralValue', 'errorCode', 'errorMessage',
+] as const;
+
+/** Serializes a results document; numbers print with full precision (round-trip exact). */
+export function serializeResults(doc: ResultsDocument, format: ResultFormat): Uint8Array {
+  if (format === 'json') return Buffer.from(JSON.stringify(doc) + '\n');
+  if (format === 'msgpack') return encode(doc);
+  const lines: string[] = [CSV_COLUMNS.join(',')];
+  for (const r of doc.results) {
+    const row = r.ok
+      ? [r.id, true, r.mode, r.health, r.equity, r.initialMargin, r.maintenanceMargin, r.availableFunds, r.marginRatio, r.collateralValue, '', '']
+      : [r.id, false, '', '', '', '', '', '', '', '', r.error.code, r.error.message];
+    lines.push(row.map(csvField).join(','));
+  }
+  return Buffer.from(lines.join('\n') + '\n');
+}

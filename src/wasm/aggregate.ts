@@ -1,0 +1,117 @@
+/**
+ * Typed wrapper over the aggregation kernels of assembly/aggregate.ts. An `Aggregator` owns its
+ * Regions in one WasmInstance (one per worker thread, or the main thread's) and grows them by
+ * doubling; callers hand it plain typed arrays (or subarrays of SharedArrayBuffers) and get
+ * plain typed arrays back — no pointer ever leaves this file.
+ *
+ * Layout (the kernel's): "sub-accounts" (rows) own contiguous position ranges
+ * [rowStart[r], rowStart[r+1]) of posInstr (instrument index into the risk-array matrix) and
+ * posSize; risk arrays are row-major, riskValues[i·nScen + s] = USD P&L of one unit of
+ * instrument i in scenario s. Summation runs in position order within each row whatever the
+ * chunking, so results are bit-identical for any number of threads.
+ */
+import type { Region } from './module.js';
+import { WasmInstance } from './module.js';
+
+export class Aggregator {
+  readonly instance: WasmInstance;
+  private rowStart: Region<'i32'>;
+  private posInstr: Region<'i32'>;
+  private posSize: Region<'f64'>;
+  private risk: Region<'f64'>;
+  private weights: Region<'f64'>;
+  private pnl: Region<'f64'>;
+  private loss: Region<'f64'>;
+  private worst: Region<'i32'>;
+  /** identity of the risk matrix currently resident (skip the copy when unchanged) */
+  private riskKey: unknown = undefined;
+  private riskLength = 0;
+
+  constructor(instance: WasmInstance) {
+    this.instance = instance;
+    const w = instance;
+    this.rowStart = w.alloc('i32', 1025);
+    this.posInstr = w.alloc('i32', 16384);
+    this.posSize = w.alloc('f64', 16384);
+    this.risk = w.alloc('f64', 4096);
+    this.weights = w.alloc('f64', 64);
+    this.pnl = w.alloc('f64', 1024 * 32);
+    this.loss = w.alloc('f64', 1024);
+    this.worst = w.alloc('i32', 1024);
+  }
+
+  private grow<K extends 'i32' | 'f64'>(r: Region<K>, n: number): Region<K> {
+    if (n <= r.capacity) return r;
+    return this.instance.alloc(r.kind, Math.max(n, 2 * r.capacity)) as Region<K>;
+  }
+
+  /**
+   * Makes `values` (nInstruments × nScen) the resident risk matrix. `key` identifies a version
+   * (e.g. a counter bumped on every tick): an unchanged key skips the copy.
+   */
+  setRiskArrays(values: Float64Array, key?: unknown): void {
+    if (key !== undefined && key === this.riskKey && values.length === this.riskLength) return;
+    this.risk = this.grow(this.risk, values.length);
+    this.risk.view.set(values);
+    this.riskKey = key;
+    this.riskLength = values.length;
+  }
+
+  /**
+   * Worst weighted loss of rows [from, to) of a CSR book: aggregates each row's P&L vector in
+   * WASM (SIMD across scenarios), then takes loss_s = −weight_s × pnl_s and its first maximum.
+   * Rows [from, to) must share one weights vector (one underlying's grid).
+   * outLoss[r − outOffset] / outIndex[r − outOffset] receive row r's loss (may be negative:
+   * every scenario gains) and scenario index. When `pnlOut` is given, the P&L vectors are
+   * copied there too ((to − from) × nScen, row-major).
+   */
+  worstLossOfRows(
+    from: number,
+    to: number,
+    nScen: number,
+    rowStart: Int32Array,
+    posInstr: Int32Array,
+    posSize: Float64Array,
+    weights: Float64Array,
+    outLoss: Float64Array,
+    outIndex: Int32Array,
+    outOffset: number,
+    pnlOut?: Float64Array,
+  ): void {
+    const nRows = to - from;
+    if (nRows <= 0) return;
+    const p0 = rowStart[from];
+    const p1 = rowStart[to];
+    const nPos = p1 - p0;
+    this.rowStart = this.grow(this.rowStart, nRows + 1);
+    this.posInstr = this.grow(this.posInstr, nPos);
+    this.posSize = this.grow(this.posSize, nPos);
+    this.pnl = this.grow(this.pnl, nRows * nScen);
+    this.loss = this.grow(this.loss, nRows);
+    this.worst = this.grow(this.worst, nRows);
+    this.weights = this.grow(this.weights, nScen);
+    // views after every grow (memory growth detaches older views)
+    const rs = this.rowStart.view;
+    for (let r = 0; r <= nRows; r++) rs[r] = rowStart[from + r] - p0;
+    this.posInstr.view.set(posInstr.subarray(p0, p1));
+    this.posSize.view.set(posSize.subarray(p0, p1));
+    this.weights.view.set(weights.subarray(0, nScen));
+    const x = this.instance.exports;
+    x.aggregateAccounts(nRows, nScen, this.rowStart.ptr, this.posInstr.ptr, this.posSize.ptr, this.risk.ptr, this.pnl.ptr);
+    x.worstLoss(nRows, nScen, this.pnl.ptr, this.weights.ptr, this.loss.ptr, this.worst.ptr);
+    const off = from - outOffset;
+    outLoss.set(this.loss.view.subarray(0, nRows), off);
+    outIndex.set(this.worst.view.subarray(0, nRows), off);
+    if (pnlOut) pnlOut.set(this.pnl.view.subarray(0, nRows * nScen));
+  }
+
+  /** pnl += size × riskArrays[instr] on one vector (the kernel `addPosition`); returns the updated copy. */
+  addPosition(pnl: Float64Array, instr: number, size: number): Float64Array {
+    const n = pnl.length;
+    this.pnl = this.grow(this.pnl, n);
+    this.pnl.view.set(pnl);
+    this.instance.exports.addPosition(n, this.pnl.ptr, this.risk.ptr, instr, size);
+    pnl.set(this.pnl.view.subarray(0, n));
+    return pnl;
+  }
+}
