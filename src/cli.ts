@@ -12,6 +12,7 @@ import { registerPricingCommands } from './cli/price.js';
 import { registerMarketCommand } from './cli/market.js';
 import { registerBookCommands } from './cli/book.js';
 import { registerMarginCommands } from './cli/margin.js';
+import { registerDemoCommand } from './cli/demo.js';
 import { findPackageRoot } from './wasm/module.js';
 
 function version(): string {
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerMarketCommand(program);
   registerBookCommands(program);
   registerMarginCommands(program);
+  registerDemoCommand(program);
   return program;
 }
 

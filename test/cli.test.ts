@@ -74,6 +74,17 @@ describe.skipIf(!existsSync(cli))('optmargin CLI (built at dist/src/cli.js)', ()
     expect(h.stdout).toContain('price');
   });
 
+  test('demo (what npm start runs): margins the sample book and prints a summary', () => {
+    const r = run(['demo', '--accounts', '300', '--threads', '1']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/book: 300 accounts/);
+    expect(r.stdout).toMatch(/healthy \d+ \| margin call \d+ \| liquidatable \d+ \| bankrupt \d+ \| invalid 0/);
+    expect(r.stdout).toContain('one account in full');
+    const bad = run(['demo', '--accounts', 'x']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--accounts must be an integer');
+  });
+
   test('market: summary of the shipped default market, --json for machines', () => {
     const r = run(['market', join(findPackageRoot(), 'data', 'default-market.json'), '--json']);
     expect(r.code).toBe(0);

@@ -13,7 +13,7 @@ import { defaultMarket, loadMarket, resolveMarket } from '../market/index.js';
 import { BookEngine } from '../engine/book.js';
 import { bookFormatOf, parseBook, serializeBook, writeFileAtomic } from '../engine/book-file.js';
 import { generateBook } from '../engine/gen-book.js';
-import { formatOf, serializeResults, summarize, type BookSummary, type ResultsDocument } from '../engine/results.js';
+import { formatOf, serializeResults, summarize, type BookSummary, type ResultFormat, type ResultsDocument } from '../engine/results.js';
 import { ExitCode, readInputBytes } from './io.js';
 
 export interface BookCommandOptions {
@@ -25,7 +25,7 @@ export interface BookCommandOptions {
   progress?: boolean;
 }
 
-function intOption(name: string, v: unknown, min: number, max: number): number {
+export function intOption(name: string, v: unknown, min: number, max: number): number {
   const n = typeof v === 'number' ? v : Number(v);
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new OptmarginError(ErrorCodes.INVALID_OPTION, `--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
@@ -68,6 +68,19 @@ export async function runBookCommand(file: string, opts: BookCommandOptions, wri
   const snapshot = opts.market ? loadMarket(opts.market) : defaultMarket();
   const market = resolveMarket(snapshot);
   const { accounts } = parseBook(readInputBytes(file), file === '-' ? 'standard input' : file);
+  return marginAccounts(accounts, market, threads, outFormat, opts, t0, write);
+}
+
+/** Margins parsed accounts (book or demo), writes --out and the summary; returns the summary. */
+export async function marginAccounts(
+  accounts: unknown[],
+  market: ReturnType<typeof resolveMarket>,
+  threads: number,
+  outFormat: ResultFormat | null,
+  opts: BookCommandOptions,
+  t0: number,
+  write: (s: string) => void,
+): Promise<BookSummary> {
   const showBar = opts.progress !== false && process.stderr.isTTY === true;
   const bar = showBar
     ? new cliProgress.SingleBar({ stream: process.stderr, format: 'margining [{bar}] {percentage}% | {value}/{total} accounts | {stage}', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic)
