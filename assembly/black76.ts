@@ -249,94 +249,93 @@ function batch<WITH_GREEKS>(
       }
       // ---- stage B
       for (let j = begin; j < end; j += 2) {
-      if (load<u8>(SCRATCH_SKIP + ((j - begin) >> 1))) continue;
-      let o = j << 3;
-      let so = (j - begin) << 3;
-      let F = v128.load(pF + o);
-      let K = v128.load(pK + o);
-      let vol = v128.load(pVol + o);
-      let t = v128.load(pT + o);
-      let r = v128.load(pR + o);
-      let sqrtT = f64x2.sqrt(t);
-      let sd = f64x2.mul(vol, sqrtT);
-      let putMask = laneMask(pFlags, j, FLAG_PUT);
-      let th = v128.bitselect(vc(V_MINUS_ONE), ONE, putMask);
-      // df = exp(−r·t), skipped (exactly 1) when both rates are zero, as in the scalar path.
-      let rZero = f64x2.eq(r, ZERO);
-      let df = ONE;
-      if (!i64x2.all_true(rZero)) {
-        df = v128.bitselect(ONE, expTailV(f64x2.neg(f64x2.mul(r, t)), ZERO), rZero);
-      }
-      let invSd = v128.load(SCRATCH_INVSD + so);
-      let invF = v128.load(SCRATCH_INVF + so);
-      let d1 = v128.load(SCRATCH_D1 + so);
-      let d2 = v128.load(SCRATCH_D2 + so);
-      let a1 = f64x2.abs(d1);
-      let a2 = f64x2.abs(d2);
-      let ex1 = v128.load(SCRATCH_EX1 + so);
-      let ex2 = v128.load(SCRATCH_EX2 + so);
-      let t1 = normTailV(a1, ex1);
-      let t2 = normTailV(a2, ex2);
-      let N1 = v128.bitselect(t1, f64x2.sub(ONE, t1), f64x2.lt(f64x2.mul(th, d1), ZERO));
-      let N2 = v128.bitselect(t2, f64x2.sub(ONE, t2), f64x2.lt(f64x2.mul(th, d2), ZERO));
-      let pv = f64x2.mul(f64x2.mul(df, th), f64x2.sub(f64x2.mul(F, N1), f64x2.mul(K, N2)));
-      let nearMoney = v128.and(
-        f64x2.lt(f64x2.mul(a1, vc(V_SQRT1_2)), vc(V_THRESH)),
-        f64x2.lt(f64x2.mul(a2, vc(V_SQRT1_2)), vc(V_THRESH)),
-      );
-      if (v128.any_true(nearMoney)) {
-        let e1 = erfSmallV(f64x2.mul(f64x2.mul(th, d1), vc(V_SQRT1_2)));
-        let e2 = erfSmallV(f64x2.mul(f64x2.mul(th, d2), vc(V_SQRT1_2)));
-        let pvn = f64x2.mul(
-          f64x2.mul(df, th),
-          f64x2.add(
-            f64x2.mul(vc(V_HALF), f64x2.sub(F, K)),
-            f64x2.mul(vc(V_HALF), f64x2.sub(f64x2.mul(F, e1), f64x2.mul(K, e2))),
-          ),
-        );
-        pv = v128.bitselect(pvn, pv, nearMoney);
-      }
-      let price = f64x2.pmax(pv, ZERO);
-      let invMask = laneMask(pFlags, j, FLAG_INVERSE);
-      let anyInverse = v128.any_true(invMask);
-      if (sizeof<WITH_GREEKS>() == 8) {
-        let nd1 = f64x2.mul(vc(V_INV_SQRT_2PI), ex1);
-        let delta = f64x2.mul(f64x2.mul(df, th), N1);
-        let gamma = f64x2.mul(f64x2.mul(f64x2.mul(df, nd1), invSd), invF);
-        let vega = f64x2.mul(f64x2.mul(f64x2.mul(df, F), nd1), sqrtT);
-        let invVol = f64x2.mul(invSd, sqrtT);
-        let vanna = f64x2.mul(f64x2.mul(f64x2.mul(f64x2.neg(df), nd1), d2), invVol);
-        let volga = f64x2.mul(f64x2.mul(f64x2.mul(vega, d1), d2), invVol);
-        let w = f64x2.mul(vol, invSd);
-        let decay = f64x2.mul(f64x2.mul(f64x2.mul(f64x2.mul(vc(V_HALF), vega), vol), w), w);
-        let theta = f64x2.sub(f64x2.mul(r, price), decay);
-        let rho = f64x2.mul(f64x2.neg(t), price);
-        if (anyInverse) {
-          let pc = f64x2.mul(price, invF);
-          let deltaC = f64x2.mul(f64x2.sub(delta, pc), invF);
-          let gammaC = f64x2.mul(f64x2.sub(gamma, f64x2.mul(vc(V_TWO), deltaC)), invF);
-          let vannaC = f64x2.mul(f64x2.sub(vanna, f64x2.mul(vega, invF)), invF);
-          price = v128.bitselect(pc, price, invMask);
-          delta = v128.bitselect(deltaC, delta, invMask);
-          gamma = v128.bitselect(gammaC, gamma, invMask);
-          vanna = v128.bitselect(vannaC, vanna, invMask);
-          vega = v128.bitselect(f64x2.mul(vega, invF), vega, invMask);
-          theta = v128.bitselect(f64x2.mul(theta, invF), theta, invMask);
-          rho = v128.bitselect(f64x2.mul(rho, invF), rho, invMask);
-          volga = v128.bitselect(f64x2.mul(volga, invF), volga, invMask);
+        if (load<u8>(SCRATCH_SKIP + ((j - begin) >> 1))) continue;
+        let o = j << 3;
+        let so = (j - begin) << 3;
+        let F = v128.load(pF + o);
+        let K = v128.load(pK + o);
+        let vol = v128.load(pVol + o);
+        let t = v128.load(pT + o);
+        let r = v128.load(pR + o);
+        let sqrtT = f64x2.sqrt(t);
+        let putMask = laneMask(pFlags, j, FLAG_PUT);
+        let th = v128.bitselect(vc(V_MINUS_ONE), ONE, putMask);
+        // df = exp(−r·t), skipped (exactly 1) when both rates are zero, as in the scalar path.
+        let rZero = f64x2.eq(r, ZERO);
+        let df = ONE;
+        if (!i64x2.all_true(rZero)) {
+          df = v128.bitselect(ONE, expTailV(f64x2.neg(f64x2.mul(r, t)), ZERO), rZero);
         }
-        v128.store(oPrice + o, price);
-        v128.store(oDelta + o, delta);
-        v128.store(oGamma + o, gamma);
-        v128.store(oVega + o, vega);
-        v128.store(oTheta + o, theta);
-        v128.store(oRho + o, rho);
-        v128.store(oVanna + o, vanna);
-        v128.store(oVolga + o, volga);
-      } else {
-        if (anyInverse) price = v128.bitselect(f64x2.mul(price, invF), price, invMask);
-        v128.store(outPrice + o, price);
-      }
+        let invSd = v128.load(SCRATCH_INVSD + so);
+        let invF = v128.load(SCRATCH_INVF + so);
+        let d1 = v128.load(SCRATCH_D1 + so);
+        let d2 = v128.load(SCRATCH_D2 + so);
+        let a1 = f64x2.abs(d1);
+        let a2 = f64x2.abs(d2);
+        let ex1 = v128.load(SCRATCH_EX1 + so);
+        let ex2 = v128.load(SCRATCH_EX2 + so);
+        let t1 = normTailV(a1, ex1);
+        let t2 = normTailV(a2, ex2);
+        let N1 = v128.bitselect(t1, f64x2.sub(ONE, t1), f64x2.lt(f64x2.mul(th, d1), ZERO));
+        let N2 = v128.bitselect(t2, f64x2.sub(ONE, t2), f64x2.lt(f64x2.mul(th, d2), ZERO));
+        let pv = f64x2.mul(f64x2.mul(df, th), f64x2.sub(f64x2.mul(F, N1), f64x2.mul(K, N2)));
+        let nearMoney = v128.and(
+          f64x2.lt(f64x2.mul(a1, vc(V_SQRT1_2)), vc(V_THRESH)),
+          f64x2.lt(f64x2.mul(a2, vc(V_SQRT1_2)), vc(V_THRESH)),
+        );
+        if (v128.any_true(nearMoney)) {
+          let e1 = erfSmallV(f64x2.mul(f64x2.mul(th, d1), vc(V_SQRT1_2)));
+          let e2 = erfSmallV(f64x2.mul(f64x2.mul(th, d2), vc(V_SQRT1_2)));
+          let pvn = f64x2.mul(
+            f64x2.mul(df, th),
+            f64x2.add(
+              f64x2.mul(vc(V_HALF), f64x2.sub(F, K)),
+              f64x2.mul(vc(V_HALF), f64x2.sub(f64x2.mul(F, e1), f64x2.mul(K, e2))),
+            ),
+          );
+          pv = v128.bitselect(pvn, pv, nearMoney);
+        }
+        let price = f64x2.pmax(pv, ZERO);
+        let invMask = laneMask(pFlags, j, FLAG_INVERSE);
+        let anyInverse = v128.any_true(invMask);
+        if (sizeof<WITH_GREEKS>() == 8) {
+          let nd1 = f64x2.mul(vc(V_INV_SQRT_2PI), ex1);
+          let delta = f64x2.mul(f64x2.mul(df, th), N1);
+          let gamma = f64x2.mul(f64x2.mul(f64x2.mul(df, nd1), invSd), invF);
+          let vega = f64x2.mul(f64x2.mul(f64x2.mul(df, F), nd1), sqrtT);
+          let invVol = f64x2.mul(invSd, sqrtT);
+          let vanna = f64x2.mul(f64x2.mul(f64x2.mul(f64x2.neg(df), nd1), d2), invVol);
+          let volga = f64x2.mul(f64x2.mul(f64x2.mul(vega, d1), d2), invVol);
+          let w = f64x2.mul(vol, invSd);
+          let decay = f64x2.mul(f64x2.mul(f64x2.mul(f64x2.mul(vc(V_HALF), vega), vol), w), w);
+          let theta = f64x2.sub(f64x2.mul(r, price), decay);
+          let rho = f64x2.mul(f64x2.neg(t), price);
+          if (anyInverse) {
+            let pc = f64x2.mul(price, invF);
+            let deltaC = f64x2.mul(f64x2.sub(delta, pc), invF);
+            let gammaC = f64x2.mul(f64x2.sub(gamma, f64x2.mul(vc(V_TWO), deltaC)), invF);
+            let vannaC = f64x2.mul(f64x2.sub(vanna, f64x2.mul(vega, invF)), invF);
+            price = v128.bitselect(pc, price, invMask);
+            delta = v128.bitselect(deltaC, delta, invMask);
+            gamma = v128.bitselect(gammaC, gamma, invMask);
+            vanna = v128.bitselect(vannaC, vanna, invMask);
+            vega = v128.bitselect(f64x2.mul(vega, invF), vega, invMask);
+            theta = v128.bitselect(f64x2.mul(theta, invF), theta, invMask);
+            rho = v128.bitselect(f64x2.mul(rho, invF), rho, invMask);
+            volga = v128.bitselect(f64x2.mul(volga, invF), volga, invMask);
+          }
+          v128.store(oPrice + o, price);
+          v128.store(oDelta + o, delta);
+          v128.store(oGamma + o, gamma);
+          v128.store(oVega + o, vega);
+          v128.store(oTheta + o, theta);
+          v128.store(oRho + o, rho);
+          v128.store(oVanna + o, vanna);
+          v128.store(oVolga + o, volga);
+        } else {
+          if (anyInverse) price = v128.bitselect(f64x2.mul(price, invF), price, invMask);
+          v128.store(outPrice + o, price);
+        }
       }
       i = end;
     }
