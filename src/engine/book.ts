@@ -1,40 +1,48 @@
 /**
  * The book engine (DESIGN.md §1): margins every account of a book against one market × one model.
  *
- *   load      validate every account once and resolve it into structure-of-arrays (CSR):
- *             rows = (account, underlying) pairs, ordered underlying-major so one underlying's
- *             rows are contiguous; each row owns its holdings (positions, the coin legs of
- *             inverse futures, coin collateral) as instrument indices + sizes.
+ *   load      validate every account once and resolve it into structure-of-arrays (CSR). The
+ *             unit that owns holdings is the *sub-account*: a portfolio or cross account is one;
+ *             an isolated account is one per position (the position with its own collateral),
+ *             plus its account-level collateral, which only counts in its equity. Rows =
+ *             (sub-account, underlying) pairs, ordered underlying-major so one underlying's rows
+ *             are contiguous; each row owns its holdings (positions, the coin legs of inverse
+ *             futures, coin collateral) as instrument indices + sizes.
  *   risk      the distinct instruments' risk arrays, computed once per market state by the
  *             margin engine's RiskArrays (each instrument revalued once per scenario).
- *   aggregate rows → P&L vectors → worst weighted loss: WASM (SIMD across scenarios), sharded
- *             across a piscina pool; the arrays live in SharedArrayBuffers.
- *   reduce    per row: add-ons (contingencies on net short options, offsetting futures, short
- *             option minimum); per account: combination across underlyings, minimum, MM,
- *             equity, health — the same arithmetic, in the same order, as the margin engine
- *             (src/margin/engine.ts), so both paths give the same figures.
+ *   aggregate rows → P&L vectors → worst weighted loss → row IM (worst loss + add-ons): WASM (SIMD
+ *             across scenarios), sharded across a piscina pool; the CSR lives in
+ *             SharedArrayBuffers and is copied into each worker's WASM memory once per load.
+ *   reduce    per sub-account: combination across underlyings, minimum; per account: equity, IM,
+ *             MM, available funds, health (isolated: summed over its positions, as the margin
+ *             engine does) — sharded by account ranges on the same pool. The same arithmetic, in
+ *             the same order, as the margin engine (src/margin/engine.ts), so both paths give
+ *             the same doubles (kernel.ts).
  *
- * Accounts the scenario-grid path does not cover — isolated accounts, every account under a
- * rule-based or Lyra model, and accounts whose input the engine reports an error for — are
- * margined one by one by the margin engine itself (`MarginEngine.margin`), on the main thread
- * while the pool aggregates. Every account in gives exactly one result out, in input order.
+ * Accounts the scenario-grid path does not cover — every account under a rule-based or Lyra
+ * model, and accounts whose input the engine reports an error for — are margined one by one by
+ * the margin engine itself (`MarginEngine.margin`, the "single path"). Every account in gives
+ * exactly one result out, in input order.
  *
- * Incremental: `tick(underlying, market)` recomputes the risk arrays of that underlying only and
- * re-aggregates only its rows (other rows keep their worst loss); `trade(account, changes)`
- * re-margins one account.
+ * Incremental: `tick(underlying, market)` recomputes the risk arrays of that underlying only,
+ * re-aggregates only its rows (other rows keep their IM) and re-reduces only the accounts holding
+ * it; `trade(account, changes)` appends the account's new rows at the end of the CSR (its old rows
+ * become dead), aggregates them in-process and re-reduces that account: it stays vectorized.
  */
 import { ErrorCodes, OptmarginError } from '../errors.js';
-import { MarginEngine, healthOf } from '../margin/engine.js';
+import { MarginEngine } from '../margin/engine.js';
 import { InstrumentTable, Kind } from '../margin/instrument-table.js';
 import { marketHashOf, type MarginMarket } from '../margin/market-view.js';
 import { loadModel } from '../margin/models.js';
 import { RiskArrays } from '../margin/risk-arrays.js';
 import { validateAccount, validateChanges } from '../margin/account.js';
-import type { AccountInput, AccountMode, GridModel, Health, LoadedModel, MarginModel, MarginResult, PositionChange } from '../margin/types.js';
+import type { AccountInput, AccountMode, GridModel, LoadedModel, MarginModel, MarginResult, PositionChange } from '../margin/types.js';
+import { Aggregator } from '../wasm/aggregate.js';
+import { WasmInstance } from '../wasm/module.js';
 import { ChunkRunner, type ChunkRunnerOptions } from './pool.js';
-import type { ChunkTask } from './kernel.js';
+import { AccKind, reduceAccount, rowImInto, type AddOnParams, type AggregateTask, type BookCsr, type CombineParams, type ReduceArrays, type ReduceTask } from './kernel.js';
 import { InvalidEntry } from './book-file.js';
-import { type BookAccountResult, type BookRunStats, type UnderlyingWorst } from './results.js';
+import { HEALTHS, type BookAccountResult, type BookRunStats, type UnderlyingWorst } from './results.js';
 
 // ───────────────────────────── growable typed arrays ─────────────────────────────
 
@@ -63,22 +71,66 @@ class F64 {
   }
 }
 
-function sharedF64(n: number): Float64Array {
-  return new Float64Array(new SharedArrayBuffer(Math.max(1, n) * 8));
+type Typed = Int32Array | Float64Array | Uint8Array;
+function shared<T extends Typed>(C: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, n: number): T {
+  return new C(new SharedArrayBuffer(Math.max(1, n) * C.BYTES_PER_ELEMENT));
 }
-function sharedI32(n: number): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(Math.max(1, n) * 4));
+const sharedF64 = (n: number) => shared(Float64Array, n);
+const sharedI32 = (n: number) => shared(Int32Array, n);
+const sharedU8 = (n: number) => shared(Uint8Array, n);
+/** `a` with room for n elements: a larger SharedArrayBuffer (contents copied, ~1/8 headroom) when needed. */
+function growShared<T extends Typed>(a: T, n: number): T {
+  if (n <= a.length) return a;
+  const C = a.constructor as { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number };
+  const b = shared(C, Math.max(n, Math.ceil(a.length * 1.125) + 1024));
+  b.set(a as never);
+  return b;
+}
+function growPlain<T extends Typed>(a: T, n: number): T {
+  if (n <= a.length) return a;
+  const C = a.constructor as { new (n: number): T };
+  const b = new C(Math.max(n, 2 * a.length));
+  b.set(a as never);
+  return b;
 }
 
 /** Path of an account. */
 const enum Path {
-  /** pooled scenario grid over the CSR arrays (portfolio and cross accounts under a grid model) */
+  /** vectorized: rows of the CSR, pooled aggregation and reduction (grid models) */
   Grid = 0,
-  /** one by one through MarginEngine.margin (isolated, non-grid models, invalid input, traded) */
+  /** one by one through MarginEngine.margin (non-grid models, input the engine rejects) */
   Single = 1,
 }
 
+/** Holdings of sub-accounts being resolved (before their rows are laid out). */
+class Holdings {
+  instr = new I32();
+  size = new F64();
+  slot = new I32();
+  /** original position of an inverse future's coin leg entered at mark (its size follows F), else −1 */
+  leg = new I32();
+  /** sub-account l owns holdings [end[l−1], end[l]) (end[−1] = 0) */
+  end = new I32();
+  push(i: number, q: number, slot: number, leg: number): void {
+    this.instr.push(i);
+    this.size.push(q);
+    this.slot.push(slot);
+    this.leg.push(leg);
+  }
+  truncate(nHold: number, nSubs: number): void {
+    this.instr.n = this.size.n = this.slot.n = this.leg.n = nHold;
+    this.end.n = nSubs;
+  }
+}
 
+/** Where an account's resolved data sits. */
+interface ResolvedAccount {
+  kind: AccKind;
+  subFrom: number;
+  subTo: number;
+  colFrom: number;
+  colTo: number;
+}
 
 export interface BookEngineOptions extends Partial<ChunkRunnerOptions> {
   market: MarginMarket;
@@ -92,7 +144,10 @@ export interface BookEngineOptions extends Partial<ChunkRunnerOptions> {
 export interface BookLoadReport {
   accounts: number;
   gridAccounts: number;
+  /** of the grid accounts, the isolated ones (one sub-account per position) */
+  isolatedAccounts: number;
   singleAccounts: number;
+  subAccounts: number;
   positions: number;
   rows: number;
   holdings: number;
@@ -109,24 +164,48 @@ export interface BookUpdate {
   results: () => BookAccountResult[];
   /** latency of the update, results not materialized */
   ms: number;
-  /** market: new engine + market hash; risk: instruments + risk arrays of the underlying and add-on bases;
-   *  aggregate: its rows (WASM); reduce: grid accounts; single: single-path accounts holding it */
+  /** market: switch to the new market (no re-hash: the hash is computed when asked for);
+   *  risk: instruments + risk arrays of the underlying, coin legs and add-on bases of its rows;
+   *  aggregate: its rows (WASM, pool); reduce: equity and figures of the accounts holding it;
+   *  single: single-path accounts holding it */
   stages: { marketMs: number; riskMs: number; aggregateMs: number; reduceMs: number; singleMs: number };
+}
+
+const hashMemo = new WeakMap<object, string>();
+/** marketHashOf, memoized per market object and per snapshot (a shocked view shares its base's snapshot). */
+function memoHash(market: MarginMarket): string {
+  const m = market as object;
+  let h = hashMemo.get(m);
+  if (h !== undefined) return h;
+  const snap = market.snapshot;
+  if (market.hash === undefined && snap !== null && typeof snap === 'object') {
+    h = hashMemo.get(snap);
+    if (h === undefined) {
+      h = marketHashOf(market);
+      hashMemo.set(snap, h);
+    }
+  } else h = marketHashOf(market);
+  hashMemo.set(m, h);
+  return h;
 }
 
 export class BookEngine {
   readonly model: LoadedModel;
   market: MarginMarket;
-  marketHash: string;
   private readonly grid: GridModel | null;
   private readonly runner: ChunkRunner;
   private readonly chunkPositions: number;
   private static counter = 0;
   private readonly id = ++BookEngine.counter;
   private riskVersion = 0;
+  private csrVersion = 0;
 
-  /** the engine of the current market: instrument table + risk arrays (grid) and the single path */
-  private engine: MarginEngine;
+  /** the margin engine of the current market (single path; its table resolves a load), made on demand */
+  private engineOf: MarginEngine | null = null;
+  /** the instrument table of the last load: the index space of the CSR and the risk matrix */
+  private table: InstrumentTable | null = null;
+  /** in-process aggregator for trades when the pool runs elsewhere */
+  private tradeAggregator: Aggregator | null = null;
 
   // ── accounts ──
   n = 0;
@@ -137,43 +216,55 @@ export class BookEngine {
   /** single-path results (and the underlyings each touches, for ticks) */
   private single = new Map<number, MarginResult>();
   private singleUnderlyings = new Map<number, Set<string>>();
-  /** rows of each grid account, in first-appearance order (the margin engine's row order) */
-  private accRowStart = new Int32Array(1);
-  private accRows = new Int32Array(0);
+  /** account-level collateral lines of isolated accounts [accColFrom, accColTo) (pooled accounts: in their sub-account) */
+  private accColFrom = new Int32Array(0);
+  private accColTo = new Int32Array(0);
+  /** what the reduce tasks read and write (shared) */
+  private red: ReduceArrays = emptyReduceArrays(0);
+
+  // ── sub-accounts ──
+  private nSubs = 0;
+  private subAcc = new I32();
+  /** original positions [subPosFrom, subPosTo) and collateral lines [subColFrom, subColTo) of each sub-account (equity) */
+  private subPosFrom = new I32();
+  private subPosTo = new I32();
+  private subColFrom = new I32();
+  private subColTo = new I32();
   /** original positions (equity): instrument, size, entry price (NaN = entered at mark) */
-  private accPosStart = new Int32Array(1);
-  private opInstr = new Int32Array(0);
-  private opSize = new Float64Array(0);
-  private opEntry = new Float64Array(0);
-  /** collateral lines in key order: currency index, amount */
-  private accColStart = new Int32Array(1);
-  private colCur = new Int32Array(0);
-  private colAmount = new Float64Array(0);
+  private opInstr = new I32();
+  private opSize = new F64();
+  private opEntry = new F64();
+  /** collateral lines: currency index, amount */
+  private colCur = new I32();
+  private colAmount = new F64();
   private currencies: string[] = [];
+  private curIndex = new Map<string, number>();
   /** per currency: haircut, coin instrument index (−1 = USD-pegged) */
   private curHaircut: number[] = [];
   private curCoin: number[] = [];
 
   // ── rows (CSR, shared memory) ──
   private nRows = 0;
-  private rowAcc = new Int32Array(0);
+  private loadedRows = 0;
+  private csr: BookCsr = { key: '', rowStart: new Int32Array(1), posInstr: new Int32Array(0), posSize: new Float64Array(0), nRows: 0, nHold: 0, loadedHold: 0, legPos: new Int32Array(0), nLeg: 0, sizeVersion: 0 };
+  private rowSub = new Int32Array(0);
   private rowSlot = new Int32Array(0);
-  private rowStart: Int32Array = new Int32Array(1);
-  private posInstr: Int32Array = new Int32Array(0);
-  private posSize: Float64Array = new Float64Array(0);
-  /** for inverse futures' coin legs without an entry price: the original position (size = size/F moves with F); else −1 */
-  private posLeg = new Int32Array(0);
-  /** per slot: [first row, end row) */
+  /** coin legs whose size follows F (inverse futures entered at mark): holding, original position */
+  private legOp = new Int32Array(0);
+  private tailLegPos = new I32();
+  private tailLegOp = new I32();
+  /** per slot: loaded rows [from, to), rows appended by trades */
   private slotRowFrom: number[] = [];
   private slotRowTo: number[] = [];
+  private tailRows: number[][] = [];
   /** add-on bases per row: short options (net, per netting rule), long futures coin, short futures coin, short option contracts */
   private rowBase = new Float64Array(0);
-  private rowLoss: Float64Array = new Float64Array(0);
-  private rowWorst: Int32Array = new Int32Array(0);
-  private rowIm = new Float64Array(0);
-  private rowFailed = new Uint8Array(0);
+  private rowLoss = new Float64Array(0);
+  private rowWorst = new Int32Array(0);
   /** 1 when the row holds inverse futures/perpetuals (its add-on bases move with the forward) */
   private rowMarketBase = new Uint8Array(0);
+  private failedRowMessage = new Map<number, string>();
+  private failedAccMessage = new Map<number, string>();
 
   // ── instruments (snapshot of the table, refreshed per underlying on a tick) ──
   private nInstr = 0;
@@ -188,17 +279,12 @@ export class BookEngine {
   private underlyings: string[] = [];
   private nScen = 0;
   private risk: Float64Array = new Float64Array(0);
-  private slotSpot: number[] = [];
+  private slotSpot = new Float64Array(0);
   private weights = new Float64Array(0);
   private scenarioLabels: string[][] = [];
   private groupCount = 0;
-
-  // ── per-account figures ──
-  private equity = new Float64Array(0);
-  private collateralValue = new Float64Array(0);
-  private im = new Float64Array(0);
-  private mm = new Float64Array(0);
-  private failedMessage = new Map<number, string>();
+  private readonly addOns: AddOnParams | null;
+  private readonly combine: CombineParams | null;
 
   /** timings of the last run */
   lastStats: BookRunStats | null = null;
@@ -207,9 +293,19 @@ export class BookEngine {
     const m = opts.model;
     this.model = typeof m === 'string' ? loadModel(m) : 'params' in m && 'hash' in m ? (m as LoadedModel) : loadModel(m as MarginModel);
     this.grid = this.model.params.mechanism === 'scenario-grid' ? this.model.params : null;
+    const g = this.grid;
+    this.addOns = g
+      ? {
+          shortOption: g.addOns.shortOption ? g.addOns.shortOption.fractionOfSpot : null,
+          futuresFraction: g.addOns.futures ? g.addOns.futures.fraction : null,
+          futuresGross: g.addOns.futures?.basis === 'gross',
+          shortOptionMinimum: g.addOns.shortOptionMinimum ? g.addOns.shortOptionMinimum.fractionOfSpot : null,
+        }
+      : null;
+    this.combine = g
+      ? { sum: g.crossUnderlying.rule === 'sum', credit: g.crossUnderlying.rule === 'sum' ? 0 : g.crossUnderlying.credit, minimumMarginUsd: g.minimumMarginUsd, mmFraction: g.mmFraction }
+      : null;
     this.market = opts.market;
-    this.engine = new MarginEngine({ market: opts.market, model: this.model });
-    this.marketHash = this.engine.marketHash;
     this.runner = new ChunkRunner({ threads: opts.threads ?? 1, simd: opts.simd, workerFile: opts.workerFile, attempts: opts.attempts });
     const cp = opts.chunkPositions ?? 262144;
     if (!Number.isInteger(cp) || cp < 1) throw new OptmarginError(ErrorCodes.INVALID_OPTION, `chunkPositions must be a positive integer, got ${cp}`);
@@ -223,6 +319,15 @@ export class BookEngine {
 
   get threads(): number {
     return this.runner.threads;
+  }
+
+  /** Hash of the current market (computed when first asked for, memoized per snapshot). */
+  get marketHash(): string {
+    return memoHash(this.market);
+  }
+
+  private get engine(): MarginEngine {
+    return (this.engineOf ??= new MarginEngine({ market: this.market, model: this.model }));
   }
 
   async close(): Promise<void> {
@@ -245,28 +350,35 @@ export class BookEngine {
     this.path = new Uint8Array(n);
     this.single.clear();
     this.singleUnderlyings.clear();
-    this.failedMessage.clear();
+    this.failedRowMessage.clear();
+    this.failedAccMessage.clear();
     const tb = this.engine.table;
-    const grid = this.grid;
-    const col = this.model.params.collateral;
-    // holdings before the row layout: instrument, size, slot, leg source
-    const hI = new I32();
-    const hS = new F64();
-    const hSlot = new I32();
-    const hLeg = new I32();
-    const accHold = new Int32Array(n + 1);
-    const opI = new I32();
-    const opS = new F64();
-    const opE = new F64();
-    const accPos = new Int32Array(n + 1);
-    const cCur = new I32();
-    const cAmt = new F64();
-    const accCol = new Int32Array(n + 1);
-    const curIndex = new Map<string, number>();
+    this.table = tb;
+    this.nInstr = 0;
+    this.nSubs = 0;
+    this.subAcc = new I32();
+    this.subPosFrom = new I32();
+    this.subPosTo = new I32();
+    this.subColFrom = new I32();
+    this.subColTo = new I32();
+    this.opInstr = new I32();
+    this.opSize = new F64();
+    this.opEntry = new F64();
+    this.colCur = new I32();
+    this.colAmount = new F64();
     this.currencies = [];
+    this.curIndex.clear();
     this.curHaircut = [];
     this.curCoin = [];
+    this.tailLegPos = new I32();
+    this.tailLegOp = new I32();
+    const red = emptyReduceArrays(n);
+    this.red = red;
+    this.accColFrom = new Int32Array(n);
+    this.accColTo = new Int32Array(n);
+    const hold = new Holdings();
     let positions = 0;
+    let isolated = 0;
     for (let k = 0; k < n; k++) {
       if (onProgress && (k & 8191) === 0) onProgress(k, n);
       const raw = accounts[k];
@@ -285,110 +397,157 @@ export class BookEngine {
       this.ids[k] = id;
       this.inputs[k] = a ?? raw;
       this.modes[k] = a?.mode ?? ('?' as AccountMode);
-      const marks = [hI.n, opI.n, cCur.n];
-      let onGrid = a !== null && grid !== null && a.mode !== 'isolated';
-      if (onGrid) {
-        try {
-          for (let p = 0; p < a!.positions.length; p++) {
-            const pos = a!.positions[p];
-            const i = tb.indexOf(pos.instrument);
-            const slot = tb.underlyingOf[i];
-            const gop = opI.n;
-            opI.push(i);
-            opS.push(pos.size);
-            opE.push(pos.entryPrice ?? NaN);
-            hI.push(i);
-            hS.push(pos.size);
-            hSlot.push(slot);
-            hLeg.push(-1);
-            const kind = tb.kind[i];
-            if ((kind === Kind.Future || kind === Kind.Perpetual) && tb.inverse[i]) {
-              const cs = tb.instruments[i]?.contractSize ?? 1;
-              const ci = tb.coinIndex(tb.underlyings[slot]);
-              hI.push(ci);
-              hS.push((pos.size * cs) / (pos.entryPrice ?? tb.forward[i]));
-              hSlot.push(tb.underlyingOf[ci]);
-              hLeg.push(pos.entryPrice === undefined ? gop : -1);
-            }
-          }
-          for (const cur of Object.keys(a!.collateral)) {
-            const amount = a!.collateral[cur];
-            if (amount === 0) continue;
-            let c = curIndex.get(cur);
-            if (c === undefined) {
-              const h = col.haircuts[cur] ?? col.defaultHaircut;
-              if (h === null || h === undefined) throw new Error('collateral not accepted');
-              let coin = -1;
-              if (!col.usdPegged.includes(cur)) {
-                if (!this.engine.market.hasUnderlying(cur)) throw new Error('no market for collateral');
-                coin = tb.coinIndex(cur);
-              }
-              c = this.currencies.length;
-              this.currencies.push(cur);
-              this.curHaircut.push(h);
-              this.curCoin.push(coin);
-              curIndex.set(cur, c);
-            }
-            cCur.push(c);
-            cAmt.push(amount);
-            const coin = this.curCoin[c];
-            if (coin >= 0) {
-              hI.push(coin);
-              hS.push(amount > 0 ? amount * (1 - this.curHaircut[c]) : amount);
-              hSlot.push(tb.underlyingOf[coin]);
-              hLeg.push(-1);
-            }
-          }
-        } catch {
-          // the margin engine reports the problem in the account's result (same message as a single call)
-          onGrid = false;
-          hI.n = hS.n = hSlot.n = hLeg.n = marks[0];
-          opI.n = opS.n = opE.n = marks[1];
-          cCur.n = cAmt.n = marks[2];
-        }
-      }
       if (a) positions += a.positions.length;
-      this.path[k] = onGrid ? Path.Grid : Path.Single;
-      accHold[k + 1] = hI.n;
-      accPos[k + 1] = opI.n;
-      accCol[k + 1] = cCur.n;
+      const res = a !== null && this.grid !== null ? this.resolveAccount(a, k, hold) : null;
+      this.path[k] = res ? Path.Grid : Path.Single;
+      if (res) {
+        this.setAccount(k, res);
+        if (res.kind === AccKind.Isolated) isolated++;
+      }
     }
     this.snapshotInstruments();
-    this.layoutRows(n, accHold, hI.a, hS.a, hSlot.a, hLeg.a);
-    this.accPosStart = accPos;
-    this.opInstr = opI.a.slice(0, opI.n);
-    this.opSize = opS.a.slice(0, opS.n);
-    this.opEntry = opE.a.slice(0, opE.n);
-    this.accColStart = accCol;
-    this.colCur = cCur.a.slice(0, cCur.n);
-    this.colAmount = cAmt.a.slice(0, cAmt.n);
-    this.equity = new Float64Array(n);
-    this.collateralValue = new Float64Array(n);
-    this.im = new Float64Array(n);
-    this.mm = new Float64Array(n);
+    this.layoutRows(hold);
     for (let k = 0; k < n; k++) {
-      if (this.path[k] === Path.Grid) this.computeEquity(k);
+      if (this.path[k] === Path.Grid) this.computeAccountEquity(k);
       else this.singleUnderlyings.set(k, touchedUnderlyings(this.inputs[k]));
     }
+    this.rowFutStart = new I32();
+    this.rowFutStart.push(0);
+    this.futInstr = new I32();
+    this.futNet = new F64();
     for (let r = 0; r < this.nRows; r++) this.computeRowBase(r);
     let gridAccounts = 0;
     for (let k = 0; k < n; k++) if (this.path[k] === Path.Grid) gridAccounts++;
     return {
       accounts: n,
       gridAccounts,
+      isolatedAccounts: isolated,
       singleAccounts: n - gridAccounts,
+      subAccounts: this.nSubs,
       positions,
       rows: this.nRows,
-      holdings: this.rowStart[this.nRows],
+      holdings: this.csr.nHold,
       instruments: this.nInstr,
       scenarios: this.nScen,
       resolveMs: performance.now() - t0,
     };
   }
 
+  private setAccount(k: number, res: ResolvedAccount): void {
+    this.red.accKind[k] = res.kind;
+    this.red.accSubFrom[k] = res.subFrom;
+    this.red.accSubTo[k] = res.subTo;
+    this.accColFrom[k] = res.colFrom;
+    this.accColTo[k] = res.colTo;
+  }
+
+  /** Forward of instrument i: the book's snapshot once it has it, else the table's (during a load). */
+  private forwardOf(i: number): number {
+    return i < this.nInstr ? this.iForward[i] : this.table!.forward[i];
+  }
+
+  /**
+   * Appends account k's sub-accounts (holdings, original positions, collateral lines). Returns
+   * null — and appends nothing — when the margin engine would report an error for the account
+   * (the single path then gives that error, with the engine's message).
+   */
+  private resolveAccount(a: AccountInput, k: number, hold: Holdings): ResolvedAccount | null {
+    const tb = this.table!;
+    const marks = { hold: hold.instr.n, holdSubs: hold.end.n, subs: this.nSubs, op: this.opInstr.n, col: this.colCur.n };
+    const subFrom = this.nSubs;
+    let colFrom = 0;
+    let colTo = 0;
+    try {
+      const newSub = (): void => {
+        this.subAcc.push(k);
+        this.subPosFrom.push(this.opInstr.n);
+        this.subColFrom.push(this.colCur.n);
+        this.nSubs++;
+      };
+      const endSub = (): void => {
+        this.subPosTo.push(this.opInstr.n);
+        this.subColTo.push(this.colCur.n);
+        hold.end.push(hold.instr.n);
+      };
+      if (a.mode === 'isolated') {
+        // the margin engine resolves every position and the account collateral first
+        for (const pos of a.positions) tb.indexOf(pos.instrument);
+        colFrom = this.colCur.n;
+        this.collateralLines(a.collateral, null);
+        colTo = this.colCur.n;
+        for (const pos of a.positions) {
+          newSub();
+          this.positionHoldings(pos.instrument, pos.size, pos.entryPrice, hold);
+          if (pos.collateral) this.collateralLines(pos.collateral, hold);
+          endSub();
+        }
+      } else {
+        newSub();
+        for (const pos of a.positions) this.positionHoldings(pos.instrument, pos.size, pos.entryPrice, hold);
+        this.collateralLines(a.collateral, hold);
+        endSub();
+      }
+    } catch {
+      hold.truncate(marks.hold, marks.holdSubs);
+      this.nSubs = marks.subs;
+      this.subAcc.n = this.subPosFrom.n = this.subPosTo.n = this.subColFrom.n = this.subColTo.n = marks.subs;
+      this.opInstr.n = this.opSize.n = this.opEntry.n = marks.op;
+      this.colCur.n = this.colAmount.n = marks.col;
+      return null;
+    }
+    return { kind: a.mode === 'isolated' ? AccKind.Isolated : AccKind.Pooled, subFrom, subTo: this.nSubs, colFrom, colTo };
+  }
+
+  /** A position's holdings: itself, and the coin leg of an inverse future/perpetual (size·cs / entry). */
+  private positionHoldings(name: string, size: number, entryPrice: number | undefined, hold: Holdings): void {
+    const tb = this.table!;
+    const i = tb.indexOf(name);
+    const slot = tb.underlyingOf[i];
+    const op = this.opInstr.n;
+    this.opInstr.push(i);
+    this.opSize.push(size);
+    this.opEntry.push(entryPrice ?? NaN);
+    hold.push(i, size, slot, -1);
+    const kind = tb.kind[i];
+    if ((kind === Kind.Future || kind === Kind.Perpetual) && tb.inverse[i]) {
+      const cs = tb.instruments[i]?.contractSize ?? 1;
+      const ci = tb.coinIndex(tb.underlyings[slot]);
+      hold.push(ci, (size * cs) / (entryPrice ?? this.forwardOf(i)), tb.underlyingOf[ci], entryPrice === undefined ? op : -1);
+    }
+  }
+
+  /** Collateral lines in key order (zero balances skipped); with `hold`, coin balances become holdings too. */
+  private collateralLines(balances: Record<string, number>, hold: Holdings | null): void {
+    const tb = this.table!;
+    const col = this.model.params.collateral;
+    for (const cur of Object.keys(balances)) {
+      const amount = balances[cur];
+      if (amount === 0) continue;
+      let c = this.curIndex.get(cur);
+      if (c === undefined) {
+        const h = col.haircuts[cur] ?? col.defaultHaircut;
+        if (h === null || h === undefined) throw new Error('collateral not accepted');
+        let coin = -1;
+        if (!col.usdPegged.includes(cur)) {
+          if (!this.market.hasUnderlying(cur)) throw new Error('no market for collateral');
+          coin = tb.coinIndex(cur);
+        }
+        c = this.currencies.length;
+        this.currencies.push(cur);
+        this.curHaircut.push(h);
+        this.curCoin.push(coin);
+        this.curIndex.set(cur, c);
+      }
+      this.colCur.push(c);
+      this.colAmount.push(amount);
+      const coin = this.curCoin[c];
+      if (hold && coin >= 0) hold.push(coin, amount > 0 ? amount * (1 - this.curHaircut[c]) : amount, tb.underlyingOf[coin], -1);
+    }
+  }
+
   /** Copies what the reductions need from the instrument table and computes the risk arrays. */
   private snapshotInstruments(): void {
-    const tb = this.engine.table;
+    const tb = this.table!;
     const n = tb.count;
     this.nInstr = n;
     this.iKind = tb.kind.slice(0, n);
@@ -403,21 +562,22 @@ export class BookEngine {
     this.underlyings = tb.underlyings.slice();
     this.groupCount = tb.groupCount;
     const nu = this.underlyings.length;
-    this.slotSpot = this.underlyings.map((u) => this.engine.market.spot(u));
-    if (!this.grid || !this.engine.risk) {
+    this.slotSpot = sharedF64(nu);
+    this.underlyings.forEach((u, s) => (this.slotSpot[s] = this.market.spot(u)));
+    const ra = this.engine.risk;
+    if (!this.grid || !ra) {
       this.nScen = 0;
       this.risk = new Float64Array(0);
       this.weights = new Float64Array(0);
       this.scenarioLabels = [];
       return;
     }
-    const ra = this.engine.risk;
     ra.sync();
     const ns = ra.nScen;
     this.nScen = ns;
     this.risk = sharedF64(n * ns);
     this.risk.set(ra.values.subarray(0, n * ns));
-    this.weights = new Float64Array(nu * ns);
+    this.weights = sharedF64(nu * ns);
     this.scenarioLabels = [];
     for (let s = 0; s < nu; s++) {
       const sc = ra.scenariosOf(s);
@@ -427,113 +587,237 @@ export class BookEngine {
     this.riskVersion++;
   }
 
-  /** Rows ordered underlying-major, then by account; holdings in each row in input order. */
-  private layoutRows(n: number, accHold: Int32Array, hI: Int32Array, hS: Float64Array, hSlot: Int32Array, hLeg: Int32Array): void {
+  /** Room for `rows` rows (per-row arrays; shared ones reallocated with headroom when full). */
+  private ensureRows(rows: number): void {
+    const c = this.csr;
+    if (rows + 1 > c.rowStart.length) {
+      c.rowStart = growShared(c.rowStart, rows + 1);
+      c.key = `${this.id}:${++this.csrVersion}`;
+    }
+    this.rowBase = growShared(this.rowBase, 4 * rows);
+    this.rowLoss = growShared(this.rowLoss, rows);
+    this.rowWorst = growShared(this.rowWorst, rows);
+    this.red.rowIm = growShared(this.red.rowIm, rows);
+    this.red.rowFailed = growShared(this.red.rowFailed, rows);
+    this.rowSub = growPlain(this.rowSub, rows);
+    this.rowSlot = growPlain(this.rowSlot, rows);
+    this.rowMarketBase = growPlain(this.rowMarketBase, rows);
+  }
+
+  private ensureHoldings(nHold: number): void {
+    const c = this.csr;
+    if (nHold > c.posInstr.length) {
+      c.posInstr = growShared(c.posInstr, nHold);
+      c.posSize = growShared(c.posSize, nHold);
+      c.key = `${this.id}:${++this.csrVersion}`;
+    }
+  }
+
+  private ensureSubs(nSubs: number, nSubRows: number): void {
+    const red = this.red;
+    red.subRowStart = growShared(red.subRowStart, nSubs + 1);
+    red.subEquity = growShared(red.subEquity, nSubs);
+    red.subRows = growShared(red.subRows, nSubRows);
+  }
+
+  /** Rows ordered underlying-major, then by sub-account; holdings in each row in input order. */
+  private layoutRows(hold: Holdings): void {
     const nu = this.underlyings.length;
+    const nSubs = this.nSubs;
+    const hEnd = hold.end.a;
+    const hSlot = hold.slot.a;
     const slotRows = new Int32Array(nu);
-    const slotHold = new Int32Array(nu);
-    // pass 1: distinct slots per account in first-appearance order
-    const accRowStart = new Int32Array(n + 1);
-    const accSlots = new I32();
+    // pass 1: distinct slots per sub-account in first-appearance order
+    const subRowStart = new Int32Array(nSubs + 1);
+    const subSlots = new I32();
     const seen = new Int32Array(nu).fill(-1);
-    for (let k = 0; k < n; k++) {
-      for (let h = accHold[k]; h < accHold[k + 1]; h++) {
+    for (let j = 0, h = 0; j < nSubs; j++) {
+      for (; h < hEnd[j]; h++) {
         const s = hSlot[h];
-        if (seen[s] !== k) {
-          seen[s] = k;
-          accSlots.push(s);
+        if (seen[s] !== j) {
+          seen[s] = j;
+          subSlots.push(s);
           slotRows[s]++;
         }
-        slotHold[s]++;
       }
-      accRowStart[k + 1] = accSlots.n;
+      subRowStart[j + 1] = subSlots.n;
     }
-    const nRows = accSlots.n;
+    const nRows = subSlots.n;
     this.nRows = nRows;
+    this.loadedRows = nRows;
     this.slotRowFrom = new Array(nu);
     this.slotRowTo = new Array(nu);
+    this.tailRows = this.underlyings.map(() => []);
     let r0 = 0;
     for (let s = 0; s < nu; s++) {
       this.slotRowFrom[s] = r0;
       r0 += slotRows[s];
       this.slotRowTo[s] = r0;
     }
+    const rowCap = nRows + Math.max(1024, nRows >> 4);
+    const holdTotal = hold.instr.n;
+    const holdCap = holdTotal + Math.max(16384, holdTotal >> 4);
+    this.csr = {
+      key: `${this.id}:${++this.csrVersion}`,
+      rowStart: sharedI32(rowCap + 1),
+      posInstr: sharedI32(holdCap),
+      posSize: sharedF64(holdCap),
+      nRows,
+      nHold: holdTotal,
+      loadedHold: holdTotal,
+      legPos: new Int32Array(0),
+      nLeg: 0,
+      sizeVersion: 0,
+    };
+    this.rowBase = sharedF64(4 * rowCap);
+    this.rowLoss = sharedF64(rowCap);
+    this.rowWorst = sharedI32(rowCap);
+    this.red.rowIm = sharedF64(rowCap);
+    this.red.rowFailed = sharedU8(rowCap);
+    this.rowSub = new Int32Array(rowCap);
+    this.rowSlot = new Int32Array(rowCap);
+    this.rowMarketBase = new Uint8Array(rowCap);
+    const subCap = nSubs + Math.max(1024, nSubs >> 4);
+    this.red.subRowStart = sharedI32(subCap + 1);
+    this.red.subRows = sharedI32(rowCap);
+    this.red.subEquity = sharedF64(subCap);
+    this.red.subRowStart.set(subRowStart);
     // pass 2: row ids, row lengths
     const cursor = this.slotRowFrom.slice();
-    const accRows = new Int32Array(nRows);
-    const rowAcc = new Int32Array(nRows);
-    const rowSlot = new Int32Array(nRows);
+    const subRows = this.red.subRows;
     const rowLen = new Int32Array(nRows);
     const rowOfSlot = new Int32Array(nu);
-    for (let k = 0; k < n; k++) {
-      for (let j = accRowStart[k]; j < accRowStart[k + 1]; j++) {
-        const s = accSlots.a[j];
+    for (let j = 0, h = 0; j < nSubs; j++) {
+      for (let q = subRowStart[j]; q < subRowStart[j + 1]; q++) {
+        const s = subSlots.a[q];
         const r = cursor[s]++;
-        accRows[j] = r;
-        rowAcc[r] = k;
-        rowSlot[r] = s;
+        subRows[q] = r;
+        this.rowSub[r] = j;
+        this.rowSlot[r] = s;
+        rowOfSlot[s] = r;
       }
-      for (let h = accHold[k]; h < accHold[k + 1]; h++) {
-        // find the row of this holding's slot among the account's (≤ a few) rows
-        const s = hSlot[h];
-        for (let j = accRowStart[k]; j < accRowStart[k + 1]; j++) if (rowSlot[accRows[j]] === s) rowOfSlot[s] = accRows[j];
-        rowLen[rowOfSlot[s]]++;
-      }
+      for (; h < hEnd[j]; h++) rowLen[rowOfSlot[hSlot[h]]]++;
     }
-    const rowStart = sharedI32(nRows + 1);
+    const rowStart = this.csr.rowStart;
     for (let r = 0; r < nRows; r++) rowStart[r + 1] = rowStart[r] + rowLen[r];
-    const total = rowStart[nRows];
-    const posInstr = sharedI32(total);
-    const posSize = sharedF64(total);
-    const posLeg = new Int32Array(total);
+    const { posInstr, posSize } = this.csr;
+    const legPos = new I32();
+    const legOp = new I32();
     const fill = rowStart.slice(0, nRows);
-    for (let k = 0; k < n; k++) {
-      for (let h = accHold[k]; h < accHold[k + 1]; h++) {
-        const s = hSlot[h];
-        let r = -1;
-        for (let j = accRowStart[k]; j < accRowStart[k + 1] && r < 0; j++) if (rowSlot[accRows[j]] === s) r = accRows[j];
+    for (let j = 0, h = 0; j < nSubs; j++) {
+      for (let q = subRowStart[j]; q < subRowStart[j + 1]; q++) rowOfSlot[this.rowSlot[subRows[q]]] = subRows[q];
+      for (; h < hEnd[j]; h++) {
+        const r = rowOfSlot[hSlot[h]];
         const d = fill[r]++;
-        posInstr[d] = hI[h];
-        posSize[d] = hS[h];
-        posLeg[d] = hLeg[h];
+        posInstr[d] = hold.instr.a[h];
+        posSize[d] = hold.size.a[h];
+        if (hold.leg.a[h] >= 0) {
+          legPos.push(d);
+          legOp.push(hold.leg.a[h]);
+        }
       }
     }
-    this.accRowStart = accRowStart;
-    this.accRows = accRows;
-    this.rowAcc = rowAcc;
-    this.rowSlot = rowSlot;
-    this.rowStart = rowStart;
-    this.posInstr = posInstr;
-    this.posSize = posSize;
-    this.posLeg = posLeg;
-    this.rowBase = new Float64Array(4 * nRows);
-    this.rowLoss = sharedF64(nRows);
-    this.rowWorst = sharedI32(nRows);
-    this.rowIm = new Float64Array(nRows);
-    this.rowFailed = new Uint8Array(nRows);
-    this.rowMarketBase = new Uint8Array(nRows);
-    for (let r = 0; r < nRows; r++) {
-      for (let p = rowStart[r]; p < rowStart[r + 1]; p++) {
-        const k = this.iKind[posInstr[p]];
-        if ((k === Kind.Future || k === Kind.Perpetual) && this.iInverse[posInstr[p]]) this.rowMarketBase[r] = 1;
-      }
+    this.csr.legPos = sharedI32(legPos.n);
+    this.csr.legPos.set(legPos.a.subarray(0, legPos.n));
+    this.csr.nLeg = legPos.n;
+    this.legOp = legOp.a.slice(0, legOp.n);
+    for (let r = 0; r < nRows; r++) this.markMarketBase(r);
+  }
+
+  private markMarketBase(r: number): void {
+    const { rowStart, posInstr } = this.csr;
+    this.rowMarketBase[r] = 0;
+    for (let p = rowStart[r]; p < rowStart[r + 1]; p++) {
+      const k = this.iKind[posInstr[p]];
+      if ((k === Kind.Future || k === Kind.Perpetual) && this.iInverse[posInstr[p]]) this.rowMarketBase[r] = 1;
     }
   }
 
-  /** Equity and collateral value of a grid account, summed in the margin engine's order. */
-  private computeEquity(k: number): void {
-    let cv = 0;
-    for (let c = this.accColStart[k]; c < this.accColStart[k + 1]; c++) {
-      const cur = this.colCur[c];
-      const amount = this.colAmount[c];
-      const coin = this.curCoin[cur];
-      const price = coin < 0 ? 1 : this.slotSpot[this.iSlot[coin]];
-      cv += amount > 0 ? amount * price * (1 - this.curHaircut[cur]) : amount * price;
+  /**
+   * Appends the rows of sub-accounts [subBase, subBase + hold.end.n) at the end of the CSR (a
+   * trade): rows in first-appearance order of their underlyings, holdings in input order.
+   */
+  private appendRows(hold: Holdings, subBase: number): number[] {
+    const nSubsNew = hold.end.n;
+    let rowsNeeded = 0;
+    const slotsOf: number[][] = [];
+    for (let l = 0, h = 0; l < nSubsNew; l++) {
+      const slots: number[] = [];
+      for (; h < hold.end.a[l]; h++) if (!slots.includes(hold.slot.a[h])) slots.push(hold.slot.a[h]);
+      slotsOf.push(slots);
+      rowsNeeded += slots.length;
     }
+    const c = this.csr;
+    this.ensureRows(this.nRows + rowsNeeded);
+    this.ensureHoldings(c.nHold + hold.instr.n);
+    const red = this.red;
+    this.ensureSubs(subBase + nSubsNew, red.subRowStart[subBase] + rowsNeeded);
+    const newRows: number[] = [];
+    for (let l = 0, h0 = 0; l < nSubsNew; l++) {
+      const j = subBase + l;
+      const h1 = hold.end.a[l];
+      let q = red.subRowStart[j];
+      for (const s of slotsOf[l]) {
+        const r = this.nRows++;
+        let d = c.rowStart[r];
+        for (let h = h0; h < h1; h++) {
+          if (hold.slot.a[h] !== s) continue;
+          c.posInstr[d] = hold.instr.a[h];
+          c.posSize[d] = hold.size.a[h];
+          if (hold.leg.a[h] >= 0) {
+            this.tailLegPos.push(d);
+            this.tailLegOp.push(hold.leg.a[h]);
+          }
+          d++;
+        }
+        c.rowStart[r + 1] = d;
+        c.nHold = d;
+        this.rowSub[r] = j;
+        this.rowSlot[r] = s;
+        this.red.rowFailed[r] = 0;
+        this.markMarketBase(r);
+        this.computeRowBase(r);
+        this.tailRows[s].push(r);
+        red.subRows[q++] = r;
+        newRows.push(r);
+      }
+      red.subRowStart[j + 1] = q;
+      h0 = h1;
+    }
+    c.nRows = this.nRows;
+    return newRows;
+  }
+
+  /** Equity of a sub-account (collateral lines, then positions, in the margin engine's order); returns its collateral value. */
+  private computeSubEquity(j: number): number {
+    let cv = 0;
+    for (let c = this.subColFrom.a[j]; c < this.subColTo.a[j]; c++) cv += this.lineValue(c);
     let eq = cv;
-    for (let p = this.accPosStart[k]; p < this.accPosStart[k + 1]; p++) eq += this.positionValue(this.opInstr[p], this.opSize[p], this.opEntry[p]);
-    this.collateralValue[k] = cv;
-    this.equity[k] = eq;
+    for (let p = this.subPosFrom.a[j]; p < this.subPosTo.a[j]; p++) eq += this.positionValue(this.opInstr.a[p], this.opSize.a[p], this.opEntry.a[p]);
+    this.red.subEquity[j] = eq;
+    return cv;
+  }
+
+  /** USD value of collateral line c after haircut (negative balances at full value). */
+  private lineValue(c: number): number {
+    const cur = this.colCur.a[c];
+    const amount = this.colAmount.a[c];
+    const coin = this.curCoin[cur];
+    const price = coin < 0 ? 1 : this.slotSpot[this.iSlot[coin]];
+    return amount > 0 ? amount * price * (1 - this.curHaircut[cur]) : amount * price;
+  }
+
+  /** Equities of account k's sub-accounts and its collateral value. */
+  private computeAccountEquity(k: number): void {
+    const red = this.red;
+    if (red.accKind[k] === AccKind.Pooled) {
+      red.accCv[k] = this.computeSubEquity(red.accSubFrom[k]);
+      return;
+    }
+    let cv = 0;
+    for (let c = this.accColFrom[k]; c < this.accColTo[k]; c++) cv += this.lineValue(c);
+    red.accCv[k] = cv;
+    for (let j = red.accSubFrom[k]; j < red.accSubTo[k]; j++) this.computeSubEquity(j);
   }
 
   /** USD value of a position (InstrumentTable.positionValue, from the snapshot arrays). */
@@ -552,29 +836,59 @@ export class BookEngine {
     return size * this.iUnitValue[i];
   }
 
+  /** per row, its net futures/perpetuals in first-appearance order (instrument, net size): what moves its futures add-on base on a tick */
+  private rowFutStart = new I32();
+  private futInstr = new I32();
+  private futNet = new F64();
+
   private groupNet = new Float64Array(0);
   private instrNet = new Int32Array(0);
   private netIdx = new Int32Array(0);
   private netSize = new Float64Array(0);
 
-  /** Add-on bases of a row from its net holdings (the margin engine's reduceGrid, per row). */
+  /**
+   * The futures bases of a row after a tick (F moved): the same sums as computeRowBase over the
+   * row's net futures, recorded in the same order, so the same doubles.
+   */
+  private refreshRowFutures(r: number): void {
+    const b = 4 * r;
+    const rowBase = this.rowBase;
+    rowBase[b + 1] = 0;
+    rowBase[b + 2] = 0;
+    for (let f = this.rowFutStart.a[r]; f < this.rowFutStart.a[r + 1]; f++) {
+      const i = this.futInstr.a[f];
+      const q = this.futNet.a[f];
+      const coin = this.iInverse[i] ? q / this.iForward[i] : q;
+      if (coin > 0) rowBase[b + 1] += coin;
+      else rowBase[b + 2] -= coin;
+    }
+  }
+
+  /**
+   * Add-on bases of a row from its net holdings (the margin engine's reduceGrid, per row). Rows
+   * are computed once each in increasing order (load, then rows appended by trades), which
+   * records their net futures for refreshRowFutures.
+   */
   private computeRowBase(r: number): void {
     const b = 4 * r;
-    this.rowBase.fill(0, b, b + 4);
+    const rowBase = this.rowBase;
+    rowBase.fill(0, b, b + 4);
     if (!this.grid) return;
+    const record = this.rowFutStart.n === r + 1;
     const add = this.grid.addOns;
-    const p0 = this.rowStart[r];
-    const p1 = this.rowStart[r + 1];
+    const { rowStart, posInstr, posSize } = this.csr;
+    const p0 = rowStart[r];
+    const p1 = rowStart[r + 1];
     if (this.instrNet.length < this.nInstr) this.instrNet = new Int32Array(this.nInstr).fill(-1);
     if (this.netIdx.length < p1 - p0) {
       this.netIdx = new Int32Array(2 * (p1 - p0));
       this.netSize = new Float64Array(2 * (p1 - p0));
     }
     if (this.groupNet.length < this.groupCount) this.groupNet = new Float64Array(this.groupCount);
-    const { instrNet, netIdx, netSize, groupNet, rowBase } = this;
+    const { instrNet, netIdx, netSize, groupNet } = this;
     let nNet = 0;
     for (let p = p0; p < p1; p++) {
-      const i = this.posInstr[p];
+      const i = posInstr[p];
       if (this.iKind[i] === Kind.Coin) continue;
       let k = instrNet[i];
       if (k < 0) {
@@ -583,7 +897,7 @@ export class BookEngine {
         netIdx[k] = i;
         netSize[k] = 0;
       }
-      netSize[k] += this.posSize[p];
+      netSize[k] += posSize[p];
     }
     const byGroup = add.shortOption !== undefined && add.shortOption.netting === 'expiry-strike';
     for (let k = 0; k < nNet; k++) {
@@ -600,8 +914,13 @@ export class BookEngine {
         const coin = this.iInverse[i] ? q / this.iForward[i] : q;
         if (coin > 0) rowBase[b + 1] += coin;
         else rowBase[b + 2] -= coin;
+        if (record) {
+          this.futInstr.push(i);
+          this.futNet.push(q);
+        }
       }
     }
+    if (record) this.rowFutStart.push(this.futInstr.n);
     if (byGroup) {
       for (let k = 0; k < nNet; k++) {
         const i = netIdx[k];
@@ -614,106 +933,115 @@ export class BookEngine {
     }
   }
 
-  /** Row IM from its worst loss and add-on bases (reduceGrid's per-row arithmetic). */
-  private computeRowIm(r: number): void {
-    const add = this.grid!.addOns;
-    const b = 4 * r;
-    const S = this.slotSpot[this.rowSlot[r]];
-    let rowIm = Math.max(0, this.rowLoss[r]);
-    if (add.shortOption) rowIm += this.rowBase[b] * add.shortOption.fractionOfSpot * S;
-    if (add.futures) {
-      const base = add.futures.basis === 'gross' ? this.rowBase[b + 1] + this.rowBase[b + 2] : Math.min(this.rowBase[b + 1], this.rowBase[b + 2]);
-      rowIm += base * add.futures.fraction * S;
-    }
-    if (add.shortOptionMinimum) rowIm = Math.max(rowIm, this.rowBase[b + 3] * add.shortOptionMinimum.fractionOfSpot * S);
-    this.rowIm[r] = rowIm;
-  }
-
-  /** Account IM/MM from its rows (combination across underlyings, minimum, MM fraction). */
-  private reduceAccount(k: number): void {
-    const g = this.grid!;
-    let sum = 0;
-    let largest = 0;
-    let failed = false;
-    for (let j = this.accRowStart[k]; j < this.accRowStart[k + 1]; j++) {
-      const r = this.accRows[j];
-      if (this.rowFailed[r]) failed = true;
-      const x = this.rowIm[r];
-      sum += x;
-      if (x > largest) largest = x;
-    }
-    let im = g.crossUnderlying.rule === 'sum' ? sum : sum - g.crossUnderlying.credit * (sum - largest);
-    im = Math.max(im, g.minimumMarginUsd);
-    this.im[k] = im;
-    this.mm[k] = g.mmFraction * im;
-    if (failed) this.failedMessage.set(k, this.failedMessage.get(k) ?? 'worker failed');
-    else this.failedMessage.delete(k);
-  }
-
   // ───────────────────────────── compute ─────────────────────────────
 
-  /** Chunks over row ranges [from, to) of the given slots, split at about chunkPositions holdings. */
-  private chunks(slots: number[]): { tasks: ChunkTask[]; rows: number[][] } {
-    const total = slots.reduce((acc, s) => acc + this.rowStart[this.slotRowTo[s]] - this.rowStart[this.slotRowFrom[s]], 0);
-    const target = Math.max(1024, Math.min(this.chunkPositions, Math.ceil(total / (4 * this.runner.threads))));
-    const tasks: ChunkTask[] = [];
-    const rows: number[][] = [];
-    const base = {
+  private aggregateBase(): Omit<AggregateTask, 'chunk' | 'ranges'> {
+    const c = this.csr;
+    return {
+      kind: 'aggregate',
       attempt: 0,
       nScen: this.nScen,
-      rowStart: this.rowStart,
-      posInstr: this.posInstr,
-      posSize: this.posSize,
+      csr: { ...c, nRows: this.nRows },
       risk: this.risk,
       riskKey: `${this.id}:${this.riskVersion}`,
       weights: this.weights,
+      rowBase: this.rowBase,
+      slotSpot: this.slotSpot,
+      addOns: this.addOns!,
       outLoss: this.rowLoss,
       outIndex: this.rowWorst,
+      outIm: this.red.rowIm,
     };
+  }
+
+  /** Aggregation chunks over the rows of the given slots, split at about chunkPositions holdings; rows appended by trades in a last chunk. */
+  private aggregateTasks(slots: number[]): AggregateTask[] {
+    const rowStart = this.csr.rowStart;
+    const total = slots.reduce((acc, s) => acc + rowStart[this.slotRowTo[s]] - rowStart[this.slotRowFrom[s]], 0);
+    const target = Math.max(1024, Math.min(this.chunkPositions, Math.ceil(total / (4 * this.runner.threads))));
+    const tasks: AggregateTask[] = [];
+    const base = this.aggregateBase();
     for (const s of slots) {
       let from = this.slotRowFrom[s];
       const end = this.slotRowTo[s];
       while (from < end) {
         let to = from + 1;
-        const startPos = this.rowStart[from];
-        while (to < end && this.rowStart[to + 1] - startPos <= target) to++;
+        const startPos = rowStart[from];
+        while (to < end && rowStart[to + 1] - startPos <= target) to++;
         tasks.push({ ...base, chunk: tasks.length, ranges: Int32Array.of(from, to, s) });
-        rows.push([from, to]);
         from = to;
       }
     }
-    return { tasks, rows };
+    const tail: number[] = [];
+    for (const s of slots) {
+      const rows = this.tailRows[s];
+      for (let k = 0; k < rows.length; k++) {
+        const n = tail.length;
+        if (n > 0 && tail[n - 2] === rows[k] && tail[n - 1] === s) tail[n - 2]++;
+        else tail.push(rows[k], rows[k] + 1, s);
+      }
+    }
+    if (tail.length > 0) tasks.push({ ...base, chunk: tasks.length, ranges: Int32Array.from(tail) });
+    return tasks;
   }
 
-  private async aggregateSlots(slots: number[]): Promise<{ retried: number; failedChunks: number }> {
-    if (!this.grid || this.nRows === 0) return { retried: 0, failedChunks: 0 };
-    const { tasks, rows } = this.chunks(slots);
-    for (const s of slots) this.rowFailed.fill(0, this.slotRowFrom[s], this.slotRowTo[s]);
+  private async aggregateSlots(slots: number[]): Promise<{ retried: number; failedChunks: number; tasks: number }> {
+    if (!this.grid || this.nRows === 0) return { retried: 0, failedChunks: 0, tasks: 0 };
+    const tasks = this.aggregateTasks(slots);
+    const inSlots = new Uint8Array(this.underlyings.length);
+    for (const s of slots) inSlots[s] = 1;
+    for (const t of tasks) for (let k = 0; k < t.ranges.length; k += 3) this.red.rowFailed.fill(0, t.ranges[k], t.ranges[k + 1]);
+    for (const r of [...this.failedRowMessage.keys()]) if (inSlots[this.rowSlot[r]]) this.failedRowMessage.delete(r);
     const out = await this.runner.run(tasks);
     for (const f of out.failed) {
-      const [from, to] = rows[f.chunk];
-      this.rowFailed.fill(1, from, to);
-      for (let r = from; r < to; r++) this.failedMessage.set(this.rowAcc[r], f.message);
+      const rg = tasks[f.chunk].ranges;
+      for (let k = 0; k < rg.length; k += 3) {
+        this.red.rowFailed.fill(1, rg[k], rg[k + 1]);
+        for (let r = rg[k]; r < rg[k + 1]; r++) this.failedRowMessage.set(r, f.message);
+      }
     }
-    for (const s of slots) for (let r = this.slotRowFrom[s]; r < this.slotRowTo[s]; r++) this.computeRowIm(r);
+    return { retried: out.retried, failedChunks: out.failed.length, tasks: tasks.length };
+  }
+
+  /** Reduces every vectorized account, in account ranges on the pool (chunk numbers continue the aggregation batch's). */
+  private async reduceAll(firstChunk: number): Promise<{ retried: number; failedChunks: number }> {
+    if (!this.grid || this.n === 0) return { retried: 0, failedChunks: 0 };
+    const nTasks = Math.min(this.n, this.runner.threads === 1 ? 1 : 2 * this.runner.threads);
+    const tasks: ReduceTask[] = [];
+    for (let c = 0; c < nTasks; c++) {
+      const from = Math.floor((c * this.n) / nTasks);
+      const to = Math.floor(((c + 1) * this.n) / nTasks);
+      tasks.push({ kind: 'reduce', chunk: firstChunk + c, attempt: 0, from, to, arrays: this.red, combine: this.combine! });
+    }
+    this.failedAccMessage.clear();
+    const out = await this.runner.run(tasks);
+    for (const f of out.failed) {
+      const t = tasks[f.chunk - firstChunk];
+      for (let k = t.from; k < t.to; k++) {
+        if (this.path[k] !== Path.Grid) continue;
+        this.red.accFailed[k] = 1;
+        this.failedAccMessage.set(k, f.message);
+      }
+    }
     return { retried: out.retried, failedChunks: out.failed.length };
   }
 
   /**
-   * Margins every account from the resolved inputs: the grid rows first (pool or in-process),
-   * then the single-path accounts on this thread (timed separately: `singleMs`).
+   * Margins every account from the resolved inputs: aggregation of every row, then the
+   * per-account reduction (pool or in-process), then the single-path accounts on this thread
+   * (timed separately: `singleMs`).
    */
   async recompute(): Promise<BookRunStats> {
     const t0 = performance.now();
     const slots = this.underlyings.map((_, s) => s);
     const agg = await this.aggregateSlots(slots);
     const t1 = performance.now();
-    if (this.grid) for (let k = 0; k < this.n; k++) if (this.path[k] === Path.Grid) this.reduceAccount(k);
+    const red = await this.reduceAll(agg.tasks);
     const t2 = performance.now();
     let singleCount = 0;
     for (let k = 0; k < this.n; k++) {
       if (this.path[k] !== Path.Single) continue;
-      this.single.set(k, this.marginSingle(k, this.engine));
+      this.single.set(k, this.marginSingle(k));
       singleCount++;
     }
     const t3 = performance.now();
@@ -727,10 +1055,10 @@ export class BookEngine {
       threads: this.runner.threads,
       variant: this.runner.variant,
       rows: this.nRows,
-      holdings: this.rowStart[this.nRows],
+      holdings: this.csr.nHold,
       scenarios: this.nScen,
-      retriedChunks: agg.retried,
-      failedChunks: agg.failedChunks,
+      retriedChunks: agg.retried + red.retried,
+      failedChunks: agg.failedChunks + red.failedChunks,
     };
     return this.lastStats;
   }
@@ -740,7 +1068,7 @@ export class BookEngine {
   /**
    * The market moved for one underlying (marks and/or vols): `market` is the new market, of
    * which only `underlying` is re-read. Recomputes that underlying's instruments and risk arrays,
-   * re-aggregates only the rows on it, and re-margins the accounts holding it. Returns the
+   * re-aggregates only the rows on it, and re-reduces the accounts holding it. Returns the
    * changed accounts' results.
    */
   async tick(underlying: string, market: MarginMarket): Promise<BookUpdate> {
@@ -748,49 +1076,62 @@ export class BookEngine {
     if (!market.hasUnderlying(underlying)) {
       throw new OptmarginError(ErrorCodes.MISSING_MARKET_DATA, `the new market has no underlying ${JSON.stringify(underlying)}`);
     }
-    const engine = new MarginEngine({ market, model: this.model });
     this.market = market;
-    this.engine = engine;
-    this.marketHash = engine.marketHash;
+    this.engineOf = null; // the single path's engine for the new market, made if needed
     const changed: number[] = [];
     const slot = this.underlyings.indexOf(underlying);
     const t1 = performance.now();
     let t2 = t1;
     let t3 = t1;
-    if (slot >= 0) {
+    if (slot >= 0 && this.table) {
       this.refreshUnderlying(slot, market);
-      for (let r = this.slotRowFrom[slot]; r < this.slotRowTo[slot]; r++) {
-        // inverse futures entered at mark hold size/F coin: F moved
-        for (let p = this.rowStart[r]; p < this.rowStart[r + 1]; p++) {
-          const op = this.posLeg[p];
-          if (op >= 0) {
-            const i = this.opInstr[op];
-            this.posSize[p] = (this.opSize[op] * this.iCs[i]) / this.iForward[i];
-          }
-        }
-        // only inverse futures' coin sizes (size/F) depend on the market among the add-on bases
-        if (this.rowMarketBase[r]) this.computeRowBase(r);
-      }
+      // inverse futures entered at mark hold size/F coin: F moved
+      const c = this.csr;
+      const resize = (p: number, op: number): void => {
+        const i = this.opInstr.a[op];
+        if (this.iSlot[i] === slot) c.posSize[p] = (this.opSize.a[op] * this.iCs[i]) / this.iForward[i];
+      };
+      for (let k = 0; k < c.nLeg; k++) resize(c.legPos[k], this.legOp[k]);
+      for (let k = 0; k < this.tailLegPos.n; k++) resize(this.tailLegPos.a[k], this.tailLegOp.a[k]);
+      c.sizeVersion++;
+      // only inverse futures' coin sizes (size/F) depend on the market among the add-on bases
+      for (let r = this.slotRowFrom[slot]; r < this.slotRowTo[slot]; r++) if (this.rowMarketBase[r]) this.refreshRowFutures(r);
+      for (const r of this.tailRows[slot]) if (this.rowMarketBase[r]) this.refreshRowFutures(r);
       t2 = performance.now();
       await this.aggregateSlots([slot]);
       t3 = performance.now();
-      for (let r = this.slotRowFrom[slot]; r < this.slotRowTo[slot]; r++) {
-        const k = this.rowAcc[r];
-        if (this.path[k] !== Path.Grid) continue;
-        this.computeEquity(k);
-        this.reduceAccount(k);
+      const mark = new Uint8Array(this.n);
+      const red = this.red;
+      const touch = (r: number): void => {
+        mark[this.subAcc.a[this.rowSub[r]]] = 1;
+      };
+      for (let r = this.slotRowFrom[slot]; r < this.slotRowTo[slot]; r++) touch(r);
+      for (const r of this.tailRows[slot]) touch(r);
+      for (let k = 0; k < this.n; k++) {
+        for (let q = this.accColFrom[k]; q < this.accColTo[k]; q++) {
+          const coin = this.curCoin[this.colCur.a[q]];
+          if (coin >= 0 && this.iSlot[coin] === slot) mark[k] = 1;
+        }
+      }
+      for (let k = 0; k < this.n; k++) {
+        if (!mark[k] || this.path[k] !== Path.Grid) continue;
+        this.computeAccountEquity(k);
+        reduceAccount(red, this.combine!, k);
         changed.push(k);
       }
     }
     const t4 = performance.now();
+    const nGrid = changed.length;
     for (const [k, us] of this.singleUnderlyings) {
+      if (this.path[k] !== Path.Single) continue;
       const prev = this.single.get(k);
-      if (us.has(underlying) || (prev !== undefined && !prev.ok)) {
-        this.single.set(k, this.marginSingle(k, engine));
+      // errors that depend on market data may clear (or appear) with the new market
+      if (us.has(underlying) || (prev !== undefined && !prev.ok && prev.error.code === ErrorCodes.MISSING_MARKET_DATA)) {
+        this.single.set(k, this.marginSingle(k));
         changed.push(k);
       }
     }
-    changed.sort((a, b) => a - b);
+    if (changed.length > nGrid) changed.sort((a, b) => a - b); // grid accounts are pushed in order
     const t5 = performance.now();
     let cache: BookAccountResult[] | null = null;
     return {
@@ -801,10 +1142,10 @@ export class BookEngine {
     };
   }
 
-  private marginSingle(k: number, engine: MarginEngine): MarginResult {
+  private marginSingle(k: number): MarginResult {
     const input = this.inputs[k];
     if (input instanceof InvalidEntry) return { id: input.id, ok: false, error: { code: ErrorCodes.INVALID_INPUT, message: input.message } };
-    return engine.margin(input);
+    return this.engine.margin(input);
   }
 
   /** Re-reads one underlying from the market: its instruments' marks and its risk arrays. */
@@ -814,8 +1155,7 @@ export class BookEngine {
     const map: number[] = [];
     for (let i = 0; i < this.nInstr; i++) {
       if (this.iSlot[i] !== slot) continue;
-      const name = this.names[i];
-      const j = this.iKind[i] === Kind.Coin ? sub.coinIndex(u) : sub.indexOf(name);
+      const j = this.iKind[i] === Kind.Coin ? sub.coinIndex(u) : sub.indexOf(this.names[i]);
       map[j] = i;
     }
     for (let j = 0; j < sub.count; j++) {
@@ -830,7 +1170,7 @@ export class BookEngine {
       const ns = this.nScen;
       // the matrix is shared with workers: a fresh buffer per version keeps running chunks consistent
       const next = sharedF64(this.nInstr * ns);
-      next.set(this.risk);
+      next.set(this.risk.subarray(0, this.nInstr * ns));
       for (let j = 0; j < sub.count; j++) next.set(ra.values.subarray(j * ns, j * ns + ns), map[j] * ns);
       this.risk = next;
       const sc = ra.scenariosOf(0);
@@ -841,9 +1181,54 @@ export class BookEngine {
   }
 
   /**
+   * Instruments a trade added to the table: valued on the current market (a side table: the
+   * load's table may hold an older market's values) and their risk arrays appended.
+   */
+  private extendInstruments(): void {
+    const tb = this.table!;
+    const from = this.nInstr;
+    const n = tb.count;
+    if (n === from) return;
+    this.iKind = growPlain(this.iKind, n);
+    this.iInverse = growPlain(this.iInverse, n);
+    this.iSlot = growPlain(this.iSlot, n);
+    this.iGroup = growPlain(this.iGroup, n);
+    this.iForward = growPlain(this.iForward, n);
+    this.iUnitValue = growPlain(this.iUnitValue, n);
+    this.iCs = growPlain(this.iCs, n);
+    const side = new InstrumentTable(this.market);
+    const map: number[] = [];
+    for (let i = from; i < n; i++) {
+      this.iKind[i] = tb.kind[i];
+      this.iInverse[i] = tb.inverse[i];
+      this.iSlot[i] = tb.underlyingOf[i];
+      this.iGroup[i] = tb.group[i];
+      this.iCs[i] = tb.instruments[i]?.contractSize ?? 1;
+      this.names[i] = tb.names[i];
+      const j = tb.kind[i] === Kind.Coin ? side.coinIndex(tb.underlyings[tb.underlyingOf[i]]) : side.indexOf(tb.names[i]);
+      map[j] = i;
+      this.iForward[i] = side.forward[j];
+      this.iUnitValue[i] = side.unitValue[j];
+    }
+    this.groupCount = tb.groupCount;
+    this.nInstr = n;
+    if (this.grid) {
+      const ra = new RiskArrays(side, this.grid);
+      ra.sync();
+      const ns = this.nScen;
+      const next = sharedF64(n * ns);
+      next.set(this.risk.subarray(0, from * ns));
+      for (let j = 0; j < side.count; j++) if (map[j] !== undefined) next.set(ra.values.subarray(j * ns, j * ns + ns), map[j] * ns);
+      this.risk = next;
+      this.riskVersion++;
+    }
+  }
+
+  /**
    * Adds `changes` (trades at mark unless entryPrice is given) to one account (input index or
-   * id) and returns its new margin. The account is re-margined by the margin engine; from then
-   * on it is on the single-account path (reload the book to fold it back into the grid arrays).
+   * id) and returns its new margin. On a grid model the account stays vectorized: its new rows
+   * are appended to the CSR and aggregated here, the account re-reduced (its old rows are left
+   * dead until the next load). Other accounts are re-margined by the margin engine.
    */
   trade(account: number | string, changesIn: PositionChange[] | unknown): { index: number; result: BookAccountResult; ms: number } {
     const t0 = performance.now();
@@ -863,13 +1248,54 @@ export class BookEngine {
       ...a,
       positions: [...a.positions, ...changes.filter((c) => c.size !== 0).map((c) => (c.entryPrice === undefined ? { instrument: c.instrument, size: c.size } : { ...c }))],
     };
+    if (this.path[k] === Path.Grid && this.tradeVectorized(k, next)) {
+      this.inputs[k] = next;
+      return { index: k, result: this.result(k), ms: performance.now() - t0 };
+    }
     const r = this.engine.margin(next);
     if (!r.ok) throw new OptmarginError(r.error.code, r.error.message, r.error.path);
     this.inputs[k] = next;
     this.path[k] = Path.Single;
+    this.red.accKind[k] = AccKind.None;
     this.single.set(k, r);
     this.singleUnderlyings.set(k, touchedUnderlyings(next));
     return { index: k, result: this.result(k), ms: performance.now() - t0 };
+  }
+
+  /** The vectorized trade; false when the account cannot stay vectorized (an error, or an underlying the book does not have). */
+  private tradeVectorized(k: number, next: AccountInput): boolean {
+    const tb = this.table!;
+    const col = this.model.params.collateral;
+    try {
+      // every instrument and collateral coin the account needs, in the table first (then valued on the current market)
+      for (const p of next.positions) tb.indexOf(p.instrument);
+      const balances = [next.collateral, ...next.positions.map((p) => p.collateral ?? {})];
+      for (const b of balances) for (const cur of Object.keys(b)) if (!col.usdPegged.includes(cur) && this.market.hasUnderlying(cur)) tb.coinIndex(cur);
+    } catch {
+      return false;
+    }
+    if (tb.underlyings.length !== this.underlyings.length) return false;
+    this.extendInstruments();
+    const hold = new Holdings();
+    const subBase = this.nSubs;
+    const res = this.resolveAccount(next, k, hold);
+    if (!res) return false;
+    const rows = this.appendRows(hold, subBase);
+    // aggregate the new rows here (the same kernel as the pool: the same doubles)
+    const agg = this.runner.localAggregator ?? (this.tradeAggregator ??= new Aggregator(new WasmInstance({ simd: this.runner.variant === 'simd' })));
+    agg.setRiskArrays(this.risk, `${this.id}:${this.riskVersion}`);
+    const ns = this.nScen;
+    const c = this.csr;
+    for (const r of rows) {
+      const s = this.rowSlot[r];
+      agg.worstLossOfRows(r, r + 1, ns, c.rowStart, c.posInstr, c.posSize, this.weights.subarray(s * ns, s * ns + ns), this.rowLoss, this.rowWorst, 0);
+      rowImInto(this.addOns!, this.rowBase, this.rowLoss, this.slotSpot[s], r, r + 1, this.red.rowIm);
+    }
+    this.setAccount(k, res);
+    this.computeAccountEquity(k);
+    reduceAccount(this.red, this.combine!, k);
+    this.failedAccMessage.delete(k);
+    return true;
   }
 
   // ───────────────────────────── results ─────────────────────────────
@@ -884,37 +1310,44 @@ export class BookEngine {
       out.id = id; // the book's id for inputs without one (#index), as everywhere else
       return out;
     }
-    const failed = this.failedMessage.get(k);
-    if (failed !== undefined) {
-      return { id, ok: false, error: { code: ErrorCodes.WORKER_FAILED, message: `the worker computing this account failed twice: ${failed}` } };
+    const red = this.red;
+    const kind = red.accKind[k];
+    if (red.accFailed[k]) {
+      let message = this.failedAccMessage.get(k);
+      for (let j = red.accSubFrom[k]; j < red.accSubTo[k] && message === undefined; j++) {
+        for (let q = red.subRowStart[j]; q < red.subRowStart[j + 1] && message === undefined; q++) message = this.failedRowMessage.get(red.subRows[q]);
+      }
+      return { id, ok: false, error: { code: ErrorCodes.WORKER_FAILED, message: `the worker computing this account failed twice: ${message ?? 'unknown error'}` } };
     }
-    const equity = this.equity[k];
-    const im = this.im[k];
-    const mm = this.mm[k];
+    const equity = red.accEquity[k];
+    const mm = red.accMm[k];
     const underlyings: UnderlyingWorst[] = [];
-    for (let j = this.accRowStart[k]; j < this.accRowStart[k + 1]; j++) {
-      const r = this.accRows[j];
-      const s = this.rowSlot[r];
-      underlyings.push({
-        underlying: this.underlyings[s],
-        worstScenario: this.scenarioLabels[s][this.rowWorst[r]] ?? '',
-        worstLoss: Math.max(0, this.rowLoss[r]),
-        initialMargin: this.rowIm[r],
-      });
+    if (kind === AccKind.Pooled) {
+      const j = red.accSubFrom[k];
+      for (let q = red.subRowStart[j]; q < red.subRowStart[j + 1]; q++) {
+        const r = red.subRows[q];
+        const s = this.rowSlot[r];
+        underlyings.push({
+          underlying: this.underlyings[s],
+          worstScenario: this.scenarioLabels[s][this.rowWorst[r]] ?? '',
+          worstLoss: Math.max(0, this.rowLoss[r]),
+          initialMargin: red.rowIm[r],
+        });
+      }
     }
     const mode = this.modes[k];
     return {
       id,
       ok: true,
       mode,
-      modeApplied: mode === 'cross' ? 'cross' : 'portfolio',
+      modeApplied: kind === AccKind.Isolated ? 'isolated' : mode === 'cross' ? 'cross' : 'portfolio',
       equity,
-      initialMargin: im,
+      initialMargin: red.accIm[k],
       maintenanceMargin: mm,
       marginRatio: equity > 0 ? mm / equity : null,
-      availableFunds: equity - im,
-      health: healthOf(equity, im, mm),
-      collateralValue: this.collateralValue[k],
+      availableFunds: red.accAvail[k],
+      health: HEALTHS[red.accHealth[k]],
+      collateralValue: red.accCv[k],
       underlyings,
     };
   }
@@ -930,9 +1363,9 @@ export class BookEngine {
     return this.ids;
   }
 
-  /** Number of positions × scenarios aggregated per full recompute (the grid path's work). */
+  /** Number of holdings × scenarios aggregated per full recompute (every row, dead rows of traded accounts included). */
   get work(): number {
-    return this.rowStart[this.nRows] * this.nScen;
+    return this.csr.nHold * this.nScen;
   }
 
   /** model / market header every serialized result set carries. */
@@ -944,6 +1377,26 @@ export class BookEngine {
       valuationTime: this.market.valuationTime,
     };
   }
+}
+
+function emptyReduceArrays(n: number): ReduceArrays {
+  return {
+    accKind: sharedU8(n),
+    accSubFrom: sharedI32(n),
+    accSubTo: sharedI32(n),
+    accCv: sharedF64(n),
+    subRowStart: sharedI32(1),
+    subRows: sharedI32(0),
+    subEquity: sharedF64(0),
+    rowIm: sharedF64(0),
+    rowFailed: sharedU8(0),
+    accEquity: sharedF64(n),
+    accIm: sharedF64(n),
+    accMm: sharedF64(n),
+    accAvail: sharedF64(n),
+    accHealth: sharedU8(n),
+    accFailed: sharedU8(n),
+  };
 }
 
 /** Underlyings an account's result depends on (positions and non-USD collateral), best effort for invalid input. */

@@ -197,7 +197,12 @@ export interface GenBookInfo {
   weighting: Record<string, 'open interest' | 'fallback: near ATM, short expiry'>;
 }
 
-const round = (x: number, step: number): number => Math.max(step, Math.round(x / step) * step);
+/** x rounded to a multiple of step (≥ step); decimal steps divide by 1/step so 3 × 0.1 prints as 0.3, not 0.30000000000000004. */
+const round = (x: number, step: number): number => {
+  const r = Math.round(x / step);
+  const v = step < 1 ? r / Math.round(1 / step) : r * step;
+  return Math.max(step, v);
+};
 
 /** Generates a book; the same options always give the same accounts. */
 export function generateBook(opts: GenBookOptions): { accounts: AccountInput[]; info: GenBookInfo } {

@@ -1,5 +1,5 @@
 /**
- * Where chunks run: in-process on the main thread (threads = 1) or on a piscina pool of N worker
+ * Where tasks (kernel.ts) run: in-process on the main thread (threads = 1) or on a piscina pool of N worker
  * threads, each with its own WASM instance built from one shared compiled module. A chunk that
  * fails (the worker throws or dies) is retried on another worker; if it fails again, its rows
  * are reported failed and the engine gives their accounts OPTMARGIN_WORKER_FAILED results —
@@ -12,7 +12,7 @@ import { Piscina } from 'piscina';
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import { Aggregator } from '../wasm/aggregate.js';
 import { WasmInstance, chooseVariant, compiledModule, findPackageRoot, type WasmVariant } from '../wasm/module.js';
-import { runChunk, type ChunkTask } from './kernel.js';
+import { runTask, type BookTask } from './kernel.js';
 
 /**
  * The worker entry (a JS file): dist/src/engine/worker.js next to this module when running from
@@ -68,13 +68,21 @@ export class ChunkRunner {
         minThreads: t,
         maxThreads: t,
         idleTimeout: 60_000,
+        // a batch's tasks are queued at the workers up front: a worker goes from one chunk to
+        // the next without a round trip through the main thread (which may be in a GC pause)
+        concurrentTasksPerWorker: 8,
         workerData: { module: compiledModule(this.variant), variant: this.variant },
       });
     }
   }
 
-  /** Runs every chunk (the task objects differ only in chunk/ranges); retries failures. */
-  async run(tasks: ChunkTask[]): Promise<ChunkOutcome> {
+  /** The in-process aggregator (threads = 1), else null. */
+  get localAggregator(): Aggregator | null {
+    return this.local;
+  }
+
+  /** Runs every task (one batch); retries failures. */
+  async run(tasks: BookTask[]): Promise<ChunkOutcome> {
     const failed: { chunk: number; message: string }[] = [];
     let retried = 0;
     if (this.local) {
@@ -84,7 +92,7 @@ export class ChunkRunner {
         for (let a = 0; a < this.attempts && !ok; a++) {
           if (a > 0) retried++;
           try {
-            runChunk(this.local, { ...t, attempt: a });
+            runTask(this.local, { ...t, attempt: a });
             ok = true;
           } catch (e) {
             last = (e as Error)?.message ?? String(e);

@@ -1,16 +1,17 @@
 /**
  * piscina worker of the book engine (built to dist/src/engine/worker.js). One WASM instance per
  * worker thread, instantiated from the compiled WebAssembly.Module the main thread shares
- * through workerData (no recompilation of the bytes per thread).
+ * through workerData (no recompilation of the bytes per thread); the book's CSR is resident in
+ * its memory from the first task of a load on (kernel.ts).
  */
 import { workerData } from 'piscina';
 import { WasmInstance, type WasmVariant } from '../wasm/module.js';
 import { Aggregator } from '../wasm/aggregate.js';
-import { runChunk, type ChunkTask } from './kernel.js';
+import { runTask, type BookTask } from './kernel.js';
 
 const data = workerData as { module: WebAssembly.Module; variant: WasmVariant };
 const aggregator = new Aggregator(new WasmInstance({ module: data.module, simd: data.variant === 'simd' }));
 
-export default function bookChunk(task: ChunkTask): number {
-  return runChunk(aggregator, task);
+export default function bookChunk(task: BookTask): number {
+  return runTask(aggregator, task);
 }

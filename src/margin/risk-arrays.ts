@@ -96,6 +96,8 @@ export class RiskArrays {
   private filled = 0;
   private batch: OptionBatch = allocOptionBatch(0);
   private prices = new Float64Array(0);
+  private shiftedK = new Float64Array(0);
+  private shiftedVol = new Float64Array(0);
 
   constructor(table: InstrumentTable, model: GridModel) {
     this.table = table;
@@ -154,6 +156,14 @@ export class RiskArrays {
     }
     const b = this.batch;
     const sticky = this.model.smile === 'sticky-moneyness';
+    // sticky moneyness: the vol at K/(1 + move) of every scenario of an instrument in one batch
+    // call when the market has one (a ResolvedMarket: same arithmetic per strike as vol())
+    const volInto = (m as { volInto?: (u: string, e: number, k: Float64Array, out: Float64Array, n?: number) => void }).volInto;
+    if (this.shiftedK.length < ns) {
+      this.shiftedK = new Float64Array(ns);
+      this.shiftedVol = new Float64Array(ns);
+    }
+    const { shiftedK, shiftedVol } = this;
     let j = 0;
     for (let i = from; i < to; i++) {
       if (tb.kind[i] !== Kind.Option) continue;
@@ -161,9 +171,13 @@ export class RiskArrays {
       const sc = this.scenariosOf(slot);
       const u = tb.underlyings[slot];
       const flags = (tb.isPut[i] ? OptionFlag.Put : 0) | (tb.inverse[i] ? OptionFlag.Inverse : 0);
+      if (sticky && volInto) {
+        for (let s = 0; s < ns; s++) shiftedK[s] = tb.strike[i] / (1 + sc.moves[s]);
+        volInto.call(m, u, tb.expiry[i], shiftedK, shiftedVol, ns);
+      }
       for (let s = 0; s < ns; s++) {
         const mv = sc.moves[s];
-        const base = sticky && mv !== 0 ? m.vol(u, tb.expiry[i], tb.strike[i] / (1 + mv)) : tb.vol[i];
+        const base = sticky && mv !== 0 ? (volInto ? shiftedVol[s] : m.vol(u, tb.expiry[i], tb.strike[i] / (1 + mv))) : tb.vol[i];
         b.forward[j] = tb.forward[i] * (1 + mv);
         b.strike[j] = tb.strike[i];
         b.vol[j] = shockVol(sc.scan.vol, base, sc.volDir[s], tb.t[i]);

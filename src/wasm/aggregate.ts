@@ -9,6 +9,11 @@
  * posSize; risk arrays are row-major, riskValues[i·nScen + s] = USD P&L of one unit of
  * instrument i in scenario s. Summation runs in position order within each row whatever the
  * chunking, so results are bit-identical for any number of threads.
+ *
+ * Two ways to hand it a book: `worstLossOfRows` copies the rows it is given (one-off calls), or
+ * `syncBook` makes a whole book's CSR resident once (a book engine's worker: ~12 bytes per
+ * holding copied once per load, then every chunk runs on the resident copy with no copy) and
+ * `worstLossResident` runs rows of it.
  */
 import type { Region } from './module.js';
 import { WasmInstance } from './module.js';
@@ -26,6 +31,14 @@ export class Aggregator {
   /** identity of the risk matrix currently resident (skip the copy when unchanged) */
   private riskKey: unknown = undefined;
   private riskLength = 0;
+  /** resident book (syncBook): its key, rows / holdings copied, size version */
+  private bookRowStart: Region<'i32'> | null = null;
+  private bookPosInstr: Region<'i32'> | null = null;
+  private bookPosSize: Region<'f64'> | null = null;
+  private bookKey: string | null = null;
+  private bookRows = 0;
+  private bookHold = 0;
+  private bookSizeVersion = -1;
 
   constructor(instance: WasmInstance) {
     this.instance = instance;
@@ -56,6 +69,87 @@ export class Aggregator {
     this.riskKey = key;
     this.riskLength = values.length;
   }
+
+  /**
+   * Makes a book's CSR resident in this instance's memory. A new `key` (a new load, or arrays
+   * reallocated) copies everything; the same key copies only rows / holdings appended since
+   * (trades) and, when `sizeVersion` moved (a tick resized the inverse futures' coin legs), the
+   * sizes at `legPos` and those of the appended holdings.
+   */
+  syncBook(b: {
+    key: string;
+    rowStart: Int32Array;
+    posInstr: Int32Array;
+    posSize: Float64Array;
+    nRows: number;
+    nHold: number;
+    loadedHold: number;
+    legPos: Int32Array;
+    nLeg: number;
+    sizeVersion: number;
+  }): void {
+    const full = b.key !== this.bookKey || this.bookRowStart === null || this.bookRowStart.capacity < b.nRows + 1 || this.bookPosInstr!.capacity < b.nHold;
+    if (full) {
+      // headroom for rows appended by trades before the next reallocation
+      const rowCap = b.rowStart.length;
+      const holdCap = Math.max(1, b.posInstr.length);
+      if (this.bookRowStart === null || this.bookRowStart.capacity < rowCap) this.bookRowStart = this.instance.alloc('i32', rowCap);
+      if (this.bookPosInstr === null || this.bookPosInstr.capacity < holdCap) this.bookPosInstr = this.instance.alloc('i32', holdCap);
+      if (this.bookPosSize === null || this.bookPosSize.capacity < holdCap) this.bookPosSize = this.instance.alloc('f64', holdCap);
+      this.bookRowStart.view.set(b.rowStart.subarray(0, b.nRows + 1));
+      this.bookPosInstr!.view.set(b.posInstr.subarray(0, b.nHold));
+      this.bookPosSize!.view.set(b.posSize.subarray(0, b.nHold));
+      this.bookKey = b.key;
+      this.bookRows = b.nRows;
+      this.bookHold = b.nHold;
+      this.bookSizeVersion = b.sizeVersion;
+      return;
+    }
+    if (b.nRows > this.bookRows || b.nHold > this.bookHold) {
+      this.bookRowStart!.view.set(b.rowStart.subarray(this.bookRows + 1, b.nRows + 1), this.bookRows + 1);
+      this.bookPosInstr!.view.set(b.posInstr.subarray(this.bookHold, b.nHold), this.bookHold);
+      this.bookPosSize!.view.set(b.posSize.subarray(this.bookHold, b.nHold), this.bookHold);
+      this.bookRows = b.nRows;
+      this.bookHold = b.nHold;
+    }
+    if (b.sizeVersion !== this.bookSizeVersion) {
+      const dst = this.bookPosSize!.view;
+      const src = b.posSize;
+      for (let k = 0; k < b.nLeg; k++) {
+        const p = b.legPos[k];
+        dst[p] = src[p];
+      }
+      dst.set(src.subarray(b.loadedHold, b.nHold), b.loadedHold);
+      this.bookSizeVersion = b.sizeVersion;
+    }
+  }
+
+  /**
+   * worstLossOfRows on rows [from, to) of the resident book (syncBook): no copy of holdings.
+   * outLoss[r] / outIndex[r] receive row r's worst loss and scenario (global row index).
+   */
+  worstLossResident(from: number, to: number, nScen: number, weights: Float64Array, outLoss: Float64Array, outIndex: Int32Array): void {
+    if (to <= from) return;
+    if (this.bookRowStart === null || to > this.bookRows) throw new Error(`rows ${from}..${to} are not resident (syncBook first)`);
+    // blocks of rows whose P&L vectors stay in the core's cache between the two kernels
+    const block = Math.max(1, Math.floor(Aggregator.blockBytes / (8 * nScen)));
+    this.pnl = this.grow(this.pnl, Math.min(block, to - from) * nScen);
+    this.loss = this.grow(this.loss, Math.min(block, to - from));
+    this.worst = this.grow(this.worst, Math.min(block, to - from));
+    this.weights = this.grow(this.weights, nScen);
+    this.weights.view.set(weights.subarray(0, nScen));
+    const x = this.instance.exports;
+    for (let r0 = from; r0 < to; r0 += block) {
+      const nRows = Math.min(block, to - r0);
+      x.aggregateAccounts(nRows, nScen, this.bookRowStart.ptr + 4 * r0, this.bookPosInstr!.ptr, this.bookPosSize!.ptr, this.risk.ptr, this.pnl.ptr);
+      x.worstLoss(nRows, nScen, this.pnl.ptr, this.weights.ptr, this.loss.ptr, this.worst.ptr);
+      outLoss.set(this.loss.view.subarray(0, nRows), r0);
+      outIndex.set(this.worst.view.subarray(0, nRows), r0);
+    }
+  }
+
+  /** Bytes of P&L vectors per kernel call in worstLossResident (fits a core's L2 with the risk matrix). */
+  static blockBytes = 64 * 1024;
 
   /**
    * Worst weighted loss of rows [from, to) of a CSR book: aggregates each row's P&L vector in
