@@ -341,6 +341,24 @@ describe('gen-book', () => {
     expect(new Set(a.accounts.map((x) => x.mode)).size).toBe(3);
   });
 
+  test('a fresh book is mostly healthy, like a venue book at a given moment (deribit-pm, default market)', async () => {
+    const g = generateBook({ accounts: 3000, seed: 1, market });
+    const eng = BookEngine.create({ market, model: 'deribit-pm', threads: 1 });
+    try {
+      eng.load(g.accounts);
+      await eng.recompute();
+      const s = summarize(eng.results());
+      expect(s.errors).toBe(0);
+      expect(s.byHealth.healthy / 3000).toBeGreaterThan(0.9);
+      expect(s.byHealth['margin call']).toBeGreaterThan(0);
+      expect(s.byHealth.liquidatable / 3000).toBeLessThanOrEqual(0.03);
+      expect(s.byHealth.liquidatable).toBeGreaterThan(0);
+      expect(s.byHealth.bankrupt / 3000).toBeLessThanOrEqual(0.01);
+    } finally {
+      await eng.close();
+    }
+  });
+
   const snapDir = new URL('../../shared/data/deribit_snapshots/', import.meta.url);
   describe.skipIf(!existsSync(snapDir))('from a real Deribit chain (skipped without ../shared/data/deribit_snapshots)', () => {
     test('options are drawn in proportion to open interest', () => {
@@ -351,6 +369,18 @@ describe('gen-book', () => {
       const opts = g.accounts.flatMap((a) => a.positions).filter((p) => /-[CP]$/.test(p.instrument));
       expect(opts.length).toBeGreaterThan(1000);
       for (const p of opts.slice(0, 2000)) expect(m.openInterest(p.instrument) ?? 0).toBeGreaterThan(0);
+      // in proportion: across the 30 most drawn BTC options, draw counts track open interest
+      const counts = new Map<string, number>();
+      for (const p of opts) if (p.instrument.startsWith('BTC-')) counts.set(p.instrument, (counts.get(p.instrument) ?? 0) + 1);
+      const top = [...counts.entries()].sort((x, y) => y[1] - x[1]).slice(0, 30);
+      const xs = top.map(([name]) => m.openInterest(name) ?? 0);
+      const ys = top.map(([, c]) => c);
+      const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+      const mx = mean(xs), my = mean(ys);
+      const cov = xs.reduce((acc, x, i) => acc + (x - mx) * (ys[i] - my), 0);
+      const corr = cov / Math.sqrt(xs.reduce((a, x) => a + (x - mx) ** 2, 0) * ys.reduce((a, y) => a + (y - my) ** 2, 0));
+      console.log(`open interest vs draws, top 30 BTC options: correlation ${corr.toFixed(3)}`);
+      expect(corr).toBeGreaterThan(0.8);
     });
   });
 });

@@ -13,11 +13,12 @@
  *   option sellers            30 %  5–35 short OTM options of one underlying, coin collateral
  *   hedged market makers      15 %  40–120 options on BTC and ETH both ways, delta-hedged with
  *                                   perpetuals; BTC + ETH + USDC collateral; portfolio mode
- *   directional futures       35 %  1–3 futures/perpetuals, leverage 1–25×, entries off the mark;
+ *   directional futures       35 %  1–3 futures/perpetuals, leverage 1–4.5× (7 %: 5–9×), entries off the mark;
  *                                   cross, isolated (collateral per position) or portfolio
  *   spread traders            20 %  verticals, calendars, strangles (2–4 structures of 2 legs)
- * Collateral is sized from a random leverage, so a minority of accounts lands in margin call or
- * below maintenance — as in a real book.
+ * Collateral is sized from a random leverage or cover, calibrated to a portfolio-margin venue
+ * (deribit-pm's ±16 % grid), so a minority of accounts lands in margin call or below maintenance
+ * — as in a real book (checked by test/book.test.ts).
  */
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import { formatExpiryCode } from '../market/instruments.js';
@@ -195,6 +196,8 @@ export interface GenBookInfo {
   byMode: Record<AccountMode, number>;
   /** per underlying: whether options were weighted by open interest or by the fallback */
   weighting: Record<string, 'open interest' | 'fallback: near ATM, short expiry'>;
+  /** archetype of each account, by index */
+  archetypeOf: string[];
 }
 
 /** x rounded to a multiple of step (≥ step); decimal steps divide by 1/step so 3 × 0.1 prints as 0.3, not 0.30000000000000004. */
@@ -222,6 +225,7 @@ export function generateBook(opts: GenBookOptions): { accounts: AccountInput[]; 
     byArchetype: { 'option seller': 0, 'market maker': 0, 'futures trader': 0, 'spread trader': 0 },
     byMode: { portfolio: 0, cross: 0, isolated: 0 },
     weighting: Object.fromEntries(unis.map((x) => [x.underlying, x.fromOpenInterest ? 'open interest' : 'fallback: near ATM, short expiry'])),
+    archetypeOf: new Array(opts.accounts),
   };
   // BTC-heavy, as open interest is
   const uniPick = new Weighted(unis, unis.map((x) => (x.underlying === 'BTC' ? 0.6 : x.underlying === 'ETH' ? 0.4 : 0.2)));
@@ -237,6 +241,7 @@ export function generateBook(opts: GenBookOptions): { accounts: AccountInput[]; 
     if (x < 0.3) {
       // option seller: short OTM options, premium received in coin; collateral from a leverage draw
       info.byArchetype['option seller']++;
+      info.archetypeOf[k] = 'option seller';
       const uni = uniPick.draw(rng);
       const n = rng.int(5, 35);
       const positions: PositionInput[] = [];
@@ -249,12 +254,13 @@ export function generateBook(opts: GenBookOptions): { accounts: AccountInput[]; 
         notionalCoin -= size;
         premiumCoin -= (size * premiumUsd(o)) / o.forward;
       }
-      const cover = Math.exp(rng.normal() * 0.6) * 0.2; // coin per contract; median 20 %
+      const cover = Math.exp(rng.normal() * 0.45) * 0.3; // coin per contract; median 30 %
       const mode: AccountMode = rng.next() < 0.75 ? 'portfolio' : 'cross';
       a = { id, mode, collateral: { [uni.underlying]: round(notionalCoin * cover + premiumCoin, 1e-4) }, positions };
     } else if (x < 0.45) {
       // hedged market maker on every underlying: two-way options, delta hedged with the perpetual
       info.byArchetype['market maker']++;
+      info.archetypeOf[k] = 'market maker';
       const positions: PositionInput[] = [];
       const collateral: Record<string, number> = {};
       let usd = 0;
@@ -278,6 +284,7 @@ export function generateBook(opts: GenBookOptions): { accounts: AccountInput[]; 
     } else if (x < 0.8) {
       // directional futures trader
       info.byArchetype['futures trader']++;
+      info.archetypeOf[k] = 'futures trader';
       const uni = uniPick.draw(rng);
       const n = rng.int(1, 3);
       const dir = rng.next() < 0.55 ? 1 : -1;
@@ -286,7 +293,10 @@ export function generateBook(opts: GenBookOptions): { accounts: AccountInput[]; 
       const linear = rng.next() < 0.25;
       const positions: PositionInput[] = [];
       let notionalUsd = 0;
-      const leverage = Math.min(25, Math.exp(rng.uniform(0, Math.log(25))));
+      // Leverage as a portfolio-margin venue allows it (±16 % grid ⇒ IM ≈ 1/6 of notional):
+      // mostly 1–4.5× (log-uniform), and a tail of 5–9× that populates the margin-call and
+      // liquidation tiers.
+      const leverage = rng.next() < 0.93 ? Math.exp(rng.uniform(0, Math.log(4.5))) : rng.uniform(5, 9);
       for (let p = 0; p < n; p++) {
         const useFuture = uni.futures.length > 0 && rng.next() < 0.4;
         const f = useFuture ? rng.pick(uni.futures) : null;
@@ -308,6 +318,7 @@ export function generateBook(opts: GenBookOptions): { accounts: AccountInput[]; 
     } else {
       // spread trader: verticals, calendars and strangles
       info.byArchetype['spread trader']++;
+      info.archetypeOf[k] = 'spread trader';
       const uni = uniPick.draw(rng);
       const positions: PositionInput[] = [];
       const nStruct = rng.int(2, 4);
@@ -343,7 +354,7 @@ export function generateBook(opts: GenBookOptions): { accounts: AccountInput[]; 
         if (other) positions.push({ instrument: other.name, size: -size });
       }
       const mode: AccountMode = rng.next() < 0.6 ? 'portfolio' : 'cross';
-      const cover = Math.exp(rng.normal() * 0.5) * 0.9;
+      const cover = Math.exp(rng.normal() * 0.4) * 1.5;
       const usd = width * cover;
       a = {
         id,
