@@ -5,8 +5,7 @@
  * `optmargin book` prints.
  */
 import { encode } from '@msgpack/msgpack';
-import type { ErrorCode } from '../errors.js';
-import type { AccountMode, Health } from '../margin/types.js';
+import type { AccountMode, Health, MarginResultError } from '../margin/types.js';
 
 export const HEALTHS: readonly Health[] = ['healthy', 'margin call', 'liquidatable', 'bankrupt'];
 
@@ -38,11 +37,8 @@ export interface BookAccountOk {
   underlyings: UnderlyingWorst[];
 }
 
-export interface BookAccountError {
-  id: string;
-  ok: false;
-  error: { code: ErrorCode; message: string; path?: string };
-}
+/** An account the book could not margin: the margin engine's own error result. */
+export type BookAccountError = MarginResultError;
 
 export type BookAccountResult = BookAccountOk | BookAccountError;
 
