@@ -367,16 +367,31 @@ export class MarginEngine {
         const m = dir * Math.min(Math.abs(prev) + step, limit);
         const g = gap(m);
         if ((gPrev >= 0) !== (g >= 0)) {
+          // Root of the gap inside [prev, m] by the Illinois variant of regula falsi: it keeps
+          // the bracket (the gap has kinks where the worst scenario switches) and converges
+          // superlinearly, in ~8 evaluations where bisection needed ~25 to reach 1e-7.
           let lo = prev;
           let hi = m;
           let gLo = gPrev;
+          let gHi = g;
+          let side = 0;
           for (let k = 0; k < 60 && Math.abs(hi - lo) > 1e-7 * (1 + Math.abs(lo)); k++) {
-            const mid = 0.5 * (lo + hi);
-            const gm = gap(mid);
-            if ((gLo >= 0) === (gm >= 0)) {
-              lo = mid;
-              gLo = gm;
-            } else hi = mid;
+            let x = (lo * gHi - hi * gLo) / (gHi - gLo);
+            // keep strictly inside the bracket (falls back to bisection on a flat or degenerate step)
+            if (!(x > Math.min(lo, hi) && x < Math.max(lo, hi))) x = 0.5 * (lo + hi);
+            const gx = gap(x);
+            if (gx === 0) return spot * (1 + x);
+            if ((gx >= 0) === (gLo >= 0)) {
+              lo = x;
+              gLo = gx;
+              if (side === 1) gHi *= 0.5;
+              side = 1;
+            } else {
+              hi = x;
+              gHi = gx;
+              if (side === -1) gLo *= 0.5;
+              side = -1;
+            }
           }
           return spot * (1 + 0.5 * (lo + hi));
         }
