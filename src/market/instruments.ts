@@ -29,8 +29,21 @@ function invalid(name: unknown, what: string): OptmarginError {
   );
 }
 
+// A book names a few hundred distinct expiry codes millions of times: both directions are
+// memoised (the Date arithmetic dominated instrument parsing).
+const expiryByCode = new Map<string, number>();
+const codeByExpiry = new Map<number, string>();
+
 /** Parses `27MAR26` to 08:00 UTC of that day (ms), or throws naming the instrument. */
 export function parseExpiryCode(code: string, name = code): number {
+  const known = expiryByCode.get(code);
+  if (known !== undefined) return known;
+  const ms = parseExpiryCodeUncached(code, name);
+  if (expiryByCode.size < 100_000) expiryByCode.set(code, ms);
+  return ms;
+}
+
+function parseExpiryCodeUncached(code: string, name: string): number {
   const m = /^(\d{1,2})([A-Z]{3})(\d{2})$/.exec(code);
   if (!m) throw invalid(name, `expiry ${JSON.stringify(code)} is not a date like 27MAR26`);
   const day = Number(m[1]);
@@ -47,9 +60,13 @@ export function parseExpiryCode(code: string, name = code): number {
 
 /** Formats an expiry instant as Deribit's `27MAR26` (the UTC calendar day). */
 export function formatExpiryCode(expiryMs: number): string {
+  const known = codeByExpiry.get(expiryMs);
+  if (known !== undefined) return known;
   const d = new Date(expiryMs);
   const yy = d.getUTCFullYear() % 100;
-  return `${d.getUTCDate()}${MONTHS[d.getUTCMonth()]}${String(yy).padStart(2, '0')}`;
+  const code = `${d.getUTCDate()}${MONTHS[d.getUTCMonth()]}${String(yy).padStart(2, '0')}`;
+  if (codeByExpiry.size < 100_000) codeByExpiry.set(expiryMs, code);
+  return code;
 }
 
 function parseStrike(text: string, name: string): number {
@@ -91,24 +108,21 @@ export function parseInstrument(name: string): Instrument {
   const parts = name.split('-');
   const base = parseBase(parts[0], name);
   const { underlying, quote, linear } = base;
-  const common = {
-    name,
-    underlying,
-    quote,
-    settlement: linear ? ('linear' as const) : ('inverse' as const),
-    settlementCurrency: linear ? quote : underlying,
-    contractSize: 1,
-  };
+  const settlement = linear ? ('linear' as const) : ('inverse' as const);
+  const settlementCurrency = linear ? quote : underlying;
+  // Object literals written out per kind (no spread): parsing every name of a book, spreads
+  // cost more than everything else here.
   let inst: Instrument;
   if (parts.length === 1) {
     if (!linear) throw invalid(name, `a spot pair needs a quote currency, e.g. ${underlying}_USDC`);
-    inst = { ...common, kind: 'spot', sizeUnit: 'coin' };
+    inst = { name, underlying, quote, settlement, settlementCurrency, contractSize: 1, kind: 'spot', sizeUnit: 'coin' };
   } else if (parts.length === 2) {
+    const sizeUnit = linear ? ('coin' as const) : ('usd' as const);
     if (parts[1] === 'PERPETUAL') {
-      inst = { ...common, kind: 'perpetual', sizeUnit: linear ? 'coin' : 'usd' };
+      inst = { name, underlying, quote, settlement, settlementCurrency, contractSize: 1, kind: 'perpetual', sizeUnit };
     } else {
       const expiry = parseExpiryCode(parts[1], name);
-      inst = { ...common, kind: 'future', expiry, sizeUnit: linear ? 'coin' : 'usd' };
+      inst = { name, underlying, quote, settlement, settlementCurrency, contractSize: 1, kind: 'future', expiry, sizeUnit };
     }
   } else if (parts.length === 4) {
     const expiry = parseExpiryCode(parts[1], name);
@@ -117,7 +131,7 @@ export function parseInstrument(name: string): Instrument {
     if (parts[3] === 'C') optionType = 'call';
     else if (parts[3] === 'P') optionType = 'put';
     else throw invalid(name, `option type ${JSON.stringify(parts[3])} must be C or P`);
-    inst = { ...common, kind: 'option', expiry, strike, optionType, sizeUnit: 'coin' };
+    inst = { name, underlying, quote, settlement, settlementCurrency, contractSize: 1, kind: 'option', expiry, strike, optionType, sizeUnit: 'coin' };
   } else {
     throw invalid(
       name,
