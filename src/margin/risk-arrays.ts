@@ -74,12 +74,14 @@ export function volShockSize(p: VolShockParams, base: number, t: number): number
 
 export function shockVol(p: VolShockParams, vol: number, dir: number, t: number): number {
   if (dir === 0) return vol;
-  if (dir > 0) {
-    const s = volShockSize(p, p.up, t);
-    return p.mode === 'relative' ? vol * (1 + s) : vol + s;
-  }
-  const s = volShockSize(p, p.down, t);
-  return Math.max(p.floor, p.mode === 'relative' ? vol * (1 - s) : vol - s);
+  return applyVolShock(p, vol, dir, dir > 0 ? volShockSize(p, p.up, t) : volShockSize(p, p.down, t));
+}
+
+/** The shocked vol given the shock's size for this expiry (sizes depend on t only: computed once per instrument). */
+function applyVolShock(p: VolShockParams, vol: number, dir: number, size: number): number {
+  if (dir === 0) return vol;
+  if (dir > 0) return p.mode === 'relative' ? vol * (1 + size) : vol + size;
+  return Math.max(p.floor, p.mode === 'relative' ? vol * (1 - size) : vol - size);
 }
 
 /**
@@ -175,12 +177,15 @@ export class RiskArrays {
         for (let s = 0; s < ns; s++) shiftedK[s] = tb.strike[i] / (1 + sc.moves[s]);
         volInto.call(m, u, tb.expiry[i], shiftedK, shiftedVol, ns);
       }
+      const shockUp = volShockSize(sc.scan.vol, sc.scan.vol.up, tb.t[i]);
+      const shockDown = volShockSize(sc.scan.vol, sc.scan.vol.down, tb.t[i]);
       for (let s = 0; s < ns; s++) {
         const mv = sc.moves[s];
         const base = sticky && mv !== 0 ? (volInto ? shiftedVol[s] : m.vol(u, tb.expiry[i], tb.strike[i] / (1 + mv))) : tb.vol[i];
+        const dir = sc.volDir[s];
         b.forward[j] = tb.forward[i] * (1 + mv);
         b.strike[j] = tb.strike[i];
-        b.vol[j] = shockVol(sc.scan.vol, base, sc.volDir[s], tb.t[i]);
+        b.vol[j] = applyVolShock(sc.scan.vol, base, dir, dir > 0 ? shockUp : shockDown);
         b.t[j] = tb.t[i];
         b.rate[j] = m.rate;
         b.flags[j] = flags;
