@@ -40,6 +40,9 @@ export async function marginSection(ctx: SectionContext): Promise<Section> {
     ['margin(account), warm (20 options, deribit-pm)', () => engine.margin(account)],
     ['whatIf(account, one more option), warm', () => engine.whatIf(account, [extra])],
   ]);
+  // Liquidation prices (BTC down and up) by root-finding on re-margined moved markets: slower by
+  // nature (each evaluation revalues the account's instruments on a moved market), so timed apart.
+  const liq = await ctx.runBench([['liquidationPrice(account, "BTC"), both directions', () => engine.liquidationPrice(account, 'BTC')]], 1000);
   // Revaluation of the same 20 instruments × the grid: WASM kernel vs TS reference pricer.
   const reval = await ctx.runBench([
     ['risk arrays of the 20 instruments, WASM pricer', () => buildRiskArrays(market, 'deribit-pm', instruments)],
@@ -65,6 +68,7 @@ export async function marginSection(ctx: SectionContext): Promise<Section> {
   ];
   for (const k of r.keys()) lines.push(`| ${k} | ${fmt(us(r, k))} µs | ${fmt(p99(r, k))} µs |`);
   for (const k of reval.keys()) lines.push(`| ${k} | ${fmt(us(reval, k))} µs | ${fmt(p99(reval, k))} µs |`);
+  for (const k of liq.keys()) lines.push(`| ${k} | ${fmt(us(liq, k) / 1000)} ms | ${fmt(p99(liq, k) / 1000)} ms |`);
   const wasm = us(reval, 'risk arrays of the 20 instruments, WASM pricer');
   const ref = us(reval, 'risk arrays of the 20 instruments, TS reference pricer');
   lines.push('', `Revaluation (cold: risk arrays built from scratch): WASM **${(ref / wasm).toFixed(2)}×** the TS reference. Warm calls reuse the engine's cached risk arrays, so they price nothing.`);
