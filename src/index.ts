@@ -5,6 +5,7 @@
  * - pricing: Black-76 kernels in WASM (SIMD + scalar), the TS reference, implied vol;
  * - market: Deribit instruments, forwards, smiles, snapshots and shocked copies;
  * - margin: standard and scenario-grid models with venue presets, what-if, liquidation price;
+ * - book: whole books across worker threads, incremental ticks and trades, synthetic books;
  * - the WASM boundary and the error table.
  */
 export * from './errors.js';
@@ -12,4 +13,5 @@ export * from './pricing/index.js';
 export { impliedVol, impliedVolInto, IvStatus, type ImpliedVolInput, type ImpliedVolBatch, type IvStatusCode } from './pricing/iv.js';
 export * as market from './market/index.js';
 export * as margin from './margin/index.js';
+export * as book from './engine/index.js';
 export { WasmInstance, simdSupported, type WasmOptions, type WasmVariant } from './wasm/module.js';

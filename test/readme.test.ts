@@ -1,8 +1,8 @@
 /** The README's library example, run as written (imports from the package entry point). */
 import { expect, test } from 'vitest';
-import { getPricer, impliedVol, margin, market, priceOptions } from '../src/index.js';
+import { book, getPricer, impliedVol, margin, market, priceOptions } from '../src/index.js';
 
-test('README library example works and gives consistent numbers', () => {
+test('README library example works and gives consistent numbers', async () => {
   const [g] = priceOptions([{ type: 'call', forward: 65000, strike: 70000, vol: 0.55, t: 30 / 365, settlement: 'inverse' }]);
   expect(g.price).toBeGreaterThan(0);
 
@@ -23,5 +23,20 @@ test('README library example works and gives consistent numbers', () => {
   if (result.ok) {
     expect(result.initialMargin).toBeGreaterThan(result.maintenanceMargin);
     expect(result.maintenanceMargin).toBeGreaterThan(0);
+  }
+
+  const mkt = market.resolveMarket(market.defaultMarket());
+  const books = book.BookEngine.create({ market: mkt, model: 'deribit-pm', threads: 2 });
+  try {
+    books.load(book.generateBook({ accounts: 400, seed: 1, market: mkt }).accounts);
+    await books.recompute();
+    const summary = book.summarize(books.results());
+    expect(summary.accounts).toBe(400);
+    expect(summary.errors).toBe(0);
+    const tick = await books.tick('BTC', mkt.shocked({ priceMove: { BTC: -0.05 } }));
+    expect(tick.indices.length).toBeGreaterThan(0);
+    expect(tick.indices.length).toBeLessThan(400); // ETH-only accounts are untouched
+  } finally {
+    await books.close();
   }
 });
