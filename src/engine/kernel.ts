@@ -19,25 +19,9 @@
  * The arithmetic below is the margin engine's (src/margin/engine.ts: reduceGrid and the isolated
  * branch of grid()), operation for operation, so the book gives the same doubles.
  */
-import type { Aggregator } from '../wasm/aggregate.js';
+import type { Aggregator, BookCsr } from '../wasm/aggregate.js';
 
-/** The book's rows and holdings (CSR), shared; see Aggregator.syncBook. */
-export interface BookCsr {
-  /** identity of the arrays: a new key means a new load (or a reallocation): copy everything */
-  key: string;
-  rowStart: Int32Array;
-  posInstr: Int32Array;
-  posSize: Float64Array;
-  /** rows and holdings in use (rows appended by trades extend both) */
-  nRows: number;
-  nHold: number;
-  /** holdings [0, loadedHold) come from the load; sizes there change only at legPos[0..nLeg) */
-  loadedHold: number;
-  legPos: Int32Array;
-  nLeg: number;
-  /** bumped whenever a size changes (a tick moves the inverse futures' coin legs) */
-  sizeVersion: number;
-}
+export type { BookCsr } from '../wasm/aggregate.js';
 
 /** Add-on parameters of a grid model (GridModel.addOns, as plain data). */
 export interface AddOnParams {

@@ -5,7 +5,7 @@
  * `optmargin book` prints.
  */
 import { encode } from '@msgpack/msgpack';
-import type { AccountMode, Health, MarginResultError } from '../margin/types.js';
+import type { AccountMode, Health, MarginFigures, MarginResultError } from '../margin/types.js';
 
 export const HEALTHS: readonly Health[] = ['healthy', 'margin call', 'liquidatable', 'bankrupt'];
 
@@ -19,18 +19,12 @@ export interface UnderlyingWorst {
   initialMargin: number;
 }
 
-export interface BookAccountOk {
+/** One account's figures (equity, IM, MM, margin ratio, available funds, health: MarginFigures, USD). */
+export interface BookAccountOk extends MarginFigures {
   id: string;
   ok: true;
   mode: AccountMode;
   modeApplied: AccountMode;
-  equity: number;
-  initialMargin: number;
-  maintenanceMargin: number;
-  /** MM / equity; null when equity ≤ 0 */
-  marginRatio: number | null;
-  availableFunds: number;
-  health: Health;
   /** collateral after haircuts, USD */
   collateralValue: number;
   /** grid models (pooled accounts): per underlying, its worst scenario and IM */

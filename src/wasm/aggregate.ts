@@ -18,6 +18,24 @@
 import type { Region } from './module.js';
 import { WasmInstance } from './module.js';
 
+/** The book's rows and holdings (CSR), shared; see Aggregator.syncBook (built by the book engine). */
+export interface BookCsr {
+  /** identity of the arrays: a new key means a new load (or a reallocation): copy everything */
+  key: string;
+  rowStart: Int32Array;
+  posInstr: Int32Array;
+  posSize: Float64Array;
+  /** rows and holdings in use (rows appended by trades extend both) */
+  nRows: number;
+  nHold: number;
+  /** holdings [0, loadedHold) come from the load; sizes there change only at legPos[0..nLeg) */
+  loadedHold: number;
+  legPos: Int32Array;
+  nLeg: number;
+  /** bumped whenever a size changes (a tick moves the inverse futures' coin legs) */
+  sizeVersion: number;
+}
+
 export class Aggregator {
   readonly instance: WasmInstance;
   private rowStart: Region<'i32'>;
@@ -76,18 +94,7 @@ export class Aggregator {
    * (trades) and, when `sizeVersion` moved (a tick resized the inverse futures' coin legs), the
    * sizes at `legPos` and those of the appended holdings.
    */
-  syncBook(b: {
-    key: string;
-    rowStart: Int32Array;
-    posInstr: Int32Array;
-    posSize: Float64Array;
-    nRows: number;
-    nHold: number;
-    loadedHold: number;
-    legPos: Int32Array;
-    nLeg: number;
-    sizeVersion: number;
-  }): void {
+  syncBook(b: BookCsr): void {
     const full = b.key !== this.bookKey || this.bookRowStart === null || this.bookRowStart.capacity < b.nRows + 1 || this.bookPosInstr!.capacity < b.nHold;
     if (full) {
       // headroom for rows appended by trades before the next reallocation
