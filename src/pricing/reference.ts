@@ -3,14 +3,16 @@
  * kernels are tested against, and the baseline they are benchmarked against).
  *
  * It evaluates the same closed forms as assembly/black76.ts but with the
- * platform's Math.exp / Math.log and a straightforward scalar W. J. Cody erfc,
- * so a bug in the kernels' own vectorised exp/log/erfc shows up as a mismatch.
+ * platform's Math.exp / Math.log and the scalar TypeScript Cody erfc of
+ * iv-normalised-black.ts, so a bug in the kernels' own vectorised exp/log/erfc
+ * shows up as a mismatch.
  *
  * Conventions (DESIGN.md §2): undiscounted Black-76 on the forward F, discount
  * factor df = exp(−r·t) applied to the value; t in years; vol annualised.
  * With θ = +1 for a call and −1 for a put:
  *   V = df · θ · (F·N(θ·d1) − K·N(θ·d2)),  d1 = ln(F/K)/(σ√t) + σ√t/2,  d2 = d1 − σ√t.
  */
+import { erfc } from './iv-normalised-black.js';
 import { OptionFlag, type Greeks, type GreeksBatch, type OptionBatch } from './types.js';
 
 const INV_SQRT_2PI = 0.3989422804014327; // 1/√(2π)
@@ -24,59 +26,9 @@ export const SD_DEGENERATE = 1e-14;
 /** |d| is clamped here: N(±40) is exactly 1/0 and n(40) underflows in double, so nothing is lost. */
 export const D_CLAMP = 40;
 
-// W. J. Cody, "Rational Chebyshev approximations for the error function",
-// Math. Comp. 23 (1969) 631–637; coefficients of SPECFUN CALERF (netlib, public domain).
-const A = [3.1611237438705656, 113.86415415105016, 377.48523768530202, 3209.3775891384695, 0.18577770618460315];
-const B = [23.601290952344121, 244.02463793444417, 1282.6165260773723, 2844.2368334391706];
-const C = [
-  0.56418849698867009, 8.8831497943883759, 66.119190637141630, 298.63513819740013, 881.95222124176909,
-  1712.0476126340706, 2051.0783778260715, 1230.3393547979972, 2.1531153547440385e-8,
-];
-const D = [
-  15.744926110709835, 117.69395089131250, 537.18110186200986, 1621.3895745666902, 3290.7992357334596,
-  4362.6190901432472, 3439.3676741437216, 1230.3393548037494,
-];
-const P = [0.30532663496123234, 0.36034489994980444, 0.12578172611122925, 0.016083785148742277, 6.5874916152983780e-4, 0.016315387137302098];
-const Q = [2.5685201922898224, 1.8729528499234605, 0.52790510295142841, 0.060518341312441319, 2.3352049762686918e-3];
-const SQRPI = 0.56418958354775628695; // 1/√π
-
-/** erfc(y) for y ≥ 0 (Cody's three intervals). */
+/** erfc(y) for y ≥ 0: W. J. Cody's CALERF (the TypeScript implementation shared with the implied-vol solver). */
 export function erfcNonNeg(y: number): number {
-  if (y < 0.46875) {
-    const ysq = y * y;
-    let xnum = A[4] * ysq;
-    let xden = ysq;
-    for (let i = 0; i < 3; i++) {
-      xnum = (xnum + A[i]) * ysq;
-      xden = (xden + B[i]) * ysq;
-    }
-    return 1 - (y * (xnum + A[3])) / (xden + B[3]);
-  }
-  if (y > 26.6) return 0;
-  let r: number;
-  if (y <= 4) {
-    let xnum = C[8] * y;
-    let xden = y;
-    for (let i = 0; i < 7; i++) {
-      xnum = (xnum + C[i]) * y;
-      xden = (xden + D[i]) * y;
-    }
-    r = (xnum + C[7]) / (xden + D[7]);
-  } else {
-    const z = 1 / (y * y);
-    let xnum = P[5] * z;
-    let xden = z;
-    for (let i = 0; i < 4; i++) {
-      xnum = (xnum + P[i]) * z;
-      xden = (xden + Q[i]) * z;
-    }
-    r = (SQRPI - (z * (xnum + P[4])) / (xden + Q[4])) / y;
-  }
-  // exp(−y²) with y² split as Cody does (ysq = y truncated to 1/16) so that the
-  // rounding error of y·y is not amplified by the exponential.
-  const ysq = Math.trunc(y * 16) / 16;
-  const del = (y - ysq) * (y + ysq);
-  return Math.exp(-ysq * ysq) * Math.exp(-del) * r;
+  return erfc(y);
 }
 
 /** Standard normal CDF N(x), accurate in relative terms in the lower tail. */
