@@ -958,16 +958,24 @@ export class BookEngine {
   private aggregateTasks(slots: number[]): AggregateTask[] {
     const rowStart = this.csr.rowStart;
     const total = slots.reduce((acc, s) => acc + rowStart[this.slotRowTo[s]] - rowStart[this.slotRowFrom[s]], 0);
-    const target = Math.max(1024, Math.min(this.chunkPositions, Math.ceil(total / (4 * this.runner.threads))));
+    // Equal-sized chunks, a multiple of the thread count (at least 4 per thread, more when
+    // chunkPositions caps their size): each slot gets a share of the chunks proportional to its
+    // holdings and is cut at equal holding counts, so no small remainder chunk unbalances the
+    // pool's last round.
+    const threads = this.runner.threads;
+    const nChunks = threads * Math.max(4, Math.ceil(Math.ceil(total / Math.max(1024, this.chunkPositions)) / threads));
     const tasks: AggregateTask[] = [];
     const base = this.aggregateBase();
     for (const s of slots) {
       let from = this.slotRowFrom[s];
       const end = this.slotRowTo[s];
-      while (from < end) {
+      const h0 = rowStart[from];
+      const slotTotal = rowStart[end] - h0;
+      const n = Math.max(1, Math.min(end - from, Math.round((nChunks * slotTotal) / Math.max(1, total))));
+      for (let k = 1; k <= n && from < end; k++) {
+        const limit = h0 + Math.round((k * slotTotal) / n); // holdings before this chunk's end
         let to = from + 1;
-        const startPos = rowStart[from];
-        while (to < end && rowStart[to + 1] - startPos <= target) to++;
+        while (to < end && (k === n || rowStart[to + 1] <= limit)) to++;
         tasks.push({ ...base, chunk: tasks.length, ranges: Int32Array.of(from, to, s) });
         from = to;
       }
