@@ -1011,6 +1011,86 @@ export class BookEngine {
     return { retried: out.retried, failedChunks: out.failed.length, tasks: tasks.length };
   }
 
+  /** Account-range chunks of the fused round, cached per load (null: the book has rows appended by trades). */
+  private fusedCache: { key: string; tasks: { from: number; to: number; ranges: Int32Array }[] } | null = null;
+
+  /**
+   * Splits the accounts into ranges of about equal holdings, a multiple of the thread count,
+   * with the rows of each range per slot (rows of one slot are ordered by account, so an
+   * account range is a contiguous row range in every slot). Null when rows were appended by
+   * trades (they sit outside that order): then the two-round path runs.
+   */
+  private fusedTasks(): AggregateTask[] | null {
+    if (!this.grid || this.nRows === 0 || this.nRows !== this.loadedRows) return null;
+    const key = this.csr.key;
+    if (this.fusedCache?.key !== key) {
+      const rowStart = this.csr.rowStart;
+      const nu = this.underlyings.length;
+      const accOfRow = (r: number): number => this.subAcc.a[this.rowSub[r]];
+      // holdings per account, then cut points at equal cumulative holdings
+      const hold = new Float64Array(this.n + 1);
+      for (let r = 0; r < this.nRows; r++) hold[accOfRow(r) + 1] += rowStart[r + 1] - rowStart[r];
+      for (let k = 0; k < this.n; k++) hold[k + 1] += hold[k];
+      const total = hold[this.n];
+      const threads = this.runner.threads;
+      const nChunks = Math.min(this.n, threads * Math.max(4, Math.ceil(Math.ceil(total / Math.max(1024, this.chunkPositions)) / threads)));
+      const cuts: number[] = [0];
+      for (let c = 1, k = 0; c < nChunks; c++) {
+        const want = (c * total) / nChunks;
+        while (k < this.n && hold[k + 1] <= want) k++;
+        if (k > cuts[cuts.length - 1]) cuts.push(k);
+      }
+      cuts.push(this.n);
+      // per slot, walk its rows once and cut them at the account boundaries
+      const ranges: number[][] = cuts.slice(1).map(() => []);
+      for (let s = 0; s < nu; s++) {
+        let r = this.slotRowFrom[s];
+        const end = this.slotRowTo[s];
+        let prevAcc = -1;
+        for (let c = 0; c + 1 < cuts.length; c++) {
+          const from = r;
+          while (r < end && accOfRow(r) < cuts[c + 1]) {
+            const a = accOfRow(r);
+            if (a < prevAcc) return null; // not ordered by account: keep the two-round path
+            prevAcc = a;
+            r++;
+          }
+          if (r > from) ranges[c].push(from, r, s);
+        }
+      }
+      this.fusedCache = { key, tasks: ranges.map((rg, c) => ({ from: cuts[c], to: cuts[c + 1], ranges: Int32Array.from(rg) })) };
+    }
+    const base = this.aggregateBase();
+    return this.fusedCache.tasks.map((t, c) => ({
+      ...base,
+      chunk: c,
+      ranges: t.ranges,
+      reduce: { from: t.from, to: t.to, arrays: this.red, combine: this.combine! },
+    }));
+  }
+
+  /** Runs the fused round; a chunk that fails every attempt fails its rows and its accounts. */
+  private async runFused(tasks: AggregateTask[]): Promise<{ retried: number; failedChunks: number; tasks: number }> {
+    for (const t of tasks) for (let k = 0; k < t.ranges.length; k += 3) this.red.rowFailed.fill(0, t.ranges[k], t.ranges[k + 1]);
+    this.failedRowMessage.clear();
+    this.failedAccMessage.clear();
+    const out = await this.runner.run(tasks);
+    for (const f of out.failed) {
+      const t = tasks[f.chunk];
+      const rg = t.ranges;
+      for (let k = 0; k < rg.length; k += 3) {
+        this.red.rowFailed.fill(1, rg[k], rg[k + 1]);
+        for (let r = rg[k]; r < rg[k + 1]; r++) this.failedRowMessage.set(r, f.message);
+      }
+      for (let k = t.reduce!.from; k < t.reduce!.to; k++) {
+        if (this.path[k] !== Path.Grid) continue;
+        this.red.accFailed[k] = 1;
+        this.failedAccMessage.set(k, f.message);
+      }
+    }
+    return { retried: out.retried, failedChunks: out.failed.length, tasks: tasks.length };
+  }
+
   /** Reduces every vectorized account, in account ranges on the pool (chunk numbers continue the aggregation batch's). */
   private async reduceAll(firstChunk: number): Promise<{ retried: number; failedChunks: number }> {
     if (!this.grid || this.n === 0) return { retried: 0, failedChunks: 0 };
@@ -1042,9 +1122,19 @@ export class BookEngine {
   async recompute(): Promise<BookRunStats> {
     const t0 = performance.now();
     const slots = this.underlyings.map((_, s) => s);
-    const agg = await this.aggregateSlots(slots);
-    const t1 = performance.now();
-    const red = await this.reduceAll(agg.tasks);
+    const fused = this.fusedTasks();
+    let agg: { retried: number; failedChunks: number; tasks: number };
+    let red = { retried: 0, failedChunks: 0 };
+    let t1: number;
+    if (fused) {
+      // one pool round: each chunk aggregates the rows of an account range, then reduces it
+      agg = await this.runFused(fused);
+      t1 = performance.now();
+    } else {
+      agg = await this.aggregateSlots(slots);
+      t1 = performance.now();
+      red = await this.reduceAll(agg.tasks);
+    }
     const t2 = performance.now();
     let singleCount = 0;
     for (let k = 0; k < this.n; k++) {

@@ -54,6 +54,12 @@ export interface AggregateTask {
   outLoss: Float64Array;
   outIndex: Int32Array;
   outIm: Float64Array;
+  /**
+   * Fused round (a full recompute of a book without appended rows): the chunk's ranges hold
+   * every row of accounts [from, to), which it then reduces — one pool round instead of an
+   * aggregation round and a reduction round with a barrier between them.
+   */
+  reduce?: { from: number; to: number; arrays: ReduceArrays; combine: CombineParams };
 }
 
 /** Account kinds of `ReduceArrays.accKind`. */
@@ -138,6 +144,7 @@ export function runAggregate(agg: Aggregator, t: AggregateTask): number {
     rowImInto(t.addOns, t.rowBase, t.outLoss, t.slotSpot[slot], from, to, t.outIm);
     rows += to - from;
   }
+  if (t.reduce) for (let k = t.reduce.from; k < t.reduce.to; k++) reduceAccount(t.reduce.arrays, t.reduce.combine, k);
   return rows;
 }
 
