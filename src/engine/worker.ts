@@ -5,11 +5,11 @@
  * its memory from the first task of a load on (kernel.ts).
  */
 import { workerData } from 'piscina';
-import { WasmInstance, type WasmVariant } from '../wasm/module.js';
+import { WasmInstance, type CompiledKernels, type WasmVariant } from '../wasm/module.js';
 import { Aggregator } from '../wasm/aggregate.js';
 import { runTask, type BookTask } from './kernel.js';
 
-const data = workerData as { module: WebAssembly.Module; variant: WasmVariant };
+const data = workerData as { module: CompiledKernels; variant: WasmVariant };
 const aggregator = new Aggregator(new WasmInstance({ module: data.module, simd: data.variant === 'simd' }));
 
 export default function bookChunk(task: BookTask): number {

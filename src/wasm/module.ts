@@ -15,8 +15,20 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, OptmarginError } from '../errors.js';
 
+/**
+ * The parts of WebAssembly.Memory this package uses. Declared here so that the published type
+ * declarations do not depend on the DOM lib or on a recent @types/node for WebAssembly types.
+ */
+export interface KernelMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+
+/** A compiled kernel module (a WebAssembly.Module), shareable with worker threads. Opaque to callers. */
+export type CompiledKernels = object;
+
 export interface KernelExports {
-  memory: WebAssembly.Memory;
+  memory: KernelMemory;
   heapBase(): number;
   simdBuild(): number;
   black76Greeks(
@@ -53,10 +65,10 @@ export function findPackageRoot(): string {
   throw new OptmarginError(ErrorCodes.WASM_UNAVAILABLE, 'cannot locate the optmargin package root (build/*.wasm)');
 }
 
-const compiled = new Map<WasmVariant, WebAssembly.Module>();
+const compiled = new Map<WasmVariant, CompiledKernels>();
 
 /** Compiled module of one build, cached per process (and shareable with workers via postMessage). */
-export function compiledModule(variant: WasmVariant): WebAssembly.Module {
+export function compiledModule(variant: WasmVariant): CompiledKernels {
   let mod = compiled.get(variant);
   if (mod) return mod;
   const file = join(findPackageRoot(), 'build', `optmargin.${variant}.wasm`);
@@ -140,12 +152,12 @@ export class Region<K extends RegionKind = RegionKind> {
 export class WasmInstance {
   readonly variant: WasmVariant;
   readonly exports: KernelExports;
-  readonly memory: WebAssembly.Memory;
+  readonly memory: KernelMemory;
   private top: number;
 
-  constructor(options: WasmOptions & { module?: WebAssembly.Module } = {}) {
+  constructor(options: WasmOptions & { module?: CompiledKernels } = {}) {
     this.variant = chooseVariant(options);
-    const mod = options.module ?? compiledModule(this.variant);
+    const mod = (options.module ?? compiledModule(this.variant)) as WebAssembly.Module;
     const instance = new WebAssembly.Instance(mod, {
       env: {
         abort: (_msg: number, _file: number, line: number, col: number) => {
