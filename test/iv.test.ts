@@ -24,7 +24,7 @@ import {
   type ImpliedVolBatch,
 } from '../src/pricing/iv.js';
 import { black76Reference, normCdf } from '../src/pricing/reference.js';
-import { OptionFlag } from '../src/pricing/types.js';
+import { OptionFlag, allocOptionBatch } from '../src/pricing/types.js';
 
 const DATA_DIR = fileURLToPath(new URL('../../shared/data/', import.meta.url));
 const LBR_FILE = DATA_DIR + 'lets_be_rational_testvalues.json';
@@ -64,14 +64,8 @@ function termScale(isPut: boolean, F: number, K: number, vol: number, t: number)
 
 function batchOf(rows: { F: number; K: number; t: number; r?: number; put: boolean; inverse?: boolean }[]): ImpliedVolBatch {
   const n = rows.length;
-  const b = {
-    length: n,
-    forward: new Float64Array(n),
-    strike: new Float64Array(n),
-    t: new Float64Array(n),
-    rate: new Float64Array(n),
-    flags: new Uint8Array(n),
-  };
+  const b = allocOptionBatch(n);
+  b.length = n;
   rows.forEach((r, i) => {
     b.forward[i] = r.F;
     b.strike[i] = r.K;
@@ -454,14 +448,8 @@ const CAPTURE_SKEW_SECONDS = 60;
 function analyseSnapshot(file: string): SnapshotResult {
   const rows = readCsv(SNAPSHOT_DIR + file);
   const n = rows.length;
-  const batch = {
-    length: n,
-    forward: new Float64Array(n),
-    strike: new Float64Array(n),
-    t: new Float64Array(n),
-    rate: new Float64Array(n),
-    flags: new Uint8Array(n),
-  };
+  const batch = allocOptionBatch(n);
+  batch.length = n;
   const marks = new Float64Array(n);
   const markIv = new Float64Array(n);
   rows.forEach((r, i) => {

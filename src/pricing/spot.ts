@@ -10,7 +10,7 @@
  */
 import { check } from '../errors.js';
 import { priceOptions } from './index.js';
-import type { OptionType } from './types.js';
+import type { Greeks, OptionType } from './types.js';
 
 export interface SpotOptionInput {
   type: OptionType;
@@ -25,16 +25,10 @@ export interface SpotOptionInput {
   carryYield?: number;
 }
 
-export interface SpotGreeks {
-  price: number;
-  delta: number;
-  gamma: number;
-  vega: number;
-  theta: number;
-  rho: number;
+/** Greeks on spot: delta, gamma and vanna with respect to S; theta and rho with the spot (not the forward) held fixed. */
+export interface SpotGreeks extends Greeks {
+  /** ∂V/∂q per 1.00 of carry yield, with spot and rate held fixed */
   dividendRho: number;
-  vanna: number;
-  volga: number;
   /** delta·S/V: percentage change of value per percentage change of spot */
   elasticity: number;
 }
