@@ -1,6 +1,6 @@
 /** The CLI contract: data on stdout, messages on stderr, documented exit codes. Runs the built CLI (npm test builds first). */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -89,6 +89,22 @@ describe.skipIf(!existsSync(cli))('optmargin CLI (built at dist/src/cli.js)', ()
     const r = run(['market', join(findPackageRoot(), 'data', 'default-market.json'), '--json']);
     expect(r.code).toBe(0);
     const s = JSON.parse(r.stdout);
-    expect(JSON.stringify(s)).toContain('BTC');
+    // every figure against the input file itself: index, forwards, and the ATM vol of each raw SVI
+    // smile by hand, σ = √(w(0)/T) with w(k) = a + b(ρ(k − m) + √((k − m)² + σ²))
+    const file = JSON.parse(readFileSync(join(findPackageRoot(), 'data', 'default-market.json'), 'utf8'));
+    expect(s.underlyings.map((u: { underlying: string }) => u.underlying)).toEqual(file.underlyings.map((u: { underlying: string }) => u.underlying));
+    file.underlyings.forEach((u: any, i: number) => {
+      const got = s.underlyings[i];
+      expect(got.index).toBe(u.index);
+      expect(got.expiries.length).toBe(u.expiries.length);
+      u.expiries.forEach((e: any, k: number) => {
+        const t = (e.expiry - file.valuationTime) / (365 * 86_400_000);
+        const p = e.smile;
+        const w0 = p.a + p.b * (p.rho * -p.m + Math.sqrt(p.m * p.m + p.sigma * p.sigma));
+        expect(got.expiries[k].forward).toBe(e.forward);
+        expect(got.expiries[k].days).toBeCloseTo(t * 365, 9);
+        expect(got.expiries[k].atmVol, `${u.underlying} ${got.expiries[k].code}`).toBeCloseTo(Math.sqrt(w0 / t), 10);
+      });
+    });
   });
 });

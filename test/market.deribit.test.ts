@@ -273,7 +273,12 @@ describe.skipIf(!haveData)(`market vs real Deribit chains (needs ${snapDir}; ski
 
   it('prints the measured distributions', () => {
     console.log(report.join('\n'));
-    expect(report.length).toBeGreaterThan(0);
+    // one repricing and one surface line per snapshot, the 30-day ATM comparison, the per-expiry summary
+    for (const f of FILES) {
+      expect(report.filter((l) => l.startsWith(`${f} repricing`)).length, f).toBe(1);
+      expect(report.filter((l) => l.startsWith(`${f} surface`)).length, f).toBe(1);
+    }
+    expect(report.filter((l) => l.startsWith('ATM vol per expiry vs reference')).length).toBe(1);
   });
 });
 

@@ -28,14 +28,17 @@ test('README library example works and gives consistent numbers', async () => {
   const mkt = market.resolveMarket(market.defaultMarket());
   const books = book.BookEngine.create({ market: mkt, model: 'deribit-pm', threads: 2 });
   try {
-    books.load(book.generateBook({ accounts: 400, seed: 1, market: mkt }).accounts);
+    const accounts = book.generateBook({ accounts: 400, seed: 1, market: mkt }).accounts;
+    books.load(accounts);
     await books.recompute();
     const summary = book.summarize(books.results());
     expect(summary.accounts).toBe(400);
     expect(summary.errors).toBe(0);
     const tick = await books.tick('BTC', mkt.shocked({ priceMove: { BTC: -0.05 } }));
-    expect(tick.indices.length).toBeGreaterThan(0);
-    expect(tick.indices.length).toBeLessThan(400); // ETH-only accounts are untouched
+    // exactly the accounts holding BTC (a BTC instrument or BTC collateral) are re-margined; ETH-only ones are untouched
+    const holdsBtc = accounts.map((a, k) => (a.positions.some((p) => p.instrument.startsWith('BTC')) || (a.collateral.BTC ?? 0) !== 0 || a.positions.some((p) => (p.collateral?.BTC ?? 0) !== 0) ? k : -1)).filter((k) => k >= 0);
+    expect(tick.indices).toEqual(holdsBtc);
+    expect(holdsBtc.length).toBeLessThan(400);
   } finally {
     await books.close();
   }
