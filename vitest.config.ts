@@ -12,6 +12,9 @@ export default defineConfig({
     // Worker-pool tests spawn their own threads; keep vitest's own fan-out modest on 2 cores.
     pool: 'forks',
     maxWorkers: 2,
-    reporters: process.env.CI ? ['default', ['json', { outputFile: `.test-results/${build}.json` }]] : ['default'],
+    // the skip reporter lists every skipped test with its reason and every count of reference rows left out
+    reporters: process.env.CI
+      ? ['default', './test/support/skip-reporter.ts', ['json', { outputFile: `.test-results/${build}.json` }]]
+      : ['default', './test/support/skip-reporter.ts'],
   },
 });

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import type { TaskMeta } from 'vitest';
 import { fileURLToPath } from 'node:url';
 
 /** ../shared/data beside the repository (CI always has it; tests that need it skip when absent). */
@@ -17,4 +18,21 @@ export function rng(seed: number): () => number {
 
 export function relErr(a: number, b: number, floor = 0): number {
   return Math.abs(a - b) / Math.max(Math.abs(b), floor);
+}
+
+/** Reference rows a test left out of its comparison, and why (printed by test/support/skip-reporter.ts). */
+export interface SkippedRows {
+  count: number;
+  of: number;
+  reason: string;
+}
+declare module 'vitest' {
+  interface TaskMeta {
+    skippedRows?: SkippedRows[];
+  }
+}
+/** Records on the running test that `count` of `of` reference rows were not compared, with the reason. */
+export function recordSkippedRows(task: { meta: TaskMeta }, count: number, of: number, reason: string): void {
+  if (count === 0) return;
+  (task.meta.skippedRows ??= []).push({ count, of, reason });
 }

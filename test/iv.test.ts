@@ -9,7 +9,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, type TaskMeta } from 'vitest';
 import { ErrorCodes, OptmarginError } from '../src/errors.js';
 import {
   IvStatus,
@@ -25,6 +25,7 @@ import {
 } from '../src/pricing/iv.js';
 import { black76Reference, normCdf } from '../src/pricing/reference.js';
 import { OptionFlag, allocOptionBatch } from '../src/pricing/types.js';
+import { recordSkippedRows } from './helpers.js';
 
 const DATA_DIR = fileURLToPath(new URL('../../shared/data/', import.meta.url));
 const LBR_FILE = DATA_DIR + 'lets_be_rational_testvalues.json';
@@ -92,7 +93,7 @@ describe('special functions', () => {
   });
 });
 
-describe.skipIf(!existsSync(LBR_FILE))('Let\'s Be Rational reference values (lets_be_rational_testvalues.json)', () => {
+describe.skipIf(!existsSync(LBR_FILE))(`Let's Be Rational reference values (lets_be_rational_testvalues.json)${existsSync(LBR_FILE) ? '' : ' [SKIPPED: ../shared/data not found]'}`, () => {
   interface LbrRow {
     type: 'call' | 'put';
     F: number;
@@ -189,7 +190,7 @@ describe.skipIf(!existsSync(LBR_FILE))('Let\'s Be Rational reference values (let
     expect(maxV).toBeLessThan(4e-15);
   });
 
-  it('normalised implied vol agrees with LBR within the conditioning of the normalised price', () => {
+  it('normalised implied vol agrees with LBR within the conditioning of the normalised price', ({ task }) => {
     // Here β includes the normalised intrinsic ι (in-the-money half the time), and β − ι
     // loses digits: any implementation can only be as close as ulp(β)/vega. Criterion:
     // |Δs| ≤ 1e-13 + 8·ε·β/vega. Where β is within rounding of ι (LBR returns 0 or an
@@ -210,6 +211,7 @@ describe.skipIf(!existsSync(LBR_FILE))('Let\'s Be Rational reference values (let
       expect(Math.abs(s - r.normalised_iv)).toBeLessThanOrEqual(tol);
       checked++;
     }
+    recordSkippedRows(task, atIntrinsic, rows.length, 'β within rounding of the intrinsic: no IV to compare; checked to be within 8 ulps of intrinsic instead');
     expect(checked).toBeGreaterThan(950);
     // 35 measured: 8 rows where b underflows to 0 for both, the rest with β − ι at rounding level
     expect(atIntrinsic).toBeLessThan(40);
@@ -554,7 +556,7 @@ const CALM_SNAPSHOTS = [
 ];
 const CRASH_SNAPSHOT = 'deribit_options_snapshot_20260205T155132Z.csv';
 
-describe.skipIf(!existsSync(SNAPSHOT_DIR))('Deribit mark IVs from coin mark prices (deribit_snapshots/)', () => {
+describe.skipIf(!existsSync(SNAPSHOT_DIR))(`Deribit mark IVs from coin mark prices (deribit_snapshots/)${existsSync(SNAPSHOT_DIR) ? '' : ' [SKIPPED: ../shared/data/deribit_snapshots not found]'}`, () => {
   function report(file: string, r: SnapshotResult): void {
     console.log(
       `${file.slice(25, 41)}: ${r.rows} rows, ok/below/above/noTime/invalid = ${r.statuses.join('/')}, |σ − σ_mark| median ${r.median.toExponential(2)} p99 ${r.p99.toExponential(2)} max ${r.max.toExponential(2)}; ` +
@@ -563,9 +565,16 @@ describe.skipIf(!existsSync(SNAPSHOT_DIR))('Deribit mark IVs from coin mark pric
     );
   }
 
+  function recordExcluded(task: { meta: TaskMeta }, r: SnapshotResult): void {
+    const { belowIntrinsic, noTimeValue } = r.excluded;
+    recordSkippedRows(task, belowIntrinsic, r.rows, 'mark below intrinsic at the captured forward: no IV (each within tick + forward noise of intrinsic)');
+    recordSkippedRows(task, noTimeValue, r.rows, 'mark at intrinsic: IV 0 (NoTimeValue), not compared with the mark IV');
+  }
+
   for (const file of CALM_SNAPSHOTS) {
-    it(`recovers every mark IV of ${file.slice(25, 41)} within the data's rounding`, () => {
+    it(`recovers every mark IV of ${file.slice(25, 41)} within the data's rounding`, ({ task }) => {
       const r = analyseSnapshot(file);
+      recordExcluded(task, r);
       report(file, r);
       expect(r.statuses[IvStatus.InvalidInput]).toBe(0);
       expect(r.statuses[IvStatus.AboveUpperBound]).toBe(0);
@@ -585,12 +594,13 @@ describe.skipIf(!existsSync(SNAPSHOT_DIR))('Deribit mark IVs from coin mark pric
     });
   }
 
-  it('crash snapshot 20260205T155132Z (BTC 71.5k → 63.9k): exact re-pricing, error distribution reported', () => {
+  it('crash snapshot 20260205T155132Z (BTC 71.5k → 63.9k): exact re-pricing, error distribution reported', ({ task }) => {
     // Marks and forwards were captured while the market moved several percent: put–call
     // parity shows the forward off by up to ~1e-3 relative, so the mark IVs reconcile with
     // the mark prices only to ~1e-3 in vol (median), not to their printed rounding.
     const r = analyseSnapshot(CRASH_SNAPSHOT);
     report(CRASH_SNAPSHOT, r);
+    recordExcluded(task, r);
     expect(r.statuses[IvStatus.InvalidInput]).toBe(0);
     expect(r.statuses[IvStatus.AboveUpperBound]).toBe(0);
     expect(r.repriceMaxRel).toBeLessThan(1e-12);

@@ -206,7 +206,7 @@ describe.each(variants)('Black-76 kernel, %s build', (variant) => {
 });
 
 describe('SIMD and scalar builds are bit-identical', () => {
-  test.skipIf(!simdSupported())('on 50,001 random options, every output', () => {
+  test.skipIf(!simdSupported())(`on 50,001 random options, every output${simdSupported() ? '' : ' [SKIPPED: this runtime has no WebAssembly SIMD]'}`, () => {
     const b = randomBatch(50001, 99);
     const a = allocGreeksBatch(b.length), s = allocGreeksBatch(b.length);
     new Pricer({ instance: new WasmInstance({ simd: true }) }).priceInto(b, a);
