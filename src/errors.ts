@@ -25,6 +25,8 @@ export const ErrorCodes = {
   WASM_UNAVAILABLE: 'OPTMARGIN_WASM_UNAVAILABLE',
   /** A worker failed while computing; the affected accounts carry this code. */
   WORKER_FAILED: 'OPTMARGIN_WORKER_FAILED',
+  /** An engine invariant failed (a bug, never bad input). */
+  INTERNAL: 'OPTMARGIN_INTERNAL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

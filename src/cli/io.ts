@@ -60,7 +60,7 @@ export function writeJson(value: unknown): void {
 export function reportError(e: unknown): number {
   if (e instanceof OptmarginError) {
     process.stderr.write(`optmargin: ${e.message}\n`);
-    return e.code === ErrorCodes.WASM_UNAVAILABLE || e.code === ErrorCodes.WORKER_FAILED ? ExitCode.FAILURE : ExitCode.INVALID_INPUT;
+    return e.code === ErrorCodes.WASM_UNAVAILABLE || e.code === ErrorCodes.WORKER_FAILED || e.code === ErrorCodes.INTERNAL ? ExitCode.FAILURE : ExitCode.INVALID_INPUT;
   }
   process.stderr.write(`optmargin: unexpected error: ${(e as Error)?.stack ?? String(e)}\n`);
   return ExitCode.FAILURE;
