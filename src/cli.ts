@@ -13,6 +13,7 @@ import { registerMarketCommand } from './cli/market.js';
 import { registerBookCommands } from './cli/book.js';
 import { registerMarginCommands } from './cli/margin.js';
 import { registerDemoCommand } from './cli/demo.js';
+import { registerRiskCommands } from './cli/risk.js';
 import { findPackageRoot } from './wasm/module.js';
 
 function version(): string {
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerBookCommands(program);
   registerMarginCommands(program);
   registerDemoCommand(program);
+  registerRiskCommands(program);
   return program;
 }
 

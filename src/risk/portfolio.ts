@@ -1,0 +1,110 @@
+/**
+ * An account's holdings as lines over an InstrumentTable, and their P&L vectors under a
+ * revalued scenario set. A line is a position (its instrument, plus the coin of an inverse
+ * future's entry leg) or a collateral currency (the coin pseudo-instrument; USD-pegged balances
+ * carry no market risk). Collateral counts at its full amount: VaR measures the market value's
+ * change, not haircut collateral. The account P&L vector is the sum of its lines' vectors,
+ * aggregated by the margin engine's aggregation (one CSR row per account).
+ */
+import { InstrumentTable } from '../margin/instrument-table.js';
+import { validateAccount } from '../margin/account.js';
+import { aggregateInto } from '../margin/aggregate.js';
+import type { AccountInput } from '../margin/types.js';
+import { ErrorCodes, OptmarginError } from '../errors.js';
+import type { ScenarioValues } from './revalue.js';
+
+/** Stablecoins and USD: no market risk in a USD account. */
+export const USD_PEGGED: readonly string[] = ['USD', 'USDC', 'USDT'];
+
+export interface HoldingLine {
+  label: string;
+  /** holdings (instrument index, size) of the line */
+  instr: number[];
+  size: number[];
+}
+
+export interface Holdings {
+  account: AccountInput;
+  lines: HoldingLine[];
+  /** mark value of the holdings (USD) */
+  value: number;
+}
+
+/** Validates an account for risk (mode defaults to cross: VaR does not depend on it). */
+export function riskAccount(v: unknown, path = ''): AccountInput {
+  const o = v as Record<string, unknown>;
+  if (o && typeof o === 'object' && !Array.isArray(o) && o.mode === undefined) return validateAccount({ ...o, mode: 'cross' }, path);
+  return validateAccount(v, path);
+}
+
+function lineError(path: string, e: unknown): never {
+  if (e instanceof OptmarginError) throw new OptmarginError(e.code, `${path}: ${e.message}`, path);
+  throw e;
+}
+
+export function resolveHoldings(table: InstrumentTable, a: AccountInput): Holdings {
+  const lines: HoldingLine[] = [];
+  const pv = new Float64Array(2);
+  let value = 0;
+  a.positions.forEach((p, k) => {
+    const path = `positions[${k}]`;
+    let i: number;
+    try {
+      i = table.indexOf(p.instrument);
+    } catch (e) {
+      lineError(`${path}.instrument`, e);
+    }
+    table.positionValueInto(i, p.size, p.entryPrice, pv);
+    value += pv[0];
+    const line: HoldingLine = { label: `${path} ${p.instrument}`, instr: [i], size: [p.size] };
+    if (pv[1] !== 0) {
+      line.instr.push(table.coinIndex(table.underlyings[table.underlyingOf[i]]));
+      line.size.push(pv[1]);
+    }
+    lines.push(line);
+  });
+  for (const cur of Object.keys(a.collateral)) {
+    const amount = a.collateral[cur];
+    if (amount === 0) continue;
+    if (USD_PEGGED.includes(cur)) {
+      value += amount;
+      continue;
+    }
+    if (!table.market.hasUnderlying(cur)) {
+      throw new OptmarginError(ErrorCodes.MISSING_MARKET_DATA, `collateral.${cur}: the market has no index price for ${cur}`, `collateral.${cur}`);
+    }
+    const i = table.coinIndex(cur);
+    value += amount * table.market.spot(cur);
+    lines.push({ label: `collateral ${cur}`, instr: [i], size: [amount] });
+  }
+  return { account: a, lines, value };
+}
+
+/** P&L vector of each line (lines × n, row-major). */
+export function linePnl(h: Holdings, sv: ScenarioValues): Float64Array {
+  const nl = h.lines.length;
+  const start = new Int32Array(nl + 1);
+  const instr: number[] = [];
+  const size: number[] = [];
+  h.lines.forEach((l, k) => {
+    instr.push(...l.instr);
+    size.push(...l.size);
+    start[k + 1] = instr.length;
+  });
+  const out = new Float64Array(nl * sv.n);
+  aggregateInto(nl, sv.n, start, Int32Array.from(instr), Float64Array.from(size), sv.values, out);
+  return out;
+}
+
+/** The account's P&L vector: Σ of its holdings in one aggregation row (position order). */
+export function accountPnl(h: Holdings, sv: ScenarioValues): Float64Array {
+  const instr: number[] = [];
+  const size: number[] = [];
+  for (const l of h.lines) {
+    instr.push(...l.instr);
+    size.push(...l.size);
+  }
+  const out = new Float64Array(sv.n);
+  aggregateInto(1, sv.n, Int32Array.of(0, instr.length), Int32Array.from(instr), Float64Array.from(size), sv.values, out);
+  return out;
+}
