@@ -1,0 +1,124 @@
+/**
+ * `optmargin stress BOOK --scenario NAME|FILE[,…] [--market FILE] [--model ID|FILE] [--json]`
+ * Each account is re-margined on the shocked market of each scenario (the margin engine on the
+ * base market moved by the scenario): P&L = equity after − equity before, the health after, and
+ * per scenario the book P&L and the accounts that would be liquidatable or bankrupt.
+ * NAME: a shipped episode (`optmargin stress --list`), or `all`.
+ */
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { ErrorCodes, OptmarginError } from '../errors.js';
+import { createMarginEngine } from '../margin/engine.js';
+import { loadModel } from '../margin/models.js';
+import type { Health, MarginResult } from '../margin/types.js';
+import { defaultMarket, loadMarket } from '../market/snapshot.js';
+import { resolveMarket } from '../market/resolved.js';
+import { episodeNames, loadStressScenarios, shockedMarket, stressLibrary, stressScenarioSet } from '../risk/stress.js';
+import { readDocument } from './io.js';
+
+export interface StressCliOptions {
+  scenario?: string;
+  market?: string;
+  model?: string;
+  json?: boolean;
+  list?: boolean;
+  progress?: boolean;
+}
+
+interface AccountStress {
+  id: string;
+  equityBefore: number;
+  equityAfter: number;
+  pnl: number;
+  maintenanceMarginAfter: number;
+  healthBefore: Health;
+  healthAfter: Health;
+}
+
+interface ScenarioStress {
+  scenario: string;
+  bookPnl: number;
+  liquidatable: string[];
+  bankrupt: string[];
+  accounts: AccountStress[];
+  errors: { id: string; code: string; message: string }[];
+}
+
+const usd = (x: number) => x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+
+function modelFor(opts: StressCliOptions, accounts: unknown[]) {
+  const first = accounts[0] as { mode?: unknown };
+  return loadModel(opts.model ?? (first?.mode === 'portfolio' ? 'deribit-pm' : 'deribit-standard'));
+}
+
+export function runStressCommand(file: string | undefined, opts: StressCliOptions, write: (s: string) => void = (s) => process.stdout.write(s)): number {
+  if (opts.list) {
+    const lib = stressLibrary();
+    write(opts.json ? JSON.stringify(lib, null, 2) + '\n' : lib.episodes.map((e) => `${e.name}  ${e.title}\n` + Object.entries(e.moves).map(([u, m]) => `  ${u} ${(Math.expm1(m.logReturn) * 100).toFixed(2)}%  vol ×${m.volRatio.toFixed(4)}  (${m.source})`).join('\n')).join('\n') + '\n');
+    return 0;
+  }
+  if (!opts.scenario) throw new OptmarginError(ErrorCodes.INVALID_INPUT, `--scenario NAME|FILE is required (episodes: ${episodeNames().join(', ')}, or all)`, '--scenario');
+  const doc = readDocument(file);
+  const accounts = Array.isArray(doc) ? doc : [doc];
+  if (!accounts.length) throw new OptmarginError(ErrorCodes.INVALID_INPUT, 'no accounts in the input');
+  const set = stressScenarioSet(loadStressScenarios(opts.scenario, (f) => readDocument(f)));
+  const base = resolveMarket(opts.market ? loadMarket(opts.market) : defaultMarket());
+  const model = modelFor(opts, accounts);
+  const before = createMarginEngine({ market: base, model });
+  const r0 = accounts.map((a) => before.margin(a));
+  const bar = opts.progress !== false && process.stderr.isTTY === true && accounts.length * set.n > 2000
+    ? new cliProgress.SingleBar({ stream: process.stderr, format: 'stress [{bar}] {percentage}% | {value}/{total} account-scenarios', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic)
+    : null;
+  bar?.start(accounts.length * set.n, 0);
+  const out: ScenarioStress[] = [];
+  for (let s = 0; s < set.n; s++) {
+    const engine = createMarginEngine({ market: shockedMarket(base, set, s), model });
+    const res: ScenarioStress = { scenario: set.labels![s], bookPnl: 0, liquidatable: [], bankrupt: [], accounts: [], errors: [] };
+    accounts.forEach((a, k) => {
+      const b = r0[k];
+      const r: MarginResult = b.ok ? engine.margin(a) : b;
+      if (!r.ok || !b.ok) {
+        const e = (r.ok ? b : r) as Extract<MarginResult, { ok: false }>;
+        res.errors.push({ id: e.id, code: e.error.code, message: e.error.message });
+        return;
+      }
+      const pnl = r.equity - b.equity;
+      res.bookPnl += pnl;
+      if (r.health === 'bankrupt') res.bankrupt.push(r.id);
+      else if (r.health === 'liquidatable') res.liquidatable.push(r.id);
+      res.accounts.push({ id: r.id, equityBefore: b.equity, equityAfter: r.equity, pnl, maintenanceMarginAfter: r.maintenanceMargin, healthBefore: b.health, healthAfter: r.health });
+      if ((k & 255) === 0) bar?.update(s * accounts.length + k);
+    });
+    out.push(res);
+  }
+  bar?.stop();
+  const header = { scenarioSet: { id: set.id, hash: set.hash }, model: { id: model.params.id, hash: model.hash }, marketHash: before.marketHash, accounts: accounts.length };
+  if (opts.json) write(JSON.stringify({ ...header, scenarios: out }, null, 2) + '\n');
+  else {
+    const lines = [`stress of ${accounts.length} accounts under ${model.params.id} (scenario set ${set.hash})`];
+    for (const r of out) {
+      lines.push('', `${r.scenario}: book P&L ${usd(r.bookPnl)} USD; liquidatable ${r.liquidatable.length}, bankrupt ${r.bankrupt.length}${r.errors.length ? `, ${r.errors.length} accounts in error` : ''}`);
+      for (const a of r.accounts.slice(0, 20)) lines.push(`  ${a.id.padEnd(20)} P&L ${usd(a.pnl).padStart(16)}  equity ${usd(a.equityAfter).padStart(16)}  MM ${usd(a.maintenanceMarginAfter).padStart(14)}  ${a.healthBefore} → ${a.healthAfter}`);
+      if (r.accounts.length > 20) lines.push(`  … ${r.accounts.length - 20} more (--json for all)`);
+    }
+    write(lines.join('\n') + '\n');
+  }
+  return out.some((r) => r.errors.length === accounts.length) ? 2 : 0;
+}
+
+export function registerStressCommand(program: Command): void {
+  program
+    .command('stress')
+    .description('re-margin accounts under stress scenarios: per-account and book P&L, accounts liquidatable or bankrupt after the shock')
+    .argument('[book]', 'account or JSON array of accounts (file, or - for stdin)')
+    .option('--scenario <names>', 'shipped episode (YYYY-MM-DD), `all`, or a scenario file; comma-separated')
+    .option('--market <file>', 'base market snapshot (default: the shipped default market)')
+    .option('--model <id|file>', 'margin model (default: deribit-pm for portfolio accounts, else deribit-standard)')
+    .option('--list', 'list the shipped episodes with their moves and sources')
+    .option('--json', 'print JSON')
+    .option('--no-progress', 'no progress bar on stderr')
+    .action((file: string | undefined, opts: StressCliOptions) => {
+      const code = runStressCommand(file, opts);
+      if (code !== 0) process.exitCode = code;
+    });
+}
