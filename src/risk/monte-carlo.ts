@@ -5,13 +5,14 @@
  *   'student-t' iid standardised Student-t with ν > 2 degrees of freedom, z = n·√((ν−2)/W),
  *               W ~ χ²_ν (one W per scenario: the multivariate t, unit covariance).
  * EWMA covariance: C_1 = mean of the first 30 outer products r_t r_tᵀ, C_{t+1} = λC_t + (1−λ) r_t r_tᵀ.
- * Vols are held (ratio 1). The generator is sfc32 seeded through splitmix32 (same seed → same set,
- * on every platform: 32-bit integer arithmetic); normals by Box–Muller, χ² by Marsaglia–Tsang.
+ * Vols are held (ratio 1). The generator is the project's sfc32 (src/engine/gen-book.ts; same seed →
+ * same set on every platform: 32-bit integer arithmetic); normals by Box–Muller, χ² by Marsaglia–Tsang.
  */
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import { logReturns, type History } from './history.js';
 import { EWMA_SEED_RETURNS, checkHorizon, checkLambda } from './historical.js';
 import { makeScenarioSet, type ScenarioSet } from './scenario-set.js';
+import { Rng } from '../engine/gen-book.js';
 
 export type McDistribution = 'normal' | 'student-t';
 
@@ -25,36 +26,16 @@ export interface McOptions {
   horizon?: number;
 }
 
-/** sfc32 (Chris Doty-Humphrey's small fast chaotic PRNG), state seeded by splitmix32. */
-export class Rng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
+/** Draws for Monte Carlo on the project's sfc32 generator (src/engine/gen-book.ts): 53-bit uniforms, normals, gammas. */
+export class McSampler {
+  private readonly rng: Rng;
   private spare = NaN;
   constructor(seed: number) {
-    let s = seed >>> 0;
-    const next = (): number => {
-      s = (s + 0x9e3779b9) | 0;
-      let z = s;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.a = next();
-    this.b = next();
-    this.c = next();
-    this.d = next();
-    for (let i = 0; i < 15; i++) this.u32();
+    this.rng = new Rng(seed);
   }
-  u32(): number {
-    const t = (((this.a + this.b) | 0) + this.d) | 0;
-    this.d = (this.d + 1) | 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) | 0;
-    this.c = (this.c << 21) | (this.c >>> 11);
-    this.c = (this.c + t) | 0;
-    return t >>> 0;
+  /** one 32-bit output of the generator (next() is t / 2^32 exactly) */
+  private u32(): number {
+    return this.rng.next() * 4294967296;
   }
   /** uniform in (0, 1), 53 bits */
   uniform(): number {
@@ -139,7 +120,7 @@ export function monteCarloScenarios(hist: History, o: McOptions): ScenarioSet {
   const k = o.asOfIndex;
   const cov = ewmaCovariance(us.map((u) => logReturns(hist, u)), k, lambda);
   const L = cholesky(cov, d);
-  const rng = new Rng(o.seed);
+  const rng = new McSampler(o.seed);
   const n = o.scenarios;
   const out = us.map(() => new Float64Array(n));
   const z = new Float64Array(d);
