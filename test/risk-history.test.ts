@@ -16,7 +16,7 @@ import { accountPnl, resolveHoldings, riskAccount } from '../src/risk/portfolio.
 import { revalueInstruments } from '../src/risk/revalue.js';
 import { materialise } from '../src/risk/rolling.js';
 import { marketFromHistory, scenarioSetFor, type VarMethod } from '../src/risk/var.js';
-import { HAVE_SHARED, SHARED_DATA, relErr } from './helpers.js';
+import { HAVE_SHARED, SHARED_DATA, relErr, sharedSkipNote } from './helpers.js';
 
 const BTC = `${SHARED_DATA}btc_usdt_1d_binance.csv`;
 const ETH = `${SHARED_DATA}eth_usdt_1d_binance.csv`;
@@ -46,7 +46,7 @@ const STRADDLE = {
   ],
 };
 
-describe.skipIf(!HAVE_SHARED)('historical VaR vs var_reference_computed.json (numpy)', () => {
+describe.skipIf(!HAVE_SHARED)(sharedSkipNote('historical VaR vs var_reference_computed.json (numpy)'), () => {
   const ref = HAVE_SHARED ? JSON.parse(readFileSync(`${SHARED_DATA}var_reference_computed.json`, 'utf8')) : { cases: [] };
   it('every case: empirical and linear VaR, tail means', () => {
     expect(ref.cases.length).toBeGreaterThan(10);
@@ -63,7 +63,7 @@ describe.skipIf(!HAVE_SHARED)('historical VaR vs var_reference_computed.json (nu
   });
 });
 
-describe.skipIf(!HAVE_SHARED || !numpy)('risk engine vs scripts/risk_reference.py (numpy, live)', () => {
+describe.skipIf(!HAVE_SHARED || !numpy)(sharedSkipNote('risk engine vs scripts/risk_reference.py (numpy, live)') + (numpy ? '' : ' [SKIPPED: python3 with numpy not found]'), () => {
   const ref = HAVE_SHARED && numpy ? JSON.parse(spawnSync('python3', ['scripts/risk_reference.py', SHARED_DATA], { encoding: 'utf8', maxBuffer: 1 << 26 }).stdout) : {};
   const close = (a: number, b: number) => expect(relErr(a, b)).toBeLessThan(1e-9);
   it('long 1 BTC: three VaR conventions and Acerbi–Tasche ES', () => {
@@ -99,7 +99,7 @@ describe.skipIf(!HAVE_SHARED || !numpy)('risk engine vs scripts/risk_reference.p
   });
 });
 
-describe.skipIf(!HAVE_SHARED)('histories', () => {
+describe.skipIf(!HAVE_SHARED)(sharedSkipNote('histories'), () => {
   it('aligns BTC and ETH by date and reads DVOL as decimals', () => {
     const h = loadHistory([{ file: BTC }, { file: ETH }, { file: DVOL }]);
     expect(h.underlyings).toEqual(['BTC', 'ETH']);

@@ -10,7 +10,7 @@ import { loadStressScenarios, stressLibrary, stressScenarioSet } from '../src/ri
 import { runStressCommand } from '../src/cli/stress.js';
 import { defaultMarket } from '../src/market/snapshot.js';
 import { resolveMarket } from '../src/market/resolved.js';
-import { HAVE_SHARED, SHARED_DATA } from './helpers.js';
+import { HAVE_SHARED, SHARED_DATA, sharedSkipNote } from './helpers.js';
 
 const BTC = `${SHARED_DATA}btc_usdt_1d_binance.csv`;
 const ETH = `${SHARED_DATA}eth_usdt_1d_binance.csv`;
@@ -117,7 +117,7 @@ describe('stress scenarios', () => {
   });
 });
 
-describe.skipIf(!HAVE_SHARED)('stress library replays the data\'s price moves', () => {
+describe.skipIf(!HAVE_SHARED)(sharedSkipNote('stress library replays the data\'s price moves'), () => {
   it('each episode\'s moves are the close-to-close moves of its date', () => {
     const h = loadHistory([{ file: BTC }, { file: ETH }]);
     for (const e of stressLibrary().episodes) {
@@ -128,7 +128,7 @@ describe.skipIf(!HAVE_SHARED)('stress library replays the data\'s price moves', 
   });
 });
 
-describe.skipIf(!HAVE_SHARED || !existsSync(cli))('var and backtest CLI (the Interface of issue 11)', () => {
+describe.skipIf(!HAVE_SHARED || !existsSync(cli))(sharedSkipNote('var and backtest CLI (the Interface of issue 11)') + (existsSync(cli) ? '' : ' [SKIPPED: dist/src/cli.js not built]'), () => {
   const dir = mkdtempSync(join(tmpdir(), 'var-'));
   const acct = join(dir, 'a.json');
   writeFileSync(acct, JSON.stringify({ id: 'long-btc', collateral: { BTC: 1 } }));
