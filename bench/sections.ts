@@ -13,4 +13,5 @@ export interface SectionContext {
 export const extraSections: ((ctx: SectionContext) => Promise<Section>)[] = [
   marginSection,
   (ctx) => import('./book.js').then((m) => m.bookSection(ctx)),
+  (ctx) => import('./serve.js').then((m) => m.serveSection(ctx)),
 ];

@@ -14,6 +14,7 @@ import { registerBookCommands } from './cli/book.js';
 import { registerMarginCommands } from './cli/margin.js';
 import { registerDemoCommand } from './cli/demo.js';
 import { registerRiskCommands } from './cli/risk.js';
+import { registerServeCommands } from './cli/serve.js';
 import { findPackageRoot } from './wasm/module.js';
 
 function version(): string {
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerMarginCommands(program);
   registerDemoCommand(program);
   registerRiskCommands(program);
+  registerServeCommands(program, version);
   return program;
 }
 

@@ -25,6 +25,14 @@ export const ErrorCodes = {
   WASM_UNAVAILABLE: 'OPTMARGIN_WASM_UNAVAILABLE',
   /** A worker failed while computing; the affected accounts carry this code. */
   WORKER_FAILED: 'OPTMARGIN_WORKER_FAILED',
+  /** A request exceeds a server limit (body size, accounts per request). */
+  LIMIT_EXCEEDED: 'OPTMARGIN_LIMIT_EXCEEDED',
+  /** The server's queue is full or a request waited past its timeout: retry later. */
+  OVERLOADED: 'OPTMARGIN_OVERLOADED',
+  /** A request lacks the bearer token the server requires. */
+  UNAUTHORIZED: 'OPTMARGIN_UNAUTHORIZED',
+  /** No such endpoint, or no book loaded yet. */
+  NOT_FOUND: 'OPTMARGIN_NOT_FOUND',
   /** An engine invariant failed (a bug, never bad input). */
   INTERNAL: 'OPTMARGIN_INTERNAL',
 } as const;

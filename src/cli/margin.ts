@@ -102,10 +102,29 @@ export function formatMarginResult(r: MarginResult, liq?: LiquidationPrices[]): 
   return o.join('\n') + '\n';
 }
 
+/** The model of an account when none is named: portfolio accounts deribit-pm, others deribit-standard. */
+export function defaultModelFor(mode: unknown): string {
+  return mode === 'portfolio' ? 'deribit-pm' : 'deribit-standard';
+}
+
 function engineFor(opts: MarginCommandOptions, mode: unknown): MarginEngine {
   const snapshot = opts.market ? loadMarket(opts.market) : defaultMarket();
-  const model = opts.model ?? (mode === 'portfolio' ? 'deribit-pm' : 'deribit-standard');
+  const model = opts.model ?? defaultModelFor(mode);
   return createMarginEngine({ market: resolveMarket(snapshot), model: loadModel(model) });
+}
+
+export type MarginOutput = MarginResult | (MarginResultOk & { liquidationPrices: LiquidationPrices[] });
+
+/**
+ * The result objects `margin --json` prints (and `optmargin serve` answers): each account's
+ * margin, with the liquidation price of each of its underlyings when asked.
+ */
+export function marginAccounts(engine: MarginEngine, accounts: readonly unknown[], liquidation: boolean): MarginOutput[] {
+  return accounts.map((a) => {
+    const r = engine.margin(a);
+    if (!liquidation || !r.ok) return r;
+    return { ...r, liquidationPrices: Object.keys(r.greeks).map((u) => engine.liquidationPrice(a as never, u)) };
+  });
 }
 
 /** The command's work, separate from commander so it can be called and tested directly. */
@@ -115,16 +134,11 @@ export function runMarginCommand(file: string, opts: MarginCommandOptions, write
   if (accounts.length === 0) throw new OptmarginError(ErrorCodes.INVALID_INPUT, 'no accounts in the input');
   const first = accounts[0] as { mode?: unknown };
   const engine = engineFor(opts, first?.mode);
-  const results = accounts.map((a) => engine.margin(a));
-  const liq = results.map((r, k) => {
-    if (!opts.liquidation || !r.ok) return undefined;
-    return Object.keys(r.greeks).map((u) => engine.liquidationPrice(accounts[k] as never, u));
-  });
+  const results = marginAccounts(engine, accounts, opts.liquidation === true);
   if (opts.json) {
-    const out = results.map((r, k) => (liq[k] ? { ...(r as MarginResultOk), liquidationPrices: liq[k] } : r));
-    write(JSON.stringify(Array.isArray(doc) ? out : out[0], null, 2) + '\n');
+    write(JSON.stringify(Array.isArray(doc) ? results : results[0], null, 2) + '\n');
   } else {
-    write(results.map((r, k) => formatMarginResult(r, liq[k])).join('\n'));
+    write(results.map((r) => formatMarginResult(r, 'liquidationPrices' in r ? r.liquidationPrices : undefined)).join('\n'));
   }
   // a book whose accounts all failed is an input error; partial failures are reported per account
   return results.every((r) => !r.ok) ? 2 : 0;

@@ -1,0 +1,141 @@
+/**
+ * `optmargin serve` benchmark (issue 13), on loopback, the server in its own process as users
+ * run it (dist/src/cli.js serve):
+ * - POST /v1/margin for a 20-option account at a fixed 5,000 requests/s (open loop, latency from
+ *   the scheduled send time), against the same margin in process (the baseline);
+ * - the closed-loop ceiling with autocannon;
+ * - a book tick over HTTP (POST /v1/book/tick, events and health transitions included) against
+ *   the same tick in process (BookEngine.tick on the same book, same threads).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { defaultMarket, resolveMarket } from '../src/market/index.js';
+import { MarginEngine } from '../src/margin/engine.js';
+import { BookEngine } from '../src/engine/book.js';
+import { generateBook } from '../src/engine/gen-book.js';
+import type { AccountInput } from '../src/margin/types.js';
+import { findPackageRoot } from '../src/wasm/module.js';
+import { fmt, type Section } from './lib.js';
+import type { SectionContext } from './sections.js';
+import { openLoop } from './http-load.js';
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** A portfolio account of 20 options (the first generated account with that many, cut to 20). */
+export function twentyOptionAccount(): AccountInput {
+  const market = resolveMarket(defaultMarket());
+  const { accounts } = generateBook({ accounts: 2000, seed: 1, market });
+  const isOption = (name: string) => /-[CP]$/.test(name);
+  const a = accounts.find((x) => x.mode === 'portfolio' && x.positions.filter((p) => isOption(p.instrument)).length >= 20)!;
+  return { ...a, positions: a.positions.filter((p) => isOption(p.instrument)).slice(0, 20) };
+}
+
+async function startServe(args: string[]): Promise<{ proc: ChildProcess; url: string }> {
+  const cli = join(findPackageRoot(), 'dist', 'src', 'cli.js');
+  const proc = spawn(process.execPath, [cli, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    proc.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(err);
+      if (m) resolve(m[1]);
+    });
+    proc.on('exit', () => reject(new Error(`serve exited: ${err}`)));
+  });
+  return { proc, url };
+}
+
+async function stop(proc: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => proc.on('exit', r));
+  proc.kill('SIGTERM');
+  await exited;
+}
+
+async function marginAtRate(ctx: SectionContext, lines: string[]): Promise<void> {
+  const account = twentyOptionAccount();
+  const body = JSON.stringify(account);
+  const engine = new MarginEngine({ market: resolveMarket(defaultMarket()), model: 'deribit-pm' });
+  const inProc = await ctx.runBench([['in process: engine.margin + JSON.stringify (20 options)', () => void JSON.stringify(engine.margin(account))]]);
+  const base = inProc.values().next().value!;
+  const { proc, url } = await startServe(['--threads', '1']);
+  try {
+    const durationMs = ctx.quick ? 2000 : 10_000;
+    await openLoop({ url, path: '/v1/margin', body, rate: 2000, durationMs: 1000, connections: 16 }); // warm-up (JIT, engine tables)
+    const r = await openLoop({ url, path: '/v1/margin', body, rate: 5000, durationMs, connections: 16 });
+    const ac = createRequire(import.meta.url)('autocannon') as (o: object) => Promise<{ requests: { average: number }; latency: { p99: number }; non2xx: number }>;
+    const ceiling = await ac({ url: url + '/v1/margin', method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: 16, duration: ctx.quick ? 2 : 10 });
+    lines.push(
+      `POST /v1/margin, one portfolio account of 20 BTC/ETH options (deribit-pm, shipped market), JSON, server process \`optmargin serve\` on 127.0.0.1, ` +
+        `client in the bench process (2 cores shared by both). Open loop at a fixed rate, latency from the scheduled send time, ${durationMs / 1000} s after a 1 s warm-up.`,
+      '',
+      '| measure | value |',
+      '|---|---:|',
+      `| offered rate | 5,000 req/s |`,
+      `| answered rate | ${fmt(r.rate)} req/s (${r.ok} × 200, ${r.errors} other) |`,
+      `| latency p50 / p90 | ${r.latency.p50.toFixed(3)} ms / ${r.latency.p90.toFixed(3)} ms |`,
+      `| **latency p99** (target ≤ 1 ms) | **${r.latency.p99.toFixed(3)} ms** |`,
+      `| latency p99.9 / max | ${r.latency.p999.toFixed(3)} ms / ${r.latency.max.toFixed(3)} ms |`,
+      `| service time p50 / p99 (from the write) | ${r.service.p50.toFixed(3)} ms / ${r.service.p99.toFixed(3)} ms |`,
+      `| in process, same account (baseline) | ${(base.meanMs * 1000).toFixed(1)} µs per margin + JSON |`,
+      `| closed-loop ceiling (autocannon 9, 16 connections) | ${fmt(ceiling.requests.average)} req/s, p99 ${ceiling.latency.p99} ms (1 ms buckets), ${ceiling.non2xx} non-2xx |`,
+    );
+  } finally {
+    await stop(proc);
+  }
+}
+
+async function tickOverHttp(ctx: SectionContext, lines: string[]): Promise<void> {
+  const nAcc = ctx.quick ? 5000 : 20_000;
+  const reps = ctx.quick ? 6 : 20;
+  const market = resolveMarket(defaultMarket());
+  const inProcMs: number[] = [];
+  const eng = BookEngine.create({ market, model: 'deribit-pm', threads: 2 });
+  try {
+    eng.load(generateBook({ accounts: nAcc, seed: 1, market }).accounts);
+    await eng.recompute();
+    for (let i = 0; i < reps + 2; i++) {
+      const t0 = performance.now();
+      await eng.tick('BTC', market.shocked({ priceMove: { BTC: 0.001 * (i + 1) } }));
+      if (i >= 2) inProcMs.push(performance.now() - t0);
+    }
+  } finally {
+    await eng.close();
+  }
+  const { proc, url } = await startServe(['--threads', '2']);
+  const httpMs: number[] = [];
+  let changed = 0;
+  try {
+    const put = await fetch(url + '/v1/book', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ generate: { accounts: nAcc, seed: 1 }, threads: 2 }) });
+    if (put.status !== 200) throw new Error(`PUT /v1/book answered ${put.status}`);
+    for (let i = 0; i < reps + 2; i++) {
+      const t0 = performance.now();
+      const r = await fetch(url + '/v1/book/tick', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ underlying: 'BTC', priceMove: 0.001 * (i + 1) }) });
+      const out = (await r.json()) as { changed: number };
+      if (i >= 2) {
+        httpMs.push(performance.now() - t0);
+        changed = out.changed;
+      }
+    }
+  } finally {
+    await stop(proc);
+  }
+  const a = median(inProcMs);
+  const b = median(httpMs);
+  lines.push(
+    '',
+    `Book tick: ${fmt(nAcc)} generated accounts (seed 1, deribit-pm), 2 worker threads, BTC moved by a small step each time (${changed} accounts re-margined), median of ${reps}.`,
+    '',
+    '| path | median ms | vs in process |',
+    '|---|---:|---:|',
+    `| in process: BookEngine.tick | ${a.toFixed(2)} | 1.00× |`,
+    `| HTTP: POST /v1/book/tick (health transitions and events included), round trip | ${b.toFixed(2)} | ${(b / a).toFixed(2)}× (target ≤ 1.20×) |`,
+  );
+}
+
+export async function serveSection(ctx: SectionContext): Promise<Section> {
+  const lines: string[] = [];
+  await marginAtRate(ctx, lines);
+  await tickOverHttp(ctx, lines);
+  return { title: 'HTTP server (optmargin serve)', lines };
+}

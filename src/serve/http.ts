@@ -1,0 +1,113 @@
+/**
+ * HTTP plumbing of `optmargin serve`: body parsers (JSON and msgpack, with limits), content
+ * negotiation of answers, and the mapping from the error table (src/errors.ts) to statuses.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { decode, encode } from '@msgpack/msgpack';
+import { ErrorCodes, OptmarginError, type ErrorCode } from '../errors.js';
+import { OverloadedError } from './queue.js';
+
+export const MSGPACK_TYPES = ['application/msgpack', 'application/x-msgpack', 'application/vnd.msgpack'];
+
+/** The HTTP status of each error code. */
+const STATUS: Record<ErrorCode, number> = {
+  [ErrorCodes.INVALID_INPUT]: 400,
+  [ErrorCodes.INVALID_FILE]: 400,
+  [ErrorCodes.INVALID_MODEL]: 400,
+  [ErrorCodes.INVALID_OPTION]: 400,
+  [ErrorCodes.INVALID_INSTRUMENT]: 422,
+  [ErrorCodes.MISSING_MARKET_DATA]: 422,
+  [ErrorCodes.PRICE_OUT_OF_BOUNDS]: 422,
+  [ErrorCodes.UNAUTHORIZED]: 401,
+  [ErrorCodes.NOT_FOUND]: 404,
+  [ErrorCodes.LIMIT_EXCEEDED]: 413,
+  [ErrorCodes.OVERLOADED]: 503,
+  [ErrorCodes.WASM_UNAVAILABLE]: 500,
+  [ErrorCodes.WORKER_FAILED]: 500,
+  [ErrorCodes.INTERNAL]: 500,
+};
+
+export function statusOf(code: string): number {
+  return STATUS[code as ErrorCode] ?? 500;
+}
+
+export interface HttpError {
+  status: number;
+  body: { ok: false; id?: string; error: { code: string; message: string; path?: string } };
+  retryAfter?: number;
+}
+
+/** Fastify's own request errors, in the error table's terms. */
+const FASTIFY_CODES: Record<string, { code: ErrorCode; status: number }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: ErrorCodes.LIMIT_EXCEEDED, status: 413 },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: ErrorCodes.INVALID_FILE, status: 415 },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: ErrorCodes.INVALID_FILE, status: 400 },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: ErrorCodes.INVALID_FILE, status: 400 },
+  FST_ERR_CTP_INVALID_TYPE: { code: ErrorCodes.INVALID_FILE, status: 400 },
+};
+
+/** Any thrown value as an answer: the error table's code and path, or 500 INTERNAL for a bug. */
+export function toHttpError(e: unknown): HttpError {
+  if (e instanceof OptmarginError) {
+    const error = { code: e.code, message: e.message, ...(e.path !== undefined ? { path: e.path } : {}) };
+    return { status: statusOf(e.code), body: { ok: false, error }, ...(e instanceof OverloadedError ? { retryAfter: e.retryAfter } : {}) };
+  }
+  const fe = e as { code?: string; statusCode?: number; message?: string };
+  const known = fe?.code ? FASTIFY_CODES[fe.code] : undefined;
+  if (known) return { status: known.status, body: { ok: false, error: { code: known.code, message: fe.message ?? known.code } } };
+  if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return { status: fe.statusCode, body: { ok: false, error: { code: ErrorCodes.INVALID_INPUT, message: fe.message ?? 'bad request' } } };
+  }
+  return { status: 500, body: { ok: false, error: { code: ErrorCodes.INTERNAL, message: `internal error (a bug in optmargin): ${(e as Error)?.message ?? String(e)}` } } };
+}
+
+/** True when the client asked for msgpack (Accept names it before, or without, JSON). */
+export function wantsMsgpack(req: FastifyRequest): boolean {
+  const accept = req.headers.accept;
+  if (!accept) return false;
+  const m = accept.search(/application\/(x-|vnd\.)?msgpack/);
+  if (m < 0) return false;
+  const j = accept.indexOf('application/json');
+  return j < 0 || m < j;
+}
+
+/** Answers `payload` as JSON or msgpack, as the request's Accept asks. */
+export function send(req: FastifyRequest, reply: FastifyReply, status: number, payload: unknown): FastifyReply {
+  reply.code(status);
+  if (wantsMsgpack(req)) return reply.type('application/msgpack').send(Buffer.from(encode(payload, { ignoreUndefined: true })));
+  return reply.type('application/json; charset=utf-8').send(JSON.stringify(payload));
+}
+
+function parseJson(bytes: Buffer): unknown {
+  if (bytes.length === 0) throw new OptmarginError(ErrorCodes.INVALID_FILE, 'the request body is empty');
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (e) {
+    throw new OptmarginError(ErrorCodes.INVALID_FILE, `the request body is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function parseMsgpack(bytes: Buffer): unknown {
+  if (bytes.length === 0) throw new OptmarginError(ErrorCodes.INVALID_FILE, 'the request body is empty');
+  // every element takes at least one byte: no length in the input may claim more than the body holds
+  const n = bytes.length;
+  try {
+    return decode(bytes, { maxStrLength: n, maxBinLength: n, maxArrayLength: n, maxMapLength: n, maxExtLength: n });
+  } catch (e) {
+    throw new OptmarginError(ErrorCodes.INVALID_FILE, `the request body is not valid msgpack: ${(e as Error).message}`);
+  }
+}
+
+/** JSON and msgpack bodies only; anything else is answered 415. */
+export function registerParsers(app: FastifyInstance): void {
+  app.removeAllContentTypeParsers();
+  const parser = (parse: (b: Buffer) => unknown) => (_req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
+    try {
+      done(null, parse(body));
+    } catch (e) {
+      done(e as Error);
+    }
+  };
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, parser(parseJson));
+  app.addContentTypeParser(MSGPACK_TYPES, { parseAs: 'buffer' }, parser(parseMsgpack));
+}
