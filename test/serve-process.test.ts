@@ -10,6 +10,10 @@ import { fileURLToPath } from 'node:url';
 
 const cli = fileURLToPath(new URL('../dist/src/cli.js', import.meta.url));
 
+/** A response's JSON body, untyped (the tests assert its fields). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const jsonOf = (r: Response): Promise<any> => r.json();
+
 const ACCOUNT = {
   id: 'desk-1',
   mode: 'portfolio',
@@ -69,11 +73,11 @@ describe.skipIf(!existsSync(cli))('optmargin serve (child process on 127.0.0.1)'
     expect(refused.length).toBeGreaterThan(0);
     for (const r of refused) {
       expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-      expect((await r.json()).error.code).toBe('OPTMARGIN_OVERLOADED');
+      expect((await jsonOf(r)).error.code).toBe('OPTMARGIN_OVERLOADED');
     }
     const after = await fetch(s.url + '/v1/margin', json(ACCOUNT));
     expect(after.status).toBe(200);
-    const health = await (await fetch(s.url + '/healthz')).json();
+    const health = await jsonOf(await fetch(s.url + '/healthz'));
     expect(health.queue.refused).toBe(refused.length);
     s.proc.kill('SIGTERM');
     expect(await s.exit).toBe(0);
@@ -87,7 +91,7 @@ describe.skipIf(!existsSync(cli))('optmargin serve (child process on 127.0.0.1)'
     s.proc.kill('SIGTERM');
     const r = await loading;
     expect(r.status).toBe(200);
-    expect((await r.json()).accounts).toBe(30000);
+    expect((await jsonOf(r)).accounts).toBe(30000);
     // the event stream was ended by the shutdown (it would otherwise hold the server open)
     const text = await events.text();
     expect(text).toContain('event: closing');

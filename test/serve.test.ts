@@ -15,6 +15,10 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+/** A response's JSON body, untyped (the tests assert its fields). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const jsonOf = (r: Response): Promise<any> => r.json();
+
 const ACCOUNT = {
   id: 'desk-1',
   mode: 'portfolio',
@@ -59,7 +63,7 @@ describe('serve: margin contract', () => {
   it('GET /healthz answers 200', async () => {
     const r = await fetch(url('/healthz'));
     expect(r.status).toBe(200);
-    expect((await r.json()).status).toBe('ok');
+    expect((await jsonOf(r)).status).toBe('ok');
   });
 
   it('POST /v1/margin answers the object `optmargin margin --json` prints (JSON and msgpack both ways)', async () => {
@@ -126,7 +130,7 @@ describe('serve: margin contract', () => {
         const r = await fetch(url(path), { method: 'POST', headers: { 'content-type': type }, body });
         expect(r.status, `${path} ${type} ${String(body).slice(0, 20)}`).toBeGreaterThanOrEqual(400);
         expect(r.status).toBeLessThan(500);
-        const e = await r.json();
+        const e = await jsonOf(r);
         expect(e.ok).toBe(false);
         expect(e.error.code).toMatch(/^OPTMARGIN_/);
       }
@@ -145,7 +149,7 @@ describe('serve: margin contract', () => {
     expect((await post('/v1/margin', 'id=1', 'application/x-www-form-urlencoded')).status).toBe(415);
     const nf = await fetch(url('/v1/nothing'));
     expect(nf.status).toBe(404);
-    expect((await nf.json()).error.code).toBe('OPTMARGIN_NOT_FOUND');
+    expect((await jsonOf(nf)).error.code).toBe('OPTMARGIN_NOT_FOUND');
   });
 
   it('an engine bug answers 500 INTERNAL, never a 4xx', async () => {
@@ -201,15 +205,15 @@ describe('serve: pricing, what-if, liquidation, models, OpenAPI', () => {
   });
 
   it('GET /v1/models lists the presets; GET /v1/models?id= one of them', async () => {
-    const all = await (await fetch(url('/v1/models'))).json();
+    const all = await jsonOf(await fetch(url('/v1/models')));
     expect(all.map((m: { id: string }) => m.id)).toContain('deribit-pm');
-    const one = await (await fetch(url('/v1/models?id=span-16'))).json();
+    const one = await jsonOf(await fetch(url('/v1/models?id=span-16')));
     expect(one.id).toBe('span-16');
     expect((await fetch(url('/v1/models?id=nope'))).status).toBe(400);
   });
 
   it('GET /openapi.json describes every route with the schemas that validate requests', async () => {
-    const doc = await (await fetch(url('/openapi.json'))).json();
+    const doc = await jsonOf(await fetch(url('/openapi.json')));
     for (const p of ['/v1/price', '/v1/iv', '/v1/margin', '/v1/whatif', '/v1/liquidation-price', '/v1/book', '/v1/book/tick', '/v1/book/trade', '/v1/book/results', '/v1/book/events', '/v1/models', '/healthz']) {
       expect(doc.paths[p], p).toBeDefined();
     }
@@ -234,7 +238,7 @@ describe('serve: bearer token and binding', () => {
     try {
       const no = await fetch(s.url + '/v1/margin', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ACCOUNT) });
       expect(no.status).toBe(401);
-      expect((await no.json()).error.code).toBe('OPTMARGIN_UNAUTHORIZED');
+      expect((await jsonOf(no)).error.code).toBe('OPTMARGIN_UNAUTHORIZED');
       const yes = await fetch(s.url + '/v1/margin', { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer s3cret' }, body: JSON.stringify(ACCOUNT) });
       expect(yes.status).toBe(200);
       expect((await fetch(s.url + '/healthz')).status).toBe(200);
@@ -276,7 +280,7 @@ describe('serve: the long-lived book and its event stream', () => {
     try {
       const r = await fetch(s.url + '/v1/book/tick', json({ underlying: 'BTC', priceMove: -0.1 }));
       expect(r.status).toBe(404);
-      expect((await r.json()).error.code).toBe('OPTMARGIN_NOT_FOUND');
+      expect((await jsonOf(r)).error.code).toBe('OPTMARGIN_NOT_FOUND');
     } finally {
       await s.close();
     }
@@ -290,13 +294,13 @@ describe('serve: the long-lived book and its event stream', () => {
     const accounts = (await import('../src/engine/gen-book.js')).generateBook({ accounts: 1500, seed: 5, market: resolveMarket(defaultMarket()) }).accounts;
     const load = await fetch(url('/v1/book'), { method: 'PUT', headers: { 'content-type': 'application/msgpack' }, body: encode({ accounts, model: 'deribit-pm' }) });
     expect(load.status).toBe(200);
-    const loaded = await load.json();
+    const loaded = await jsonOf(load);
     expect(loaded.accounts).toBe(1500);
     const counts = loaded.summary.byHealth;
     expect(counts.healthy + counts['margin call'] + counts.liquidatable + counts.bankrupt).toBe(1500);
 
     // a book result equals the single-account engine's figures for that account
-    const page = await (await fetch(url('/v1/book/results?limit=3'))).json();
+    const page = await jsonOf(await fetch(url('/v1/book/results?limit=3')));
     const engine = createMarginEngine({ market: resolveMarket(defaultMarket()), model: 'deribit-pm' });
     const single = engine.margin(accounts[0]) as { maintenanceMargin: number; health: string };
     expect(page.results[0].maintenanceMargin).toBeCloseTo(single.maintenanceMargin, 6);
@@ -321,7 +325,7 @@ describe('serve: the long-lived book and its event stream', () => {
       const h = equity < 0 ? 'bankrupt' : equity < mm ? 'liquidatable' : equity < im ? 'margin call' : 'healthy';
       expect(rank.indexOf(e.data.health)).toBeGreaterThanOrEqual(rank.indexOf(h));
     }
-    const bankrupt = await (await fetch(url('/v1/book/results?health=bankrupt'))).json();
+    const bankrupt = await jsonOf(await fetch(url('/v1/book/results?health=bankrupt')));
     expect(bankrupt.results.every((r: { health: string }) => r.health === 'bankrupt')).toBe(true);
 
     // back to the loaded market: every account that changed health is restored to where it was
@@ -329,7 +333,7 @@ describe('serve: the long-lived book and its event stream', () => {
     const back = await post('/v1/book/tick', { underlying: 'BTC', priceMove: 0 });
     expect(back.body.marketHash).toBe(baseHash);
     await until(() => events.length - n0 >= back.body.events);
-    const after = await (await fetch(url('/v1/book/results?summary=true'))).json();
+    const after = await jsonOf(await fetch(url('/v1/book/results?summary=true')));
     expect(after.byHealth).toEqual(counts);
 
     const trade = await post('/v1/book/trade', { account: accounts[1].id, changes: [{ instrument: 'BTC-PERPETUAL', size: 10 }] });
@@ -339,7 +343,7 @@ describe('serve: the long-lived book and its event stream', () => {
     expect(missing.status).toBe(400);
     const badHealth = await fetch(url('/v1/book/results?health=sick'));
     expect(badHealth.status).toBe(400);
-    expect((await badHealth.json()).error.path).toBe('health');
+    expect((await jsonOf(badHealth)).error.path).toBe('health');
     const badTick = await post('/v1/book/tick', { underlying: 'BTC', priceMove: 'down' });
     expect(badTick.status).toBe(400);
     expect(badTick.body.error.path).toBe('priceMove');
