@@ -7,23 +7,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { ACCOUNT, jsonOf } from './serve-fixtures.js';
 
 const cli = fileURLToPath(new URL('../dist/src/cli.js', import.meta.url));
 
-/** A response's JSON body, untyped (the tests assert its fields). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const jsonOf = (r: Response): Promise<any> => r.json();
-
-const ACCOUNT = {
-  id: 'desk-1',
-  mode: 'portfolio',
-  collateral: { BTC: 3, USDC: 20000 },
-  positions: [
-    { instrument: 'BTC-25SEP26-60000-P', size: -5 },
-    { instrument: 'BTC-25SEP26-80000-C', size: 2 },
-    { instrument: 'BTC-PERPETUAL', size: 50000 },
-  ],
-};
 
 interface Child {
   proc: ChildProcess;

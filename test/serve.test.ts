@@ -14,21 +14,8 @@ import { startServer, build, type Server } from '../src/serve/server.js';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ACCOUNT, jsonOf } from './serve-fixtures.js';
 
-/** A response's JSON body, untyped (the tests assert its fields). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const jsonOf = (r: Response): Promise<any> => r.json();
-
-const ACCOUNT = {
-  id: 'desk-1',
-  mode: 'portfolio',
-  collateral: { BTC: 3, USDC: 20000 },
-  positions: [
-    { instrument: 'BTC-25SEP26-60000-P', size: -5 },
-    { instrument: 'BTC-25SEP26-80000-C', size: 2 },
-    { instrument: 'BTC-PERPETUAL', size: 50000 },
-  ],
-};
 
 let server: Server;
 const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

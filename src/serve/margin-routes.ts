@@ -41,29 +41,21 @@ export function marginRoutes(ctx: ServeContext): void {
 
   // price and iv: the engine validates (naming the field as the CLI does) and computes; the schema then
   // checks what only it knows (limits)
-  const checkPrice = ctx.check('PriceBody');
-  routes.push({ method: 'POST', url: '/v1/price', summary: 'Black-76 prices and Greeks (as `optmargin price`)', body: 'PriceBody', returns: '[{ price, delta, gamma, vega, theta, rho, vanna, volga }] in raw units' });
-  app.post('/v1/price', async (req, reply) => {
-    tooMany(req.body, limits.optionsPerRequest, 'options');
-    const out = await queue.submit(() => {
-      const res = priceOptions(req.body);
-      checkPrice(req.body);
-      return res;
+  const optionBatch = (url: string, body: 'PriceBody' | 'IvBody', summary: string, returns: string, compute: (b: unknown) => unknown) => {
+    const checkBody = ctx.check(body);
+    routes.push({ method: 'POST', url, summary, body, returns });
+    app.post(url, async (req, reply) => {
+      tooMany(req.body, limits.optionsPerRequest, 'options');
+      const out = await queue.submit(() => {
+        const res = compute(req.body);
+        checkBody(req.body);
+        return res;
+      });
+      return send(req, reply, 200, out);
     });
-    return send(req, reply, 200, out);
-  });
-
-  const checkIv = ctx.check('IvBody');
-  routes.push({ method: 'POST', url: '/v1/iv', summary: 'implied volatility (as `optmargin iv`)', body: 'IvBody', returns: '[{ vol }] or { vol: null, error } per option' });
-  app.post('/v1/iv', async (req, reply) => {
-    tooMany(req.body, limits.optionsPerRequest, 'options');
-    const out = await queue.submit(() => {
-      const res = impliedVolBatchFromInputs(req.body);
-      checkIv(req.body);
-      return res;
-    });
-    return send(req, reply, 200, out);
-  });
+  };
+  optionBatch('/v1/price', 'PriceBody', 'Black-76 prices and Greeks (as `optmargin price`)', '[{ price, delta, gamma, vega, theta, rho, vanna, volga }] in raw units', (b) => priceOptions(b));
+  optionBatch('/v1/iv', 'IvBody', 'implied volatility (as `optmargin iv`)', '[{ vol }] or { vol: null, error } per option', impliedVolBatchFromInputs);
 
   const checkMargin = ctx.check('MarginBody', (b) => {
     if (!Array.isArray(b)) validateAccount(b);
