@@ -35,6 +35,10 @@ export const ErrorCodes = {
   NOT_FOUND: 'OPTMARGIN_NOT_FOUND',
   /** An engine invariant failed (a bug, never bad input). */
   INTERNAL: 'OPTMARGIN_INTERNAL',
+  /** A liquidation mechanism id is unknown, or its parameter file is malformed. */
+  INVALID_MECHANISM: 'OPTMARGIN_INVALID_MECHANISM',
+  /** An auction call is not allowed in the auction's state (Lyra's revert name is in the message). */
+  AUCTION_STATE: 'OPTMARGIN_AUCTION_STATE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -14,4 +14,5 @@ export { impliedVol, impliedVolInto, IvStatus, type ImpliedVolInput, type Implie
 export * as market from './market/index.js';
 export * as margin from './margin/index.js';
 export * as book from './engine/index.js';
+export * as liquidation from './liquidation/index.js';
 export { WasmInstance, simdSupported, type WasmOptions, type WasmVariant, type KernelMemory, type CompiledKernels } from './wasm/module.js';

@@ -1,0 +1,153 @@
+/**
+ * The cost model of a liquidation trade and its booking on an account in the input format.
+ *
+ * A liquidator takes q (signed, same sign as the position: the size removed) at
+ *   P = mark × (1 − s·(discount + impact)),  s = sign(q)   (longs bought below mark, shorts above)
+ *   impact = coefficient × σ_daily × sqrt(N / depth)        (square-root law; N = notional closed on
+ *            the underlying so far in this plan or simulation step, depth = daily traded notional)
+ * and the account pays fee = rate × basis (notional |q_coin|·F, underlying |q_coin|·S, or value
+ * |q|·|mark value|; options capped at capFractionOfValue × value) to the insurance fund.
+ *
+ * Booking (settlement currency: the coin for inverse instruments, the first USD-pegged
+ * currency of the model for linear ones): options and spot credit q × P; futures realise
+ * q × cs × (P − entry) (linear, USD) or q × cs × (1/entry − 1/P) (inverse, coin), entry = mark
+ * when the position has none (entered at mark). The position shrinks by q; the fee is debited.
+ * The liquidator's gain is the mark value it receives minus what it pays: the account's loss
+ * besides the fee. The margin engine re-margins the booked account: nothing is recomputed here.
+ */
+import { ErrorCodes, OptmarginError } from '../errors.js';
+import { Kind, type InstrumentTable } from '../margin/instrument-table.js';
+import type { AccountInput, PositionInput } from '../margin/types.js';
+import type { FeeSpec, ImpactSpec, InstrumentKindName } from './mechanism.js';
+
+const KIND_NAME: Record<number, InstrumentKindName> = { [Kind.Option]: 'option', [Kind.Future]: 'future', [Kind.Perpetual]: 'perpetual', [Kind.Spot]: 'spot' };
+
+export interface PositionFacts {
+  index: number;
+  instrument: string;
+  kind: InstrumentKindName;
+  underlying: string;
+  inverse: boolean;
+  /** table index */
+  i: number;
+  /** mark in the instrument's price unit (coin for inverse options) */
+  mark: number;
+  /** USD value of one unit of size at mark (options, spot); futures: forward F */
+  unitUsd: number;
+  /** underlying index */
+  spot: number;
+  forward: number;
+  contractSize: number;
+}
+
+export function positionFacts(table: InstrumentTable, p: PositionInput, index: number): PositionFacts {
+  const i = table.indexOf(p.instrument);
+  const k = table.kind[i];
+  const kind = KIND_NAME[k];
+  if (!kind) throw new OptmarginError(ErrorCodes.INVALID_INPUT, `positions[${index}].instrument ${p.instrument} cannot be liquidated`, `positions[${index}].instrument`);
+  const underlying = table.underlyings[table.underlyingOf[i]];
+  const spot = table.market.spot(underlying);
+  const fut = k === Kind.Future || k === Kind.Perpetual;
+  return {
+    index,
+    instrument: p.instrument,
+    kind,
+    underlying,
+    inverse: table.inverse[i] === 1,
+    i,
+    mark: fut ? table.forward[i] : table.mark[i],
+    unitUsd: fut ? table.forward[i] : table.unitValue[i],
+    spot,
+    forward: table.forward[i],
+    contractSize: table.instruments[i]?.contractSize ?? 1,
+  };
+}
+
+/** Size of q in coin of the underlying (inverse futures: USD notional / F). */
+export function coinQty(f: PositionFacts, q: number): number {
+  if ((f.kind === 'future' || f.kind === 'perpetual') && f.inverse) return (q * f.contractSize) / f.forward;
+  return f.kind === 'future' || f.kind === 'perpetual' ? q * f.contractSize : q;
+}
+
+/** |notional| of q in USD (coin × index). */
+export function notionalUsd(f: PositionFacts, q: number): number {
+  return Math.abs(coinQty(f, q)) * f.spot;
+}
+
+/** Relative price impact of having liquidated `cumNotional` USD on an underlying. */
+export function impactFraction(spec: ImpactSpec | undefined, underlying: string, cumNotional: number, dailyVol?: number): number {
+  if (!spec || spec.model === 'none' || spec.coefficient === 0) return 0;
+  const depth = spec.depthUsd[underlying] ?? spec.depthUsd.default;
+  if (!(depth > 0)) return 0;
+  const sigma = dailyVol ?? spec.dailyVol;
+  return spec.coefficient * sigma * Math.sqrt(Math.max(cumNotional, 0) / depth);
+}
+
+/** Execution price of q at a concession `edge` = discount + impact (capped below 100 %). */
+export function executionPrice(f: PositionFacts, q: number, edge: number): number {
+  const e = Math.min(Math.max(edge, 0), 0.999);
+  return f.mark * (1 - Math.sign(q) * e);
+}
+
+/** Liquidation fee in USD for q. */
+export function liquidationFee(spec: FeeSpec, f: PositionFacts, q: number): number {
+  const value = Math.abs(q) * Math.abs(f.kind === 'future' || f.kind === 'perpetual' ? 0 : f.unitUsd);
+  let fee: number;
+  if (spec.basis === 'notional') fee = spec.rate * notionalUsd(f, q);
+  else if (spec.basis === 'underlying') fee = spec.rate * Math.abs(coinQty(f, q)) * f.spot;
+  else fee = spec.rate * value;
+  if (spec.capFractionOfValue !== undefined && f.kind === 'option') fee = Math.min(fee, spec.capFractionOfValue * value);
+  return fee;
+}
+
+/** Settlement currency of an instrument: the coin for inverse, else the first USD-pegged currency. */
+export function settlementCurrency(f: PositionFacts, usdPegged: readonly string[]): string {
+  if (f.inverse) return f.underlying;
+  return usdPegged.includes('USDC') ? 'USDC' : (usdPegged[0] ?? 'USDC');
+}
+
+export interface Booking {
+  /** cash credited to the account for the trade (settlement currency units), before the fee */
+  cash: number;
+  currency: string;
+  /** USD value of that cash (coin × index) */
+  cashUsd: number;
+  /** the fee in settlement currency units */
+  feeUnits: number;
+}
+
+/** Cash flow of closing q of `p` at price P. */
+export function bookingOf(f: PositionFacts, p: PositionInput, q: number, P: number, feeUsd: number, usdPegged: readonly string[]): Booking {
+  const currency = settlementCurrency(f, usdPegged);
+  const toUnits = f.inverse ? 1 / f.spot : 1;
+  let cash: number;
+  if (f.kind === 'future' || f.kind === 'perpetual') {
+    const e = p.entryPrice ?? f.forward;
+    cash = f.inverse ? q * f.contractSize * (1 / e - 1 / P) : q * f.contractSize * (P - e);
+  } else {
+    cash = q * P; // options (coin for inverse) and spot pairs
+  }
+  return { cash, currency, cashUsd: f.inverse ? cash * f.spot : cash, feeUnits: feeUsd * toUnits };
+}
+
+/**
+ * The account in the input format from the original positions and their remaining sizes (a
+ * fully closed position disappears; in isolated mode its attached collateral returns to the
+ * account's), with `collateral` as the account-level balances.
+ */
+export function accountOf(base: AccountInput, remaining: ArrayLike<number>, collateral: Record<string, number>): AccountInput {
+  const positions: PositionInput[] = [];
+  const col = { ...collateral };
+  for (let k = 0; k < base.positions.length; k++) {
+    const p = base.positions[k];
+    const left = remaining[k];
+    if (Math.abs(left) > 1e-12 * Math.abs(p.size)) positions.push(left === p.size ? p : { ...p, size: left });
+    else if (p.collateral) for (const [c, x] of Object.entries(p.collateral)) col[c] = (col[c] ?? 0) + x;
+  }
+  return { ...base, collateral: col, positions };
+}
+
+/** Adds a booking to account-level balances (in place). */
+export function bookInto(collateral: Record<string, number>, b: Booking): void {
+  collateral[b.currency] = (collateral[b.currency] ?? 0) + b.cash - b.feeUnits;
+}

@@ -1,0 +1,214 @@
+/**
+ * Liquidation mechanisms as versioned parameter files (presets/liquidation/*.json), like the
+ * margin presets: what a liquidator pays (fixed-price discount or Lyra Dutch auction), the fees
+ * and where they go, how much is closed (target, strategy, step), the market impact of the
+ * closing trades, the insurance fund and what happens when it is exhausted (socialised loss or
+ * ADL with a venue's ranking). Every file cites its sources in `source`.
+ */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ErrorCodes, OptmarginError, check, show } from '../errors.js';
+import { findPackageRoot } from '../wasm/module.js';
+import { validateAuctionParams, type DutchAuctionParams } from './dutch-auction.js';
+
+export type InstrumentKindName = 'option' | 'future' | 'perpetual' | 'spot';
+export const KIND_NAMES: readonly InstrumentKindName[] = ['option', 'future', 'perpetual', 'spot'];
+
+/** Fee on a liquidated quantity, paid by the liquidated account to the insurance fund. */
+export interface FeeSpec {
+  /** fraction of the basis */
+  rate: number;
+  /** notional: |size| × underlying price (USD); value: |size| × mark value; underlying: |size coin| × index */
+  basis: 'notional' | 'value' | 'underlying';
+  /** options: the fee never exceeds this fraction of the option's value (Deribit caps at 12.5 %) */
+  capFractionOfValue?: number;
+}
+
+export type PlanTarget = 'mm-buffer' | 'im' | 'lyra-buffer';
+export type PlanStrategy = 'venue-order' | 'greedy' | 'proportional';
+
+export interface PlanSpec {
+  target: PlanTarget;
+  /** mm-buffer: restore equity ≥ MM × (1 + buffer); lyra-buffer: the bufferMarginPercentage */
+  buffer: number;
+  strategy: PlanStrategy;
+  /** venue order of kinds, closed first to last (Deribit: futures first, then options) */
+  order: InstrumentKindName[];
+  /** size of one step, as a fraction of the position's size at the start of the plan */
+  stepFraction: number;
+}
+
+/** Square-root impact: a liquidation of notional N moves the price by coefficient × σ_daily × sqrt(N / depth). */
+export interface ImpactSpec {
+  model: 'square-root' | 'none';
+  coefficient: number;
+  /** daily traded notional (USD) per underlying that the impact is measured against; `default` for others */
+  depthUsd: Record<string, number>;
+  /** daily volatility used when the path gives none */
+  dailyVol: number;
+}
+
+export interface ShortfallSpec {
+  /** after the insurance fund: socialise pro rata on winners, or deleverage ranked counterparties */
+  rule: 'socialised-loss' | 'adl';
+  ranking?: 'okx' | 'binance';
+}
+
+export interface MechanismHeader {
+  id: string;
+  version: string;
+  description: string;
+  source: string;
+}
+
+export interface FixedPriceMechanism extends MechanismHeader {
+  mechanism: 'fixed-price';
+  /** the liquidator takes at mark × (1 ∓ discount): buys longs below, sells shorts above */
+  discount: Record<InstrumentKindName, number>;
+  fee: Record<InstrumentKindName, FeeSpec>;
+  plan: PlanSpec;
+  impact: ImpactSpec;
+  insuranceFund: { initialUsd: number };
+  shortfall: ShortfallSpec;
+}
+
+export interface DutchAuctionMechanism extends MechanismHeader {
+  mechanism: 'dutch-auction';
+  auction: DutchAuctionParams;
+  plan?: PlanSpec;
+  impact?: ImpactSpec;
+  insuranceFund?: { initialUsd: number };
+  shortfall?: ShortfallSpec;
+}
+
+export type Mechanism = FixedPriceMechanism | DutchAuctionMechanism;
+
+export function mechanismsDir(): string {
+  return join(findPackageRoot(), 'presets', 'liquidation');
+}
+
+/** Ids of the shipped mechanisms. */
+export function listMechanisms(): string[] {
+  const dir = mechanismsDir();
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -5))
+    .sort();
+}
+
+const num = (p: string, v: unknown): number => check.nonNegative(p, v);
+
+function validatePlan(p: unknown, path: string): PlanSpec {
+  const o = check.object(path, p);
+  const order = check.array(`${path}.order`, o.order).map((k, i) => check.oneOf(`${path}.order[${i}]`, k, KIND_NAMES));
+  const step = check.positive(`${path}.stepFraction`, o.stepFraction);
+  if (step > 1) throw new OptmarginError(ErrorCodes.INVALID_MECHANISM, `${path}.stepFraction must be <= 1, got ${step}`, `${path}.stepFraction`);
+  return {
+    target: check.oneOf(`${path}.target`, o.target, ['mm-buffer', 'im', 'lyra-buffer'] as const),
+    buffer: num(`${path}.buffer`, o.buffer ?? 0),
+    strategy: check.oneOf(`${path}.strategy`, o.strategy, ['venue-order', 'greedy', 'proportional'] as const),
+    order,
+    stepFraction: step,
+  };
+}
+
+function validateImpact(p: unknown, path: string): ImpactSpec {
+  const o = check.object(path, p);
+  const depth = check.object(`${path}.depthUsd`, o.depthUsd ?? {});
+  const depthUsd: Record<string, number> = {};
+  for (const [k, v] of Object.entries(depth)) depthUsd[k] = check.positive(`${path}.depthUsd.${k}`, v);
+  return {
+    model: check.oneOf(`${path}.model`, o.model, ['square-root', 'none'] as const),
+    coefficient: num(`${path}.coefficient`, o.coefficient ?? 0),
+    depthUsd,
+    dailyVol: num(`${path}.dailyVol`, o.dailyVol ?? 0),
+  };
+}
+
+function validateShortfall(p: unknown, path: string): ShortfallSpec {
+  const o = check.object(path, p);
+  const rule = check.oneOf(`${path}.rule`, o.rule, ['socialised-loss', 'adl'] as const);
+  if (rule === 'adl') return { rule, ranking: check.oneOf(`${path}.ranking`, o.ranking, ['okx', 'binance'] as const) };
+  return { rule };
+}
+
+function perKind<T>(path: string, v: unknown, f: (p: string, x: unknown) => T): Record<InstrumentKindName, T> {
+  const o = check.object(path, v);
+  const out = {} as Record<InstrumentKindName, T>;
+  for (const k of KIND_NAMES) out[k] = f(`${path}.${k}`, o[k]);
+  return out;
+}
+
+function validateFee(p: string, v: unknown): FeeSpec {
+  const o = check.object(p, v);
+  const fee: FeeSpec = { rate: num(`${p}.rate`, o.rate), basis: check.oneOf(`${p}.basis`, o.basis, ['notional', 'value', 'underlying'] as const) };
+  if (o.capFractionOfValue !== undefined) fee.capFractionOfValue = num(`${p}.capFractionOfValue`, o.capFractionOfValue);
+  return fee;
+}
+
+/** Checks a mechanism parameter object; errors name the field. */
+export function validateMechanism(v: unknown): Mechanism {
+  const o = check.object('mechanism', v);
+  const head: MechanismHeader = {
+    id: check.string('id', o.id),
+    version: check.string('version', o.version),
+    description: check.string('description', o.description),
+    source: check.string('source', o.source),
+  };
+  const kind = check.oneOf('mechanism', o.mechanism, ['fixed-price', 'dutch-auction'] as const);
+  if (kind === 'dutch-auction') {
+    const m: DutchAuctionMechanism = { ...head, mechanism: kind, auction: validateAuctionParams(o.auction, 'auction') };
+    m.plan = o.plan === undefined ? { target: 'lyra-buffer', buffer: m.auction.bufferMarginPercentage, strategy: 'proportional', order: [...KIND_NAMES], stepFraction: 0.01 } : validatePlan(o.plan, 'plan');
+    if (o.impact !== undefined) m.impact = validateImpact(o.impact, 'impact');
+    m.insuranceFund = { initialUsd: num('insuranceFund.initialUsd', (o.insuranceFund as { initialUsd?: unknown } | undefined)?.initialUsd ?? 0) };
+    m.shortfall = o.shortfall === undefined ? { rule: 'socialised-loss' } : validateShortfall(o.shortfall, 'shortfall');
+    return m;
+  }
+  return {
+    ...head,
+    mechanism: kind,
+    discount: perKind('discount', o.discount, (p, x) => {
+      const d = num(p, x);
+      if (d >= 1) throw new OptmarginError(ErrorCodes.INVALID_MECHANISM, `${p} must be < 1, got ${d}`, p);
+      return d;
+    }),
+    fee: perKind('fee', o.fee, validateFee),
+    plan: validatePlan(o.plan, 'plan'),
+    impact: validateImpact(o.impact, 'impact'),
+    insuranceFund: { initialUsd: num('insuranceFund.initialUsd', check.object('insuranceFund', o.insuranceFund).initialUsd) },
+    shortfall: validateShortfall(o.shortfall, 'shortfall'),
+  };
+}
+
+/** A shipped mechanism by id, a parameter file path, or a parameter object. */
+export function loadMechanism(idOrFile: string | Mechanism | unknown): Mechanism {
+  if (typeof idOrFile !== 'string') return wrap(() => validateMechanism(idOrFile), 'the mechanism object');
+  let file = idOrFile;
+  if (!idOrFile.endsWith('.json') && !idOrFile.includes('/')) {
+    file = join(mechanismsDir(), `${idOrFile}.json`);
+    if (!existsSync(file)) {
+      throw new OptmarginError(ErrorCodes.INVALID_MECHANISM, `unknown liquidation mechanism ${show(idOrFile)}; shipped: ${listMechanisms().join(', ')}`);
+    }
+  } else if (!existsSync(file)) {
+    throw new OptmarginError(ErrorCodes.INVALID_MECHANISM, `mechanism file ${show(idOrFile)} does not exist`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new OptmarginError(ErrorCodes.INVALID_MECHANISM, `mechanism file ${show(file)} is not valid JSON: ${(e as Error).message}`);
+  }
+  return wrap(() => validateMechanism(doc), show(idOrFile));
+}
+
+function wrap(f: () => Mechanism, what: string): Mechanism {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof OptmarginError && e.code !== ErrorCodes.INVALID_MECHANISM) {
+      throw new OptmarginError(ErrorCodes.INVALID_MECHANISM, `${what}: ${e.message}`, e.path);
+    }
+    throw e;
+  }
+}

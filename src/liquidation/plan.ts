@@ -1,0 +1,355 @@
+/**
+ * Liquidation plan of one account: which positions to close, in which order and how much, to
+ * bring it back to a target, every step re-margined by the margin engine (MarginEngine.margin:
+ * the one home of the margin arithmetic). Fixed-price mechanisms close positions step by step;
+ * a Dutch-auction mechanism runs Lyra's auction on the whole portfolio (auction-plan.ts).
+ *
+ * Targets (gap ≥ 0 restores the account):
+ *   mm-buffer    gap = equity − MM × (1 + buffer)
+ *   im           gap = equity − IM
+ *   lyra-buffer  gap = BM = mm + (mm − MtM) × b with Lyra's mm = equity − MM and MtM = equity,
+ *                i.e. equity − MM × (1 + b): Lyra's buffer margin is the mm-buffer target with
+ *                buffer = bufferMarginPercentage.
+ * Strategies: venue-order (kinds in the mechanism's order, largest notional first; a step that
+ * does not improve the gap moves on to the next position), greedy (at each step the position
+ * whose next step releases the most MM per USD of liquidation cost, among steps that improve
+ * the gap), proportional (the same fraction of every position per step).
+ * Termination: every step removes at least one step size (or the rest) of a position, so at most
+ * Σ ⌈1 / stepFraction⌉ steps; the plan stops at the first step that restores the target.
+ */
+import { ErrorCodes, OptmarginError } from '../errors.js';
+import type { MarginEngine } from '../margin/engine.js';
+import { validateAccount } from '../margin/account.js';
+import type { AccountInput, MarginResultOk } from '../margin/types.js';
+import { auctionPlan } from './auction-plan.js';
+import {
+  accountOf,
+  bookingOf,
+  bookInto,
+  executionPrice,
+  impactFraction,
+  liquidationFee,
+  notionalUsd,
+  positionFacts,
+  type PositionFacts,
+} from './execution.js';
+import { loadMechanism, type FixedPriceMechanism, type Mechanism, type PlanSpec, type PlanStrategy, type PlanTarget } from './mechanism.js';
+
+export interface PlanOptions {
+  /** mechanism id, file or object (default deribit-incremental) */
+  mechanism?: Mechanism | string;
+  target?: PlanTarget;
+  buffer?: number;
+  strategy?: PlanStrategy;
+  stepFraction?: number;
+  /** Dutch auction: seconds after the auction start at which the bids are placed (default 0) */
+  auctionTime?: number;
+  /** impact: notional already liquidated on each underlying (a simulation step's earlier plans) */
+  priorNotional?: Record<string, number>;
+}
+
+export interface CloseStep {
+  step: number;
+  type: 'close';
+  /** index in the input account's positions */
+  position: number;
+  instrument: string;
+  /** the account's trade (opposite sign of the position: −size closed) */
+  size: number;
+  /** execution price in the instrument's price unit, and its mark */
+  price: number;
+  markPrice: number;
+  notionalUsd: number;
+  /** fee paid to the insurance fund (USD) */
+  fee: number;
+  /** mark value received by the liquidator minus what it paid (USD) */
+  liquidatorGain: number;
+  equity: number;
+  initialMargin: number;
+  maintenanceMargin: number;
+  gap: number;
+}
+
+export interface AuctionBidStep {
+  step: number;
+  type: 'auction-start' | 'auction-bid';
+  /** seconds after the auction start */
+  t: number;
+  insolvent: boolean;
+  /** fraction of the then-current portfolio taken by the bidder */
+  percent: number;
+  discount: number;
+  cashFromBidder: number;
+  cashToBidder: number;
+  securityModulePaid: number;
+  socialised: number;
+  /** fee charged at the start to the security module (USD) */
+  fee: number;
+  liquidatorGain: number;
+  notionalUsd: number;
+  equity: number;
+  initialMargin: number;
+  maintenanceMargin: number;
+  gap: number;
+}
+
+export type PlanStep = CloseStep | AuctionBidStep;
+
+export interface LiquidationPlan {
+  id: string;
+  mechanism: { id: string; version: string; mechanism: Mechanism['mechanism'] };
+  target: { kind: PlanTarget; buffer: number };
+  strategy: PlanStrategy | 'dutch-auction';
+  stepFraction: number;
+  before: { equity: number; initialMargin: number; maintenanceMargin: number; health: string; gap: number };
+  steps: PlanStep[];
+  restored: boolean;
+  reason: string;
+  totals: { steps: number; closedNotionalUsd: number; fees: number; liquidatorGain: number; securityModulePaid: number; socialised: number };
+  after: { account: AccountInput; margin: MarginResultOk };
+}
+
+export function gapOf(r: MarginResultOk, target: PlanTarget, buffer: number): number {
+  if (target === 'im') return r.equity - r.initialMargin;
+  return r.equity - r.maintenanceMargin * (1 + buffer);
+}
+
+export function marginOk(engine: MarginEngine, a: AccountInput): MarginResultOk {
+  const r = engine.margin(a);
+  if (!r.ok) throw new OptmarginError(r.error.code, `account ${a.id}: ${r.error.message}`, r.error.path);
+  return r;
+}
+
+/** The plan of one account under a mechanism. */
+export function planLiquidation(engine: MarginEngine, accountIn: AccountInput | unknown, opts: PlanOptions = {}): LiquidationPlan {
+  const account = validateAccount(accountIn);
+  const mech = loadMechanism(opts.mechanism ?? 'deribit-incremental');
+  const spec: PlanSpec = { ...(mech.plan ?? { target: 'lyra-buffer', buffer: 0, strategy: 'proportional', order: ['future', 'perpetual', 'option', 'spot'], stepFraction: 0.01 }) };
+  if (opts.target) spec.target = opts.target;
+  if (opts.buffer !== undefined) spec.buffer = opts.buffer;
+  if (opts.strategy) spec.strategy = opts.strategy;
+  if (opts.stepFraction !== undefined) {
+    if (!(opts.stepFraction > 0 && opts.stepFraction <= 1)) throw new OptmarginError(ErrorCodes.INVALID_OPTION, `stepFraction must be in (0, 1], got ${opts.stepFraction}`);
+    spec.stepFraction = opts.stepFraction;
+  }
+  if (spec.target === 'lyra-buffer' && mech.mechanism === 'dutch-auction' && opts.buffer === undefined) spec.buffer = mech.auction.bufferMarginPercentage;
+  if (mech.mechanism === 'dutch-auction') return auctionPlan(engine, account, mech, spec, opts.auctionTime ?? 0);
+  return new FixedPricePlanner(engine, account, mech, spec, opts.priorNotional).run();
+}
+
+interface Candidate {
+  k: number;
+  q: number;
+  r: MarginResultOk;
+  collateral: Record<string, number>;
+  price: number;
+  fee: number;
+  gain: number;
+  notional: number;
+}
+
+class FixedPricePlanner {
+  private readonly facts: PositionFacts[];
+  private readonly remaining: Float64Array;
+  private collateral: Record<string, number>;
+  private readonly cum = new Map<string, number>();
+  private readonly usdPegged: readonly string[];
+  private cur: MarginResultOk;
+  private readonly steps: CloseStep[] = [];
+
+  constructor(
+    private readonly engine: MarginEngine,
+    private readonly account: AccountInput,
+    private readonly mech: FixedPriceMechanism,
+    private readonly spec: PlanSpec,
+    prior?: Record<string, number>,
+  ) {
+    this.facts = account.positions.map((p, k) => positionFacts(engine.table, p, k));
+    this.remaining = Float64Array.from(account.positions, (p) => p.size);
+    this.collateral = { ...account.collateral };
+    this.usdPegged = engine.model.params.collateral.usdPegged;
+    for (const [u, n] of Object.entries(prior ?? {})) this.cum.set(u, n);
+    this.cur = marginOk(engine, account);
+  }
+
+  private gap(r: MarginResultOk): number {
+    return gapOf(r, this.spec.target, this.spec.buffer);
+  }
+
+  /** One step of position k (at most stepFraction of its original size), evaluated on a copy. */
+  private evaluate(k: number, collateral: Record<string, number>, remaining: Float64Array, cum: Map<string, number>): Omit<Candidate, 'r'> & { account: AccountInput } {
+    const f = this.facts[k];
+    const p = this.account.positions[k];
+    const step = Math.abs(p.size) * this.spec.stepFraction;
+    const q = Math.sign(p.size) * Math.min(step, Math.abs(remaining[k]));
+    const notional = notionalUsd(f, q);
+    const cumN = (cum.get(f.underlying) ?? 0) + notional;
+    const edge = this.mech.discount[f.kind] + impactFraction(this.mech.impact, f.underlying, cumN);
+    const price = executionPrice(f, q, edge);
+    const fee = liquidationFee(this.mech.fee[f.kind], f, q);
+    const b = bookingOf(f, p, q, price, fee, this.usdPegged);
+    const col = { ...collateral };
+    bookInto(col, b);
+    const rem = remaining.slice();
+    rem[k] -= q;
+    if (Math.abs(rem[k]) <= 1e-12 * Math.abs(p.size)) rem[k] = 0;
+    const markValue = f.kind === 'future' || f.kind === 'perpetual' ? this.engine.table.positionValue(f.i, q, p.entryPrice).value : q * f.unitUsd;
+    return { k, q, collateral: col, price, fee, gain: markValue - b.cashUsd, notional, account: accountOf(this.account, rem, col) };
+  }
+
+  private candidate(k: number): Candidate {
+    const e = this.evaluate(k, this.collateral, this.remaining, this.cum);
+    return { ...e, r: marginOk(this.engine, e.account) };
+  }
+
+  private take(c: Candidate): void {
+    const f = this.facts[c.k];
+    this.remaining[c.k] -= c.q;
+    if (Math.abs(this.remaining[c.k]) <= 1e-12 * Math.abs(this.account.positions[c.k].size)) this.remaining[c.k] = 0;
+    this.collateral = c.collateral;
+    this.cum.set(f.underlying, (this.cum.get(f.underlying) ?? 0) + c.notional);
+    this.cur = c.r;
+    this.steps.push({
+      step: this.steps.length + 1,
+      type: 'close',
+      position: c.k,
+      instrument: f.instrument,
+      size: -c.q,
+      price: c.price,
+      markPrice: f.mark,
+      notionalUsd: c.notional,
+      fee: c.fee,
+      liquidatorGain: c.gain,
+      equity: c.r.equity,
+      initialMargin: c.r.initialMargin,
+      maintenanceMargin: c.r.maintenanceMargin,
+      gap: this.gap(c.r),
+    });
+  }
+
+  private open(): number[] {
+    const out: number[] = [];
+    for (let k = 0; k < this.remaining.length; k++) if (this.remaining[k] !== 0) out.push(k);
+    return out;
+  }
+
+  /** Venue order: kind rank, then notional (desc), then input index. */
+  private venueOrder(): number[] {
+    const rank = (k: number): number => {
+      const r = this.spec.order.indexOf(this.facts[k].kind);
+      return r < 0 ? this.spec.order.length : r;
+    };
+    return this.open().sort((a, b) => rank(a) - rank(b) || notionalUsd(this.facts[b], this.remaining[b]) - notionalUsd(this.facts[a], this.remaining[a]) || a - b);
+  }
+
+  private nextStep(): Candidate | null {
+    const g0 = this.gap(this.cur);
+    if (this.spec.strategy === 'venue-order') {
+      for (const k of this.venueOrder()) {
+        const c = this.candidate(k);
+        if (this.gap(c.r) > g0) return c;
+      }
+      return null;
+    }
+    let best: Candidate | null = null;
+    let bestScore = -Infinity;
+    let bestRelease = -Infinity;
+    for (const k of this.open()) {
+      const c = this.candidate(k);
+      if (!(this.gap(c.r) > g0)) continue;
+      const release = this.cur.maintenanceMargin - c.r.maintenanceMargin;
+      const cost = Math.max(c.gain + c.fee, 1e-12 * c.notional);
+      const score = release / cost;
+      if (score > bestScore || (score === bestScore && release > bestRelease)) {
+        best = c;
+        bestScore = score;
+        bestRelease = release;
+      }
+    }
+    return best;
+  }
+
+  /** Proportional: one step of every open position, booked one after the other. */
+  private proportionalStep(): boolean {
+    const g0 = this.gap(this.cur);
+    let col = this.collateral;
+    const rem = this.remaining.slice();
+    const cum = new Map(this.cum);
+    const parts: Omit<Candidate, 'r'>[] = [];
+    let account: AccountInput | null = null;
+    for (const k of this.open()) {
+      const e = this.evaluate(k, col, rem, cum);
+      rem[k] -= e.q;
+      if (Math.abs(rem[k]) <= 1e-12 * Math.abs(this.account.positions[k].size)) rem[k] = 0;
+      col = e.collateral;
+      cum.set(this.facts[k].underlying, (cum.get(this.facts[k].underlying) ?? 0) + e.notional);
+      parts.push(e);
+      account = e.account;
+    }
+    if (!account) return false;
+    const r = marginOk(this.engine, account);
+    if (!(this.gap(r) > g0)) return false;
+    for (const p of parts) this.take({ ...p, r, collateral: p.collateral });
+    return true;
+  }
+
+  run(): LiquidationPlan {
+    const before = this.cur;
+    const g0 = this.gap(before);
+    let reason = 'the account already meets the target';
+    const maxSteps = this.account.positions.length * Math.ceil(1 / this.spec.stepFraction) + 1;
+    let n = 0;
+    while (this.gap(this.cur) < 0) {
+      if (n++ > maxSteps) throw new OptmarginError(ErrorCodes.INVALID_OPTION, `plan did not terminate within ${maxSteps} steps (engine bug)`);
+      if (this.spec.strategy === 'proportional') {
+        if (!this.proportionalStep()) break;
+      } else {
+        const c = this.nextStep();
+        if (!c) break;
+        this.take(c);
+      }
+    }
+    const restored = this.gap(this.cur) >= 0;
+    if (this.steps.length > 0) reason = restored ? 'target restored' : this.open().length === 0 ? 'every position closed: the target cannot be met' : 'no closing step improves the target';
+    else if (!restored) reason = this.open().length === 0 ? 'no positions to close' : 'no closing step improves the target';
+    return finishPlan(this.engine, this.account, this.mech, this.spec, before, g0, this.steps, restored, reason, accountOf(this.account, this.remaining, this.collateral));
+  }
+}
+
+export function finishPlan(
+  engine: MarginEngine,
+  account: AccountInput,
+  mech: Mechanism,
+  spec: PlanSpec,
+  before: MarginResultOk,
+  g0: number,
+  steps: PlanStep[],
+  restored: boolean,
+  reason: string,
+  afterAccount: AccountInput,
+): LiquidationPlan {
+  const margin = marginOk(engine, afterAccount);
+  const totals = { steps: steps.length, closedNotionalUsd: 0, fees: 0, liquidatorGain: 0, securityModulePaid: 0, socialised: 0 };
+  for (const s of steps) {
+    totals.closedNotionalUsd += s.notionalUsd;
+    totals.fees += s.fee;
+    totals.liquidatorGain += s.liquidatorGain;
+    if (s.type !== 'close') {
+      totals.securityModulePaid += s.securityModulePaid;
+      totals.socialised += s.socialised;
+    }
+  }
+  return {
+    id: account.id,
+    mechanism: { id: mech.id, version: mech.version, mechanism: mech.mechanism },
+    target: { kind: spec.target, buffer: spec.buffer },
+    strategy: mech.mechanism === 'dutch-auction' ? 'dutch-auction' : spec.strategy,
+    stepFraction: spec.stepFraction,
+    before: { equity: before.equity, initialMargin: before.initialMargin, maintenanceMargin: before.maintenanceMargin, health: before.health, gap: g0 },
+    steps,
+    restored,
+    reason,
+    totals,
+    after: { account: afterAccount, margin },
+  };
+}
