@@ -15,6 +15,7 @@ import { registerMarginCommands } from './cli/margin.js';
 import { registerDemoCommand } from './cli/demo.js';
 import { registerRiskCommands } from './cli/risk.js';
 import { registerServeCommands } from './cli/serve.js';
+import { registerLiquidateCommands } from './cli/liquidate.js';
 import { findPackageRoot } from './wasm/module.js';
 
 function version(): string {
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerRiskCommands(program);
   registerServeCommands(program, version);
+  registerLiquidateCommands(program);
   return program;
 }
 

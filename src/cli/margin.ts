@@ -107,7 +107,7 @@ export function defaultModelFor(mode: unknown): string {
   return mode === 'portfolio' ? 'deribit-pm' : 'deribit-standard';
 }
 
-function engineFor(opts: MarginCommandOptions, mode: unknown): MarginEngine {
+export function engineFor(opts: Pick<MarginCommandOptions, "market" | "model">, mode: unknown): MarginEngine {
   const snapshot = opts.market ? loadMarket(opts.market) : defaultMarket();
   const model = opts.model ?? defaultModelFor(mode);
   return createMarginEngine({ market: resolveMarket(snapshot), model: loadModel(model) });

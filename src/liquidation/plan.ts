@@ -300,7 +300,7 @@ class FixedPricePlanner {
     const maxSteps = this.account.positions.length * Math.ceil(1 / this.spec.stepFraction) + 1;
     let n = 0;
     while (this.gap(this.cur) < 0) {
-      if (n++ > maxSteps) throw new OptmarginError(ErrorCodes.INVALID_OPTION, `plan did not terminate within ${maxSteps} steps (engine bug)`);
+      if (n++ > maxSteps) throw new OptmarginError(ErrorCodes.INTERNAL, `plan did not terminate within ${maxSteps} steps`);
       if (this.spec.strategy === 'proportional') {
         if (!this.proportionalStep()) break;
       } else {
