@@ -15,6 +15,8 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCodes.INVALID_FILE]: 400,
   [ErrorCodes.INVALID_MODEL]: 400,
   [ErrorCodes.INVALID_OPTION]: 400,
+  [ErrorCodes.INVALID_MECHANISM]: 400,
+  [ErrorCodes.AUCTION_STATE]: 409,
   [ErrorCodes.INVALID_INSTRUMENT]: 422,
   [ErrorCodes.MISSING_MARKET_DATA]: 422,
   [ErrorCodes.PRICE_OUT_OF_BOUNDS]: 422,
