@@ -1350,6 +1350,26 @@ export class BookEngine {
       this.inputs[k] = next;
       return { index: k, result: this.result(k), ms: performance.now() - t0 };
     }
+    this.setSingle(k, next);
+    return { index: k, result: this.result(k), ms: performance.now() - t0 };
+  }
+
+  /**
+   * Replaces account k (input index or id) by `next` (same id), re-margined on the current market
+   * by the margin engine; from then on the account follows the single path (ticks re-margin it).
+   * This is how a liquidation books its trades and cash on an account. Throws for an invalid
+   * `next`, leaving the book unchanged.
+   */
+  replace(account: number | string, next: AccountInput): { index: number; result: BookAccountResult } {
+    const k = typeof account === 'number' ? account : this.ids.indexOf(account);
+    if (!Number.isInteger(k) || k < 0 || k >= this.n) {
+      throw new OptmarginError(ErrorCodes.INVALID_INPUT, `account ${JSON.stringify(account)} is not in the book`);
+    }
+    this.setSingle(k, validateAccount(next));
+    return { index: k, result: this.result(k) };
+  }
+
+  private setSingle(k: number, next: AccountInput): void {
     const r = this.engine.margin(next);
     if (!r.ok) throw new OptmarginError(r.error.code, r.error.message, r.error.path);
     this.inputs[k] = next;
@@ -1357,7 +1377,6 @@ export class BookEngine {
     this.red.accKind[k] = AccKind.None;
     this.single.set(k, r);
     this.singleUnderlyings.set(k, touchedUnderlyings(next));
-    return { index: k, result: this.result(k), ms: performance.now() - t0 };
   }
 
   /** The vectorized trade; false when the account cannot stay vectorized (an error, or an underlying the book does not have). */
@@ -1454,6 +1473,12 @@ export class BookEngine {
     const out = new Array<BookAccountResult>(this.n);
     for (let k = 0; k < this.n; k++) out[k] = this.result(k);
     return out;
+  }
+
+  /** The current input of account k (after any trade or replace), validated. */
+  account(k: number): AccountInput {
+    if (!Number.isInteger(k) || k < 0 || k >= this.n) throw new OptmarginError(ErrorCodes.INVALID_INPUT, `account index ${k} is not in the book`);
+    return validateAccount(this.inputs[k]);
   }
 
   /** Account ids in input order. */
