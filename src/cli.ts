@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 /**
  * optmargin command line. Data goes to stdout; progress and logs to stderr.
- * Exit codes: 0 success; 1 unexpected failure; 2 invalid input or usage
- * (nothing is written to stdout then). See README "CLI".
+ * Exit codes (README "Exit codes"): 0 success; 1 internal failure; 2 invalid input or usage
+ * (nothing is written to stdout then); 3 partial failure (some accounts failed in workers or
+ * gave non-finite figures); 4 an output could not be written (EPIPE on stdout: quiet);
+ * 130 / 143 interrupted. Errors are one line on stderr; the stack trace only with --debug.
  */
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ExitCode, reportError } from './cli/io.js';
+import { ExitCode, guardStdout, reportError, setDebug } from './cli/io.js';
 import { registerPricingCommands } from './cli/price.js';
 import { registerMarketCommand } from './cli/market.js';
 import { registerBookCommands } from './cli/book.js';
@@ -21,7 +23,8 @@ import { findPackageRoot } from './wasm/module.js';
 function version(): string {
   try {
     return JSON.parse(readFileSync(join(findPackageRoot(), 'package.json'), 'utf8')).version;
-  } catch {
+  } catch (e) {
+    void e; // a package.json that cannot be read is not worth failing the CLI
     return 'unknown';
   }
 }
@@ -32,6 +35,7 @@ export function buildProgram(): Command {
     .name('optmargin')
     .description('Margin engine for crypto options, futures and perpetuals')
     .version(version())
+    .option('--debug', 'print the stack trace of an error')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerPricingCommands(program);
@@ -47,6 +51,8 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  guardStdout();
+  setDebug(argv.includes('--debug'));
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.OK;

@@ -25,7 +25,7 @@ export const ErrorCodes = {
   WASM_UNAVAILABLE: 'OPTMARGIN_WASM_UNAVAILABLE',
   /** A worker failed while computing; the affected accounts carry this code. */
   WORKER_FAILED: 'OPTMARGIN_WORKER_FAILED',
-  /** A request exceeds a server limit (body size, accounts per request). */
+  /** An input or request exceeds a documented limit (nesting depth, declared lengths, value ranges of docs/book.md "Limits"; server body size, accounts per request). */
   LIMIT_EXCEEDED: 'OPTMARGIN_LIMIT_EXCEEDED',
   /** The server's queue is full or a request waited past its timeout: retry later. */
   OVERLOADED: 'OPTMARGIN_OVERLOADED',
@@ -33,7 +33,11 @@ export const ErrorCodes = {
   UNAUTHORIZED: 'OPTMARGIN_UNAUTHORIZED',
   /** No such endpoint, or no book loaded yet. */
   NOT_FOUND: 'OPTMARGIN_NOT_FOUND',
-  /** An engine invariant failed (a bug, never bad input). */
+  /** A computed figure came out NaN or infinite: the account gets this error, never a health. */
+  NON_FINITE: 'OPTMARGIN_NON_FINITE',
+  /** An output (a --out file, standard output) could not be written completely. */
+  OUTPUT_FAILED: 'OPTMARGIN_OUTPUT_FAILED',
+  /** A bug in optmargin: an invariant did not hold (never reported as bad input). */
   INTERNAL: 'OPTMARGIN_INTERNAL',
   /** A liquidation mechanism id is unknown, or its parameter file is malformed. */
   INVALID_MECHANISM: 'OPTMARGIN_INVALID_MECHANISM',
@@ -55,9 +59,18 @@ export class OptmarginError extends Error {
   }
 }
 
+/**
+ * Text safe for a terminal: C0/C1 control characters (ESC, OSC, BEL, CR...) and the Unicode
+ * line/paragraph separators become U+FFFD, so an account id cannot move the cursor or rewrite
+ * the screen. Newlines are kept only when `keepNewlines`.
+ */
+export function terminalSafe(s: string, keepNewlines = false): string {
+  return s.replace(keepNewlines ? /[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]/g : /[\x00-\x1f\x7f-\x9f\u2028\u2029]/g, '\ufffd');
+}
+
 /** Renders a value for an error message: numbers and strings as a user typed them. */
 export function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? value.slice(0, 77) + '...' : value);
   if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
   if (value === undefined) return 'nothing';
   try {
@@ -86,6 +99,13 @@ export const check = {
   nonNegative(path: string, v: unknown): number {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw invalidInput(path, 'must be a finite number', v);
     if (!(v >= 0)) throw invalidInput(path, 'must be >= 0', v);
+    return v;
+  },
+  /** A finite number with |v| <= limit (and > 0 when `positive`). */
+  bounded(path: string, v: unknown, limit: number, positive = false): number {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw invalidInput(path, 'must be a finite number', v);
+    if (positive && !(v > 0)) throw invalidInput(path, 'must be > 0', v);
+    if (Math.abs(v) > limit) throw invalidInput(path, `must be within ${positive ? '(0, ' : '±'}${limit.toExponential(0).replace('e+', 'e')}${positive ? ']' : ''} (docs/book.md "Limits")`, v);
     return v;
   },
   oneOf<T extends string>(path: string, v: unknown, allowed: readonly T[]): T {

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encode } from '@msgpack/msgpack';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { runMarginCommand, runModelsCommand } from '../src/cli/margin.js';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
 import { createMarginEngine, type MarginResultOk } from '../src/margin/index.js';
@@ -20,10 +20,16 @@ const account = {
   ],
 };
 
-function run(file: string, opts: Parameters<typeof runMarginCommand>[1]): { out: string; code: number } {
+function run(file: string, opts: Parameters<typeof runMarginCommand>[1]): { out: string; err: string; code: number } {
   let out = '';
-  const code = runMarginCommand(file, opts, (s) => (out += s));
-  return { out, code };
+  let err = '';
+  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
+  try {
+    const code = runMarginCommand(file, opts, (s) => (out += s));
+    return { out, err, code };
+  } finally {
+    spy.mockRestore();
+  }
 }
 
 describe('optmargin margin / models (default market)', () => {
@@ -56,7 +62,9 @@ describe('optmargin margin / models (default market)', () => {
     writeFileSync(f, JSON.stringify({ ...account, positions: [{ instrument: 'BTC-25SEP26-60000-P', size: 'x' }] }));
     const r = run(f, { json: true });
     expect(r.code).toBe(2);
-    expect(JSON.parse(r.out).error.message).toBe('positions[0].size must be a finite number, got "x"');
+    // nothing on stdout; the error is one stderr line naming the field
+    expect(r.out).toBe('');
+    expect(r.err).toContain('positions[0].size must be a finite number, got "x"');
   });
 
   it('lists the presets', () => {

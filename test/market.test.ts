@@ -311,7 +311,7 @@ describe('snapshot files: JSON, msgpack, hash, validation, Deribit CSV, default 
     expectError(() => loadMarket(Buffer.from(JSON.stringify(iso))), ErrorCodes.INVALID_INPUT, 'expiries[0].expiry must be after valuationTime');
     expectError(() => loadMarket(join(dir, 'nope.json')), ErrorCodes.INVALID_FILE, 'nope.json');
     expectError(() => loadMarket(Buffer.from([0xc1, 0x00, 0x01])), ErrorCodes.INVALID_FILE, 'msgpack');
-    expectError(() => loadMarket(Buffer.from('{"format": "optmargin.market/1", ')), ErrorCodes.INVALID_FILE, 'not a JSON market snapshot');
+    expectError(() => loadMarket(Buffer.from('{"format": "optmargin.market/1", ')), ErrorCodes.INVALID_FILE, 'market buffer is not valid JSON (at byte');
   });
 
   it('Deribit CSV: errors name the line, instrument and column', () => {

@@ -3,18 +3,21 @@
  * realistic book (docs/book.md). Results go to --out (JSON, msgpack or CSV, written atomically);
  * the summary to stdout (text, or --json); progress to stderr (only when it is a terminal).
  * Exit code 0 when the book ran, even if some accounts are invalid: they are listed with their
- * errors, and every account in has a result out.
+ * errors (and counted on stderr), and every account in has a result out. Exit 3 (partial) when
+ * some accounts failed for a reason other than their input (OPTMARGIN_WORKER_FAILED,
+ * OPTMARGIN_NON_FINITE), with a line on stderr. --out is opened before any work starts.
  */
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { ErrorCodes, OptmarginError } from '../errors.js';
+import { ErrorCodes, OptmarginError, terminalSafe } from '../errors.js';
+import { AtomicFile } from '../io/atomic.js';
 import { defaultMarket, loadMarket, resolveMarket } from '../market/index.js';
 import { BookEngine } from '../engine/book.js';
-import { bookFormatOf, parseBook, serializeBook, writeFileAtomic } from '../engine/book-file.js';
-import { generateBook } from '../engine/gen-book.js';
+import { BookWriter, bookFormatOf, parseBook } from '../engine/book-file.js';
+import { generateAccounts } from '../engine/gen-book.js';
 import { formatOf, serializeResults, summarize, type BookSummary, type ResultFormat, type ResultsDocument } from '../engine/results.js';
-import { ExitCode, readInputBytes } from './io.js';
+import { ExitCode, readInputBytes, warn } from './io.js';
 
 export interface BookCommandOptions {
   market?: string;
@@ -37,6 +40,7 @@ const usd = (x: number): string => x.toLocaleString('en-US', { maximumFractionDi
 
 export function formatBookSummary(s: BookSummary, header: ResultsDocument['model'] & { marketHash: string }): string {
   const lines: string[] = [];
+  const t = (x: string): string => terminalSafe(x);
   lines.push(`book: ${s.accounts} accounts${s.positions !== undefined ? ` (${s.positions} positions)` : ''}, model ${header.id} ${header.version} (${header.hash}), market ${header.marketHash}`);
   lines.push(
     `  healthy ${s.byHealth.healthy} | margin call ${s.byHealth['margin call']} | liquidatable ${s.byHealth.liquidatable} | bankrupt ${s.byHealth.bankrupt} | invalid ${s.errors}`,
@@ -44,12 +48,16 @@ export function formatBookSummary(s: BookSummary, header: ResultsDocument['model
   lines.push(`  total equity ${usd(s.totalEquity)} USD, IM ${usd(s.totalInitialMargin)} USD, MM ${usd(s.totalMaintenanceMargin)} USD`);
   if (s.worst.length) {
     lines.push('  worst accounts (equity − MM):');
-    for (const w of s.worst) lines.push(`    ${w.id}  ${w.health}  equity ${usd(w.equity)}  MM ${usd(w.maintenanceMargin)}  shortfall ${usd(w.shortfall)}`);
+    for (const w of s.worst) lines.push(`    ${t(w.id)}  ${w.health}  equity ${usd(w.equity)}  MM ${usd(w.maintenanceMargin)}  shortfall ${usd(w.shortfall)}`);
   }
   if (s.errors) {
     lines.push(`  invalid accounts (${s.errors}):`);
-    for (const e of s.invalid.slice(0, 20)) lines.push(`    ${e.id}  ${e.code}  ${e.message}`);
+    for (const e of s.invalid.slice(0, 20)) lines.push(`    ${t(e.id)}  ${e.code}  ${t(e.message)}`);
     if (s.errors > 20) lines.push(`    … ${s.errors - 20} more (all are in --out)`);
+  }
+  if (s.duplicates.count) {
+    lines.push(`  warning: ${s.duplicates.count} accounts reuse an id already seen (each is margined and reported in input order):`);
+    for (const d of s.duplicates.examples) lines.push(`    ${t(d.id)}  at inputs ${d.indices.slice(0, 5).join(', ')}${d.indices.length > 5 ? ', …' : ''}`);
   }
   if (s.ms !== undefined) {
     lines.push(`  time ${s.ms.toFixed(0)} ms${s.throughput ? `, throughput ${(s.throughput / 1e6).toFixed(0)}M positions×scenarios/s` : ''}`);
@@ -57,18 +65,46 @@ export function formatBookSummary(s: BookSummary, header: ResultsDocument['model
   return lines.join('\n') + '\n';
 }
 
+/** The exit code of a finished book run: 3 when some accounts failed for a reason other than their input. */
+export function bookExitCode(s: BookSummary): number {
+  return s.failed > 0 ? ExitCode.PARTIAL : ExitCode.OK;
+}
+
+/** stderr lines of a finished run: failures (exit 3), invalid accounts, duplicate ids. */
+export function reportBookProblems(s: BookSummary): void {
+  if (s.failed > 0) {
+    const first = s.invalid.find((e) => e.code === ErrorCodes.WORKER_FAILED || e.code === ErrorCodes.NON_FINITE || e.code === ErrorCodes.INTERNAL);
+    warn(`${s.failed} of ${s.accounts} accounts have no figures because the engine failed on them (${first ? `${first.code}, first ${first.id}: ${first.message}` : 'see the results'}); exit code 3`);
+  }
+  const invalid = s.errors - s.failed;
+  if (invalid > 0) {
+    const first = s.invalid.find((e) => e.code !== ErrorCodes.WORKER_FAILED && e.code !== ErrorCodes.NON_FINITE && e.code !== ErrorCodes.INTERNAL);
+    warn(`${invalid} of ${s.accounts} accounts are invalid and have error results${first ? ` (first ${first.id}: ${first.message})` : ''}`);
+  }
+  if (s.duplicates.count > 0) warn(`warning: ${s.duplicates.count} accounts reuse an id already seen (first ${s.duplicates.examples[0]?.id ?? '?'}); ids are not keys: every account is reported in input order`);
+}
+
+/** Checks --out's extension and opens its temporary file (fails before any work when it cannot be written). */
+export function openOut(out: string | undefined): { file: AtomicFile; format: ResultFormat } | null {
+  if (out === undefined) return null;
+  const format = formatOf(out);
+  if (format === null) throw new OptmarginError(ErrorCodes.INVALID_OPTION, `--out must end in .json, .msgpack or .csv, got ${JSON.stringify(out)}`);
+  return { file: AtomicFile.create(out), format };
+}
+
 /** The command's work, callable from tests. Returns the summary. */
 export async function runBookCommand(file: string, opts: BookCommandOptions, write: (s: string) => void = (s) => process.stdout.write(s)): Promise<BookSummary> {
   const threads = opts.threads === undefined ? Math.min(4, availableParallelism()) : intOption('threads', opts.threads, 1, 256);
-  const outFormat = opts.out === undefined ? null : formatOf(opts.out);
-  if (opts.out !== undefined && outFormat === null) {
-    throw new OptmarginError(ErrorCodes.INVALID_OPTION, `--out must end in .json, .msgpack or .csv, got ${JSON.stringify(opts.out)}`);
+  const out = openOut(opts.out);
+  try {
+    const t0 = performance.now();
+    const snapshot = opts.market ? loadMarket(opts.market) : defaultMarket();
+    const market = resolveMarket(snapshot);
+    const { accounts } = parseBook(readInputBytes(file), file === '-' ? 'standard input' : file);
+    return await marginAccounts(accounts, market, threads, out, opts, t0, write);
+  } finally {
+    out?.file.abort(); // no-op after a commit
   }
-  const t0 = performance.now();
-  const snapshot = opts.market ? loadMarket(opts.market) : defaultMarket();
-  const market = resolveMarket(snapshot);
-  const { accounts } = parseBook(readInputBytes(file), file === '-' ? 'standard input' : file);
-  return marginAccounts(accounts, market, threads, outFormat, opts, t0, write);
 }
 
 /** Margins parsed accounts (book or demo), writes --out and the summary; returns the summary. */
@@ -76,7 +112,7 @@ export async function marginAccounts(
   accounts: unknown[],
   market: ReturnType<typeof resolveMarket>,
   threads: number,
-  outFormat: ResultFormat | null,
+  out: { file: AtomicFile; format: ResultFormat } | null,
   opts: BookCommandOptions,
   t0: number,
   write: (s: string) => void,
@@ -102,9 +138,10 @@ export async function marginAccounts(
     summary.ms = performance.now() - t0;
     summary.throughput = stats.aggregateMs > 0 ? engine.work / (stats.aggregateMs / 1000) : undefined;
     const header = engine.header();
-    if (opts.out && outFormat) {
+    if (out) {
       const doc: ResultsDocument = { format: 'optmargin.book-results/1', ...header, summary, results };
-      writeFileAtomic(opts.out, serializeResults(doc, outFormat));
+      out.file.write(serializeResults(doc, out.format));
+      out.file.commit();
     }
     write(opts.json ? JSON.stringify({ ...header, summary, stats, load }, null, 2) + '\n' : formatBookSummary(summary, { ...header.model, marketHash: header.marketHash }));
     return summary;
@@ -121,18 +158,31 @@ export interface GenBookCommandOptions {
   out?: string;
 }
 
-export function runGenBookCommand(opts: GenBookCommandOptions, write: (s: Uint8Array) => void = (s) => process.stdout.write(s)): void {
+/** Writes the book as a stream: constant memory for any number of accounts (--out atomically, else stdout). */
+export async function runGenBookCommand(opts: GenBookCommandOptions, write: (s: Uint8Array) => void | Promise<void> = stdoutChunk): Promise<void> {
   const n = intOption('accounts', opts.accounts, 0, 10_000_000);
   const seed = opts.seed === undefined ? 1 : intOption('seed', opts.seed, -2147483648, 4294967295);
-  const market = resolveMarket(opts.market ? loadMarket(opts.market) : defaultMarket());
-  const { accounts, info } = generateBook({ accounts: n, seed, market });
-  const data = serializeBook(accounts, opts.out ? bookFormatOf(opts.out) : 'jsonl');
-  if (opts.out) writeFileAtomic(opts.out, data);
-  else write(data);
-  process.stderr.write(
-    `gen-book: ${info.accounts} accounts, ${info.positions} positions (${Object.entries(info.byArchetype).map(([k, v]) => `${k} ${v}`).join(', ')}; ` +
-      `${Object.entries(info.byMode).map(([k, v]) => `${k} ${v}`).join(', ')}); options weighted by ${Object.entries(info.weighting).map(([u, w]) => `${u}: ${w}`).join(', ')}\n`,
-  );
+  const file = opts.out ? AtomicFile.create(opts.out) : null;
+  try {
+    const market = resolveMarket(opts.market ? loadMarket(opts.market) : defaultMarket());
+    const { accounts, info } = generateAccounts({ accounts: n, seed, market }, false);
+    const writer = new BookWriter(opts.out ? bookFormatOf(opts.out) : 'jsonl', n, file ? (c) => file.write(c) : write);
+    for (const a of accounts) await writer.add(a);
+    await writer.end();
+    file?.commit();
+    process.stderr.write(
+      `gen-book: ${info.accounts} accounts, ${info.positions} positions (${Object.entries(info.byArchetype).map(([k, v]) => `${k} ${v}`).join(', ')}; ` +
+        `${Object.entries(info.byMode).map(([k, v]) => `${k} ${v}`).join(', ')}); options weighted by ${Object.entries(info.weighting).map(([u, w]) => `${u}: ${w}`).join(', ')}\n`,
+    );
+  } finally {
+    file?.abort();
+  }
+}
+
+/** A chunk to standard output, waiting for it to drain (pipes to a slow reader). */
+function stdoutChunk(c: Uint8Array): Promise<void> | void {
+  if (process.stdout.write(c)) return;
+  return new Promise((resolve) => process.stdout.once('drain', resolve));
 }
 
 export function registerBookCommands(program: Command): void {
@@ -147,8 +197,9 @@ export function registerBookCommands(program: Command): void {
     .option('--json', 'print the summary as JSON')
     .option('--no-progress', 'no progress bar on stderr')
     .action(async (file: string, opts: BookCommandOptions) => {
-      await runBookCommand(file, opts);
-      process.exitCode = ExitCode.OK;
+      const summary = await runBookCommand(file, opts);
+      reportBookProblems(summary);
+      process.exitCode = bookExitCode(summary);
     });
   program
     .command('gen-book')
@@ -157,7 +208,7 @@ export function registerBookCommands(program: Command): void {
     .option('--seed <s>', 'seed of the generator', '1')
     .option('--market <file>', 'market snapshot; default: the shipped market')
     .option('--out <file>', 'book file (.jsonl default, .json array, .msgpack); default: JSON lines on stdout')
-    .action((opts: GenBookCommandOptions) => {
-      runGenBookCommand(opts);
+    .action(async (opts: GenBookCommandOptions) => {
+      await runGenBookCommand(opts);
     });
 }

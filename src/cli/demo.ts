@@ -6,6 +6,7 @@
  * breakdown of one portfolio account.
  */
 import { availableParallelism } from 'node:os';
+import { basename, isAbsolute, relative } from 'node:path';
 import type { Command } from 'commander';
 import { defaultMarket, resolveMarket } from '../market/index.js';
 import { generateBook } from '../engine/gen-book.js';
@@ -43,7 +44,15 @@ export async function runDemo(opts: DemoOptions, write: (s: string) => void = (s
     write(`\none account in full (${sample.id}, ${sample.positions.length} positions):\n`);
     write(formatMarginResult(engine.margin(sample)));
   }
-  write(`\nnext: optmargin gen-book --accounts 1000 --out book.jsonl && optmargin book book.jsonl --out results.csv   (see README)\n`);
+  const cmd = invocation();
+  write(`\nnext: ${cmd} gen-book --accounts 1000 --out book.jsonl && ${cmd} book book.jsonl --out results.csv   (see README)\n`);
+}
+
+/** How this CLI was started, as the user can type it again: `optmargin` when installed, else `node <path to cli.js>`. */
+export function invocation(script = process.argv[1] ?? ''): string {
+  if (basename(script) === 'optmargin') return 'optmargin';
+  const rel = relative(process.cwd(), script);
+  return `node ${rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : script}`;
 }
 
 export function registerDemoCommand(program: Command): void {

@@ -4,17 +4,45 @@
  * a piped stdin) reads standard input.
  */
 import { readFileSync } from 'node:fs';
-import { decode } from '@msgpack/msgpack';
-import { ErrorCodes, OptmarginError } from '../errors.js';
+import { ErrorCodes, OptmarginError, terminalSafe } from '../errors.js';
+import { parseDocumentBytes } from '../io/decode.js';
+import { abortOpenFiles } from '../io/atomic.js';
 
-/** Exit codes of every command (documented in the README). */
+/** Exit codes of every command (documented in the README "Exit codes"). */
 export const ExitCode = {
   OK: 0,
-  /** unexpected failure (a bug or an environment problem) */
+  /** internal failure (a bug, the WASM module or the worker pool unusable); one line on stderr */
   FAILURE: 1,
-  /** invalid input or usage: bad file, bad field, unknown model; nothing was written to stdout */
+  /** invalid input or usage: bad file, bad field, unknown model, --out not writable; nothing was written to stdout */
   INVALID_INPUT: 2,
+  /** partial failure: the run finished but some accounts have no figures because of a failure that is not their input (OPTMARGIN_WORKER_FAILED, OPTMARGIN_NON_FINITE); every result is written, a line on stderr counts them */
+  PARTIAL: 3,
+  /** an output could not be written: --out (ENOSPC...: the previous file is left unchanged) or standard output (EPIPE: the reader went away — quiet) */
+  OUTPUT_FAILED: 4,
+  /** interrupted by SIGINT / SIGTERM (128 + signal): temporary files removed */
+  INTERRUPTED: 130,
 } as const;
+
+let debug = false;
+/** --debug: errors print their stack trace. */
+export function setDebug(on: boolean): void {
+  debug = on;
+}
+
+let stdoutGuarded = false;
+/**
+ * Standard output errors end the run quietly: EPIPE (`optmargin demo | head -1`) exits with
+ * OUTPUT_FAILED and no message; any other error (ENOSPC...) with one line on stderr.
+ */
+export function guardStdout(): void {
+  if (stdoutGuarded) return;
+  stdoutGuarded = true;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    abortOpenFiles();
+    if (e.code !== 'EPIPE') process.stderr.write(`optmargin: cannot write standard output: ${e.code ?? e.message}\n`);
+    process.exit(ExitCode.OUTPUT_FAILED);
+  });
+}
 
 export function readInputBytes(file: string | undefined): Buffer {
   if (file === undefined || file === '-') {
@@ -30,22 +58,9 @@ export function readInputBytes(file: string | undefined): Buffer {
   }
 }
 
-/** Parses JSON, or msgpack when the bytes are not JSON text. */
+/** Parses JSON, or msgpack when the bytes are not JSON text (both bounded: src/io/decode.ts). */
 export function parseDocument(bytes: Uint8Array, name: string): unknown {
-  const first = bytes.find((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
-  const looksJson = first === 0x7b /* { */ || first === 0x5b /* [ */;
-  if (looksJson) {
-    try {
-      return JSON.parse(Buffer.from(bytes).toString('utf8'));
-    } catch (e) {
-      throw new OptmarginError(ErrorCodes.INVALID_FILE, `${name} is not valid JSON: ${(e as Error).message}`);
-    }
-  }
-  try {
-    return decode(bytes);
-  } catch (e) {
-    throw new OptmarginError(ErrorCodes.INVALID_FILE, `${name} is neither JSON nor msgpack: ${(e as Error).message}`);
-  }
+  return parseDocumentBytes(bytes, name);
 }
 
 export function readDocument(file: string | undefined): unknown {
@@ -56,12 +71,38 @@ export function writeJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value) + '\n');
 }
 
-/** Maps an error to its exit code and prints it on stderr. */
-export function reportError(e: unknown): number {
-  if (e instanceof OptmarginError) {
-    process.stderr.write(`optmargin: ${e.message}\n`);
-    return e.code === ErrorCodes.WASM_UNAVAILABLE || e.code === ErrorCodes.WORKER_FAILED || e.code === ErrorCodes.INTERNAL ? ExitCode.FAILURE : ExitCode.INVALID_INPUT;
+/** The exit code of an error. */
+export function exitCodeOf(e: unknown): number {
+  if (!(e instanceof OptmarginError)) return ExitCode.FAILURE;
+  switch (e.code) {
+    case ErrorCodes.WASM_UNAVAILABLE:
+    case ErrorCodes.WORKER_FAILED:
+    case ErrorCodes.INTERNAL:
+    case ErrorCodes.NON_FINITE:
+      return ExitCode.FAILURE;
+    case ErrorCodes.OUTPUT_FAILED:
+      return ExitCode.OUTPUT_FAILED;
+    default:
+      return ExitCode.INVALID_INPUT;
   }
-  process.stderr.write(`optmargin: unexpected error: ${(e as Error)?.stack ?? String(e)}\n`);
-  return ExitCode.FAILURE;
+}
+
+/** One line on stderr (control characters made visible); the stack only with --debug. */
+export function warn(message: string): void {
+  process.stderr.write(`optmargin: ${terminalSafe(message)}\n`);
+}
+
+/** Maps an error to its exit code and prints it on stderr: one line (the stack trace only with --debug). */
+export function reportError(e: unknown): number {
+  abortOpenFiles();
+  if (e instanceof OptmarginError) {
+    const internal = exitCodeOf(e) === ExitCode.FAILURE;
+    warn(`${internal ? `${e.code}: ` : ''}${e.message}`);
+  } else {
+    const err = e as Error;
+    const msg = err instanceof RangeError && /call stack/.test(err.message) ? 'input nested too deeply' : `${err?.name ?? 'Error'}: ${err?.message ?? String(e)}`;
+    warn(`internal error (${ErrorCodes.INTERNAL}): ${msg}${debug ? '' : ' (run with --debug for the stack trace)'}`);
+  }
+  if (debug && e instanceof Error && e.stack) process.stderr.write(e.stack + '\n');
+  return exitCodeOf(e);
 }

@@ -6,13 +6,13 @@
  * `optmargin models [ID] [--json]`: lists the presets, or prints one preset's parameters.
  */
 import type { Command } from 'commander';
-import { ErrorCodes, OptmarginError } from '../errors.js';
+import { ErrorCodes, OptmarginError, terminalSafe } from '../errors.js';
 import { defaultMarket, loadMarket } from '../market/snapshot.js';
 import { resolveMarket } from '../market/resolved.js';
 import { createMarginEngine, type MarginEngine } from '../margin/engine.js';
 import { listModels, loadModel } from '../margin/models.js';
 import type { LiquidationPrices, MarginResult, MarginResultOk } from '../margin/types.js';
-import { readDocument } from './io.js';
+import { ExitCode, readDocument, warn } from './io.js';
 
 export interface MarginCommandOptions {
   market?: string;
@@ -32,12 +32,17 @@ function table(rows: string[][], alignRight: boolean[]): string {
   return rows.map((r) => r.map((cell, c) => (alignRight[c] ? cell.padStart(w[c]) : cell.padEnd(w[c]))).join('  ').trimEnd()).join('\n');
 }
 
+/** "v1.2" for a numeric version, the version as is otherwise ("v2-core-d69b557", not "vv2-core-…"). */
+export function versionLabel(v: string): string {
+  return /^\d/.test(v) ? `v${v}` : v;
+}
+
 /** The readable report of one result. */
 export function formatMarginResult(r: MarginResult, liq?: LiquidationPrices[]): string {
-  if (!r.ok) return `account ${r.id}: ERROR ${r.error.code}: ${r.error.message}\n`;
+  if (!r.ok) return `account ${terminalSafe(r.id)}: ERROR ${r.error.code}: ${terminalSafe(r.error.message)}\n`;
   const o: string[] = [];
-  o.push(`account ${r.id}  mode ${r.mode}${r.modeApplied !== r.mode ? ` (computed as ${r.modeApplied})` : ''}`);
-  o.push(`model ${r.model.id} v${r.model.version} (${r.model.mechanism}, params ${r.model.hash.slice(0, 12)})  market ${r.marketHash.slice(0, 12)} at ${new Date(r.valuationTime).toISOString()}`);
+  o.push(`account ${terminalSafe(r.id)}  mode ${r.mode}${r.modeApplied !== r.mode ? ` (computed as ${r.modeApplied})` : ''}`);
+  o.push(`model ${r.model.id} ${versionLabel(r.model.version)} (${r.model.mechanism}, params ${r.model.hash.slice(0, 12)})  market ${r.marketHash.slice(0, 12)} at ${new Date(r.valuationTime).toISOString()}`);
   o.push('');
   const fig: string[][] = [
     ['equity', usd(r.equity)],
@@ -74,7 +79,7 @@ export function formatMarginResult(r: MarginResult, liq?: LiquidationPrices[]): 
     if (hasIso) head.push('equity', 'health');
     const rows = [head];
     for (const p of r.positions) {
-      const row = [String(p.index), p.instrument, String(p.size), usd(p.valueUsd)];
+      const row = [String(p.index), terminalSafe(p.instrument), String(p.size), usd(p.valueUsd)];
       if (hasIm) row.push(usd(p.initialMargin ?? 0), usd(p.maintenanceMargin ?? 0));
       if (hasWorst) row.push(usd(p.worstScenarioPnl ?? 0));
       if (hasIso) row.push(usd(p.equity ?? 0), p.health ?? '');
@@ -102,7 +107,7 @@ export function formatMarginResult(r: MarginResult, liq?: LiquidationPrices[]): 
   return o.join('\n') + '\n';
 }
 
-/** The model of an account when none is named: portfolio accounts deribit-pm, others deribit-standard. */
+/** The model an account is margined under when --model is not given: the one its own mode selects (portfolio: deribit-pm, others deribit-standard). */
 export function defaultModelFor(mode: unknown): string {
   return mode === 'portfolio' ? 'deribit-pm' : 'deribit-standard';
 }
@@ -127,21 +132,49 @@ export function marginAccounts(engine: MarginEngine, accounts: readonly unknown[
   });
 }
 
-/** The command's work, separate from commander so it can be called and tested directly. */
+/**
+ * The command's work, separate from commander so it can be called and tested directly. Each
+ * account of an array is margined under the model its own mode selects (unless --model). Valid
+ * accounts' results go to stdout; each invalid account is one line on stderr naming the element
+ * and field (`[3].positions[0].size must be ...`). Returns the exit code: 0, 2 when any account
+ * is invalid, 3 when one failed for another reason (non-finite figure, internal error).
+ */
 export function runMarginCommand(file: string, opts: MarginCommandOptions, write: (s: string) => void = (s) => process.stdout.write(s)): number {
   const doc = readDocument(file);
-  const accounts = Array.isArray(doc) ? doc : [doc];
+  const isArray = Array.isArray(doc);
+  const accounts = isArray ? doc : [doc];
   if (accounts.length === 0) throw new OptmarginError(ErrorCodes.INVALID_INPUT, 'no accounts in the input');
-  const first = accounts[0] as { mode?: unknown };
-  const engine = engineFor(opts, first?.mode);
-  const results = marginAccounts(engine, accounts, opts.liquidation === true);
+  const market = resolveMarket(opts.market ? loadMarket(opts.market) : defaultMarket());
+  const engines = new Map<string, MarginEngine>();
+  const engineOf = (a: unknown): MarginEngine => {
+    const id = opts.model ?? defaultModelFor((a as { mode?: unknown } | null)?.mode);
+    let e = engines.get(id);
+    if (!e) engines.set(id, (e = createMarginEngine({ market, model: loadModel(id) })));
+    return e;
+  };
+  const results = accounts.map((a) => marginAccounts(engineOf(a), [a], opts.liquidation === true)[0]);
+  let code: number = ExitCode.OK;
+  const seen = new Map<string, number>();
+  results.forEach((r, k) => {
+    const prev = seen.get(r.id);
+    if (prev !== undefined) warn(`warning: ${isArray ? `[${k}]` : 'account'} reuses the id ${JSON.stringify(r.id)} of [${prev}] (both are margined)`);
+    else seen.set(r.id, k);
+    if (r.ok) return;
+    const where = isArray ? `[${k}]` : 'account';
+    const field = r.error.path ? '' : ` (id ${JSON.stringify(r.id)})`;
+    warn(`${where}${r.error.path ? '.' : ': '}${r.error.path ? r.error.message : r.error.message + field} [${r.error.code}]`);
+    const failure = r.error.code === ErrorCodes.NON_FINITE || r.error.code === ErrorCodes.INTERNAL;
+    code = Math.max(code, failure ? ExitCode.PARTIAL : ExitCode.INVALID_INPUT);
+  });
+  const ok = results.map((r, k) => ({ r, k })).filter(({ r }) => r.ok);
+  if (ok.length === 0) return code;
   if (opts.json) {
-    write(JSON.stringify(Array.isArray(doc) ? results : results[0], null, 2) + '\n');
+    // JSON keeps one element per input (error results included) so indices line up
+    write(JSON.stringify(isArray ? results : results[0], null, 2) + '\n');
   } else {
-    write(results.map((r) => formatMarginResult(r, 'liquidationPrices' in r ? r.liquidationPrices : undefined)).join('\n'));
+    write(ok.map(({ r }) => formatMarginResult(r, 'liquidationPrices' in r ? r.liquidationPrices : undefined)).join('\n'));
   }
-  // a book whose accounts all failed is an input error; partial failures are reported per account
-  return results.every((r) => !r.ok) ? 2 : 0;
+  return code;
 }
 
 export function runModelsCommand(id: string | undefined, opts: { json?: boolean }, write: (s: string) => void = (s) => process.stdout.write(s)): void {
@@ -157,7 +190,7 @@ export function runModelsCommand(id: string | undefined, opts: { json?: boolean 
   }
   const o: string[] = [];
   for (const m of models) {
-    o.push(`${m.id}  v${m.version}  ${m.mechanism}  params ${m.hash.slice(0, 12)}`);
+    o.push(`${m.id}  ${versionLabel(m.version)}  ${m.mechanism}  params ${m.hash.slice(0, 12)}`);
     o.push(`  ${m.description}`);
     o.push(`  source: ${m.source}`);
     o.push('');
@@ -175,7 +208,7 @@ export function registerMarginCommands(program: Command): void {
     )
     .argument('<account>', 'account file, or - for standard input')
     .option('--market <file>', 'market snapshot or Deribit CSV (default: the shipped default market)')
-    .option('--model <id|file>', 'preset id (see `optmargin models`) or parameter file (default: deribit-pm for portfolio accounts, else deribit-standard)')
+    .option('--model <id|file>', 'preset id (see `optmargin models`) or parameter file (default: per account, deribit-pm for portfolio accounts, else deribit-standard)')
     .option('--json', 'print the full result as JSON')
     .option('--liquidation', 'also find the liquidation price of each underlying')
     .action((file: string, opts: MarginCommandOptions) => {

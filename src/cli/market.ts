@@ -7,8 +7,8 @@
 import type { Command } from 'commander';
 import { formatMarketSummary, summarizeMarket } from '../market/summary.js';
 import { loadMarket, marketToJson, marketToMsgpack } from '../market/snapshot.js';
-import { writeFileSync } from 'node:fs';
 import { ErrorCodes, OptmarginError } from '../errors.js';
+import { AtomicFile } from '../io/atomic.js';
 
 export interface MarketCommandOptions {
   json?: boolean;
@@ -22,17 +22,23 @@ export function runMarketCommand(file: string, opts: MarketCommandOptions, write
   if (opts.smile !== undefined && opts.smile !== 'spline' && opts.smile !== 'svi') {
     throw new OptmarginError(ErrorCodes.INVALID_OPTION, `--smile must be "spline" or "svi", got ${JSON.stringify(opts.smile)}`);
   }
+  // --out is opened (checked writable) before the work; written atomically after it
+  const out = opts.out ? AtomicFile.create(opts.out) : null;
+  try {
+    runMarket(file, opts, write, out);
+  } finally {
+    out?.abort();
+  }
+}
+
+function runMarket(file: string, opts: MarketCommandOptions, write: (s: string) => void, out: AtomicFile | null): void {
   const snapshot = loadMarket(file, opts.smile ? { smileModel: opts.smile } : {});
   const summary = summarizeMarket(snapshot);
-  write(opts.json ? JSON.stringify(summary, null, 2) + '\n' : formatMarketSummary(summary) + '\n');
-  if (opts.out) {
-    const data = opts.out.endsWith('.msgpack') ? marketToMsgpack(snapshot) : marketToJson(snapshot) + '\n';
-    try {
-      writeFileSync(opts.out, data);
-    } catch (e) {
-      throw new OptmarginError(ErrorCodes.INVALID_FILE, `cannot write ${JSON.stringify(opts.out)}: ${(e as Error).message}`);
-    }
+  if (out) {
+    out.write(out.target.endsWith('.msgpack') ? marketToMsgpack(snapshot) : marketToJson(snapshot) + '\n');
+    out.commit();
   }
+  write(opts.json ? JSON.stringify(summary, null, 2) + '\n' : formatMarketSummary(summary) + '\n');
 }
 
 export function registerMarketCommand(program: Command): void {

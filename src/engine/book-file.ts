@@ -5,10 +5,10 @@
  * that is not a book at all fails with INVALID_FILE. Output files are written to a temporary
  * file then renamed, so a failed run never leaves a partial file.
  */
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { decode, encode } from '@msgpack/msgpack';
+import { encode } from '@msgpack/msgpack';
 import { ErrorCodes, OptmarginError } from '../errors.js';
+import { decodeMsgpack, firstByte, jsonNestingViolation, MAX_NESTING, parseJsonText } from '../io/decode.js';
+export { writeFileAtomic } from '../io/atomic.js';
 import type { AccountInput } from '../margin/types.js';
 
 /** A book entry that could not even be parsed (a malformed JSON line): its result is this error. */
@@ -43,17 +43,24 @@ const looksLikeAccount = (v: unknown): boolean =>
 
 /** Parses book bytes; `name` labels errors. */
 export function parseBook(bytes: Uint8Array, name: string): { accounts: unknown[]; format: BookFormat } {
-  const first = bytes.find((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
-  if (first === undefined) throw notABook(name, 'the file is empty');
+  const first = firstByte(bytes);
+  if (first < 0) throw notABook(name, 'the file is empty');
   if (first === 0x5b /* [ */ || first === 0x7b /* { */) {
     const text = Buffer.from(bytes).toString('utf8');
     let whole: unknown;
     let parsed = false;
-    try {
-      whole = JSON.parse(text);
+    if (first === 0x5b) {
+      whole = parseJsonText(text, name);
       parsed = true;
-    } catch {
-      parsed = false;
+    } else {
+      try {
+        whole = parseJsonText(text, name);
+        parsed = true;
+      } catch (e) {
+        // not one JSON document: JSON lines (each line is bounded below)
+        if (!(e instanceof OptmarginError) || e.code === ErrorCodes.LIMIT_EXCEEDED) throw e;
+        parsed = false;
+      }
     }
     if (parsed) {
       if (Array.isArray(whole)) return { accounts: whole, format: 'json' };
@@ -70,6 +77,7 @@ export function parseBook(bytes: Uint8Array, name: string): { accounts: unknown[
       const line = lines[i].trim();
       if (line === '') continue;
       try {
+        if (jsonNestingViolation(line) >= 0) throw new SyntaxError(`it nests deeper than ${MAX_NESTING} levels`);
         const v = JSON.parse(line);
         if (!looksLikeAccount(v)) {
           if (good === 0 && bad === 0) throw notABook(name, `line ${i + 1} holds ${describe(v)}, not an account`);
@@ -79,7 +87,7 @@ export function parseBook(bytes: Uint8Array, name: string): { accounts: unknown[
         if (e instanceof OptmarginError) throw e;
         bad++;
         const id = /"id"\s*:\s*"([^"]{1,100})"/.exec(line)?.[1] ?? `line ${i + 1}`;
-        accounts.push(new InvalidEntry(id, `line ${i + 1} is not valid JSON: ${(e as Error).message}`));
+        accounts.push(new InvalidEntry(id, `line ${i + 1} is not valid JSON${/nests deeper/.test((e as Error).message) ? `: ${(e as Error).message}` : ''}`));
       }
     }
     if (good === 0) throw notABook(name, 'no line holds a JSON account');
@@ -87,36 +95,71 @@ export function parseBook(bytes: Uint8Array, name: string): { accounts: unknown[
   }
   let v: unknown;
   try {
-    v = decode(bytes);
+    v = decodeMsgpack(bytes, name);
   } catch (e) {
-    throw notABook(name, `it is neither JSON nor msgpack (${(e as Error).message})`);
+    if (e instanceof OptmarginError && e.code === ErrorCodes.INVALID_FILE) throw notABook(name, `it is neither JSON nor msgpack (${e.message.slice(name.length + 1)})`);
+    throw e;
   }
   if (!Array.isArray(v)) throw notABook(name, `the msgpack document is ${describe(v)}`);
   return { accounts: v, format: 'msgpack' };
-}
-
-/** Writes `data` to `file` atomically: a temporary file in the same directory, then rename. */
-export function writeFileAtomic(file: string, data: Uint8Array | string): void {
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    const fd = openSync(tmp, 'w');
-    try {
-      writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw new OptmarginError(ErrorCodes.INVALID_FILE, `cannot write ${JSON.stringify(file)}: ${(e as Error).message}`);
-  }
 }
 
 export function bookFormatOf(file: string): BookFormat {
   if (file.endsWith('.msgpack') || file.endsWith('.mpk')) return 'msgpack';
   if (file.endsWith('.json')) return 'json';
   return 'jsonl';
+}
+
+/** msgpack array header for n elements. */
+function msgpackArrayHeader(n: number): Uint8Array {
+  if (n < 16) return Uint8Array.of(0x90 | n);
+  if (n < 0x10000) return Uint8Array.of(0xdc, n >> 8, n & 0xff);
+  return Uint8Array.of(0xdd, (n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+}
+
+/**
+ * Writes a book of a known number of accounts one account at a time, in ~1 MB pieces handed to
+ * `sink` (a file or standard output): constant memory for any book size.
+ */
+export class BookWriter {
+  private parts: (Uint8Array | string)[] = [];
+  private pending = 0;
+  private k = 0;
+  constructor(
+    private readonly format: BookFormat,
+    private readonly count: number,
+    private readonly sink: (chunk: Uint8Array) => void | Promise<void>,
+  ) {
+    if (format === 'msgpack') this.push(msgpackArrayHeader(count));
+    else if (format === 'json') this.push('[');
+  }
+
+  private push(p: Uint8Array | string): void {
+    this.parts.push(p);
+    this.pending += p.length;
+  }
+
+  async add(a: AccountInput): Promise<void> {
+    if (this.format === 'msgpack') this.push(encode(a));
+    else if (this.format === 'json') this.push((this.k > 0 ? ',\n' : '\n') + JSON.stringify(a));
+    else this.push(JSON.stringify(a) + '\n');
+    this.k++;
+    if (this.pending >= 1 << 20) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.parts.length === 0) return;
+    const chunk = Buffer.concat(this.parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
+    this.parts = [];
+    this.pending = 0;
+    await this.sink(chunk);
+  }
+
+  async end(): Promise<void> {
+    if (this.k !== this.count) throw new OptmarginError(ErrorCodes.INTERNAL, `book writer: ${this.k} accounts written, ${this.count} announced`);
+    if (this.format === 'json') this.push('\n]\n');
+    await this.flush();
+  }
 }
 
 /** Serializes a book: JSON lines (default), JSON array, or msgpack array. */

@@ -29,6 +29,7 @@
  * it; `trade(account, changes)` appends the account's new rows at the end of the CSR (its old rows
  * become dead), aggregates them in-process and re-reduces that account: it stays vectorized.
  */
+import { finiteOrError } from '../margin/finite.js';
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import { MarginEngine } from '../margin/engine.js';
 import { InstrumentTable, Kind } from '../margin/instrument-table.js';
@@ -1417,8 +1418,12 @@ export class BookEngine {
 
   // ───────────────────────────── results ─────────────────────────────
 
-  /** The result of account k (input order). */
+  /** The result of account k (input order); a non-finite figure makes it an OPTMARGIN_NON_FINITE error. */
   result(k: number): BookAccountResult {
+    return finiteOrError(this.rawResult(k)) as BookAccountResult;
+  }
+
+  private rawResult(k: number): BookAccountResult {
     const id = this.ids[k];
     if (this.path[k] === Path.Single) {
       const r = this.single.get(k);

@@ -209,6 +209,18 @@ const round = (x: number, step: number): number => {
 
 /** Generates a book; the same options always give the same accounts. */
 export function generateBook(opts: GenBookOptions): { accounts: AccountInput[]; info: GenBookInfo } {
+  const accounts: AccountInput[] = new Array(opts.accounts);
+  const stream = generateAccounts(opts);
+  let k = 0;
+  for (const a of stream.accounts) accounts[k++] = a;
+  return { accounts, info: stream.info };
+}
+
+/**
+ * The accounts of a book one at a time (what `gen-book` streams: any size in constant memory).
+ * `info` fills in as accounts are drawn (its `archetypeOf` only when `archetypes` is true).
+ */
+export function generateAccounts(opts: GenBookOptions, archetypes = true): { info: GenBookInfo; accounts: Generator<AccountInput, void, undefined> } {
   const { market } = opts;
   if (!Number.isInteger(opts.accounts) || opts.accounts < 0) {
     throw new OptmarginError(ErrorCodes.INVALID_OPTION, `accounts must be a non-negative integer, got ${opts.accounts}`);
@@ -225,7 +237,7 @@ export function generateBook(opts: GenBookOptions): { accounts: AccountInput[]; 
     byArchetype: { 'option seller': 0, 'market maker': 0, 'futures trader': 0, 'spread trader': 0 },
     byMode: { portfolio: 0, cross: 0, isolated: 0 },
     weighting: Object.fromEntries(unis.map((x) => [x.underlying, x.fromOpenInterest ? 'open interest' : 'fallback: near ATM, short expiry'])),
-    archetypeOf: new Array(opts.accounts),
+    archetypeOf: archetypes ? new Array(opts.accounts) : [],
   };
   // BTC-heavy, as open interest is
   const uniPick = new Weighted(unis, unis.map((x) => (x.underlying === 'BTC' ? 0.6 : x.underlying === 'ETH' ? 0.4 : 0.2)));
@@ -233,139 +245,140 @@ export function generateBook(opts: GenBookOptions): { accounts: AccountInput[]; 
   const lot = (x: Universe): number => (x.spot > 20_000 ? 0.1 : x.spot > 1000 ? 1 : 10);
   const premiumUsd = (o: OptionInfo): number => black76Reference(o.isPut, o.forward, o.strike, o.vol, o.t, market.rate, false).price;
   const deltaOf = (o: OptionInfo): number => black76Reference(o.isPut, o.forward, o.strike, o.vol, o.t, market.rate, false).delta;
-  const accounts: AccountInput[] = new Array(opts.accounts);
-  for (let k = 0; k < opts.accounts; k++) {
-    const x = rng.next();
-    const id = `acc-${String(k).padStart(7, '0')}`;
-    let a: AccountInput;
-    if (x < 0.3) {
-      // option seller: short OTM options, premium received in coin; collateral from a leverage draw
-      info.byArchetype['option seller']++;
-      info.archetypeOf[k] = 'option seller';
-      const uni = uniPick.draw(rng);
-      const n = rng.int(5, 35);
-      const positions: PositionInput[] = [];
-      let notionalCoin = 0;
-      let premiumCoin = 0;
-      for (let p = 0; p < n; p++) {
-        const o = uni.otm.draw(rng);
-        const size = -round(lot(uni) * Math.exp(rng.normal() * 0.8) * 3, lot(uni));
-        positions.push({ instrument: o.name, size });
-        notionalCoin -= size;
-        premiumCoin -= (size * premiumUsd(o)) / o.forward;
-      }
-      const cover = Math.exp(rng.normal() * 0.45) * 0.3; // coin per contract; median 30 %
-      const mode: AccountMode = rng.next() < 0.75 ? 'portfolio' : 'cross';
-      a = { id, mode, collateral: { [uni.underlying]: round(notionalCoin * cover + premiumCoin, 1e-4) }, positions };
-    } else if (x < 0.45) {
-      // hedged market maker on every underlying: two-way options, delta hedged with the perpetual
-      info.byArchetype['market maker']++;
-      info.archetypeOf[k] = 'market maker';
-      const positions: PositionInput[] = [];
-      const collateral: Record<string, number> = {};
-      let usd = 0;
-      for (const uni of unis) {
-        const n = rng.int(20, 60);
-        let delta = 0;
+  function* draw(): Generator<AccountInput, void, undefined> {
+    for (let k = 0; k < opts.accounts; k++) {
+      const x = rng.next();
+      const id = `acc-${String(k).padStart(7, '0')}`;
+      let a: AccountInput;
+      if (x < 0.3) {
+        // option seller: short OTM options, premium received in coin; collateral from a leverage draw
+        info.byArchetype['option seller']++;
+        if (archetypes) info.archetypeOf[k] = 'option seller';
+        const uni = uniPick.draw(rng);
+        const n = rng.int(5, 35);
+        const positions: PositionInput[] = [];
+        let notionalCoin = 0;
+        let premiumCoin = 0;
         for (let p = 0; p < n; p++) {
-          const o = uni.options.draw(rng);
-          const size = (rng.next() < 0.5 ? -1 : 1) * round(lot(uni) * Math.exp(rng.normal() * 0.7) * 5, lot(uni));
+          const o = uni.otm.draw(rng);
+          const size = -round(lot(uni) * Math.exp(rng.normal() * 0.8) * 3, lot(uni));
           positions.push({ instrument: o.name, size });
-          delta += size * deltaOf(o);
+          notionalCoin -= size;
+          premiumCoin -= (size * premiumUsd(o)) / o.forward;
         }
-        // inverse perpetual sized in USD: −Δ coin × spot, to the nearest 10 USD
-        const hedge = Math.round((-delta * uni.spot) / 10) * 10;
-        if (hedge !== 0) positions.push({ instrument: `${uni.underlying}-PERPETUAL`, size: hedge });
-        collateral[uni.underlying] = round(n * lot(uni) * 5 * rng.uniform(0.05, 0.4), 1e-4);
-        usd += n * lot(uni) * 5 * uni.spot * rng.uniform(0.02, 0.2);
-      }
-      collateral.USDC = Math.round(usd);
-      a = { id, mode: 'portfolio', collateral, positions };
-    } else if (x < 0.8) {
-      // directional futures trader
-      info.byArchetype['futures trader']++;
-      info.archetypeOf[k] = 'futures trader';
-      const uni = uniPick.draw(rng);
-      const n = rng.int(1, 3);
-      const dir = rng.next() < 0.55 ? 1 : -1;
-      const y = rng.next();
-      const mode: AccountMode = y < 0.5 ? 'cross' : y < 0.85 ? 'isolated' : 'portfolio';
-      const linear = rng.next() < 0.25;
-      const positions: PositionInput[] = [];
-      let notionalUsd = 0;
-      // Leverage as a portfolio-margin venue allows it (±16 % grid ⇒ IM ≈ 1/6 of notional):
-      // mostly 1–4.5× (log-uniform), and a tail of 5–9× that populates the margin-call and
-      // liquidation tiers.
-      const leverage = rng.next() < 0.93 ? Math.exp(rng.uniform(0, Math.log(4.5))) : rng.uniform(5, 9);
-      for (let p = 0; p < n; p++) {
-        const useFuture = uni.futures.length > 0 && rng.next() < 0.4;
-        const f = useFuture ? rng.pick(uni.futures) : null;
-        const mark = f ? f.forward : uni.spot;
-        const entry = round(mark * (1 + 0.03 * rng.normal()), uni.spot > 1000 ? 0.5 : 0.01);
-        const usdSize = Math.exp(rng.uniform(Math.log(1000), Math.log(2_000_000)));
-        notionalUsd += usdSize;
-        const pos: PositionInput = linear
-          ? { instrument: `${uni.underlying}_USDC-PERPETUAL`, size: dir * round(usdSize / uni.spot, 0.001), entryPrice: entry }
-          : { instrument: f ? f.name : `${uni.underlying}-PERPETUAL`, size: dir * round(usdSize, 10), entryPrice: entry };
-        if (mode === 'isolated') {
-          pos.collateral = linear ? { USDC: Math.round(usdSize / leverage) } : { [uni.underlying]: round(usdSize / leverage / uni.spot, 1e-5) };
-        }
-        positions.push(pos);
-      }
-      const pool = (notionalUsd / leverage) * (mode === 'isolated' ? 0.1 : 1);
-      const collateral = linear ? { USDC: Math.round(pool) } : { [uni.underlying]: round(pool / uni.spot, 1e-5) };
-      a = { id, mode, collateral, positions };
-    } else {
-      // spread trader: verticals, calendars and strangles
-      info.byArchetype['spread trader']++;
-      info.archetypeOf[k] = 'spread trader';
-      const uni = uniPick.draw(rng);
-      const positions: PositionInput[] = [];
-      const nStruct = rng.int(2, 4);
-      let width = 0;
-      for (let s = 0; s < nStruct; s++) {
-        const o = uni.options.draw(rng);
-        const size = round(lot(uni) * Math.exp(rng.normal() * 0.7) * 5, lot(uni)) * (rng.next() < 0.5 ? -1 : 1);
-        const same = uni.byExpiry.get(o.expiry)!;
-        const kind = rng.next();
-        let other: OptionInfo | undefined;
-        if (kind < 0.5) {
-          // vertical: same type, a neighbouring strike
-          const cands = same.filter((q) => q.isPut === o.isPut && q.strike !== o.strike && Math.abs(q.strike / o.strike - 1) < 0.15);
-          other = cands.length ? rng.pick(cands) : undefined;
-          if (other) width += Math.abs(other.strike - o.strike) * Math.abs(size);
-        } else if (kind < 0.75) {
-          // calendar: same strike and type, another expiry
-          const exps = [...uni.byExpiry.keys()].filter((e) => e !== o.expiry);
-          const e = exps.length ? rng.pick(exps) : o.expiry;
-          other = uni.byExpiry.get(e)!.find((q) => q.strike === o.strike && q.isPut === o.isPut);
-          width += 0.1 * o.forward * Math.abs(size);
-        } else {
-          // strangle: the other type on the other side, same direction
-          const cands = same.filter((q) => q.isPut !== o.isPut && (q.isPut ? q.strike < o.forward : q.strike > o.forward));
-          other = cands.length ? rng.pick(cands) : undefined;
-          if (other) {
-            positions.push({ instrument: o.name, size }, { instrument: other.name, size });
-            width += (size < 0 ? 0.3 : 0.05) * o.forward * Math.abs(size);
-            continue;
+        const cover = Math.exp(rng.normal() * 0.45) * 0.3; // coin per contract; median 30 %
+        const mode: AccountMode = rng.next() < 0.75 ? 'portfolio' : 'cross';
+        a = { id, mode, collateral: { [uni.underlying]: round(notionalCoin * cover + premiumCoin, 1e-4) }, positions };
+      } else if (x < 0.45) {
+        // hedged market maker on every underlying: two-way options, delta hedged with the perpetual
+        info.byArchetype['market maker']++;
+        if (archetypes) info.archetypeOf[k] = 'market maker';
+        const positions: PositionInput[] = [];
+        const collateral: Record<string, number> = {};
+        let usd = 0;
+        for (const uni of unis) {
+          const n = rng.int(20, 60);
+          let delta = 0;
+          for (let p = 0; p < n; p++) {
+            const o = uni.options.draw(rng);
+            const size = (rng.next() < 0.5 ? -1 : 1) * round(lot(uni) * Math.exp(rng.normal() * 0.7) * 5, lot(uni));
+            positions.push({ instrument: o.name, size });
+            delta += size * deltaOf(o);
           }
+          // inverse perpetual sized in USD: −Δ coin × spot, to the nearest 10 USD
+          const hedge = Math.round((-delta * uni.spot) / 10) * 10;
+          if (hedge !== 0) positions.push({ instrument: `${uni.underlying}-PERPETUAL`, size: hedge });
+          collateral[uni.underlying] = round(n * lot(uni) * 5 * rng.uniform(0.05, 0.4), 1e-4);
+          usd += n * lot(uni) * 5 * uni.spot * rng.uniform(0.02, 0.2);
         }
-        positions.push({ instrument: o.name, size });
-        if (other) positions.push({ instrument: other.name, size: -size });
+        collateral.USDC = Math.round(usd);
+        a = { id, mode: 'portfolio', collateral, positions };
+      } else if (x < 0.8) {
+        // directional futures trader
+        info.byArchetype['futures trader']++;
+        if (archetypes) info.archetypeOf[k] = 'futures trader';
+        const uni = uniPick.draw(rng);
+        const n = rng.int(1, 3);
+        const dir = rng.next() < 0.55 ? 1 : -1;
+        const y = rng.next();
+        const mode: AccountMode = y < 0.5 ? 'cross' : y < 0.85 ? 'isolated' : 'portfolio';
+        const linear = rng.next() < 0.25;
+        const positions: PositionInput[] = [];
+        let notionalUsd = 0;
+        // Leverage as a portfolio-margin venue allows it (±16 % grid ⇒ IM ≈ 1/6 of notional):
+        // mostly 1–4.5× (log-uniform), and a tail of 5–9× that populates the margin-call and
+        // liquidation tiers.
+        const leverage = rng.next() < 0.93 ? Math.exp(rng.uniform(0, Math.log(4.5))) : rng.uniform(5, 9);
+        for (let p = 0; p < n; p++) {
+          const useFuture = uni.futures.length > 0 && rng.next() < 0.4;
+          const f = useFuture ? rng.pick(uni.futures) : null;
+          const mark = f ? f.forward : uni.spot;
+          const entry = round(mark * (1 + 0.03 * rng.normal()), uni.spot > 1000 ? 0.5 : 0.01);
+          const usdSize = Math.exp(rng.uniform(Math.log(1000), Math.log(2_000_000)));
+          notionalUsd += usdSize;
+          const pos: PositionInput = linear
+            ? { instrument: `${uni.underlying}_USDC-PERPETUAL`, size: dir * round(usdSize / uni.spot, 0.001), entryPrice: entry }
+            : { instrument: f ? f.name : `${uni.underlying}-PERPETUAL`, size: dir * round(usdSize, 10), entryPrice: entry };
+          if (mode === 'isolated') {
+            pos.collateral = linear ? { USDC: Math.round(usdSize / leverage) } : { [uni.underlying]: round(usdSize / leverage / uni.spot, 1e-5) };
+          }
+          positions.push(pos);
+        }
+        const pool = (notionalUsd / leverage) * (mode === 'isolated' ? 0.1 : 1);
+        const collateral = linear ? { USDC: Math.round(pool) } : { [uni.underlying]: round(pool / uni.spot, 1e-5) };
+        a = { id, mode, collateral, positions };
+      } else {
+        // spread trader: verticals, calendars and strangles
+        info.byArchetype['spread trader']++;
+        if (archetypes) info.archetypeOf[k] = 'spread trader';
+        const uni = uniPick.draw(rng);
+        const positions: PositionInput[] = [];
+        const nStruct = rng.int(2, 4);
+        let width = 0;
+        for (let s = 0; s < nStruct; s++) {
+          const o = uni.options.draw(rng);
+          const size = round(lot(uni) * Math.exp(rng.normal() * 0.7) * 5, lot(uni)) * (rng.next() < 0.5 ? -1 : 1);
+          const same = uni.byExpiry.get(o.expiry)!;
+          const kind = rng.next();
+          let other: OptionInfo | undefined;
+          if (kind < 0.5) {
+            // vertical: same type, a neighbouring strike
+            const cands = same.filter((q) => q.isPut === o.isPut && q.strike !== o.strike && Math.abs(q.strike / o.strike - 1) < 0.15);
+            other = cands.length ? rng.pick(cands) : undefined;
+            if (other) width += Math.abs(other.strike - o.strike) * Math.abs(size);
+          } else if (kind < 0.75) {
+            // calendar: same strike and type, another expiry
+            const exps = [...uni.byExpiry.keys()].filter((e) => e !== o.expiry);
+            const e = exps.length ? rng.pick(exps) : o.expiry;
+            other = uni.byExpiry.get(e)!.find((q) => q.strike === o.strike && q.isPut === o.isPut);
+            width += 0.1 * o.forward * Math.abs(size);
+          } else {
+            // strangle: the other type on the other side, same direction
+            const cands = same.filter((q) => q.isPut !== o.isPut && (q.isPut ? q.strike < o.forward : q.strike > o.forward));
+            other = cands.length ? rng.pick(cands) : undefined;
+            if (other) {
+              positions.push({ instrument: o.name, size }, { instrument: other.name, size });
+              width += (size < 0 ? 0.3 : 0.05) * o.forward * Math.abs(size);
+              continue;
+            }
+          }
+          positions.push({ instrument: o.name, size });
+          if (other) positions.push({ instrument: other.name, size: -size });
+        }
+        const mode: AccountMode = rng.next() < 0.6 ? 'portfolio' : 'cross';
+        const cover = Math.exp(rng.normal() * 0.4) * 1.5;
+        const usd = width * cover;
+        a = {
+          id,
+          mode,
+          collateral: rng.next() < 0.5 ? { USDC: Math.round(usd) } : { [uni.underlying]: round(usd / uni.spot, 1e-5) },
+          positions,
+        };
       }
-      const mode: AccountMode = rng.next() < 0.6 ? 'portfolio' : 'cross';
-      const cover = Math.exp(rng.normal() * 0.4) * 1.5;
-      const usd = width * cover;
-      a = {
-        id,
-        mode,
-        collateral: rng.next() < 0.5 ? { USDC: Math.round(usd) } : { [uni.underlying]: round(usd / uni.spot, 1e-5) },
-        positions,
-      };
+      info.byMode[a.mode]++;
+      info.positions += a.positions.length;
+      yield a;
     }
-    info.byMode[a.mode]++;
-    info.positions += a.positions.length;
-    accounts[k] = a;
   }
-  return { accounts, info };
+  return { info, accounts: draw() };
 }

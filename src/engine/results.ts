@@ -5,6 +5,7 @@
  * `optmargin book` prints.
  */
 import { encode } from '@msgpack/msgpack';
+import { ErrorCodes, OptmarginError } from '../errors.js';
 import type { AccountMode, Health, MarginFigures, MarginResultError } from '../margin/types.js';
 
 export const HEALTHS: readonly Health[] = ['healthy', 'margin call', 'liquidatable', 'bankrupt'];
@@ -68,11 +69,22 @@ export interface BookSummary {
   worst: { id: string; health: Health; equity: number; maintenanceMargin: number; shortfall: number }[];
   /** accounts with an error: id, code and message (first 100; `errors` counts them all) */
   invalid: { id: string; code: string; message: string }[];
+  /** accounts that failed for a reason other than their input (OPTMARGIN_WORKER_FAILED, NON_FINITE, INTERNAL): exit code 3 */
+  failed: number;
+  /**
+   * Ids given to more than one account: a warning, not an error — every account is margined and
+   * reported in input order, the id is not a key. `count` = accounts whose id appeared before;
+   * `examples`: the first 10 such ids with the input indices that carry them.
+   */
+  duplicates: { count: number; examples: { id: string; indices: number[] }[] };
   positions?: number;
   ms?: number;
   /** positions × scenarios aggregated per second (grid path) */
   throughput?: number;
 }
+
+/** Error codes that mean "the engine failed on this account", not "its input is invalid". */
+export const FAILURE_CODES: ReadonlySet<string> = new Set([ErrorCodes.WORKER_FAILED, ErrorCodes.NON_FINITE, ErrorCodes.INTERNAL]);
 
 export function summarize(results: readonly BookAccountResult[], worstN = 10): BookSummary {
   const byHealth: Record<Health, number> = { healthy: 0, 'margin call': 0, liquidatable: 0, bankrupt: 0 };
@@ -83,9 +95,22 @@ export function summarize(results: readonly BookAccountResult[], worstN = 10): B
   const invalid: BookSummary['invalid'] = [];
   let errors = 0;
   const gaps: { k: number; gap: number }[] = [];
+  let failed = 0;
+  const firstIndex = new Map<string, number>();
+  const dup = new Map<string, number[]>();
+  let dupCount = 0;
   results.forEach((r, k) => {
+    const seen = firstIndex.get(r.id);
+    if (seen === undefined) firstIndex.set(r.id, k);
+    else {
+      dupCount++;
+      const d = dup.get(r.id);
+      if (d) d.push(k);
+      else if (dup.size < 10) dup.set(r.id, [seen, k]);
+    }
     if (!r.ok) {
       errors++;
+      if (FAILURE_CODES.has(r.error.code)) failed++;
       if (invalid.length < 100) invalid.push({ id: r.id, code: r.error.code, message: r.error.message });
       return;
     }
@@ -102,7 +127,11 @@ export function summarize(results: readonly BookAccountResult[], worstN = 10): B
     const r = results[k] as BookAccountOk;
     return { id: r.id, health: r.health, equity: r.equity, maintenanceMargin: r.maintenanceMargin, shortfall: -gap };
   });
-  return { accounts: results.length, ok, errors, byHealth, totalEquity: eq, totalInitialMargin: im, totalMaintenanceMargin: mm, worst, invalid };
+  if (!Number.isFinite(eq) || !Number.isFinite(im) || !Number.isFinite(mm)) {
+    throw new OptmarginError(ErrorCodes.INTERNAL, 'book totals overflowed although every account is within the documented limits');
+  }
+  const duplicates = { count: dupCount, examples: [...dup].map(([id, indices]) => ({ id, indices })) };
+  return { accounts: results.length, ok, errors, failed, byHealth, totalEquity: eq, totalInitialMargin: im, totalMaintenanceMargin: mm, worst, invalid, duplicates };
 }
 
 export type ResultFormat = 'json' | 'msgpack' | 'csv';
@@ -123,9 +152,16 @@ export interface ResultsDocument {
   results: BookAccountResult[];
 }
 
-function csvField(v: unknown): string {
+/**
+ * One CSV field (RFC 4180 quoting). Text fields that a spreadsheet would run as a formula (first
+ * character = + - @ TAB CR) get a leading apostrophe (OWASP "CSV injection"); numbers are
+ * written as numbers.
+ */
+export function csvField(v: unknown): string {
   if (v === null || v === undefined) return '';
-  const s = String(v);
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  let s = String(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

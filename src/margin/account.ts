@@ -5,6 +5,7 @@
  */
 import { decode } from '@msgpack/msgpack';
 import { ErrorCodes, OptmarginError, check, invalidInput } from '../errors.js';
+import { LIMITS } from '../limits.js';
 import { ACCOUNT_MODES, type AccountInput, type PositionChange, type PositionInput } from './types.js';
 
 const CURRENCY_RE = /^[A-Z][A-Z0-9]{1,9}$/;
@@ -14,7 +15,7 @@ function validateBalances(path: string, v: unknown): Record<string, number> {
   const out: Record<string, number> = {};
   for (const key of Object.keys(obj)) {
     if (!CURRENCY_RE.test(key)) throw invalidInput(`${path}`, 'keys must be upper-case currency codes like BTC or USDC', key);
-    out[key] = check.finite(`${path}.${key}`, obj[key]);
+    out[key] = check.bounded(`${path}.${key}`, obj[key], LIMITS.collateral);
   }
   return out;
 }
@@ -22,10 +23,10 @@ function validateBalances(path: string, v: unknown): Record<string, number> {
 function validatePosition(path: string, v: unknown, mode: string): PositionInput {
   const p = check.object(path, v);
   const instrument = check.string(`${path}.instrument`, p.instrument);
-  const size = check.finite(`${path}.size`, p.size);
+  const size = check.bounded(`${path}.size`, p.size, LIMITS.size);
   if (size === 0) throw invalidInput(`${path}.size`, 'must be non-zero', size);
   const out: PositionInput = { instrument, size };
-  if (p.entryPrice !== undefined) out.entryPrice = check.positive(`${path}.entryPrice`, p.entryPrice);
+  if (p.entryPrice !== undefined) out.entryPrice = check.bounded(`${path}.entryPrice`, p.entryPrice, LIMITS.price, true);
   if (p.collateral !== undefined) {
     if (mode !== 'isolated') {
       throw invalidInput(`${path}.collateral`, 'is only allowed in isolated mode (cross and portfolio accounts pool collateral)', p.collateral);
@@ -48,6 +49,7 @@ export function validateAccount(v: unknown, path = ''): AccountInput {
   const mode = check.oneOf(at('mode'), a.mode, ACCOUNT_MODES);
   const collateral = a.collateral === undefined ? {} : validateBalances(at('collateral'), a.collateral);
   const rawPositions = a.positions === undefined ? [] : check.array(at('positions'), a.positions);
+  if (rawPositions.length > LIMITS.positionsPerAccount) throw invalidInput(at('positions'), `must hold at most ${LIMITS.positionsPerAccount} positions`, rawPositions.length);
   const positions = new Array<PositionInput>(rawPositions.length);
   for (let i = 0; i < rawPositions.length; i++) positions[i] = validatePosition(at(`positions[${i}]`), rawPositions[i], mode);
   return { id, mode, collateral, positions };
@@ -70,9 +72,9 @@ export function validateChanges(v: unknown, path = 'changes'): PositionChange[] 
     const o = check.object(`${path}[${i}]`, c);
     const out: PositionChange = {
       instrument: check.string(`${path}[${i}].instrument`, o.instrument),
-      size: check.finite(`${path}[${i}].size`, o.size),
+      size: check.bounded(`${path}[${i}].size`, o.size, LIMITS.size),
     };
-    if (o.entryPrice !== undefined) out.entryPrice = check.positive(`${path}[${i}].entryPrice`, o.entryPrice);
+    if (o.entryPrice !== undefined) out.entryPrice = check.bounded(`${path}[${i}].entryPrice`, o.entryPrice, LIMITS.price, true);
     return out;
   });
 }

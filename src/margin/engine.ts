@@ -11,6 +11,7 @@
  * full value); options at mark; futures at their unrealised P&L from the entry price.
  * Health (DESIGN.md §3.4): equity < 0 bankrupt; < MM liquidatable; < IM margin call; else healthy.
  */
+import { finiteOrError } from './finite.js';
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import { validateAccount, validateChanges } from './account.js';
 import { addPositionInto, aggregateInto, worstScenario } from './aggregate.js';
@@ -63,7 +64,8 @@ export function errorResult(id: string, e: unknown): MarginResultError {
     if (e.path !== undefined) error.path = e.path;
     return { id, ok: false, error };
   }
-  return { id, ok: false, error: { code: ErrorCodes.INVALID_INPUT, message: String((e as Error)?.message ?? e) } };
+  // not an OptmarginError: a bug in optmargin, never reported as bad input
+  return { id, ok: false, error: { code: ErrorCodes.INTERNAL, message: `internal error: ${String((e as Error)?.message ?? e)}` } };
 }
 
 /** Collateral of one currency valued in USD: value after haircut, price, and the coin slot it moves with. */
@@ -295,9 +297,9 @@ export class MarginEngine {
     try {
       const a = validateAccount(input);
       const p = this.model.params;
-      if (p.mechanism === 'rule-based') return this.ruleBased(a, p);
-      if (p.mechanism === 'scenario-grid') return this.grid(a, p, input as object);
-      return lyraMargin(this, a, p);
+      if (p.mechanism === 'rule-based') return finiteOrError(this.ruleBased(a, p)) as MarginResult;
+      if (p.mechanism === 'scenario-grid') return finiteOrError(this.grid(a, p, input as object)) as MarginResult;
+      return finiteOrError(lyraMargin(this, a, p)) as MarginResult;
     } catch (e) {
       return errorResult(id, e);
     }

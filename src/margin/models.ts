@@ -3,6 +3,7 @@
  * interpreted by one of three mechanisms (rule-based, scenario-grid, lyra-pmrm). This module
  * finds, validates and hashes them.
  */
+import { parseJsonText } from '../io/decode.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -229,9 +230,11 @@ export function loadModel(idOrPath: string | MarginModel): LoadedModel {
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    raw = parseJsonText(readFileSync(file, 'utf8'), `model file ${file}`);
   } catch (e) {
-    throw new OptmarginError(ErrorCodes.INVALID_MODEL, `cannot read model file ${file}: ${(e as Error).message}`);
+    // never the file's content: only what was wrong with it
+    const why = e instanceof OptmarginError ? e.message : `cannot read model file ${file}: ${(e as NodeJS.ErrnoException).code ?? 'read error'}`;
+    throw new OptmarginError(ErrorCodes.INVALID_MODEL, why);
   }
   const loaded = toLoadedModel(validateModel(raw, file));
   cache.set(idOrPath, loaded);

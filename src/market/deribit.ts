@@ -8,6 +8,7 @@
  *    prices of inverse options in coin, of futures in USD).
  * Both become a MarketSnapshot with one forward and one fitted SVI smile per expiry.
  */
+import { parseJsonText as parseJsonTextBounded } from '../io/decode.js';
 import { ErrorCodes, OptmarginError, invalidInput, show } from '../errors.js';
 import { buildSnapshot, type BuildOptions, type ChainInput, type ChainOption } from './build.js';
 import { parseCsv } from './csv.js';
@@ -233,9 +234,5 @@ export function marketFromBookSummary(json: unknown, options: DeribitReadOptions
 }
 
 function parseJsonText(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new OptmarginError(ErrorCodes.INVALID_FILE, `not valid JSON: ${(e as Error).message} (starts ${show(text.slice(0, 40))})`);
-  }
+  return parseJsonTextBounded(text, 'the book summary');
 }

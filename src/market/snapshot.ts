@@ -7,11 +7,13 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decode as msgpackDecode, encode as msgpackEncode } from '@msgpack/msgpack';
+import { encode as msgpackEncode } from '@msgpack/msgpack';
 import { ErrorCodes, OptmarginError, check, invalidInput } from '../errors.js';
 import { looksLikeDeribitCsv, marketFromBookSummary, marketFromDeribitCsv, type DeribitReadOptions } from './deribit.js';
 import { sviViolation } from './svi.js';
 import { MARKET_FORMAT } from './types.js';
+import { LIMITS } from '../limits.js';
+import { parseJsonText, decodeMsgpack } from '../io/decode.js';
 import type {
   ExpiryMarket,
   ForwardSource,
@@ -27,19 +29,19 @@ const FORWARD_SOURCES: readonly ForwardSource[] = ['future', 'synthetic', 'parit
 /** Accepts ms since epoch or an ISO-8601 string with a time zone. */
 function instant(path: string, v: unknown): number {
   if (typeof v === 'number') {
-    if (!Number.isFinite(v) || v < 0) throw invalidInput(path, 'must be ms since the Unix epoch (>= 0)', v);
+    if (!Number.isFinite(v) || v < 0 || v > LIMITS.instantMs) throw invalidInput(path, 'must be ms since the Unix epoch, from 0 to 9999-12-31', v);
     return v;
   }
   if (typeof v === 'string') {
     const ms = Date.parse(v.replace(/(\.\d{3})\d+/, '$1'));
-    if (Number.isFinite(ms) && /(Z|[+-]\d{2}:?\d{2})$/.test(v)) return ms;
+    if (Number.isFinite(ms) && ms >= 0 && ms <= LIMITS.instantMs && /(Z|[+-]\d{2}:?\d{2})$/.test(v)) return ms;
   }
   throw invalidInput(path, 'must be ms since the Unix epoch or an ISO-8601 date-time with a time zone', v);
 }
 
-function optNumber(path: string, v: unknown, positive: boolean): number | undefined {
+function optNumber(path: string, v: unknown, positive: boolean, limit: number = LIMITS.price): number | undefined {
   if (v === undefined || v === null) return undefined;
-  return positive ? check.positive(path, v) : check.nonNegative(path, v);
+  return positive ? check.bounded(path, v, limit, true) : check.bounded(path, check.nonNegative(path, v), limit);
 }
 
 function validateSmile(path: string, v: unknown, forward: number): Smile {
@@ -48,22 +50,22 @@ function validateSmile(path: string, v: unknown, forward: number): Smile {
   if (model === 'svi-raw') {
     const s = {
       model,
-      a: check.finite(`${path}.a`, o.a),
-      b: check.finite(`${path}.b`, o.b),
-      rho: check.finite(`${path}.rho`, o.rho),
-      m: check.finite(`${path}.m`, o.m),
-      sigma: check.finite(`${path}.sigma`, o.sigma),
+      a: check.bounded(`${path}.a`, o.a, LIMITS.logMoneyness),
+      b: check.bounded(`${path}.b`, o.b, LIMITS.sviSlope),
+      rho: check.bounded(`${path}.rho`, o.rho, 1),
+      m: check.bounded(`${path}.m`, o.m, LIMITS.logMoneyness),
+      sigma: check.bounded(`${path}.sigma`, o.sigma, LIMITS.sviSlope),
     };
     const bad = sviViolation(s);
     if (bad) throw invalidInput(path, `is not an admissible SVI smile: ${bad}`, o);
     return s;
   }
   // spline: nodes in log-moneyness `k`, or in `strikes` (converted with this expiry's forward)
-  const vol = check.array(`${path}.vol`, o.vol).map((x, i) => check.positive(`${path}.vol[${i}]`, x));
+  const vol = check.array(`${path}.vol`, o.vol).map((x, i) => check.bounded(`${path}.vol[${i}]`, x, LIMITS.vol, true));
   let k: number[];
-  if (o.k !== undefined) k = check.array(`${path}.k`, o.k).map((x, i) => check.finite(`${path}.k[${i}]`, x));
+  if (o.k !== undefined) k = check.array(`${path}.k`, o.k).map((x, i) => check.bounded(`${path}.k[${i}]`, x, LIMITS.logMoneyness));
   else if (o.strikes !== undefined) {
-    k = check.array(`${path}.strikes`, o.strikes).map((x, i) => Math.log(check.positive(`${path}.strikes[${i}]`, x) / forward));
+    k = check.array(`${path}.strikes`, o.strikes).map((x, i) => Math.log(check.bounded(`${path}.strikes[${i}]`, x, LIMITS.price, true) / forward));
   } else throw invalidInput(`${path}.k`, 'is required for a spline smile (or give strikes)', undefined);
   if (k.length !== vol.length) throw invalidInput(`${path}.vol`, `must have as many entries as k (${k.length})`, vol.length);
   if (k.length === 0) throw invalidInput(`${path}.vol`, 'must have at least one node', vol);
@@ -77,11 +79,11 @@ function validateFit(path: string, v: unknown): SmileFitStats | undefined {
   if (v === undefined) return undefined;
   const o = check.object(path, v);
   return {
-    points: check.nonNegative(`${path}.points`, o.points),
-    minStrike: check.nonNegative(`${path}.minStrike`, o.minStrike),
-    maxStrike: check.nonNegative(`${path}.maxStrike`, o.maxStrike),
-    rmsVolError: check.nonNegative(`${path}.rmsVolError`, o.rmsVolError),
-    maxVolError: check.nonNegative(`${path}.maxVolError`, o.maxVolError),
+    points: check.bounded(`${path}.points`, check.nonNegative(`${path}.points`, o.points), LIMITS.quantity),
+    minStrike: check.bounded(`${path}.minStrike`, check.nonNegative(`${path}.minStrike`, o.minStrike), LIMITS.price),
+    maxStrike: check.bounded(`${path}.maxStrike`, check.nonNegative(`${path}.maxStrike`, o.maxStrike), LIMITS.price),
+    rmsVolError: check.bounded(`${path}.rmsVolError`, check.nonNegative(`${path}.rmsVolError`, o.rmsVolError), LIMITS.vol),
+    maxVolError: check.bounded(`${path}.maxVolError`, check.nonNegative(`${path}.maxVolError`, o.maxVolError), LIMITS.vol),
     butterflyFree: Boolean(o.butterflyFree),
   };
 }
@@ -95,7 +97,7 @@ export function validateSnapshot(v: unknown, path = 'market'): MarketSnapshot {
   const o = check.object(path, v);
   if (o.format !== MARKET_FORMAT) throw invalidInput(`${path}.format`, `must be ${JSON.stringify(MARKET_FORMAT)}`, o.format);
   const valuationTime = instant(`${path}.valuationTime`, o.valuationTime);
-  const rate = o.rate === undefined ? 0 : check.finite(`${path}.rate`, o.rate);
+  const rate = o.rate === undefined ? 0 : check.bounded(`${path}.rate`, o.rate, LIMITS.rate);
   const seen = new Set<string>();
   const underlyings: UnderlyingMarket[] = check.array(`${path}.underlyings`, o.underlyings).map((uv, ui) => {
     const up = `${path}.underlyings[${ui}]`;
@@ -104,7 +106,7 @@ export function validateSnapshot(v: unknown, path = 'market'): MarketSnapshot {
     if (!/^[A-Z][A-Z0-9]{1,9}$/.test(name)) throw invalidInput(`${up}.underlying`, 'must be an upper-case coin code like BTC', name);
     if (seen.has(name)) throw invalidInput(`${up}.underlying`, 'must be unique', name);
     seen.add(name);
-    const out: UnderlyingMarket = { underlying: name, index: check.positive(`${up}.index`, u.index), expiries: [] };
+    const out: UnderlyingMarket = { underlying: name, index: check.bounded(`${up}.index`, u.index, LIMITS.price, true), expiries: [] };
     const perp = optNumber(`${up}.perpetual`, u.perpetual, true);
     if (perp !== undefined) out.perpetual = perp;
     const exps = check.array(`${up}.expiries`, u.expiries).map((ev, ei) => {
@@ -112,7 +114,7 @@ export function validateSnapshot(v: unknown, path = 'market'): MarketSnapshot {
       const e = check.object(ep, ev);
       const expiry = instant(`${ep}.expiry`, e.expiry);
       if (!(expiry > valuationTime)) throw invalidInput(`${ep}.expiry`, `must be after valuationTime (${new Date(valuationTime).toISOString()})`, e.expiry);
-      const forward = check.positive(`${ep}.forward`, e.forward);
+      const forward = check.bounded(`${ep}.forward`, e.forward, LIMITS.price, true);
       const em: ExpiryMarket = {
         expiry,
         forward,
@@ -130,7 +132,7 @@ export function validateSnapshot(v: unknown, path = 'market'): MarketSnapshot {
       const sviFit = validateFit(`${ep}.sviFit`, e.sviFit);
       if (sviFit) em.sviFit = sviFit;
       if (e.listedStrikes !== undefined) {
-        em.listedStrikes = check.array(`${ep}.listedStrikes`, e.listedStrikes).map((x, i) => check.positive(`${ep}.listedStrikes[${i}]`, x));
+        em.listedStrikes = check.array(`${ep}.listedStrikes`, e.listedStrikes).map((x, i) => check.bounded(`${ep}.listedStrikes[${i}]`, x, LIMITS.price, true));
       }
       return em;
     });
@@ -151,7 +153,7 @@ export function validateSnapshot(v: unknown, path = 'market'): MarketSnapshot {
       const q = check.object(qp, qv);
       const out: InstrumentQuote = { name: check.string(`${qp}.name`, q.name) };
       for (const f of ['markPrice', 'markIv', 'bidPrice', 'askPrice', 'underlyingPrice', 'openInterest', 'volume'] as const) {
-        const x = optNumber(`${qp}.${f}`, q[f], false);
+        const x = optNumber(`${qp}.${f}`, q[f], false, LIMITS.quantity);
         if (x !== undefined) out[f] = x;
       }
       return out;
@@ -219,13 +221,13 @@ export function loadMarket(pathOrBuffer: string | Uint8Array, options: LoadMarke
   const source = typeof pathOrBuffer === 'string' ? pathOrBuffer.split(/[\\/]/).pop() : undefined;
   switch (format) {
     case 'json':
-      return wrap('a JSON market snapshot', () => validateSnapshot(JSON.parse(text())));
+      return wrap('a JSON market snapshot', () => validateSnapshot(parseJsonText(text(), label)));
     case 'book-summary':
-      return wrap('a Deribit book summary', () => marketFromBookSummary(JSON.parse(text()), { source, ...options }));
+      return wrap('a Deribit book summary', () => validateSnapshot(marketFromBookSummary(parseJsonText(text(), label), { source, ...options })));
     case 'deribit-csv':
-      return wrap('a Deribit chain CSV', () => marketFromDeribitCsv(text(), { source: source && `deribit chain CSV ${source}`, ...options }));
+      return wrap('a Deribit chain CSV', () => validateSnapshot(marketFromDeribitCsv(text(), { source: source && `deribit chain CSV ${source}`, ...options })));
     case 'msgpack':
-      return wrap('a msgpack market snapshot', () => validateSnapshot(msgpackDecode(buf)));
+      return wrap('a msgpack market snapshot', () => validateSnapshot(decodeMsgpack(buf, label)));
   }
 }
 

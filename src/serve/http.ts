@@ -27,6 +27,8 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCodes.WASM_UNAVAILABLE]: 500,
   [ErrorCodes.WORKER_FAILED]: 500,
   [ErrorCodes.INTERNAL]: 500,
+  [ErrorCodes.NON_FINITE]: 500,
+  [ErrorCodes.OUTPUT_FAILED]: 500,
 };
 
 export function statusOf(code: string): number {
