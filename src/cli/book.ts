@@ -11,7 +11,7 @@ import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { ErrorCodes, OptmarginError, terminalSafe } from '../errors.js';
-import { AtomicFile } from '../io/atomic.js';
+import { AtomicFile, yieldToSignals } from '../io/atomic.js';
 import { defaultMarket, loadMarket, resolveMarket } from '../market/index.js';
 import { BookEngine } from '../engine/book.js';
 import { BookWriter, bookFormatOf, parseBook } from '../engine/book-file.js';
@@ -141,6 +141,7 @@ export async function marginAccounts(
     if (out) {
       const doc: ResultsDocument = { format: 'optmargin.book-results/1', ...header, summary, results };
       out.file.write(serializeResults(doc, out.format));
+      await yieldToSignals(); // an interruption that arrived during the work wins over the commit
       out.file.commit();
     }
     write(opts.json ? JSON.stringify({ ...header, summary, stats, load }, null, 2) + '\n' : formatBookSummary(summary, { ...header.model, marketHash: header.marketHash }));
@@ -166,9 +167,10 @@ export async function runGenBookCommand(opts: GenBookCommandOptions, write: (s: 
   try {
     const market = resolveMarket(opts.market ? loadMarket(opts.market) : defaultMarket());
     const { accounts, info } = generateAccounts({ accounts: n, seed, market }, false);
-    const writer = new BookWriter(opts.out ? bookFormatOf(opts.out) : 'jsonl', n, file ? (c) => file.write(c) : write);
+    const writer = new BookWriter(opts.out ? bookFormatOf(opts.out) : 'jsonl', n, file ? (c) => (file.write(c), yieldToSignals()) : write);
     for (const a of accounts) await writer.add(a);
     await writer.end();
+    await yieldToSignals();
     file?.commit();
     process.stderr.write(
       `gen-book: ${info.accounts} accounts, ${info.positions} positions (${Object.entries(info.byArchetype).map(([k, v]) => `${k} ${v}`).join(', ')}; ` +

@@ -307,7 +307,7 @@ export class BookEngine {
       ? { sum: g.crossUnderlying.rule === 'sum', credit: g.crossUnderlying.rule === 'sum' ? 0 : g.crossUnderlying.credit, minimumMarginUsd: g.minimumMarginUsd, mmFraction: g.mmFraction }
       : null;
     this.market = opts.market;
-    this.runner = new ChunkRunner({ threads: opts.threads ?? 1, simd: opts.simd, workerFile: opts.workerFile, attempts: opts.attempts });
+    this.runner = new ChunkRunner({ ...opts, threads: opts.threads ?? 1 });
     const cp = opts.chunkPositions ?? 262144;
     if (!Number.isInteger(cp) || cp < 1) throw new OptmarginError(ErrorCodes.INVALID_OPTION, `chunkPositions must be a positive integer, got ${cp}`);
     this.chunkPositions = cp;
@@ -1439,7 +1439,7 @@ export class BookEngine {
       for (let j = red.accSubFrom[k]; j < red.accSubTo[k] && message === undefined; j++) {
         for (let q = red.subRowStart[j]; q < red.subRowStart[j + 1] && message === undefined; q++) message = this.failedRowMessage.get(red.subRows[q]);
       }
-      return { id, ok: false, error: { code: ErrorCodes.WORKER_FAILED, message: `the worker computing this account failed twice: ${message ?? 'unknown error'}` } };
+      return { id, ok: false, error: { code: ErrorCodes.WORKER_FAILED, message: `the worker computing this account failed every attempt: ${message ?? 'unknown error'}` } };
     }
     const equity = red.accEquity[k];
     const mm = red.accMm[k];

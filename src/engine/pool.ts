@@ -1,9 +1,17 @@
 /**
  * Where tasks (kernel.ts) run: in-process on the main thread (threads = 1) or on a piscina pool of N worker
- * threads, each with its own WASM instance built from one shared compiled module. A chunk that
- * fails (the worker throws or dies) is retried on another worker; if it fails again, its rows
- * are reported failed and the engine gives their accounts OPTMARGIN_WORKER_FAILED results —
- * no account is ever dropped.
+ * threads, each with its own WASM instance built from one shared compiled module. Faults are seen:
+ *
+ *   - a chunk that throws, whose worker dies, or that outlives the task timeout (its worker is
+ *     terminated and replaced) is retried, up to `attempts` tries in all;
+ *   - every chunk returns a receipt (count + checksum of its outputs, receipt.ts), verified here:
+ *     a chunk that returns without doing its work is retried like a crashed one;
+ *   - workers that fail to start: the pool runs on those that did start, or in-process when none
+ *     did, with a warning;
+ *   - a chunk that fails every attempt has its rows reported failed: the engine gives their
+ *     accounts OPTMARGIN_WORKER_FAILED results (no account is ever dropped) and the CLI exits 3.
+ *
+ * Faults can be injected from outside for tests (faults.ts, OPTMARGIN_FAULT).
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -13,6 +21,8 @@ import { ErrorCodes, OptmarginError } from '../errors.js';
 import { Aggregator } from '../wasm/aggregate.js';
 import { WasmInstance, chooseVariant, compiledModule, findPackageRoot, type WasmVariant } from '../wasm/module.js';
 import { runTask, type BookTask } from './kernel.js';
+import { poisonOutputs, receiptOf, receiptProblem } from './receipt.js';
+import { injectFault } from './faults.js';
 
 /**
  * The worker entry (a JS file): dist/src/engine/worker.js next to this module when running from
@@ -33,8 +43,14 @@ export interface ChunkRunnerOptions {
   simd?: boolean;
   /** Worker entry override (a JS module whose default export runs a ChunkTask). */
   workerFile?: string;
-  /** Tries per chunk before its rows are reported failed (default 2: one retry). */
+  /** Tries per chunk before its rows are reported failed (default 3: two retries). */
   attempts?: number;
+  /** A chunk still running after this long is aborted and its worker replaced (default 60 s, or OPTMARGIN_TASK_TIMEOUT_MS). */
+  taskTimeoutMs?: number;
+  /** Workers that do not answer within this long of the pool's start count as failed to start (default 30 s). */
+  startTimeoutMs?: number;
+  /** Where warnings go (workers that failed to start, fallback in-process); default: stderr. */
+  onWarning?: (message: string) => void;
 }
 
 export interface ChunkOutcome {
@@ -43,12 +59,22 @@ export interface ChunkOutcome {
   retried: number;
 }
 
+const errorText = (e: unknown): string => (e as Error)?.message ?? String(e);
+
 export class ChunkRunner {
+  /** threads asked for (the pool may run on fewer when some workers failed to start: `liveThreads`) */
   readonly threads: number;
   readonly variant: WasmVariant;
   private readonly attempts: number;
+  private readonly taskTimeoutMs: number;
+  private readonly startTimeoutMs: number;
+  private readonly warn: (message: string) => void;
   private pool: Piscina | null = null;
   private local: Aggregator | null = null;
+  private started: Promise<void> | null = null;
+  private poolErrors: string[] = [];
+  /** threads actually computing (after start-up) */
+  liveThreads: number;
 
   constructor(opts: ChunkRunnerOptions) {
     const t = opts.threads;
@@ -56,7 +82,12 @@ export class ChunkRunner {
       throw new OptmarginError(ErrorCodes.INVALID_OPTION, `threads must be an integer from 1 to 256, got ${JSON.stringify(t)}`);
     }
     this.threads = t;
-    this.attempts = opts.attempts ?? 2;
+    this.liveThreads = t;
+    this.attempts = opts.attempts ?? 3;
+    const envTimeout = Number(process.env.OPTMARGIN_TASK_TIMEOUT_MS);
+    this.taskTimeoutMs = opts.taskTimeoutMs ?? (envTimeout > 0 ? envTimeout : 60_000);
+    this.startTimeoutMs = opts.startTimeoutMs ?? 30_000;
+    this.warn = opts.onWarning ?? ((m) => process.stderr.write(`optmargin: ${m}\n`));
     this.variant = chooseVariant(opts.simd === undefined ? {} : { simd: opts.simd });
     if (t === 1) {
       this.local = new Aggregator(new WasmInstance({ simd: this.variant === 'simd' }));
@@ -73,7 +104,34 @@ export class ChunkRunner {
         concurrentTasksPerWorker: 8,
         workerData: { module: compiledModule(this.variant), variant: this.variant },
       });
+      // a worker that fails while starting is reported here (piscina emits 'error'), never as an uncaught exception
+      this.pool.on('error', (e: unknown) => this.poolErrors.push(errorText(e)));
     }
+  }
+
+  /**
+   * Waits for the workers (once): each must answer a ping within startTimeoutMs. When none does,
+   * the pool is dropped and work runs in-process; when some do, on those; a warning says which.
+   */
+  private start(): Promise<void> {
+    return (this.started ??= (async () => {
+      const pool = this.pool!;
+      const signal = AbortSignal.timeout(this.startTimeoutMs);
+      const pings = await Promise.allSettled(Array.from({ length: this.threads }, () => pool.run({ kind: 'ping' }, { signal })));
+      const ok = pings.filter((p) => p.status === 'fulfilled' && p.value === 'pong').length;
+      if (ok === this.threads) return;
+      const why = this.poolErrors[0] ?? pings.map((p) => (p.status === 'rejected' ? errorText(p.reason) : '')).find((m) => m) ?? 'no answer';
+      if (ok === 0) {
+        this.pool = null;
+        await pool.destroy().catch((e: unknown) => this.poolErrors.push(errorText(e)));
+        this.local = new Aggregator(new WasmInstance({ simd: this.variant === 'simd' }));
+        this.liveThreads = 1;
+        this.warn(`worker threads failed to start (${why}): running in-process on 1 thread`);
+      } else {
+        this.liveThreads = ok;
+        this.warn(`${this.threads - ok} of ${this.threads} worker threads failed to start (${why}): running on ${ok}`);
+      }
+    })());
   }
 
   /** The in-process aggregator (threads = 1), else null. */
@@ -81,43 +139,37 @@ export class ChunkRunner {
     return this.local;
   }
 
-  /** Runs every task (one batch); retries failures. */
+  /** One attempt of a task in-process (the fault hook applies: throw, silent). */
+  private runLocal(t: BookTask): unknown {
+    const fake = injectFault(t, false);
+    if (fake) return fake;
+    return receiptOf(t, runTask(this.local!, t));
+  }
+
+  /** Runs every task (one batch): each verified by its receipt, retried up to `attempts` tries. */
   async run(tasks: BookTask[]): Promise<ChunkOutcome> {
+    if (this.pool) await this.start();
     const failed: { chunk: number; message: string }[] = [];
     let retried = 0;
-    if (this.local) {
-      for (const t of tasks) {
-        let last = '';
-        let ok = false;
-        for (let a = 0; a < this.attempts && !ok; a++) {
-          if (a > 0) retried++;
-          try {
-            runTask(this.local, { ...t, attempt: a });
-            ok = true;
-          } catch (e) {
-            last = (e as Error)?.message ?? String(e);
-          }
+    const attempt = async (t: BookTask): Promise<void> => {
+      let last = '';
+      for (let a = 0; a < this.attempts; a++) {
+        if (a > 0) retried++;
+        const task = { ...t, attempt: a };
+        poisonOutputs(task);
+        try {
+          const receipt = this.pool ? await this.pool.run(task, { signal: AbortSignal.timeout(this.taskTimeoutMs) }) : this.runLocal(task);
+          const problem = receiptProblem(task, receipt);
+          if (problem === null) return;
+          last = problem;
+        } catch (e) {
+          last = (e as Error)?.name === 'AbortError' ? `chunk ${t.chunk} timed out after ${this.taskTimeoutMs} ms (its worker was restarted)` : errorText(e);
         }
-        if (!ok) failed.push({ chunk: t.chunk, message: last });
       }
-      return { failed, retried };
-    }
-    const pool = this.pool!;
-    await Promise.all(
-      tasks.map(async (t) => {
-        let last = '';
-        for (let a = 0; a < this.attempts; a++) {
-          if (a > 0) retried++;
-          try {
-            await pool.run({ ...t, attempt: a });
-            return;
-          } catch (e) {
-            last = (e as Error)?.message ?? String(e);
-          }
-        }
-        failed.push({ chunk: t.chunk, message: last });
-      }),
-    );
+      failed.push({ chunk: t.chunk, message: last });
+    };
+    if (this.pool) await Promise.all(tasks.map(attempt));
+    else for (const t of tasks) await attempt(t);
     failed.sort((a, b) => a.chunk - b.chunk);
     return { failed, retried };
   }

@@ -147,6 +147,12 @@ export function abortOpenFiles(): void {
   for (const f of [...open]) f.abort();
 }
 
+/** Lets pending signals (SIGINT / SIGTERM) run their handlers: call between pieces of work and before a commit. */
+export async function yieldToSignals(): Promise<void> {
+  // two turns of the event loop: libuv reads the signal in one, Node runs the handler in the next
+  for (let i = 0; i < 2; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
 let installed = false;
 /** On SIGINT / SIGTERM: remove temporary files, exit 130 / 143 (128 + signal). On exit: remove them. */
 export function installCleanup(): void {

@@ -1,0 +1,85 @@
+/**
+ * Chunk receipts: every chunk of book work returns how many rows / accounts it computed and a
+ * checksum of what it wrote; the main thread checks both against the shared memory before it
+ * accepts the chunk. Outputs are poisoned with NaN before a chunk is sent, so a worker that
+ * returns without doing its work (or does part of it) cannot pass: the count or the checksum
+ * differs and the chunk is retried like a crashed one.
+ */
+import type { BookTask } from './kernel.js';
+
+export interface ChunkReceipt {
+  count: number;
+  checksum: number;
+}
+
+/** FNV-1a over the 32-bit words of a[from, to). */
+function hashRange(h: number, a: Float64Array, from: number, to: number): number {
+  if (to <= from) return h;
+  const u = new Uint32Array(a.buffer, a.byteOffset + from * 8, (to - from) * 2);
+  for (let i = 0; i < u.length; i++) h = Math.imul(h ^ u[i], 16777619);
+  return h;
+}
+
+function accountRange(t: BookTask): { from: number; to: number; arrays: { accIm: Float64Array; accMm: Float64Array; accEquity: Float64Array } } | null {
+  if (t.kind === 'reduce') return { from: t.from, to: t.to, arrays: t.arrays };
+  return t.reduce ? { from: t.reduce.from, to: t.reduce.to, arrays: t.reduce.arrays } : null;
+}
+
+/** Rows + accounts a task computes (what runTask must report). */
+export function expectedCount(t: BookTask): number {
+  let n = 0;
+  if (t.kind === 'aggregate') for (let k = 0; k < t.ranges.length; k += 3) n += t.ranges[k + 1] - t.ranges[k];
+  const acc = accountRange(t);
+  if (acc) n += acc.to - acc.from;
+  return n;
+}
+
+/** Checksum of a task's outputs as they are in memory now. */
+export function outputChecksum(t: BookTask): number {
+  let h = 0x811c9dc5;
+  if (t.kind === 'aggregate') {
+    for (let k = 0; k < t.ranges.length; k += 3) {
+      h = hashRange(h, t.outIm, t.ranges[k], t.ranges[k + 1]);
+      h = hashRange(h, t.outLoss, t.ranges[k], t.ranges[k + 1]);
+    }
+  }
+  const acc = accountRange(t);
+  if (acc) {
+    h = hashRange(h, acc.arrays.accIm, acc.from, acc.to);
+    h = hashRange(h, acc.arrays.accMm, acc.from, acc.to);
+    h = hashRange(h, acc.arrays.accEquity, acc.from, acc.to);
+  }
+  return h >>> 0;
+}
+
+/** Poisons a task's outputs (NaN) before it is sent. */
+export function poisonOutputs(t: BookTask): void {
+  if (t.kind === 'aggregate') {
+    for (let k = 0; k < t.ranges.length; k += 3) {
+      t.outIm.fill(NaN, t.ranges[k], t.ranges[k + 1]);
+      t.outLoss.fill(NaN, t.ranges[k], t.ranges[k + 1]);
+    }
+  }
+  const acc = accountRange(t);
+  if (acc) {
+    acc.arrays.accIm.fill(NaN, acc.from, acc.to);
+    acc.arrays.accMm.fill(NaN, acc.from, acc.to);
+    acc.arrays.accEquity.fill(NaN, acc.from, acc.to);
+  }
+}
+
+/** The receipt a worker returns for a task it ran (`count` from runTask). */
+export function receiptOf(t: BookTask, count: number): ChunkReceipt {
+  return { count: count + (t.kind === 'aggregate' && t.reduce ? t.reduce.to - t.reduce.from : 0), checksum: outputChecksum(t) };
+}
+
+/** Why a receipt does not match the task's outputs, or null when it does. */
+export function receiptProblem(t: BookTask, r: unknown): string | null {
+  const rc = r as Partial<ChunkReceipt> | null;
+  if (!rc || typeof rc.count !== 'number' || typeof rc.checksum !== 'number') return `chunk ${t.chunk} returned no receipt`;
+  const want = expectedCount(t);
+  if (rc.count !== want) return `chunk ${t.chunk} computed ${rc.count} rows/accounts, expected ${want}`;
+  const sum = outputChecksum(t);
+  if (rc.checksum !== sum) return `chunk ${t.chunk} checksum ${rc.checksum.toString(16)} does not match its outputs (${sum.toString(16)})`;
+  return null;
+}
