@@ -175,7 +175,7 @@ describe.skipIf(!existsSync(cli))('CLI contract (built CLI)', () => {
 
   test('SIGTERM / SIGINT during a run: temporary files removed, the previous --out intact, exit 143 / 130', async () => {
     const big = join(dir, 'big.jsonl');
-    expect(run(['gen-book', '--accounts', '20000', '--out', big]).code).toBe(0);
+    expect(run(['gen-book', '--accounts', '10000', '--out', big]).code).toBe(0);
     for (const [sig, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
       const sub = join(dir, `sig-${sig}`);
       mkdirSync(sub);

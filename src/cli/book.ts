@@ -101,6 +101,7 @@ export async function runBookCommand(file: string, opts: BookCommandOptions, wri
     const snapshot = opts.market ? loadMarket(opts.market) : defaultMarket();
     const market = resolveMarket(snapshot);
     const { accounts } = parseBook(readInputBytes(file), file === '-' ? 'standard input' : file);
+    await yieldToSignals();
     return await marginAccounts(accounts, market, threads, out, opts, t0, write);
   } finally {
     out?.file.abort(); // no-op after a commit
@@ -125,6 +126,7 @@ export async function marginAccounts(
   try {
     bar?.start(accounts.length, 0, { stage: 'resolve' });
     const load = engine.load(accounts, (done) => bar?.update(done, { stage: 'resolve' }));
+    await yieldToSignals();
     bar?.update(Math.floor(accounts.length * 0.9), { stage: 'margin' });
     const stats = await engine.recompute();
     bar?.update(accounts.length, { stage: 'done' });
