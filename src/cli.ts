@@ -10,6 +10,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, guardStdout, reportError, setDebug } from './cli/io.js';
+import { ErrorCodes, OptmarginError } from './errors.js';
 import { registerPricingCommands } from './cli/price.js';
 import { registerMarketCommand } from './cli/market.js';
 import { registerBookCommands } from './cli/book.js';
@@ -65,6 +66,14 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+let finished = false;
 main(process.argv).then((code) => {
+  finished = true;
   process.exitCode = code;
+});
+// the event loop emptied while the command was still waiting (a stalled pool): never a silent exit 0
+process.on('beforeExit', () => {
+  if (finished) return;
+  finished = true;
+  process.exitCode = reportError(new OptmarginError(ErrorCodes.INTERNAL, 'the work stalled: nothing was left running but the command had not finished'));
 });

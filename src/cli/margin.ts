@@ -167,7 +167,8 @@ export function runMarginCommand(file: string, opts: MarginCommandOptions, write
     code = Math.max(code, failure ? ExitCode.PARTIAL : ExitCode.INVALID_INPUT);
   });
   const ok = results.map((r, k) => ({ r, k })).filter(({ r }) => r.ok);
-  if (ok.length === 0) return code;
+  // one invalid account: nothing on stdout (exit 2); an array in --json keeps every element, indices aligned
+  if (ok.length === 0 && !(opts.json && isArray)) return code;
   if (opts.json) {
     // JSON keeps one element per input (error results included) so indices line up
     write(JSON.stringify(isArray ? results : results[0], null, 2) + '\n');

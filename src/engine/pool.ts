@@ -116,8 +116,13 @@ export class ChunkRunner {
   private start(): Promise<void> {
     return (this.started ??= (async () => {
       const pool = this.pool!;
-      const signal = AbortSignal.timeout(this.startTimeoutMs);
-      const pings = await Promise.allSettled(Array.from({ length: this.threads }, () => pool.run({ kind: 'ping' }, { signal })));
+      // a ref'd timer (AbortSignal.timeout is unref'd: with every worker dead, nothing else would keep the process alive)
+      const ctl = new AbortController();
+      const timer = setTimeout(() => ctl.abort(), this.startTimeoutMs);
+      const bootError = new Promise<never>((_, reject) => pool.once('error', (e: unknown) => reject(e)));
+      bootError.catch(() => undefined);
+      const pings = await Promise.allSettled(Array.from({ length: this.threads }, () => Promise.race([pool.run({ kind: 'ping' }, { signal: ctl.signal }), bootError])));
+      clearTimeout(timer);
       const ok = pings.filter((p) => p.status === 'fulfilled' && p.value === 'pong').length;
       if (ok === this.threads) return;
       const why = this.poolErrors[0] ?? pings.map((p) => (p.status === 'rejected' ? errorText(p.reason) : '')).find((m) => m) ?? 'no answer';
@@ -146,6 +151,17 @@ export class ChunkRunner {
     return receiptOf(t, runTask(this.local!, t));
   }
 
+  /** One attempt on the pool, aborted (its worker terminated) after taskTimeoutMs; the timer is ref'd so a stuck pool cannot let the process exit. */
+  private async runOnPool(pool: Piscina, task: BookTask): Promise<unknown> {
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), this.taskTimeoutMs);
+    try {
+      return await pool.run(task, { signal: ctl.signal });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Runs every task (one batch): each verified by its receipt, retried up to `attempts` tries. */
   async run(tasks: BookTask[]): Promise<ChunkOutcome> {
     if (this.pool) await this.start();
@@ -158,7 +174,7 @@ export class ChunkRunner {
         const task = { ...t, attempt: a };
         poisonOutputs(task);
         try {
-          const receipt = this.pool ? await this.pool.run(task, { signal: AbortSignal.timeout(this.taskTimeoutMs) }) : this.runLocal(task);
+          const receipt = this.pool ? await this.runOnPool(this.pool, task) : this.runLocal(task);
           const problem = receiptProblem(task, receipt);
           if (problem === null) return;
           last = problem;
