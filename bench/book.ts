@@ -7,9 +7,9 @@
  * memory (peak rss). Medians and best runs: the machine may be shared.
  */
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
-import { MarginEngine } from '../src/margin/engine.js';
-import { BookEngine, type BookLoadReport } from '../src/engine/book.js';
-import { generateBook } from '../src/engine/gen-book.js';
+import { MarginEngine } from '../src/runner/account/runner.js';
+import { BookEngine, type BookLoadReport } from '../src/runner/book/runner.js';
+import { generateBook } from '../src/io/gen-book.js';
 import type { Section } from './lib.js';
 import type { SectionContext } from './sections.js';
 

@@ -5,7 +5,7 @@
  * with the TS reference pricer instead of the WASM kernel.
  */
 import { defaultMarket, resolveMarket, formatExpiryCode } from '../src/market/index.js';
-import { buildRiskArrays, createMarginEngine, referencePriceOnlyInto, setMarginPricer, type AccountInput } from '../src/margin/index.js';
+import { buildRiskArrays, createMarginEngine, referencePriceOnlyInto, setMarginPricer, type AccountInput } from '../src/api/margin.js';
 import type { Section } from './lib.js';
 import type { SectionContext } from './sections.js';
 import { fmt } from './lib.js';

@@ -13,7 +13,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { findPackageRoot, simdSupported, WasmInstance } from '../src/wasm/module.js';
-import { Pricer } from '../src/pricing/engine.js';
+import { Pricer } from '../src/wasm/pricer.js';
 import { black76ReferenceInto } from '../src/pricing/reference.js';
 import { allocGreeksBatch, allocOptionBatch, OptionFlag, type OptionBatch } from '../src/pricing/types.js';
 import { priceOptions } from '../src/pricing/index.js';

@@ -1,6 +1,6 @@
 /** The WASM aggregation kernels against the plain-TS loops of src/margin/aggregate.ts, on both builds, bit for bit. */
 import { describe, expect, test } from 'vitest';
-import { aggregateInto, addPositionInto, worstScenario } from '../src/margin/aggregate.js';
+import { aggregateInto, addPositionInto, worstScenario } from '../src/scenarios/aggregate.js';
 import { WasmInstance, simdSupported } from '../src/wasm/module.js';
 import { rng } from './helpers.js';
 

@@ -11,13 +11,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { defaultMarket, loadMarket, parseInstrument, resolveMarket } from '../src/market/index.js';
 import { black76Reference } from '../src/pricing/reference.js';
-import { MarginEngine } from '../src/margin/engine.js';
-import type { AccountInput } from '../src/margin/types.js';
-import { BookEngine } from '../src/engine/book.js';
-import { generateBook } from '../src/engine/gen-book.js';
-import { InvalidEntry, parseBook, serializeBook } from '../src/engine/book-file.js';
-import { serializeResults, summarize, type BookAccountResult } from '../src/engine/results.js';
-import { defaultWorkerFile } from '../src/engine/pool.js';
+import { MarginEngine } from '../src/runner/account/runner.js';
+import type { AccountInput } from '../src/measures/types.js';
+import { BookEngine } from '../src/runner/book/runner.js';
+import { generateBook } from '../src/io/gen-book.js';
+import { InvalidEntry, parseBook, serializeBook } from '../src/io/book-file.js';
+import { serializeResults, summarize, type BookAccountResult } from '../src/io/results.js';
+import { defaultWorkerFile } from '../src/runner/book/pool.js';
 import { runBookCommand } from '../src/cli/book.js';
 
 const market = resolveMarket(defaultMarket());
@@ -163,7 +163,7 @@ describe('book engine, single thread', () => {
 
 describe('book engine, worker pool', () => {
   test('worker entry is the built JS file', () => {
-    expect(defaultWorkerFile()).toMatch(/dist[\\/]src[\\/]engine[\\/]worker\.js$/);
+    expect(defaultWorkerFile()).toMatch(/dist[\\/]src[\\/]runner[\\/]book[\\/]worker\.js$/);
   });
 
   test('results are byte-identical for 1, 2 and 3 threads and across runs', async () => {

@@ -9,8 +9,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
-import { buildRiskArrays, createMarginEngine, loadModel, type GridModel, type MarginMarket, type MarginResultOk, type PositionInput } from '../src/margin/index.js';
-import { BookEngine } from '../src/engine/index.js';
+import { buildRiskArrays, createMarginEngine, loadModel, type GridModel, type MarginMarket, type MarginResultOk, type PositionInput } from '../src/api/margin.js';
+import { BookEngine } from '../src/api/book.js';
 import { black76Reference } from '../src/pricing/reference.js';
 import { expiryCode, handGridMargin, handPosition, handShockedVol, scenarioMove, sviW } from './hand-grid.js';
 

@@ -7,7 +7,7 @@
  * in kernels.test.ts); what this file re-derives is everything around it.
  */
 import { black76Reference } from '../src/pricing/reference.js';
-import type { GridModel, MarginMarket } from '../src/margin/index.js';
+import type { GridModel, MarginMarket } from '../src/api/margin.js';
 
 const MS_PER_YEAR = 365 * 86_400_000;
 const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];

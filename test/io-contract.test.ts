@@ -12,8 +12,8 @@ import { encode } from '@msgpack/msgpack';
 import { findPackageRoot } from '../src/wasm/module.js';
 import { AtomicFile, setFileIoForTests, writeFileAtomic } from '../src/io/atomic.js';
 import { decodeMsgpack, jsonNestingViolation, parseJsonText } from '../src/io/decode.js';
-import { finiteOrError, firstNonFinite } from '../src/margin/finite.js';
-import { csvField, summarize } from '../src/engine/results.js';
+import { finiteOrError, firstNonFinite } from '../src/measures/finite.js';
+import { csvField, summarize } from '../src/io/results.js';
 import { ErrorCodes, OptmarginError, terminalSafe } from '../src/errors.js';
 import { defaultMarket } from '../src/market/index.js';
 

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { Pricer } from '../src/pricing/engine.js';
+import { Pricer } from '../src/wasm/pricer.js';
 import { black76Reference, black76ReferenceInto } from '../src/pricing/reference.js';
 import { allocGreeksBatch, allocOptionBatch, GREEK_FIELDS, OptionFlag, type GreeksBatch, type OptionBatch } from '../src/pricing/types.js';
 import { WasmInstance, simdSupported } from '../src/wasm/module.js';

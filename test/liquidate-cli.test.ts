@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runLiquidateCommand } from '../src/cli/liquidate.js';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
-import { createMarginEngine } from '../src/margin/index.js';
+import { createMarginEngine } from '../src/api/margin.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'optmargin-liq-'));
 const account = {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { liquidation, margin } from '../src/index.js';
-import type { AccountInput, PositionInput } from '../src/margin/index.js';
+import type { AccountInput, PositionInput } from '../src/api/margin.js';
 import { accountOf, bookingOf, bookInto, executionPrice, liquidationFee, notionalUsd, positionFacts } from '../src/liquidation/execution.js';
 import { gapOf } from '../src/liquidation/plan.js';
 import { rng } from './helpers.js';

@@ -19,7 +19,7 @@ import {
   type MarginMarket,
   type MarginResultOk,
   type PositionInput,
-} from '../src/margin/index.js';
+} from '../src/api/margin.js';
 
 const dir = fileURLToPath(new URL('../../shared/data/lyra/', import.meta.url));
 const WAD = 1e18;

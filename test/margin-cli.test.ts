@@ -5,7 +5,7 @@ import { encode } from '@msgpack/msgpack';
 import { describe, expect, it, vi } from 'vitest';
 import { runMarginCommand, runModelsCommand } from '../src/cli/margin.js';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
-import { createMarginEngine, type MarginResultOk } from '../src/margin/index.js';
+import { createMarginEngine, type MarginResultOk } from '../src/api/margin.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'optmargin-margin-'));
 const account = {

@@ -14,7 +14,7 @@ import {
   type MarginResult,
   type MarginResultOk,
   type PositionInput,
-} from '../src/margin/index.js';
+} from '../src/api/margin.js';
 import { black76Reference } from '../src/pricing/reference.js';
 import { sharedSkipNote } from './helpers.js';
 

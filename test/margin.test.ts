@@ -9,7 +9,7 @@ import {
   validateAccount,
   type AccountInput,
   type MarginResultOk,
-} from '../src/margin/index.js';
+} from '../src/api/margin.js';
 import { black76Reference } from '../src/pricing/reference.js';
 import { OptmarginError } from '../src/errors.js';
 

@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { InstrumentTable } from '../src/margin/instrument-table.js';
+import { InstrumentTable } from '../src/instruments/table.js';
 import { backtest } from '../src/risk/backtest.js';
 import { dateIndex, loadHistory } from '../src/risk/history.js';
 import { tailMean, valueAtRisk, expectedShortfall } from '../src/risk/measures.js';

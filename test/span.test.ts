@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { aggregateInto, buildScenarios, createMarginEngine, loadModel, tableMarket, worstScenario, type GridModel, type MarginResultOk } from '../src/margin/index.js';
+import { aggregateInto, buildScenarios, createMarginEngine, loadModel, tableMarket, worstScenario, type GridModel, type MarginResultOk } from '../src/api/margin.js';
 
 const dir = fileURLToPath(new URL('../../shared/data/', import.meta.url));
 const file = dir + 'span_mcmillan_example.json';

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createMarginEngine, loadModel, tableMarket, type MarginResultOk, type RuleBasedModel } from '../src/margin/index.js';
+import { createMarginEngine, loadModel, tableMarket, type MarginResultOk, type RuleBasedModel } from '../src/api/margin.js';
 import { black76Reference } from '../src/pricing/reference.js';
 import { HAVE_SHARED, SHARED_DATA } from './helpers.js';
 

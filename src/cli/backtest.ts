@@ -8,7 +8,7 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { ErrorCodes, OptmarginError } from '../errors.js';
-import { writeFileAtomic } from '../engine/book-file.js';
+import { writeFileAtomic } from '../io/book-file.js';
 import { backtest, backtestCsv, type BacktestResult } from '../risk/backtest.js';
 import { readDocument } from './io.js';
 import { addScenarioOptions, alphaFrom, historyFrom, quantileFrom, scenarioRequestFrom, type RiskCliOptions } from './risk-args.js';

@@ -13,10 +13,10 @@ import cliProgress from 'cli-progress';
 import { ErrorCodes, OptmarginError, terminalSafe } from '../errors.js';
 import { AtomicFile, yieldToSignals } from '../io/atomic.js';
 import { defaultMarket, loadMarket, resolveMarket } from '../market/index.js';
-import { BookEngine } from '../engine/book.js';
-import { BookWriter, bookFormatOf, parseBook } from '../engine/book-file.js';
-import { generateAccounts } from '../engine/gen-book.js';
-import { formatOf, serializeResults, summarize, type BookSummary, type ResultFormat, type ResultsDocument } from '../engine/results.js';
+import { BookEngine } from '../runner/book/runner.js';
+import { BookWriter, bookFormatOf, parseBook } from '../io/book-file.js';
+import { generateAccounts } from '../io/gen-book.js';
+import { formatOf, serializeResults, summarize, type BookSummary, type ResultFormat, type ResultsDocument } from '../io/results.js';
 import { ExitCode, readInputBytes, warn } from './io.js';
 
 export interface BookCommandOptions {

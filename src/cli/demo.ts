@@ -9,8 +9,8 @@ import { availableParallelism } from 'node:os';
 import { basename, isAbsolute, relative } from 'node:path';
 import type { Command } from 'commander';
 import { defaultMarket, resolveMarket } from '../market/index.js';
-import { generateBook } from '../engine/gen-book.js';
-import { createMarginEngine } from '../margin/index.js';
+import { generateBook } from '../io/gen-book.js';
+import { createMarginEngine } from '../api/margin.js';
 import { intOption, marginAccounts } from './book.js';
 import { formatMarginResult } from './margin.js';
 

@@ -9,9 +9,9 @@ import type { Command } from 'commander';
 import { ErrorCodes, OptmarginError, terminalSafe } from '../errors.js';
 import { defaultMarket, loadMarket } from '../market/snapshot.js';
 import { resolveMarket } from '../market/resolved.js';
-import { createMarginEngine, type MarginEngine } from '../margin/engine.js';
-import { listModels, loadModel } from '../margin/models.js';
-import type { LiquidationPrices, MarginResult, MarginResultOk } from '../margin/types.js';
+import { createMarginEngine, type MarginEngine } from '../runner/account/runner.js';
+import { listModels, loadModel } from '../measures/models.js';
+import type { LiquidationPrices, MarginResult, MarginResultOk } from '../measures/types.js';
 import { ExitCode, readDocument, warn } from './io.js';
 
 export interface MarginCommandOptions {

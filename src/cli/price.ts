@@ -1,7 +1,7 @@
 /** `optmargin price` and `optmargin iv`: the stable pricing contract other tools call. */
 import type { Command } from 'commander';
 import { priceOptions } from '../pricing/index.js';
-import { impliedVolBatchFromInputs } from '../pricing/iv-cli.js';
+import { impliedVolBatchFromInputs } from './iv.js';
 import { readDocument, writeJson } from './io.js';
 
 export function registerPricingCommands(program: Command): void {

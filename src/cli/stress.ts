@@ -8,9 +8,9 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { ErrorCodes, OptmarginError } from '../errors.js';
-import { createMarginEngine } from '../margin/engine.js';
-import { loadModel } from '../margin/models.js';
-import type { Health, MarginResult } from '../margin/types.js';
+import { createMarginEngine } from '../runner/account/runner.js';
+import { loadModel } from '../measures/models.js';
+import type { Health, MarginResult } from '../measures/types.js';
 import { defaultMarket, loadMarket } from '../market/snapshot.js';
 import { resolveMarket } from '../market/resolved.js';
 import { episodeNames, loadStressScenarios, shockedMarket, stressLibrary, stressScenarioSet } from '../risk/stress.js';

@@ -8,7 +8,7 @@
  */
 import type { Command } from 'commander';
 import { ErrorCodes, OptmarginError } from '../errors.js';
-import { InstrumentTable } from '../margin/instrument-table.js';
+import { InstrumentTable } from '../instruments/table.js';
 import { loadMarket } from '../market/snapshot.js';
 import { resolveMarket } from '../market/resolved.js';
 import { dateIndex, type History } from '../risk/history.js';
@@ -19,7 +19,7 @@ import { materialise } from '../risk/rolling.js';
 import { accountRisk, marketFromHistory, requireUnderlyings, scenarioSetFor, type AccountRisk } from '../risk/var.js';
 import { readDocument } from './io.js';
 import { addScenarioOptions, alphaFrom, historyFrom, quantileFrom, scenarioRequestFrom, type RiskCliOptions } from './risk-args.js';
-import type { MarginMarket } from '../margin/market-view.js';
+import type { MarginMarket } from '../market/margin-market.js';
 
 export interface VarCliOptions extends RiskCliOptions {
   components?: boolean;

@@ -7,8 +7,8 @@
  * for 100 %, the security module paying the bidder (the excess socialised). A new auction starts
  * while the account stays below MM, as on chain.
  */
-import type { MarginEngine } from '../margin/engine.js';
-import type { AccountInput, MarginResultOk } from '../margin/types.js';
+import type { MarginEngine } from '../runner/account/runner.js';
+import type { AccountInput, MarginResultOk } from '../measures/types.js';
 import { DutchAuction } from './auction-house.js';
 import { notionalUsd, positionFacts } from './execution.js';
 import type { DutchAuctionMechanism, PlanSpec } from './mechanism.js';

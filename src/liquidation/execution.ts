@@ -16,8 +16,8 @@
  * besides the fee. The margin engine re-margins the booked account: nothing is recomputed here.
  */
 import { ErrorCodes, OptmarginError } from '../errors.js';
-import { Kind, type InstrumentTable } from '../margin/instrument-table.js';
-import type { AccountInput, PositionInput } from '../margin/types.js';
+import { Kind, type InstrumentTable } from '../instruments/table.js';
+import type { AccountInput, PositionInput } from '../measures/types.js';
 import type { FeeSpec, ImpactSpec, InstrumentKindName } from './mechanism.js';
 
 const KIND_NAME: Record<number, InstrumentKindName> = { [Kind.Option]: 'option', [Kind.Future]: 'future', [Kind.Perpetual]: 'perpetual', [Kind.Spot]: 'spot' };

@@ -18,9 +18,9 @@
  * Σ ⌈1 / stepFraction⌉ steps; the plan stops at the first step that restores the target.
  */
 import { ErrorCodes, OptmarginError } from '../errors.js';
-import type { MarginEngine } from '../margin/engine.js';
-import { validateAccount } from '../margin/account.js';
-import type { AccountInput, MarginResultOk } from '../margin/types.js';
+import type { MarginEngine } from '../runner/account/runner.js';
+import { validateAccount } from '../instruments/account.js';
+import type { AccountInput, MarginResultOk } from '../measures/types.js';
 import { auctionPlan } from './auction-plan.js';
 import {
   accountOf,

@@ -1,11 +1,11 @@
 /** Public pricing API: batch kernels, the reference, validation and display conversions. */
-import { getPricer, Pricer } from './engine.js';
+import { getPricer, Pricer } from '../wasm/pricer.js';
 import { allocGreeksBatch, GREEK_FIELDS, type Greeks, type OptionInput } from './types.js';
 import { toOptionBatch } from './validate.js';
 import type { WasmOptions } from '../wasm/module.js';
 
-export { Pricer, getPricer } from './engine.js';
-export type { PricerOptions } from './engine.js';
+export { Pricer, getPricer } from '../wasm/pricer.js';
+export type { PricerOptions } from '../wasm/pricer.js';
 export * from './types.js';
 export { black76Reference, black76ReferenceInto, normCdf, normPdf } from './reference.js';
 export { toOptionBatch, checkOptionInput, LIMITS } from './validate.js';

@@ -9,7 +9,7 @@
  * Re-struck (`atm`) positions are materialised at each t−1 and held to t.
  */
 import { ErrorCodes, OptmarginError } from '../errors.js';
-import { InstrumentTable } from '../margin/instrument-table.js';
+import { InstrumentTable } from '../instruments/table.js';
 import { dateIndex, type History } from './history.js';
 import { backtestStats, baselZone, type BacktestStats, type BaselZone } from './backtest-stats.js';
 import { riskFigures, type QuantileConvention } from './measures.js';

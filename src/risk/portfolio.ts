@@ -6,10 +6,10 @@
  * change, not haircut collateral. The account P&L vector is the sum of its lines' vectors,
  * aggregated by the margin engine's aggregation (one CSR row per account).
  */
-import { InstrumentTable } from '../margin/instrument-table.js';
-import { validateAccount } from '../margin/account.js';
-import { aggregateInto } from '../margin/aggregate.js';
-import type { AccountInput } from '../margin/types.js';
+import { InstrumentTable } from '../instruments/table.js';
+import { validateAccount } from '../instruments/account.js';
+import { aggregateInto } from '../scenarios/aggregate.js';
+import type { AccountInput } from '../measures/types.js';
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import type { ScenarioValues } from './revalue.js';
 

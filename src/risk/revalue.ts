@@ -15,8 +15,8 @@
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import { MIN_SHOCKED_VOL } from '../market/resolved.js';
 import { OptionFlag, allocOptionBatch, type OptionBatch } from '../pricing/types.js';
-import { InstrumentTable, Kind } from '../margin/instrument-table.js';
-import { marginPricer } from '../margin/pricing.js';
+import { InstrumentTable, Kind } from '../instruments/table.js';
+import { marginPricer } from '../scenarios/pricer.js';
 import { volShiftAt, type ScenarioSet } from './scenario-set.js';
 
 export interface ScenarioValues {

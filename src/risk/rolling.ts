@@ -9,7 +9,7 @@
  */
 import { check, invalidInput } from '../errors.js';
 import { EXPIRY_HOUR_UTC, formatExpiryCode } from '../market/instruments.js';
-import type { MarginMarket } from '../margin/market-view.js';
+import type { MarginMarket } from '../market/margin-market.js';
 
 interface AtmSpec {
   underlying: string;

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, OptmarginError, check, invalidInput } from '../errors.js';
 import { MIN_SHOCKED_VOL } from '../market/resolved.js';
-import { marketHashOf, type MarginMarket } from '../margin/market-view.js';
+import { marketHashOf, type MarginMarket } from '../market/margin-market.js';
 import { findPackageRoot } from '../wasm/module.js';
 import { makeScenarioSet, volShiftAt, type ScenarioSet, type VolShift } from './scenario-set.js';
 

@@ -9,9 +9,9 @@
  * forecast × √365 (λ as given).
  */
 import { ErrorCodes, OptmarginError } from '../errors.js';
-import { InstrumentTable } from '../margin/instrument-table.js';
-import { marketHashOf, tableMarket, type MarginMarket, type TableUnderlying } from '../margin/market-view.js';
-import type { AccountInput } from '../margin/types.js';
+import { InstrumentTable } from '../instruments/table.js';
+import { marketHashOf, tableMarket, type MarginMarket, type TableUnderlying } from '../market/margin-market.js';
+import type { AccountInput } from '../measures/types.js';
 import { closeInstant, logReturns, type History } from './history.js';
 import { ewmaVariance, fhsScenarios, historicalScenarios, type HorizonMethod } from './historical.js';
 import { component, esWeights, riskFigures, smallestIndices, valueAtRisk, expectedShortfall, varWeights, type QuantileConvention, type RiskFigures } from './measures.js';

@@ -6,12 +6,12 @@
  */
 import type { ServerResponse } from 'node:http';
 import { ErrorCodes, OptmarginError, check } from '../errors.js';
-import { BookEngine, type BookLoadReport } from '../engine/book.js';
-import { generateBook } from '../engine/gen-book.js';
-import { summarize, HEALTHS, type BookAccountResult, type BookRunStats, type BookSummary } from '../engine/results.js';
+import { BookEngine, type BookLoadReport } from '../runner/book/runner.js';
+import { generateBook } from '../io/gen-book.js';
+import { summarize, HEALTHS, type BookAccountResult, type BookRunStats, type BookSummary } from '../io/results.js';
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../margin/models.js';
-import type { Health } from '../margin/types.js';
+import { canonicalJson } from '../measures/models.js';
+import type { Health } from '../measures/types.js';
 import type { ResolvedMarket } from '../market/types.js';
 
 /** Health codes per account: the index in HEALTHS, or NO_HEALTH for an account in error. */

@@ -3,11 +3,11 @@
  * price. Each runs the library function the CLI runs, in the server's compute queue.
  */
 import { ErrorCodes, OptmarginError, check } from '../errors.js';
-import { errorResult } from '../margin/engine.js';
-import { validateAccount, validateChanges } from '../margin/account.js';
-import type { AccountInput, MarginResultOk } from '../margin/types.js';
+import { errorResult } from '../runner/account/runner.js';
+import { validateAccount, validateChanges } from '../instruments/account.js';
+import type { AccountInput, MarginResultOk } from '../measures/types.js';
 import { priceOptions } from '../pricing/index.js';
-import { impliedVolBatchFromInputs } from '../pricing/iv-cli.js';
+import { impliedVolBatchFromInputs } from '../cli/iv.js';
 import { defaultModelFor, marginAccounts } from '../cli/margin.js';
 import { send, statusOf } from './http.js';
 import type { ServeContext } from './server.js';

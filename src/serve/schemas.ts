@@ -7,7 +7,7 @@
  * by the engine's own validators, which also word every error: a request answers with the same
  * code, field path and message as the CLI on the same input.
  */
-import { ACCOUNT_MODES } from '../margin/types.js';
+import { ACCOUNT_MODES } from '../measures/types.js';
 import { LIMITS } from '../pricing/validate.js';
 
 export type JsonSchema = Record<string, unknown>;

@@ -6,10 +6,10 @@
 import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ErrorCodes, OptmarginError } from '../errors.js';
-import { createMarginEngine, type MarginEngine } from '../margin/engine.js';
-import { listModels, loadModel } from '../margin/models.js';
-import type { Health } from '../margin/types.js';
-import { HEALTHS } from '../engine/results.js';
+import { createMarginEngine, type MarginEngine } from '../runner/account/runner.js';
+import { listModels, loadModel } from '../measures/models.js';
+import type { Health } from '../measures/types.js';
+import { HEALTHS } from '../io/results.js';
 import { resolveMarket } from '../market/resolved.js';
 import { validateSnapshot } from '../market/snapshot.js';
 import type { MarketSnapshot, ResolvedMarket } from '../market/types.js';

@@ -17,7 +17,7 @@ import { ErrorCodes, OptmarginError } from '../errors.js';
 import { parseInstrument } from '../market/instruments.js';
 import type { Instrument } from '../market/types.js';
 import { black76Reference } from '../pricing/reference.js';
-import type { MarginMarket } from './market-view.js';
+import type { MarginMarket } from '../market/margin-market.js';
 
 export const enum Kind {
   Option = 0,

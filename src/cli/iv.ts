@@ -4,10 +4,10 @@
  * no-arbitrage bounds is reported in that element, not as a failure of the file.
  */
 import { check } from '../errors.js';
-import { IvStatus, impliedVolInto } from './iv.js';
-import { allocOptionBatch } from './types.js';
-import { checkOptionFields } from './validate.js';
-import { OptionFlag } from './types.js';
+import { IvStatus, impliedVolInto } from '../pricing/iv.js';
+import { allocOptionBatch } from '../pricing/types.js';
+import { checkOptionFields } from '../pricing/validate.js';
+import { OptionFlag } from '../pricing/types.js';
 
 export type IvResult = { vol: number } | { vol: null; error: string };
 

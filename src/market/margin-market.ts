@@ -5,10 +5,10 @@
  * venues whose feeds give a vol per strike (Lyra/Derive golden cases).
  */
 import { ErrorCodes, OptmarginError } from '../errors.js';
-import type { ResolvedMarket } from '../market/types.js';
-import { marketHash } from '../market/snapshot.js';
-import { MARKET_FORMAT, type MarketSnapshot } from '../market/types.js';
-import { hashOf } from './models.js';
+import type { ResolvedMarket } from './types.js';
+import { marketHash } from './snapshot.js';
+import { MARKET_FORMAT, type MarketSnapshot } from './types.js';
+import { hashOf } from '../measures/models.js';
 
 export type MarginMarket = Pick<
   ResolvedMarket,

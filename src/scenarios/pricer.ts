@@ -5,7 +5,7 @@
  * module cannot be loaded, and the oracle the tests compare the fast path against.
  * Switching is `setMarginPricer(...)`.
  */
-import { getPricer } from '../pricing/engine.js';
+import { getPricer } from '../wasm/pricer.js';
 import { black76ReferencePriceOnlyInto } from '../pricing/reference.js';
 import type { OptionBatch } from '../pricing/types.js';
 

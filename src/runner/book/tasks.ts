@@ -19,9 +19,9 @@
  * The arithmetic below is the margin engine's (src/margin/engine.ts: reduceGrid and the isolated
  * branch of grid()), operation for operation, so the book gives the same doubles.
  */
-import type { Aggregator, BookCsr } from '../wasm/aggregate.js';
+import type { Aggregator, BookCsr } from '../../wasm/aggregate.js';
 
-export type { BookCsr } from '../wasm/aggregate.js';
+export type { BookCsr } from '../../wasm/aggregate.js';
 
 /** Add-on parameters of a grid model (GridModel.addOns, as plain data). */
 export interface AddOnParams {

@@ -29,21 +29,21 @@
  * it; `trade(account, changes)` appends the account's new rows at the end of the CSR (its old rows
  * become dead), aggregates them in-process and re-reduces that account: it stays vectorized.
  */
-import { finiteOrError } from '../margin/finite.js';
-import { ErrorCodes, OptmarginError } from '../errors.js';
-import { MarginEngine } from '../margin/engine.js';
-import { InstrumentTable, Kind } from '../margin/instrument-table.js';
-import { marketHashOf, type MarginMarket } from '../margin/market-view.js';
-import { loadModel } from '../margin/models.js';
-import { RiskArrays } from '../margin/risk-arrays.js';
-import { validateAccount, validateChanges } from '../margin/account.js';
-import type { AccountInput, AccountMode, GridModel, LoadedModel, MarginModel, MarginResult, PositionChange } from '../margin/types.js';
-import { Aggregator } from '../wasm/aggregate.js';
-import { WasmInstance } from '../wasm/module.js';
+import { finiteOrError } from '../../measures/finite.js';
+import { ErrorCodes, OptmarginError } from '../../errors.js';
+import { MarginEngine } from '../account/runner.js';
+import { InstrumentTable, Kind } from '../../instruments/table.js';
+import { marketHashOf, type MarginMarket } from '../../market/margin-market.js';
+import { loadModel } from '../../measures/models.js';
+import { RiskArrays } from '../../scenarios/revaluation.js';
+import { validateAccount, validateChanges } from '../../instruments/account.js';
+import type { AccountInput, AccountMode, GridModel, LoadedModel, MarginModel, MarginResult, PositionChange } from '../../measures/types.js';
+import { Aggregator } from '../../wasm/aggregate.js';
+import { WasmInstance } from '../../wasm/module.js';
 import { ChunkRunner, type ChunkRunnerOptions } from './pool.js';
-import { AccKind, reduceAccount, rowImInto, type AddOnParams, type AggregateTask, type BookCsr, type CombineParams, type ReduceArrays, type ReduceTask } from './kernel.js';
-import { InvalidEntry } from './book-file.js';
-import { HEALTHS, type BookAccountResult, type BookRunStats, type UnderlyingWorst } from './results.js';
+import { AccKind, reduceAccount, rowImInto, type AddOnParams, type AggregateTask, type BookCsr, type CombineParams, type ReduceArrays, type ReduceTask } from './tasks.js';
+import { InvalidEntry } from '../../io/book-file.js';
+import { HEALTHS, type BookAccountResult, type BookRunStats, type UnderlyingWorst } from '../../io/results.js';
 
 // ───────────────────────────── growable typed arrays ─────────────────────────────
 

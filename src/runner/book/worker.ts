@@ -1,14 +1,14 @@
 /**
- * piscina worker of the book engine (built to dist/src/engine/worker.js). One WASM instance per
+ * piscina worker of the book engine (built to dist/src/runner/book/worker.js). One WASM instance per
  * worker thread, instantiated from the compiled WebAssembly.Module the main thread shares
  * through workerData (no recompilation of the bytes per thread); the book's CSR is resident in
  * its memory from the first task of a load on (kernel.ts). Each chunk returns a receipt (count
  * and checksum of what it wrote, receipt.ts) that the main thread verifies.
  */
 import { workerData } from 'piscina';
-import { WasmInstance, type CompiledKernels, type WasmVariant } from '../wasm/module.js';
-import { Aggregator } from '../wasm/aggregate.js';
-import { runTask, type BookTask } from './kernel.js';
+import { WasmInstance, type CompiledKernels, type WasmVariant } from '../../wasm/module.js';
+import { Aggregator } from '../../wasm/aggregate.js';
+import { runTask, type BookTask } from './tasks.js';
 import { receiptOf, type ChunkReceipt } from './receipt.js';
 import { activeFault, injectFault } from './faults.js';
 

@@ -6,7 +6,7 @@
  */
 import { encode } from '@msgpack/msgpack';
 import { ErrorCodes, OptmarginError } from '../errors.js';
-import type { AccountMode, Health, MarginFigures, MarginResultError } from '../margin/types.js';
+import type { AccountMode, Health, MarginFigures, MarginResultError } from '../measures/types.js';
 
 export const HEALTHS: readonly Health[] = ['healthy', 'margin call', 'liquidatable', 'bankrupt'];
 

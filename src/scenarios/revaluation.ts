@@ -13,9 +13,9 @@
  */
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import { OptionFlag, allocOptionBatch, type OptionBatch } from '../pricing/types.js';
-import { InstrumentTable, Kind } from './instrument-table.js';
-import { marginPricer } from './pricing.js';
-import type { GridModel, ScenarioInfo, UnderlyingScanParams, VolDirection, VolShockParams } from './types.js';
+import { InstrumentTable, Kind } from '../instruments/table.js';
+import { marginPricer } from './pricer.js';
+import type { GridModel, ScenarioInfo, UnderlyingScanParams, VolDirection, VolShockParams } from '../measures/types.js';
 
 export interface UnderlyingScenarios {
   underlying: string;

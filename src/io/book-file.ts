@@ -7,9 +7,9 @@
  */
 import { encode } from '@msgpack/msgpack';
 import { ErrorCodes, OptmarginError } from '../errors.js';
-import { decodeMsgpack, firstByte, jsonNestingViolation, MAX_NESTING, parseJsonText } from '../io/decode.js';
-export { writeFileAtomic } from '../io/atomic.js';
-import type { AccountInput } from '../margin/types.js';
+import { decodeMsgpack, firstByte, jsonNestingViolation, MAX_NESTING, parseJsonText } from './decode.js';
+export { writeFileAtomic } from './atomic.js';
+import type { AccountInput } from '../measures/types.js';
 
 /** A book entry that could not even be parsed (a malformed JSON line): its result is this error. */
 export class InvalidEntry {

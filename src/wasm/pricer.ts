@@ -10,8 +10,8 @@
  *   stay valid until the next call that needs a larger capacity.
  */
 import { ErrorCodes, OptmarginError } from '../errors.js';
-import { Region, WasmInstance, sharedInstance, type WasmOptions, type WasmVariant } from '../wasm/module.js';
-import { GREEK_FIELDS, type GreeksBatch, type OptionBatch } from './types.js';
+import { Region, WasmInstance, sharedInstance, type WasmOptions, type WasmVariant } from './module.js';
+import { GREEK_FIELDS, type GreeksBatch, type OptionBatch } from '../pricing/types.js';
 
 interface Buffers {
   capacity: number;

@@ -19,12 +19,12 @@
  * Lyra's "margin" is equity minus requirement; here equity = MtM + cash and the requirement
  * is equity − margin, so IM/MM read like the other models (≥ 0 typically).
  */
-import { ErrorCodes, OptmarginError } from '../errors.js';
-import { black76Reference } from '../pricing/reference.js';
-import type { MarginEngine } from './engine.js';
-import { healthOf } from './engine.js';
-import { Kind } from './instrument-table.js';
-import type { AccountInput, LyraPmrmModel, MarginResultOk, PositionBreakdown, UnderlyingGreeks } from './types.js';
+import { ErrorCodes, OptmarginError } from '../../errors.js';
+import { black76Reference } from '../../pricing/reference.js';
+import type { MarginEngine } from '../../runner/account/runner.js';
+import { healthOf } from '../../runner/account/runner.js';
+import { Kind } from '../../instruments/table.js';
+import type { AccountInput, LyraPmrmModel, MarginResultOk, PositionBreakdown, UnderlyingGreeks } from '../types.js';
 
 /** Feeds of Lyra's oracles that a market snapshot does not carry. Defaults: fixed 0, rate = market.rate, confidences 1, stable 1. */
 export interface LyraFeeds {

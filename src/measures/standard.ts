@@ -10,7 +10,7 @@
  * express the same fractions of F in USD (mark in coin = USD mark / F).
  * Futures/perpetuals: IM (MM) = (imBase (mmBase) + slope·|size in coin|/stepCoin) × |size in coin| × F.
  */
-import { InstrumentTable, Kind } from './instrument-table.js';
+import { InstrumentTable, Kind } from '../instruments/table.js';
 import type { FuturesTierParams, RuleBasedModel } from './types.js';
 
 export function futuresTiers(model: RuleBasedModel, underlying: string): FuturesTierParams {

@@ -5,7 +5,7 @@
  * returns without doing its work (or does part of it) cannot pass: the count or the checksum
  * differs and the chunk is retried like a crashed one.
  */
-import type { BookTask } from './kernel.js';
+import type { BookTask } from './tasks.js';
 
 export interface ChunkReceipt {
   count: number;

@@ -11,16 +11,16 @@
  * full value); options at mark; futures at their unrealised P&L from the entry price.
  * Health (DESIGN.md §3.4): equity < 0 bankrupt; < MM liquidatable; < IM margin call; else healthy.
  */
-import { finiteOrError } from './finite.js';
-import { ErrorCodes, OptmarginError } from '../errors.js';
-import { validateAccount, validateChanges } from './account.js';
-import { addPositionInto, aggregateInto, worstScenario } from './aggregate.js';
-import { InstrumentTable, Kind } from './instrument-table.js';
-import { lyraMargin } from './lyra.js';
-import { marketHashOf, movedMarket, type MarginMarket } from './market-view.js';
-import { loadModel } from './models.js';
-import { RiskArrays } from './risk-arrays.js';
-import { standardPositionMargin } from './standard.js';
+import { finiteOrError } from '../../measures/finite.js';
+import { ErrorCodes, OptmarginError } from '../../errors.js';
+import { validateAccount, validateChanges } from '../../instruments/account.js';
+import { addPositionInto, aggregateInto, worstScenario } from '../../scenarios/aggregate.js';
+import { InstrumentTable, Kind } from '../../instruments/table.js';
+import { lyraMargin } from '../../measures/lyra/pmrm.js';
+import { marketHashOf, movedMarket, type MarginMarket } from '../../market/margin-market.js';
+import { loadModel } from '../../measures/models.js';
+import { RiskArrays } from '../../scenarios/revaluation.js';
+import { standardPositionMargin } from '../../measures/standard.js';
 import type {
   AccountInput,
   AccountMode,
@@ -40,7 +40,7 @@ import type {
   UnderlyingGreeks,
   UnderlyingGridBreakdown,
   WhatIfResult,
-} from './types.js';
+} from '../../measures/types.js';
 
 export function healthOf(equity: number, im: number, mm: number): Health {
   if (equity < 0) return 'bankrupt';
@@ -117,7 +117,7 @@ export interface MarginEngineOptions {
   /** A LoadedModel, a preset id / file path, or a parameter object. */
   model: LoadedModel | MarginModel | string;
   /** Lyra/Derive feeds the market model does not carry (per-expiry rates, fixed forward portions, confidences). */
-  lyraFeeds?: import('./lyra.js').LyraFeeds;
+  lyraFeeds?: import('../../measures/lyra/pmrm.js').LyraFeeds;
 }
 
 export class MarginEngine {
@@ -127,7 +127,7 @@ export class MarginEngine {
   readonly table: InstrumentTable;
   /** grid models only */
   readonly risk: RiskArrays | null;
-  readonly lyraFeeds: import('./lyra.js').LyraFeeds | undefined;
+  readonly lyraFeeds: import('../../measures/lyra/pmrm.js').LyraFeeds | undefined;
   private readonly states = new WeakMap<object, GridState>();
   private readonly pair = new Float64Array(2);
   // preallocated scratch (grown by doubling): the per-account grid path allocates only its result

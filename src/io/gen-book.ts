@@ -23,7 +23,7 @@
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import { formatExpiryCode } from '../market/instruments.js';
 import type { ResolvedMarket } from '../market/types.js';
-import type { AccountInput, AccountMode, PositionInput } from '../margin/types.js';
+import type { AccountInput, AccountMode, PositionInput } from '../measures/types.js';
 import { black76Reference } from '../pricing/reference.js';
 
 /** sfc32 seeded through splitmix32: fast, 128-bit state, deterministic across platforms. */

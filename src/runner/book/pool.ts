@@ -17,20 +17,20 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
-import { ErrorCodes, OptmarginError } from '../errors.js';
-import { Aggregator } from '../wasm/aggregate.js';
-import { WasmInstance, chooseVariant, compiledModule, findPackageRoot, type WasmVariant } from '../wasm/module.js';
-import { runTask, type BookTask } from './kernel.js';
+import { ErrorCodes, OptmarginError } from '../../errors.js';
+import { Aggregator } from '../../wasm/aggregate.js';
+import { WasmInstance, chooseVariant, compiledModule, findPackageRoot, type WasmVariant } from '../../wasm/module.js';
+import { runTask, type BookTask } from './tasks.js';
 import { poisonOutputs, receiptOf, receiptProblem } from './receipt.js';
 import { injectFault } from './faults.js';
 
 /**
- * The worker entry (a JS file): dist/src/engine/worker.js next to this module when running from
+ * The worker entry (a JS file): dist/src/runner/book/worker.js next to this module when running from
  * the build; from the TypeScript sources (tests), the built copy under the package root.
  */
 export function defaultWorkerFile(): string {
   const here = fileURLToPath(import.meta.url);
-  const file = here.endsWith('.ts') ? join(findPackageRoot(), 'dist', 'src', 'engine', 'worker.js') : join(dirname(here), 'worker.js');
+  const file = here.endsWith('.ts') ? join(findPackageRoot(), 'dist', 'src', 'runner', 'book', 'worker.js') : join(dirname(here), 'worker.js');
   if (!existsSync(file)) {
     throw new OptmarginError(ErrorCodes.WORKER_FAILED, `the book worker ${file} is missing: run \`npm run build:ts\` first`);
   }

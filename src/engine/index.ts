@@ -1,5 +1,0 @@
-/** Public API of the book engine (issue 5). See docs/book.md. */
-export { BookEngine, type BookEngineOptions, type BookLoadReport, type BookUpdate } from './book.js';
-export { generateBook, type GenBookOptions, type GenBookInfo } from './gen-book.js';
-export { parseBook, serializeBook, bookFormatOf, writeFileAtomic, InvalidEntry, type BookFormat } from './book-file.js';
-export { summarize, serializeResults, formatOf, HEALTHS, type BookAccountResult, type BookAccountOk, type BookAccountError, type BookSummary, type BookRunStats, type ResultsDocument, type ResultFormat } from './results.js';
