@@ -23,6 +23,10 @@ export const ErrorCodes = {
   INVALID_OPTION: 'OPTMARGIN_INVALID_OPTION',
   /** The WebAssembly module could not be loaded or instantiated. */
   WASM_UNAVAILABLE: 'OPTMARGIN_WASM_UNAVAILABLE',
+  /** An engine bug: an invariant of optmargin itself broke (never caused by user input). Please report it. */
+  INTERNAL: 'OPTMARGIN_INTERNAL',
+  /** A WASM kernel trapped or aborted while computing (an engine bug, not a missing module). */
+  WASM_ABORT: 'OPTMARGIN_WASM_ABORT',
   /** A worker failed while computing; the affected accounts carry this code. */
   WORKER_FAILED: 'OPTMARGIN_WORKER_FAILED',
   /** An input or request exceeds a documented limit (nesting depth, declared lengths, value ranges of docs/book.md "Limits"; server body size, accounts per request). */

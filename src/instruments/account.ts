@@ -6,7 +6,7 @@
 import { decode } from '@msgpack/msgpack';
 import { ErrorCodes, OptmarginError, check, invalidInput } from '../errors.js';
 import { LIMITS } from '../limits.js';
-import { ACCOUNT_MODES, type AccountInput, type PositionChange, type PositionInput } from '../measures/types.js';
+import { ACCOUNT_MODES, type AccountInput, type PositionChange, type PositionInput } from './types.js';
 
 const CURRENCY_RE = /^[A-Z][A-Z0-9]{1,9}$/;
 

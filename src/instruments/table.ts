@@ -17,16 +17,11 @@ import { ErrorCodes, OptmarginError } from '../errors.js';
 import { parseInstrument } from '../market/instruments.js';
 import type { Instrument } from '../market/types.js';
 import { black76Reference } from '../pricing/reference.js';
+import { entryLegCoin, positionValue } from './valuation.js';
+import { Kind } from './kind.js';
 import type { MarginMarket } from '../market/margin-market.js';
 
-export const enum Kind {
-  Option = 0,
-  Future = 1,
-  Perpetual = 2,
-  Spot = 3,
-  /** pseudo-instrument: one coin of the underlying held as collateral (or as an inverse future's entry leg) */
-  Coin = 4,
-}
+export { Kind } from './kind.js';
 
 const KIND_OF: Record<Instrument['kind'], Kind> = { option: Kind.Option, future: Kind.Future, perpetual: Kind.Perpetual, spot: Kind.Spot };
 
@@ -256,21 +251,9 @@ export class InstrumentTable {
   positionValueInto(i: number, size: number, entryPrice: number | undefined, out: Float64Array): void {
     const k = this.kind[i];
     const cs = this.instruments[i]?.contractSize ?? 1;
-    if (k === Kind.Future || k === Kind.Perpetual) {
-      const F = this.forward[i];
-      const entry = entryPrice ?? F;
-      if (this.inverse[i]) {
-        const S = this.market.spot(this.underlyings[this.underlyingOf[i]]);
-        const coinHeld = (size * cs) / entry;
-        out[0] = coinHeld * S + size * this.unitValue[i];
-        out[1] = coinHeld;
-        return;
-      }
-      out[0] = size * cs * (F - entry);
-      out[1] = 0;
-      return;
-    }
-    out[0] = size * this.unitValue[i];
-    out[1] = 0;
+    const entry = entryPrice ?? this.forward[i];
+    const S = (k === Kind.Future || k === Kind.Perpetual) && this.inverse[i] ? this.market.spot(this.underlyings[this.underlyingOf[i]]) : 0;
+    out[0] = positionValue(k, this.inverse[i], cs, this.forward[i], S, this.unitValue[i], size, entry);
+    out[1] = entryLegCoin(k, this.inverse[i], cs, size, entry);
   }
 }

@@ -208,6 +208,13 @@ export function toLoadedModel(params: MarginModel): LoadedModel {
 
 const cache = new Map<string, LoadedModel>();
 
+/** A LoadedModel as given, or loaded from a preset id / file path / parameter object. */
+export function resolveModel(m: LoadedModel | MarginModel | string): LoadedModel {
+  if (typeof m === 'string') return loadModel(m);
+  if ('params' in m && 'hash' in m) return m as LoadedModel;
+  return loadModel(m as MarginModel);
+}
+
 /**
  * Loads a preset by id (`deribit-pm`) or a parameter file by path (anything with a '/' or
  * ending in .json). Throws INVALID_MODEL naming the id/file and the bad field.

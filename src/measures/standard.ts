@@ -10,8 +10,12 @@
  * express the same fractions of F in USD (mark in coin = USD mark / F).
  * Futures/perpetuals: IM (MM) = (imBase (mmBase) + slope·|size in coin|/stepCoin) × |size in coin| × F.
  */
+import type { AccountResolver, Resolved } from '../instruments/resolve.js';
 import { InstrumentTable, Kind } from '../instruments/table.js';
-import type { FuturesTierParams, RuleBasedModel } from './types.js';
+import { greeksOf } from './greeks.js';
+import { healthOf, marginFigures, worseHealth } from './health.js';
+import type { MarginOutcome } from './outcome.js';
+import type { AccountInput, CurrencyFigures, FuturesTierParams, Health, PositionBreakdown, RuleBasedModel } from './types.js';
 
 export function futuresTiers(model: RuleBasedModel, underlying: string): FuturesTierParams {
   const o = model.futuresByUnderlying?.[underlying];
@@ -53,4 +57,60 @@ export function standardPositionMargin(model: RuleBasedModel, tb: InstrumentTabl
     out[0] = (t.imBase + extra) * notional;
     out[1] = (t.mmBase + extra) * notional;
   }
+}
+
+/**
+ * The rule-based measure of one account: each position's IM/MM summed (cross), or each
+ * position margined on its own collateral (isolated).
+ */
+export function ruleBasedMargin(model: RuleBasedModel, tb: InstrumentTable, resolver: AccountResolver, a: AccountInput, r: Resolved): MarginOutcome {
+  const n = r.n;
+  const pair = new Float64Array(2);
+  const perCurrency: Record<string, CurrencyFigures> = {};
+  const positions: PositionBreakdown[] = new Array(n);
+  const isolated = a.mode === 'isolated';
+  let im = 0;
+  let mm = 0;
+  let posTotal = 0;
+  let health: Health = 'healthy';
+  let isolatedFree = 0;
+  for (let p = 0; p < n; p++) {
+    const i = r.instr[p];
+    standardPositionMargin(model, tb, i, r.size[p], pair);
+    const pim = pair[0];
+    const pmm = pair[1];
+    im += pim;
+    mm += pmm;
+    posTotal += r.posValue[p];
+    const inst = tb.instruments[i]!;
+    const cur = inst.settlementCurrency;
+    const toCur = inst.settlement === 'inverse' ? 1 / tb.market.spot(inst.underlying) : 1;
+    const cf = (perCurrency[cur] ??= { initialMargin: 0, maintenanceMargin: 0 });
+    cf.initialMargin += pim * toCur;
+    cf.maintenanceMargin += pmm * toCur;
+    const b: PositionBreakdown = { index: p, instrument: inst.name, size: r.size[p], valueUsd: r.posValue[p], initialMargin: pim, maintenanceMargin: pmm };
+    if (isolated) {
+      const own = a.positions[p].collateral;
+      let ownValue = 0;
+      if (own) for (const c of resolver.collateralLines(`positions[${p}].collateral`, own)) ownValue += c.value;
+      b.equity = ownValue + r.posValue[p];
+      b.health = healthOf(b.equity, pim, pmm);
+      health = worseHealth(health, b.health);
+      isolatedFree += Math.max(0, b.equity - pim);
+    }
+    positions[p] = b;
+  }
+  let equity: number, available: number;
+  if (isolated) {
+    let own = 0;
+    for (const b of positions) own += b.equity!;
+    equity = r.collateralValue + own;
+    available = r.collateralValue + isolatedFree;
+  } else {
+    equity = r.collateralValue + posTotal;
+    available = equity - im;
+    health = healthOf(equity, im, mm);
+  }
+  const figures = marginFigures(equity, im, mm, available, health);
+  return { modeApplied: isolated ? 'isolated' : 'cross', figures, collateralValue: r.collateralValue, perCurrency, greeks: greeksOf(tb, r), positions };
 }

@@ -8,41 +8,11 @@
  * coin; inverse futures/perpetuals in USD of notional.
  */
 import type { ErrorCode } from '../errors.js';
+import type { ScenarioInfo, VolDirection, VolShockParams } from '../scenarios/types.js';
 
-// ───────────────────────────── account input ─────────────────────────────
-
-export type AccountMode = 'isolated' | 'cross' | 'portfolio';
-export const ACCOUNT_MODES: readonly AccountMode[] = ['isolated', 'cross', 'portfolio'];
-
-export interface PositionInput {
-  /** Deribit instrument name, e.g. `BTC-27MAR26-80000-P`. */
-  instrument: string;
-  /** Signed size (negative = short) in the instrument's size unit (coin, or USD for inverse futures). */
-  size: number;
-  /**
-   * Entry price in the instrument's price unit (coin for inverse options, USD for futures).
-   * Futures/perpetuals: defines the unrealised P&L in equity (absent = entered at mark, P&L 0).
-   * Options: informational only (premium is assumed already settled in the collateral balances).
-   */
-  entryPrice?: number;
-  /** Isolated mode only: collateral attached to this position, by currency. */
-  collateral?: Record<string, number>;
-}
-
-export interface AccountInput {
-  id: string;
-  mode: AccountMode;
-  /** Balances by currency (after premiums paid/received), e.g. { BTC: 1.5, USDC: 20000 }. */
-  collateral: Record<string, number>;
-  positions: PositionInput[];
-}
-
-/** A position change for what-if: adds `size` (negative closes/shorts) of `instrument`. */
-export interface PositionChange {
-  instrument: string;
-  size: number;
-  entryPrice?: number;
-}
+export type { ScenarioInfo, VolDirection, VolShockParams } from '../scenarios/types.js';
+import type { AccountMode, CollateralParams } from '../instruments/types.js';
+export * from '../instruments/types.js';
 
 // ───────────────────────────── model parameters ─────────────────────────────
 
@@ -53,16 +23,6 @@ export interface ModelHeader {
   description: string;
   /** Where the parameters come from (venue docs, papers), with any assumption stated. */
   source: string;
-}
-
-/** Haircuts on collateral assets: value counted = amount × price × (1 − haircut). */
-export interface CollateralParams {
-  /** Haircut per currency (0.02 = 2 %). */
-  haircuts: Record<string, number>;
-  /** Haircut of a currency not listed (null = such collateral is rejected with an error). */
-  defaultHaircut: number | null;
-  /** Currencies valued at 1 USD (stablecoins; their depeg is not modelled by the grid). */
-  usdPegged: string[];
 }
 
 /** Deribit-style standard margin per contract, in coin (DESIGN.md §3.1). */
@@ -95,8 +55,6 @@ export interface RuleBasedModel extends ModelHeader {
   collateral: CollateralParams;
 }
 
-export type VolDirection = 'up' | 'same' | 'down';
-
 /**
  * One scenario of the template every underlying's grid is built from. `range` is a fraction of
  * the scan range (positive moves use rangeUp, negative rangeDown); `move` is an absolute relative
@@ -108,24 +66,6 @@ export interface ScenarioSpec {
   vol: VolDirection;
   weight: number;
   label?: string;
-}
-
-/**
- * Vol shock of an expiry with `days` to expiry: size(days) = base × (referenceDays / max(days, minDays))^power,
- * with `longTermPower` used instead beyond `longTermAfterDays` when given (Lyra/Derive).
- * mode 'relative': σ' = σ·(1 ± size) (floored at `floor`); 'absolute': σ' = σ ± size.
- */
-export interface VolShockParams {
-  up: number;
-  down: number;
-  power: number;
-  longTermPower?: number;
-  longTermAfterDays?: number;
-  referenceDays: number;
-  minDays: number;
-  mode: 'relative' | 'absolute';
-  /** Lowest vol a down shock may produce (annualised). */
-  floor: number;
 }
 
 export interface UnderlyingScanParams {
@@ -228,15 +168,6 @@ export interface PositionBreakdown {
   /** Isolated mode: the position's own equity and health. */
   equity?: number;
   health?: Health;
-}
-
-export interface ScenarioInfo {
-  index: number;
-  label: string;
-  /** Relative move of the underlying (−0.16 = −16 %). */
-  priceMove: number;
-  vol: VolDirection;
-  weight: number;
 }
 
 export interface UnderlyingGridBreakdown {

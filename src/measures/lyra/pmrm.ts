@@ -21,10 +21,12 @@
  */
 import { ErrorCodes, OptmarginError } from '../../errors.js';
 import { black76Reference } from '../../pricing/reference.js';
-import type { MarginEngine } from '../../runner/account/runner.js';
-import { healthOf } from '../../runner/account/runner.js';
+import type { InstrumentTable } from '../../instruments/table.js';
+import type { MarginMarket } from '../../market/margin-market.js';
+import { marginFigures } from '../health.js';
+import type { MarginOutcome } from '../outcome.js';
 import { Kind } from '../../instruments/table.js';
-import type { AccountInput, LyraPmrmModel, MarginResultOk, PositionBreakdown, UnderlyingGreeks } from '../types.js';
+import type { AccountInput, LyraPmrmModel, PositionBreakdown, UnderlyingGreeks } from '../types.js';
 
 /** Feeds of Lyra's oracles that a market snapshot does not carry. Defaults: fixed 0, rate = market.rate, confidences 1, stable 1. */
 export interface LyraFeeds {
@@ -59,10 +61,7 @@ function black76(isPut: boolean, f: number, k: number, vol: number, t: number): 
   return black76Reference(isPut, f, k, vol, t, 0, false).price;
 }
 
-export function lyraMargin(engine: MarginEngine, a: AccountInput, model: LyraPmrmModel): MarginResultOk {
-  const tb = engine.table;
-  const market = engine.market;
-  const feeds = engine.lyraFeeds ?? {};
+export function lyraMargin(tb: InstrumentTable, market: MarginMarket, feeds: LyraFeeds, a: AccountInput, model: LyraPmrmModel): MarginOutcome {
   const stable = feeds.stablePrice ?? 1;
   if (a.mode === 'isolated') {
     throw new OptmarginError(ErrorCodes.INVALID_INPUT, `mode "isolated" is not supported by ${model.id} (Lyra's PMRM margins whole subaccounts)`, 'mode');
@@ -253,24 +252,8 @@ export function lyraMargin(engine: MarginEngine, a: AccountInput, model: LyraPmr
   }
   components.cash = cash;
   const equity = totalMtm + cash;
-  return engine.okResult(
-    a,
-    'portfolio',
-    {
-      equity,
-      initialMargin: imSum,
-      maintenanceMargin: mmSum,
-      marginRatio: equity > 0 ? mmSum / equity : null,
-      availableFunds: equity - imSum,
-      health: healthOf(equity, imSum, mmSum),
-    },
-    collateralValue,
-    {},
-    greeks,
-    positions,
-    undefined,
-    components,
-  );
+  const figures = marginFigures(equity, imSum, mmSum);
+  return { modeApplied: 'portfolio', figures, collateralValue, perCurrency: {}, greeks, positions, components };
 }
 
 /**

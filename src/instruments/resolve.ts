@@ -1,0 +1,120 @@
+/**
+ * The resolve step of one account: validated input → instrument indices, sizes, position
+ * values and collateral lines, once, in compute-ready arrays. Every measure reads a Resolved
+ * account; none re-parses names or re-values holdings.
+ */
+import { ErrorCodes, OptmarginError } from '../errors.js';
+import type { AccountInput, CollateralParams } from './types.js';
+import type { MarginMarket } from '../market/margin-market.js';
+import type { InstrumentTable } from './table.js';
+import { collateralValue } from './valuation.js';
+
+/** Collateral of one currency valued in USD: value after haircut, price, and the coin slot it moves with. */
+export interface CollateralLine {
+  currency: string;
+  amount: number;
+  price: number;
+  haircut: number;
+  value: number;
+  /** table index of the coin pseudo-instrument, −1 for USD-pegged */
+  coin: number;
+}
+
+/** Holdings of an account after resolve. The arrays are the resolver's scratch, valid until its next resolve. */
+export interface Resolved {
+  account: AccountInput;
+  /** number of positions (the arrays may be longer) */
+  n: number;
+  /** position → instrument index */
+  instr: Int32Array;
+  size: Float64Array;
+  collateral: CollateralLine[];
+  collateralValue: number;
+  /** mark value of each position (USD) */
+  posValue: Float64Array;
+  /** coin held through inverse futures' entry legs, per position */
+  posCoin: Float64Array;
+}
+
+export class AccountResolver {
+  private rInstr = new Int32Array(0);
+  private rSize = new Float64Array(0);
+  private rValue = new Float64Array(0);
+  private rCoin = new Float64Array(0);
+  private readonly pair = new Float64Array(2);
+
+  constructor(
+    readonly table: InstrumentTable,
+    readonly market: MarginMarket,
+    readonly collateralParams: CollateralParams,
+    /** names the model in messages */
+    readonly modelId: string,
+  ) {}
+
+  /** One collateral balance valued (haircut, index price); INVALID_INPUT when the model does not accept the currency. */
+  valueCollateral(path: string, currency: string, amount: number): CollateralLine {
+    const c = this.collateralParams;
+    const haircut = c.haircuts[currency] ?? c.defaultHaircut;
+    if (haircut === null || haircut === undefined) {
+      throw new OptmarginError(
+        ErrorCodes.INVALID_INPUT,
+        `${path}.${currency} is not accepted as collateral by model ${this.modelId} (accepted: ${Object.keys(c.haircuts).join(', ')})`,
+        `${path}.${currency}`,
+      );
+    }
+    let price = 1;
+    let coin = -1;
+    if (!c.usdPegged.includes(currency)) {
+      if (!this.market.hasUnderlying(currency)) {
+        throw new OptmarginError(ErrorCodes.MISSING_MARKET_DATA, `${path}.${currency}: the market has no index price for ${currency}`, `${path}.${currency}`);
+      }
+      price = this.market.spot(currency);
+      coin = this.table.coinIndex(currency);
+    }
+    return { currency, amount, price, haircut, value: collateralValue(amount, price, haircut), coin };
+  }
+
+  /** Non-zero balances in key order. */
+  collateralLines(path: string, balances: Record<string, number>): CollateralLine[] {
+    const out: CollateralLine[] = [];
+    for (const cur of Object.keys(balances)) {
+      if (balances[cur] !== 0) out.push(this.valueCollateral(path, cur, balances[cur]));
+    }
+    return out;
+  }
+
+  /** Table index of an instrument; errors name the field. */
+  instrumentIndex(path: string, name: string): number {
+    try {
+      return this.table.indexOf(name);
+    } catch (e) {
+      if (e instanceof OptmarginError) throw new OptmarginError(e.code, `${path}: ${e.message}`, path);
+      throw e;
+    }
+  }
+
+  resolve(a: AccountInput): Resolved {
+    const n = a.positions.length;
+    if (this.rInstr.length < n) {
+      const c = Math.max(n, 2 * this.rInstr.length);
+      this.rInstr = new Int32Array(c);
+      this.rSize = new Float64Array(c);
+      this.rValue = new Float64Array(c);
+      this.rCoin = new Float64Array(c);
+    }
+    const { rInstr: instr, rSize: size, rValue: posValue, rCoin: posCoin, pair } = this;
+    for (let p = 0; p < n; p++) {
+      const pos = a.positions[p];
+      const i = this.instrumentIndex(`positions[${p}].instrument`, pos.instrument);
+      instr[p] = i;
+      size[p] = pos.size;
+      this.table.positionValueInto(i, pos.size, pos.entryPrice, pair);
+      posValue[p] = pair[0];
+      posCoin[p] = pair[1];
+    }
+    const collateral = this.collateralLines('collateral', a.collateral);
+    let cv = 0;
+    for (const c of collateral) cv += c.value;
+    return { account: a, n, instr, size, collateral, collateralValue: cv, posValue, posCoin };
+  }
+}

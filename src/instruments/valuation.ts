@@ -1,0 +1,39 @@
+/**
+ * Values of holdings in USD, the one implementation every runner uses (the account runner
+ * through InstrumentTable, the book from its snapshot of the table's arrays).
+ *
+ * A position's value: options and spot at mark (size × unit value); futures and perpetuals at
+ * their unrealised P&L from the entry price (absent: entered at mark, P&L 0):
+ *   linear   size × cs × (F − entry)
+ *   inverse  size × cs × S × (1/entry − 1/F) = coinHeld × S + size × unitValue, where
+ *            coinHeld = size × cs / entry is the coin the entry leg holds and unitValue = −S/F × cs.
+ * Collateral: amount × price × (1 − haircut); a negative balance (a loan) at full value.
+ */
+import { Kind } from './kind.js';
+
+/** Coin of the underlying an inverse future/perpetual position holds through its entry leg (0 otherwise). */
+export function entryLegCoin(kind: number, inverse: number, cs: number, size: number, entry: number): number {
+  return (kind === Kind.Future || kind === Kind.Perpetual) && inverse ? (size * cs) / entry : 0;
+}
+
+/**
+ * USD value of a position of `size` in an instrument of the given kind; `entry` is the entry
+ * price of a future/perpetual (pass its forward F when entered at mark); S the index.
+ */
+export function positionValue(kind: number, inverse: number, cs: number, F: number, S: number, unitValue: number, size: number, entry: number): number {
+  if (kind === Kind.Future || kind === Kind.Perpetual) {
+    if (inverse) return ((size * cs) / entry) * S + size * unitValue;
+    return size * cs * (F - entry);
+  }
+  return size * unitValue;
+}
+
+/** Value after haircut of a collateral balance at `price` USD per unit. */
+export function collateralValue(amount: number, price: number, haircut: number): number {
+  return amount > 0 ? amount * price * (1 - haircut) : amount * price;
+}
+
+/** The coin exposure a collateral balance adds to its underlying's P&L vector (after haircut). */
+export function collateralExposure(amount: number, haircut: number): number {
+  return amount > 0 ? amount * (1 - haircut) : amount;
+}

@@ -1,0 +1,286 @@
+/**
+ * The scenario-grid margin measure of one account: P&L vectors per underlying (scenarios/
+ * portfolio-pnl.ts) → per row its worst weighted loss, add-on bases and IM (addons.ts) → the
+ * account's figures (reduce.ts). The book's workers run the same row and reduce functions on
+ * whole books; this class only lays one account out for them.
+ *
+ * What-if (portfolio/cross): the account's vectors are kept per account object, a change adds
+ * size × value to the vector of its underlying: O(changes × scenarios).
+ */
+import { ErrorCodes, OptmarginError } from '../../errors.js';
+import type { AccountResolver, CollateralLine, Resolved } from '../../instruments/resolve.js';
+import { collateralExposure } from '../../instruments/valuation.js';
+import { Kind } from '../../instruments/kind.js';
+import type { InstrumentTable } from '../../instruments/table.js';
+import { addPositionInto, worstScenario } from '../../scenarios/aggregate.js';
+import type { PnlVectors, PortfolioPnl } from '../../scenarios/portfolio-pnl.js';
+import type { Revaluation } from '../../scenarios/revaluation.js';
+import { greeksOf } from '../greeks.js';
+import { HEALTHS, healthOf, marginFigures } from '../health.js';
+import type { MarginOutcome } from '../outcome.js';
+import type { AccountInput, CurrencyFigures, MarginFigures, PositionBreakdown, PositionChange, UnderlyingGridBreakdown } from '../types.js';
+import { RowBases, BASES, rowIm } from './addons.js';
+import type { GridMeasureParams } from './params.js';
+import { AccKind, combineRows, plainReduceArrays, reduceAccount, type ReduceArrays } from './reduce.js';
+
+/** An account's vectors kept for what-if, with the figures they gave. */
+interface GridState {
+  account: AccountInput;
+  v: PnlVectors;
+  figures: MarginFigures;
+  /** the positions array object and length this state was computed from (cheap staleness check) */
+  positionsRef: unknown;
+  positionsLen: number;
+}
+
+/** Trades of a what-if on one row (scratch). */
+interface RowExtra {
+  instr: Int32Array;
+  size: Float64Array;
+  n: number;
+}
+
+export class GridAccountMeasure {
+  private readonly rowBases = new RowBases();
+  private readonly parts = new Float64Array(3);
+  private readonly states = new WeakMap<object, GridState>();
+  private red: ReduceArrays = plainReduceArrays(1, 8, 8);
+  private bases = new Float64Array(BASES * 8);
+  private worst = new Int32Array(8);
+  private scratch = new Float64Array(0);
+  private extra: RowExtra = { instr: new Int32Array(8), size: new Float64Array(8), n: 0 };
+
+  constructor(
+    readonly params: GridMeasureParams,
+    readonly table: InstrumentTable,
+    readonly resolver: AccountResolver,
+    readonly revaluation: Revaluation,
+    readonly vectors: PortfolioPnl,
+  ) {}
+
+  /** Room for nSubs sub-accounts and nRows rows in the reduction scratch. */
+  private ensure(nSubs: number, nRows: number): void {
+    const r = this.red;
+    if (r.subEquity.length < nSubs || r.rowIm.length < nRows) this.red = plainReduceArrays(1, Math.max(nSubs, 2 * r.subEquity.length), Math.max(nRows, 2 * r.rowIm.length));
+    if (this.worst.length < nRows) {
+      this.worst = new Int32Array(Math.max(nRows, 2 * this.worst.length));
+      this.bases = new Float64Array(BASES * this.worst.length);
+    }
+  }
+
+  /**
+   * Row IMs of vectors `v` into red.rowIm[row0 ..] (worst scenario of each row in worst[row0 ..]);
+   * `extraOf(k)`, when given, adds a what-if's trades to row k's add-on bases; `detail` receives
+   * the readable breakdown.
+   */
+  private rows(v: PnlVectors, pnl: Float64Array, row0: number, detail: UnderlyingGridBreakdown[] | null, extraOf?: (k: number) => RowExtra): void {
+    const tb = this.table;
+    const ns = v.nScen;
+    const p = this.params;
+    for (let k = 0; k < v.slots.length; k++) {
+      const sc = this.revaluation.scenariosOf(v.slots[k]);
+      const w = worstScenario(ns, pnl, k * ns, sc.weights);
+      const loss = -sc.weights[w] * pnl[k * ns + w];
+      const r = row0 + k;
+      const old = k + 1 < v.start.length; // rows a what-if adds have no holdings yet
+      const p0 = old ? v.start[k] : 0;
+      const p1 = old ? v.start[k + 1] : 0;
+      this.rowBases.rowInto(p, tb, tb.count, tb.groupCount, v.instr, v.size, p0, p1, this.bases, r, undefined, extraOf?.(k));
+      this.parts.fill(0);
+      const im = rowIm(p, this.bases, r, loss, sc.spot, this.parts);
+      this.red.rowIm[r] = im;
+      this.red.rowFailed[r] = 0;
+      this.worst[r] = w;
+      if (detail) detail.push(this.breakdown(sc, w, Math.max(0, loss), pnl, k * ns, im));
+    }
+  }
+
+  private breakdown(sc: ReturnType<Revaluation['scenariosOf']>, w: number, worstLoss: number, pnl: Float64Array, off: number, im: number): UnderlyingGridBreakdown {
+    const ns = sc.moves.length;
+    const losses = new Array<number>(ns);
+    for (let s = 0; s < ns; s++) losses[s] = -sc.weights[s] * pnl[off + s] + 0;
+    const p = this.params;
+    const addOns: Record<string, number> = {};
+    if (p.shortOption !== null) addOns.shortOption = this.parts[0];
+    if (p.futuresFraction !== null) addOns.futures = this.parts[1];
+    if (p.shortOptionMinimum !== null) addOns.shortOptionMinimum = this.parts[2];
+    return { underlying: sc.underlying, spot: sc.spot, worstScenario: sc.info[w], worstLoss, scenarioLosses: losses, scenarios: sc.info, addOns, initialMargin: im };
+  }
+
+  /** Sub-account j of the reduction = rows [row0, row0 + nRows), equity `equity`. */
+  private setSub(j: number, row0: number, nRows: number, equity: number): void {
+    const red = this.red;
+    red.subRowStart[j] = row0;
+    for (let q = row0; q < row0 + nRows; q++) red.subRows[q] = q;
+    red.subRowStart[j + 1] = row0 + nRows;
+    red.subEquity[j] = equity;
+  }
+
+  /** Reduces the one account laid out in the scratch into its figures. */
+  private figures(kind: AccKind, nSubs: number, cv: number): MarginFigures {
+    const red = this.red;
+    red.accKind[0] = kind;
+    red.accSubFrom[0] = 0;
+    red.accSubTo[0] = nSubs;
+    red.accCv[0] = cv;
+    reduceAccount(red, this.params, 0);
+    return marginFigures(red.accEquity[0], red.accIm[0], red.accMm[0], red.accAvail[0], HEALTHS[red.accHealth[0]]);
+  }
+
+  margin(a: AccountInput, r: Resolved, key: object): MarginOutcome {
+    return a.mode === 'isolated' ? this.isolated(a, r) : this.pooled(a, r, key);
+  }
+
+  private pooled(a: AccountInput, r: Resolved, key: object): MarginOutcome {
+    const tb = this.table;
+    const v = this.vectors.of(r, 0, r.n, r.collateral, r.collateralValue);
+    const nRows = v.slots.length;
+    this.ensure(1, nRows);
+    const grid: UnderlyingGridBreakdown[] = [];
+    this.rows(v, v.pnl, 0, grid);
+    this.setSub(0, 0, nRows, v.equity);
+    const fig = this.figures(AccKind.Pooled, 1, r.collateralValue);
+    this.states.set(key, { account: a, v, figures: fig, positionsRef: (key as AccountInput).positions, positionsLen: a.positions.length });
+    const ns = v.nScen;
+    const values = this.revaluation.values;
+    const positions: PositionBreakdown[] = new Array(r.n);
+    for (let p = 0; p < r.n; p++) {
+      const i = r.instr[p];
+      const w = this.worst[v.slots.indexOf(tb.underlyingOf[i])];
+      // an inverse future's delta sits in its coin (entry) leg: count that leg's P&L too
+      const coinLeg = r.posCoin[p] !== 0 ? r.posCoin[p] * values[tb.coinIndex(tb.underlyings[tb.underlyingOf[i]]) * ns + w] : 0;
+      positions[p] = { index: p, instrument: tb.names[i], size: r.size[p], valueUsd: r.posValue[p], worstScenarioPnl: r.size[p] * values[i * ns + w] + coinLeg };
+    }
+    const perCurrency: Record<string, CurrencyFigures> = {};
+    for (const g of grid) {
+      perCurrency[g.underlying] = { initialMargin: g.initialMargin / g.spot, maintenanceMargin: (this.params.mmFraction * g.initialMargin) / g.spot };
+    }
+    const modeApplied = a.mode === 'cross' ? 'cross' : 'portfolio';
+    return { modeApplied, figures: fig, collateralValue: r.collateralValue, perCurrency, greeks: greeksOf(tb, r), positions, grid };
+  }
+
+  /** Isolated: each position a sub-account with its own collateral. */
+  private isolated(a: AccountInput, r: Resolved): MarginOutcome {
+    const tb = this.table;
+    const n = r.n;
+    const all: PnlVectors[] = [];
+    let nRows = 0;
+    for (let p = 0; p < n; p++) {
+      const lines: CollateralLine[] = this.resolver.collateralLines(`positions[${p}].collateral`, a.positions[p].collateral ?? {});
+      let own = 0;
+      for (const c of lines) own += c.value;
+      const v = this.vectors.of(r, p, p + 1, lines, own);
+      all.push(v);
+      nRows += v.slots.length;
+    }
+    this.ensure(n, nRows);
+    const grid: UnderlyingGridBreakdown[] = [];
+    const positions: PositionBreakdown[] = new Array(n);
+    for (let p = 0, row0 = 0; p < n; p++) {
+      const v = all[p];
+      this.rows(v, v.pnl, row0, grid);
+      this.setSub(p, row0, v.slots.length, v.equity);
+      const im = combineRows(this.params, this.red.rowIm, this.red.subRows, row0, row0 + v.slots.length);
+      const mm = this.params.mmFraction * im;
+      positions[p] = {
+        index: p,
+        instrument: tb.names[r.instr[p]],
+        size: r.size[p],
+        valueUsd: r.posValue[p],
+        initialMargin: im,
+        maintenanceMargin: mm,
+        equity: v.equity,
+        health: healthOf(v.equity, im, mm),
+      };
+      row0 += v.slots.length;
+    }
+    const fig = this.figures(AccKind.Isolated, n, r.collateralValue);
+    return { modeApplied: 'isolated', figures: fig, collateralValue: r.collateralValue, perCurrency: {}, greeks: greeksOf(tb, r), positions, grid };
+  }
+
+  /** The kept state of a portfolio/cross account, or null when it has none (or a stale one). */
+  stateOf(input: AccountInput): GridState | null {
+    const st = this.states.get(input);
+    if (!st || st.positionsRef !== input.positions || st.positionsLen !== input.positions.length) return null;
+    return st;
+  }
+
+  /** Figures before and after adding `changes` to a kept state. */
+  whatIf(st: GridState, changes: PositionChange[]): { before: MarginFigures; after: MarginFigures } {
+    const tb = this.table;
+    const rev = this.revaluation;
+    const ns = rev.nScen;
+    const v = st.v;
+    const slots = v.slots.slice();
+    const idx = new Int32Array(changes.length);
+    const moves = this.changeMoves(st, changes, idx, slots);
+    rev.sync();
+    for (const s of slots) rev.scenariosOf(s);
+    const nRows = slots.length;
+    if (this.scratch.length < nRows * ns) this.scratch = new Float64Array(Math.max(nRows * ns, 2 * this.scratch.length));
+    const pnl = this.scratch;
+    pnl.set(v.pnl);
+    pnl.fill(0, v.pnl.length, nRows * ns);
+    for (let c = 0; c < changes.length; c++) addPositionInto(ns, pnl, slots.indexOf(tb.underlyingOf[idx[c]]) * ns, rev.values, idx[c], changes[c].size);
+    for (let k = 0; k < moves.coin.length; k += 2) {
+      const ci = moves.coin[k];
+      addPositionInto(ns, pnl, slots.indexOf(tb.underlyingOf[ci]) * ns, rev.values, ci, moves.coin[k + 1]);
+    }
+    this.ensure(1, nRows);
+    if (this.extra.instr.length < changes.length) this.extra = { instr: new Int32Array(changes.length), size: new Float64Array(changes.length), n: 0 };
+    const extraOf = (k: number): RowExtra => {
+      const e = this.extra;
+      e.n = 0;
+      for (let c = 0; c < changes.length; c++) {
+        if (tb.underlyingOf[idx[c]] !== slots[k]) continue;
+        e.instr[e.n] = idx[c];
+        e.size[e.n++] = changes[c].size;
+      }
+      return e;
+    };
+    this.rows({ ...v, slots }, pnl, 0, null, extraOf);
+    this.setSub(0, 0, nRows, v.equity + moves.dEquity);
+    return { before: st.figures, after: this.figures(AccKind.Pooled, 1, 0) };
+  }
+
+  /**
+   * Instrument index of each change (new underlyings appended to `slots`), the equity change
+   * (value of the trades, premiums moving the settlement balance) and the coin exposures that
+   * move (inverse futures' entry legs, premiums paid/received in coin) as [instrument, size] pairs.
+   */
+  private changeMoves(st: GridState, changes: PositionChange[], idx: Int32Array, slots: number[]): { dEquity: number; coin: number[] } {
+    const tb = this.table;
+    const res = this.resolver;
+    const coin: number[] = [];
+    let dEquity = 0;
+    let balances: Record<string, number> | null = null;
+    for (let c = 0; c < changes.length; c++) {
+      const ch = changes[c];
+      const i = res.instrumentIndex(`changes[${c}].instrument`, ch.instrument);
+      idx[c] = i;
+      const s = tb.underlyingOf[i];
+      if (!slots.includes(s)) slots.push(s);
+      const pv = tb.positionValue(i, ch.size, ch.entryPrice);
+      dEquity += pv.value;
+      if (pv.coinHeld !== 0) coin.push(tb.coinIndex(tb.underlyings[s]), pv.coinHeld);
+      if (tb.kind[i] !== Kind.Option) continue;
+      // the premium (at entry, else at mark) moves the settlement currency's balance
+      balances ??= { ...st.account.collateral };
+      const inst = tb.instruments[i];
+      if (!inst) throw new OptmarginError(ErrorCodes.INTERNAL, `instrument ${tb.names[i]} has no parsed definition`);
+      const cur = inst.settlementCurrency;
+      const old = balances[cur] ?? 0;
+      const next = old - ch.size * (ch.entryPrice ?? tb.mark[i]) * inst.contractSize;
+      balances[cur] = next;
+      const before = res.valueCollateral('collateral', cur, old);
+      const after = res.valueCollateral('collateral', cur, next);
+      dEquity += after.value - before.value;
+      if (after.coin >= 0) {
+        coin.push(after.coin, collateralExposure(after.amount, after.haircut) - collateralExposure(before.amount, before.haircut));
+        const cs = tb.underlyingOf[after.coin];
+        if (!slots.includes(cs)) slots.push(cs);
+      }
+    }
+    return { dEquity, coin };
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * Add-ons of the scenario-grid measure, per row (a row = one sub-account's holdings on one
+ * underlying). Each row has four add-on bases, computed from its net holdings:
+ *
+ *   Base.ShortOptions          net short option contracts (per instrument, or per expiry/strike
+ *                              when the preset nets calls and puts of a strike)
+ *   Base.LongFuturesCoin       long futures/perpetuals, in coin (inverse: USD size / F)
+ *   Base.ShortFuturesCoin      short futures/perpetuals, in coin
+ *   Base.ShortOptionContracts  short option contracts per instrument (SPAN short option minimum)
+ *
+ * and its IM = max(0, worst weighted loss) + short option add-on + futures add-on, floored by
+ * the short option minimum. The one implementation: the account runner and the book's workers
+ * both call these functions.
+ */
+import { Kind } from '../../instruments/table.js';
+import type { GridMeasureParams } from './params.js';
+
+export const enum Base {
+  ShortOptions = 0,
+  LongFuturesCoin = 1,
+  ShortFuturesCoin = 2,
+  ShortOptionContracts = 3,
+}
+/** add-on bases per row: row r owns bases[BASES·r .. BASES·r + BASES) */
+export const BASES = 4;
+
+/** What the bases read of each instrument (InstrumentTable arrays, or a runner's snapshot of them). */
+export interface BaseInstruments {
+  kind: Uint8Array;
+  inverse: Uint8Array;
+  forward: Float64Array;
+  /** expiry/strike group of an option */
+  group: Int32Array;
+}
+
+/** Coin size of a futures position for the futures add-on: inverse sizes are USD notional, so size / F. */
+export function futuresCoin(ins: BaseInstruments, i: number, net: number): number {
+  return ins.inverse[i] ? net / ins.forward[i] : net;
+}
+
+/** Adds one net futures holding to a row's futures bases. */
+export function addFuturesBase(ins: BaseInstruments, i: number, net: number, bases: Float64Array, b: number): void {
+  const coin = futuresCoin(ins, i, net);
+  if (coin > 0) bases[b + Base.LongFuturesCoin] += coin;
+  else bases[b + Base.ShortFuturesCoin] -= coin;
+}
+
+/**
+ * Computes add-on bases of rows from their holdings, netting per instrument in order of first
+ * appearance. Holds its scratch (sized to the instrument and group counts, grown on demand).
+ */
+export class RowBases {
+  private instrNet = new Int32Array(0);
+  private netIdx = new Int32Array(0);
+  private netSize = new Float64Array(0);
+  private groupNet = new Float64Array(0);
+
+  /**
+   * Bases of one row into bases[BASES·r ..] from holdings [p0, p1) of (instr, size), then — when
+   * `extra` is given — the holdings [0, nExtra) of extra (a what-if's trades on this row).
+   * Coin holdings (collateral, inverse futures' entry legs) carry no add-on. `onFutures`
+   * receives each net futures holding in order (the book records them to refresh the futures
+   * bases on a tick without recomputing the row).
+   */
+  rowInto(
+    p: GridMeasureParams,
+    ins: BaseInstruments,
+    nInstr: number,
+    nGroups: number,
+    instr: Int32Array,
+    size: Float64Array,
+    p0: number,
+    p1: number,
+    bases: Float64Array,
+    r: number,
+    onFutures?: (i: number, net: number) => void,
+    extra?: { instr: Int32Array; size: Float64Array; n: number },
+  ): void {
+    const b = BASES * r;
+    bases.fill(0, b, b + BASES);
+    const cap = p1 - p0 + (extra ? extra.n : 0);
+    if (this.instrNet.length < nInstr) this.instrNet = new Int32Array(Math.max(nInstr, 2 * this.instrNet.length)).fill(-1);
+    if (this.netIdx.length < cap) {
+      this.netIdx = new Int32Array(Math.max(cap, 2 * this.netIdx.length));
+      this.netSize = new Float64Array(this.netIdx.length);
+    }
+    if (this.groupNet.length < nGroups) this.groupNet = new Float64Array(Math.max(nGroups, 2 * this.groupNet.length));
+    let nNet = this.net(ins, instr, size, p0, p1, 0);
+    if (extra) nNet = this.net(ins, extra.instr, extra.size, 0, extra.n, nNet);
+    const { instrNet, netIdx, netSize, groupNet } = this;
+    const byStrike = p.shortOptionByStrike;
+    for (let k = 0; k < nNet; k++) {
+      const i = netIdx[k];
+      instrNet[i] = -1;
+      const q = netSize[k];
+      if (q === 0) continue;
+      const kind = ins.kind[i];
+      if (kind === Kind.Option) {
+        if (q < 0) bases[b + Base.ShortOptionContracts] -= q;
+        if (byStrike) groupNet[ins.group[i]] += q;
+        else if (q < 0) bases[b + Base.ShortOptions] -= q;
+      } else if (kind === Kind.Future || kind === Kind.Perpetual) {
+        addFuturesBase(ins, i, q, bases, b);
+        if (onFutures) onFutures(i, q);
+      }
+    }
+    if (byStrike) {
+      for (let k = 0; k < nNet; k++) {
+        const i = netIdx[k];
+        if (ins.kind[i] !== Kind.Option) continue;
+        const g = ins.group[i];
+        const q = groupNet[g];
+        if (q < 0) bases[b + Base.ShortOptions] -= q;
+        groupNet[g] = 0; // each group counted once, and the scratch left clean
+      }
+    }
+  }
+
+  /** Nets holdings [p0, p1) into the scratch after the first nNet entries; returns the new count. */
+  private net(ins: BaseInstruments, instr: Int32Array, size: Float64Array, p0: number, p1: number, nNet: number): number {
+    const { instrNet, netIdx, netSize } = this;
+    for (let p = p0; p < p1; p++) {
+      const i = instr[p];
+      if (ins.kind[i] === Kind.Coin) continue;
+      let k = instrNet[i];
+      if (k < 0) {
+        k = nNet++;
+        instrNet[i] = k;
+        netIdx[k] = i;
+        netSize[k] = 0;
+      }
+      netSize[k] += size[p];
+    }
+    return nNet;
+  }
+}
+
+/**
+ * IM of row r: max(0, worst weighted loss) + add-ons, S the underlying's index. `parts`, when
+ * given, receives [short option add-on, futures add-on, short option minimum].
+ */
+export function rowIm(p: GridMeasureParams, bases: Float64Array, r: number, worstLoss: number, S: number, parts?: Float64Array): number {
+  const b = BASES * r;
+  let im = Math.max(0, worstLoss);
+  if (p.shortOption !== null) {
+    const x = bases[b + Base.ShortOptions] * p.shortOption * S;
+    im += x;
+    if (parts) parts[0] = x;
+  }
+  if (p.futuresFraction !== null) {
+    const long = bases[b + Base.LongFuturesCoin];
+    const short = bases[b + Base.ShortFuturesCoin];
+    const x = (p.futuresGross ? long + short : Math.min(long, short)) * p.futuresFraction * S;
+    im += x;
+    if (parts) parts[1] = x;
+  }
+  if (p.shortOptionMinimum !== null) {
+    const x = bases[b + Base.ShortOptionContracts] * p.shortOptionMinimum * S;
+    im = Math.max(im, x);
+    if (parts) parts[2] = x;
+  }
+  return im;
+}
+
+/** out[r] = rowIm of rows [from, to), all on one underlying of index S (loss[r] = worst weighted loss). */
+export function rowImInto(p: GridMeasureParams, bases: Float64Array, loss: Float64Array, S: number, from: number, to: number, out: Float64Array): void {
+  for (let r = from; r < to; r++) out[r] = rowIm(p, bases, r, loss[r], S);
+}

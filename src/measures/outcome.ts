@@ -1,0 +1,21 @@
+/** What a margin measure returns for one account; the runner adds the header (id, model, market hash). */
+import type {
+  AccountMode,
+  CurrencyFigures,
+  MarginFigures,
+  PositionBreakdown,
+  UnderlyingGreeks,
+  UnderlyingGridBreakdown,
+} from './types.js';
+
+export interface MarginOutcome {
+  /** the mode the mechanism applied (a rule-based model computes 'portfolio' accounts as 'cross') */
+  modeApplied: AccountMode;
+  figures: MarginFigures;
+  collateralValue: number;
+  perCurrency: Record<string, CurrencyFigures>;
+  greeks: Record<string, UnderlyingGreeks>;
+  positions: PositionBreakdown[];
+  grid?: UnderlyingGridBreakdown[];
+  components?: Record<string, number>;
+}

@@ -1,0 +1,232 @@
+/**
+ * The book's accounts after resolve: the unit that owns holdings is the *sub-account* — a
+ * portfolio or cross account is one; an isolated account is one per position (the position
+ * with its own collateral), plus its account-level collateral, which only counts in its equity.
+ * Each sub-account keeps its original positions (instrument, size, entry) and collateral lines
+ * for its equity, and its holdings (positions, inverse futures' coin legs, coin collateral) go
+ * to the row layout (rows.ts).
+ */
+import { ErrorCodes, OptmarginError } from '../../errors.js';
+import { Kind } from '../../instruments/kind.js';
+import type { InstrumentTable } from '../../instruments/table.js';
+import type { AccountInput, CollateralParams } from '../../instruments/types.js';
+import { collateralExposure, collateralValue } from '../../instruments/valuation.js';
+import type { MarginMarket } from '../../market/margin-market.js';
+import { AccKind, type ReduceArrays } from '../../measures/grid/reduce.js';
+import { F64, I32 } from './arrays.js';
+import type { BookInstruments } from './instruments.js';
+
+/** Holdings of sub-accounts being resolved (before their rows are laid out). */
+export class Holdings {
+  instr = new I32();
+  size = new F64();
+  slot = new I32();
+  /** original position of an inverse future's coin leg entered at mark (its size follows F), else −1 */
+  leg = new I32();
+  /** sub-account l owns holdings [end[l−1], end[l]) (end[−1] = 0) */
+  end = new I32();
+  push(i: number, q: number, slot: number, leg: number): void {
+    this.instr.push(i);
+    this.size.push(q);
+    this.slot.push(slot);
+    this.leg.push(leg);
+  }
+  truncate(nHold: number, nSubs: number): void {
+    this.instr.n = this.size.n = this.slot.n = this.leg.n = nHold;
+    this.end.n = nSubs;
+  }
+}
+
+/** Where an account's resolved data sits. */
+export interface ResolvedAccount {
+  kind: AccKind;
+  subFrom: number;
+  subTo: number;
+  colFrom: number;
+  colTo: number;
+}
+
+/** What resolving reads: the load's table, the market, the model's collateral rules, the forward of an instrument. */
+export interface ResolveContext {
+  table: InstrumentTable;
+  market: MarginMarket;
+  collateral: CollateralParams;
+  forwardOf(i: number): number;
+}
+
+export class BookAccounts {
+  nSubs = 0;
+  subAcc = new I32();
+  /** original positions [subPosFrom, subPosTo) and collateral lines [subColFrom, subColTo) of each sub-account */
+  subPosFrom = new I32();
+  subPosTo = new I32();
+  subColFrom = new I32();
+  subColTo = new I32();
+  /** original positions: instrument, size, entry price (NaN = entered at mark) */
+  opInstr = new I32();
+  opSize = new F64();
+  opEntry = new F64();
+  /** collateral lines: currency index, amount */
+  colCur = new I32();
+  colAmount = new F64();
+  /** per currency: code, haircut, coin instrument index (−1 = USD-pegged) */
+  currencies: string[] = [];
+  private curIndex = new Map<string, number>();
+  curHaircut: number[] = [];
+  curCoin: number[] = [];
+  /** account-level collateral lines of isolated accounts [accColFrom, accColTo) (pooled accounts: in their sub-account) */
+  accColFrom: Int32Array;
+  accColTo: Int32Array;
+
+  constructor(nAccounts: number) {
+    this.accColFrom = new Int32Array(nAccounts);
+    this.accColTo = new Int32Array(nAccounts);
+  }
+
+  /**
+   * Appends account k's sub-accounts. Returns null — and appends nothing — when the account
+   * cannot be laid out (an instrument or collateral the market or the model rejects: an
+   * OptmarginError); the book then margins it on the single path, which reports that error
+   * with the account runner's message. Any other exception is an engine bug and propagates.
+   */
+  resolve(ctx: ResolveContext, a: AccountInput, k: number, hold: Holdings): ResolvedAccount | null {
+    const marks = { hold: hold.instr.n, holdSubs: hold.end.n, subs: this.nSubs, op: this.opInstr.n, col: this.colCur.n };
+    try {
+      return this.append(ctx, a, k, hold);
+    } catch (e) {
+      if (!(e instanceof OptmarginError)) throw e;
+      hold.truncate(marks.hold, marks.holdSubs);
+      this.nSubs = marks.subs;
+      this.subAcc.n = this.subPosFrom.n = this.subPosTo.n = this.subColFrom.n = this.subColTo.n = marks.subs;
+      this.opInstr.n = this.opSize.n = this.opEntry.n = marks.op;
+      this.colCur.n = this.colAmount.n = marks.col;
+      return null;
+    }
+  }
+
+  private append(ctx: ResolveContext, a: AccountInput, k: number, hold: Holdings): ResolvedAccount {
+    const subFrom = this.nSubs;
+    let colFrom = 0;
+    let colTo = 0;
+    if (a.mode === 'isolated') {
+      // the account runner resolves every position and the account collateral first
+      for (const pos of a.positions) ctx.table.indexOf(pos.instrument);
+      colFrom = this.colCur.n;
+      this.collateralLines(ctx, a.collateral, null);
+      colTo = this.colCur.n;
+      for (const pos of a.positions) {
+        this.openSub(k);
+        this.positionHoldings(ctx, pos.instrument, pos.size, pos.entryPrice, hold);
+        if (pos.collateral) this.collateralLines(ctx, pos.collateral, hold);
+        this.closeSub(hold);
+      }
+    } else {
+      this.openSub(k);
+      for (const pos of a.positions) this.positionHoldings(ctx, pos.instrument, pos.size, pos.entryPrice, hold);
+      this.collateralLines(ctx, a.collateral, hold);
+      this.closeSub(hold);
+    }
+    return { kind: a.mode === 'isolated' ? AccKind.Isolated : AccKind.Pooled, subFrom, subTo: this.nSubs, colFrom, colTo };
+  }
+
+  private openSub(k: number): void {
+    this.subAcc.push(k);
+    this.subPosFrom.push(this.opInstr.n);
+    this.subColFrom.push(this.colCur.n);
+    this.nSubs++;
+  }
+
+  private closeSub(hold: Holdings): void {
+    this.subPosTo.push(this.opInstr.n);
+    this.subColTo.push(this.colCur.n);
+    hold.end.push(hold.instr.n);
+  }
+
+  /** A position's holdings: itself, and the coin leg of an inverse future/perpetual (size·cs / entry). */
+  private positionHoldings(ctx: ResolveContext, name: string, size: number, entryPrice: number | undefined, hold: Holdings): void {
+    const tb = ctx.table;
+    const i = tb.indexOf(name);
+    const slot = tb.underlyingOf[i];
+    const op = this.opInstr.n;
+    this.opInstr.push(i);
+    this.opSize.push(size);
+    this.opEntry.push(entryPrice ?? NaN);
+    hold.push(i, size, slot, -1);
+    const kind = tb.kind[i];
+    if ((kind === Kind.Future || kind === Kind.Perpetual) && tb.inverse[i]) {
+      const cs = tb.instruments[i]?.contractSize ?? 1;
+      const ci = tb.coinIndex(tb.underlyings[slot]);
+      hold.push(ci, (size * cs) / (entryPrice ?? ctx.forwardOf(i)), tb.underlyingOf[ci], entryPrice === undefined ? op : -1);
+    }
+  }
+
+  /** Collateral lines in key order (zero balances skipped); with `hold`, coin balances become holdings too. */
+  private collateralLines(ctx: ResolveContext, balances: Record<string, number>, hold: Holdings | null): void {
+    for (const cur of Object.keys(balances)) {
+      const amount = balances[cur];
+      if (amount === 0) continue;
+      const c = this.currency(ctx, cur);
+      this.colCur.push(c);
+      this.colAmount.push(amount);
+      const coin = this.curCoin[c];
+      if (hold && coin >= 0) hold.push(coin, collateralExposure(amount, this.curHaircut[c]), ctx.table.underlyingOf[coin], -1);
+    }
+  }
+
+  /** Index of a collateral currency (its haircut and coin instrument recorded on first sight). */
+  private currency(ctx: ResolveContext, cur: string): number {
+    const hit = this.curIndex.get(cur);
+    if (hit !== undefined) return hit;
+    const col = ctx.collateral;
+    const h = col.haircuts[cur] ?? col.defaultHaircut;
+    if (h === null || h === undefined) throw new OptmarginError(ErrorCodes.INVALID_INPUT, `collateral ${cur} is not accepted by the model`);
+    let coin = -1;
+    if (!col.usdPegged.includes(cur)) {
+      if (!ctx.market.hasUnderlying(cur)) throw new OptmarginError(ErrorCodes.MISSING_MARKET_DATA, `the market has no index price for ${cur}`);
+      coin = ctx.table.coinIndex(cur);
+    }
+    const c = this.currencies.length;
+    this.currencies.push(cur);
+    this.curHaircut.push(h);
+    this.curCoin.push(coin);
+    this.curIndex.set(cur, c);
+    return c;
+  }
+
+  /** USD value of collateral line c after haircut. */
+  lineValue(c: number, ins: BookInstruments): number {
+    const cur = this.colCur.a[c];
+    return collateralValue(this.colAmount.a[c], ins.coinPrice(this.curCoin[cur]), this.curHaircut[cur]);
+  }
+
+  /** Equity of sub-account j (collateral lines, then positions, in the account runner's order) into red.subEquity; returns its collateral value. */
+  private subEquity(j: number, ins: BookInstruments, red: ReduceArrays): number {
+    let cv = 0;
+    for (let c = this.subColFrom.a[j]; c < this.subColTo.a[j]; c++) cv += this.lineValue(c, ins);
+    let eq = cv;
+    for (let p = this.subPosFrom.a[j]; p < this.subPosTo.a[j]; p++) eq += ins.positionValue(this.opInstr.a[p], this.opSize.a[p], this.opEntry.a[p]);
+    red.subEquity[j] = eq;
+    return cv;
+  }
+
+  /** Equities of account k's sub-accounts and its collateral value. */
+  accountEquity(k: number, ins: BookInstruments, red: ReduceArrays): void {
+    if (red.accKind[k] === AccKind.Pooled) {
+      red.accCv[k] = this.subEquity(red.accSubFrom[k], ins, red);
+      return;
+    }
+    let cv = 0;
+    for (let c = this.accColFrom[k]; c < this.accColTo[k]; c++) cv += this.lineValue(c, ins);
+    red.accCv[k] = cv;
+    for (let j = red.accSubFrom[k]; j < red.accSubTo[k]; j++) this.subEquity(j, ins, red);
+  }
+
+  /** Whether account k holds collateral in the coin of `slot` at account level (isolated accounts: it moves their equity). */
+  holdsCoinOf(k: number, slot: number, ins: BookInstruments): boolean {
+    for (let q = this.accColFrom[k]; q < this.accColTo[k]; q++) {
+      const coin = this.curCoin[this.colCur.a[q]];
+      if (coin >= 0 && ins.slot[coin] === slot) return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * Growable typed arrays of the book runner, and the SharedArrayBuffer-backed arrays its tasks
+ * read and write (posting a task to a worker shares them, it copies nothing).
+ */
+import type { ReduceArrays } from '../../measures/grid/reduce.js';
+
+export class I32 {
+  a = new Int32Array(1024);
+  n = 0;
+  push(v: number): void {
+    if (this.n === this.a.length) {
+      const b = new Int32Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n++] = v;
+  }
+}
+
+export class F64 {
+  a = new Float64Array(1024);
+  n = 0;
+  push(v: number): void {
+    if (this.n === this.a.length) {
+      const b = new Float64Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n++] = v;
+  }
+}
+
+type Typed = Int32Array | Float64Array | Uint8Array;
+function shared<T extends Typed>(C: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, n: number): T {
+  return new C(new SharedArrayBuffer(Math.max(1, n) * C.BYTES_PER_ELEMENT));
+}
+export const sharedF64 = (n: number): Float64Array => shared(Float64Array, n);
+export const sharedI32 = (n: number): Int32Array => shared(Int32Array, n);
+export const sharedU8 = (n: number): Uint8Array => shared(Uint8Array, n);
+
+/** `a` with room for n elements: a larger SharedArrayBuffer (contents copied, ~1/8 headroom) when needed. */
+export function growShared<T extends Typed>(a: T, n: number): T {
+  if (n <= a.length) return a;
+  const C = a.constructor as { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number };
+  const b = shared(C, Math.max(n, Math.ceil(a.length * 1.125) + 1024));
+  b.set(a as never);
+  return b;
+}
+
+/** `a` with room for n elements (doubling), contents copied. */
+export function growPlain<T extends Typed>(a: T, n: number): T {
+  if (n <= a.length) return a;
+  const C = a.constructor as { new (n: number): T };
+  const b = new C(Math.max(n, 2 * a.length));
+  b.set(a as never);
+  return b;
+}
+
+/** Shared reduce arrays for n accounts (sub-account and row arrays are sized by the layout). */
+export function sharedReduceArrays(n: number): ReduceArrays {
+  return {
+    accKind: sharedU8(n),
+    accSubFrom: sharedI32(n),
+    accSubTo: sharedI32(n),
+    accCv: sharedF64(n),
+    subRowStart: sharedI32(1),
+    subRows: sharedI32(0),
+    subEquity: sharedF64(0),
+    rowIm: sharedF64(0),
+    rowFailed: sharedU8(0),
+    accEquity: sharedF64(n),
+    accIm: sharedF64(n),
+    accMm: sharedF64(n),
+    accAvail: sharedF64(n),
+    accHealth: sharedU8(n),
+    accFailed: sharedU8(n),
+  };
+}

@@ -1,0 +1,164 @@
+/**
+ * The book's instruments: a snapshot of the instrument table's arrays the rows and the
+ * reductions read (kind, forward, unit value, group...), the revaluation matrix of the
+ * scenario set (shared with the workers) and each underlying's weights, index and labels. A
+ * tick re-reads one underlying from the new market; a trade appends the instruments it brought.
+ */
+import { Kind } from '../../instruments/kind.js';
+import { InstrumentTable } from '../../instruments/table.js';
+import { positionValue } from '../../instruments/valuation.js';
+import type { MarginMarket } from '../../market/margin-market.js';
+import type { BaseInstruments } from '../../measures/grid/addons.js';
+import { Revaluation } from '../../scenarios/revaluation.js';
+import type { ScenarioSet } from '../../scenarios/types.js';
+import { growPlain, sharedF64 } from './arrays.js';
+
+export class BookInstruments implements BaseInstruments {
+  n = 0;
+  kind = new Uint8Array(0);
+  inverse = new Uint8Array(0);
+  /** underlying slot of each instrument */
+  slot = new Int32Array(0);
+  group = new Int32Array(0);
+  forward = new Float64Array(0);
+  unitValue = new Float64Array(0);
+  /** contract size */
+  cs = new Float64Array(0);
+  names: string[] = [];
+  underlyings: string[] = [];
+  groupCount = 0;
+  /** revaluation matrix n × nScen (shared), its version, and per slot: weights (nSlots × nScen, shared), index (shared), labels */
+  nScen = 0;
+  risk: Float64Array = new Float64Array(0);
+  riskVersion = 0;
+  weights: Float64Array = new Float64Array(0);
+  slotSpot: Float64Array = new Float64Array(0);
+  scenarioLabels: string[][] = [];
+
+  constructor(private readonly set: ScenarioSet | null) {}
+
+  /** Copies the table's arrays; the revaluation matrix and the scenarios from `rev` (grid models). */
+  snapshot(tb: InstrumentTable, market: MarginMarket, rev: Revaluation | null): void {
+    const n = tb.count;
+    this.n = n;
+    this.kind = tb.kind.slice(0, n);
+    this.inverse = tb.inverse.slice(0, n);
+    this.slot = tb.underlyingOf.slice(0, n);
+    this.group = tb.group.slice(0, n);
+    this.forward = tb.forward.slice(0, n);
+    this.unitValue = tb.unitValue.slice(0, n);
+    this.cs = new Float64Array(n);
+    for (let i = 0; i < n; i++) this.cs[i] = tb.instruments[i]?.contractSize ?? 1;
+    this.names = tb.names.slice(0, n);
+    this.underlyings = tb.underlyings.slice();
+    this.groupCount = tb.groupCount;
+    const nu = this.underlyings.length;
+    this.slotSpot = sharedF64(nu);
+    this.underlyings.forEach((u, s) => (this.slotSpot[s] = market.spot(u)));
+    this.scenarioLabels = [];
+    if (!rev) {
+      this.nScen = 0;
+      this.risk = new Float64Array(0);
+      this.weights = new Float64Array(0);
+      return;
+    }
+    rev.sync();
+    const ns = rev.nScen;
+    this.nScen = ns;
+    this.risk = sharedF64(n * ns);
+    this.risk.set(rev.values.subarray(0, n * ns));
+    this.weights = sharedF64(nu * ns);
+    for (let s = 0; s < nu; s++) {
+      const sc = rev.scenariosOf(s);
+      this.weights.set(sc.weights, s * ns);
+      this.scenarioLabels.push(sc.info.map((x) => x.label));
+    }
+    this.riskVersion++;
+  }
+
+  /** USD value of a position (instruments/valuation.ts), entryOrNaN = NaN when entered at mark. */
+  positionValue(i: number, size: number, entryOrNaN: number): number {
+    const F = this.forward[i];
+    const entry = entryOrNaN === entryOrNaN ? entryOrNaN : F;
+    return positionValue(this.kind[i], this.inverse[i], this.cs[i], F, this.slotSpot[this.slot[i]], this.unitValue[i], size, entry);
+  }
+
+  /** USD price of a collateral currency whose coin instrument is `coin` (−1: USD-pegged). */
+  coinPrice(coin: number): number {
+    return coin < 0 ? 1 : this.slotSpot[this.slot[coin]];
+  }
+
+  /** Re-reads one underlying from the market: its instruments' marks, its index and its revaluation. */
+  refreshUnderlying(slot: number, market: MarginMarket): void {
+    const u = this.underlyings[slot];
+    const sub = new InstrumentTable(market);
+    const map: number[] = [];
+    for (let i = 0; i < this.n; i++) {
+      if (this.slot[i] !== slot) continue;
+      const j = this.kind[i] === Kind.Coin ? sub.coinIndex(u) : sub.indexOf(this.names[i]);
+      map[j] = i;
+    }
+    for (let j = 0; j < sub.count; j++) {
+      this.forward[map[j]] = sub.forward[j];
+      this.unitValue[map[j]] = sub.unitValue[j];
+    }
+    this.slotSpot[slot] = market.spot(u);
+    if (!this.set) return;
+    const rev = new Revaluation(sub, this.set);
+    rev.sync();
+    this.replaceRows(this.n, (j) => map[j], rev, sub.count);
+    const sc = rev.scenariosOf(0);
+    this.weights.set(sc.weights, slot * this.nScen);
+    this.scenarioLabels[slot] = sc.info.map((x) => x.label);
+  }
+
+  /**
+   * A new matrix (the old one is shared with workers that may be running: a fresh buffer per
+   * version keeps them consistent) with rows of `rev` written at target(j).
+   */
+  private replaceRows(n: number, target: (j: number) => number | undefined, rev: Revaluation, count: number): void {
+    const ns = this.nScen;
+    const next = sharedF64(n * ns);
+    next.set(this.risk.subarray(0, Math.min(this.risk.length, n * ns)));
+    for (let j = 0; j < count; j++) {
+      const i = target(j);
+      if (i !== undefined) next.set(rev.values.subarray(j * ns, j * ns + ns), i * ns);
+    }
+    this.risk = next;
+    this.riskVersion++;
+  }
+
+  /** Instruments a trade added to the table: valued on the current market (a side table: the table may hold an older market's values), revalued. */
+  extend(tb: InstrumentTable, market: MarginMarket): void {
+    const from = this.n;
+    const n = tb.count;
+    if (n === from) return;
+    this.kind = growPlain(this.kind, n);
+    this.inverse = growPlain(this.inverse, n);
+    this.slot = growPlain(this.slot, n);
+    this.group = growPlain(this.group, n);
+    this.forward = growPlain(this.forward, n);
+    this.unitValue = growPlain(this.unitValue, n);
+    this.cs = growPlain(this.cs, n);
+    const side = new InstrumentTable(market);
+    const map: number[] = [];
+    for (let i = from; i < n; i++) {
+      this.kind[i] = tb.kind[i];
+      this.inverse[i] = tb.inverse[i];
+      this.slot[i] = tb.underlyingOf[i];
+      this.group[i] = tb.group[i];
+      this.cs[i] = tb.instruments[i]?.contractSize ?? 1;
+      this.names[i] = tb.names[i];
+      const j = tb.kind[i] === Kind.Coin ? side.coinIndex(tb.underlyings[tb.underlyingOf[i]]) : side.indexOf(tb.names[i]);
+      map[j] = i;
+      this.forward[i] = side.forward[j];
+      this.unitValue[i] = side.unitValue[j];
+    }
+    this.groupCount = tb.groupCount;
+    this.n = n;
+    if (!this.set) return;
+    const rev = new Revaluation(side, this.set);
+    rev.sync();
+    this.replaceRows(n, (j) => map[j], rev, side.count);
+  }
+}

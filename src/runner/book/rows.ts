@@ -1,0 +1,327 @@
+/**
+ * The book's rows: one per (sub-account, underlying), ordered underlying-major (one
+ * underlying's rows are contiguous), each owning its holdings (instrument indices + sizes) in
+ * input order — a CSR in SharedArrayBuffers that the workers make resident in their WASM
+ * memory once per load. Per row: its add-on bases (measures/grid/addons.ts), worst loss and
+ * scenario. Trades append rows at the end (the account's old rows become dead until the next
+ * load); a tick resizes the inverse futures' coin legs entered at mark (size / F).
+ */
+import { Kind } from '../../instruments/kind.js';
+import { BASES, RowBases, addFuturesBase, Base } from '../../measures/grid/addons.js';
+import type { GridMeasureParams } from '../../measures/grid/params.js';
+import type { ReduceArrays } from '../../measures/grid/reduce.js';
+import type { BookCsr } from '../../wasm/aggregate.js';
+import { F64, I32, growPlain, growShared, sharedF64, sharedI32, sharedU8 } from './arrays.js';
+import type { BookAccounts, Holdings } from './accounts.js';
+import type { BookInstruments } from './instruments.js';
+
+export class BookRows {
+  nRows = 0;
+  /** rows of the load (rows after it were appended by trades) */
+  loadedRows = 0;
+  csr: BookCsr = { key: '', rowStart: new Int32Array(1), posInstr: new Int32Array(0), posSize: new Float64Array(0), nRows: 0, nHold: 0, loadedHold: 0, legPos: new Int32Array(0), nLeg: 0, sizeVersion: 0 };
+  private csrVersion = 0;
+  rowSub = new Int32Array(0);
+  rowSlot = new Int32Array(0);
+  /** coin legs whose size follows F (inverse futures entered at mark): original position of each legPos, and of legs appended by trades */
+  private legOp = new Int32Array(0);
+  private tailLegPos = new I32();
+  private tailLegOp = new I32();
+  /** per slot: loaded rows [from, to), rows appended by trades */
+  slotRowFrom: number[] = [];
+  slotRowTo: number[] = [];
+  tailRows: number[][] = [];
+  /** add-on bases (BASES per row), worst weighted loss and scenario per row (shared) */
+  bases: Float64Array = new Float64Array(0);
+  loss: Float64Array = new Float64Array(0);
+  worst: Int32Array = new Int32Array(0);
+  /** 1 when the row holds inverse futures/perpetuals (its futures bases move with the forward) */
+  private marketBase = new Uint8Array(0);
+  /** per row, its net futures in first-appearance order (instrument, net size): what refreshFutures re-sums */
+  private rowFutStart = new I32();
+  private futInstr = new I32();
+  private futNet = new F64();
+  private readonly rowBases = new RowBases();
+
+  constructor(
+    /** identity of the book (keys of the resident copies in workers) */
+    private readonly bookId: number,
+    private readonly params: GridMeasureParams | null,
+  ) {}
+
+  /** Rows [from, to) of slot s and its appended rows, each passed to fn. */
+  forEachRowOf(s: number, fn: (r: number) => void): void {
+    for (let r = this.slotRowFrom[s]; r < this.slotRowTo[s]; r++) fn(r);
+    for (const r of this.tailRows[s]) fn(r);
+  }
+
+  /** Lays out the rows of a load: underlying-major, then by sub-account; holdings in each row in input order. */
+  layout(hold: Holdings, nSubs: number, ins: BookInstruments, red: ReduceArrays): void {
+    const nu = ins.underlyings.length;
+    const { subRowStart, subSlots, slotRows } = this.subSlots(hold, nSubs, nu);
+    const nRows = subSlots.n;
+    this.nRows = nRows;
+    this.loadedRows = nRows;
+    this.slotRowFrom = new Array(nu);
+    this.slotRowTo = new Array(nu);
+    this.tailRows = ins.underlyings.map(() => []);
+    for (let s = 0, r0 = 0; s < nu; s++) {
+      this.slotRowFrom[s] = r0;
+      r0 += slotRows[s];
+      this.slotRowTo[s] = r0;
+    }
+    this.allocate(nRows, hold.instr.n, nSubs, red);
+    red.subRowStart.set(subRowStart);
+    const rowLen = this.assignRows(hold, nSubs, subRowStart, subSlots, nu, red);
+    const rowStart = this.csr.rowStart;
+    for (let r = 0; r < nRows; r++) rowStart[r + 1] = rowStart[r] + rowLen[r];
+    this.fillHoldings(hold, nSubs, subRowStart, nu, red);
+    this.rowFutStart = new I32();
+    this.rowFutStart.push(0);
+    this.futInstr = new I32();
+    this.futNet = new F64();
+    for (let r = 0; r < nRows; r++) {
+      this.markMarketBase(r, ins);
+      this.computeBases(r, ins);
+    }
+  }
+
+  /** Distinct slots of each sub-account in first-appearance order, and rows per slot. */
+  private subSlots(hold: Holdings, nSubs: number, nu: number): { subRowStart: Int32Array; subSlots: I32; slotRows: Int32Array } {
+    const hEnd = hold.end.a;
+    const hSlot = hold.slot.a;
+    const slotRows = new Int32Array(nu);
+    const subRowStart = new Int32Array(nSubs + 1);
+    const subSlots = new I32();
+    const seen = new Int32Array(nu).fill(-1);
+    for (let j = 0, h = 0; j < nSubs; j++) {
+      for (; h < hEnd[j]; h++) {
+        const s = hSlot[h];
+        if (seen[s] !== j) {
+          seen[s] = j;
+          subSlots.push(s);
+          slotRows[s]++;
+        }
+      }
+      subRowStart[j + 1] = subSlots.n;
+    }
+    return { subRowStart, subSlots, slotRows };
+  }
+
+  /** Shared arrays of a load, with headroom for rows and holdings appended by trades. */
+  private allocate(nRows: number, holdTotal: number, nSubs: number, red: ReduceArrays): void {
+    const rowCap = nRows + Math.max(1024, nRows >> 4);
+    const holdCap = holdTotal + Math.max(16384, holdTotal >> 4);
+    this.csr = {
+      key: `${this.bookId}:${++this.csrVersion}`,
+      rowStart: sharedI32(rowCap + 1),
+      posInstr: sharedI32(holdCap),
+      posSize: sharedF64(holdCap),
+      nRows,
+      nHold: holdTotal,
+      loadedHold: holdTotal,
+      legPos: new Int32Array(0),
+      nLeg: 0,
+      sizeVersion: 0,
+    };
+    this.bases = sharedF64(BASES * rowCap);
+    this.loss = sharedF64(rowCap);
+    this.worst = sharedI32(rowCap);
+    red.rowIm = sharedF64(rowCap);
+    red.rowFailed = sharedU8(rowCap);
+    this.rowSub = new Int32Array(rowCap);
+    this.rowSlot = new Int32Array(rowCap);
+    this.marketBase = new Uint8Array(rowCap);
+    const subCap = nSubs + Math.max(1024, nSubs >> 4);
+    red.subRowStart = sharedI32(subCap + 1);
+    red.subRows = sharedI32(rowCap);
+    red.subEquity = sharedF64(subCap);
+  }
+
+  /** Row ids of every (sub-account, slot) and the row lengths. */
+  private assignRows(hold: Holdings, nSubs: number, subRowStart: Int32Array, subSlots: I32, nu: number, red: ReduceArrays): Int32Array {
+    const cursor = this.slotRowFrom.slice();
+    const rowLen = new Int32Array(this.nRows);
+    const rowOfSlot = new Int32Array(nu);
+    for (let j = 0, h = 0; j < nSubs; j++) {
+      for (let q = subRowStart[j]; q < subRowStart[j + 1]; q++) {
+        const s = subSlots.a[q];
+        const r = cursor[s]++;
+        red.subRows[q] = r;
+        this.rowSub[r] = j;
+        this.rowSlot[r] = s;
+        rowOfSlot[s] = r;
+      }
+      for (; h < hold.end.a[j]; h++) rowLen[rowOfSlot[hold.slot.a[h]]]++;
+    }
+    return rowLen;
+  }
+
+  /** Holdings into their rows (input order), recording the coin legs that follow F. */
+  private fillHoldings(hold: Holdings, nSubs: number, subRowStart: Int32Array, nu: number, red: ReduceArrays): void {
+    const { rowStart, posInstr, posSize } = this.csr;
+    const legPos = new I32();
+    const legOp = new I32();
+    const fill = rowStart.slice(0, this.nRows);
+    const rowOfSlot = new Int32Array(nu);
+    for (let j = 0, h = 0; j < nSubs; j++) {
+      for (let q = subRowStart[j]; q < subRowStart[j + 1]; q++) rowOfSlot[this.rowSlot[red.subRows[q]]] = red.subRows[q];
+      for (; h < hold.end.a[j]; h++) {
+        const d = fill[rowOfSlot[hold.slot.a[h]]]++;
+        posInstr[d] = hold.instr.a[h];
+        posSize[d] = hold.size.a[h];
+        if (hold.leg.a[h] >= 0) {
+          legPos.push(d);
+          legOp.push(hold.leg.a[h]);
+        }
+      }
+    }
+    this.csr.legPos = sharedI32(legPos.n);
+    this.csr.legPos.set(legPos.a.subarray(0, legPos.n));
+    this.csr.nLeg = legPos.n;
+    this.legOp = legOp.a.slice(0, legOp.n);
+    this.tailLegPos = new I32();
+    this.tailLegOp = new I32();
+  }
+
+  private markMarketBase(r: number, ins: BookInstruments): void {
+    const { rowStart, posInstr } = this.csr;
+    this.marketBase[r] = 0;
+    for (let p = rowStart[r]; p < rowStart[r + 1]; p++) {
+      const k = ins.kind[posInstr[p]];
+      if ((k === Kind.Future || k === Kind.Perpetual) && ins.inverse[posInstr[p]]) this.marketBase[r] = 1;
+    }
+  }
+
+  /**
+   * Add-on bases of row r (rows are computed once each in increasing order — load, then rows
+   * appended by trades — which records their net futures for refreshFutures).
+   */
+  private computeBases(r: number, ins: BookInstruments): void {
+    if (!this.params) {
+      this.bases.fill(0, BASES * r, BASES * r + BASES);
+      return;
+    }
+    const { rowStart, posInstr, posSize } = this.csr;
+    const record = this.rowFutStart.n === r + 1;
+    const onFutures = record
+      ? (i: number, net: number): void => {
+          this.futInstr.push(i);
+          this.futNet.push(net);
+        }
+      : undefined;
+    this.rowBases.rowInto(this.params, ins, ins.n, ins.groupCount, posInstr, posSize, rowStart[r], rowStart[r + 1], this.bases, r, onFutures);
+    if (record) this.rowFutStart.push(this.futInstr.n);
+  }
+
+  /** The futures bases of row r after a tick moved F: the same sums over its recorded net futures, in the same order. */
+  private refreshFutures(r: number, ins: BookInstruments): void {
+    const b = BASES * r;
+    this.bases[b + Base.LongFuturesCoin] = 0;
+    this.bases[b + Base.ShortFuturesCoin] = 0;
+    for (let f = this.rowFutStart.a[r]; f < this.rowFutStart.a[r + 1]; f++) addFuturesBase(ins, this.futInstr.a[f], this.futNet.a[f], this.bases, b);
+  }
+
+  /** A tick moved slot's forwards: resize its coin legs entered at mark (size·cs / F) and refresh its rows' futures bases. */
+  followForwards(slot: number, accounts: BookAccounts, ins: BookInstruments): void {
+    const c = this.csr;
+    const resize = (p: number, op: number): void => {
+      const i = accounts.opInstr.a[op];
+      if (ins.slot[i] === slot) c.posSize[p] = (accounts.opSize.a[op] * ins.cs[i]) / ins.forward[i];
+    };
+    for (let k = 0; k < c.nLeg; k++) resize(c.legPos[k], this.legOp[k]);
+    for (let k = 0; k < this.tailLegPos.n; k++) resize(this.tailLegPos.a[k], this.tailLegOp.a[k]);
+    c.sizeVersion++;
+    this.forEachRowOf(slot, (r) => {
+      if (this.marketBase[r]) this.refreshFutures(r, ins);
+    });
+  }
+
+  /** Room for `rows` rows (per-row arrays; shared ones reallocated with headroom when full). */
+  private ensureRows(rows: number, red: ReduceArrays): void {
+    const c = this.csr;
+    if (rows + 1 > c.rowStart.length) {
+      c.rowStart = growShared(c.rowStart, rows + 1);
+      c.key = `${this.bookId}:${++this.csrVersion}`;
+    }
+    this.bases = growShared(this.bases, BASES * rows);
+    this.loss = growShared(this.loss, rows);
+    this.worst = growShared(this.worst, rows);
+    red.rowIm = growShared(red.rowIm, rows);
+    red.rowFailed = growShared(red.rowFailed, rows);
+    this.rowSub = growPlain(this.rowSub, rows);
+    this.rowSlot = growPlain(this.rowSlot, rows);
+    this.marketBase = growPlain(this.marketBase, rows);
+  }
+
+  private ensureHoldings(nHold: number): void {
+    const c = this.csr;
+    if (nHold > c.posInstr.length) {
+      c.posInstr = growShared(c.posInstr, nHold);
+      c.posSize = growShared(c.posSize, nHold);
+      c.key = `${this.bookId}:${++this.csrVersion}`;
+    }
+  }
+
+  /**
+   * Appends the rows of sub-accounts [subBase, subBase + hold.end.n) at the end of the CSR (a
+   * trade): rows in first-appearance order of their underlyings, holdings in input order.
+   */
+  append(hold: Holdings, subBase: number, ins: BookInstruments, red: ReduceArrays): number[] {
+    const nSubsNew = hold.end.n;
+    let rowsNeeded = 0;
+    const slotsOf: number[][] = [];
+    for (let l = 0, h = 0; l < nSubsNew; l++) {
+      const slots: number[] = [];
+      for (; h < hold.end.a[l]; h++) if (!slots.includes(hold.slot.a[h])) slots.push(hold.slot.a[h]);
+      slotsOf.push(slots);
+      rowsNeeded += slots.length;
+    }
+    const c = this.csr;
+    this.ensureRows(this.nRows + rowsNeeded, red);
+    this.ensureHoldings(c.nHold + hold.instr.n);
+    red.subRowStart = growShared(red.subRowStart, subBase + nSubsNew + 1);
+    red.subEquity = growShared(red.subEquity, subBase + nSubsNew);
+    red.subRows = growShared(red.subRows, red.subRowStart[subBase] + rowsNeeded);
+    const newRows: number[] = [];
+    for (let l = 0, h0 = 0; l < nSubsNew; l++) {
+      const j = subBase + l;
+      const h1 = hold.end.a[l];
+      let q = red.subRowStart[j];
+      for (const s of slotsOf[l]) {
+        const r = this.appendRow(hold, h0, h1, s, j, ins, red);
+        red.subRows[q++] = r;
+        newRows.push(r);
+      }
+      red.subRowStart[j + 1] = q;
+      h0 = h1;
+    }
+    c.nRows = this.nRows;
+    return newRows;
+  }
+
+  private appendRow(hold: Holdings, h0: number, h1: number, s: number, j: number, ins: BookInstruments, red: ReduceArrays): number {
+    const c = this.csr;
+    const r = this.nRows++;
+    let d = c.rowStart[r];
+    for (let h = h0; h < h1; h++) {
+      if (hold.slot.a[h] !== s) continue;
+      c.posInstr[d] = hold.instr.a[h];
+      c.posSize[d] = hold.size.a[h];
+      if (hold.leg.a[h] >= 0) {
+        this.tailLegPos.push(d);
+        this.tailLegOp.push(hold.leg.a[h]);
+      }
+      d++;
+    }
+    c.rowStart[r + 1] = d;
+    c.nHold = d;
+    this.rowSub[r] = j;
+    this.rowSlot[r] = s;
+    red.rowFailed[r] = 0;
+    this.markMarketBase(r, ins);
+    this.computeBases(r, ins);
+    this.tailRows[s].push(r);
+    return r;
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * Scheduling of the book's compute on the pool (pool.ts): aggregation chunks of about equal
+ * holdings (a multiple of the thread count), the fused round of a full recompute (each chunk
+ * aggregates the rows of an account range, then reduces those accounts), the reduction round,
+ * and the bookkeeping of chunks that failed every attempt (their rows and accounts are reported
+ * failed, never dropped).
+ */
+import type { GridMeasureParams } from '../../measures/grid/params.js';
+import type { ReduceArrays } from '../../measures/grid/reduce.js';
+import type { BookAccounts } from './accounts.js';
+import type { BookInstruments } from './instruments.js';
+import type { ChunkRunner } from './pool.js';
+import type { BookRows } from './rows.js';
+import type { AggregateTask, ReduceTask } from './tasks.js';
+
+/** Messages of rows and accounts whose chunk failed every attempt. */
+export class Failures {
+  readonly rows = new Map<number, string>();
+  readonly accounts = new Map<number, string>();
+  clear(): void {
+    this.rows.clear();
+    this.accounts.clear();
+  }
+}
+
+/** What the scheduler reads of a loaded book. */
+export interface ScheduledBook {
+  n: number;
+  rows: BookRows;
+  ins: BookInstruments;
+  accounts: BookAccounts;
+  red: ReduceArrays;
+  failures: Failures;
+  /** whether account k is on the vectorized path */
+  isGrid(k: number): boolean;
+}
+
+export interface RoundOutcome {
+  retried: number;
+  failedChunks: number;
+  tasks: number;
+}
+
+export class BookScheduler {
+  /** account-range chunks of the fused round, cached per CSR key */
+  private fusedCache: { key: string; tasks: { from: number; to: number; ranges: Int32Array }[] } | null = null;
+
+  constructor(
+    readonly runner: ChunkRunner,
+    private readonly chunkPositions: number,
+    private readonly bookId: number,
+    private readonly params: GridMeasureParams,
+  ) {}
+
+  /** Chunks wanted for `total` holdings: at least 4 per thread, more when chunkPositions caps their size, a multiple of the thread count. */
+  private chunkCount(total: number): number {
+    const threads = this.runner.threads;
+    return threads * Math.max(4, Math.ceil(Math.ceil(total / Math.max(1024, this.chunkPositions)) / threads));
+  }
+
+  private taskBase(b: ScheduledBook): Omit<AggregateTask, 'chunk' | 'ranges'> {
+    const { rows, ins, red } = b;
+    return {
+      kind: 'aggregate',
+      attempt: 0,
+      nScen: ins.nScen,
+      csr: { ...rows.csr, nRows: rows.nRows },
+      risk: ins.risk,
+      riskKey: `${this.bookId}:${ins.riskVersion}`,
+      weights: ins.weights,
+      rowBase: rows.bases,
+      slotSpot: ins.slotSpot,
+      params: this.params,
+      outLoss: rows.loss,
+      outIndex: rows.worst,
+      outIm: red.rowIm,
+    };
+  }
+
+  /**
+   * Aggregation chunks over the rows of the given slots: each slot gets a share of the chunks
+   * proportional to its holdings and is cut at equal holding counts (no small remainder chunk
+   * unbalancing the pool's last round); rows appended by trades go in a last chunk.
+   */
+  private aggregateTasks(b: ScheduledBook, slots: number[]): AggregateTask[] {
+    const rows = b.rows;
+    const rowStart = rows.csr.rowStart;
+    const total = slots.reduce((acc, s) => acc + rowStart[rows.slotRowTo[s]] - rowStart[rows.slotRowFrom[s]], 0);
+    const nChunks = this.chunkCount(total);
+    const tasks: AggregateTask[] = [];
+    const base = this.taskBase(b);
+    for (const s of slots) {
+      let from = rows.slotRowFrom[s];
+      const end = rows.slotRowTo[s];
+      const h0 = rowStart[from];
+      const slotTotal = rowStart[end] - h0;
+      const n = Math.max(1, Math.min(end - from, Math.round((nChunks * slotTotal) / Math.max(1, total))));
+      for (let k = 1; k <= n && from < end; k++) {
+        const limit = h0 + Math.round((k * slotTotal) / n); // holdings before this chunk's end
+        let to = from + 1;
+        while (to < end && (k === n || rowStart[to + 1] <= limit)) to++;
+        tasks.push({ ...base, chunk: tasks.length, ranges: Int32Array.of(from, to, s) });
+        from = to;
+      }
+    }
+    const tail: number[] = [];
+    for (const s of slots) {
+      for (const r of rows.tailRows[s]) {
+        const n = tail.length;
+        if (n > 0 && tail[n - 2] === r && tail[n - 1] === s) tail[n - 2]++;
+        else tail.push(r, r + 1, s);
+      }
+    }
+    if (tail.length > 0) tasks.push({ ...base, chunk: tasks.length, ranges: Int32Array.from(tail) });
+    return tasks;
+  }
+
+  /** Marks the rows of failed chunks (and, for fused chunks, their vectorized accounts) failed. */
+  private recordFailures(b: ScheduledBook, tasks: AggregateTask[], failed: { chunk: number; message: string }[]): void {
+    for (const f of failed) {
+      const t = tasks[f.chunk];
+      const rg = t.ranges;
+      for (let k = 0; k < rg.length; k += 3) {
+        b.red.rowFailed.fill(1, rg[k], rg[k + 1]);
+        for (let r = rg[k]; r < rg[k + 1]; r++) b.failures.rows.set(r, f.message);
+      }
+      if (t.reduce) this.failAccounts(b, t.reduce.from, t.reduce.to, f.message);
+    }
+  }
+
+  private failAccounts(b: ScheduledBook, from: number, to: number, message: string): void {
+    for (let k = from; k < to; k++) {
+      if (!b.isGrid(k)) continue;
+      b.red.accFailed[k] = 1;
+      b.failures.accounts.set(k, message);
+    }
+  }
+
+  /** Aggregates the rows of the given slots on the pool (a tick: one slot). */
+  async aggregateSlots(b: ScheduledBook, slots: number[]): Promise<RoundOutcome> {
+    if (b.rows.nRows === 0) return { retried: 0, failedChunks: 0, tasks: 0 };
+    const tasks = this.aggregateTasks(b, slots);
+    const inSlots = new Uint8Array(b.ins.underlyings.length);
+    for (const s of slots) inSlots[s] = 1;
+    for (const t of tasks) for (let k = 0; k < t.ranges.length; k += 3) b.red.rowFailed.fill(0, t.ranges[k], t.ranges[k + 1]);
+    for (const r of [...b.failures.rows.keys()]) if (inSlots[b.rows.rowSlot[r]]) b.failures.rows.delete(r);
+    const out = await this.runner.run(tasks);
+    this.recordFailures(b, tasks, out.failed);
+    return { retried: out.retried, failedChunks: out.failed.length, tasks: tasks.length };
+  }
+
+  /**
+   * The fused round's chunks: accounts split into ranges of about equal holdings, with the rows
+   * of each range per slot (rows of one slot are ordered by account, so an account range is a
+   * contiguous row range in every slot). Null when rows were appended by trades (they sit outside
+   * that order): then the two-round path runs.
+   */
+  fusedTasks(b: ScheduledBook): AggregateTask[] | null {
+    const rows = b.rows;
+    if (rows.nRows === 0 || rows.nRows !== rows.loadedRows) return null;
+    const key = rows.csr.key;
+    if (this.fusedCache?.key !== key) {
+      const tasks = this.accountRanges(b);
+      if (!tasks) return null;
+      this.fusedCache = { key, tasks };
+    }
+    const base = this.taskBase(b);
+    return this.fusedCache.tasks.map((t, c) => ({ ...base, chunk: c, ranges: t.ranges, reduce: { from: t.from, to: t.to, arrays: b.red } }));
+  }
+
+  private accountRanges(b: ScheduledBook): { from: number; to: number; ranges: Int32Array }[] | null {
+    const rows = b.rows;
+    const rowStart = rows.csr.rowStart;
+    const n = b.n;
+    const accOfRow = (r: number): number => b.accounts.subAcc.a[rows.rowSub[r]];
+    // holdings per account, then cut points at equal cumulative holdings
+    const hold = new Float64Array(n + 1);
+    for (let r = 0; r < rows.nRows; r++) hold[accOfRow(r) + 1] += rowStart[r + 1] - rowStart[r];
+    for (let k = 0; k < n; k++) hold[k + 1] += hold[k];
+    const total = hold[n];
+    const nChunks = Math.min(n, this.chunkCount(total));
+    const cuts: number[] = [0];
+    for (let c = 1, k = 0; c < nChunks; c++) {
+      const want = (c * total) / nChunks;
+      while (k < n && hold[k + 1] <= want) k++;
+      if (k > cuts[cuts.length - 1]) cuts.push(k);
+    }
+    cuts.push(n);
+    // per slot, walk its rows once and cut them at the account boundaries
+    const ranges: number[][] = cuts.slice(1).map(() => []);
+    for (let s = 0; s < b.ins.underlyings.length; s++) {
+      let r = rows.slotRowFrom[s];
+      const end = rows.slotRowTo[s];
+      let prevAcc = -1;
+      for (let c = 0; c + 1 < cuts.length; c++) {
+        const from = r;
+        while (r < end && accOfRow(r) < cuts[c + 1]) {
+          const a = accOfRow(r);
+          if (a < prevAcc) return null; // not ordered by account: keep the two-round path
+          prevAcc = a;
+          r++;
+        }
+        if (r > from) ranges[c].push(from, r, s);
+      }
+    }
+    return ranges.map((rg, c) => ({ from: cuts[c], to: cuts[c + 1], ranges: Int32Array.from(rg) }));
+  }
+
+  /** Runs the fused round; a chunk that fails every attempt fails its rows and its accounts. */
+  async runFused(b: ScheduledBook, tasks: AggregateTask[]): Promise<RoundOutcome> {
+    for (const t of tasks) for (let k = 0; k < t.ranges.length; k += 3) b.red.rowFailed.fill(0, t.ranges[k], t.ranges[k + 1]);
+    b.failures.clear();
+    const out = await this.runner.run(tasks);
+    this.recordFailures(b, tasks, out.failed);
+    return { retried: out.retried, failedChunks: out.failed.length, tasks: tasks.length };
+  }
+
+  /** Reduces every vectorized account, in account ranges on the pool (chunk numbers continue the aggregation batch's). */
+  async reduceAll(b: ScheduledBook, firstChunk: number): Promise<RoundOutcome> {
+    if (b.n === 0) return { retried: 0, failedChunks: 0, tasks: 0 };
+    const nTasks = Math.min(b.n, this.runner.threads === 1 ? 1 : 2 * this.runner.threads);
+    const tasks: ReduceTask[] = [];
+    for (let c = 0; c < nTasks; c++) {
+      const from = Math.floor((c * b.n) / nTasks);
+      const to = Math.floor(((c + 1) * b.n) / nTasks);
+      tasks.push({ kind: 'reduce', chunk: firstChunk + c, attempt: 0, from, to, arrays: b.red, params: this.params });
+    }
+    b.failures.accounts.clear();
+    const out = await this.runner.run(tasks);
+    for (const f of out.failed) {
+      const t = tasks[f.chunk - firstChunk];
+      this.failAccounts(b, t.from, t.to, f.message);
+    }
+    return { retried: out.retried, failedChunks: out.failed.length, tasks: nTasks };
+  }
+}

@@ -1,0 +1,44 @@
+/** Options and reports of the book runner. */
+import type { MarginMarket } from '../../market/margin-market.js';
+import type { LoadedModel, MarginModel } from '../../measures/types.js';
+import type { BookAccountResult } from '../../io/results.js';
+import type { ChunkRunnerOptions } from './pool.js';
+
+export interface BookEngineOptions extends Partial<ChunkRunnerOptions> {
+  market: MarginMarket;
+  /** A LoadedModel, a preset id / file path, or a parameter object. */
+  model: LoadedModel | MarginModel | string;
+  /** Target holdings per chunk of work (default 262144, and at least 4 chunks per thread): fewer, larger tasks amortise the pool overhead. */
+  chunkPositions?: number;
+}
+
+/** What a load did: how many accounts took each path. */
+export interface BookLoadReport {
+  accounts: number;
+  gridAccounts: number;
+  /** of the grid accounts, the isolated ones (one sub-account per position) */
+  isolatedAccounts: number;
+  singleAccounts: number;
+  subAccounts: number;
+  positions: number;
+  rows: number;
+  holdings: number;
+  instruments: number;
+  scenarios: number;
+  resolveMs: number;
+}
+
+/** Results that changed in an incremental update, by input index. */
+export interface BookUpdate {
+  /** input indices of the accounts whose result changed, ascending */
+  indices: number[];
+  /** their results (built on first call) */
+  results: () => BookAccountResult[];
+  /** latency of the update, results not materialized */
+  ms: number;
+  /** market: switch to the new market (no re-hash: the hash is computed when asked for);
+   *  risk: instruments + risk arrays of the underlying, coin legs and add-on bases of its rows;
+   *  aggregate: its rows (WASM, pool); reduce: equity and figures of the accounts holding it;
+   *  single: single-path accounts holding it */
+  stages: { marketMs: number; riskMs: number; aggregateMs: number; reduceMs: number; singleMs: number };
+}

@@ -1,0 +1,121 @@
+/**
+ * Aggregation of one holding set: its P&L vector per underlying over a scenario set,
+ * pnl[row·nScen + s] = Σ size × value of the holding's instrument in scenario s, rows in order
+ * of first appearance of their underlying. Holdings are the positions, the coin legs of inverse
+ * futures (size / entry coin) and coin collateral (after haircut). Revaluation supplies the
+ * per-unit values; the sum is the TS twin of the WASM kernel `aggregateAccounts`.
+ *
+ * Margin (grid measures), VaR/ES and stress reports reduce these vectors in their own way.
+ */
+import type { CollateralLine, Resolved } from '../instruments/resolve.js';
+import type { InstrumentTable } from '../instruments/table.js';
+import { collateralExposure } from '../instruments/valuation.js';
+import { aggregateInto } from './aggregate.js';
+import type { Revaluation } from './revaluation.js';
+
+/** P&L vectors of a holding set (owned arrays: they stay valid). */
+export interface PnlVectors {
+  nScen: number;
+  /** underlying slot (table.underlyingOf) of each row */
+  slots: number[];
+  /** rows × nScen, USD */
+  pnl: Float64Array;
+  /** holdings of row k: [start[k], start[k+1]) of instr / size, in input order */
+  start: Int32Array;
+  instr: Int32Array;
+  size: Float64Array;
+  /** collateral value + the positions' value, USD */
+  equity: number;
+}
+
+export class PortfolioPnl {
+  private slotRow = new Int32Array(0);
+  private hInstr = new Int32Array(0);
+  private hSize = new Float64Array(0);
+  private hRow = new Int32Array(0);
+
+  constructor(
+    readonly table: InstrumentTable,
+    readonly revaluation: Revaluation,
+  ) {}
+
+  /** Slot → row scratch map (−1 = none; left clean after each use). */
+  private slotRowMap(): Int32Array {
+    const n = this.table.underlyings.length;
+    if (this.slotRow.length < n) this.slotRow = new Int32Array(Math.max(n, 2 * this.slotRow.length)).fill(-1);
+    return this.slotRow;
+  }
+
+  private holdingsScratch(n: number): void {
+    if (this.hInstr.length < n) {
+      const c = Math.max(n, 2 * this.hInstr.length);
+      this.hInstr = new Int32Array(c);
+      this.hSize = new Float64Array(c);
+      this.hRow = new Int32Array(c);
+    }
+  }
+
+  /** P&L vectors of positions [from, to) of `r` plus the collateral lines (their value: `collateralValue`). */
+  of(r: Resolved, from: number, to: number, collateral: CollateralLine[], collateralValue: number): PnlVectors {
+    const tb = this.table;
+    const slots: number[] = [];
+    const slotRow = this.slotRowMap();
+    this.holdingsScratch(2 * (to - from) + collateral.length);
+    const { hInstr, hSize, hRow } = this;
+    let h = 0;
+    let equity = collateralValue;
+    const rowOf = (slot: number): number => {
+      let k = slotRow[slot];
+      if (k < 0) {
+        k = slots.length;
+        slots.push(slot);
+        slotRow[slot] = k;
+      }
+      return k;
+    };
+    for (let p = from; p < to; p++) {
+      const i = r.instr[p];
+      hInstr[h] = i;
+      hSize[h] = r.size[p];
+      hRow[h++] = rowOf(tb.underlyingOf[i]);
+      equity += r.posValue[p];
+      if (r.posCoin[p] !== 0) {
+        const ci = tb.coinIndex(tb.underlyings[tb.underlyingOf[i]]);
+        hInstr[h] = ci;
+        hSize[h] = r.posCoin[p];
+        hRow[h++] = rowOf(tb.underlyingOf[ci]);
+      }
+    }
+    for (const c of collateral) {
+      if (c.coin < 0) continue;
+      hInstr[h] = c.coin;
+      hSize[h] = collateralExposure(c.amount, c.haircut);
+      hRow[h++] = rowOf(tb.underlyingOf[c.coin]);
+    }
+    for (const s of slots) slotRow[s] = -1;
+    return this.aggregate(slots, h, equity);
+  }
+
+  /** Orders the h holdings by row (each row a contiguous range: the kernel's layout) and sums the vectors. */
+  private aggregate(slots: number[], h: number, equity: number): PnlVectors {
+    const rev = this.revaluation;
+    rev.sync();
+    for (const s of slots) rev.scenariosOf(s);
+    const ns = rev.nScen;
+    const nRows = slots.length;
+    const start = new Int32Array(nRows + 1);
+    for (let k = 0; k < h; k++) start[this.hRow[k] + 1]++;
+    for (let k = 0; k < nRows; k++) start[k + 1] += start[k];
+    const fill = start.slice(0, nRows);
+    const instr = new Int32Array(h);
+    const size = new Float64Array(h);
+    for (let k = 0; k < h; k++) {
+      const d = fill[this.hRow[k]]++;
+      instr[d] = this.hInstr[k];
+      size[d] = this.hSize[k];
+    }
+    const pnl = new Float64Array(nRows * ns);
+    aggregateInto(nRows, ns, start, instr, size, rev.values, pnl);
+    return { nScen: ns, slots, pnl, start, instr, size, equity };
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Vol shocks of scenario sets. The term shock of a margin grid (Deribit PM, SPAN-style,
+ * Lyra/Derive): size(days) = base × (referenceDays / max(days, minDays))^power, with
+ * `longTermPower` beyond `longTermAfterDays` when given; relative σ' = σ(1 ± size) (down floored
+ * at `floor`), absolute σ' = σ ± size.
+ */
+import type { VolShock, VolShockParams } from './types.js';
+
+/** Size of the term vol shock of an expiry `t` years away, before its sign. */
+export function volShockSize(p: VolShockParams, base: number, t: number): number {
+  const days = Math.max(t * 365, p.minDays);
+  const power = p.longTermPower !== undefined && days > (p.longTermAfterDays ?? 30) ? p.longTermPower : p.power;
+  return base * Math.pow(p.referenceDays / days, power);
+}
+
+/** The shocked vol given the shock's size for this expiry (+1 up, −1 down, 0 unchanged). */
+export function applyVolShock(p: VolShockParams, vol: number, dir: number, size: number): number {
+  if (dir === 0) return vol;
+  if (dir > 0) return p.mode === 'relative' ? vol * (1 + size) : vol + size;
+  return Math.max(p.floor, p.mode === 'relative' ? vol * (1 - size) : vol - size);
+}
+
+export function shockVol(p: VolShockParams, vol: number, dir: number, t: number): number {
+  if (dir === 0) return vol;
+  return applyVolShock(p, vol, dir, dir > 0 ? volShockSize(p, p.up, t) : volShockSize(p, p.down, t));
+}
+
+/**
+ * Writes the shocked vol of every scenario of one option (expiry `t` years away) into out[0..n):
+ * base[s] is the scenario's unshocked vol (the smile read at the moved strike).
+ */
+export function shockedVolsInto(shock: VolShock, t: number, base: Float64Array, n: number, out: Float64Array): void {
+  if (shock.kind === 'term') {
+    const p = shock.params;
+    const up = volShockSize(p, p.up, t);
+    const down = volShockSize(p, p.down, t);
+    for (let s = 0; s < n; s++) {
+      const dir = shock.dir[s];
+      out[s] = applyVolShock(p, base[s], dir, dir > 0 ? up : down);
+    }
+    return;
+  }
+  for (let s = 0; s < n; s++) out[s] = Math.max(shock.floor, base[s] * (1 + shock.change[s]));
+}
