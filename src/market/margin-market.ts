@@ -8,7 +8,7 @@ import { ErrorCodes, OptmarginError } from '../errors.js';
 import type { ResolvedMarket } from './types.js';
 import { marketHash } from './snapshot.js';
 import { MARKET_FORMAT, type MarketSnapshot } from './types.js';
-import { hashOf } from '../measures/models.js';
+import { hashOf } from '../platform/hash.js';
 
 export type MarginMarket = Pick<
   ResolvedMarket,

@@ -3,12 +3,11 @@
  * reading and writing, format detection for loadMarket, the content hash and the shipped
  * default market.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { encode as msgpackEncode } from '@msgpack/msgpack';
 import { ErrorCodes, OptmarginError, check, invalidInput } from '../errors.js';
+import { packagePath, readBytes } from '../platform/files.js';
+import { canonicalJson, contentHash } from '../platform/hash.js';
+import defaultMarketData from '../../data/default-market.json' with { type: 'json' };
 import { looksLikeDeribitCsv, marketFromBookSummary, marketFromDeribitCsv, type DeribitReadOptions } from './deribit.js';
 import { sviViolation } from './svi.js';
 import { MARKET_FORMAT } from './types.js';
@@ -193,11 +192,7 @@ export function loadMarket(pathOrBuffer: string | Uint8Array, options: LoadMarke
   let label: string;
   if (typeof pathOrBuffer === 'string') {
     label = pathOrBuffer;
-    try {
-      buf = readFileSync(pathOrBuffer);
-    } catch (e) {
-      throw new OptmarginError(ErrorCodes.INVALID_FILE, `cannot read market file ${JSON.stringify(pathOrBuffer)}: ${(e as Error).message}`);
-    }
+    buf = readBytes(pathOrBuffer);
   } else if (pathOrBuffer instanceof Uint8Array) {
     buf = pathOrBuffer;
     label = 'market buffer';
@@ -206,7 +201,7 @@ export function loadMarket(pathOrBuffer: string | Uint8Array, options: LoadMarke
   }
   if (buf.length === 0) throw new OptmarginError(ErrorCodes.INVALID_FILE, `${label} is empty`);
   const format = options.format ?? detectMarketFormat(buf);
-  const text = () => Buffer.from(buf).toString('utf8');
+  const text = () => new TextDecoder().decode(buf);
   const wrap = <T>(what: string, f: () => T): T => {
     try {
       return f();
@@ -241,39 +236,23 @@ export function marketToMsgpack(snapshot: MarketSnapshot): Uint8Array {
   return msgpackEncode(JSON.parse(JSON.stringify(snapshot)));
 }
 
-/** JSON with object keys sorted at every level: the canonical text the hash is taken of. */
-export function canonicalJson(v: unknown): string {
-  if (v === null || typeof v !== 'object') {
-    if (typeof v === 'number' && !Number.isFinite(v)) return 'null';
-    return JSON.stringify(v) ?? 'null';
-  }
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  const o = v as Record<string, unknown>;
-  const keys = Object.keys(o).filter((k) => o[k] !== undefined).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
-}
+export { canonicalJson };
 
 /** sha256 (hex) of the snapshot's canonical JSON: identical content ⇒ identical hash, whatever the key order or file format. */
 export function marketHash(snapshot: MarketSnapshot): string {
-  return createHash('sha256').update(canonicalJson(snapshot)).digest('hex');
+  return contentHash(snapshot);
 }
 
-/** Finds data/default-market.json from src/market (tests) or dist/src/market (built package). */
+/** data/default-market.json of the package (Node: for commands that take a file). */
 export function defaultMarketPath(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const p = join(dir, 'data', 'default-market.json');
-    if (existsSync(p)) return p;
-    dir = dirname(dir);
-  }
-  throw new OptmarginError(ErrorCodes.INVALID_FILE, 'data/default-market.json not found next to the optmargin package');
+  return packagePath('data', 'default-market.json');
 }
 
 let defaultCache: MarketSnapshot | null = null;
 
-/** The market shipped with the package (data/default-market.json; provenance in docs/market.md). */
+/** The market shipped with the package (data/default-market.json, importable data; provenance in docs/market.md). */
 export function defaultMarket(): MarketSnapshot {
-  if (!defaultCache) defaultCache = loadMarket(defaultMarketPath());
+  if (!defaultCache) defaultCache = validateSnapshot(defaultMarketData);
   // a fresh copy: callers may mutate what they get
   return structuredClone(defaultCache);
 }

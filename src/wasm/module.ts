@@ -10,10 +10,10 @@
  * (f64x2) and a scalar fallback. The SIMD build is used when the runtime
  * validates it (`WebAssembly.validate`), unless forced by `{ simd: false }`.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ErrorCodes, OptmarginError } from '../errors.js';
+import { fileExists, findPackageRoot, packagePath, readBytes } from '../platform/files.js';
+
+export { findPackageRoot };
 
 /**
  * The parts of WebAssembly.Memory this package uses. Declared here so that the published type
@@ -52,50 +52,73 @@ export interface WasmOptions {
   simd?: boolean;
 }
 
-let packageRoot: string | undefined;
-/** The package root: the nearest ancestor of this file that holds build/ and package.json (works from src/ and dist/src/). */
-export function findPackageRoot(): string {
-  if (packageRoot) return packageRoot;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'assembly'))) return (packageRoot = dir);
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'build'))) return (packageRoot = dir);
-    dir = dirname(dir);
-  }
-  throw new OptmarginError(ErrorCodes.WASM_UNAVAILABLE, 'cannot locate the optmargin package root (build/*.wasm)');
+const compiled = new Map<WasmVariant, CompiledKernels>();
+
+/** Bytes of a build, or where to fetch them (a URL: fetched with the platform's fetch). */
+export type KernelSource = Uint8Array | ArrayBuffer | URL | string;
+
+async function sourceBytes(src: KernelSource): Promise<Uint8Array> {
+  if (src instanceof Uint8Array) return src;
+  if (src instanceof ArrayBuffer) return new Uint8Array(src);
+  const res = await fetch(src);
+  if (!res.ok) throw new OptmarginError(ErrorCodes.WASM_UNAVAILABLE, `cannot fetch the kernels from ${String(src)}: HTTP ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
 }
 
-const compiled = new Map<WasmVariant, CompiledKernels>();
+/**
+ * Compiles the kernels asynchronously from bytes or a URL and registers them: the way to load
+ * them in a browser or a Web Worker (before the first pricing or margin call). In Node this is
+ * optional: without it the build is read from the package's build/ folder on first use.
+ * A SIMD build the runtime cannot validate is skipped (the scalar one is used).
+ */
+export async function initKernels(sources: { simd?: KernelSource; scalar?: KernelSource }): Promise<WasmVariant[]> {
+  const loaded: WasmVariant[] = [];
+  for (const variant of ['simd', 'scalar'] as const) {
+    const src = sources[variant];
+    if (src === undefined) continue;
+    const bytes = await sourceBytes(src);
+    if (!WebAssembly.validate(bytes)) {
+      if (variant === 'simd') continue;
+      throw new OptmarginError(ErrorCodes.WASM_UNAVAILABLE, 'this runtime cannot validate the scalar build');
+    }
+    compiled.set(variant, await WebAssembly.compile(bytes));
+    loaded.push(variant);
+  }
+  if (loaded.length === 0) throw new OptmarginError(ErrorCodes.WASM_UNAVAILABLE, 'no kernel build could be loaded');
+  simdSupport = compiled.has('simd');
+  return loaded;
+}
 
 /** Compiled module of one build, cached per process (and shareable with workers via postMessage). */
 export function compiledModule(variant: WasmVariant): CompiledKernels {
-  let mod = compiled.get(variant);
+  const mod = compiled.get(variant);
   if (mod) return mod;
-  const file = join(findPackageRoot(), 'build', `optmargin.${variant}.wasm`);
-  if (!existsSync(file)) {
+  const file = packagePath('build', `optmargin.${variant}.wasm`);
+  if (!fileExists(file)) {
     throw new OptmarginError(ErrorCodes.WASM_UNAVAILABLE, `${file} is missing: run \`npm run build\` (npm install does it)`);
   }
-  const bytes = readFileSync(file);
+  const bytes = readBytes(file, ErrorCodes.WASM_UNAVAILABLE);
   if (!WebAssembly.validate(bytes)) {
     throw new OptmarginError(ErrorCodes.WASM_UNAVAILABLE, `this runtime cannot run the ${variant} build (${file})`);
   }
-  mod = new WebAssembly.Module(bytes);
-  compiled.set(variant, mod);
-  return mod;
+  const m = new WebAssembly.Module(bytes);
+  compiled.set(variant, m);
+  return m;
 }
 
+/** A minimal module using v128 (i8x16.splat / i8x16.popcnt of wasm-feature-detect's SIMD probe). */
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+
 let simdSupport: boolean | undefined;
-/** Whether this runtime validates the SIMD build. */
+/** Whether this runtime runs WebAssembly SIMD (the SIMD build is used then). */
 export function simdSupported(): boolean {
-  if (simdSupport === undefined) {
-    try {
-      compiledModule('simd');
-      simdSupport = true;
-    } catch {
-      simdSupport = false;
-    }
-  }
+  simdSupport ??= WebAssembly.validate(SIMD_PROBE);
   return simdSupport;
+}
+
+/** OPTMARGIN_WASM from the environment (Node), else undefined. */
+function envVariant(): string | undefined {
+  return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.OPTMARGIN_WASM;
 }
 
 /**
@@ -105,7 +128,7 @@ export function simdSupported(): boolean {
  */
 export function chooseVariant(options: WasmOptions = {}): WasmVariant {
   if (options.simd === undefined) {
-    const env = process.env.OPTMARGIN_WASM;
+    const env = envVariant();
     if (env === 'scalar') return 'scalar';
     if (env === 'simd') return chooseVariant({ simd: true });
     if (env !== undefined && env !== '') {
@@ -161,7 +184,7 @@ export class WasmInstance {
     const instance = new WebAssembly.Instance(mod, {
       env: {
         abort: (_msg: number, _file: number, line: number, col: number) => {
-          throw new OptmarginError(ErrorCodes.WASM_UNAVAILABLE, `WASM kernel aborted at ${line}:${col}`);
+          throw new OptmarginError(ErrorCodes.WASM_ABORT, `WASM kernel aborted at ${line}:${col} (an engine bug: please report it)`);
         },
       },
     });

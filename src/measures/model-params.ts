@@ -1,0 +1,233 @@
+/**
+ * Preset interpretation, once: a parameter object (presets/*.json or a user's) → a typed,
+ * validated model. Every field is checked (type, range) and copied into a fresh object; a key
+ * the mechanism does not know is an error (a typo must not pass silently, nor enter the model
+ * hash). Errors name the file or id and the field.
+ */
+import { ErrorCodes, OptmarginError, show } from '../errors.js';
+import type {
+  CollateralParams,
+  FuturesTierParams,
+  GridAddOns,
+  GridModel,
+  LyraPmrmModel,
+  MarginModel,
+  RuleBasedModel,
+  ScenarioSpec,
+  StandardOptionParams,
+  UnderlyingScanParams,
+  VolShockParams,
+} from './types.js';
+
+type Obj = Record<string, unknown>;
+
+class Checker {
+  constructor(private readonly where: string) {}
+  fail(path: string, requirement: string, value: unknown): never {
+    throw new OptmarginError(ErrorCodes.INVALID_MODEL, `${this.where}: ${path} ${requirement}, got ${show(value)}`, path);
+  }
+  /** An object whose keys are all in `allowed`. */
+  obj(path: string, v: unknown, allowed: readonly string[]): Obj {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail(path, 'must be an object', v);
+    for (const k of Object.keys(v)) if (!allowed.includes(k)) this.fail(`${path}.${k}`, `is not a known field (known: ${allowed.join(', ')})`, (v as Obj)[k]);
+    return v as Obj;
+  }
+  /** An object of any keys (a map by currency or underlying). */
+  map(path: string, v: unknown): Obj {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail(path, 'must be an object', v);
+    return v as Obj;
+  }
+  num(path: string, v: unknown, min = -Infinity, max = Infinity): number {
+    if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(path, 'must be a finite number', v);
+    if (v < min || v > max) this.fail(path, `must be in [${min}, ${max}]`, v);
+    return v;
+  }
+  optNum(path: string, v: unknown, min = -Infinity, max = Infinity): number | undefined {
+    return v === undefined ? undefined : this.num(path, v, min, max);
+  }
+  str(path: string, v: unknown): string {
+    if (typeof v !== 'string' || v.length === 0) this.fail(path, 'must be a non-empty string', v);
+    return v;
+  }
+  oneOf<T extends string>(path: string, v: unknown, allowed: readonly T[]): T {
+    if (typeof v !== 'string' || !allowed.includes(v as T)) this.fail(path, `must be one of ${allowed.join(', ')}`, v);
+    return v as T;
+  }
+  arr(path: string, v: unknown): unknown[] {
+    if (!Array.isArray(v)) this.fail(path, 'must be an array', v);
+    return v;
+  }
+}
+
+/** Copies the defined entries of `o` (so absent optional fields stay absent, not undefined). */
+function defined<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
+const HEADER = ['id', 'version', 'mechanism', 'description', 'source'] as const;
+
+function collateral(c: Checker, v: unknown): CollateralParams {
+  const o = c.obj('collateral', v, ['haircuts', 'defaultHaircut', 'usdPegged']);
+  const h = c.map('collateral.haircuts', o.haircuts);
+  const haircuts: Record<string, number> = {};
+  for (const k of Object.keys(h)) haircuts[k] = c.num(`collateral.haircuts.${k}`, h[k], 0, 1);
+  const defaultHaircut = o.defaultHaircut === null ? null : c.num('collateral.defaultHaircut', o.defaultHaircut, 0, 1);
+  const usdPegged = c.arr('collateral.usdPegged', o.usdPegged).map((x, i) => c.str(`collateral.usdPegged[${i}]`, x));
+  return { haircuts, defaultHaircut, usdPegged };
+}
+
+const VOL_KEYS = ['up', 'down', 'power', 'longTermPower', 'longTermAfterDays', 'referenceDays', 'minDays', 'mode', 'floor'] as const;
+
+function volShock(c: Checker, path: string, v: unknown, partial: boolean): Partial<VolShockParams> {
+  const o = c.obj(path, v, VOL_KEYS);
+  const out: Partial<VolShockParams> = {};
+  for (const k of ['up', 'down', 'power', 'longTermPower', 'longTermAfterDays', 'referenceDays', 'minDays', 'floor'] as const) {
+    if (o[k] !== undefined) out[k] = c.num(`${path}.${k}`, o[k], 0);
+    else if (!partial && k !== 'longTermPower' && k !== 'longTermAfterDays') c.fail(`${path}.${k}`, 'is required', undefined);
+  }
+  if (o.mode !== undefined) out.mode = c.oneOf(`${path}.mode`, o.mode, ['relative', 'absolute'] as const);
+  else if (!partial) c.fail(`${path}.mode`, 'is required', undefined);
+  if (out.minDays !== undefined && !(out.minDays > 0)) c.fail(`${path}.minDays`, 'must be > 0', out.minDays);
+  if (out.referenceDays !== undefined && !(out.referenceDays > 0)) c.fail(`${path}.referenceDays`, 'must be > 0', out.referenceDays);
+  return out;
+}
+
+function scan(c: Checker, path: string, v: unknown, partial: boolean): Partial<UnderlyingScanParams> {
+  const o = c.obj(path, v, ['rangeUp', 'rangeDown', 'vol']);
+  const out: Partial<UnderlyingScanParams> = defined({
+    rangeUp: partial ? c.optNum(`${path}.rangeUp`, o.rangeUp, 0, 10) : c.num(`${path}.rangeUp`, o.rangeUp, 0, 10),
+    rangeDown: partial ? c.optNum(`${path}.rangeDown`, o.rangeDown, 0, 0.999) : c.num(`${path}.rangeDown`, o.rangeDown, 0, 0.999),
+  });
+  if (o.vol !== undefined || !partial) out.vol = volShock(c, `${path}.vol`, o.vol, partial) as VolShockParams;
+  return out;
+}
+
+function scenarios(c: Checker, v: unknown): ScenarioSpec[] {
+  const sc = c.arr('scenarios', v);
+  if (sc.length === 0) c.fail('scenarios', 'must list at least one scenario', sc);
+  return sc.map((x, i) => {
+    const p = `scenarios[${i}]`;
+    const s = c.obj(p, x, ['range', 'move', 'vol', 'weight', 'label']);
+    if ((s.range === undefined) === (s.move === undefined)) c.fail(p, 'must give exactly one of range, move', s);
+    return defined({
+      range: c.optNum(`${p}.range`, s.range, -10, 10),
+      move: c.optNum(`${p}.move`, s.move, -0.999, 100),
+      vol: c.oneOf(`${p}.vol`, s.vol, ['up', 'same', 'down'] as const),
+      weight: c.num(`${p}.weight`, s.weight, 0, 1),
+      label: s.label === undefined ? undefined : c.str(`${p}.label`, s.label),
+    });
+  });
+}
+
+function addOns(c: Checker, v: unknown): GridAddOns {
+  const add = c.obj('addOns', v, ['shortOption', 'futures', 'shortOptionMinimum']);
+  const out: GridAddOns = {};
+  if (add.shortOption !== undefined) {
+    const s = c.obj('addOns.shortOption', add.shortOption, ['fractionOfSpot', 'netting']);
+    out.shortOption = { fractionOfSpot: c.num('addOns.shortOption.fractionOfSpot', s.fractionOfSpot, 0, 1), netting: c.oneOf('addOns.shortOption.netting', s.netting, ['expiry-strike', 'instrument'] as const) };
+  }
+  if (add.futures !== undefined) {
+    const s = c.obj('addOns.futures', add.futures, ['fraction', 'basis']);
+    out.futures = { fraction: c.num('addOns.futures.fraction', s.fraction, 0, 1), basis: c.oneOf('addOns.futures.basis', s.basis, ['gross', 'offsetting'] as const) };
+  }
+  if (add.shortOptionMinimum !== undefined) {
+    const s = c.obj('addOns.shortOptionMinimum', add.shortOptionMinimum, ['fractionOfSpot']);
+    out.shortOptionMinimum = { fractionOfSpot: c.num('addOns.shortOptionMinimum.fractionOfSpot', s.fractionOfSpot, 0, 1) };
+  }
+  return out;
+}
+
+function grid(c: Checker, o: Obj, h: Header): GridModel {
+  c.obj('(root)', o, [...HEADER, 'scan', 'scanByUnderlying', 'scenarios', 'smile', 'addOns', 'mmFraction', 'minimumMarginUsd', 'crossUnderlying', 'collateral']);
+  let scanByUnderlying: GridModel['scanByUnderlying'];
+  if (o.scanByUnderlying !== undefined) {
+    const by = c.map('scanByUnderlying', o.scanByUnderlying);
+    scanByUnderlying = {};
+    for (const u of Object.keys(by)) scanByUnderlying[u] = scan(c, `scanByUnderlying.${u}`, by[u], true) as NonNullable<GridModel['scanByUnderlying']>[string];
+  }
+  const cu = c.obj('crossUnderlying', o.crossUnderlying, ['rule', 'credit']);
+  const rule = c.oneOf('crossUnderlying.rule', cu.rule, ['sum', 'credit'] as const);
+  if (rule === 'sum' && cu.credit !== undefined) c.fail('crossUnderlying.credit', 'is only allowed with rule "credit"', cu.credit);
+  return defined({
+    ...h,
+    mechanism: 'scenario-grid' as const,
+    scan: scan(c, 'scan', o.scan, false) as UnderlyingScanParams,
+    scanByUnderlying,
+    scenarios: scenarios(c, o.scenarios),
+    smile: c.oneOf('smile', o.smile, ['sticky-moneyness', 'sticky-strike'] as const),
+    addOns: addOns(c, o.addOns),
+    mmFraction: c.num('mmFraction', o.mmFraction, 0, 1),
+    minimumMarginUsd: c.num('minimumMarginUsd', o.minimumMarginUsd, 0),
+    crossUnderlying: rule === 'sum' ? { rule } : { rule, credit: c.num('crossUnderlying.credit', cu.credit, 0, 1) },
+    collateral: collateral(c, o.collateral),
+  });
+}
+
+function ruleBased(c: Checker, o: Obj, h: Header): RuleBasedModel {
+  c.obj('(root)', o, [...HEADER, 'option', 'futures', 'futuresByUnderlying', 'collateral']);
+  const opKeys = ['imBase', 'imMin', 'mmBase', 'putMmMarkFactor'] as const;
+  const op = c.obj('option', o.option, opKeys);
+  const option = Object.fromEntries(opKeys.map((k) => [k, c.num(`option.${k}`, op[k], 0, 1)])) as unknown as StandardOptionParams;
+  const tierKeys = ['imBase', 'mmBase', 'slope', 'stepCoin'] as const;
+  const f = c.obj('futures', o.futures, tierKeys);
+  const futures: FuturesTierParams = { imBase: c.num('futures.imBase', f.imBase, 0, 1), mmBase: c.num('futures.mmBase', f.mmBase, 0, 1), slope: c.num('futures.slope', f.slope, 0, 1), stepCoin: c.num('futures.stepCoin', f.stepCoin, 1e-12) };
+  let futuresByUnderlying: RuleBasedModel['futuresByUnderlying'];
+  if (o.futuresByUnderlying !== undefined) {
+    const by = c.map('futuresByUnderlying', o.futuresByUnderlying);
+    futuresByUnderlying = {};
+    for (const u of Object.keys(by)) {
+      const t = c.obj(`futuresByUnderlying.${u}`, by[u], tierKeys);
+      const out: Partial<FuturesTierParams> = {};
+      for (const k of tierKeys) if (t[k] !== undefined) out[k] = c.num(`futuresByUnderlying.${u}.${k}`, t[k], k === 'stepCoin' ? 1e-12 : 0);
+      futuresByUnderlying[u] = out;
+    }
+  }
+  return defined({ ...h, mechanism: 'rule-based' as const, option, futures, futuresByUnderlying, collateral: collateral(c, o.collateral) });
+}
+
+const LYRA_GROUPS = {
+  basis: ['scenarioSpotUp', 'scenarioSpotDown', 'addFactor', 'multFactor'],
+  other: ['pegLossThreshold', 'pegLossFactor', 'confThreshold', 'confMargin', 'basePercent', 'perpPercent', 'optionPercent'],
+  margin: ['imFactor', 'baseStaticDiscount', 'rateMultScale', 'rateAddScale'],
+  volShock: ['volRangeUp', 'volRangeDown', 'shortTermPower', 'longTermPower', 'dteFloor'],
+} as const;
+
+function lyra(c: Checker, o: Obj, h: Header): LyraPmrmModel {
+  c.obj('(root)', o, [...HEADER, 'scenarios', ...Object.keys(LYRA_GROUPS), 'cashCurrency', 'collateral']);
+  const sc = c.arr('scenarios', o.scenarios);
+  if (sc.length === 0) c.fail('scenarios', 'must list at least one scenario', sc);
+  const scenarioList = sc.map((x, i) => {
+    const s = c.obj(`scenarios[${i}]`, x, ['spotShock', 'vol']);
+    return { spotShock: c.num(`scenarios[${i}].spotShock`, s.spotShock, 0, 10), vol: c.oneOf(`scenarios[${i}].vol`, s.vol, ['up', 'same', 'down'] as const) };
+  });
+  const group = (g: keyof typeof LYRA_GROUPS): Record<string, number> => {
+    const go = c.obj(g, o[g], LYRA_GROUPS[g]);
+    return Object.fromEntries(LYRA_GROUPS[g].map((k) => [k, c.num(`${g}.${k}`, go[k], 0)]));
+  };
+  return {
+    ...h,
+    mechanism: 'lyra-pmrm',
+    scenarios: scenarioList,
+    basis: group('basis') as LyraPmrmModel['basis'],
+    other: group('other') as LyraPmrmModel['other'],
+    margin: group('margin') as LyraPmrmModel['margin'],
+    volShock: group('volShock') as LyraPmrmModel['volShock'],
+    cashCurrency: c.str('cashCurrency', o.cashCurrency),
+    collateral: collateral(c, o.collateral),
+  };
+}
+
+type Header = { id: string; version: string; description: string; source: string };
+
+/** Validates a parameter object into a typed model; `where` names its origin in messages (a file path or id). */
+export function validateModel(v: unknown, where = 'model'): MarginModel {
+  const c = new Checker(where);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) c.fail('(root)', 'must be an object', v);
+  const o = v as Obj;
+  const h: Header = { id: c.str('id', o.id), version: c.str('version', o.version), description: c.str('description', o.description), source: c.str('source', o.source) };
+  const mech = c.oneOf('mechanism', o.mechanism, ['rule-based', 'scenario-grid', 'lyra-pmrm'] as const);
+  if (mech === 'rule-based') return ruleBased(c, o, h);
+  if (mech === 'scenario-grid') return grid(c, o, h);
+  return lyra(c, o, h);
+}
