@@ -41,8 +41,6 @@ export const ErrorCodes = {
   NON_FINITE: 'OPTMARGIN_NON_FINITE',
   /** An output (a --out file, standard output) could not be written completely. */
   OUTPUT_FAILED: 'OPTMARGIN_OUTPUT_FAILED',
-  /** A bug in optmargin: an invariant did not hold (never reported as bad input). */
-  INTERNAL: 'OPTMARGIN_INTERNAL',
   /** A liquidation mechanism id is unknown, or its parameter file is malformed. */
   INVALID_MECHANISM: 'OPTMARGIN_INVALID_MECHANISM',
   /** An auction call is not allowed in the auction's state (Lyra's revert name is in the message). */

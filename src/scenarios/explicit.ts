@@ -2,7 +2,8 @@
  * Scenario sets given scenario by scenario: historical (returns of each underlying over a
  * window, with the change of its implied-vol index), Monte Carlo draws, or a stress list. Each
  * scenario moves every listed underlying by its own relative move; vols move by a relative
- * change (σ' = max(floor, σ × (1 + change))). Weights are 1 (every scenario counts in full).
+ * change (σ' = max(floor, σ × (1 + change))); scenarios/types.ts VolShock 'surface' also takes
+ * absolute shifts by tenor and moneyness for stress sets. Weights are 1 (every scenario counts in full).
  */
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import type { ScenarioInfo, ScenarioSet, UnderlyingScenarios } from './types.js';
@@ -36,7 +37,7 @@ export function explicitScenarioSet(spec: ExplicitScenarioSpec): ScenarioSet {
   const size = spec.underlyings[names[0]].moves.length;
   if (size === 0) fail(`underlyings.${names[0]}.moves`, 'must hold at least one scenario');
   const floor = spec.volFloor ?? 0.01;
-  const prepared = new Map<string, { moves: Float64Array; change: Float64Array }>();
+  const prepared = new Map<string, { moves: Float64Array; ratio: Float64Array }>();
   for (const u of names) {
     const x = spec.underlyings[u];
     if (x.moves.length !== size) fail(`underlyings.${u}.moves`, `must hold ${size} scenarios, got ${x.moves.length}`);
@@ -44,16 +45,16 @@ export function explicitScenarioSet(spec: ExplicitScenarioSpec): ScenarioSet {
     moves.forEach((m, k) => {
       if (!(m > -1) || !Number.isFinite(m)) fail(`underlyings.${u}.moves[${k}]`, `must be a finite move > -1, got ${m}`);
     });
-    const change = new Float64Array(size);
+    const ratio = new Float64Array(size).fill(1);
     if (x.volChanges) {
       if (x.volChanges.length !== size) fail(`underlyings.${u}.volChanges`, `must hold ${size} scenarios, got ${x.volChanges.length}`);
       for (let k = 0; k < size; k++) {
         const c = x.volChanges[k];
         if (!(c > -1) || !Number.isFinite(c)) fail(`underlyings.${u}.volChanges[${k}]`, `must be a finite change > -1, got ${c}`);
-        change[k] = c;
+        ratio[k] = 1 + c;
       }
     }
-    prepared.set(u, { moves, change });
+    prepared.set(u, { moves, ratio });
   }
   if (spec.labels && spec.labels.length !== size) fail('labels', `must hold ${size} labels, got ${spec.labels.length}`);
   const weights = new Float64Array(size).fill(1);
@@ -66,10 +67,10 @@ export function explicitScenarioSet(spec: ExplicitScenarioSpec): ScenarioSet {
       if (!x) throw new OptmarginError(ErrorCodes.MISSING_MARKET_DATA, `scenario set ${spec.id} has no scenarios for underlying ${JSON.stringify(u)}`);
       const info: ScenarioInfo[] = [];
       for (let k = 0; k < size; k++) {
-        const c = x.change[k];
-        info.push({ index: k, label: spec.labels?.[k] ?? `s${k}`, priceMove: x.moves[k], vol: c > 0 ? 'up' : c < 0 ? 'down' : 'same', weight: 1 });
+        const c = x.ratio[k];
+        info.push({ index: k, label: spec.labels?.[k] ?? `s${k}`, priceMove: x.moves[k], vol: c > 1 ? 'up' : c < 1 ? 'down' : 'same', weight: 1 });
       }
-      return { underlying: u, spot, moves: x.moves, vol: { kind: 'relative', change: x.change, floor }, weights, info };
+      return { underlying: u, spot, moves: x.moves, vol: { kind: 'surface', ratio: x.ratio, floor }, weights, info };
     },
   };
 }

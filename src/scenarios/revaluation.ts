@@ -124,7 +124,7 @@ export class Revaluation {
       if (tb.kind[i] !== Kind.Option) continue;
       const sc = this.scenariosOf(tb.underlyingOf[i]);
       const flags = (tb.isPut[i] ? OptionFlag.Put : 0) | (tb.inverse[i] ? OptionFlag.Inverse : 0);
-      shockedVolsInto(sc.vol, tb.t[i], this.baseVolsOf(i, sc), ns, this.shockedVol);
+      shockedVolsInto(sc.vol, tb.t[i], tb.strike[i], tb.forward[i], sc.moves, this.baseVolsOf(i, sc), ns, this.shockedVol);
       for (let s = 0; s < ns; s++) {
         b.forward[j] = tb.forward[i] * (1 + sc.moves[s]);
         b.strike[j] = tb.strike[i];

@@ -37,12 +37,13 @@ export interface ScenarioInfo {
  * How vols move per scenario:
  * - 'term': a margin grid's term-structure shock (size per expiry from `params`, direction per
  *   scenario in `dir`: +1 up, 0 unchanged, −1 down);
- * - 'relative': σ' = max(floor, σ × (1 + change[s])) for every expiry and strike (a historical
- *   or simulated change of an implied-vol index such as DVOL).
+ * - 'surface': σ' = max(floor, σ × ratio[s] + shift(s, days, ln(K/F'))) — a historical or
+ *   simulated change of an implied-vol index (ratio = 1 + its relative change), plus, for
+ *   stress sets, absolute shifts by tenor and moneyness (F' the scenario's forward).
  */
 export type VolShock =
   | { kind: 'term'; params: VolShockParams; dir: Int8Array }
-  | { kind: 'relative'; change: Float64Array; floor: number };
+  | { kind: 'surface'; ratio: Float64Array; floor: number; shift?: (s: number, days: number, logMoneyness: number) => number };
 
 /** The scenarios of one underlying. */
 export interface UnderlyingScenarios {

@@ -26,10 +26,11 @@ export function shockVol(p: VolShockParams, vol: number, dir: number, t: number)
 }
 
 /**
- * Writes the shocked vol of every scenario of one option (expiry `t` years away) into out[0..n):
- * base[s] is the scenario's unshocked vol (the smile read at the moved strike).
+ * Writes the shocked vol of every scenario of one option (strike K, forward F, expiry `t` years
+ * away) into out[0..n): base[s] is the scenario's unshocked vol (the smile read at the moved
+ * strike), moves[s] the scenario's relative move of F.
  */
-export function shockedVolsInto(shock: VolShock, t: number, base: Float64Array, n: number, out: Float64Array): void {
+export function shockedVolsInto(shock: VolShock, t: number, K: number, F: number, moves: Float64Array, base: Float64Array, n: number, out: Float64Array): void {
   if (shock.kind === 'term') {
     const p = shock.params;
     const up = volShockSize(p, p.up, t);
@@ -40,5 +41,10 @@ export function shockedVolsInto(shock: VolShock, t: number, base: Float64Array, 
     }
     return;
   }
-  for (let s = 0; s < n; s++) out[s] = Math.max(shock.floor, base[s] * (1 + shock.change[s]));
+  const { ratio, floor, shift } = shock;
+  const days = t * 365;
+  for (let s = 0; s < n; s++) {
+    const v = base[s] * ratio[s] + (shift ? shift(s, days, Math.log(K / (F * (1 + moves[s])))) : 0);
+    out[s] = v < floor ? floor : v;
+  }
 }
