@@ -97,3 +97,15 @@ export function contentHash(v: unknown): string {
 export function hashOf(v: unknown): string {
   return contentHash(v).slice(0, 16);
 }
+
+/** SHA-256 (hex) of the concatenation of parts (strings as UTF-8, byte views as is): an incremental hash's digest. */
+export function sha256OfParts(parts: readonly (string | ArrayBufferView)[]): string {
+  const chunks = parts.map((p) => (typeof p === 'string' ? utf8.encode(p) : new Uint8Array(p.buffer, p.byteOffset, p.byteLength)));
+  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let off = 0;
+  for (const c of chunks) {
+    all.set(c, off);
+    off += c.length;
+  }
+  return sha256Hex(all);
+}

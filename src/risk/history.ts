@@ -14,10 +14,9 @@
  * (intersection). Returns r_t = ln(S_t / S_{t−1}) between consecutive aligned dates, dated t.
  * Vol series are read onto those dates; a date without a vol observation holds NaN.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
 import { ErrorCodes, OptmarginError } from '../errors.js';
+import { readBytes } from '../platform/files.js';
+import { sha256OfParts } from '../platform/hash.js';
 import { parseCsv } from '../market/csv.js';
 
 export interface HistorySpec {
@@ -62,7 +61,7 @@ export function parseHistoryArg(arg: string): HistorySpec[] {
 }
 
 export function underlyingFromFileName(file: string): string {
-  const m = /^([A-Za-z][A-Za-z0-9]*?)(?=[_.\-]|$)/.exec(basename(file));
+  const m = /^([A-Za-z][A-Za-z0-9]*?)(?=[_.\-]|$)/.exec(file.split(/[\\/]/).pop() ?? file);
   if (!m) throw fileError(file, 'cannot tell the underlying from the file name: use --history U=FILE');
   return m[1].toUpperCase();
 }
@@ -75,11 +74,7 @@ interface Series {
 
 function readText(spec: HistorySpec): string {
   if (spec.text !== undefined) return spec.text;
-  try {
-    return readFileSync(spec.file, 'utf8');
-  } catch (e) {
-    throw fileError(spec.file, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  return new TextDecoder().decode(readBytes(spec.file)); // INVALID_FILE naming the file and the system's reason
 }
 
 /** One dated column of a CSV, validated: dates strictly increasing, values finite and > 0. */
@@ -130,9 +125,7 @@ function readAtmIv(file: string, rows: string[][]): Series[] {
 }
 
 function sha16(parts: (string | Float64Array)[]): string {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(typeof p === 'string' ? p : new Uint8Array(p.buffer, p.byteOffset, p.byteLength));
-  return h.digest('hex').slice(0, 16);
+  return sha256OfParts(parts).slice(0, 16);
 }
 
 /** Reads and aligns the history files. */

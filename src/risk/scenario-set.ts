@@ -6,8 +6,8 @@
  * of `volShift` (parallel, per tenor, smile tilt). Measures (VaR, ES, margin) read P&L vectors
  * built from a set; they never build scenarios themselves.
  */
-import { createHash } from 'node:crypto';
 import { ErrorCodes, OptmarginError } from '../errors.js';
+import { sha256OfParts } from '../platform/hash.js';
 
 export type ScenarioKind = 'historical' | 'fhs' | 'monte-carlo' | 'stress';
 
@@ -62,14 +62,9 @@ export function makeScenarioSet(
       }
     }
   }
-  const h = createHash('sha256');
-  h.update(JSON.stringify({ kind, underlyings, params, labels: labels ?? null, volShift: volShift ?? null }));
-  for (const u of underlyings) {
-    h.update(u);
-    h.update(new Uint8Array(logReturn[u].buffer, logReturn[u].byteOffset, logReturn[u].byteLength));
-    h.update(new Uint8Array(volRatio[u].buffer, volRatio[u].byteOffset, volRatio[u].byteLength));
-  }
-  const hash = h.digest('hex').slice(0, 16);
+  const parts: (string | Float64Array)[] = [JSON.stringify({ kind, underlyings, params, labels: labels ?? null, volShift: volShift ?? null })];
+  for (const u of underlyings) parts.push(u, logReturn[u], volRatio[u]);
+  const hash = sha256OfParts(parts).slice(0, 16);
   const set: ScenarioSet = { id: `${kind}:${idBody}`, hash, kind, n, underlyings, logReturn, volRatio, params };
   if (labels) (set as { labels?: string[] }).labels = labels;
   if (volShift) (set as { volShift?: Record<string, (VolShift | null)[]> }).volShift = volShift;

@@ -10,12 +10,10 @@
  * An underlying absent from a scenario does not move. The shocked market of scenario s is the
  * base market with the set's moves applied exactly as revaluation applies them (src/risk/revalue.ts).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ErrorCodes, OptmarginError, check, invalidInput } from '../errors.js';
 import { MIN_SHOCKED_VOL } from '../market/resolved.js';
 import { marketHashOf, type MarginMarket } from '../market/margin-market.js';
-import { findPackageRoot } from '../wasm/module.js';
+import { packagePath, readText } from '../platform/files.js';
 import { makeScenarioSet, volShiftAt, type ScenarioSet, type VolShift } from './scenario-set.js';
 
 export interface StressScenario {
@@ -31,8 +29,8 @@ interface EpisodeFile {
 }
 
 export function stressLibrary(): EpisodeFile {
-  const file = join(findPackageRoot(), 'data', 'stress-episodes.json');
-  return JSON.parse(readFileSync(file, 'utf8')) as EpisodeFile;
+  const file = packagePath('data', 'stress-episodes.json');
+  return JSON.parse(readText(file)) as EpisodeFile;
 }
 
 export function episodeNames(): string[] {
