@@ -25,6 +25,7 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCodes.LIMIT_EXCEEDED]: 413,
   [ErrorCodes.OVERLOADED]: 503,
   [ErrorCodes.WASM_UNAVAILABLE]: 500,
+  [ErrorCodes.WASM_ABORT]: 500,
   [ErrorCodes.WORKER_FAILED]: 500,
   [ErrorCodes.INTERNAL]: 500,
   [ErrorCodes.NON_FINITE]: 500,
