@@ -5,10 +5,8 @@
  * closing trades, the insurance fund and what happens when it is exhausted (socialised loss or
  * ADL with a venue's ranking). Every file cites its sources in `source`.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { ErrorCodes, OptmarginError, check, show } from '../errors.js';
-import { findPackageRoot } from '../wasm/module.js';
+import { fileExists as existsSync, listDir as readdirSync, packagePath, readText } from '../platform/files.js';
 import { validateAuctionParams, type DutchAuctionParams } from './dutch-auction.js';
 
 export type InstrumentKindName = 'option' | 'future' | 'perpetual' | 'spot';
@@ -84,7 +82,7 @@ export interface DutchAuctionMechanism extends MechanismHeader {
 export type Mechanism = FixedPriceMechanism | DutchAuctionMechanism;
 
 export function mechanismsDir(): string {
-  return join(findPackageRoot(), 'presets', 'liquidation');
+  return packagePath('presets', 'liquidation');
 }
 
 /** Ids of the shipped mechanisms. */
@@ -186,16 +184,17 @@ export function loadMechanism(idOrFile: string | Mechanism | unknown): Mechanism
   if (typeof idOrFile !== 'string') return wrap(() => validateMechanism(idOrFile), 'the mechanism object');
   let file = idOrFile;
   if (!idOrFile.endsWith('.json') && !idOrFile.includes('/')) {
-    file = join(mechanismsDir(), `${idOrFile}.json`);
+    file = `${mechanismsDir()}/${idOrFile}.json`;
     if (!existsSync(file)) {
       throw new OptmarginError(ErrorCodes.INVALID_MECHANISM, `unknown liquidation mechanism ${show(idOrFile)}; shipped: ${listMechanisms().join(', ')}`);
     }
   } else if (!existsSync(file)) {
     throw new OptmarginError(ErrorCodes.INVALID_MECHANISM, `mechanism file ${show(idOrFile)} does not exist`);
   }
+  const text = readText(file, ErrorCodes.INVALID_MECHANISM);
   let doc: unknown;
   try {
-    doc = JSON.parse(readFileSync(file, 'utf8'));
+    doc = JSON.parse(text);
   } catch (e) {
     throw new OptmarginError(ErrorCodes.INVALID_MECHANISM, `mechanism file ${show(file)} is not valid JSON: ${(e as Error).message}`);
   }

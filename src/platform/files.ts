@@ -70,3 +70,10 @@ export function findPackageRoot(): string {
 export function packagePath(...parts: string[]): string {
   return need('locating package files').path.join(findPackageRoot(), ...parts);
 }
+
+/** Names in a directory (Node); [] when it does not exist. */
+export function listDir(dir: string): string[] {
+  const b = nodeBuiltins();
+  if (!b || !b.fs.existsSync(dir)) return [];
+  return b.fs.readdirSync(dir);
+}
