@@ -67,6 +67,12 @@ export function registerPlayground(app: FastifyInstance, dir: string | null): vo
       const why = files.size === 0 ? 'the playground is not built (npm run build)' : `no file ${path}`;
       return send(req, reply, 404, { ok: false, error: { code: ErrorCodes.NOT_FOUND, message: why } });
     }
-    return reply.type(f.type).header('cache-control', 'no-cache').send(f.bytes);
+    // cross-origin isolation: the book engine's shared arrays (SharedArrayBuffer) in the page's worker
+    return reply
+      .type(f.type)
+      .header('cache-control', 'no-cache')
+      .header('cross-origin-opener-policy', 'same-origin')
+      .header('cross-origin-embedder-policy', 'require-corp')
+      .send(f.bytes);
   });
 }

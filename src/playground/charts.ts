@@ -1,0 +1,161 @@
+/**
+ * The playground's charts, all drawn by uPlot (chosen for size, ~50 kB, and speed: canvas,
+ * thousands of points per frame; Observable Plot or ECharts weigh several times more for the
+ * same line and bar charts). Every axis is labelled with its unit.
+ */
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import type { UnderlyingGridBreakdown, UnderlyingGreeks, WhatIfResult } from '../measures/types.js';
+import type { BookView, PriceProfile } from './protocol.js';
+import { usd } from './format.js';
+
+const COLORS = { up: '#d9480f', same: '#1c7ed6', down: '#2b8a3e', worst: '#c92a2a', equity: '#1c7ed6', im: '#e67700', mm: '#c92a2a', after: '#5f3dc4', before: '#868e96' };
+
+const charts = new Map<HTMLElement, uPlot>();
+
+function size(box: HTMLElement): { width: number; height: number } {
+  return { width: Math.max(320, box.clientWidth - 8), height: 260 };
+}
+
+/** Draws (or redraws) the chart of `box`. */
+function draw(box: HTMLElement, opts: Omit<uPlot.Options, 'width' | 'height'>, data: uPlot.AlignedData): uPlot {
+  charts.get(box)?.destroy();
+  box.replaceChildren();
+  const u = new uPlot({ ...size(box), ...opts } as uPlot.Options, data, box);
+  charts.set(box, u);
+  return u;
+}
+
+/** Keeps charts as wide as their boxes. */
+export function resizeCharts(): void {
+  for (const [box, u] of charts) u.setSize(size(box));
+}
+
+// (no `side` key unless given: an explicit undefined would put a y axis at the bottom)
+const usdAxis = (label: string, side?: number): uPlot.Axis => ({ label, ...(side !== undefined ? { side } : {}), size: 84, values: (_u, ticks) => ticks.map((t) => usd(t).replace(/\.00$/, '')) });
+/** A y scale that always shows zero (bars start from it). */
+const withZero: uPlot.Scale = { range: (_u, min, max) => [Math.min(0, min), Math.max(0, max) || 1] };
+const points = (label: string, stroke: string, size = 12): uPlot.Series => ({ label, stroke, fill: stroke, width: 0, points: { show: true, size, fill: stroke }, paths: () => null });
+
+/** P&L of the account in each scenario of one underlying's grid (the grid the model scans), worst cell marked. */
+export function gridChart(box: HTMLElement, g: UnderlyingGridBreakdown): void {
+  const moves = [...new Set(g.scenarios.map((s) => s.priceMove))].sort((a, b) => a - b);
+  const vols = (['up', 'same', 'down'] as const).filter((v) => g.scenarios.some((s) => s.vol === v));
+  const series: (number | null)[][] = vols.map(() => moves.map(() => null));
+  const worst: (number | null)[] = moves.map(() => null);
+  g.scenarios.forEach((s, k) => {
+    const pnl = -g.scenarioLosses[k];
+    series[vols.indexOf(s.vol)][moves.indexOf(s.priceMove)] = pnl;
+    if (k === g.worstScenario.index) worst[moves.indexOf(s.priceMove)] = pnl;
+  });
+  draw(
+    box,
+    {
+      title: `${g.underlying}: P&L per scenario (worst: ${g.worstScenario.label}, ${usd(-g.worstLoss)} USD)`,
+      scales: { x: { time: false } },
+      axes: [{ label: `${g.underlying} price move (%)`, values: (_u, t) => t.map((x) => `${(x * 100).toFixed(0)}%`) }, usdAxis('P&L (USD, weighted)')],
+      series: [{ label: 'move', value: (_u, v) => (v === null ? '' : `${(v * 100).toFixed(1)}%`) }, ...vols.map((v) => ({ label: `vol ${v}`, stroke: COLORS[v], width: 2, spanGaps: true, points: { show: true } })), points('worst cell', COLORS.worst, 14)],
+    },
+    [moves, ...series, worst] as uPlot.AlignedData,
+  );
+}
+
+/** Equity, IM and MM against the underlying's price, liquidation prices marked. */
+export function profileChart(box: HTMLElement, p: PriceProfile): void {
+  const xs = [...p.prices];
+  const liq = [p.liquidation.below, p.liquidation.above].filter((x): x is number => x !== null && x >= xs[0] && x <= xs[xs.length - 1]);
+  const at = (arr: (number | null)[], x: number): number | null => {
+    const i = xs.findIndex((v) => v >= x);
+    if (i <= 0) return arr[0];
+    const [a, b] = [arr[i - 1], arr[i]];
+    if (a === null || b === null) return null;
+    return a + ((b - a) * (x - xs[i - 1])) / (xs[i] - xs[i - 1]);
+  };
+  const liqY = liq.map((x) => at(p.maintenanceMargin, x));
+  const all = [...xs.map((x, i) => ({ x, i })), ...liq.map((x, j) => ({ x, i: -1 - j }))].sort((a, b) => a.x - b.x);
+  const pick = (arr: (number | null)[]) => all.map((r) => (r.i >= 0 ? arr[r.i] : null));
+  const liqSeries = all.map((r) => (r.i < 0 ? liqY[-1 - r.i] : null));
+  const liqText = `liquidation: below ${p.liquidation.below === null ? 'none' : usd(p.liquidation.below)}, above ${p.liquidation.above === null ? 'none' : usd(p.liquidation.above)} USD`;
+  draw(
+    box,
+    {
+      title: `${p.underlying} price (index ${usd(p.spot)} USD) — ${liqText}`,
+      scales: { x: { time: false } },
+      axes: [usdAxis(`${p.underlying} price (USD)`), usdAxis('USD')],
+      series: [
+        { label: `${p.underlying} (USD)`, value: (_u, v) => usd(v) },
+        { label: 'equity', stroke: COLORS.equity, width: 2, spanGaps: true },
+        { label: 'initial margin', stroke: COLORS.im, width: 2, spanGaps: true },
+        { label: 'maintenance margin', stroke: COLORS.mm, width: 2, dash: [6, 4], spanGaps: true },
+        points('liquidation price', COLORS.worst, 14),
+      ],
+    },
+    [all.map((r) => r.x), pick(p.equity), pick(p.initialMargin), pick(p.maintenanceMargin), liqSeries] as uPlot.AlignedData,
+  );
+}
+
+function bars(box: HTMLElement, title: string, categories: string[], series: { label: string; color: string; values: number[]; scale?: string }[], yLabel: string, y2Label?: string): void {
+  const n = series.length;
+  const axes: uPlot.Axis[] = [{ label: '', values: (_u, t) => t.map((i) => categories[i] ?? '') , splits: () => categories.map((_, i) => i) }, usdAxis(yLabel)];
+  if (y2Label) axes.push({ ...usdAxis(y2Label, 1), scale: 'y2', grid: { show: false } });
+  draw(
+    box,
+    {
+      title,
+      scales: { x: { time: false, range: [-0.6, categories.length - 0.4] }, y: withZero, ...(y2Label ? { y2: withZero } : {}) },
+      axes,
+      series: [
+        { label: '', value: (_u, v) => categories[v] ?? '' },
+        ...series.map((s, k) => ({
+          label: s.label,
+          stroke: s.color,
+          fill: s.color + 'cc',
+          scale: s.scale ?? 'y',
+          // one series: centred bars; two: side by side (left and right of the category)
+          paths: uPlot.paths.bars!({ size: [n === 1 ? 0.6 : 0.35, 120], align: n === 1 ? 0 : k === 0 ? -1 : 1 }),
+          points: { show: false },
+        })),
+      ],
+    },
+    [categories.map((_, i) => i), ...series.map((s) => s.values)] as uPlot.AlignedData,
+  );
+}
+
+/** Delta (coin) and vega (USD per vol point) per underlying. */
+export function greeksChart(box: HTMLElement, greeks: Record<string, UnderlyingGreeks>): void {
+  const us = Object.keys(greeks);
+  bars(
+    box,
+    'Greeks per underlying',
+    us,
+    [
+      { label: 'delta (coin)', color: COLORS.equity, values: us.map((u) => greeks[u].delta) },
+      { label: 'vega (USD per vol point)', color: COLORS.im, values: us.map((u) => greeks[u].vega / 100), scale: 'y2' },
+    ],
+    'delta (coin)',
+    'vega (USD per vol point)',
+  );
+}
+
+/** A what-if trade: equity, IM, MM and available funds before and after. */
+export function whatIfChart(box: HTMLElement, w: WhatIfResult): void {
+  const cats = ['equity', 'initial margin', 'maintenance margin', 'available funds'];
+  const vals = (f: WhatIfResult['before']) => [f.equity, f.initialMargin, f.maintenanceMargin, f.availableFunds];
+  bars(box, 'What-if: before and after the trade (USD)', cats, [
+    { label: 'before', color: COLORS.before, values: vals(w.before) },
+    { label: 'after', color: COLORS.after, values: vals(w.after) },
+  ], 'USD');
+}
+
+/** The book: accounts per health, accounts per margin ratio bucket. */
+export function bookCharts(healthBox: HTMLElement, ratioBox: HTMLElement, v: BookView): void {
+  const h = v.summary.byHealth;
+  bars(healthBox, `Accounts by health (${v.accounts.toLocaleString('en-US')} accounts)`, ['healthy', 'margin call', 'liquidatable', 'bankrupt'], [
+    { label: 'accounts', color: COLORS.same, values: [h.healthy, h['margin call'], h.liquidatable, h.bankrupt] },
+  ], 'accounts');
+  const labels = v.ratioHistogram.map((_, i) => {
+    const [a, b] = [v.ratioEdges[i], v.ratioEdges[i + 1]];
+    return b === Infinity || b === null ? `≥ ${a * 100}%` : `${a * 100}–${b * 100}%`;
+  });
+  bars(ratioBox, 'Accounts by margin ratio (MM / equity; ≥ 100 % is liquidatable)', labels, [{ label: 'accounts', color: COLORS.im, values: v.ratioHistogram }], 'accounts');
+}

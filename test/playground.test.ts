@@ -1,0 +1,156 @@
+/**
+ * The playground in a real browser: Debian's Chromium driven by playwright-core (no browser is
+ * downloaded), the page served by `optmargin serve` on 127.0.0.1. The engine runs in the page's
+ * Web Worker; its figures must equal the Node engine's to the last digit.
+ * Screenshots are kept in .test-results/ (CI artefacts).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { defaultMarket } from '../src/market/snapshot.js';
+import { resolveMarket } from '../src/market/resolved.js';
+import { createMarginEngine } from '../src/margin/engine.js';
+import { listModels } from '../src/margin/models.js';
+import type { AccountInput } from '../src/margin/types.js';
+import { startServer, type Server } from '../src/serve/server.js';
+import { playgroundDir } from '../src/serve/static.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const dir = playgroundDir();
+const why = !existsSync(CHROMIUM) ? `no ${CHROMIUM} (apt-get install -y chromium)` : dir === null ? 'dist/playground not built (npm run build)' : '';
+const ARTEFACTS = join(process.cwd(), '.test-results');
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+let server: Server;
+let context: BrowserContext;
+let profile: string;
+let page: Page;
+
+async function openPage(): Promise<{ page: Page; loadedAt: number }> {
+  const p = await context.newPage();
+  const errors: string[] = [];
+  p.on('pageerror', (e) => errors.push(e.message));
+  await p.goto(server.url + '/');
+  await p.waitForSelector('td[data-figure=im][data-model=deribit-pm]', { timeout: 20_000 });
+  expect(errors).toEqual([]);
+  return { page: p, loadedAt: Number(await p.evaluate(() => document.body.dataset.firstMarginMs)) };
+}
+
+/** The exact IM the page shows for `model` (data-exact: the double, as String(x)). */
+const pageIm = (p: Page, model: string) => p.getAttribute(`td[data-figure=im][data-model="${model}"]`, 'data-exact');
+
+describe.skipIf(why !== '')(`playground in Chromium (playwright-core, executablePath ${CHROMIUM})${why ? ` [SKIPPED: ${why}]` : ''}`, () => {
+  beforeAll(async () => {
+    server = await startServer({ market: defaultMarket(), port: 0, playground: dir });
+    profile = mkdtempSync(join(tmpdir(), 'om-chromium-'));
+    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: [...FLAGS, `--user-data-dir=${profile}`], viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+    mkdirSync(ARTEFACTS, { recursive: true });
+  });
+  afterAll(async () => {
+    await context?.close();
+    await server?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  it('shows the default portfolio’s margin without any click; first figure within 1 s of page load', async () => {
+    const { page: p, loadedAt } = await openPage();
+    page = p;
+    console.log(`playground: first margin figure ${loadedAt.toFixed(0)} ms after page load`);
+    expect(loadedAt).toBeGreaterThan(0);
+    expect(loadedAt).toBeLessThan(1000);
+    expect(await page.textContent('#status')).toMatch(/first margin figure \d+ ms after page load/);
+  });
+
+  it('a portfolio built in the page: every preset’s IM equals the Node engine’s to the last digit', async () => {
+    // clear the default positions, then build: a short put, a call spread leg, an ETH future
+    while ((await page.$$('#positions button')).length > 0) {
+      const n = (await page.$$('#positions button')).length;
+      await page.click('#positions button');
+      await page.waitForFunction((k) => document.querySelectorAll('#positions button').length < k, n);
+    }
+    const legs: [string, number][] = [
+      ['BTC-25SEP26-60000-P', -4],
+      ['BTC-25SEP26-80000-C', 2.5],
+      ['ETH-PERPETUAL', -20000],
+    ];
+    for (const [name, size] of legs) {
+      await page.fill('#add-instrument', name);
+      await page.fill('#add-size', String(size));
+      await page.click('#add-position');
+      await page.waitForFunction((nm) => document.querySelector('#positions')!.textContent!.includes(nm), name);
+    }
+    await page.waitForFunction(() => document.querySelectorAll('td[data-figure=im]').length >= 4);
+    await page.waitForTimeout(300);
+    const download = await Promise.all([page.waitForEvent('download'), page.click('#export')]).then(([d]) => d);
+    const account = JSON.parse(readFileSync((await download.path())!, 'utf8')) as AccountInput;
+    expect(account.positions.map((p) => [p.instrument, p.size])).toEqual(legs);
+    const market = resolveMarket(defaultMarket());
+    let compared = 0;
+    for (const m of listModels()) {
+      const r = createMarginEngine({ market, model: m.id }).margin(account);
+      const shown = await pageIm(page, m.id);
+      if (!r.ok) continue; // the preset refuses the account: the page shows its error instead
+      expect(shown, m.id).toBe(String(r.initialMargin));
+      compared++;
+    }
+    expect(compared).toBeGreaterThanOrEqual(3);
+  });
+
+  it('charts render (non-empty canvases), what-if shows before/after; screenshot kept', async () => {
+    await page.click('#whatif-run');
+    await page.waitForSelector('#chart-whatif canvas');
+    await page.waitForSelector('#chart-profile canvas');
+    for (const id of ['chart-grid', 'chart-profile', 'chart-greeks', 'chart-whatif']) {
+      const inked = await page.$eval(`#${id} canvas`, (c) => {
+        const cv = c as HTMLCanvasElement;
+        const d = cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data;
+        let n = 0;
+        for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+        return n;
+      });
+      expect(inked, id).toBeGreaterThan(1000);
+    }
+    expect(await page.textContent('#chart-profile')).toMatch(/liquidation/);
+    await page.screenshot({ path: join(ARTEFACTS, 'playground.png'), fullPage: true });
+  });
+
+  it('a bad instrument name shows its error beside the field', async () => {
+    await page.fill('#add-instrument', 'BTC-32FOO26-1-C');
+    await page.click('#add-position');
+    await page.waitForFunction(() => (document.getElementById('add-error')?.textContent ?? '').length > 0);
+    expect(await page.textContent('#add-error')).toMatch(/invalid instrument name "BTC-32FOO26-1-C"/);
+  });
+
+  it('book view: recomputed in a worker (the page keeps drawing frames), then a tick re-margins', async () => {
+    await page.click('#book-open');
+    await page.waitForSelector('#book-generate');
+    await page.fill('#book input[aria-label=accounts]', '5000');
+    await page.click('#book-generate');
+    const worstFrameGap = await page.evaluate(
+      () =>
+        new Promise<number>((resolve) => {
+          let last = performance.now();
+          let worst = 0;
+          let n = 0;
+          const frame = () => {
+            const now = performance.now();
+            worst = Math.max(worst, now - last);
+            last = now;
+            if (++n < 40) requestAnimationFrame(frame);
+            else resolve(worst);
+          };
+          requestAnimationFrame(frame);
+        }),
+    );
+    expect(worstFrameGap).toBeLessThan(250);
+    await page.waitForSelector('#book canvas', { timeout: 30_000 });
+    await page.$eval('#book-tick', (e) => {
+      (e as HTMLInputElement).value = '-20';
+      e.dispatchEvent(new Event('input'));
+    });
+    await page.waitForFunction(() => /re-margined/.test(document.querySelector('#book .status')?.textContent ?? ''), null, { timeout: 30_000 });
+    await page.screenshot({ path: join(ARTEFACTS, 'playground-book.png'), fullPage: true });
+  });
+});
