@@ -102,7 +102,7 @@ export function marginRoutes(ctx: ServeContext): void {
     const b = req.body as { account: AccountInput; changes: unknown };
     const out = await queue.submit(() => {
       checkWhatIf(b);
-      const account = validateAccount(b.account);
+      const account = validateAccount(b.account, 'account');
       const engine = ctx.engineFor(ctx.modelOf(req, defaultModelFor(account.mode)));
       try {
         return engine.whatIf(account, b.changes);
@@ -126,7 +126,7 @@ export function marginRoutes(ctx: ServeContext): void {
     const b = req.body as { account: AccountInput; underlying?: string };
     const out = await queue.submit(() => {
       checkLiq(b);
-      const account = validateAccount(b.account);
+      const account = validateAccount(b.account, 'account');
       const engine = ctx.engineFor(ctx.modelOf(req, defaultModelFor(account.mode)));
       const r = engine.margin(account);
       if (!r.ok) throw underAccount(new OptmarginError(r.error.code, r.error.message, r.error.path), account.positions.length);

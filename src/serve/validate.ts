@@ -59,17 +59,16 @@ function branchValidators(schema: JsonSchema): { object?: ValidateFunction; arra
 export type BodyCheck = (body: unknown) => void;
 
 /**
- * The validator of a request body: `schema`, then `engineCheck` (the engine's validator, which
- * throws an OptmarginError naming the field) when given.
+ * The validator of a request body: `schema`; when it refuses the body, `engineCheck` (the engine's
+ * validator, which throws an OptmarginError naming the field as the CLI does) is asked first.
+ * Bodies the schema accepts are validated again by the engine call itself.
  */
 export function compileBody(schema: JsonSchema, engineCheck?: BodyCheck, root = ''): BodyCheck {
   const whole = ajv.compile(schema);
   const branches = branchValidators(schema);
   return (body) => {
-    if (whole(body)) {
-      engineCheck?.(body);
-      return;
-    }
+    if (whole(body)) return;
+    // the schema refuses the body: the engine's validator words the error when it sees the problem too
     engineCheck?.(body);
     const v = branches ? (Array.isArray(body) ? branches.array : branches.object) : undefined;
     const errors = v && !v(body) ? v.errors : whole.errors;
