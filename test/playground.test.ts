@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- page.evaluate callbacks run in the page (DOM), typed here without lib.dom */
 /**
  * The playground in a real browser: Debian's Chromium driven by playwright-core (no browser is
  * downloaded), the page served by `optmargin serve` on 127.0.0.1. The engine runs in the page's
@@ -35,7 +36,7 @@ async function openPage(): Promise<{ page: Page; loadedAt: number }> {
   await p.goto(server.url + '/');
   await p.waitForSelector('td[data-figure=im][data-model=deribit-pm]', { timeout: 20_000 });
   expect(errors).toEqual([]);
-  return { page: p, loadedAt: Number(await p.evaluate(() => document.body.dataset.firstMarginMs)) };
+  return { page: p, loadedAt: Number(await p.evaluate(() => (globalThis as any).document.body.dataset.firstMarginMs)) };
 }
 
 /** The exact IM the page shows for `model` (data-exact: the double, as String(x)). */
@@ -68,7 +69,7 @@ describe.skipIf(why !== '')(`playground in Chromium (playwright-core, executable
     while ((await page.$$('#positions button')).length > 0) {
       const n = (await page.$$('#positions button')).length;
       await page.click('#positions button');
-      await page.waitForFunction((k) => document.querySelectorAll('#positions button').length < k, n);
+      await page.waitForFunction((k) => (globalThis as any).document.querySelectorAll('#positions button').length < k, n);
     }
     const legs: [string, number][] = [
       ['BTC-25SEP26-60000-P', -4],
@@ -79,9 +80,9 @@ describe.skipIf(why !== '')(`playground in Chromium (playwright-core, executable
       await page.fill('#add-instrument', name);
       await page.fill('#add-size', String(size));
       await page.click('#add-position');
-      await page.waitForFunction((nm) => document.querySelector('#positions')!.textContent!.includes(nm), name);
+      await page.waitForFunction((nm) => (globalThis as any).document.querySelector('#positions')!.textContent!.includes(nm), name);
     }
-    await page.waitForFunction(() => document.querySelectorAll('td[data-figure=im]').length >= 4);
+    await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('td[data-figure=im]').length >= 4);
     await page.waitForTimeout(300);
     const download = await Promise.all([page.waitForEvent('download'), page.click('#export')]).then(([d]) => d);
     const account = JSON.parse(readFileSync((await download.path())!, 'utf8')) as AccountInput;
@@ -104,7 +105,7 @@ describe.skipIf(why !== '')(`playground in Chromium (playwright-core, executable
     await page.waitForSelector('#chart-profile canvas');
     for (const id of ['chart-grid', 'chart-profile', 'chart-greeks', 'chart-whatif']) {
       const inked = await page.$eval(`#${id} canvas`, (c) => {
-        const cv = c as HTMLCanvasElement;
+        const cv = c as any;
         const d = cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data;
         let n = 0;
         for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
@@ -119,7 +120,7 @@ describe.skipIf(why !== '')(`playground in Chromium (playwright-core, executable
   it('a bad instrument name shows its error beside the field', async () => {
     await page.fill('#add-instrument', 'BTC-32FOO26-1-C');
     await page.click('#add-position');
-    await page.waitForFunction(() => (document.getElementById('add-error')?.textContent ?? '').length > 0);
+    await page.waitForFunction(() => ((globalThis as any).document.getElementById('add-error')?.textContent ?? '').length > 0);
     expect(await page.textContent('#add-error')).toMatch(/invalid instrument name "BTC-32FOO26-1-C"/);
   });
 
@@ -138,19 +139,19 @@ describe.skipIf(why !== '')(`playground in Chromium (playwright-core, executable
             const now = performance.now();
             worst = Math.max(worst, now - last);
             last = now;
-            if (++n < 40) requestAnimationFrame(frame);
+            if (++n < 40) (globalThis as any).requestAnimationFrame(frame);
             else resolve(worst);
           };
-          requestAnimationFrame(frame);
+          (globalThis as any).requestAnimationFrame(frame);
         }),
     );
     expect(worstFrameGap).toBeLessThan(250);
     await page.waitForSelector('#book canvas', { timeout: 30_000 });
     await page.$eval('#book-tick', (e) => {
-      (e as HTMLInputElement).value = '-20';
-      e.dispatchEvent(new Event('input'));
+      (e as any).value = '-20';
+      e.dispatchEvent(new (globalThis as any).Event('input'));
     });
-    await page.waitForFunction(() => /re-margined/.test(document.querySelector('#book .status')?.textContent ?? ''), null, { timeout: 30_000 });
+    await page.waitForFunction(() => /re-margined/.test((globalThis as any).document.querySelector('#book .status')?.textContent ?? ''), null, { timeout: 30_000 });
     await page.screenshot({ path: join(ARTEFACTS, 'playground-book.png'), fullPage: true });
   });
 });
