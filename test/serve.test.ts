@@ -67,9 +67,11 @@ describe('serve: margin contract', () => {
 
   it('many accounts: one result each, a bad one carrying its own error (as the CLI)', async () => {
     const bad = { ...ACCOUNT, id: 'bad', positions: [{ instrument: 'BTC-25SEP26-60000-P', size: 0 }] };
-    const r = await post('/v1/margin', [ACCOUNT, bad]);
+    const cross = { ...ACCOUNT, id: 'cross', mode: 'cross' }; // its own default model (deribit-standard), as the CLI
+    const r = await post('/v1/margin', [ACCOUNT, bad, cross]);
     expect(r.status).toBe(200);
-    expect(r.body).toEqual(cliMargin([ACCOUNT, bad]));
+    expect(r.body).toEqual(cliMargin([ACCOUNT, bad, cross]));
+    expect(r.body[2].model.id).toBe('deribit-standard');
     expect(r.body[1]).toMatchObject({ id: 'bad', ok: false, error: { code: 'OPTMARGIN_INVALID_INPUT', path: 'positions[0].size' } });
   });
 

@@ -73,8 +73,9 @@ export function marginRoutes(ctx: ServeContext): void {
     tooMany(body, limits.accountsPerRequest, 'accounts');
     const liquidation = (req.query as Record<string, unknown>).liquidation === 'true';
     const many = Array.isArray(body);
-    const first = many ? body[0] : body;
-    const engine = ctx.engineFor(ctx.modelOf(req, defaultModelFor((first as { mode?: unknown } | null)?.mode)));
+    // as the CLI: each account's own default model (by its mode) unless ?model= names one
+    const named = ctx.modelOf(req, '');
+    const engineOf = (a: unknown) => ctx.engineFor(named || defaultModelFor((a as { mode?: unknown } | null)?.mode));
     const [status, out] = await queue.submit((): [number, unknown] => {
       if (many && body.length === 0) throw new OptmarginError(ErrorCodes.INVALID_INPUT, 'no accounts in the input');
       try {
@@ -83,7 +84,7 @@ export function marginRoutes(ctx: ServeContext): void {
         if (many || !(e instanceof OptmarginError)) throw e;
         return [statusOf(e.code), errorResult(idOf(body), e)];
       }
-      const results = marginAccounts(engine, many ? body : [body], liquidation);
+      const results = (many ? body : [body]).map((a) => marginAccounts(engineOf(a), [a], liquidation)[0]);
       // as the CLI: a request whose accounts all failed is an input error
       const failed = results.find((r) => !r.ok);
       const status = failed && results.every((r) => !r.ok) && !failed.ok ? statusOf(failed.error.code) : 200;
