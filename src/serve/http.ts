@@ -3,7 +3,8 @@
  * negotiation of answers, and the mapping from the error table (src/errors.ts) to statuses.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { decode, encode } from '@msgpack/msgpack';
+import { encode } from '@msgpack/msgpack';
+import { decodeMsgpack, parseJsonBytes } from '../io/decode.js';
 import { ErrorCodes, OptmarginError, type ErrorCode } from '../errors.js';
 import { OverloadedError } from './queue.js';
 
@@ -83,24 +84,15 @@ export function send(req: FastifyRequest, reply: FastifyReply, status: number, p
   return reply.type('application/json; charset=utf-8').send(JSON.stringify(payload));
 }
 
+/** The bounded decoders every reader of user input goes through (src/io/decode.ts): nesting and lengths capped. */
 function parseJson(bytes: Buffer): unknown {
   if (bytes.length === 0) throw new OptmarginError(ErrorCodes.INVALID_FILE, 'the request body is empty');
-  try {
-    return JSON.parse(bytes.toString('utf8'));
-  } catch (e) {
-    throw new OptmarginError(ErrorCodes.INVALID_FILE, `the request body is not valid JSON: ${(e as Error).message}`);
-  }
+  return parseJsonBytes(bytes, 'the request body');
 }
 
 function parseMsgpack(bytes: Buffer): unknown {
   if (bytes.length === 0) throw new OptmarginError(ErrorCodes.INVALID_FILE, 'the request body is empty');
-  // every element takes at least one byte: no length in the input may claim more than the body holds
-  const n = bytes.length;
-  try {
-    return decode(bytes, { maxStrLength: n, maxBinLength: n, maxArrayLength: n, maxMapLength: n, maxExtLength: n });
-  } catch (e) {
-    throw new OptmarginError(ErrorCodes.INVALID_FILE, `the request body is not valid msgpack: ${(e as Error).message}`);
-  }
+  return decodeMsgpack(bytes, 'the request body');
 }
 
 /** JSON and msgpack bodies only; anything else is answered 415. */
