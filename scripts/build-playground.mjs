@@ -34,7 +34,8 @@ module.exports = new Proxy(fail, { get: (_t, k) => (k === '__esModule' ? false :
 
 const common = { bundle: true, minify: true, sourcemap: true, platform: 'browser', format: 'esm', target: ['chrome111', 'firefox114', 'safari16.4'], logLevel: 'warning' };
 await build({ ...common, entryPoints: { app: join(src, 'main.ts') }, outdir: out });
-await build({ ...common, entryPoints: { worker: join(src, 'worker.ts') }, outdir: out, plugins: [nodeOnly] });
+// process.env (test hooks such as OPTMARGIN_FAULT, read at module load) is empty in a browser
+await build({ ...common, entryPoints: { worker: join(src, 'worker.ts') }, outdir: out, plugins: [nodeOnly], define: { 'process.env': '{}' } });
 copyFileSync(join(src, 'index.html'), join(out, 'index.html'));
 for (const v of ['simd', 'scalar']) copyFileSync(join(root, 'build', `optmargin.${v}.wasm`), join(out, `optmargin.${v}.wasm`));
 console.error(`playground built into ${out}`);

@@ -7,6 +7,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { UnderlyingGridBreakdown, UnderlyingGreeks, WhatIfResult } from '../measures/types.js';
 import type { BookView, PriceProfile } from './protocol.js';
+import type { BacktestResult } from '../risk/backtest.js';
 import { usd } from './format.js';
 
 const COLORS = { up: '#d9480f', same: '#1c7ed6', down: '#2b8a3e', worst: '#c92a2a', equity: '#1c7ed6', im: '#e67700', mm: '#c92a2a', after: '#5f3dc4', before: '#868e96' };
@@ -158,4 +159,24 @@ export function bookCharts(healthBox: HTMLElement, ratioBox: HTMLElement, v: Boo
     return b === Infinity || b === null ? `≥ ${a * 100}%` : `${a * 100}–${b * 100}%`;
   });
   bars(ratioBox, 'Accounts by margin ratio (MM / equity; ≥ 100 % is liquidatable)', labels, [{ label: 'accounts', color: COLORS.im, values: v.ratioHistogram }], 'accounts');
+}
+
+/** A VaR backtest: daily P&L against −VaR (and −ES), exceptions marked (USD). */
+export function backtestChart(box: HTMLElement, r: BacktestResult): void {
+  const t = r.days.map((d) => Date.parse(d.date) / 1000);
+  draw(
+    box,
+    {
+      title: `${r.method.toUpperCase()} VaR ${(r.alpha * 100).toFixed(1)} %: ${r.exceptionCount} exceptions in ${r.observations} days (expected ${r.expected.toFixed(1)})`,
+      axes: [{ label: 'date' }, usdAxis('P&L (USD)')],
+      series: [
+        {},
+        { label: 'daily P&L', stroke: COLORS.same, width: 0, points: { show: true, size: 4, fill: COLORS.same }, paths: () => null },
+        { label: '−VaR', stroke: COLORS.mm, width: 2 },
+        { label: '−ES', stroke: COLORS.im, width: 1, dash: [4, 4] },
+        points('exception', COLORS.worst, 10),
+      ],
+    },
+    [t, r.days.map((d) => d.pnl), r.days.map((d) => -d.var), r.days.map((d) => -d.es), r.days.map((d) => (d.exception ? d.pnl : null))] as uPlot.AlignedData,
+  );
 }

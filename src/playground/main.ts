@@ -8,6 +8,7 @@ import { EngineClient, EngineError } from './client.js';
 import type { Catalog, WireError } from './protocol.js';
 import { gridChart, greeksChart, profileChart, resizeCharts, whatIfChart } from './charts.js';
 import { BookPanel } from './book-view.js';
+import { RiskPanel } from './risk-view.js';
 import { PortfolioEditor, defaultPortfolio, exportAccount, parseAccountJson } from './portfolio.js';
 import { renderPresets, renderWhatIf } from './results-view.js';
 import { el } from './format.js';
@@ -163,6 +164,7 @@ function wire(): void {
       (e: Error) => $('book').replaceChildren(el('span', { class: 'field-error' }, e.message)),
     );
   };
+  new RiskPanel($('risk'), engine, () => editor.account).render();
   window.addEventListener('resize', () => resizeCharts());
 }
 

@@ -5,6 +5,7 @@
  */
 import type { AccountInput, LiquidationPrices, MarginResult, PositionChange, WhatIfResult } from '../measures/types.js';
 import type { BookSummary } from '../io/results.js';
+import type { BacktestResult } from '../risk/backtest.js';
 
 export interface CatalogUnderlying {
   underlying: string;
@@ -55,7 +56,8 @@ export type Request =
   | { type: 'whatif'; account: AccountInput; model: string; changes: PositionChange[] }
   | { type: 'bookGenerate'; accounts: number; seed: number; model: string }
   | { type: 'bookLoad'; text: string; model: string }
-  | { type: 'bookTick'; underlying: string; move: number };
+  | { type: 'bookTick'; underlying: string; move: number }
+  | { type: 'backtest'; account: AccountInput; files: { name: string; text: string }[]; alpha: number; method: 'hs' | 'fhs'; lookback: number; days: number };
 
 export interface Answers {
   init: Catalog;
@@ -67,6 +69,7 @@ export interface Answers {
   bookGenerate: BookView;
   bookLoad: BookView;
   bookTick: BookView;
+  backtest: BacktestResult;
 }
 
 export interface WireError {

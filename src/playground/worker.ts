@@ -19,6 +19,8 @@ import { generateBook } from '../io/gen-book.js';
 import { summarize, type BookAccountResult } from '../io/results.js';
 import { movedMarket } from '../market/margin-market.js';
 import { pinEntries } from '../liquidation/price.js';
+import { loadHistory } from '../risk/history.js';
+import { backtest } from '../risk/backtest.js';
 import type { Answers, BookView, Catalog, PriceProfile, Request, Response } from './protocol.js';
 
 interface State {
@@ -181,6 +183,20 @@ async function handle(req: Request): Promise<Answers[keyof Answers]> {
       const accounts = Array.isArray(doc) ? doc : (doc as { accounts?: unknown })?.accounts;
       if (!Array.isArray(accounts)) throw new OptmarginError(ErrorCodes.INVALID_FILE, 'a book is an array of accounts, or { accounts: [...] }');
       return loadBook(accounts, req.model);
+    }
+    case 'backtest': {
+      // the CLI's defaults (src/cli/risk-args.ts) but for the options the page offers
+      const h = loadHistory(req.files.map((f) => ({ file: f.name, text: f.text })));
+      const last = h.dates.length - 1;
+      const first = Math.max(req.lookback + 1, last - req.days + 1);
+      if (first > last) throw new OptmarginError(ErrorCodes.INVALID_INPUT, `the history has ${h.dates.length} dates: too few for a lookback of ${req.lookback}`, 'lookback');
+      return backtest(h, req.account, {
+        from: h.dates[first],
+        to: h.dates[last],
+        alpha: req.alpha,
+        quantile: 'empirical',
+        scenario: { method: req.method, lookback: req.lookback, horizon: 1, horizonMethod: 'sqrt', lambda: 0.94 },
+      });
     }
     case 'bookTick': {
       const s = st();
