@@ -32,8 +32,7 @@ export function resizeCharts(): void {
   for (const [box, u] of charts) u.setSize(size(box));
 }
 
-// (no `side` key unless given: an explicit undefined would put a y axis at the bottom)
-const usdAxis = (label: string, side?: number): uPlot.Axis => ({ label, ...(side !== undefined ? { side } : {}), size: 84, values: (_u, ticks) => ticks.map((t) => usd(t).replace(/\.00$/, '')) });
+const usdAxis = (label: string): uPlot.Axis => ({ label, size: 84, values: (_u, ticks) => ticks.map((t) => usd(t).replace(/\.00$/, '')) });
 /** A y scale that always shows zero (bars start from it). */
 const withZero: uPlot.Scale = { range: (_u, min, max) => [Math.min(0, min), Math.max(0, max) || 1] };
 const points = (label: string, stroke: string, size = 12): uPlot.Series => ({ label, stroke, fill: stroke, width: 0, points: { show: true, size, fill: stroke }, paths: () => null });
@@ -95,15 +94,14 @@ export function profileChart(box: HTMLElement, p: PriceProfile): void {
   );
 }
 
-function bars(box: HTMLElement, title: string, categories: string[], series: { label: string; color: string; values: number[]; scale?: string }[], yLabel: string, y2Label?: string): void {
+function bars(box: HTMLElement, title: string, categories: string[], series: { label: string; color: string; values: number[] }[], yLabel: string): void {
   const n = series.length;
-  const axes: uPlot.Axis[] = [{ label: '', values: (_u, t) => t.map((i) => categories[i] ?? '') , splits: () => categories.map((_, i) => i) }, usdAxis(yLabel)];
-  if (y2Label) axes.push({ ...usdAxis(y2Label, 1), scale: 'y2', grid: { show: false } });
+  const axes: uPlot.Axis[] = [{ label: '', values: (_u, t) => t.map((i) => categories[i] ?? ''), splits: () => categories.map((_, i) => i) }, usdAxis(yLabel)];
   draw(
     box,
     {
       title,
-      scales: { x: { time: false, range: [-0.6, categories.length - 0.4] }, y: withZero, ...(y2Label ? { y2: withZero } : {}) },
+      scales: { x: { time: false, range: [-0.6, categories.length - 0.4] }, y: withZero },
       axes,
       series: [
         { label: '', value: (_u, v) => categories[v] ?? '' },
@@ -111,7 +109,6 @@ function bars(box: HTMLElement, title: string, categories: string[], series: { l
           label: s.label,
           stroke: s.color,
           fill: s.color + 'cc',
-          scale: s.scale ?? 'y',
           // one series: centred bars; two: side by side (left and right of the category)
           paths: uPlot.paths.bars!({ size: [n === 1 ? 0.6 : 0.35, 120], align: n === 1 ? 0 : k === 0 ? -1 : 1 }),
           points: { show: false },
@@ -122,20 +119,14 @@ function bars(box: HTMLElement, title: string, categories: string[], series: { l
   );
 }
 
-/** Delta (coin) and vega (USD per vol point) per underlying. */
+/** Delta (coin) and vega (USD per vol point) per underlying, one chart each (their units differ). */
 export function greeksChart(box: HTMLElement, greeks: Record<string, UnderlyingGreeks>): void {
   const us = Object.keys(greeks);
-  bars(
-    box,
-    'Greeks per underlying',
-    us,
-    [
-      { label: 'delta (coin)', color: COLORS.equity, values: us.map((u) => greeks[u].delta) },
-      { label: 'vega (USD per vol point)', color: COLORS.im, values: us.map((u) => greeks[u].vega / 100), scale: 'y2' },
-    ],
-    'delta (coin)',
-    'vega (USD per vol point)',
-  );
+  const [a, b] = [document.createElement('div'), document.createElement('div')];
+  box.replaceChildren(a, b);
+  box.classList.add('pair');
+  bars(a, 'Delta (coin)', us, [{ label: 'delta (coin)', color: COLORS.equity, values: us.map((u) => greeks[u].delta) }], 'delta (coin)');
+  bars(b, 'Vega (USD per vol point)', us, [{ label: 'vega (USD per vol point)', color: COLORS.im, values: us.map((u) => greeks[u].vega / 100) }], 'USD per vol point');
 }
 
 /** A what-if trade: equity, IM, MM and available funds before and after. */
