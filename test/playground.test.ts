@@ -45,8 +45,8 @@ const pageIm = (p: Page, model: string) => p.getAttribute(`td[data-figure=im][da
 describe.skipIf(why !== '')(`playground in Chromium (playwright-core, executablePath ${CHROMIUM})${why ? ` [SKIPPED: ${why}]` : ''}`, () => {
   beforeAll(async () => {
     server = await startServer({ market: defaultMarket(), port: 0, playground: dir });
-    profile = mkdtempSync(join(tmpdir(), 'om-chromium-'));
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: [...FLAGS, `--user-data-dir=${profile}`], viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+    profile = mkdtempSync(join(tmpdir(), 'om-chromium-')); // a fresh --user-data-dir (playwright passes it)
+    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1440, height: 900 }, acceptDownloads: true });
     mkdirSync(ARTEFACTS, { recursive: true });
   });
   afterAll(async () => {
@@ -91,9 +91,12 @@ describe.skipIf(why !== '')(`playground in Chromium (playwright-core, executable
     let compared = 0;
     for (const m of listModels()) {
       const r = createMarginEngine({ market, model: m.id }).margin(account);
-      const shown = await pageIm(page, m.id);
-      if (!r.ok) continue; // the preset refuses the account: the page shows its error instead
-      expect(shown, m.id).toBe(String(r.initialMargin));
+      if (!r.ok) {
+        // the preset refuses the account: the page shows the same error in its column
+        expect(await page.textContent('#presets tr.errors')).toContain(r.error.message);
+        continue;
+      }
+      expect(await pageIm(page, m.id), m.id).toBe(String(r.initialMargin));
       compared++;
     }
     expect(compared).toBeGreaterThanOrEqual(3);
