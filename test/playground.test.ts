@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { defaultMarket } from '../src/market/snapshot.js';
 import { resolveMarket } from '../src/market/resolved.js';
-import { createMarginEngine } from '../src/margin/engine.js';
-import { listModels } from '../src/margin/models.js';
-import type { AccountInput } from '../src/margin/types.js';
+import { createMarginEngine } from '../src/runner/account/runner.js';
+import { listModels } from '../src/measures/models.js';
+import type { AccountInput } from '../src/measures/types.js';
 import { startServer, type Server } from '../src/serve/server.js';
 import { playgroundDir } from '../src/serve/static.js';
 

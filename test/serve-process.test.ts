@@ -96,7 +96,7 @@ describe.skipIf(!existsSync(cli))('optmargin serve (child process on 127.0.0.1)'
       expect(r.status).toBeLessThan(500);
     }
     const m = await fetch(s.url + '/v1/margin', { method: 'POST', headers: { 'content-type': 'application/msgpack' }, body: new Uint8Array([0xdf, 0xff, 0xff, 0xff, 0xff]) });
-    expect(m.status).toBe(400);
+    expect([400, 413]).toContain(m.status); // the bounded decoder refuses the declared size
     expect((await fetch(s.url + '/healthz')).status).toBe(200);
     expect(s.proc.exitCode).toBe(null);
     s.proc.kill('SIGINT');
