@@ -58,29 +58,59 @@ function checkN(n: number, need: number, what: string, alpha: number): void {
   }
 }
 
-/** The scenarios and weights that define VaR under a convention. */
-export function varWeights(x: ArrayLike<number>, alpha: number, conv: QuantileConvention, order?: Int32Array): TailWeights {
+/**
+ * Which order statistics define VaR (0-based ranks in ascending P&L) and their weights:
+ * 'lower' rank k−1, 'empirical' rank k, 'linear' ranks ⌊h⌋, ⌊h⌋+1 with weights 1−g, g.
+ * The one home of the conventions: every path (full vectors, WASM tails) goes through it.
+ */
+export function varRanks(n: number, alpha: number, conv: QuantileConvention): { ranks: number[]; weights: number[] } {
   checkAlpha(alpha);
-  const n = x.length;
-  const nb = tailSize(n, alpha);
-  const k = Math.floor(nb);
+  const k = Math.floor(tailSize(n, alpha));
   if (conv === 'lower') {
     checkN(k, 1, "VaR 'lower' (n(1-alpha) >= 1)", alpha);
-    const o = order ?? smallestIndices(x, k);
-    return { scenarios: Int32Array.of(o[k - 1]), weights: Float64Array.of(1) };
+    return { ranks: [k - 1], weights: [1] };
   }
   if (conv === 'empirical') {
     checkN(n, k + 1, "VaR 'empirical'", alpha);
-    const o = order ?? smallestIndices(x, k + 1);
-    return { scenarios: Int32Array.of(o[k]), weights: Float64Array.of(1) };
+    return { ranks: [k], weights: [1] };
   }
   checkN(n, 1, "VaR 'linear'", alpha);
   const h = (n - 1) * (1 - alpha);
   const lo = Math.floor(h);
   const g = h - lo;
-  const o = order ?? smallestIndices(x, Math.min(n, lo + 2));
-  if (lo + 1 >= n || g === 0) return { scenarios: Int32Array.of(o[lo]), weights: Float64Array.of(1) };
-  return { scenarios: Int32Array.of(o[lo], o[lo + 1]), weights: Float64Array.of(1 - g, g) };
+  if (lo + 1 >= n || g === 0) return { ranks: [lo], weights: [1] };
+  return { ranks: [lo, lo + 1], weights: [1 - g, g] };
+}
+
+/** Entries of the ascending tail every measure at α needs: ⌊nβ⌋ + 2, at most n. */
+export function tailLength(n: number, alpha: number): number {
+  return Math.min(n, Math.floor(tailSize(n, alpha)) + 2);
+}
+
+/** VaR from the ascending smallest entries `tail` of an n-vector. */
+export function varFromTail(tail: ArrayLike<number>, n: number, alpha: number, conv: QuantileConvention): number {
+  const { ranks, weights } = varRanks(n, alpha, conv);
+  if (ranks.length === 2) return -numpyLerp(tail[ranks[0]], tail[ranks[1]], weights[1]);
+  return -tail[ranks[0]];
+}
+
+/** Acerbi–Tasche ES from the ascending smallest entries `tail` of an n-vector. */
+export function esFromTail(tail: ArrayLike<number>, n: number, alpha: number): number {
+  checkAlpha(alpha);
+  const nb = tailSize(n, alpha);
+  checkN(Math.ceil(nb), 1, 'ES', alpha);
+  const k = Math.floor(nb);
+  let s = 0;
+  for (let i = 0; i < k; i++) s += tail[i];
+  if (nb > k && k < n) s += (nb - k) * tail[k];
+  return -s / nb;
+}
+
+/** The scenarios and weights that define VaR under a convention. */
+export function varWeights(x: ArrayLike<number>, alpha: number, conv: QuantileConvention, order?: Int32Array): TailWeights {
+  const { ranks, weights } = varRanks(x.length, alpha, conv);
+  const o = order ?? smallestIndices(x, ranks[ranks.length - 1] + 1);
+  return { scenarios: Int32Array.from(ranks, (r) => o[r]), weights: Float64Array.from(weights) };
 }
 
 /** numpy's linear interpolation between a (weight 1−g) and b (weight g), bit for bit. */
@@ -89,10 +119,13 @@ export function numpyLerp(a: number, b: number, g: number): number {
   return g >= 0.5 ? b - diff * (1 - g) : a + diff * g;
 }
 
+function sortedTail(x: ArrayLike<number>, m: number, order?: Int32Array): Float64Array {
+  const o = order ?? smallestIndices(x, m);
+  return Float64Array.from(o.subarray(0, m), (i) => x[i]);
+}
+
 export function valueAtRisk(x: ArrayLike<number>, alpha: number, conv: QuantileConvention, order?: Int32Array): number {
-  const w = varWeights(x, alpha, conv, order);
-  if (w.scenarios.length === 2) return -numpyLerp(x[w.scenarios[0]], x[w.scenarios[1]], w.weights[1]);
-  return -x[w.scenarios[0]];
+  return varFromTail(sortedTail(x, tailLength(x.length, alpha), order), x.length, alpha, conv);
 }
 
 /** Acerbi–Tasche weights: 1/(nβ) on the k worst, (nβ−k)/(nβ) on the next. */
@@ -112,14 +145,7 @@ export function esWeights(x: ArrayLike<number>, alpha: number, order?: Int32Arra
 }
 
 export function expectedShortfall(x: ArrayLike<number>, alpha: number, order?: Int32Array): number {
-  const w = esWeights(x, alpha, order);
-  const nb = tailSize(x.length, alpha);
-  // Σ over the k worst, then the fractional one: −(1/nβ)[Σ x₍ᵢ₎ + (nβ−k) x₍ₖ₊₁₎]
-  const k = Math.floor(nb);
-  let s = 0;
-  for (let i = 0; i < k && i < w.scenarios.length; i++) s += x[w.scenarios[i]];
-  if (w.scenarios.length > k) s += (nb - k) * x[w.scenarios[k]];
-  return -s / nb;
+  return esFromTail(sortedTail(x, tailLength(x.length, alpha), order), x.length, alpha);
 }
 
 /** Mean of the losses at or beyond VaR: the simple tail-mean estimator. */

@@ -63,20 +63,25 @@ export function resolveHoldings(table: InstrumentTable, a: AccountInput): Holdin
     }
     lines.push(line);
   });
-  for (const cur of Object.keys(a.collateral)) {
-    const amount = a.collateral[cur];
-    if (amount === 0) continue;
-    if (USD_PEGGED.includes(cur)) {
-      value += amount;
-      continue;
+  const addCollateral = (path: string, balances: Record<string, number>): void => {
+    for (const cur of Object.keys(balances)) {
+      const amount = balances[cur];
+      if (amount === 0) continue;
+      if (USD_PEGGED.includes(cur)) {
+        value += amount;
+        continue;
+      }
+      if (!table.market.hasUnderlying(cur)) {
+        throw new OptmarginError(ErrorCodes.MISSING_MARKET_DATA, `${path}.${cur}: the market has no index price for ${cur}`, `${path}.${cur}`);
+      }
+      const i = table.coinIndex(cur);
+      value += amount * table.market.spot(cur);
+      lines.push({ label: `${path} ${cur}`, instr: [i], size: [amount] });
     }
-    if (!table.market.hasUnderlying(cur)) {
-      throw new OptmarginError(ErrorCodes.MISSING_MARKET_DATA, `collateral.${cur}: the market has no index price for ${cur}`, `collateral.${cur}`);
-    }
-    const i = table.coinIndex(cur);
-    value += amount * table.market.spot(cur);
-    lines.push({ label: `collateral ${cur}`, instr: [i], size: [amount] });
-  }
+  };
+  // isolated positions' own collateral belongs to the account's holdings too
+  a.positions.forEach((p, k) => p.collateral && addCollateral(`positions[${k}].collateral`, p.collateral));
+  addCollateral('collateral', a.collateral);
   return { account: a, lines, value };
 }
 
