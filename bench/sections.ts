@@ -14,4 +14,5 @@ export const extraSections: ((ctx: SectionContext) => Promise<Section>)[] = [
   marginSection,
   (ctx) => import('./book.js').then((m) => m.bookSection(ctx)),
   (ctx) => import('./serve.js').then((m) => m.serveSection(ctx)),
+  (ctx) => import('./var.js').then((m) => m.varSection(ctx)),
 ];

@@ -29,6 +29,20 @@ export interface ScenarioValues {
 
 type VolInto = (u: string, e: number, k: Float64Array, out: Float64Array, n?: number) => void;
 
+/** e^{r} per scenario of each underlying, computed once per set */
+const factorCache = new WeakMap<ScenarioSet, Map<string, Float64Array>>();
+function factorsOf(set: ScenarioSet, u: string): Float64Array {
+  let m = factorCache.get(set);
+  if (!m) factorCache.set(set, (m = new Map()));
+  let f = m.get(u);
+  if (!f) {
+    const r = movesOf(set, u);
+    f = Float64Array.from(r, Math.exp);
+    m.set(u, f);
+  }
+  return f;
+}
+
 function movesOf(set: ScenarioSet, u: string): Float64Array {
   const r = set.logReturn[u];
   if (!r) {
@@ -48,26 +62,24 @@ export function revalueInstruments(table: InstrumentTable, set: ScenarioSet, pre
   const count = table.count;
   const values = new Float64Array(count * n);
   if (prev) values.set(prev.values);
-  const factor = new Float64Array(n);
   let nOpt = 0;
   for (let i = from; i < count; i++) {
     if (table.kind[i] === Kind.Option) {
       nOpt++;
       continue;
     }
-    const u = table.underlyings[table.underlyingOf[i]];
-    const r = movesOf(set, u);
+    const f = factorsOf(set, table.underlyings[table.underlyingOf[i]]);
     const cs = table.instruments[i]?.contractSize ?? 1;
     const k = table.kind[i];
     const base = (k === Kind.Future || k === Kind.Perpetual) && table.inverse[i] ? 0 : table.forward[i] * cs;
     const row = i * n;
-    for (let s = 0; s < n; s++) values[row + s] = base * (Math.exp(r[s]) - 1);
+    for (let s = 0; s < n; s++) values[row + s] = base * (f[s] - 1);
   }
-  if (nOpt > 0) priceOptions(table, set, from, count, nOpt, values, factor);
+  if (nOpt > 0) priceOptions(table, set, from, count, nOpt, values);
   return { set, table, n, values };
 }
 
-function priceOptions(tb: InstrumentTable, set: ScenarioSet, from: number, to: number, nOpt: number, values: Float64Array, f: Float64Array): void {
+function priceOptions(tb: InstrumentTable, set: ScenarioSet, from: number, to: number, nOpt: number, values: Float64Array): void {
   const n = set.n;
   const m = tb.market;
   const volInto = (m as { volInto?: VolInto }).volInto;
@@ -78,14 +90,11 @@ function priceOptions(tb: InstrumentTable, set: ScenarioSet, from: number, to: n
   for (let i = from; i < to; i++) {
     if (tb.kind[i] !== Kind.Option) continue;
     const u = tb.underlyings[tb.underlyingOf[i]];
-    const r = movesOf(set, u);
+    const f = factorsOf(set, u);
     const rho = set.volRatio[u];
     const shifts = set.volShift?.[u];
     const K = tb.strike[i];
-    for (let s = 0; s < n; s++) {
-      f[s] = Math.exp(r[s]);
-      kShift[s] = K / f[s];
-    }
+    for (let s = 0; s < n; s++) kShift[s] = K / f[s];
     if (volInto) volInto.call(m, u, tb.expiry[i], kShift, vShift, n);
     else for (let s = 0; s < n; s++) vShift[s] = m.vol(u, tb.expiry[i], kShift[s]);
     const flags = (tb.isPut[i] ? OptionFlag.Put : 0) | (tb.inverse[i] ? OptionFlag.Inverse : 0);
@@ -110,14 +119,14 @@ function priceOptions(tb: InstrumentTable, set: ScenarioSet, from: number, to: n
   for (let i = from; i < to; i++) {
     if (tb.kind[i] !== Kind.Option) continue;
     const u = tb.underlyings[tb.underlyingOf[i]];
-    const r = set.logReturn[u];
+    const f = factorsOf(set, u);
     const S = m.spot(u);
     const cs = tb.instruments[i]?.contractSize ?? 1;
     const v0 = tb.unitValue[i];
     const row = i * n;
     for (let s = 0; s < n; s++) {
       // inverse: coin value × shocked index; linear: USD value
-      const v = tb.inverse[i] ? prices[j] * S * Math.exp(r[s]) : prices[j];
+      const v = tb.inverse[i] ? prices[j] * S * f[s] : prices[j];
       values[row + s] = v * cs - v0;
       j++;
     }
