@@ -9,13 +9,12 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Piscina } from 'piscina';
 import { ErrorCodes, OptmarginError } from '../errors.js';
-import { ChunkRunner } from '../engine/pool.js';
-import type { BookTask } from '../engine/kernel.js';
 import type { InstrumentTable } from '../margin/instrument-table.js';
 import type { AccountInput } from '../margin/types.js';
-import { WasmInstance, findPackageRoot } from '../wasm/module.js';
+import { WasmInstance, chooseVariant, compiledModule, findPackageRoot } from '../wasm/module.js';
 import { TailKernel } from '../wasm/tails.js';
 import { esFromTail, tailLength, varFromTail, type QuantileConvention } from './measures.js';
 import { resolveHoldings } from './portfolio.js';
@@ -103,21 +102,58 @@ export interface BookTails {
 
 let keySeq = 0;
 
-/** Tail runner: in-process (threads = 1) or a pool of worker threads. */
+const ATTEMPTS = 2;
+const TASK_TIMEOUT_MS = 120_000;
+
+/**
+ * Tail runner: in-process (threads = 1) or a piscina pool of worker threads. A chunk's outputs
+ * are poisoned with NaN before it runs and checked after (a worker that returns without its work
+ * cannot pass); a failed or timed-out chunk is retried once, then the run fails WORKER_FAILED.
+ */
 export class TailRunner {
   readonly threads: number;
-  private readonly pool: ChunkRunner | null;
+  private pool: Piscina | null;
   private readonly local: TailKernel | null;
 
   constructor(threads: number, simd?: boolean) {
+    if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
+      throw new OptmarginError(ErrorCodes.INVALID_OPTION, `threads must be an integer from 1 to 256, got ${JSON.stringify(threads)}`);
+    }
     this.threads = threads;
+    const variant = chooseVariant(simd === undefined ? {} : { simd });
     if (threads === 1) {
       this.pool = null;
-      this.local = new TailKernel(new WasmInstance(simd === undefined ? {} : { simd }));
+      this.local = new TailKernel(new WasmInstance({ simd: variant === 'simd' }));
     } else {
-      this.pool = new ChunkRunner({ threads, workerFile: workerFile(), ...(simd === undefined ? {} : { simd }) });
+      this.pool = new Piscina({
+        filename: pathToFileURL(workerFile()).href,
+        minThreads: threads,
+        maxThreads: threads,
+        concurrentTasksPerWorker: 4,
+        workerData: { module: compiledModule(variant), variant },
+      });
       this.local = null;
     }
+  }
+
+  private async runOnPool(t: TailTask): Promise<void> {
+    let last = '';
+    for (let a = 0; a < ATTEMPTS; a++) {
+      t.outVal.fill(NaN, t.from * t.m, t.to * t.m);
+      const ctl = new AbortController();
+      const timer = setTimeout(() => ctl.abort(), TASK_TIMEOUT_MS);
+      try {
+        const n = await this.pool!.run({ ...t, attempt: a }, { signal: ctl.signal });
+        const bad = t.outVal.subarray(t.from * t.m, t.to * t.m).some((x) => Number.isNaN(x));
+        if (n === t.to - t.from && !bad) return;
+        last = `chunk ${t.chunk} returned incomplete tails`;
+      } catch (e) {
+        last = (e as Error)?.name === 'AbortError' ? `chunk ${t.chunk} timed out after ${TASK_TIMEOUT_MS} ms` : String((e as Error)?.message ?? e);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    throw new OptmarginError(ErrorCodes.WORKER_FAILED, `VaR chunk ${t.chunk} (accounts ${t.from}–${t.to - 1}) failed ${ATTEMPTS} times: ${last}`);
   }
 
   async tails(csr: RiskCsr, values: Float64Array, nScen: number, m: number, chunks = this.threads * 8): Promise<BookTails> {
@@ -135,15 +171,14 @@ export class TailRunner {
       tasks.push({ kind: 'var-tails', chunk: c, from, to: Math.min(nAcc, from + per), accStart: csr.accStart, instr: csr.instr, size: csr.size, values: sharedValues, valuesKey, nScen, m, outVal: val, outIdx: idx });
     }
     if (this.local) for (const t of tasks) runTailTask(this.local, t);
-    else {
-      const out = await this.pool!.run(tasks as unknown as BookTask[]);
-      if (out.failed.length) throw new OptmarginError(ErrorCodes.WORKER_FAILED, `VaR chunks failed: ${out.failed.map((f) => `#${f.chunk}: ${f.message}`).join('; ')}`);
-    }
+    else await Promise.all(tasks.map((t) => this.runOnPool(t)));
     return { m, val, idx };
   }
 
   async close(): Promise<void> {
-    await this.pool?.close();
+    const p = this.pool;
+    this.pool = null;
+    await p?.destroy();
   }
 }
 
