@@ -108,4 +108,14 @@ for (frm, to, N, alpha) in [('2020-01-01', '2026-07-17', 250, 0.99), ('2022-01-0
             exc.append(dates[t_])
     out['backtest'].append({'from': frm, 'to': to, 'lookback': N, 'alpha': alpha, 'observations': b - a + 1, 'exceptions': exc})
 
+# var-es-975 (data/var-es/var-es-975.json) for long 1 BTC: IM = max(1.25 * ES97.5(FHS 750, MPOR 2 by sqrt 2), ES97.5(HS 2020-03-01..2020-04-30, sqrt 2))
+as_of = '2026-07-17'
+k = dates.index(as_of)
+j = np.arange(k - 750, k)
+fhs2 = r[j] * np.sqrt(v[k] / v[j]) * math.sqrt(2)
+base = var_es(btc[k] * (np.exp(fhs2) - 1.0), 0.975)['es']
+a, b = dates.index('2020-03-01'), dates.index('2020-04-30')
+stressed = var_es(btc[k] * (np.exp(r[a - 1:b] * math.sqrt(2)) - 1.0), 0.975)['es']
+out['varEs975'] = {'asOf': as_of, 'base': base, 'stressed': stressed, 'im': max(1.25 * base, stressed), 'mm': 0.8 * max(1.25 * base, stressed)}
+
 json.dump(out, sys.stdout)

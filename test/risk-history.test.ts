@@ -15,6 +15,7 @@ import { tailMean, valueAtRisk, expectedShortfall } from '../src/risk/measures.j
 import { accountPnl, resolveHoldings, riskAccount } from '../src/risk/portfolio.js';
 import { revalueInstruments } from '../src/risk/revalue.js';
 import { materialise } from '../src/risk/rolling.js';
+import { dynamicMargin, loadVarEsModel, varEsMargin } from '../src/risk/var-margin.js';
 import { marketFromHistory, scenarioSetFor, type VarMethod } from '../src/risk/var.js';
 import { HAVE_SHARED, SHARED_DATA, relErr, sharedSkipNote } from './helpers.js';
 
@@ -89,6 +90,15 @@ describe.skipIf(!HAVE_SHARED || !numpy)(sharedSkipNote('risk engine vs scripts/r
       expect(relErr(expectedShortfall(x, c.alpha), c.es)).toBeLessThan(1e-7);
     }
   });
+  it('var-es-975 margin of long 1 BTC (FHS ES over 2 days, 25 % buffer, stressed-period floor)', () => {
+    const h = loadHistory([{ file: BTC }]);
+    const c = ref.varEs975;
+    const f = varEsMargin(h, dateIndex(h, c.asOf), LONG_BTC, loadVarEsModel('var-es-975'));
+    close(f.base, c.base);
+    close(f.stressed, c.stressed);
+    close(f.initialMargin, c.im);
+    close(f.maintenanceMargin, c.mm);
+  });
   it('rolling backtest: the same exception dates', () => {
     const h = loadHistory([{ file: BTC }]);
     for (const c of ref.backtest) {
@@ -108,6 +118,20 @@ describe.skipIf(!HAVE_SHARED)(sharedSkipNote('histories'), () => {
     expect(h.vol.BTC[k]).toBeGreaterThan(0.3);
     expect(Number.isNaN(h.vol.BTC[0])).toBe(true);
     expect(existsSync(BTC)).toBe(true);
+  });
+  it('dynamic var-es margin: the daily re-run equals the one-date model, beside a fixed grid on the same market', () => {
+    const h = loadHistory([{ file: BTC }, { file: ETH }]);
+    const p = loadVarEsModel('var-es-975');
+    const acct = { id: 'perp', mode: 'portfolio', collateral: { USDC: 20000 }, positions: [{ instrument: 'BTC-PERPETUAL', size: 20000 }] };
+    const days = dynamicMargin(h, acct, p, '2022-11-07', '2022-11-10', 'span-16');
+    expect(days.map((d) => d.date)).toEqual(['2022-11-07', '2022-11-08', '2022-11-09', '2022-11-10']);
+    for (const d of days) {
+      expect(d.im).toBe(varEsMargin(h, dateIndex(h, d.date), acct, p).initialMargin);
+      expect(d.im).toBeGreaterThanOrEqual(d.stressed);
+      expect(d.gridIm).toBeGreaterThan(0);
+    }
+    // FTX week: the EWMA vol forecast rises after the 2022-11-08/09 moves
+    expect(days[3].dailyVol.BTC).toBeGreaterThan(days[0].dailyVol.BTC);
   });
   it('names the file, line and value of a bad row', () => {
     expect(() => loadHistory([{ file: 'btc.csv', text: 'date,close\n2020-01-01,5\n2020-01-02,x\n' }])).toThrow(/btc.csv: line 3: close must be a number > 0, got "x"/);

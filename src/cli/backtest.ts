@@ -5,13 +5,12 @@
  * (each with lr and p), the Basel zone, and the day-by-day series. --csv prints the series
  * (date,var,es,pnl,exception) instead; --out writes it (atomically) to FILE as well.
  */
-import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import { writeFileAtomic } from '../io/book-file.js';
 import { backtest, backtestCsv, type BacktestResult } from '../risk/backtest.js';
 import { readDocument } from './io.js';
-import { addScenarioOptions, alphaFrom, historyFrom, quantileFrom, scenarioRequestFrom, type RiskCliOptions } from './risk-args.js';
+import { alphaFrom, historyFrom, quantileFrom, scenarioRequestFrom, type RiskCliOptions } from './risk-args.js';
 
 export interface BacktestCliOptions extends RiskCliOptions {
   from?: string;
@@ -63,22 +62,4 @@ export function runBacktestCommand(file: string, o: BacktestCliOptions, write: (
   if (o.csv) write(backtestCsv(r));
   else write(o.json ? JSON.stringify(r, null, 2) + '\n' : formatBacktest(r));
   return 0;
-}
-
-export function registerBacktestCommand(program: Command): void {
-  addScenarioOptions(
-    program
-      .command('backtest')
-      .description('rolling VaR backtest of an account: exceptions, Kupiec, Christoffersen, conditional coverage, Basel zone (docs/risk.md)')
-      .argument('<account>', 'account file (JSON or msgpack), or - for standard input; `atm` positions are re-struck daily'),
-  )
-    .requiredOption('--from <date>', 'first day whose P&L is tested (YYYY-MM-DD)')
-    .requiredOption('--to <date>', 'last day (YYYY-MM-DD)')
-    .option('--csv', 'print the day-by-day series as CSV (date,var,es,pnl,exception)')
-    .option('--out <file>', 'also write the result (JSON, or CSV when FILE ends in .csv), atomically')
-    .option('--no-progress', 'no progress bar on stderr')
-    .action((file: string, opts: BacktestCliOptions) => {
-      const code = runBacktestCommand(file, opts);
-      if (code !== 0) process.exitCode = code;
-    });
 }

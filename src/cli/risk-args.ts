@@ -2,7 +2,6 @@
  * Shared option parsing of the risk commands (var, backtest, stress, var-margin): strict numbers
  * and choices, each error naming the flag and the value.
  */
-import type { Command } from 'commander';
 import { ErrorCodes, OptmarginError, check } from '../errors.js';
 import { loadHistory, parseHistoryArg, type History } from '../risk/history.js';
 import { QUANTILE_CONVENTIONS, checkAlpha, type QuantileConvention } from '../risk/measures.js';
@@ -72,20 +71,3 @@ export function scenarioRequestFrom(o: RiskCliOptions, asOfIndex: number): Scena
   };
 }
 
-/** The options every scenario-based risk command takes. */
-export function addScenarioOptions(c: Command): Command {
-  return c
-    .requiredOption('--history <files>', 'daily CSVs (date, close; DVOL or ATM-IV files for vols), comma-separated; U=FILE names the underlying')
-    .option('--method <m>', 'hs | fhs | mc', 'hs')
-    .option('--lookback <n>', 'returns in the window (hs, fhs)', '250')
-    .option('--alpha <a>', 'confidence level, e.g. 0.99', '0.99')
-    .option('--quantile <q>', 'lower | empirical | linear (docs/risk.md)', 'empirical')
-    .option('--horizon <days>', 'horizon in days', '1')
-    .option('--horizon-method <m>', 'sqrt (√h scaling) | overlapping (h-day returns, hs only)', 'sqrt')
-    .option('--lambda <l>', 'EWMA decay (fhs, mc, vol fallback)', '0.94')
-    .option('--scenarios <n>', 'Monte Carlo scenarios', '10000')
-    .option('--seed <n>', 'Monte Carlo seed', '1')
-    .option('--distribution <d>', 'Monte Carlo: normal | student-t', 'normal')
-    .option('--dof <nu>', 'Student-t degrees of freedom', '5')
-    .option('--json', 'print JSON');
-}

@@ -5,7 +5,6 @@
  * per scenario the book P&L and the accounts that would be liquidatable or bankrupt.
  * NAME: a shipped episode (`optmargin stress --list`), or `all`.
  */
-import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import { createMarginEngine } from '../runner/account/runner.js';
@@ -104,21 +103,4 @@ export function runStressCommand(file: string | undefined, opts: StressCliOption
     write(lines.join('\n') + '\n');
   }
   return out.some((r) => r.errors.length === accounts.length) ? 2 : 0;
-}
-
-export function registerStressCommand(program: Command): void {
-  program
-    .command('stress')
-    .description('re-margin accounts under stress scenarios: per-account and book P&L, accounts liquidatable or bankrupt after the shock')
-    .argument('[book]', 'account or JSON array of accounts (file, or - for stdin)')
-    .option('--scenario <names>', 'shipped episode (YYYY-MM-DD), `all`, or a scenario file; comma-separated')
-    .option('--market <file>', 'base market snapshot (default: the shipped default market)')
-    .option('--model <id|file>', 'margin model (default: deribit-pm for portfolio accounts, else deribit-standard)')
-    .option('--list', 'list the shipped episodes with their moves and sources')
-    .option('--json', 'print JSON')
-    .option('--no-progress', 'no progress bar on stderr')
-    .action((file: string | undefined, opts: StressCliOptions) => {
-      const code = runStressCommand(file, opts);
-      if (code !== 0) process.exitCode = code;
-    });
 }

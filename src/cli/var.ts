@@ -6,7 +6,6 @@
  * A JSON array of accounts (a book): `{ book: {var, es, …}, accounts: [...] }`, the book's P&L
  * vector being the sum of the accounts' vectors.
  */
-import type { Command } from 'commander';
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import { InstrumentTable } from '../instruments/table.js';
 import { loadMarket } from '../market/snapshot.js';
@@ -18,7 +17,7 @@ import { revalueInstruments } from '../risk/revalue.js';
 import { materialise } from '../risk/rolling.js';
 import { accountRisk, marketFromHistory, requireUnderlyings, scenarioSetFor, type AccountRisk } from '../risk/var.js';
 import { readDocument } from './io.js';
-import { addScenarioOptions, alphaFrom, historyFrom, quantileFrom, scenarioRequestFrom, type RiskCliOptions } from './risk-args.js';
+import { alphaFrom, historyFrom, quantileFrom, scenarioRequestFrom, type RiskCliOptions } from './risk-args.js';
 import type { MarginMarket } from '../market/margin-market.js';
 
 export interface VarCliOptions extends RiskCliOptions {
@@ -78,20 +77,4 @@ export function runVarCommand(file: string, o: VarCliOptions, write: (s: string)
   if (o.json) write(JSON.stringify({ book, scenarioSet: results[0].scenarioSet, accounts: results }, null, 2) + '\n');
   else write(`book of ${accounts.length} accounts: VaR ${usd(book.var)} USD, ES ${usd(book.es)} USD (sum of account VaRs ${usd(book.sumOfAccountVar)})\n\n` + results.map(formatRisk).join('\n'));
   return 0;
-}
-
-export function registerVarCommand(program: Command): void {
-  addScenarioOptions(
-    program
-      .command('var')
-      .description('Value at Risk and Expected Shortfall of an account (or a JSON array of accounts) from price history (docs/risk.md)')
-      .argument('<account>', 'account file (JSON or msgpack), or - for standard input'),
-  )
-    .option('--as-of <date>', 'YYYY-MM-DD: window end and (without --market) the closes that price the account (default: the last date)')
-    .option('--market <file>', 'market snapshot to revalue on (default: the history as of --as-of)')
-    .option('--components', 'per-position Euler (component) and incremental VaR/ES')
-    .action((file: string, opts: VarCliOptions) => {
-      const code = runVarCommand(file, opts);
-      if (code !== 0) process.exitCode = code;
-    });
 }
