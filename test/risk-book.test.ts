@@ -4,11 +4,12 @@
  */
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { generateBook } from '../src/engine/gen-book.js';
-import { InstrumentTable } from '../src/margin/instrument-table.js';
+import { generateBook } from '../src/io/gen-book.js';
+import { InstrumentTable } from '../src/instruments/table.js';
 import { defaultMarket } from '../src/market/snapshot.js';
 import { resolveMarket } from '../src/market/resolved.js';
-import { TailRunner, figuresFromTails, riskCsr, tailLength } from '../src/risk/book-var.js';
+import { figuresFromTails, riskCsr, tailLength } from '../src/risk/book-var.js';
+import { TailRunner } from '../src/risk/pool.js';
 import { loadHistory } from '../src/risk/history.js';
 import { expectedShortfall, valueAtRisk } from '../src/risk/measures.js';
 import { monteCarloScenarios } from '../src/risk/monte-carlo.js';

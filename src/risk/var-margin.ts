@@ -17,13 +17,12 @@
  * grid preset on the same account and market — the procyclicality picture.
  */
 import { ErrorCodes, OptmarginError, check } from '../errors.js';
-import { createMarginEngine, healthOf } from '../margin/engine.js';
-import { InstrumentTable } from '../margin/instrument-table.js';
-import type { MarginMarket } from '../margin/market-view.js';
-import type { MarginFigures } from '../margin/types.js';
-import { findPackageRoot } from '../wasm/module.js';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createMarginEngine } from '../runner/account/runner.js';
+import { healthOf } from '../measures/health.js';
+import { InstrumentTable } from '../instruments/table.js';
+import type { MarginMarket } from '../market/margin-market.js';
+import type { MarginFigures } from '../measures/types.js';
+import { packagePath, readText } from '../platform/files.js';
 import { dateIndex, type History } from './history.js';
 import { fhsScenarios, historicalScenarios } from './historical.js';
 import { QUANTILE_CONVENTIONS, expectedShortfall, valueAtRisk, type QuantileConvention } from './measures.js';
@@ -90,13 +89,11 @@ export const VAR_ES_PRESETS = ['var-es-975', 'var-es-var99'] as const;
 
 /** A shipped preset (data/var-es/ID.json) or a parameter file. */
 export function loadVarEsModel(idOrFile: string): VarEsParams {
-  const file = (VAR_ES_PRESETS as readonly string[]).includes(idOrFile) ? join(findPackageRoot(), 'data', 'var-es', `${idOrFile}.json`) : idOrFile;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new OptmarginError(ErrorCodes.INVALID_MODEL, `--model ${JSON.stringify(idOrFile)} is neither a var-es preset (${VAR_ES_PRESETS.join(', ')}) nor a readable file: ${(e as NodeJS.ErrnoException).code ?? e}`);
+  const preset = (VAR_ES_PRESETS as readonly string[]).includes(idOrFile);
+  if (!preset && !/\.json$/i.test(idOrFile)) {
+    throw new OptmarginError(ErrorCodes.INVALID_MODEL, `--model ${JSON.stringify(idOrFile)} is neither a var-es preset (${VAR_ES_PRESETS.join(', ')}) nor a .json parameter file`);
   }
+  const text = readText(preset ? packagePath('data', 'var-es', `${idOrFile}.json`) : idOrFile, ErrorCodes.INVALID_MODEL);
   try {
     return validateVarEsParams(JSON.parse(text), idOrFile);
   } catch (e) {
