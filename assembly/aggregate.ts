@@ -42,11 +42,9 @@ export function aggregateAccounts(
 }
 
 /**
- * The SIMD build's aggregation: scenarios in blocks of eight held in four
- * registers while the account's positions stream by, so the P&L row is written
- * once per block instead of loaded and stored once per position (the axpy form
- * was bound by those loads and stores). Each scenario still sums its positions
- * in position order from +0, so the result is bit-identical to the scalar build.
+ * The SIMD build's aggregation: each account's row through `sumPositionsSimd` over all its
+ * scenarios (the P&L row written once per block of eight instead of loaded and stored once
+ * per position, as the axpy form was). Bit-identical to the scalar build.
  */
 // @ts-ignore: decorator
 @inline
@@ -61,46 +59,59 @@ function aggregateAccountsBlocked(
 ): void {
   let rowBytes = ns << 3;
   for (let a: usize = 0; a < <usize>nAcc; a++) {
-    let row = out + a * rowBytes;
     let p0 = <usize>load<i32>(accStart + (a << 2));
     let p1 = <usize>load<i32>(accStart + ((a + 1) << 2));
-    let s: usize = 0;
-    for (; s + 8 <= ns; s += 8) {
-      let o = s << 3;
-      let a0 = f64x2.splat(0.0);
-      let a1 = f64x2.splat(0.0);
-      let a2 = f64x2.splat(0.0);
-      let a3 = f64x2.splat(0.0);
-      for (let p = p0; p < p1; p++) {
-        let src = riskArrays + (<usize>load<i32>(posInstr + (p << 2))) * rowBytes + o;
-        let vs = f64x2.splat(load<f64>(posSize + (p << 3)));
-        a0 = f64x2.add(a0, f64x2.mul(vs, v128.load(src)));
-        a1 = f64x2.add(a1, f64x2.mul(vs, v128.load(src, 16)));
-        a2 = f64x2.add(a2, f64x2.mul(vs, v128.load(src, 32)));
-        a3 = f64x2.add(a3, f64x2.mul(vs, v128.load(src, 48)));
-      }
-      v128.store(row + o, a0);
-      v128.store(row + o, a1, 16);
-      v128.store(row + o, a2, 32);
-      v128.store(row + o, a3, 48);
+    sumPositionsSimd(ns, 0, ns, p0, p1, posInstr, posSize, riskArrays, out + a * rowBytes);
+  }
+}
+
+/**
+ * row[s] = Σ_p size_p × values[instr_p·ns + s] for scenarios s in [b, e), positions p in
+ * [p0, p1) in order from +0 (SIMD build): scenarios eight at a time in four registers while the
+ * positions stream by, then two, then one. Each scenario's sum is the same sequence of products
+ * and additions as the scalar build's, so both builds give the same doubles. Shared by the
+ * margin aggregation and the VaR tail kernel (assembly/tail.ts).
+ */
+// @ts-ignore: decorator
+@inline
+export function sumPositionsSimd(ns: usize, b: usize, e: usize, p0: usize, p1: usize, posInstr: usize, posSize: usize, values: usize, row: usize): void {
+  let rowBytes = ns << 3;
+  let s = b;
+  for (; s + 8 <= e; s += 8) {
+    let o = s << 3;
+    let a0 = f64x2.splat(0.0);
+    let a1 = f64x2.splat(0.0);
+    let a2 = f64x2.splat(0.0);
+    let a3 = f64x2.splat(0.0);
+    for (let p = p0; p < p1; p++) {
+      let src = values + (<usize>load<i32>(posInstr + (p << 2))) * rowBytes + o;
+      let vs = f64x2.splat(load<f64>(posSize + (p << 3)));
+      a0 = f64x2.add(a0, f64x2.mul(vs, v128.load(src)));
+      a1 = f64x2.add(a1, f64x2.mul(vs, v128.load(src, 16)));
+      a2 = f64x2.add(a2, f64x2.mul(vs, v128.load(src, 32)));
+      a3 = f64x2.add(a3, f64x2.mul(vs, v128.load(src, 48)));
     }
-    for (; s + 2 <= ns; s += 2) {
-      let o = s << 3;
-      let acc = f64x2.splat(0.0);
-      for (let p = p0; p < p1; p++) {
-        let src = riskArrays + (<usize>load<i32>(posInstr + (p << 2))) * rowBytes + o;
-        acc = f64x2.add(acc, f64x2.mul(f64x2.splat(load<f64>(posSize + (p << 3))), v128.load(src)));
-      }
-      v128.store(row + o, acc);
+    v128.store(row + o, a0);
+    v128.store(row + o, a1, 16);
+    v128.store(row + o, a2, 32);
+    v128.store(row + o, a3, 48);
+  }
+  for (; s + 2 <= e; s += 2) {
+    let o = s << 3;
+    let acc = f64x2.splat(0.0);
+    for (let p = p0; p < p1; p++) {
+      let src = values + (<usize>load<i32>(posInstr + (p << 2))) * rowBytes + o;
+      acc = f64x2.add(acc, f64x2.mul(f64x2.splat(load<f64>(posSize + (p << 3))), v128.load(src)));
     }
-    for (; s < ns; s++) {
-      let o = s << 3;
-      let acc = 0.0;
-      for (let p = p0; p < p1; p++) {
-        acc += load<f64>(posSize + (p << 3)) * load<f64>(riskArrays + (<usize>load<i32>(posInstr + (p << 2))) * rowBytes + o);
-      }
-      store<f64>(row + o, acc);
+    v128.store(row + o, acc);
+  }
+  for (; s < e; s++) {
+    let o = s << 3;
+    let acc = 0.0;
+    for (let p = p0; p < p1; p++) {
+      acc += load<f64>(posSize + (p << 3)) * load<f64>(values + (<usize>load<i32>(posInstr + (p << 2))) * rowBytes + o);
     }
+    store<f64>(row + o, acc);
   }
 }
 

@@ -11,6 +11,8 @@
 // stream by; an account's rows for one block stay in L1 across its positions.
 // The scalar build sums the same products in the same order.
 
+import { sumPositionsSimd } from './aggregate';
+
 const BLOCK: usize = 256;
 
 /**
@@ -47,55 +49,36 @@ export function aggregateTails(
 // @ts-ignore: decorator
 @inline
 function aggregateBlock(ns: usize, b: usize, e: usize, p0: usize, p1: usize, posInstr: usize, posSize: usize, values: usize, row: usize): void {
+  if (ASC_FEATURE_SIMD) {
+    sumPositionsSimd(ns, b, e, p0, p1, posInstr, posSize, values, row);
+    return;
+  }
+  // scalar build: four scenarios in registers, the same products and sums per scenario
   let rowBytes = ns << 3;
   let s = b;
-  if (ASC_FEATURE_SIMD) {
-    for (; s + 8 <= e; s += 8) {
-      let o = s << 3;
-      let a0 = f64x2.splat(0.0);
-      let a1 = f64x2.splat(0.0);
-      let a2 = f64x2.splat(0.0);
-      let a3 = f64x2.splat(0.0);
-      for (let p = p0; p < p1; p++) {
-        let src = values + (<usize>load<i32>(posInstr + (p << 2))) * rowBytes + o;
-        let vs = f64x2.splat(load<f64>(posSize + (p << 3)));
-        a0 = f64x2.add(a0, f64x2.mul(vs, v128.load(src)));
-        a1 = f64x2.add(a1, f64x2.mul(vs, v128.load(src, 16)));
-        a2 = f64x2.add(a2, f64x2.mul(vs, v128.load(src, 32)));
-        a3 = f64x2.add(a3, f64x2.mul(vs, v128.load(src, 48)));
-      }
-      v128.store(row + o, a0);
-      v128.store(row + o, a1, 16);
-      v128.store(row + o, a2, 32);
-      v128.store(row + o, a3, 48);
+  for (; s + 4 <= e; s += 4) {
+    let o = s << 3;
+    let a0 = 0.0;
+    let a1 = 0.0;
+    let a2 = 0.0;
+    let a3 = 0.0;
+    for (let p = p0; p < p1; p++) {
+      let src = values + (<usize>load<i32>(posInstr + (p << 2))) * rowBytes + o;
+      let q = load<f64>(posSize + (p << 3));
+      a0 += q * load<f64>(src);
+      a1 += q * load<f64>(src, 8);
+      a2 += q * load<f64>(src, 16);
+      a3 += q * load<f64>(src, 24);
     }
-  } else {
-    for (; s + 4 <= e; s += 4) {
-      let o = s << 3;
-      let a0 = 0.0;
-      let a1 = 0.0;
-      let a2 = 0.0;
-      let a3 = 0.0;
-      for (let p = p0; p < p1; p++) {
-        let src = values + (<usize>load<i32>(posInstr + (p << 2))) * rowBytes + o;
-        let q = load<f64>(posSize + (p << 3));
-        a0 += q * load<f64>(src);
-        a1 += q * load<f64>(src, 8);
-        a2 += q * load<f64>(src, 16);
-        a3 += q * load<f64>(src, 24);
-      }
-      store<f64>(row + o, a0);
-      store<f64>(row + o, a1, 8);
-      store<f64>(row + o, a2, 16);
-      store<f64>(row + o, a3, 24);
-    }
+    store<f64>(row + o, a0);
+    store<f64>(row + o, a1, 8);
+    store<f64>(row + o, a2, 16);
+    store<f64>(row + o, a3, 24);
   }
   for (; s < e; s++) {
     let o = s << 3;
     let acc = 0.0;
-    for (let p = p0; p < p1; p++) {
-      acc += load<f64>(posSize + (p << 3)) * load<f64>(values + (<usize>load<i32>(posInstr + (p << 2))) * rowBytes + o);
-    }
+    for (let p = p0; p < p1; p++) acc += load<f64>(posSize + (p << 3)) * load<f64>(values + (<usize>load<i32>(posInstr + (p << 2))) * rowBytes + o);
     store<f64>(row + o, acc);
   }
 }
