@@ -15,4 +15,5 @@ export * as market from './market/index.js';
 export * as margin from './api/margin.js';
 export * as book from './api/book.js';
 export * as liquidation from './liquidation/index.js';
+export * as risk from './api/risk.js';
 export { WasmInstance, simdSupported, type WasmOptions, type WasmVariant, type KernelMemory, type CompiledKernels } from './wasm/module.js';
