@@ -78,7 +78,9 @@ export function show(value: unknown): string {
   try {
     const s = JSON.stringify(value);
     return s.length > 60 ? s.slice(0, 57) + '...' : s;
-  } catch {
+  } catch (e) {
+    // a cyclic structure or a BigInt (JSON.stringify's TypeErrors): shown as String() does
+    if (!(e instanceof TypeError)) throw e;
     return String(value);
   }
 }

@@ -119,8 +119,9 @@ export function marketFromDeribitCsv(text: string, options: DeribitReadOptions =
       let fut;
       try {
         fut = parseInstrument(futName);
-      } catch {
-        fut = undefined;
+      } catch (e) {
+        if (!(e instanceof OptmarginError)) throw e;
+        fut = undefined; // not a name we parse: its price is not used as a forward
       }
       if (fut && fut.kind === 'future') {
         let e = futurePrices.get(fut.name);
@@ -169,8 +170,9 @@ export function marketFromBookSummary(json: unknown, options: DeribitReadOptions
     let inst;
     try {
       inst = parseInstrument(name);
-    } catch {
-      skipped++;
+    } catch (e) {
+      if (!(e instanceof OptmarginError)) throw e;
+      skipped++; // counted and reported in the snapshot's source line
       return;
     }
     const num = (field: string, positive = false): number | undefined => {

@@ -5,6 +5,7 @@
  * module cannot be loaded, and the oracle the tests compare the fast path against.
  * Switching is `setMarginPricer(...)`.
  */
+import { ErrorCodes, OptmarginError } from '../errors.js';
 import { getPricer } from '../wasm/pricer.js';
 import { black76ReferencePriceOnlyInto } from '../pricing/reference.js';
 import type { OptionBatch } from '../pricing/types.js';
@@ -24,9 +25,12 @@ export function marginPricer(): PriceOnlyFn {
     const p = getPricer();
     current = (batch, out) => p.priceOnlyInto(batch, out);
     currentName = `wasm-${p.variant}`;
-  } catch {
+  } catch (e) {
+    // only a missing or unsupported module falls back (on purpose, said once); anything else is a bug
+    if (!(e instanceof OptmarginError) || e.code !== ErrorCodes.WASM_UNAVAILABLE) throw e;
     current = referencePriceOnlyInto;
     currentName = 'reference';
+    console.warn(`optmargin: ${e.message}; margin revaluation uses the TypeScript reference pricer (same values, slower). marginPricerName() reports it.`);
   }
   return current;
 }

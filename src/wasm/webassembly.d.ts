@@ -1,6 +1,9 @@
 // Minimal ambient types for the WebAssembly JS API as Node 20 provides it
 // (TypeScript ships them only in lib.dom, which a Node library should not pull in).
 declare namespace WebAssembly {
+  namespace Module {
+    function exports(module: Module): { name: string; kind: string }[];
+  }
   class Module {
     constructor(bytes: ArrayBufferView | ArrayBuffer);
   }
