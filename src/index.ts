@@ -1,7 +1,7 @@
 /**
  * optmargin: margin engine for crypto options, futures and perpetuals.
  *
- * Layers (DESIGN.md §1), each usable on its own:
+ * Layers (docs/architecture.md), each usable on its own:
  * - pricing: Black-76 kernels in WASM (SIMD + scalar), the TS reference, implied vol;
  * - market: Deribit instruments, forwards, smiles, snapshots and shocked copies;
  * - margin: standard and scenario-grid models with venue presets, what-if, liquidation price;
@@ -16,4 +16,4 @@ export * as margin from './api/margin.js';
 export * as book from './api/book.js';
 export * as liquidation from './liquidation/index.js';
 export * as risk from './api/risk.js';
-export { WasmInstance, simdSupported, type WasmOptions, type WasmVariant, type KernelMemory, type CompiledKernels } from './wasm/module.js';
+export { WasmInstance, simdSupported, initKernels, type KernelSource, type WasmOptions, type WasmVariant, type KernelMemory, type CompiledKernels } from './wasm/module.js';

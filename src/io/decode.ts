@@ -68,7 +68,7 @@ export function parseJsonBytes(bytes: Uint8Array, name: string): unknown {
   const at = jsonNestingViolation(bytes);
   if (at >= 0) throw limitError(name, `nests arrays/objects deeper than ${MAX_NESTING} levels (at byte ${at})`);
   try {
-    return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+    return JSON.parse(new TextDecoder().decode(bytes));
   } catch (e) {
     throw new OptmarginError(ErrorCodes.INVALID_FILE, `${name} is not valid JSON${jsonErrorPosition(e)}`);
   }

@@ -170,10 +170,10 @@ export function detectMarketFormat(buf: Uint8Array): MarketFileFormat {
   while (i < buf.length && (buf[i] === 0x20 || buf[i] === 0x0a || buf[i] === 0x0d || buf[i] === 0x09)) i++;
   const c = buf[i];
   if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-    const head = Buffer.from(buf.subarray(i, i + 4096)).toString('utf8');
+    const head = new TextDecoder().decode(buf.subarray(i, i + 4096));
     return head.includes(MARKET_FORMAT) ? 'json' : 'book-summary';
   }
-  const head = Buffer.from(buf.subarray(0, 2048)).toString('utf8');
+  const head = new TextDecoder().decode(buf.subarray(0, 2048));
   if (looksLikeDeribitCsv(head)) return 'deribit-csv';
   return 'msgpack';
 }
