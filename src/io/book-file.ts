@@ -10,14 +10,9 @@ import { ErrorCodes, OptmarginError } from '../errors.js';
 import { decodeMsgpack, firstByte, jsonNestingViolation, MAX_NESTING, parseJsonText } from './decode.js';
 export { writeFileAtomic } from './atomic.js';
 import type { AccountInput } from '../measures/types.js';
+import { InvalidEntry } from '../runner/book/types.js';
 
-/** A book entry that could not even be parsed (a malformed JSON line): its result is this error. */
-export class InvalidEntry {
-  constructor(
-    readonly id: string,
-    readonly message: string,
-  ) {}
-}
+export { InvalidEntry } from '../runner/book/types.js';
 
 export type BookFormat = 'jsonl' | 'json' | 'msgpack';
 

@@ -12,7 +12,7 @@ import type { AccountInput, MarginResultOk } from '../measures/types.js';
 import { DutchAuction } from './auction-house.js';
 import { notionalUsd, positionFacts } from './execution.js';
 import type { DutchAuctionMechanism, PlanSpec } from './mechanism.js';
-import { finishPlan, gapOf, marginOk, type AuctionBidStep, type LiquidationPlan } from './plan.js';
+import { finishPlan, gapOf, marginOk, type AuctionBidStep, type LiquidationPlan } from './plan-core.js';
 
 const MAX_AUCTIONS = 50;
 

@@ -22,6 +22,9 @@ import type { MarginEngine } from '../runner/account/runner.js';
 import { validateAccount } from '../instruments/account.js';
 import type { AccountInput, MarginResultOk } from '../measures/types.js';
 import { auctionPlan } from './auction-plan.js';
+import { finishPlan, gapOf, marginOk, type AuctionBidStep, type CloseStep, type LiquidationPlan, type PlanOptions, type PlanStep } from './plan-core.js';
+
+export { finishPlan, gapOf, marginOk, type AuctionBidStep, type CloseStep, type LiquidationPlan, type PlanOptions, type PlanStep } from './plan-core.js';
 import {
   accountOf,
   bookingOf,
@@ -33,94 +36,8 @@ import {
   positionFacts,
   type PositionFacts,
 } from './execution.js';
-import { loadMechanism, type FixedPriceMechanism, type Mechanism, type PlanSpec, type PlanStrategy, type PlanTarget } from './mechanism.js';
+import { loadMechanism, type FixedPriceMechanism, type PlanSpec } from './mechanism.js';
 
-export interface PlanOptions {
-  /** mechanism id, file or object (default deribit-incremental) */
-  mechanism?: Mechanism | string;
-  target?: PlanTarget;
-  buffer?: number;
-  strategy?: PlanStrategy;
-  stepFraction?: number;
-  /** Dutch auction: seconds after the auction start at which the bids are placed (default 0) */
-  auctionTime?: number;
-  /** impact: notional already liquidated on each underlying (a simulation step's earlier plans) */
-  priorNotional?: Record<string, number>;
-}
-
-export interface CloseStep {
-  step: number;
-  type: 'close';
-  /** index in the input account's positions */
-  position: number;
-  instrument: string;
-  /** the account's trade (opposite sign of the position: −size closed) */
-  size: number;
-  /** execution price in the instrument's price unit, and its mark */
-  price: number;
-  markPrice: number;
-  notionalUsd: number;
-  /** fee paid to the insurance fund (USD) */
-  fee: number;
-  /** mark value received by the liquidator minus what it paid (USD) */
-  liquidatorGain: number;
-  equity: number;
-  initialMargin: number;
-  maintenanceMargin: number;
-  gap: number;
-}
-
-export interface AuctionBidStep {
-  step: number;
-  type: 'auction-start' | 'auction-bid';
-  /** seconds after the auction start */
-  t: number;
-  insolvent: boolean;
-  /** fraction of the then-current portfolio taken by the bidder */
-  percent: number;
-  discount: number;
-  cashFromBidder: number;
-  cashToBidder: number;
-  securityModulePaid: number;
-  socialised: number;
-  /** fee charged at the start to the security module (USD) */
-  fee: number;
-  liquidatorGain: number;
-  notionalUsd: number;
-  equity: number;
-  initialMargin: number;
-  maintenanceMargin: number;
-  gap: number;
-}
-
-export type PlanStep = CloseStep | AuctionBidStep;
-
-export interface LiquidationPlan {
-  id: string;
-  mechanism: { id: string; version: string; mechanism: Mechanism['mechanism'] };
-  target: { kind: PlanTarget; buffer: number };
-  strategy: PlanStrategy | 'dutch-auction';
-  stepFraction: number;
-  before: { equity: number; initialMargin: number; maintenanceMargin: number; health: string; gap: number };
-  steps: PlanStep[];
-  restored: boolean;
-  reason: string;
-  totals: { steps: number; closedNotionalUsd: number; fees: number; liquidatorGain: number; securityModulePaid: number; socialised: number };
-  after: { account: AccountInput; margin: MarginResultOk };
-}
-
-export function gapOf(r: MarginResultOk, target: PlanTarget, buffer: number): number {
-  if (target === 'im') return r.equity - r.initialMargin;
-  return r.equity - r.maintenanceMargin * (1 + buffer);
-}
-
-export function marginOk(engine: MarginEngine, a: AccountInput): MarginResultOk {
-  const r = engine.margin(a);
-  if (!r.ok) throw new OptmarginError(r.error.code, `account ${a.id}: ${r.error.message}`, r.error.path);
-  return r;
-}
-
-/** The plan of one account under a mechanism. */
 export function planLiquidation(engine: MarginEngine, accountIn: AccountInput | unknown, opts: PlanOptions = {}): LiquidationPlan {
   const account = validateAccount(accountIn);
   const mech = loadMechanism(opts.mechanism ?? 'deribit-incremental');
@@ -314,42 +231,4 @@ class FixedPricePlanner {
     else if (!restored) reason = this.open().length === 0 ? 'no positions to close' : 'no closing step improves the target';
     return finishPlan(this.engine, this.account, this.mech, this.spec, before, g0, this.steps, restored, reason, accountOf(this.account, this.remaining, this.collateral));
   }
-}
-
-export function finishPlan(
-  engine: MarginEngine,
-  account: AccountInput,
-  mech: Mechanism,
-  spec: PlanSpec,
-  before: MarginResultOk,
-  g0: number,
-  steps: PlanStep[],
-  restored: boolean,
-  reason: string,
-  afterAccount: AccountInput,
-): LiquidationPlan {
-  const margin = marginOk(engine, afterAccount);
-  const totals = { steps: steps.length, closedNotionalUsd: 0, fees: 0, liquidatorGain: 0, securityModulePaid: 0, socialised: 0 };
-  for (const s of steps) {
-    totals.closedNotionalUsd += s.notionalUsd;
-    totals.fees += s.fee;
-    totals.liquidatorGain += s.liquidatorGain;
-    if (s.type !== 'close') {
-      totals.securityModulePaid += s.securityModulePaid;
-      totals.socialised += s.socialised;
-    }
-  }
-  return {
-    id: account.id,
-    mechanism: { id: mech.id, version: mech.version, mechanism: mech.mechanism },
-    target: { kind: spec.target, buffer: spec.buffer },
-    strategy: mech.mechanism === 'dutch-auction' ? 'dutch-auction' : spec.strategy,
-    stepFraction: spec.stepFraction,
-    before: { equity: before.equity, initialMargin: before.initialMargin, maintenanceMargin: before.maintenanceMargin, health: before.health, gap: g0 },
-    steps,
-    restored,
-    reason,
-    totals,
-    after: { account: afterAccount, margin },
-  };
 }

@@ -121,3 +121,22 @@ export function movedMarket(base: MarginMarket, underlying: string, move: number
     vol: (u, e, k) => (u === underlying ? base.vol(u, e, k / f) : base.vol(u, e, k)),
   };
 }
+
+const hashMemo = new WeakMap<object, string>();
+/** marketHashOf, memoized per market object and per snapshot (a shocked view shares its base's snapshot). */
+export function memoMarketHash(market: MarginMarket): string {
+  const m = market as object;
+  let h = hashMemo.get(m);
+  if (h !== undefined) return h;
+  const snap = market.snapshot;
+  if (market.hash === undefined && snap !== null && typeof snap === 'object') {
+    h = hashMemo.get(snap);
+    if (h === undefined) {
+      h = marketHashOf(market);
+      hashMemo.set(snap, h);
+    }
+  } else h = marketHashOf(market);
+  hashMemo.set(m, h);
+  return h;
+}
+

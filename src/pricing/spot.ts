@@ -9,7 +9,7 @@
  * Black-76 on a future. Units as in types.ts (vega per 1.00, theta per year).
  */
 import { check } from '../errors.js';
-import { priceOptions } from './index.js';
+import { priceOptions } from './batch.js';
 import type { Greeks, OptionType } from './types.js';
 
 export interface SpotOptionInput {

@@ -12,7 +12,7 @@ import { ErrorCodes, OptmarginError } from '../errors.js';
 import { logReturns, type History } from './history.js';
 import { EWMA_SEED_RETURNS, checkHorizon, checkLambda } from './historical.js';
 import { makeScenarioSet, type ScenarioSet } from './scenario-set.js';
-import { Rng } from '../io/gen-book.js';
+import { Rng } from '../platform/rng.js';
 
 export type McDistribution = 'normal' | 'student-t';
 

@@ -230,3 +230,20 @@ export class BookAccounts {
     return false;
   }
 }
+
+/**
+ * Whether every instrument and coin of a traded account is in the load's table (added now if
+ * new) and on the book's underlyings: else the account leaves the vectorized path (the account
+ * runner then reports any error). Engine bugs propagate.
+ */
+export function tradeFits(tb: InstrumentTable, col: CollateralParams, market: MarginMarket, nUnderlyings: number, next: AccountInput): boolean {
+  try {
+    for (const p of next.positions) tb.indexOf(p.instrument);
+    const balances = [next.collateral, ...next.positions.map((p) => p.collateral ?? {})];
+    for (const b of balances) for (const cur of Object.keys(b)) if (!col.usdPegged.includes(cur) && market.hasUnderlying(cur)) tb.coinIndex(cur);
+  } catch (e) {
+    if (e instanceof OptmarginError) return false;
+    throw e;
+  }
+  return tb.underlyings.length === nUnderlyings;
+}

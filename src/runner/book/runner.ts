@@ -15,8 +15,8 @@
 import { ErrorCodes, OptmarginError } from '../../errors.js';
 import { validateAccount, validateChanges } from '../../instruments/account.js';
 import type { InstrumentTable } from '../../instruments/table.js';
-import type { BookAccountResult, BookRunStats, UnderlyingWorst } from '../../io/results.js';
-import { marketHashOf, type MarginMarket } from '../../market/margin-market.js';
+import type { BookAccountResult, BookRunStats } from '../../io/results.js';
+import { memoMarketHash, type MarginMarket } from '../../market/margin-market.js';
 import { rowImInto } from '../../measures/grid/addons.js';
 import { gridMeasureParams, type GridMeasureParams } from '../../measures/grid/params.js';
 import { AccKind, reduceAccount, type ReduceArrays } from '../../measures/grid/reduce.js';
@@ -27,14 +27,15 @@ import type { AccountInput, AccountMode, LoadedModel, MarginResult, PositionChan
 import { gridScenarioSet } from '../../scenarios/grid.js';
 import { Aggregator } from '../../wasm/aggregate.js';
 import { WasmInstance } from '../../wasm/module.js';
-import { InvalidEntry } from '../../io/book-file.js';
+import { InvalidEntry } from './types.js';
 import { MarginEngine } from '../account/runner.js';
 import { sharedReduceArrays } from './arrays.js';
-import { BookAccounts, Holdings, type ResolvedAccount } from './accounts.js';
+import { BookAccounts, Holdings, tradeFits, type ResolvedAccount } from './accounts.js';
 import { BookInstruments } from './instruments.js';
 import { ChunkRunner } from './pool.js';
 import { BookRows } from './rows.js';
 import { BookScheduler, Failures, type ScheduledBook } from './schedule.js';
+import { failureOf, underlyingsOf } from './results.js';
 import { fromMarginResult, touchedUnderlyings } from './single.js';
 import type { BookEngineOptions, BookLoadReport, BookUpdate } from './types.js';
 
@@ -46,24 +47,6 @@ const enum Path {
   Grid = 0,
   /** one by one through the account runner (non-grid models, input the runner rejects) */
   Single = 1,
-}
-
-const hashMemo = new WeakMap<object, string>();
-/** marketHashOf, memoized per market object and per snapshot (a shocked view shares its base's snapshot). */
-function memoHash(market: MarginMarket): string {
-  const m = market as object;
-  let h = hashMemo.get(m);
-  if (h !== undefined) return h;
-  const snap = market.snapshot;
-  if (market.hash === undefined && snap !== null && typeof snap === 'object') {
-    h = hashMemo.get(snap);
-    if (h === undefined) {
-      h = marketHashOf(market);
-      hashMemo.set(snap, h);
-    }
-  } else h = marketHashOf(market);
-  hashMemo.set(m, h);
-  return h;
 }
 
 export class BookEngine implements ScheduledBook {
@@ -123,7 +106,7 @@ export class BookEngine implements ScheduledBook {
 
   /** Hash of the current market (computed when first asked for, memoized per snapshot). */
   get marketHash(): string {
-    return memoHash(this.market);
+    return memoMarketHash(this.market);
   }
 
   private get engine(): MarginEngine {
@@ -411,24 +394,9 @@ export class BookEngine implements ScheduledBook {
     this.singleUnderlyings.set(k, touchedUnderlyings(next));
   }
 
-  /** Whether every instrument and coin of `next` is in the table and on the book's underlyings (else it leaves the vectorized path). */
-  private tradeFits(next: AccountInput): boolean {
-    const tb = this.table!;
-    const col = this.model.params.collateral;
-    try {
-      for (const p of next.positions) tb.indexOf(p.instrument);
-      const balances = [next.collateral, ...next.positions.map((p) => p.collateral ?? {})];
-      for (const b of balances) for (const cur of Object.keys(b)) if (!col.usdPegged.includes(cur) && this.market.hasUnderlying(cur)) tb.coinIndex(cur);
-    } catch (e) {
-      if (e instanceof OptmarginError) return false; // the account runner reports it
-      throw e;
-    }
-    return tb.underlyings.length === this.ins.underlyings.length;
-  }
-
   /** The vectorized trade; false when the account cannot stay vectorized (an error, or an underlying the book does not have). */
   private tradeVectorized(k: number, next: AccountInput): boolean {
-    if (!this.tradeFits(next)) return false;
+    if (!tradeFits(this.table!, this.model.params.collateral, this.market, this.ins.underlyings.length, next)) return false;
     this.ins.extend(this.table!, this.market);
     const hold = new Holdings();
     const subBase = this.accounts.nSubs;
@@ -468,7 +436,7 @@ export class BookEngine implements ScheduledBook {
       return out;
     }
     const red = this.red;
-    if (red.accFailed[k]) return { id, ok: false, error: { code: ErrorCodes.WORKER_FAILED, message: `the worker computing this account failed every attempt: ${this.failureOf(k) ?? 'unknown error'}` } };
+    if (red.accFailed[k]) return { id, ok: false, error: { code: ErrorCodes.WORKER_FAILED, message: `the worker computing this account failed every attempt: ${failureOf(this.red, this.failures, k) ?? 'unknown error'}` } };
     const equity = red.accEquity[k];
     const mm = red.accMm[k];
     const kind = red.accKind[k];
@@ -485,36 +453,8 @@ export class BookEngine implements ScheduledBook {
       availableFunds: red.accAvail[k],
       health: HEALTHS[red.accHealth[k]],
       collateralValue: red.accCv[k],
-      underlyings: kind === AccKind.Pooled ? this.underlyingsOf(k) : [],
+      underlyings: kind === AccKind.Pooled ? underlyingsOf(this.red, this.rows, this.ins, k) : [],
     };
-  }
-
-  /** The message of the failed chunk that computed account k (or one of its rows). */
-  private failureOf(k: number): string | undefined {
-    const red = this.red;
-    let message = this.failures.accounts.get(k);
-    for (let j = red.accSubFrom[k]; j < red.accSubTo[k] && message === undefined; j++) {
-      for (let q = red.subRowStart[j]; q < red.subRowStart[j + 1] && message === undefined; q++) message = this.failures.rows.get(red.subRows[q]);
-    }
-    return message;
-  }
-
-  /** Per underlying of a pooled account: its worst scenario, worst loss and IM. */
-  private underlyingsOf(k: number): UnderlyingWorst[] {
-    const red = this.red;
-    const out: UnderlyingWorst[] = [];
-    const j = red.accSubFrom[k];
-    for (let q = red.subRowStart[j]; q < red.subRowStart[j + 1]; q++) {
-      const r = red.subRows[q];
-      const s = this.rows.rowSlot[r];
-      out.push({
-        underlying: this.ins.underlyings[s],
-        worstScenario: this.ins.scenarioLabels[s][this.rows.worst[r]] ?? '',
-        worstLoss: Math.max(0, this.rows.loss[r]),
-        initialMargin: red.rowIm[r],
-      });
-    }
-    return out;
   }
 
   results(): BookAccountResult[] {

@@ -42,3 +42,11 @@ export interface BookUpdate {
    *  single: single-path accounts holding it */
   stages: { marketMs: number; riskMs: number; aggregateMs: number; reduceMs: number; singleMs: number };
 }
+
+/** A book entry that could not even be parsed (a malformed JSON line): its result is this error. */
+export class InvalidEntry {
+  constructor(
+    readonly id: string,
+    readonly message: string,
+  ) {}
+}

@@ -1,0 +1,133 @@
+/**
+ * What a liquidation plan is (its options, steps and result) and the helpers both planners use
+ * (fixed-price: plan.ts; Dutch auction: auction-plan.ts): the gap to the target, a margin that
+ * must be ok, and the plan's closing totals.
+ */
+import { OptmarginError } from '../errors.js';
+import type { MarginEngine } from '../runner/account/runner.js';
+import type { AccountInput, MarginResultOk } from '../measures/types.js';
+import type { Mechanism, PlanSpec, PlanStrategy, PlanTarget } from './mechanism.js';
+
+export interface PlanOptions {
+  /** mechanism id, file or object (default deribit-incremental) */
+  mechanism?: Mechanism | string;
+  target?: PlanTarget;
+  buffer?: number;
+  strategy?: PlanStrategy;
+  stepFraction?: number;
+  /** Dutch auction: seconds after the auction start at which the bids are placed (default 0) */
+  auctionTime?: number;
+  /** impact: notional already liquidated on each underlying (a simulation step's earlier plans) */
+  priorNotional?: Record<string, number>;
+}
+
+export interface CloseStep {
+  step: number;
+  type: 'close';
+  /** index in the input account's positions */
+  position: number;
+  instrument: string;
+  /** the account's trade (opposite sign of the position: −size closed) */
+  size: number;
+  /** execution price in the instrument's price unit, and its mark */
+  price: number;
+  markPrice: number;
+  notionalUsd: number;
+  /** fee paid to the insurance fund (USD) */
+  fee: number;
+  /** mark value received by the liquidator minus what it paid (USD) */
+  liquidatorGain: number;
+  equity: number;
+  initialMargin: number;
+  maintenanceMargin: number;
+  gap: number;
+}
+
+export interface AuctionBidStep {
+  step: number;
+  type: 'auction-start' | 'auction-bid';
+  /** seconds after the auction start */
+  t: number;
+  insolvent: boolean;
+  /** fraction of the then-current portfolio taken by the bidder */
+  percent: number;
+  discount: number;
+  cashFromBidder: number;
+  cashToBidder: number;
+  securityModulePaid: number;
+  socialised: number;
+  /** fee charged at the start to the security module (USD) */
+  fee: number;
+  liquidatorGain: number;
+  notionalUsd: number;
+  equity: number;
+  initialMargin: number;
+  maintenanceMargin: number;
+  gap: number;
+}
+
+export type PlanStep = CloseStep | AuctionBidStep;
+
+export interface LiquidationPlan {
+  id: string;
+  mechanism: { id: string; version: string; mechanism: Mechanism['mechanism'] };
+  target: { kind: PlanTarget; buffer: number };
+  strategy: PlanStrategy | 'dutch-auction';
+  stepFraction: number;
+  before: { equity: number; initialMargin: number; maintenanceMargin: number; health: string; gap: number };
+  steps: PlanStep[];
+  restored: boolean;
+  reason: string;
+  totals: { steps: number; closedNotionalUsd: number; fees: number; liquidatorGain: number; securityModulePaid: number; socialised: number };
+  after: { account: AccountInput; margin: MarginResultOk };
+}
+
+export function gapOf(r: MarginResultOk, target: PlanTarget, buffer: number): number {
+  if (target === 'im') return r.equity - r.initialMargin;
+  return r.equity - r.maintenanceMargin * (1 + buffer);
+}
+
+export function marginOk(engine: MarginEngine, a: AccountInput): MarginResultOk {
+  const r = engine.margin(a);
+  if (!r.ok) throw new OptmarginError(r.error.code, `account ${a.id}: ${r.error.message}`, r.error.path);
+  return r;
+}
+
+/** The plan of one account under a mechanism. */
+export function finishPlan(
+  engine: MarginEngine,
+  account: AccountInput,
+  mech: Mechanism,
+  spec: PlanSpec,
+  before: MarginResultOk,
+  g0: number,
+  steps: PlanStep[],
+  restored: boolean,
+  reason: string,
+  afterAccount: AccountInput,
+): LiquidationPlan {
+  const margin = marginOk(engine, afterAccount);
+  const totals = { steps: steps.length, closedNotionalUsd: 0, fees: 0, liquidatorGain: 0, securityModulePaid: 0, socialised: 0 };
+  for (const s of steps) {
+    totals.closedNotionalUsd += s.notionalUsd;
+    totals.fees += s.fee;
+    totals.liquidatorGain += s.liquidatorGain;
+    if (s.type !== 'close') {
+      totals.securityModulePaid += s.securityModulePaid;
+      totals.socialised += s.socialised;
+    }
+  }
+  return {
+    id: account.id,
+    mechanism: { id: mech.id, version: mech.version, mechanism: mech.mechanism },
+    target: { kind: spec.target, buffer: spec.buffer },
+    strategy: mech.mechanism === 'dutch-auction' ? 'dutch-auction' : spec.strategy,
+    stepFraction: spec.stepFraction,
+    before: { equity: before.equity, initialMargin: before.initialMargin, maintenanceMargin: before.maintenanceMargin, health: before.health, gap: g0 },
+    steps,
+    restored,
+    reason,
+    totals,
+    after: { account: afterAccount, margin },
+  };
+}
