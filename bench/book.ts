@@ -1,6 +1,6 @@
 /**
  * Book engine benchmark (issue 5): a synthetic book (gen-book, seed 1) on the shipped market
- * under deribit-pm — 100,000 accounts (≈ 2M positions; --quick: 10,000). Measured from resolved
+ * under deribit-pm-2024.1 (the vectorized scenario-grid path) — 100,000 accounts (≈ 2M positions; --quick: 10,000). Measured from resolved
  * inputs (the book loaded once): the full recompute in-process (1 thread) and on a pool of 2
  * worker threads and the scaling between them, throughput, the TS reference path (the margin
  * engine one account at a time) as the baseline, a tick on BTC, a trade on one account, and
@@ -30,7 +30,7 @@ export async function bookSection(ctx: SectionContext): Promise<Section> {
   const tickStages: Record<string, number[]> = {};
   const tradeMs: number[] = [];
   for (const threads of [1, 2]) {
-    const eng = BookEngine.create({ market, model: 'deribit-pm', threads });
+    const eng = BookEngine.create({ market, model: 'deribit-pm-2024.1', threads });
     try {
       rep = eng.load(accounts);
       if (threads === 1) loadMs = rep.resolveMs;
@@ -54,7 +54,7 @@ export async function bookSection(ctx: SectionContext): Promise<Section> {
     }
   }
   // TS reference path: the margin engine, one account at a time, warm (its instrument table filled)
-  const ref = new MarginEngine({ market, model: 'deribit-pm' });
+  const ref = new MarginEngine({ market, model: 'deribit-pm-2024.1' });
   const refN = Math.min(accounts.length, ctx.quick ? 10_000 : 20_000);
   for (let k = 0; k < Math.min(2000, refN); k++) ref.margin(accounts[k]);
   const r0 = performance.now();
@@ -67,7 +67,7 @@ export async function bookSection(ctx: SectionContext): Promise<Section> {
   const f1 = full[1];
   const f2 = full[2];
   lines.push(
-    `Book: ${nAcc.toLocaleString('en-US')} accounts, ${info.positions.toLocaleString('en-US')} positions (gen-book seed 1, shipped market), model deribit-pm (27 scenarios per underlying): ` +
+    `Book: ${nAcc.toLocaleString('en-US')} accounts, ${info.positions.toLocaleString('en-US')} positions (gen-book seed 1, shipped market), model deribit-pm-2024.1 (27 scenarios per underlying): ` +
       `${rep!.gridAccounts.toLocaleString('en-US')} accounts vectorized (${rep!.isolatedAccounts.toLocaleString('en-US')} of them isolated, one sub-account per position), ${rep!.singleAccounts} on the single path; ` +
       `${rep!.rows.toLocaleString('en-US')} rows, ${work.toLocaleString('en-US')} holding×scenario products per recompute (positions plus coin legs of inverse futures and coin collateral). ` +
       `Resolve (validate + CSR + risk arrays of the distinct instruments) once: ${loadMs.toFixed(0)} ms.`,

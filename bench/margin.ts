@@ -30,14 +30,14 @@ export function twentyOptionAccount(): AccountInput {
 
 export async function marginSection(ctx: SectionContext): Promise<Section> {
   const market = resolveMarket(defaultMarket());
-  const engine = createMarginEngine({ market, model: 'deribit-pm' });
+  const engine = createMarginEngine({ market, model: 'deribit-pm-2024.1' });
   const account = twentyOptionAccount();
   const extra = { instrument: account.positions![0].instrument, size: -1 };
   const first = engine.margin(account);
   if (!first.ok) throw new Error(`bench account rejected: ${JSON.stringify(first)}`);
   const instruments = account.positions!.map((p) => p.instrument);
   const r = await ctx.runBench([
-    ['margin(account), warm (20 options, deribit-pm)', () => engine.margin(account)],
+    ['margin(account), warm (20 options, deribit-pm-2024.1)', () => engine.margin(account)],
     ['whatIf(account, one more option), warm', () => engine.whatIf(account, [extra])],
   ]);
   // Liquidation prices (BTC down and up) by root-finding on re-margined moved markets: slower by
@@ -45,13 +45,13 @@ export async function marginSection(ctx: SectionContext): Promise<Section> {
   const liq = await ctx.runBench([['liquidationPrice(account, "BTC"), both directions', () => engine.liquidationPrice(account, 'BTC')]], 1000);
   // Revaluation of the same 20 instruments × the grid: WASM kernel vs TS reference pricer.
   const reval = await ctx.runBench([
-    ['risk arrays of the 20 instruments, WASM pricer', () => buildRiskArrays(market, 'deribit-pm', instruments)],
+    ['risk arrays of the 20 instruments, WASM pricer', () => buildRiskArrays(market, 'deribit-pm-2024.1', instruments)],
     [
       'risk arrays of the 20 instruments, TS reference pricer',
       () => {
         setMarginPricer(referencePriceOnlyInto, 'reference');
         try {
-          buildRiskArrays(market, 'deribit-pm', instruments);
+          buildRiskArrays(market, 'deribit-pm-2024.1', instruments);
         } finally {
           setMarginPricer(null);
         }
@@ -61,7 +61,7 @@ export async function marginSection(ctx: SectionContext): Promise<Section> {
   const us = (m: Map<string, { meanMs: number; p99Ms: number }>, k: string) => m.get(k)!.meanMs * 1000;
   const p99 = (m: Map<string, { meanMs: number; p99Ms: number }>, k: string) => m.get(k)!.p99Ms * 1000;
   const lines = [
-    `One portfolio account, 20 BTC options on 3 expiries, default market, preset deribit-pm (9 moves × 3 vol scenarios + contingencies). Targets: margin ≤ 20 µs, what-if ≤ 5 µs.`,
+    `One portfolio account, 20 BTC options on 3 expiries, default market, preset deribit-pm-2024.1 (9 moves × 3 vol scenarios + contingencies). Targets: margin ≤ 20 µs, what-if ≤ 5 µs.`,
     '',
     '| call | mean | p99 |',
     '|---|---:|---:|',

@@ -41,7 +41,7 @@ afterAll(async () => {
   for (const e of engines) await e.close();
 });
 function engineWith(opts: Partial<Parameters<typeof BookEngine.create>[0]> = {}): BookEngine {
-  const e = BookEngine.create({ market, model: 'deribit-pm', ...opts });
+  const e = BookEngine.create({ market, model: 'deribit-pm-2024.1', ...opts });
   engines.push(e);
   return e;
 }
@@ -59,7 +59,7 @@ describe('book engine, single thread', () => {
     await e.recompute();
     const res = e.results();
     expect(res.length).toBe(mixed.length);
-    const ref = new MarginEngine({ market, model: 'deribit-pm' });
+    const ref = new MarginEngine({ market, model: 'deribit-pm-2024.1' });
     let compared = 0;
     let isolated = 0;
     for (let k = 0; k < mixed.length; k++) {
@@ -134,10 +134,11 @@ describe('book engine, single thread', () => {
       }
       const F = inst.kind === 'perpetual' ? market.perpetual(u) : market.forward(u, (inst as { expiry: number }).expiry);
       const coin = Math.abs(inverse ? size / F : size);
-      const extra = (5e-5 * coin) / 100; // 0.005 % per 100 coin
+      // Deribit (2022-01-11): IM 2 %, MM 1 %, each + 0.005 % per BTC (0.0004 % per ETH) of size
+      const extra = (u === 'ETH' ? 4e-6 : 5e-5) * coin;
       const at = entry ?? F;
       const value = inverse ? size * (1 / at - 1 / F) * S(u) : size * (F - at);
-      return { im: (0.04 + extra) * coin * F, mm: (0.02 + extra) * coin * F, value };
+      return { im: (0.02 + extra) * coin * F, mm: (0.01 + extra) * coin * F, value };
     };
     const collateralUsd = (c: Record<string, number> | undefined) =>
       Object.entries(c ?? {}).reduce((x, [cur, amt]) => x + amt * (cur === 'USDC' ? 1 : S(cur)), 0);
@@ -218,7 +219,7 @@ describe('incremental updates', () => {
     const change = [{ instrument: 'BTC-PERPETUAL', size: -50_000 }, { instrument: book[k].positions[0].instrument, size: 1 }];
     const t = e.trade(book[k].id, change);
     expect(t.index).toBe(k);
-    const ref = new MarginEngine({ market, model: 'deribit-pm' }).margin({ ...book[k], positions: [...book[k].positions, ...change] });
+    const ref = new MarginEngine({ market, model: 'deribit-pm-2024.1' }).margin({ ...book[k], positions: [...book[k].positions, ...change] });
     expect(t.result.ok && ref.ok).toBe(true);
     if (t.result.ok && ref.ok) {
       expect(t.result.initialMargin).toBe(ref.initialMargin);
@@ -256,7 +257,7 @@ describe('trades stay on the vectorized path', () => {
         e.trade(k, changes[c]);
         after[k] = { ...book[k], positions: [...book[k].positions, ...changes[c]] };
       });
-      const ref = new MarginEngine({ market, model: 'deribit-pm' });
+      const ref = new MarginEngine({ market, model: 'deribit-pm-2024.1' });
       for (const k of picks) {
         const r = ref.margin(after[k]);
         const b = e.result(k);
@@ -367,7 +368,7 @@ describe('book files and CLI', () => {
     expect(text).toMatch(/invalid accounts \(1\):\n\s+broken\s+OPTMARGIN_INVALID_INPUT\s+line 101 is not valid JSON/);
     const doc = JSON.parse(readFileSync(out, 'utf8'));
     expect(doc.results.length).toBe(101);
-    expect(doc.model.id).toBe('deribit-pm');
+    expect(doc.model.id).toBe('deribit-pm-2024.1');
   });
 });
 
@@ -386,9 +387,9 @@ describe('gen-book', () => {
     expect(new Set(a.accounts.map((x) => x.mode)).size).toBe(3);
   });
 
-  test('a fresh book is mostly healthy, like a venue book at a given moment (deribit-pm, default market)', async () => {
+  test('a fresh book is mostly healthy, like a venue book at a given moment (deribit-pm-2024.1, default market)', async () => {
     const g = generateBook({ accounts: 3000, seed: 1, market });
-    const eng = BookEngine.create({ market, model: 'deribit-pm', threads: 1 });
+    const eng = BookEngine.create({ market, model: 'deribit-pm-2024.1', threads: 1 });
     try {
       eng.load(g.accounts);
       await eng.recompute();

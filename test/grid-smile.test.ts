@@ -59,7 +59,7 @@ describe('the shipped market is a real smile', () => {
 
 describe('shocked revaluation on the shipped smile, by hand', () => {
   it('deribit-pm (sticky moneyness): the short 50k put at −16 % vol up reads the smile at 50000/0.84, shocked ×(1 + 0.38·(30/days)^0.3)', () => {
-    const model = grid('deribit-pm');
+    const model = grid('deribit-pm-2024.1');
     const name = 'BTC-25DEC26-50000-P';
     const { indices, nScen, values, scenarios } = buildRiskArrays(market, model, [name]);
     const s = scenarios[0].info.findIndex((x) => x.priceMove === -model.scan.rangeDown && x.vol === 'up');
@@ -82,7 +82,7 @@ describe('shocked revaluation on the shipped smile, by hand', () => {
     expect(Math.abs(wrong - (then - now))).toBeGreaterThan(50);
   });
 
-  for (const id of ['deribit-pm', 'aevo-15', 'span-16']) {
+  for (const id of ['deribit-pm-2024.1', 'aevo-15', 'span-16']) {
     it(`${id} (${grid(id).smile}): every scenario loss and IM of an options book equal the hand revaluation`, () => {
       const model = grid(id);
       const r = ok(createMarginEngine({ market, model: id }).margin(account(OPTIONS)));
@@ -122,7 +122,7 @@ describe('hand-written SVI market (no batched smile reader): sticky moneyness an
     { instrument: 'BTC_USDC-24APR26-120000-C', size: -1 },
     { instrument: 'BTC-24APR26-100000-C', size: 1 },
   ];
-  for (const id of ['deribit-pm', 'span-16', 'aevo-15']) {
+  for (const id of ['deribit-pm-2024.1', 'span-16', 'aevo-15']) {
     it(`${id}: scenario losses equal the hand revaluation`, () => {
       const model = grid(id);
       const r = ok(createMarginEngine({ market: m, model: id }).margin(account(pos)));
@@ -134,7 +134,7 @@ describe('hand-written SVI market (no batched smile reader): sticky moneyness an
 });
 
 describe('every add-on inside IM (deribit-pm with an extended table, span-16 short option minimum)', () => {
-  const base = grid('deribit-pm');
+  const base = grid('deribit-pm-2024.1');
   // Deribit's extended moves (−66 %, +500 %) with vol up, counted at a fraction (illustrative weights)
   const extended: GridModel = {
     ...structuredClone(base),

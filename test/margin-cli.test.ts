@@ -36,13 +36,13 @@ describe('optmargin margin / models (default market)', () => {
   it('prints a readable breakdown and the same figures as JSON', () => {
     const f = join(dir, 'acc.json');
     writeFileSync(f, JSON.stringify(account));
-    const text = run(f, { liquidation: true });
+    const text = run(f, { liquidation: true, model: 'deribit-pm-2024.1' });
     expect(text.code).toBe(0);
-    expect(text.out).toMatch(/model deribit-pm v2024\.1/);
+    expect(text.out).toMatch(/model deribit-pm-2024\.1 v2024\.1/);
     expect(text.out).toMatch(/initial margin/);
     expect(text.out).toMatch(/worst scenario/);
     expect(text.out).toMatch(/liquidation price BTC/);
-    const json = JSON.parse(run(f, { json: true }).out) as MarginResultOk;
+    const json = JSON.parse(run(f, { json: true, model: 'deribit-pm-2024.1' }).out) as MarginResultOk;
     expect(json.ok).toBe(true);
     expect(json.grid!.map((g) => g.underlying)).toEqual(['BTC', 'ETH']);
     expect(json.initialMargin).toBeGreaterThan(json.maintenanceMargin);
@@ -50,11 +50,30 @@ describe('optmargin margin / models (default market)', () => {
     // msgpack input gives the same result
     const m = join(dir, 'acc.msgpack');
     writeFileSync(m, encode(account));
-    expect(JSON.parse(run(m, { json: true }).out).initialMargin).toBe(json.initialMargin);
+    expect(JSON.parse(run(m, { json: true, model: 'deribit-pm-2024.1' }).out).initialMargin).toBe(json.initialMargin);
     // standard model chosen explicitly
     const std = JSON.parse(run(f, { json: true, model: 'deribit-standard' }).out) as MarginResultOk;
     expect(std.model.id).toBe('deribit-standard');
     expect(std.modeApplied).toBe('cross');
+  });
+
+  it('portfolio accounts default to deribit-pm: a BTC sub-account in BTC with USD beside; a mixture is rejected', () => {
+    const f = join(dir, 'seg.json');
+    const btcOnly = { ...account, collateral: { BTC: 2 }, positions: account.positions.slice(0, 3) };
+    writeFileSync(f, JSON.stringify(btcOnly));
+    const text = run(f, {});
+    expect(text.code).toBe(0);
+    expect(text.out).toMatch(/model deribit-pm v2026-02-15 \(deribit-pme/);
+    expect(text.out).toMatch(/BTC \(USD at [\d,.]+\)\s+BTC\s+USD/);
+    expect(text.out).toMatch(/risk matrix\s+worst case\s+roll shock/);
+    const json = JSON.parse(run(f, { json: true }).out) as MarginResultOk;
+    expect(json.currency).toBe('BTC');
+    expect(json.usd!.initialMargin).toBeCloseTo(json.initialMargin * json.usd!.price, 9);
+    const mixed = join(dir, 'mixed.json');
+    writeFileSync(mixed, JSON.stringify(account));
+    const bad = run(mixed, { json: true });
+    expect(bad.code).toBe(2);
+    expect(JSON.parse(bad.out).error.path).toBe('positions[3].instrument');
   });
 
   it('a bad account yields an error result and exit code 2', () => {
@@ -80,7 +99,7 @@ describe('optmargin margin / models (default market)', () => {
 describe('margin on the resolved default market (integration with src/market)', () => {
   const market = resolveMarket(defaultMarket());
   it('grid presets: IM ≥ MM, what-if = recompute, hedge reduces margin', () => {
-    for (const model of ['deribit-pm', 'span-16', 'aevo-15']) {
+    for (const model of ['deribit-pm-2024.1', 'deribit-xpm', 'span-16', 'aevo-15']) {
       const eng = createMarginEngine({ market, model });
       const r = eng.margin(account);
       if (!r.ok) throw new Error(r.error.message);

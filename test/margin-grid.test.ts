@@ -79,8 +79,8 @@ function randomPortfolio(r: () => number, n: number, optionsOnly = false): Posit
 }
 
 describe('scenario grid mechanism', () => {
-  it('vol shock is term-scaled: σ·(1 ± 0.38·(30/days)^0.3) for deribit-pm', () => {
-    const v = (loadModel('deribit-pm').params as GridModel).scan.vol;
+  it('vol shock is term-scaled: σ·(1 ± 0.38·(30/days)^0.3) for deribit-pm-2024.1', () => {
+    const v = (loadModel('deribit-pm-2024.1').params as GridModel).scan.vol;
     expect(shockVol(v, 0.5, 1, 7 / 365)).toBeCloseTo(0.5 * (1 + 0.38 * Math.pow(30 / 7, 0.3)), 14);
     expect(shockVol(v, 0.5, -1, 30 / 365)).toBeCloseTo(0.5 * 0.62, 14);
     // below one day the floor of 1 day applies
@@ -88,7 +88,7 @@ describe('scenario grid mechanism', () => {
   });
 
   it('risk arrays equal a direct Black-76 revaluation (inverse put, −16 % vol up)', () => {
-    const { indices, values, nScen, scenarios } = buildRiskArrays(market, 'deribit-pm', ['BTC-26FEB26-100000-P']);
+    const { indices, values, nScen, scenarios } = buildRiskArrays(market, 'deribit-pm-2024.1', ['BTC-26FEB26-100000-P']);
     const sc = scenarios[0];
     const s = sc.info.findIndex((x) => x.priceMove === -0.16 && x.vol === 'up');
     const t = 30 / 365;
@@ -101,7 +101,7 @@ describe('scenario grid mechanism', () => {
   });
 
   it('a short put’s worst scenario is −16 % vol up; breakdown lists every scenario', () => {
-    const eng = createMarginEngine({ market, model: 'deribit-pm' });
+    const eng = createMarginEngine({ market, model: 'deribit-pm-2024.1' });
     const r = ok(eng.margin(acc([{ instrument: 'BTC-26FEB26-100000-P', size: -1 }])));
     const g = r.grid![0];
     expect(g.worstScenario.priceMove).toBeCloseTo(-0.16, 12);
@@ -124,7 +124,7 @@ describe('scenario grid mechanism', () => {
       valuationTime: expiry - ex.days_to_expiry * day,
       underlyings: { ETH: { spot: ex.index_I0, carry: ex.annualized_basis_rate, vol: 0.6 } },
     });
-    const base = loadModel('deribit-pm').params as GridModel;
+    const base = loadModel('deribit-pm-2024.1').params as GridModel;
     const dederi: GridModel = {
       ...structuredClone(base),
       id: 'dederi-test',
@@ -147,7 +147,7 @@ describe('scenario grid mechanism', () => {
 
 describe('invariants on random portfolios', () => {
   afterAll(() => setMarginPricer(null));
-  const presets = ['deribit-pm', 'span-16', 'aevo-15', 'deribit-standard'];
+  const presets = ['deribit-pm-2024.1', 'span-16', 'aevo-15', 'deribit-standard'];
 
   it('IM ≥ MM ≥ 0 for every preset', () => {
     const r = rng(1);
@@ -162,7 +162,7 @@ describe('invariants on random portfolios', () => {
   });
 
   it('a long option never needs more than its premium (grid presets)', () => {
-    for (const model of ['deribit-pm', 'span-16', 'aevo-15']) {
+    for (const model of ['deribit-pm-2024.1', 'span-16', 'aevo-15']) {
       const eng = createMarginEngine({ market, model });
       for (const inst of ['BTC-3FEB26-90000-P', 'BTC-26FEB26-120000-C', 'BTC_USDC-27APR26-100000-C', 'BTC-27APR26-60000-P']) {
         const res = ok(eng.margin(acc([{ instrument: inst, size: 2 }], {})));
@@ -172,7 +172,7 @@ describe('invariants on random portfolios', () => {
   });
 
   it('hedged portfolios margin less than their legs', () => {
-    const eng = createMarginEngine({ market, model: 'deribit-pm' });
+    const eng = createMarginEngine({ market, model: 'deribit-pm-2024.1' });
     const im = (p: PositionInput[]) => ok(eng.margin(acc(p))).initialMargin;
     const call = { instrument: 'BTC-26FEB26-105000-C', size: -1 };
     const fut = { instrument: 'BTC_USDC-26FEB26', size: 1 };
@@ -184,9 +184,9 @@ describe('invariants on random portfolios', () => {
     expect(im([put, longPut])).toBeLessThan(im([put]) + im([longPut]));
   });
 
-  it('portfolio ≤ isolated (deribit-pm) on random option portfolios; portfolio ≤ standard cross on hedged books', () => {
+  it('portfolio ≤ isolated (deribit-pm-2024.1) on random option portfolios; portfolio ≤ standard cross on hedged books', () => {
     const r = rng(7);
-    const pm = createMarginEngine({ market, model: 'deribit-pm' });
+    const pm = createMarginEngine({ market, model: 'deribit-pm-2024.1' });
     for (let k = 0; k < 30; k++) {
       const pos = randomPortfolio(r, 2 + Math.floor(r() * 8), true);
       const port = ok(pm.margin(acc(pos))).initialMargin;
@@ -209,7 +209,7 @@ describe('invariants on random portfolios', () => {
   it('the WASM fast path and the TS reference pricer agree on random portfolios', () => {
     const r = rng(42);
     const books = Array.from({ length: 25 }, () => randomPortfolio(r, 1 + Math.floor(r() * 20)));
-    for (const model of ['deribit-pm', 'span-16', 'aevo-15']) {
+    for (const model of ['deribit-pm-2024.1', 'span-16', 'aevo-15']) {
       setMarginPricer(null);
       const fast = createMarginEngine({ market, model });
       const a = books.map((p) => ok(fast.margin(acc(p, { BTC: 3 }))));
@@ -226,7 +226,7 @@ describe('invariants on random portfolios', () => {
 });
 
 describe('multi-collateral, what-if, liquidation price', () => {
-  const base = loadModel('deribit-pm').params as GridModel;
+  const base = loadModel('deribit-pm-2024.1').params as GridModel;
   const withHaircuts: GridModel = {
     ...structuredClone(base),
     id: 'pm-haircuts',
@@ -253,7 +253,7 @@ describe('multi-collateral, what-if, liquidation price', () => {
   });
 
   it('what-if equals a full recomputation', () => {
-    const eng = createMarginEngine({ market, model: 'deribit-pm' });
+    const eng = createMarginEngine({ market, model: 'deribit-pm-2024.1' });
     const r = rng(3);
     for (let k = 0; k < 20; k++) {
       const a = acc(randomPortfolio(r, 3 + Math.floor(r() * 10)), { BTC: 2, USDC: 20_000 });
@@ -278,7 +278,7 @@ describe('multi-collateral, what-if, liquidation price', () => {
   });
 
   it('liquidation price: equity = MM at the price found (grid model)', () => {
-    const eng = createMarginEngine({ market, model: 'deribit-pm' });
+    const eng = createMarginEngine({ market, model: 'deribit-pm-2024.1' });
     const a = acc([{ instrument: 'BTC-26FEB26-100000-P', size: -5 }], { USDC: 150_000 });
     const lp = eng.liquidationPrice(a, 'BTC');
     expect(lp.below).not.toBeNull();
@@ -295,7 +295,7 @@ describe('multi-collateral, what-if, liquidation price', () => {
           ETH: { spot: 3000, vol: 0.7 },
         },
       });
-      const r = ok(createMarginEngine({ market: m2, model: 'deribit-pm' }).margin(a));
+      const r = ok(createMarginEngine({ market: m2, model: 'deribit-pm-2024.1' }).margin(a));
       return r.equity - r.maintenanceMargin;
     };
     expect(check(lp.below! * 1.001)).toBeGreaterThan(0);

@@ -72,21 +72,25 @@ describe('account validation', () => {
 describe('presets', () => {
   it('lists every preset with id, version, source and a parameter hash', () => {
     const ids = listModels().map((m) => m.id);
-    expect(ids).toEqual(['aevo-15', 'deribit-pm', 'deribit-standard', 'lyra-pmrm', 'span-16']);
+    expect(ids).toEqual(['aevo-15', 'deribit-pm', 'deribit-pm-2024.1', 'deribit-standard', 'deribit-standard-2024.1', 'deribit-xpm', 'lyra-pmrm', 'span-16']);
     for (const m of listModels()) {
       expect(m.version).toMatch(/\S/);
       expect(m.source.length).toBeGreaterThan(20);
+      // every preset cites its pages (or repository) and dates them; no file outside the repo
+      expect(m.source).toMatch(/https?:\/\/|lyra-finance\/v2-core/);
+      expect(m.source).toMatch(/\d{4}-\d{2}-\d{2}/);
+      expect(m.source).not.toMatch(/DESIGN\.md|margin_methodology_refs/);
       expect(m.hash).toMatch(/^[0-9a-f]{16}$/);
     }
   });
   it('rejects a malformed parameter set naming the field', () => {
-    const p = structuredClone(loadModel('deribit-pm').params) as unknown as Record<string, unknown>;
+    const p = structuredClone(loadModel('deribit-pm-2024.1').params) as unknown as Record<string, unknown>;
     (p.scan as Record<string, unknown>).rangeUp = -1;
     expect(() => loadModel(p as never)).toThrow(/scan\.rangeUp must be in \[0, 10\], got -1/);
     expect(() => loadModel('no-such-model')).toThrow(/unknown model "no-such-model"; presets: aevo-15, deribit-pm/);
   });
   it('hash depends on parameters, not key order', () => {
-    const a = loadModel('deribit-pm');
+    const a = loadModel('deribit-pm-2024.1');
     const shuffled = Object.fromEntries(Object.entries(structuredClone(a.params)).reverse());
     expect(loadModel(shuffled as never).hash).toBe(a.hash);
     const changed = { ...structuredClone(a.params), mmFraction: 0.75 };
@@ -126,15 +130,27 @@ describe('rule-based standard margin (Deribit formulas, hand-checked)', () => {
   it('long options need no margin; futures tiers grow with size', () => {
     const r = ok(eng.margin({ id: 'l', mode: 'cross', collateral: { BTC: 1 }, positions: [{ instrument: 'BTC-26FEB26-100000-P', size: 2 }] }));
     expect(r.initialMargin).toBe(0);
-    // 10 BTC linear future: IM = (4% + 0.005%·10/100)·10·F; inverse future of USD 1,000,000 = 10 BTC
+    // 10 BTC linear future: IM = (2% + 0.005%·10)·10·F; inverse future of USD 1,000,000 = 10 BTC
     const lin = ok(eng.margin({ id: 'f', mode: 'cross', collateral: { USDC: 1e6 }, positions: [{ instrument: 'BTC_USDC-26FEB26', size: 10 }] }));
-    expect(lin.initialMargin).toBeCloseTo(0.040005 * 1e6, 6);
-    expect(lin.maintenanceMargin).toBeCloseTo(0.020005 * 1e6, 6);
+    expect(lin.initialMargin).toBeCloseTo(0.0205 * 1e6, 6);
+    expect(lin.maintenanceMargin).toBeCloseTo(0.0105 * 1e6, 6);
     const inv = ok(eng.margin({ id: 'f', mode: 'cross', collateral: { BTC: 1 }, positions: [{ instrument: 'BTC-26FEB26', size: 1e6 }] }));
-    expect(inv.initialMargin).toBeCloseTo(0.040005 * 1e6, 6);
-    // 1000 BTC: 4% + 0.05% = 4.05%
-    const big = ok(eng.margin({ id: 'b', mode: 'cross', collateral: { USDC: 1e8 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: -1000 }] }));
-    expect(big.initialMargin).toBeCloseTo(0.0405 * 1000 * F, 4);
+    expect(inv.initialMargin).toBeCloseTo(0.0205 * 1e6, 6);
+    // ETH: 2% + 0.0004% per ETH: 1000 ETH at 3000 → 2.4% IM, 1.4% MM
+    const e = ok(eng.margin({ id: 'e', mode: 'cross', collateral: { USDC: 1e7 }, positions: [{ instrument: 'ETH_USDC-PERPETUAL', size: 1000 }] }));
+    expect(e.initialMargin).toBeCloseTo(0.024 * 1000 * 3000, 6);
+    expect(e.maintenanceMargin).toBeCloseTo(0.014 * 1000 * 3000, 6);
+  });
+
+  it("futures tiers reproduce Deribit's worked examples (support 'Linear Perpetual', BTC_USDC at 100,000)", () => {
+    // 25 BTC: IM 2% + 25·0.005% = 2.125% → 53,125 USDC; MM 1.125% → 28,125 USDC
+    const a = ok(eng.margin({ id: 'w', mode: 'cross', collateral: { USDC: 1e8 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 25 }] }));
+    expect(a.initialMargin).toBeCloseTo(53_125, 6);
+    expect(a.maintenanceMargin).toBeCloseTo(28_125, 6);
+    // 350 BTC: IM 3.75% → 1,312,500 USDC (13.125 BTC)
+    const b = ok(eng.margin({ id: 'w', mode: 'cross', collateral: { USDC: 1e8 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: -350 }] }));
+    expect(b.initialMargin).toBeCloseTo(1_312_500, 5);
+    expect(b.perCurrency.USDC.initialMargin).toBeCloseTo(1_312_500, 5);
   });
 
   it('futures P&L from entry price enters equity (inverse: size × (1/entry − 1/F) coin)', () => {
@@ -147,16 +163,16 @@ describe('rule-based standard margin (Deribit formulas, hand-checked)', () => {
 
   it('isolated: each position with its own collateral and health; cross pools', () => {
     const positions = [
-      { instrument: 'BTC_USDC-PERPETUAL', size: 1, collateral: { USDC: 5000 } }, // IM 4000.05: healthy
-      { instrument: 'BTC_USDC-PERPETUAL', size: -1, collateral: { USDC: 3000 } }, // IM 4000.05, MM 2000.05: margin call
+      { instrument: 'BTC_USDC-PERPETUAL', size: 1, collateral: { USDC: 5000 } }, // IM 2005: healthy
+      { instrument: 'BTC_USDC-PERPETUAL', size: -1, collateral: { USDC: 1500 } }, // IM 2005, MM 1005: margin call
     ];
     const iso = ok(eng.margin({ id: 'i', mode: 'isolated', collateral: { USDC: 100 }, positions }));
     expect(iso.positions.map((p) => p.health)).toEqual(['healthy', 'margin call']);
     expect(iso.health).toBe('margin call');
-    expect(iso.equity).toBeCloseTo(8100, 9);
-    expect(iso.availableFunds).toBeCloseTo(100 + (5000 - 4000.05), 6);
+    expect(iso.equity).toBeCloseTo(6600, 9);
+    expect(iso.availableFunds).toBeCloseTo(100 + (5000 - 2005), 6);
     const cross = ok(
-      eng.margin({ id: 'c', mode: 'cross', collateral: { USDC: 8100 }, positions: positions.map(({ instrument, size }) => ({ instrument, size })) }),
+      eng.margin({ id: 'c', mode: 'cross', collateral: { USDC: 6600 }, positions: positions.map(({ instrument, size }) => ({ instrument, size })) }),
     );
     expect(cross.initialMargin).toBeCloseTo(iso.initialMargin, 9);
     expect(cross.health).toBe('healthy');
@@ -164,18 +180,18 @@ describe('rule-based standard margin (Deribit formulas, hand-checked)', () => {
 
   it('health thresholds: margin call, liquidatable, bankrupt', () => {
     const acc = (usdc: number): AccountInput => ({ id: 'h', mode: 'cross', collateral: { USDC: usdc }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1 }] });
-    expect(ok(eng.margin(acc(3000))).health).toBe('margin call');
-    expect(ok(eng.margin(acc(1000))).health).toBe('liquidatable');
+    expect(ok(eng.margin(acc(1500))).health).toBe('margin call');
+    expect(ok(eng.margin(acc(500))).health).toBe('liquidatable');
     const b = ok(eng.margin({ ...acc(100), positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1, entryPrice: 101_000 }] }));
     expect(b.health).toBe('bankrupt');
     expect(b.marginRatio).toBeNull();
   });
 
   it('liquidation price of a long linear future matches the closed form', () => {
-    // equity(P) = C + (P − F0); MM(P) = 0.0200005·P → P* = (F0 − C)/(1 − 0.0200005)
+    // equity(P) = C + (P − F0); MM(P) = (1% + 0.005%·1)·P → P* = (F0 − C)/(1 − 0.01005)
     const C = 30_000;
     const lp = eng.liquidationPrice({ id: 'l', mode: 'cross', collateral: { USDC: C }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1 }] }, 'BTC');
-    expect(lp.below!).toBeCloseTo((F - C) / (1 - 0.0200005), 1);
+    expect(lp.below!).toBeCloseTo((F - C) / (1 - 0.01005), 1);
     expect(lp.above).toBeNull();
     expect(lp.alreadyLiquidatable).toBe(false);
   });

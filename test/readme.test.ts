@@ -26,7 +26,7 @@ test('README library example works and gives consistent numbers', async () => {
   }
 
   const mkt = market.resolveMarket(market.defaultMarket());
-  const books = book.BookEngine.create({ market: mkt, model: 'deribit-pm', threads: 2 });
+  const books = book.BookEngine.create({ market: mkt, model: 'deribit-pm-2024.1', threads: 2 });
   try {
     const accounts = book.generateBook({ accounts: 400, seed: 1, market: mkt }).accounts;
     books.load(accounts);

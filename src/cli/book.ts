@@ -26,6 +26,10 @@ export interface BookCommandOptions {
   out?: string;
   json?: boolean;
   progress?: boolean;
+  /** also write the wall-clock figures (ms, throughput, stage timings) into --out and the --json summary */
+  timings?: boolean;
+  /** where wall-clock figures go (default: stderr) */
+  log?: (s: string) => void;
 }
 
 export function intOption(name: string, v: unknown, min: number, max: number): number {
@@ -45,9 +49,18 @@ export function formatBookSummary(s: BookSummary, header: ResultsDocument['model
   lines.push(
     `  healthy ${s.byHealth.healthy} | margin call ${s.byHealth['margin call']} | liquidatable ${s.byHealth.liquidatable} | bankrupt ${s.byHealth.bankrupt} | invalid ${s.errors}`,
   );
-  lines.push(`  total equity ${usd(s.totalEquity)} USD, IM ${usd(s.totalInitialMargin)} USD, MM ${usd(s.totalMaintenanceMargin)} USD`);
+  const cur = Object.keys(s.byCurrency);
+  const coinAccounts = cur.some((c) => c !== 'USD');
+  lines.push(`  total equity ${usd(s.totalEquity)} USD, IM ${usd(s.totalInitialMargin)} USD, MM ${usd(s.totalMaintenanceMargin)} USD${coinAccounts ? ' (coin accounts at their index)' : ''}`);
+  if (coinAccounts) {
+    for (const c of cur) {
+      const t = s.byCurrency[c];
+      const f = (x: number) => (c === 'USD' || c === 'USDC' || c === 'USDT' ? usd(x) : x.toLocaleString('en-US', { maximumFractionDigits: 4 }));
+      lines.push(`    ${c}: ${t.accounts} accounts, equity ${f(t.equity)} ${c}, IM ${f(t.initialMargin)} ${c}, MM ${f(t.maintenanceMargin)} ${c}`);
+    }
+  }
   if (s.worst.length) {
-    lines.push('  worst accounts (equity − MM):');
+    lines.push('  worst accounts (equity − MM, USD):');
     for (const w of s.worst) lines.push(`    ${t(w.id)}  ${w.health}  equity ${usd(w.equity)}  MM ${usd(w.maintenanceMargin)}  shortfall ${usd(w.shortfall)}`);
   }
   if (s.errors) {
@@ -59,10 +72,12 @@ export function formatBookSummary(s: BookSummary, header: ResultsDocument['model
     lines.push(`  warning: ${s.duplicates.count} accounts reuse an id already seen (each is margined and reported in input order):`);
     for (const d of s.duplicates.examples) lines.push(`    ${t(d.id)}  at inputs ${d.indices.slice(0, 5).join(', ')}${d.indices.length > 5 ? ', …' : ''}`);
   }
-  if (s.ms !== undefined) {
-    lines.push(`  time ${s.ms.toFixed(0)} ms${s.throughput ? `, throughput ${(s.throughput / 1e6).toFixed(0)}M positions×scenarios/s` : ''}`);
-  }
   return lines.join('\n') + '\n';
+}
+
+/** The wall-clock line (stderr by default: it differs from run to run). */
+export function formatTimings(ms: number, throughput: number | undefined): string {
+  return `  time ${ms.toFixed(0)} ms${throughput ? `, throughput ${(throughput / 1e6).toFixed(0)}M positions×scenarios/s` : ''}\n`;
 }
 
 /** The exit code of a finished book run: 3 when some accounts failed for a reason other than their input. */
@@ -122,7 +137,7 @@ export async function marginAccounts(
   const bar = showBar
     ? new cliProgress.SingleBar({ stream: process.stderr, format: 'margining [{bar}] {percentage}% | {value}/{total} accounts | {stage}', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic)
     : null;
-  const engine = BookEngine.create({ market, model: opts.model ?? 'deribit-pm', threads });
+  const engine = BookEngine.create({ market, model: opts.model ?? 'deribit-pm-2024.1', threads });
   try {
     bar?.start(accounts.length, 0, { stage: 'resolve' });
     const load = engine.load(accounts, (done) => bar?.update(done, { stage: 'resolve' }));
@@ -137,8 +152,14 @@ export async function marginAccounts(
     }
     const summary = summarize(results);
     summary.positions = load.positions;
-    summary.ms = performance.now() - t0;
-    summary.throughput = stats.aggregateMs > 0 ? engine.work / (stats.aggregateMs / 1000) : undefined;
+    // wall-clock figures differ from run to run: kept out of the results file and stdout (same
+    // inputs → same bytes, whatever the thread count) unless --timings asks for them
+    const ms = performance.now() - t0;
+    const throughput = stats.aggregateMs > 0 ? engine.work / (stats.aggregateMs / 1000) : undefined;
+    if (opts.timings) {
+      summary.ms = ms;
+      summary.throughput = throughput;
+    }
     const header = engine.header();
     if (out) {
       const doc: ResultsDocument = { format: 'optmargin.book-results/1', ...header, summary, results };
@@ -146,7 +167,9 @@ export async function marginAccounts(
       await yieldToSignals(); // an interruption that arrived during the work wins over the commit
       out.file.commit();
     }
-    write(opts.json ? JSON.stringify({ ...header, summary, stats, load }, null, 2) + '\n' : formatBookSummary(summary, { ...header.model, marketHash: header.marketHash }));
+    const timing = opts.timings ? { stats, load } : { load: { ...load, resolveMs: undefined, ms: undefined } };
+    write(opts.json ? JSON.stringify({ ...header, summary, ...timing }, null, 2) + '\n' : formatBookSummary(summary, { ...header.model, marketHash: header.marketHash }));
+    (opts.log ?? ((x: string) => process.stderr.write(x)))(formatTimings(ms, throughput));
     return summary;
   } finally {
     bar?.stop();
@@ -195,11 +218,12 @@ export function registerBookCommands(program: Command): void {
     .description('margin every account of a book (JSON lines, JSON array or msgpack; docs/book.md) and print a summary')
     .argument('<book>', 'book file, or - for standard input')
     .option('--market <file>', 'market snapshot (optmargin JSON/msgpack, Deribit CSV or book summary); default: the shipped market')
-    .option('--model <id>', 'margin model preset id or parameter file', 'deribit-pm')
+    .option('--model <id>', 'margin model preset id or parameter file', 'deribit-pm-2024.1')
     .option('--threads <n>', 'worker threads (1 = in-process)')
     .option('--out <file>', 'write every result: .json, .msgpack or .csv')
     .option('--json', 'print the summary as JSON')
     .option('--no-progress', 'no progress bar on stderr')
+    .option('--timings', 'also write wall-clock figures (ms, throughput) into --out and the --json summary (default: stderr only)')
     .action(async (file: string, opts: BookCommandOptions) => {
       const summary = await runBookCommand(file, opts);
       reportBookProblems(summary);

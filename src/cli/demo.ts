@@ -24,7 +24,7 @@ export async function runDemo(opts: DemoOptions, write: (s: string) => void = (s
   const t0 = performance.now();
   const n = opts.accounts === undefined ? 20_000 : intOption('accounts', opts.accounts, 1, 10_000_000);
   const threads = opts.threads === undefined ? Math.min(2, availableParallelism()) : intOption('threads', opts.threads, 1, 256);
-  const model = opts.model ?? 'deribit-pm';
+  const model = opts.model ?? 'deribit-pm-2024.1';
   const snapshot = defaultMarket();
   const market = resolveMarket(snapshot);
   const { accounts, info } = generateBook({ accounts: n, seed: 1, market });
@@ -61,7 +61,7 @@ export function registerDemoCommand(program: Command): void {
     .description('margin the sample book on the shipped default market and print a summary (what `npm start` runs)')
     .option('--accounts <n>', 'accounts in the sample book', '20000')
     .option('--threads <n>', 'worker threads')
-    .option('--model <id>', 'margin model preset', 'deribit-pm')
+    .option('--model <id>', 'margin model preset', 'deribit-pm-2024.1')
     .action(async (opts: DemoOptions) => {
       await runDemo(opts);
     });

@@ -44,17 +44,30 @@ export function formatMarginResult(r: MarginResult, liq?: LiquidationPrices[]): 
   o.push(`account ${terminalSafe(r.id)}  mode ${r.mode}${r.modeApplied !== r.mode ? ` (computed as ${r.modeApplied})` : ''}`);
   o.push(`model ${r.model.id} ${versionLabel(r.model.version)} (${r.model.mechanism}, params ${r.model.hash.slice(0, 12)})  market ${r.marketHash.slice(0, 12)} at ${new Date(r.valuationTime).toISOString()}`);
   o.push('');
+  const isUsd = (c: string): boolean => c === 'USD' || c === 'USDC' || c === 'USDT';
+  const amt = (x: number, c: string): string => (isUsd(c) ? usd(x) : (Math.round(x * 1e8) / 1e8 + 0).toFixed(8));
+  const cur = r.currency;
+  const u = r.usd;
+  const line = (label: string, x: number, xUsd?: number): string[] => (u ? [label, amt(x, cur), usd(xUsd ?? x * u.price)] : [label, usd(x)]);
   const fig: string[][] = [
-    ['equity', usd(r.equity)],
-    ['  collateral (after haircuts)', usd(r.collateralValue)],
-    ['initial margin', usd(r.initialMargin)],
-    ['maintenance margin', usd(r.maintenanceMargin)],
-    ['available funds', usd(r.availableFunds)],
-    ['margin ratio (MM / equity)', r.marginRatio === null ? 'n/a (equity <= 0)' : pct(r.marginRatio)],
-    ['health', r.health],
+    line('equity', r.equity, u?.equity),
+    line(u ? `  balance (${cur})` : '  collateral (after haircuts)', r.collateralValue),
+    line('initial margin', r.initialMargin, u?.initialMargin),
+    line('maintenance margin', r.maintenanceMargin, u?.maintenanceMargin),
+    line('available funds', r.availableFunds, u?.availableFunds),
+    ['margin ratio (MM / equity)', r.marginRatio === null ? 'n/a (equity <= 0)' : pct(r.marginRatio), ...(u ? [''] : [])],
+    ['health', r.health, ...(u ? [''] : [])],
   ];
-  o.push(table([['USD', ''], ...fig], [false, true]));
-  if (r.components) {
+  o.push(table([u ? [`${cur} (USD at ${usd(u.price)})`, cur, 'USD'] : ['USD', ''], ...fig], u ? [false, true, true] : [false, true]));
+  if (r.pme && r.pme.length) {
+    o.push('');
+    const rows = [['risk matrix', 'worst case', 'roll shock', 'delta shock', 'IM', 'MM', 'worst scenario']];
+    for (const c of r.pme) {
+      const worst = c.pairs.map((pr) => `${pr.pair} ${pr.worstCaseBucket.source} bucket ${pr.worstCaseBucket.bucket} ${pr.worstCaseBucket.side}`).join(', ') || '-';
+      rows.push([c.currency, amt(c.worstCase, c.currency), amt(c.rollShock, c.currency), amt(c.deltaShock, c.currency), amt(c.initialMargin, c.currency), amt(c.maintenanceMargin, c.currency), worst]);
+    }
+    o.push(table(rows, [false, true, true, true, true, true, false]));
+  } else if (r.components) {
     o.push('');
     o.push('components');
     o.push(table(Object.entries(r.components).map(([k, v]) => [`  ${k}`, Number.isInteger(v) ? String(v) : usd(v)]), [false, true]));

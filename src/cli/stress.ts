@@ -81,11 +81,14 @@ export function runStressCommand(file: string | undefined, opts: StressCliOption
         res.errors.push({ id: e.id, code: e.error.code, message: e.error.message });
         return;
       }
-      const pnl = r.equity - b.equity;
+      // in USD: a coin sub-account (deribit-pm) reports its figures in the coin, with USD beside
+      const ub = b.usd ?? b;
+      const ur = r.usd ?? r;
+      const pnl = ur.equity - ub.equity;
       res.bookPnl += pnl;
       if (r.health === 'bankrupt') res.bankrupt.push(r.id);
       else if (r.health === 'liquidatable') res.liquidatable.push(r.id);
-      res.accounts.push({ id: r.id, equityBefore: b.equity, equityAfter: r.equity, pnl, maintenanceMarginAfter: r.maintenanceMargin, healthBefore: b.health, healthAfter: r.health });
+      res.accounts.push({ id: r.id, equityBefore: ub.equity, equityAfter: ur.equity, pnl, maintenanceMarginAfter: ur.maintenanceMargin, healthBefore: b.health, healthAfter: r.health });
       if ((k & 255) === 0) bar?.update(s * accounts.length + k);
     });
     out.push(res);

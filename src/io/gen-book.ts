@@ -17,7 +17,7 @@
  *                                   cross, isolated (collateral per position) or portfolio
  *   spread traders            20 %  verticals, calendars, strangles (2–4 structures of 2 legs)
  * Collateral is sized from a random leverage or cover, calibrated to a portfolio-margin venue
- * (deribit-pm's ±16 % grid), so a minority of accounts lands in margin call or below maintenance
+ * (deribit-pm-2024.1's ±16 % grid), so a minority of accounts lands in margin call or below maintenance
  * — as in a real book (checked by test/book.test.ts).
  */
 import { ErrorCodes, OptmarginError } from '../errors.js';

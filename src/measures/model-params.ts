@@ -7,11 +7,14 @@
 import { ErrorCodes, OptmarginError, show } from '../errors.js';
 import type {
   CollateralParams,
+  DeribitPmeModel,
   FuturesTierParams,
   GridAddOns,
   GridModel,
   LyraPmrmModel,
   MarginModel,
+  PmeCurrencyParams,
+  PmePairParams,
   RuleBasedModel,
   ScenarioSpec,
   StandardOptionParams,
@@ -218,6 +221,74 @@ function lyra(c: Checker, o: Obj, h: Header): LyraPmrmModel {
   };
 }
 
+const PME_PAIR_KEYS = [
+  'price_range',
+  'volatility_range_up',
+  'volatility_range_down',
+  'short_term_vega_power',
+  'long_term_vega_power',
+  'min_volatility_for_shock_up',
+  'extended_table_factor',
+  'delta_total_liq_shock_threshold',
+  'max_delta_shock',
+  'm_inc',
+] as const;
+const PME_CURRENCY_NUMS = ['annualised_move_risk', 'min_annualised_move', 'extended_dampener', 'haircut', 'pnl_offset', 'max_offsetable_pnl'] as const;
+
+function pmePairs(c: Checker, v: unknown): Record<string, PmePairParams> {
+  const by = c.map('currencyPair', v);
+  const out: Record<string, PmePairParams> = {};
+  for (const u of Object.keys(by)) {
+    const p = c.obj(`currencyPair.${u}`, by[u], PME_PAIR_KEYS);
+    const pair = Object.fromEntries(PME_PAIR_KEYS.map((k) => [k, c.num(`currencyPair.${u}.${k}`, p[k], 0)])) as unknown as PmePairParams;
+    c.num(`currencyPair.${u}.price_range`, pair.price_range, 1e-9, 0.999);
+    out[u] = pair;
+  }
+  return out;
+}
+
+function pmeCurrencies(c: Checker, v: unknown): Record<string, PmeCurrencyParams> {
+  const by = c.map('currency', v);
+  const out: Record<string, PmeCurrencyParams> = {};
+  for (const k0 of Object.keys(by)) {
+    const p = `currency.${k0}`;
+    const o = c.obj(p, by[k0], [...PME_CURRENCY_NUMS, 'equity_side_impact', 'correlation_set']);
+    const nums = Object.fromEntries(PME_CURRENCY_NUMS.map((k) => [k, c.num(`${p}.${k}`, o[k], 0)]));
+    if (typeof o.correlation_set !== 'boolean') c.fail(`${p}.correlation_set`, 'must be true or false', o.correlation_set);
+    out[k0] = {
+      ...nums,
+      equity_side_impact: c.oneOf(`${p}.equity_side_impact`, o.equity_side_impact, ['both', 'up', 'down', 'none'] as const),
+      correlation_set: o.correlation_set as boolean,
+    } as PmeCurrencyParams;
+  }
+  return out;
+}
+
+function deribitPme(c: Checker, o: Obj, h: Header): DeribitPmeModel {
+  c.obj('(root)', o, [...HEADER, 'margining', 'general', 'extendedMoves', 'volShock', 'currencyPair', 'currency', 'collateral']);
+  const g = c.obj('general', o.general, ['mm_factor', 'buckets_count', 'vol_scenarios_count']);
+  const buckets = c.num('general.buckets_count', g.buckets_count, 1, 100);
+  if (!Number.isInteger(buckets)) c.fail('general.buckets_count', 'must be an integer', buckets);
+  if (g.vol_scenarios_count !== 3) c.fail('general.vol_scenarios_count', 'must be 3 (vol up, same, down)', g.vol_scenarios_count);
+  const vs = c.obj('volShock', o.volShock, ['referenceDays', 'shortTermBelowDays', 'minDays', 'floor']);
+  return {
+    ...h,
+    mechanism: 'deribit-pme',
+    margining: c.oneOf('margining', o.margining, ['segregated', 'cross'] as const),
+    general: { mm_factor: c.num('general.mm_factor', g.mm_factor, 0, 1), buckets_count: buckets, vol_scenarios_count: 3 },
+    extendedMoves: c.arr('extendedMoves', o.extendedMoves).map((m, i) => c.num(`extendedMoves[${i}]`, m, -0.999, 100)),
+    volShock: {
+      referenceDays: c.num('volShock.referenceDays', vs.referenceDays, 1e-9),
+      shortTermBelowDays: c.num('volShock.shortTermBelowDays', vs.shortTermBelowDays, 0),
+      minDays: c.num('volShock.minDays', vs.minDays, 1e-9),
+      floor: c.num('volShock.floor', vs.floor, 0, 10),
+    },
+    currencyPair: pmePairs(c, o.currencyPair),
+    currency: pmeCurrencies(c, o.currency),
+    collateral: collateral(c, o.collateral),
+  };
+}
+
 type Header = { id: string; version: string; description: string; source: string };
 
 /** Validates a parameter object into a typed model; `where` names its origin in messages (a file path or id). */
@@ -226,8 +297,9 @@ export function validateModel(v: unknown, where = 'model'): MarginModel {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) c.fail('(root)', 'must be an object', v);
   const o = v as Obj;
   const h: Header = { id: c.str('id', o.id), version: c.str('version', o.version), description: c.str('description', o.description), source: c.str('source', o.source) };
-  const mech = c.oneOf('mechanism', o.mechanism, ['rule-based', 'scenario-grid', 'lyra-pmrm'] as const);
+  const mech = c.oneOf('mechanism', o.mechanism, ['rule-based', 'scenario-grid', 'lyra-pmrm', 'deribit-pme'] as const);
   if (mech === 'rule-based') return ruleBased(c, o, h);
   if (mech === 'scenario-grid') return grid(c, o, h);
+  if (mech === 'deribit-pme') return deribitPme(c, o, h);
   return lyra(c, o, h);
 }

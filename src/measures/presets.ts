@@ -5,7 +5,10 @@
  */
 import aevo15 from '../../presets/aevo-15.json' with { type: 'json' };
 import deribitPm from '../../presets/deribit-pm.json' with { type: 'json' };
+import deribitPm2024 from '../../presets/deribit-pm-2024.1.json' with { type: 'json' };
 import deribitStandard from '../../presets/deribit-standard.json' with { type: 'json' };
+import deribitStandard2024 from '../../presets/deribit-standard-2024.1.json' with { type: 'json' };
+import deribitXpm from '../../presets/deribit-xpm.json' with { type: 'json' };
 import lyraPmrm from '../../presets/lyra-pmrm.json' with { type: 'json' };
 import span16 from '../../presets/span-16.json' with { type: 'json' };
 
@@ -13,7 +16,10 @@ import span16 from '../../presets/span-16.json' with { type: 'json' };
 export const PRESET_DATA: Readonly<Record<string, unknown>> = {
   'aevo-15': aevo15,
   'deribit-pm': deribitPm,
+  'deribit-pm-2024.1': deribitPm2024,
   'deribit-standard': deribitStandard,
+  'deribit-standard-2024.1': deribitStandard2024,
+  'deribit-xpm': deribitXpm,
   'lyra-pmrm': lyraPmrm,
   'span-16': span16,
 };
