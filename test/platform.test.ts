@@ -50,7 +50,7 @@ describe('presets', () => {
     for (const id of files) expect(PRESET_DATA[id]).toEqual(JSON.parse(readFileSync(join(root, 'presets', `${id}.json`), 'utf8')));
   });
   test('unknown keys are rejected at every level, naming the field', () => {
-    const pm = JSON.parse(readFileSync(join(root, 'presets', 'deribit-pm.json'), 'utf8'));
+    const pm = JSON.parse(readFileSync(join(root, 'presets', 'deribit-pm-2024.1.json'), 'utf8'));
     expect(() => validateModel({ ...pm, mmFractoin: 0.8 }, 'x.json')).toThrow(/x\.json: \(root\)\.mmFractoin is not a known field/);
     expect(() => validateModel({ ...pm, addOns: { ...pm.addOns, futures: { ...pm.addOns.futures, basis: 'gross', extra: 1 } } })).toThrow(/addOns\.futures\.extra is not a known field/);
     expect(() => validateModel({ ...pm, scenarios: [{ ...pm.scenarios[0], wieght: 1 }] })).toThrow(/scenarios\[0\]\.wieght is not a known field/);

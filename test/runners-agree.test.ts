@@ -19,8 +19,8 @@ import type { MarginMarket } from '../src/market/margin-market.js';
 const market = resolveMarket(defaultMarket());
 const { accounts } = generateBook({ accounts: 300, seed: 7, market });
 
-const pm = loadModel('deribit-pm').params as GridModel;
-/** deribit-pm with every other rule of the grid measure switched on */
+const pm = loadModel('deribit-pm-2024.1').params as GridModel;
+/** deribit-pm-2024.1 with every other rule of the grid measure switched on */
 const variant: GridModel = {
   ...pm,
   id: 'pm-rules-variant',
@@ -35,12 +35,14 @@ const variant: GridModel = {
 };
 
 const cases: [string, string | MarginModel][] = [
-  ['deribit-pm', 'deribit-pm'],
+  ['deribit-pm-2024.1', 'deribit-pm-2024.1'],
   ['span-16', 'span-16'],
   ['aevo-15', 'aevo-15'],
   ['credit rule, netting: instrument, gross futures, haircuts, minimum', variant],
   ['deribit-standard (single path)', 'deribit-standard'],
   ['lyra-pmrm (single path)', 'lyra-pmrm'],
+  ['deribit-pm (single path, segregated coin numeraire)', 'deribit-pm'],
+  ['deribit-xpm (single path, cross-collateral)', 'deribit-xpm'],
 ];
 
 const books: BookEngine[] = [];

@@ -52,7 +52,14 @@ export function validateAccount(v: unknown, path = ''): AccountInput {
   if (rawPositions.length > LIMITS.positionsPerAccount) throw invalidInput(at('positions'), `must hold at most ${LIMITS.positionsPerAccount} positions`, rawPositions.length);
   const positions = new Array<PositionInput>(rawPositions.length);
   for (let i = 0; i < rawPositions.length; i++) positions[i] = validatePosition(at(`positions[${i}]`), rawPositions[i], mode);
-  return { id, mode, collateral, positions };
+  const out: AccountInput = { id, mode, collateral, positions };
+  if (a.currency !== undefined) {
+    if (typeof a.currency !== 'string' || !CURRENCY_RE.test(a.currency)) {
+      throw invalidInput(at('currency'), 'must be an upper-case currency code like BTC or USDC', a.currency);
+    }
+    out.currency = a.currency;
+  }
+  return out;
 }
 
 /** Decodes msgpack bytes, then validates as JSON input. */

@@ -29,6 +29,11 @@ export interface AccountInput {
   /** Balances by currency (after premiums paid/received), e.g. { BTC: 1.5, USDC: 20000 }. */
   collateral: Record<string, number>;
   positions: PositionInput[];
+  /**
+   * Settlement currency of a segregated sub-account (deribit-pm): BTC, ETH, USDC... Optional:
+   * inferred from the positions' settlement currency and the balances when absent.
+   */
+  currency?: string;
 }
 
 /** A position change for what-if: adds `size` (negative closes/shorts) of `instrument`. */

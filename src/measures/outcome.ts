@@ -3,9 +3,11 @@ import type {
   AccountMode,
   CurrencyFigures,
   MarginFigures,
+  PmeCurrencyBreakdown,
   PositionBreakdown,
   UnderlyingGreeks,
   UnderlyingGridBreakdown,
+  UsdFigures,
 } from './types.js';
 
 export interface MarginOutcome {
@@ -18,4 +20,8 @@ export interface MarginOutcome {
   positions: PositionBreakdown[];
   grid?: UnderlyingGridBreakdown[];
   components?: Record<string, number>;
+  /** numeraire of the figures when not USD (a segregated coin account), with USD equivalents */
+  currency?: string;
+  usd?: UsdFigures;
+  pme?: PmeCurrencyBreakdown[];
 }

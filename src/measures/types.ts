@@ -130,7 +130,57 @@ export interface LyraPmrmModel extends ModelHeader {
   collateral: CollateralParams;
 }
 
-export type MarginModel = RuleBasedModel | GridModel | LyraPmrmModel;
+/** One currency pair's block of Deribit's `model_params.currency_pair` (names as Deribit publishes them). */
+export interface PmePairParams {
+  price_range: number;
+  volatility_range_up: number;
+  volatility_range_down: number;
+  short_term_vega_power: number;
+  long_term_vega_power: number;
+  min_volatility_for_shock_up: number;
+  extended_table_factor: number;
+  /** USD */
+  delta_total_liq_shock_threshold: number;
+  max_delta_shock: number;
+  m_inc: number;
+}
+
+/** One settlement/collateral currency's block of Deribit's `model_params.currency`. */
+export interface PmeCurrencyParams {
+  annualised_move_risk: number;
+  min_annualised_move: number;
+  /** read as USD */
+  extended_dampener: number;
+  haircut: number;
+  equity_side_impact: 'both' | 'up' | 'down' | 'none';
+  pnl_offset: number;
+  /** read as USD */
+  max_offsetable_pnl: number;
+  correlation_set: boolean;
+}
+
+/**
+ * Deribit's portfolio margin engine (private/pme/simulate): a 9-bucket × 3-vol risk matrix plus an
+ * extended table per currency pair, computed in the settlement currency. `segregated` (S:PM): one
+ * settlement currency per account, figures in it; `cross` (X:PM): every currency's requirement in
+ * USD, collateral in USD after haircuts.
+ */
+export interface DeribitPmeModel extends ModelHeader {
+  mechanism: 'deribit-pme';
+  margining: 'segregated' | 'cross';
+  general: { mm_factor: number; buckets_count: number; vol_scenarios_count: number };
+  /** Relative moves of the extended table (vol up only). */
+  extendedMoves: number[];
+  /** Days convention of the vol shocks: (referenceDays / max(days, minDays))^power, short-term power below shortTermBelowDays. */
+  volShock: { referenceDays: number; shortTermBelowDays: number; minDays: number; floor: number };
+  /** by underlying (BTC = Deribit's btc_usd) */
+  currencyPair: Record<string, PmePairParams>;
+  /** by currency (BTC, ETH; USDC = Deribit's usd block for linear pairs) */
+  currency: Record<string, PmeCurrencyParams>;
+  collateral: CollateralParams;
+}
+
+export type MarginModel = RuleBasedModel | GridModel | LyraPmrmModel | DeribitPmeModel;
 
 /** A loaded model: parameters plus the hash every result carries. */
 export interface LoadedModel {
@@ -208,8 +258,13 @@ export interface MarginResultOk extends MarginFigures {
   model: { id: string; version: string; hash: string; mechanism: MarginModel['mechanism'] };
   marketHash: string;
   valuationTime: number;
-  currency: 'USD';
-  /** Collateral value after haircuts, USD. */
+  /** Currency of the headline figures (equity, IM, MM, availableFunds): USD, or a segregated account's settlement currency. */
+  currency: string;
+  /** USD equivalents of the headline figures when `currency` is not USD (at the index price `price`). */
+  usd?: UsdFigures;
+  /** Deribit PME: the risk matrix of each settlement currency (in that currency). */
+  pme?: PmeCurrencyBreakdown[];
+  /** Collateral value after haircuts (a segregated account: its balance), in `currency`. */
   collateralValue: number;
   perCurrency: Record<string, CurrencyFigures>;
   greeks: Record<string, UnderlyingGreeks>;
@@ -217,6 +272,42 @@ export interface MarginResultOk extends MarginFigures {
   grid?: UnderlyingGridBreakdown[];
   /** Mechanism-specific components (Lyra: mtm, basis contingency, static contingency...). */
   components?: Record<string, number>;
+}
+
+/** USD equivalents of a coin account's headline figures, at the index `price`. */
+export interface UsdFigures {
+  price: number;
+  equity: number;
+  initialMargin: number;
+  maintenanceMargin: number;
+  availableFunds: number;
+}
+
+export interface PmePairBreakdown {
+  /** Deribit's key: underlying_settlement in lower case, e.g. btc_btc, eth_usdc */
+  pair: string;
+  underlying: string;
+  /** net delta of the pair's positions, coin of the underlying */
+  delta: number;
+  worstCase: number;
+  worstCaseBucket: { index: number; source: 'standard' | 'extended'; bucket: number; side: 'left' | 'right' | 'center' };
+  deltaShock: number;
+  /** the reduced (offset, dampened) vectors, settlement currency */
+  aggregated: { standard: number[]; extended: number[] };
+}
+
+export interface PmeCurrencyBreakdown {
+  currency: string;
+  /** USD per unit of the currency */
+  price: number;
+  riskMatrixMargin: number;
+  worstCase: number;
+  rollShock: number;
+  deltaShock: number;
+  correlationContingency: number;
+  initialMargin: number;
+  maintenanceMargin: number;
+  pairs: PmePairBreakdown[];
 }
 
 export interface MarginResultError {

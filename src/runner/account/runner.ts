@@ -10,11 +10,13 @@
  * `MarginEngine` is this runner's public name (kept for the package API).
  */
 import { ErrorCodes, OptmarginError } from '../../errors.js';
+import { Kind } from '../../instruments/kind.js';
 import { validateAccount, validateChanges } from '../../instruments/account.js';
 import { AccountResolver } from '../../instruments/resolve.js';
 import { InstrumentTable } from '../../instruments/table.js';
 import { liquidationPrices } from '../../liquidation/price.js';
 import { marketHashOf, type MarginMarket } from '../../market/margin-market.js';
+import { deribitPmeMargin } from '../../measures/deribit-pme/account.js';
 import { GridAccountMeasure } from '../../measures/grid/account.js';
 import { gridMeasureParams } from '../../measures/grid/params.js';
 import type { LyraFeeds } from '../../measures/lyra/pmrm.js';
@@ -104,7 +106,9 @@ export class MarginEngine {
       model: { id: p.id, version: p.version, hash: this.model.hash, mechanism: p.mechanism },
       marketHash: this.marketHash,
       valuationTime: this.market.valuationTime,
-      currency: 'USD',
+      currency: o.currency ?? 'USD',
+      usd: o.usd,
+      pme: o.pme,
       equity: f.equity,
       initialMargin: f.initialMargin,
       maintenanceMargin: f.maintenanceMargin,
@@ -123,6 +127,7 @@ export class MarginEngine {
   private measure(a: AccountInput, key: object): MarginOutcome {
     const p = this.model.params;
     if (p.mechanism === 'lyra-pmrm') return lyraMargin(this.table, this.market, this.lyraFeeds ?? {}, a, p);
+    if (p.mechanism === 'deribit-pme') return deribitPmeMargin(this, p, a);
     const r = this.resolver.resolve(a);
     if (p.mechanism === 'rule-based') return ruleBasedMargin(p, this.table, this.resolver, a, r);
     return this.gridMeasure!.margin(a, r, key);
@@ -163,9 +168,34 @@ export class MarginEngine {
     }
     const before = this.margin(input);
     if (!before.ok) throw new OptmarginError(before.error.code, before.error.message, before.error.path);
-    const after = this.margin({ ...input, positions: [...input.positions, ...changes.filter((c) => c.size !== 0)] });
+    const after = this.margin(this.afterTrades(input, changes));
     if (!after.ok) throw new OptmarginError(after.error.code, after.error.message, after.error.path);
     return whatIfResult(figuresOf(before), figuresOf(after));
+  }
+
+  /**
+   * The account after `changes` traded (the re-margin path of whatIf): positions appended; an
+   * option's premium (at entry, else at mark) moves its settlement currency's balance, as the
+   * grid what-if does.
+   */
+  private afterTrades(input: AccountInput, changes: PositionChange[]): AccountInput {
+    const kept = changes.filter((c) => c.size !== 0);
+    let collateral = input.collateral;
+    kept.forEach((ch, c) => {
+      let i: number;
+      try {
+        i = this.table.indexOf(ch.instrument);
+      } catch (e) {
+        if (e instanceof OptmarginError) throw new OptmarginError(e.code, `changes[${c}].instrument: ${e.message}`, `changes[${c}].instrument`);
+        throw e;
+      }
+      if (this.table.kind[i] !== Kind.Option) return;
+      const inst = this.table.instruments[i]!;
+      if (collateral === input.collateral) collateral = { ...input.collateral };
+      const cur = inst.settlementCurrency;
+      collateral[cur] = (collateral[cur] ?? 0) - ch.size * (ch.entryPrice ?? this.table.mark[i]) * inst.contractSize;
+    });
+    return { ...input, collateral, positions: [...input.positions, ...kept] };
   }
 
   /** Prices of `underlying` at which equity would equal MM (liquidation/price.ts). */
