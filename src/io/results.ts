@@ -6,7 +6,7 @@
  */
 import { encode } from '@msgpack/msgpack';
 import { ErrorCodes, OptmarginError } from '../errors.js';
-import type { AccountMode, Health, MarginFigures, MarginResultError } from '../measures/types.js';
+import type { AccountMode, Health, MarginFigures, MarginResultError, UsdFigures } from '../measures/types.js';
 
 export const HEALTHS: readonly Health[] = ['healthy', 'margin call', 'liquidatable', 'bankrupt'];
 
@@ -26,7 +26,11 @@ export interface BookAccountOk extends MarginFigures {
   ok: true;
   mode: AccountMode;
   modeApplied: AccountMode;
-  /** collateral after haircuts, USD */
+  /** currency of the figures: USD, or a segregated account's settlement currency (deribit-pm) */
+  currency: string;
+  /** USD equivalents when `currency` is not USD (at the index `price`) */
+  usd?: UsdFigures;
+  /** collateral after haircuts (in `currency`) */
   collateralValue: number;
   /** grid models (pooled accounts): per underlying, its worst scenario and IM */
   underlyings: UnderlyingWorst[];
@@ -62,10 +66,13 @@ export interface BookSummary {
   ok: number;
   errors: number;
   byHealth: Record<Health, number>;
+  /** totals in USD: coin-margined accounts converted at their index (their `usd` figures) */
   totalEquity: number;
   totalInitialMargin: number;
   totalMaintenanceMargin: number;
-  /** the accounts with the lowest equity − MM (the closest to, or deepest in, liquidation) */
+  /** totals per account currency, in that currency (a book mixing BTC, ETH and USD accounts) */
+  byCurrency: Record<string, { accounts: number; equity: number; initialMargin: number; maintenanceMargin: number }>;
+  /** the accounts with the lowest equity − MM in USD (the closest to, or deepest in, liquidation); figures in USD */
   worst: { id: string; health: Health; equity: number; maintenanceMargin: number; shortfall: number }[];
   /** accounts with an error: id, code and message (first 100; `errors` counts them all) */
   invalid: { id: string; code: string; message: string }[];
@@ -99,6 +106,7 @@ export function summarize(results: readonly BookAccountResult[], worstN = 10): B
   const firstIndex = new Map<string, number>();
   const dup = new Map<string, number[]>();
   let dupCount = 0;
+  const byCurrency: BookSummary['byCurrency'] = {};
   results.forEach((r, k) => {
     const seen = firstIndex.get(r.id);
     if (seen === undefined) firstIndex.set(r.id, k);
@@ -116,22 +124,31 @@ export function summarize(results: readonly BookAccountResult[], worstN = 10): B
     }
     ok++;
     byHealth[r.health]++;
-    eq += r.equity;
-    im += r.initialMargin;
-    mm += r.maintenanceMargin;
-    gaps.push({ k, gap: r.equity - r.maintenanceMargin });
+    const u = r.usd ?? r;
+    eq += u.equity;
+    im += u.initialMargin;
+    mm += u.maintenanceMargin;
+    const c = (byCurrency[r.currency] ??= { accounts: 0, equity: 0, initialMargin: 0, maintenanceMargin: 0 });
+    c.accounts++;
+    c.equity += r.equity;
+    c.initialMargin += r.initialMargin;
+    c.maintenanceMargin += r.maintenanceMargin;
+    gaps.push({ k, gap: u.equity - u.maintenanceMargin });
   });
   // ties broken by input order: the summary is deterministic
   gaps.sort((a, b) => a.gap - b.gap || a.k - b.k);
   const worst = gaps.slice(0, worstN).map(({ k, gap }) => {
     const r = results[k] as BookAccountOk;
-    return { id: r.id, health: r.health, equity: r.equity, maintenanceMargin: r.maintenanceMargin, shortfall: -gap };
+    const u = r.usd ?? r;
+    return { id: r.id, health: r.health, equity: u.equity, maintenanceMargin: u.maintenanceMargin, shortfall: -gap };
   });
   if (!Number.isFinite(eq) || !Number.isFinite(im) || !Number.isFinite(mm)) {
     throw new OptmarginError(ErrorCodes.INTERNAL, 'book totals overflowed although every account is within the documented limits');
   }
   const duplicates = { count: dupCount, examples: [...dup].map(([id, indices]) => ({ id, indices })) };
-  return { accounts: results.length, ok, errors, failed, byHealth, totalEquity: eq, totalInitialMargin: im, totalMaintenanceMargin: mm, worst, invalid, duplicates };
+  const sortedCurrencies: BookSummary['byCurrency'] = {};
+  for (const c of Object.keys(byCurrency).sort()) sortedCurrencies[c] = byCurrency[c];
+  return { accounts: results.length, ok, errors, failed, byHealth, totalEquity: eq, totalInitialMargin: im, totalMaintenanceMargin: mm, byCurrency: sortedCurrencies, worst, invalid, duplicates };
 }
 
 export type ResultFormat = 'json' | 'msgpack' | 'csv';
@@ -166,7 +183,7 @@ export function csvField(v: unknown): string {
 }
 
 export const CSV_COLUMNS = [
-  'id', 'ok', 'mode', 'health', 'equity', 'initialMargin', 'maintenanceMargin', 'availableFunds', 'marginRatio', 'collateralValue', 'errorCode', 'errorMessage',
+  'id', 'ok', 'mode', 'health', 'currency', 'equity', 'initialMargin', 'maintenanceMargin', 'availableFunds', 'marginRatio', 'collateralValue', 'equityUsd', 'initialMarginUsd', 'maintenanceMarginUsd', 'errorCode', 'errorMessage',
 ] as const;
 
 /** Serializes a results document; numbers print with full precision (round-trip exact). */
@@ -176,8 +193,8 @@ export function serializeResults(doc: ResultsDocument, format: ResultFormat): Ui
   const lines: string[] = [CSV_COLUMNS.join(',')];
   for (const r of doc.results) {
     const row = r.ok
-      ? [r.id, true, r.mode, r.health, r.equity, r.initialMargin, r.maintenanceMargin, r.availableFunds, r.marginRatio, r.collateralValue, '', '']
-      : [r.id, false, '', '', '', '', '', '', '', '', r.error.code, r.error.message];
+      ? [r.id, true, r.mode, r.health, r.currency, r.equity, r.initialMargin, r.maintenanceMargin, r.availableFunds, r.marginRatio, r.collateralValue, (r.usd ?? r).equity, (r.usd ?? r).initialMargin, (r.usd ?? r).maintenanceMargin, '', '']
+      : [r.id, false, '', '', '', '', '', '', '', '', '', '', '', '', r.error.code, r.error.message];
     lines.push(row.map(csvField).join(','));
   }
   return Buffer.from(lines.join('\n') + '\n');

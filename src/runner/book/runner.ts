@@ -446,6 +446,7 @@ export class BookEngine implements ScheduledBook {
       ok: true,
       mode,
       modeApplied: kind === AccKind.Isolated ? 'isolated' : mode === 'cross' ? 'cross' : 'portfolio',
+      currency: 'USD',
       equity,
       initialMargin: red.accIm[k],
       maintenanceMargin: mm,

@@ -32,6 +32,7 @@ export function fromMarginResult(r: MarginResult): BookAccountResult {
     ok: true,
     mode: r.mode,
     modeApplied: r.modeApplied,
+    currency: r.currency,
     equity: r.equity,
     initialMargin: r.initialMargin,
     maintenanceMargin: r.maintenanceMargin,
@@ -41,6 +42,7 @@ export function fromMarginResult(r: MarginResult): BookAccountResult {
     collateralValue: r.collateralValue,
     underlyings: [],
   };
+  if (r.usd) out.usd = r.usd;
   if (r.grid && r.modeApplied !== 'isolated') {
     out.underlyings = r.grid.map((g) => ({ underlying: g.underlying, worstScenario: g.worstScenario.label, worstLoss: g.worstLoss, initialMargin: g.initialMargin }));
   }
