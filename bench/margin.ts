@@ -36,9 +36,15 @@ export async function marginSection(ctx: SectionContext): Promise<Section> {
   const first = engine.margin(account);
   if (!first.ok) throw new Error(`bench account rejected: ${JSON.stringify(first)}`);
   const instruments = account.positions!.map((p) => p.instrument);
+  // the same options in a segregated BTC sub-account under Deribit's PM (deribit-pm: figures in BTC)
+  const pme = createMarginEngine({ market, model: 'deribit-pm' });
+  const btcAccount: AccountInput = { ...account, id: 'bench-20-btc', collateral: { BTC: 10 } };
+  const firstPme = pme.margin(btcAccount);
+  if (!firstPme.ok) throw new Error(`bench account rejected by deribit-pm: ${JSON.stringify(firstPme)}`);
   const r = await ctx.runBench([
     ['margin(account), warm (20 options, deribit-pm-2024.1)', () => engine.margin(account)],
     ['whatIf(account, one more option), warm', () => engine.whatIf(account, [extra])],
+    ['margin(account), warm (20 options, deribit-pm: segregated BTC, Deribit PME)', () => pme.margin(btcAccount)],
   ]);
   // Liquidation prices (BTC down and up) by root-finding on re-margined moved markets: slower by
   // nature (each evaluation revalues the account's instruments on a moved market), so timed apart.
