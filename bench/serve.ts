@@ -55,7 +55,7 @@ async function stop(proc: ChildProcess): Promise<void> {
 async function marginAtRate(ctx: SectionContext, lines: string[]): Promise<void> {
   const account = twentyOptionAccount();
   const body = JSON.stringify(account);
-  const engine = new MarginEngine({ market: resolveMarket(defaultMarket()), model: 'deribit-pm' });
+  const engine = new MarginEngine({ market: resolveMarket(defaultMarket()), model: 'deribit-pm-2024.1' });
   const inProc = await ctx.runBench([['in process: engine.margin + JSON.stringify (20 options)', () => void JSON.stringify(engine.margin(account))]]);
   const base = inProc.values().next().value!;
   const { proc, url } = await startServe(['--threads', '1']);
@@ -66,7 +66,7 @@ async function marginAtRate(ctx: SectionContext, lines: string[]): Promise<void>
     const ac = createRequire(import.meta.url)('autocannon') as (o: object) => Promise<{ requests: { average: number }; latency: { p99: number }; non2xx: number }>;
     const ceiling = await ac({ url: url + '/v1/margin', method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: 16, duration: ctx.quick ? 2 : 10 });
     lines.push(
-      `POST /v1/margin, one portfolio account of 20 BTC/ETH options (deribit-pm, shipped market), JSON, server process \`optmargin serve\` on 127.0.0.1, ` +
+      `POST /v1/margin, one portfolio account of 20 BTC/ETH options (deribit-pm-2024.1, shipped market), JSON, server process \`optmargin serve\` on 127.0.0.1, ` +
         `client in the bench process (2 cores shared by both). Open loop at a fixed rate, latency from the scheduled send time, ${durationMs / 1000} s after a 1 s warm-up.`,
       '',
       '| measure | value |',
@@ -90,7 +90,7 @@ async function tickOverHttp(ctx: SectionContext, lines: string[]): Promise<void>
   const reps = ctx.quick ? 6 : 20;
   const market = resolveMarket(defaultMarket());
   const inProcMs: number[] = [];
-  const eng = BookEngine.create({ market, model: 'deribit-pm', threads: 2 });
+  const eng = BookEngine.create({ market, model: 'deribit-pm-2024.1', threads: 2 });
   try {
     eng.load(generateBook({ accounts: nAcc, seed: 1, market }).accounts);
     await eng.recompute();
@@ -124,7 +124,7 @@ async function tickOverHttp(ctx: SectionContext, lines: string[]): Promise<void>
   const b = median(httpMs);
   lines.push(
     '',
-    `Book tick: ${fmt(nAcc)} generated accounts (seed 1, deribit-pm), 2 worker threads, BTC moved by a small step each time (${changed} accounts re-margined), median of ${reps}.`,
+    `Book tick: ${fmt(nAcc)} generated accounts (seed 1, deribit-pm-2024.1), 2 worker threads, BTC moved by a small step each time (${changed} accounts re-margined), median of ${reps}.`,
     '',
     '| path | median ms | vs in process |',
     '|---|---:|---:|',

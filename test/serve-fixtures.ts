@@ -1,9 +1,9 @@
-/** Shared by the server tests: an account of three positions and an untyped JSON reader. */
+/** Shared by the server tests: a BTC sub-account of three positions and an untyped JSON reader. */
 
 export const ACCOUNT = {
   id: 'desk-1',
   mode: 'portfolio',
-  collateral: { BTC: 3, USDC: 20000 },
+  collateral: { BTC: 3 },
   positions: [
     { instrument: 'BTC-25SEP26-60000-P', size: -5 },
     { instrument: 'BTC-25SEP26-80000-C', size: 2 },

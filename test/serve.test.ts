@@ -282,7 +282,7 @@ describe('serve: the long-lived book and its event stream', () => {
     expect(stream.headers.get('content-type')).toContain('text/event-stream');
     collectEvents(stream, events);
     const accounts = (await import('../src/io/gen-book.js')).generateBook({ accounts: 1500, seed: 5, market: resolveMarket(defaultMarket()) }).accounts;
-    const load = await fetch(url('/v1/book'), { method: 'PUT', headers: { 'content-type': 'application/msgpack' }, body: encode({ accounts, model: 'deribit-pm' }) });
+    const load = await fetch(url('/v1/book'), { method: 'PUT', headers: { 'content-type': 'application/msgpack' }, body: encode({ accounts, model: 'deribit-pm-2024.1' }) });
     expect(load.status).toBe(200);
     const loaded = await jsonOf(load);
     expect(loaded.accounts).toBe(1500);
@@ -291,7 +291,7 @@ describe('serve: the long-lived book and its event stream', () => {
 
     // a book result equals the single-account engine's figures for that account
     const page = await jsonOf(await fetch(url('/v1/book/results?limit=3')));
-    const engine = createMarginEngine({ market: resolveMarket(defaultMarket()), model: 'deribit-pm' });
+    const engine = createMarginEngine({ market: resolveMarket(defaultMarket()), model: 'deribit-pm-2024.1' });
     const single = engine.margin(accounts[0]) as { maintenanceMargin: number; health: string };
     expect(page.results[0].maintenanceMargin).toBeCloseTo(single.maintenanceMargin, 6);
     expect(page.results[0].health).toBe(single.health);
@@ -306,7 +306,7 @@ describe('serve: the long-lived book and its event stream', () => {
     expect(worse.length).toBe(down.body.events);
     for (const e of worse) {
       expect(['margin-call', 'liquidatable', 'bankrupt', 'restored']).toContain(e.event);
-      expect(e.data).toMatchObject({ type: e.event, marketHash: down.body.marketHash, model: { id: 'deribit-pm' } });
+      expect(e.data).toMatchObject({ type: e.event, marketHash: down.body.marketHash, model: { id: 'deribit-pm-2024.1' } });
       expect(typeof e.data.account).toBe('string');
       expect(e.data.previous).not.toBe(e.data.health);
       // the event's health is at least as bad as its own figures give (isolated accounts: the worst position's)

@@ -157,7 +157,7 @@ export function buildSchemas(limits: ServeLimits): Schemas {
       additionalProperties: false,
       description: 'a book: its accounts, or a synthetic book to generate; the market is the server’s unless given',
       properties: {
-        model: { type: 'string', description: 'preset id (GET /v1/models); default deribit-pm' },
+        model: { type: 'string', description: 'preset id (GET /v1/models); default deribit-pm-2024.1 (the vectorized USD grid: generated books mix currencies and modes, which a segregated deribit-pm sub-account cannot hold)' },
         threads: { type: 'integer', minimum: 1, maximum: 64 },
         market: { type: 'object', description: 'a market snapshot in optmargin’s JSON format (docs/market.md)' },
         accounts: { type: 'array', maxItems: limits.bookAccounts, items: { type: 'object' } },
