@@ -262,7 +262,7 @@ describe('finite or error', () => {
   });
   test('book totals count only finite accounts; a failed account counts toward exit 3', () => {
     const s = summarize([
-      { id: 'a', ok: true, mode: 'cross', modeApplied: 'cross', equity: 10, initialMargin: 2, maintenanceMargin: 1, marginRatio: 0.1, availableFunds: 8, health: 'healthy', collateralValue: 10, underlyings: [] },
+      { id: 'a', ok: true, mode: 'cross', modeApplied: 'cross', currency: 'USD', equity: 10, initialMargin: 2, maintenanceMargin: 1, marginRatio: 0.1, availableFunds: 8, health: 'healthy', collateralValue: 10, underlyings: [] },
       { id: 'b', ok: false, error: { code: ErrorCodes.NON_FINITE, message: 'equity came out non-finite' } },
     ]);
     expect([s.totalEquity, s.totalInitialMargin, s.failed, s.errors]).toEqual([10, 2, 1, 1]);

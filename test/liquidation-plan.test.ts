@@ -20,7 +20,8 @@ const market = margin.tableMarket({
     ETH: { spot: 3_000, vol: 0.7, carry: 0.05 },
   },
 });
-const std = margin.createMarginEngine({ market, model: 'deribit-standard' });
+// the futures rates of the hand calculations below are those of the 2024.1 standard set (4 % / 2 % + 0.005 % per 100 coin)
+const std = margin.createMarginEngine({ market, model: 'deribit-standard-2024.1' });
 
 /** fixed-price, discount 0.5 %, fee 0.1 % of notional, no impact, MM × 1.1, step 10 % */
 const handMech: liquidation.FixedPriceMechanism = {

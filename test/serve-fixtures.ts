@@ -3,7 +3,7 @@
 export const ACCOUNT = {
   id: 'desk-1',
   mode: 'portfolio',
-  collateral: { BTC: 3 },
+  collateral: { BTC: 10 },
   positions: [
     { instrument: 'BTC-25SEP26-60000-P', size: -5 },
     { instrument: 'BTC-25SEP26-80000-C', size: 2 },

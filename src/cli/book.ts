@@ -28,7 +28,7 @@ export interface BookCommandOptions {
   progress?: boolean;
   /** also write the wall-clock figures (ms, throughput, stage timings) into --out and the --json summary */
   timings?: boolean;
-  /** where wall-clock figures go (default: stderr) */
+  /** where the wall-clock line goes (default: stderr when it is a terminal or --timings is given) */
   log?: (s: string) => void;
 }
 
@@ -169,7 +169,10 @@ export async function marginAccounts(
     }
     const timing = opts.timings ? { stats, load } : { load: { ...load, resolveMs: undefined, ms: undefined } };
     write(opts.json ? JSON.stringify({ ...header, summary, ...timing }, null, 2) + '\n' : formatBookSummary(summary, { ...header.model, marketHash: header.marketHash }));
-    (opts.log ?? ((x: string) => process.stderr.write(x)))(formatTimings(ms, throughput));
+    // stderr carries the timing line only for a person watching (a terminal) or on request: scripts
+    // reading stderr see problems only (the I/O contract)
+    const log = opts.log ?? (opts.timings || process.stderr.isTTY === true ? (x: string) => void process.stderr.write(x) : null);
+    log?.(formatTimings(ms, throughput));
     return summary;
   } finally {
     bar?.stop();
@@ -223,7 +226,7 @@ export function registerBookCommands(program: Command): void {
     .option('--out <file>', 'write every result: .json, .msgpack or .csv')
     .option('--json', 'print the summary as JSON')
     .option('--no-progress', 'no progress bar on stderr')
-    .option('--timings', 'also write wall-clock figures (ms, throughput) into --out and the --json summary (default: stderr only)')
+    .option('--timings', 'write wall-clock figures (ms, throughput) into --out, the --json summary and stderr (default: stderr only, when it is a terminal)')
     .action(async (file: string, opts: BookCommandOptions) => {
       const summary = await runBookCommand(file, opts);
       reportBookProblems(summary);
