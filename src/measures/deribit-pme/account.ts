@@ -72,13 +72,7 @@ function accountCurrency(engine: PmeContext, a: AccountInput, model: DeribitPmeM
     );
   for (let k = 0; k < a.positions.length; k++) {
     const p = a.positions[k];
-    let i: number;
-    try {
-      i = tb.indexOf(p.instrument);
-    } catch (e) {
-      if (e instanceof OptmarginError) throw new OptmarginError(e.code, `positions[${k}].instrument: ${e.message}`, `positions[${k}].instrument`);
-      throw e;
-    }
+    const i = engine.resolver.instrumentIndex(`positions[${k}].instrument`, p.instrument);
     if (tb.kind[i] === Kind.Spot) {
       throw invalidInput(
         `positions[${k}].instrument`,

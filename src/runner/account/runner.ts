@@ -182,13 +182,7 @@ export class MarginEngine {
     const kept = changes.filter((c) => c.size !== 0);
     let collateral = input.collateral;
     kept.forEach((ch, c) => {
-      let i: number;
-      try {
-        i = this.table.indexOf(ch.instrument);
-      } catch (e) {
-        if (e instanceof OptmarginError) throw new OptmarginError(e.code, `changes[${c}].instrument: ${e.message}`, `changes[${c}].instrument`);
-        throw e;
-      }
+      const i = this.resolver.instrumentIndex(`changes[${c}].instrument`, ch.instrument);
       if (this.table.kind[i] !== Kind.Option) return;
       const inst = this.table.instruments[i]!;
       if (collateral === input.collateral) collateral = { ...input.collateral };
