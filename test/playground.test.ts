@@ -34,7 +34,7 @@ async function openPage(): Promise<{ page: Page; loadedAt: number }> {
   const errors: string[] = [];
   p.on('pageerror', (e) => errors.push(e.message));
   await p.goto(server.url + '/');
-  await p.waitForSelector('td[data-figure=im][data-model=deribit-pm]', { timeout: 20_000 });
+  await p.waitForSelector('td[data-figure=im][data-model="deribit-pm-2024.1"]', { timeout: 20_000 });
   expect(errors).toEqual([]);
   return { page: p, loadedAt: Number(await p.evaluate(() => (globalThis as any).document.body.dataset.firstMarginMs)) };
 }

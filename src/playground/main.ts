@@ -23,7 +23,7 @@ let results: { model: string; result: MarginResult; ms: number }[] = [];
 let seq = 0;
 let firstFigure = false;
 
-const chartModel = () => ($<HTMLSelectElement>('chart-model').value || 'deribit-pm');
+const chartModel = () => ($<HTMLSelectElement>('chart-model').value || 'deribit-pm-2024.1');
 const chartUnderlying = () => $<HTMLSelectElement>('chart-underlying').value;
 
 function status(text: string, error = false): void {
@@ -82,7 +82,7 @@ async function drawCharts(account: AccountInput, mine: number): Promise<void> {
   }
   const g = r.grid?.find((x) => x.underlying === u) ?? r.grid?.[0];
   if (g) gridChart($('chart-grid'), g);
-  else $('chart-grid').replaceChildren(el('p', { class: 'muted' }, `${chartModel()} is a ${r.model.mechanism} model: it scans no scenario grid (pick deribit-pm, span-16 or aevo-15).`));
+  else $('chart-grid').replaceChildren(el('p', { class: 'muted' }, `${chartModel()} is a ${r.model.mechanism} model: it scans no scenario grid (pick deribit-pm-2024.1, span-16 or aevo-15).`));
   if (Object.keys(r.greeks).length) greeksChart($('chart-greeks'), r.greeks);
   const under = r.greeks[u] ? u : Object.keys(r.greeks)[0];
   if (!under) return;
@@ -99,7 +99,7 @@ function setCatalog(c: Catalog): void {
   editor.setCatalog(c);
   $('market').textContent = `${c.source} · valued ${new Date(c.valuationTime).toISOString().slice(0, 16).replace('T', ' ')} UTC · market hash ${c.marketHash.slice(0, 12)}`;
   const models = $<HTMLSelectElement>('chart-model');
-  const keep = models.value || 'deribit-pm';
+  const keep = models.value || 'deribit-pm-2024.1';
   models.replaceChildren(...c.models.map((m) => el('option', m.id === keep ? { value: m.id, selected: '' } : { value: m.id }, m.id)));
   $<HTMLSelectElement>('chart-underlying').replaceChildren(...c.underlyings.map((u) => el('option', { value: u.underlying }, u.underlying)));
 }

@@ -40,6 +40,8 @@ export function renderPresets(table: HTMLTableElement, rows: Row[]): void {
   const out: HTMLTableRowElement[] = [head];
   if (rows.some((r) => !r.result.ok)) out.push(errRow);
   out.push(
+    // a segregated Deribit sub-account (deribit-pm) is margined in its coin: its figures are in that coin
+    line('currency of the figures', (r) => el('td', { 'data-figure': 'currency' }, r.usd ? `${r.currency} (IM ${Math.round(r.usd.initialMargin).toLocaleString('en-US')} USD)` : r.currency)),
     line('equity', (r) => figure(r.equity, { 'data-figure': 'equity' })),
     line('initial margin (IM)', (r) => figure(r.initialMargin, { 'data-figure': 'im' }), 'key'),
     line('maintenance margin (MM)', (r) => figure(r.maintenanceMargin, { 'data-figure': 'mm' })),
