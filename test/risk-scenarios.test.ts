@@ -141,6 +141,16 @@ describe.skipIf(!HAVE_SHARED || !existsSync(cli))(sharedSkipNote('var and backte
     expect(j.var).toBeCloseTo(ref.var_lower_order_statistic, 5);
     expect(j.es).toBeGreaterThan(j.var);
   });
+  it('a book (JSON lines): the vectorized path (WASM tails, 2 threads) gives each account the one-account figures', () => {
+    const book = join(dir, 'book.jsonl');
+    writeFileSync(book, [{ id: 'a', collateral: { BTC: 1 } }, { id: 'b', collateral: { ETH: -20, BTC: 1 } }, { id: 'c', positions: [{ instrument: 'ETH_USDC', size: 3 }] }].map((a) => JSON.stringify(a)).join('\n'));
+    const common = ['--history', `${BTC},${ETH}`, '--as-of', '2026-07-17', '--lookback', '500', '--alpha', '0.975', '--quantile', 'linear', '--json'];
+    const fast = JSON.parse(run(['var', book, ...common, '--threads', '2']).stdout);
+    const slow = JSON.parse(run(['var', book, ...common, '--components']).stdout);
+    expect(fast.accounts.map((a: { var: number }) => a.var)).toEqual(slow.accounts.map((a: { var: number }) => a.var));
+    expect(fast.accounts.map((a: { es: number }) => a.es)).toEqual(slow.accounts.map((a: { es: number }) => a.es));
+    expect(fast.book.var).toBeCloseTo(slow.book.var, 6);
+  });
   it('bad flags name the flag and value, exit 2', () => {
     const r = run(['var', acct, '--history', BTC, '--alpha', '1.5']);
     expect(r.status).toBe(2);

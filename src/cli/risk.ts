@@ -33,8 +33,10 @@ function registerVarCommand(program: Command): void {
     .option('--as-of <date>', 'YYYY-MM-DD: window end and (without --market) the closes that price the account (default: the last date)')
     .option('--market <file>', 'market snapshot to revalue on (default: the history as of --as-of)')
     .option('--components', 'per-position Euler (component) and incremental VaR/ES')
+    .option('--threads <n>', 'book: worker threads for the WASM tail kernel (default: min(2, cores))')
+    .option('--timings', 'book: stage timings on stderr')
     .action(async (file: string, opts: import('./var.js').VarCliOptions) => {
-      const code = (await import('./var.js')).runVarCommand(file, opts);
+      const code = await (await import('./var.js')).runVarCommand(file, opts);
       if (code !== 0) process.exitCode = code;
     });
 }
