@@ -2,7 +2,7 @@
  * The platform seam, proven: the core (src/browser.ts) bundled by esbuild for the browser
  * platform (no node:* import can be reached), served from 127.0.0.1, loaded in Debian's headless
  * Chromium (playwright-core, executablePath; nothing downloads a browser). The page loads the
- * kernels asynchronously from URLs, margins an account of the shipped market under deribit-pm
+ * kernels asynchronously from URLs, margins a BTC sub-account of the shipped market under deribit-pm
  * and prices an option; the figures equal Node's bit for bit and the WASM pricer is the one in
  * use (no silent fallback). A screenshot is kept in .test-results/ as the test's artefact.
  * Skipped, with the reason, where Chromium is absent (.ci/run installs it).
@@ -25,7 +25,7 @@ const root = findPackageRoot();
 const account = {
   id: 'browser-1',
   mode: 'portfolio',
-  collateral: { BTC: 2, USDC: 30_000 },
+  collateral: { BTC: 2.5 }, // a BTC sub-account: deribit-pm margins it in BTC (one settlement currency)
   positions: [
     { instrument: 'BTC-PERPETUAL', size: -20_000 },
     { instrument: 'BTC-25SEP26-70000-C', size: -3 },
