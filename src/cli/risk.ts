@@ -66,7 +66,7 @@ function registerStressCommand(program: Command): void {
     .argument('[book]', 'account or JSON array of accounts (file, or - for stdin)')
     .option('--scenario <names>', 'shipped episode (YYYY-MM-DD), `all`, or a scenario file; comma-separated')
     .option('--market <file>', 'base market snapshot (default: the shipped default market)')
-    .option('--model <id|file>', 'margin model (default: deribit-pm for portfolio accounts, else deribit-standard)')
+    .option('--model <id|file>', 'margin model for every account (default: deribit-pm-2024.1, as `optmargin book`)')
     .option('--list', 'list the shipped episodes with their moves and sources')
     .option('--json', 'print JSON')
     .option('--no-progress', 'no progress bar on stderr')

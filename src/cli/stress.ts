@@ -3,6 +3,7 @@
  * Each account is re-margined on the shocked market of each scenario (the margin engine on the
  * base market moved by the scenario): P&L = equity after − equity before, the health after, and
  * per scenario the book P&L and the accounts that would be liquidatable or bankrupt.
+ * Model: --model, default deribit-pm-2024.1 (as `optmargin book`).
  * NAME: a shipped episode (`optmargin stress --list`), or `all`.
  */
 import cliProgress from 'cli-progress';
@@ -45,9 +46,9 @@ interface ScenarioStress {
 
 const usd = (x: number) => x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
-function modelFor(opts: StressCliOptions, accounts: unknown[]) {
-  const first = accounts[0] as { mode?: unknown };
-  return loadModel(opts.model ?? (first?.mode === 'portfolio' ? 'deribit-pm' : 'deribit-standard'));
+function modelFor(opts: StressCliOptions) {
+  // the book command's default: one model for the whole book, the USD grid that every account mode and currency mix can hold
+  return loadModel(opts.model ?? 'deribit-pm-2024.1');
 }
 
 export function runStressCommand(file: string | undefined, opts: StressCliOptions, write: (s: string) => void = (s) => process.stdout.write(s)): number {
@@ -62,7 +63,7 @@ export function runStressCommand(file: string | undefined, opts: StressCliOption
   if (!accounts.length) throw new OptmarginError(ErrorCodes.INVALID_INPUT, 'no accounts in the input');
   const set = stressScenarioSet(loadStressScenarios(opts.scenario, (f) => readDocument(f)));
   const base = resolveMarket(opts.market ? loadMarket(opts.market) : defaultMarket());
-  const model = modelFor(opts, accounts);
+  const model = modelFor(opts);
   const before = createMarginEngine({ market: base, model });
   const r0 = accounts.map((a) => before.margin(a));
   const bar = opts.progress !== false && process.stderr.isTTY === true && accounts.length * set.n > 2000
