@@ -19,6 +19,7 @@ import { registerDemoCommand } from './cli/demo.js';
 import { registerRiskCommands } from './cli/risk.js';
 import { registerServeCommands } from './cli/serve.js';
 import { registerLiquidateCommands } from './cli/liquidate.js';
+import { registerSimulateCommand } from './cli/simulate.js';
 import { findPackageRoot } from './wasm/module.js';
 
 function version(): string {
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerRiskCommands(program);
   registerServeCommands(program, version);
   registerLiquidateCommands(program);
+  registerSimulateCommand(program);
   return program;
 }
 

@@ -33,8 +33,8 @@ function grossNotional(engine: MarginEngine, a: AccountInput): number {
   return n;
 }
 
-export function auctionPlan(engine: MarginEngine, account: AccountInput, mech: DutchAuctionMechanism, spec: PlanSpec, t: number): LiquidationPlan {
-  const da = new DutchAuction(mech.auction, { securityModuleBalance: mech.insuranceFund?.initialUsd ?? 0 });
+export function auctionPlan(engine: MarginEngine, account: AccountInput, mech: DutchAuctionMechanism, spec: PlanSpec, t: number, smBalance?: number): LiquidationPlan {
+  const da = new DutchAuction(mech.auction, { securityModuleBalance: smBalance ?? mech.insuranceFund?.initialUsd ?? 0 });
   const pegged = engine.model.params.collateral.usdPegged;
   const cashCur = pegged.includes('USDC') ? 'USDC' : (pegged[0] ?? 'USDC');
   const before = marginOk(engine, account);

@@ -9,7 +9,7 @@
  * |q|·|mark value|; options capped at capFractionOfValue × value) to the insurance fund.
  *
  * Booking (settlement currency: the coin for inverse instruments, the first USD-pegged
- * currency of the model for linear ones): options and spot credit q × P; futures realise
+ * currency of the model for linear ones): options and spot credit q × cs × P; futures realise
  * q × cs × (P − entry) (linear, USD) or q × cs × (1/entry − 1/P) (inverse, coin), entry = mark
  * when the position has none (entered at mark). The position shrinks by q; the fee is debited.
  * The liquidator's gain is the mark value it receives minus what it pays: the account's loss
@@ -74,6 +74,11 @@ export function notionalUsd(f: PositionFacts, q: number): number {
   return Math.abs(coinQty(f, q)) * f.spot;
 }
 
+/** Coin-delta of q (what a liquidator must sell, or buy back, to stay flat): coin for futures and spot, q × delta for options. */
+export function deltaQty(table: InstrumentTable, f: PositionFacts, q: number): number {
+  return f.kind === 'option' ? q * table.delta[f.i] : coinQty(f, q);
+}
+
 /** Relative price impact of having liquidated `cumNotional` USD on an underlying. */
 export function impactFraction(spec: ImpactSpec | undefined, underlying: string, cumNotional: number, dailyVol?: number): number {
   if (!spec || spec.model === 'none' || spec.coefficient === 0) return 0;
@@ -125,7 +130,7 @@ export function bookingOf(f: PositionFacts, p: PositionInput, q: number, P: numb
     const e = p.entryPrice ?? f.forward;
     cash = f.inverse ? q * f.contractSize * (1 / e - 1 / P) : q * f.contractSize * (P - e);
   } else {
-    cash = q * P; // options (coin for inverse) and spot pairs
+    cash = q * P * f.contractSize; // options (coin for inverse) and spot pairs
   }
   return { cash, currency, cashUsd: f.inverse ? cash * f.spot : cash, feeUnits: feeUsd * toUnits };
 }

@@ -4,7 +4,8 @@
  * - mechanisms as parameter files (presets/liquidation/*.json): `loadMechanism`, `listMechanisms`;
  * - `planLiquidation(engine, account, opts)`: the plan of one account;
  * - insurance fund, socialised loss and ADL rankings (OKX, Binance);
- * - the cascade simulator's step function (`Simulation`).
+ * - the cascade simulator: `Simulation.create(...)` then `step(market)` (a backend drives its own loop),
+ *   and paths (shocks, history, snapshots).
  */
 export { DutchAuctionFormulas, validateAuctionParams, type DutchAuctionParams, type AuctionAccountState, type Auction, type BidResult, type StartResult } from './dutch-auction.js';
 export { DutchAuction, dutchAuction, type DutchAuctionOptions, type AuctionStatus, type BidOptions } from './auction-house.js';
@@ -26,3 +27,5 @@ export {
 export { planLiquidation, gapOf, type PlanOptions, type LiquidationPlan, type PlanStep, type CloseStep, type AuctionBidStep } from './plan.js';
 export { InsuranceFund, socialiseLoss, okxAdlRank, binanceAdlRank, adlRank, adlQueue, allocateAdl, type Winner, type AdlCandidate, type AdlFill } from './shortfall.js';
 export { impactFraction, executionPrice, liquidationFee, positionFacts, type PositionFacts } from './execution.js';
+export { Simulation, type SimulationOptions, type StepReport, type BookSummaryBefore } from './simulate.js';
+export { shocksPath, historyPath, snapshotsPath, type SimPath, type PathStep } from './paths.js';

@@ -19,6 +19,8 @@ export interface PlanOptions {
   auctionTime?: number;
   /** impact: notional already liquidated on each underlying (a simulation step's earlier plans) */
   priorNotional?: Record<string, number>;
+  /** Dutch auction: cash of the security module that pays insolvent bidders (default: the mechanism's insuranceFund.initialUsd) */
+  securityModuleBalance?: number;
 }
 
 export interface CloseStep {

@@ -50,7 +50,7 @@ export function planLiquidation(engine: MarginEngine, accountIn: AccountInput | 
     spec.stepFraction = opts.stepFraction;
   }
   if (spec.target === 'lyra-buffer' && mech.mechanism === 'dutch-auction' && opts.buffer === undefined) spec.buffer = mech.auction.bufferMarginPercentage;
-  if (mech.mechanism === 'dutch-auction') return auctionPlan(engine, account, mech, spec, opts.auctionTime ?? 0);
+  if (mech.mechanism === 'dutch-auction') return auctionPlan(engine, account, mech, spec, opts.auctionTime ?? 0, opts.securityModuleBalance);
   return new FixedPricePlanner(engine, account, mech, spec, opts.priorNotional).run();
 }
 

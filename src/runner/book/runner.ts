@@ -370,8 +370,9 @@ export class BookEngine implements ScheduledBook {
   }
 
   /**
-   * Replaces account k (input index or id) by `next` (same id), re-margined on the current market
-   * by the margin engine; from then on the account follows the single path (ticks re-margin it).
+   * Replaces account k (input index or id) by `next` (same id), re-margined on the current market:
+   * a vectorized account stays vectorized (its new rows appended and aggregated, as a trade's),
+   * others are re-margined by the margin engine on the single path.
    * This is how a liquidation books its trades and cash on an account. Throws for an invalid
    * `next`, leaving the book unchanged.
    */
@@ -380,7 +381,9 @@ export class BookEngine implements ScheduledBook {
     if (!Number.isInteger(k) || k < 0 || k >= this.n) {
       throw new OptmarginError(ErrorCodes.INVALID_INPUT, `account ${JSON.stringify(account)} is not in the book`);
     }
-    this.setSingle(k, validateAccount(next));
+    const a = validateAccount(next);
+    if (this.path[k] === Path.Grid && this.tradeVectorized(k, a)) this.inputs[k] = a;
+    else this.setSingle(k, a);
     return { index: k, result: this.result(k) };
   }
 
@@ -422,6 +425,30 @@ export class BookEngine implements ScheduledBook {
   }
 
   /** The result of account k (input order); a non-finite figure makes it an OPTMARGIN_NON_FINITE error. */
+  /**
+   * Equity, IM, MM of account k into out[0..2] and its health index (HEALTHS) as the return value;
+   * −1 for an account without a finite result. No allocation: for loops over a whole book.
+   */
+  figuresInto(k: number, out: Float64Array): number {
+    let h: number;
+    if (this.path[k] === Path.Single) {
+      const r = this.single.get(k);
+      if (!r || !r.ok) return -1;
+      out[0] = r.equity;
+      out[1] = r.initialMargin;
+      out[2] = r.maintenanceMargin;
+      h = HEALTHS.indexOf(r.health);
+    } else {
+      const red = this.red;
+      if (red.accFailed[k]) return -1;
+      out[0] = red.accEquity[k];
+      out[1] = red.accIm[k];
+      out[2] = red.accMm[k];
+      h = red.accHealth[k];
+    }
+    return Number.isFinite(out[0]) && Number.isFinite(out[1]) && Number.isFinite(out[2]) ? h : -1;
+  }
+
   result(k: number): BookAccountResult {
     return finiteOrError(this.rawResult(k)) as BookAccountResult;
   }

@@ -1,0 +1,183 @@
+/**
+ * The simulator's shortfall desk: the negative equity bankrupt accounts are left with after their
+ * liquidation (and the cash a Dutch auction's security module could not pay, which Lyra prints)
+ * is covered by the insurance fund, then recovered from the step's winners (socialised loss, pro
+ * rata to the step's profit) or from ranked counterparties (ADL: their positions on the
+ * underlying are reduced at mark by the notional they take, and they bear the deficit pro rata).
+ * Every transfer is booked on the book's accounts (BookEngine.replace) in the cash currency, so
+ * the ledger stays closed; what cannot be recovered stays as negative equity (bad debt) on the
+ * bankrupt account, or — printed auction payouts — is reported as `printed`.
+ *
+ * ADL candidates are accounts, not positions: uPnL = equity − equity at the start of the path,
+ * entry notional = gross notional at the start, notional = gross notional now (an account-level
+ * reading of the venues' per-position formulas, stated in docs/liquidation.md).
+ */
+import type { BookEngine } from '../runner/book/runner.js';
+import { MarginEngine } from '../runner/account/runner.js';
+import type { AccountInput, LoadedModel } from '../measures/types.js';
+import { notionalUsd, positionFacts } from './execution.js';
+import type { Mechanism } from './mechanism.js';
+import type { LiquidationPlan } from './plan.js';
+import { allocateAdl, socialiseLoss, type AdlCandidate, type InsuranceFund } from './shortfall.js';
+
+interface Pending {
+  k: number;
+  deficit: number;
+  underlying: string;
+  notional: number;
+}
+
+export interface ShortfallTotals {
+  badDebt: number;
+  insuranceCovered: number;
+  socialised: number;
+  adlPositions: number;
+  adlCharged: number;
+  unrecovered: number;
+  bankrupt: number;
+  printed: number;
+}
+
+export class ShortfallBook {
+  private pending: Pending[] = [];
+  private printedOwed = 0;
+  private readonly cash: string;
+  private eq0: Float64Array | null = null;
+  private gross0: Float64Array | null = null;
+
+  constructor(
+    private readonly book: BookEngine,
+    private readonly model: LoadedModel,
+    private readonly mechanism: Mechanism,
+    private readonly fund: InsuranceFund,
+  ) {
+    const pegged = model.params.collateral.usdPegged;
+    this.cash = pegged.includes('USDC') ? 'USDC' : (pegged[0] ?? 'USDC');
+  }
+
+  /** Remembers equities and gross notionals at the start of the path (ADL's uPnL and entry notional). */
+  start(eq: Float64Array, gross: Float64Array): void {
+    this.eq0 = eq.slice();
+    this.gross0 = gross;
+  }
+
+  /** A bankrupt account after its plan: `deficit` = −equity. */
+  add(k: number, deficit: number, plan: LiquidationPlan): void {
+    const by = new Map<string, number>();
+    for (const s of plan.steps) if (s.type === 'close') by.set(s.instrument.split(/[-_]/)[0], (by.get(s.instrument.split(/[-_]/)[0]) ?? 0) + s.notionalUsd);
+    let underlying = '';
+    let notional = 0;
+    for (const [u, n] of by) if (n > notional) [underlying, notional] = [u, n];
+    this.pending.push({ k, deficit, underlying, notional: plan.totals.closedNotionalUsd });
+  }
+
+  /** Cash an auction paid to an insolvent bidder beyond the security module (Lyra prints it; here winners are charged). */
+  addPrinted(_k: number, amount: number): void {
+    this.printedOwed += amount;
+  }
+
+  /**
+   * Adds `usd` of cash to account k. With `scale`, its positions on the underlying are also
+   * reduced to `keep` of their size, closed at mark: the mark value removed is credited in cash
+   * (the change of equity the removal alone would cause, measured by the margin engine).
+   */
+  private adjustCash(k: number, usd: number, scale?: { underlying: string; keep: number; engine: MarginEngine }): void {
+    const a = this.book.account(k);
+    let credit = usd;
+    let positions = a.positions;
+    if (scale) {
+      positions = a.positions.map((p) => (p.instrument.split(/[-_]/)[0] === scale.underlying ? { ...p, size: p.size * scale.keep } : p)).filter((p) => Math.abs(p.size) > 0);
+      const before = scale.engine.margin(a);
+      const after = scale.engine.margin({ ...a, positions });
+      if (before.ok && after.ok) credit += before.equity - after.equity;
+    }
+    this.book.replace(k, { ...a, positions, collateral: { ...a.collateral, [this.cash]: (a.collateral[this.cash] ?? 0) + credit } });
+  }
+
+  /** Covers this round's shortfalls; books every transfer; adds to the report's totals. */
+  settle(eq: Float64Array, stepStartEq: Float64Array, r: ShortfallTotals, refresh: (ks: number[]) => void): void {
+    if (this.pending.length === 0 && this.printedOwed === 0) return;
+    const touched: number[] = [];
+    const bankrupt = new Set(this.pending.map((p) => p.k));
+    const left: Pending[] = [];
+    for (const p of this.pending) {
+      r.bankrupt++;
+      r.badDebt += p.deficit;
+      const c = this.fund.cover(p.deficit);
+      r.insuranceCovered += c.covered;
+      if (c.covered > 0) this.adjustCash(p.k, c.covered);
+      touched.push(p.k);
+      if (c.uncovered > 0) left.push({ ...p, deficit: c.uncovered });
+    }
+    this.pending = [];
+    const winners = (): { id: string; profit: number }[] => {
+      const w: { id: string; profit: number }[] = [];
+      for (let k = 0; k < eq.length; k++) if (!bankrupt.has(k) && eq[k] - stepStartEq[k] > 0) w.push({ id: String(k), profit: eq[k] - stepStartEq[k] });
+      return w;
+    };
+    if (this.printedOwed > 0) {
+      // a printed payout is already in the bidder's hands: charge winners for it; what they cannot cover stays printed
+      const s = socialiseLoss(this.printedOwed, winners());
+      for (const [id, c] of s.charges) {
+        this.adjustCash(Number(id), -c);
+        touched.push(Number(id));
+      }
+      r.socialised += s.recovered;
+      r.printed += s.unrecovered;
+      this.printedOwed = 0;
+    }
+    if (left.length) {
+      if (this.mechanism.shortfall?.rule === 'adl') this.deleverage(left, eq, r, touched);
+      else this.socialise(left, winners(), r, touched);
+    }
+    refresh([...new Set(touched)]);
+  }
+
+  private socialise(left: Pending[], w: { id: string; profit: number }[], r: ShortfallTotals, touched: number[]): void {
+    const total = left.reduce((a, p) => a + p.deficit, 0);
+    const s = socialiseLoss(total, w);
+    for (const [id, c] of s.charges) {
+      this.adjustCash(Number(id), -c);
+      touched.push(Number(id));
+    }
+    r.socialised += s.recovered;
+    r.unrecovered += s.unrecovered;
+    const share = total > 0 ? s.recovered / total : 0;
+    for (const p of left) if (share > 0) this.adjustCash(p.k, p.deficit * share);
+  }
+
+  private deleverage(left: Pending[], eq: Float64Array, r: ShortfallTotals, touched: number[]): void {
+    const ranking = this.mechanism.shortfall?.ranking ?? 'okx';
+    const engine = new MarginEngine({ market: this.book.market, model: this.model });
+    const fig = new Float64Array(3);
+    for (const p of left) {
+      const cands: AdlCandidate[] = [];
+      const notionalOn = new Map<number, number>();
+      for (let k = 0; k < eq.length; k++) {
+        if (k === p.k || this.book.figuresInto(k, fig) < 0 || !(eq[k] > 0)) continue;
+        const a = this.book.account(k);
+        let n = 0;
+        let gross = 0;
+        a.positions.forEach((q, j) => {
+          const x = notionalUsd(positionFacts(engine.table, q, j), q.size);
+          gross += x;
+          if (q.instrument.split(/[-_]/)[0] === p.underlying) n += x;
+        });
+        const upnl = eq[k] - (this.eq0?.[k] ?? eq[k]);
+        if (!(n > 0) || !(upnl > 0)) continue;
+        notionalOn.set(k, n);
+        cands.push({ id: String(k), upnl, entryNotional: this.gross0?.[k] ?? gross, notional: n, equity: fig[0], mm: fig[2] });
+      }
+      const res = allocateAdl(ranking, p.deficit, p.notional, cands);
+      for (const f of res.fills) {
+        const k = Number(f.id);
+        this.adjustCash(k, -f.charge, { underlying: p.underlying, keep: 1 - f.notional / notionalOn.get(k)!, engine });
+        touched.push(k);
+        r.adlPositions++;
+        r.adlCharged += f.charge;
+      }
+      if (res.recovered > 0) this.adjustCash(p.k, res.recovered);
+      r.unrecovered += res.unrecovered;
+    }
+  }
+}
