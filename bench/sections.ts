@@ -15,4 +15,5 @@ export const extraSections: ((ctx: SectionContext) => Promise<Section>)[] = [
   (ctx) => import('./book.js').then((m) => m.bookSection(ctx)),
   (ctx) => import('./serve.js').then((m) => m.serveSection(ctx)),
   (ctx) => import('./var.js').then((m) => m.varSection(ctx)),
+  (ctx) => import('./liquidation.js').then((m) => m.liquidationSection(ctx)),
 ];

@@ -10,7 +10,8 @@
  *   snapshots  market snapshots or Deribit chain CSVs in time order, each with its own surface.
  */
 import { ErrorCodes, OptmarginError, check } from '../errors.js';
-import type { MarginMarket } from '../market/margin-market.js';
+import { marketHashOf, type MarginMarket } from '../market/margin-market.js';
+import type { ResolvedMarket } from '../market/types.js';
 import { loadMarket } from '../market/snapshot.js';
 import { resolveMarket } from '../market/resolved.js';
 import { loadHistory, type HistorySpec } from '../risk/history.js';
@@ -32,13 +33,42 @@ export interface SimPath {
   steps: PathStep[];
 }
 
+const hashedMemo = new WeakMap<object, MarginMarket>();
+/** The market with its hash computed once (a snapshot hashes its whole surface: not once per margin engine). */
+export function hashed(m: MarginMarket): MarginMarket {
+  if (m.hash) return m;
+  let w = hashedMemo.get(m);
+  if (w) return w;
+  const hash = marketHashOf(m);
+  w = {
+    valuationTime: m.valuationTime,
+    rate: m.rate,
+    hash,
+    hasUnderlying: (u) => m.hasUnderlying(u),
+    spot: (u) => m.spot(u),
+    perpetual: (u) => m.perpetual(u),
+    forward: (u, e) => m.forward(u, e),
+    timeToExpiry: (e) => m.timeToExpiry(e),
+    vol: (u, e, k) => m.vol(u, e, k),
+  };
+  hashedMemo.set(m, w);
+  return w;
+}
+
 /** Shock steps from a parsed path document { steps: [...] } on a base market. */
 export function shocksPath(base: MarginMarket, doc: unknown, source = 'shocks'): SimPath {
   const o = check.object('path', doc);
   const list = check.array('path.steps', o.steps).map((s, i) => parseStressScenario(s, `path.steps[${i}]`));
   if (list.length === 0) throw new OptmarginError(ErrorCodes.INVALID_INPUT, 'path.steps must not be empty', 'path.steps');
   const set = stressScenarioSet(list);
-  return { kind: 'shocks', source, steps: list.map((s, i) => ({ label: s.name, market: shockedMarket(base, set, i), dailyVol: {} })) };
+  const resolved = typeof (base as Partial<ResolvedMarket>).shocked === 'function' ? (base as ResolvedMarket) : null;
+  const market = (i: number): MarginMarket => {
+    const s = list[i];
+    // price-only steps on a resolved market: its shocked view (the book engine's fast path); else the risk engine's shocked market
+    const priceOnly = Object.keys(s.volRatio ?? {}).length === 0 && Object.keys(s.volShift ?? {}).length === 0;
+    return resolved && priceOnly ? resolved.shocked({ priceMove: s.moves }) : shockedMarket(base, set, i);
+  };
+  return { kind: 'shocks', source, steps: list.map((s, i) => ({ label: s.name, market: market(i), dailyVol: {} })) };
 }
 
 const DAY = 86_400_000;

@@ -17,6 +17,7 @@ import { MarginEngine } from '../runner/account/runner.js';
 import type { AccountInput, LoadedModel } from '../measures/types.js';
 import { notionalUsd, positionFacts } from './execution.js';
 import type { Mechanism } from './mechanism.js';
+import { hashed } from './paths.js';
 import type { LiquidationPlan } from './plan.js';
 import { allocateAdl, socialiseLoss, type AdlCandidate, type InsuranceFund } from './shortfall.js';
 
@@ -148,7 +149,7 @@ export class ShortfallBook {
 
   private deleverage(left: Pending[], eq: Float64Array, r: ShortfallTotals, touched: number[]): void {
     const ranking = this.mechanism.shortfall?.ranking ?? 'okx';
-    const engine = new MarginEngine({ market: this.book.market, model: this.model });
+    const engine = new MarginEngine({ market: hashed(this.book.market), model: this.model });
     const fig = new Float64Array(3);
     for (const p of left) {
       const cands: AdlCandidate[] = [];

@@ -21,10 +21,12 @@ import { BookEngine } from '../runner/book/runner.js';
 import { HEALTHS } from '../measures/health.js';
 import { MarginEngine } from '../runner/account/runner.js';
 import { movedMarket, type MarginMarket } from '../market/margin-market.js';
+import type { ResolvedMarket } from '../market/types.js';
 import { loadModel } from '../measures/models.js';
 import type { AccountInput, LoadedModel } from '../measures/types.js';
 import { deltaQty, impactFraction, notionalUsd, positionFacts } from './execution.js';
 import { loadMechanism, type Mechanism } from './mechanism.js';
+import { hashed } from './paths.js';
 import { planLiquidation, type LiquidationPlan } from './plan.js';
 import { ShortfallBook } from './shortfall-book.js';
 import { InsuranceFund } from './shortfall.js';
@@ -175,7 +177,7 @@ export class Simulation {
   }
 
   private summarize(accounts: readonly unknown[], us: Set<string>): BookSummaryBefore {
-    const engine = new MarginEngine({ market: this.market, model: this.model });
+    const engine = new MarginEngine({ market: hashed(this.market), model: this.model });
     let gross = 0;
     let im = 0;
     let mm = 0;
@@ -210,8 +212,13 @@ export class Simulation {
 
   /** The path's market with the permanent impact of earlier liquidations applied. */
   private withImpact(m: MarginMarket): MarginMarket {
-    let out = m;
-    for (const [u, x] of this.impact) if (x !== 0 && out.hasUnderlying(u)) out = movedMarket(out, u, x);
+    const moves: Record<string, number> = {};
+    for (const [u, x] of this.impact) if (x !== 0 && m.hasUnderlying(u)) moves[u] = x;
+    if (Object.keys(moves).length === 0) return m;
+    // a resolved market's shocked view keeps the book engine's fast revaluation path
+    if (typeof (m as Partial<ResolvedMarket>).shocked === 'function') return (m as ResolvedMarket).shocked({ priceMove: moves });
+    let out = hashed(m);
+    for (const [u, x] of Object.entries(moves)) out = movedMarket(out, u, x, out.hash);
     return out;
   }
 
@@ -251,7 +258,7 @@ export class Simulation {
       const todo = [...tick.changed].filter((k) => !done.has(k) && this.health[k] >= 2 && this.eq[k] < this.mm[k]).sort((a, b) => a - b);
       if (todo.length === 0) break;
       r.rounds++;
-      const engine = new MarginEngine({ market: this.market, model: this.model });
+      const engine = new MarginEngine({ market: hashed(this.market), model: this.model });
       const flow = new Map<string, number>();
       for (const k of todo) {
         done.add(k);
