@@ -73,6 +73,8 @@ class FixedPricePlanner {
   private readonly usdPegged: readonly string[];
   private cur: MarginResultOk;
   private readonly steps: CloseStep[] = [];
+  /** lazy greedy: last known score of each candidate */
+  private readonly stale = new Map<number, { score: number; release: number }>();
 
   constructor(
     private readonly engine: MarginEngine,
@@ -168,22 +170,58 @@ class FixedPricePlanner {
       }
       return null;
     }
-    let best: Candidate | null = null;
-    let bestScore = -Infinity;
-    let bestRelease = -Infinity;
-    for (const k of this.open()) {
-      const c = this.candidate(k);
-      if (!(this.gap(c.r) > g0)) continue;
-      const release = this.cur.maintenanceMargin - c.r.maintenanceMargin;
-      const cost = Math.max(c.gain + c.fee, 1e-12 * c.notional);
-      const score = release / cost;
-      if (score > bestScore || (score === bestScore && release > bestRelease)) {
-        best = c;
-        bestScore = score;
-        bestRelease = release;
+    return this.lazyGreedy(g0);
+  }
+
+  /** MM released per USD of cost of a candidate step; null when it does not improve the gap. */
+  private scoreOf(c: Candidate, g0: number): { score: number; release: number } | null {
+    if (!(this.gap(c.r) > g0)) return null;
+    const release = this.cur.maintenanceMargin - c.r.maintenanceMargin;
+    return { score: release / Math.max(c.gain + c.fee, 1e-12 * c.notional), release };
+  }
+
+  /**
+   * Greedy with lazy re-evaluation: candidates are kept with their last score; the best one is
+   * re-evaluated on the current account and taken if it still beats the next best's last score,
+   * else re-queued. A full scan of every open position when the queue runs dry (a step that did
+   * not improve the gap before may now), and at the first step.
+   */
+  private lazyGreedy(g0: number): Candidate | null {
+    const better = (a: { score: number; release: number; k: number }, b: { score: number; release: number; k: number }): boolean =>
+      a.score > b.score || (a.score === b.score && (a.release > b.release || (a.release === b.release && a.k < b.k)));
+    let scanned = false;
+    for (;;) {
+      if (this.stale.size === 0) {
+        if (scanned) return null;
+        scanned = true;
+        let best: { c: Candidate; score: number; release: number; k: number } | null = null;
+        for (const k of this.open()) {
+          const c = this.candidate(k);
+          const s = this.scoreOf(c, g0);
+          if (!s) continue;
+          this.stale.set(k, s);
+          if (!best || better({ ...s, k }, best)) best = { c, ...s, k };
+        }
+        if (!best) return null;
+        return best.c;
       }
+      const queue = [...this.stale].filter(([k]) => this.remaining[k] !== 0).map(([k, s]) => ({ k, ...s }));
+      if (queue.length === 0) {
+        this.stale.clear();
+        continue;
+      }
+      queue.sort((a, b) => (better(a, b) ? -1 : better(b, a) ? 1 : 0));
+      const top = queue[0];
+      const c = this.candidate(top.k);
+      const s = this.scoreOf(c, g0);
+      if (!s) {
+        this.stale.delete(top.k);
+        continue;
+      }
+      this.stale.set(top.k, s);
+      const next = queue[1];
+      if (!next || better({ ...s, k: top.k }, next)) return c;
     }
-    return best;
   }
 
   /** Proportional: one step of every open position, booked one after the other. */
