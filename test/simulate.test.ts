@@ -106,3 +106,22 @@ describe('cascade simulator: history path and CLI', () => {
     for (const r of runs) for (const s of r.steps) expect(Math.abs(s.ledger.residual)).toBeLessThan(1e-3);
   }, 120_000);
 });
+
+describe('cascade simulator: the 2026-02-05 crash replay (docs/liquidation.md)', () => {
+  const names = ['20260204T213308Z', '20260205T093647Z', '20260205T155132Z', '20260205T212937Z', '20260206T043012Z'];
+  it.skipIf(!HAVE_SHARED)(sharedSkipNote('five Deribit snapshots, a generated book, two models: closed ledger, the snapshots\' index levels, liquidations in the crash'), async () => {
+    const files = names.map((n) => `${SHARED_DATA}deribit_snapshots/deribit_options_snapshot_${n}.csv`);
+    const runs = await runSimulateCommand('gen:400:1', { path: `snapshots:${files.join(',')}`, model: 'deribit-pm,deribit-standard', liquidation: 'deribit-incremental', quiet: true }, () => {});
+    expect(runs.length).toBe(2);
+    for (const r of runs) {
+      expect(r.steps.map((s) => s.label)).toEqual(files.map((f) => f.split('/').pop()));
+      // BTC index of the snapshots (moved only by liquidation impact, a few bp at most)
+      expect(r.steps[0].spot.BTC / 73_000).toBeCloseTo(1, 1);
+      expect(r.steps[3].spot.BTC / 63_400).toBeCloseTo(1, 1);
+      for (const s of r.steps) expect(Math.abs(s.ledger.residual)).toBeLessThan(1e-4);
+      expect(r.steps.slice(1, 4).reduce((a, s) => a + s.liquidated, 0)).toBeGreaterThan(0);
+      expect(r.before.imPerNotional).toBeGreaterThan(0.01);
+      expect(r.before.imPerNotional).toBeLessThan(0.5);
+    }
+  }, 300_000);
+});
