@@ -28,6 +28,7 @@ interface Pending {
   notional: number;
 }
 
+/** Shortfall figures of a simulation step (printed: auction payouts beyond the security module no winner could be charged for; Lyra prints them). */
 export interface ShortfallTotals {
   badDebt: number;
   insuranceCovered: number;

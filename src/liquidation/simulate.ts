@@ -28,7 +28,7 @@ import { deltaQty, impactFraction, notionalUsd, positionFacts } from './executio
 import { loadMechanism, type Mechanism } from './mechanism.js';
 import { hashed } from './paths.js';
 import { planLiquidation, type LiquidationPlan } from './plan.js';
-import { ShortfallBook } from './shortfall-book.js';
+import { ShortfallBook, type ShortfallTotals } from './shortfall-book.js';
 import { InsuranceFund } from './shortfall.js';
 
 export interface SimulationOptions {
@@ -43,7 +43,8 @@ export interface SimulationOptions {
   maxRounds?: number;
 }
 
-export interface StepReport {
+/** One step's report; the shortfall figures (bad debt, fund cover, socialised, ADL, unrecovered, printed) come from ShortfallTotals. */
+export interface StepReport extends ShortfallTotals {
   step: number;
   label: string;
   spot: Record<string, number>;
@@ -53,19 +54,10 @@ export interface StepReport {
   liquidated: number;
   /** input indices of the accounts liquidated in this step, ascending by round then index */
   liquidatedAccounts: number[];
-  bankrupt: number;
   volumeUsd: number;
   fees: number;
   liquidatorGain: number;
   marketPnl: number;
-  badDebt: number;
-  insuranceCovered: number;
-  socialised: number;
-  adlPositions: number;
-  adlCharged: number;
-  unrecovered: number;
-  /** auction payouts beyond the security module no winner could be charged for (Lyra prints them) */
-  printed: number;
   insuranceFund: number;
   accountsFailed: number;
   ledger: { accounts: number; liquidators: number; insuranceFund: number; printed: number; residual: number };
