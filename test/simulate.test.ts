@@ -12,7 +12,7 @@ import { defaultMarket, resolveMarket } from '../src/market/index.js';
 import { Simulation, type StepReport } from '../src/liquidation/simulate.js';
 import { historyPath, shocksPath } from '../src/liquidation/paths.js';
 import { listMechanisms } from '../src/liquidation/mechanism.js';
-import { runSimulateCommand } from '../src/cli/simulate.js';
+import { runSimulateCommand } from '../src/cli/simulate-run.js';
 import { HAVE_SHARED, SHARED_DATA, rng, sharedSkipNote } from './helpers.js';
 
 const market = resolveMarket(defaultMarket());

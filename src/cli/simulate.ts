@@ -1,172 +1,9 @@
 /**
- * `optmargin simulate BOOK --path PATH --model ID[,ID…] --liquidation MECH [--out FILE]`: the
- * cascade simulator (docs/liquidation.md). BOOK is a book file (JSON/msgpack/NDJSON, `-` for stdin)
- * or `gen:N[:SEED]` (a generated book on the path's first market). PATH:
- *   shocks:FILE | FILE.json                  steps of stress scenarios on --market
- *   history:FILE[,FILE…][@FROM..TO]           daily closes (+ DVOL) on --market
- *   snapshots:FILE[,FILE…] | snapshots:DIR    market snapshots / Deribit CSVs in time order
- * Several models run side by side on the same book and path. Progress on stderr; the summary
- * table (or --json) on stdout; --out writes every step (JSON, or CSV by extension) atomically.
+ * Registration of `optmargin simulate` (the cascade simulator; docs/liquidation.md). The work is in
+ * simulate-run.ts, imported when the command runs.
  */
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { ErrorCodes, OptmarginError } from '../errors.js';
-import { parseBook, writeFileAtomic } from '../io/book-file.js';
-import { generateBook } from '../io/gen-book.js';
-import { parseInstrument } from '../market/instruments.js';
-import { defaultMarket, loadMarket } from '../market/snapshot.js';
-import { resolveMarket } from '../market/resolved.js';
-import type { AccountInput } from '../measures/types.js';
-import { historyPath, shocksPath, snapshotsPath, type SimPath } from '../liquidation/paths.js';
-import { Simulation, type BookSummaryBefore, type StepReport } from '../liquidation/simulate.js';
-import { parseHistoryArg } from '../risk/history.js';
-import { readInputBytes } from './io.js';
-import { intOption } from './book.js';
-
-export interface SimulateCommandOptions {
-  path: string;
-  model?: string;
-  liquidation?: string;
-  market?: string;
-  threads?: string;
-  insuranceFund?: string;
-  maxRounds?: string;
-  out?: string;
-  json?: boolean;
-  quiet?: boolean;
-}
-
-export interface ModelRun {
-  model: string;
-  before: BookSummaryBefore;
-  steps: StepReport[];
-  totals: Record<string, number>;
-}
-
-const usd = (x: number): string => (Math.round(x) + 0).toLocaleString('en-US');
-
-/** Files as given; a directory stands for its .csv/.json files by name. */
-function expandFiles(items: string[]): string[] {
-  const files: string[] = [];
-  for (const it of items) {
-    let isDir = false;
-    try {
-      isDir = statSync(it).isDirectory();
-    } catch (e) {
-      throw new OptmarginError(ErrorCodes.INVALID_FILE, `cannot read ${it}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-    if (isDir) files.push(...readdirSync(it).filter((f) => /\.(csv|json)$/.test(f)).sort().map((f) => join(it, f)));
-    else files.push(it);
-  }
-  return files;
-}
-
-/** The path named by --path (markets built on `base` for shocks and history). */
-export function parsePathArg(arg: string, base: () => ReturnType<typeof resolveMarket>): SimPath {
-  const m = /^(shocks|history|snapshots):(.+)$/.exec(arg);
-  const kind = m ? m[1] : arg.endsWith('.json') ? 'shocks' : '';
-  const body = m ? m[2] : arg;
-  if (kind === 'shocks') return shocksPath(base(), JSON.parse(readInputBytes(body).toString('utf8')), body);
-  if (kind === 'history') {
-    const at = /^(.*)@(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$/.exec(body);
-    return historyPath(base(), parseHistoryArg(at ? at[1] : body), at?.[2], at?.[3]);
-  }
-  if (kind === 'snapshots') return snapshotsPath(expandFiles(body.split(',').map((s) => s.trim()).filter(Boolean)));
-  throw new OptmarginError(ErrorCodes.INVALID_OPTION, `--path must be shocks:FILE, history:FILES[@FROM..TO] or snapshots:FILES|DIR, got ${JSON.stringify(arg)}`);
-}
-
-/** Positions that expire before the last step cannot be valued along the path: they are dropped (a generated book only). */
-function aliveThrough(accounts: AccountInput[], until: number): AccountInput[] {
-  return accounts.map((a) => ({
-    ...a,
-    positions: a.positions.filter((p) => {
-      const inst = parseInstrument(p.instrument);
-      return inst.kind === 'perpetual' || inst.kind === 'spot' || inst.expiry > until;
-    }),
-  }));
-}
-
-function loadBook(arg: string, path: SimPath): unknown[] {
-  const g = /^gen:(\d+)(?::(-?\d+))?$/.exec(arg);
-  if (g) {
-    const first = path.steps[0].market as unknown as ReturnType<typeof resolveMarket>;
-    const market = path.kind === 'snapshots' ? first : null;
-    const n = intOption('gen accounts', Number(g[1]), 1, 10_000_000);
-    const seed = g[2] === undefined ? 1 : Number(g[2]);
-    const base = market ?? resolveMarket(defaultMarket());
-    const { accounts } = generateBook({ accounts: n, seed, market: base });
-    return aliveThrough(accounts, path.steps[path.steps.length - 1].market.valuationTime);
-  }
-  return parseBook(readInputBytes(arg), arg === '-' ? 'standard input' : arg).accounts;
-}
-
-function totalsOf(steps: StepReport[]): Record<string, number> {
-  const t: Record<string, number> = { liquidated: 0, bankrupt: 0, volumeUsd: 0, fees: 0, liquidatorGain: 0, badDebt: 0, insuranceCovered: 0, socialised: 0, adlPositions: 0, adlCharged: 0, unrecovered: 0, printed: 0, marketPnl: 0, maxAbsResidual: 0 };
-  for (const s of steps) {
-    for (const k of Object.keys(t)) if (k in s) t[k] += (s as unknown as Record<string, number>)[k];
-    t.maxAbsResidual = Math.max(t.maxAbsResidual, Math.abs(s.ledger.residual));
-  }
-  t.insuranceFundEnd = steps.length ? steps[steps.length - 1].insuranceFund : 0;
-  return t;
-}
-
-export function formatRuns(runs: ModelRun[], path: SimPath, mechanism: string): string {
-  const rows = [['model', 'IM / notional', 'liquidated', 'volume', 'fees', 'bad debt', 'fund covered', 'socialised', 'ADL', 'unrecovered', 'fund end']];
-  for (const r of runs) {
-    const t = r.totals;
-    rows.push([r.model, `${(r.before.imPerNotional * 100).toFixed(2)}%`, String(t.liquidated), usd(t.volumeUsd), usd(t.fees), usd(t.badDebt), usd(t.insuranceCovered), usd(t.socialised), `${t.adlPositions} / ${usd(t.adlCharged)}`, usd(t.unrecovered + t.printed), usd(t.insuranceFundEnd)]);
-  }
-  const w = rows[0].map((_, c) => Math.max(...rows.map((x) => x[c].length)));
-  const o = [`path ${path.kind} (${path.steps.length} steps): ${path.source}`, `mechanism ${mechanism}; USD; liquidated = account liquidations summed over steps`, ''];
-  for (const x of rows) o.push(x.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  '));
-  return o.join('\n') + '\n';
-}
-
-function csvOf(runs: ModelRun[]): string {
-  const cols = ['model', 'step', 'label', 'rounds', 'liquidated', 'bankrupt', 'volumeUsd', 'fees', 'liquidatorGain', 'marketPnl', 'badDebt', 'insuranceCovered', 'socialised', 'adlPositions', 'adlCharged', 'unrecovered', 'printed', 'insuranceFund', 'residual', 'ms'];
-  const lines = [cols.join(',') + ',spot,impact'];
-  for (const r of runs) {
-    for (const s of r.steps) {
-      const v: Record<string, unknown> = { ...s, model: r.model, residual: s.ledger.residual };
-      const q = (x: unknown): string => (typeof x === 'string' && /[",\n]/.test(x) ? `"${x.replace(/"/g, '""')}"` : String(x));
-      lines.push([...cols.map((c) => q(v[c])), q(JSON.stringify(s.spot)), q(JSON.stringify(s.impact))].join(','));
-    }
-  }
-  return lines.join('\n') + '\n';
-}
-
-export async function runSimulateCommand(book: string, opts: SimulateCommandOptions, write: (s: string) => void = (s) => process.stdout.write(s), log: (s: string) => void = (s) => process.stderr.write(s)): Promise<ModelRun[]> {
-  if (!opts.path) throw new OptmarginError(ErrorCodes.INVALID_OPTION, '--path is required');
-  const base = () => resolveMarket(opts.market ? loadMarket(opts.market) : defaultMarket());
-  const path = parsePathArg(opts.path, base);
-  const accounts = loadBook(book, path);
-  const models = (opts.model ?? 'deribit-pm').split(',').map((s) => s.trim()).filter(Boolean);
-  const mechanism = opts.liquidation ?? 'deribit-incremental';
-  const threads = opts.threads === undefined ? 1 : intOption('threads', Number(opts.threads), 1, 64);
-  const fund = opts.insuranceFund === undefined ? undefined : Number(opts.insuranceFund);
-  if (fund !== undefined && !(fund >= 0)) throw new OptmarginError(ErrorCodes.INVALID_OPTION, `--insurance-fund must be a number >= 0, got ${JSON.stringify(opts.insuranceFund)}`);
-  const maxRounds = opts.maxRounds === undefined ? undefined : intOption('max-rounds', Number(opts.maxRounds), 1, 100);
-  const start = path.kind === 'snapshots' ? path.steps[0].market : base();
-  const runs: ModelRun[] = [];
-  for (const model of models) {
-    const sim = await Simulation.create({ accounts, market: start, model, mechanism, threads, insuranceFundUsd: fund, maxRounds });
-    const steps: StepReport[] = [];
-    try {
-      for (const st of path.steps) {
-        const r = await sim.step(st.market, st.label, st.dailyVol);
-        steps.push(r);
-        if (!opts.quiet) log(`simulate ${model}: step ${r.step}/${path.steps.length} ${st.label}: ${r.liquidated} liquidated, bad debt ${usd(r.badDebt)}, fund ${usd(r.insuranceFund)} (${r.ms.toFixed(0)} ms)\n`);
-      }
-    } finally {
-      await sim.close();
-    }
-    runs.push({ model, before: sim.before, steps, totals: totalsOf(steps) });
-  }
-  if (opts.out) writeFileAtomic(opts.out, opts.out.endsWith('.csv') ? csvOf(runs) : JSON.stringify({ path: { kind: path.kind, source: path.source }, mechanism, runs }, null, 1) + '\n');
-  write(opts.json ? JSON.stringify({ path: { kind: path.kind, source: path.source }, mechanism, runs: runs.map((r) => ({ model: r.model, before: r.before, totals: r.totals })) }, null, 2) + '\n' : formatRuns(runs, path, mechanism));
-  return runs;
-}
+import type { SimulateCommandOptions } from './simulate-run.js';
 
 export function registerSimulateCommand(program: Command): void {
   program
@@ -184,6 +21,8 @@ export function registerSimulateCommand(program: Command): void {
     .option('--json', 'print the summary as JSON')
     .option('--quiet', 'no progress on stderr')
     .action(async (book: string, opts: SimulateCommandOptions) => {
+      // the simulator and its dependencies load only when the command runs (CLI start-up stays light)
+      const { runSimulateCommand } = await import('./simulate-run.js');
       await runSimulateCommand(book, opts);
     });
 }
