@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { runLiquidateCommand } from '../src/cli/liquidate.js';
+import { runLiquidateCommand } from '../src/cli/liquidate-run.js';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
 import { createMarginEngine } from '../src/api/margin.js';
 
