@@ -1,6 +1,8 @@
 /** Parts of a vectorized account's result read from the book's arrays. */
 import type { UnderlyingWorst } from '../../io/results.js';
 import type { ReduceArrays } from '../../measures/grid/reduce.js';
+import { HEALTHS } from '../../measures/health.js';
+import type { MarginResult } from '../../measures/types.js';
 import type { BookInstruments } from './instruments.js';
 import type { BookRows } from './rows.js';
 import type { Failures } from './schedule.js';
@@ -29,4 +31,27 @@ export function underlyingsOf(red: ReduceArrays, rows: BookRows, ins: BookInstru
     });
   }
   return out;
+}
+
+/**
+ * Equity, IM, MM of account k into out[0..2] and its health index (HEALTHS), −1 for an account
+ * without a finite result. `single` is the account's single-path result (null: not computed),
+ * undefined for a vectorized account (read from the reduce arrays).
+ */
+export function figuresInto(red: ReduceArrays, single: MarginResult | null | undefined, k: number, out: Float64Array): number {
+  let h: number;
+  if (single !== undefined) {
+    if (!single || !single.ok) return -1;
+    out[0] = single.equity;
+    out[1] = single.initialMargin;
+    out[2] = single.maintenanceMargin;
+    h = HEALTHS.indexOf(single.health);
+  } else {
+    if (red.accFailed[k]) return -1;
+    out[0] = red.accEquity[k];
+    out[1] = red.accIm[k];
+    out[2] = red.accMm[k];
+    h = red.accHealth[k];
+  }
+  return Number.isFinite(out[0]) && Number.isFinite(out[1]) && Number.isFinite(out[2]) ? h : -1;
 }

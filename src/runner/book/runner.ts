@@ -35,7 +35,7 @@ import { BookInstruments } from './instruments.js';
 import { ChunkRunner } from './pool.js';
 import { BookRows } from './rows.js';
 import { BookScheduler, Failures, type ScheduledBook } from './schedule.js';
-import { failureOf, underlyingsOf } from './results.js';
+import { failureOf, figuresInto, underlyingsOf } from './results.js';
 import { fromMarginResult, touchedUnderlyings } from './single.js';
 import type { BookEngineOptions, BookLoadReport, BookUpdate } from './types.js';
 
@@ -369,13 +369,8 @@ export class BookEngine implements ScheduledBook {
     return { index: k, result: this.result(k), ms: performance.now() - t0 };
   }
 
-  /**
-   * Replaces account k (input index or id) by `next` (same id), re-margined on the current market:
-   * a vectorized account stays vectorized (its new rows appended and aggregated, as a trade's),
-   * others are re-margined by the margin engine on the single path.
-   * This is how a liquidation books its trades and cash on an account. Throws for an invalid
-   * `next`, leaving the book unchanged.
-   */
+  /** Replaces account k by `next` (same id), re-margined on the current market: vectorized accounts stay vectorized
+   *  (new rows appended, as a trade's), others go to the single path. How a liquidation books its trades and cash. */
   replace(account: number | string, next: AccountInput): { index: number; result: BookAccountResult } {
     const k = typeof account === 'number' ? account : this.ids.indexOf(account);
     if (!Number.isInteger(k) || k < 0 || k >= this.n) {
@@ -425,32 +420,13 @@ export class BookEngine implements ScheduledBook {
   }
 
   /** The result of account k (input order); a non-finite figure makes it an OPTMARGIN_NON_FINITE error. */
-  /**
-   * Equity, IM, MM of account k into out[0..2] and its health index (HEALTHS) as the return value;
-   * −1 for an account without a finite result. No allocation: for loops over a whole book.
-   */
-  figuresInto(k: number, out: Float64Array): number {
-    let h: number;
-    if (this.path[k] === Path.Single) {
-      const r = this.single.get(k);
-      if (!r || !r.ok) return -1;
-      out[0] = r.equity;
-      out[1] = r.initialMargin;
-      out[2] = r.maintenanceMargin;
-      h = HEALTHS.indexOf(r.health);
-    } else {
-      const red = this.red;
-      if (red.accFailed[k]) return -1;
-      out[0] = red.accEquity[k];
-      out[1] = red.accIm[k];
-      out[2] = red.accMm[k];
-      h = red.accHealth[k];
-    }
-    return Number.isFinite(out[0]) && Number.isFinite(out[1]) && Number.isFinite(out[2]) ? h : -1;
-  }
-
   result(k: number): BookAccountResult {
     return finiteOrError(this.rawResult(k)) as BookAccountResult;
+  }
+
+  /** Equity, IM, MM of account k into out[0..2]; returns its health index, −1 without a finite result (no allocation). */
+  figuresInto(k: number, out: Float64Array): number {
+    return figuresInto(this.red, this.path[k] === Path.Single ? (this.single.get(k) ?? null) : undefined, k, out);
   }
 
   private rawResult(k: number): BookAccountResult {
