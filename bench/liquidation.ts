@@ -24,7 +24,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 function planLines(market: ReturnType<typeof resolveMarket>, accounts: ReturnType<typeof generateBook>['accounts']): string[] {
   const shocked = movedMarket(market, 'BTC', -0.1);
-  const eng = new MarginEngine({ market: shocked, model: 'deribit-pm' });
+  const eng = new MarginEngine({ market: shocked, model: 'deribit-pm-2024.1' });
   const liq = accounts.filter((a) => {
     const r = eng.margin(a);
     return r.ok && r.equity < r.maintenanceMargin && r.equity > 0;
@@ -56,7 +56,7 @@ export async function liquidationSection(ctx: SectionContext): Promise<Section> 
   const { accounts } = generateBook({ accounts: nAcc, seed: 1, market });
   const lines = planLines(market, accounts.slice(0, 20_000));
   // one step with liquidations, against the book engine's own tick of the same market
-  const sim = await Simulation.create({ accounts, market, model: 'deribit-pm', mechanism: 'deribit-incremental', threads: 2, insuranceFundUsd: 1e9 });
+  const sim = await Simulation.create({ accounts, market, model: 'deribit-pm-2024.1', mechanism: 'deribit-incremental', threads: 2, insuranceFundUsd: 1e9 });
   const stepRows: string[] = [];
   const stepMs: number[] = [];
   try {
@@ -68,7 +68,7 @@ export async function liquidationSection(ctx: SectionContext): Promise<Section> 
   } finally {
     await sim.close();
   }
-  const book = BookEngine.create({ market, model: 'deribit-pm', threads: 2 });
+  const book = BookEngine.create({ market, model: 'deribit-pm-2024.1', threads: 2 });
   const tickMs: number[] = [];
   try {
     book.load(accounts);
@@ -103,7 +103,7 @@ export async function liquidationSection(ctx: SectionContext): Promise<Section> 
     steps.push({ name: `d${s + 1}`, moves: { BTC: b, ETH: e } });
   }
   const path = shocksPath(market, { steps });
-  const sim2 = await Simulation.create({ accounts, market, model: 'deribit-pm', mechanism: 'deribit-incremental', threads: 2, insuranceFundUsd: 1e9 });
+  const sim2 = await Simulation.create({ accounts, market, model: 'deribit-pm-2024.1', mechanism: 'deribit-incremental', threads: 2, insuranceFundUsd: 1e9 });
   let liquidated = 0;
   const t0 = performance.now();
   try {

@@ -37,7 +37,7 @@ describe('cascade simulator: closed ledger, no account lost or liquidated twice'
   for (const mechanism of listMechanisms()) {
     it(`${mechanism}: Σ equity + liquidators + fund changes only by market P&L, every step`, async () => {
       const { accounts } = generateBook({ accounts: 250, seed: 11, market });
-      const sim = await Simulation.create({ accounts, market, model: 'deribit-pm', mechanism });
+      const sim = await Simulation.create({ accounts, market, model: 'deribit-pm-2024.1', mechanism });
       const path = randomPath(mechanism.length * 7 + 3, 5);
       let liquidations = 0;
       try {
@@ -61,7 +61,7 @@ describe('cascade simulator: closed ledger, no account lost or liquidated twice'
     const path = randomPath(99, 4);
     const runs: unknown[][] = [];
     for (const threads of [1, 2]) {
-      const sim = await Simulation.create({ accounts, market, model: 'deribit-pm', mechanism: 'okx-tiered-adl', threads });
+      const sim = await Simulation.create({ accounts, market, model: 'deribit-pm-2024.1', mechanism: 'okx-tiered-adl', threads });
       const out: unknown[] = [];
       for (const st of path.steps) out.push(strip(await sim.step(st.market, st.label)));
       await sim.close();
@@ -73,11 +73,11 @@ describe('cascade simulator: closed ledger, no account lost or liquidated twice'
 
 describe('cascade simulator: clear errors', () => {
   it('an unknown mechanism', async () => {
-    await expect(Simulation.create({ accounts: [], market, model: 'deribit-pm', mechanism: 'nope' })).rejects.toThrow(/unknown liquidation mechanism "nope"/);
+    await expect(Simulation.create({ accounts: [], market, model: 'deribit-pm-2024.1', mechanism: 'nope' })).rejects.toThrow(/unknown liquidation mechanism "nope"/);
   });
   it('a book that does not resolve names the account', async () => {
     const accounts = [{ id: 'ok', mode: 'cross', collateral: { USDC: 1000 }, positions: [] }, { id: 'bad', mode: 'cross', collateral: { USDC: 1 }, positions: [{ instrument: 'BTC-1JAN20-1-C', size: 1 }] }];
-    await expect(Simulation.create({ accounts, market, model: 'deribit-pm', mechanism: 'deribit-incremental' })).rejects.toThrow(/the book does not resolve: account bad \(#1\)/);
+    await expect(Simulation.create({ accounts, market, model: 'deribit-pm-2024.1', mechanism: 'deribit-incremental' })).rejects.toThrow(/the book does not resolve: account bad \(#1\)/);
   });
   it('a path with gaps, a path in the wrong order, a bad step', () => {
     const f = join(dir, 'btc.csv');
@@ -95,12 +95,12 @@ describe('cascade simulator: history path and CLI', () => {
     let text = '';
     const runs = await runSimulateCommand(
       'gen:300:3',
-      { path: `history:${SHARED_DATA}btc_usd_1d_bitstamp_coinbase.csv,BTC=${SHARED_DATA}btc_dvol_1d.csv@2022-11-06..2022-11-13`, model: 'deribit-pm,deribit-standard', liquidation: 'deribit-incremental', out, quiet: true },
+      { path: `history:${SHARED_DATA}btc_usd_1d_bitstamp_coinbase.csv,BTC=${SHARED_DATA}btc_dvol_1d.csv@2022-11-06..2022-11-13`, model: 'deribit-pm-2024.1,deribit-standard-2024.1', liquidation: 'deribit-incremental', out, quiet: true },
       (s) => (text += s),
     );
-    expect(runs.map((r) => r.model)).toEqual(['deribit-pm', 'deribit-standard']);
+    expect(runs.map((r) => r.model)).toEqual(['deribit-pm-2024.1', 'deribit-standard-2024.1']);
     expect(runs[0].steps.length).toBe(7);
-    expect(text).toMatch(/deribit-pm .*%/);
+    expect(text).toMatch(/deribit-pm-2024.1 .*%/);
     const csv = readFileSync(out, 'utf8').trim().split('\n');
     expect(csv.length).toBe(1 + 14);
     for (const r of runs) for (const s of r.steps) expect(Math.abs(s.ledger.residual)).toBeLessThan(1e-3);
@@ -111,7 +111,7 @@ describe('cascade simulator: the 2026-02-05 crash replay (docs/liquidation.md)',
   const names = ['20260204T213308Z', '20260205T093647Z', '20260205T155132Z', '20260205T212937Z', '20260206T043012Z'];
   it.skipIf(!HAVE_SHARED)(sharedSkipNote('five Deribit snapshots, a generated book, two models: closed ledger, the snapshots\' index levels, liquidations in the crash'), async () => {
     const files = names.map((n) => `${SHARED_DATA}deribit_snapshots/deribit_options_snapshot_${n}.csv`);
-    const runs = await runSimulateCommand('gen:400:1', { path: `snapshots:${files.join(',')}`, model: 'deribit-pm,deribit-standard', liquidation: 'deribit-incremental', quiet: true }, () => {});
+    const runs = await runSimulateCommand('gen:400:1', { path: `snapshots:${files.join(',')}`, model: 'deribit-pm-2024.1,deribit-standard-2024.1', liquidation: 'deribit-incremental', quiet: true }, () => {});
     expect(runs.length).toBe(2);
     for (const r of runs) {
       expect(r.steps.map((s) => s.label)).toEqual(files.map((f) => f.split('/').pop()));

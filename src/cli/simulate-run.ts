@@ -140,7 +140,7 @@ export async function runSimulateCommand(book: string, opts: SimulateCommandOpti
   const base = () => resolveMarket(opts.market ? loadMarket(opts.market) : defaultMarket());
   const path = parsePathArg(opts.path, base);
   const accounts = loadBook(book, path);
-  const models = (opts.model ?? 'deribit-pm').split(',').map((s) => s.trim()).filter(Boolean);
+  const models = (opts.model ?? 'deribit-pm-2024.1').split(',').map((s) => s.trim()).filter(Boolean);
   const mechanism = opts.liquidation ?? 'deribit-incremental';
   const threads = opts.threads === undefined ? 1 : intOption('threads', Number(opts.threads), 1, 64);
   const fund = opts.insuranceFund === undefined ? undefined : Number(opts.insuranceFund);

@@ -11,7 +11,7 @@ export function registerSimulateCommand(program: Command): void {
     .description('cascade simulation: a book moved along a path, liquidated at every step, insurance fund then socialised loss / ADL; models side by side')
     .argument('<book>', 'book file (JSON array, NDJSON or msgpack; - for stdin), or gen:N[:SEED] for a generated book')
     .requiredOption('--path <spec>', 'shocks:FILE | history:FILE[,FILE…][@FROM..TO] | snapshots:FILE[,FILE…]|DIR')
-    .option('--model <ids>', 'margin model preset(s), comma-separated: run side by side (default deribit-pm)')
+    .option('--model <ids>', 'margin model preset(s), comma-separated: run side by side (default deribit-pm-2024.1)')
     .option('--liquidation <id|file>', 'liquidation mechanism (presets/liquidation; default deribit-incremental)')
     .option('--market <file>', 'base market for shocks and history paths (default: the shipped default market)')
     .option('--threads <n>', 'worker threads of the book engine (default 1)')
