@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { ACCOUNT, jsonOf } from './serve-fixtures.js';
 
 const cli = fileURLToPath(new URL('../dist/src/cli.js', import.meta.url));
+const playground = fileURLToPath(new URL('../dist/playground/index.html', import.meta.url));
 
 
 interface Child {
@@ -101,6 +102,36 @@ describe.skipIf(!existsSync(cli))('optmargin serve (child process on 127.0.0.1)'
     expect(s.proc.exitCode).toBe(null);
     s.proc.kill('SIGINT');
     expect(await s.exit).toBe(0);
+  });
+
+  it.skipIf(!existsSync(playground))('GET / serves the playground (serve and `optmargin playground`), cross-origin isolated for its worker’s shared arrays', async () => {
+    const s = await serve();
+    const r = await fetch(s.url + '/');
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toContain('text/html');
+    expect(r.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+    expect(r.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
+    expect(await r.text()).toContain('optmargin playground');
+    const wasm = await fetch(s.url + '/optmargin.scalar.wasm');
+    expect(wasm.headers.get('content-type')).toBe('application/wasm');
+    expect((await fetch(s.url + '/../package.json')).status).toBe(404);
+    s.proc.kill('SIGTERM');
+    expect(await s.exit).toBe(0);
+    const p = spawn(process.execPath, [cli, 'playground', '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    children.push(p);
+    const url = await new Promise<string>((resolve, reject) => {
+      let err = '';
+      p.stderr!.on('data', (d: Buffer) => {
+        err += d.toString();
+        const m = /open (http:\/\/127\.0\.0\.1:\d+)\//.exec(err);
+        if (m) resolve(m[1]);
+      });
+      p.on('exit', () => reject(new Error(err)));
+    });
+    expect(await (await fetch(url + '/')).text()).toContain('optmargin playground');
+    const exited = new Promise((r) => p.on('exit', r));
+    p.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 
   it('refuses a non-loopback --host without a token (exit 2, message on stderr)', () => {
