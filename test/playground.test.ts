@@ -14,6 +14,9 @@ import { defaultMarket } from '../src/market/snapshot.js';
 import { resolveMarket } from '../src/market/resolved.js';
 import { createMarginEngine } from '../src/runner/account/runner.js';
 import { listModels } from '../src/measures/models.js';
+import { movedMarket } from '../src/market/margin-market.js';
+import { pinEntries } from '../src/liquidation/price.js';
+import { planLiquidation } from '../src/liquidation/plan.js';
 import type { AccountInput } from '../src/measures/types.js';
 import { startServer, type Server } from '../src/serve/server.js';
 import { playgroundDir } from '../src/serve/static.js';
@@ -100,6 +103,33 @@ describe.skipIf(why !== '')(`playground in Chromium (playwright-core, executable
       compared++;
     }
     expect(compared).toBeGreaterThanOrEqual(3);
+  });
+
+  it('liquidation view: the plan on the moved market is the Node engine’s plan, step for step', async () => {
+    const download = await Promise.all([page.waitForEvent('download'), page.click('#export')]).then(([d]) => d);
+    const account = JSON.parse(readFileSync((await download.path())!, 'utf8')) as AccountInput;
+    const market = resolveMarket(defaultMarket());
+    const base = createMarginEngine({ market, model: 'deribit-pm' });
+    const pinned = pinEntries({ market, marketHash: base.marketHash, table: base.table, remargin: () => undefined as never }, account);
+    const planAt = (pct: number) => planLiquidation(createMarginEngine({ market: movedMarket(market, 'BTC', pct / 100), model: 'deribit-pm' }), pinned, { mechanism: 'deribit-incremental' });
+    // the first BTC move (in 5 % steps down) at which the account needs liquidating
+    const pct = [-20, -25, -30, -35, -40, -45, -50, -55, -60].find((m) => planAt(m).steps.length > 0)!;
+    const plan = planAt(pct);
+    await page.$eval(
+      '#liq-move',
+      (e, v) => {
+        (e as any).value = String(v);
+        e.dispatchEvent(new (globalThis as any).Event('input'));
+      },
+      pct,
+    );
+    await page.waitForFunction((v) => (globalThis as any).document.getElementById('liq-summary')?.dataset.move === String(v), pct, { timeout: 30_000 });
+    expect(plan.steps.length).toBeGreaterThan(0);
+    expect(await page.getAttribute('#liq-summary', 'data-steps')).toBe(String(plan.steps.length));
+    const last = plan.steps[plan.steps.length - 1];
+    const cells = await page.$$eval('#liq-steps tr:last-child td', (tds) => tds.map((td) => (td as any).dataset.exact ?? td.textContent));
+    expect(cells[6]).toBe(String(last.equity));
+    expect(cells[7]).toBe(String(last.maintenanceMargin));
   });
 
   it('charts render (non-empty canvases), what-if shows before/after; screenshot kept', async () => {

@@ -8,6 +8,7 @@ import 'uplot/dist/uPlot.min.css';
 import type { UnderlyingGridBreakdown, UnderlyingGreeks, WhatIfResult } from '../measures/types.js';
 import type { BookView, PriceProfile } from './protocol.js';
 import type { BacktestResult } from '../risk/backtest.js';
+import type { LiquidationPlan } from '../liquidation/plan.js';
 import { usd } from './format.js';
 
 const COLORS = { up: '#d9480f', same: '#1c7ed6', down: '#2b8a3e', worst: '#c92a2a', equity: '#1c7ed6', im: '#e67700', mm: '#c92a2a', after: '#5f3dc4', before: '#868e96' };
@@ -169,5 +170,24 @@ export function backtestChart(box: HTMLElement, r: BacktestResult): void {
       ],
     },
     [t, r.days.map((d) => d.pnl), r.days.map((d) => -d.var), r.days.map((d) => -d.es), r.days.map((d) => (d.exception ? d.pnl : null))] as uPlot.AlignedData,
+  );
+}
+
+/** A liquidation plan: equity and MM after each step (USD), step 0 the account before. */
+export function planChart(box: HTMLElement, p: LiquidationPlan): void {
+  const xs = [0, ...p.steps.map((s) => s.step)];
+  draw(
+    box,
+    {
+      title: `Liquidation plan: equity and MM after each step (${p.mechanism.id})`,
+      scales: { x: { time: false } },
+      axes: [{ label: 'step' }, usdAxis('USD')],
+      series: [
+        { label: 'step' },
+        { label: 'equity', stroke: COLORS.equity, width: 2, points: { show: true } },
+        { label: 'maintenance margin', stroke: COLORS.mm, width: 2, dash: [6, 4], points: { show: true } },
+      ],
+    },
+    [xs, [p.before.equity, ...p.steps.map((s) => s.equity)], [p.before.maintenanceMargin, ...p.steps.map((s) => s.maintenanceMargin)]] as uPlot.AlignedData,
   );
 }

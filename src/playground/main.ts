@@ -9,6 +9,7 @@ import type { Catalog, WireError } from './protocol.js';
 import { gridChart, greeksChart, profileChart, resizeCharts, whatIfChart } from './charts.js';
 import { BookPanel } from './book-view.js';
 import { RiskPanel } from './risk-view.js';
+import { LiquidationPanel } from './liquidation-view.js';
 import { PortfolioEditor, defaultPortfolio, exportAccount, parseAccountJson } from './portfolio.js';
 import { renderPresets, renderWhatIf } from './results-view.js';
 import { el } from './format.js';
@@ -22,6 +23,7 @@ let catalog: Catalog;
 let results: { model: string; result: MarginResult; ms: number }[] = [];
 let seq = 0;
 let firstFigure = false;
+let liquidation: LiquidationPanel | undefined;
 
 const chartModel = () => ($<HTMLSelectElement>('chart-model').value || 'deribit-pm-2024.1');
 const chartUnderlying = () => $<HTMLSelectElement>('chart-underlying').value;
@@ -58,6 +60,7 @@ async function recompute(): Promise<void> {
     results = catalog.models.map((m) => [...rows, ...rest].find((r) => r.model === m.id)!).filter(Boolean);
     renderPresets($<HTMLTableElement>('presets'), results);
     editor.showErrors(commonErrors(results));
+    liquidation?.refresh();
     await drawCharts(account, mine);
   } catch (e) {
     status((e as Error).message, true);
@@ -177,9 +180,11 @@ async function boot(): Promise<void> {
     return;
   }
   const a = defaultPortfolio(catalog);
+  liquidation = new LiquidationPanel($('liquidation'), engine, () => editor.account, chartModel);
   $<HTMLInputElement>('whatif-instrument').value = a.positions[0]?.instrument ?? '';
   $<HTMLInputElement>('whatif-size').value = '5';
   editor.set(a);
+  liquidation.render(catalog);
 }
 
 void boot();

@@ -6,6 +6,7 @@
 import type { AccountInput, LiquidationPrices, MarginResult, PositionChange, WhatIfResult } from '../measures/types.js';
 import type { BookSummary } from '../io/results.js';
 import type { BacktestResult } from '../risk/backtest.js';
+import type { LiquidationPlan } from '../liquidation/plan.js';
 
 export interface CatalogUnderlying {
   underlying: string;
@@ -21,6 +22,8 @@ export interface Catalog {
   marketHash: string;
   underlyings: CatalogUnderlying[];
   models: { id: string; mechanism: string; description: string }[];
+  /** shipped liquidation mechanisms */
+  mechanisms: string[];
 }
 
 /** Equity, IM and MM of an account against one underlying's price (the market moved as a whole). */
@@ -57,6 +60,7 @@ export type Request =
   | { type: 'bookGenerate'; accounts: number; seed: number; model: string }
   | { type: 'bookLoad'; text: string; model: string }
   | { type: 'bookTick'; underlying: string; move: number }
+  | { type: 'liquidation'; account: AccountInput; model: string; underlying: string; move: number; mechanism: string }
   | { type: 'backtest'; account: AccountInput; files: { name: string; text: string }[]; alpha: number; method: 'hs' | 'fhs'; lookback: number; days: number };
 
 export interface Answers {
@@ -70,6 +74,7 @@ export interface Answers {
   bookLoad: BookView;
   bookTick: BookView;
   backtest: BacktestResult;
+  liquidation: LiquidationPlan;
 }
 
 export interface WireError {

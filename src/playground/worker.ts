@@ -19,6 +19,9 @@ import { generateBook } from '../io/gen-book.js';
 import { summarize, type BookAccountResult } from '../io/results.js';
 import { movedMarket } from '../market/margin-market.js';
 import { pinEntries } from '../liquidation/price.js';
+import { planLiquidation } from '../liquidation/plan.js';
+import { loadMechanism } from '../liquidation/mechanism.js';
+import { MECHANISM_DATA } from '../liquidation/mechanism-presets.js';
 import { loadHistory } from '../risk/history.js';
 import { backtest } from '../risk/backtest.js';
 import type { Answers, BookView, Catalog, PriceProfile, Request, Response } from './protocol.js';
@@ -60,6 +63,7 @@ function catalog(): Catalog {
     valuationTime: snap.valuationTime,
     marketHash: s.hash,
     models: listModels().map((m) => ({ id: m.id, mechanism: m.mechanism, description: m.description })),
+    mechanisms: Object.keys(MECHANISM_DATA),
     underlyings: snap.underlyings.map((u) => {
       const futures = [`${u.underlying}-PERPETUAL`];
       const options = [];
@@ -183,6 +187,16 @@ async function handle(req: Request): Promise<Answers[keyof Answers]> {
       const accounts = Array.isArray(doc) ? doc : (doc as { accounts?: unknown })?.accounts;
       if (!Array.isArray(accounts)) throw new OptmarginError(ErrorCodes.INVALID_FILE, 'a book is an array of accounts, or { accounts: [...] }');
       return loadBook(accounts, req.model);
+    }
+    case 'liquidation': {
+      // the account on a moved market (futures held at today's entry, as the liquidation price search does), then its plan
+      const s = st();
+      const base = engineFor(req.model);
+      const mech = MECHANISM_DATA[req.mechanism];
+      if (!mech) throw new OptmarginError(ErrorCodes.INVALID_MECHANISM, `unknown liquidation mechanism ${JSON.stringify(req.mechanism)}`);
+      const pinned = pinEntries({ market: s.market, marketHash: s.hash, table: base.table } as never, req.account);
+      const engine = req.move === 0 ? base : createMarginEngine({ market: movedMarket(s.market, req.underlying, req.move, s.hash), model: base.model });
+      return planLiquidation(engine, pinned, { mechanism: loadMechanism(mech) });
     }
     case 'backtest': {
       // the CLI's defaults (src/cli/risk-args.ts) but for the options the page offers
