@@ -4,12 +4,14 @@
  * Both stop on SIGINT/SIGTERM after draining the requests in flight.
  */
 import type { Command } from 'commander';
-import Fastify from 'fastify';
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import { defaultMarket, loadMarket } from '../market/snapshot.js';
-import { startServer, isLoopback, type Server } from '../serve/server.js';
+import type { Server } from '../serve/server.js';
 import { DEFAULT_LIMITS, type ServeLimits } from '../serve/schemas.js';
-import { playgroundDir, registerPlayground } from '../serve/static.js';
+
+// Fastify and the server load only when a server starts: every other command starts without them.
+const serverModule = () => import('../serve/server.js');
+const staticModule = () => import('../serve/static.js');
 
 interface ServeCommandOptions {
   port: string;
@@ -65,6 +67,7 @@ export async function runServe(opts: ServeCommandOptions, version: string): Prom
     accountsPerRequest: int('max-accounts', opts.maxAccounts, 1),
   };
   const token = opts.token ?? process.env.OPTMARGIN_TOKEN;
+  const [{ startServer }, { playgroundDir }] = await Promise.all([serverModule(), staticModule()]);
   const server = await startServer({
     market: opts.market ? loadMarket(opts.market) : defaultMarket(),
     host: opts.host,
@@ -104,6 +107,7 @@ export function registerServeCommands(program: Command, version: () => string): 
     .option('--port <n>', 'port (0: any free port)', '8788')
     .option('--host <address>', 'loopback address to bind', '127.0.0.1')
     .action(async (opts: { port: string; host: string }) => {
+      const [{ isLoopback }, { playgroundDir, registerPlayground }, { default: Fastify }] = await Promise.all([serverModule(), staticModule(), import('fastify')]);
       if (!isLoopback(opts.host)) throw new OptmarginError(ErrorCodes.INVALID_OPTION, `the playground binds to a loopback address only, got ${opts.host}`, 'host');
       const dir = playgroundDir();
       if (!dir) throw new OptmarginError(ErrorCodes.INVALID_FILE, 'the playground is not built: run npm run build');
