@@ -116,9 +116,9 @@ describe.skipIf(why !== '')(`playground in Chromium (playwright-core, executable
     const download = await Promise.all([page.waitForEvent('download'), page.click('#export')]).then(([d]) => d);
     const account = JSON.parse(readFileSync((await download.path())!, 'utf8')) as AccountInput;
     const market = resolveMarket(defaultMarket());
-    const base = createMarginEngine({ market, model: 'deribit-pm' });
+    const base = createMarginEngine({ market, model: 'deribit-pm-2024.1' });
     const pinned = pinEntries({ market, marketHash: base.marketHash, table: base.table, remargin: () => undefined as never }, account);
-    const planAt = (pct: number) => planLiquidation(createMarginEngine({ market: movedMarket(market, 'BTC', pct / 100), model: 'deribit-pm' }), pinned, { mechanism: 'deribit-incremental' });
+    const planAt = (pct: number) => planLiquidation(createMarginEngine({ market: movedMarket(market, 'BTC', pct / 100), model: 'deribit-pm-2024.1' }), pinned, { mechanism: 'deribit-incremental' });
     // the first BTC move (in 5 % steps down) at which the account needs liquidating
     const pct = [-20, -25, -30, -35, -40, -45, -50, -55, -60].find((m) => planAt(m).steps.length > 0)!;
     const plan = planAt(pct);
