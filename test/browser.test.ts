@@ -42,7 +42,7 @@ const out = document.getElementById('out');
 try {
   const variants = await om.initKernels({ simd: '/optmargin.simd.wasm', scalar: '/optmargin.scalar.wasm' });
   const market = om.market.resolveMarket(om.market.defaultMarket());
-  const engine = new om.margin.MarginEngine({ market, model: 'deribit-pm-2024.1' });
+  const engine = new om.margin.MarginEngine({ market, model: 'deribit-pm' });
   const account = ${JSON.stringify(account)};
   const r = engine.margin(account);
   const greeks = om.priceOptions([${JSON.stringify(option)}]);
@@ -101,7 +101,7 @@ describe.skipIf(!CHROMIUM)(`core in headless Chromium${CHROMIUM ? '' : ' (skippe
       expect(got.node).toBe('undefined'); // a real browser: no Node globals
       expect(got.variants).toEqual(['simd', 'scalar']);
       expect(got.pricer).toBe('wasm-simd');
-      const ref = new MarginEngine({ market: resolveMarket(defaultMarket()), model: 'deribit-pm-2024.1' }).margin(account);
+      const ref = new MarginEngine({ market: resolveMarket(defaultMarket()), model: 'deribit-pm' }).margin(account);
       expect(ref.ok).toBe(true);
       expect(marginPricerName()).toMatch(/^wasm-/);
       // the whole result (figures, per-position breakdown, grid, Greeks, hashes) as Node computes it
