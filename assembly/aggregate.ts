@@ -1,4 +1,4 @@
-// Per-account aggregation over scenarios (DESIGN.md §1): an account's P&L
+// Per-account aggregation over scenarios (docs/architecture.md §2): an account's P&L
 // vector is Σ_p size_p × riskArray[instrument_p], then reduced to its worst
 // weighted loss. Risk arrays are row-major: instrument i's value change under
 // scenario s sits at riskArrays[i·nScen + s] (USD per unit of size).

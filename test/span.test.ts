@@ -46,7 +46,7 @@ describe.skipIf(!existsSync(file))('SPAN: McMillan S&P 500 example (span_mcmilla
         expect(frac).toBeCloseTo(s.price_move_fraction_of_range, 5);
         expect(m.scenarios[k].vol).toBe(s.vol);
       } else {
-        // McMillan's extremes are 2× the range; the preset follows DESIGN.md's 3× (same sign, vol unchanged, 35%)
+        // McMillan's extremes are 2× the range; the preset uses 3× (same sign, vol unchanged, 35%: presets/span-16.json source)
         expect(Math.sign(frac)).toBe(Math.sign(s.price_move_fraction_of_range));
         expect(Math.abs(frac)).toBeCloseTo(3, 12);
         expect(m.scenarios[k].vol).toBe('same');

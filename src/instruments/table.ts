@@ -1,5 +1,5 @@
 /**
- * Resolve step (DESIGN.md §1): every distinct instrument a margin call meets is parsed and
+ * Resolve step (docs/architecture.md §2): every distinct instrument a margin call meets is parsed and
  * valued ONCE per market and stored in structure-of-arrays form; accounts then refer to
  * instruments by index. Values are per unit of position size, in USD.
  *

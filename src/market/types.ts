@@ -7,7 +7,7 @@
  * (USDC for linear instruments, treated as USD); times in ms since the Unix epoch
  * (UTC) for instants and in years ACT/365 for durations; volatilities annualised as
  * fractions (0.55 = 55%); rates continuously compounded per year.
- * Conventions follow Deribit (DESIGN.md §2).
+ * Conventions follow Deribit (docs/market.md).
  */
 
 // ───────────────────────────── instruments ─────────────────────────────

@@ -26,3 +26,15 @@ export function worseHealth(a: Health, b: Health): Health {
 export function marginFigures(equity: number, im: number, mm: number, available = equity - im, health = healthOf(equity, im, mm)): MarginFigures {
   return { equity, initialMargin: im, maintenanceMargin: mm, marginRatio: equity > 0 ? mm / equity : null, availableFunds: available, health };
 }
+
+/** The figures of a margin result (its equity, IM, MM, ratio, available funds, health). */
+export function figuresOf(r: MarginFigures): MarginFigures {
+  return {
+    equity: r.equity,
+    initialMargin: r.initialMargin,
+    maintenanceMargin: r.maintenanceMargin,
+    marginRatio: r.marginRatio,
+    availableFunds: r.availableFunds,
+    health: r.health,
+  };
+}

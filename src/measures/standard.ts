@@ -1,5 +1,5 @@
 /**
- * Rule-based (standard) margin per position, Deribit-style (DESIGN.md §3.1,
+ * Rule-based (standard) margin per position, Deribit-style (docs/margin.md "rule-based",
  * margin_methodology_refs.json "deribit_standard_option_margin"). Per short option contract,
  * in coin of the underlying (option mark in coin, OTM amount and underlying price in USD):
  *   short call: IM = max(imBase − OTM/F, imMin) + mark;            MM = mmBase + mark

@@ -25,7 +25,7 @@ export interface ModelHeader {
   source: string;
 }
 
-/** Deribit-style standard margin per contract, in coin (DESIGN.md §3.1). */
+/** Deribit-style standard margin per contract, in coin (docs/margin.md "rule-based"). */
 export interface StandardOptionParams {
   /** IM base fraction of the underlying (0.15), reduced by OTM/underlying, floored at imMin. */
   imBase: number;

@@ -7,7 +7,7 @@
  * iv-normalised-black.ts, so a bug in the kernels' own vectorised exp/log/erfc
  * shows up as a mismatch.
  *
- * Conventions (DESIGN.md §2): undiscounted Black-76 on the forward F, discount
+ * Conventions (docs/market.md): undiscounted Black-76 on the forward F, discount
  * factor df = exp(−r·t) applied to the value; t in years; vol annualised.
  * With θ = +1 for a call and −1 for a put:
  *   V = df · θ · (F·N(θ·d1) − K·N(θ·d2)),  d1 = ln(F/K)/(σ√t) + σ√t/2,  d2 = d1 − σ√t.

@@ -1,5 +1,5 @@
 /**
- * Aggregation (DESIGN.md §1): an account's P&L vector per underlying is Σ size × risk array
+ * Aggregation (docs/architecture.md §2): an account's P&L vector per underlying is Σ size × risk array
  * of each position's instrument. This plain-TS loop has the same contract as the WASM kernel
  * `aggregateAccounts` (assembly/aggregate.ts): "sub-accounts" (here: one account's positions
  * on one underlying) own contiguous position ranges [start[a], start[a+1]). The book engine

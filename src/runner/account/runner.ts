@@ -42,6 +42,8 @@ import { PortfolioPnl } from '../../scenarios/portfolio-pnl.js';
 import { Revaluation } from '../../scenarios/revaluation.js';
 import type { ScenarioSet } from '../../scenarios/types.js';
 
+import { figuresOf } from '../../measures/health.js';
+
 export { healthOf, worseHealth } from '../../measures/health.js';
 
 /** The error result of an account: OptmarginErrors keep their code; anything else is an engine bug (INTERNAL). */
@@ -199,17 +201,6 @@ export class MarginEngine {
       market === this.market ? this.margin(acc) : new MarginEngine({ market, model: this.model, lyraFeeds: this.lyraFeeds }).margin(acc);
     return liquidationPrices({ market: this.market, marketHash: this.marketHash, table: this.table, remargin }, a, underlying);
   }
-}
-
-function figuresOf(r: MarginResultOk): MarginFigures {
-  return {
-    equity: r.equity,
-    initialMargin: r.initialMargin,
-    maintenanceMargin: r.maintenanceMargin,
-    marginRatio: r.marginRatio,
-    availableFunds: r.availableFunds,
-    health: r.health,
-  };
 }
 
 function whatIfResult(before: MarginFigures, after: MarginFigures): WhatIfResult {
