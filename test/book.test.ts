@@ -12,7 +12,8 @@ import { pathToFileURL } from 'node:url';
 import { defaultMarket, loadMarket, parseInstrument, resolveMarket } from '../src/market/index.js';
 import { black76Reference } from '../src/pricing/reference.js';
 import { MarginEngine } from '../src/runner/account/runner.js';
-import type { AccountInput } from '../src/measures/types.js';
+import type { AccountInput, RuleBasedModel } from '../src/measures/types.js';
+import { loadModel } from '../src/measures/models.js';
 import { BookEngine } from '../src/runner/book/runner.js';
 import { generateBook } from '../src/io/gen-book.js';
 import { InvalidEntry, parseBook, serializeBook } from '../src/io/book-file.js';
@@ -107,13 +108,15 @@ describe('book engine, single thread', () => {
   test('a rule-based model: every account\'s IM, MM and equity equal a hand sum of the documented per-position rules', async () => {
     // The book hands rule-based accounts to MarginEngine.margin, so comparing the two would compare
     // the engine with itself: the expectation here is written from the rules (deribit-standard's
-    // description; margin_methodology_refs.json), on the market's marks (Black-76 at the smile).
+    // description; margin_methodology_refs.json) with the preset's parameters (their values are pinned
+    // in standard-branches.test.ts), on the market's marks (Black-76 at the smile).
     const e = engineWith({ model: 'deribit-standard' });
     const some = book.slice(0, 200);
     const rep = e.load(some);
     expect(rep.gridAccounts).toBe(0);
     await e.recompute();
     const S = (u: string) => market.spot(u);
+    const { option: opt, futures: fut } = loadModel('deribit-standard').params as RuleBasedModel;
     const handPosition = (name: string, size: number, entry: number | undefined): { im: number; mm: number; value: number } => {
       const inst = parseInstrument(name);
       const u = inst.underlying;
@@ -126,8 +129,8 @@ describe('book engine, single thread', () => {
         const value = size * (inverse ? mark * S(u) : usd);
         if (size >= 0) return { im: 0, mm: 0, value };
         const otm = inst.optionType === 'put' ? Math.max(F - inst.strike, 0) : Math.max(inst.strike - F, 0);
-        const imFrac = Math.max(0.15 - otm / F, 0.1);
-        const mm = inst.optionType === 'put' ? Math.max(0.075, 0.075 * mark) + mark : 0.075 + mark;
+        const imFrac = Math.max(opt.imBase - otm / F, opt.imMin);
+        const mm = inst.optionType === 'put' ? Math.max(opt.mmBase, opt.putMmMarkFactor * mark) + mark : opt.mmBase + mark;
         const im = inst.optionType === 'put' ? Math.max(imFrac + mark, mm) : imFrac + mark;
         const toUsd = inverse ? S(u) : F;
         return { im: -size * im * toUsd, mm: -size * mm * toUsd, value };
