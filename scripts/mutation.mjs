@@ -5,7 +5,7 @@
  * command, date, machine, duration, score per file, and every surviving mutant with the
  * explanation recorded in scripts/mutation-notes.json (equivalent, or not yet killed).
  *
- *   npm run mutation                  run Stryker (stryker.config.json), then write the section
+ *   npm run mutation                  run Stryker (scripts/stryker.config.json), then write the section
  *   npm run mutation -- --report-only rewrite the section from reports/mutation/mutation.json
  *
  * Stryker copies the project into .stryker-tmp/sandbox-*; the tests find ../shared/data
@@ -31,7 +31,7 @@ function runStryker() {
   const link = join(tmp, 'shared');
   if (!existsSync(link) && existsSync(join(ROOT, '..', 'shared'))) symlinkSync(join('..', '..', 'shared'), link);
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules', '@stryker-mutator', 'core', 'bin', 'stryker.js'), 'run'], { cwd: ROOT, stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules', '@stryker-mutator', 'core', 'bin', 'stryker.js'), 'run', 'scripts/stryker.config.json'], { cwd: ROOT, stdio: 'inherit' });
   const seconds = (Date.now() - t0) / 1000;
   if (r.status !== 0) {
     process.stderr.write(`mutation: stryker exited with ${r.status}\n`);
@@ -83,7 +83,7 @@ function section(report, seconds, notes) {
   const explainedEquivalent = survivors.filter((s) => s.note && s.note.kind === 'equivalent').length;
   const score = (100 * tot.killed) / Math.max(1, tot.total);
   const scoreEq = (100 * (tot.killed + explainedEquivalent)) / Math.max(1, tot.total);
-  const cfg = JSON.parse(readFileSync(join(ROOT, 'stryker.config.json'), 'utf8'));
+  const cfg = JSON.parse(readFileSync(join(ROOT, 'scripts', 'stryker.config.json'), 'utf8'));
   const vcfg = readFileSync(join(ROOT, cfg.vitest.configFile), 'utf8');
   const tests = [...vcfg.matchAll(/'(test\/[^']+)'/g)].map((m) => m[1]);
   const ver = (p) => JSON.parse(readFileSync(join(ROOT, 'node_modules', ...p.split('/'), 'package.json'), 'utf8')).version;

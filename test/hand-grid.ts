@@ -35,17 +35,19 @@ export interface HandPosition {
   put?: boolean;
   /** options and linear futures: coin; inverse futures/perpetuals: USD notional */
   size: number;
+  /** futures: entry price (default: today's mark) */
+  entry?: number;
 }
 
-export function handPosition(name: string, size: number, expiries: Record<string, number>): HandPosition {
+export function handPosition(name: string, size: number, expiries: Record<string, number>, entry?: number): HandPosition {
   const parts = name.split('-');
   const [u0] = parts;
   const inverse = !u0.includes('_');
   const underlying = u0.split('_')[0];
-  if (parts[1] === 'PERPETUAL') return { kind: 'perpetual', underlying, inverse, size };
+  if (parts[1] === 'PERPETUAL') return { kind: 'perpetual', underlying, inverse, size, entry };
   const expiry = expiries[parts[1]];
   if (expiry === undefined) throw new Error(`hand: unknown expiry ${parts[1]}`);
-  if (parts.length === 2) return { kind: 'future', underlying, inverse, expiry, size };
+  if (parts.length === 2) return { kind: 'future', underlying, inverse, expiry, size, entry };
   return { kind: 'option', underlying, inverse, expiry, strike: Number(parts[2]), put: parts[3] === 'P', size };
 }
 
@@ -72,10 +74,11 @@ function positionUsd(m: MarginMarket, model: GridModel, p: HandPosition, move: n
   const f = 1 + move;
   const S = m.spot(p.underlying) * f;
   if (p.kind !== 'option') {
-    // futures: P&L from today's mark (entered at mark); inverse: notional·(1/F0 − 1/F1) coin at S1
+    // futures: P&L from the entry price (today's mark when none); inverse: notional·(1/entry − 1/F1) coin at S1
     const F0 = p.kind === 'perpetual' ? m.perpetual(p.underlying) : m.forward(p.underlying, p.expiry!);
     const F1 = F0 * f;
-    return p.inverse ? p.size * (1 / F0 - 1 / F1) * S : p.size * (F1 - F0);
+    const at = p.entry ?? F0;
+    return p.inverse ? p.size * (1 / at - 1 / F1) * S : p.size * (F1 - at);
   }
   const t = (p.expiry! - m.valuationTime) / MS_PER_YEAR;
   const F = m.forward(p.underlying, p.expiry!) * f;
@@ -99,15 +102,18 @@ export interface HandGrid {
   maintenanceMargin: number;
 }
 
-/** Grid margin of a set of positions (no coin collateral), by the model's written rules. */
-export function handGridMargin(m: MarginMarket, model: GridModel, positions: HandPosition[]): HandGrid {
+/**
+ * Grid margin of a set of positions, by the model's written rules. `coin` is coin held per
+ * underlying (collateral after haircut, in coin): it moves with the index in every scenario.
+ */
+export function handGridMargin(m: MarginMarket, model: GridModel, positions: HandPosition[], coin: Record<string, number> = {}): HandGrid {
   const out: HandGrid = { losses: {}, worstLoss: {}, addOns: {}, rowIm: {}, initialMargin: 0, maintenanceMargin: 0 };
-  const unders = [...new Set(positions.map((p) => p.underlying))];
+  const unders = [...new Set([...positions.map((p) => p.underlying), ...Object.keys(coin)])];
   for (const u of unders) {
     const mine = positions.filter((p) => p.underlying === u);
     const losses = model.scenarios.map((s, k) => {
       const mv = scenarioMove(model, k);
-      let pnl = 0;
+      let pnl = (coin[u] ?? 0) * m.spot(u) * mv;
       for (const p of mine) pnl += positionUsd(m, model, p, mv, s.vol) - positionUsd(m, model, p, 0, 'same');
       return -s.weight * pnl;
     });

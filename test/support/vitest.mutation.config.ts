@@ -1,15 +1,17 @@
 import { defineConfig } from 'vitest/config';
 
-// Test selection for `npm run mutation` (StrykerJS, scripts/mutation.mjs): the tests that exercise
+// Test selection for `npm run mutation` (StrykerJS, scripts/mutation.mjs, scripts/stryker.config.json): the tests that exercise
 // the margin measure code, without the CLI/book-file/browser suites that only re-run it through
 // I/O. One fork, no file parallelism: Stryker runs its own workers.
 export default defineConfig({
   test: {
+    root: new URL('../..', import.meta.url).pathname,
     include: [
       'test/margin.test.ts',
       'test/margin-grid.test.ts',
       'test/grid-smile.test.ts',
       'test/standard-branches.test.ts',
+      'test/grid-account.test.ts',
       'test/span.test.ts',
       'test/lyra.test.ts',
       'test/aggregate-kernel.test.ts',
