@@ -157,7 +157,7 @@ buildWasm();
 const lines = [BEGIN, ''];
 lines.push(`Command: \`npm run mutation:${SET}\`; run ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}, ${((Date.now() - t0) / 60000).toFixed(1)} min. Tests: ${TESTS.length ? TESTS.map((t) => `\`${t}\``).join(', ') : 'the whole suite'}, on the ${BUILDS.join(' and ')} build${BUILDS.length > 1 ? 's' : ''}.`);
 lines.push('');
-lines.push('| plant | kind | what it breaks | failing tests (SIMD / scalar build) | caught |');
+lines.push(`| plant | kind | what it breaks | failing tests (${BUILDS.length > 1 ? 'SIMD / scalar build' : `${BUILDS[0].toUpperCase()} build`}) | caught |`);
 lines.push('|---|---|---|---|---|');
 let missed = 0;
 for (const r of results) {
@@ -171,7 +171,9 @@ for (const r of results) {
   const control = r.id.startsWith('control');
   if (control ? caught : !caught) missed++;
   const shown = all.slice(0, 4).map((s) => s.replace(/\|/g, '\\|')).join('<br>') + (all.length > 4 ? `<br>… ${all.length - 4} more` : '');
-  lines.push(`| ${r.id} | ${r.kind} | \`${r.file}\`: ${r.what} | ${r.failed.simd.length} / ${r.failed.scalar.length}${shown ? `<br>${shown}` : ''} | ${control ? (caught ? '**control failed**' : 'passes (as it must)') : caught ? 'yes' : '**no**'} |`);
+  const counts = BUILDS.length > 1 ? `${r.failed.simd.length} / ${r.failed.scalar.length}` : `${r.failed.simd.length}`;
+  const where = r.file === '—' ? r.what : `\`${r.file}\`: ${r.what}`;
+  lines.push(`| ${r.id} | ${r.kind} | ${where} | ${counts}${shown ? `<br>${shown}` : ''} | ${control ? (caught ? '**control failed**' : 'passes (as it must)') : caught ? 'yes' : '**no**'} |`);
 }
 lines.push('', END);
 const doc = readFileSync(DOC, 'utf8');

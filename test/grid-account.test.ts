@@ -7,10 +7,14 @@
  * isolated mode (each position with its own collateral and health).
  */
 import { describe, expect, it } from 'vitest';
-import { createMarginEngine, healthOf, listModels, loadModel, tableMarket, type GridModel, type MarginResultOk, type PositionInput } from '../src/margin/index.js';
-import { black76Reference } from '../src/pricing/reference.js';
+// the package entry only: these tests follow the public API, whatever the internal layout
+import { black76Reference, margin } from '../src/index.js';
 import { handGridMargin, handPosition, scenarioMove } from './hand-grid.js';
 
+type GridModel = margin.GridModel;
+type MarginResultOk = margin.MarginResultOk;
+type PositionInput = margin.PositionInput;
+const { createMarginEngine, healthOf, listModels, loadModel, tableMarket } = margin;
 const T0 = Date.UTC(2026, 0, 27, 8);
 const E30 = T0 + 30 * 86_400_000; // 26FEB26
 const t = 30 / 365;

@@ -8,12 +8,17 @@
  * minimum, extended moves — asserted inside IM, in the margin engine and in the book engine.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { defaultMarket, resolveMarket } from '../src/market/index.js';
-import { buildRiskArrays, createMarginEngine, listModels, loadModel, type GridModel, type MarginMarket, type MarginResultOk, type PositionInput } from '../src/api/margin.js';
-import { BookEngine } from '../src/api/book.js';
-import { black76Reference } from '../src/pricing/reference.js';
+// the package entry only: these tests follow the public API, whatever the internal layout
+import { black76Reference, book, margin, market as mkt } from '../src/index.js';
 import { expiryCode, handGridMargin, handPosition, handShockedVol, scenarioMove, sviW } from './hand-grid.js';
 
+type GridModel = margin.GridModel;
+type MarginMarket = margin.MarginMarket;
+type MarginResultOk = margin.MarginResultOk;
+type PositionInput = margin.PositionInput;
+const { buildRiskArrays, createMarginEngine, listModels, loadModel } = margin;
+const { defaultMarket, resolveMarket } = mkt;
+const { BookEngine } = book;
 const snapshot = defaultMarket();
 const market = resolveMarket(snapshot);
 const BTC = snapshot.underlyings.find((u) => u.underlying === 'BTC')!;
@@ -200,7 +205,7 @@ describe('every add-on inside IM (deribit-pm with an extended table, span-16 sho
   });
 
   describe('book engine (vectorized path) on accounts carrying every add-on', () => {
-    const engines: BookEngine[] = [];
+    const engines: book.BookEngine[] = [];
     afterAll(async () => {
       for (const e of engines) await e.close();
     });

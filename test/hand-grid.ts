@@ -6,8 +6,10 @@
  * code under test. Black-76 itself is the TS reference (checked against the 60-digit fixture
  * in kernels.test.ts); what this file re-derives is everything around it.
  */
-import { black76Reference } from '../src/pricing/reference.js';
-import type { GridModel, MarginMarket } from '../src/api/margin.js';
+import { black76Reference, type margin } from '../src/index.js';
+
+type GridModel = margin.GridModel;
+type MarginMarket = margin.MarginMarket;
 
 const MS_PER_YEAR = 365 * 86_400_000;
 const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];

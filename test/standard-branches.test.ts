@@ -10,10 +10,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createMarginEngine, loadModel, tableMarket, type MarginResultOk, type RuleBasedModel } from '../src/api/margin.js';
-import { black76Reference } from '../src/pricing/reference.js';
+// the package entry only: these tests follow the public API, whatever the internal layout
+import { black76Reference, margin } from '../src/index.js';
 import { HAVE_SHARED, SHARED_DATA } from './helpers.js';
 
+type MarginResultOk = margin.MarginResultOk;
+type RuleBasedModel = margin.RuleBasedModel;
+const { createMarginEngine, loadModel, tableMarket } = margin;
 const T0 = Date.UTC(2026, 0, 27, 8);
 const E = Date.UTC(2026, 1, 26, 8); // 26FEB26, 30 days
 const t = 30 / 365;
@@ -40,7 +43,7 @@ function handCoin(put: boolean, K: number): { im: number; mm: number; mark: numb
   const mm = Math.max(DOC.mmBase, DOC.putMmMarkFactor * mark) + mark;
   return { im: Math.max(imFrac + mark, mm), mm, mark };
 }
-function margin(instrument: string, size: number) {
+function marginOf(instrument: string, size: number) {
   return ok(eng.margin({ id: 'x', mode: 'cross', collateral: { USDC: 1e7 }, positions: [{ instrument, size }] }));
 }
 
@@ -72,7 +75,7 @@ describe('every branch of the standard option formulas, by hand (inverse options
     it(name, () => {
       const h = handCoin(put, K);
       expect(branch(h, K), 'the case exercises its branch').toBe(true);
-      const r = margin(`BTC-26FEB26-${K}-${put ? 'P' : 'C'}`, -2);
+      const r = marginOf(`BTC-26FEB26-${K}-${put ? 'P' : 'C'}`, -2);
       expect(r.initialMargin).toBeCloseTo(2 * h.im * S, 6);
       expect(r.maintenanceMargin).toBeCloseTo(2 * h.mm * S, 6);
       expect(r.perCurrency.BTC.initialMargin).toBeCloseTo(2 * h.im, 12);
@@ -81,7 +84,7 @@ describe('every branch of the standard option formulas, by hand (inverse options
 
   it('deep ITM put MM moves with the put mark factor: 0.075 vs 0.070 differ by 0.005·mark coin per contract', () => {
     const h = handCoin(true, 250_000);
-    const r = margin('BTC-26FEB26-250000-P', -1);
+    const r = marginOf('BTC-26FEB26-250000-P', -1);
     expect(r.maintenanceMargin / S - h.mark).toBeCloseTo(0.075 * h.mark, 10);
     expect(Math.abs(r.maintenanceMargin / S - (0.07 * h.mark + h.mark))).toBeGreaterThan(0.004 * h.mark);
   });
@@ -89,7 +92,7 @@ describe('every branch of the standard option formulas, by hand (inverse options
   it('linear (USDC) options: the same fractions of F, in USD (mark in coin = USD mark / F)', () => {
     for (const [put, K] of [[true, 250_000], [true, 400_000], [false, 40_000], [false, 130_000]] as [boolean, number][]) {
       const h = handCoin(put, K);
-      const r = margin(`BTC_USDC-26FEB26-${K}-${put ? 'P' : 'C'}`, -3);
+      const r = marginOf(`BTC_USDC-26FEB26-${K}-${put ? 'P' : 'C'}`, -3);
       expect(r.initialMargin, `${K}`).toBeCloseTo(3 * h.im * F, 5);
       expect(r.maintenanceMargin, `${K}`).toBeCloseTo(3 * h.mm * F, 5);
     }
@@ -97,7 +100,7 @@ describe('every branch of the standard option formulas, by hand (inverse options
 
   it('long options need nothing, deep ITM included', () => {
     for (const name of ['BTC-26FEB26-400000-P', 'BTC-26FEB26-40000-C', 'BTC_USDC-26FEB26-250000-P']) {
-      const r = margin(name, 5);
+      const r = marginOf(name, 5);
       expect(r.initialMargin).toBe(0);
       expect(r.maintenanceMargin).toBe(0);
     }
