@@ -157,7 +157,7 @@ describe('every add-on inside IM (deribit-pm with an extended table, span-16 sho
   };
   // short options (two net shorts per expiry-strike; a long call netting a short put at 64000),
   // offsetting futures: long 3 coin of a linear future, short USD 130,000 of the inverse perpetual
-  const book: PositionInput[] = [
+  const allAddOns: PositionInput[] = [
     { instrument: 'BTC-25DEC26-50000-P', size: -3 },
     { instrument: 'BTC-25SEP26-64000-P', size: -2 },
     { instrument: 'BTC-25SEP26-64000-C', size: 0.5 },
@@ -167,8 +167,8 @@ describe('every add-on inside IM (deribit-pm with an extended table, span-16 sho
   ];
 
   it('IM = worst loss + 0.01·S·net short options + 0.01·S·min(long, short futures coin), each by hand', () => {
-    const r = ok(createMarginEngine({ market, model: extended }).margin(account(book)));
-    const h = hand(market, extended, book);
+    const r = ok(createMarginEngine({ market, model: extended }).margin(account(allAddOns)));
+    const h = hand(market, extended, allAddOns);
     const g = r.grid![0];
     const S = BTC.index;
     const shortNet = 3 + (2 - 0.5) + 1; // 64000 strike nets the long call against the short put
@@ -188,8 +188,8 @@ describe('every add-on inside IM (deribit-pm with an extended table, span-16 sho
 
   it('the offsetting-futures contingency is in IM: IM(with) − IM(without the future leg charge) = 0.01·S·offsetting coin', () => {
     const noFutures: GridModel = { ...structuredClone(extended), id: 'pm-no-fut', addOns: { shortOption: base.addOns.shortOption } };
-    const a = ok(createMarginEngine({ market, model: extended }).margin(account(book))).initialMargin;
-    const b = ok(createMarginEngine({ market, model: noFutures }).margin(account(book))).initialMargin;
+    const a = ok(createMarginEngine({ market, model: extended }).margin(account(allAddOns))).initialMargin;
+    const b = ok(createMarginEngine({ market, model: noFutures }).margin(account(allAddOns))).initialMargin;
     expect(a - b).toBeCloseTo(0.01 * BTC.index * Math.min(3, 130_000 / market.perpetual('BTC')), 6);
   });
 
@@ -210,7 +210,7 @@ describe('every add-on inside IM (deribit-pm with an extended table, span-16 sho
       for (const e of engines) await e.close();
     });
     const accounts = [
-      { id: 'all-addons', mode: 'portfolio' as const, collateral: { USDC: 1e6 }, positions: book },
+      { id: 'all-addons', mode: 'portfolio' as const, collateral: { USDC: 1e6 }, positions: allAddOns },
       {
         id: 'eth-offsetting',
         mode: 'cross' as const,
@@ -240,5 +240,112 @@ describe('every add-on inside IM (deribit-pm with an extended table, span-16 sho
         });
       });
     }
+  });
+});
+
+describe('book engine: every figure of every account by hand (health states, isolated, coin collateral, credit rule, minimum)', () => {
+  const engines: book.BookEngine[] = [];
+  afterAll(async () => {
+    for (const e of engines) await e.close();
+  });
+  const base = grid('deribit-pm');
+  const credit: GridModel = { ...structuredClone(base), id: 'pm-credit', crossUnderlying: { rule: 'credit', credit: 0.3 }, minimumMarginUsd: 2_500 };
+  const allExp = { ...expiries, ...Object.fromEntries(ETH.expiries.map((x) => [expiryCode(x.expiry), x.expiry])) };
+  const ethExp = expiryCode(ETH.expiries[6].expiry);
+  /** USD mark value of a position (futures entered at mark: 0). */
+  const valueUsd = (name: string, size: number): number => {
+    const p = handPosition(name, size, allExp);
+    if (p.kind !== 'option') return 0;
+    const F = market.forward(p.underlying, p.expiry!);
+    const t = market.timeToExpiry(p.expiry!);
+    const usd = black76Reference(p.put!, F, p.strike!, market.vol(p.underlying, p.expiry!, p.strike!), t, 0, false).price;
+    return size * (p.inverse ? (usd / F) * market.spot(p.underlying) : usd);
+  };
+  const S = BTC.index;
+  const shorts: PositionInput[] = [
+    { instrument: 'BTC-25DEC26-60000-P', size: -2 },
+    { instrument: `ETH-${ethExp}-2000-C`, size: -20 },
+  ];
+  const handIm = (model: GridModel, pos: PositionInput[], coin: Record<string, number> = {}) =>
+    handGridMargin(market, model, pos.map((p) => handPosition(p.instrument, p.size, allExp)), coin);
+  const V = shorts.reduce((a, p) => a + valueUsd(p.instrument, p.size), 0);
+  type Acc = { id: string; mode: 'portfolio' | 'cross' | 'isolated'; collateral: Record<string, number>; positions: PositionInput[] };
+  /** accounts whose equity sits at a chosen multiple of their IM (collateral = target − position values) */
+  function accountsFor(model: GridModel): Acc[] {
+    const im = handIm(model, shorts).initialMargin;
+    const at = (id: string, equity: number): Acc => ({ id, mode: 'portfolio', collateral: { USDC: equity - V }, positions: shorts });
+    return [
+      at('healthy', 2 * im),
+      at('margin-call', 0.9 * im),
+      at('liquidatable', 0.5 * im),
+      at('bankrupt', -1_000),
+      { id: 'btc-collateral', mode: 'cross', collateral: { BTC: 1.5, USDC: -20_000 }, positions: shorts },
+      {
+        id: 'isolated',
+        mode: 'isolated',
+        collateral: { USDC: 300 },
+        positions: [
+          { ...shorts[0], collateral: { USDC: 40_000 } },
+          { ...shorts[1], collateral: { BTC: 0.01 } },
+          { instrument: 'BTC_USDC-PERPETUAL', size: 0.1, collateral: { USDC: 200 } },
+        ],
+      },
+    ];
+  }
+  /** The whole account by hand (the rules of docs/margin.md, as in grid-account.test.ts). */
+  function handAccount(model: GridModel, a: Acc) {
+    const collUsd = (c: Record<string, number>) => Object.entries(c).reduce((x, [cur, q]) => x + q * (cur === 'USDC' ? 1 : market.spot(cur)), 0);
+    const coinOf = (c: Record<string, number>) => Object.fromEntries(Object.entries(c).filter(([cur]) => cur !== 'USDC'));
+    const hOf = (eq: number, im: number, mm: number) => (eq < 0 ? 'bankrupt' : eq < mm ? 'liquidatable' : eq < im ? 'margin call' : 'healthy');
+    if (a.mode !== 'isolated') {
+      const h = handIm(model, a.positions, coinOf(a.collateral));
+      const equity = collUsd(a.collateral) + a.positions.reduce((x, p) => x + valueUsd(p.instrument, p.size), 0);
+      return { equity, im: h.initialMargin, mm: h.maintenanceMargin, available: equity - h.initialMargin, health: hOf(equity, h.initialMargin, h.maintenanceMargin) };
+    }
+    let im = 0, mm = 0, equity = collUsd(a.collateral), available = collUsd(a.collateral), worst = 0;
+    const rank = ['healthy', 'margin call', 'liquidatable', 'bankrupt'];
+    for (const p of a.positions) {
+      const own = (p as PositionInput & { collateral: Record<string, number> }).collateral;
+      const h = handIm(model, [p], coinOf(own));
+      const eq = collUsd(own) + valueUsd(p.instrument, p.size);
+      im += h.initialMargin;
+      mm += h.maintenanceMargin;
+      equity += eq;
+      available += Math.max(0, eq - h.initialMargin);
+      worst = Math.max(worst, rank.indexOf(hOf(eq, h.initialMargin, h.maintenanceMargin)));
+    }
+    return { equity, im, mm, available, health: rank[worst] };
+  }
+  for (const [label, model] of [['sum rule', base], ['credit rule 30 % + USD 2,500 minimum', credit]] as [string, GridModel][]) {
+    it(`${label}: equity, IM, MM, available funds, ratio and health of each account`, async () => {
+      const accounts = accountsFor(model);
+      const e = BookEngine.create({ market, model, threads: 1 });
+      engines.push(e);
+      e.load(accounts);
+      await e.recompute();
+      const res = e.results();
+      const seen = new Set<string>();
+      accounts.forEach((a, k) => {
+        const h = handAccount(model, a);
+        const b = res[k];
+        if (!b.ok) throw new Error(`${a.id}: ${b.error.message}`);
+        expect(b.equity, `${a.id} equity`).toBeCloseTo(h.equity, 5);
+        expect(b.initialMargin, `${a.id} IM`).toBeCloseTo(h.im, 5);
+        expect(b.maintenanceMargin, `${a.id} MM`).toBeCloseTo(h.mm, 5);
+        expect(b.availableFunds, `${a.id} available`).toBeCloseTo(h.available, 5);
+        expect(b.marginRatio, `${a.id} ratio`).toBe(h.equity > 0 ? b.maintenanceMargin / b.equity : null);
+        expect(b.health, a.id).toBe(h.health);
+        seen.add(h.health);
+      });
+      expect([...seen].sort()).toEqual(['bankrupt', 'healthy', 'liquidatable', 'margin call']);
+    });
+  }
+  it('the credit rule and the minimum change IM as written', () => {
+    const sum = handIm(base, shorts);
+    const rows = Object.values(sum.rowIm);
+    const total = rows.reduce((x, y) => x + y, 0);
+    expect(rows.length).toBe(2);
+    expect(handIm(credit, shorts).initialMargin).toBeCloseTo(Math.max(2_500, total - 0.3 * (total - Math.max(...rows))), 9);
+    expect(handIm(credit, [{ instrument: 'BTC_USDC-PERPETUAL', size: 0.001 }]).initialMargin).toBe(2_500);
   });
 });
