@@ -31,13 +31,13 @@ const KERNEL_TESTS = ['test/kernels.test.ts', 'test/aggregate-kernel.test.ts', '
  * A plant with several edits applies all of them (one bug, several code paths).
  */
 const ISSUE15 = [
-  ['smile-at-K', 'smile rule', 'src/margin/risk-arrays.ts', 'shocked revaluation reads the smile at K instead of K/(1 + move)',
-    ['shiftedK[s] = tb.strike[i] / (1 + sc.moves[s]);', 'shiftedK[s] = tb.strike[i];'],
+  ['smile-at-K', 'smile rule', 'src/scenarios/revaluation.ts', 'shocked revaluation reads the smile at K instead of K/(1 + move)',
+    ['this.shiftedK[s] = tb.strike[i] / (1 + sc.moves[s]);', 'this.shiftedK[s] = tb.strike[i];'],
     ['m.vol(u, tb.expiry[i], tb.strike[i] / (1 + mv))', 'm.vol(u, tb.expiry[i], tb.strike[i])']],
-  ['futures-addon-not-in-IM', 'add-on', 'src/margin/engine.ts', 'the margin engine reports the offsetting-futures contingency but leaves it out of IM',
-    ['rowIm += futures = base * add.futures.fraction * S;', 'futures = base * add.futures.fraction * S;']],
-  ['book-drops-futures-addon', 'add-on', 'src/engine/kernel.ts', 'the book kernel drops the futures contingency',
-    ['rowIm += base * add.futuresFraction * S;', 'void base;']],
+  ['futures-addon-not-in-IM', 'add-on', 'src/measures/grid/addons.ts', 'the offsetting-futures contingency is reported (breakdown) but left out of IM',
+    ['    im += x;\n    if (parts) parts[1] = x;', '    if (parts) parts[1] = x;']],
+  ['book-drops-futures-addon', 'add-on', 'src/runner/book/tasks.ts', "the book's workers drop the futures contingency",
+    ['rowImInto(t.params, t.rowBase', 'rowImInto({ ...t.params, futuresFraction: null }, t.rowBase']],
   ['putMmMarkFactor-0.07', 'parameter', 'presets/deribit-standard.json', 'putMmMarkFactor 0.075 → 0.07',
     ['"putMmMarkFactor": 0.075', '"putMmMarkFactor": 0.07']],
   ['reference-vanna-sign', 'sign', 'src/pricing/reference.ts', "vanna's sign flipped in the TypeScript reference only",

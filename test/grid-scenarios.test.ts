@@ -1,0 +1,105 @@
+/**
+ * The scenario template of a grid model, by hand: moves from fractions of each side's scan
+ * range or absolute extended moves, per-underlying scan overrides, labels, the invalid-move
+ * error, and the term vol shock's branches (relative/absolute, floor, minimum days, long-term
+ * power) — each from the formulas written in the presets' descriptions and docs/margin.md.
+ */
+import { describe, expect, it } from 'vitest';
+import { margin } from '../src/index.js';
+
+type GridModel = margin.GridModel;
+type VolShockParams = margin.VolShockParams;
+const { buildScenarios, createMarginEngine, listModels, loadModel, scanFor, shockVol, tableMarket, volShockSize } = margin;
+
+function gridPreset(id: string): GridModel {
+  const versioned = `${id}-2024.1`;
+  const p = loadModel(listModels().some((m) => m.id === versioned) ? versioned : id).params;
+  if (p.mechanism !== 'scenario-grid') throw new Error(`${id} is not a scenario-grid model`);
+  return p;
+}
+const base = gridPreset('deribit-pm');
+const asym: GridModel = {
+  ...structuredClone(base),
+  id: 'asym',
+  scan: { ...base.scan, rangeUp: 0.2, rangeDown: 0.1 },
+  scanByUnderlying: { ETH: { rangeUp: 0.3, vol: { up: 0.5 } } },
+  scenarios: [
+    { range: 1, vol: 'up', weight: 1 },
+    { range: -1, vol: 'down', weight: 1 },
+    { range: 0.5, vol: 'same', weight: 1 },
+    { range: 0, vol: 'same', weight: 1 },
+    { move: -0.125, vol: 'same', weight: 0.5 },
+    { move: 2.5, vol: 'up', weight: 0.1, label: 'extreme up' },
+  ],
+};
+
+describe('grid scenario template', () => {
+  it('moves: range × rangeUp above 0, × rangeDown below; extended moves as given; labels', () => {
+    const sc = buildScenarios(asym, 'BTC', 100_000);
+    expect(Array.from(sc.moves)).toEqual([0.2, -0.1, 0.1, 0, -0.125, 2.5]);
+    expect(Array.from(sc.weights)).toEqual([1, 1, 1, 1, 0.5, 0.1]);
+    expect(sc.info.map((i) => i.label)).toEqual(['+20% vol up', '-10% vol down', '+10% vol same', '+0% vol same', '-12.50% vol same', 'extreme up']);
+    expect(sc.info.map((i) => i.index)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(sc.info[4]).toMatchObject({ priceMove: -0.125, vol: 'same', weight: 0.5 });
+    expect(sc.spot).toBe(100_000);
+    expect(sc.underlying).toBe('BTC');
+  });
+
+  it('per-underlying overrides: ETH moves 30 % up, its vol shock up is 0.5, the rest inherited', () => {
+    expect(scanFor(asym, 'BTC')).toBe(asym.scan);
+    const eth = scanFor(asym, 'ETH');
+    expect(eth.rangeUp).toBe(0.3);
+    expect(eth.rangeDown).toBe(0.1);
+    expect(eth.vol).toEqual({ ...asym.scan.vol, up: 0.5 });
+    expect(Array.from(buildScenarios(asym, 'ETH', 3000).moves).slice(0, 3)).toEqual([0.3, -0.1, 0.15]);
+  });
+
+  it('a move to or below zero is a model error naming the scenario', () => {
+    const bad: GridModel = { ...structuredClone(asym), id: 'bad', scenarios: [{ move: -1, vol: 'same', weight: 1 }] };
+    expect(() => buildScenarios(bad, 'BTC', 100_000)).toThrow('bad: scenarios[0] moves BTC by -100.0%, which takes the price to or below zero');
+    const worse: GridModel = { ...structuredClone(asym), id: 'worse', scan: { ...asym.scan, rangeDown: 1.5 }, scenarios: [{ range: -1, vol: 'same', weight: 1 }] };
+    expect(() => buildScenarios(worse, 'ETH', 3000)).toThrow(/scenarios\[0\] moves ETH by -150\.0%/);
+  });
+
+  it('the engine uses the per-underlying scan: a long ETH perpetual loses 10 % at worst, a short one 30 %', () => {
+    const market = tableMarket({ valuationTime: Date.UTC(2026, 0, 27, 8), underlyings: { ETH: { spot: 3000, vol: 0.7 } } });
+    const eng = createMarginEngine({ market, model: { ...structuredClone(asym), addOns: {} } });
+    const im = (size: number) => {
+      const r = eng.margin({ id: 'e', mode: 'portfolio', collateral: { USDC: 1e5 }, positions: [{ instrument: 'ETH_USDC-PERPETUAL', size }] });
+      if (!r.ok) throw new Error(r.error.message);
+      return r.initialMargin;
+    };
+    expect(im(2)).toBeCloseTo(2 * 3000 * 0.125 * 0.5 > 2 * 3000 * 0.1 ? 2 * 3000 * 0.125 * 0.5 : 2 * 3000 * 0.1, 9);
+    expect(im(-2)).toBeCloseTo(Math.max(2 * 3000 * 0.3, 2 * 3000 * 2.5 * 0.1), 9);
+  });
+});
+
+describe('term vol shock', () => {
+  const rel: VolShockParams = { up: 0.38, down: 0.38, power: 0.3, referenceDays: 30, minDays: 1, mode: 'relative', floor: 0.01 };
+  const abs: VolShockParams = { up: 0.1, down: 0.25, power: 0, referenceDays: 30, minDays: 1, mode: 'absolute', floor: 0.05 };
+  const lyra: VolShockParams = { ...rel, up: 0.45, down: 0.3, longTermPower: 0.13, longTermAfterDays: 30 };
+
+  it('relative: σ(1 ± base·(30/days)^p), days floored at minDays; unchanged when dir is 0', () => {
+    expect(shockVol(rel, 0.5, 1, 7 / 365)).toBeCloseTo(0.5 * (1 + 0.38 * Math.pow(30 / 7, 0.3)), 14);
+    expect(shockVol(rel, 0.5, -1, 60 / 365)).toBeCloseTo(0.5 * (1 - 0.38 * Math.pow(30 / 60, 0.3)), 14);
+    expect(shockVol(rel, 0.5, 1, 0.2 / 365)).toBeCloseTo(0.5 * (1 + 0.38 * Math.pow(30, 0.3)), 14);
+    expect(shockVol(rel, 0.5, 0, 7 / 365)).toBe(0.5);
+    // a 7-day down shock of 38 %·(30/7)^0.3 > 58 % leaves more than the floor
+    expect(shockVol(rel, 0.02, -1, 1 / 365)).toBe(0.01);
+  });
+
+  it('absolute: σ ± size, the down side floored', () => {
+    expect(shockVol(abs, 0.5, 1, 0.3)).toBeCloseTo(0.6, 14);
+    expect(shockVol(abs, 0.5, -1, 0.3)).toBeCloseTo(0.25, 14);
+    expect(shockVol(abs, 0.2, -1, 0.3)).toBe(0.05);
+  });
+
+  it('long-term power beyond longTermAfterDays (Lyra/Derive: 0.3 up to 30 days, 0.13 after)', () => {
+    expect(volShockSize(lyra, 0.45, 20 / 365)).toBeCloseTo(0.45 * Math.pow(30 / 20, 0.3), 14);
+    expect(volShockSize(lyra, 0.45, 30 / 365)).toBeCloseTo(0.45, 14);
+    expect(volShockSize(lyra, 0.45, 90 / 365)).toBeCloseTo(0.45 * Math.pow(30 / 90, 0.13), 14);
+    expect(volShockSize(rel, 0.38, 90 / 365)).toBeCloseTo(0.38 * Math.pow(30 / 90, 0.3), 14);
+    const noAfter = { ...lyra, longTermAfterDays: undefined };
+    expect(volShockSize(noAfter, 0.45, 45 / 365)).toBeCloseTo(0.45 * Math.pow(30 / 45, 0.13), 14);
+  });
+});
