@@ -44,8 +44,15 @@ const model: GridModel = {
   id: 'pm-haircuts',
   collateral: { haircuts: { BTC: 0.05, ETH: 0.1, USDC: 0 }, defaultHaircut: null, usdPegged: ['USDC'] },
 };
-const eng = createMarginEngine({ market, model });
-function ok(r: ReturnType<typeof eng.margin>): MarginResultOk {
+// engines and results are made inside the tests (lazily, once), so that mutation testing can
+// attribute the code they run to the tests that check it
+let engine: margin.MarginEngine | null = null;
+const eng = { margin: (a: unknown) => (engine ??= createMarginEngine({ market, model })).margin(a) };
+function once<T>(f: () => T): () => T {
+  let v: T | undefined;
+  return () => (v ??= f());
+}
+function ok(r: margin.MarginResult): MarginResultOk {
   if (!r.ok) throw new Error(`unexpected error result: ${r.error.message}`);
   return r;
 }
@@ -66,7 +73,7 @@ const hand = handGridMargin(
 );
 
 describe('portfolio account on a grid model, every figure by hand', () => {
-  const r = ok(eng.margin({ id: 'p', mode: 'portfolio', collateral: { BTC: 2, USDC: -5_000 }, positions }));
+  const result = once(() => ok(eng.margin({ id: 'p', mode: 'portfolio', collateral: { BTC: 2, USDC: -5_000 }, positions })));
   const collateralValue = 2 * S * 0.95 - 5_000; // negative balances count at full value
   // inverse options: coin value V/F held at the index; the perpetual: 30,000·(1/95,000 − 1/perp) coin
   const putUsd = -1.5 * (put.price / F) * S;
@@ -75,6 +82,7 @@ describe('portfolio account on a grid model, every figure by hand', () => {
   const equity = collateralValue + putUsd + perpUsd + callUsd;
 
   it('collateral, equity and position values', () => {
+    const r = result();
     expect(r.collateralValue).toBeCloseTo(collateralValue, 8);
     expect(r.positions[0].valueUsd).toBeCloseTo(putUsd, 8);
     expect(r.positions[1].valueUsd).toBeCloseTo(perpUsd, 8);
@@ -83,6 +91,7 @@ describe('portfolio account on a grid model, every figure by hand', () => {
   });
 
   it('IM, MM, per-currency figures, ratio, available funds and health', () => {
+    const r = result();
     expect(r.grid!.map((g) => g.underlying)).toEqual(['BTC', 'ETH']);
     for (const g of r.grid!) {
       g.scenarioLosses.forEach((l, k) => expect(l, `${g.underlying} ${k}`).toBeCloseTo(hand.losses[g.underlying][k], 6));
@@ -101,6 +110,7 @@ describe('portfolio account on a grid model, every figure by hand', () => {
   });
 
   it("each position's P&L in its underlying's worst scenario", () => {
+    const r = result();
     const g = r.grid![0];
     const k = g.worstScenario.index;
     expect(g.worstLoss).toBeCloseTo(hand.worstLoss.BTC, 6);
@@ -111,6 +121,7 @@ describe('portfolio account on a grid model, every figure by hand', () => {
   });
 
   it('Greeks per underlying: options scaled by S/F (inverse), futures through their entry leg', () => {
+    const r = result();
     expect(r.greeks.BTC.delta).toBeCloseTo(-1.5 * put.delta * (S / F) + 30_000 / 95_000, 10);
     expect(r.greeks.BTC.gamma).toBeCloseTo(-1.5 * put.gamma * (S / F), 14);
     expect(r.greeks.BTC.vega).toBeCloseTo(-1.5 * put.vega * (S / F), 8);
@@ -120,6 +131,7 @@ describe('portfolio account on a grid model, every figure by hand', () => {
   });
 
   it('short option contingency counts net shorts per expiry and strike', () => {
+    const r = result();
     expect(r.grid![0].addOns.shortOption).toBeCloseTo(base.addOns.shortOption!.fractionOfSpot * S * 1.5, 9);
     expect(r.grid![1].addOns.shortOption).toBeCloseTo(base.addOns.shortOption!.fractionOfSpot * ETH_S * 5, 9);
     // a long put at the same expiry and strike nets it away; a long at another strike does not
@@ -166,9 +178,10 @@ describe('isolated mode on a grid model', () => {
     { instrument: 'BTC_USDC-PERPETUAL', size: 0.5, collateral: { USDC: 1_000 } },
     { instrument: 'ETH-26FEB26-3200-C', size: -2, collateral: { USDC: 50_000 } },
   ];
-  const r = ok(eng.margin({ id: 'i', mode: 'isolated', collateral: { USDC: 700 }, positions: iso }));
+  const result = once(() => ok(eng.margin({ id: 'i', mode: 'isolated', collateral: { USDC: 700 }, positions: iso })));
 
   it('each position is margined alone with its own collateral (coin collateral inside its scenarios)', () => {
+    const r = result();
     const h0 = handGridMargin(market, model, [handPosition(iso[0].instrument, -1, exp)], { BTC: 0.17 * 0.95 });
     const h1 = handGridMargin(market, model, [handPosition(iso[1].instrument, 0.5, exp)]);
     const h2 = handGridMargin(market, model, [handPosition(iso[2].instrument, -2, exp)]);
