@@ -10,7 +10,7 @@
  *                              fixture tests, on both builds. StrykerJS cannot mutate
  *                              AssemblyScript (the kernels are compiled ahead of time).
  *   npm run mutation:planted   the five bugs of issue 15 that once passed the whole suite,
- *                              against the whole suite (SIMD build).
+ *                              against every margin and pricing test file (SIMD build).
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -66,7 +66,10 @@ const KERNELS = [
 ];
 
 const PLANTS = SET === 'planted' ? ISSUE15 : KERNELS;
-const TESTS = SET === 'planted' ? [] : KERNEL_TESTS; // [] = the whole suite
+// the planted set runs every test file that margins an account or prices an option (a failure
+// there is a failure of the suite; the I/O, CLI, serve and browser files are left out for time)
+const PLANTED_TESTS = ['test/grid-smile.test.ts', 'test/grid-account.test.ts', 'test/grid-scenarios.test.ts', 'test/margin-grid.test.ts', 'test/margin.test.ts', 'test/standard-branches.test.ts', 'test/span.test.ts', 'test/lyra.test.ts', 'test/book.test.ts', 'test/runners-agree.test.ts', 'test/kernels.test.ts', 'test/spot-and-display.test.ts'];
+const TESTS = SET === 'planted' ? PLANTED_TESTS : KERNEL_TESTS;
 const BUILDS = SET === 'planted' ? ['simd'] : ['simd', 'scalar'];
 
 function sh(cmd, args, opts = {}) {

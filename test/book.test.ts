@@ -116,7 +116,7 @@ describe('book engine, single thread', () => {
     expect(rep.gridAccounts).toBe(0);
     await e.recompute();
     const S = (u: string) => market.spot(u);
-    const { option: opt, futures: fut } = loadModel('deribit-standard').params as RuleBasedModel;
+    const { option: opt } = loadModel('deribit-standard').params as RuleBasedModel;
     const handPosition = (name: string, size: number, entry: number | undefined): { im: number; mm: number; value: number } => {
       const inst = parseInstrument(name);
       const u = inst.underlying;
