@@ -55,7 +55,7 @@ const oneLine = (s) => s.replace(/\s+/g, ' ').trim();
 const clip = (s, n = 90) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 const md = (s) => s.replace(/\|/g, '\\|').replace(/`/g, "'");
 
-function section(report, seconds, notes) {
+function section(report, seconds, notes, finished) {
   const KILLED = new Set(['Killed', 'Timeout']);
   const rows = [];
   const survivors = [];
@@ -91,7 +91,7 @@ function section(report, seconds, notes) {
   out.push(BEGIN);
   out.push('');
   out.push(`Command: \`${COMMAND}\` (StrykerJS ${ver('@stryker-mutator/core')}, vitest runner ${ver('@stryker-mutator/vitest-runner')}, vitest ${ver('vitest')}, Node ${process.versions.node}).`);
-  out.push(`Run: ${new Date(report.generatedAt ?? Date.now()).toISOString().replace(/\.\d+Z$/, 'Z')}${seconds ? `, ${(seconds / 60).toFixed(1)} min wall clock` : ''} on ${cpus().length} cores / ${Math.round(totalmem() / 2 ** 30)} GiB, shared with other work (timings noisy), concurrency ${cfg.concurrency}.`);
+  out.push(`Run finished ${finished.replace(/\.\d+Z$/, 'Z')}${seconds ? `, ${(seconds / 60).toFixed(1)} min wall clock` : ''} on ${cpus().length} cores / ${Math.round(totalmem() / 2 ** 30)} GiB, shared with other work (timings noisy), concurrency ${cfg.concurrency}.`);
   out.push('');
   out.push(`Mutated: ${cfg.mutate.map((m) => `\`${m}\``).join(', ')}.`);
   out.push(`Tests run against each mutant (${cfg.vitest.configFile}): ${tests.map((t) => `\`${t}\``).join(', ')}.`);
@@ -121,10 +121,18 @@ function section(report, seconds, notes) {
 }
 
 const args = process.argv.slice(2);
-const seconds = args.includes('--report-only') ? 0 : runStryker();
+const RUN = join(ROOT, 'reports', 'mutation', 'run.json');
+let seconds = 0;
+if (args.includes('--report-only')) {
+  if (existsSync(RUN)) seconds = JSON.parse(readFileSync(RUN, 'utf8')).seconds;
+} else {
+  seconds = runStryker();
+  writeFileSync(RUN, JSON.stringify({ finished: new Date().toISOString(), seconds }));
+}
 const report = JSON.parse(readFileSync(REPORT, 'utf8'));
+const finished = existsSync(RUN) ? JSON.parse(readFileSync(RUN, 'utf8')).finished : new Date().toISOString();
 const notes = existsSync(NOTES) ? JSON.parse(readFileSync(NOTES, 'utf8')) : {};
-const { text, score, unexplained } = section(report, seconds, notes);
+const { text, score, unexplained } = section(report, seconds, notes, finished);
 const doc = readFileSync(DOC, 'utf8');
 const a = doc.indexOf(BEGIN);
 const b = doc.indexOf(END);

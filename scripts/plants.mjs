@@ -60,7 +60,8 @@ const KERNELS = [
     ['      let acc = 0.0;\n      for (let p = p0; p < p1; p++) {',
     '      let acc = 0.0;\n      for (let p = p0 + 1; p < p1; p++) {']],
   ['worst-loss-off-by-one', 'off-by-one', 'assembly/aggregate.ts', 'worst loss: the last scenario is never looked at',
-    ['for (let s: usize = 0; s < ns; s++) {', 'for (let s: usize = 0; s + 1 < ns; s++) {']],
+    ['// A scalar scan: argmax needs the first index, and nScen is small (≤ a few hundred).\n    for (let s: usize = 0; s < ns; s++) {',
+     '// A scalar scan: argmax needs the first index, and nScen is small (≤ a few hundred).\n    for (let s: usize = 0; s + 1 < ns; s++) {']],
   ['axpy-sign', 'sign', 'assembly/aggregate.ts', 'what-if update: the scalar tail subtracts size × risk array',
     ['store<f64>(dst + o, load<f64>(dst + o) + a * load<f64>(src + o));', 'store<f64>(dst + o, load<f64>(dst + o) - a * load<f64>(src + o));']],
 ];
