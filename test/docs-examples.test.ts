@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { findPackageRoot } from '../src/wasm/module.js';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
-import { createMarginEngine } from '../src/margin/index.js';
+import { createMarginEngine } from '../src/api/margin.js';
 import { defaultModelFor } from '../src/cli/margin.js';
 import { priceOptions } from '../src/pricing/index.js';
 

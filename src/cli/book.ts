@@ -13,11 +13,14 @@ import cliProgress from 'cli-progress';
 import { ErrorCodes, OptmarginError, terminalSafe } from '../errors.js';
 import { AtomicFile, yieldToSignals } from '../io/atomic.js';
 import { defaultMarket, loadMarket, resolveMarket } from '../market/index.js';
-import { BookEngine } from '../runner/book/runner.js';
-import { BookWriter, bookFormatOf, parseBook } from '../io/book-file.js';
+import { BookEngine, type BookLoadReport } from '../runner/book/runner.js';
+import { InvalidEntry, BookWriter, bookFormatOf } from '../io/book-file.js';
+import { ingestBook } from '../io/ingest.js';
+import { accountAt, type BookColumns } from '../io/columns.js';
+import { ResultsStreamWriter, Summarizer } from '../io/results-stream.js';
 import { generateAccounts } from '../io/gen-book.js';
-import { formatOf, serializeResults, summarize, type BookSummary, type ResultFormat, type ResultsDocument } from '../io/results.js';
-import { ExitCode, readInputBytes, warn } from './io.js';
+import { formatOf, type BookSummary, type ResultFormat, type ResultsDocument } from '../io/results.js';
+import { ExitCode, warn } from './io.js';
 
 export interface BookCommandOptions {
   market?: string;
@@ -107,6 +110,26 @@ export function openOut(out: string | undefined): { file: AtomicFile; format: Re
   return { file: AtomicFile.create(out), format };
 }
 
+/** Wall-clock ms of each stage of a book run (the CLI prints their shares). */
+export interface BookStages {
+  /** reading the input and cutting it into chunks (main thread) */
+  read: number;
+  /** parsing and validating (the ingestion workers; the part of it the main thread waited for) */
+  parse: number;
+  /** resolving accounts into rows, instruments' revaluation */
+  resolve: number;
+  /** aggregation, row IM, reduction (pool), single-path accounts */
+  recompute: number;
+  /** results built, summarized, serialized and written (streamed) */
+  write: number;
+}
+
+export function formatStages(st: BookStages): string {
+  const total = st.read + st.parse + st.resolve + st.recompute + st.write;
+  const pct = (x: number): string => `${((100 * x) / Math.max(total, 1e-9)).toFixed(0)}%`;
+  return `read ${st.read.toFixed(0)} ms (${pct(st.read)}), parse+validate ${st.parse.toFixed(0)} ms (${pct(st.parse)}), resolve ${st.resolve.toFixed(0)} ms (${pct(st.resolve)}), recompute ${st.recompute.toFixed(0)} ms (${pct(st.recompute)}), write ${st.write.toFixed(0)} ms (${pct(st.write)})`;
+}
+
 /** The command's work, callable from tests. Returns the summary. */
 export async function runBookCommand(file: string, opts: BookCommandOptions, write: (s: string) => void = (s) => process.stdout.write(s)): Promise<BookSummary> {
   const threads = opts.threads === undefined ? Math.min(4, availableParallelism()) : intOption('threads', opts.threads, 1, 256);
@@ -115,15 +138,27 @@ export async function runBookCommand(file: string, opts: BookCommandOptions, wri
     const t0 = performance.now();
     const snapshot = opts.market ? loadMarket(opts.market) : defaultMarket();
     const market = resolveMarket(snapshot);
-    const { accounts } = parseBook(readInputBytes(file), file === '-' ? 'standard input' : file);
+    const { columns, report } = await ingestBook(file, { threads });
     await yieldToSignals();
-    return await marginAccounts(accounts, market, threads, out, opts, t0, write);
+    const stages = { read: performance.now() - t0 - report.parseMs - report.concatMs, parse: report.parseMs + report.concatMs };
+    return await marginBook((engine) => engine.load(columnsToAccounts(columns)), columns.n, market, threads, out, opts, t0, write, stages);
   } finally {
     out?.file.abort(); // no-op after a commit
   }
 }
 
-/** Margins parsed accounts (book or demo), writes --out and the summary; returns the summary. */
+/** Interim: the accounts of the columns as objects (the runner's object loader). */
+function columnsToAccounts(c: BookColumns): unknown[] {
+  const out = new Array<unknown>(c.n);
+  for (let k = 0; k < c.n; k++) {
+    const a = accountAt(c, k);
+    const e = c.errors.get(k);
+    out[k] = a ?? new InvalidEntry(c.ids[k], e?.message ?? 'invalid account');
+  }
+  return out;
+}
+
+/** Margins parsed accounts (demo), writes --out and the summary; returns the summary. */
 export async function marginAccounts(
   accounts: unknown[],
   market: ReturnType<typeof resolveMarket>,
@@ -133,25 +168,48 @@ export async function marginAccounts(
   t0: number,
   write: (s: string) => void,
 ): Promise<BookSummary> {
+  return marginBook((engine) => engine.load(accounts), accounts.length, market, threads, out, opts, t0, write, { read: 0, parse: 0 });
+}
+
+/** Loads a book into a book runner, recomputes it, streams every result to --out and the summary to stdout. */
+async function marginBook(
+  load: (engine: BookEngine) => BookLoadReport,
+  n: number,
+  market: ReturnType<typeof resolveMarket>,
+  threads: number,
+  out: { file: AtomicFile; format: ResultFormat } | null,
+  opts: BookCommandOptions,
+  t0: number,
+  write: (s: string) => void,
+  before: Pick<BookStages, 'read' | 'parse'>,
+): Promise<BookSummary> {
   const showBar = opts.progress !== false && process.stderr.isTTY === true;
   const bar = showBar
     ? new cliProgress.SingleBar({ stream: process.stderr, format: 'margining [{bar}] {percentage}% | {value}/{total} accounts | {stage}', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic)
     : null;
-  const engine = BookEngine.create({ market, model: opts.model ?? 'deribit-pm-2024.1', threads });
+  const engine = BookEngine.create({ market, model: opts.model ?? 'deribit-pm-2024.1', threads, onWarning: warn });
   try {
-    bar?.start(accounts.length, 0, { stage: 'resolve' });
-    const load = engine.load(accounts, (done) => bar?.update(done, { stage: 'resolve' }));
+    bar?.start(n, 0, { stage: 'resolve' });
+    const t1 = performance.now();
+    const loaded = load(engine);
     await yieldToSignals();
-    bar?.update(Math.floor(accounts.length * 0.9), { stage: 'margin' });
+    const t2 = performance.now();
+    bar?.update(Math.floor(n * 0.9), { stage: 'margin' });
     const stats = await engine.recompute();
-    bar?.update(accounts.length, { stage: 'done' });
+    const t3 = performance.now();
+    bar?.update(n, { stage: 'done' });
     bar?.stop();
-    const results = engine.results();
-    if (results.length !== accounts.length) {
-      throw new OptmarginError(ErrorCodes.WORKER_FAILED, `internal error: ${accounts.length} accounts in, ${results.length} results out`);
+    const header = engine.header();
+    const sum = new Summarizer();
+    const writer = out ? new ResultsStreamWriter(out.format, n, header, (c) => out.file.write(c)) : null;
+    for (let k = 0; k < n; k++) {
+      const r = engine.result(k);
+      sum.add(r, k);
+      writer?.add(r);
     }
-    const summary = summarize(results);
-    summary.positions = load.positions;
+    const summary = sum.finish();
+    if (summary.accounts !== n) throw new OptmarginError(ErrorCodes.INTERNAL, `${n} accounts in, ${summary.accounts} results out`);
+    summary.positions = loaded.positions;
     // wall-clock figures differ from run to run: kept out of the results file and stdout (same
     // inputs → same bytes, whatever the thread count) unless --timings asks for them
     const ms = performance.now() - t0;
@@ -160,19 +218,21 @@ export async function marginAccounts(
       summary.ms = ms;
       summary.throughput = throughput;
     }
-    const header = engine.header();
+    writer?.end(summary);
     if (out) {
-      const doc: ResultsDocument = { format: 'optmargin.book-results/1', ...header, summary, results };
-      out.file.write(serializeResults(doc, out.format));
       await yieldToSignals(); // an interruption that arrived during the work wins over the commit
       out.file.commit();
     }
-    const timing = opts.timings ? { stats, load } : { load: { ...load, resolveMs: undefined, ms: undefined } };
+    const t4 = performance.now();
+    const stages: BookStages = { ...before, resolve: t2 - t1, recompute: t3 - t2, write: t4 - t3 };
+    const timing = opts.timings
+      ? { stats, load: loaded, stages, memory: { peakRssMB: (process.resourceUsage().maxRSS * 1024) / 2 ** 20 } }
+      : { load: { ...loaded, resolveMs: undefined, ms: undefined } };
     write(opts.json ? JSON.stringify({ ...header, summary, ...timing }, null, 2) + '\n' : formatBookSummary(summary, { ...header.model, marketHash: header.marketHash }));
-    // stderr carries the timing line only for a person watching (a terminal) or on request: scripts
+    // stderr carries the timing lines only for a person watching (a terminal) or on request: scripts
     // reading stderr see problems only (the I/O contract)
     const log = opts.log ?? (opts.timings || process.stderr.isTTY === true ? (x: string) => void process.stderr.write(x) : null);
-    log?.(formatTimings(ms, throughput));
+    log?.(formatTimings(ms, throughput) + `  stages: ${formatStages(stages)}\n`);
     return summary;
   } finally {
     bar?.stop();
@@ -218,7 +278,7 @@ function stdoutChunk(c: Uint8Array): Promise<void> | void {
 export function registerBookCommands(program: Command): void {
   program
     .command('book')
-    .description('margin every account of a book (JSON lines, JSON array or msgpack; docs/book.md) and print a summary')
+    .description('margin every account of a book (JSON lines, JSON array, msgpack array or stream, .ombook columnar; docs/book.md) and print a summary')
     .argument('<book>', 'book file, or - for standard input')
     .option('--market <file>', 'market snapshot (optmargin JSON/msgpack, Deribit CSV or book summary); default: the shipped market')
     .option('--model <id>', 'margin model preset id or parameter file', 'deribit-pm-2024.1')
@@ -238,7 +298,7 @@ export function registerBookCommands(program: Command): void {
     .requiredOption('--accounts <n>', 'number of accounts')
     .option('--seed <s>', 'seed of the generator', '1')
     .option('--market <file>', 'market snapshot; default: the shipped market')
-    .option('--out <file>', 'book file (.jsonl default, .json array, .msgpack); default: JSON lines on stdout')
+    .option('--out <file>', 'book file (.jsonl default, .json array, .msgpack, .ombook columnar); default: JSON lines on stdout')
     .action(async (opts: GenBookCommandOptions) => {
       await runGenBookCommand(opts);
     });

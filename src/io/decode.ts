@@ -74,43 +74,48 @@ export function parseJsonBytes(bytes: Uint8Array, name: string): unknown {
   }
 }
 
-/** Head of a msgpack value at `p`: how many bytes the header takes, how many child values follow, how many payload bytes. */
-function head(b: Uint8Array, p: number, end: number): { len: number; children: number; payload: number } | null {
+// the head of the last value read by head(): header bytes, child values, payload bytes (module state: no allocation per value)
+let hLen = 0;
+let hChildren = 0;
+let hPayload = 0;
+
+/** Reads the head of the msgpack value at `p` into hLen / hChildren / hPayload; false for a bad or truncated header. */
+function head(b: Uint8Array, p: number, end: number): boolean {
   const c = b[p];
-  const u16 = (o: number) => (p + o + 2 <= end ? (b[p + o] << 8) | b[p + o + 1] : -1);
-  const u32 = (o: number) => (p + o + 4 <= end ? (b[p + o] * 0x1000000 + ((b[p + o + 1] << 16) | (b[p + o + 2] << 8) | b[p + o + 3])) : -1);
-  if (c <= 0x7f || c >= 0xe0) return { len: 1, children: 0, payload: 0 };
-  if (c <= 0x8f) return { len: 1, children: 2 * (c & 0x0f), payload: 0 };
-  if (c <= 0x9f) return { len: 1, children: c & 0x0f, payload: 0 };
-  if (c <= 0xbf) return { len: 1, children: 0, payload: c & 0x1f };
-  let n: number;
+  hChildren = 0;
+  hPayload = 0;
+  if (c <= 0x7f || c >= 0xe0) return ((hLen = 1), true);
+  if (c <= 0x8f) return ((hLen = 1), (hChildren = 2 * (c & 0x0f)), true);
+  if (c <= 0x9f) return ((hLen = 1), (hChildren = c & 0x0f), true);
+  if (c <= 0xbf) return ((hLen = 1), (hPayload = c & 0x1f), true);
+  const u8 = (): number => b[p + 1];
+  const u16 = (): number => (b[p + 1] << 8) | b[p + 2];
+  const u32 = (): number => b[p + 1] * 0x1000000 + ((b[p + 2] << 16) | (b[p + 3] << 8) | b[p + 4]);
+  const need = (n: number): boolean => p + n <= end;
   switch (c) {
-    case 0xc0: case 0xc2: case 0xc3: return { len: 1, children: 0, payload: 0 };
-    case 0xc4: return p + 2 <= end ? { len: 2, children: 0, payload: b[p + 1] } : null;
-    case 0xc5: return (n = u16(1)) < 0 ? null : { len: 3, children: 0, payload: n };
-    case 0xc6: return (n = u32(1)) < 0 ? null : { len: 5, children: 0, payload: n };
-    case 0xc7: return p + 3 <= end ? { len: 3, children: 0, payload: b[p + 1] } : null;
-    case 0xc8: return (n = u16(1)) < 0 ? null : { len: 4, children: 0, payload: n };
-    case 0xc9: return (n = u32(1)) < 0 ? null : { len: 6, children: 0, payload: n };
-    case 0xca: return { len: 5, children: 0, payload: 0 };
-    case 0xcb: return { len: 9, children: 0, payload: 0 };
-    case 0xcc: case 0xd0: return { len: 2, children: 0, payload: 0 };
-    case 0xcd: case 0xd1: return { len: 3, children: 0, payload: 0 };
-    case 0xce: case 0xd2: return { len: 5, children: 0, payload: 0 };
-    case 0xcf: case 0xd3: return { len: 9, children: 0, payload: 0 };
-    case 0xd4: return { len: 3, children: 0, payload: 0 };
-    case 0xd5: return { len: 4, children: 0, payload: 0 };
-    case 0xd6: return { len: 6, children: 0, payload: 0 };
-    case 0xd7: return { len: 10, children: 0, payload: 0 };
-    case 0xd8: return { len: 18, children: 0, payload: 0 };
-    case 0xd9: return p + 2 <= end ? { len: 2, children: 0, payload: b[p + 1] } : null;
-    case 0xda: return (n = u16(1)) < 0 ? null : { len: 3, children: 0, payload: n };
-    case 0xdb: return (n = u32(1)) < 0 ? null : { len: 5, children: 0, payload: n };
-    case 0xdc: return (n = u16(1)) < 0 ? null : { len: 3, children: n, payload: 0 };
-    case 0xdd: return (n = u32(1)) < 0 ? null : { len: 5, children: n, payload: 0 };
-    case 0xde: return (n = u16(1)) < 0 ? null : { len: 3, children: 2 * n, payload: 0 };
-    case 0xdf: return (n = u32(1)) < 0 ? null : { len: 5, children: 2 * n, payload: 0 };
-    default: return null; // 0xc1 is never used
+    case 0xc0: case 0xc2: case 0xc3: hLen = 1; return true;
+    case 0xc4: case 0xd9: if (!need(2)) return false; hLen = 2; hPayload = u8(); return true;
+    case 0xc5: case 0xda: if (!need(3)) return false; hLen = 3; hPayload = u16(); return true;
+    case 0xc6: case 0xdb: if (!need(5)) return false; hLen = 5; hPayload = u32(); return true;
+    case 0xc7: if (!need(3)) return false; hLen = 3; hPayload = u8(); return true;
+    case 0xc8: if (!need(4)) return false; hLen = 4; hPayload = u16(); return true;
+    case 0xc9: if (!need(6)) return false; hLen = 6; hPayload = u32(); return true;
+    case 0xca: hLen = 5; return true;
+    case 0xcb: hLen = 9; return true;
+    case 0xcc: case 0xd0: hLen = 2; return true;
+    case 0xcd: case 0xd1: hLen = 3; return true;
+    case 0xce: case 0xd2: hLen = 5; return true;
+    case 0xcf: case 0xd3: hLen = 9; return true;
+    case 0xd4: hLen = 3; return true;
+    case 0xd5: hLen = 4; return true;
+    case 0xd6: hLen = 6; return true;
+    case 0xd7: hLen = 10; return true;
+    case 0xd8: hLen = 18; return true;
+    case 0xdc: if (!need(3)) return false; hLen = 3; hChildren = u16(); return true;
+    case 0xdd: if (!need(5)) return false; hLen = 5; hChildren = u32(); return true;
+    case 0xde: if (!need(3)) return false; hLen = 3; hChildren = 2 * u16(); return true;
+    case 0xdf: if (!need(5)) return false; hLen = 5; hChildren = 2 * u32(); return true;
+    default: return false; // 0xc1 is never used
   }
 }
 
@@ -131,15 +136,14 @@ export function skipMsgpack(b: Uint8Array, from: number, end: number, name: stri
     }
     remaining[depth]--;
     if (p >= end) throw new OptmarginError(ErrorCodes.INVALID_FILE, `${name} is not valid msgpack: it ends inside a value (byte ${p})`);
-    const h = head(b, p, end);
-    if (h === null) throw new OptmarginError(ErrorCodes.INVALID_FILE, `${name} is not valid msgpack: bad header 0x${b[p].toString(16)} at byte ${p}`);
-    const next = p + h.len + h.payload;
-    if (next > end) throw limitError(name, `declares ${h.payload} bytes at byte ${p}, more than the ${end - p - h.len} left in the input`);
+    if (!head(b, p, end)) throw new OptmarginError(ErrorCodes.INVALID_FILE, `${name} is not valid msgpack: bad or truncated header 0x${b[p].toString(16)} at byte ${p}`);
+    const next = p + hLen + hPayload;
+    if (next > end) throw limitError(name, `declares ${hPayload} bytes at byte ${p}, more than the ${Math.max(0, end - p - hLen)} left in the input`);
     p = next;
-    if (h.children > 0) {
-      if (h.children > end - p) throw limitError(name, `declares ${h.children} values at byte ${p - h.len}, more than the ${end - p} bytes left could hold`);
-      if (depth + 1 > maxDepth) throw limitError(name, `nests arrays/maps deeper than ${maxDepth} levels (at byte ${p - h.len})`);
-      remaining[++depth] = h.children;
+    if (hChildren > 0) {
+      if (hChildren > end - p) throw limitError(name, `declares ${hChildren} values at byte ${p - hLen}, more than the ${end - p} bytes left could hold`);
+      if (depth + 1 > maxDepth) throw limitError(name, `nests arrays/maps deeper than ${maxDepth} levels (at byte ${p - hLen})`);
+      remaining[++depth] = hChildren;
     }
   }
   return p;

@@ -93,62 +93,81 @@ export interface BookSummary {
 /** Error codes that mean "the engine failed on this account", not "its input is invalid". */
 export const FAILURE_CODES: ReadonlySet<string> = new Set([ErrorCodes.WORKER_FAILED, ErrorCodes.NON_FINITE, ErrorCodes.INTERNAL]);
 
-export function summarize(results: readonly BookAccountResult[], worstN = 10): BookSummary {
-  const byHealth: Record<Health, number> = { healthy: 0, 'margin call': 0, liquidatable: 0, bankrupt: 0 };
-  let ok = 0;
-  let eq = 0;
-  let im = 0;
-  let mm = 0;
-  const invalid: BookSummary['invalid'] = [];
-  let errors = 0;
-  const gaps: { k: number; gap: number }[] = [];
-  let failed = 0;
-  const firstIndex = new Map<string, number>();
-  const dup = new Map<string, number[]>();
-  let dupCount = 0;
-  const byCurrency: BookSummary['byCurrency'] = {};
-  results.forEach((r, k) => {
-    const seen = firstIndex.get(r.id);
-    if (seen === undefined) firstIndex.set(r.id, k);
+type Worst = BookSummary['worst'][number];
+
+/**
+ * The summary of a book, one result at a time (in input order): counts, totals (USD, and per
+ * account currency), the worst accounts in a bounded selection — no array of results needed.
+ */
+export class Summarizer {
+  private s: BookSummary = {
+    accounts: 0, ok: 0, errors: 0, failed: 0, byHealth: { healthy: 0, 'margin call': 0, liquidatable: 0, bankrupt: 0 },
+    totalEquity: 0, totalInitialMargin: 0, totalMaintenanceMargin: 0, byCurrency: {}, worst: [], invalid: [], duplicates: { count: 0, examples: [] },
+  };
+  /** the worst accounts so far with their input index (ties broken by input order), at most worstN */
+  private worst: (Worst & { gap: number })[] = [];
+  private firstIndex = new Map<string, number>();
+  private dup = new Map<string, number[]>();
+
+  constructor(private readonly worstN = 10) {}
+
+  add(r: BookAccountResult, k: number): void {
+    const s = this.s;
+    s.accounts++;
+    const seen = this.firstIndex.get(r.id);
+    if (seen === undefined) this.firstIndex.set(r.id, k);
     else {
-      dupCount++;
-      const d = dup.get(r.id);
+      s.duplicates.count++;
+      const d = this.dup.get(r.id);
       if (d) d.push(k);
-      else if (dup.size < 10) dup.set(r.id, [seen, k]);
+      else if (this.dup.size < 10) this.dup.set(r.id, [seen, k]);
     }
     if (!r.ok) {
-      errors++;
-      if (FAILURE_CODES.has(r.error.code)) failed++;
-      if (invalid.length < 100) invalid.push({ id: r.id, code: r.error.code, message: r.error.message });
+      s.errors++;
+      if (FAILURE_CODES.has(r.error.code)) s.failed++;
+      if (s.invalid.length < 100) s.invalid.push({ id: r.id, code: r.error.code, message: r.error.message });
       return;
     }
-    ok++;
-    byHealth[r.health]++;
+    s.ok++;
+    s.byHealth[r.health]++;
     const u = r.usd ?? r;
-    eq += u.equity;
-    im += u.initialMargin;
-    mm += u.maintenanceMargin;
-    const c = (byCurrency[r.currency] ??= { accounts: 0, equity: 0, initialMargin: 0, maintenanceMargin: 0 });
+    s.totalEquity += u.equity;
+    s.totalInitialMargin += u.initialMargin;
+    s.totalMaintenanceMargin += u.maintenanceMargin;
+    const c = (s.byCurrency[r.currency] ??= { accounts: 0, equity: 0, initialMargin: 0, maintenanceMargin: 0 });
     c.accounts++;
     c.equity += r.equity;
     c.initialMargin += r.initialMargin;
     c.maintenanceMargin += r.maintenanceMargin;
-    gaps.push({ k, gap: u.equity - u.maintenanceMargin });
-  });
-  // ties broken by input order: the summary is deterministic
-  gaps.sort((a, b) => a.gap - b.gap || a.k - b.k);
-  const worst = gaps.slice(0, worstN).map(({ k, gap }) => {
-    const r = results[k] as BookAccountOk;
-    const u = r.usd ?? r;
-    return { id: r.id, health: r.health, equity: u.equity, maintenanceMargin: u.maintenanceMargin, shortfall: -gap };
-  });
-  if (!Number.isFinite(eq) || !Number.isFinite(im) || !Number.isFinite(mm)) {
-    throw new OptmarginError(ErrorCodes.INTERNAL, 'book totals overflowed although every account is within the documented limits');
+    const gap = u.equity - u.maintenanceMargin;
+    const w = this.worst;
+    if (w.length < this.worstN || gap < w[w.length - 1].gap) {
+      // results arrive in input order: an equal gap sorts after the ones already kept
+      let i = w.length;
+      while (i > 0 && w[i - 1].gap > gap) i--;
+      w.splice(i, 0, { gap, id: r.id, health: r.health, equity: u.equity, maintenanceMargin: u.maintenanceMargin, shortfall: -gap });
+      if (w.length > this.worstN) w.pop();
+    }
   }
-  const duplicates = { count: dupCount, examples: [...dup].map(([id, indices]) => ({ id, indices })) };
-  const sortedCurrencies: BookSummary['byCurrency'] = {};
-  for (const c of Object.keys(byCurrency).sort()) sortedCurrencies[c] = byCurrency[c];
-  return { accounts: results.length, ok, errors, failed, byHealth, totalEquity: eq, totalInitialMargin: im, totalMaintenanceMargin: mm, byCurrency: sortedCurrencies, worst, invalid, duplicates };
+
+  finish(): BookSummary {
+    const s = this.s;
+    if (!Number.isFinite(s.totalEquity) || !Number.isFinite(s.totalInitialMargin) || !Number.isFinite(s.totalMaintenanceMargin)) {
+      throw new OptmarginError(ErrorCodes.INTERNAL, 'book totals overflowed although every account is within the documented limits');
+    }
+    s.worst = this.worst.map(({ id, health, equity, maintenanceMargin, shortfall }) => ({ id, health, equity, maintenanceMargin, shortfall }));
+    s.duplicates.examples = [...this.dup].map(([id, indices]) => ({ id, indices }));
+    const sorted: BookSummary['byCurrency'] = {};
+    for (const c of Object.keys(s.byCurrency).sort()) sorted[c] = s.byCurrency[c];
+    s.byCurrency = sorted;
+    return s;
+  }
+}
+
+export function summarize(results: readonly BookAccountResult[], worstN = 10): BookSummary {
+  const sum = new Summarizer(worstN);
+  results.forEach((r, k) => sum.add(r, k));
+  return sum.finish();
 }
 
 export type ResultFormat = 'json' | 'msgpack' | 'csv';
@@ -191,11 +210,14 @@ export function serializeResults(doc: ResultsDocument, format: ResultFormat): Ui
   if (format === 'json') return Buffer.from(JSON.stringify(doc) + '\n');
   if (format === 'msgpack') return encode(doc);
   const lines: string[] = [CSV_COLUMNS.join(',')];
-  for (const r of doc.results) {
-    const row = r.ok
-      ? [r.id, true, r.mode, r.health, r.currency, r.equity, r.initialMargin, r.maintenanceMargin, r.availableFunds, r.marginRatio, r.collateralValue, (r.usd ?? r).equity, (r.usd ?? r).initialMargin, (r.usd ?? r).maintenanceMargin, '', '']
-      : [r.id, false, '', '', '', '', '', '', '', '', '', '', '', '', r.error.code, r.error.message];
-    lines.push(row.map(csvField).join(','));
-  }
+  for (const r of doc.results) lines.push(csvRow(r));
   return Buffer.from(lines.join('\n') + '\n');
+}
+
+/** One result as a CSV line (CSV_COLUMNS). */
+export function csvRow(r: BookAccountResult): string {
+  const row = r.ok
+    ? [r.id, true, r.mode, r.health, r.currency, r.equity, r.initialMargin, r.maintenanceMargin, r.availableFunds, r.marginRatio, r.collateralValue, (r.usd ?? r).equity, (r.usd ?? r).initialMargin, (r.usd ?? r).maintenanceMargin, '', '']
+    : [r.id, false, '', '', '', '', '', '', '', '', '', '', '', '', r.error.code, r.error.message];
+  return row.map(csvField).join(',');
 }

@@ -1,0 +1,270 @@
+/**
+ * A book as columns (structure-of-arrays): what ingestion builds directly from the input — no
+ * object per position is kept — and what the book runner resolves from. Also the payload of the
+ * columnar book file (book-columns.ts).
+ *
+ *   accounts   ids[k], mode[k] (Mode.*, Mode.Invalid for an account that failed validation: its
+ *              error is in `errors`), posStart[k] … posStart[k+1], colStart[k] … colStart[k+1]
+ *   positions  instr[p] (index into `names`), size[p], entry[p] (NaN = none), pcolStart[p] …
+ *              pcolStart[p+1] (isolated positions' own collateral lines)
+ *   collateral cur[c] / amount[c] (account lines) and pcur / pamount (position lines); currency
+ *              indices into `currencies`
+ *
+ * Every account in has exactly one entry, in input order.
+ */
+import { ErrorCodes, type ErrorCode } from '../errors.js';
+import type { AccountInput, AccountMode, PositionInput } from '../measures/types.js';
+
+export const Mode = { Portfolio: 0, Cross: 1, Isolated: 2, Invalid: 255 } as const;
+export const MODE_NAMES: readonly AccountMode[] = ['portfolio', 'cross', 'isolated'];
+
+export interface AccountError {
+  code: ErrorCode;
+  message: string;
+  path?: string;
+}
+
+export interface BookColumns {
+  n: number;
+  ids: string[];
+  mode: Uint8Array;
+  posStart: Int32Array;
+  colStart: Int32Array;
+  nPos: number;
+  instr: Int32Array;
+  size: Float64Array;
+  entry: Float64Array;
+  pcolStart: Int32Array;
+  cur: Int32Array;
+  amount: Float64Array;
+  pcur: Int32Array;
+  pamount: Float64Array;
+  names: string[];
+  currencies: string[];
+  /** validation errors of Mode.Invalid accounts, by account index */
+  errors: Map<number, AccountError>;
+}
+
+class Grow<T extends Int32Array | Float64Array | Uint8Array> {
+  n = 0;
+  constructor(public a: T) {}
+  push(v: number): void {
+    if (this.n === this.a.length) {
+      const b = new (this.a.constructor as new (n: number) => T)(this.a.length * 2);
+      b.set(this.a as never);
+      this.a = b;
+    }
+    this.a[this.n++] = v;
+  }
+  done(): T {
+    return this.a.slice(0, this.n) as T;
+  }
+}
+const i32 = (n = 1024) => new Grow(new Int32Array(n));
+const f64 = (n = 1024) => new Grow(new Float64Array(n));
+
+/** Appends validated accounts (or their errors) to growing columns. */
+export class ColumnsBuilder {
+  private ids: string[] = [];
+  private mode = new Grow(new Uint8Array(1024));
+  private posStart = i32();
+  private colStart = i32();
+  private instr = i32(16384);
+  private size = f64(16384);
+  private entry = f64(16384);
+  private pcolStart = i32(16384);
+  private cur = i32();
+  private amount = f64();
+  private pcur = i32();
+  private pamount = f64();
+  private names: string[] = [];
+  private nameIndex = new Map<string, number>();
+  private currencies: string[] = [];
+  private curIndex = new Map<string, number>();
+  private errors = new Map<number, AccountError>();
+
+  constructor() {
+    this.posStart.push(0);
+    this.colStart.push(0);
+    this.pcolStart.push(0);
+  }
+
+  get count(): number {
+    return this.ids.length;
+  }
+
+  private nameOf(s: string): number {
+    let i = this.nameIndex.get(s);
+    if (i === undefined) {
+      i = this.names.length;
+      this.names.push(s);
+      this.nameIndex.set(s, i);
+    }
+    return i;
+  }
+
+  private currencyOf(s: string): number {
+    let i = this.curIndex.get(s);
+    if (i === undefined) {
+      i = this.currencies.length;
+      this.currencies.push(s);
+      this.curIndex.set(s, i);
+    }
+    return i;
+  }
+
+  /** A validated account (validateAccount's output). */
+  add(a: AccountInput): void {
+    this.ids.push(a.id);
+    this.mode.push(a.mode === 'portfolio' ? Mode.Portfolio : a.mode === 'cross' ? Mode.Cross : Mode.Isolated);
+    for (const p of a.positions) {
+      this.instr.push(this.nameOf(p.instrument));
+      this.size.push(p.size);
+      this.entry.push(p.entryPrice ?? NaN);
+      if (p.collateral) {
+        for (const c of Object.keys(p.collateral)) {
+          this.pcur.push(this.currencyOf(c));
+          this.pamount.push(p.collateral[c]);
+        }
+      }
+      this.pcolStart.push(this.pcur.n);
+    }
+    for (const c of Object.keys(a.collateral)) {
+      this.cur.push(this.currencyOf(c));
+      this.amount.push(a.collateral[c]);
+    }
+    this.posStart.push(this.instr.n);
+    this.colStart.push(this.cur.n);
+  }
+
+  /** An account that failed validation: its id (as the book reports it) and error. */
+  addInvalid(id: string, error: AccountError): void {
+    this.errors.set(this.ids.length, error);
+    this.ids.push(id);
+    this.mode.push(Mode.Invalid);
+    this.posStart.push(this.instr.n);
+    this.colStart.push(this.cur.n);
+  }
+
+  build(): BookColumns {
+    return {
+      n: this.ids.length,
+      ids: this.ids,
+      mode: this.mode.done(),
+      posStart: this.posStart.done(),
+      colStart: this.colStart.done(),
+      nPos: this.instr.n,
+      instr: this.instr.done(),
+      size: this.size.done(),
+      entry: this.entry.done(),
+      pcolStart: this.pcolStart.done(),
+      cur: this.cur.done(),
+      amount: this.amount.done(),
+      pcur: this.pcur.done(),
+      pamount: this.pamount.done(),
+      names: this.names,
+      currencies: this.currencies,
+      errors: this.errors,
+    };
+  }
+}
+
+/** Concatenates column chunks (in order): name and currency tables merged, indices remapped. */
+export function concatColumns(parts: readonly BookColumns[]): BookColumns {
+  if (parts.length === 1) return parts[0];
+  let n = 0;
+  let nPos = 0;
+  let nCol = 0;
+  let nPcol = 0;
+  for (const p of parts) {
+    n += p.n;
+    nPos += p.nPos;
+    nCol += p.cur.length;
+    nPcol += p.pcur.length;
+  }
+  const out: BookColumns = {
+    n, ids: new Array(n), mode: new Uint8Array(n), posStart: new Int32Array(n + 1), colStart: new Int32Array(n + 1), nPos,
+    instr: new Int32Array(nPos), size: new Float64Array(nPos), entry: new Float64Array(nPos), pcolStart: new Int32Array(nPos + 1),
+    cur: new Int32Array(nCol), amount: new Float64Array(nCol), pcur: new Int32Array(nPcol), pamount: new Float64Array(nPcol),
+    names: [], currencies: [], errors: new Map(),
+  };
+  const nameIndex = new Map<string, number>();
+  const curIndex = new Map<string, number>();
+  const remap = (table: string[], index: Map<string, number>, list: string[]): Int32Array =>
+    Int32Array.from(list, (s) => {
+      let i = index.get(s);
+      if (i === undefined) index.set(s, (i = table.push(s) - 1));
+      return i;
+    });
+  let k0 = 0;
+  let p0 = 0;
+  let c0 = 0;
+  let q0 = 0;
+  for (const p of parts) {
+    const nm = remap(out.names, nameIndex, p.names);
+    const cm = remap(out.currencies, curIndex, p.currencies);
+    for (let k = 0; k < p.n; k++) {
+      out.ids[k0 + k] = p.ids[k];
+      out.mode[k0 + k] = p.mode[k];
+      out.posStart[k0 + k + 1] = p0 + p.posStart[k + 1];
+      out.colStart[k0 + k + 1] = c0 + p.colStart[k + 1];
+    }
+    for (let i = 0; i < p.nPos; i++) {
+      out.instr[p0 + i] = nm[p.instr[i]];
+      out.pcolStart[p0 + i + 1] = q0 + p.pcolStart[i + 1];
+    }
+    out.size.set(p.size, p0);
+    out.entry.set(p.entry, p0);
+    for (let c = 0; c < p.cur.length; c++) out.cur[c0 + c] = cm[p.cur[c]];
+    out.amount.set(p.amount, c0);
+    for (let c = 0; c < p.pcur.length; c++) out.pcur[q0 + c] = cm[p.pcur[c]];
+    out.pamount.set(p.pamount, q0);
+    for (const [k, e] of p.errors) out.errors.set(k0 + k, e);
+    k0 += p.n;
+    p0 += p.nPos;
+    c0 += p.cur.length;
+    q0 += p.pcur.length;
+  }
+  return out;
+}
+
+/** Account k as the object the account runner takes (built on demand; null for an invalid account). */
+export function accountAt(c: BookColumns, k: number): AccountInput | null {
+  const m = c.mode[k];
+  if (m === Mode.Invalid) return null;
+  const positions: PositionInput[] = [];
+  for (let p = c.posStart[k]; p < c.posStart[k + 1]; p++) {
+    const pos: PositionInput = { instrument: c.names[c.instr[p]], size: c.size[p] };
+    const e = c.entry[p];
+    if (e === e) pos.entryPrice = e;
+    if (c.pcolStart[p + 1] > c.pcolStart[p]) {
+      pos.collateral = {};
+      for (let q = c.pcolStart[p]; q < c.pcolStart[p + 1]; q++) pos.collateral[c.currencies[c.pcur[q]]] = c.pamount[q];
+    }
+    positions.push(pos);
+  }
+  const collateral: Record<string, number> = {};
+  for (let q = c.colStart[k]; q < c.colStart[k + 1]; q++) collateral[c.currencies[c.cur[q]]] = c.amount[q];
+  return { id: c.ids[k], mode: MODE_NAMES[m], collateral, positions };
+}
+
+/** A raw entry's id when usable (a non-empty string, or a finite number), else ''. */
+export function usableId(raw: unknown): string {
+  const rawId = (raw as { id?: unknown } | null)?.id;
+  return typeof rawId === 'string' && rawId.length > 0 ? rawId : typeof rawId === 'number' && Number.isFinite(rawId) ? String(rawId) : '';
+}
+
+/** The id a book reports for a raw entry: its id when usable, else `#<index>` (0-based position in the book). */
+export function bookIdOf(raw: unknown, k: number): string {
+  return usableId(raw) || `#${k}`;
+}
+
+/** Gives accounts without a usable id (id '') their `#<index>`. */
+export function numberUnnamed(c: BookColumns): void {
+  for (let k = 0; k < c.n; k++) if (c.ids[k] === '') c.ids[k] = `#${k}`;
+}
+
+/** An error an ingestion step produced for one entry (a JSON line that does not parse). */
+export function entryError(message: string): AccountError {
+  return { code: ErrorCodes.INVALID_INPUT, message };
+}

@@ -1,0 +1,107 @@
+/**
+ * Parse + validate one chunk of a book (a run of JSON lines, or of msgpack account values) into
+ * columns. Runs in the ingestion workers (ingest-worker.ts), or in-process for one thread — the
+ * same function either way, so the columns cannot depend on the thread count.
+ *
+ * Each entry is parsed (bounded: nesting cap, msgpack limits from the chunk's size), validated by
+ * the one account validation (validateAccount: the same messages as every other path), and
+ * appended to the columns; only the validated account object of the entry being read is alive
+ * at any time.
+ */
+import { OptmarginError } from '../errors.js';
+import { validateAccount } from '../instruments/account.js';
+import { boundedDecoder, jsonNestingViolation, MAX_NESTING } from './decode.js';
+import { ColumnsBuilder, usableId, entryError, type AccountError, type BookColumns } from './columns.js';
+
+export interface IngestTask {
+  format: 'jsonl' | 'msgpack';
+  bytes: Uint8Array;
+  /** 1-based line number of the chunk's first line (JSON lines), for messages */
+  firstLine: number;
+  /** index of the chunk's first account in the book when known (msgpack), else −1 */
+  firstIndex: number;
+}
+
+export interface IngestResult {
+  columns: BookColumns;
+  /** entries that look like an account (an object with positions, mode or collateral) */
+  accountLike: number;
+  /** JSON lines: what the first non-blank line holds when it is not an account (the file is then not a book) */
+  firstNotAccount?: string;
+}
+
+const looksLikeAccount = (v: unknown): boolean =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && ('positions' in v || 'mode' in v || 'collateral' in v);
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object that is not an account' : `a ${typeof v}`;
+}
+
+function errorOf(e: unknown): AccountError {
+  if (e instanceof OptmarginError) return e.path === undefined ? { code: e.code, message: e.message } : { code: e.code, message: e.message, path: e.path };
+  throw e; // not a validation error: a bug, never reported as bad input
+}
+
+/** Appends one parsed entry; an id-less one gets id '' (numbered `#<index>` once the whole book is in). */
+function addEntry(b: ColumnsBuilder, v: unknown): void {
+  try {
+    b.add(validateAccount(v));
+  } catch (e) {
+    b.addInvalid(usableId(v), errorOf(e));
+  }
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: false });
+
+function ingestJsonLines(t: IngestTask): IngestResult {
+  const b = new ColumnsBuilder();
+  const bytes = t.bytes;
+  let accountLike = 0;
+  let firstNotAccount: string | undefined;
+  let line = t.firstLine;
+  for (let s = 0; s < bytes.length; line++) {
+    let e = bytes.indexOf(0x0a, s);
+    if (e < 0) e = bytes.length;
+    let a = s;
+    let z = e;
+    while (a < z && (bytes[a] === 0x20 || bytes[a] === 0x09 || bytes[a] === 0x0d)) a++;
+    while (z > a && (bytes[z - 1] === 0x20 || bytes[z - 1] === 0x09 || bytes[z - 1] === 0x0d)) z--;
+    s = e + 1;
+    if (a === z) continue;
+    if (jsonNestingViolation(bytes, MAX_NESTING, a, z) >= 0) {
+      b.addInvalid(`line ${line}`, entryError(`line ${line} nests arrays/objects deeper than ${MAX_NESTING} levels`));
+      continue;
+    }
+    let v: unknown;
+    try {
+      v = JSON.parse(decoder.decode(bytes.subarray(a, z)));
+    } catch (err) {
+      void err; // the message would quote the line: the error names the line instead
+      const text = decoder.decode(bytes.subarray(a, Math.min(z, a + 4096)));
+      const id = /"id"\s*:\s*"([^"\\\u0000-\u001f]{1,100})"/.exec(text)?.[1] ?? `line ${line}`;
+      b.addInvalid(id, entryError(`line ${line} is not valid JSON`));
+      continue;
+    }
+    if (looksLikeAccount(v)) accountLike++;
+    else if (t.firstLine === 1 && b.count === 0 && firstNotAccount === undefined) firstNotAccount = `line ${line} holds ${describe(v)}`;
+    addEntry(b, v);
+  }
+  return { columns: b.build(), accountLike, ...(firstNotAccount ? { firstNotAccount } : {}) };
+}
+
+function ingestMsgpack(t: IngestTask): IngestResult {
+  const b = new ColumnsBuilder();
+  let accountLike = 0;
+  // the main thread has checked each value's structure (skipMsgpack) before sending the chunk
+  for (const v of boundedDecoder(t.bytes.length).decodeMulti(t.bytes)) {
+    if (looksLikeAccount(v)) accountLike++;
+    addEntry(b, v);
+  }
+  return { columns: b.build(), accountLike };
+}
+
+export function ingestChunk(t: IngestTask): IngestResult {
+  return t.format === 'jsonl' ? ingestJsonLines(t) : ingestMsgpack(t);
+}

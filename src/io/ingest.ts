@@ -1,0 +1,277 @@
+/**
+ * Book ingestion that uses every core: the input is read as a stream (never one giant string),
+ * cut into chunks at entry boundaries on the main thread — JSON lines at newlines, msgpack at
+ * value boundaries found by the structure walk that also enforces the decoder limits — and each
+ * chunk is parsed and validated into columns by a pool of worker threads (ingest-chunk.ts),
+ * in parallel with the reading. The columns are concatenated in input order. A JSON array or a
+ * single JSON document is parsed on the main thread (it has no entry boundaries to cut at: use
+ * JSON lines, msgpack or the columnar format for large books); a columnar file is read as is.
+ *
+ * Memory: the input is held one read block plus the chunks in flight at a time; what stays is
+ * the columns (≈ 32 bytes per position).
+ */
+import { createReadStream } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Piscina } from 'piscina';
+import { ErrorCodes, OptmarginError } from '../errors.js';
+import { validateAccount } from '../instruments/account.js';
+import { findPackageRoot } from '../wasm/module.js';
+import { ColumnsBuilder, bookIdOf, concatColumns, numberUnnamed, type BookColumns } from './columns.js';
+import { ingestChunk, type IngestResult, type IngestTask } from './ingest-chunk.js';
+import { skipMsgpack } from './decode.js';
+import { isColumnsFile, readColumns } from './book-columns.js';
+import { InvalidEntry, parseBook } from './book-file.js';
+
+export interface IngestOptions {
+  /** worker threads parsing (1 = in-process) */
+  threads: number;
+  /** target bytes per chunk (default 4 MiB) */
+  chunkBytes?: number;
+  /** progress: bytes read so far */
+  onProgress?: (bytes: number) => void;
+}
+
+export interface IngestReport {
+  format: 'jsonl' | 'json' | 'msgpack' | 'columns';
+  bytes: number;
+  chunks: number;
+  /** ms reading + cutting on the main thread, ms waiting for the parsing workers, ms concatenating */
+  readMs: number;
+  parseMs: number;
+  concatMs: number;
+}
+
+function notABook(name: string, what: string): OptmarginError {
+  return new OptmarginError(
+    ErrorCodes.INVALID_FILE,
+    `${name} is not a book: ${what} (expected one account per JSON line, a JSON array of accounts, a msgpack array or stream of accounts, or a columnar book; see docs/book.md)`,
+  );
+}
+
+function ingestWorkerFile(): string {
+  const here = fileURLToPath(import.meta.url);
+  return here.endsWith('.ts') ? join(findPackageRoot(), 'dist', 'src', 'io', 'ingest-worker.js') : join(dirname(here), 'ingest-worker.js');
+}
+
+/** Runs chunk tasks in order of submission, on a pool or in-process; results come back in order. */
+class ChunkParser {
+  private pool: Piscina | null;
+  private pending: Promise<IngestResult>[] = [];
+  private waitMs = 0;
+  constructor(threads: number) {
+    this.pool =
+      threads > 1
+        ? new Piscina({ filename: pathToFileURL(ingestWorkerFile()).href, minThreads: threads, maxThreads: threads, idleTimeout: 1000 })
+        : null;
+    this.pool?.on('error', () => undefined); // a worker that fails to start: its tasks reject, and are parsed in-process below
+  }
+  submit(t: IngestTask): void {
+    const copy = { ...t, bytes: t.bytes };
+    this.pending.push(
+      this.pool
+        ? this.pool.run(copy, { transferList: [copy.bytes.buffer as ArrayBuffer] }).catch((e: unknown) => {
+            if (e instanceof OptmarginError) throw e;
+            return ingestChunk(t); // the worker failed: the same function here (a bug in it would throw here too)
+          })
+        : Promise.resolve(ingestChunk(t)),
+    );
+  }
+  /** Chunks in flight (to bound memory: the reader waits when too many are). */
+  get inFlight(): number {
+    return this.pending.length;
+  }
+  async drainTo(max: number, done: IngestResult[]): Promise<void> {
+    while (this.pending.length > max) {
+      const t0 = performance.now();
+      done.push(await this.pending.shift()!);
+      this.waitMs += performance.now() - t0;
+    }
+  }
+  get waited(): number {
+    return this.waitMs;
+  }
+  async close(): Promise<void> {
+    await this.pool?.destroy();
+  }
+}
+
+async function* blocks(file: string): AsyncGenerator<Buffer> {
+  const stream = file === '-' ? process.stdin : createReadStream(file, { highWaterMark: 8 << 20 });
+  try {
+    for await (const b of stream) yield b as Buffer;
+  } catch (e) {
+    throw new OptmarginError(ErrorCodes.INVALID_FILE, `cannot read ${file === '-' ? 'standard input' : file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** msgpack array header at p: [count, header length], or null when the byte is not an array header. */
+function arrayHeader(b: Uint8Array, p: number): [number, number] | null {
+  const c = b[p];
+  if (c >= 0x90 && c <= 0x9f) return [c & 0x0f, 1];
+  if (c === 0xdc && p + 3 <= b.length) return [(b[p + 1] << 8) | b[p + 2], 3];
+  if (c === 0xdd && p + 5 <= b.length) return [b[p + 1] * 0x1000000 + ((b[p + 2] << 16) | (b[p + 3] << 8) | b[p + 4]), 5];
+  return null;
+}
+
+/**
+ * Reads a book file (or `-`) into columns with `threads` parsing threads. JSON arrays / single
+ * JSON documents go through the whole-document parser (parseBook).
+ */
+export async function ingestBook(file: string, opts: IngestOptions): Promise<{ columns: BookColumns; report: IngestReport }> {
+  const name = file === '-' ? 'standard input' : file;
+  const t0 = performance.now();
+  const chunkBytes = opts.chunkBytes ?? 4 << 20;
+  const it = blocks(file);
+  let buf: Buffer = Buffer.alloc(0);
+  let eof = false;
+  let total = 0;
+  const more = async (): Promise<boolean> => {
+    if (eof) return false;
+    const n = await it.next();
+    if (n.done) {
+      eof = true;
+      return false;
+    }
+    total += n.value.length;
+    opts.onProgress?.(total);
+    buf = buf.length === 0 ? n.value : Buffer.concat([buf, n.value]);
+    return true;
+  };
+  // sniff the format from the first non-blank byte
+  let p = 0;
+  for (;;) {
+    while (p < buf.length && (buf[p] === 0x20 || buf[p] === 0x0a || buf[p] === 0x0d || buf[p] === 0x09 || (p < 3 && (buf[p] === 0xef || buf[p] === 0xbb || buf[p] === 0xbf)))) p++;
+    if (p < buf.length && buf.length >= 8) break;
+    if (!(await more())) break;
+  }
+  if (p >= buf.length) throw notABook(name, 'the file is empty');
+  if (isColumnsFile(buf)) {
+    while (await more());
+    const t1 = performance.now();
+    const columns = readColumns(buf, name);
+    return { columns, report: { format: 'columns', bytes: total, chunks: 1, readMs: t1 - t0, parseMs: performance.now() - t1, concatMs: 0 } };
+  }
+  const first = buf[p];
+  const jsonLines = first === 0x7b && (await isJsonLines());
+  async function isJsonLines(): Promise<boolean> {
+    // JSON lines when a second non-blank line starts with `{` after the first line ends
+    for (;;) {
+      const nl = buf.indexOf(0x0a, p);
+      if (nl >= 0) {
+        let q = nl + 1;
+        while (q < buf.length && (buf[q] === 0x20 || buf[q] === 0x0a || buf[q] === 0x0d || buf[q] === 0x09)) q++;
+        if (q < buf.length) return buf[q] === 0x7b;
+      }
+      if (!(await more())) return false;
+    }
+  }
+  if (first === 0x5b || (first === 0x7b && !jsonLines)) {
+    // one JSON document (an array of accounts, or one account): parsed whole
+    while (await more());
+    const t1 = performance.now();
+    const { accounts } = parseBook(buf, name);
+    const b = new ColumnsBuilder();
+    accounts.forEach((raw, k) => {
+      if (raw instanceof InvalidEntry) return b.addInvalid(raw.id, { code: ErrorCodes.INVALID_INPUT, message: raw.message });
+      try {
+        b.add(validateAccount(raw));
+      } catch (e) {
+        if (!(e instanceof OptmarginError)) throw e;
+        b.addInvalid(bookIdOf(raw, k), e.path === undefined ? { code: e.code, message: e.message } : { code: e.code, message: e.message, path: e.path });
+      }
+    });
+    const t2 = performance.now();
+    return { columns: b.build(), report: { format: 'json', bytes: total, chunks: 1, readMs: t1 - t0, parseMs: t2 - t1, concatMs: 0 } };
+  }
+  const parser = new ChunkParser(opts.threads);
+  const done: IngestResult[] = [];
+  const maxInFlight = 2 * Math.max(1, opts.threads) + 2;
+  let index = 0; // msgpack: accounts submitted so far
+  let line = 1;
+  let chunks = 0;
+  const submit = async (task: IngestTask): Promise<void> => {
+    chunks++;
+    parser.submit(task);
+    await parser.drainTo(maxInFlight, done);
+  };
+  try {
+    if (jsonLines) {
+      for (;;) {
+        if (buf.length < chunkBytes && !eof && (await more())) continue;
+        let end: number;
+        if (eof) end = buf.length;
+        else {
+          const nl = buf.lastIndexOf(0x0a, chunkBytes - 1);
+          const far = nl < 0 ? buf.indexOf(0x0a, chunkBytes) : nl; // a line longer than a chunk
+          if (far < 0) {
+            if (await more()) continue;
+            end = buf.length;
+          } else end = far + 1;
+        }
+        if (end > 0) {
+          const bytes = Uint8Array.from(buf.subarray(0, end));
+          const firstLine = line;
+          for (let q = bytes.indexOf(0x0a); q >= 0; q = bytes.indexOf(0x0a, q + 1)) line++;
+          await submit({ format: 'jsonl', bytes, firstLine, firstIndex: -1 });
+        }
+        buf = buf.subarray(end);
+        if (eof && buf.length === 0) break;
+      }
+    } else {
+      // msgpack: an array of accounts, or a stream (sequence) of account values
+      let q = p;
+      const head = arrayHeader(buf, q);
+      let remaining = Infinity;
+      if (head) {
+        remaining = head[0];
+        q += head[1];
+      }
+      let chunkStart = q;
+      let count = 0;
+      for (;;) {
+        if (remaining === 0 || q >= buf.length) {
+          if (q < buf.length && remaining === 0) throw new OptmarginError(ErrorCodes.INVALID_FILE, `${name} is not valid msgpack: ${buf.length - q} bytes after the array`);
+          if (!eof && (await more())) continue;
+          break;
+        }
+        let next: number;
+        try {
+          next = skipMsgpack(buf, q, buf.length, name);
+        } catch (e) {
+          if (!eof && (await more())) continue; // the value may continue in the next block
+          throw e;
+        }
+        q = next;
+        count++;
+        remaining--;
+        if (q - chunkStart >= chunkBytes) {
+          const bytes = new Uint8Array(q - chunkStart);
+          bytes.set(buf.subarray(chunkStart, q));
+          await submit({ format: 'msgpack', bytes, firstLine: 0, firstIndex: index });
+          index += count;
+          count = 0;
+          buf = buf.subarray(q);
+          q = 0;
+          chunkStart = 0;
+        }
+      }
+      if (remaining !== Infinity && remaining > 0) throw new OptmarginError(ErrorCodes.INVALID_FILE, `${name} is not valid msgpack: the array declares ${remaining} more accounts than the file holds`);
+      if (q > chunkStart) await submit({ format: 'msgpack', bytes: Uint8Array.from(buf.subarray(chunkStart, q)), firstLine: 0, firstIndex: index });
+    }
+    const t1 = performance.now();
+    await parser.drainTo(0, done);
+    const t2 = performance.now();
+    if (done.length > 0 && done[0].firstNotAccount) throw notABook(name, done[0].firstNotAccount);
+    if (done.reduce((s, r) => s + r.accountLike, 0) === 0 && done.reduce((s, r) => s + r.columns.n, 0) > 0) throw notABook(name, 'no entry holds an account');
+    const columns = concatColumns(done.map((r) => r.columns));
+    numberUnnamed(columns);
+    const t3 = performance.now();
+    return {
+      columns,
+      report: { format: jsonLines ? 'jsonl' : 'msgpack', bytes: total, chunks, readMs: t1 - t0 - parser.waited, parseMs: t2 - t1 + parser.waited, concatMs: t3 - t2 },
+    };
+  } finally {
+    await parser.close();
+  }
+}

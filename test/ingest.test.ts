@@ -1,0 +1,105 @@
+/**
+ * Streaming ingestion (src/io/ingest.ts): the same book read from JSON lines, a JSON array,
+ * msgpack (array and stream) and the columnar format, with 1 or 2 parsing threads and chunks
+ * small enough to cut everywhere, gives identical columns; malformed lines and invalid accounts
+ * keep their place with validateAccount's own messages; columnar files are checked like any input.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encode } from '@msgpack/msgpack';
+import { describe, expect, test } from 'vitest';
+import { ingestBook } from '../src/io/ingest.js';
+import { accountAt, type BookColumns } from '../src/io/columns.js';
+import { encodeColumns, readColumns } from '../src/io/book-columns.js';
+import { validateAccount } from '../src/instruments/account.js';
+import { defaultMarket, resolveMarket } from '../src/market/index.js';
+import { generateBook } from '../src/io/gen-book.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'optmargin-ingest-'));
+const market = resolveMarket(defaultMarket());
+const { accounts } = generateBook({ accounts: 300, seed: 5, market });
+const file = (name: string, data: string | Uint8Array): string => {
+  const f = join(dir, name);
+  writeFileSync(f, data);
+  return f;
+};
+const bytesOf = (parts: Uint8Array[]): Uint8Array => Buffer.concat(parts);
+/** Everything a book's columns say, as plain data. */
+const view = (c: BookColumns) => ({
+  n: c.n,
+  accounts: Array.from({ length: c.n }, (_, k) => accountAt(c, k) ?? { id: c.ids[k], error: c.errors.get(k) }),
+});
+
+describe('streaming ingestion', () => {
+  const jsonl = accounts.map((a) => JSON.stringify(a)).join('\n') + '\n';
+  const expected = { n: accounts.length, accounts: accounts.map((a) => validateAccount(a)) };
+
+  test('JSON lines, JSON array, msgpack array, msgpack stream and columns: identical, for 1 and 2 threads and tiny chunks', async () => {
+    const files = {
+      jsonl: file('b.jsonl', jsonl),
+      json: file('b.json', JSON.stringify(accounts)),
+      msgpack: file('b.msgpack', encode(accounts)),
+      stream: file('b.mpstream', Buffer.concat(accounts.map((a) => encode(a)))),
+    };
+    for (const [fmt, f] of Object.entries(files)) {
+      for (const threads of [1, 2]) {
+        for (const chunkBytes of [4 << 20, 777]) {
+          const { columns, report } = await ingestBook(f, { threads, chunkBytes });
+          expect(view(columns), `${fmt} ${threads} ${chunkBytes}`).toEqual(expected);
+          if (fmt !== 'json' && chunkBytes === 777) expect(report.chunks).toBeGreaterThan(10);
+        }
+      }
+    }
+    const { columns } = await ingestBook(files.jsonl, { threads: 2 });
+    const ombook = file('b.ombook', bytesOf(encodeColumns(columns)));
+    const back = await ingestBook(ombook, { threads: 1 });
+    expect(back.report.format).toBe('columns');
+    expect(view(back.columns)).toEqual(expected);
+  });
+
+  test('malformed lines and invalid accounts keep their place, with the line number or the field; blank lines skipped; ids of id-less accounts are #index', async () => {
+    const lines = [
+      JSON.stringify(accounts[0]),
+      '',
+      '{"id":"broken","mode":"portfolio", positions: [',
+      JSON.stringify({ ...accounts[1], positions: [{ instrument: 'BTC-PERPETUAL', size: 1e300 }] }),
+      JSON.stringify({ mode: 'cross', positions: [] }),
+      '[' .repeat(80) + ']'.repeat(80),
+      JSON.stringify(accounts[2]),
+    ];
+    for (const chunkBytes of [4 << 20, 50]) {
+      const { columns: c } = await ingestBook(file('bad.jsonl', lines.join('\n')), { threads: 2, chunkBytes });
+      expect(c.n).toBe(6);
+      expect(c.ids).toEqual([accounts[0].id, 'broken', accounts[1].id, '#3', 'line 6', accounts[2].id]);
+      expect(c.errors.get(1)).toEqual({ code: 'OPTMARGIN_INVALID_INPUT', message: 'line 3 is not valid JSON' });
+      expect(c.errors.get(2)).toMatchObject({ path: 'positions[0].size', message: 'positions[0].size must be within ±1e12 (docs/book.md "Limits"), got 1e+300' });
+      expect(c.errors.get(3)).toMatchObject({ path: 'id' });
+      expect(c.errors.get(4)?.message).toBe('line 6 nests arrays/objects deeper than 64 levels');
+    }
+  });
+
+  test('not a book: empty, a first line that is not an account, msgpack declaring more accounts than it holds', async () => {
+    await expect(ingestBook(file('e.jsonl', '\n \n'), { threads: 1 })).rejects.toThrow(/the file is empty/);
+    await expect(ingestBook(file('n.jsonl', '{"a":1}\n{"b":2}\n'), { threads: 2 })).rejects.toThrow(/is not a book: line 1 holds an object that is not an account/);
+    const m = encode(accounts.slice(0, 3));
+    m[0] = 0x95; // fixarray of 5, 3 present
+    await expect(ingestBook(file('short.msgpack', m), { threads: 1 })).rejects.toThrow(/declares 2 more accounts than the file holds/);
+  });
+
+  test('columnar files are checked: structure (lengths, offsets, indices) and values (limits → invalid account with validateAccount\'s message)', async () => {
+    const { columns } = await ingestBook(file('c.jsonl', jsonl), { threads: 1 });
+    const good = bytesOf(encodeColumns(columns));
+    expect(() => readColumns(good.subarray(0, good.length - 8), 'x')).toThrow(/the arrays need \d+ bytes in all/);
+    const c2 = structuredClone(columns);
+    c2.size[0] = Infinity;
+    const back = readColumns(bytesOf(encodeColumns(c2)), 'x');
+    expect(back.errors.get(0)).toMatchObject({ path: 'positions[0].size', message: 'positions[0].size must be a finite number, got Infinity' });
+    const c3 = structuredClone(columns);
+    c3.instr[5] = 1e6;
+    expect(() => readColumns(bytesOf(encodeColumns(c3)), 'x')).toThrow(/instr\[5\] = 1000000 is outside its table/);
+    const c4 = structuredClone(columns);
+    c4.posStart[3] = c4.posStart[2] - 1;
+    expect(() => readColumns(bytesOf(encodeColumns(c4)), 'x')).toThrow(/posStart\[3\] decreases/);
+  });
+});
