@@ -13,6 +13,7 @@ export interface SectionContext {
 export const extraSections: ((ctx: SectionContext) => Promise<Section>)[] = [
   marginSection,
   (ctx) => import('./book.js').then((m) => m.bookSection(ctx)),
+  (ctx) => import('./book-cli.js').then((m) => m.bookCliSection(ctx)),
   (ctx) => import('./serve.js').then((m) => m.serveSection(ctx)),
   (ctx) => import('./var.js').then((m) => m.varSection(ctx)),
   (ctx) => import('./liquidation.js').then((m) => m.liquidationSection(ctx)),

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { encode } from '@msgpack/msgpack';
 import { describe, expect, test } from 'vitest';
 import { ingestBook } from '../src/io/ingest.js';
-import { accountAt, type BookColumns } from '../src/io/columns.js';
+import { accountAt, type BookColumns } from '../src/instruments/columns.js';
 import { encodeColumns, readColumns } from '../src/io/book-columns.js';
 import { validateAccount } from '../src/instruments/account.js';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
@@ -101,5 +101,34 @@ describe('streaming ingestion', () => {
     const c4 = structuredClone(columns);
     c4.posStart[3] = c4.posStart[2] - 1;
     expect(() => readColumns(bytesOf(encodeColumns(c4)), 'x')).toThrow(/posStart\[3\] decreases/);
+  });
+});
+
+describe('the book runner loaded from columns', () => {
+  test('loadColumns gives the same results as load(objects) — invalid accounts with their validation error and path — and trades/account(k) work on it', async () => {
+    const { BookEngine } = await import('../src/runner/book/runner.js');
+    const raw: unknown[] = [...accounts.slice(0, 120), { ...accounts[3], id: 'bad', positions: [{ instrument: 'BTC-PERPETUAL', size: 'x' }] }, { mode: 'cross' }];
+    const f = file('mixed.jsonl', raw.map((a) => JSON.stringify(a)).join('\n'));
+    const { columns } = await ingestBook(f, { threads: 1 });
+    const a = BookEngine.create({ market, model: 'deribit-pm', threads: 1 });
+    const b = BookEngine.create({ market, model: 'deribit-pm', threads: 1 });
+    try {
+      a.load(raw);
+      b.loadColumns(columns);
+      await a.recompute();
+      await b.recompute();
+      expect(JSON.stringify(b.results())).toBe(JSON.stringify(a.results()));
+      expect(b.result(120)).toMatchObject({ id: 'bad', ok: false, error: { code: 'OPTMARGIN_INVALID_INPUT', path: 'positions[0].size' } });
+      expect(b.result(121)).toMatchObject({ id: '#121', ok: false });
+      expect(b.account(5)).toEqual(validateAccount(accounts[5]));
+      const k = accounts.findIndex((x) => x.mode === 'portfolio');
+      const ta = a.trade(k, [{ instrument: 'BTC-PERPETUAL', size: 1000 }]);
+      const tb = b.trade(k, [{ instrument: 'BTC-PERPETUAL', size: 1000 }]);
+      expect(tb.result).toEqual(ta.result);
+      expect(b.account(k).positions.length).toBe(accounts[k].positions.length + 1);
+    } finally {
+      await a.close();
+      await b.close();
+    }
   });
 });

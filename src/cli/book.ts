@@ -14,9 +14,8 @@ import { ErrorCodes, OptmarginError, terminalSafe } from '../errors.js';
 import { AtomicFile, yieldToSignals } from '../io/atomic.js';
 import { defaultMarket, loadMarket, resolveMarket } from '../market/index.js';
 import { BookEngine, type BookLoadReport } from '../runner/book/runner.js';
-import { InvalidEntry, BookWriter, bookFormatOf } from '../io/book-file.js';
+import { BookWriter, bookFormatOf } from '../io/book-file.js';
 import { ingestBook } from '../io/ingest.js';
-import { accountAt, type BookColumns } from '../io/columns.js';
 import { ResultsStreamWriter, Summarizer } from '../io/results-stream.js';
 import { generateAccounts } from '../io/gen-book.js';
 import { formatOf, type BookSummary, type ResultFormat, type ResultsDocument } from '../io/results.js';
@@ -141,21 +140,10 @@ export async function runBookCommand(file: string, opts: BookCommandOptions, wri
     const { columns, report } = await ingestBook(file, { threads });
     await yieldToSignals();
     const stages = { read: performance.now() - t0 - report.parseMs - report.concatMs, parse: report.parseMs + report.concatMs };
-    return await marginBook((engine) => engine.load(columnsToAccounts(columns)), columns.n, market, threads, out, opts, t0, write, stages);
+    return await marginBook((engine) => engine.loadColumns(columns), columns.n, market, threads, out, opts, t0, write, stages);
   } finally {
     out?.file.abort(); // no-op after a commit
   }
-}
-
-/** Interim: the accounts of the columns as objects (the runner's object loader). */
-function columnsToAccounts(c: BookColumns): unknown[] {
-  const out = new Array<unknown>(c.n);
-  for (let k = 0; k < c.n; k++) {
-    const a = accountAt(c, k);
-    const e = c.errors.get(k);
-    out[k] = a ?? new InvalidEntry(c.ids[k], e?.message ?? 'invalid account');
-  }
-  return out;
 }
 
 /** Margins parsed accounts (demo), writes --out and the summary; returns the summary. */

@@ -22,7 +22,7 @@ import { ErrorCodes, OptmarginError, type ErrorCode } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import { validateAccount } from '../instruments/account.js';
 import { decodeMsgpack } from './decode.js';
-import { Mode, accountAt, type AccountError, type BookColumns } from './columns.js';
+import { Mode, accountAt, type AccountError, type BookColumns } from '../instruments/columns.js';
 
 const MAGIC = 'OMBOOKC1';
 export const COLUMNS_FORMAT = 'optmargin.book-columns/1';

@@ -6,10 +6,10 @@
  * file then renamed, so a failed run never leaves a partial file.
  */
 import { encode } from '@msgpack/msgpack';
-import { ErrorCodes, OptmarginError } from '../errors.js';
+import { ErrorCodes, OptmarginError, type ErrorCode } from '../errors.js';
 import { decodeMsgpack, firstByte, jsonNestingViolation, MAX_NESTING, parseJsonText } from './decode.js';
 export { writeFileAtomic } from './atomic.js';
-import { ColumnsBuilder } from './columns.js';
+import { ColumnsBuilder } from '../instruments/columns.js';
 import { encodeColumns } from './book-columns.js';
 import type { AccountInput } from '../measures/types.js';
 import { InvalidEntry } from '../runner/book/types.js';

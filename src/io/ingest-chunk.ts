@@ -11,7 +11,7 @@
 import { OptmarginError } from '../errors.js';
 import { validateAccount } from '../instruments/account.js';
 import { boundedDecoder, jsonNestingViolation, MAX_NESTING } from './decode.js';
-import { ColumnsBuilder, usableId, entryError, type AccountError, type BookColumns } from './columns.js';
+import { ColumnsBuilder, usableId, entryError, type AccountError, type BookColumns } from '../instruments/columns.js';
 
 export interface IngestTask {
   format: 'jsonl' | 'msgpack';

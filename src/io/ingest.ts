@@ -17,7 +17,7 @@ import { Piscina } from 'piscina';
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import { validateAccount } from '../instruments/account.js';
 import { findPackageRoot } from '../wasm/module.js';
-import { ColumnsBuilder, bookIdOf, concatColumns, numberUnnamed, type BookColumns } from './columns.js';
+import { ColumnsBuilder, bookIdOf, concatColumns, numberUnnamed, type BookColumns } from '../instruments/columns.js';
 import { ingestChunk, type IngestResult, type IngestTask } from './ingest-chunk.js';
 import { skipMsgpack } from './decode.js';
 import { isColumnsFile, readColumns } from './book-columns.js';

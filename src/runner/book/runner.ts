@@ -28,6 +28,7 @@ import { gridScenarioSet } from '../../scenarios/grid.js';
 import { Aggregator } from '../../wasm/aggregate.js';
 import { WasmInstance } from '../../wasm/module.js';
 import { InvalidEntry } from './types.js';
+import { Mode, MODE_NAMES, accountAt, type BookColumns } from '../../instruments/columns.js';
 import { MarginEngine } from '../account/runner.js';
 import { sharedReduceArrays } from './arrays.js';
 import { BookAccounts, Holdings, tradeFits, type ResolvedAccount } from './accounts.js';
@@ -66,6 +67,8 @@ export class BookEngine implements ScheduledBook {
 
   n = 0;
   private ids: string[] = [];
+  /** the loaded columns (loadColumns), the inputs of accounts no trade or replace has touched */
+  private cols: BookColumns | null = null;
   private inputs: (AccountInput | unknown)[] = [];
   private path = new Uint8Array(0);
   private modes: AccountMode[] = [];
@@ -137,8 +140,42 @@ export class BookEngine implements ScheduledBook {
    * it is never dropped). Replaces any previously loaded book. Results need a `recompute()`.
    */
   load(accounts: readonly unknown[], onProgress?: (done: number, total: number) => void): BookLoadReport {
+    this.cols = null;
+    return this.loadWith(accounts.length, (k) => this.admit(k, accounts[k]), onProgress);
+  }
+
+  /**
+   * Loads a book already validated into columns (src/io/ingest.ts, the columnar format): no
+   * object per position is kept — each account is resolved from the columns and dropped; the
+   * columns stay the book's inputs (`account(k)` rebuilds one on demand). Invalid accounts keep
+   * their validation error.
+   */
+  loadColumns(cols: BookColumns, onProgress?: (done: number, total: number) => void): BookLoadReport {
+    this.cols = cols;
+    return this.loadWith(
+      cols.n,
+      (k) => {
+        this.ids[k] = cols.ids[k];
+        const m = cols.mode[k];
+        this.modes[k] = m === Mode.Invalid ? ('?' as AccountMode) : MODE_NAMES[m];
+        return accountAt(cols, k);
+      },
+      onProgress,
+    );
+  }
+
+  /** The input of account k: set by a trade or replace, else from the load (objects or columns). */
+  private input(k: number): unknown {
+    const v = this.inputs[k];
+    if (v !== undefined || !this.cols) return v;
+    const a = accountAt(this.cols, k);
+    if (a) return a;
+    const e = this.cols.errors.get(k);
+    return new InvalidEntry(this.cols.ids[k], e?.message ?? 'invalid account', e);
+  }
+
+  private loadWith(n: number, admit: (k: number) => AccountInput | null, onProgress?: (done: number, total: number) => void): BookLoadReport {
     const t0 = performance.now();
-    const n = accounts.length;
     this.n = n;
     this.ids = new Array(n);
     this.inputs = new Array(n);
@@ -157,7 +194,7 @@ export class BookEngine implements ScheduledBook {
     let isolated = 0;
     for (let k = 0; k < n; k++) {
       if (onProgress && (k & 8191) === 0) onProgress(k, n);
-      const a = this.admit(k, accounts[k]);
+      const a = admit(k);
       if (a) positions += a.positions.length;
       const res = a !== null && this.params !== null ? this.accounts.resolve(ctx, a, k, hold) : null;
       this.path[k] = res ? Path.Grid : Path.Single;
@@ -173,7 +210,7 @@ export class BookEngine implements ScheduledBook {
       if (this.path[k] === Path.Grid) {
         this.accounts.accountEquity(k, this.ins, this.red);
         gridAccounts++;
-      } else this.singleUnderlyings.set(k, touchedUnderlyings(this.inputs[k]));
+      } else this.singleUnderlyings.set(k, touchedUnderlyings(this.input(k)));
     }
     return {
       accounts: n,
@@ -268,8 +305,8 @@ export class BookEngine implements ScheduledBook {
   }
 
   private marginSingle(k: number): MarginResult {
-    const input = this.inputs[k];
-    if (input instanceof InvalidEntry) return { id: input.id, ok: false, error: { code: ErrorCodes.INVALID_INPUT, message: input.message } };
+    const input = this.input(k);
+    if (input instanceof InvalidEntry) return { id: input.id, ok: false, error: input.error ?? { code: ErrorCodes.INVALID_INPUT, message: input.message } };
     return this.engine.margin(input);
   }
 
@@ -354,7 +391,7 @@ export class BookEngine implements ScheduledBook {
     const changes = validateChanges(changesIn);
     let a: AccountInput;
     try {
-      a = validateAccount(this.inputs[k]);
+      a = validateAccount(this.input(k));
     } catch (e) {
       if (!(e instanceof OptmarginError)) throw e;
       throw new OptmarginError(ErrorCodes.INVALID_INPUT, `account ${this.ids[k]} is invalid, it cannot trade: ${e.message}`);
@@ -470,7 +507,7 @@ export class BookEngine implements ScheduledBook {
   /** The current input of account k (after any trade or replace), validated. */
   account(k: number): AccountInput {
     if (!Number.isInteger(k) || k < 0 || k >= this.n) throw new OptmarginError(ErrorCodes.INVALID_INPUT, `account index ${k} is not in the book`);
-    return validateAccount(this.inputs[k]);
+    return validateAccount(this.input(k));
   }
 
   /** Account ids in input order. */

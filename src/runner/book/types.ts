@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../../errors.js';
 /** Options and reports of the book runner. */
 import type { MarginMarket } from '../../market/margin-market.js';
 import type { LoadedModel, MarginModel } from '../../measures/types.js';
@@ -48,5 +49,7 @@ export class InvalidEntry {
   constructor(
     readonly id: string,
     readonly message: string,
+    /** the validation error itself (code, message, path), when the entry parsed but did not validate */
+    readonly error?: { code: ErrorCode; message: string; path?: string },
   ) {}
 }

@@ -13,7 +13,7 @@
  * Every account in has exactly one entry, in input order.
  */
 import { ErrorCodes, type ErrorCode } from '../errors.js';
-import type { AccountInput, AccountMode, PositionInput } from '../measures/types.js';
+import type { AccountInput, AccountMode, PositionInput } from './types.js';
 
 export const Mode = { Portfolio: 0, Cross: 1, Isolated: 2, Invalid: 255 } as const;
 export const MODE_NAMES: readonly AccountMode[] = ['portfolio', 'cross', 'isolated'];

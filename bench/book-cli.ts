@@ -1,0 +1,84 @@
+/**
+ * The user's command, file to file (issue 9): `optmargin book BOOK --out results.csv` run as a
+ * child process exactly as a user types it, timed from spawn to exit, on the 100,000-account
+ * book (gen-book seed 1; --quick: 20,000) written as JSON lines, msgpack and the columnar format,
+ * with 1 and 2 threads side by side in the same run; each stage's share (read, parse+validate,
+ * resolve, recompute, write) and the child's peak RSS from its own --json report. The full run
+ * adds the 1,000,000-account book (columnar and msgpack) with Node's default heap settings.
+ * Baseline: the same command on 1 thread (the scaling ratio is 1 thread / 2 threads).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findPackageRoot } from '../src/wasm/module.js';
+import type { Section } from './lib.js';
+import type { SectionContext } from './sections.js';
+
+const cli = join(findPackageRoot(), 'dist', 'src', 'cli.js');
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+interface Run {
+  wallMs: number;
+  stages: Record<string, number>;
+  peakRssMB: number;
+  ok: boolean;
+}
+
+function runBook(file: string, threads: number, out: string): Run {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [cli, 'book', file, '--threads', String(threads), '--out', out, '--json', '--no-progress'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const wallMs = performance.now() - t0;
+  if (r.status !== 0) return { wallMs, stages: {}, peakRssMB: 0, ok: false };
+  const rep = JSON.parse(r.stdout) as { stages: Record<string, number>; memory: { peakRssMB: number } };
+  return { wallMs, stages: rep.stages, peakRssMB: rep.memory.peakRssMB, ok: true };
+}
+
+function gen(n: number, file: string): void {
+  const r = spawnSync(process.execPath, [cli, 'gen-book', '--accounts', String(n), '--seed', '1', '--out', file], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`gen-book failed: ${r.stderr}`);
+}
+
+const shares = (st: Record<string, number>): string => {
+  const total = Object.values(st).reduce((a, b) => a + b, 0);
+  return ['read', 'parse', 'resolve', 'recompute', 'write'].map((k) => `${((100 * (st[k] ?? 0)) / total).toFixed(0)}%`).join(' / ');
+};
+
+export async function bookCliSection(ctx: SectionContext): Promise<Section> {
+  const n = ctx.quick ? 20_000 : 100_000;
+  const reps = ctx.quick ? 1 : 3;
+  const dir = mkdtempSync(join(tmpdir(), 'optmargin-bench-book-'));
+  const lines: string[] = [];
+  try {
+    const files = { 'JSON lines': join(dir, 'book.jsonl'), msgpack: join(dir, 'book.msgpack'), 'columnar (.ombook)': join(dir, 'book.ombook') };
+    for (const f of Object.values(files)) gen(n, f);
+    lines.push(
+      `\`optmargin book BOOK --threads T --out results.csv\` on ${n.toLocaleString('en-US')} accounts (gen-book seed 1, shipped market, deribit-pm), run as a child process and timed from spawn to exit (median of ${reps}); stage shares are read / parse+validate / resolve / recompute / write (from the run's own --json report).`,
+      '',
+      '| input | size | 1 thread | 2 threads | 2 threads vs 1 | stage shares (2 threads) | peak RSS (2 threads) |',
+      '|---|---|---|---|---|---|---|',
+    );
+    for (const [label, f] of Object.entries(files)) {
+      const res: Record<number, Run[]> = { 1: [], 2: [] };
+      for (let i = 0; i < reps; i++) for (const t of [1, 2]) res[t].push(runBook(f, t, join(dir, `r${t}.csv`)));
+      const m1 = median(res[1].map((r) => r.wallMs));
+      const m2 = median(res[2].map((r) => r.wallMs));
+      const last = res[2][res[2].length - 1];
+      lines.push(
+        `| ${label} | ${(statSync(f).size / 2 ** 20).toFixed(0)} MB | ${(m1 / 1000).toFixed(2)} s | ${(m2 / 1000).toFixed(2)} s | ${(m1 / m2).toFixed(2)}× | ${last.ok ? shares(last.stages) : 'failed'} | ${last.peakRssMB.toFixed(0)} MB |`,
+      );
+    }
+    if (!ctx.quick) {
+      const big = { 'columnar (.ombook)': join(dir, 'big.ombook'), msgpack: join(dir, 'big.msgpack') };
+      for (const f of Object.values(big)) gen(1_000_000, f);
+      lines.push('', `1,000,000 accounts (≈ 20 M positions), 2 threads, Node's default heap settings:`, '', '| input | size | time | stage shares | peak RSS |', '|---|---|---|---|---|');
+      for (const [label, f] of Object.entries(big)) {
+        const r = runBook(f, 2, join(dir, 'big.csv'));
+        lines.push(`| ${label} | ${(statSync(f).size / 2 ** 20).toFixed(0)} MB | ${r.ok ? `${(r.wallMs / 1000).toFixed(1)} s` : 'failed'} | ${r.ok ? shares(r.stages) : ''} | ${r.peakRssMB.toFixed(0)} MB |`);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return { title: 'optmargin book, file to file', lines };
+}
