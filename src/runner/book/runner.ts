@@ -28,7 +28,8 @@ import { gridScenarioSet } from '../../scenarios/grid.js';
 import { Aggregator } from '../../wasm/aggregate.js';
 import { WasmInstance } from '../../wasm/module.js';
 import { InvalidEntry } from './types.js';
-import { Mode, MODE_NAMES, accountAt, type BookColumns } from '../../instruments/columns.js';
+import type { BookColumns } from '../../instruments/columns.js';
+import { admitColumn, admitRaw, inputOf } from './inputs.js';
 import { MarginEngine } from '../account/runner.js';
 import { sharedReduceArrays } from './arrays.js';
 import { BookAccounts, Holdings, tradeFits, type ResolvedAccount } from './accounts.js';
@@ -144,34 +145,15 @@ export class BookEngine implements ScheduledBook {
     return this.loadWith(accounts.length, (k) => this.admit(k, accounts[k]), onProgress);
   }
 
-  /**
-   * Loads a book already validated into columns (src/io/ingest.ts, the columnar format): no
-   * object per position is kept — each account is resolved from the columns and dropped; the
-   * columns stay the book's inputs (`account(k)` rebuilds one on demand). Invalid accounts keep
-   * their validation error.
-   */
+  /** Loads a book validated into columns (io/ingest.ts, .ombook): no object per position is kept (inputs.ts). */
   loadColumns(cols: BookColumns, onProgress?: (done: number, total: number) => void): BookLoadReport {
     this.cols = cols;
-    return this.loadWith(
-      cols.n,
-      (k) => {
-        this.ids[k] = cols.ids[k];
-        const m = cols.mode[k];
-        this.modes[k] = m === Mode.Invalid ? ('?' as AccountMode) : MODE_NAMES[m];
-        return accountAt(cols, k);
-      },
-      onProgress,
-    );
+    return this.loadWith(cols.n, (k) => admitColumn(cols, k, this.ids, this.modes), onProgress);
   }
 
   /** The input of account k: set by a trade or replace, else from the load (objects or columns). */
   private input(k: number): unknown {
-    const v = this.inputs[k];
-    if (v !== undefined || !this.cols) return v;
-    const a = accountAt(this.cols, k);
-    if (a) return a;
-    const e = this.cols.errors.get(k);
-    return new InvalidEntry(this.cols.ids[k], e?.message ?? 'invalid account', e);
+    return inputOf(this.inputs, this.cols, k);
   }
 
   private loadWith(n: number, admit: (k: number) => AccountInput | null, onProgress?: (done: number, total: number) => void): BookLoadReport {
@@ -229,22 +211,7 @@ export class BookEngine implements ScheduledBook {
 
   /** Records account k's id and input; the validated account, or null when it is invalid (its error comes from the single path). */
   private admit(k: number, raw: unknown): AccountInput | null {
-    const rawId = (raw as { id?: unknown } | null)?.id;
-    let id = typeof rawId === 'string' && rawId.length > 0 ? rawId : typeof rawId === 'number' && Number.isFinite(rawId) ? String(rawId) : `#${k}`;
-    let a: AccountInput | null = null;
-    if (raw instanceof InvalidEntry) id = raw.id;
-    else {
-      try {
-        a = validateAccount(raw);
-        id = a.id;
-      } catch (e) {
-        if (!(e instanceof OptmarginError)) throw e;
-      }
-    }
-    this.ids[k] = id;
-    this.inputs[k] = a ?? raw;
-    this.modes[k] = a?.mode ?? ('?' as AccountMode);
-    return a;
+    return admitRaw(raw, k, this.ids, this.inputs, this.modes);
   }
 
   private setAccount(k: number, res: ResolvedAccount): void {

@@ -1,0 +1,48 @@
+/**
+ * The book's inputs, account by account: raw values (load) validated once, or columns
+ * (loadColumns) from which an account object is rebuilt only when asked for — a trade, a
+ * replace, `account(k)`, the single path — so no object per position is kept for a loaded book.
+ */
+import { OptmarginError } from '../../errors.js';
+import { validateAccount } from '../../instruments/account.js';
+import { Mode, MODE_NAMES, accountAt, type BookColumns } from '../../instruments/columns.js';
+import type { AccountInput, AccountMode } from '../../instruments/types.js';
+import { InvalidEntry } from './types.js';
+
+/** Records raw account k (id, validated input or the raw value, mode); the validated account, or null when it is invalid. */
+export function admitRaw(raw: unknown, k: number, ids: string[], inputs: unknown[], modes: AccountMode[]): AccountInput | null {
+  const rawId = (raw as { id?: unknown } | null)?.id;
+  let id = typeof rawId === 'string' && rawId.length > 0 ? rawId : typeof rawId === 'number' && Number.isFinite(rawId) ? String(rawId) : `#${k}`;
+  let a: AccountInput | null = null;
+  if (raw instanceof InvalidEntry) id = raw.id;
+  else {
+    try {
+      a = validateAccount(raw);
+      id = a.id;
+    } catch (e) {
+      if (!(e instanceof OptmarginError)) throw e;
+    }
+  }
+  ids[k] = id;
+  inputs[k] = a ?? raw;
+  modes[k] = a?.mode ?? ('?' as AccountMode);
+  return a;
+}
+
+/** Records account k of the columns (id, mode); the account to resolve (transient), or null when invalid. */
+export function admitColumn(cols: BookColumns, k: number, ids: string[], modes: AccountMode[]): AccountInput | null {
+  ids[k] = cols.ids[k];
+  const m = cols.mode[k];
+  modes[k] = m === Mode.Invalid ? ('?' as AccountMode) : MODE_NAMES[m];
+  return accountAt(cols, k);
+}
+
+/** The input of account k: set by a trade or replace (inputs[k]), else rebuilt from the columns. */
+export function inputOf(inputs: unknown[], cols: BookColumns | null, k: number): unknown {
+  const v = inputs[k];
+  if (v !== undefined || !cols) return v;
+  const a = accountAt(cols, k);
+  if (a) return a;
+  const e = cols.errors.get(k);
+  return new InvalidEntry(cols.ids[k], e?.message ?? 'invalid account', e);
+}
