@@ -27,7 +27,7 @@ interface Run {
 
 function runBook(file: string, threads: number, out: string): Run {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [cli, 'book', file, '--threads', String(threads), '--out', out, '--json', '--no-progress'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync(process.execPath, [cli, 'book', file, '--threads', String(threads), '--out', out, '--json', '--timings', '--no-progress'], { encoding: 'utf8', maxBuffer: 64 << 20 });
   const wallMs = performance.now() - t0;
   if (r.status !== 0) return { wallMs, stages: {}, peakRssMB: 0, ok: false };
   const rep = JSON.parse(r.stdout) as { stages: Record<string, number>; memory: { peakRssMB: number } };
