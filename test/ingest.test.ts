@@ -110,8 +110,8 @@ describe('the book runner loaded from columns', () => {
     const raw: unknown[] = [...accounts.slice(0, 120), { ...accounts[3], id: 'bad', positions: [{ instrument: 'BTC-PERPETUAL', size: 'x' }] }, { mode: 'cross' }];
     const f = file('mixed.jsonl', raw.map((a) => JSON.stringify(a)).join('\n'));
     const { columns } = await ingestBook(f, { threads: 1 });
-    const a = BookEngine.create({ market, model: 'deribit-pm', threads: 1 });
-    const b = BookEngine.create({ market, model: 'deribit-pm', threads: 1 });
+    const a = BookEngine.create({ market, model: 'deribit-pm-2024.1', threads: 1 });
+    const b = BookEngine.create({ market, model: 'deribit-pm-2024.1', threads: 1 });
     try {
       a.load(raw);
       b.loadColumns(columns);
