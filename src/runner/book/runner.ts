@@ -145,16 +145,14 @@ export class BookEngine implements ScheduledBook {
     return this.loadWith(accounts.length, (k) => this.admit(k, accounts[k]), onProgress);
   }
 
-  /** Loads a book validated into columns (io/ingest.ts, .ombook): no object per position is kept (inputs.ts). */
+  /** Loads a book validated into columns (io/ingest.ts, .ombook); no object per position kept. */
   loadColumns(cols: BookColumns, onProgress?: (done: number, total: number) => void): BookLoadReport {
     this.cols = cols;
     return this.loadWith(cols.n, (k) => admitColumn(cols, k, this.ids, this.modes), onProgress);
   }
 
-  /** The input of account k: set by a trade or replace, else from the load (objects or columns). */
-  private input(k: number): unknown {
-    return inputOf(this.inputs, this.cols, k);
-  }
+  private input(k: number): unknown { return inputOf(this.inputs, this.cols, k); } // a trade's or replace's, else the load's
+
 
   private loadWith(n: number, admit: (k: number) => AccountInput | null, onProgress?: (done: number, total: number) => void): BookLoadReport {
     const t0 = performance.now();
