@@ -16,8 +16,9 @@ import { defaultMarket, loadMarket, resolveMarket } from '../market/index.js';
 import { BookEngine } from '../runner/book/runner.js';
 import { BookWriter, bookFormatOf, parseBook } from '../io/book-file.js';
 import { generateAccounts } from '../io/gen-book.js';
-import { formatOf, serializeResults, summarize, type BookSummary, type ResultFormat, type ResultsDocument } from '../io/results.js';
+import { formatOf, serializeResults, summarize, type BookAccountResult, type BookSummary, type ResultFormat, type ResultsDocument } from '../io/results.js';
 import { ExitCode, readInputBytes, warn } from './io.js';
+import { distributedBook } from './cluster.js';
 
 export interface BookCommandOptions {
   market?: string;
@@ -30,6 +31,10 @@ export interface BookCommandOptions {
   timings?: boolean;
   /** where the wall-clock line goes (default: stderr when it is a terminal or --timings is given) */
   log?: (s: string) => void;
+  /** a distributed run on the workers of this NATS broker (src/cluster, docs/scale-out.md) */
+  nats?: string;
+  shardAccounts?: string | number;
+  natsTimeout?: string | number;
 }
 
 export function intOption(name: string, v: unknown, min: number, max: number): number {
@@ -117,6 +122,7 @@ export async function runBookCommand(file: string, opts: BookCommandOptions, wri
     const market = resolveMarket(snapshot);
     const { accounts } = parseBook(readInputBytes(file), file === '-' ? 'standard input' : file);
     await yieldToSignals();
+    if (opts.nats !== undefined) return await distributedBook(accounts, snapshot, market, out, opts, t0, write);
     return await marginAccounts(accounts, market, threads, out, opts, t0, write);
   } finally {
     out?.file.abort(); // no-op after a commit
@@ -147,37 +153,58 @@ export async function marginAccounts(
     bar?.update(accounts.length, { stage: 'done' });
     bar?.stop();
     const results = engine.results();
-    if (results.length !== accounts.length) {
-      throw new OptmarginError(ErrorCodes.WORKER_FAILED, `internal error: ${accounts.length} accounts in, ${results.length} results out`);
-    }
-    const summary = summarize(results);
-    summary.positions = load.positions;
-    // wall-clock figures differ from run to run: kept out of the results file and stdout (same
-    // inputs → same bytes, whatever the thread count) unless --timings asks for them
-    const ms = performance.now() - t0;
     const throughput = stats.aggregateMs > 0 ? engine.work / (stats.aggregateMs / 1000) : undefined;
-    if (opts.timings) {
-      summary.ms = ms;
-      summary.throughput = throughput;
-    }
-    const header = engine.header();
-    if (out) {
-      const doc: ResultsDocument = { format: 'optmargin.book-results/1', ...header, summary, results };
-      out.file.write(serializeResults(doc, out.format));
-      await yieldToSignals(); // an interruption that arrived during the work wins over the commit
-      out.file.commit();
-    }
-    const timing = opts.timings ? { stats, load } : { load: { ...load, resolveMs: undefined, ms: undefined } };
-    write(opts.json ? JSON.stringify({ ...header, summary, ...timing }, null, 2) + '\n' : formatBookSummary(summary, { ...header.model, marketHash: header.marketHash }));
-    // stderr carries the timing line only for a person watching (a terminal) or on request: scripts
-    // reading stderr see problems only (the I/O contract)
-    const log = opts.log ?? (opts.timings || process.stderr.isTTY === true ? (x: string) => void process.stderr.write(x) : null);
-    log?.(formatTimings(ms, throughput));
+    const summary = await finishBook(accounts.length, results, load.positions, engine.header(), out, opts, t0, write, { stats }, load, throughput);
     return summary;
   } finally {
     bar?.stop();
     await engine.close();
   }
+}
+
+/**
+ * The end of a book run, local or distributed: checks one result per account, summarizes, writes
+ * --out (atomically; the file carries no timing, so the same inputs give the same bytes) and the
+ * summary. `extra` joins the --json summary (the run's stats).
+ */
+export async function finishBook(
+  n: number,
+  results: BookAccountResult[],
+  positions: number,
+  header: ReturnType<BookEngine['header']>,
+  out: { file: AtomicFile; format: ResultFormat } | null,
+  opts: BookCommandOptions,
+  t0: number,
+  write: (s: string) => void,
+  timed: Record<string, unknown>,
+  load: object,
+  throughput?: number,
+): Promise<BookSummary> {
+  if (results.length !== n) {
+    throw new OptmarginError(ErrorCodes.WORKER_FAILED, `internal error: ${n} accounts in, ${results.length} results out`);
+  }
+  const summary = summarize(results);
+  summary.positions = positions;
+  // wall-clock figures differ from run to run: kept out of the results file and stdout (same
+  // inputs → same bytes, whatever the thread count or the cluster) unless --timings asks for them
+  const ms = performance.now() - t0;
+  if (opts.timings) {
+    summary.ms = ms;
+    summary.throughput = throughput;
+  }
+  if (out) {
+    const doc: ResultsDocument = { format: 'optmargin.book-results/1', ...header, summary, results };
+    out.file.write(serializeResults(doc, out.format));
+    await yieldToSignals(); // an interruption that arrived during the work wins over the commit
+    out.file.commit();
+  }
+  const timing = opts.timings ? { ...timed, load } : { load: { ...load, resolveMs: undefined, ms: undefined } };
+  write(opts.json ? JSON.stringify({ ...header, summary, ...timing }, null, 2) + '\n' : formatBookSummary(summary, { ...header.model, marketHash: header.marketHash }));
+  // stderr carries the timing line only for a person watching (a terminal) or on request: scripts
+  // reading stderr see problems only (the I/O contract)
+  const log = opts.log ?? (opts.timings || process.stderr.isTTY === true ? (x: string) => void process.stderr.write(x) : null);
+  log?.(formatTimings(ms, throughput));
+  return summary;
 }
 
 export interface GenBookCommandOptions {
@@ -227,6 +254,9 @@ export function registerBookCommands(program: Command): void {
     .option('--json', 'print the summary as JSON')
     .option('--no-progress', 'no progress bar on stderr')
     .option('--timings', 'write wall-clock figures (ms, throughput) into --out, the --json summary and stderr (default: stderr only, when it is a terminal)')
+    .option('--nats <url>', 'run on the workers of this NATS JetStream broker (nats://HOST:PORT; docs/scale-out.md)')
+    .option('--shard-accounts <n>', 'with --nats: accounts per shard (default 1000)')
+    .option('--nats-timeout <s>', 'with --nats: fail when no shard result arrives for this many seconds (default 120)')
     .action(async (file: string, opts: BookCommandOptions) => {
       const summary = await runBookCommand(file, opts);
       reportBookProblems(summary);

@@ -79,6 +79,7 @@ export function exitCodeOf(e: unknown): number {
     case ErrorCodes.WORKER_FAILED:
     case ErrorCodes.INTERNAL:
     case ErrorCodes.NON_FINITE:
+    case ErrorCodes.CLUSTER_FAILED:
       return ExitCode.FAILURE;
     case ErrorCodes.OUTPUT_FAILED:
       return ExitCode.OUTPUT_FAILED;

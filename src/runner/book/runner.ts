@@ -135,8 +135,10 @@ export class BookEngine implements ScheduledBook {
   /**
    * Validates and resolves `accounts` (raw JSON values: a malformed one gets an error result,
    * it is never dropped). Replaces any previously loaded book. Results need a `recompute()`.
+   * `firstIndex`: the book index of accounts[0] when they are a shard of a larger book (an
+   * account without an id is reported as `#<book index>`, as in the whole-book run).
    */
-  load(accounts: readonly unknown[], onProgress?: (done: number, total: number) => void): BookLoadReport {
+  load(accounts: readonly unknown[], onProgress?: (done: number, total: number) => void, firstIndex = 0): BookLoadReport {
     const t0 = performance.now();
     const n = accounts.length;
     this.n = n;
@@ -157,7 +159,7 @@ export class BookEngine implements ScheduledBook {
     let isolated = 0;
     for (let k = 0; k < n; k++) {
       if (onProgress && (k & 8191) === 0) onProgress(k, n);
-      const a = this.admit(k, accounts[k]);
+      const a = this.admit(k, accounts[k], firstIndex);
       if (a) positions += a.positions.length;
       const res = a !== null && this.params !== null ? this.accounts.resolve(ctx, a, k, hold) : null;
       this.path[k] = res ? Path.Grid : Path.Single;
@@ -191,9 +193,9 @@ export class BookEngine implements ScheduledBook {
   }
 
   /** Records account k's id and input; the validated account, or null when it is invalid (its error comes from the single path). */
-  private admit(k: number, raw: unknown): AccountInput | null {
+  private admit(k: number, raw: unknown, firstIndex: number): AccountInput | null {
     const rawId = (raw as { id?: unknown } | null)?.id;
-    let id = typeof rawId === 'string' && rawId.length > 0 ? rawId : typeof rawId === 'number' && Number.isFinite(rawId) ? String(rawId) : `#${k}`;
+    let id = typeof rawId === 'string' && rawId.length > 0 ? rawId : typeof rawId === 'number' && Number.isFinite(rawId) ? String(rawId) : `#${firstIndex + k}`;
     let a: AccountInput | null = null;
     if (raw instanceof InvalidEntry) id = raw.id;
     else {
