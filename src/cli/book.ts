@@ -255,7 +255,7 @@ export function registerBookCommands(program: Command): void {
     .option('--no-progress', 'no progress bar on stderr')
     .option('--timings', 'write wall-clock figures (ms, throughput) into --out, the --json summary and stderr (default: stderr only, when it is a terminal)')
     .option('--nats <url>', 'run on the workers of this NATS JetStream broker (nats://HOST:PORT; docs/scale-out.md)')
-    .option('--shard-accounts <n>', 'with --nats: accounts per shard (default 1000)')
+    .option('--shard-accounts <n>', 'with --nats: accounts per shard (default 500)')
     .option('--nats-timeout <s>', 'with --nats: fail when no shard result arrives for this many seconds (default 120)')
     .action(async (file: string, opts: BookCommandOptions) => {
       const summary = await runBookCommand(file, opts);

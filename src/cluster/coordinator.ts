@@ -19,7 +19,7 @@ export interface DistributedBookOptions extends BrokerOptions {
   snapshot: unknown;
   marketHash: string;
   model: LoadedModel;
-  /** accounts per shard (default 1000; a shard is split further if its message would exceed the broker's max payload) */
+  /** accounts per shard (default 500; a shard is split further if its message would exceed the broker's max payload) */
   shardAccounts?: number;
   /** fail when no new shard result arrives for this long (seconds, default 120) */
   stallS?: number;
@@ -49,7 +49,7 @@ interface Shard {
   hash: string;
 }
 
-export const DEFAULT_SHARD_ACCOUNTS = 1000;
+export const DEFAULT_SHARD_ACCOUNTS = 500;
 const PUBLISH_WINDOW = 64;
 
 /** Publishes the shards of the book, splitting any whose message would not fit the broker's max payload. */

@@ -12,13 +12,13 @@
  * coordinator keeps one result per (shard, hash), so a redelivered or duplicated shard never
  * counts twice.
  */
+import { createHash } from 'node:crypto';
 import { encode } from '@msgpack/msgpack';
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import { decodeMsgpack } from '../io/decode.js';
 import { InvalidEntry } from '../io/book-file.js';
 import type { BookAccountResult } from '../io/results.js';
 import type { MarginModel } from '../measures/types.js';
-import { sha256OfParts } from '../platform/hash.js';
 
 export const PROTOCOL_VERSION = 1;
 export const STREAMS = { jobs: 'OPTMARGIN_JOBS', work: 'OPTMARGIN_WORK', results: 'OPTMARGIN_RESULTS' } as const;
@@ -72,8 +72,9 @@ export interface ResultMessage {
 
 const jobKey = (marketHash: string, modelHash: string): string => `${marketHash}\n${modelHash}\n`;
 
+/** SHA-256 (hex) of a shard's inputs (node:crypto: the cluster is a Node adapter, and shards are large). */
 export function shardHash(marketHash: string, modelHash: string, first: number, accounts: Uint8Array): string {
-  return sha256OfParts([jobKey(marketHash, modelHash), `${first}\n`, accounts]);
+  return createHash('sha256').update(jobKey(marketHash, modelHash)).update(`${first}\n`).update(accounts).digest('hex');
 }
 
 /** msgpack without undefined-valued keys (as JSON.stringify drops them). */
