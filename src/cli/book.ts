@@ -17,7 +17,7 @@ import { BookEngine } from '../runner/book/runner.js';
 import { BookWriter, bookFormatOf, parseBook } from '../io/book-file.js';
 import { generateAccounts } from '../io/gen-book.js';
 import { formatOf, serializeResults, summarize, type BookAccountResult, type BookSummary, type ResultFormat, type ResultsDocument } from '../io/results.js';
-import { ExitCode, readInputBytes, warn } from './io.js';
+import { ExitCode, intOption, readInputBytes, warn } from './io.js';
 import { distributedBook } from './cluster.js';
 
 export interface BookCommandOptions {
@@ -37,13 +37,7 @@ export interface BookCommandOptions {
   natsTimeout?: string | number;
 }
 
-export function intOption(name: string, v: unknown, min: number, max: number): number {
-  const n = typeof v === 'number' ? v : Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new OptmarginError(ErrorCodes.INVALID_OPTION, `--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
-  }
-  return n;
-}
+export { intOption };
 
 const usd = (x: number): string => x.toLocaleString('en-US', { maximumFractionDigits: 0 });
 
@@ -122,7 +116,7 @@ export async function runBookCommand(file: string, opts: BookCommandOptions, wri
     const market = resolveMarket(snapshot);
     const { accounts } = parseBook(readInputBytes(file), file === '-' ? 'standard input' : file);
     await yieldToSignals();
-    if (opts.nats !== undefined) return await distributedBook(accounts, snapshot, market, out, opts, t0, write);
+    if (opts.nats !== undefined) return await distributedBook(accounts, snapshot, market, opts, (r) => finishBook(accounts.length, r.results, r.positions, r.header, out, opts, t0, write, r.timed, r.load));
     return await marginAccounts(accounts, market, threads, out, opts, t0, write);
   } finally {
     out?.file.abort(); // no-op after a commit

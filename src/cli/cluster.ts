@@ -7,26 +7,32 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
-import type { AtomicFile } from '../io/atomic.js';
-import type { BookSummary, ResultFormat } from '../io/results.js';
+import type { BookAccountResult, BookSummary } from '../io/results.js';
 import type { resolveMarket } from '../market/index.js';
 import { loadModel } from '../measures/models.js';
 import { BookEngine } from '../runner/book/runner.js';
 import { DEFAULT_ACK_WAIT_S, parseNatsUrl } from '../cluster/broker.js';
 import { DEFAULT_SHARD_ACCOUNTS, runDistributedBook } from '../cluster/coordinator.js';
 import { ClusterWorker } from '../cluster/worker.js';
-import { finishBook, intOption, type BookCommandOptions } from './book.js';
-import { warn } from './io.js';
+import type { BookCommandOptions } from './book.js';
+import { intOption, warn } from './io.js';
+
+/** What a distributed run hands to the book command's common ending (finishBook in book.ts). */
+export interface DistributedOutcome {
+  results: BookAccountResult[];
+  positions: number;
+  header: ReturnType<BookEngine['header']>;
+  timed: Record<string, unknown>;
+  load: object;
+}
 
 /** `book --nats`: the book's shards computed by the cluster's workers, finished like a local run. */
 export async function distributedBook(
   accounts: unknown[],
   snapshot: unknown,
   market: ReturnType<typeof resolveMarket>,
-  out: { file: AtomicFile; format: ResultFormat } | null,
   opts: BookCommandOptions,
-  t0: number,
-  write: (s: string) => void,
+  finish: (o: DistributedOutcome) => Promise<BookSummary>,
 ): Promise<BookSummary> {
   const url = opts.nats!;
   parseNatsUrl(url);
@@ -41,7 +47,7 @@ export async function distributedBook(
   // stdout without --timings stays the same for the same inputs: only the counts and sizes
   const { shards, duplicates, workBytes, maxWorkBytes, resultBytes, maxResultBytes } = stats;
   const load = { accounts: accounts.length, positions, cluster: { shards, duplicates, workBytes, maxWorkBytes, resultBytes, maxResultBytes } };
-  return finishBook(accounts.length, results, positions, header, out, opts, t0, write, { cluster: stats }, load);
+  return finish({ results, positions, header, timed: { cluster: stats }, load });
 }
 
 interface WorkerCommandOptions {

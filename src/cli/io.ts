@@ -107,3 +107,12 @@ export function reportError(e: unknown): number {
   if (debug && e instanceof Error && e.stack) process.stderr.write(e.stack + '\n');
   return exitCodeOf(e);
 }
+
+/** An integer option within [min, max], or INVALID_OPTION naming it. */
+export function intOption(name: string, v: unknown, min: number, max: number): number {
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new OptmarginError(ErrorCodes.INVALID_OPTION, `--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  }
+  return n;
+}

@@ -7,6 +7,7 @@
  * CLUSTER_FAILED: never a partial book.
  */
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, NatsConnection } from 'nats';
+import { OptmarginError } from '../errors.js';
 import type { BookAccountResult } from '../io/results.js';
 import type { LoadedModel } from '../measures/types.js';
 import { clusterError, connectBroker, ensureTopology, type BrokerOptions } from './broker.js';
@@ -50,7 +51,10 @@ interface Shard {
 }
 
 export const DEFAULT_SHARD_ACCOUNTS = 500;
-const PUBLISH_WINDOW = 64;
+/** shards in flight before waiting for the broker's acks (bounded memory on both sides) */
+const PUBLISH_WINDOW = 8;
+/** a stored-message ack may take long on a loaded broker writing to disk */
+const JS_TIMEOUT_MS = 30_000;
 
 /** Publishes the shards of the book, splitting any whose message would not fit the broker's max payload. */
 async function publishShards(js: JetStreamClient, spec: JobSpec, accounts: readonly unknown[], size: number, maxPayload: number, stats: DistributedStats): Promise<Shard[]> {
@@ -87,7 +91,7 @@ export async function runDistributedBook(o: DistributedBookOptions): Promise<{ r
   let iter: ConsumerMessages | null = null;
   try {
     jsm = await ensureTopology(nc, o);
-    const js = nc.jetstream();
+    const js = nc.jetstream({ timeout: JS_TIMEOUT_MS });
     const spec: JobSpec = { v: PROTOCOL_VERSION, job, market: o.snapshot, model: o.model.params, marketHash: o.marketHash, modelHash: o.model.hash };
     const specBytes = pack(spec);
     const maxPayload = nc.info?.max_payload ?? 1 << 20;
@@ -111,6 +115,10 @@ export async function runDistributedBook(o: DistributedBookOptions): Promise<{ r
       positions += r.positions;
     }
     return { results, positions, stats };
+  } catch (e) {
+    // the client's own errors (timeouts, refused publishes) are the cluster's, not engine bugs
+    if (e instanceof OptmarginError) throw e;
+    throw clusterError(`NATS: ${(e as Error).message}; nothing was written`);
   } finally {
     iter?.stop();
     if (jsm && !nc.isClosed()) {

@@ -141,7 +141,7 @@ export class ClusterWorker {
       }
       reply = { v: PROTOCOL_VERSION, job: w.job, shard: w.shard, hash: w.hash, worker: this.name, positions: 0, ms: 0, error: { code, message: (e as Error).message } };
     }
-    const js = this.nc.jetstream();
+    const js = this.nc.jetstream({ timeout: 30_000 });
     const bytes = pack(reply);
     try {
       await js.publish(subjects.result(w.job, w.shard), bytes, { msgID: `${w.job}.${w.shard}.${w.hash}` });
