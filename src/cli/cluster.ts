@@ -11,9 +11,8 @@ import type { BookAccountResult, BookSummary } from '../io/results.js';
 import type { resolveMarket } from '../market/index.js';
 import { loadModel } from '../measures/models.js';
 import { BookEngine } from '../runner/book/runner.js';
-import { DEFAULT_ACK_WAIT_S, parseNatsUrl } from '../cluster/broker.js';
-import { DEFAULT_SHARD_ACCOUNTS, runDistributedBook } from '../cluster/coordinator.js';
-import { ClusterWorker } from '../cluster/worker.js';
+// the NATS client and the cluster modules load only when a cluster command runs (CLI start-up)
+const broker = () => import('../cluster/broker.js');
 import type { BookCommandOptions } from './book.js';
 import { intOption, warn } from './io.js';
 
@@ -35,7 +34,8 @@ export async function distributedBook(
   finish: (o: DistributedOutcome) => Promise<BookSummary>,
 ): Promise<BookSummary> {
   const url = opts.nats!;
-  parseNatsUrl(url);
+  (await broker()).parseNatsUrl(url);
+  const { DEFAULT_SHARD_ACCOUNTS, runDistributedBook } = await import('../cluster/coordinator.js');
   const shardAccounts = opts.shardAccounts === undefined ? DEFAULT_SHARD_ACCOUNTS : intOption('shard-accounts', opts.shardAccounts, 1, 1_000_000);
   const stallS = opts.natsTimeout === undefined ? 120 : intOption('nats-timeout', opts.natsTimeout, 1, 86_400);
   const model = loadModel(opts.model ?? 'deribit-pm');
@@ -63,10 +63,12 @@ export function registerClusterCommands(program: Command): void {
     .description('join a cluster: compute book shards from a NATS JetStream broker until SIGINT/SIGTERM (docs/scale-out.md)')
     .requiredOption('--nats <url>', 'the broker, nats://HOST:PORT')
     .option('--threads <n>', 'worker threads of the local pool (1 = in-process)')
-    .option('--ack-wait <s>', `seconds before an unacknowledged shard is redelivered to another worker (set when the broker's consumer is first created; default ${DEFAULT_ACK_WAIT_S})`)
+    .option('--ack-wait <s>', "seconds before an unacknowledged shard is redelivered to another worker (set when the broker's consumer is first created; default 30)")
     .option('--verbose', 'a line on stderr per shard')
     .action(async (opts: WorkerCommandOptions) => {
       const threads = opts.threads === undefined ? Math.min(4, availableParallelism()) : intOption('threads', opts.threads, 1, 256);
+      const { DEFAULT_ACK_WAIT_S, parseNatsUrl } = await broker();
+      const { ClusterWorker } = await import('../cluster/worker.js');
       const ackWaitS = opts.ackWait === undefined ? DEFAULT_ACK_WAIT_S : intOption('ack-wait', opts.ackWait, 1, 3600);
       parseNatsUrl(opts.nats);
       const worker = await ClusterWorker.start({ url: opts.nats, threads, ackWaitS, verbose: opts.verbose === true, log: (l) => warn(l) });
