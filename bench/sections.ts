@@ -17,4 +17,5 @@ export const extraSections: ((ctx: SectionContext) => Promise<Section>)[] = [
   (ctx) => import('./serve.js').then((m) => m.serveSection(ctx)),
   (ctx) => import('./var.js').then((m) => m.varSection(ctx)),
   (ctx) => import('./liquidation.js').then((m) => m.liquidationSection(ctx)),
+  (ctx) => import('./cluster.js').then((m) => m.clusterSection(ctx)),
 ];

@@ -20,6 +20,7 @@ import { registerRiskCommands } from './cli/risk.js';
 import { registerServeCommands } from './cli/serve.js';
 import { registerLiquidateCommands } from './cli/liquidate.js';
 import { registerSimulateCommand } from './cli/simulate.js';
+import { registerClusterCommands } from './cli/cluster.js';
 import { findPackageRoot } from './wasm/module.js';
 
 function version(): string {
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   registerServeCommands(program, version);
   registerLiquidateCommands(program);
   registerSimulateCommand(program);
+  registerClusterCommands(program);
   return program;
 }
 

@@ -45,6 +45,8 @@ export const ErrorCodes = {
   INVALID_MECHANISM: 'OPTMARGIN_INVALID_MECHANISM',
   /** An auction call is not allowed in the auction's state (Lyra's revert name is in the message). */
   AUCTION_STATE: 'OPTMARGIN_AUCTION_STATE',
+  /** A distributed run (--nats) could not complete: broker unreachable or lost, no result before the timeout, a worker refused a shard. Nothing partial is written. */
+  CLUSTER_FAILED: 'OPTMARGIN_CLUSTER_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

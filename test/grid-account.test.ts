@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 // the package entry only: these tests follow the public API, whatever the internal layout
 import { black76Reference, margin } from '../src/index.js';
-import { handGridMargin, handPosition, scenarioMove } from './hand-grid.js';
+import { gridPreset, handGridMargin, handPosition, scenarioMove } from './hand-grid.js';
 
 type GridModel = margin.GridModel;
 type MarginResultOk = margin.MarginResultOk;
@@ -32,12 +32,6 @@ const market = tableMarket({
 });
 const exp = { '26FEB26': E30 };
 
-function gridPreset(id: string): GridModel {
-  const versioned = `${id}-2024.1`;
-  const p = loadModel(listModels().some((m) => m.id === versioned) ? versioned : id).params;
-  if (p.mechanism !== 'scenario-grid') throw new Error(`${id} is not a scenario-grid model`);
-  return p;
-}
 const base = gridPreset('deribit-pm');
 const model: GridModel = {
   ...structuredClone(base),

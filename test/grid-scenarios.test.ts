@@ -6,17 +6,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { margin } from '../src/index.js';
+import { gridPreset } from './hand-grid.js';
 
 type GridModel = margin.GridModel;
 type VolShockParams = margin.VolShockParams;
 const { buildScenarios, createMarginEngine, listModels, loadModel, scanFor, shockVol, tableMarket, volShockSize } = margin;
 
-function gridPreset(id: string): GridModel {
-  const versioned = `${id}-2024.1`;
-  const p = loadModel(listModels().some((m) => m.id === versioned) ? versioned : id).params;
-  if (p.mechanism !== 'scenario-grid') throw new Error(`${id} is not a scenario-grid model`);
-  return p;
-}
 const base = gridPreset('deribit-pm');
 const asym: GridModel = {
   ...structuredClone(base),

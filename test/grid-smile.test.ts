@@ -10,7 +10,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 // the package entry only: these tests follow the public API, whatever the internal layout
 import { black76Reference, book, margin, market as mkt } from '../src/index.js';
-import { expiryCode, handGridMargin, handPosition, handShockedVol, scenarioMove, sviW } from './hand-grid.js';
+import { expiryCode, gridPreset, handGridMargin, handPosition, handShockedVol, scenarioMove, sviW } from './hand-grid.js';
 
 type GridModel = margin.GridModel;
 type MarginMarket = margin.MarginMarket;
@@ -28,16 +28,7 @@ const MS_PER_YEAR = 365 * 86_400_000;
 const SEP = BTC.expiries.find((e) => expiryCode(e.expiry) === '25SEP26')!;
 const DEC = BTC.expiries.find((e) => expiryCode(e.expiry) === '25DEC26')!;
 const expiries: Record<string, number> = Object.fromEntries(BTC.expiries.map((e) => [expiryCode(e.expiry), e.expiry]));
-/**
- * A grid preset's parameters. `deribit-pm` is moving to Deribit's PME mechanism (issue 8); its
- * scenario-grid parameter set stays as `deribit-pm-2024.1`, which these tests use when present.
- */
-function grid(id: string): GridModel {
-  const versioned = `${id}-2024.1`;
-  const p = loadModel(listModels().some((m) => m.id === versioned) ? versioned : id).params;
-  if (p.mechanism !== 'scenario-grid') throw new Error(`${id} is not a scenario-grid model`);
-  return p;
-}
+const grid = gridPreset;
 
 function ok(r: ReturnType<ReturnType<typeof createMarginEngine>['margin']>): MarginResultOk {
   if (!r.ok) throw new Error(`unexpected error result: ${r.error.message}`);

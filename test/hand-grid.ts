@@ -6,7 +6,7 @@
  * code under test. Black-76 itself is the TS reference (checked against the 60-digit fixture
  * in kernels.test.ts); what this file re-derives is everything around it.
  */
-import { black76Reference, type margin } from '../src/index.js';
+import { black76Reference, margin } from '../src/index.js';
 
 type GridModel = margin.GridModel;
 type MarginMarket = margin.MarginMarket;
@@ -15,6 +15,17 @@ const MS_PER_YEAR = 365 * 86_400_000;
 const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
 
 /** Deribit expiry code (08:00 UTC): 25DEC26. */
+/**
+ * A grid preset's parameters. `deribit-pm` is Deribit's PME mechanism since issue 8; its
+ * scenario-grid parameter set stays as `deribit-pm-2024.1`, which the grid tests use when present.
+ */
+export function gridPreset(id: string): GridModel {
+  const versioned = `${id}-2024.1`;
+  const p = margin.loadModel(margin.listModels().some((m) => m.id === versioned) ? versioned : id).params;
+  if (p.mechanism !== 'scenario-grid') throw new Error(`${id} is not a scenario-grid model`);
+  return p;
+}
+
 export function expiryCode(ms: number): string {
   const d = new Date(ms);
   return `${d.getUTCDate()}${MONTHS[d.getUTCMonth()]}${String(d.getUTCFullYear() % 100).padStart(2, '0')}`;

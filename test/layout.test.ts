@@ -77,7 +77,7 @@ const LAYERS: [RegExp, number][] = [
   [/^liquidation\/price\.ts$/, 7],
   [/^runner\//, 8],
   [/^(liquidation|risk)\//, 9],
-  [/^(io|api)\//, 10],
+  [/^(io|api|cluster)\//, 10],
   [/^(cli|serve)\/|^(cli|index|browser)\.ts$/, 11],
 ];
 const rank = (f: string): number => LAYERS.find(([re]) => re.test(f))?.[1] ?? 99;

@@ -74,7 +74,8 @@ describe.skipIf(why !== '')(`playground in Chromium (playwright-core, executable
     expect(await page.textContent('#status')).toMatch(/first margin figure \d+ ms after page load/);
   });
 
-  it('a portfolio built in the page: every preset’s IM equals the Node engine’s to the last digit', async () => {
+  // retried: on a loaded CI host the page occasionally misses one add-position click (the step starts by clearing the list)
+  it('a portfolio built in the page: every preset’s IM equals the Node engine’s to the last digit', { retry: 2 }, async () => {
     // clear the default positions, then build: a short put, a call spread leg, an ETH future
     while ((await page.$$('#positions button')).length > 0) {
       const n = (await page.$$('#positions button')).length;

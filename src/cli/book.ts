@@ -18,8 +18,9 @@ import { BookWriter, bookFormatOf } from '../io/book-file.js';
 import { ingestBook } from '../io/ingest.js';
 import { ResultsStreamWriter, Summarizer } from '../io/results-stream.js';
 import { generateAccounts } from '../io/gen-book.js';
-import { formatOf, type BookSummary, type ResultFormat, type ResultsDocument } from '../io/results.js';
-import { ExitCode, warn } from './io.js';
+import { formatOf, type BookAccountResult, type BookSummary, type ResultFormat, type ResultsDocument } from '../io/results.js';
+import { ExitCode, intOption, warn } from './io.js';
+import { distributedBook } from './cluster.js';
 
 export interface BookCommandOptions {
   market?: string;
@@ -32,15 +33,13 @@ export interface BookCommandOptions {
   timings?: boolean;
   /** where the wall-clock line goes (default: stderr when it is a terminal or --timings is given) */
   log?: (s: string) => void;
+  /** a distributed run on the workers of this NATS broker (src/cluster, docs/scale-out.md) */
+  nats?: string;
+  shardAccounts?: string | number;
+  natsTimeout?: string | number;
 }
 
-export function intOption(name: string, v: unknown, min: number, max: number): number {
-  const n = typeof v === 'number' ? v : Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new OptmarginError(ErrorCodes.INVALID_OPTION, `--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
-  }
-  return n;
-}
+export { intOption };
 
 const usd = (x: number): string => x.toLocaleString('en-US', { maximumFractionDigits: 0 });
 
@@ -140,6 +139,7 @@ export async function runBookCommand(file: string, opts: BookCommandOptions, wri
     const { columns, report } = await ingestBook(file, { threads });
     await yieldToSignals();
     const stages = { read: performance.now() - t0 - report.parseMs - report.concatMs, parse: report.parseMs + report.concatMs };
+    if (opts.nats !== undefined) return await distributedBook(columns, snapshot, market, opts, stages, (o) => finishBook(o, out, opts, t0, write));
     return await marginBook((engine) => engine.loadColumns(columns), columns.n, market, threads, out, opts, t0, write, stages);
   } finally {
     out?.file.abort(); // no-op after a commit
@@ -187,45 +187,77 @@ async function marginBook(
     const t3 = performance.now();
     bar?.update(n, { stage: 'done' });
     bar?.stop();
-    const header = engine.header();
-    const sum = new Summarizer();
-    const writer = out ? new ResultsStreamWriter(out.format, n, header, (c) => out.file.write(c)) : null;
-    for (let k = 0; k < n; k++) {
-      const r = engine.result(k);
-      sum.add(r, k);
-      writer?.add(r);
-    }
-    const summary = sum.finish();
-    if (summary.accounts !== n) throw new OptmarginError(ErrorCodes.INTERNAL, `${n} accounts in, ${summary.accounts} results out`);
-    summary.positions = loaded.positions;
-    // wall-clock figures differ from run to run: kept out of the results file and stdout (same
-    // inputs → same bytes, whatever the thread count) unless --timings asks for them
-    const ms = performance.now() - t0;
     const throughput = stats.aggregateMs > 0 ? engine.work / (stats.aggregateMs / 1000) : undefined;
-    if (opts.timings) {
-      summary.ms = ms;
-      summary.throughput = throughput;
-    }
-    writer?.end(summary);
-    if (out) {
-      await yieldToSignals(); // an interruption that arrived during the work wins over the commit
-      out.file.commit();
-    }
-    const t4 = performance.now();
-    const stages: BookStages = { ...before, resolve: t2 - t1, recompute: t3 - t2, write: t4 - t3 };
-    const timing = opts.timings
-      ? { stats, load: loaded, stages, memory: { peakRssMB: (process.resourceUsage().maxRSS * 1024) / 2 ** 20 } }
-      : { load: { ...loaded, resolveMs: undefined, ms: undefined } };
-    write(opts.json ? JSON.stringify({ ...header, summary, ...timing }, null, 2) + '\n' : formatBookSummary(summary, { ...header.model, marketHash: header.marketHash }));
-    // stderr carries the timing lines only for a person watching (a terminal) or on request: scripts
-    // reading stderr see problems only (the I/O contract)
-    const log = opts.log ?? (opts.timings || process.stderr.isTTY === true ? (x: string) => void process.stderr.write(x) : null);
-    log?.(formatTimings(ms, throughput) + `  stages: ${formatStages(stages)}\n`);
+    const stages = { ...before, resolve: t2 - t1, recompute: t3 - t2 };
+    const summary = await finishBook({ n, resultAt: (k) => engine.result(k), positions: loaded.positions, header: engine.header(), timed: { stats }, load: loaded, throughput, stages }, out, opts, t0, write);
     return summary;
   } finally {
     bar?.stop();
     await engine.close();
   }
+}
+
+/** What a book run hands to its ending (finishBook), local or distributed. */
+export interface BookOutcome {
+  n: number;
+  /** account k's result, in input order */
+  resultAt: (k: number) => BookAccountResult;
+  positions: number;
+  header: ReturnType<BookEngine['header']>;
+  /** the run's stats: in the --json summary with --timings */
+  timed: Record<string, unknown>;
+  load: object;
+  throughput?: number;
+  /** the stages before the ending (it adds `write`) */
+  stages: Omit<BookStages, 'write'>;
+}
+
+/**
+ * The end of a book run, local or distributed: one pass over the results in input order feeds
+ * the summary and the --out stream (written atomically; the file carries no timing, so the same
+ * inputs give the same bytes whatever the thread count or the cluster), then the summary.
+ */
+export async function finishBook(
+  o: BookOutcome,
+  out: { file: AtomicFile; format: ResultFormat } | null,
+  opts: BookCommandOptions,
+  t0: number,
+  write: (s: string) => void,
+): Promise<BookSummary> {
+  const tw = performance.now();
+  const { n, header, throughput } = o;
+  const sum = new Summarizer();
+  const writer = out ? new ResultsStreamWriter(out.format, n, header, (c) => out.file.write(c)) : null;
+  for (let k = 0; k < n; k++) {
+    const r = o.resultAt(k);
+    sum.add(r, k);
+    writer?.add(r);
+  }
+  const summary = sum.finish();
+  if (summary.accounts !== n) throw new OptmarginError(ErrorCodes.INTERNAL, `${n} accounts in, ${summary.accounts} results out`);
+  summary.positions = o.positions;
+  // wall-clock figures differ from run to run: kept out of the results file and stdout (same
+  // inputs → same bytes, whatever the thread count or the cluster) unless --timings asks for them
+  const ms = performance.now() - t0;
+  if (opts.timings) {
+    summary.ms = ms;
+    summary.throughput = throughput;
+  }
+  writer?.end(summary);
+  if (out) {
+    await yieldToSignals(); // an interruption that arrived during the work wins over the commit
+    out.file.commit();
+  }
+  const stages: BookStages = { ...o.stages, write: performance.now() - tw };
+  const timing = opts.timings
+    ? { ...o.timed, load: o.load, stages, memory: { peakRssMB: (process.resourceUsage().maxRSS * 1024) / 2 ** 20 } }
+    : { load: { ...o.load, resolveMs: undefined, ms: undefined } };
+  write(opts.json ? JSON.stringify({ ...header, summary, ...timing }, null, 2) + '\n' : formatBookSummary(summary, { ...header.model, marketHash: header.marketHash }));
+  // stderr carries the timing lines only for a person watching (a terminal) or on request: scripts
+  // reading stderr see problems only (the I/O contract)
+  const log = opts.log ?? (opts.timings || process.stderr.isTTY === true ? (x: string) => void process.stderr.write(x) : null);
+  log?.(formatTimings(ms, throughput) + `  stages: ${formatStages(stages)}\n`);
+  return summary;
 }
 
 export interface GenBookCommandOptions {
@@ -275,6 +307,9 @@ export function registerBookCommands(program: Command): void {
     .option('--json', 'print the summary as JSON')
     .option('--no-progress', 'no progress bar on stderr')
     .option('--timings', 'write wall-clock figures (ms, throughput) into --out, the --json summary and stderr (default: stderr only, when it is a terminal)')
+    .option('--nats <url>', 'run on the workers of this NATS JetStream broker (nats://HOST:PORT; docs/scale-out.md)')
+    .option('--shard-accounts <n>', 'with --nats: accounts per shard (default 500)')
+    .option('--nats-timeout <s>', 'with --nats: fail when no shard result arrives for this many seconds (default 120)')
     .action(async (file: string, opts: BookCommandOptions) => {
       const summary = await runBookCommand(file, opts);
       reportBookProblems(summary);

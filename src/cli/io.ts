@@ -79,6 +79,7 @@ export function exitCodeOf(e: unknown): number {
     case ErrorCodes.WORKER_FAILED:
     case ErrorCodes.INTERNAL:
     case ErrorCodes.NON_FINITE:
+    case ErrorCodes.CLUSTER_FAILED:
       return ExitCode.FAILURE;
     case ErrorCodes.OUTPUT_FAILED:
       return ExitCode.OUTPUT_FAILED;
@@ -105,4 +106,13 @@ export function reportError(e: unknown): number {
   }
   if (debug && e instanceof Error && e.stack) process.stderr.write(e.stack + '\n');
   return exitCodeOf(e);
+}
+
+/** An integer option within [min, max], or INVALID_OPTION naming it. */
+export function intOption(name: string, v: unknown, min: number, max: number): number {
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new OptmarginError(ErrorCodes.INVALID_OPTION, `--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  }
+  return n;
 }

@@ -31,6 +31,7 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCodes.INTERNAL]: 500,
   [ErrorCodes.NON_FINITE]: 500,
   [ErrorCodes.OUTPUT_FAILED]: 500,
+  [ErrorCodes.CLUSTER_FAILED]: 503,
 };
 
 export function statusOf(code: string): number {

@@ -3,16 +3,16 @@
  * (loadColumns) from which an account object is rebuilt only when asked for — a trade, a
  * replace, `account(k)`, the single path — so no object per position is kept for a loaded book.
  */
-import { OptmarginError } from '../../errors.js';
+import { ErrorCodes, OptmarginError } from '../../errors.js';
 import { validateAccount } from '../../instruments/account.js';
-import { Mode, MODE_NAMES, accountAt, type BookColumns } from '../../instruments/columns.js';
+import { Mode, MODE_NAMES, accountAt, bookIdOf, type BookColumns } from '../../instruments/columns.js';
 import type { AccountInput, AccountMode } from '../../instruments/types.js';
+import type { MarginResultError } from '../../measures/types.js';
 import { InvalidEntry } from './types.js';
 
-/** Records raw account k (id, validated input or the raw value, mode); the validated account, or null when it is invalid. */
-export function admitRaw(raw: unknown, k: number, ids: string[], inputs: unknown[], modes: AccountMode[]): AccountInput | null {
-  const rawId = (raw as { id?: unknown } | null)?.id;
-  let id = typeof rawId === 'string' && rawId.length > 0 ? rawId : typeof rawId === 'number' && Number.isFinite(rawId) ? String(rawId) : `#${k}`;
+/** Records raw account k (id, validated input or the raw value, mode); the validated account, or null when it is invalid. An account without an id is `#<firstIndex + k>` (its index in the whole book when these accounts are a shard). */
+export function admitRaw(raw: unknown, k: number, ids: string[], inputs: unknown[], modes: AccountMode[], firstIndex = 0): AccountInput | null {
+  let id = bookIdOf(raw, firstIndex + k);
   let a: AccountInput | null = null;
   if (raw instanceof InvalidEntry) id = raw.id;
   else {
@@ -45,4 +45,9 @@ export function inputOf(inputs: unknown[], cols: BookColumns | null, k: number):
   if (a) return a;
   const e = cols.errors.get(k);
   return new InvalidEntry(cols.ids[k], e?.message ?? 'invalid account', e);
+}
+
+/** The result of an entry that did not parse or validate: its validation error (code, message, path). */
+export function invalidResult(e: InvalidEntry): MarginResultError {
+  return { id: e.id, ok: false, error: e.error ?? { code: ErrorCodes.INVALID_INPUT, message: e.message } };
 }

@@ -29,7 +29,7 @@ import { Aggregator } from '../../wasm/aggregate.js';
 import { WasmInstance } from '../../wasm/module.js';
 import { InvalidEntry } from './types.js';
 import type { BookColumns } from '../../instruments/columns.js';
-import { admitColumn, admitRaw, inputOf } from './inputs.js';
+import { admitColumn, admitRaw, inputOf, invalidResult } from './inputs.js';
 import { MarginEngine } from '../account/runner.js';
 import { sharedReduceArrays } from './arrays.js';
 import { BookAccounts, Holdings, tradeFits, type ResolvedAccount } from './accounts.js';
@@ -139,10 +139,12 @@ export class BookEngine implements ScheduledBook {
   /**
    * Validates and resolves `accounts` (raw JSON values: a malformed one gets an error result,
    * it is never dropped). Replaces any previously loaded book. Results need a `recompute()`.
+   * `firstIndex`: the book index of accounts[0] when they are a shard of a larger book (an
+   * account without an id is reported as `#<book index>`, as in the whole-book run).
    */
-  load(accounts: readonly unknown[], onProgress?: (done: number, total: number) => void): BookLoadReport {
+  load(accounts: readonly unknown[], onProgress?: (done: number, total: number) => void, firstIndex = 0): BookLoadReport {
     this.cols = null;
-    return this.loadWith(accounts.length, (k) => this.admit(k, accounts[k]), onProgress);
+    return this.loadWith(accounts.length, (k) => this.admit(k, accounts[k], firstIndex), onProgress);
   }
 
   /** Loads a book validated into columns (io/ingest.ts, .ombook); no object per position kept. */
@@ -152,7 +154,6 @@ export class BookEngine implements ScheduledBook {
   }
 
   private input(k: number): unknown { return inputOf(this.inputs, this.cols, k); } // a trade's or replace's, else the load's
-
 
   private loadWith(n: number, admit: (k: number) => AccountInput | null, onProgress?: (done: number, total: number) => void): BookLoadReport {
     const t0 = performance.now();
@@ -208,8 +209,8 @@ export class BookEngine implements ScheduledBook {
   }
 
   /** Records account k's id and input; the validated account, or null when it is invalid (its error comes from the single path). */
-  private admit(k: number, raw: unknown): AccountInput | null {
-    return admitRaw(raw, k, this.ids, this.inputs, this.modes);
+  private admit(k: number, raw: unknown, firstIndex: number): AccountInput | null {
+    return admitRaw(raw, k, this.ids, this.inputs, this.modes, firstIndex);
   }
 
   private setAccount(k: number, res: ResolvedAccount): void {
@@ -271,7 +272,7 @@ export class BookEngine implements ScheduledBook {
 
   private marginSingle(k: number): MarginResult {
     const input = this.input(k);
-    if (input instanceof InvalidEntry) return { id: input.id, ok: false, error: input.error ?? { code: ErrorCodes.INVALID_INPUT, message: input.message } };
+    if (input instanceof InvalidEntry) return invalidResult(input);
     return this.engine.margin(input);
   }
 

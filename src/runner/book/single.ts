@@ -6,6 +6,7 @@
  */
 import type { AccountInput, MarginResult } from '../../measures/types.js';
 import type { BookAccountResult } from '../../io/results.js';
+import { figuresOf } from '../../measures/health.js';
 
 /** Underlyings an account's result depends on (positions and non-USD collateral), best effort for invalid input. */
 export function touchedUnderlyings(input: unknown): Set<string> {
@@ -33,12 +34,7 @@ export function fromMarginResult(r: MarginResult): BookAccountResult {
     mode: r.mode,
     modeApplied: r.modeApplied,
     currency: r.currency,
-    equity: r.equity,
-    initialMargin: r.initialMargin,
-    maintenanceMargin: r.maintenanceMargin,
-    marginRatio: r.marginRatio,
-    availableFunds: r.availableFunds,
-    health: r.health,
+    ...figuresOf(r),
     collateralValue: r.collateralValue,
     underlyings: [],
   };

@@ -1,0 +1,151 @@
+/**
+ * Distributed book run (src/cluster) against the local pool, on the same machine and cores, as
+ * users run them: `optmargin book BOOK --threads 2 --out F` vs `optmargin book BOOK --nats URL
+ * --out F` with nats-server (JetStream, temp storage, 127.0.0.1) and 2 `optmargin worker
+ * --threads 1` processes; file to file, interleaved. Also the per-shard message sizes and the
+ * time for a SIGKILLed worker's shard to be redelivered (ack wait 2 s). Skipped without nats-server.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findPackageRoot } from '../src/wasm/module.js';
+import type { Section } from './lib.js';
+import type { SectionContext } from './sections.js';
+
+const ACK_WAIT_S = 2;
+
+interface Proc {
+  proc: ChildProcess;
+  err: () => string;
+  exit: Promise<number | null>;
+}
+
+function start(cmd: string, args: string[], env: Record<string, string> = {}): Proc {
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  proc.stdout!.resume();
+  const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  return { proc, err: () => err, exit };
+}
+
+async function until(what: string, ok: () => boolean, ms = 30_000): Promise<number> {
+  const t0 = Date.now();
+  while (!ok()) {
+    if (Date.now() - t0 > ms) throw new Error(`bench: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return performance.now();
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+export async function clusterSection(ctx: SectionContext): Promise<Section> {
+  const title = 'Distributed book run over NATS JetStream (2 workers) vs the local pool, same 2 cores';
+  if (spawnSync('nats-server', ['--version']).status !== 0) return { title, lines: ['Skipped: nats-server is not installed (apt-get install -y nats-server).'] };
+  const cli = join(findPackageRoot(), 'dist', 'src', 'cli.js');
+  const dir = mkdtempSync(join(tmpdir(), 'optmargin-bench-cluster-'));
+  const procs: Proc[] = [];
+  const node = (args: string[], env: Record<string, string> = {}): Proc => {
+    const p = start(process.execPath, [cli, ...args], env);
+    procs.push(p);
+    return p;
+  };
+  try {
+    const nAcc = ctx.quick ? 10_000 : 100_000;
+    const reps = ctx.quick ? 1 : 3;
+    const book = join(dir, 'book.jsonl');
+    if (spawnSync(process.execPath, [cli, 'gen-book', '--accounts', String(nAcc), '--seed', '1', '--out', book]).status !== 0) throw new Error('bench: gen-book failed');
+    const port = await freePort();
+    const url = `nats://127.0.0.1:${port}`;
+    const broker = start('nats-server', ['-js', '-sd', join(dir, 'js'), '-a', '127.0.0.1', '-p', String(port)]);
+    procs.push(broker);
+    await until('nats-server', () => /Server is ready/.test(broker.err()));
+    const workers = [0, 1].map(() => node(['worker', '--nats', url, '--threads', '1', '--ack-wait', String(ACK_WAIT_S)]));
+    for (const w of workers) await until('a worker', () => /joined/.test(w.err()));
+
+    const timeRun = async (args: string[]): Promise<{ ms: number; stdout: string }> => {
+      const t0 = performance.now();
+      const p = node(args);
+      let stdout = '';
+      p.proc.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+      const code = await p.exit;
+      if (code !== 0) throw new Error(`bench: optmargin ${args[0]} exited ${code}: ${p.err()}`);
+      return { ms: performance.now() - t0, stdout };
+    };
+    const local: number[] = [];
+    const dist: number[] = [];
+    let stats: Record<string, number> = {};
+    let positions = 0;
+    for (let r = 0; r < reps; r++) {
+      local.push((await timeRun(['book', book, '--threads', '2', '--out', join(dir, 'local.msgpack'), '--no-progress'])).ms);
+      const d = await timeRun(['book', book, '--nats', url, '--out', join(dir, 'dist.msgpack'), '--json', '--timings', '--no-progress']);
+      dist.push(d.ms);
+      const j = JSON.parse(d.stdout);
+      stats = j.cluster;
+      positions = j.summary.positions;
+    }
+    // the timed runs ask for --timings (the coordinator's stage figures), which puts wall-clock figures
+    // into --out; the byte comparison uses one more distributed run without it, as the local runs are
+    await timeRun(['book', book, '--nats', url, '--out', join(dir, 'dist-plain.msgpack'), '--no-progress']);
+    const same = readFileSync(join(dir, 'local.msgpack')).equals(readFileSync(join(dir, 'dist-plain.msgpack')));
+    const kb = (b: number): string => `${(b / 1024).toFixed(0)} KiB`;
+
+    // a worker SIGKILLed while it holds a shard: time until another worker gets it again
+    const slow = node(['worker', '--nats', url, '--threads', '1', '--verbose'], { OPTMARGIN_CLUSTER_FAULT: 'delay=60000' });
+    await until('the slow worker', () => /joined/.test(slow.err()));
+    const verbose = node(['worker', '--nats', url, '--threads', '1', '--verbose']);
+    await until('a verbose worker', () => /joined/.test(verbose.err()));
+    for (const w of workers) w.proc.kill('SIGTERM');
+    for (const w of workers) await w.exit;
+    const small = join(dir, 'small.jsonl');
+    spawnSync(process.execPath, [cli, 'gen-book', '--accounts', '2000', '--seed', '2', '--out', small]);
+    const t0 = performance.now();
+    const coord = node(['book', small, '--nats', url, '--shard-accounts', '100', '--out', join(dir, 'kill.msgpack'), '--no-progress']);
+    await until('the slow worker to take a shard', () => /received/.test(slow.err()));
+    const tKill = performance.now();
+    slow.proc.kill('SIGKILL');
+    const tAgain = await until('the redelivery', () => /received \(delivery 2\)/.test(verbose.err()), 60_000);
+    if ((await coord.exit) !== 0) throw new Error(`bench: the run with a killed worker failed: ${coord.err()}`);
+    const tDone = performance.now();
+    const killSame = readFileSync(join(dir, 'kill.msgpack')).equals(
+      (spawnSync(process.execPath, [cli, 'book', small, '--threads', '1', '--out', join(dir, 'kill-local.msgpack')]), readFileSync(join(dir, 'kill-local.msgpack'))),
+    );
+
+    const lm = median(local);
+    const dm = median(dist);
+    return {
+      title,
+      lines: [
+        `${nAcc.toLocaleString('en-US')}-account book (${positions.toLocaleString('en-US')} positions, gen-book seed 1), deribit-pm, file to file (process start, parse, margin, write msgpack), median of ${reps}, interleaved.`,
+        'Local: `optmargin book --threads 2`. Distributed: nats-server 2.9 (JetStream, file storage) on 127.0.0.1 and 2 `optmargin worker --threads 1` processes on the same 2 cores; the coordinator shares them.',
+        '',
+        '| run | wall time | vs local |',
+        '|---|---:|---:|',
+        `| local pool, 2 threads | ${(lm / 1000).toFixed(2)} s | 1.00× |`,
+        `| NATS, 2 workers × 1 thread (${stats.shards} shards) | ${(dm / 1000).toFixed(2)} s | ${(dm / lm).toFixed(2)}× (overhead ${(((dm - lm) / lm) * 100).toFixed(0)} %) |`,
+        '',
+        `Coordinator stages (last run): shard encoding + publishing ${(stats.publishMs / 1000).toFixed(2)} s, then waiting for and decoding results ${(stats.gatherMs / 1000).toFixed(2)} s; the workers' own compute (load + margin of their shards) sums to ${(stats.workerMs / 1000).toFixed(2)} s.`,
+        `Messages: work ${kb(stats.workBytes)} in all, largest shard ${kb(stats.maxWorkBytes)}; results ${kb(stats.resultBytes)} in all, largest ${kb(stats.maxResultBytes)} (500 accounts per shard; ${stats.duplicates} duplicates). Same --out bytes as the local run: ${same ? 'yes' : 'NO'}.`,
+        '',
+        `Dead worker: a worker SIGKILLed while holding a shard (2,000-account book, 100 per shard, ack wait ${ACK_WAIT_S} s): the shard went to another worker ${((tAgain - tKill) / 1000).toFixed(2)} s after the kill; the run completed ${((tDone - t0) / 1000).toFixed(2)} s after it started, with the same bytes as a local run: ${killSame ? 'yes' : 'NO'}.`,
+      ],
+    };
+  } finally {
+    for (const p of procs) if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
