@@ -85,8 +85,8 @@ async function joined(w: Proc): Promise<Proc> {
 }
 
 /** The coordinator: `book --nats` with small shards (many shards for 2 workers). */
-function coordinator(out: string, extra: string[] = []): Proc {
-  return start(process.execPath, [cli, 'book', book, '--nats', url, '--shard-accounts', '40', '--out', out, '--json', ...extra]);
+function coordinator(out: string, extra: string[] = [], input = book): Proc {
+  return start(process.execPath, [cli, 'book', input, '--nats', url, '--shard-accounts', '40', '--out', out, '--json', ...extra]);
 }
 
 const local = (ext: string): Buffer => readFileSync(join(dir, `local.${ext}`));
@@ -129,6 +129,17 @@ describe.skipIf(!hasNats || !existsSync(cli))('book over NATS JetStream (nats-se
     }
     // both workers took shards
     for (const w of workers) expect(w.err()).toMatch(/done \(/);
+  });
+
+  test('a columnar (.ombook) book: the coordinator ingests it like the local run, same bytes', async () => {
+    const cols = join(dir, 'book.ombook');
+    expect(spawnSync(process.execPath, [cli, 'gen-book', '--accounts', '300', '--seed', '9', '--out', cols]).status).toBe(0);
+    const ref = join(dir, 'local-ombook.json');
+    expect(spawnSync(process.execPath, [cli, 'book', cols, '--threads', '1', '--out', ref], { timeout: 60_000 }).status).toBe(0);
+    const out = join(dir, 'dist-ombook.json');
+    const c = coordinator(out, [], cols);
+    expect(await c.exit, c.err()).toBe(0);
+    expect(readFileSync(out).equals(readFileSync(ref))).toBe(true);
   });
 
   test('a worker SIGKILLed in the middle of a shard: the shard is redelivered after the ack wait, same bytes', async () => {

@@ -144,7 +144,7 @@ export class BookEngine implements ScheduledBook {
    */
   load(accounts: readonly unknown[], onProgress?: (done: number, total: number) => void, firstIndex = 0): BookLoadReport {
     this.cols = null;
-    return this.loadWith(accounts.length, (k) => this.admit(k, accounts[k], firstIndex), onProgress);
+    return this.loadWith(accounts.length, (k) => admitRaw(accounts[k], k, this.ids, this.inputs, this.modes, firstIndex), onProgress);
   }
 
   /** Loads a book validated into columns (io/ingest.ts, .ombook); no object per position kept. */
@@ -206,11 +206,6 @@ export class BookEngine implements ScheduledBook {
       scenarios: this.ins.nScen,
       resolveMs: performance.now() - t0,
     };
-  }
-
-  /** Records account k's id and input; the validated account, or null when it is invalid (its error comes from the single path). */
-  private admit(k: number, raw: unknown, firstIndex: number): AccountInput | null {
-    return admitRaw(raw, k, this.ids, this.inputs, this.modes, firstIndex);
   }
 
   private setAccount(k: number, res: ResolvedAccount): void {
