@@ -7,7 +7,7 @@
  */
 import { encode } from '@msgpack/msgpack';
 import { ErrorCodes, OptmarginError, type ErrorCode } from '../errors.js';
-import { decodeMsgpack, firstByte, jsonNestingViolation, MAX_NESTING, parseJsonText } from './decode.js';
+import { decodeMsgpack, firstByte, jsonNestingViolation, MAX_NESTING, msgpackArrayHeader, parseJsonText } from './decode.js';
 export { writeFileAtomic } from './atomic.js';
 import { ColumnsBuilder } from '../instruments/columns.js';
 import { encodeColumns } from './book-columns.js';
@@ -106,13 +106,6 @@ export function bookFormatOf(file: string): BookFormat {
   if (file.endsWith('.msgpack') || file.endsWith('.mpk')) return 'msgpack';
   if (file.endsWith('.json')) return 'json';
   return 'jsonl';
-}
-
-/** msgpack array header for n elements. */
-function msgpackArrayHeader(n: number): Uint8Array {
-  if (n < 16) return Uint8Array.of(0x90 | n);
-  if (n < 0x10000) return Uint8Array.of(0xdc, n >> 8, n & 0xff);
-  return Uint8Array.of(0xdd, (n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
 }
 
 /**

@@ -19,6 +19,13 @@ import { ErrorCodes, OptmarginError } from '../errors.js';
 /** Deepest nesting of arrays/objects accepted in any input (a book account needs 4, a market 6). */
 export const MAX_NESTING = 64;
 
+/** The msgpack array header for n elements (the streaming writers emit it before the elements). */
+export function msgpackArrayHeader(n: number): Uint8Array {
+  if (n < 16) return Uint8Array.of(0x90 | n);
+  if (n < 0x10000) return Uint8Array.of(0xdc, n >> 8, n & 0xff);
+  return Uint8Array.of(0xdd, (n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+}
+
 function limitError(name: string, what: string): OptmarginError {
   return new OptmarginError(ErrorCodes.LIMIT_EXCEEDED, `${name} ${what}`);
 }

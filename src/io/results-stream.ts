@@ -10,6 +10,7 @@
  */
 import { encode } from '@msgpack/msgpack';
 import { ErrorCodes, OptmarginError } from '../errors.js';
+import { msgpackArrayHeader } from './decode.js';
 import { CSV_COLUMNS, Summarizer, csvRow, type BookAccountResult, type BookSummary, type ResultFormat } from './results.js';
 
 export { Summarizer };
@@ -22,11 +23,6 @@ export interface ResultsHeader {
 
 function msgpackMapHeader(n: number): Uint8Array {
   return Uint8Array.of(0x80 | n);
-}
-function msgpackArrayHeader(n: number): Uint8Array {
-  if (n < 16) return Uint8Array.of(0x90 | n);
-  if (n < 0x10000) return Uint8Array.of(0xdc, n >> 8, n & 0xff);
-  return Uint8Array.of(0xdd, (n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
 }
 
 /** Writes `n` results then the summary, in ~1 MB pieces to `sink`. */
