@@ -155,6 +155,25 @@ export class MarginEngine {
   }
 
   /**
+   * The headline figures of one account (equity, IM, MM, ratio, available funds, health): the
+   * same measure as margin() — the same doubles — without the breakdown a grid model would build
+   * (positions, rows, greeks). What a liquidation plan's steps read. Errors as margin()'s, and a
+   * non-finite figure makes the result an OPTMARGIN_NON_FINITE error.
+   */
+  figures(input: AccountInput | unknown): (MarginFigures & { ok: true }) | MarginResultError {
+    const raw = (input as AccountInput | null)?.id;
+    const id = typeof raw === 'string' ? raw : String(raw ?? '?');
+    try {
+      const a = validateAccount(input);
+      const p = this.model.params;
+      const f = p.mechanism === 'scenario-grid' ? this.gridMeasure!.figuresOf(a, this.resolver.resolve(a)) : this.measure(a, input as object).figures;
+      return finiteOrError({ id, ok: true as const, ...f }) as (MarginFigures & { id: string; ok: true }) | MarginResultError;
+    } catch (e) {
+      return errorResult(id, e);
+    }
+  }
+
+  /**
    * Margin before and after adding `changes` (trades at mark unless entryPrice is given).
    * Portfolio/cross accounts on a grid model reuse the account's P&L vectors (kept by margin()
    * on the same account object): the change costs O(changes × scenarios). Other cases
