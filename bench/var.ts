@@ -20,7 +20,7 @@ import { TailRunner } from '../src/risk/pool.js';
 import { loadHistory, type History } from '../src/risk/history.js';
 import { historicalScenarios } from '../src/risk/historical.js';
 import { monteCarloScenarios } from '../src/risk/monte-carlo.js';
-import { riskAccount } from '../src/risk/portfolio.js';
+import { riskAccount } from '../src/scenarios/holdings.js';
 import { revalueInstruments } from '../src/risk/revalue.js';
 import type { ScenarioSet } from '../src/risk/scenario-set.js';
 import { WasmInstance, findPackageRoot } from '../src/wasm/module.js';

@@ -1,5 +1,6 @@
 /**
- * Both engines, one answer (issue 8): for EVERY shipped preset, and for the rule variants the
+ * Both engines, one answer (issue 8): for EVERY shipped preset, the var-es risk-based models
+ * (issue 11, resolved on a synthetic history), and for the rule variants the
  * presets do not exercise (cross-underlying `credit`, short-option netting `instrument`), the book
  * engine gives bit-identical results to the margin engine on every account, for 1 and 2 threads.
  * The book mixes segregated coin sub-accounts (BTC, ETH, USDC) with generated mixed-currency
@@ -15,7 +16,9 @@ import { summarize } from '../src/io/results.js';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
 import { MarginEngine } from '../src/runner/account/runner.js';
 import { listModels, loadModel } from '../src/measures/models.js';
-import type { GridModel, MarginModel } from '../src/measures/types.js';
+import type { GridModel, LoadedModel, MarginModel, VarEsModel } from '../src/measures/types.js';
+import { asOfIndexFor, withHistory } from '../src/risk/var-margin.js';
+import { syntheticHistory } from './synthetic-history.js';
 import { BookEngine } from '../src/runner/book/runner.js';
 import { fromMarginResult } from '../src/runner/book/single.js';
 import { generateBook } from '../src/io/gen-book.js';
@@ -53,15 +56,23 @@ function variants(): MarginModel[] {
   return [span, pm];
 }
 
+/** The var-es presets and a ten-year-rule variant, resolved once on a synthetic BTC + ETH history as of the market's last close. */
+function varEsModels(): LoadedModel[] {
+  const h = syntheticHistory();
+  const k = asOfIndexFor(h, market);
+  const ten = { ...(loadModel('var-es-var99').params as VarEsModel), id: 'var-es-ten-year', apc: { rule: 'ten-year' as const, years: 5 } };
+  return [withHistory('var-es-975', h, k), withHistory('var-es-var99', h, k), withHistory(ten, h, k)];
+}
+
 const engines: BookEngine[] = [];
 afterAll(async () => {
   for (const e of engines) await e.close();
 });
 
 describe('book engine = margin engine, bit for bit, for every preset and rule', () => {
-  const models: (string | MarginModel)[] = [...listModels().map((m) => m.id), ...variants()];
+  const models: (string | MarginModel | LoadedModel)[] = [...listModels().map((m) => m.id), ...variants(), ...varEsModels()];
   for (const model of models) {
-    const name = typeof model === 'string' ? model : model.id;
+    const name = typeof model === 'string' ? model : 'params' in model ? model.params.id : model.id;
     test(name, async () => {
       const ref = new MarginEngine({ market, model });
       const want = JSON.stringify(accounts.map((a, k) => {

@@ -11,9 +11,9 @@ import { resolveMarket } from '../src/market/resolved.js';
 import { figuresFromTails, riskCsr, tailLength } from '../src/risk/book-var.js';
 import { TailRunner } from '../src/risk/pool.js';
 import { loadHistory } from '../src/risk/history.js';
-import { expectedShortfall, valueAtRisk } from '../src/risk/measures.js';
+import { expectedShortfall, valueAtRisk } from '../src/measures/quantiles.js';
 import { monteCarloScenarios } from '../src/risk/monte-carlo.js';
-import { accountPnl, resolveHoldings, riskAccount } from '../src/risk/portfolio.js';
+import { accountPnl, resolveHoldings, riskAccount } from '../src/scenarios/holdings.js';
 import { revalueInstruments } from '../src/risk/revalue.js';
 import { simdSupported } from '../src/wasm/module.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { component, esWeights, expectedShortfall, riskFigures, tailMean, valueAtRisk, varWeights } from '../src/risk/measures.js';
+import { component, esWeights, expectedShortfall, riskFigures, tailMean, valueAtRisk, varWeights } from '../src/measures/quantiles.js';
 import { backtestStats, baselZone, christoffersenIndependence, conditionalCoverage, kupiecPof } from '../src/risk/backtest-stats.js';
 
 // Hand-computed: sorted x = −10, −7, −4, −3, −1, 0, 2, 5, 6, 8 (n = 10)

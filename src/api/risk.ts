@@ -18,13 +18,13 @@ export {
   QUANTILE_CONVENTIONS,
   type QuantileConvention,
   type RiskFigures,
-} from '../risk/measures.js';
+} from '../measures/quantiles.js';
 export { kupiecPof, christoffersenIndependence, conditionalCoverage, transitions, baselZone, backtestStats, type LrTest, type BacktestStats } from '../risk/backtest-stats.js';
 export { backtest, backtestCsv, type BacktestOptions, type BacktestResult } from '../risk/backtest.js';
 export { revalueInstruments, seamSet, type ScenarioValues } from '../risk/revalue.js';
-export { resolveHoldings, accountPnl, linePnl, riskAccount } from '../risk/portfolio.js';
+export { resolveHoldings, accountPnl, linePnl, riskAccount } from '../scenarios/holdings.js';
 export { accountRisk, scenarioSetFor, marketFromHistory, volLevel, type AccountRisk, type ScenarioRequest, type VarMethod } from '../risk/var.js';
 export { riskCsr, figuresFromTails, type RiskCsr, type BookTails } from '../risk/book-var.js';
 export { TailRunner } from '../risk/pool.js';
-export { varEsMargin, dynamicMargin, loadVarEsModel, validateVarEsParams, type VarEsParams, type VarEsFigures } from '../risk/var-margin.js';
+export { varEsMargin, dynamicMargin, loadVarEsModel, validateVarEsParams, withHistory, asOfIndexFor, varEsScenarioSets, type VarEsParams, type VarEsFigures } from '../risk/var-margin.js';
 export { materialise } from '../risk/rolling.js';

@@ -21,6 +21,7 @@ import { generateAccounts } from '../io/gen-book.js';
 import { formatOf, type BookAccountResult, type BookSummary, type ResultFormat, type ResultsDocument } from '../io/results.js';
 import { ExitCode, intOption, warn } from './io.js';
 import { distributedBook } from './cluster.js';
+import { modelFrom } from './risk-args.js';
 
 export interface BookCommandOptions {
   market?: string;
@@ -37,6 +38,9 @@ export interface BookCommandOptions {
   nats?: string;
   shardAccounts?: string | number;
   natsTimeout?: string | number;
+  /** var-es models: price history files and the as-of date */
+  history?: string;
+  asOf?: string;
 }
 
 export { intOption };
@@ -175,7 +179,7 @@ async function marginBook(
   const bar = showBar
     ? new cliProgress.SingleBar({ stream: process.stderr, format: 'margining [{bar}] {percentage}% | {value}/{total} accounts | {stage}', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic)
     : null;
-  const engine = BookEngine.create({ market, model: opts.model ?? 'deribit-pm-2024.1', threads, onWarning: warn });
+  const engine = BookEngine.create({ market, model: modelFrom(opts.model ?? 'deribit-pm-2024.1', market, opts), threads, onWarning: warn });
   try {
     bar?.start(n, 0, { stage: 'resolve' });
     const t1 = performance.now();
@@ -303,6 +307,8 @@ export function registerBookCommands(program: Command): void {
     .option('--market <file>', 'market snapshot (optmargin JSON/msgpack, Deribit CSV or book summary); default: the shipped market')
     .option('--model <id>', 'margin model preset id or parameter file', 'deribit-pm-2024.1')
     .option('--threads <n>', 'worker threads (1 = in-process)')
+    .option('--history <files>', 'var-es models: daily price histories, FILE[,FILE…] or U=FILE (docs/risk.md)')
+    .option('--as-of <date>', 'var-es models: the history date the scenario sets are as of (default: the last close at or before the market time)')
     .option('--out <file>', 'write every result: .json, .msgpack or .csv')
     .option('--json', 'print the summary as JSON')
     .option('--no-progress', 'no progress bar on stderr')

@@ -11,6 +11,7 @@ import { defaultMarket, loadMarket } from '../market/snapshot.js';
 import { resolveMarket } from '../market/resolved.js';
 import { createMarginEngine, type MarginEngine } from '../runner/account/runner.js';
 import { listModels, loadModel } from '../measures/models.js';
+import { modelFrom } from './risk-args.js';
 import type { LiquidationPrices, MarginResult, MarginResultOk } from '../measures/types.js';
 import { ExitCode, readDocument, warn } from './io.js';
 
@@ -19,6 +20,9 @@ export interface MarginCommandOptions {
   model?: string;
   json?: boolean;
   liquidation?: boolean;
+  /** var-es models: price history files and the as-of date */
+  history?: string;
+  asOf?: string;
 }
 
 const usd = (x: number): string => {
@@ -71,6 +75,11 @@ export function formatMarginResult(r: MarginResult, liq?: LiquidationPrices[]): 
     o.push('');
     o.push('components');
     o.push(table(Object.entries(r.components).map(([k, v]) => [`  ${k}`, Number.isInteger(v) ? String(v) : usd(v)]), [false, true]));
+  }
+  if (r.varEs) {
+    const v = r.varEs;
+    o.push('');
+    o.push(`var-es as of ${v.asOf}: FHS measure ${usd(v.base)}, stressed-period measure ${usd(v.stressed)}${v.tenYear !== undefined ? `, 10-year measure ${usd(v.tenYear)}` : ''} (scenario sets ${v.scenarioSets.map((s) => s.hash.slice(0, 12)).join(', ')})`);
   }
   if (r.grid && r.grid.length) {
     o.push('');
@@ -125,10 +134,9 @@ export function defaultModelFor(mode: unknown): string {
   return mode === 'portfolio' ? 'deribit-pm' : 'deribit-standard';
 }
 
-export function engineFor(opts: Pick<MarginCommandOptions, "market" | "model">, mode: unknown): MarginEngine {
-  const snapshot = opts.market ? loadMarket(opts.market) : defaultMarket();
-  const model = opts.model ?? defaultModelFor(mode);
-  return createMarginEngine({ market: resolveMarket(snapshot), model: loadModel(model) });
+export function engineFor(opts: Pick<MarginCommandOptions, 'market' | 'model' | 'history' | 'asOf'>, mode: unknown): MarginEngine {
+  const market = resolveMarket(opts.market ? loadMarket(opts.market) : defaultMarket());
+  return createMarginEngine({ market, model: modelFrom(opts.model ?? defaultModelFor(mode), market, opts) });
 }
 
 export type MarginOutput = MarginResult | (MarginResultOk & { liquidationPrices: LiquidationPrices[] });
@@ -162,7 +170,7 @@ export function runMarginCommand(file: string, opts: MarginCommandOptions, write
   const engineOf = (a: unknown): MarginEngine => {
     const id = opts.model ?? defaultModelFor((a as { mode?: unknown } | null)?.mode);
     let e = engines.get(id);
-    if (!e) engines.set(id, (e = createMarginEngine({ market, model: loadModel(id) })));
+    if (!e) engines.set(id, (e = createMarginEngine({ market, model: modelFrom(id, market, opts) })));
     return e;
   };
   const results = accounts.map((a) => marginAccounts(engineOf(a), [a], opts.liquidation === true)[0]);
@@ -225,6 +233,8 @@ export function registerMarginCommands(program: Command): void {
     .option('--model <id|file>', 'preset id (see `optmargin models`) or parameter file (default: per account, deribit-pm for portfolio accounts, else deribit-standard)')
     .option('--json', 'print the full result as JSON')
     .option('--liquidation', 'also find the liquidation price of each underlying')
+    .option('--history <files>', 'var-es models: daily price histories, FILE[,FILE…] or U=FILE (docs/risk.md)')
+    .option('--as-of <date>', 'var-es models: the history date the scenario sets are as of (default: the last close at or before the market time)')
     .action((file: string, opts: MarginCommandOptions) => {
       const code = runMarginCommand(file, opts);
       if (code !== 0) process.exitCode = code;

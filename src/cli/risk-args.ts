@@ -4,8 +4,11 @@
  */
 import { ErrorCodes, OptmarginError, check } from '../errors.js';
 import { loadHistory, parseHistoryArg, type History } from '../risk/history.js';
-import { QUANTILE_CONVENTIONS, checkAlpha, type QuantileConvention } from '../risk/measures.js';
+import { QUANTILE_CONVENTIONS, checkAlpha, type QuantileConvention } from '../measures/quantiles.js';
 import { VAR_METHODS, type ScenarioRequest, type VarMethod } from '../risk/var.js';
+import { modelWithHistory } from '../risk/var-margin.js';
+import type { MarginMarket } from '../market/margin-market.js';
+import type { LoadedModel } from '../measures/types.js';
 import type { HorizonMethod } from '../risk/historical.js';
 import type { McDistribution } from '../risk/monte-carlo.js';
 
@@ -71,3 +74,12 @@ export function scenarioRequestFrom(o: RiskCliOptions, asOfIndex: number): Scena
   };
 }
 
+
+/**
+ * The model of `--model ID|FILE` on `market`: a var-es model resolved once with `--history` (and
+ * `--as-of`, default: the last close at or before the market's valuation time); any other model as it is.
+ */
+export function modelFrom(id: string, market: MarginMarket, o: { history?: string; asOf?: string }): LoadedModel {
+  let h: History | undefined;
+  return modelWithHistory(id, market, o.history ? () => (h ??= historyFrom(o)) : undefined, o.asOf);
+}

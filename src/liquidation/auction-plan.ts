@@ -8,11 +8,11 @@
  * while the account stays below MM, as on chain.
  */
 import type { MarginEngine } from '../runner/account/runner.js';
-import type { AccountInput, MarginResultOk } from '../measures/types.js';
+import type { AccountInput, MarginFigures } from '../measures/types.js';
 import { DutchAuction } from './auction-house.js';
 import { notionalUsd, positionFacts } from './execution.js';
 import type { DutchAuctionMechanism, PlanSpec } from './mechanism.js';
-import { finishPlan, gapOf, marginOk, type AuctionBidStep, type LiquidationPlan } from './plan-core.js';
+import { figuresOk, finishPlan, gapOf, type AuctionBidStep, type LiquidationPlan } from './plan-core.js';
 
 const MAX_AUCTIONS = 50;
 
@@ -37,12 +37,12 @@ export function auctionPlan(engine: MarginEngine, account: AccountInput, mech: D
   const da = new DutchAuction(mech.auction, { securityModuleBalance: smBalance ?? mech.insuranceFund?.initialUsd ?? 0 });
   const pegged = engine.model.params.collateral.usdPegged;
   const cashCur = pegged.includes('USDC') ? 'USDC' : (pegged[0] ?? 'USDC');
-  const before = marginOk(engine, account);
+  const before = figuresOk(engine, account);
   const g0 = gapOf(before, spec.target, spec.buffer);
   const steps: AuctionBidStep[] = [];
   let acc = account;
   let r = before;
-  const lyraMM = (x: MarginResultOk): number => x.equity - x.maintenanceMargin;
+  const lyraMM = (x: MarginFigures): number => x.equity - x.maintenanceMargin;
   const push = (s: Omit<AuctionBidStep, 'step' | 'equity' | 'initialMargin' | 'maintenanceMargin' | 'gap'>): void => {
     steps.push({ step: steps.length + 1, ...s, equity: r.equity, initialMargin: r.initialMargin, maintenanceMargin: r.maintenanceMargin, gap: gapOf(r, spec.target, spec.buffer) });
   };
@@ -51,7 +51,7 @@ export function auctionPlan(engine: MarginEngine, account: AccountInput, mech: D
     const started = da.start(id, { mm: lyraMM(r), mtm: r.equity }, 0);
     if (started.fee > 0) {
       acc = { ...acc, collateral: { ...acc.collateral, [cashCur]: (acc.collateral[cashCur] ?? 0) - started.fee } };
-      r = marginOk(engine, acc);
+      r = figuresOk(engine, acc);
     }
     const base = { t, discount: 0, cashFromBidder: 0, cashToBidder: 0, securityModulePaid: 0, socialised: 0, liquidatorGain: 0, notionalUsd: 0 };
     push({ ...base, type: 'auction-start', t: 0, insolvent: started.auction.insolvent, percent: 0, fee: started.fee });
@@ -67,7 +67,7 @@ export function auctionPlan(engine: MarginEngine, account: AccountInput, mech: D
     const f = bid.finalPercentage;
     const valueTaken = f * r.equity; // reserved cash is 0 at the first bid of an auction
     acc = bid.cashToBidder > 0 || started.auction.insolvent ? scaled(acc, 1 - f, cashCur, 0, 0) : scaled(acc, 1 - f, cashCur, 0, bid.cashFromBidder);
-    r = marginOk(engine, acc);
+    r = figuresOk(engine, acc);
     push({
       ...base,
       type: 'auction-bid',

@@ -179,8 +179,34 @@ export function validateMechanism(v: unknown): Mechanism {
   };
 }
 
-/** A shipped mechanism by id, a parameter file path, or a parameter object. */
+/** Mechanisms this module validated (deep-frozen, so they cannot have changed since) and the shipped ones by id. */
+const validated = new WeakSet<object>();
+const shipped = new Map<string, Mechanism>();
+
+function frozen<T>(v: T): T {
+  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
+    for (const x of Object.values(v)) frozen(x);
+    Object.freeze(v);
+  }
+  return v;
+}
+
+/**
+ * A shipped mechanism by id, a parameter file path, or a parameter object. The result is
+ * deep-frozen; passing it back (a simulation's every plan does) skips the validation, and a
+ * shipped id is read once.
+ */
 export function loadMechanism(idOrFile: string | Mechanism | unknown): Mechanism {
+  if (typeof idOrFile === 'object' && idOrFile !== null && validated.has(idOrFile)) return idOrFile as Mechanism;
+  const hit = typeof idOrFile === 'string' ? shipped.get(idOrFile) : undefined;
+  if (hit) return hit;
+  const m = frozen(readMechanism(idOrFile));
+  validated.add(m);
+  if (typeof idOrFile === 'string' && !idOrFile.endsWith('.json') && !idOrFile.includes('/')) shipped.set(idOrFile, m);
+  return m;
+}
+
+function readMechanism(idOrFile: string | Mechanism | unknown): Mechanism {
   if (typeof idOrFile !== 'string') return wrap(() => validateMechanism(idOrFile), 'the mechanism object');
   let file = idOrFile;
   if (!idOrFile.endsWith('.json') && !idOrFile.includes('/')) {

@@ -5,7 +5,7 @@
  */
 import { OptmarginError } from '../errors.js';
 import type { MarginEngine } from '../runner/account/runner.js';
-import type { AccountInput, MarginResultOk } from '../measures/types.js';
+import type { AccountInput, MarginFigures, MarginResultOk } from '../measures/types.js';
 import type { Mechanism, PlanSpec, PlanStrategy, PlanTarget } from './mechanism.js';
 
 export interface PlanOptions {
@@ -84,7 +84,7 @@ export interface LiquidationPlan {
   after: { account: AccountInput; margin: MarginResultOk };
 }
 
-export function gapOf(r: MarginResultOk, target: PlanTarget, buffer: number): number {
+export function gapOf(r: MarginFigures, target: PlanTarget, buffer: number): number {
   if (target === 'im') return r.equity - r.initialMargin;
   return r.equity - r.maintenanceMargin * (1 + buffer);
 }
@@ -95,13 +95,20 @@ export function marginOk(engine: MarginEngine, a: AccountInput): MarginResultOk 
   return r;
 }
 
+/** The headline figures of a plan's intermediate account (MarginEngine.figures: margin()'s doubles, no breakdown); errors as marginOk's. */
+export function figuresOk(engine: MarginEngine, a: AccountInput): MarginFigures {
+  const r = engine.figures(a);
+  if (!r.ok) throw new OptmarginError(r.error.code, `account ${a.id}: ${r.error.message}`, r.error.path);
+  return r;
+}
+
 /** The plan of one account under a mechanism. */
 export function finishPlan(
   engine: MarginEngine,
   account: AccountInput,
   mech: Mechanism,
   spec: PlanSpec,
-  before: MarginResultOk,
+  before: MarginFigures,
   g0: number,
   steps: PlanStep[],
   restored: boolean,

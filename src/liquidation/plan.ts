@@ -20,11 +20,11 @@
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import type { MarginEngine } from '../runner/account/runner.js';
 import { validateAccount } from '../instruments/account.js';
-import type { AccountInput, MarginResultOk } from '../measures/types.js';
+import type { AccountInput, MarginFigures } from '../measures/types.js';
 import { auctionPlan } from './auction-plan.js';
-import { finishPlan, gapOf, marginOk, type AuctionBidStep, type CloseStep, type LiquidationPlan, type PlanOptions, type PlanStep } from './plan-core.js';
+import { figuresOk, finishPlan, gapOf, type AuctionBidStep, type CloseStep, type LiquidationPlan, type PlanOptions, type PlanStep } from './plan-core.js';
 
-export { finishPlan, gapOf, marginOk, type AuctionBidStep, type CloseStep, type LiquidationPlan, type PlanOptions, type PlanStep } from './plan-core.js';
+export { figuresOk, finishPlan, gapOf, marginOk, type AuctionBidStep, type CloseStep, type LiquidationPlan, type PlanOptions, type PlanStep } from './plan-core.js';
 import {
   accountOf,
   bookingOf,
@@ -57,7 +57,7 @@ export function planLiquidation(engine: MarginEngine, accountIn: AccountInput | 
 interface Candidate {
   k: number;
   q: number;
-  r: MarginResultOk;
+  r: MarginFigures;
   collateral: Record<string, number>;
   price: number;
   fee: number;
@@ -71,7 +71,7 @@ class FixedPricePlanner {
   private collateral: Record<string, number>;
   private readonly cum = new Map<string, number>();
   private readonly usdPegged: readonly string[];
-  private cur: MarginResultOk;
+  private cur: MarginFigures;
   private readonly steps: CloseStep[] = [];
   /** lazy greedy: last known score of each candidate */
   private readonly stale = new Map<number, { score: number; release: number }>();
@@ -88,10 +88,10 @@ class FixedPricePlanner {
     this.collateral = { ...account.collateral };
     this.usdPegged = engine.model.params.collateral.usdPegged;
     for (const [u, n] of Object.entries(prior ?? {})) this.cum.set(u, n);
-    this.cur = marginOk(engine, account);
+    this.cur = figuresOk(engine, account);
   }
 
-  private gap(r: MarginResultOk): number {
+  private gap(r: MarginFigures): number {
     return gapOf(r, this.spec.target, this.spec.buffer);
   }
 
@@ -118,7 +118,7 @@ class FixedPricePlanner {
 
   private candidate(k: number): Candidate {
     const e = this.evaluate(k, this.collateral, this.remaining, this.cum);
-    return { ...e, r: marginOk(this.engine, e.account) };
+    return { ...e, r: figuresOk(this.engine, e.account) };
   }
 
   private take(c: Candidate): void {
@@ -242,7 +242,7 @@ class FixedPricePlanner {
       account = e.account;
     }
     if (!account) return false;
-    const r = marginOk(this.engine, account);
+    const r = figuresOk(this.engine, account);
     if (!(this.gap(r) > g0)) return false;
     for (const p of parts) this.take({ ...p, r, collateral: p.collateral });
     return true;

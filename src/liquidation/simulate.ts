@@ -97,6 +97,8 @@ export class Simulation {
   private steps = 0;
   private readonly bookUnderlyings: string[];
   private readonly gross0: Float64Array;
+  /** scratch of tickAll: accounts already counted as changed */
+  private readonly seen: Uint8Array;
 
   private constructor(book: BookEngine, opts: SimulationOptions, model: LoadedModel, mechanism: Mechanism) {
     this.book = book;
@@ -110,6 +112,7 @@ export class Simulation {
     this.mm = new Float64Array(n);
     this.health = new Int8Array(n);
     this.stepStartEq = new Float64Array(n);
+    this.seen = new Uint8Array(n);
     for (let k = 0; k < n; k++) this.refresh(k);
     this.sumEq = this.eq.reduce((a, x) => a + x, 0);
     this.shortfall = new ShortfallBook(book, model, mechanism, this.fund);
@@ -214,16 +217,30 @@ export class Simulation {
     return out;
   }
 
-  private async tickAll(m: MarginMarket, underlyings: readonly string[]): Promise<{ pnl: number; changed: Set<number> }> {
+  /**
+   * Ticks the book to `m` on `underlyings` — those whose data did not change since the last
+   * tick are skipped (their accounts cannot have moved) — and refreshes the changed accounts.
+   * Returns the market P&L and the changed accounts, ascending.
+   */
+  private async tickAll(m: MarginMarket, underlyings: readonly string[]): Promise<{ pnl: number; changed: number[] }> {
     let pnl = 0;
-    const changed = new Set<number>();
+    const prev = this.market as Partial<ResolvedMarket>;
+    const changed: number[] = [];
+    const seen = this.seen;
+    seen.fill(0);
     for (const u of underlyings) {
       if (!m.hasUnderlying(u)) throw new OptmarginError(ErrorCodes.MISSING_MARKET_DATA, `the path's market has no underlying ${JSON.stringify(u)} the book holds`);
+      if (typeof prev.sameUnderlying === 'function' && prev.sameUnderlying(m, u)) continue;
       const upd = await this.book.tick(u, m);
       pnl += this.refreshAll(upd.indices);
-      for (const k of upd.indices) changed.add(k);
+      for (const k of upd.indices) {
+        if (seen[k]) continue;
+        seen[k] = 1;
+        changed.push(k);
+      }
     }
     this.market = m;
+    if (underlyings.length > 1) changed.sort((a, b) => a - b);
     return { pnl, changed };
   }
 
@@ -247,7 +264,8 @@ export class Simulation {
     const done = new Set<number>();
     const cum: Record<string, number> = {};
     while (r.rounds < this.maxRounds) {
-      const todo = [...tick.changed].filter((k) => !done.has(k) && this.health[k] >= 2 && this.eq[k] < this.mm[k]).sort((a, b) => a - b);
+      // the first round looks at every account (an unchanged one may still be below MM), the cascade's at those its ticks moved
+      const todo = this.belowMm(r.rounds === 0 ? null : tick.changed, done);
       if (todo.length === 0) break;
       r.rounds++;
       const engine = new MarginEngine({ market: hashed(this.market), model: this.model });
@@ -289,6 +307,18 @@ export class Simulation {
     r.ledger = { accounts: dA, liquidators: dL, insuranceFund: dF, printed: r.printed, residual: dA + dL + dF - r.marketPnl - r.printed };
     r.ms = performance.now() - t0;
     return r;
+  }
+
+  /** Accounts among `candidates` (null: all) below maintenance margin and not yet liquidated in this step, ascending. */
+  private belowMm(candidates: readonly number[] | null, done: Set<number>): number[] {
+    const out: number[] = [];
+    const below = (k: number): boolean => !done.has(k) && this.health[k] >= 2 && this.eq[k] < this.mm[k];
+    if (candidates) {
+      for (const k of candidates) if (below(k)) out.push(k);
+    } else {
+      for (let k = 0; k < this.eq.length; k++) if (below(k)) out.push(k);
+    }
+    return out;
   }
 
   /** Liquidates account k by the mechanism's plan and books the result on the book. */

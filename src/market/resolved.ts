@@ -321,6 +321,14 @@ class Resolved implements ResolvedMarket {
     return new Resolved(this.base, { priceMult, volLayers, spec: shock });
   }
 
+  sameUnderlying(other: unknown, u: string): boolean {
+    if (!(other instanceof Resolved) || other.base !== this.base) return false;
+    if (this.mult(u) !== other.mult(u)) return false;
+    const a = this.state.volLayers.get(u) ?? [];
+    const b = other.state.volLayers.get(u) ?? [];
+    return a.length === b.length && a.every((l, i) => l === b[i]);
+  }
+
   private quotesMap(): Map<string, InstrumentQuote> {
     if (!this.base.quotes) {
       const m = new Map<string, InstrumentQuote>();

@@ -269,6 +269,8 @@ export interface ResolvedMarket {
   atmVol(underlying: string, expiryMs: number): number;
   /** A cheap shocked view of the BASE market (shocks compose: this view's shock is applied first). */
   shocked(shock: MarketShock): ResolvedMarket;
+  /** Whether `other` is a view of the same snapshot giving the same data for `underlying` (same price multiplier, same vol shifts): a runner may keep what it computed from it. */
+  sameUnderlying(other: unknown, underlying: string): boolean;
   /** Open interest of an instrument when the snapshot has quotes, else undefined. */
   openInterest(instrumentName: string): number | undefined;
   /** The snapshot's quote of an instrument, if any. */

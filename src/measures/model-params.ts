@@ -19,6 +19,7 @@ import type {
   ScenarioSpec,
   StandardOptionParams,
   UnderlyingScanParams,
+  VarEsModel,
   VolShockParams,
 } from './types.js';
 
@@ -292,13 +293,45 @@ function deribitPme(c: Checker, o: Obj, h: Header): DeribitPmeModel {
 type Header = { id: string; version: string; description: string; source: string };
 
 /** Validates a parameter object into a typed model; `where` names its origin in messages (a file path or id). */
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** The var-es family (docs/risk.md "var-es"): measure, α, MPOR 1–3 days, FHS lookback and λ, stressed period, APC rule, MM fraction. */
+function varEs(c: Checker, o: Obj, h: Header): VarEsModel {
+  c.obj('(root)', o, [...HEADER, 'measure', 'alpha', 'quantile', 'mporDays', 'lookback', 'lambda', 'stressFrom', 'stressTo', 'apc', 'mmFraction', 'collateral']);
+  const mpor = c.num('mporDays', o.mporDays, 1, 3);
+  if (!Number.isInteger(mpor)) c.fail('mporDays', 'must be 1, 2 or 3', mpor);
+  const lookback = c.num('lookback', o.lookback, 30, 10_000);
+  if (!Number.isInteger(lookback)) c.fail('lookback', 'must be an integer', lookback);
+  const date = (k: 'stressFrom' | 'stressTo'): string => (DATE.test(String(o[k])) ? String(o[k]) : c.fail(k, 'must be a date YYYY-MM-DD', o[k]));
+  const a = c.obj('apc', o.apc, ['rule', 'buffer', 'weight', 'years']);
+  const rule = c.oneOf('apc.rule', a.rule, ['buffer', 'stressed-weight', 'ten-year'] as const);
+  const apc: VarEsModel['apc'] =
+    rule === 'buffer' ? { rule, buffer: c.num('apc.buffer', a.buffer ?? 0.25, 0, 10) } : rule === 'stressed-weight' ? { rule, weight: c.num('apc.weight', a.weight ?? 0.25, 0, 1) } : { rule, years: c.num('apc.years', a.years ?? 10, 1, 50) };
+  return {
+    ...h,
+    mechanism: 'var-es',
+    measure: c.oneOf('measure', o.measure, ['es', 'var'] as const),
+    alpha: c.num('alpha', o.alpha, 0.5, 0.9999),
+    quantile: c.oneOf('quantile', o.quantile, ['lower', 'empirical', 'linear'] as const),
+    mporDays: mpor,
+    lookback,
+    lambda: c.num('lambda', o.lambda, 0.5, 0.9999),
+    stressFrom: date('stressFrom'),
+    stressTo: date('stressTo'),
+    apc,
+    mmFraction: c.num('mmFraction', o.mmFraction, 0, 1),
+    collateral: collateral(c, o.collateral),
+  };
+}
+
 export function validateModel(v: unknown, where = 'model'): MarginModel {
   const c = new Checker(where);
   if (typeof v !== 'object' || v === null || Array.isArray(v)) c.fail('(root)', 'must be an object', v);
   const o = v as Obj;
   const h: Header = { id: c.str('id', o.id), version: c.str('version', o.version), description: c.str('description', o.description), source: c.str('source', o.source) };
-  const mech = c.oneOf('mechanism', o.mechanism, ['rule-based', 'scenario-grid', 'lyra-pmrm', 'deribit-pme'] as const);
+  const mech = c.oneOf('mechanism', o.mechanism, ['rule-based', 'scenario-grid', 'lyra-pmrm', 'deribit-pme', 'var-es'] as const);
   if (mech === 'rule-based') return ruleBased(c, o, h);
+  if (mech === 'var-es') return varEs(c, o, h);
   if (mech === 'scenario-grid') return grid(c, o, h);
   if (mech === 'deribit-pme') return deribitPme(c, o, h);
   return lyra(c, o, h);

@@ -9,7 +9,7 @@ import { parseJsonText } from '../io/decode.js';
 import { fileExists, packagePath, readText } from '../platform/files.js';
 import { hashOf } from '../platform/hash.js';
 import { validateModel } from './model-params.js';
-import { PRESET_DATA } from './presets.js';
+import { PRESET_DATA, RISK_PRESET_DATA } from './presets.js';
 import type { LoadedModel, MarginModel } from './types.js';
 
 export { validateModel } from './model-params.js';
@@ -54,10 +54,12 @@ export function loadModel(idOrPath: string | MarginModel): LoadedModel {
       throw new OptmarginError(ErrorCodes.INVALID_MODEL, e.message);
     }
   } else {
-    raw = PRESET_DATA[idOrPath];
-    where = `presets/${idOrPath}.json`;
+    const risk = RISK_PRESET_DATA[idOrPath] !== undefined;
+    raw = risk ? RISK_PRESET_DATA[idOrPath] : PRESET_DATA[idOrPath];
+    where = risk ? `data/var-es/${idOrPath}.json` : `presets/${idOrPath}.json`;
     if (raw === undefined) {
-      throw new OptmarginError(ErrorCodes.INVALID_MODEL, `unknown model ${JSON.stringify(idOrPath)}; presets: ${Object.keys(PRESET_DATA).sort().join(', ')}`);
+      const ids = [...Object.keys(PRESET_DATA), ...Object.keys(RISK_PRESET_DATA)].sort();
+      throw new OptmarginError(ErrorCodes.INVALID_MODEL, `unknown model ${JSON.stringify(idOrPath)}; presets: ${ids.join(', ')}`);
     }
   }
   const loaded = toLoadedModel(validateModel(raw, where));

@@ -8,6 +8,7 @@ import type {
   UnderlyingGreeks,
   UnderlyingGridBreakdown,
   UsdFigures,
+  VarEsBreakdown,
 } from './types.js';
 
 export interface MarginOutcome {
@@ -24,4 +25,5 @@ export interface MarginOutcome {
   currency?: string;
   usd?: UsdFigures;
   pme?: PmeCurrencyBreakdown[];
+  varEs?: VarEsBreakdown;
 }

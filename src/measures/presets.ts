@@ -11,6 +11,8 @@ import deribitStandard2024 from '../../presets/deribit-standard-2024.1.json' wit
 import deribitXpm from '../../presets/deribit-xpm.json' with { type: 'json' };
 import lyraPmrm from '../../presets/lyra-pmrm.json' with { type: 'json' };
 import span16 from '../../presets/span-16.json' with { type: 'json' };
+import varEs975 from '../../data/var-es/var-es-975.json' with { type: 'json' };
+import varEsVar99 from '../../data/var-es/var-es-var99.json' with { type: 'json' };
 
 /** Raw parameter objects by preset id (validated when loaded). */
 export const PRESET_DATA: Readonly<Record<string, unknown>> = {
@@ -22,4 +24,13 @@ export const PRESET_DATA: Readonly<Record<string, unknown>> = {
   'deribit-xpm': deribitXpm,
   'lyra-pmrm': lyraPmrm,
   'span-16': span16,
+};
+
+/**
+ * The risk-based (var-es) presets, data/var-es/*.json: loadable by id like the presets, but they
+ * need a history to run (risk/var-margin.ts withHistory), so they are not in the preset list.
+ */
+export const RISK_PRESET_DATA: Readonly<Record<string, unknown>> = {
+  'var-es-975': varEs975,
+  'var-es-var99': varEsVar99,
 };

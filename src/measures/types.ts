@@ -8,7 +8,7 @@
  * coin; inverse futures/perpetuals in USD of notional.
  */
 import type { ErrorCode } from '../errors.js';
-import type { ScenarioInfo, VolDirection, VolShockParams } from '../scenarios/types.js';
+import type { ScenarioInfo, ScenarioSet, VolDirection, VolShockParams } from '../scenarios/types.js';
 
 export type { ScenarioInfo, VolDirection, VolShockParams } from '../scenarios/types.js';
 import type { AccountMode, CollateralParams } from '../instruments/types.js';
@@ -180,13 +180,68 @@ export interface DeribitPmeModel extends ModelHeader {
   collateral: CollateralParams;
 }
 
-export type MarginModel = RuleBasedModel | GridModel | LyraPmrmModel | DeribitPmeModel;
+/** Anti-procyclicality rule of a var-es model (EMIR RTS 153/2013 art. 28(1) (a), (b) or (c)). */
+export type ApcRule = 'buffer' | 'stressed-weight' | 'ten-year';
+
+/**
+ * Risk-based margin (docs/risk.md "var-es"): IM = ES at α (or VaR at α) over an MPOR of 1–3 days
+ * from FHS on `lookback` returns, floored by the stressed period, one APC rule; MM = mmFraction × IM.
+ * Its scenario sets come from a history: a LoadedModel of this mechanism carries them
+ * (`riskScenarios`, resolved once by risk/var-margin.ts `withHistory`).
+ */
+export interface VarEsModel extends ModelHeader {
+  mechanism: 'var-es';
+  measure: 'es' | 'var';
+  alpha: number;
+  quantile: 'lower' | 'empirical' | 'linear';
+  mporDays: number;
+  lookback: number;
+  lambda: number;
+  stressFrom: string;
+  stressTo: string;
+  apc: { rule: ApcRule; buffer?: number; weight?: number; years?: number };
+  mmFraction: number;
+  collateral: CollateralParams;
+}
+
+export type MarginModel = RuleBasedModel | GridModel | LyraPmrmModel | DeribitPmeModel | VarEsModel;
+
+/** The scenario sets of a var-es model as of one date (relative moves over the MPOR, revalued on any market). */
+export interface VarEsScenarioSets {
+  /** the history date T the sets are as of */
+  asOf: string;
+  /** FHS on the lookback as of T */
+  base: ScenarioSet;
+  /** historical scenarios of the stressed period */
+  stressed: ScenarioSet;
+  /** the ten-year rule's HS lookback as of T (apc 'ten-year'), else null */
+  tenYear: ScenarioSet | null;
+  /** 1-day EWMA vol forecasts of the underlyings as of T */
+  dailyVol: Record<string, number>;
+  /** ids and content hashes of the sets (carried into results) */
+  sets: { id: string; hash: string }[];
+}
 
 /** A loaded model: parameters plus the hash every result carries. */
 export interface LoadedModel {
   params: MarginModel;
-  /** sha256 (hex, first 16 chars) of the canonical JSON of the parameters. */
+  /** sha256 (hex, first 16 chars) of the canonical JSON of the parameters (var-es: of the parameters' hash, T and the sets' hashes). */
   hash: string;
+  /** var-es models: the scenario sets resolved from a history */
+  riskScenarios?: VarEsScenarioSets;
+}
+
+/** What a var-es model adds to a result: the measures behind IM. */
+export interface VarEsBreakdown {
+  asOf: string;
+  /** measure over the FHS set, USD */
+  base: number;
+  /** measure over the stressed-period set, USD */
+  stressed: number;
+  /** measure over the ten-year HS lookback (apc 'ten-year') */
+  tenYear?: number;
+  dailyVol: Record<string, number>;
+  scenarioSets: { id: string; hash: string }[];
 }
 
 // ───────────────────────────── results ─────────────────────────────
@@ -272,6 +327,8 @@ export interface MarginResultOk extends MarginFigures {
   grid?: UnderlyingGridBreakdown[];
   /** Mechanism-specific components (Lyra: mtm, basis contingency, static contingency...). */
   components?: Record<string, number>;
+  /** var-es models: the measures behind IM, the as-of date and the scenario sets */
+  varEs?: VarEsBreakdown;
 }
 
 /** USD equivalents of a coin account's headline figures, at the index `price`. */

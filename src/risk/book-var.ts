@@ -5,14 +5,14 @@
  * piscina pool (the book engine's ChunkRunner). Each account's sums run in position order and its
  * selection in scenario order whatever the sharding, so results are bit-identical for any thread
  * count; figures come from the tails through the same convention code as one account
- * (measures.ts varFromTail / esFromTail).
+ * (measures/quantiles.ts varFromTail / esFromTail).
  */
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import type { InstrumentTable } from '../instruments/table.js';
 import type { AccountInput } from '../measures/types.js';
 import type { TailKernel } from '../wasm/tails.js';
-import { esFromTail, tailLength, varFromTail, type QuantileConvention } from './measures.js';
-import { resolveHoldings } from './portfolio.js';
+import { esFromTail, tailLength, varFromTail, type QuantileConvention } from '../measures/quantiles.js';
+import { resolveHoldings } from '../scenarios/holdings.js';
 
 export interface RiskCsr {
   ids: string[];

@@ -16,148 +16,111 @@
  * "Dynamic": `dynamicMargin` re-runs it at the close of each day of a history, beside a fixed
  * grid preset on the same account and market — the procyclicality picture.
  */
-import { ErrorCodes, OptmarginError, check } from '../errors.js';
+import { ErrorCodes, OptmarginError } from '../errors.js';
 import { createMarginEngine } from '../runner/account/runner.js';
-import { healthOf } from '../measures/health.js';
-import { InstrumentTable } from '../instruments/table.js';
+import { figuresOf } from '../measures/health.js';
+import { hashOf, loadModel, resolveModel, toLoadedModel, validateModel } from '../measures/models.js';
+import type { LoadedModel, MarginFigures, MarginModel, VarEsBreakdown, VarEsModel, VarEsScenarioSets } from '../measures/types.js';
 import type { MarginMarket } from '../market/margin-market.js';
-import type { MarginFigures } from '../measures/types.js';
-import { packagePath, readText } from '../platform/files.js';
-import { dateIndex, type History } from './history.js';
+import { closeInstant, dateIndex, type History } from './history.js';
 import { fhsScenarios, historicalScenarios } from './historical.js';
-import { QUANTILE_CONVENTIONS, expectedShortfall, valueAtRisk, type QuantileConvention } from './measures.js';
-import { accountPnl, resolveHoldings, riskAccount } from './portfolio.js';
-import { revalueInstruments } from './revalue.js';
+import { riskAccount } from '../scenarios/holdings.js';
+import { seamSet } from './revalue.js';
 import { materialise } from './rolling.js';
-import type { ScenarioSet } from './scenario-set.js';
 import { marketFromHistory } from './var.js';
 
-export type ApcRule = 'buffer' | 'stressed-weight' | 'ten-year';
-
-export interface VarEsParams {
-  id: string;
-  version: string;
-  description: string;
-  source: string;
-  measure: 'es' | 'var';
-  alpha: number;
-  quantile: QuantileConvention;
-  mporDays: number;
-  lookback: number;
-  lambda: number;
-  stressFrom: string;
-  stressTo: string;
-  apc: { rule: ApcRule; buffer?: number; weight?: number; years?: number };
-  mmFraction: number;
-}
-
-export function validateVarEsParams(v: unknown, where = 'model'): VarEsParams {
-  const o = check.object(where, v);
-  const num = (k: string, lo: number, hi: number): number => {
-    const x = check.finite(`${where}.${k}`, o[k]);
-    if (!(x >= lo && x <= hi)) throw new OptmarginError(ErrorCodes.INVALID_MODEL, `${where}.${k} must be in [${lo}, ${hi}], got ${x}`, `${where}.${k}`);
-    return x;
-  };
-  const apc = check.object(`${where}.apc`, o.apc);
-  const rule = check.oneOf(`${where}.apc.rule`, apc.rule, ['buffer', 'stressed-weight', 'ten-year'] as const);
-  const mpor = num('mporDays', 1, 3);
-  if (!Number.isInteger(mpor)) throw new OptmarginError(ErrorCodes.INVALID_MODEL, `${where}.mporDays must be 1, 2 or 3, got ${mpor}`);
-  return {
-    id: check.string(`${where}.id`, o.id),
-    version: check.string(`${where}.version`, o.version),
-    description: check.string(`${where}.description`, o.description),
-    source: check.string(`${where}.source`, o.source),
-    measure: check.oneOf(`${where}.measure`, o.measure, ['es', 'var'] as const),
-    alpha: num('alpha', 0.5, 0.9999),
-    quantile: check.oneOf(`${where}.quantile`, o.quantile, QUANTILE_CONVENTIONS),
-    mporDays: mpor,
-    lookback: num('lookback', 30, 10_000),
-    lambda: num('lambda', 0.5, 0.9999),
-    stressFrom: check.string(`${where}.stressFrom`, o.stressFrom),
-    stressTo: check.string(`${where}.stressTo`, o.stressTo),
-    apc: {
-      rule,
-      ...(rule === 'buffer' ? { buffer: check.nonNegative(`${where}.apc.buffer`, apc.buffer ?? 0.25) } : {}),
-      ...(rule === 'stressed-weight' ? { weight: check.nonNegative(`${where}.apc.weight`, apc.weight ?? 0.25) } : {}),
-      ...(rule === 'ten-year' ? { years: check.positive(`${where}.apc.years`, apc.years ?? 10) } : {}),
-    },
-    mmFraction: num('mmFraction', 0, 1),
-  };
-}
+export type { ApcRule, VarEsModel } from '../measures/types.js';
+/** @deprecated name: the var-es parameters are a margin model (measures/types.ts VarEsModel) */
+export type VarEsParams = VarEsModel;
 
 export const VAR_ES_PRESETS = ['var-es-975', 'var-es-var99'] as const;
 
-/** A shipped preset (data/var-es/ID.json) or a parameter file. */
-export function loadVarEsModel(idOrFile: string): VarEsParams {
-  const preset = (VAR_ES_PRESETS as readonly string[]).includes(idOrFile);
-  if (!preset && !/\.json$/i.test(idOrFile)) {
-    throw new OptmarginError(ErrorCodes.INVALID_MODEL, `--model ${JSON.stringify(idOrFile)} is neither a var-es preset (${VAR_ES_PRESETS.join(', ')}) nor a .json parameter file`);
+/** The parameters of a var-es model: a shipped preset id (data/var-es/ID.json), a parameter file or object. */
+export function loadVarEsModel(idOrFile: string | LoadedModel | MarginModel): VarEsModel {
+  const p = resolveModel(idOrFile).params;
+  if (p.mechanism !== 'var-es') {
+    throw new OptmarginError(ErrorCodes.INVALID_MODEL, `${p.id} is a ${p.mechanism} model, not a var-es model (${VAR_ES_PRESETS.join(', ')} or a file with "mechanism": "var-es")`, 'model');
   }
-  const text = readText(preset ? packagePath('data', 'var-es', `${idOrFile}.json`) : idOrFile, ErrorCodes.INVALID_MODEL);
-  try {
-    return validateVarEsParams(JSON.parse(text), idOrFile);
-  } catch (e) {
-    if (e instanceof SyntaxError) throw new OptmarginError(ErrorCodes.INVALID_MODEL, `${idOrFile} is not valid JSON: ${e.message}`);
-    throw e;
-  }
+  return p;
 }
 
-export interface VarEsFigures extends MarginFigures {
-  model: string;
-  asOf: string;
-  base: number;
-  stressed: number;
-  tenYear?: number;
-  /** 1-day EWMA vol forecasts of the underlyings (the filter's state) */
-  dailyVol: Record<string, number>;
-  scenarioSets: { id: string; hash: string }[];
+/** The validated parameters of a var-es model object (INVALID_MODEL naming the field). */
+export function validateVarEsParams(v: unknown, where = 'model'): VarEsModel {
+  const o = v !== null && typeof v === 'object' && !Array.isArray(v) && !('mechanism' in v) ? { ...v, mechanism: 'var-es' } : v;
+  return loadVarEsModel(toLoadedModel(validateModel(o, where)));
 }
 
-function measureOf(x: Float64Array, p: VarEsParams): number {
-  return Math.max(0, p.measure === 'es' ? expectedShortfall(x, p.alpha) : valueAtRisk(x, p.alpha, p.quantile));
-}
-
-/** IM, MM and health of one account under a var-es model, as of history index k, on `market`. */
-export function varEsMargin(h: History, k: number, accountIn: unknown, p: VarEsParams, market: MarginMarket = marketFromHistory(h, k, p.lambda)): VarEsFigures {
-  const account = riskAccount(materialise(accountIn, market));
-  const table = new InstrumentTable(market);
-  const hold = resolveHoldings(table, account);
-  const pnl = (set: ScenarioSet) => accountPnl(hold, revalueInstruments(table, set));
+/** The model's scenario sets as of history index k: FHS on the lookback, the stressed period, the ten-year lookback (apc 'ten-year'). */
+export function varEsScenarioSets(h: History, k: number, p: VarEsModel): VarEsScenarioSets {
   const fhs = fhsScenarios(h, { asOfIndex: k, lookback: p.lookback, lambda: p.lambda, horizon: p.mporDays });
   const sFrom = dateIndex(h, p.stressFrom, `${p.id}.stressFrom`);
   const sTo = dateIndex(h, p.stressTo, `${p.id}.stressTo`);
-  const stressedSet = historicalScenarios(h, { asOfIndex: sTo, lookback: sTo - sFrom + 1, horizon: p.mporDays });
-  const base = measureOf(pnl(fhs), p);
-  const stressed = measureOf(pnl(stressedSet), p);
-  const sets = [fhs, stressedSet];
-  let im: number;
-  let tenYear: number | undefined;
-  if (p.apc.rule === 'buffer') im = Math.max(base * (1 + p.apc.buffer!), stressed);
-  else if (p.apc.rule === 'stressed-weight') im = Math.max((1 - p.apc.weight!) * base + p.apc.weight! * stressed, stressed);
-  else {
-    const n = Math.min(k, Math.round(p.apc.years! * 365));
-    const long = historicalScenarios(h, { asOfIndex: k, lookback: n, horizon: p.mporDays });
-    sets.push(long);
-    tenYear = measureOf(pnl(long), p);
-    im = Math.max(base, tenYear, stressed);
-  }
-  const mm = p.mmFraction * im;
-  const equity = hold.value;
-  const out: VarEsFigures = {
-    model: p.id,
+  if (sTo < sFrom) throw new OptmarginError(ErrorCodes.INVALID_MODEL, `${p.id}.stressTo ${p.stressTo} is before stressFrom ${p.stressFrom}`, 'stressTo');
+  const stressed = historicalScenarios(h, { asOfIndex: sTo, lookback: sTo - sFrom + 1, horizon: p.mporDays });
+  const long = p.apc.rule === 'ten-year' ? historicalScenarios(h, { asOfIndex: k, lookback: Math.min(k, Math.round(p.apc.years! * 365)), horizon: p.mporDays }) : null;
+  const risk = [fhs, stressed, ...(long ? [long] : [])];
+  return {
     asOf: h.dates[k],
-    equity,
-    initialMargin: im,
-    maintenanceMargin: mm,
-    marginRatio: equity > 0 ? mm / equity : null,
-    availableFunds: equity - im,
-    health: healthOf(equity, im, mm),
-    base,
-    stressed,
+    base: seamSet(fhs),
+    stressed: seamSet(stressed),
+    tenYear: long ? seamSet(long) : null,
     dailyVol: fhs.params.dailyVolForecast as Record<string, number>,
-    scenarioSets: sets.map((s) => ({ id: s.id, hash: s.hash })),
+    sets: risk.map((s) => ({ id: s.id, hash: s.hash })),
   };
-  if (tenYear !== undefined) out.tenYear = tenYear;
+}
+
+/**
+ * A var-es model resolved once against a history as of index k: the LoadedModel every runner takes
+ * (account, book, what-if, liquidation price). Its hash covers the parameters, T and the sets' hashes.
+ */
+export function withHistory(model: string | LoadedModel | MarginModel, h: History, k: number): LoadedModel {
+  const m = resolveModel(model);
+  const p = loadVarEsModel(m);
+  const riskScenarios = varEsScenarioSets(h, k, p);
+  return { params: p, hash: hashOf({ params: m.hash, asOf: riskScenarios.asOf, sets: riskScenarios.sets }), riskScenarios };
+}
+
+/**
+ * The as-of index of a var-es model on a market: `asOf` when given, else the last history date whose
+ * close (D+1 00:00 UTC) is at or before the market's valuation time.
+ */
+export function asOfIndexFor(h: History, market: MarginMarket, asOf?: string): number {
+  if (asOf) return dateIndex(h, asOf);
+  let k = h.dates.length - 1;
+  while (k >= 0 && closeInstant(h.dates[k]) > market.valuationTime) k--;
+  if (k < 0) {
+    throw new OptmarginError(ErrorCodes.INVALID_INPUT, `the history starts ${h.dates[0]}, after the market's valuation time ${new Date(market.valuationTime).toISOString()}: give --as-of`, '--as-of');
+  }
+  return k;
+}
+
+/** A model id / file for the CLI: var-es models resolved with the history (required), others loaded as they are. */
+export function modelWithHistory(id: string, market: MarginMarket, history: (() => History) | undefined, asOf?: string): LoadedModel {
+  const m = loadModel(id);
+  if (m.params.mechanism !== 'var-es') return m;
+  if (!history) varEsNeedsHistory(m);
+  const h = history();
+  return withHistory(m, h, asOfIndexFor(h, market, asOf));
+}
+
+function varEsNeedsHistory(m: LoadedModel): never {
+  throw new OptmarginError(ErrorCodes.INVALID_INPUT, `model ${m.params.id} is a var-es model: give its price history with --history FILE[,FILE…] (and --as-of DATE)`, '--history');
+}
+
+export interface VarEsFigures extends MarginFigures, Omit<VarEsBreakdown, 'asOf'> {
+  model: string;
+  asOf: string;
+}
+
+/** IM, MM and health of one account under a var-es model, as of history index k, on `market` (the margin engine's var-es measure). */
+export function varEsMargin(h: History, k: number, accountIn: unknown, p: VarEsModel | LoadedModel | string, marketIn?: MarginMarket): VarEsFigures {
+  const model = withHistory(p, h, k);
+  const market = marketIn ?? marketFromHistory(h, k, (model.params as VarEsModel).lambda);
+  const r = createMarginEngine({ market, model }).margin(riskAccount(materialise(accountIn, market)));
+  if (!r.ok) throw new OptmarginError(r.error.code, r.error.message, r.error.path);
+  const v = r.varEs!;
+  const out: VarEsFigures = { model: model.params.id, ...figuresOf(r), base: v.base, stressed: v.stressed, dailyVol: v.dailyVol, scenarioSets: v.scenarioSets, asOf: v.asOf };
+  if (v.tenYear !== undefined) out.tenYear = v.tenYear;
   return out;
 }
 

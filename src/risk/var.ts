@@ -14,9 +14,9 @@ import { marketHashOf, tableMarket, type MarginMarket, type TableUnderlying } fr
 import type { AccountInput } from '../measures/types.js';
 import { closeInstant, logReturns, type History } from './history.js';
 import { ewmaVariance, fhsScenarios, historicalScenarios, type HorizonMethod } from './historical.js';
-import { component, esWeights, riskFigures, smallestIndices, valueAtRisk, expectedShortfall, varWeights, type QuantileConvention, type RiskFigures } from './measures.js';
+import { component, esWeights, riskFigures, smallestIndices, valueAtRisk, expectedShortfall, varWeights, type QuantileConvention, type RiskFigures } from '../measures/quantiles.js';
 import { monteCarloScenarios, type McDistribution } from './monte-carlo.js';
-import { accountPnl, linePnl, resolveHoldings } from './portfolio.js';
+import { accountPnl, linePnl, resolveHoldings } from '../scenarios/holdings.js';
 import { revalueInstruments, type ScenarioValues } from './revalue.js';
 import type { ScenarioSet } from './scenario-set.js';
 

@@ -131,6 +131,19 @@ export class GridAccountMeasure {
     return a.mode === 'isolated' ? this.isolated(a, r) : this.pooled(a, r, key);
   }
 
+  /**
+   * The headline figures only (what a liquidation plan's steps read): the same rows and
+   * reduction as margin(), without the breakdown (positions, grid, greeks) nor a what-if state.
+   */
+  figuresOf(a: AccountInput, r: Resolved): MarginFigures {
+    if (a.mode === 'isolated') return this.isolatedFigures(a, r, null).fig;
+    const v = this.vectors.of(r, 0, r.n, r.collateral, r.collateralValue);
+    this.ensure(1, v.slots.length);
+    this.rows(v, v.pnl, 0, null);
+    this.setSub(0, 0, v.slots.length, v.equity);
+    return this.figures(AccKind.Pooled, 1, r.collateralValue);
+  }
+
   private pooled(a: AccountInput, r: Resolved, key: object): MarginOutcome {
     const tb = this.table;
     const v = this.vectors.of(r, 0, r.n, r.collateral, r.collateralValue);
@@ -161,6 +174,13 @@ export class GridAccountMeasure {
 
   /** Isolated: each position a sub-account with its own collateral. */
   private isolated(a: AccountInput, r: Resolved): MarginOutcome {
+    const grid: UnderlyingGridBreakdown[] = [];
+    const { fig, positions } = this.isolatedFigures(a, r, grid);
+    return { modeApplied: 'isolated', figures: fig, collateralValue: r.collateralValue, perCurrency: {}, greeks: greeksOf(this.table, r), positions, grid };
+  }
+
+  /** An isolated account's figures; with `grid`, the breakdown of every row and position too (else positions is empty). */
+  private isolatedFigures(a: AccountInput, r: Resolved, grid: UnderlyingGridBreakdown[] | null): { fig: MarginFigures; positions: PositionBreakdown[] } {
     const tb = this.table;
     const n = r.n;
     const all: PnlVectors[] = [];
@@ -174,28 +194,28 @@ export class GridAccountMeasure {
       nRows += v.slots.length;
     }
     this.ensure(n, nRows);
-    const grid: UnderlyingGridBreakdown[] = [];
-    const positions: PositionBreakdown[] = new Array(n);
+    const positions: PositionBreakdown[] = grid ? new Array(n) : [];
     for (let p = 0, row0 = 0; p < n; p++) {
       const v = all[p];
       this.rows(v, v.pnl, row0, grid);
       this.setSub(p, row0, v.slots.length, v.equity);
-      const im = combineRows(this.params, this.red.rowIm, this.red.subRows, row0, row0 + v.slots.length);
-      const mm = this.params.mmFraction * im;
-      positions[p] = {
-        index: p,
-        instrument: tb.names[r.instr[p]],
-        size: r.size[p],
-        valueUsd: r.posValue[p],
-        initialMargin: im,
-        maintenanceMargin: mm,
-        equity: v.equity,
-        health: healthOf(v.equity, im, mm),
-      };
+      if (grid) {
+        const im = combineRows(this.params, this.red.rowIm, this.red.subRows, row0, row0 + v.slots.length);
+        const mm = this.params.mmFraction * im;
+        positions[p] = {
+          index: p,
+          instrument: tb.names[r.instr[p]],
+          size: r.size[p],
+          valueUsd: r.posValue[p],
+          initialMargin: im,
+          maintenanceMargin: mm,
+          equity: v.equity,
+          health: healthOf(v.equity, im, mm),
+        };
+      }
       row0 += v.slots.length;
     }
-    const fig = this.figures(AccKind.Isolated, n, r.collateralValue);
-    return { modeApplied: 'isolated', figures: fig, collateralValue: r.collateralValue, perCurrency: {}, greeks: greeksOf(tb, r), positions, grid };
+    return { fig: this.figures(AccKind.Isolated, n, r.collateralValue), positions };
   }
 
   /** The kept state of a portfolio/cross account, or null when it has none (or a stale one). */

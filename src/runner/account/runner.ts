@@ -25,6 +25,7 @@ import { finiteOrError } from '../../measures/finite.js';
 import { resolveModel } from '../../measures/models.js';
 import type { MarginOutcome } from '../../measures/outcome.js';
 import { ruleBasedMargin } from '../../measures/standard.js';
+import { VarEsAccountMeasure, varEsSetsOf } from '../../measures/var-es/measure.js';
 import type {
   AccountInput,
   LiquidationPrices,
@@ -75,6 +76,8 @@ export class MarginEngine {
   readonly scenarioSet: ScenarioSet | null;
   readonly risk: Revaluation | null;
   private readonly gridMeasure: GridAccountMeasure | null;
+  /** var-es models: the measure over the model's scenario sets revalued on this market; else null */
+  private readonly varEs: VarEsAccountMeasure | null;
   readonly lyraFeeds: LyraFeeds | undefined;
 
   constructor(opts: MarginEngineOptions) {
@@ -85,6 +88,7 @@ export class MarginEngine {
     const p = this.model.params;
     this.resolver = new AccountResolver(this.table, this.market, p.collateral, p.id);
     this.lyraFeeds = opts.lyraFeeds;
+    this.varEs = p.mechanism === 'var-es' ? new VarEsAccountMeasure(p, varEsSetsOf(this.model), this.table, this.resolver) : null;
     if (p.mechanism === 'scenario-grid') {
       this.scenarioSet = gridScenarioSet(p);
       this.risk = new Revaluation(this.table, this.scenarioSet);
@@ -123,6 +127,7 @@ export class MarginEngine {
       positions: o.positions,
       grid: o.grid,
       components: o.components,
+      varEs: o.varEs,
     };
   }
 
@@ -130,6 +135,7 @@ export class MarginEngine {
     const p = this.model.params;
     if (p.mechanism === 'lyra-pmrm') return lyraMargin(this.table, this.market, this.lyraFeeds ?? {}, a, p);
     if (p.mechanism === 'deribit-pme') return deribitPmeMargin(this, p, a);
+    if (p.mechanism === 'var-es') return this.varEs!.margin(a);
     const r = this.resolver.resolve(a);
     if (p.mechanism === 'rule-based') return ruleBasedMargin(p, this.table, this.resolver, a, r);
     return this.gridMeasure!.margin(a, r, key);
@@ -143,6 +149,25 @@ export class MarginEngine {
       const a = validateAccount(input);
       // every figure checked: a non-finite one makes the result an OPTMARGIN_NON_FINITE error
       return finiteOrError(this.result(a, this.measure(a, input as object))) as MarginResult;
+    } catch (e) {
+      return errorResult(id, e);
+    }
+  }
+
+  /**
+   * The headline figures of one account (equity, IM, MM, ratio, available funds, health): the
+   * same measure as margin() — the same doubles — without the breakdown a grid model would build
+   * (positions, rows, greeks). What a liquidation plan's steps read. Errors as margin()'s, and a
+   * non-finite figure makes the result an OPTMARGIN_NON_FINITE error.
+   */
+  figures(input: AccountInput | unknown): (MarginFigures & { ok: true }) | MarginResultError {
+    const raw = (input as AccountInput | null)?.id;
+    const id = typeof raw === 'string' ? raw : String(raw ?? '?');
+    try {
+      const a = validateAccount(input);
+      const p = this.model.params;
+      const f = p.mechanism === 'scenario-grid' ? this.gridMeasure!.figuresOf(a, this.resolver.resolve(a)) : this.measure(a, input as object).figures;
+      return finiteOrError({ id, ok: true as const, ...f }) as (MarginFigures & { id: string; ok: true }) | MarginResultError;
     } catch (e) {
       return errorResult(id, e);
     }

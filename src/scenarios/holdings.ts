@@ -8,10 +8,15 @@
  */
 import { InstrumentTable } from '../instruments/table.js';
 import { validateAccount } from '../instruments/account.js';
-import { aggregateInto } from '../scenarios/aggregate.js';
-import type { AccountInput } from '../measures/types.js';
+import { aggregateInto } from './aggregate.js';
+import type { AccountInput } from '../instruments/types.js';
 import { ErrorCodes, OptmarginError } from '../errors.js';
-import type { ScenarioValues } from './revalue.js';
+
+/** Values of the table's instruments under a set: values[i·n + s], USD P&L of one unit of instrument i in scenario s. */
+export interface ScenarioValues {
+  n: number;
+  values: Float64Array;
+}
 
 /** Stablecoins and USD: no market risk in a USD account. */
 export const USD_PEGGED: readonly string[] = ['USD', 'USDC', 'USDT'];

@@ -1,0 +1,115 @@
+/**
+ * What makes plans and simulation steps cheaper must not change a figure:
+ *  - MarginEngine.figures (what a plan's steps read) gives margin()'s headline doubles on every
+ *    mechanism (grid pooled and isolated, rule-based, Deribit PME) and margin()'s errors;
+ *  - mechanisms are validated once and come back frozen;
+ *  - a simulation step skips ticking an underlying whose data did not change
+ *    (ResolvedMarket.sameUnderlying), yet still liquidates every account below MM.
+ */
+import { describe, expect, it } from 'vitest';
+import { generateBook } from '../src/io/gen-book.js';
+import { loadMechanism } from '../src/liquidation/mechanism.js';
+import { Simulation } from '../src/liquidation/simulate.js';
+import { defaultMarket, resolveMarket } from '../src/market/index.js';
+import { MarginEngine } from '../src/runner/account/runner.js';
+import type { AccountInput } from '../src/measures/types.js';
+
+const market = resolveMarket(defaultMarket());
+const HEADLINE = ['equity', 'initialMargin', 'maintenanceMargin', 'marginRatio', 'availableFunds', 'health'] as const;
+
+describe('MarginEngine.figures: margin() without the breakdown', () => {
+  const { accounts } = generateBook({ accounts: 120, seed: 3, market });
+  for (const model of ['deribit-pm-2024.1', 'deribit-standard', 'deribit-pm']) {
+    it(`${model}: the same headline doubles (or the same error) as margin() on generated accounts`, () => {
+      const e = new MarginEngine({ market: market.shocked({ priceMove: { BTC: -0.08, ETH: 0.05 } }), model });
+      let ok = 0;
+      const modes = new Set<string>();
+      for (const a of accounts) {
+        const r = e.margin(a);
+        const f = e.figures(a);
+        expect(f.ok).toBe(r.ok);
+        if (!r.ok || !f.ok) {
+          if (!r.ok && !f.ok) expect(f.error).toEqual(r.error);
+          continue;
+        }
+        ok++;
+        modes.add(a.mode);
+        for (const k of HEADLINE) expect(Object.is(f[k], r[k]), `${a.id} ${k}`).toBe(true);
+      }
+      expect(ok).toBeGreaterThan(30);
+      if (model !== 'deribit-pm') expect([...modes].sort()).toEqual(['cross', 'isolated', 'portfolio']);
+    });
+  }
+  it('a bad account: the error margin() reports, naming the field', () => {
+    const e = new MarginEngine({ market, model: 'deribit-pm-2024.1' });
+    const bad = { id: 'x', mode: 'cross', collateral: {}, positions: [{ instrument: 'BTC-NOPE', size: 1 }] };
+    const f = e.figures(bad);
+    const r = e.margin(bad);
+    expect(f.ok).toBe(false);
+    if (f.ok || r.ok) return;
+    expect(f.error).toEqual(r.error);
+    expect(f.error.message).toMatch(/BTC-NOPE/);
+  });
+});
+
+describe('mechanisms validated once', () => {
+  it('the same frozen object for a shipped id and when passed back; a modified copy is validated again', () => {
+    const m = loadMechanism('fixed-price-5pct');
+    expect(loadMechanism('fixed-price-5pct')).toBe(m);
+    expect(loadMechanism(m)).toBe(m);
+    expect(Object.isFrozen(m)).toBe(true);
+    if (m.mechanism !== 'fixed-price') throw new Error('fixed-price expected');
+    expect(Object.isFrozen(m.fee.future)).toBe(true);
+    expect(() => loadMechanism({ ...m, plan: { ...m.plan, stepFraction: 2 } })).toThrow(/plan.stepFraction must be <= 1, got 2/);
+  });
+});
+
+describe('simulation step: unchanged underlyings are not ticked', () => {
+  // ETH: 10 linear perpetuals, 2,000 USDC. Hand: the 2024.1 grid's worst move is -16 %, so IM =
+  // 10 × spot × 0.16 (no add-on applies to one future) and MM = 0.8 × IM: below MM before any move.
+  const eth: AccountInput = { id: 'eth', mode: 'cross', collateral: { USDC: 2000 }, positions: [{ instrument: 'ETH_USDC-PERPETUAL', size: 10 }] };
+  const btc: AccountInput = { id: 'btc', mode: 'cross', collateral: { USDC: 200_000 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1, entryPrice: 60_000 }] };
+
+  it('ETH sheet by hand: MM = 0.8 × 0.16 × 10 × spot > 2,000', () => {
+    const r = new MarginEngine({ market, model: 'deribit-pm-2024.1' }).margin(eth);
+    if (!r.ok) throw new Error(r.error.message);
+    const spot = market.spot('ETH');
+    expect(r.maintenanceMargin).toBeCloseTo(0.8 * 0.16 * 10 * spot, 9);
+    expect(r.equity).toBe(2000);
+    expect(r.health).toBe('liquidatable');
+  });
+
+  it('a BTC-only move ticks BTC alone, and the ETH account below MM is still liquidated', async () => {
+    const sim = await Simulation.create({ accounts: [eth, btc], market, model: 'deribit-pm-2024.1', mechanism: 'fixed-price-5pct', insuranceFundUsd: 1e6 });
+    const book = (sim as unknown as { book: { tick: (u: string, m: unknown) => Promise<unknown> } }).book;
+    const ticked: string[] = [];
+    const tick = book.tick.bind(book);
+    book.tick = (u, m) => {
+      ticked.push(u);
+      return tick(u, m);
+    };
+    try {
+      const moved = market.shocked({ priceMove: { BTC: -0.01 } });
+      const r = await sim.step(moved, 'BTC -1 %');
+      expect(ticked).toEqual(['BTC']);
+      expect(r.liquidatedAccounts).toEqual([0]);
+      expect(Math.abs(r.ledger.residual)).toBeLessThan(1e-6);
+      // BTC's 1 % fall: the long linear perpetual (1 BTC, entry 60,000) loses 1 % of its mark
+      expect(r.marketPnl).toBeCloseTo(-0.01 * market.perpetual('BTC'), 6);
+      ticked.length = 0;
+      await sim.step(moved, 'no move');
+      expect(ticked).toEqual([]);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('sameUnderlying: views of one snapshot compare per underlying', () => {
+    const a = market.shocked({ priceMove: { BTC: -0.05 } });
+    expect(market.sameUnderlying(a, 'ETH')).toBe(true);
+    expect(market.sameUnderlying(a, 'BTC')).toBe(false);
+    expect(a.sameUnderlying(market.shocked({ priceMove: { BTC: -0.05 } }), 'BTC')).toBe(true);
+    expect(market.sameUnderlying(market.shocked({ volShift: { ETH: 0.01 } }), 'ETH')).toBe(false);
+    expect(market.sameUnderlying(resolveMarket(defaultMarket()), 'ETH')).toBe(false);
+  });
+});
