@@ -74,6 +74,11 @@ describe.skipIf(why !== '')(`playground in Chromium (playwright-core, executable
     expect(Math.min(...times)).toBeGreaterThan(0);
     expect(Math.min(...times)).toBeLessThan(1000);
     expect(await page.textContent('#status')).toMatch(/first margin figure \d+ ms after page load/);
+    // the opening page (a coin-margined BTC sub-account: every Deribit preset margins it, deribit-pm in BTC)
+    await page.waitForSelector('#chart-profile canvas');
+    await page.waitForSelector('td[data-figure=im][data-model="deribit-pm"]', { timeout: 20_000 });
+    expect(await page.textContent('#presets')).not.toContain('segregated');
+    await page.screenshot({ path: join(ARTEFACTS, 'playground-open.png') });
   });
 
   // retried: on a loaded CI host the page occasionally misses one add-position click (the step starts by clearing the list)
