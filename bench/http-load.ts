@@ -98,11 +98,20 @@ export async function openLoop(opts: { url: string; path: string; body: string |
       });
     };
     let next = 0;
+    // between sends the client sleeps (Atomics.wait, at most NAP ms, never past the next send
+    // time) instead of spinning: a spinning client would take a whole core from the server it
+    // measures. Answers that arrive during a nap wait at most NAP ms to be read (a bias of ≤ NAP
+    // on latency, none on the server's work).
+    const NAP = 0.1;
+    const nap = new Int32Array(new SharedArrayBuffer(4));
     const tick = () => {
       const now = performance.now();
       while (next < total && start + next * interval <= now) waiting.push(next++);
       for (const c of conns) if (!c.busy) dispatch(c);
-      if (next < total) setImmediate(tick);
+      if (next >= total) return;
+      const until = start + next * interval - performance.now();
+      if (until > 0.02) Atomics.wait(nap, 0, 0, Math.min(until, NAP));
+      setImmediate(tick);
     };
     tick();
   });
@@ -118,4 +127,30 @@ export async function openLoop(opts: { url: string; path: string; body: string |
     latency: { p50: pct(lat, 0.5), p90: pct(lat, 0.9), p99: pct(lat, 0.99), p999: pct(lat, 0.999), max: lat[lat.length - 1] },
     service: { p50: pct(svc, 0.5), p99: pct(svc, 0.99) },
   };
+}
+
+/**
+ * Runs `openLoop` in a child process of its own (`node http-load.js '<runs JSON>'`, the last run's
+ * result as JSON on stdout): the client's event loop and heap are then its own, as a user's
+ * client would be, not the bench process's (which holds the earlier sections' books and collects
+ * them). The runs go one after the other on the same connections' process: a warm-up, then the
+ * measured run.
+ */
+type LoadOptions = Parameters<typeof openLoop>[0] & { body: string };
+
+export async function openLoopInChild(runs: LoadOptions[]): Promise<LoadResult> {
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), JSON.stringify(runs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  if (code !== 0) throw new Error(`the load client exited with ${code}`);
+  return JSON.parse(out) as LoadResult;
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!) && process.argv[2]) {
+  let r: LoadResult | null = null;
+  for (const run of JSON.parse(process.argv[2]) as LoadOptions[]) r = await openLoop(run);
+  process.stdout.write(JSON.stringify(r));
 }

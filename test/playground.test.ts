@@ -19,6 +19,8 @@ import { pinEntries } from '../src/liquidation/price.js';
 import { planLiquidation } from '../src/liquidation/plan.js';
 import type { AccountInput } from '../src/measures/types.js';
 import { startServer, type Server } from '../src/serve/server.js';
+import { generateBook } from '../src/io/gen-book.js';
+import { Simulation } from '../src/liquidation/simulate.js';
 import { playgroundDir } from '../src/serve/static.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -72,6 +74,11 @@ describe.skipIf(why !== '')(`playground in Chromium (playwright-core, executable
     expect(Math.min(...times)).toBeGreaterThan(0);
     expect(Math.min(...times)).toBeLessThan(1000);
     expect(await page.textContent('#status')).toMatch(/first margin figure \d+ ms after page load/);
+    // the opening page (a coin-margined BTC sub-account: every Deribit preset margins it, deribit-pm in BTC)
+    await page.waitForSelector('#chart-profile canvas');
+    await page.waitForSelector('td[data-figure=im][data-model="deribit-pm"]', { timeout: 20_000 });
+    expect(await page.textContent('#presets')).not.toContain('segregated');
+    await page.screenshot({ path: join(ARTEFACTS, 'playground-open.png') });
   });
 
   // retried: on a loaded CI host the page occasionally misses one add-position click (the step starts by clearing the list)
@@ -194,5 +201,42 @@ describe.skipIf(why !== '')(`playground in Chromium (playwright-core, executable
     });
     await page.waitForFunction(() => /re-margined/.test((globalThis as any).document.querySelector('#book .status')?.textContent ?? ''), null, { timeout: 30_000 });
     await page.screenshot({ path: join(ARTEFACTS, 'playground-book.png'), fullPage: true });
+  });
+
+  it('cascade replay: the page’s path (fund, liquidations) is the Node simulator’s; a bad field shows its error beside it', async () => {
+    await page.waitForSelector('#cascade-run', { timeout: 30_000 });
+    // the Node simulator on the same book (5,000 generated accounts, seed 1), model, mechanism and path: BTC −5 % a step, 6 steps
+    const market = resolveMarket(defaultMarket());
+    const { accounts } = generateBook({ accounts: 5000, seed: 1, market });
+    const sim = await Simulation.create({ accounts, market, model: 'deribit-pm-2024.1', mechanism: 'deribit-incremental' });
+    const reports = [];
+    try {
+      for (let i = 1; i <= 6; i++) reports.push(await sim.step(market.shocked({ priceMove: { BTC: 0.95 ** i - 1 } }), `step ${i}`));
+    } finally {
+      await sim.close();
+    }
+    const liquidated = reports.reduce((a, r) => a + r.liquidated, 0);
+    expect(liquidated).toBeGreaterThan(0);
+    await page.selectOption('#cascade-mechanism', 'deribit-incremental');
+    await page.fill('#cascade-move', '-5');
+    await page.fill('#cascade-steps', '6');
+    await page.click('#cascade-run');
+    await page.waitForSelector('#cascade-summary', { timeout: 60_000 });
+    expect(await page.getAttribute('#cascade-summary', 'data-liquidated')).toBe(String(liquidated));
+    expect(await page.getAttribute('#cascade-summary', 'data-fund')).toBe(String(reports[reports.length - 1].insuranceFund));
+    for (const id of ['chart-cascade-fund', 'chart-cascade-liquidations']) {
+      const inked = await page.$eval(`#${id} canvas`, (c) => {
+        const cv = c as any;
+        const d = cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data;
+        let n = 0;
+        for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+        return n;
+      });
+      expect(inked, id).toBeGreaterThan(1000);
+    }
+    await page.locator('#cascade').screenshot({ path: join(ARTEFACTS, 'playground-cascade.png') });
+    await page.fill('#cascade-steps', '0');
+    await page.click('#cascade-run');
+    await page.waitForFunction(() => /steps must be an integer/.test((globalThis as any).document.querySelector('#cascade-steps')?.parentElement?.nextElementSibling?.textContent ?? ''), null, { timeout: 10_000 });
   });
 });

@@ -34,7 +34,7 @@ function need(what: string): NodeBuiltins {
   return b;
 }
 
-export function readBytes(file: string, code: (typeof ErrorCodes)[keyof typeof ErrorCodes] = ErrorCodes.INVALID_FILE): Uint8Array {
+export function readBytes(file: string, code: (typeof ErrorCodes)[keyof typeof ErrorCodes] = ErrorCodes.INVALID_FILE): Uint8Array<ArrayBuffer> {
   const { fs } = need(`reading ${file}`);
   try {
     return fs.readFileSync(file);

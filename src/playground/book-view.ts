@@ -1,12 +1,14 @@
 /**
  * The book view: generate or load a book, margin it in its own worker, show the health
  * histogram, the margin ratio histogram, totals and the worst accounts; a slider moves an
- * underlying's index and re-margins only the accounts holding it (the book engine's tick).
+ * underlying's index and re-margins only the accounts holding it (the book engine's tick); the
+ * cascade replay (cascade-view.ts) then runs a liquidation path on the loaded book.
  */
 import type { EngineClient } from './client.js';
 import type { BookView } from './protocol.js';
 import { bookCharts } from './charts.js';
 import { el, figure, int, usd } from './format.js';
+import { CascadePanel } from './cascade-view.js';
 
 export class BookPanel {
   private busy = false;
@@ -18,7 +20,7 @@ export class BookPanel {
     private readonly model: () => string,
   ) {}
 
-  render(underlyings: string[]): void {
+  render(underlyings: string[], mechanisms: string[]): void {
     const n = el('input', { type: 'number', value: '10000', min: '1', max: '200000', size: '7', 'aria-label': 'accounts' });
     const seed = el('input', { type: 'number', value: '1', min: '0', size: '4', 'aria-label': 'seed' });
     const gen = el('button', { id: 'book-generate' }, 'generate and margin');
@@ -29,6 +31,9 @@ export class BookPanel {
     const status = el('span', { class: 'status', role: 'status' });
     const err = el('span', { class: 'field-error', role: 'alert' });
     const out = el('div', { class: 'book-out' });
+    // the cascade replay runs on the loaded book: shown once a book is there
+    const cascade = el('div', { id: 'cascade' });
+    let cascadeShown = false;
     const run = async (f: () => Promise<BookView>, what: string) => {
       err.textContent = '';
       status.textContent = `${what}… (in a worker: the page stays usable)`;
@@ -36,6 +41,8 @@ export class BookPanel {
         const v = await f();
         slider.removeAttribute('disabled');
         this.show(out, v);
+        if (!cascadeShown) new CascadePanel(cascade, this.engine, this.model).render(underlyings, mechanisms);
+        cascadeShown = true;
         status.textContent = `${what}: ${v.ms.toFixed(0)} ms${v.changed !== undefined ? `, ${int(v.changed)} accounts re-margined` : ''}`;
       } catch (e) {
         err.textContent = (e as Error).message;
@@ -67,6 +74,7 @@ export class BookPanel {
       el('div', { class: 'row' }, el('label', {}, 'accounts ', n), el('label', {}, 'seed ', seed), gen, el('label', {}, 'or load ', file)),
       el('div', { class: 'row' }, el('label', {}, 'move ', under, ' index by ', slider, ' ', moveLabel), status, err),
       out,
+      cascade,
     );
   }
 

@@ -7,6 +7,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { UnderlyingGridBreakdown, UnderlyingGreeks, WhatIfResult } from '../measures/types.js';
 import type { BookView, PriceProfile } from './protocol.js';
+import type { CascadeView } from './cascade.js';
 import type { BacktestResult } from '../risk/backtest.js';
 import type { LiquidationPlan } from '../liquidation/plan.js';
 import { usd } from './format.js';
@@ -189,5 +190,48 @@ export function planChart(box: HTMLElement, p: LiquidationPlan): void {
       ],
     },
     [xs, [p.before.equity, ...p.steps.map((s) => s.equity)], [p.before.maintenanceMargin, ...p.steps.map((s) => s.maintenanceMargin)]] as uPlot.AlignedData,
+  );
+}
+
+/**
+ * A cascade replay: the insurance fund and the cumulative losses it could not absorb (bad debt,
+ * socialised, charged by ADL), in USD; and the accounts liquidated at each step with the
+ * underlying's index (USD, right axis).
+ */
+export function cascadeCharts(fundBox: HTMLElement, liqBox: HTMLElement, v: CascadeView): void {
+  const xs = [0, ...v.steps.map((s) => s.step)];
+  const cum = (f: (s: CascadeView['steps'][number]) => number) => {
+    let a = 0;
+    return [0, ...v.steps.map((s) => (a += f(s)))];
+  };
+  draw(
+    fundBox,
+    {
+      title: `Insurance fund and losses (${v.mechanism}, ${v.model})`,
+      scales: { x: { time: false } },
+      axes: [{ label: 'step' }, usdAxis('USD')],
+      series: [
+        { label: 'step' },
+        { label: 'insurance fund', stroke: COLORS.equity, width: 2 },
+        { label: 'bad debt (cumulative)', stroke: COLORS.mm, width: 2 },
+        { label: 'socialised (cumulative)', stroke: COLORS.im, width: 2, dash: [6, 4] },
+        { label: 'charged by ADL (cumulative)', stroke: COLORS.after, width: 2, dash: [2, 3] },
+      ],
+    },
+    [xs, [v.fund0, ...v.steps.map((s) => s.insuranceFund)], cum((s) => s.badDebt), cum((s) => s.socialised), cum((s) => s.adlCharged)] as uPlot.AlignedData,
+  );
+  draw(
+    liqBox,
+    {
+      title: `Accounts liquidated per step, and the ${v.underlying} index`,
+      scales: { x: { time: false, range: [-0.6, xs.length - 0.4] }, y: withZero, usd: {} },
+      axes: [{ label: 'step' }, { label: 'accounts', scale: 'y' }, { ...usdAxis(`${v.underlying} index (USD)`), scale: 'usd', side: 1, grid: { show: false } }],
+      series: [
+        { label: 'step' },
+        { label: 'accounts liquidated', stroke: COLORS.worst, fill: COLORS.worst + 'aa', paths: uPlot.paths.bars!({ size: [0.6, 60] }), points: { show: false }, scale: 'y' },
+        { label: `${v.underlying} index (USD)`, stroke: COLORS.same, width: 2, scale: 'usd' },
+      ],
+    },
+    [xs, [0, ...v.steps.map((s) => s.liquidated)], [v.spot0, ...v.steps.map((s) => s.spot[v.underlying] ?? null)]] as uPlot.AlignedData,
   );
 }

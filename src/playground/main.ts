@@ -163,7 +163,7 @@ function wire(): void {
     const be = bookEngine;
     $('book').replaceChildren(el('span', { class: 'status' }, 'starting the book worker…'));
     be.call({ type: 'init', wasm: WASM }).then(
-      () => new BookPanel($('book'), be, chartModel).render(catalog.underlyings.map((u) => u.underlying)),
+      () => new BookPanel($('book'), be, chartModel).render(catalog.underlyings.map((u) => u.underlying), catalog.mechanisms),
       (e: Error) => $('book').replaceChildren(el('span', { class: 'field-error' }, e.message)),
     );
   };

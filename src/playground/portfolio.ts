@@ -25,31 +25,24 @@ function monthly(u: CatalogUnderlying) {
 }
 
 /**
- * The page's opening portfolio, from whatever market is loaded: on BTC a put sold 10 % out of
- * the money, a call bought 15 % out, part of the delta hedged with the perpetual; on ETH a short
- * strangle. Coin and USDC collateral, portfolio mode.
+ * The page's opening portfolio, from whatever market is loaded: a coin-margined sub-account of
+ * the first underlying (Deribit's usual account: every Deribit preset, the segregated
+ * deribit-pm included, can margin it): a put sold 10 % out of the money, a call bought 15 % out,
+ * part of the delta hedged with the perpetual, and coin collateral. Other underlyings and USDC
+ * collateral are one click away (the segregated preset then says why it refuses the mixture).
  */
 export function defaultPortfolio(c: Catalog): AccountInput {
   const positions: AccountInput['positions'] = [];
-  const collateral: Record<string, number> = { USDC: 10000 };
-  for (const u of c.underlyings.slice(0, 2)) {
-    const e = monthly(u);
-    if (!e) continue;
-    const first = u === c.underlyings[0];
-    const legs: [string | undefined, number][] = first
-      ? [
-          [nearest(e.names, e.forward * 0.9, 'P'), -5],
-          [nearest(e.names, e.forward * 1.15, 'C'), 3],
-          [`${u.underlying}-PERPETUAL`, Math.round(u.index * 0.5 / 10) * 10],
-        ]
-      : [
-          [nearest(e.names, e.forward * 0.85, 'P'), -40],
-          [nearest(e.names, e.forward * 1.2, 'C'), -40],
-        ];
-    for (const [instrument, size] of legs) if (instrument) positions.push({ instrument, size });
-    collateral[u.underlying] = first ? 2 : 25;
-  }
-  return { id: 'playground', mode: 'portfolio', collateral, positions };
+  const u = c.underlyings[0];
+  const e = u ? monthly(u) : undefined;
+  if (!u || !e) return { id: 'playground', mode: 'portfolio', collateral: {}, positions };
+  const legs: [string | undefined, number][] = [
+    [nearest(e.names, e.forward * 0.9, 'P'), -5],
+    [nearest(e.names, e.forward * 1.15, 'C'), 3],
+    [`${u.underlying}-PERPETUAL`, Math.round((u.index * 0.5) / 10) * 10],
+  ];
+  for (const [instrument, size] of legs) if (instrument) positions.push({ instrument, size });
+  return { id: 'playground', mode: 'portfolio', collateral: { [u.underlying]: 2 }, positions };
 }
 
 export interface EditorEvents {

@@ -7,6 +7,7 @@ import type { AccountInput, LiquidationPrices, MarginResult, PositionChange, Wha
 import type { BookSummary } from '../io/results.js';
 import type { BacktestResult } from '../risk/backtest.js';
 import type { LiquidationPlan } from '../liquidation/plan.js';
+import type { CascadeRequest, CascadeView } from './cascade.js';
 
 export interface CatalogUnderlying {
   underlying: string;
@@ -61,7 +62,8 @@ export type Request =
   | { type: 'bookLoad'; text: string; model: string }
   | { type: 'bookTick'; underlying: string; move: number }
   | { type: 'liquidation'; account: AccountInput; model: string; underlying: string; move: number; mechanism: string }
-  | { type: 'backtest'; account: AccountInput; files: { name: string; text: string }[]; alpha: number; method: 'hs' | 'fhs'; lookback: number; days: number };
+  | { type: 'backtest'; account: AccountInput; files: { name: string; text: string }[]; alpha: number; method: 'hs' | 'fhs'; lookback: number; days: number }
+  | ({ type: 'cascade' } & CascadeRequest);
 
 export interface Answers {
   init: Catalog;
@@ -75,6 +77,7 @@ export interface Answers {
   bookTick: BookView;
   backtest: BacktestResult;
   liquidation: LiquidationPlan;
+  cascade: CascadeView;
 }
 
 export interface WireError {

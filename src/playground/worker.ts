@@ -24,6 +24,7 @@ import { loadMechanism } from '../liquidation/mechanism.js';
 import { MECHANISM_DATA } from '../liquidation/mechanism-presets.js';
 import { loadHistory } from '../risk/history.js';
 import { backtest } from '../risk/backtest.js';
+import { runCascade } from './cascade.js';
 import type { Answers, BookView, Catalog, PriceProfile, Request, Response } from './protocol.js';
 
 interface State {
@@ -32,13 +33,15 @@ interface State {
   hash: string;
   engines: Map<string, MarginEngine>;
   book: BookEngine | null;
+  /** the book's accounts as loaded (the cascade replay starts from them) */
+  bookAccounts: readonly unknown[];
   bookSpot: Record<string, number>;
 }
 
 let state: State | null = null;
 
 function setMarket(snapshot: MarketSnapshot): State {
-  state = { snapshot, market: resolveMarket(snapshot), hash: marketHash(snapshot), engines: new Map(), book: null, bookSpot: {} };
+  state = { snapshot, market: resolveMarket(snapshot), hash: marketHash(snapshot), engines: new Map(), book: null, bookAccounts: [], bookSpot: {} };
   return state;
 }
 
@@ -140,6 +143,7 @@ async function loadBook(accounts: unknown[], model: string): Promise<BookView> {
   s.book.load(accounts);
   await s.book.recompute();
   s.bookSpot = {};
+  s.bookAccounts = accounts;
   const v = bookView(s.book.results(), performance.now() - t0);
   v.positions = accounts.reduce<number>((n, a) => n + ((a as AccountInput).positions?.length ?? 0), 0);
   return v;
@@ -211,6 +215,11 @@ async function handle(req: Request): Promise<Answers[keyof Answers]> {
         quantile: 'empirical',
         scenario: { method: req.method, lookback: req.lookback, horizon: 1, horizonMethod: 'sqrt', lambda: 0.94 },
       });
+    }
+    case 'cascade': {
+      const s = st();
+      if (!s.book) throw new OptmarginError(ErrorCodes.INVALID_OPTION, 'generate or load a book first');
+      return runCascade(s.bookAccounts, s.market, req);
     }
     case 'bookTick': {
       const s = st();

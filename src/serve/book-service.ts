@@ -82,6 +82,7 @@ export class BookService {
   private moves: Record<string, number> = {};
   private shifts: Record<string, number> = {};
   private seq = 0;
+  private readonly figures = new Float64Array(3);
   private readonly clients = new Set<SseClient>();
   private heartbeat: NodeJS.Timeout | null = null;
 
@@ -158,7 +159,7 @@ export class BookService {
     if (body.volShift !== undefined) this.shifts[u] = body.volShift;
     const shocked = this.market.shocked({ priceMove: { ...this.moves }, volShift: { ...this.shifts } });
     const update = await book.tick(u, shocked);
-    const events = this.transitions(update.indices, update.results(), 'tick');
+    const events = this.tickTransitions(update.indices);
     return { changed: update.indices.length, events, ms: update.ms, marketHash: this.marketHash, stages: update.stages };
   }
 
@@ -186,9 +187,24 @@ export class BookService {
     return summarize(this.engine.results());
   }
 
+  /**
+   * The transitions of a tick: each changed account's health read from the book's arrays (no
+   * result object); a full result is built only for the accounts whose health changed.
+   */
+  private tickTransitions(indices: number[]): number {
+    const book = this.engine;
+    const figures = this.figures;
+    const moved: number[] = [];
+    for (const k of indices) {
+      const h = book.figuresInto(k, figures);
+      if ((h < 0 ? NO_HEALTH : h) !== this.health[k]) moved.push(k);
+    }
+    return this.transitions(moved, moved.map((k) => book.result(k)), 'tick');
+  }
+
   private transitions(indices: number[], results: BookAccountResult[], cause: 'tick' | 'trade'): number {
-    const header = this.engine.header();
-    const marketHash = this.marketHash;
+    let header: ReturnType<BookEngine['header']> | null = null;
+    let marketHash = '';
     let n = 0;
     for (let j = 0; j < indices.length; j++) {
       const k = indices[j];
@@ -197,6 +213,10 @@ export class BookService {
       const code = codeOf(r);
       this.health[k] = code;
       if (code === prev || code === NO_HEALTH || !r.ok) continue;
+      if (!header) {
+        header = this.engine.header();
+        marketHash = this.marketHash;
+      }
       const ev: HealthEvent = {
         seq: ++this.seq,
         type: eventTypeOf(r.health),

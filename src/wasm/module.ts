@@ -59,8 +59,9 @@ const compiled = new Map<WasmVariant, CompiledKernels>();
 /** Bytes of a build, or where to fetch them (a URL: fetched with the platform's fetch). */
 export type KernelSource = Uint8Array | ArrayBuffer | URL | string;
 
-async function sourceBytes(src: KernelSource): Promise<Uint8Array> {
-  if (src instanceof Uint8Array) return src;
+async function sourceBytes(src: KernelSource): Promise<Uint8Array<ArrayBuffer>> {
+  // a view on a SharedArrayBuffer is copied: WebAssembly.compile takes ArrayBuffer-backed bytes
+  if (src instanceof Uint8Array) return src.buffer instanceof ArrayBuffer ? (src as Uint8Array<ArrayBuffer>) : new Uint8Array(src);
   if (src instanceof ArrayBuffer) return new Uint8Array(src);
   const res = await fetch(src);
   if (!res.ok) throw new OptmarginError(ErrorCodes.WASM_UNAVAILABLE, `cannot fetch the kernels from ${String(src)}: HTTP ${res.status}`);
