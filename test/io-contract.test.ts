@@ -191,8 +191,11 @@ describe.skipIf(!existsSync(cli))('CLI contract (built CLI)', () => {
       const child = spawn(process.execPath, [cli, 'book', big, '--threads', '1', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (d) => (stderr += d));
-      // wait for the temporary file to appear (opened up front), then signal
-      for (let i = 0; i < 200 && !readdirSync(sub).some((f) => f.endsWith('.tmp')); i++) await new Promise((r) => setTimeout(r, 20));
+      // wait for the temporary file to appear (opened up front, the handlers installed before it),
+      // then signal; a loaded host may take seconds to start the CLI
+      const tmpSeen = (): boolean => readdirSync(sub).some((f) => f.endsWith('.tmp'));
+      for (let i = 0; i < 1500 && !tmpSeen() && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(tmpSeen(), `no temporary file appeared: ${stderr}`).toBe(true);
       child.kill(sig);
       const status = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
       expect(status).toBe(code);

@@ -65,6 +65,9 @@ export class AtomicFile {
   static create(target: string): AtomicFile {
     const abs = resolve(target);
     const tmp = join(dirname(abs), `.${basename(abs)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    // the handlers first: a signal that lands just after the file appears must find them (else
+    // the default action kills the process and leaves the temporary file)
+    installCleanup();
     let fd: number;
     try {
       fd = openSync(tmp, 'wx', 0o644);
@@ -72,7 +75,6 @@ export class AtomicFile {
       const code = (e as NodeJS.ErrnoException).code ?? 'error';
       throw new OptmarginError(ErrorCodes.INVALID_OPTION, `--out ${JSON.stringify(target)} cannot be written: ${code} creating a file in ${JSON.stringify(dirname(abs))}`);
     }
-    installCleanup();
     const f = new AtomicFile(target, tmp, fd);
     open.add(f);
     return f;
