@@ -191,6 +191,11 @@ describe('okx-pm: hand calculations on small accounts (shipped preset)', () => {
     m.id = 'okx-pm-discount-test';
     m.discountTiers = { BTC: [{ upTo: 120_000_000, rate: 0.85 }, { upTo: 200_000_000, rate: 0.79 }, { upTo: 250_000_000, rate: 0.76 }, { upTo: null, rate: 0.73 }] };
     expect(discountedAmount(150_000_000, m.discountTiers.BTC)).toBe(120_000_000 * 0.85 + 30_000_000 * 0.79);
+    // OKX's API reference example for BTC (GET /api/v5/public/discount-rate-interest-free-quota): tier 1 [0, 20] at 0.98,
+    // tier 2 (20, 25] at 0.9775, minDiscountRate 0 beyond the last tier (given as a final unbounded tier)
+    const api = [{ upTo: 20, rate: 0.98 }, { upTo: 25, rate: 0.9775 }, { upTo: null, rate: 0 }];
+    expect(discountedAmount(22, api)).toBeCloseTo(20 * 0.98 + 2 * 0.9775, 12); // 21.555
+    expect(discountedAmount(30, api)).toBeCloseTo(20 * 0.98 + 5 * 0.9775, 12); // 24.4875: the 5 BTC beyond 25 count 0
     const e = createMarginEngine({ market, model: m as MarginModel });
     const r = ok(e.margin({ id: 'd', mode: 'portfolio', collateral: { BTC: 210_000_000 } }));
     close(r.equity, (120_000_000 * 0.85 + 80_000_000 * 0.79 + 10_000_000 * 0.76) * S);
