@@ -4,7 +4,8 @@
  * presets do not exercise (cross-underlying `credit`, short-option netting `instrument`), the book
  * engine gives bit-identical results to the margin engine on every account, for 1 and 2 threads.
  * The book mixes segregated coin sub-accounts (BTC, ETH, USDC) with generated mixed-currency
- * accounts, so the numeraire semantics (currency, USD equivalents) are compared too.
+ * accounts, so the numeraire semantics (currency, USD equivalents) are compared too; futures-only
+ * accounts (balances, a loan) give okx-pm, which rejects options, accounts it margins.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,7 +44,22 @@ const segregated: unknown[] = [
   { id: 'usdc-sub', mode: 'portfolio', collateral: { USDC: 250_000 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: -3 }, { instrument: 'ETH_USDC-PERPETUAL', size: 20 }] },
   { id: 'empty', mode: 'portfolio' },
 ];
-const accounts = [...segregated, ...generated];
+/** Futures-only accounts with coin balances and a loan (what okx-pm margins: it rejects options). */
+const futuresOnly: unknown[] = [
+  {
+    id: 'fut-calendar',
+    mode: 'portfolio',
+    collateral: { USDC: 400_000, BTC: 2 },
+    positions: [
+      { instrument: 'BTC_USDC-PERPETUAL', size: 5 },
+      { instrument: 'BTC_USDC-25SEP26', size: -5 },
+      { instrument: 'ETH_USDC-PERPETUAL', size: -30 },
+    ],
+  },
+  { id: 'fut-coin-hedge', mode: 'cross', collateral: { ETH: 50 }, positions: [{ instrument: 'ETH-PERPETUAL', size: -100_000 }, { instrument: 'ETH-25DEC26', size: -20_000 }] },
+  { id: 'fut-loan', mode: 'portfolio', collateral: { BTC: 3, USDC: -50_000 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: -2 }] },
+];
+const accounts = [...segregated, ...futuresOnly, ...generated];
 
 /** span-16 with a cross-underlying credit, deribit-pm-2024.1 with per-instrument short option netting. */
 function variants(): MarginModel[] {

@@ -77,6 +77,25 @@ describe('optmargin margin / models (default market)', () => {
     expect(bad.err).toMatch(/positions\[3\]\.instrument.*settles in ETH but the segregated account is in BTC/);
   });
 
+  it('--model okx-pm: MR components per risk unit (text and JSON, hand-checked); an option is rejected naming the field', () => {
+    const f = join(dir, 'okx.json');
+    writeFileSync(f, JSON.stringify({ id: 'okx', mode: 'portfolio', collateral: { USDC: 100_000 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: -1 }] }));
+    const text = run(f, { model: 'okx-pm' });
+    expect(text.code).toBe(0);
+    expect(text.out).toMatch(/model okx-pm v2025-01-15 \(okx-pm/);
+    expect(text.out).toMatch(/risk unit\s+MR1\s+MR4\s+MR6/);
+    const r = JSON.parse(run(f, { json: true, model: 'okx-pm' }).out) as MarginResultOk;
+    const S = resolveMarket(defaultMarket()).spot('BTC');
+    const u = r.okx![0];
+    expect(u.mr1).toBeCloseTo(S * 0.12, 6); // short 1 BTC: loss at +12 % of the index
+    expect(r.maintenanceMargin).toBeCloseTo(u.mr1 + u.mr4, 6);
+    expect(r.initialMargin).toBeCloseTo(1.3 * r.maintenanceMargin, 6);
+    writeFileSync(f, JSON.stringify({ id: 'opt', mode: 'portfolio', positions: [{ instrument: 'BTC-25SEP26-60000-P', size: -1 }] }));
+    const bad = run(f, { json: true, model: 'okx-pm' });
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('positions[0].instrument is an option');
+  });
+
   it('a bad account yields an error result and exit code 2', () => {
     const f = join(dir, 'bad.json');
     writeFileSync(f, JSON.stringify({ ...account, positions: [{ instrument: 'BTC-25SEP26-60000-P', size: 'x' }] }));

@@ -72,7 +72,7 @@ describe('account validation', () => {
 describe('presets', () => {
   it('lists every preset with id, version, source and a parameter hash', () => {
     const ids = listModels().map((m) => m.id);
-    expect(ids).toEqual(['aevo-15', 'deribit-pm', 'deribit-pm-2024.1', 'deribit-standard', 'deribit-standard-2024.1', 'deribit-xpm', 'lyra-pmrm', 'span-16']);
+    expect(ids).toEqual(['aevo-15', 'deribit-pm', 'deribit-pm-2024.1', 'deribit-standard', 'deribit-standard-2024.1', 'deribit-xpm', 'lyra-pmrm', 'okx-pm', 'span-16']);
     for (const m of listModels()) {
       expect(m.version).toMatch(/\S/);
       expect(m.source.length).toBeGreaterThan(20);

@@ -81,6 +81,14 @@ export function formatMarginResult(r: MarginResult, liq?: LiquidationPrices[]): 
     o.push('');
     o.push(`var-es as of ${v.asOf}: FHS measure ${usd(v.base)}, stressed-period measure ${usd(v.stressed)}${v.tenYear !== undefined ? `, 10-year measure ${usd(v.tenYear)}` : ''} (scenario sets ${v.scenarioSets.map((s) => s.hash.slice(0, 12)).join(', ')})`);
   }
+  if (r.okx && r.okx.length) {
+    o.push('');
+    const rows = [['risk unit', 'MR1', 'MR4', 'MR6', 'MR7 (raw)', 'MR9', 'MMR', 'IMR', 'worst MR1 shock']];
+    for (const x of r.okx) {
+      rows.push([x.riskUnit, usd(x.mr1), usd(x.mr4), usd(x.mr6), `${usd(x.mr7)} (${usd(x.mr7Raw)})`, usd(x.mr9), usd(x.mmr), usd(x.imr), pct(x.mr1Scenario.spotShock)]);
+    }
+    o.push(table(rows, [false, true, true, true, true, true, true, true, true]));
+  }
   if (r.grid && r.grid.length) {
     o.push('');
     const rows = [['underlying', 'spot', 'worst scenario', 'worst loss', 'add-ons', 'IM']];

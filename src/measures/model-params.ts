@@ -13,6 +13,8 @@ import type {
   GridModel,
   LyraPmrmModel,
   MarginModel,
+  OkxPmModel,
+  OkxRiskUnitParams,
   PmeCurrencyParams,
   PmePairParams,
   RuleBasedModel,
@@ -292,6 +294,53 @@ function deribitPme(c: Checker, o: Obj, h: Header): DeribitPmeModel {
 
 type Header = { id: string; version: string; description: string; source: string };
 
+/** Tiers of increasing `upTo` bounds (the last may be null: unbounded), each with its value field checked. */
+function tiers<K extends string>(c: Checker, path: string, v: unknown, key: K, min: number, max: number): ({ upTo: number | null } & Record<K, number>)[] {
+  const list = c.arr(path, v);
+  if (list.length === 0) c.fail(path, 'must have at least one tier', v);
+  let prev = 0;
+  return list.map((t, i) => {
+    const o = c.obj(`${path}[${i}]`, t, ['upTo', key]);
+    const last = i === list.length - 1;
+    const upTo = o.upTo === null && last ? null : c.num(`${path}[${i}].upTo`, o.upTo, prev);
+    if (upTo !== null && upTo <= prev) c.fail(`${path}[${i}].upTo`, `must exceed the previous tier's bound ${prev}`, o.upTo);
+    if (upTo !== null) prev = upTo;
+    return { upTo, [key]: c.num(`${path}[${i}].${key}`, o[key], min, max) } as { upTo: number | null } & Record<K, number>;
+  });
+}
+
+function okxRiskUnit(c: Checker, p: string, v: unknown): OkxRiskUnitParams {
+  const o = c.obj(p, v, ['spotShocks', 'extremeMove', 'extremeFactor', 'basis', 'minimumChargeRate', 'minimumChargeTiers']);
+  const b = c.obj(`${p}.basis`, o.basis, ['annualizedMoveRisk', 'minRate']);
+  const shocks = c.arr(`${p}.spotShocks`, o.spotShocks).map((m, i) => c.num(`${p}.spotShocks[${i}]`, m, 1e-9, 0.999));
+  if (shocks.length === 0) c.fail(`${p}.spotShocks`, 'must list at least one shock', o.spotShocks);
+  return {
+    spotShocks: shocks,
+    extremeMove: c.num(`${p}.extremeMove`, o.extremeMove, 1e-9, 0.999),
+    extremeFactor: c.num(`${p}.extremeFactor`, o.extremeFactor, 0, 10),
+    basis: { annualizedMoveRisk: c.num(`${p}.basis.annualizedMoveRisk`, b.annualizedMoveRisk, 0, 10), minRate: c.num(`${p}.basis.minRate`, b.minRate, 0, 1) },
+    minimumChargeRate: c.num(`${p}.minimumChargeRate`, o.minimumChargeRate, 0, 1),
+    minimumChargeTiers: tiers(c, `${p}.minimumChargeTiers`, o.minimumChargeTiers, 'multiplier', 0, 1000),
+  };
+}
+
+function okxPm(c: Checker, o: Obj, h: Header): OkxPmModel {
+  c.obj('(root)', o, [...HEADER, 'imrFactor', 'riskUnits', 'borrowing', 'stablecoinDepeg', 'discountTiers', 'collateral']);
+  const units = c.map('riskUnits', o.riskUnits);
+  const disc = c.map('discountTiers', o.discountTiers);
+  const b = c.obj('borrowing', o.borrowing, ['mmrRate', 'imrRate']);
+  return {
+    ...h,
+    mechanism: 'okx-pm',
+    imrFactor: c.num('imrFactor', o.imrFactor, 1, 100),
+    riskUnits: Object.fromEntries(Object.keys(units).map((u) => [u, okxRiskUnit(c, `riskUnits.${u}`, units[u])])),
+    borrowing: { mmrRate: c.num('borrowing.mmrRate', b.mmrRate, 0, 1), imrRate: c.num('borrowing.imrRate', b.imrRate, 0, 1) },
+    stablecoinDepeg: o.stablecoinDepeg === null ? null : tiers(c, 'stablecoinDepeg', o.stablecoinDepeg, 'factor', 0, 1),
+    discountTiers: Object.fromEntries(Object.keys(disc).map((k) => [k, tiers(c, `discountTiers.${k}`, disc[k], 'rate', 0, 1)])),
+    collateral: collateral(c, o.collateral),
+  };
+}
+
 /** Validates a parameter object into a typed model; `where` names its origin in messages (a file path or id). */
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -329,10 +378,11 @@ export function validateModel(v: unknown, where = 'model'): MarginModel {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) c.fail('(root)', 'must be an object', v);
   const o = v as Obj;
   const h: Header = { id: c.str('id', o.id), version: c.str('version', o.version), description: c.str('description', o.description), source: c.str('source', o.source) };
-  const mech = c.oneOf('mechanism', o.mechanism, ['rule-based', 'scenario-grid', 'lyra-pmrm', 'deribit-pme', 'var-es'] as const);
+  const mech = c.oneOf('mechanism', o.mechanism, ['rule-based', 'scenario-grid', 'lyra-pmrm', 'deribit-pme', 'var-es', 'okx-pm'] as const);
   if (mech === 'rule-based') return ruleBased(c, o, h);
   if (mech === 'var-es') return varEs(c, o, h);
   if (mech === 'scenario-grid') return grid(c, o, h);
   if (mech === 'deribit-pme') return deribitPme(c, o, h);
+  if (mech === 'okx-pm') return okxPm(c, o, h);
   return lyra(c, o, h);
 }

@@ -3,6 +3,7 @@ import type {
   AccountMode,
   CurrencyFigures,
   MarginFigures,
+  OkxRiskUnitBreakdown,
   PmeCurrencyBreakdown,
   PositionBreakdown,
   UnderlyingGreeks,
@@ -26,4 +27,5 @@ export interface MarginOutcome {
   usd?: UsdFigures;
   pme?: PmeCurrencyBreakdown[];
   varEs?: VarEsBreakdown;
+  okx?: OkxRiskUnitBreakdown[];
 }

@@ -9,6 +9,7 @@ import deribitPm2024 from '../../presets/deribit-pm-2024.1.json' with { type: 'j
 import deribitStandard from '../../presets/deribit-standard.json' with { type: 'json' };
 import deribitStandard2024 from '../../presets/deribit-standard-2024.1.json' with { type: 'json' };
 import deribitXpm from '../../presets/deribit-xpm.json' with { type: 'json' };
+import okxPm from '../../presets/okx-pm.json' with { type: 'json' };
 import lyraPmrm from '../../presets/lyra-pmrm.json' with { type: 'json' };
 import span16 from '../../presets/span-16.json' with { type: 'json' };
 import varEs975 from '../../data/var-es/var-es-975.json' with { type: 'json' };
@@ -23,6 +24,7 @@ export const PRESET_DATA: Readonly<Record<string, unknown>> = {
   'deribit-standard-2024.1': deribitStandard2024,
   'deribit-xpm': deribitXpm,
   'lyra-pmrm': lyraPmrm,
+  'okx-pm': okxPm,
   'span-16': span16,
 };
 

@@ -204,7 +204,6 @@ export interface VarEsModel extends ModelHeader {
   collateral: CollateralParams;
 }
 
-export type MarginModel = RuleBasedModel | GridModel | LyraPmrmModel | DeribitPmeModel | VarEsModel;
 
 /** The scenario sets of a var-es model as of one date (relative moves over the MPOR, revalued on any market). */
 export interface VarEsScenarioSets {
@@ -221,6 +220,47 @@ export interface VarEsScenarioSets {
   /** ids and content hashes of the sets (carried into results) */
   sets: { id: string; hash: string }[];
 }
+
+/** One OKX risk unit's parameters (an underlying: BTC, ETH), names after OKX's MR components. */
+export interface OkxRiskUnitParams {
+  /** MR1 spot shocks (each taken up and down, plus 0), relative: BTC 0.04, 0.08, 0.12 */
+  spotShocks: number[];
+  /** MR6 extreme move (±), relative */
+  extremeMove: number;
+  /** MR6 = extremeFactor × the loss at ±extremeMove */
+  extremeFactor: number;
+  /** MR4 rate per future = max(annualizedMoveRisk × T years, minRate), × |cash delta| */
+  basis: { annualizedMoveRisk: number; minRate: number };
+  /** MR7 raw = rate × Σ |cash delta| of the derivatives */
+  minimumChargeRate: number;
+  /** MR7 scaling: each slice of the raw charge up to `upTo` USD (null: no bound) × `multiplier` */
+  minimumChargeTiers: { upTo: number | null; multiplier: number }[];
+}
+
+/** A discount-rate tier of a collateral currency: the slice of the balance up to `upTo` coin (null: no bound) counts at `rate`. */
+export interface DiscountTier {
+  upTo: number | null;
+  rate: number;
+}
+
+/**
+ * OKX portfolio margin (unified account, portfolio margin mode): per risk unit (underlying) the
+ * MMR = max(max(MR1, MR2, MR6) + MR3 + MR4 + MR5 + MR9, MR7 adjusted), IMR = imrFactor × MMR;
+ * borrowing (MR8) MMR/IMR as fractions of the liability; collateral at tiered discount rates.
+ */
+export interface OkxPmModel extends ModelHeader {
+  mechanism: 'okx-pm';
+  imrFactor: number;
+  riskUnits: Record<string, OkxRiskUnitParams>;
+  borrowing: { mmrRate: number; imrRate: number };
+  /** MR9 tiers of the cross-stablecoin hedging volume (USD); null: not sourced (a hedge between USD- and USDC-margined derivatives is then an error) */
+  stablecoinDepeg: { upTo: number | null; factor: number }[] | null;
+  /** Discount-rate tiers per collateral currency (positive balances); a currency not listed counts at 1 − its haircut */
+  discountTiers: Record<string, DiscountTier[]>;
+  collateral: CollateralParams;
+}
+
+export type MarginModel = RuleBasedModel | GridModel | LyraPmrmModel | DeribitPmeModel | VarEsModel | OkxPmModel;
 
 /** A loaded model: parameters plus the hash every result carries. */
 export interface LoadedModel {
@@ -319,6 +359,8 @@ export interface MarginResultOk extends MarginFigures {
   usd?: UsdFigures;
   /** Deribit PME: the risk matrix of each settlement currency (in that currency). */
   pme?: PmeCurrencyBreakdown[];
+  /** OKX portfolio margin: MR1–MR9 of each risk unit (USD). */
+  okx?: OkxRiskUnitBreakdown[];
   /** Collateral value after haircuts (a segregated account: its balance), in `currency`. */
   collateralValue: number;
   perCurrency: Record<string, CurrencyFigures>;
@@ -365,6 +407,28 @@ export interface PmeCurrencyBreakdown {
   initialMargin: number;
   maintenanceMargin: number;
   pairs: PmePairBreakdown[];
+}
+
+/** One OKX risk unit's components (USD), as OKX's position builder reports them. */
+export interface OkxRiskUnitBreakdown {
+  riskUnit: string;
+  /** USD cash delta of the derivatives (Σ coin exposure × the instrument's mark), and the spot in use (coin) */
+  delta: number;
+  spotInUse: number;
+  mr1: number;
+  mr1Scenario: { spotShock: number; pnl: number };
+  mr2: number;
+  mr3: number;
+  mr4: number;
+  mr5: number;
+  mr6: number;
+  mr6Scenario: { spotShock: number; pnl: number };
+  /** raw minimum charge and the charge after the multiplier tiers */
+  mr7Raw: number;
+  mr7: number;
+  mr9: number;
+  mmr: number;
+  imr: number;
 }
 
 export interface MarginResultError {

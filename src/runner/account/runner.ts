@@ -17,6 +17,7 @@ import { InstrumentTable } from '../../instruments/table.js';
 import { liquidationPrices } from '../../liquidation/price.js';
 import { marketHashOf, type MarginMarket } from '../../market/margin-market.js';
 import { deribitPmeMargin } from '../../measures/deribit-pme/account.js';
+import { okxPmMargin } from '../../measures/okx-pm/account.js';
 import { GridAccountMeasure } from '../../measures/grid/account.js';
 import { gridMeasureParams } from '../../measures/grid/params.js';
 import type { LyraFeeds } from '../../measures/lyra/pmrm.js';
@@ -115,6 +116,7 @@ export class MarginEngine {
       currency: o.currency ?? 'USD',
       usd: o.usd,
       pme: o.pme,
+      okx: o.okx,
       equity: f.equity,
       initialMargin: f.initialMargin,
       maintenanceMargin: f.maintenanceMargin,
@@ -136,6 +138,7 @@ export class MarginEngine {
     if (p.mechanism === 'lyra-pmrm') return lyraMargin(this.table, this.market, this.lyraFeeds ?? {}, a, p);
     if (p.mechanism === 'deribit-pme') return deribitPmeMargin(this, p, a);
     if (p.mechanism === 'var-es') return this.varEs!.margin(a);
+    if (p.mechanism === 'okx-pm') return okxPmMargin(this, p, a);
     const r = this.resolver.resolve(a);
     if (p.mechanism === 'rule-based') return ruleBasedMargin(p, this.table, this.resolver, a, r);
     return this.gridMeasure!.margin(a, r, key);
