@@ -16,7 +16,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createMarginEngine, loadModel, tableMarket, type MarginModel, type MarginResult, type MarginResultOk, type OkxPmModel } from '../src/api/margin.js';
-import { mr7Adjusted, riskUnitMmr, discountedAmount } from '../src/measures/okx-pm/arithmetic.js';
+import { discountedAmount, hedgingVolume, mr7Adjusted, mr9Of, riskUnitMmr } from '../src/measures/okx-pm/arithmetic.js';
 
 // ── OKX's position-builder response example (numbers copied verbatim) ──
 const OKX = {
@@ -94,6 +94,18 @@ describe("okx-pm: OKX's position-builder example (2025-01-15)", () => {
     close(ltc.imr, OKX.ltc.imr);
   });
 
+  it("every MR1 scenario P&L OKX prints (volSame; a linear unit's are the same with vol up and down)", () => {
+    const want = {
+      BTC: { '0': 0, '0.04': -388.1369748240002, '-0.04': 388.1369748240002, '0.08': -776.2739496480004, '-0.08': 776.2739496480004, '0.12': -1164.4109244719994, '-0.12': 1164.4109244719994 },
+      ETH: { '0': 0, '0.06': 61.168909352399936, '-0.06': -61.168909352399936, '0.12': 122.33781870480001, '-0.12': -122.33781870480001, '0.18': 183.50672805719995, '-0.18': -183.50672805719995 },
+    } as Record<string, Record<string, number>>;
+    for (const u of [btc, ltc]) {
+      const got = Object.fromEntries(u.mr1Scenarios.map((x) => [String(x.spotShock), x.pnl]));
+      expect(Object.keys(got).sort()).toEqual(Object.keys(want[u.riskUnit]).sort());
+      for (const [k, v] of Object.entries(want[u.riskUnit])) close(got[k], v);
+    }
+  });
+
   it('account: borrowing MMR 2 % / IMR 10 % of the loan, derivMmr, totalMmr, totalImr', () => {
     close(r.components!.borrowMmr, OKX.borrowMmr);
     close(r.components!.borrowImr, 7855.32188898);
@@ -116,6 +128,15 @@ describe("okx-pm: MR7 scaling (OKX's example, 2021-12-21)", () => {
     // and below the first bound nothing is scaled; across two bounds: 10,000 + 60,000 × 2 + 30,000 × 4
     expect(mr7Adjusted(8_000, tiers2021)).toBe(8_000);
     expect(mr7Adjusted(100_000, tiers2021)).toBe(10_000 + 120_000 + 120_000);
+  });
+});
+
+describe('okx-pm: MR9 by hedging-volume slices', () => {
+  it("OKX's MR9 example of its 2024-11-25 announcement (as summarised at pastorq.com/13690.html): 1M × 0.75 % + 4M × 1.75 % + 5M × 2.5 % = 202,500", () => {
+    const tiers = [{ upTo: 1_000_000, factor: 0.0075 }, { upTo: 5_000_000, factor: 0.0175 }, { upTo: null, factor: 0.025 }];
+    expect(mr9Of(10_000_000, tiers)).toBeCloseTo(202_500, 9);
+    expect(hedgingVolume(-3, 5)).toBe(3);
+    expect(hedgingVolume(3, 5)).toBe(0);
   });
 });
 

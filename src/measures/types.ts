@@ -417,6 +417,8 @@ export interface OkxRiskUnitBreakdown {
   spotInUse: number;
   mr1: number;
   mr1Scenario: { spotShock: number; pnl: number };
+  /** the P&L at 0 and ±each MR1 shock (linear exposures: the same with vol up, same, down) */
+  mr1Scenarios: { spotShock: number; pnl: number }[];
   mr2: number;
   mr3: number;
   mr4: number;

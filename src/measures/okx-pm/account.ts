@@ -115,6 +115,7 @@ function unitMargin(engine: OkxContext, model: OkxPmModel, a: AccountInput, acc:
     spotInUse: spot,
     ...c,
     mr1Scenario: m1.at,
+    mr1Scenarios: m1.grid,
     mr6Scenario: m6.at,
     mr7Raw,
     mmr,

@@ -15,30 +15,30 @@ export interface ShockResult {
   pnl: number;
 }
 
-/**
- * The worst P&L over ±each shock (and 0) of a linear exposure of `coin` units at `index`.
- * Ties keep the first found: 0, then +s before −s in the order given (OKX reports one).
- */
-export function worstShock(coin: number, index: number, shocks: readonly number[]): ShockResult {
-  let worst: ShockResult = { spotShock: 0, pnl: 0 };
-  for (const s of shocks) {
-    for (const m of [s, -s]) {
-      const pnl = coin * index * m;
-      if (pnl < worst.pnl) worst = { spotShock: m, pnl };
-    }
-  }
+/** The P&L (USD) of a linear exposure of `coin` units at `index` at 0 and at ±each shock, in that order (OKX's mr1Scenarios). */
+export function shockGrid(coin: number, index: number, shocks: readonly number[]): ShockResult[] {
+  const out: ShockResult[] = [{ spotShock: 0, pnl: 0 }];
+  for (const s of shocks) for (const m of [s, -s]) out.push({ spotShock: m, pnl: coin * index * m });
+  return out;
+}
+
+/** The worst scenario of a grid; ties keep the first (0, then +s before −s), as OKX reports one. */
+export function worstOf(grid: readonly ShockResult[]): ShockResult {
+  let worst = grid[0];
+  for (const g of grid) if (g.pnl < worst.pnl) worst = g;
   return worst;
 }
 
 /** MR1: the largest loss of the spot-shock grid (0 when no scenario loses). */
-export function mr1Of(coin: number, index: number, shocks: readonly number[]): { value: number; at: ShockResult } {
-  const at = worstShock(coin, index, shocks);
-  return { value: Math.max(0, -at.pnl), at };
+export function mr1Of(coin: number, index: number, shocks: readonly number[]): { value: number; at: ShockResult; grid: ShockResult[] } {
+  const grid = shockGrid(coin, index, shocks);
+  const at = worstOf(grid);
+  return { value: Math.max(0, -at.pnl), at, grid };
 }
 
 /** MR6: `factor` × the loss at ±`move` (OKX's position-builder example: MR6 = ½ × the extreme-move P&L). */
 export function mr6Of(coin: number, index: number, move: number, factor: number): { value: number; at: ShockResult } {
-  const at = worstShock(coin, index, [move]);
+  const at = worstOf(shockGrid(coin, index, [move]));
   return { value: factor * Math.max(0, -at.pnl), at };
 }
 
@@ -75,7 +75,7 @@ export function discountedAmount(amount: number, tiers: readonly { upTo: number 
   return tieredSum(amount, tiers, (k) => tiers[k].rate);
 }
 
-/** MR9 of a hedging volume (USD) by the stablecoin-depeg tiers, slice by slice (a reading: see the preset). */
+/** MR9 of a hedging volume (USD) by the stablecoin-depeg tiers, slice by slice (OKX's example: 1M × 0.75 % + 4M × 1.75 % + 5M × 2.5 % = 202,500). */
 export function mr9Of(volume: number, tiers: readonly { upTo: number | null; factor: number }[]): number {
   return tieredSum(volume, tiers, (k) => tiers[k].factor);
 }
