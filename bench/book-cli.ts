@@ -8,8 +8,8 @@
  * Baseline: the same command on 1 thread (the scaling ratio is 1 thread / 2 threads).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findPackageRoot } from '../src/wasm/module.js';
 import type { Section } from './lib.js';
@@ -17,6 +17,7 @@ import type { SectionContext } from './sections.js';
 
 const cli = join(findPackageRoot(), 'dist', 'src', 'cli.js');
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const load = (): string => `load average ${loadavg().map((x) => x.toFixed(1)).join(' / ')} (1/5/15 min) on ${cpus().length} cores`;
 
 interface Run {
   wallMs: number;
@@ -55,8 +56,10 @@ export async function bookCliSection(ctx: SectionContext): Promise<Section> {
     lines.push(
       `\`optmargin book BOOK --threads T --out results.csv\` on ${n.toLocaleString('en-US')} accounts (gen-book seed 1, shipped market, deribit-pm), run as a child process and timed from spawn to exit (median of ${reps}); stage shares are read / parse+validate / resolve / recompute / write (from the run's own --json report).`,
       '',
-      '| input | size | 1 thread | 2 threads | 2 threads vs 1 | stage shares (2 threads) | peak RSS (2 threads) |',
-      '|---|---|---|---|---|---|---|',
+      `Load when the section started: ${load()}.`,
+      '',
+      '| input | size | 1 thread | 2 threads | 2 threads vs 1 | same bytes (1 vs 2 threads) | stage shares (2 threads) | peak RSS (2 threads) |',
+      '|---|---|---|---|---|---|---|---|',
     );
     for (const [label, f] of Object.entries(files)) {
       const res: Record<number, Run[]> = { 1: [], 2: [] };
@@ -64,8 +67,9 @@ export async function bookCliSection(ctx: SectionContext): Promise<Section> {
       const m1 = median(res[1].map((r) => r.wallMs));
       const m2 = median(res[2].map((r) => r.wallMs));
       const last = res[2][res[2].length - 1];
+      const same = res[1].every((r) => r.ok) && last.ok && readFileSync(join(dir, 'r1.csv')).equals(readFileSync(join(dir, 'r2.csv')));
       lines.push(
-        `| ${label} | ${(statSync(f).size / 2 ** 20).toFixed(0)} MB | ${(m1 / 1000).toFixed(2)} s | ${(m2 / 1000).toFixed(2)} s | ${(m1 / m2).toFixed(2)}× | ${last.ok ? shares(last.stages) : 'failed'} | ${last.peakRssMB.toFixed(0)} MB |`,
+        `| ${label} | ${(statSync(f).size / 2 ** 20).toFixed(0)} MB | ${(m1 / 1000).toFixed(2)} s | ${(m2 / 1000).toFixed(2)} s | ${(m1 / m2).toFixed(2)}× | ${same ? 'yes' : 'NO'} | ${last.ok ? shares(last.stages) : 'failed'} | ${last.peakRssMB.toFixed(0)} MB |`,
       );
     }
     if (!ctx.quick) {
@@ -77,6 +81,7 @@ export async function bookCliSection(ctx: SectionContext): Promise<Section> {
         lines.push(`| ${label} | ${(statSync(f).size / 2 ** 20).toFixed(0)} MB | ${r.ok ? `${(r.wallMs / 1000).toFixed(1)} s` : 'failed'} | ${r.ok ? shares(r.stages) : ''} | ${r.peakRssMB.toFixed(0)} MB |`);
       }
     }
+    lines.push('', `Load when the section ended: ${load()}.`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -140,7 +140,7 @@ export async function runBookCommand(file: string, opts: BookCommandOptions, wri
     const t0 = performance.now();
     const snapshot = opts.market ? loadMarket(opts.market) : defaultMarket();
     const market = resolveMarket(snapshot);
-    const { columns, report } = await ingestBook(file, { threads });
+    const { columns, report } = await ingestBook(file, { threads, onWarning: warn });
     await yieldToSignals();
     const stages = { read: performance.now() - t0 - report.parseMs - report.concatMs, parse: report.parseMs + report.concatMs };
     if (opts.nats !== undefined) return await distributedBook(columns, snapshot, market, opts, stages, (o) => finishBook(o, out, opts, t0, write));

@@ -30,6 +30,8 @@ export interface IngestOptions {
   chunkBytes?: number;
   /** progress: bytes read so far */
   onProgress?: (bytes: number) => void;
+  /** a chunk a worker failed on (crash, error, timeout) is parsed in-process and reported here (default: stderr) */
+  onWarning?: (message: string) => void;
 }
 
 export interface IngestReport {
@@ -54,12 +56,29 @@ function ingestWorkerFile(): string {
   return here.endsWith('.ts') ? join(findPackageRoot(), 'dist', 'src', 'io', 'ingest-worker.js') : join(dirname(here), 'ingest-worker.js');
 }
 
-/** Runs chunk tasks in order of submission, on a pool or in-process; results come back in order. */
+/** A chunk still parsing after this long is given up on that worker and parsed in-process (default 60 s, or OPTMARGIN_TASK_TIMEOUT_MS). */
+function chunkTimeoutMs(): number {
+  const env = Number(process.env.OPTMARGIN_TASK_TIMEOUT_MS);
+  return env > 0 ? env : 60_000;
+}
+
+/**
+ * Runs chunk tasks in order of submission, on a pool or in-process; results come back in order.
+ * A chunk whose worker fails (exits, throws, does not start, or passes the timeout) is parsed
+ * in-process — the same function — with a warning: no chunk is lost, the columns are the same.
+ */
 class ChunkParser {
   private pool: Piscina | null;
   private pending: Promise<IngestResult>[] = [];
   private waitMs = 0;
-  constructor(threads: number) {
+  private submitted = 0;
+  /** chunks a worker failed on (each parsed in-process) */
+  failed = 0;
+  private readonly timeoutMs = chunkTimeoutMs();
+  constructor(
+    threads: number,
+    private readonly warn: (message: string) => void,
+  ) {
     this.pool =
       threads > 1
         ? new Piscina({ filename: pathToFileURL(ingestWorkerFile()).href, minThreads: threads, maxThreads: threads, idleTimeout: 1000 })
@@ -67,15 +86,33 @@ class ChunkParser {
     this.pool?.on('error', () => undefined); // a worker that fails to start: its tasks reject, and are parsed in-process below
   }
   submit(t: IngestTask): void {
-    const copy = { ...t, bytes: t.bytes };
-    this.pending.push(
-      this.pool
-        ? this.pool.run(copy, { transferList: [copy.bytes.buffer as ArrayBuffer] }).catch((e: unknown) => {
-            if (e instanceof OptmarginError) throw e;
-            return ingestChunk(t); // the worker failed: the same function here (a bug in it would throw here too)
-          })
-        : Promise.resolve(ingestChunk(t)),
-    );
+    const chunk = this.submitted++;
+    this.pending.push(this.pool ? this.onPool(this.pool, t, chunk) : Promise.resolve(this.inProcess(t)));
+  }
+  private async onPool(pool: Piscina, t: IngestTask, chunk: number): Promise<IngestResult> {
+    // the worker gets its own copy (transferred): t's bytes stay here for an in-process retry
+    const copy = { ...t, bytes: t.bytes.slice(), chunk };
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), this.timeoutMs); // ref'd: a hung worker cannot leave the process idle
+    try {
+      return await pool.run(copy, { transferList: [copy.bytes.buffer as ArrayBuffer], signal: ctl.signal });
+    } catch (e) {
+      const why = ctl.signal.aborted ? `no result after ${this.timeoutMs} ms` : e instanceof Error ? e.message : String(e);
+      const r = this.inProcess(t); // an error in the input itself throws here, as on one thread
+      if (this.failed++ === 0) this.warn(`an ingestion worker failed on chunk ${chunk} (${why}); the chunk was parsed in-process`);
+      return r;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  /** One thread, or a worker's chunk retried: parsed here, now; its time counts as parsing, not reading. */
+  private inProcess(t: IngestTask): IngestResult {
+    const t0 = performance.now();
+    try {
+      return ingestChunk(t);
+    } finally {
+      this.waitMs += performance.now() - t0;
+    }
   }
   /** Chunks in flight (to bound memory: the reader waits when too many are). */
   get inFlight(): number {
@@ -92,6 +129,7 @@ class ChunkParser {
     return this.waitMs;
   }
   async close(): Promise<void> {
+    if (this.failed > 1) this.warn(`ingestion workers failed on ${this.failed} chunks in all; each was parsed in-process`);
     await this.pool?.destroy();
   }
 }
@@ -184,7 +222,7 @@ export async function ingestBook(file: string, opts: IngestOptions): Promise<{ c
     const t2 = performance.now();
     return { columns: b.build(), report: { format: 'json', bytes: total, chunks: 1, readMs: t1 - t0, parseMs: t2 - t1, concatMs: 0 } };
   }
-  const parser = new ChunkParser(opts.threads);
+  const parser = new ChunkParser(opts.threads, opts.onWarning ?? ((m) => void process.stderr.write(`optmargin: ${m}\n`)));
   const done: IngestResult[] = [];
   const maxInFlight = 2 * Math.max(1, opts.threads) + 2;
   let index = 0; // msgpack: accounts submitted so far
@@ -260,6 +298,7 @@ export async function ingestBook(file: string, opts: IngestOptions): Promise<{ c
       if (q > chunkStart) await submit({ format: 'msgpack', bytes: Uint8Array.from(buf.subarray(chunkStart, q)), firstLine: 0, firstIndex: index });
     }
     const t1 = performance.now();
+    const waitedReading = parser.waited; // the final wait below is added to parser.waited too
     await parser.drainTo(0, done);
     const t2 = performance.now();
     if (done.length > 0 && done[0].firstNotAccount) throw notABook(name, done[0].firstNotAccount);
@@ -269,7 +308,7 @@ export async function ingestBook(file: string, opts: IngestOptions): Promise<{ c
     const t3 = performance.now();
     return {
       columns,
-      report: { format: jsonLines ? 'jsonl' : 'msgpack', bytes: total, chunks, readMs: t1 - t0 - parser.waited, parseMs: t2 - t1 + parser.waited, concatMs: t3 - t2 },
+      report: { format: jsonLines ? 'jsonl' : 'msgpack', bytes: total, chunks, readMs: t1 - t0 - waitedReading, parseMs: parser.waited, concatMs: t3 - t2 },
     };
   } finally {
     await parser.close();
