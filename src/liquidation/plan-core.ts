@@ -115,7 +115,16 @@ export function finishPlan(
   reason: string,
   afterAccount: AccountInput,
 ): LiquidationPlan {
-  const margin = marginOk(engine, afterAccount);
+  // the after account's figures now (an error surfaces with the plan), its full margin result
+  // (breakdown included) when first read: a simulation reads the book's figures instead
+  figuresOk(engine, afterAccount);
+  let margin: MarginResultOk | null = null;
+  const after = {
+    account: afterAccount,
+    get margin(): MarginResultOk {
+      return (margin ??= marginOk(engine, afterAccount));
+    },
+  };
   const totals = { steps: steps.length, closedNotionalUsd: 0, fees: 0, liquidatorGain: 0, securityModulePaid: 0, socialised: 0 };
   for (const s of steps) {
     totals.closedNotionalUsd += s.notionalUsd;
@@ -137,6 +146,6 @@ export function finishPlan(
     restored,
     reason,
     totals,
-    after: { account: afterAccount, margin },
+    after,
   };
 }

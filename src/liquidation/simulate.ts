@@ -273,7 +273,8 @@ export class Simulation {
       for (const k of todo) {
         done.add(k);
         const plan = this.liquidate(k, engine, cum, flow, r);
-        if (plan && plan.after.margin.equity < 0) this.shortfall.add(k, -plan.after.margin.equity, plan);
+        // the deficit as the book margins the account after the plan (the ledger's figures)
+        if (plan && this.eq[k] < 0) this.shortfall.add(k, -this.eq[k], plan);
       }
       const tb = performance.now();
       r.stages.liquidateMs += tb - ta;

@@ -18,13 +18,13 @@ import type { BookInstruments } from './instruments.js';
 
 /** Holdings of sub-accounts being resolved (before their rows are laid out). */
 export class Holdings {
-  instr = new I32();
-  size = new F64();
-  slot = new I32();
+  instr = new I32(64);
+  size = new F64(64);
+  slot = new I32(64);
   /** original position of an inverse future's coin leg entered at mark (its size follows F), else −1 */
-  leg = new I32();
+  leg = new I32(64);
   /** sub-account l owns holdings [end[l−1], end[l]) (end[−1] = 0) */
-  end = new I32();
+  end = new I32(64);
   push(i: number, q: number, slot: number, leg: number): void {
     this.instr.push(i);
     this.size.push(q);
