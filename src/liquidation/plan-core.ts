@@ -95,9 +95,13 @@ export function marginOk(engine: MarginEngine, a: AccountInput): MarginResultOk 
   return r;
 }
 
-/** The headline figures of a plan's intermediate account (MarginEngine.figures: margin()'s doubles, no breakdown); errors as marginOk's. */
+/**
+ * The headline figures of a plan's account — the validated input or one built from it by the
+ * planner (MarginEngine.figuresOfValid: margin()'s doubles, no breakdown, no re-validation);
+ * errors as marginOk's.
+ */
 export function figuresOk(engine: MarginEngine, a: AccountInput): MarginFigures {
-  const r = engine.figures(a);
+  const r = engine.figuresOfValid(a);
   if (!r.ok) throw new OptmarginError(r.error.code, `account ${a.id}: ${r.error.message}`, r.error.path);
   return r;
 }
