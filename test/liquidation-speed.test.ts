@@ -1,12 +1,13 @@
 /**
  * What makes plans and simulation steps cheaper must not change a figure:
- *  - MarginEngine.figures (what a plan's steps read) gives margin()'s headline doubles on every
- *    mechanism (grid pooled and isolated, rule-based, Deribit PME) and margin()'s errors;
+ *  - MarginEngine.figures / figuresOfValid (what a plan's steps read) give margin()'s headline
+ *    doubles on every mechanism (grid pooled and isolated, rule-based, Deribit PME) and margin()'s errors;
  *  - mechanisms are validated once and come back frozen;
  *  - a simulation step skips ticking an underlying whose data did not change
  *    (ResolvedMarket.sameUnderlying), yet still liquidates every account below MM.
  */
 import { describe, expect, it } from 'vitest';
+import { validateAccount } from '../src/instruments/account.js';
 import { generateBook } from '../src/io/gen-book.js';
 import { loadMechanism } from '../src/liquidation/mechanism.js';
 import { Simulation } from '../src/liquidation/simulate.js';
@@ -35,6 +36,7 @@ describe('MarginEngine.figures: margin() without the breakdown', () => {
         ok++;
         modes.add(a.mode);
         for (const k of HEADLINE) expect(Object.is(f[k], r[k]), `${a.id} ${k}`).toBe(true);
+        expect(e.figuresOfValid(validateAccount(a))).toEqual(f); // what a plan calls on accounts it built
       }
       expect(ok).toBeGreaterThan(30);
       if (model !== 'deribit-pm') expect([...modes].sort()).toEqual(['cross', 'isolated', 'portfolio']);

@@ -123,5 +123,12 @@ describe.each(cases)('book runner = account runner, bit for bit: %s', (_name, mo
     }
     if (grid) expect(traded).toBe(3);
     expectBookEqualsRunner(book, moved, model, inputs);
+
+    // a tick on ETH, then on BTC again: a tick revalues only its underlying's positions (the
+    // others' values are kept), so the figures must still be those of the final market
+    const both = market.shocked({ priceMove: { BTC: 0.04, ETH: -0.09 } });
+    await book.tick('ETH', both);
+    await book.tick('BTC', both);
+    expectBookEqualsRunner(book, both, model, inputs);
   });
 });

@@ -95,9 +95,13 @@ export function marginOk(engine: MarginEngine, a: AccountInput): MarginResultOk 
   return r;
 }
 
-/** The headline figures of a plan's intermediate account (MarginEngine.figures: margin()'s doubles, no breakdown); errors as marginOk's. */
+/**
+ * The headline figures of a plan's account — the validated input or one built from it by the
+ * planner (MarginEngine.figuresOfValid: margin()'s doubles, no breakdown, no re-validation);
+ * errors as marginOk's.
+ */
 export function figuresOk(engine: MarginEngine, a: AccountInput): MarginFigures {
-  const r = engine.figures(a);
+  const r = engine.figuresOfValid(a);
   if (!r.ok) throw new OptmarginError(r.error.code, `account ${a.id}: ${r.error.message}`, r.error.path);
   return r;
 }
@@ -115,7 +119,16 @@ export function finishPlan(
   reason: string,
   afterAccount: AccountInput,
 ): LiquidationPlan {
-  const margin = marginOk(engine, afterAccount);
+  // the after account's figures now (an error surfaces with the plan), its full margin result
+  // (breakdown included) when first read: a simulation reads the book's figures instead
+  figuresOk(engine, afterAccount);
+  let margin: MarginResultOk | null = null;
+  const after = {
+    account: afterAccount,
+    get margin(): MarginResultOk {
+      return (margin ??= marginOk(engine, afterAccount));
+    },
+  };
   const totals = { steps: steps.length, closedNotionalUsd: 0, fees: 0, liquidatorGain: 0, securityModulePaid: 0, socialised: 0 };
   for (const s of steps) {
     totals.closedNotionalUsd += s.notionalUsd;
@@ -137,6 +150,6 @@ export function finishPlan(
     restored,
     reason,
     totals,
-    after: { account: afterAccount, margin },
+    after,
   };
 }

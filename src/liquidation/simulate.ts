@@ -225,22 +225,24 @@ export class Simulation {
   private async tickAll(m: MarginMarket, underlyings: readonly string[]): Promise<{ pnl: number; changed: number[] }> {
     let pnl = 0;
     const prev = this.market as Partial<ResolvedMarket>;
-    const changed: number[] = [];
     const seen = this.seen;
     seen.fill(0);
+    let ticks = 0;
+    let last: readonly number[] = [];
     for (const u of underlyings) {
       if (!m.hasUnderlying(u)) throw new OptmarginError(ErrorCodes.MISSING_MARKET_DATA, `the path's market has no underlying ${JSON.stringify(u)} the book holds`);
       if (typeof prev.sameUnderlying === 'function' && prev.sameUnderlying(m, u)) continue;
       const upd = await this.book.tick(u, m);
       pnl += this.refreshAll(upd.indices);
-      for (const k of upd.indices) {
-        if (seen[k]) continue;
-        seen[k] = 1;
-        changed.push(k);
-      }
+      for (const k of upd.indices) seen[k] = 1;
+      last = upd.indices;
+      ticks++;
     }
     this.market = m;
-    if (underlyings.length > 1) changed.sort((a, b) => a - b);
+    // one tick's indices are ascending already; several: the union, ascending, from the marks
+    if (ticks <= 1) return { pnl, changed: last.slice() };
+    const changed: number[] = [];
+    for (let k = 0; k < seen.length; k++) if (seen[k]) changed.push(k);
     return { pnl, changed };
   }
 
@@ -273,7 +275,8 @@ export class Simulation {
       for (const k of todo) {
         done.add(k);
         const plan = this.liquidate(k, engine, cum, flow, r);
-        if (plan && plan.after.margin.equity < 0) this.shortfall.add(k, -plan.after.margin.equity, plan);
+        // the deficit as the book margins the account after the plan (the ledger's figures)
+        if (plan && this.eq[k] < 0) this.shortfall.add(k, -this.eq[k], plan);
       }
       const tb = performance.now();
       r.stages.liquidateMs += tb - ta;

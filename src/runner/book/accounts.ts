@@ -18,13 +18,13 @@ import type { BookInstruments } from './instruments.js';
 
 /** Holdings of sub-accounts being resolved (before their rows are laid out). */
 export class Holdings {
-  instr = new I32();
-  size = new F64();
-  slot = new I32();
+  instr = new I32(64);
+  size = new F64(64);
+  slot = new I32(64);
   /** original position of an inverse future's coin leg entered at mark (its size follows F), else −1 */
-  leg = new I32();
+  leg = new I32(64);
   /** sub-account l owns holdings [end[l−1], end[l]) (end[−1] = 0) */
-  end = new I32();
+  end = new I32(64);
   push(i: number, q: number, slot: number, leg: number): void {
     this.instr.push(i);
     this.size.push(q);
@@ -66,6 +66,8 @@ export class BookAccounts {
   opInstr = new I32();
   opSize = new F64();
   opEntry = new F64();
+  /** each original position's value (USD) at the last equity computation: a tick recomputes those of its slot only */
+  opValue = new F64();
   /** collateral lines: currency index, amount */
   colCur = new I32();
   colAmount = new F64();
@@ -98,7 +100,7 @@ export class BookAccounts {
       hold.truncate(marks.hold, marks.holdSubs);
       this.nSubs = marks.subs;
       this.subAcc.n = this.subPosFrom.n = this.subPosTo.n = this.subColFrom.n = this.subColTo.n = marks.subs;
-      this.opInstr.n = this.opSize.n = this.opEntry.n = marks.op;
+      this.opInstr.n = this.opSize.n = this.opEntry.n = this.opValue.n = marks.op;
       this.colCur.n = this.colAmount.n = marks.col;
       return null;
     }
@@ -151,6 +153,7 @@ export class BookAccounts {
     this.opInstr.push(i);
     this.opSize.push(size);
     this.opEntry.push(entryPrice ?? NaN);
+    this.opValue.push(NaN);
     hold.push(i, size, slot, -1);
     const kind = tb.kind[i];
     if ((kind === Kind.Future || kind === Kind.Perpetual) && tb.inverse[i]) {
@@ -199,26 +202,39 @@ export class BookAccounts {
     return collateralValue(this.colAmount.a[c], ins.coinPrice(this.curCoin[cur]), this.curHaircut[cur]);
   }
 
-  /** Equity of sub-account j (collateral lines, then positions, in the account runner's order) into red.subEquity; returns its collateral value. */
-  private subEquity(j: number, ins: BookInstruments, red: ReduceArrays): number {
+  /**
+   * Equity of sub-account j (collateral lines, then positions, in the account runner's order)
+   * into red.subEquity; returns its collateral value. Positions' values are recomputed when on
+   * `slot` (−1: all), the others read from opValue — the same doubles, summed in the same order.
+   */
+  private subEquity(j: number, ins: BookInstruments, red: ReduceArrays, slot: number): number {
     let cv = 0;
     for (let c = this.subColFrom.a[j]; c < this.subColTo.a[j]; c++) cv += this.lineValue(c, ins);
     let eq = cv;
-    for (let p = this.subPosFrom.a[j]; p < this.subPosTo.a[j]; p++) eq += ins.positionValue(this.opInstr.a[p], this.opSize.a[p], this.opEntry.a[p]);
+    const val = this.opValue.a;
+    for (let p = this.subPosFrom.a[j]; p < this.subPosTo.a[j]; p++) {
+      const i = this.opInstr.a[p];
+      if (slot < 0 || ins.slot[i] === slot) val[p] = ins.positionValue(i, this.opSize.a[p], this.opEntry.a[p]);
+      eq += val[p];
+    }
     red.subEquity[j] = eq;
     return cv;
   }
 
-  /** Equities of account k's sub-accounts and its collateral value. */
-  accountEquity(k: number, ins: BookInstruments, red: ReduceArrays): void {
+  /**
+   * Equities of account k's sub-accounts and its collateral value. `slot` ≥ 0: only that
+   * underlying moved since the last call for this account (a tick), so only its positions are
+   * revalued; −1 (a load or a trade): every position.
+   */
+  accountEquity(k: number, ins: BookInstruments, red: ReduceArrays, slot = -1): void {
     if (red.accKind[k] === AccKind.Pooled) {
-      red.accCv[k] = this.subEquity(red.accSubFrom[k], ins, red);
+      red.accCv[k] = this.subEquity(red.accSubFrom[k], ins, red, slot);
       return;
     }
     let cv = 0;
     for (let c = this.accColFrom[k]; c < this.accColTo[k]; c++) cv += this.lineValue(c, ins);
     red.accCv[k] = cv;
-    for (let j = red.accSubFrom[k]; j < red.accSubTo[k]; j++) this.subEquity(j, ins, red);
+    for (let j = red.accSubFrom[k]; j < red.accSubTo[k]; j++) this.subEquity(j, ins, red, slot);
   }
 
   /** Whether account k holds collateral in the coin of `slot` at account level (isolated accounts: it moves their equity). */

@@ -4,9 +4,13 @@
  */
 import type { ReduceArrays } from '../../measures/grid/reduce.js';
 
+/** Growable Int32Array (capacity doubles; `capacity` is the first one: small for a trade's holdings, which are made per trade). */
 export class I32 {
-  a = new Int32Array(1024);
+  a: Int32Array;
   n = 0;
+  constructor(capacity = 1024) {
+    this.a = new Int32Array(capacity);
+  }
   push(v: number): void {
     if (this.n === this.a.length) {
       const b = new Int32Array(this.a.length * 2);
@@ -18,8 +22,11 @@ export class I32 {
 }
 
 export class F64 {
-  a = new Float64Array(1024);
+  a: Float64Array;
   n = 0;
+  constructor(capacity = 1024) {
+    this.a = new Float64Array(capacity);
+  }
   push(v: number): void {
     if (this.n === this.a.length) {
       const b = new Float64Array(this.a.length * 2);

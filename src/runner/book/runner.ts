@@ -316,7 +316,7 @@ export class BookEngine implements ScheduledBook {
     for (let k = 0; k < this.n; k++) if (this.accounts.holdsCoinOf(k, slot, this.ins)) mark[k] = 1;
     for (let k = 0; k < this.n; k++) {
       if (!mark[k] || this.path[k] !== Path.Grid) continue;
-      this.accounts.accountEquity(k, this.ins, this.red);
+      this.accounts.accountEquity(k, this.ins, this.red, slot);
       reduceAccount(this.red, this.params!, k);
       changed.push(k);
     }
