@@ -22,6 +22,7 @@ import { ingestChunk, type IngestResult, type IngestTask } from './ingest-chunk.
 import { skipMsgpack } from './decode.js';
 import { isColumnsFile, readColumns } from './book-columns.js';
 import { InvalidEntry, parseBook } from './book-file.js';
+import { workerExecArgv } from '../platform/workers.js';
 
 export interface IngestOptions {
   /** worker threads parsing (1 = in-process) */
@@ -81,7 +82,7 @@ class ChunkParser {
   ) {
     this.pool =
       threads > 1
-        ? new Piscina({ filename: pathToFileURL(ingestWorkerFile()).href, minThreads: threads, maxThreads: threads, idleTimeout: 1000 })
+        ? new Piscina({ filename: pathToFileURL(ingestWorkerFile()).href, minThreads: threads, maxThreads: threads, idleTimeout: 1000, execArgv: workerExecArgv() })
         : null;
     this.pool?.on('error', () => undefined); // a worker that fails to start: its tasks reject, and are parsed in-process below
   }

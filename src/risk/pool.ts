@@ -12,6 +12,7 @@ import { findPackageRoot } from '../platform/files.js';
 import { WasmInstance, chooseVariant, compiledModule } from '../wasm/module.js';
 import { TailKernel } from '../wasm/tails.js';
 import { runTailTask, shared, type BookTails, type RiskCsr, type TailTask } from './book-var.js';
+import { workerExecArgv } from '../platform/workers.js';
 
 export type { BookTails };
 
@@ -49,6 +50,7 @@ export class TailRunner {
     } else {
       this.pool = new Piscina({
         filename: pathToFileURL(workerFile()).href,
+        execArgv: workerExecArgv(),
         minThreads: threads,
         maxThreads: threads,
         concurrentTasksPerWorker: 4,

@@ -23,6 +23,7 @@ import { WasmInstance, chooseVariant, compiledModule, findPackageRoot, type Wasm
 import { runTask, type BookTask } from './tasks.js';
 import { poisonOutputs, receiptOf, receiptProblem } from './receipt.js';
 import { injectFault } from './faults.js';
+import { workerExecArgv } from '../../platform/workers.js';
 
 /**
  * The worker entry (a JS file): dist/src/runner/book/worker.js next to this module when running from
@@ -96,6 +97,7 @@ export class ChunkRunner {
       if (!existsSync(filename)) throw new OptmarginError(ErrorCodes.WORKER_FAILED, `the book worker ${filename} is missing`);
       this.pool = new Piscina({
         filename: pathToFileURL(filename).href,
+        execArgv: workerExecArgv(),
         minThreads: t,
         maxThreads: t,
         idleTimeout: 60_000,

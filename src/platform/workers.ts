@@ -1,0 +1,15 @@
+/**
+ * The `execArgv` of every worker-thread pool (piscina) of the Node side.
+ *
+ * piscina loads a worker's task file with `require()` first and falls back to `import()`. On
+ * Node ≥ 20.19 that `require()` of our ES module goes through require(esm), and a worker
+ * terminated while it is inside that path — a pool destroyed at the end of a short run while a
+ * worker is still loading, a hung chunk's worker replaced — can abort the whole process on a
+ * native assertion (`ModuleWrap::CreateRequiredModuleFacade`, module_wrap.cc, seen under load in
+ * test/docs-examples.test.ts and test/faults.test.ts: exit 134, no output). With require(esm)
+ * off in the workers, that `require()` fails at once (ERR_REQUIRE_ESM) and piscina loads the
+ * module with `import()`, which never enters that code.
+ */
+export function workerExecArgv(): string[] {
+  return [...process.execArgv, '--no-experimental-require-module'];
+}
