@@ -38,13 +38,14 @@ const model: GridModel = {
   id: 'pm-haircuts',
   collateral: { haircuts: { BTC: 0.05, ETH: 0.1, USDC: 0 }, defaultHaircut: null, usdPegged: ['USDC'] },
 };
-// engines and results are made inside the tests (lazily, once), so that mutation testing can
-// attribute the code they run to the tests that check it
+// the engine is made inside the first test that needs it, and every test computes the results it
+// checks (none shared from another test): mutation testing's per-test coverage then attributes
+// the code to the tests that assert its figures
 let engine: margin.MarginEngine | null = null;
 const eng = { margin: (a: unknown) => (engine ??= createMarginEngine({ market, model })).margin(a) };
-function once<T>(f: () => T): () => T {
-  let v: T | undefined;
-  return () => (v ??= f());
+/** f, recomputed at every call (each test runs the margin code it checks) */
+function perTest<T>(f: () => T): () => T {
+  return f;
 }
 function ok(r: margin.MarginResult): MarginResultOk {
   if (!r.ok) throw new Error(`unexpected error result: ${r.error.message}`);
@@ -67,7 +68,7 @@ const hand = handGridMargin(
 );
 
 describe('portfolio account on a grid model, every figure by hand', () => {
-  const result = once(() => ok(eng.margin({ id: 'p', mode: 'portfolio', collateral: { BTC: 2, USDC: -5_000 }, positions })));
+  const result = perTest(() => ok(eng.margin({ id: 'p', mode: 'portfolio', collateral: { BTC: 2, USDC: -5_000 }, positions })));
   const collateralValue = 2 * S * 0.95 - 5_000; // negative balances count at full value
   // inverse options: coin value V/F held at the index; the perpetual: 30,000·(1/95,000 − 1/perp) coin
   const putUsd = -1.5 * (put.price / F) * S;
@@ -172,7 +173,7 @@ describe('isolated mode on a grid model', () => {
     { instrument: 'BTC_USDC-PERPETUAL', size: 0.5, collateral: { USDC: 1_000 } },
     { instrument: 'ETH-26FEB26-3200-C', size: -2, collateral: { USDC: 50_000 } },
   ];
-  const result = once(() => ok(eng.margin({ id: 'i', mode: 'isolated', collateral: { USDC: 700 }, positions: iso })));
+  const result = perTest(() => ok(eng.margin({ id: 'i', mode: 'isolated', collateral: { USDC: 700 }, positions: iso })));
 
   it('each position is margined alone with its own collateral (coin collateral inside its scenarios)', () => {
     const r = result();

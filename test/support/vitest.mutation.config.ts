@@ -21,6 +21,8 @@ export default defineConfig({
       'test/risk-measures.test.ts',
       'test/scenario-sets.test.ts',
       'test/deribit-pme.test.ts',
+      'test/deribit-pme-arithmetic.test.ts',
+      'test/grid-whatif.test.ts',
       'test/risk-history.test.ts',
     ],
     testTimeout: 60_000,

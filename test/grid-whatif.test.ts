@@ -1,0 +1,161 @@
+/**
+ * A grid account's what-if, breakdown and errors by hand (test/hand-grid.ts: the preset's written
+ * scenario rules): trades at mark or at an entry price, an option's premium moving its coin
+ * balance inside the scenarios (haircut on what is held), new underlyings, many trades at once,
+ * a what-if after the positions changed, and the readable breakdown (add-ons present only when
+ * the model has them, losses of exactly 0 reported as +0).
+ */
+import { describe, expect, it } from 'vitest';
+import { black76Reference, margin } from '../src/index.js';
+import { gridPreset, handGridMargin, handPosition } from './hand-grid.js';
+
+type GridModel = margin.GridModel;
+type MarginResultOk = margin.MarginResultOk;
+type PositionInput = margin.PositionInput;
+const { createMarginEngine, tableMarket } = margin;
+const T0 = Date.UTC(2026, 0, 27, 8);
+const E30 = T0 + 30 * 86_400_000; // 26FEB26
+const t = 30 / 365;
+const S = 100_000;
+const F = 100_400;
+const PERP = 100_050;
+const ETH_S = 3_000;
+const ETH_PERP = 3_010;
+const market = tableMarket({
+  valuationTime: T0,
+  underlyings: {
+    BTC: { spot: S, perpetual: PERP, vol: 0.5, expiries: [{ expiry: E30, forward: F, vol: 0.5 }] },
+    ETH: { spot: ETH_S, perpetual: ETH_PERP, vol: 0.7 },
+  },
+});
+const exp = { '26FEB26': E30 };
+const base = gridPreset('deribit-pm');
+const model: GridModel = {
+  ...structuredClone(base),
+  id: 'pm-haircuts',
+  collateral: { haircuts: { BTC: 0.05, ETH: 0.1, USDC: 0 }, defaultHaircut: null, usdPegged: ['USDC'] },
+};
+const engine = () => createMarginEngine({ market, model });
+function ok(r: margin.MarginResult): MarginResultOk {
+  if (!r.ok) throw new Error(`unexpected error result: ${r.error.message}`);
+  return r;
+}
+const putMark = black76Reference(true, F, 95_000, 0.5, t, 0, false).price / F; // coin per contract
+const hand = (positions: PositionInput[], btcHeld: number) =>
+  handGridMargin(
+    market,
+    model,
+    positions.map((p) => handPosition(p.instrument, p.size, exp, p.entryPrice)),
+    { BTC: btcHeld },
+  );
+
+describe('grid what-if by hand', () => {
+  const held: PositionInput[] = [
+    { instrument: 'ETH_USDC-PERPETUAL', size: 2 },
+    { instrument: 'BTC-PERPETUAL', size: 30_000, entryPrice: 95_000 },
+  ];
+  // ten trades: 3 puts bought at mark (3 × 1), ETH perpetual +3 entered at 2,900 (3 × 1),
+  // a BTC linear perpetual in and out (0.5, −0.5), an ETH call sold and bought back (−1, +1)
+  const changes = [
+    ...[1, 1, 1].map((size) => ({ instrument: 'BTC-26FEB26-95000-P', size })),
+    ...[1, 1, 1].map((size) => ({ instrument: 'ETH_USDC-PERPETUAL', size, entryPrice: 2_900 })),
+    { instrument: 'BTC_USDC-PERPETUAL', size: 0.5 },
+    { instrument: 'BTC_USDC-PERPETUAL', size: -0.5 },
+    { instrument: 'ETH-26FEB26-3200-C', size: -1 },
+    { instrument: 'ETH-26FEB26-3200-C', size: 1 },
+  ];
+  const after: PositionInput[] = [...held, { instrument: 'BTC-26FEB26-95000-P', size: 3 }, { instrument: 'ETH_USDC-PERPETUAL', size: 3, entryPrice: 2_900 }];
+  const btcAfter = 2 - 3 * putMark; // the premium leaves the BTC balance
+
+  it('ten trades on a second underlying slot: IM from the hand grid with the premium out of the BTC held (after haircut)', () => {
+    const eng = engine();
+    // a one-row what-if first, so that the two-row one below needs more scratch
+    const small = { id: 's', mode: 'portfolio' as const, collateral: { USDC: 50_000 }, positions: [{ instrument: 'BTC-PERPETUAL', size: 10_000 }] };
+    const w0 = eng.whatIf(small, [{ instrument: 'BTC-PERPETUAL', size: 10_000 }]);
+    expect(w0.after.initialMargin).toBeCloseTo(hand([{ instrument: 'BTC-PERPETUAL', size: 20_000 }], 0).initialMargin, 6);
+
+    const a = { id: 'w', mode: 'portfolio' as const, collateral: { BTC: 2, USDC: 10_000 }, positions: held };
+    const w = eng.whatIf(a, changes);
+    const h0 = hand(held, 2 * 0.95);
+    const h1 = hand(after, btcAfter * 0.95);
+    expect(w.before.initialMargin).toBeCloseTo(h0.initialMargin, 6);
+    expect(w.after.initialMargin).toBeCloseTo(h1.initialMargin, 6);
+    expect(w.after.maintenanceMargin).toBeCloseTo(h1.maintenanceMargin, 6);
+    // equity: BTC held at 95 % (premium out), USDC, the perpetuals' P&L from entry, the puts at mark
+    const perpUsd = 30_000 * (1 / 95_000 - 1 / PERP) * S;
+    const eq0 = 2 * 0.95 * S + 10_000 + perpUsd; // the ETH perpetual (no entry price) is at mark: 0
+    const eq1 = btcAfter * 0.95 * S + 10_000 + perpUsd + 3 * putMark * S + 3 * (ETH_PERP - 2_900);
+    expect(w.before.equity).toBeCloseTo(eq0, 6);
+    expect(w.after.equity).toBeCloseTo(eq1, 6);
+    // the same what-if again on the kept state: the same figures
+    const again = eng.whatIf(a, changes);
+    expect(again.after.initialMargin).toBe(w.after.initialMargin);
+    expect(again.after.equity).toBe(w.after.equity);
+  });
+
+  it('a BTC-collateral account without positions: the premium moves the BTC held', () => {
+    const eng = engine();
+    const a = { id: 'c', mode: 'cross' as const, collateral: { BTC: 2 }, positions: [] };
+    const w = eng.whatIf(a, [{ instrument: 'BTC-26FEB26-95000-P', size: 3 }]);
+    const h = hand([{ instrument: 'BTC-26FEB26-95000-P', size: 3 }], btcAfter * 0.95);
+    expect(w.after.initialMargin).toBeCloseTo(h.initialMargin, 6);
+    expect(w.after.equity).toBeCloseTo(btcAfter * 0.95 * S + 3 * putMark * S, 6);
+  });
+
+  it('after the positions changed (a new array, or one more in place) the what-if starts from them', () => {
+    const eng = engine();
+    const a = { id: 'p', mode: 'portfolio' as const, collateral: { USDC: 50_000 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1 }] };
+    ok(eng.margin(a));
+    a.positions = [{ instrument: 'BTC_USDC-PERPETUAL', size: -2 }];
+    expect(eng.whatIf(a, []).before.initialMargin).toBeCloseTo(hand(a.positions, 0).initialMargin, 6);
+    a.positions.push({ instrument: 'BTC-26FEB26-95000-P', size: -1 });
+    expect(eng.whatIf(a, []).before.initialMargin).toBeCloseTo(hand(a.positions, 0).initialMargin, 6);
+  });
+
+  it('an unknown instrument in a change is an error naming changes[k].instrument', () => {
+    const a = { id: 'u', mode: 'portfolio' as const, collateral: { USDC: 1_000 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1 }] };
+    expect(() => engine().whatIf(a, [{ instrument: 'BTC_USDC-PERPETUAL', size: 1 }, { instrument: 'NOPE-1', size: 1 }])).toThrow(/changes\[1\]\.instrument/);
+  });
+});
+
+describe('grid breakdown', () => {
+  it('add-ons listed only when the model has them', () => {
+    const pos = [{ instrument: 'BTC-26FEB26-95000-P', size: -1 }];
+    const acc = { id: 'b', mode: 'portfolio' as const, collateral: { USDC: 1e5 }, positions: pos };
+    const pm = ok(engine().margin(acc)).grid![0];
+    expect(Object.keys(pm.addOns).sort()).toEqual(['futures', 'shortOption']);
+    expect(pm.addOns.shortOption).toBeCloseTo(0.01 * S, 9);
+    const bare = ok(createMarginEngine({ market, model: { ...model, id: 'bare', addOns: {} } }).margin(acc)).grid![0];
+    expect(bare.addOns).toEqual({});
+    const span = ok(createMarginEngine({ market, model: { ...model, id: 'som', addOns: { shortOptionMinimum: { fractionOfSpot: 0.05 } } } }).margin(acc)).grid![0];
+    expect(span.addOns).toEqual({ shortOptionMinimum: 0.05 * S });
+  });
+
+  it('a scenario without P&L reports a loss of +0, not −0', () => {
+    // a linear perpetual: the 0 % scenarios (vol up, same, down) have P&L exactly 0
+    const g = ok(engine().margin({ id: 'z', mode: 'portfolio', collateral: { USDC: 1e5 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1 }] })).grid![0];
+    const zeros = g.scenarioLosses.filter((l) => l === 0);
+    expect(zeros.length).toBe(3);
+    for (const l of zeros) expect(Object.is(l, 0)).toBe(true);
+  });
+
+  it('isolated: one grid row per position, in order; a bad own collateral names positions[k].collateral', () => {
+    const eng = engine();
+    const r = ok(
+      eng.margin({
+        id: 'i',
+        mode: 'isolated',
+        collateral: { USDC: 10 },
+        positions: [
+          { instrument: 'ETH_USDC-PERPETUAL', size: 1, collateral: { USDC: 500 } },
+          { instrument: 'BTC_USDC-PERPETUAL', size: 1, collateral: { USDC: 20_000 } },
+        ],
+      }),
+    );
+    expect(r.grid!.map((g) => g.underlying)).toEqual(['ETH', 'BTC']);
+    expect(r.grid![1].initialMargin).toBeCloseTo(hand([{ instrument: 'BTC_USDC-PERPETUAL', size: 1 }], 0).initialMargin, 6);
+    const bad = eng.margin({ id: 'b', mode: 'isolated', collateral: {}, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1 }, { instrument: 'BTC_USDC-PERPETUAL', size: 1, collateral: { NOSUCHCOIN: 1 } }] });
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.error.message).toContain('positions[1].collateral');
+  });
+});
