@@ -54,20 +54,27 @@ describe('grid what-if by hand', () => {
     { instrument: 'ETH_USDC-PERPETUAL', size: 2 },
     { instrument: 'BTC-PERPETUAL', size: 30_000, entryPrice: 95_000 },
   ];
-  // ten trades: 3 puts bought at mark (3 × 1), ETH perpetual +3 entered at 2,900 (3 × 1),
-  // a BTC linear perpetual in and out (0.5, −0.5), an ETH call sold and bought back (−1, +1)
+  // fifteen trades, ten of them on BTC: 3 puts bought at mark in seven pieces, a BTC linear
+  // perpetual +0.5, −0.5, −0.5 (net short 0.5: offsets the long inverse perpetual), ETH perpetual
+  // +3 entered at 2,900 (3 × 1), an ETH call sold and bought back (−1, +1)
   const changes = [
-    ...[1, 1, 1].map((size) => ({ instrument: 'BTC-26FEB26-95000-P', size })),
+    ...[0.5, 0.5, 0.5, 0.5, 0.5, 0.25, 0.25].map((size) => ({ instrument: 'BTC-26FEB26-95000-P', size })),
     ...[1, 1, 1].map((size) => ({ instrument: 'ETH_USDC-PERPETUAL', size, entryPrice: 2_900 })),
     { instrument: 'BTC_USDC-PERPETUAL', size: 0.5 },
-    { instrument: 'BTC_USDC-PERPETUAL', size: -0.5 },
     { instrument: 'ETH-26FEB26-3200-C', size: -1 },
+    { instrument: 'BTC_USDC-PERPETUAL', size: -0.5 },
     { instrument: 'ETH-26FEB26-3200-C', size: 1 },
+    { instrument: 'BTC_USDC-PERPETUAL', size: -0.5 },
   ];
-  const after: PositionInput[] = [...held, { instrument: 'BTC-26FEB26-95000-P', size: 3 }, { instrument: 'ETH_USDC-PERPETUAL', size: 3, entryPrice: 2_900 }];
+  const after: PositionInput[] = [
+    ...held,
+    { instrument: 'BTC-26FEB26-95000-P', size: 3 },
+    { instrument: 'ETH_USDC-PERPETUAL', size: 3, entryPrice: 2_900 },
+    { instrument: 'BTC_USDC-PERPETUAL', size: -0.5 },
+  ];
   const btcAfter = 2 - 3 * putMark; // the premium leaves the BTC balance
 
-  it('ten trades on a second underlying slot: IM from the hand grid with the premium out of the BTC held (after haircut)', () => {
+  it('fifteen trades, BTC on the second underlying slot: IM from the hand grid with the premium out of the BTC held (after haircut)', () => {
     const eng = engine();
     // a one-row what-if first, so that the two-row one below needs more scratch
     const small = { id: 's', mode: 'portfolio' as const, collateral: { USDC: 50_000 }, positions: [{ instrument: 'BTC-PERPETUAL', size: 10_000 }] };
@@ -112,9 +119,45 @@ describe('grid what-if by hand', () => {
     expect(eng.whatIf(a, []).before.initialMargin).toBeCloseTo(hand(a.positions, 0).initialMargin, 6);
   });
 
+  it('a premium in a currency the model does not accept is an error naming collateral.<currency>', () => {
+    const usdOnly: GridModel = { ...model, id: 'usd-only', collateral: { haircuts: { BTC: 0.05, USDC: 0 }, defaultHaircut: null, usdPegged: ['USDC'] } };
+    const a = { id: 'e', mode: 'portfolio' as const, collateral: { USDC: 1e5 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1 }] };
+    expect(() => createMarginEngine({ market, model: usdOnly }).whatIf(a, [{ instrument: 'ETH-26FEB26-3200-C', size: 1 }])).toThrow(
+      /^collateral\.ETH is not accepted as collateral by model usd-only/,
+    );
+  });
+
   it('an unknown instrument in a change is an error naming changes[k].instrument', () => {
     const a = { id: 'u', mode: 'portfolio' as const, collateral: { USDC: 1_000 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1 }] };
     expect(() => engine().whatIf(a, [{ instrument: 'BTC_USDC-PERPETUAL', size: 1 }, { instrument: 'NOPE-1', size: 1 }])).toThrow(/changes\[1\]\.instrument/);
+  });
+});
+
+describe('isolated accounts larger than the first scratch (8 sub-accounts, 8 rows)', () => {
+  const perp = { instrument: 'BTC_USDC-PERPETUAL', size: 1 };
+  it('17 positions: each margined alone, the account the sum', () => {
+    const r = ok(engine().margin({ id: 'i17', mode: 'isolated', collateral: {}, positions: Array.from({ length: 17 }, () => ({ ...perp, collateral: { USDC: 10_000 } })) }));
+    const one = hand([perp], 0).initialMargin;
+    expect(r.positions.map((p) => p.initialMargin).every((im) => Math.abs(im - one) < 1e-6)).toBe(true);
+    expect(r.initialMargin).toBeCloseTo(17 * one, 6);
+    expect(r.equity).toBeCloseTo(170_000, 6);
+  });
+  it('after a pooled account over 18 underlyings (18 rows, 1 sub-account), an isolated one of 17 sub-accounts', () => {
+    // 18 made-up coins at 10 USD: a long linear perpetual of 1 coin loses 10 × 16 % in the −16 % scenario
+    const coins = Array.from({ length: 18 }, (_, k) => `C${String.fromCharCode(65 + k)}X`);
+    const m18 = tableMarket({ valuationTime: T0, underlyings: Object.fromEntries(coins.map((c) => [c, { spot: 10, vol: 0.5 }])) });
+    const eng = createMarginEngine({ market: m18, model: base });
+    const pooled = ok(eng.margin({ id: 'p18', mode: 'portfolio', collateral: { USDC: 1e4 }, positions: coins.map((c) => ({ instrument: `${c}_USDC-PERPETUAL`, size: 1 })) }));
+    expect(pooled.initialMargin).toBeCloseTo(18 * 1.6, 9);
+    const iso = ok(eng.margin({ id: 'i17', mode: 'isolated', collateral: {}, positions: coins.slice(0, 17).map((c) => ({ instrument: `${c}_USDC-PERPETUAL`, size: 1, collateral: { USDC: 100 } })) }));
+    expect(iso.initialMargin).toBeCloseTo(17 * 1.6, 9);
+    expect(iso.positions[16].initialMargin).toBeCloseTo(1.6, 9);
+  });
+  it('5 positions of two rows each (own ETH collateral, 90 % after haircut): 10 rows', () => {
+    const r = ok(engine().margin({ id: 'i5', mode: 'isolated', collateral: {}, positions: Array.from({ length: 5 }, () => ({ ...perp, collateral: { ETH: 1 } })) }));
+    const h = handGridMargin(market, model, [handPosition(perp.instrument, 1, exp)], { ETH: 0.9 });
+    expect(r.grid!.length).toBe(10);
+    expect(r.initialMargin).toBeCloseTo(5 * (h.rowIm.BTC + h.rowIm.ETH), 6);
   });
 });
 
