@@ -138,7 +138,7 @@ describe('isolated accounts larger than the first scratch (8 sub-accounts, 8 row
   it('17 positions: each margined alone, the account the sum', () => {
     const r = ok(engine().margin({ id: 'i17', mode: 'isolated', collateral: {}, positions: Array.from({ length: 17 }, () => ({ ...perp, collateral: { USDC: 10_000 } })) }));
     const one = hand([perp], 0).initialMargin;
-    expect(r.positions.map((p) => p.initialMargin).every((im) => Math.abs(im - one) < 1e-6)).toBe(true);
+    for (const p of r.positions) expect(p.initialMargin).toBeCloseTo(one, 6);
     expect(r.initialMargin).toBeCloseTo(17 * one, 6);
     expect(r.equity).toBeCloseTo(170_000, 6);
   });
