@@ -24,6 +24,8 @@ export default defineConfig({
       'test/deribit-pme-arithmetic.test.ts',
       'test/grid-whatif.test.ts',
       'test/risk-history.test.ts',
+      'test/var-es-model.test.ts',
+      'test/liquidation-speed.test.ts',
     ],
     testTimeout: 60_000,
     hookTimeout: 60_000,
