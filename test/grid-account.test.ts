@@ -9,19 +9,13 @@
 import { describe, expect, it } from 'vitest';
 // the package entry only: these tests follow the public API, whatever the internal layout
 import { black76Reference, margin } from '../src/index.js';
-import { gridPreset, handGridMargin, handPosition, scenarioMove } from './hand-grid.js';
+import { E30, ETH_S, F, PERP, S, T0, base, exp, model, ok, t } from './grid-fixture.js';
+import { handGridMargin, handPosition, scenarioMove } from './hand-grid.js';
 
 type GridModel = margin.GridModel;
 type MarginResultOk = margin.MarginResultOk;
 type PositionInput = margin.PositionInput;
 const { createMarginEngine, healthOf, listModels, loadModel, tableMarket } = margin;
-const T0 = Date.UTC(2026, 0, 27, 8);
-const E30 = T0 + 30 * 86_400_000; // 26FEB26
-const t = 30 / 365;
-const S = 100_000;
-const F = 100_400;
-const PERP = 100_050;
-const ETH_S = 3_000;
 const ETH_F = ETH_S * Math.exp(0.05 * t);
 const market = tableMarket({
   valuationTime: T0,
@@ -30,14 +24,6 @@ const market = tableMarket({
     ETH: { spot: ETH_S, vol: 0.7, carry: 0.05 },
   },
 });
-const exp = { '26FEB26': E30 };
-
-const base = gridPreset('deribit-pm');
-const model: GridModel = {
-  ...structuredClone(base),
-  id: 'pm-haircuts',
-  collateral: { haircuts: { BTC: 0.05, ETH: 0.1, USDC: 0 }, defaultHaircut: null, usdPegged: ['USDC'] },
-};
 // the engine is made inside the first test that needs it, and every test computes the results it
 // checks (none shared from another test): mutation testing's per-test coverage then attributes
 // the code to the tests that assert its figures
@@ -46,10 +32,6 @@ const eng = { margin: (a: unknown) => (engine ??= createMarginEngine({ market, m
 /** f, recomputed at every call (each test runs the margin code it checks) */
 function perTest<T>(f: () => T): () => T {
   return f;
-}
-function ok(r: margin.MarginResult): MarginResultOk {
-  if (!r.ok) throw new Error(`unexpected error result: ${r.error.message}`);
-  return r;
 }
 
 /** Hand values of the three positions below (USD), Greeks and marks. */

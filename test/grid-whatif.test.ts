@@ -7,19 +7,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { black76Reference, margin } from '../src/index.js';
-import { gridPreset, handGridMargin, handPosition } from './hand-grid.js';
+import { E30, ETH_S, F, PERP, S, T0, base, exp, model, ok, t } from './grid-fixture.js';
+import { handGridMargin, handPosition } from './hand-grid.js';
 
 type GridModel = margin.GridModel;
 type MarginResultOk = margin.MarginResultOk;
 type PositionInput = margin.PositionInput;
 const { createMarginEngine, tableMarket } = margin;
-const T0 = Date.UTC(2026, 0, 27, 8);
-const E30 = T0 + 30 * 86_400_000; // 26FEB26
-const t = 30 / 365;
-const S = 100_000;
-const F = 100_400;
-const PERP = 100_050;
-const ETH_S = 3_000;
 const ETH_PERP = 3_010;
 const market = tableMarket({
   valuationTime: T0,
@@ -27,19 +21,7 @@ const market = tableMarket({
     BTC: { spot: S, perpetual: PERP, vol: 0.5, expiries: [{ expiry: E30, forward: F, vol: 0.5 }] },
     ETH: { spot: ETH_S, perpetual: ETH_PERP, vol: 0.7 },
   },
-});
-const exp = { '26FEB26': E30 };
-const base = gridPreset('deribit-pm');
-const model: GridModel = {
-  ...structuredClone(base),
-  id: 'pm-haircuts',
-  collateral: { haircuts: { BTC: 0.05, ETH: 0.1, USDC: 0 }, defaultHaircut: null, usdPegged: ['USDC'] },
-};
-const engine = () => createMarginEngine({ market, model });
-function ok(r: margin.MarginResult): MarginResultOk {
-  if (!r.ok) throw new Error(`unexpected error result: ${r.error.message}`);
-  return r;
-}
+});const engine = () => createMarginEngine({ market, model });
 const putMark = black76Reference(true, F, 95_000, 0.5, t, 0, false).price / F; // coin per contract
 const hand = (positions: PositionInput[], btcHeld: number) =>
   handGridMargin(
