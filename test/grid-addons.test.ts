@@ -166,6 +166,11 @@ describe('reduction of rows to accounts', () => {
     reduceAccount(a, params({}), 0);
     reduceAccount(a, params({}), 1);
     expect(Array.from(a.accFailed)).toEqual([0, 0]);
+    // the next account's row failing does not flag this one
+    a.rowFailed.set([0, 1]);
+    reduceAccount(a, params({}), 0);
+    reduceAccount(a, params({}), 1);
+    expect(Array.from(a.accFailed)).toEqual([0, 1]);
     expect(Array.from(a.accHealth)).toEqual([0, 0]);
   });
 });

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { black76Reference, margin } from '../src/index.js';
 import { E30, ETH_S, F, PERP, S, T0, base, exp, model, ok, t } from './grid-fixture.js';
-import { handGridMargin, handPosition } from './hand-grid.js';
+import { handGridMargin, handPosition, scenarioMove } from './hand-grid.js';
 
 type GridModel = margin.GridModel;
 type MarginResultOk = margin.MarginResultOk;
@@ -154,6 +154,14 @@ describe('grid breakdown', () => {
     expect(bare.addOns).toEqual({});
     const span = ok(createMarginEngine({ market, model: { ...model, id: 'som', addOns: { shortOptionMinimum: { fractionOfSpot: 0.05 } } } }).margin(acc)).grid![0];
     expect(span.addOns).toEqual({ shortOptionMinimum: 0.05 * S });
+  });
+
+  it("a short inverse perpetual's P&L in its worst (up) scenario sits in its entry leg: −30,000/95,000 coin × S × move", () => {
+    const r = ok(engine().margin({ id: 's', mode: 'portfolio', collateral: { USDC: 1e5 }, positions: [{ instrument: 'BTC-PERPETUAL', size: -30_000, entryPrice: 95_000 }] }));
+    const k = r.grid![0].worstScenario.index;
+    expect(scenarioMove(model, k)).toBeGreaterThan(0);
+    expect(k).toBeGreaterThan(0);
+    expect(r.positions[0].worstScenarioPnl).toBeCloseTo(-(30_000 / 95_000) * S * scenarioMove(model, k), 6);
   });
 
   it('a scenario without P&L reports a loss of +0, not −0', () => {

@@ -48,6 +48,15 @@ describe('standard measure: futures tiers and what carries no margin', () => {
     expect(b.initialMargin).toBeCloseTo(20_510.25, 6);
   });
 
+  it('a model without per-underlying tiers, a slope per 10 coins: IM = (2 % + 0.05 % × coin/10) × notional', () => {
+    const { futuresByUnderlying: _, ...plain } = structuredClone(loadModel('deribit-standard').params as RuleBasedModel);
+    const model: RuleBasedModel = { ...plain, id: 'std-plain', futures: { imBase: 0.02, mmBase: 0.01, slope: 0.0005, stepCoin: 10 } };
+    // 25 ETH at 3,010: extra 0.0005 × 25/10 = 0.00125; IM = 0.02125 × 75,250 = 1,599.0625; MM = 0.01125 × 75,250
+    const r = ok(createMarginEngine({ market, model }).margin({ id: 'p', mode: 'cross', collateral: { USDC: 1e5 }, positions: [{ instrument: 'ETH_USDC-PERPETUAL', size: 25 }] }));
+    expect(r.initialMargin).toBeCloseTo(1_599.0625, 6);
+    expect(r.maintenanceMargin).toBeCloseTo(0.01125 * 75_250, 6);
+  });
+
   it('a spot holding carries no margin', () => {
     const r = ok(eng().margin({ id: 's', mode: 'cross', collateral: { USDC: 1e5 }, positions: [{ instrument: 'ETH_USDC', size: -4 }] }));
     expect(r.initialMargin).toBe(0);
