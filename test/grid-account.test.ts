@@ -9,19 +9,13 @@
 import { describe, expect, it } from 'vitest';
 // the package entry only: these tests follow the public API, whatever the internal layout
 import { black76Reference, margin } from '../src/index.js';
-import { gridPreset, handGridMargin, handPosition, scenarioMove } from './hand-grid.js';
+import { E30, ETH_S, F, PERP, S, T0, base, exp, model, ok, t } from './grid-fixture.js';
+import { handGridMargin, handPosition, scenarioMove } from './hand-grid.js';
 
 type GridModel = margin.GridModel;
 type MarginResultOk = margin.MarginResultOk;
 type PositionInput = margin.PositionInput;
 const { createMarginEngine, healthOf, listModels, loadModel, tableMarket } = margin;
-const T0 = Date.UTC(2026, 0, 27, 8);
-const E30 = T0 + 30 * 86_400_000; // 26FEB26
-const t = 30 / 365;
-const S = 100_000;
-const F = 100_400;
-const PERP = 100_050;
-const ETH_S = 3_000;
 const ETH_F = ETH_S * Math.exp(0.05 * t);
 const market = tableMarket({
   valuationTime: T0,
@@ -30,25 +24,14 @@ const market = tableMarket({
     ETH: { spot: ETH_S, vol: 0.7, carry: 0.05 },
   },
 });
-const exp = { '26FEB26': E30 };
-
-const base = gridPreset('deribit-pm');
-const model: GridModel = {
-  ...structuredClone(base),
-  id: 'pm-haircuts',
-  collateral: { haircuts: { BTC: 0.05, ETH: 0.1, USDC: 0 }, defaultHaircut: null, usdPegged: ['USDC'] },
-};
-// engines and results are made inside the tests (lazily, once), so that mutation testing can
-// attribute the code they run to the tests that check it
+// the engine is made inside the first test that needs it, and every test computes the results it
+// checks (none shared from another test): mutation testing's per-test coverage then attributes
+// the code to the tests that assert its figures
 let engine: margin.MarginEngine | null = null;
 const eng = { margin: (a: unknown) => (engine ??= createMarginEngine({ market, model })).margin(a) };
-function once<T>(f: () => T): () => T {
-  let v: T | undefined;
-  return () => (v ??= f());
-}
-function ok(r: margin.MarginResult): MarginResultOk {
-  if (!r.ok) throw new Error(`unexpected error result: ${r.error.message}`);
-  return r;
+/** f, recomputed at every call (each test runs the margin code it checks) */
+function perTest<T>(f: () => T): () => T {
+  return f;
 }
 
 /** Hand values of the three positions below (USD), Greeks and marks. */
@@ -67,7 +50,7 @@ const hand = handGridMargin(
 );
 
 describe('portfolio account on a grid model, every figure by hand', () => {
-  const result = once(() => ok(eng.margin({ id: 'p', mode: 'portfolio', collateral: { BTC: 2, USDC: -5_000 }, positions })));
+  const result = perTest(() => ok(eng.margin({ id: 'p', mode: 'portfolio', collateral: { BTC: 2, USDC: -5_000 }, positions })));
   const collateralValue = 2 * S * 0.95 - 5_000; // negative balances count at full value
   // inverse options: coin value V/F held at the index; the perpetual: 30,000·(1/95,000 − 1/perp) coin
   const putUsd = -1.5 * (put.price / F) * S;
@@ -172,7 +155,7 @@ describe('isolated mode on a grid model', () => {
     { instrument: 'BTC_USDC-PERPETUAL', size: 0.5, collateral: { USDC: 1_000 } },
     { instrument: 'ETH-26FEB26-3200-C', size: -2, collateral: { USDC: 50_000 } },
   ];
-  const result = once(() => ok(eng.margin({ id: 'i', mode: 'isolated', collateral: { USDC: 700 }, positions: iso })));
+  const result = perTest(() => ok(eng.margin({ id: 'i', mode: 'isolated', collateral: { USDC: 700 }, positions: iso })));
 
   it('each position is margined alone with its own collateral (coin collateral inside its scenarios)', () => {
     const r = result();

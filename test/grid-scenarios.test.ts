@@ -6,11 +6,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { margin } from '../src/index.js';
+import { shockedVolsInto } from '../src/scenarios/vol-shock.js';
 import { gridPreset } from './hand-grid.js';
 
 type GridModel = margin.GridModel;
 type VolShockParams = margin.VolShockParams;
-const { buildScenarios, createMarginEngine, listModels, loadModel, scanFor, shockVol, tableMarket, volShockSize } = margin;
+const { buildScenarios, createMarginEngine, gridScenarioSet, listModels, loadModel, scanFor, shockVol, tableMarket, volShockSize } = margin;
 
 const base = gridPreset('deribit-pm');
 const asym: GridModel = {
@@ -96,5 +97,39 @@ describe('term vol shock', () => {
     expect(volShockSize(rel, 0.38, 90 / 365)).toBeCloseTo(0.38 * Math.pow(30 / 90, 0.3), 14);
     const noAfter = { ...lyra, longTermAfterDays: undefined };
     expect(volShockSize(noAfter, 0.45, 45 / 365)).toBeCloseTo(0.45 * Math.pow(30 / 45, 0.13), 14);
+  });
+});
+
+describe('surface vol shock (historical and stress sets): σ′ = max(floor, σ·ratio[s] + shift(s, days, ln(K/F′)))', () => {
+  // F′ = F(1 + move[s]); days = t·365. The shift below is a hand-made function of its three inputs.
+  const t = 73 / 365;
+  const K = 90_000;
+  const F = 100_000;
+  const moves = Float64Array.from([0.25, -0.2, 0]);
+  const base = Float64Array.from([0.5, 0.6, 0.04]);
+  const ratio = Float64Array.from([1.2, 0.5, 0.5]);
+  const shift = (s: number, days: number, lm: number) => 0.001 * days + lm + s / 100;
+  it('each scenario by hand, the floor included', () => {
+    const out = new Float64Array(4).fill(-1);
+    shockedVolsInto({ kind: 'surface', ratio, floor: 0.05, shift }, t, K, F, moves, base, 3, out);
+    // s0: 0.6 + 0.073 + ln(90,000/125,000); s1: 0.3 + 0.073 + ln(90,000/80,000) + 0.01; s2: 0.02 + 0.073 + ln 0.9 + 0.02 < 0.05
+    expect(out[0]).toBeCloseTo(0.6 + 0.073 + Math.log(0.72), 14);
+    expect(out[1]).toBeCloseTo(0.3 + 0.073 + Math.log(1.125) + 0.01, 14);
+    expect(out[2]).toBe(0.05);
+    expect(out[3]).toBe(-1);
+  });
+  it('without a shift: σ·ratio, floored', () => {
+    const out = new Float64Array(3);
+    shockedVolsInto({ kind: 'surface', ratio, floor: 0.05 }, t, K, F, moves, base, 3, out);
+    expect(Array.from(out)).toEqual([0.6, 0.3, 0.05]);
+  });
+});
+
+describe('grid scenario set', () => {
+  it('is named grid:<model id>@<version> and has one scenario per template row', () => {
+    const m = gridPreset('deribit-pm');
+    const set = gridScenarioSet(m);
+    expect(set.id).toBe('grid:deribit-pm-2024.1@2024.1');
+    expect(set.size).toBe(m.scenarios.length);
   });
 });

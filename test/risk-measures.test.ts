@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { component, esWeights, expectedShortfall, riskFigures, tailMean, valueAtRisk, varWeights } from '../src/measures/quantiles.js';
+import {
+  QUANTILE_CONVENTIONS,
+  checkAlpha,
+  component,
+  esWeights,
+  expectedShortfall,
+  riskFigures,
+  smallestIndices,
+  tailLength,
+  tailMean,
+  valueAtRisk,
+  varWeights,
+} from '../src/measures/quantiles.js';
 import { backtestStats, baselZone, christoffersenIndependence, conditionalCoverage, kupiecPof } from '../src/risk/backtest-stats.js';
 
 // Hand-computed: sorted x = −10, −7, −4, −3, −1, 0, 2, 5, 6, 8 (n = 10)
@@ -47,6 +59,80 @@ describe('VaR conventions and ES on a small vector (hand-computed)', () => {
   it('rejects alpha outside (0, 1)', () => {
     expect(() => valueAtRisk(x, 1, 'lower')).toThrow(/alpha must be in \(0, 1\)/);
     expect(() => valueAtRisk(x, 99, 'lower')).toThrow(/got 99/);
+  });
+});
+
+/** The error a call throws (or null). */
+function thrown(f: () => unknown): { message: string; path?: string } | null {
+  try {
+    f();
+  } catch (e) {
+    return e as { message: string; path?: string };
+  }
+  return null;
+}
+
+describe('VaR and ES edge cases (hand-computed on x above, n = 10)', () => {
+  it('alpha must be a number in (0, 1); the error names the field', () => {
+    for (const bad of [0, -0.5, 1, 1.5, '0.9' as unknown as number, Number.NaN]) {
+      const e = thrown(() => checkAlpha(bad));
+      expect(e?.message, String(bad)).toMatch(/alpha must be in \(0, 1\)/);
+      expect(e?.path).toBe('alpha');
+    }
+    expect(checkAlpha(0.99)).toBe(0.99);
+    expect(QUANTILE_CONVENTIONS).toEqual(['lower', 'empirical', 'linear']);
+  });
+  it('too few scenarios for a convention: the error names the measure and the counts', () => {
+    // alpha 0.95: nβ = 0.5, k = 0: 'lower' needs k ≥ 1
+    const low = thrown(() => valueAtRisk(x, 0.95, 'lower'));
+    expect(low?.message).toBe("VaR 'lower' (n(1-alpha) >= 1) at alpha 0.95 needs at least 1 scenarios, the set has 0 (raise --lookback or lower --alpha)");
+    expect(low?.path).toBe('alpha');
+    // alpha 1e-17: 1 − α rounds to 1, nβ = n = 10 = k: 'empirical' needs k + 1 = 11 scenarios
+    expect(thrown(() => valueAtRisk(x, 1e-17, 'empirical'))?.message).toMatch(/^VaR 'empirical' at alpha 1e-17 needs at least 11 scenarios, the set has 10/);
+    expect(thrown(() => valueAtRisk([], 0.5, 'linear'))?.message).toMatch(/^VaR 'linear' at alpha 0.5 needs at least 1 scenarios, the set has 0/);
+    // alpha 1 − 1e-12: nβ = 1e-11 rounds to 0: ES has no tail
+    for (const f of [() => expectedShortfall(x, 1 - 1e-12), () => esWeights(x, 1 - 1e-12)]) {
+      expect(thrown(f)?.message).toMatch(/^ES at alpha 0.999999999999 needs at least 1 scenarios, the set has 0/);
+    }
+  });
+  it('alpha near 0: the whole vector is the tail (ES = −mean = 0.4, linear VaR = −max = −8)', () => {
+    expect(expectedShortfall(x, 1e-17)).toBeCloseTo(0.4, 14);
+    expect(valueAtRisk(x, 1e-17, 'linear')).toBe(-8);
+    expect(Array.from(varWeights(x, 1e-17, 'linear').scenarios)).toEqual([6]); // x[6] = 8
+  });
+  it('an integer h = (n − 1)β takes one order statistic, an integer nβ one weight per tail scenario', () => {
+    // n = 5, alpha 0.75: h = 1 → x(2) alone; nβ = 1.25 → the worst with 1/1.25, the next with 0.25/1.25
+    const y = [4, -2, 7, -9, 1];
+    const vw = varWeights(y, 0.75, 'linear');
+    expect(Array.from(vw.scenarios)).toEqual([1]);
+    expect(Array.from(vw.weights)).toEqual([1]);
+    expect(valueAtRisk(y, 0.75, 'linear')).toBe(2);
+    // x at alpha 0.8: nβ = 2 exactly → the two worst, 1/2 each, no third scenario
+    const ew = esWeights(x, 0.8);
+    expect(Array.from(ew.scenarios)).toEqual([0, 3]);
+    expect(Array.from(ew.weights)).toEqual([0.5, 0.5]);
+    expect(riskFigures(x, 0.8, 'empirical').esScenarios).toEqual([0, 3]);
+  });
+  it('ties are ordered by scenario index; smallestIndices returns m entries', () => {
+    const t = [3, -5, 0, -5, -5, 2];
+    expect(Array.from(smallestIndices(t, 3))).toEqual([1, 3, 4]);
+    expect(Array.from(smallestIndices(t, 4))).toEqual([1, 3, 4, 2]);
+    expect(smallestIndices(t, 9).length).toBe(6);
+    expect(riskFigures(t, 0.6, 'lower').varScenarios).toEqual([3]); // k = 2: the second of the tied −5s
+  });
+  it('tail length: ⌊nβ⌋ + 2, at most n', () => {
+    expect(tailLength(10, 0.8)).toBe(4);
+    expect(tailLength(100, 0.99)).toBe(3);
+    expect(tailLength(2, 0.5)).toBe(2);
+  });
+  it("linear VaR equals numpy.quantile(x, β, method='linear') bit for bit, on both sides of numpy's lerp switch at g = 0.5", () => {
+    // numpy 2.4.6: -np.quantile(x, 1 - alpha, method='linear'); the two lerp forms differ in the last bit here
+    const cases: [number[], number, number][] = [
+      [[23.59, -11.03, -73.55, 94.47, -98.94, 54.72, 92.03], 0.7, -23.53399999999998], // g = 0.8
+      [[28.46, -26.11, -71.58, 19.19, 12.77, 91.44, 93.6, 21.72, -29.78, 78.69, -99.81], 0.65, -6.669999999999998], // g = 0.5
+      [[99.2, -60.88, 17.29, 24.81, -63.85, 51.8, -63.89, 43.69, 97.29, 95.95, -66.85], 0.7, -60.87999999999997], // g = 4.4e-16
+    ];
+    for (const [v, alpha, q] of cases) expect(valueAtRisk(v, alpha, 'linear')).toBe(-q);
   });
 });
 
