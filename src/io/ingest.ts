@@ -177,6 +177,17 @@ export async function ingestBook(file: string, opts: IngestOptions): Promise<{ c
     buf = buf.length === 0 ? n.value : Buffer.concat([buf, n.value]);
     return true;
   };
+  // the rest of the input in one piece (a document read whole): one copy, not one per block
+  const rest = async (): Promise<void> => {
+    const blocks: Buffer[] = [buf];
+    for (let n = await it.next(); !n.done; n = await it.next()) {
+      total += n.value.length;
+      opts.onProgress?.(total);
+      blocks.push(n.value);
+    }
+    eof = true;
+    buf = blocks.length === 1 ? buf : Buffer.concat(blocks);
+  };
   // sniff the format from the first non-blank byte
   let p = 0;
   for (;;) {
@@ -186,7 +197,7 @@ export async function ingestBook(file: string, opts: IngestOptions): Promise<{ c
   }
   if (p >= buf.length) throw notABook(name, 'the file is empty');
   if (isColumnsFile(buf)) {
-    while (await more());
+    await rest();
     const t1 = performance.now();
     const columns = readColumns(buf, name);
     return { columns, report: { format: 'columns', bytes: total, chunks: 1, readMs: t1 - t0, parseMs: performance.now() - t1, concatMs: 0 } };
@@ -207,7 +218,7 @@ export async function ingestBook(file: string, opts: IngestOptions): Promise<{ c
   }
   if (first === 0x5b || (first === 0x7b && !jsonLines)) {
     // one JSON document (an array of accounts, or one account): parsed whole
-    while (await more());
+    await rest();
     const t1 = performance.now();
     const { accounts } = parseBook(buf, name);
     const b = new ColumnsBuilder();
