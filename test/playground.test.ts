@@ -44,6 +44,16 @@ async function openPage(): Promise<{ page: Page; loadedAt: number }> {
   return { page: p, loadedAt: Number(await p.evaluate(() => (globalThis as any).document.body.dataset.firstMarginMs)) };
 }
 
+/** Pixels drawn (alpha > 0) on the first canvas of chart `id`. */
+const inkedPixels = (p: Page, id: string): Promise<number> =>
+  p.$eval(`#${id} canvas`, (c) => {
+    const cv = c as any;
+    const d = cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+    return n;
+  });
+
 /** The exact IM the page shows for `model` (data-exact: the double, as String(x)). */
 const pageIm = (p: Page, model: string) => p.getAttribute(`td[data-figure=im][data-model="${model}"]`, 'data-exact');
 
@@ -151,16 +161,7 @@ describe.skipIf(why !== '')(`playground in Chromium (playwright-core, executable
     await page.click('#whatif-run');
     await page.waitForSelector('#chart-whatif canvas');
     await page.waitForSelector('#chart-profile canvas');
-    for (const id of ['chart-grid', 'chart-profile', 'chart-greeks', 'chart-whatif']) {
-      const inked = await page.$eval(`#${id} canvas`, (c) => {
-        const cv = c as any;
-        const d = cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data;
-        let n = 0;
-        for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
-        return n;
-      });
-      expect(inked, id).toBeGreaterThan(1000);
-    }
+    for (const id of ['chart-grid', 'chart-profile', 'chart-greeks', 'chart-whatif']) expect(await inkedPixels(page, id), id).toBeGreaterThan(1000);
     expect(await page.textContent('#chart-profile')).toMatch(/liquidation/);
     await page.screenshot({ path: join(ARTEFACTS, 'playground.png'), fullPage: true });
   });
@@ -224,16 +225,7 @@ describe.skipIf(why !== '')(`playground in Chromium (playwright-core, executable
     await page.waitForSelector('#cascade-summary', { timeout: 60_000 });
     expect(await page.getAttribute('#cascade-summary', 'data-liquidated')).toBe(String(liquidated));
     expect(await page.getAttribute('#cascade-summary', 'data-fund')).toBe(String(reports[reports.length - 1].insuranceFund));
-    for (const id of ['chart-cascade-fund', 'chart-cascade-liquidations']) {
-      const inked = await page.$eval(`#${id} canvas`, (c) => {
-        const cv = c as any;
-        const d = cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data;
-        let n = 0;
-        for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
-        return n;
-      });
-      expect(inked, id).toBeGreaterThan(1000);
-    }
+    for (const id of ['chart-cascade-fund', 'chart-cascade-liquidations']) expect(await inkedPixels(page, id), id).toBeGreaterThan(1000);
     await page.locator('#cascade').screenshot({ path: join(ARTEFACTS, 'playground-cascade.png') });
     await page.fill('#cascade-steps', '0');
     await page.click('#cascade-run');
