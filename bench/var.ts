@@ -16,7 +16,7 @@ import { generateBook } from '../src/io/gen-book.js';
 import { InstrumentTable } from '../src/instruments/table.js';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
 import { figuresFromTails, riskCsr, tailLength } from '../src/risk/book-var.js';
-import { TailRunner } from '../src/risk/pool.js';
+import { TailRunner } from '../src/risk/book-var.js';
 import { loadHistory, type History } from '../src/risk/history.js';
 import { historicalScenarios } from '../src/risk/historical.js';
 import { monteCarloScenarios } from '../src/risk/monte-carlo.js';

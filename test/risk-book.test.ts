@@ -8,8 +8,7 @@ import { generateBook } from '../src/io/gen-book.js';
 import { InstrumentTable } from '../src/instruments/table.js';
 import { defaultMarket } from '../src/market/snapshot.js';
 import { resolveMarket } from '../src/market/resolved.js';
-import { figuresFromTails, riskCsr, tailLength } from '../src/risk/book-var.js';
-import { TailRunner } from '../src/risk/pool.js';
+import { TailRunner, figuresFromTails, riskCsr, tailLength } from '../src/risk/book-var.js';
 import { loadHistory } from '../src/risk/history.js';
 import { expectedShortfall, valueAtRisk } from '../src/measures/quantiles.js';
 import { monteCarloScenarios } from '../src/risk/monte-carlo.js';
@@ -17,7 +16,7 @@ import { accountPnl, resolveHoldings, riskAccount } from '../src/scenarios/holdi
 import { revalueInstruments } from '../src/risk/revalue.js';
 import { simdSupported } from '../src/wasm/module.js';
 
-const worker = new URL('../dist/src/risk/var-worker.js', import.meta.url).pathname;
+const worker = new URL('../dist/src/runner/book/worker.js', import.meta.url).pathname;
 
 function history() {
   let a = 70000, b = 2500, s = 11;
@@ -34,7 +33,7 @@ function history() {
   return loadHistory([{ file: 'BTC.csv', text: r1.join('\n') }, { file: 'ETH.csv', text: r2.join('\n') }]);
 }
 
-describe('book VaR: WASM tails vs the TS path' + (existsSync(worker) ? '' : ' [SKIPPED: dist/src/risk/var-worker.js not built]'), () => {
+describe('book VaR: WASM tails vs the TS path' + (existsSync(worker) ? '' : ' [SKIPPED: dist/src/runner/book/worker.js not built]'), () => {
   const market = resolveMarket(defaultMarket());
   const { accounts } = generateBook({ accounts: 400, seed: 3, market });
   const h = history();

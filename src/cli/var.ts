@@ -22,7 +22,7 @@ import { availableParallelism } from 'node:os';
 import type { AccountInput } from '../measures/types.js';
 import type { ScenarioSet } from '../risk/scenario-set.js';
 import { figuresFromTails, riskCsr, tailLength } from '../risk/book-var.js';
-import { TailRunner } from '../risk/pool.js';
+import { TailRunner } from '../risk/book-var.js';
 import type { QuantileConvention } from '../measures/quantiles.js';
 import { alphaFrom, historyFrom, int, quantileFrom, scenarioRequestFrom, type RiskCliOptions } from './risk-args.js';
 import type { MarginMarket } from '../market/margin-market.js';
