@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { runBookCommand } from '../src/cli/book.js';
 import { runMarginCommand } from '../src/cli/margin.js';
+import { runStressCommand } from '../src/cli/stress.js';
+import { stressLibrary } from '../src/risk/stress.js';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
 import { loadModel } from '../src/measures/models.js';
 import type { MarginResultOk, VarEsModel } from '../src/measures/types.js';
@@ -156,5 +158,22 @@ describe('CLI: margin and book with --model var-es-975 --history', () => {
     const doc = JSON.parse(outs[0]);
     expect(doc.model.mechanism).toBe('var-es');
     expect(doc.results[0].initialMargin).toBe(JSON.parse(single).initialMargin);
+  });
+
+  test('stress under var-es: a short perpetual loses P0 × the episode move; MM after from the model on the shocked market', () => {
+    const file = join(dir, 'short.json');
+    writeFileSync(file, JSON.stringify({ id: 's', mode: 'cross', collateral: { USDC: 30_000 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: -1 }] }));
+    let out = '';
+    expect(runStressCommand(file, { scenario: '2022-11-09', model: 'var-es-975', history: `${btc},${eth}`, json: true }, (x) => (out += x))).toBe(0);
+    const doc = JSON.parse(out);
+    const market = resolveMarket(defaultMarket());
+    const e = new MarginEngine({ market, model: withHistory('var-es-975', h, asOfIndexFor(h, market)) });
+    const P0 = e.table.mark[e.table.indexOf('BTC_USDC-PERPETUAL')];
+    const move = Math.expm1(stressLibrary().episodes.find((x) => x.name === '2022-11-09')!.moves.BTC.logReturn);
+    const a = doc.scenarios[0].accounts[0];
+    expect(doc.model.id).toBe('var-es-975');
+    expect(a.pnl).toBeCloseTo(-P0 * move, 6);
+    // MM scales with the index (every scenario value of a linear perpetual does)
+    expect(a.maintenanceMarginAfter / (e.margin({ id: 's', mode: 'cross', collateral: { USDC: 30_000 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: -1 }] }) as MarginResultOk).maintenanceMargin).toBeCloseTo(1 + move, 9);
   });
 });
