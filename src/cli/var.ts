@@ -21,8 +21,7 @@ import { parseBook } from '../io/book-file.js';
 import { availableParallelism } from 'node:os';
 import type { AccountInput } from '../measures/types.js';
 import type { ScenarioSet } from '../risk/scenario-set.js';
-import { figuresFromTails, riskCsr, tailLength } from '../risk/book-var.js';
-import { TailRunner } from '../risk/book-var.js';
+import { TailRunner, figuresFromTails, nettedBook, riskCsr, tailLength } from '../risk/book-var.js';
 import type { QuantileConvention } from '../measures/quantiles.js';
 import { alphaFrom, historyFrom, int, quantileFrom, scenarioRequestFrom, type RiskCliOptions } from './risk-args.js';
 import type { MarginMarket } from '../market/margin-market.js';
@@ -112,7 +111,7 @@ async function bookVar(accounts: AccountInput[], table: InstrumentTable, set: Sc
     const t0 = performance.now();
     const tails = await run.tails(csr, sv.values, set.n, m);
     const total = csr.accStart[accounts.length];
-    const bookTail = await run.tails({ ids: ['book'], accStart: Int32Array.of(0, total), instr: csr.instr, size: csr.size, value: Float64Array.of(0) }, sv.values, set.n, m, 1);
+    const bookTail = await run.tails(nettedBook(csr, table.count), sv.values, set.n, m, 1);
     t.tails = performance.now() - t0;
     const f = stage('figures', () => figuresFromTails(tails, accounts.length, set.n, alpha, quantile));
     const b = figuresFromTails(bookTail, 1, set.n, alpha, quantile);

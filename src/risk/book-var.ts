@@ -46,6 +46,31 @@ export function riskCsr(table: InstrumentTable, accounts: AccountInput[]): RiskC
   return { ids: accounts.map((a) => a.id), accStart, instr: shared(Int32Array, instr), size: shared(Float64Array, size), value };
 }
 
+/**
+ * The whole book as one holding list netted by instrument: size_i = Σ of the book's holdings of
+ * instrument i (in position order), listed in instrument order. Its P&L vector is the book's,
+ * Σ_i size_i × values_i, at the cost of the distinct instruments rather than of every holding.
+ */
+export function nettedBook(csr: RiskCsr, nInstruments: number): RiskCsr {
+  const net = new Float64Array(nInstruments);
+  const held = new Uint8Array(nInstruments);
+  const end = csr.accStart[csr.ids.length];
+  for (let p = 0; p < end; p++) {
+    net[csr.instr[p]] += csr.size[p];
+    held[csr.instr[p]] = 1;
+  }
+  const instr: number[] = [];
+  const size: number[] = [];
+  for (let i = 0; i < nInstruments; i++) {
+    if (!held[i]) continue;
+    instr.push(i);
+    size.push(net[i]);
+  }
+  let value = 0;
+  for (let a = 0; a < csr.ids.length; a++) value += csr.value[a];
+  return { ids: ['book'], accStart: shared(Int32Array, [0, instr.length]), instr: shared(Int32Array, instr), size: shared(Float64Array, size), value: Float64Array.of(value) };
+}
+
 export function shared<T extends Int32Array | Float64Array>(C: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, xs: ArrayLike<number>): T {
   const a = new C(new SharedArrayBuffer(Math.max(1, xs.length) * C.BYTES_PER_ELEMENT));
   (a as Float64Array).set(xs as ArrayLike<number>);
