@@ -20,6 +20,8 @@ import { dateIndex } from '../src/risk/history.js';
 import { marketFromHistory } from '../src/risk/var.js';
 import { asOfIndexFor, varEsMargin, withHistory } from '../src/risk/var-margin.js';
 import { MarginEngine } from '../src/runner/account/runner.js';
+import { BookEngine } from '../src/runner/book/runner.js';
+import { movedMarket } from '../src/market/margin-market.js';
 import { syntheticHistory, syntheticHistoryText } from './synthetic-history.js';
 
 const h = syntheticHistory();
@@ -100,6 +102,28 @@ describe('var-es in what-if and liquidation price', () => {
     expect(w.after.equity).toBe(after.equity);
     expect(w.after.initialMargin).toBeGreaterThan(w.before.initialMargin);
     expect(spot).toBeGreaterThan(0);
+  });
+
+  test('book: a trade and a tick give the account runner\'s figures on the traded account and the moved market', async () => {
+    const accts = [
+      { id: 'p', mode: 'portfolio', collateral: { USDC: 100_000 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1 }] },
+      { id: 'q', mode: 'cross', collateral: { ETH: 10 } },
+    ];
+    const be = BookEngine.create({ market, model: resolved, threads: 1 });
+    try {
+      be.load(accts);
+      await be.recompute();
+      const tr = be.trade('p', [{ instrument: 'BTC-25SEP26-60000-P', size: -1 }]);
+      expect(tr.result.ok && tr.result.initialMargin).toBe((e.margin(be.account(0)) as MarginResultOk).initialMargin);
+      const moved = movedMarket(market, 'BTC', -0.1);
+      const up = await be.tick('BTC', moved);
+      const ref = new MarginEngine({ market: moved, model: resolved });
+      const got = up.results();
+      expect(up.indices).toEqual([0]);
+      expect(got[0].ok && got[0].maintenanceMargin).toBe((ref.margin(be.account(0)) as MarginResultOk).maintenanceMargin);
+    } finally {
+      await be.close();
+    }
   });
 
   test('short 1 linear perpetual: liquidation above at S0·(C + P0)/(P0 + MM0), none below', () => {
