@@ -69,8 +69,6 @@ export class AtomicFile {
     // the default action kills the process and leaves the temporary file)
     installCleanup();
     let fd: number;
-    // the cleanup handlers first: a signal right after the temporary file appears must find them
-    installCleanup();
     try {
       fd = openSync(tmp, 'wx', 0o644);
     } catch (e) {
