@@ -6,6 +6,8 @@
  *   npm run bench              print the report (markdown) to stdout
  *   npm run bench -- --write   also replace the generated part of BENCHMARKS.md
  *   npm run bench -- --quick   shorter runs (CI smoke / development)
+ *   npm run bench -- --only var[,book…]   only the named sections (pricing, latency, margin, book, book-cli,
+ *                              serve, var, liquidation, cluster); not with --write
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,8 +24,11 @@ import { pricingBatch } from './workloads.js';
 import { extraSections } from './sections.js';
 import { fmt, runBench, setDefaultTime, type Section } from './lib.js';
 
-const args = new Set(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const args = new Set(argv);
 const QUICK = args.has('--quick');
+const onlyAt = argv.indexOf('--only');
+const ONLY = onlyAt >= 0 ? new Set((argv[onlyAt + 1] ?? '').split(',').filter(Boolean)) : null;
 setDefaultTime(QUICK ? 150 : 1500);
 const root = findPackageRoot();
 
@@ -137,9 +142,13 @@ async function main(): Promise<void> {
     sections.push(s);
     process.stderr.write(`done: ${s.title}\n`);
   };
-  report(await pricingSection());
-  report(await latencySection());
-  for (const make of extraSections) report(await make({ quick: QUICK, runBench }));
+  const names = ['pricing', 'latency', ...extraSections.map((x) => x.name)];
+  if (ONLY && (ONLY.size === 0 || [...ONLY].some((n) => !names.includes(n)))) throw new Error(`--only takes section names: ${names.join(', ')}`);
+  if (ONLY && args.has('--write')) throw new Error('--only cannot --write BENCHMARKS.md (a partial report)');
+  const want = (name: string): boolean => !ONLY || ONLY.has(name);
+  if (want('pricing')) report(await pricingSection());
+  if (want('latency')) report(await latencySection());
+  for (const x of extraSections) if (want(x.name)) report(await x.make({ quick: QUICK, runBench }));
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const header = [
     `Measured ${new Date().toISOString().slice(0, 10)} on ${cpu}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}` +

@@ -10,12 +10,13 @@ export interface SectionContext {
   runBench: (tasks: [string, () => void][], time?: number) => Promise<Map<string, { meanMs: number; p99Ms: number; rme: number }>>;
 }
 
-export const extraSections: ((ctx: SectionContext) => Promise<Section>)[] = [
-  marginSection,
-  (ctx) => import('./book.js').then((m) => m.bookSection(ctx)),
-  (ctx) => import('./book-cli.js').then((m) => m.bookCliSection(ctx)),
-  (ctx) => import('./serve.js').then((m) => m.serveSection(ctx)),
-  (ctx) => import('./var.js').then((m) => m.varSection(ctx)),
-  (ctx) => import('./liquidation.js').then((m) => m.liquidationSection(ctx)),
-  (ctx) => import('./cluster.js').then((m) => m.clusterSection(ctx)),
+/** Sections by name (`npm run bench -- --only NAME[,NAME…]` runs those alone). */
+export const extraSections: { name: string; make: (ctx: SectionContext) => Promise<Section> }[] = [
+  { name: 'margin', make: marginSection },
+  { name: 'book', make: (ctx) => import('./book.js').then((m) => m.bookSection(ctx)) },
+  { name: 'book-cli', make: (ctx) => import('./book-cli.js').then((m) => m.bookCliSection(ctx)) },
+  { name: 'serve', make: (ctx) => import('./serve.js').then((m) => m.serveSection(ctx)) },
+  { name: 'var', make: (ctx) => import('./var.js').then((m) => m.varSection(ctx)) },
+  { name: 'liquidation', make: (ctx) => import('./liquidation.js').then((m) => m.liquidationSection(ctx)) },
+  { name: 'cluster', make: (ctx) => import('./cluster.js').then((m) => m.clusterSection(ctx)) },
 ];

@@ -15,8 +15,9 @@ import { join } from 'node:path';
 import { generateBook } from '../src/io/gen-book.js';
 import { InstrumentTable } from '../src/instruments/table.js';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
-import { figuresFromTails, riskCsr, tailLength } from '../src/risk/book-var.js';
-import { TailRunner } from '../src/risk/pool.js';
+import { TailRunner, figuresFromTails, riskCsr, tailLength } from '../src/risk/book-var.js';
+import { serializeBook } from '../src/io/book-file.js';
+import type { AccountInput } from '../src/measures/types.js';
 import { loadHistory, type History } from '../src/risk/history.js';
 import { historicalScenarios } from '../src/risk/historical.js';
 import { monteCarloScenarios } from '../src/risk/monte-carlo.js';
@@ -64,6 +65,32 @@ function numpyPeer(csr: ReturnType<typeof riskCsr>, values: Float64Array, nScen:
     const r = spawnSync('python3', [join(findPackageRoot(), 'scripts', 'numpy_book_tails.py'), dir, String(nScen), String(m)], { encoding: 'utf8', maxBuffer: 1 << 20 });
     if (r.status !== 0) return `numpy peer failed: ${r.stderr.trim().split('\n').pop()}`;
     return JSON.parse(r.stdout) as { ms: number };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * What the user runs: `optmargin var BOOK.jsonl --history BTC,ETH --lookback 1000 --threads 2 --timings`
+ * from the file (the command's own stage timings: read = history + scenario set + book parsed and
+ * validated; resolve; revalue; tails of every account and of the netted book; figures).
+ */
+function commandRun(accounts: AccountInput[]): string {
+  const btc = join(SHARED, 'btc_usdt_1d_binance.csv');
+  const eth = join(SHARED, 'eth_usdt_1d_binance.csv');
+  if (!existsSync(btc) || !existsSync(eth)) return 'The command run (`optmargin var BOOK`) skipped: ../shared/data not found.';
+  const dir = mkdtempSync(join(tmpdir(), 'optmargin-varcli-'));
+  try {
+    const file = join(dir, 'book.jsonl');
+    writeFileSync(file, serializeBook(accounts, 'jsonl'));
+    const cli = join(findPackageRoot(), 'dist', 'src', 'cli.js');
+    const args = ['var', file, '--history', `${btc},${eth}`, '--method', 'hs', '--lookback', '1000', '--alpha', '0.99', '--threads', '2', '--timings', '--json'];
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
+    const wall = performance.now() - t0;
+    if (r.status !== 0) return `The command run failed: ${r.stderr.trim().split('\n').pop()}`;
+    const line = r.stderr.split('\n').find((x) => x.startsWith('optmargin var:')) ?? '(no --timings line)';
+    return `The command, file to file: \`optmargin var BOOK.jsonl --history btc,eth --method hs --lookback 1000 --alpha 0.99 --threads 2 --timings --json\` on the same book (${(r.stdout.length / 1e6).toFixed(0)} MB of JSON out): ${wall.toFixed(0)} ms wall for the process; its stages: ${line.replace(/^optmargin var: /, '')}.`;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -134,6 +161,7 @@ export async function varSection(ctx: SectionContext): Promise<Section> {
   const total2 = median(reval) + median(tails[2]) + median(figs);
   const total1 = median(reval) + median(tails[1]) + median(figs);
   const peer = numpyPeer(csr, values, set.n, m);
+  const command = commandRun(accounts as AccountInput[]);
   const lines = [
     `Book: ${nAcc.toLocaleString('en-US')} accounts, ${info.positions.toLocaleString('en-US')} positions (gen-book seed 1, shipped market), ${csr.accStart[nAcc].toLocaleString('en-US')} holdings with coin legs and collateral; ` +
       `${table.count.toLocaleString('en-US')} distinct instruments; ${set.n.toLocaleString('en-US')} scenarios (${note.replace('{asOf}', String(set.params.asOf))}); VaR 99 % (empirical) + ES (Acerbi–Tasche), tail of ${m} per account.`,
@@ -150,6 +178,7 @@ export async function varSection(ctx: SectionContext): Promise<Section> {
       ? peer
       : `numpy peer (same arrays; per 2,000-account chunk: gather rows × size, np.add.reduceat, np.partition): ${peer.ms.toFixed(0)} ms for aggregation + selection, ` +
         `${(peer.ms / median(tails[1])).toFixed(1)}× our 1-thread and ${(peer.ms / median(tails[2])).toFixed(1)}× our 2-thread aggregation + selection.`,
+    command,
     `One account's VaR + ES over ${set.n} scenarios, warm (instrument values resident; aggregation + selection in the WASM kernel, figures in TS) — median account, ${oneLine} (target ≤ 50 µs).`,
     `Load while measuring: ${loadavg().map((x) => x.toFixed(1)).join(' / ')} (1/5/15-min load average on ${cpus().length} cores): wall times on a shared machine exceed the CPU times.`,
   ];

@@ -4,13 +4,15 @@
  *    doubles on every mechanism (grid pooled and isolated, rule-based, Deribit PME) and margin()'s errors;
  *  - mechanisms are validated once and come back frozen;
  *  - a simulation step skips ticking an underlying whose data did not change
- *    (ResolvedMarket.sameUnderlying), yet still liquidates every account below MM.
+ *    (ResolvedMarket.sameUnderlying), yet still liquidates every account below MM;
+ *  - re-laying the book out (the dead rows of liquidated accounts dropped) changes no figure.
  */
 import { describe, expect, it } from 'vitest';
 import { validateAccount } from '../src/instruments/account.js';
 import { generateBook } from '../src/io/gen-book.js';
 import { loadMechanism } from '../src/liquidation/mechanism.js';
-import { Simulation } from '../src/liquidation/simulate.js';
+import { Simulation, type StepReport } from '../src/liquidation/simulate.js';
+import { shocksPath } from '../src/liquidation/paths.js';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
 import { MarginEngine } from '../src/runner/account/runner.js';
 import type { AccountInput } from '../src/measures/types.js';
@@ -114,4 +116,35 @@ describe('simulation step: unchanged underlyings are not ticked', () => {
     expect(market.sameUnderlying(market.shocked({ volShift: { ETH: 0.01 } }), 'ETH')).toBe(false);
     expect(market.sameUnderlying(resolveMarket(defaultMarket()), 'ETH')).toBe(false);
   });
+});
+
+describe('simulation: the book re-laid out when liquidations left dead rows', () => {
+  it('compacting before every step gives the same steps, bit for bit, as never compacting', async () => {
+    const { accounts } = generateBook({ accounts: 300, seed: 7, market });
+    const moves = [{ BTC: -0.04 }, { BTC: -0.09, ETH: -0.05 }, { BTC: -0.15, ETH: -0.12 }, { BTC: -0.1, ETH: -0.2 }];
+    const path = shocksPath(market, { steps: moves.map((m, i) => ({ name: `s${i}`, moves: m })) });
+    const run = async (compactDeadRows: number): Promise<{ steps: unknown[]; loads: number }> => {
+      const sim = await Simulation.create({ accounts, market, model: 'deribit-pm-2024.1', mechanism: 'deribit-incremental', compactDeadRows });
+      const book = (sim as unknown as { book: { load: (...a: unknown[]) => unknown } }).book;
+      let loads = 0;
+      const load = book.load.bind(book);
+      book.load = (...a: unknown[]) => {
+        loads++;
+        return load(...a);
+      };
+      const steps: unknown[] = [];
+      try {
+        for (const st of path.steps) steps.push({ ...(await sim.step(st.market, st.label, st.dailyVol)), ms: 0, stages: null });
+      } finally {
+        await sim.close();
+      }
+      return { steps, loads };
+    };
+    const never = await run(Infinity);
+    const always = await run(0);
+    expect(never.steps.reduce((n: number, r) => n + (r as StepReport).liquidated, 0)).toBeGreaterThan(10);
+    expect(always.loads).toBeGreaterThan(0);
+    expect(never.loads).toBe(0);
+    expect(always.steps).toEqual(never.steps);
+  }, 120_000);
 });

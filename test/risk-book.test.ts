@@ -8,8 +8,7 @@ import { generateBook } from '../src/io/gen-book.js';
 import { InstrumentTable } from '../src/instruments/table.js';
 import { defaultMarket } from '../src/market/snapshot.js';
 import { resolveMarket } from '../src/market/resolved.js';
-import { figuresFromTails, riskCsr, tailLength } from '../src/risk/book-var.js';
-import { TailRunner } from '../src/risk/pool.js';
+import { TailRunner, figuresFromTails, nettedBook, riskCsr, tailLength } from '../src/risk/book-var.js';
 import { loadHistory } from '../src/risk/history.js';
 import { expectedShortfall, valueAtRisk } from '../src/measures/quantiles.js';
 import { monteCarloScenarios } from '../src/risk/monte-carlo.js';
@@ -17,7 +16,7 @@ import { accountPnl, resolveHoldings, riskAccount } from '../src/scenarios/holdi
 import { revalueInstruments } from '../src/risk/revalue.js';
 import { simdSupported } from '../src/wasm/module.js';
 
-const worker = new URL('../dist/src/risk/var-worker.js', import.meta.url).pathname;
+const worker = new URL('../dist/src/runner/book/worker.js', import.meta.url).pathname;
 
 function history() {
   let a = 70000, b = 2500, s = 11;
@@ -34,7 +33,7 @@ function history() {
   return loadHistory([{ file: 'BTC.csv', text: r1.join('\n') }, { file: 'ETH.csv', text: r2.join('\n') }]);
 }
 
-describe('book VaR: WASM tails vs the TS path' + (existsSync(worker) ? '' : ' [SKIPPED: dist/src/risk/var-worker.js not built]'), () => {
+describe('book VaR: WASM tails vs the TS path' + (existsSync(worker) ? '' : ' [SKIPPED: dist/src/runner/book/worker.js not built]'), () => {
   const market = resolveMarket(defaultMarket());
   const { accounts } = generateBook({ accounts: 400, seed: 3, market });
   const h = history();
@@ -71,4 +70,20 @@ describe('book VaR: WASM tails vs the TS path' + (existsSync(worker) ? '' : ' [S
       }
     }
   }, 60_000);
+
+  it.skipIf(!existsSync(worker))('the book netted by instrument has the P&L vector of the sum of the accounts', async () => {
+    const book = new Float64Array(set.n);
+    for (const x of ref) for (let s = 0; s < set.n; s++) book[s] += x[s];
+    const sorted = Float64Array.from(book).sort();
+    const net = nettedBook(csr, table.count);
+    expect(net.accStart[1]).toBeLessThanOrEqual(table.count);
+    const run = new TailRunner(1);
+    try {
+      const t = await run.tails(net, sv.values, set.n, m, 1);
+      const scale = Math.max(...sorted.map(Math.abs));
+      for (let j = 0; j < m; j++) expect(Math.abs(t.val[j] - sorted[j]) / scale).toBeLessThan(1e-12);
+    } finally {
+      await run.close();
+    }
+  });
 });

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { runBookCommand } from '../src/cli/book.js';
 import { runMarginCommand } from '../src/cli/margin.js';
+import { runStressCommand } from '../src/cli/stress.js';
+import { stressLibrary } from '../src/risk/stress.js';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
 import { loadModel } from '../src/measures/models.js';
 import type { MarginResultOk, VarEsModel } from '../src/measures/types.js';
@@ -18,6 +20,8 @@ import { dateIndex } from '../src/risk/history.js';
 import { marketFromHistory } from '../src/risk/var.js';
 import { asOfIndexFor, varEsMargin, withHistory } from '../src/risk/var-margin.js';
 import { MarginEngine } from '../src/runner/account/runner.js';
+import { BookEngine } from '../src/runner/book/runner.js';
+import { movedMarket } from '../src/market/margin-market.js';
 import { syntheticHistory, syntheticHistoryText } from './synthetic-history.js';
 
 const h = syntheticHistory();
@@ -100,6 +104,28 @@ describe('var-es in what-if and liquidation price', () => {
     expect(spot).toBeGreaterThan(0);
   });
 
+  test('book: a trade and a tick give the account runner\'s figures on the traded account and the moved market', async () => {
+    const accts = [
+      { id: 'p', mode: 'portfolio', collateral: { USDC: 100_000 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1 }] },
+      { id: 'q', mode: 'cross', collateral: { ETH: 10 } },
+    ];
+    const be = BookEngine.create({ market, model: resolved, threads: 1 });
+    try {
+      be.load(accts);
+      await be.recompute();
+      const tr = be.trade('p', [{ instrument: 'BTC-25SEP26-60000-P', size: -1 }]);
+      expect(tr.result.ok && tr.result.initialMargin).toBe((e.margin(be.account(0)) as MarginResultOk).initialMargin);
+      const moved = movedMarket(market, 'BTC', -0.1);
+      const up = await be.tick('BTC', moved);
+      const ref = new MarginEngine({ market: moved, model: resolved });
+      const got = up.results();
+      expect(up.indices).toEqual([0]);
+      expect(got[0].ok && got[0].maintenanceMargin).toBe((ref.margin(be.account(0)) as MarginResultOk).maintenanceMargin);
+    } finally {
+      await be.close();
+    }
+  });
+
   test('short 1 linear perpetual: liquidation above at S0·(C + P0)/(P0 + MM0), none below', () => {
     const C = 20_000;
     const acct = { id: 'short', mode: 'cross' as const, collateral: { USDC: C }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: -1 }] };
@@ -156,5 +182,22 @@ describe('CLI: margin and book with --model var-es-975 --history', () => {
     const doc = JSON.parse(outs[0]);
     expect(doc.model.mechanism).toBe('var-es');
     expect(doc.results[0].initialMargin).toBe(JSON.parse(single).initialMargin);
+  });
+
+  test('stress under var-es: a short perpetual loses P0 × the episode move; MM after from the model on the shocked market', () => {
+    const file = join(dir, 'short.json');
+    writeFileSync(file, JSON.stringify({ id: 's', mode: 'cross', collateral: { USDC: 30_000 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: -1 }] }));
+    let out = '';
+    expect(runStressCommand(file, { scenario: '2022-11-09', model: 'var-es-975', history: `${btc},${eth}`, json: true }, (x) => (out += x))).toBe(0);
+    const doc = JSON.parse(out);
+    const market = resolveMarket(defaultMarket());
+    const e = new MarginEngine({ market, model: withHistory('var-es-975', h, asOfIndexFor(h, market)) });
+    const P0 = e.table.mark[e.table.indexOf('BTC_USDC-PERPETUAL')];
+    const move = Math.expm1(stressLibrary().episodes.find((x) => x.name === '2022-11-09')!.moves.BTC.logReturn);
+    const a = doc.scenarios[0].accounts[0];
+    expect(doc.model.id).toBe('var-es-975');
+    expect(a.pnl).toBeCloseTo(-P0 * move, 6);
+    // MM scales with the index (every scenario value of a linear perpetual does)
+    expect(a.maintenanceMarginAfter / (e.margin({ id: 's', mode: 'cross', collateral: { USDC: 30_000 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: -1 }] }) as MarginResultOk).maintenanceMargin).toBeCloseTo(1 + move, 9);
   });
 });

@@ -25,6 +25,6 @@ export { revalueInstruments, seamSet, type ScenarioValues } from '../risk/revalu
 export { resolveHoldings, accountPnl, linePnl, riskAccount } from '../scenarios/holdings.js';
 export { accountRisk, scenarioSetFor, marketFromHistory, volLevel, type AccountRisk, type ScenarioRequest, type VarMethod } from '../risk/var.js';
 export { riskCsr, figuresFromTails, type RiskCsr, type BookTails } from '../risk/book-var.js';
-export { TailRunner } from '../risk/pool.js';
+export { TailRunner } from '../risk/book-var.js';
 export { varEsMargin, dynamicMargin, loadVarEsModel, validateVarEsParams, withHistory, asOfIndexFor, varEsScenarioSets, type VarEsParams, type VarEsFigures } from '../risk/var-margin.js';
 export { materialise } from '../risk/rolling.js';

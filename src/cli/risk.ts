@@ -67,6 +67,8 @@ function registerStressCommand(program: Command): void {
     .option('--scenario <names>', 'shipped episode (YYYY-MM-DD), `all`, or a scenario file; comma-separated')
     .option('--market <file>', 'base market snapshot (default: the shipped default market)')
     .option('--model <id|file>', 'margin model for every account (default: deribit-pm-2024.1, as `optmargin book`)')
+    .option('--history <files>', 'var-es models: daily price histories, FILE[,FILE…] (docs/risk.md)')
+    .option('--as-of <date>', 'var-es models: the history date of the scenario sets (default: the last close at or before the market time)')
     .option('--list', 'list the shipped episodes with their moves and sources')
     .option('--json', 'print JSON')
     .option('--no-progress', 'no progress bar on stderr')

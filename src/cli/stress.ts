@@ -3,18 +3,21 @@
  * Each account is re-margined on the shocked market of each scenario (the margin engine on the
  * base market moved by the scenario): P&L = equity after − equity before, the health after, and
  * per scenario the book P&L and the accounts that would be liquidatable or bankrupt.
- * Model: --model, default deribit-pm-2024.1 (as `optmargin book`).
+ * Model: --model, default deribit-pm-2024.1 (as `optmargin book`); var-es models with --history [--as-of].
  * NAME: a shipped episode (`optmargin stress --list`), or `all`.
  */
 import cliProgress from 'cli-progress';
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import { createMarginEngine } from '../runner/account/runner.js';
-import { loadModel } from '../measures/models.js';
+import type { MarginMarket } from '../market/margin-market.js';
 import type { Health, MarginResult } from '../measures/types.js';
 import { defaultMarket, loadMarket } from '../market/snapshot.js';
 import { resolveMarket } from '../market/resolved.js';
 import { episodeNames, loadStressScenarios, shockedMarket, stressLibrary, stressScenarioSet } from '../risk/stress.js';
 import { readDocument } from './io.js';
+import { validateAccount } from '../instruments/account.js';
+import { pinEntries } from '../liquidation/price.js';
+import { modelFrom } from './risk-args.js';
 
 export interface StressCliOptions {
   scenario?: string;
@@ -23,6 +26,8 @@ export interface StressCliOptions {
   json?: boolean;
   list?: boolean;
   progress?: boolean;
+  history?: string;
+  asOf?: string;
 }
 
 interface AccountStress {
@@ -46,9 +51,9 @@ interface ScenarioStress {
 
 const usd = (x: number) => x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
-function modelFor(opts: StressCliOptions) {
-  // the book command's default: one model for the whole book, the USD grid that every account mode and currency mix can hold
-  return loadModel(opts.model ?? 'deribit-pm-2024.1');
+/** The book command's default: one model for the whole book, the USD grid that every account mode and currency mix can hold (var-es: with --history). */
+function modelFor(opts: StressCliOptions, market: MarginMarket) {
+  return modelFrom(opts.model ?? 'deribit-pm-2024.1', market, opts);
 }
 
 export function runStressCommand(file: string | undefined, opts: StressCliOptions, write: (s: string) => void = (s) => process.stdout.write(s)): number {
@@ -63,9 +68,11 @@ export function runStressCommand(file: string | undefined, opts: StressCliOption
   if (!accounts.length) throw new OptmarginError(ErrorCodes.INVALID_INPUT, 'no accounts in the input');
   const set = stressScenarioSet(loadStressScenarios(opts.scenario, (f) => readDocument(f)));
   const base = resolveMarket(opts.market ? loadMarket(opts.market) : defaultMarket());
-  const model = modelFor(opts);
+  const model = modelFor(opts, base);
   const before = createMarginEngine({ market: base, model });
   const r0 = accounts.map((a) => before.margin(a));
+  // futures without an entry price were entered at the base market's mark: pinned, so the shock shows their P&L
+  const pinned = accounts.map((a, k) => (r0[k].ok ? pinEntries(before, validateAccount(a)) : a));
   const bar = opts.progress !== false && process.stderr.isTTY === true && accounts.length * set.n > 2000
     ? new cliProgress.SingleBar({ stream: process.stderr, format: 'stress [{bar}] {percentage}% | {value}/{total} account-scenarios', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic)
     : null;
@@ -76,7 +83,7 @@ export function runStressCommand(file: string | undefined, opts: StressCliOption
     const res: ScenarioStress = { scenario: set.labels![s], bookPnl: 0, liquidatable: [], bankrupt: [], accounts: [], errors: [] };
     accounts.forEach((a, k) => {
       const b = r0[k];
-      const r: MarginResult = b.ok ? engine.margin(a) : b;
+      const r: MarginResult = b.ok ? engine.margin(pinned[k]) : b;
       if (!r.ok || !b.ok) {
         const e = (r.ok ? b : r) as Extract<MarginResult, { ok: false }>;
         res.errors.push({ id: e.id, code: e.error.code, message: e.error.message });

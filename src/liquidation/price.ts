@@ -24,7 +24,7 @@ export interface LiquidationContext {
  * Futures without an entry price were entered at today's mark: pin it, so a moved market shows
  * their P&L instead of re-entering them at the moved mark.
  */
-export function pinEntries(ctx: LiquidationContext, a: AccountInput): AccountInput {
+export function pinEntries(ctx: Pick<LiquidationContext, 'table'> & Partial<LiquidationContext>, a: AccountInput): AccountInput {
   const tb = ctx.table;
   return {
     ...a,

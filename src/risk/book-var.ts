@@ -1,8 +1,9 @@
 /**
  * VaR / ES of every account of a book at once: one revaluation of the distinct instruments
  * (src/risk/revalue.ts), then per account the WASM tail kernel (assembly/tail.ts: aggregation in
- * cache-sized scenario blocks + selection of the m smallest), sharded by account ranges across a
- * piscina pool (the book engine's ChunkRunner). Each account's sums run in position order and its
+ * cache-sized scenario blocks + selection of the m smallest), sharded by account ranges across the
+ * book engine's pool (runner/book/pool.ts ChunkRunner: the same workers, receipts, retries and
+ * timeouts; the chunk is runner/book/tasks.ts runTails). Each account's sums run in position order and its
  * selection in scenario order whatever the sharding, so results are bit-identical for any thread
  * count; figures come from the tails through the same convention code as one account
  * (measures/quantiles.ts varFromTail / esFromTail).
@@ -10,7 +11,8 @@
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import type { InstrumentTable } from '../instruments/table.js';
 import type { AccountInput } from '../measures/types.js';
-import type { TailKernel } from '../wasm/tails.js';
+import { ChunkRunner } from '../runner/book/pool.js';
+import type { TailTask } from '../runner/book/tasks.js';
 import { esFromTail, tailLength, varFromTail, type QuantileConvention } from '../measures/quantiles.js';
 import { resolveHoldings } from '../scenarios/holdings.js';
 
@@ -44,41 +46,35 @@ export function riskCsr(table: InstrumentTable, accounts: AccountInput[]): RiskC
   return { ids: accounts.map((a) => a.id), accStart, instr: shared(Int32Array, instr), size: shared(Float64Array, size), value };
 }
 
+/**
+ * The whole book as one holding list netted by instrument: size_i = Σ of the book's holdings of
+ * instrument i (in position order), listed in instrument order. Its P&L vector is the book's,
+ * Σ_i size_i × values_i, at the cost of the distinct instruments rather than of every holding.
+ */
+export function nettedBook(csr: RiskCsr, nInstruments: number): RiskCsr {
+  const net = new Float64Array(nInstruments);
+  const held = new Uint8Array(nInstruments);
+  const end = csr.accStart[csr.ids.length];
+  for (let p = 0; p < end; p++) {
+    net[csr.instr[p]] += csr.size[p];
+    held[csr.instr[p]] = 1;
+  }
+  const instr: number[] = [];
+  const size: number[] = [];
+  for (let i = 0; i < nInstruments; i++) {
+    if (!held[i]) continue;
+    instr.push(i);
+    size.push(net[i]);
+  }
+  let value = 0;
+  for (let a = 0; a < csr.ids.length; a++) value += csr.value[a];
+  return { ids: ['book'], accStart: shared(Int32Array, [0, instr.length]), instr: shared(Int32Array, instr), size: shared(Float64Array, size), value: Float64Array.of(value) };
+}
+
 export function shared<T extends Int32Array | Float64Array>(C: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, xs: ArrayLike<number>): T {
   const a = new C(new SharedArrayBuffer(Math.max(1, xs.length) * C.BYTES_PER_ELEMENT));
   (a as Float64Array).set(xs as ArrayLike<number>);
   return a;
-}
-
-export interface TailTask {
-  kind: 'var-tails';
-  chunk: number;
-  attempt?: number;
-  from: number;
-  to: number;
-  accStart: Int32Array;
-  instr: Int32Array;
-  size: Float64Array;
-  values: Float64Array;
-  valuesKey: string;
-  nScen: number;
-  m: number;
-  outVal: Float64Array;
-  outIdx: Int32Array;
-}
-
-/** Runs one chunk (accounts [from, to)) on a kernel; shared by the worker and the in-process path. */
-export function runTailTask(k: TailKernel, t: TailTask): number {
-  k.setValues(t.values, t.valuesKey);
-  const n = t.to - t.from;
-  k.tails(
-    { accStart: t.accStart.subarray(t.from, t.to + 1), instr: t.instr, size: t.size },
-    t.nScen,
-    t.m,
-    t.outVal.subarray(t.from * t.m, t.to * t.m),
-    t.outIdx.subarray(t.from * t.m, t.to * t.m),
-  );
-  return n;
 }
 
 export interface BookTails {
@@ -101,3 +97,49 @@ export function figuresFromTails(t: BookTails, nAcc: number, nScen: number, alph
 }
 
 export { tailLength };
+
+let keySeq = 0;
+
+/**
+ * Book tails on the book engine's pool: in-process (threads = 1) or worker threads, each chunk
+ * an account range; a chunk that fails every attempt fails the run (WORKER_FAILED).
+ */
+export class TailRunner {
+  private readonly runner: ChunkRunner;
+
+  constructor(threads: number, simd?: boolean) {
+    this.runner = new ChunkRunner({ threads, ...(simd === undefined ? {} : { simd }) });
+  }
+
+  get threads(): number {
+    return this.runner.threads;
+  }
+
+  async tails(csr: RiskCsr, values: Float64Array, nScen: number, m: number, chunks = this.threads * 8): Promise<BookTails> {
+    const nAcc = csr.ids.length;
+    for (let i = 0; i < values.length; i++) {
+      if (!Number.isFinite(values[i])) throw new OptmarginError(ErrorCodes.INTERNAL, `revaluation produced a non-finite P&L (instrument ${Math.floor(i / nScen)}, scenario ${i % nScen})`);
+    }
+    const sharedValues = this.threads > 1 ? shared(Float64Array, values) : values;
+    const val = new Float64Array(new SharedArrayBuffer(Math.max(1, nAcc * m) * 8));
+    const idx = new Int32Array(new SharedArrayBuffer(Math.max(1, nAcc * m) * 4));
+    const per = Math.max(1, Math.ceil(nAcc / chunks));
+    const valuesKey = `v${++keySeq}`;
+    const tasks: TailTask[] = [];
+    for (let c = 0, from = 0; from < nAcc; c++, from += per) {
+      const to = Math.min(nAcc, from + per);
+      tasks.push({ kind: 'tails', chunk: c, attempt: 0, from, to, accStart: csr.accStart, instr: csr.instr, size: csr.size, values: sharedValues, valuesKey, nScen, m, outVal: val, outIdx: idx });
+    }
+    const out = await this.runner.run(tasks);
+    if (out.failed.length) {
+      const f = out.failed[0];
+      const t = tasks[f.chunk];
+      throw new OptmarginError(ErrorCodes.WORKER_FAILED, `VaR chunk ${f.chunk} (accounts ${t.from}–${t.to - 1}) failed every attempt: ${f.message}`);
+    }
+    return { m, val, idx };
+  }
+
+  close(): Promise<void> {
+    return this.runner.close();
+  }
+}

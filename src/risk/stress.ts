@@ -8,13 +8,16 @@
  *                       "byTenor": [{ "days": 7, "shift": 0.3 }, { "days": 90, "shift": 0.1 }],
  *                       "tilt": -0.05 } } }                                + tilt × ln(K/F)
  * An underlying absent from a scenario does not move. The shocked market of scenario s is the
- * base market with the set's moves applied exactly as revaluation applies them (src/risk/revalue.ts).
+ * base market with the set's moves applied exactly as revaluation applies them (src/risk/revalue.ts,
+ * scenarios/vol-shock.ts).
  */
 import { ErrorCodes, OptmarginError, check, invalidInput } from '../errors.js';
-import { MIN_SHOCKED_VOL } from '../market/resolved.js';
 import { marketHashOf, type MarginMarket } from '../market/margin-market.js';
 import { packagePath, readText } from '../platform/files.js';
-import { makeScenarioSet, volShiftAt, type ScenarioSet, type VolShift } from './scenario-set.js';
+import { surfaceVolAt, type SurfaceShock } from '../scenarios/vol-shock.js';
+import type { UnderlyingScenarios } from '../scenarios/types.js';
+import { seamSet } from './revalue.js';
+import { makeScenarioSet, type ScenarioSet, type VolShift } from './scenario-set.js';
 
 export interface StressScenario {
   name: string;
@@ -123,16 +126,28 @@ export function stressScenarioSet(list: StressScenario[]): ScenarioSet {
   return makeScenarioSet('stress', names.join('+'), us, logReturn, volRatio, { scenarios: names }, names, anyShift ? volShift : undefined);
 }
 
-/** The base market under scenario s of the set (other underlyings unchanged). */
+/**
+ * The base market under scenario s of the set (other underlyings unchanged): index, perpetual and
+ * forwards × (1 + move), vols by the set's surface shock — the revaluation's own moves and vol rule
+ * (scenarios/vol-shock.ts surfaceVolAt, through the set's scenarios seam), so a re-margin on this
+ * market sees what revaluation sees.
+ */
 export function shockedMarket(base: MarginMarket, set: ScenarioSet, s: number): MarginMarket {
-  const f = (u: string) => (set.logReturn[u] ? Math.exp(set.logReturn[u][s]) : 1);
+  const seam = seamSet(set);
+  const per = new Map<string, UnderlyingScenarios | null>();
+  const of = (u: string): UnderlyingScenarios | null => {
+    if (!per.has(u)) per.set(u, set.logReturn[u] ? seam.forUnderlying(u, base.spot(u)) : null);
+    return per.get(u)!;
+  };
+  const f = (u: string): number => {
+    const sc = of(u);
+    return sc ? 1 + sc.moves[s] : 1;
+  };
   const vol = (u: string, e: number, k: number): number => {
-    if (!set.logReturn[u]) return base.vol(u, e, k);
-    const fu = f(u);
-    const sh = set.volShift?.[u]?.[s];
-    const F = base.forward(u, e) * fu;
-    const v = base.vol(u, e, k / fu) * set.volRatio[u][s] + (sh ? volShiftAt(sh, base.timeToExpiry(e) * 365, Math.log(k / F)) : 0);
-    return v < MIN_SHOCKED_VOL ? MIN_SHOCKED_VOL : v;
+    const sc = of(u);
+    if (!sc) return base.vol(u, e, k);
+    const fu = 1 + sc.moves[s];
+    return surfaceVolAt(sc.vol as SurfaceShock, s, base.vol(u, e, k / fu), base.timeToExpiry(e) * 365, k, base.forward(u, e) * fu);
   };
   return {
     valuationTime: base.valuationTime,

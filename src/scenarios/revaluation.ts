@@ -14,6 +14,9 @@ import { marginPricer } from './pricer.js';
 import { shockedVolsInto } from './vol-shock.js';
 import type { ScenarioSet, UnderlyingScenarios } from './types.js';
 
+/** Options priced per block (× scenarios: a block of OPTION_BLOCK / nScen instruments). */
+const OPTION_BLOCK = 16384;
+
 export class Revaluation {
   readonly table: InstrumentTable;
   readonly set: ScenarioSet;
@@ -112,11 +115,31 @@ export class Revaluation {
     return out;
   }
 
+  /**
+   * Prices the options of [from, to) under every scenario, in blocks of about OPTION_BLOCK options
+   * (a block's batch, prices and kernel buffers stay in cache; one huge batch streams through memory).
+   */
   private priceOptions(from: number, to: number, nOpt: number): void {
     const tb = this.table;
+    const per = Math.max(1, Math.floor(OPTION_BLOCK / this.nScen));
+    this.ensureScratch(Math.min(nOpt, per) * this.nScen);
+    let start = from;
+    let count = 0;
+    for (let i = from; i < to; i++) {
+      if (tb.kind[i] !== Kind.Option) continue;
+      if (++count === per) {
+        this.priceBlock(start, i + 1, count);
+        start = i + 1;
+        count = 0;
+      }
+    }
+    if (count > 0) this.priceBlock(start, to, count);
+  }
+
+  /** One block: the batch of the `nOpt` options of [from, to) × scenarios, priced, stored. */
+  private priceBlock(from: number, to: number, nOpt: number): void {
+    const tb = this.table;
     const ns = this.nScen;
-    const total = nOpt * ns;
-    this.ensureScratch(total);
     const b = this.batch;
     const rate = tb.market.rate;
     let j = 0;
@@ -125,17 +148,16 @@ export class Revaluation {
       const sc = this.scenariosOf(tb.underlyingOf[i]);
       const flags = (tb.isPut[i] ? OptionFlag.Put : 0) | (tb.inverse[i] ? OptionFlag.Inverse : 0);
       shockedVolsInto(sc.vol, tb.t[i], tb.strike[i], tb.forward[i], sc.moves, this.baseVolsOf(i, sc), ns, this.shockedVol);
-      for (let s = 0; s < ns; s++) {
-        b.forward[j] = tb.forward[i] * (1 + sc.moves[s]);
-        b.strike[j] = tb.strike[i];
-        b.vol[j] = this.shockedVol[s];
-        b.t[j] = tb.t[i];
-        b.rate[j] = rate;
-        b.flags[j] = flags;
-        j++;
-      }
+      const F = tb.forward[i];
+      for (let s = 0; s < ns; s++) b.forward[j + s] = F * (1 + sc.moves[s]);
+      b.vol.set(this.shockedVol.subarray(0, ns), j);
+      b.strike.fill(tb.strike[i], j, j + ns);
+      b.t.fill(tb.t[i], j, j + ns);
+      b.rate.fill(rate, j, j + ns);
+      b.flags.fill(flags, j, j + ns);
+      j += ns;
     }
-    b.length = total;
+    b.length = nOpt * ns;
     marginPricer()(b, this.prices);
     this.storeOptionValues(from, to);
   }

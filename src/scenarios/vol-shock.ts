@@ -41,10 +41,18 @@ export function shockedVolsInto(shock: VolShock, t: number, K: number, F: number
     }
     return;
   }
-  const { ratio, floor, shift } = shock;
   const days = t * 365;
-  for (let s = 0; s < n; s++) {
-    const v = base[s] * ratio[s] + (shift ? shift(s, days, Math.log(K / (F * (1 + moves[s])))) : 0);
-    out[s] = v < floor ? floor : v;
-  }
+  for (let s = 0; s < n; s++) out[s] = surfaceVolAt(shock, s, base[s], days, K, F * (1 + moves[s]));
+}
+
+export type SurfaceShock = Extract<VolShock, { kind: 'surface' }>;
+
+/**
+ * The 'surface' shock of scenario s, the one rule for risk sets (revaluation and stressed markets):
+ * σ' = max(floor, σ × ratio[s] + shift(s, days, ln(K/F'))); `sigma` is the smile read at the moved
+ * strike (sticky moneyness), F' the moved forward.
+ */
+export function surfaceVolAt(shock: SurfaceShock, s: number, sigma: number, days: number, K: number, movedForward: number): number {
+  const v = sigma * shock.ratio[s] + (shock.shift ? shock.shift(s, days, Math.log(K / movedForward)) : 0);
+  return v < shock.floor ? shock.floor : v;
 }

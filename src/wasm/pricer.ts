@@ -167,12 +167,11 @@ export class Pricer {
 }
 
 function copyIn<T extends Float64Array | Uint8Array>(dst: T, src: T, n: number): void {
-  if (src.length === n) dst.set(src);
-  else for (let i = 0; i < n; i++) dst[i] = src[i];
+  dst.set(src.length === n ? src : (src.subarray(0, n) as T));
 }
 
 function copyOut(dst: Float64Array, src: Float64Array, n: number): void {
-  for (let i = 0; i < n; i++) dst[i] = src[i];
+  dst.set(src.length === n ? src : src.subarray(0, n));
 }
 
 const pricers = new Map<WasmVariant, Pricer>();

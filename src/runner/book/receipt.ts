@@ -15,18 +15,23 @@ export interface ChunkReceipt {
 /** FNV-1a over the 32-bit words of a[from, to). */
 function hashRange(h: number, a: Float64Array, from: number, to: number): number {
   if (to <= from) return h;
-  const u = new Uint32Array(a.buffer, a.byteOffset + from * 8, (to - from) * 2);
-  for (let i = 0; i < u.length; i++) h = Math.imul(h ^ u[i], 16777619);
+  return hashWords(h, new Uint32Array(a.buffer, a.byteOffset + from * 8, (to - from) * 2), 0, (to - from) * 2);
+}
+
+function hashWords(h: number, u: Uint32Array | Int32Array, from: number, to: number): number {
+  for (let i = from; i < to; i++) h = Math.imul(h ^ u[i], 16777619);
   return h;
 }
 
 function accountRange(t: BookTask): { from: number; to: number; arrays: { accIm: Float64Array; accMm: Float64Array; accEquity: Float64Array } } | null {
+  if (t.kind === 'tails') return null;
   if (t.kind === 'reduce') return { from: t.from, to: t.to, arrays: t.arrays };
   return t.reduce ? { from: t.reduce.from, to: t.reduce.to, arrays: t.reduce.arrays } : null;
 }
 
 /** Rows + accounts a task computes (what runTask must report). */
 export function expectedCount(t: BookTask): number {
+  if (t.kind === 'tails') return t.to - t.from;
   let n = 0;
   if (t.kind === 'aggregate') for (let k = 0; k < t.ranges.length; k += 3) n += t.ranges[k + 1] - t.ranges[k];
   const acc = accountRange(t);
@@ -37,6 +42,7 @@ export function expectedCount(t: BookTask): number {
 /** Checksum of a task's outputs as they are in memory now. */
 export function outputChecksum(t: BookTask): number {
   let h = 0x811c9dc5;
+  if (t.kind === 'tails') return hashWords(hashRange(h, t.outVal, t.from * t.m, t.to * t.m), t.outIdx, t.from * t.m, t.to * t.m) >>> 0;
   if (t.kind === 'aggregate') {
     for (let k = 0; k < t.ranges.length; k += 3) {
       h = hashRange(h, t.outIm, t.ranges[k], t.ranges[k + 1]);
@@ -54,6 +60,11 @@ export function outputChecksum(t: BookTask): number {
 
 /** Poisons a task's outputs (NaN) before it is sent. */
 export function poisonOutputs(t: BookTask): void {
+  if (t.kind === 'tails') {
+    t.outVal.fill(NaN, t.from * t.m, t.to * t.m);
+    t.outIdx.fill(-1, t.from * t.m, t.to * t.m);
+    return;
+  }
   if (t.kind === 'aggregate') {
     for (let k = 0; k < t.ranges.length; k += 3) {
       t.outIm.fill(NaN, t.ranges[k], t.ranges[k + 1]);

@@ -6,6 +6,9 @@
  *              vector over its underlying's scenarios (WASM, SIMD across scenarios) → its worst
  *              weighted loss and scenario → its IM (measures/grid/addons.ts: rowImInto).
  *   reduce     a range of accounts → their figures (measures/grid/reduce.ts: reduceAccount).
+ *   tails      a range of accounts → each one's P&L vector over revalued risk scenarios, summed in
+ *              position order, and its m smallest entries with scenario indices (the VaR tail
+ *              kernel, wasm/tails.ts; risk/book-var.ts schedules it on the same pool).
  *
  * The margin arithmetic is the measure's own (the account runner calls the same functions);
  * this file only schedules it. Every array of a task lives in a SharedArrayBuffer: posting a
@@ -17,6 +20,7 @@ import { rowImInto } from '../../measures/grid/addons.js';
 import type { GridMeasureParams } from '../../measures/grid/params.js';
 import { reduceAccount, type ReduceArrays } from '../../measures/grid/reduce.js';
 import type { Aggregator, BookCsr } from '../../wasm/aggregate.js';
+import { TailKernel } from '../../wasm/tails.js';
 
 export type { BookCsr } from '../../wasm/aggregate.js';
 
@@ -62,7 +66,42 @@ export interface ReduceTask {
   params: GridMeasureParams;
 }
 
-export type BookTask = AggregateTask | ReduceTask;
+export interface TailTask {
+  kind: 'tails';
+  chunk: number;
+  attempt: number;
+  /** accounts [from, to) of the CSR */
+  from: number;
+  to: number;
+  /** nAcc + 1 */
+  accStart: Int32Array;
+  instr: Int32Array;
+  size: Float64Array;
+  /** revalued scenarios nInstruments × nScen (USD per unit) and the key of their content */
+  values: Float64Array;
+  valuesKey: string;
+  nScen: number;
+  /** entries kept per account */
+  m: number;
+  /** outputs nAcc × m: ascending P&L entries and their scenario indices */
+  outVal: Float64Array;
+  outIdx: Int32Array;
+}
+
+export type BookTask = AggregateTask | ReduceTask | TailTask;
+
+/** The tail kernel of a thread, on the same WASM instance as its aggregator (made on first use). */
+const tailKernels = new WeakMap<Aggregator, TailKernel>();
+
+/** Runs one tails chunk; returns the number of accounts computed. */
+export function runTails(agg: Aggregator, t: TailTask): number {
+  let k = tailKernels.get(agg);
+  if (!k) tailKernels.set(agg, (k = new TailKernel(agg.instance)));
+  k.setValues(t.values, t.valuesKey);
+  const span = (a: Float64Array | Int32Array) => a.subarray(t.from * t.m, t.to * t.m);
+  k.tails({ accStart: t.accStart.subarray(t.from, t.to + 1), instr: t.instr, size: t.size }, t.nScen, t.m, span(t.outVal) as Float64Array, span(t.outIdx) as Int32Array);
+  return t.to - t.from;
+}
 
 /** Runs one aggregation chunk; returns the number of rows computed. */
 export function runAggregate(agg: Aggregator, t: AggregateTask): number {
@@ -89,5 +128,6 @@ export function runReduce(t: ReduceTask): number {
 
 /** Runs any book task (the worker's entry and the in-process runner). */
 export function runTask(agg: Aggregator, t: BookTask): number {
+  if (t.kind === 'tails') return runTails(agg, t);
   return t.kind === 'reduce' ? runReduce(t) : runAggregate(agg, t);
 }
