@@ -54,7 +54,7 @@ export async function bookCliSection(ctx: SectionContext): Promise<Section> {
     const files = { 'JSON lines': join(dir, 'book.jsonl'), msgpack: join(dir, 'book.msgpack'), 'columnar (.ombook)': join(dir, 'book.ombook') };
     for (const f of Object.values(files)) gen(n, f);
     lines.push(
-      `\`optmargin book BOOK --threads T --out results.csv\` on ${n.toLocaleString('en-US')} accounts (gen-book seed 1, shipped market, deribit-pm), run as a child process and timed from spawn to exit (median of ${reps}); stage shares are read / parse+validate / resolve / recompute / write (from the run's own --json report).`,
+      `\`optmargin book BOOK --threads T --out results.csv\` on ${n.toLocaleString('en-US')} accounts (gen-book seed 1, shipped market, the default model deribit-pm-2024.1), run as a child process and timed from spawn to exit (median of ${reps}); stage shares are read / parse+validate / resolve / recompute / write (from the run's own --json report).`,
       '',
       `Load when the section started: ${load()}.`,
       '',
