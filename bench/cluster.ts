@@ -130,7 +130,7 @@ export async function clusterSection(ctx: SectionContext): Promise<Section> {
     return {
       title,
       lines: [
-        `${nAcc.toLocaleString('en-US')}-account book (${positions.toLocaleString('en-US')} positions, gen-book seed 1), deribit-pm, file to file (process start, parse, margin, write msgpack), median of ${reps}, interleaved.`,
+        `${nAcc.toLocaleString('en-US')}-account book (${positions.toLocaleString('en-US')} positions, gen-book seed 1), the book default model deribit-pm-2024.1, file to file (process start, parse, margin, write msgpack), median of ${reps}, interleaved.`,
         'Local: `optmargin book --threads 2`. Distributed: nats-server 2.9 (JetStream, file storage) on 127.0.0.1 and 2 `optmargin worker --threads 1` processes on the same 2 cores; the coordinator shares them.',
         '',
         '| run | wall time | vs local |',
