@@ -5,31 +5,16 @@
  * --threads 1` processes; file to file, interleaved. Also the per-shard message sizes and the
  * time for a SIGKILLed worker's shard to be redelivered (ack wait 2 s). Skipped without nats-server.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findPackageRoot } from '../src/wasm/module.js';
 import type { Section } from './lib.js';
+import { freePort, start, type Proc } from './procs.js';
 import type { SectionContext } from './sections.js';
 
 const ACK_WAIT_S = 2;
-
-interface Proc {
-  proc: ChildProcess;
-  err: () => string;
-  exit: Promise<number | null>;
-}
-
-function start(cmd: string, args: string[], env: Record<string, string> = {}): Proc {
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  let err = '';
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  proc.stdout!.resume();
-  const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  return { proc, err: () => err, exit };
-}
 
 async function until(what: string, ok: () => boolean, ms = 30_000): Promise<number> {
   const t0 = Date.now();
@@ -38,17 +23,6 @@ async function until(what: string, ok: () => boolean, ms = 30_000): Promise<numb
     await new Promise((r) => setTimeout(r, 5));
   }
   return performance.now();
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

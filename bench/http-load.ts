@@ -7,6 +7,9 @@
  * the millisecond buckets of autocannon's histogram.
  */
 import net from 'node:net';
+import { spawn } from 'node:child_process';
+import { resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface LoadResult {
   sent: number;
@@ -139,8 +142,6 @@ export async function openLoop(opts: { url: string; path: string; body: string |
 type LoadOptions = Parameters<typeof openLoop>[0] & { body: string };
 
 export async function openLoopInChild(runs: LoadOptions[]): Promise<LoadResult> {
-  const { spawn } = await import('node:child_process');
-  const { fileURLToPath } = await import('node:url');
   const child = spawn(process.execPath, [fileURLToPath(import.meta.url), JSON.stringify(runs)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -149,7 +150,8 @@ export async function openLoopInChild(runs: LoadOptions[]): Promise<LoadResult> 
   return JSON.parse(out) as LoadResult;
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!) && process.argv[2]) {
+// run as a script (the child of openLoopInChild): the runs are its argument
+if (process.argv[1] && resolvePath(process.argv[1]) === fileURLToPath(import.meta.url) && process.argv[2]) {
   let r: LoadResult | null = null;
   for (const run of JSON.parse(process.argv[2]) as LoadOptions[]) r = await openLoop(run);
   process.stdout.write(JSON.stringify(r));

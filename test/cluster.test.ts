@@ -7,13 +7,15 @@
  * deliveries (counted once), the broker killed (exit 1, nothing written) and restarted (resumes).
  * Skips with a message where nats-server is absent.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { findPackageRoot } from '../src/wasm/module.js';
+import { freePort, start as startProc, type Proc } from '../bench/procs.js';
+
+const start = (cmd: string, args: string[], env: Record<string, string> = {}): Proc => startProc(cmd, args, env, children);
 
 const cli = join(findPackageRoot(), 'dist', 'src', 'cli.js');
 const hasNats = spawnSync('nats-server', ['--version'], { encoding: 'utf8' }).status === 0;
@@ -22,33 +24,6 @@ if (!hasNats) console.warn('cluster tests skipped: nats-server is not installed 
 const dir = mkdtempSync(join(tmpdir(), 'optmargin-cluster-'));
 const book = join(dir, 'book.jsonl');
 const children = new Set<ChildProcess>();
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-interface Proc {
-  proc: ChildProcess;
-  err: () => string;
-  exit: Promise<number | null>;
-}
-
-function start(cmd: string, args: string[], env: Record<string, string> = {}): Proc {
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  children.add(proc);
-  let err = '';
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  proc.stdout!.resume();
-  const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => (children.delete(proc), resolve(code))));
-  return { proc, err: () => err, exit };
-}
 
 async function until(what: string, ok: () => boolean, ms = 15_000, detail: () => string = () => ''): Promise<void> {
   const t0 = Date.now();
