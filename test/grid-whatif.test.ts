@@ -101,6 +101,18 @@ describe('grid what-if by hand', () => {
     expect(eng.whatIf(a, []).before.initialMargin).toBeCloseTo(hand(a.positions, 0).initialMargin, 6);
   });
 
+  it('the engine keeps the last account margined only: a what-if on an account margined before another recomputes from its positions', () => {
+    const eng = engine();
+    const a = { id: 'k1', mode: 'portfolio' as const, collateral: { USDC: 50_000 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1 }] };
+    const b = { id: 'k2', mode: 'portfolio' as const, collateral: { USDC: 50_000 }, positions: [{ instrument: 'BTC-26FEB26-95000-P', size: -2 }] };
+    ok(eng.margin(a));
+    ok(eng.margin(b));
+    const w = eng.whatIf(a, [{ instrument: 'BTC_USDC-PERPETUAL', size: 1 }]);
+    expect(w.before.initialMargin).toBeCloseTo(hand(a.positions, 0).initialMargin, 6);
+    expect(w.after.initialMargin).toBeCloseTo(hand([{ instrument: 'BTC_USDC-PERPETUAL', size: 2 }], 0).initialMargin, 6);
+    expect(eng.whatIf(b, []).before.initialMargin).toBeCloseTo(hand(b.positions, 0).initialMargin, 6);
+  });
+
   it('a premium in a currency the model does not accept is an error naming collateral.<currency>', () => {
     const usdOnly: GridModel = { ...model, id: 'usd-only', collateral: { haircuts: { BTC: 0.05, USDC: 0 }, defaultHaircut: null, usdPegged: ['USDC'] } };
     const a = { id: 'e', mode: 'portfolio' as const, collateral: { USDC: 1e5 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1 }] };

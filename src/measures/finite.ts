@@ -5,8 +5,33 @@
  */
 import { ErrorCodes } from '../errors.js';
 
+/**
+ * True when some number in `v` is NaN or ±Infinity. Builds no paths, so the common case (every
+ * figure finite) allocates nothing: a server checks every result it answers.
+ */
+function hasNonFinite(v: unknown): boolean {
+  if (typeof v === 'number') return !Number.isFinite(v);
+  if (v === null || typeof v !== 'object') return false;
+  if (ArrayBuffer.isView(v)) {
+    const a = v as unknown as ArrayLike<number>;
+    for (let i = 0; i < a.length; i++) if (typeof a[i] === 'number' && !Number.isFinite(a[i])) return true;
+    return false;
+  }
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (hasNonFinite(v[i])) return true;
+    return false;
+  }
+  const o = v as Record<string, unknown>;
+  for (const k in o) if (Object.prototype.hasOwnProperty.call(o, k) && hasNonFinite(o[k])) return true;
+  return false;
+}
+
 /** Path of the first number in `v` that is NaN or ±Infinity (depth-first, keys in order), or null. */
 export function firstNonFinite(v: unknown, path = ''): string | null {
+  return hasNonFinite(v) ? pathOfNonFinite(v, path) : null;
+}
+
+function pathOfNonFinite(v: unknown, path: string): string | null {
   if (typeof v === 'number') return Number.isFinite(v) ? null : path || '(value)';
   if (v === null || typeof v !== 'object') return null;
   if (ArrayBuffer.isView(v)) {
@@ -16,13 +41,13 @@ export function firstNonFinite(v: unknown, path = ''): string | null {
   }
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
-      const p = firstNonFinite(v[i], `${path}[${i}]`);
+      const p = pathOfNonFinite(v[i], `${path}[${i}]`);
       if (p !== null) return p;
     }
     return null;
   }
   for (const k of Object.keys(v)) {
-    const p = firstNonFinite((v as Record<string, unknown>)[k], path ? `${path}.${k}` : k);
+    const p = pathOfNonFinite((v as Record<string, unknown>)[k], path ? `${path}.${k}` : k);
     if (p !== null) return p;
   }
   return null;

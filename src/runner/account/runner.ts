@@ -195,7 +195,7 @@ export class MarginEngine {
   /**
    * Margin before and after adding `changes` (trades at mark unless entryPrice is given).
    * Portfolio/cross accounts on a grid model reuse the account's P&L vectors (kept by margin()
-   * on the same account object): the change costs O(changes × scenarios). Other cases
+   * for the last account object it margined): the change costs O(changes × scenarios). Other cases
    * re-margin the changed account.
    */
   whatIf(input: AccountInput, changesIn: PositionChange[] | unknown): WhatIfResult {
