@@ -41,7 +41,12 @@ export class Revaluation {
   scenariosOf(slot: number): UnderlyingScenarios {
     while (this.scenarios.length <= slot) {
       const u = this.table.underlyings[this.scenarios.length];
-      this.scenarios.push(this.set.forUnderlying(u, this.table.market.spot(u)));
+      const sc = this.set.forUnderlying(u, this.table.market.spot(u));
+      // results hand these descriptions out as they are (a grid row's `scenarios`): frozen, so that
+      // no caller can change the next result's, and so a server may write their JSON once
+      for (const x of sc.info) Object.freeze(x);
+      Object.freeze(sc.info);
+      this.scenarios.push(sc);
     }
     return this.scenarios[slot];
   }

@@ -54,6 +54,7 @@ export interface UnderlyingScenarios {
   vol: VolShock;
   /** weight of each scenario's loss in a worst-loss measure (1 = full) */
   weights: Float64Array;
+  /** one description per scenario; frozen once a Revaluation holds them (results share them) */
   info: ScenarioInfo[];
 }
 

@@ -78,11 +78,14 @@ export function wantsMsgpack(req: FastifyRequest): boolean {
   return j < 0 || m < j;
 }
 
-/** Answers `payload` as JSON or msgpack, as the request's Accept asks. */
-export function send(req: FastifyRequest, reply: FastifyReply, status: number, payload: unknown): FastifyReply {
+/**
+ * Answers `payload` as JSON or msgpack, as the request's Accept asks; `json` writes the JSON text
+ * (JSON.stringify's bytes: a faster writer for a known answer, answer-json.ts).
+ */
+export function send<T>(req: FastifyRequest, reply: FastifyReply, status: number, payload: T, json: (p: T) => string = JSON.stringify): FastifyReply {
   reply.code(status);
   if (wantsMsgpack(req)) return reply.type('application/msgpack').send(Buffer.from(encode(payload, { ignoreUndefined: true })));
-  return reply.type('application/json; charset=utf-8').send(JSON.stringify(payload));
+  return reply.type('application/json; charset=utf-8').send(json(payload));
 }
 
 /** The bounded decoders every reader of user input goes through (src/io/decode.ts): nesting and lengths capped. */

@@ -8,7 +8,8 @@ import { validateAccount, validateChanges } from '../instruments/account.js';
 import type { AccountInput, MarginResultOk } from '../measures/types.js';
 import { priceOptions } from '../pricing/index.js';
 import { impliedVolBatchFromInputs } from '../cli/iv.js';
-import { defaultModelFor, marginAccounts } from '../cli/margin.js';
+import { defaultModelFor, marginAccounts, type MarginOutput } from '../cli/margin.js';
+import { marginAnswerJson } from './answer-json.js';
 import { send, statusOf } from './http.js';
 import type { ServeContext } from './server.js';
 
@@ -76,7 +77,7 @@ export function marginRoutes(ctx: ServeContext): void {
     // as the CLI: each account's own default model (by its mode) unless ?model= names one
     const named = ctx.modelOf(req, '');
     const engineOf = (a: unknown) => ctx.engineFor(named || defaultModelFor((a as { mode?: unknown } | null)?.mode));
-    const [status, out] = await queue.submit((): [number, unknown] => {
+    const [status, out] = await queue.submit((): [number, MarginOutput | MarginOutput[]] => {
       if (many && body.length === 0) throw new OptmarginError(ErrorCodes.INVALID_INPUT, 'no accounts in the input');
       try {
         checkMargin(body);
@@ -90,7 +91,7 @@ export function marginRoutes(ctx: ServeContext): void {
       const status = failed && results.every((r) => !r.ok) && !failed.ok ? statusOf(failed.error.code) : 200;
       return [status, many ? results : results[0]];
     });
-    return send(req, reply, status, out);
+    return send(req, reply, status, out, marginAnswerJson);
   });
 
   const checkWhatIf = ctx.check('WhatIfBody', (b) => {

@@ -1,0 +1,71 @@
+/**
+ * The JSON writer of margin answers (src/serve/answer-json.ts) against JSON.stringify itself, the
+ * reference: the same text for every preset's results (grid rows with their memoized scenario
+ * lists, rule-based components, PME matrices, coin accounts, isolated accounts), arrays of
+ * results, error results, liquidation prices, and results margined on two markets; and the
+ * scenario descriptions results share are frozen.
+ */
+import { describe, expect, it } from 'vitest';
+import { defaultMarket, resolveMarket } from '../src/market/index.js';
+import { createMarginEngine } from '../src/runner/account/runner.js';
+import { listModels } from '../src/measures/models.js';
+import { generateBook } from '../src/io/gen-book.js';
+import { marginAccounts, type MarginOutput } from '../src/cli/margin.js';
+import type { AccountInput, MarginResultOk } from '../src/measures/types.js';
+import { marginAnswerJson } from '../src/serve/answer-json.js';
+
+const market = resolveMarket(defaultMarket());
+const { accounts } = generateBook({ accounts: 60, seed: 7, market });
+const modes = ['portfolio', 'cross', 'isolated'] as const;
+// every mode, each once with coin collateral only (a coin account's `usd` block on the PME presets)
+const sample: AccountInput[] = [
+  ...modes.map((mode, k) => ({ ...accounts[k], id: `m-${mode}`, mode })),
+  { ...accounts[3], id: 'coin', mode: 'portfolio', collateral: { BTC: 25 }, positions: accounts[3].positions.filter((p) => p.instrument.startsWith('BTC')) },
+  // linear (USDC) instruments only: what lyra-pmrm margins
+  { id: 'linear', mode: 'portfolio', collateral: { USDC: 200_000 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1 }, { instrument: 'BTC_USDC-25SEP26-60000-P', size: -2 }] },
+];
+
+describe('margin answers: JSON.stringify’s text', () => {
+  for (const { id } of listModels()) {
+    it(`${id}: one result, an array, with liquidation prices`, () => {
+      const engine = createMarginEngine({ market, model: id });
+      const results: MarginOutput[] = sample.map((a) => marginAccounts(engine, [a], false)[0]);
+      expect(results.some((r) => r.ok)).toBe(true);
+      for (const r of results) expect(marginAnswerJson(r)).toBe(JSON.stringify(r));
+      expect(marginAnswerJson(results)).toBe(JSON.stringify(results));
+      const liq = marginAccounts(engine, sample, true);
+      expect(marginAnswerJson(liq)).toBe(JSON.stringify(liq));
+      // twice: the second text comes from the memo where there is one
+      expect(marginAnswerJson(results)).toBe(JSON.stringify(results));
+    });
+  }
+
+  it('error results and arrays mixing them (an unknown instrument, a bad size)', () => {
+    const engine = createMarginEngine({ market, model: 'deribit-pm-2024.1' });
+    const bad = [
+      { ...sample[0], id: 'x', positions: [{ instrument: 'BTC-32FOO26-1-C', size: 1 }] },
+      { ...sample[0], id: 'y', positions: [{ instrument: 'BTC-PERPETUAL', size: 'x' }] },
+    ];
+    const rs = [...bad, sample[0]].map((a) => engine.margin(a));
+    expect(rs.filter((r) => !r.ok)).toHaveLength(2);
+    expect(marginAnswerJson(rs)).toBe(JSON.stringify(rs));
+  });
+
+  it('two engines on two markets (the same preset): each result’s own scenario list', () => {
+    const moved = resolveMarket(defaultMarket()).shocked({ priceMove: { BTC: -0.3 } });
+    const a = createMarginEngine({ market, model: 'span-16' }).margin(sample[0]);
+    const b = createMarginEngine({ market: moved, model: 'span-16' }).margin(sample[0]);
+    expect(marginAnswerJson([a, b])).toBe(JSON.stringify([a, b]));
+  });
+
+  it('a grid result’s scenario descriptions are frozen: no caller can change the next result’s', () => {
+    const engine = createMarginEngine({ market, model: 'deribit-pm-2024.1' });
+    const r = engine.margin(sample[0]) as MarginResultOk;
+    const row = r.grid![0];
+    expect(Object.isFrozen(row.scenarios) && Object.isFrozen(row.scenarios[0]) && Object.isFrozen(row.worstScenario)).toBe(true);
+    expect(() => {
+      (row.scenarios[0] as { label: string }).label = 'changed';
+    }).toThrow(TypeError);
+    expect(() => row.scenarios.push(row.scenarios[0])).toThrow(TypeError);
+  });
+});
