@@ -21,6 +21,8 @@ export interface LoadResult {
   latency: { p50: number; p90: number; p99: number; p999: number; max: number };
   /** ms, from the write of the request */
   service: { p50: number; p99: number };
+  /** the client's own CPU time (user + system, all its threads) per request, µs */
+  clientCpuUs: number;
 }
 
 function pct(sorted: Float64Array, q: number): number {
@@ -84,6 +86,7 @@ export async function openLoop(opts: { url: string; path: string; body: string |
   let ok = 0;
   let errors = 0;
   const interval = 1000 / opts.rate;
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   await new Promise<void>((resolve) => {
     const dispatch = (c: Conn) => {
@@ -119,6 +122,7 @@ export async function openLoop(opts: { url: string; path: string; body: string |
     tick();
   });
   const elapsed = performance.now() - start;
+  const cpu = process.cpuUsage(cpu0);
   for (const c of conns) c.socket.destroy();
   lat.sort();
   svc.sort();
@@ -129,6 +133,7 @@ export async function openLoop(opts: { url: string; path: string; body: string |
     rate: (total / elapsed) * 1000,
     latency: { p50: pct(lat, 0.5), p90: pct(lat, 0.9), p99: pct(lat, 0.99), p999: pct(lat, 0.999), max: lat[lat.length - 1] },
     service: { p50: pct(svc, 0.5), p99: pct(svc, 0.99) },
+    clientCpuUs: (cpu.user + cpu.system) / total,
   };
 }
 
@@ -136,23 +141,35 @@ export async function openLoop(opts: { url: string; path: string; body: string |
  * Runs `openLoop` in a child process of its own (`node http-load.js '<runs JSON>'`, the last run's
  * result as JSON on stdout): the client's event loop and heap are then its own, as a user's
  * client would be, not the bench process's (which holds the earlier sections' books and collects
- * them). The runs go one after the other on the same connections' process: a warm-up, then the
- * measured run.
+ * them). The runs go one after the other in the same process: a warm-up, then the measured run.
+ * `onRun(k)` is called as run k starts (the child announces it on stdout), e.g. to read the
+ * server's CPU time over the measured run only.
  */
 type LoadOptions = Parameters<typeof openLoop>[0] & { body: string };
 
-export async function openLoopInChild(runs: LoadOptions[]): Promise<LoadResult> {
+export async function openLoopInChild(runs: LoadOptions[], onRun?: (k: number) => void): Promise<LoadResult> {
   const child = spawn(process.execPath, [fileURLToPath(import.meta.url), JSON.stringify(runs)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    for (let nl = out.indexOf('\n'); nl >= 0; nl = out.indexOf('\n')) {
+      onRun?.((JSON.parse(out.slice(0, nl)) as { run: number }).run);
+      out = out.slice(nl + 1);
+    }
+  });
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   if (code !== 0) throw new Error(`the load client exited with ${code}`);
   return JSON.parse(out) as LoadResult;
 }
 
-// run as a script (the child of openLoopInChild): the runs are its argument
+// run as a script (the child of openLoopInChild): the runs are its argument; one line per run
+// start on stdout, then the last run's result (no newline)
 if (process.argv[1] && resolvePath(process.argv[1]) === fileURLToPath(import.meta.url) && process.argv[2]) {
   let r: LoadResult | null = null;
-  for (const run of JSON.parse(process.argv[2]) as LoadOptions[]) r = await openLoop(run);
+  const runs = JSON.parse(process.argv[2]) as LoadOptions[];
+  for (let k = 0; k < runs.length; k++) {
+    process.stdout.write(JSON.stringify({ run: k }) + '\n');
+    r = await openLoop(runs[k]);
+  }
   process.stdout.write(JSON.stringify(r));
 }
