@@ -10,10 +10,11 @@ import { ErrorCodes, OptmarginError } from '../../errors.js';
 import { Kind } from '../../instruments/kind.js';
 import type { InstrumentTable } from '../../instruments/table.js';
 import type { AccountInput, CollateralParams } from '../../instruments/types.js';
-import { collateralExposure, collateralValue } from '../../instruments/valuation.js';
+import { collateralExposure } from '../../instruments/valuation.js';
 import type { MarginMarket } from '../../market/margin-market.js';
 import { AccKind, type ReduceArrays } from '../../measures/grid/reduce.js';
-import { F64, I32 } from './arrays.js';
+import { F64, I32, sharedI32 } from './arrays.js';
+import type { EquityArrays } from './equity.js';
 import type { BookInstruments } from './instruments.js';
 
 /** Holdings of sub-accounts being resolved (before their rows are laid out). */
@@ -56,21 +57,21 @@ export interface ResolveContext {
 
 export class BookAccounts {
   nSubs = 0;
-  subAcc = new I32();
+  subAcc = new I32(1024, true);
   /** original positions [subPosFrom, subPosTo) and collateral lines [subColFrom, subColTo) of each sub-account */
-  subPosFrom = new I32();
-  subPosTo = new I32();
-  subColFrom = new I32();
-  subColTo = new I32();
+  subPosFrom = new I32(1024, true);
+  subPosTo = new I32(1024, true);
+  subColFrom = new I32(1024, true);
+  subColTo = new I32(1024, true);
   /** original positions: instrument, size, entry price (NaN = entered at mark) */
-  opInstr = new I32();
-  opSize = new F64();
-  opEntry = new F64();
+  opInstr = new I32(1024, true);
+  opSize = new F64(1024, true);
+  opEntry = new F64(1024, true);
   /** each original position's value (USD) at the last equity computation: a tick recomputes those of its slot only */
-  opValue = new F64();
+  opValue = new F64(1024, true);
   /** collateral lines: currency index, amount */
-  colCur = new I32();
-  colAmount = new F64();
+  colCur = new I32(1024, true);
+  colAmount = new F64(1024, true);
   /** per currency: code, haircut, coin instrument index (−1 = USD-pegged) */
   currencies: string[] = [];
   private curIndex = new Map<string, number>();
@@ -79,10 +80,13 @@ export class BookAccounts {
   /** account-level collateral lines of isolated accounts [accColFrom, accColTo) (pooled accounts: in their sub-account) */
   accColFrom: Int32Array;
   accColTo: Int32Array;
+  /** per account × underlying slot: 1 when the account's figures depend on that underlying (a tick re-margins those) */
+  private deps = new Uint8Array(0);
+  private nSlots = 0;
 
   constructor(nAccounts: number) {
-    this.accColFrom = new Int32Array(nAccounts);
-    this.accColTo = new Int32Array(nAccounts);
+    this.accColFrom = sharedI32(nAccounts);
+    this.accColTo = sharedI32(nAccounts);
   }
 
   /**
@@ -196,54 +200,64 @@ export class BookAccounts {
     return c;
   }
 
-  /** USD value of collateral line c after haircut. */
-  lineValue(c: number, ins: BookInstruments): number {
-    const cur = this.colCur.a[c];
-    return collateralValue(this.colAmount.a[c], ins.coinPrice(this.curCoin[cur]), this.curHaircut[cur]);
+  /** The equity arrays of the book (equity.ts) over these accounts and `ins`: shared views, no copy (currencies: a few numbers). */
+  equityArrays(ins: BookInstruments): EquityArrays {
+    return {
+      kind: ins.kind,
+      inverse: ins.inverse,
+      slot: ins.slot,
+      cs: ins.cs,
+      forward: ins.forward,
+      unitValue: ins.unitValue,
+      slotSpot: ins.slotSpot,
+      subPosFrom: this.subPosFrom.a,
+      subPosTo: this.subPosTo.a,
+      subColFrom: this.subColFrom.a,
+      subColTo: this.subColTo.a,
+      opInstr: this.opInstr.a,
+      opSize: this.opSize.a,
+      opEntry: this.opEntry.a,
+      opValue: this.opValue.a,
+      colCur: this.colCur.a,
+      colAmount: this.colAmount.a,
+      curHaircut: Float64Array.from(this.curHaircut),
+      curCoin: Int32Array.from(this.curCoin),
+      accColFrom: this.accColFrom,
+      accColTo: this.accColTo,
+    };
+  }
+
+  /** Sizes the per-account record of the underlyings each depends on (after a load's layout: `nSlots` underlyings). */
+  trackSlots(nSlots: number): void {
+    this.nSlots = nSlots;
+    this.deps = new Uint8Array(this.accColFrom.length * nSlots);
   }
 
   /**
-   * Equity of sub-account j (collateral lines, then positions, in the account runner's order)
-   * into red.subEquity; returns its collateral value. Positions' values are recomputed when on
-   * `slot` (−1: all), the others read from opValue — the same doubles, summed in the same order.
+   * Records the underlyings account k's figures depend on: those of its rows and, for an isolated
+   * account, of its account-level coin collateral (it moves its equity); none off the vectorized path.
    */
-  private subEquity(j: number, ins: BookInstruments, red: ReduceArrays, slot: number): number {
-    let cv = 0;
-    for (let c = this.subColFrom.a[j]; c < this.subColTo.a[j]; c++) cv += this.lineValue(c, ins);
-    let eq = cv;
-    const val = this.opValue.a;
-    for (let p = this.subPosFrom.a[j]; p < this.subPosTo.a[j]; p++) {
-      const i = this.opInstr.a[p];
-      if (slot < 0 || ins.slot[i] === slot) val[p] = ins.positionValue(i, this.opSize.a[p], this.opEntry.a[p]);
-      eq += val[p];
+  recordDeps(k: number, red: ReduceArrays, rowSlot: Int32Array, ins: BookInstruments): void {
+    const at = k * this.nSlots;
+    const out = this.deps;
+    out.fill(0, at, at + this.nSlots);
+    if (red.accKind[k] === AccKind.None) return;
+    for (let j = red.accSubFrom[k]; j < red.accSubTo[k]; j++) {
+      for (let q = red.subRowStart[j]; q < red.subRowStart[j + 1]; q++) out[at + rowSlot[red.subRows[q]]] = 1;
     }
-    red.subEquity[j] = eq;
-    return cv;
+    for (let c = this.accColFrom[k]; c < this.accColTo[k]; c++) {
+      const coin = this.curCoin[this.colCur.a[c]];
+      if (coin >= 0) out[at + ins.slot[coin]] = 1;
+    }
   }
 
-  /**
-   * Equities of account k's sub-accounts and its collateral value. `slot` ≥ 0: only that
-   * underlying moved since the last call for this account (a tick), so only its positions are
-   * revalued; −1 (a load or a trade): every position.
-   */
-  accountEquity(k: number, ins: BookInstruments, red: ReduceArrays, slot = -1): void {
-    if (red.accKind[k] === AccKind.Pooled) {
-      red.accCv[k] = this.subEquity(red.accSubFrom[k], ins, red, slot);
-      return;
-    }
-    let cv = 0;
-    for (let c = this.accColFrom[k]; c < this.accColTo[k]; c++) cv += this.lineValue(c, ins);
-    red.accCv[k] = cv;
-    for (let j = red.accSubFrom[k]; j < red.accSubTo[k]; j++) this.subEquity(j, ins, red, slot);
-  }
-
-  /** Whether account k holds collateral in the coin of `slot` at account level (isolated accounts: it moves their equity). */
-  holdsCoinOf(k: number, slot: number, ins: BookInstruments): boolean {
-    for (let q = this.accColFrom[k]; q < this.accColTo[k]; q++) {
-      const coin = this.curCoin[this.colCur.a[q]];
-      if (coin >= 0 && ins.slot[coin] === slot) return true;
-    }
-    return false;
+  /** The vectorized accounts depending on `slot` into list, ascending; returns their count. */
+  holdersOf(slot: number, list: Int32Array): number {
+    const dep = this.deps;
+    const n = this.accColFrom.length;
+    let m = 0;
+    for (let k = 0, at = slot; k < n; k++, at += this.nSlots) if (dep[at]) list[m++] = k;
+    return m;
   }
 }
 

@@ -4,16 +4,23 @@
  */
 import type { ReduceArrays } from '../../measures/grid/reduce.js';
 
-/** Growable Int32Array (capacity doubles; `capacity` is the first one: small for a trade's holdings, which are made per trade). */
+/**
+ * Growable Int32Array (capacity doubles; `capacity` is the first one: small for a trade's
+ * holdings, which are made per trade). `shared`: backed by a SharedArrayBuffer (each growth a
+ * new one), so that a task can hand `a` to the workers without a copy.
+ */
 export class I32 {
   a: Int32Array;
   n = 0;
-  constructor(capacity = 1024) {
-    this.a = new Int32Array(capacity);
+  constructor(
+    capacity = 1024,
+    private readonly shared = false,
+  ) {
+    this.a = shared ? sharedI32(capacity) : new Int32Array(capacity);
   }
   push(v: number): void {
     if (this.n === this.a.length) {
-      const b = new Int32Array(this.a.length * 2);
+      const b = this.shared ? sharedI32(this.a.length * 2) : new Int32Array(this.a.length * 2);
       b.set(this.a);
       this.a = b;
     }
@@ -24,12 +31,15 @@ export class I32 {
 export class F64 {
   a: Float64Array;
   n = 0;
-  constructor(capacity = 1024) {
-    this.a = new Float64Array(capacity);
+  constructor(
+    capacity = 1024,
+    private readonly shared = false,
+  ) {
+    this.a = shared ? sharedF64(capacity) : new Float64Array(capacity);
   }
   push(v: number): void {
     if (this.n === this.a.length) {
-      const b = new Float64Array(this.a.length * 2);
+      const b = this.shared ? sharedF64(this.a.length * 2) : new Float64Array(this.a.length * 2);
       b.set(this.a);
       this.a = b;
     }

@@ -6,24 +6,23 @@
  */
 import { Kind } from '../../instruments/kind.js';
 import { InstrumentTable } from '../../instruments/table.js';
-import { positionValue } from '../../instruments/valuation.js';
 import type { MarginMarket } from '../../market/margin-market.js';
 import type { BaseInstruments } from '../../measures/grid/addons.js';
 import { Revaluation } from '../../scenarios/revaluation.js';
 import type { ScenarioSet } from '../../scenarios/types.js';
-import { growPlain, sharedF64 } from './arrays.js';
+import { growPlain, growShared, sharedF64, sharedI32, sharedU8 } from './arrays.js';
 
 export class BookInstruments implements BaseInstruments {
   n = 0;
-  kind = new Uint8Array(0);
-  inverse = new Uint8Array(0);
+  kind: Uint8Array = new Uint8Array(0);
+  inverse: Uint8Array = new Uint8Array(0);
   /** underlying slot of each instrument */
-  slot = new Int32Array(0);
+  slot: Int32Array = new Int32Array(0);
   group = new Int32Array(0);
-  forward = new Float64Array(0);
-  unitValue = new Float64Array(0);
+  forward: Float64Array = new Float64Array(0);
+  unitValue: Float64Array = new Float64Array(0);
   /** contract size */
-  cs = new Float64Array(0);
+  cs: Float64Array = new Float64Array(0);
   names: string[] = [];
   underlyings: string[] = [];
   groupCount = 0;
@@ -41,13 +40,14 @@ export class BookInstruments implements BaseInstruments {
   snapshot(tb: InstrumentTable, market: MarginMarket, rev: Revaluation | null): void {
     const n = tb.count;
     this.n = n;
-    this.kind = tb.kind.slice(0, n);
-    this.inverse = tb.inverse.slice(0, n);
-    this.slot = tb.underlyingOf.slice(0, n);
+    // shared: the pool's chunks read them (equity.ts)
+    this.kind = sharedCopy(tb.kind, n);
+    this.inverse = sharedCopy(tb.inverse, n);
+    this.slot = sharedCopy(tb.underlyingOf, n);
     this.group = tb.group.slice(0, n);
-    this.forward = tb.forward.slice(0, n);
-    this.unitValue = tb.unitValue.slice(0, n);
-    this.cs = new Float64Array(n);
+    this.forward = sharedCopy(tb.forward, n);
+    this.unitValue = sharedCopy(tb.unitValue, n);
+    this.cs = sharedF64(n);
     for (let i = 0; i < n; i++) this.cs[i] = tb.instruments[i]?.contractSize ?? 1;
     this.names = tb.names.slice(0, n);
     this.underlyings = tb.underlyings.slice();
@@ -74,18 +74,6 @@ export class BookInstruments implements BaseInstruments {
       this.scenarioLabels.push(sc.info.map((x) => x.label));
     }
     this.riskVersion++;
-  }
-
-  /** USD value of a position (instruments/valuation.ts), entryOrNaN = NaN when entered at mark. */
-  positionValue(i: number, size: number, entryOrNaN: number): number {
-    const F = this.forward[i];
-    const entry = entryOrNaN === entryOrNaN ? entryOrNaN : F;
-    return positionValue(this.kind[i], this.inverse[i], this.cs[i], F, this.slotSpot[this.slot[i]], this.unitValue[i], size, entry);
-  }
-
-  /** USD price of a collateral currency whose coin instrument is `coin` (−1: USD-pegged). */
-  coinPrice(coin: number): number {
-    return coin < 0 ? 1 : this.slotSpot[this.slot[coin]];
   }
 
   /** Re-reads one underlying from the market: its instruments' marks, its index and its revaluation. */
@@ -133,13 +121,13 @@ export class BookInstruments implements BaseInstruments {
     const from = this.n;
     const n = tb.count;
     if (n === from) return;
-    this.kind = growPlain(this.kind, n);
-    this.inverse = growPlain(this.inverse, n);
-    this.slot = growPlain(this.slot, n);
+    this.kind = growShared(this.kind, n);
+    this.inverse = growShared(this.inverse, n);
+    this.slot = growShared(this.slot, n);
     this.group = growPlain(this.group, n);
-    this.forward = growPlain(this.forward, n);
-    this.unitValue = growPlain(this.unitValue, n);
-    this.cs = growPlain(this.cs, n);
+    this.forward = growShared(this.forward, n);
+    this.unitValue = growShared(this.unitValue, n);
+    this.cs = growShared(this.cs, n);
     const side = new InstrumentTable(market);
     const map: number[] = [];
     for (let i = from; i < n; i++) {
@@ -161,4 +149,11 @@ export class BookInstruments implements BaseInstruments {
     rev.sync();
     this.replaceRows(n, (j) => map[j], rev, side.count);
   }
+}
+
+/** A shared copy of a[0, n). */
+function sharedCopy<T extends Uint8Array | Int32Array | Float64Array>(a: T, n: number): T {
+  const b = (a instanceof Uint8Array ? sharedU8(n) : a instanceof Int32Array ? sharedI32(n) : sharedF64(n)) as T;
+  b.set(a.subarray(0, n) as never);
+  return b;
 }

@@ -5,7 +5,7 @@
  * returns without doing its work (or does part of it) cannot pass: the count or the checksum
  * differs and the chunk is retried like a crashed one.
  */
-import type { BookTask } from './tasks.js';
+import type { BookTask, ReduceSpan } from './tasks.js';
 
 export interface ChunkReceipt {
   count: number;
@@ -23,10 +23,29 @@ function hashWords(h: number, u: Uint32Array | Int32Array, from: number, to: num
   return h;
 }
 
-function accountRange(t: BookTask): { from: number; to: number; arrays: { accIm: Float64Array; accMm: Float64Array; accEquity: Float64Array } } | null {
+/** The accounts a task reduces, or null. */
+function accountSpan(t: BookTask): ReduceSpan | null {
   if (t.kind === 'tails') return null;
   if (t.kind === 'reduce') return { from: t.from, to: t.to, arrays: t.arrays };
-  return t.reduce ? { from: t.reduce.from, to: t.reduce.to, arrays: t.reduce.arrays } : null;
+  return t.reduce ?? null;
+}
+
+/** FNV-1a over the two words of a[k] for each account k of the span. */
+function hashAccounts(h: number, a: Float64Array, s: ReduceSpan): number {
+  const list = s.list;
+  if (!list) return hashRange(h, a, s.from, s.to);
+  const u = new Uint32Array(a.buffer, a.byteOffset, a.length * 2);
+  for (let q = s.from; q < s.to; q++) {
+    const k = 2 * list[q];
+    h = Math.imul(h ^ u[k], 16777619);
+    h = Math.imul(h ^ u[k + 1], 16777619);
+  }
+  return h;
+}
+
+function poisonAccounts(a: Float64Array, s: ReduceSpan): void {
+  if (!s.list) a.fill(NaN, s.from, s.to);
+  else for (let q = s.from; q < s.to; q++) a[s.list[q]] = NaN;
 }
 
 /** Rows + accounts a task computes (what runTask must report). */
@@ -34,7 +53,7 @@ export function expectedCount(t: BookTask): number {
   if (t.kind === 'tails') return t.to - t.from;
   let n = 0;
   if (t.kind === 'aggregate') for (let k = 0; k < t.ranges.length; k += 3) n += t.ranges[k + 1] - t.ranges[k];
-  const acc = accountRange(t);
+  const acc = accountSpan(t);
   if (acc) n += acc.to - acc.from;
   return n;
 }
@@ -49,11 +68,11 @@ export function outputChecksum(t: BookTask): number {
       h = hashRange(h, t.outLoss, t.ranges[k], t.ranges[k + 1]);
     }
   }
-  const acc = accountRange(t);
+  const acc = accountSpan(t);
   if (acc) {
-    h = hashRange(h, acc.arrays.accIm, acc.from, acc.to);
-    h = hashRange(h, acc.arrays.accMm, acc.from, acc.to);
-    h = hashRange(h, acc.arrays.accEquity, acc.from, acc.to);
+    h = hashAccounts(h, acc.arrays.accIm, acc);
+    h = hashAccounts(h, acc.arrays.accMm, acc);
+    h = hashAccounts(h, acc.arrays.accEquity, acc);
   }
   return h >>> 0;
 }
@@ -71,11 +90,11 @@ export function poisonOutputs(t: BookTask): void {
       t.outLoss.fill(NaN, t.ranges[k], t.ranges[k + 1]);
     }
   }
-  const acc = accountRange(t);
+  const acc = accountSpan(t);
   if (acc) {
-    acc.arrays.accIm.fill(NaN, acc.from, acc.to);
-    acc.arrays.accMm.fill(NaN, acc.from, acc.to);
-    acc.arrays.accEquity.fill(NaN, acc.from, acc.to);
+    poisonAccounts(acc.arrays.accIm, acc);
+    poisonAccounts(acc.arrays.accMm, acc);
+    poisonAccounts(acc.arrays.accEquity, acc);
   }
 }
 

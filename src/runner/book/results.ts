@@ -1,8 +1,9 @@
 /** Parts of a vectorized account's result read from the book's arrays. */
-import type { UnderlyingWorst } from '../../io/results.js';
-import type { ReduceArrays } from '../../measures/grid/reduce.js';
+import { ErrorCodes } from '../../errors.js';
+import type { BookAccountResult, UnderlyingWorst } from '../../io/results.js';
+import { AccKind, type ReduceArrays } from '../../measures/grid/reduce.js';
 import { HEALTHS } from '../../measures/health.js';
-import type { MarginResult } from '../../measures/types.js';
+import type { AccountMode, MarginResult } from '../../measures/types.js';
 import type { BookInstruments } from './instruments.js';
 import type { BookRows } from './rows.js';
 import type { Failures } from './schedule.js';
@@ -54,4 +55,27 @@ export function figuresInto(red: ReduceArrays, single: MarginResult | null | und
     h = red.accHealth[k];
   }
   return Number.isFinite(out[0]) && Number.isFinite(out[1]) && Number.isFinite(out[2]) ? h : -1;
+}
+
+/** The result of vectorized account k from the book's arrays (a failed chunk's account: OPTMARGIN_WORKER_FAILED). */
+export function gridResult(red: ReduceArrays, rows: BookRows, ins: BookInstruments, failures: Failures, id: string, mode: AccountMode, k: number): BookAccountResult {
+  if (red.accFailed[k]) return { id, ok: false, error: { code: ErrorCodes.WORKER_FAILED, message: `the worker computing this account failed every attempt: ${failureOf(red, failures, k) ?? 'unknown error'}` } };
+  const equity = red.accEquity[k];
+  const mm = red.accMm[k];
+  const kind = red.accKind[k];
+  return {
+    id,
+    ok: true,
+    mode,
+    modeApplied: kind === AccKind.Isolated ? 'isolated' : mode === 'cross' ? 'cross' : 'portfolio',
+    currency: 'USD',
+    equity,
+    initialMargin: red.accIm[k],
+    maintenanceMargin: mm,
+    marginRatio: equity > 0 ? mm / equity : null,
+    availableFunds: red.accAvail[k],
+    health: HEALTHS[red.accHealth[k]],
+    collateralValue: red.accCv[k],
+    underlyings: kind === AccKind.Pooled ? underlyingsOf(red, rows, ins, k) : [],
+  };
 }

@@ -21,7 +21,6 @@ import { rowImInto } from '../../measures/grid/addons.js';
 import { gridMeasureParams, type GridMeasureParams } from '../../measures/grid/params.js';
 import { AccKind, reduceAccount, type ReduceArrays } from '../../measures/grid/reduce.js';
 import { finiteOrError } from '../../measures/finite.js';
-import { HEALTHS } from '../../measures/health.js';
 import { resolveModel } from '../../measures/models.js';
 import type { AccountInput, AccountMode, LoadedModel, MarginResult, PositionChange } from '../../measures/types.js';
 import { gridScenarioSet } from '../../scenarios/grid.js';
@@ -31,13 +30,14 @@ import { InvalidEntry } from './types.js';
 import type { BookColumns } from '../../instruments/columns.js';
 import { admitColumn, admitRaw, inputOf, invalidResult } from './inputs.js';
 import { MarginEngine } from '../account/runner.js';
-import { sharedReduceArrays } from './arrays.js';
+import { sharedI32, sharedReduceArrays } from './arrays.js';
+import { accountEquity } from './equity.js';
 import { BookAccounts, Holdings, tradeFits, type ResolvedAccount } from './accounts.js';
 import { BookInstruments } from './instruments.js';
 import { ChunkRunner } from './pool.js';
 import { BookRows } from './rows.js';
 import { BookScheduler, Failures, type ScheduledBook } from './schedule.js';
-import { failureOf, figuresInto, underlyingsOf } from './results.js';
+import { figuresInto, gridResult } from './results.js';
 import { fromMarginResult, touchedUnderlyings } from './single.js';
 import type { BookEngineOptions, BookLoadReport, BookUpdate } from './types.js';
 
@@ -77,6 +77,10 @@ export class BookEngine implements ScheduledBook {
   private single = new Map<number, MarginResult>();
   private singleUnderlyings = new Map<number, Set<string>>();
   red: ReduceArrays = sharedReduceArrays(0);
+  /** a tick's accounts to re-margin (shared: its chunks read their part) */
+  private touched: Int32Array = new Int32Array(0);
+  /** accounts whose equity a failed chunk may have left part-computed: recomputed in full before the next round */
+  private staleEquity = new Set<number>();
   accounts = new BookAccounts(0);
   rows: BookRows;
   ins: BookInstruments;
@@ -165,6 +169,7 @@ export class BookEngine implements ScheduledBook {
     this.single.clear();
     this.singleUnderlyings.clear();
     this.failures.clear();
+    this.staleEquity.clear();
     this.table = this.engine.table;
     this.ins.n = 0;
     this.accounts = new BookAccounts(n);
@@ -187,9 +192,13 @@ export class BookEngine implements ScheduledBook {
     this.ins.snapshot(this.table, this.market, this.engine.risk);
     this.rows.layout(hold, this.accounts.nSubs, this.ins, this.red);
     let gridAccounts = 0;
+    const eq = this.accounts.equityArrays(this.ins);
+    this.accounts.trackSlots(this.ins.underlyings.length);
+    this.touched = sharedI32(n);
     for (let k = 0; k < n; k++) {
       if (this.path[k] === Path.Grid) {
-        this.accounts.accountEquity(k, this.ins, this.red);
+        accountEquity(eq, this.red, k);
+        this.accounts.recordDeps(k, this.red, this.rows.rowSlot, this.ins);
         gridAccounts++;
       } else this.singleUnderlyings.set(k, touchedUnderlyings(this.input(k)));
     }
@@ -227,6 +236,7 @@ export class BookEngine implements ScheduledBook {
     let red = { retried: 0, failedChunks: 0, tasks: 0 };
     let t1 = t0;
     const s = this.scheduler;
+    this.refreshStaleEquity();
     if (s) {
       const fused = s.fusedTasks(this);
       if (fused) {
@@ -284,7 +294,7 @@ export class BookEngine implements ScheduledBook {
     }
     this.market = market;
     this.engineOf = null; // the single path's runner for the new market, made if needed
-    const changed: number[] = [];
+    let changed: number[] = [];
     const slot = this.ins.underlyings.indexOf(underlying);
     const t1 = performance.now();
     let t2 = t1;
@@ -293,9 +303,13 @@ export class BookEngine implements ScheduledBook {
       this.ins.refreshUnderlying(slot, market);
       this.rows.followForwards(slot, this.accounts, this.ins);
       t2 = performance.now();
-      if (this.scheduler) await this.scheduler.aggregateSlots(this, [slot]);
+      const nList = this.accounts.holdersOf(slot, this.touched);
       t3 = performance.now();
-      this.reduceHolders(slot, changed);
+      this.refreshStaleEquity();
+      if (this.scheduler) await this.scheduler.runTick(this, slot, this.scheduler.tickTasks(this, slot, this.touched, nList, this.accounts.equityArrays(this.ins)));
+      for (const k of this.failures.accounts.keys()) this.staleEquity.add(k);
+      changed = new Array<number>(nList);
+      for (let q = 0; q < nList; q++) changed[q] = this.touched[q];
     }
     const t4 = performance.now();
     this.retickSingle(underlying, changed);
@@ -305,21 +319,16 @@ export class BookEngine implements ScheduledBook {
       indices: changed,
       results: () => (cache ??= changed.map((k) => this.result(k))),
       ms: t5 - t0,
-      stages: { marketMs: t1 - t0, riskMs: t2 - t1, aggregateMs: t3 - t2, reduceMs: t4 - t3, singleMs: t5 - t4 },
+      stages: { marketMs: t1 - t0, riskMs: t2 - t1, selectMs: t3 - t2, poolMs: t4 - t3, singleMs: t5 - t4 },
     };
   }
 
-  /** Re-reduces (equity and figures) the vectorized accounts with rows or account-level coin collateral on `slot`, in order. */
-  private reduceHolders(slot: number, changed: number[]): void {
-    const mark = new Uint8Array(this.n);
-    this.rows.forEachRowOf(slot, (r) => (mark[this.accounts.subAcc.a[this.rows.rowSub[r]]] = 1));
-    for (let k = 0; k < this.n; k++) if (this.accounts.holdsCoinOf(k, slot, this.ins)) mark[k] = 1;
-    for (let k = 0; k < this.n; k++) {
-      if (!mark[k] || this.path[k] !== Path.Grid) continue;
-      this.accounts.accountEquity(k, this.ins, this.red, slot);
-      reduceAccount(this.red, this.params!, k);
-      changed.push(k);
-    }
+  /** Every position's value of the accounts a failed tick chunk may have left part-revalued (then reduced by the round that follows). */
+  private refreshStaleEquity(): void {
+    if (this.staleEquity.size === 0) return;
+    const eq = this.accounts.equityArrays(this.ins);
+    for (const k of this.staleEquity) accountEquity(eq, this.red, k);
+    this.staleEquity.clear();
   }
 
   /** Re-margins the single-path accounts touching `underlying` (and those whose error was missing market data). */
@@ -345,10 +354,7 @@ export class BookEngine implements ScheduledBook {
    */
   trade(account: number | string, changesIn: PositionChange[] | unknown): { index: number; result: BookAccountResult; ms: number } {
     const t0 = performance.now();
-    const k = typeof account === 'number' ? account : this.ids.indexOf(account);
-    if (!Number.isInteger(k) || k < 0 || k >= this.n) {
-      throw new OptmarginError(ErrorCodes.INVALID_INPUT, `account ${JSON.stringify(account)} is not in the book`);
-    }
+    const k = this.accountIndex(account);
     const changes = validateChanges(changesIn);
     let a: AccountInput;
     try {
@@ -358,26 +364,29 @@ export class BookEngine implements ScheduledBook {
       throw new OptmarginError(ErrorCodes.INVALID_INPUT, `account ${this.ids[k]} is invalid, it cannot trade: ${e.message}`);
     }
     const added = changes.filter((c) => c.size !== 0).map((c) => (c.entryPrice === undefined ? { instrument: c.instrument, size: c.size } : { ...c }));
-    const next: AccountInput = { ...a, positions: [...a.positions, ...added] };
-    if (this.path[k] === Path.Grid && this.tradeVectorized(k, next)) {
-      this.inputs[k] = next;
-      return { index: k, result: this.result(k), ms: performance.now() - t0 };
-    }
-    this.setSingle(k, next);
+    this.rebook(k, { ...a, positions: [...a.positions, ...added] });
     return { index: k, result: this.result(k), ms: performance.now() - t0 };
   }
 
   /** Replaces account k by `next` (same id), re-margined on the current market: vectorized accounts stay vectorized
    *  (new rows appended, as a trade's), others go to the single path. How a liquidation books its trades and cash. */
   replace(account: number | string, next: AccountInput): { index: number; result: BookAccountResult } {
+    const k = this.accountIndex(account);
+    this.rebook(k, validateAccount(next));
+    return { index: k, result: this.result(k) };
+  }
+
+  /** The input index of an account given by index or id. */
+  private accountIndex(account: number | string): number {
     const k = typeof account === 'number' ? account : this.ids.indexOf(account);
-    if (!Number.isInteger(k) || k < 0 || k >= this.n) {
-      throw new OptmarginError(ErrorCodes.INVALID_INPUT, `account ${JSON.stringify(account)} is not in the book`);
-    }
-    const a = validateAccount(next);
+    if (!Number.isInteger(k) || k < 0 || k >= this.n) throw new OptmarginError(ErrorCodes.INVALID_INPUT, `account ${JSON.stringify(account)} is not in the book`);
+    return k;
+  }
+
+  /** Account k's input becomes `a` (valid): vectorized when it was and still can be, else on the single path. */
+  private rebook(k: number, a: AccountInput): void {
     if (this.path[k] === Path.Grid && this.tradeVectorized(k, a)) this.inputs[k] = a;
     else this.setSingle(k, a);
-    return { index: k, result: this.result(k) };
   }
 
   private setSingle(k: number, next: AccountInput): void {
@@ -386,6 +395,7 @@ export class BookEngine implements ScheduledBook {
     this.inputs[k] = next;
     this.path[k] = Path.Single;
     this.red.accKind[k] = AccKind.None;
+    this.accounts.recordDeps(k, this.red, this.rows.rowSlot, this.ins);
     this.single.set(k, r);
     this.singleUnderlyings.set(k, touchedUnderlyings(next));
   }
@@ -411,8 +421,9 @@ export class BookEngine implements ScheduledBook {
       rowImInto(this.params!, this.rows.bases, this.rows.loss, ins.slotSpot[s], r, r + 1, this.red.rowIm);
     }
     this.setAccount(k, res);
-    this.accounts.accountEquity(k, ins, this.red);
+    accountEquity(this.accounts.equityArrays(ins), this.red, k);
     reduceAccount(this.red, this.params!, k);
+    this.accounts.recordDeps(k, this.red, this.rows.rowSlot, this.ins);
     this.failures.accounts.delete(k);
     return true;
   }
@@ -436,27 +447,7 @@ export class BookEngine implements ScheduledBook {
       out.id = id; // the book's id for inputs without one (#index), as everywhere else
       return out;
     }
-    const red = this.red;
-    if (red.accFailed[k]) return { id, ok: false, error: { code: ErrorCodes.WORKER_FAILED, message: `the worker computing this account failed every attempt: ${failureOf(this.red, this.failures, k) ?? 'unknown error'}` } };
-    const equity = red.accEquity[k];
-    const mm = red.accMm[k];
-    const kind = red.accKind[k];
-    const mode = this.modes[k];
-    return {
-      id,
-      ok: true,
-      mode,
-      modeApplied: kind === AccKind.Isolated ? 'isolated' : mode === 'cross' ? 'cross' : 'portfolio',
-      currency: 'USD',
-      equity,
-      initialMargin: red.accIm[k],
-      maintenanceMargin: mm,
-      marginRatio: equity > 0 ? mm / equity : null,
-      availableFunds: red.accAvail[k],
-      health: HEALTHS[red.accHealth[k]],
-      collateralValue: red.accCv[k],
-      underlyings: kind === AccKind.Pooled ? underlyingsOf(this.red, this.rows, this.ins, k) : [],
-    };
+    return gridResult(this.red, this.rows, this.ins, this.failures, id, this.modes[k], k);
   }
 
   results(): BookAccountResult[] {

@@ -12,6 +12,7 @@ import type { BookInstruments } from './instruments.js';
 import type { ChunkRunner } from './pool.js';
 import type { BookRows } from './rows.js';
 import type { AggregateTask, ReduceTask } from './tasks.js';
+import type { EquityArrays } from './equity.js';
 
 /** Messages of rows and accounts whose chunk failed every attempt. */
 export class Failures {
@@ -21,6 +22,13 @@ export class Failures {
     this.rows.clear();
     this.accounts.clear();
   }
+}
+
+/** Accounts [from, to) and their rows of the load: [from, to, slot] triples. */
+interface AccountChunk {
+  from: number;
+  to: number;
+  ranges: Int32Array;
 }
 
 /** What the scheduler reads of a loaded book. */
@@ -42,8 +50,8 @@ export interface RoundOutcome {
 }
 
 export class BookScheduler {
-  /** account-range chunks of the fused round, cached per CSR key */
-  private fusedCache: { key: string; tasks: { from: number; to: number; ranges: Int32Array }[] } | null = null;
+  /** account-range chunks of the fused rounds (the load's rows), cached per CSR key */
+  private fusedCache: { key: string; tasks: AccountChunk[] | null } | null = null;
 
   constructor(
     readonly runner: ChunkRunner,
@@ -124,12 +132,13 @@ export class BookScheduler {
         b.red.rowFailed.fill(1, rg[k], rg[k + 1]);
         for (let r = rg[k]; r < rg[k + 1]; r++) b.failures.rows.set(r, f.message);
       }
-      if (t.reduce) this.failAccounts(b, t.reduce.from, t.reduce.to, f.message);
+      if (t.reduce) this.failAccounts(b, t.reduce, f.message);
     }
   }
 
-  private failAccounts(b: ScheduledBook, from: number, to: number, message: string): void {
-    for (let k = from; k < to; k++) {
+  private failAccounts(b: ScheduledBook, span: { from: number; to: number; list?: Int32Array }, message: string): void {
+    for (let q = span.from; q < span.to; q++) {
+      const k = span.list ? span.list[q] : q;
       if (!b.isGrid(k)) continue;
       b.red.accFailed[k] = 1;
       b.failures.accounts.set(k, message);
@@ -158,17 +167,67 @@ export class BookScheduler {
   fusedTasks(b: ScheduledBook): AggregateTask[] | null {
     const rows = b.rows;
     if (rows.nRows === 0 || rows.nRows !== rows.loadedRows) return null;
-    const key = rows.csr.key;
-    if (this.fusedCache?.key !== key) {
-      const tasks = this.accountRanges(b);
-      if (!tasks) return null;
-      this.fusedCache = { key, tasks };
-    }
+    const chunks = this.accountChunks(b);
+    if (!chunks) return null;
     const base = this.taskBase(b);
-    return this.fusedCache.tasks.map((t, c) => ({ ...base, chunk: c, ranges: t.ranges, reduce: { from: t.from, to: t.to, arrays: b.red } }));
+    return chunks.map((t, c) => ({ ...base, chunk: c, ranges: t.ranges, reduce: { from: t.from, to: t.to, arrays: b.red } }));
   }
 
-  private accountRanges(b: ScheduledBook): { from: number; to: number; ranges: Int32Array }[] | null {
+  /** The account-range chunks of the load's rows (cached per CSR key: trades append rows after them). */
+  private accountChunks(b: ScheduledBook): AccountChunk[] | null {
+    const key = b.rows.csr.key;
+    if (this.fusedCache?.key !== key) this.fusedCache = { key, tasks: this.accountRanges(b) };
+    return this.fusedCache.tasks;
+  }
+
+  /**
+   * The fused round of a tick on `slot`: per account range, its rows on the slot (the load's,
+   * contiguous, and those trades appended for its accounts), then the equity and figures of the
+   * accounts of `list[0..nList)` (ascending: those holding the slot) in that range.
+   */
+  tickTasks(b: ScheduledBook, slot: number, list: Int32Array, nList: number, equity: EquityArrays): AggregateTask[] {
+    const rows = b.rows;
+    const chunks = this.accountChunks(b) ?? [{ from: 0, to: b.n, ranges: Int32Array.of(rows.slotRowFrom[slot], rows.slotRowTo[slot], slot) }];
+    const tails: number[][] = chunks.map(() => []);
+    for (const r of rows.tailRows[slot]) {
+      const a = b.accounts.subAcc.a[rows.rowSub[r]];
+      let lo = 0;
+      let hi = chunks.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (chunks[mid].from <= a) lo = mid;
+        else hi = mid - 1;
+      }
+      tails[lo].push(r, r + 1, slot);
+    }
+    const base = this.taskBase(b);
+    const tasks: AggregateTask[] = [];
+    for (let c = 0, q = 0; c < chunks.length; c++) {
+      const ch = chunks[c];
+      const rg: number[] = [];
+      for (let k = 0; k < ch.ranges.length; k += 3) if (ch.ranges[k + 2] === slot) rg.push(ch.ranges[k], ch.ranges[k + 1], slot);
+      rg.push(...tails[c]);
+      const q0 = q;
+      while (q < nList && list[q] < ch.to) q++;
+      if (rg.length === 0 && q === q0) continue;
+      tasks.push({ ...base, chunk: tasks.length, ranges: Int32Array.from(rg), reduce: { from: q0, to: q, list, arrays: b.red, equity: { arrays: equity, slot } } });
+    }
+    return tasks;
+  }
+
+  /** Runs a tick's fused round (tickTasks); a chunk that fails every attempt fails its rows and its listed accounts. */
+  async runTick(b: ScheduledBook, slot: number, tasks: AggregateTask[]): Promise<RoundOutcome> {
+    for (const t of tasks) for (let k = 0; k < t.ranges.length; k += 3) b.red.rowFailed.fill(0, t.ranges[k], t.ranges[k + 1]);
+    for (const r of [...b.failures.rows.keys()]) if (b.rows.rowSlot[r] === slot) b.failures.rows.delete(r);
+    if (b.failures.accounts.size > 0) {
+      for (const t of tasks) for (let q = t.reduce!.from; q < t.reduce!.to; q++) b.failures.accounts.delete(t.reduce!.list![q]);
+    }
+    const out = await this.runner.run(tasks);
+    this.recordFailures(b, tasks, out.failed);
+    return { retried: out.retried, failedChunks: out.failed.length, tasks: tasks.length };
+  }
+
+  private accountRanges(b: ScheduledBook): AccountChunk[] | null {
     const rows = b.rows;
     const rowStart = rows.csr.rowStart;
     const n = b.n;
@@ -229,7 +288,7 @@ export class BookScheduler {
     const out = await this.runner.run(tasks);
     for (const f of out.failed) {
       const t = tasks[f.chunk - firstChunk];
-      this.failAccounts(b, t.from, t.to, f.message);
+      this.failAccounts(b, t, f.message);
     }
     return { retried: out.retried, failedChunks: out.failed.length, tasks: nTasks };
   }

@@ -5,7 +5,8 @@
  *   aggregate  a chunk of rows (a sub-account's holdings on one underlying) → each row's P&L
  *              vector over its underlying's scenarios (WASM, SIMD across scenarios) → its worst
  *              weighted loss and scenario → its IM (measures/grid/addons.ts: rowImInto).
- *   reduce     a range of accounts → their figures (measures/grid/reduce.ts: reduceAccount).
+ *   reduce     a range of accounts → their figures (measures/grid/reduce.ts: reduceAccount); in a
+ *              fused round, after the chunk's aggregation (a tick: each account's equity first).
  *   tails      a range of accounts → each one's P&L vector over revalued risk scenarios, summed in
  *              position order, and its m smallest entries with scenario indices (the VaR tail
  *              kernel, wasm/tails.ts; risk/book-var.ts schedules it on the same pool).
@@ -21,6 +22,7 @@ import type { GridMeasureParams } from '../../measures/grid/params.js';
 import { reduceAccount, type ReduceArrays } from '../../measures/grid/reduce.js';
 import type { Aggregator, BookCsr } from '../../wasm/aggregate.js';
 import { TailKernel } from '../../wasm/tails.js';
+import { accountEquity, type EquityArrays } from './equity.js';
 
 export type { BookCsr } from '../../wasm/aggregate.js';
 
@@ -48,11 +50,23 @@ export interface AggregateTask {
   outIndex: Int32Array;
   outIm: Float64Array;
   /**
-   * Fused round (a full recompute of a book without appended rows): the chunk's ranges hold
-   * every row of accounts [from, to), which it then reduces — one pool round instead of an
-   * aggregation round and a reduction round with a barrier between them.
+   * Fused round: the chunk's ranges hold every row (of the ticked underlying, for a tick) of the
+   * accounts it then reduces — one pool round instead of an aggregation round and a reduction
+   * round with a barrier between them. A full recompute of a book without appended rows reduces
+   * accounts [from, to); a tick the accounts holding its underlying in its account range, after
+   * their equity.
    */
-  reduce?: { from: number; to: number; arrays: ReduceArrays };
+  reduce?: ReduceSpan;
+}
+
+/** Accounts a chunk reduces: [from, to), or list[from .. to) when `list` is given. */
+export interface ReduceSpan {
+  from: number;
+  to: number;
+  list?: Int32Array;
+  arrays: ReduceArrays;
+  /** a tick: each account's equity first, only its positions on `slot` revalued (equity.ts) */
+  equity?: { arrays: EquityArrays; slot: number };
 }
 
 export interface ReduceTask {
@@ -117,8 +131,18 @@ export function runAggregate(agg: Aggregator, t: AggregateTask): number {
     rowImInto(t.params, t.rowBase, t.outLoss, t.slotSpot[slot], from, to, t.outIm);
     rows += to - from;
   }
-  if (t.reduce) for (let k = t.reduce.from; k < t.reduce.to; k++) reduceAccount(t.reduce.arrays, t.params, k);
+  if (t.reduce) reduceSpan(t.params, t.reduce);
   return rows;
+}
+
+/** Equity (a tick) and figures of the accounts of a span. */
+export function reduceSpan(p: GridMeasureParams, r: ReduceSpan): void {
+  const { list, arrays, equity } = r;
+  for (let q = r.from; q < r.to; q++) {
+    const k = list ? list[q] : q;
+    if (equity) accountEquity(equity.arrays, arrays, k, equity.slot);
+    reduceAccount(arrays, p, k);
+  }
 }
 
 export function runReduce(t: ReduceTask): number {

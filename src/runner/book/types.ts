@@ -39,9 +39,11 @@ export interface BookUpdate {
   ms: number;
   /** market: switch to the new market (no re-hash: the hash is computed when asked for);
    *  risk: instruments + risk arrays of the underlying, coin legs and add-on bases of its rows;
-   *  aggregate: its rows (WASM, pool); reduce: equity and figures of the accounts holding it;
+   *  select: the vectorized accounts holding it (main thread);
+   *  pool: one round of chunks on the pool, each over an account range: its rows on the underlying
+   *  aggregated (WASM) with their IM, then the equity and figures of its accounts holding it;
    *  single: single-path accounts holding it */
-  stages: { marketMs: number; riskMs: number; aggregateMs: number; reduceMs: number; singleMs: number };
+  stages: { marketMs: number; riskMs: number; selectMs: number; poolMs: number; singleMs: number };
 }
 
 /** A book entry that could not even be parsed (a malformed JSON line): its result is this error. */
