@@ -11,9 +11,25 @@
  */
 import { Kind } from './kind.js';
 
+/** Whether a kind is valued from its entry price (futures and perpetuals: unrealised P&L); the others at mark (size × unit value). */
+export function valuedFromEntry(kind: number): boolean {
+  return kind === Kind.Future || kind === Kind.Perpetual;
+}
+
 /** Coin of the underlying an inverse future/perpetual position holds through its entry leg (0 otherwise). */
 export function entryLegCoin(kind: number, inverse: number, cs: number, size: number, entry: number): number {
-  return (kind === Kind.Future || kind === Kind.Perpetual) && inverse ? (size * cs) / entry : 0;
+  return valuedFromEntry(kind) && inverse ? (size * cs) / entry : 0;
+}
+
+/** USD value of a future/perpetual position: its unrealised P&L from `entry` (pass F when entered at mark). */
+export function futuresValue(inverse: number, cs: number, F: number, S: number, unitValue: number, size: number, entry: number): number {
+  if (inverse) return ((size * cs) / entry) * S + size * unitValue;
+  return size * cs * (F - entry);
+}
+
+/** USD value of an option, spot or coin position: at mark. */
+export function markValue(size: number, unitValue: number): number {
+  return size * unitValue;
 }
 
 /**
@@ -21,11 +37,7 @@ export function entryLegCoin(kind: number, inverse: number, cs: number, size: nu
  * price of a future/perpetual (pass its forward F when entered at mark); S the index.
  */
 export function positionValue(kind: number, inverse: number, cs: number, F: number, S: number, unitValue: number, size: number, entry: number): number {
-  if (kind === Kind.Future || kind === Kind.Perpetual) {
-    if (inverse) return ((size * cs) / entry) * S + size * unitValue;
-    return size * cs * (F - entry);
-  }
-  return size * unitValue;
+  return valuedFromEntry(kind) ? futuresValue(inverse, cs, F, S, unitValue, size, entry) : markValue(size, unitValue);
 }
 
 /** Value after haircut of a collateral balance at `price` USD per unit. */

@@ -10,7 +10,7 @@ import { ErrorCodes, OptmarginError } from '../../errors.js';
 import { Kind } from '../../instruments/kind.js';
 import type { InstrumentTable } from '../../instruments/table.js';
 import type { AccountInput, CollateralParams } from '../../instruments/types.js';
-import { collateralExposure } from '../../instruments/valuation.js';
+import { collateralExposure, entryLegCoin } from '../../instruments/valuation.js';
 import type { MarginMarket } from '../../market/margin-market.js';
 import { AccKind, type ReduceArrays } from '../../measures/grid/reduce.js';
 import { F64, I32, sharedI32 } from './arrays.js';
@@ -57,18 +57,21 @@ export interface ResolveContext {
 
 export class BookAccounts {
   nSubs = 0;
-  subAcc = new I32(1024, true);
-  /** original positions [subPosFrom, subPosTo) and collateral lines [subColFrom, subColTo) of each sub-account */
+  subAcc = new I32();
+  /** original positions [subPosFrom, subPosTo), collateral lines [subColFrom, subColTo) and first entry price (opEntry) of each sub-account */
   subPosFrom = new I32(1024, true);
   subPosTo = new I32(1024, true);
   subColFrom = new I32(1024, true);
   subColTo = new I32(1024, true);
-  /** original positions: instrument, size, entry price (NaN = entered at mark) */
+  subEntryFrom = new I32(1024, true);
+  /**
+   * original positions: instrument (its complement ~i when the position has an entry price), size;
+   * the entry prices of those that have one, in position order (most positions are entered at
+   * mark: the equity of a tick reads 12 bytes per position)
+   */
   opInstr = new I32(1024, true);
   opSize = new F64(1024, true);
   opEntry = new F64(1024, true);
-  /** each original position's value (USD) at the last equity computation: a tick recomputes those of its slot only */
-  opValue = new F64(1024, true);
   /** collateral lines: currency index, amount */
   colCur = new I32(1024, true);
   colAmount = new F64(1024, true);
@@ -96,15 +99,16 @@ export class BookAccounts {
    * with the account runner's message. Any other exception is an engine bug and propagates.
    */
   resolve(ctx: ResolveContext, a: AccountInput, k: number, hold: Holdings): ResolvedAccount | null {
-    const marks = { hold: hold.instr.n, holdSubs: hold.end.n, subs: this.nSubs, op: this.opInstr.n, col: this.colCur.n };
+    const marks = { hold: hold.instr.n, holdSubs: hold.end.n, subs: this.nSubs, op: this.opInstr.n, entry: this.opEntry.n, col: this.colCur.n };
     try {
       return this.append(ctx, a, k, hold);
     } catch (e) {
       if (!(e instanceof OptmarginError)) throw e;
       hold.truncate(marks.hold, marks.holdSubs);
       this.nSubs = marks.subs;
-      this.subAcc.n = this.subPosFrom.n = this.subPosTo.n = this.subColFrom.n = this.subColTo.n = marks.subs;
-      this.opInstr.n = this.opSize.n = this.opEntry.n = this.opValue.n = marks.op;
+      this.subAcc.n = this.subPosFrom.n = this.subPosTo.n = this.subColFrom.n = this.subColTo.n = this.subEntryFrom.n = marks.subs;
+      this.opInstr.n = this.opSize.n = marks.op;
+      this.opEntry.n = marks.entry;
       this.colCur.n = this.colAmount.n = marks.col;
       return null;
     }
@@ -139,6 +143,7 @@ export class BookAccounts {
     this.subAcc.push(k);
     this.subPosFrom.push(this.opInstr.n);
     this.subColFrom.push(this.colCur.n);
+    this.subEntryFrom.push(this.opEntry.n);
     this.nSubs++;
   }
 
@@ -154,16 +159,15 @@ export class BookAccounts {
     const i = tb.indexOf(name);
     const slot = tb.underlyingOf[i];
     const op = this.opInstr.n;
-    this.opInstr.push(i);
+    this.opInstr.push(entryPrice === undefined ? i : ~i);
     this.opSize.push(size);
-    this.opEntry.push(entryPrice ?? NaN);
-    this.opValue.push(NaN);
+    if (entryPrice !== undefined) this.opEntry.push(entryPrice);
     hold.push(i, size, slot, -1);
     const kind = tb.kind[i];
     if ((kind === Kind.Future || kind === Kind.Perpetual) && tb.inverse[i]) {
       const cs = tb.instruments[i]?.contractSize ?? 1;
       const ci = tb.coinIndex(tb.underlyings[slot]);
-      hold.push(ci, (size * cs) / (entryPrice ?? ctx.forwardOf(i)), tb.underlyingOf[ci], entryPrice === undefined ? op : -1);
+      hold.push(ci, entryLegCoin(kind, tb.inverse[i], cs, size, entryPrice ?? ctx.forwardOf(i)), tb.underlyingOf[ci], entryPrice === undefined ? op : -1);
     }
   }
 
@@ -214,10 +218,10 @@ export class BookAccounts {
       subPosTo: this.subPosTo.a,
       subColFrom: this.subColFrom.a,
       subColTo: this.subColTo.a,
+      subEntryFrom: this.subEntryFrom.a,
       opInstr: this.opInstr.a,
       opSize: this.opSize.a,
       opEntry: this.opEntry.a,
-      opValue: this.opValue.a,
       colCur: this.colCur.a,
       colAmount: this.colAmount.a,
       curHaircut: Float64Array.from(this.curHaircut),

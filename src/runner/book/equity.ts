@@ -1,11 +1,12 @@
 /**
  * Equity of the book's accounts: per sub-account its collateral lines (after haircut) then its
  * original positions' values, summed in the account runner's order (instruments/valuation.ts:
- * positionValue, collateralValue — the one home of that arithmetic). Every array lives in a
+ * futuresValue, markValue, collateralValue — the one home of that arithmetic, which
+ * positionValue composes the same way). Every array lives in a
  * SharedArrayBuffer, so the same function runs on the main thread (a load, a trade) and in the
  * pool's chunks (a tick: tasks.ts), with the same doubles whoever runs it.
  */
-import { collateralValue, positionValue } from '../../instruments/valuation.js';
+import { collateralValue, futuresValue, markValue, valuedFromEntry } from '../../instruments/valuation.js';
 import { AccKind, type ReduceArrays } from '../../measures/grid/reduce.js';
 
 /** What an account's equity reads (instruments, sub-accounts, positions, collateral lines, currencies), all shared. */
@@ -19,16 +20,16 @@ export interface EquityArrays {
   unitValue: Float64Array;
   /** index price per underlying slot, USD */
   slotSpot: Float64Array;
-  /** per sub-account: its original positions [subPosFrom, subPosTo) and collateral lines [subColFrom, subColTo) */
+  /** per sub-account: its original positions [subPosFrom, subPosTo), collateral lines [subColFrom, subColTo), first entry price in opEntry */
   subPosFrom: Int32Array;
   subPosTo: Int32Array;
   subColFrom: Int32Array;
   subColTo: Int32Array;
-  /** per original position: instrument, size, entry price (NaN = entered at mark), value (USD) at the last computation */
+  subEntryFrom: Int32Array;
+  /** per original position: instrument (~instrument when it has an entry price), size; the entry prices of those that have one, in order */
   opInstr: Int32Array;
   opSize: Float64Array;
   opEntry: Float64Array;
-  opValue: Float64Array;
   /** per collateral line: currency index, amount */
   colCur: Int32Array;
   colAmount: Float64Array;
@@ -48,44 +49,47 @@ export function lineValue(e: EquityArrays, c: number): number {
 }
 
 /**
- * Equity of sub-account j into red.subEquity; returns its collateral value. Positions' values are
- * recomputed when on `slot` (−1: all), the others read from opValue — the same doubles, summed
- * in the same order.
+ * Equity of sub-account j into red.subEquity; returns its collateral value. Every position is
+ * valued from the current instrument arrays (those of an underlying no tick moved give the same
+ * doubles as before), futures from their entry price or at mark, the others at mark.
  */
-function subEquity(e: EquityArrays, red: ReduceArrays, j: number, slot: number): number {
+function subEquity(e: EquityArrays, red: ReduceArrays, j: number): number {
   let cv = 0;
   for (let c = e.subColFrom[j]; c < e.subColTo[j]; c++) cv += lineValue(e, c);
   let eq = cv;
-  const { opInstr, opSize, opEntry, opValue, kind, inverse, cs, forward, unitValue, slotSpot } = e;
+  const { opInstr, opSize, opEntry, kind, inverse, cs, forward, unitValue, slotSpot } = e;
   const instrSlot = e.slot;
+  let q = e.subEntryFrom[j];
   for (let p = e.subPosFrom[j], end = e.subPosTo[j]; p < end; p++) {
-    const i = opInstr[p];
-    const s = instrSlot[i];
-    if (slot < 0 || s === slot) {
+    const x = opInstr[p];
+    const i = x < 0 ? ~x : x;
+    const k = kind[i];
+    if (x < 0) {
+      // entry given: used by futures and perpetuals (the others are valued at mark all the same)
+      const entry = opEntry[q++];
+      eq += valuedFromEntry(k) ? futuresValue(inverse[i], cs[i], forward[i], slotSpot[instrSlot[i]], unitValue[i], opSize[p], entry) : markValue(opSize[p], unitValue[i]);
+    } else if (valuedFromEntry(k)) {
       const F = forward[i];
-      const entry = opEntry[p];
-      opValue[p] = positionValue(kind[i], inverse[i], cs[i], F, slotSpot[s], unitValue[i], opSize[p], entry === entry ? entry : F);
-    }
-    eq += opValue[p];
+      eq += futuresValue(inverse[i], cs[i], F, slotSpot[instrSlot[i]], unitValue[i], opSize[p], F);
+    } else eq += markValue(opSize[p], unitValue[i]);
   }
   red.subEquity[j] = eq;
   return cv;
 }
 
 /**
- * Equities of account k's sub-accounts and its collateral value (red.accCv). `slot` ≥ 0: only that
- * underlying moved since the last call for this account (a tick), so only its positions are
- * revalued; −1 (a load or a trade): every position. Accounts not on the vectorized path are skipped.
+ * Equities of account k's sub-accounts and its collateral value (red.accCv), from the current
+ * instrument arrays. Accounts not on the vectorized path are skipped.
  */
-export function accountEquity(e: EquityArrays, red: ReduceArrays, k: number, slot = -1): void {
+export function accountEquity(e: EquityArrays, red: ReduceArrays, k: number): void {
   const kind = red.accKind[k];
   if (kind === AccKind.None) return;
   if (kind === AccKind.Pooled) {
-    red.accCv[k] = subEquity(e, red, red.accSubFrom[k], slot);
+    red.accCv[k] = subEquity(e, red, red.accSubFrom[k]);
     return;
   }
   let cv = 0;
   for (let c = e.accColFrom[k]; c < e.accColTo[k]; c++) cv += lineValue(e, c);
   red.accCv[k] = cv;
-  for (let j = red.accSubFrom[k]; j < red.accSubTo[k]; j++) subEquity(e, red, j, slot);
+  for (let j = red.accSubFrom[k]; j < red.accSubTo[k]; j++) subEquity(e, red, j);
 }

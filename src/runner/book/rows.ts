@@ -6,7 +6,7 @@
  * scenario. Trades append rows at the end (the account's old rows become dead until the next
  * load); a tick resizes the inverse futures' coin legs entered at mark (size / F).
  */
-import { Kind } from '../../instruments/kind.js';
+import { entryLegCoin, valuedFromEntry } from '../../instruments/valuation.js';
 import { BASES, RowBases, addFuturesBase, Base } from '../../measures/grid/addons.js';
 import type { GridMeasureParams } from '../../measures/grid/params.js';
 import type { ReduceArrays } from '../../measures/grid/reduce.js';
@@ -35,8 +35,8 @@ export class BookRows {
   bases: Float64Array = new Float64Array(0);
   loss: Float64Array = new Float64Array(0);
   worst: Int32Array = new Int32Array(0);
-  /** 1 when the row holds inverse futures/perpetuals (its futures bases move with the forward) */
-  private marketBase = new Uint8Array(0);
+  /** per slot: its rows holding inverse futures/perpetuals (their futures bases move with the forward) */
+  private marketRows: I32[] = [];
   /** per row, its net futures in first-appearance order (instrument, net size): what refreshFutures re-sums */
   private rowFutStart = new I32();
   private futInstr = new I32();
@@ -65,6 +65,7 @@ export class BookRows {
     this.slotRowFrom = new Array(nu);
     this.slotRowTo = new Array(nu);
     this.tailRows = ins.underlyings.map(() => []);
+    this.marketRows = ins.underlyings.map(() => new I32(256));
     for (let s = 0, r0 = 0; s < nu; s++) {
       this.slotRowFrom[s] = r0;
       r0 += slotRows[s];
@@ -131,7 +132,6 @@ export class BookRows {
     red.rowFailed = sharedU8(rowCap);
     this.rowSub = new Int32Array(rowCap);
     this.rowSlot = new Int32Array(rowCap);
-    this.marketBase = new Uint8Array(rowCap);
     const subCap = nSubs + Math.max(1024, nSubs >> 4);
     red.subRowStart = sharedI32(subCap + 1);
     red.subRows = sharedI32(rowCap);
@@ -186,10 +186,12 @@ export class BookRows {
 
   private markMarketBase(r: number, ins: BookInstruments): void {
     const { rowStart, posInstr } = this.csr;
-    this.marketBase[r] = 0;
     for (let p = rowStart[r]; p < rowStart[r + 1]; p++) {
-      const k = ins.kind[posInstr[p]];
-      if ((k === Kind.Future || k === Kind.Perpetual) && ins.inverse[posInstr[p]]) this.marketBase[r] = 1;
+      const i = posInstr[p];
+      if (valuedFromEntry(ins.kind[i]) && ins.inverse[i]) {
+        this.marketRows[this.rowSlot[r]].push(r);
+        return;
+      }
     }
   }
 
@@ -222,19 +224,22 @@ export class BookRows {
     for (let f = this.rowFutStart.a[r]; f < this.rowFutStart.a[r + 1]; f++) addFuturesBase(ins, this.futInstr.a[f], this.futNet.a[f], this.bases, b);
   }
 
-  /** A tick moved slot's forwards: resize its coin legs entered at mark (size·cs / F) and refresh its rows' futures bases. */
+  /** A tick moved slot's forwards: resize its coin legs entered at mark (their entry is F) and refresh its rows' futures bases. */
   followForwards(slot: number, accounts: BookAccounts, ins: BookInstruments): void {
     const c = this.csr;
-    const resize = (p: number, op: number): void => {
-      const i = accounts.opInstr.a[op];
-      if (ins.slot[i] === slot) c.posSize[p] = (accounts.opSize.a[op] * ins.cs[i]) / ins.forward[i];
+    const opInstr = accounts.opInstr.a;
+    const opSize = accounts.opSize.a;
+    const resize = (pos: Int32Array, ops: Int32Array, n: number): void => {
+      for (let k = 0; k < n; k++) {
+        const i = opInstr[ops[k]]; // a leg's position was entered at mark: no entry flag
+        if (ins.slot[i] === slot) c.posSize[pos[k]] = entryLegCoin(ins.kind[i], ins.inverse[i], ins.cs[i], opSize[ops[k]], ins.forward[i]);
+      }
     };
-    for (let k = 0; k < c.nLeg; k++) resize(c.legPos[k], this.legOp[k]);
-    for (let k = 0; k < this.tailLegPos.n; k++) resize(this.tailLegPos.a[k], this.tailLegOp.a[k]);
+    resize(c.legPos, this.legOp, c.nLeg);
+    resize(this.tailLegPos.a, this.tailLegOp.a, this.tailLegPos.n);
     c.sizeVersion++;
-    this.forEachRowOf(slot, (r) => {
-      if (this.marketBase[r]) this.refreshFutures(r, ins);
-    });
+    const rows = this.marketRows[slot];
+    for (let q = 0; q < rows.n; q++) this.refreshFutures(rows.a[q], ins);
   }
 
   /** Room for `rows` rows (per-row arrays; shared ones reallocated with headroom when full). */
@@ -251,7 +256,6 @@ export class BookRows {
     red.rowFailed = growShared(red.rowFailed, rows);
     this.rowSub = growPlain(this.rowSub, rows);
     this.rowSlot = growPlain(this.rowSlot, rows);
-    this.marketBase = growPlain(this.marketBase, rows);
   }
 
   private ensureHoldings(nHold: number): void {

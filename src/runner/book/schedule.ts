@@ -210,7 +210,7 @@ export class BookScheduler {
       const q0 = q;
       while (q < nList && list[q] < ch.to) q++;
       if (rg.length === 0 && q === q0) continue;
-      tasks.push({ ...base, chunk: tasks.length, ranges: Int32Array.from(rg), reduce: { from: q0, to: q, list, arrays: b.red, equity: { arrays: equity, slot } } });
+      tasks.push({ ...base, chunk: tasks.length, ranges: Int32Array.from(rg), reduce: { from: q0, to: q, list, arrays: b.red, equity } });
     }
     return tasks;
   }

@@ -65,8 +65,8 @@ export interface ReduceSpan {
   to: number;
   list?: Int32Array;
   arrays: ReduceArrays;
-  /** a tick: each account's equity first, only its positions on `slot` revalued (equity.ts) */
-  equity?: { arrays: EquityArrays; slot: number };
+  /** a tick: each account's equity first (equity.ts) */
+  equity?: EquityArrays;
 }
 
 export interface ReduceTask {
@@ -140,7 +140,7 @@ export function reduceSpan(p: GridMeasureParams, r: ReduceSpan): void {
   const { list, arrays, equity } = r;
   for (let q = r.from; q < r.to; q++) {
     const k = list ? list[q] : q;
-    if (equity) accountEquity(equity.arrays, arrays, k, equity.slot);
+    if (equity) accountEquity(equity, arrays, k);
     reduceAccount(arrays, p, k);
   }
 }
