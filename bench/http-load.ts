@@ -46,14 +46,9 @@ class Conn {
   }
   private data(d: Buffer): void {
     this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
-    for (;;) {
-      const end = this.buf.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const head = this.buf.subarray(0, end).toString('latin1');
-      const m = /\r\ncontent-length:\s*(\d+)/i.exec(head);
-      const total = end + 4 + (m ? Number(m[1]) : 0);
-      if (this.buf.length < total) return;
-      const status = Number(head.slice(9, 12));
+    for (let total = messageLength(this.buf); total > 0; total = messageLength(this.buf)) {
+      // the status code of "HTTP/1.1 200 OK"
+      const status = Number(this.buf.subarray(9, 12).toString('latin1'));
       this.buf = this.buf.subarray(total);
       const done = this.onDone;
       this.onDone = null;
@@ -162,9 +157,58 @@ export async function openLoopInChild(runs: LoadOptions[], onRun?: (k: number) =
   return JSON.parse(out) as LoadResult;
 }
 
-// run as a script (the child of openLoopInChild): the runs are its argument; one line per run
-// start on stdout, then the last run's result (no newline)
-if (process.argv[1] && resolvePath(process.argv[1]) === fileURLToPath(import.meta.url) && process.argv[2]) {
+/**
+ * A stand-in server answering every request at once with the same canned 200 of `bytes` body
+ * bytes, in a process of its own (`node http-load.js --canned BYTES`): the same client at the same
+ * rate against it measures the floor that the client and loopback alone add to a latency.
+ */
+export async function startCannedServer(bytes: number): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--canned', String(bytes)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`the canned server exited with ${code}`)));
+  });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  return { url, stop: async () => void (child.kill('SIGTERM'), await exited) };
+}
+
+function cannedServer(bytes: number): void {
+  const answer = Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${bytes}\r\n\r\n`), Buffer.alloc(bytes, 0x20)]);
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    let buf: Buffer = Buffer.alloc(0);
+    socket.on('data', (d: Buffer) => {
+      buf = buf.length ? Buffer.concat([buf, d]) : d;
+      for (let n = messageLength(buf); n > 0; n = messageLength(buf)) {
+        buf = buf.subarray(n);
+        socket.write(answer);
+      }
+    });
+    socket.on('error', () => socket.destroy());
+  });
+  server.listen(0, '127.0.0.1', () => process.stdout.write(`listening on http://127.0.0.1:${(server.address() as net.AddressInfo).port}\n`));
+  process.once('SIGTERM', () => server.close(() => process.exit(0)));
+}
+
+/** Bytes of the first complete HTTP/1.1 message in `buf` (head and Content-Length body), or 0. */
+function messageLength(buf: Buffer): number {
+  const end = buf.indexOf('\r\n\r\n');
+  if (end < 0) return 0;
+  const m = /\r\ncontent-length:\s*(\d+)/i.exec(buf.subarray(0, end).toString('latin1'));
+  const total = end + 4 + (m ? Number(m[1]) : 0);
+  return buf.length < total ? 0 : total;
+}
+
+// run as a script: `--canned BYTES` (startCannedServer), or the runs as its argument (the child of
+// openLoopInChild): one line per run start on stdout, then the last run's result (no newline)
+if (process.argv[1] && resolvePath(process.argv[1]) === fileURLToPath(import.meta.url) && process.argv[2] === '--canned') {
+  cannedServer(Number(process.argv[3]));
+} else if (process.argv[1] && resolvePath(process.argv[1]) === fileURLToPath(import.meta.url) && process.argv[2]) {
   let r: LoadResult | null = null;
   const runs = JSON.parse(process.argv[2]) as LoadOptions[];
   for (let k = 0; k < runs.length; k++) {

@@ -2,7 +2,9 @@
  * `optmargin serve` benchmark (issue 13), on loopback, the server in its own process as users
  * run it (dist/src/cli.js serve):
  * - POST /v1/margin for a 20-option account at a fixed 5,000 requests/s (open loop, latency from
- *   the scheduled send time), against the same margin in process (the baseline);
+ *   the scheduled send time), against the same work in process (the baseline), with the floor the
+ *   client and loopback alone add (the same client against a canned answer of the same size) and
+ *   the CPU time server and client spend per request;
  * - the closed-loop ceiling with autocannon;
  * - a book tick over HTTP (POST /v1/book/tick, events and health transitions included) against
  *   the same tick in process (BookEngine.tick on the same book, same threads).
@@ -18,7 +20,7 @@ import type { AccountInput } from '../src/measures/types.js';
 import { findPackageRoot } from '../src/wasm/module.js';
 import { fmt, type Section } from './lib.js';
 import type { SectionContext } from './sections.js';
-import { openLoopInChild } from './http-load.js';
+import { openLoopInChild, startCannedServer, type LoadResult } from './http-load.js';
 import { cpuMsOf } from './procs.js';
 import { marginAnswerJson } from '../src/serve/answer-json.js';
 
@@ -31,6 +33,13 @@ export function twentyOptionAccount(): AccountInput {
   const isOption = (name: string) => /-[CP]$/.test(name);
   const a = accounts.find((x) => x.mode === 'portfolio' && x.positions.filter((p) => isOption(p.instrument)).length >= 20)!;
   return { ...a, positions: a.positions.filter((p) => isOption(p.instrument)).slice(0, 20) };
+}
+
+/** The body of the server's answer to one margin request (its size sets the canned answer's). */
+async function answerOf(url: string, body: string): Promise<string> {
+  const r = await fetch(url + '/v1/margin?model=deribit-pm-2024.1', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  if (r.status !== 200) throw new Error(`POST /v1/margin answered ${r.status}`);
+  return r.text();
 }
 
 async function startServe(args: string[]): Promise<{ proc: ChildProcess; url: string }> {
@@ -78,6 +87,14 @@ async function marginAtRate(ctx: SectionContext, lines: string[]): Promise<void>
     });
     const cpu1 = cpuMsOf(proc.pid!);
     const serverUs = cpu0 !== null && cpu1 !== null ? ((cpu1 - cpu0) * 1000) / r.sent : null;
+    // the floor: the same client, rate and answer size against a server that answers at once
+    const canned = await startCannedServer(Buffer.byteLength(await answerOf(url, body)));
+    let floor: LoadResult;
+    try {
+      floor = await openLoopInChild([{ ...run, url: canned.url, rate: RATE, durationMs: warmMs }, { ...run, url: canned.url, rate: RATE, durationMs }]);
+    } finally {
+      await canned.stop();
+    }
     const ac = createRequire(import.meta.url)('autocannon') as (o: object) => Promise<{ requests: { average: number }; latency: { p99: number }; non2xx: number }>;
     const ceiling = await ac({ url: url + '/v1/margin?model=deribit-pm-2024.1', method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: 16, duration: ctx.quick ? 2 : 10 });
     const met = r.latency.p99 <= P99_TARGET_MS && r.errors === 0 && r.rate >= 0.99 * RATE;
@@ -94,6 +111,7 @@ async function marginAtRate(ctx: SectionContext, lines: string[]): Promise<void>
       `| **latency p99** (target ≤ ${P99_TARGET_MS} ms) | **${r.latency.p99.toFixed(3)} ms — ${met ? 'met' : 'NOT met'}** |`,
       `| latency p99.9 / max | ${r.latency.p999.toFixed(3)} ms / ${r.latency.max.toFixed(3)} ms |`,
       `| service time p50 / p99 (from the write) | ${r.service.p50.toFixed(3)} ms / ${r.service.p99.toFixed(3)} ms |`,
+      `| floor: the same client against a canned answer of the same size, p50 / p99 / p99.9 | ${floor.latency.p50.toFixed(3)} ms / ${floor.latency.p99.toFixed(3)} ms / ${floor.latency.p999.toFixed(3)} ms |`,
       `| server CPU per request (user + system, all threads) | ${serverUs === null ? 'n/a (no /proc)' : `${serverUs.toFixed(1)} µs: ${((serverUs * RATE) / 1e4).toFixed(0)} % of one core at ${RATE.toLocaleString('en-US')} req/s`} |`,
       `| load client CPU per request | ${r.clientCpuUs.toFixed(1)} µs: ${((r.clientCpuUs * RATE) / 1e4).toFixed(0)} % of one core |`,
       `| in process, same account and body (baseline) | ${(base.meanMs * 1000).toFixed(1)} µs per parse + margin + answer JSON |`,
