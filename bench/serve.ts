@@ -23,6 +23,7 @@ import type { SectionContext } from './sections.js';
 import { openLoopInChild, startCannedServer, type LoadResult } from './http-load.js';
 import { cpuMsOf } from './procs.js';
 import { marginAnswerJson } from '../src/serve/answer-json.js';
+import { GC_OVER_MS, type GcPauses } from '../src/serve/gc-stats.js';
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -33,6 +34,25 @@ export function twentyOptionAccount(): AccountInput {
   const isOption = (name: string) => /-[CP]$/.test(name);
   const a = accounts.find((x) => x.mode === 'portfolio' && x.positions.filter((p) => isOption(p.instrument)).length >= 20)!;
   return { ...a, positions: a.positions.filter((p) => isOption(p.instrument)).slice(0, 20) };
+}
+
+type GcPausesByKind = Record<'minor' | 'major', GcPauses>;
+
+/** The server's garbage-collection pauses so far (GET /healthz). */
+async function gcOf(url: string): Promise<GcPausesByKind> {
+  return ((await (await fetch(url + '/healthz')).json()) as { gc: GcPausesByKind }).gc;
+}
+
+/** Pauses between two readings (counts and totals; the longest is known only as a threshold: `over`). */
+function gcDelta(a: GcPausesByKind, b: GcPausesByKind): GcPausesByKind {
+  const d = (x: GcPauses, y: GcPauses): GcPauses => ({ count: y.count - x.count, ms: y.ms - x.ms, maxMs: NaN, over: y.over.map((n, i) => n - x.over[i]) });
+  return { minor: d(a.minor, b.minor), major: d(a.major, b.major) };
+}
+
+/** "12 over 0.5 ms, 1 over 1 ms" for the thresholds a run's pauses crossed. */
+function overText(p: GcPauses): string {
+  const crossed = GC_OVER_MS.map((t, i) => [t, p.over[i]]).filter(([, n]) => n > 0);
+  return crossed.length === 0 ? `none over ${GC_OVER_MS[0]} ms` : crossed.map(([t, n]) => `${n} over ${t} ms`).join(', ');
 }
 
 /** The body of the server's answer to one margin request (its size sets the canned answer's). */
@@ -82,10 +102,14 @@ async function marginAtRate(ctx: SectionContext, lines: string[]): Promise<void>
     // a warm-up at the same rate (JIT of server and client, engine tables, heap sizes), then the
     // measured run; the server's CPU time is read as the measured run starts and after it
     let cpu0: number | null = null;
+    let gc0: Promise<GcPausesByKind> | null = null;
     const r = await openLoopInChild([{ ...run, rate: RATE, durationMs: warmMs }, { ...run, rate: RATE, durationMs }], (k) => {
-      if (k === 1) cpu0 = cpuMsOf(proc.pid!);
+      if (k !== 1) return;
+      cpu0 = cpuMsOf(proc.pid!);
+      gc0 = gcOf(url);
     });
     const cpu1 = cpuMsOf(proc.pid!);
+    const gc = gcDelta((await gc0)!, await gcOf(url));
     const serverUs = cpu0 !== null && cpu1 !== null ? ((cpu1 - cpu0) * 1000) / r.sent : null;
     // the floor: the same client, rate and answer size against a server that answers at once
     const canned = await startCannedServer(Buffer.byteLength(await answerOf(url, body)));
@@ -112,6 +136,7 @@ async function marginAtRate(ctx: SectionContext, lines: string[]): Promise<void>
       `| latency p99.9 / max | ${r.latency.p999.toFixed(3)} ms / ${r.latency.max.toFixed(3)} ms |`,
       `| service time p50 / p99 (from the write) | ${r.service.p50.toFixed(3)} ms / ${r.service.p99.toFixed(3)} ms |`,
       `| floor: the same client against a canned answer of the same size, p50 / p99 / p99.9 | ${floor.latency.p50.toFixed(3)} ms / ${floor.latency.p99.toFixed(3)} ms / ${floor.latency.p999.toFixed(3)} ms |`,
+      `| server GC pauses in the measured run (GET /healthz) | ${gc.minor.count} scavenges (${gc.minor.ms.toFixed(1)} ms in all; ${overText(gc.minor)}), ${gc.major.count} mark-compacts${gc.major.count ? ` (${gc.major.ms.toFixed(1)} ms; ${overText(gc.major)})` : ''} |`,
       `| server CPU per request (user + system, all threads) | ${serverUs === null ? 'n/a (no /proc)' : `${serverUs.toFixed(1)} µs: ${((serverUs * RATE) / 1e4).toFixed(0)} % of one core at ${RATE.toLocaleString('en-US')} req/s`} |`,
       `| load client CPU per request | ${r.clientCpuUs.toFixed(1)} µs: ${((r.clientCpuUs * RATE) / 1e4).toFixed(0)} % of one core |`,
       `| in process, same account and body (baseline) | ${(base.meanMs * 1000).toFixed(1)} µs per parse + margin + answer JSON |`,

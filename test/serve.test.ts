@@ -47,10 +47,26 @@ afterAll(async () => {
 });
 
 describe('serve: margin contract', () => {
-  it('GET /healthz answers 200', async () => {
+  it('GET /healthz answers 200, with the garbage-collection pauses by kind', async () => {
     const r = await fetch(url('/healthz'));
     expect(r.status).toBe(200);
-    expect((await jsonOf(r)).status).toBe('ok');
+    const h = await jsonOf(r);
+    expect(h.status).toBe('ok');
+    // ~200 MB of short-lived objects in this (the server's) process: young-generation scavenges
+    let sink: number[] = [];
+    for (let i = 0; i < 400_000; i++) sink = new Array(64).fill(i);
+    expect(sink[0]).toBe(399_999);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // gc entries are delivered asynchronously
+    const after = await jsonOf(await fetch(url('/healthz')));
+    expect(after.gc.minor.count).toBeGreaterThan(h.gc.minor.count);
+    expect(after.gc.minor.ms).toBeGreaterThan(0);
+    expect(after.gc.minor.maxMs).toBeLessThanOrEqual(after.gc.minor.ms);
+    // `over`: counts of the pauses longer than each threshold, never more than the pauses, falling with the threshold
+    const over = after.gc.minor.over as number[];
+    expect(after.gc.overMs).toEqual([0.25, 0.5, 1, 2, 5, 10]);
+    expect(over).toHaveLength(6);
+    expect(over.every((n, i) => n <= (i === 0 ? after.gc.minor.count : over[i - 1]))).toBe(true);
+    for (const k of ['major', 'incremental', 'weak']) expect(Object.keys(after.gc[k]).sort()).toEqual(['count', 'maxMs', 'ms', 'over']);
   });
 
   it('POST /v1/margin answers the object `optmargin margin --json` prints (JSON and msgpack both ways)', async () => {

@@ -20,6 +20,7 @@ import { WorkQueue } from './queue.js';
 import { buildSchemas, DEFAULT_LIMITS, type Schemas, type ServeLimits } from './schemas.js';
 import { registerPlayground } from './static.js';
 import { compileBody, type BodyCheck } from './validate.js';
+import { GC_OVER_MS, GcStats } from './gc-stats.js';
 import { marginRoutes } from './margin-routes.js';
 
 export interface ServeOptions {
@@ -248,8 +249,12 @@ function bookRoutes(ctx: ServeContext, books: BookService): void {
 function infoRoutes(ctx: ServeContext, opts: ServeOptions, secured: boolean): void {
   const { app, routes, queue } = ctx;
   const started = Date.now();
-  routes.push({ method: 'GET', url: '/healthz', summary: 'liveness', returns: 'status, version, queue', public: true });
-  app.get('/healthz', (req, reply) => send(req, reply, 200, { status: 'ok', version: opts.version ?? 'unknown', uptimeMs: Date.now() - started, queue: { waiting: queue.length, capacity: queue.capacity, ...queue.stats } }));
+  const gc = new GcStats();
+  app.addHook('onClose', async () => gc.stop());
+  routes.push({ method: 'GET', url: '/healthz', summary: 'liveness', returns: 'status, version, queue, garbage-collection pauses by kind', public: true });
+  app.get('/healthz', (req, reply) =>
+    send(req, reply, 200, { status: 'ok', version: opts.version ?? 'unknown', uptimeMs: Date.now() - started, queue: { waiting: queue.length, capacity: queue.capacity, ...queue.stats }, gc: { overMs: GC_OVER_MS, ...gc.pauses } }),
+  );
   routes.push({ method: 'GET', url: '/v1/models', summary: 'the margin model presets with their parameters', query: [{ name: 'id', schema: { type: 'string' }, description: 'one preset' }], returns: 'presets (as `optmargin models --json`)' });
   app.get('/v1/models', (req, reply) => {
     const id = (req.query as Record<string, unknown>).id;
