@@ -75,7 +75,7 @@ describe('book VaR: WASM tails vs the TS path' + (existsSync(worker) ? '' : ' [S
     const book = new Float64Array(set.n);
     for (const x of ref) for (let s = 0; s < set.n; s++) book[s] += x[s];
     const sorted = Float64Array.from(book).sort();
-    const net = nettedBook(csr, table.count);
+    const net = nettedBook(csr);
     expect(net.accStart[1]).toBeLessThanOrEqual(table.count);
     const run = new TailRunner(1);
     try {

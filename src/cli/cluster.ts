@@ -17,7 +17,15 @@ import { InvalidEntry } from '../runner/book/types.js';
 // the NATS client and the cluster modules load only when a cluster command runs (CLI start-up)
 const broker = () => import('../cluster/broker.js');
 import type { BookCommandOptions, BookOutcome, BookStages } from './book.js';
-import { intOption, warn } from './io.js';
+import { intOption, readInputBytes, warn } from './io.js';
+import { resolve } from 'node:path';
+import { ErrorCodes, OptmarginError } from '../errors.js';
+import { parseBook } from '../io/book-file.js';
+import { marketHashOf, type MarginMarket } from '../market/margin-market.js';
+import type { QuantileConvention } from '../measures/quantiles.js';
+import type { ScenarioSet } from '../risk/scenario-set.js';
+import type { DistributedVarResult, VarSource } from '../cluster/var-coordinator.js';
+import type { VarCliOptions } from './var.js';
 
 /**
  * The book's valid accounts as the coordinator takes them (a length and slices, each account
@@ -64,6 +72,65 @@ export async function distributedBook(
   // resolving and recomputing happen on the workers: both are in `recompute` (publish to last result)
   const stages = { ...before, resolve: 0, recompute: performance.now() - t1 };
   return finish({ n: cols.n, resultAt, positions, header, timed: { cluster: stats }, load, stages });
+}
+
+/** True for a JSON-lines book of two or more accounts (its first non-blank line is a JSON document by itself). */
+function isJsonLines(b: Uint8Array): boolean {
+  let at = 0;
+  while (at < b.length && (b[at] === 0x20 || b[at] === 0x09 || b[at] === 0x0d || b[at] === 0x0a)) at++;
+  if (b[at] !== 0x7b) return false;
+  const nl = b.indexOf(10, at);
+  if (nl < 0) return false;
+  try {
+    JSON.parse(Buffer.from(b.subarray(at, nl)).toString('utf8'));
+  } catch (e) {
+    void e; // not JSON lines: the book is sent inline, read by the book reader as in a local run
+    return false;
+  }
+  for (let i = nl; i < b.length; i++) if (b[i] !== 0x20 && b[i] !== 0x09 && b[i] !== 0x0d && b[i] !== 0x0a) return true;
+  return false;
+}
+
+/**
+ * `var BOOK --nats`: the book's VaR computed by the cluster's workers. A JSON-lines book is read
+ * by the workers from the shared file (--nats-book PATH: its path on the workers; default this
+ * file's absolute path); other formats, standard input and --nats-inline send the accounts.
+ */
+export async function distributedVar(
+  file: string,
+  r: { set: ScenarioSet; market: MarginMarket; alpha: number; quantile: QuantileConvention },
+  o: VarCliOptions,
+  write: (outcome: DistributedVarResult) => void,
+  started: number,
+): Promise<number> {
+  const url = o.nats!;
+  (await broker()).parseNatsUrl(url);
+  if (o.components) throw new OptmarginError(ErrorCodes.INVALID_OPTION, '--components is computed on one machine: run it without --nats', '--components');
+  const { DEFAULT_VAR_SHARD_ACCOUNTS, runDistributedVar } = await import('../cluster/var-coordinator.js');
+  const shardAccounts = o.shardAccounts === undefined ? DEFAULT_VAR_SHARD_ACCOUNTS : intOption('shard-accounts', o.shardAccounts, 1, 1_000_000);
+  const stallS = o.natsTimeout === undefined ? 120 : intOption('nats-timeout', o.natsTimeout, 1, 86_400);
+  const bytes = readInputBytes(file);
+  const name = file === '-' ? 'standard input' : file;
+  let source: VarSource;
+  if (file !== '-' && !o.natsInline && isJsonLines(bytes)) source = { kind: 'lines', bytes, path: o.natsBook ?? resolve(file), name };
+  else {
+    const parsed = parseBook(bytes, name);
+    if (parsed.format !== 'json' && parsed.accounts.length === 1) throw new OptmarginError(ErrorCodes.INVALID_OPTION, `--nats runs a book; ${name} holds one account: run it without --nats`, '--nats');
+    source = { kind: 'inline', entries: parsed.accounts };
+  }
+  const read = performance.now() - started;
+  const res = await runDistributedVar({ url, market: r.market, marketKind: o.market ? 'snapshot' : 'table', marketHash: marketHashOf(r.market), set: r.set, alpha: r.alpha, quantile: r.quantile, source, shardAccounts, stallS });
+  if (o.timings) {
+    const st = res.stats;
+    const t = { read, publish: res.stages.publish, gather: res.stages.gather, bookTail: res.stages.bookTail, total: performance.now() - started };
+    warn(
+      `optmargin var --nats: ${res.ids.length} accounts, ${res.holdings} holdings, ${res.instruments} instruments × ${r.set.n} scenarios, ${st.shards} shards (${source.kind === 'lines' ? 'byte ranges of the shared file' : 'accounts inline'}), ` +
+        `workers ${st.workers.length}, duplicates ${st.duplicates}; messages: work ${st.workBytes} B (largest ${st.maxWorkBytes} B), results ${st.resultBytes} B (largest ${st.maxResultBytes} B); workers' compute ${st.workerMs.toFixed(0)} ms: ` +
+        Object.entries(t).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(', '),
+    );
+  }
+  write(res);
+  return 0;
 }
 
 interface WorkerCommandOptions {

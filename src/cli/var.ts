@@ -21,7 +21,7 @@ import { parseBook } from '../io/book-file.js';
 import { availableParallelism } from 'node:os';
 import type { AccountInput } from '../measures/types.js';
 import type { ScenarioSet } from '../risk/scenario-set.js';
-import { TailRunner, figuresFromTails, nettedBook, riskCsr, tailLength } from '../risk/book-var.js';
+import { TailRunner, figuresFromTails, nettedBook, riskAccounts, riskCsr, tailLength } from '../risk/book-var.js';
 import type { QuantileConvention } from '../measures/quantiles.js';
 import { alphaFrom, historyFrom, int, quantileFrom, scenarioRequestFrom, type RiskCliOptions } from './risk-args.js';
 import type { MarginMarket } from '../market/margin-market.js';
@@ -30,6 +30,12 @@ export interface VarCliOptions extends RiskCliOptions {
   components?: boolean;
   threads?: string;
   timings?: boolean;
+  /** run on a NATS JetStream cluster (docs/scale-out.md), with its shard size, stall timeout and book path on the workers */
+  nats?: string;
+  shardAccounts?: string;
+  natsTimeout?: string;
+  natsBook?: string;
+  natsInline?: boolean;
 }
 
 const usd = (x: number): string => x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
@@ -63,12 +69,13 @@ export async function runVarCommand(file: string, o: VarCliOptions, write: (s: s
   const market = marketFor(o, h, k);
   requireUnderlyings(set, market);
   // one account (a JSON object), or a book: a JSON array, JSON lines or msgpack (the book command's reader)
+  if (o.nats !== undefined) return (await import('./cluster.js')).distributedVar(file, { set, market, alpha, quantile }, o, (r) => writeBookVar(r, set, alpha, quantile, o.json, write), started);
   const parsed = parseBook(readInputBytes(file), file === '-' ? 'standard input' : file);
   const isBook = parsed.format === 'json' || parsed.accounts.length !== 1;
   const inputs = parsed.accounts;
   if (inputs.length === 0) throw new OptmarginError(ErrorCodes.INVALID_INPUT, 'no accounts in the input');
   const table = new InstrumentTable(market);
-  const accounts = inputs.map((a, i) => riskAccount(materialise(a, market, isBook ? `[${i}]` : ''), isBook ? `[${i}]` : ''));
+  const accounts = isBook ? riskAccounts(inputs, market) : [riskAccount(materialise(inputs[0], market, ''), '')];
   if (isBook && !o.components) return bookVar(accounts, table, set, alpha, quantile, o, write, started);
   // resolve every account first so one revaluation covers the whole book's instruments
   const holdings = accounts.map((a) => resolveHoldings(table, a));
@@ -88,6 +95,27 @@ export async function runVarCommand(file: string, o: VarCliOptions, write: (s: s
   if (o.json) write(JSON.stringify({ book, scenarioSet: results[0].scenarioSet, accounts: results }, null, 2) + '\n');
   else write(`book of ${accounts.length} accounts: VaR ${usd(book.var)} USD, ES ${usd(book.es)} USD (sum of account VaRs ${usd(book.sumOfAccountVar)})\n\n` + results.map(formatRisk).join('\n'));
   return 0;
+}
+
+/** A book's VaR run, local or distributed: every account's figures in book order and the book's. */
+export interface BookVarOutcome {
+  ids: string[];
+  value: Float64Array;
+  var: Float64Array;
+  es: Float64Array;
+  book: { var: number; es: number };
+}
+
+/** The output of a book VaR run (the one writer of both the local and the --nats run). */
+export function writeBookVar(r: BookVarOutcome, set: ScenarioSet, alpha: number, quantile: QuantileConvention, json: boolean | undefined, write: (s: string) => void): void {
+  const n = r.ids.length;
+  let sum = 0;
+  for (let a = 0; a < n; a++) sum += r.var[a];
+  const book = { accounts: n, var: r.book.var, es: r.book.es, alpha, quantile, scenarios: set.n, sumOfAccountVar: sum };
+  if (json) {
+    const rows = r.ids.map((id, k) => ({ id, currency: 'USD', value: r.value[k], var: r.var[k], es: r.es[k] }));
+    write(JSON.stringify({ book, scenarioSet: { id: set.id, hash: set.hash, kind: set.kind, params: set.params }, accounts: rows }) + '\n');
+  } else write(`book of ${n} accounts: VaR ${usd(book.var)} USD, ES ${usd(book.es)} USD (sum of account VaRs ${usd(sum)}); --json for every account\n`);
 }
 
 /**
@@ -113,18 +141,14 @@ async function bookVar(accounts: AccountInput[], table: InstrumentTable, set: Sc
     const t0 = performance.now();
     const tails = await run.tails(csr, sv.values, set.n, m);
     const total = csr.accStart[accounts.length];
-    const bookTail = await run.tails(nettedBook(csr, table.count), sv.values, set.n, m, 1);
+    const bookTail = await run.tails(nettedBook(csr), sv.values, set.n, m, 1);
     t.tails = performance.now() - t0;
     const f = stage('figures', () => figuresFromTails(tails, accounts.length, set.n, alpha, quantile));
     const b = figuresFromTails(bookTail, 1, set.n, alpha, quantile);
-    let sum = 0;
-    for (let a = 0; a < accounts.length; a++) sum += f.var[a];
-    const book = { accounts: accounts.length, var: b.var[0], es: b.es[0], alpha, quantile, scenarios: set.n, sumOfAccountVar: sum };
-    const rows = accounts.map((a, k) => ({ id: a.id, currency: 'USD', value: csr.value[k], var: f.var[k], es: f.es[k] }));
+    const outcome: BookVarOutcome = { ids: csr.ids, value: csr.value, var: f.var, es: f.es, book: { var: b.var[0], es: b.es[0] } };
     t.total = performance.now() - started;
     if (o.timings) process.stderr.write(`optmargin var: ${accounts.length} accounts, ${total} holdings, ${table.count} instruments × ${set.n} scenarios, ${threads} thread(s): ` + Object.entries(t).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(', ') + '\n');
-    if (o.json) write(JSON.stringify({ book, scenarioSet: { id: set.id, hash: set.hash, kind: set.kind, params: set.params }, accounts: rows }) + '\n');
-    else write(`book of ${accounts.length} accounts: VaR ${usd(book.var)} USD, ES ${usd(book.es)} USD (sum of account VaRs ${usd(sum)}); --json for every account\n`);
+    writeBookVar(outcome, set, alpha, quantile, o.json, write);
     return 0;
   } finally {
     await run.close();

@@ -67,6 +67,8 @@ export interface ResultMessage {
   /** compute time on the worker (load + recompute + results) */
   ms: number;
   results?: BookAccountResult[];
+  /** a VaR shard's figures (cluster/var-protocol.ts) */
+  var?: Record<string, unknown>;
   error?: { code: string; message: string };
 }
 
@@ -111,7 +113,7 @@ export function protocolError(message: string): OptmarginError {
   return new OptmarginError(ErrorCodes.CLUSTER_FAILED, `cluster protocol: ${message}`);
 }
 
-function record(bytes: Uint8Array, what: string): Record<string, unknown> {
+export function record(bytes: Uint8Array, what: string): Record<string, unknown> {
   let v: unknown;
   try {
     v = decodeMsgpack(bytes, what);
@@ -125,7 +127,7 @@ function record(bytes: Uint8Array, what: string): Record<string, unknown> {
   return r;
 }
 
-function need(r: Record<string, unknown>, what: string, fields: Record<string, 'string' | 'int' | 'object' | 'bytes' | 'array' | 'number'>): void {
+export function need(r: Record<string, unknown>, what: string, fields: Record<string, 'string' | 'int' | 'object' | 'bytes' | 'array' | 'number'>): void {
   for (const [k, t] of Object.entries(fields)) {
     const x = r[k];
     const ok =
@@ -140,13 +142,19 @@ function need(r: Record<string, unknown>, what: string, fields: Record<string, '
 }
 
 export function decodeJob(bytes: Uint8Array): JobSpec {
-  const r = record(bytes, 'job message');
+  return checkJob(record(bytes, 'job message'));
+}
+
+export function checkJob(r: Record<string, unknown>): JobSpec {
   need(r, 'job message', { job: 'string', market: 'object', model: 'object', marketHash: 'string', modelHash: 'string' });
   return r as unknown as JobSpec;
 }
 
 export function decodeWork(bytes: Uint8Array): WorkMessage {
-  const r = record(bytes, 'work message');
+  return checkWork(record(bytes, 'work message'));
+}
+
+export function checkWork(r: Record<string, unknown>): WorkMessage {
   need(r, 'work message', { job: 'string', shard: 'int', first: 'int', hash: 'string', accounts: 'bytes', invalid: 'array' });
   return r as unknown as WorkMessage;
 }
@@ -154,7 +162,7 @@ export function decodeWork(bytes: Uint8Array): WorkMessage {
 export function decodeResult(bytes: Uint8Array): ResultMessage {
   const r = record(bytes, 'result message');
   need(r, 'result message', { job: 'string', shard: 'int', hash: 'string', worker: 'string', positions: 'int', ms: 'number' });
-  if (r.results === undefined && r.error === undefined) throw protocolError('result message has neither results nor error');
+  if (r.results === undefined && r.var === undefined && r.error === undefined) throw protocolError('result message has neither results nor error');
   if (r.results !== undefined && !Array.isArray(r.results)) throw protocolError('result message: results must be an array');
   return r as unknown as ResultMessage;
 }

@@ -16,7 +16,10 @@ import { resolveMarket } from '../market/index.js';
 import { loadModel } from '../measures/models.js';
 import { BookEngine } from '../runner/book/runner.js';
 import { clusterError, connectBroker, DEFAULT_MAX_DELIVER, ensureTopology, type BrokerOptions } from './broker.js';
-import { decodeJob, decodeWork, pack, PROTOCOL_VERSION, shardAccounts, shardHash, STREAMS, subjects, WORKERS_CONSUMER, type JobSpec, type ResultMessage, type WorkMessage } from './protocol.js';
+import { checkJob, checkWork, pack, PROTOCOL_VERSION, record, shardAccounts, shardHash, STREAMS, subjects, WORKERS_CONSUMER, type JobSpec, type ResultMessage, type WorkMessage } from './protocol.js';
+import { checkVarWork, decodeVarJob, type VarWorkMessage } from './var-protocol.js';
+import { VarJob } from './var-shard.js';
+import { isInputError } from './errors.js';
 
 export interface ClusterWorkerOptions extends BrokerOptions {
   url: string;
@@ -27,9 +30,14 @@ export interface ClusterWorkerOptions extends BrokerOptions {
   verbose?: boolean;
 }
 
-interface LoadedJob {
-  spec: JobSpec;
-  engine: BookEngine;
+/** A job's state on this worker: a book run's engine, or a VaR run's table and revaluation. */
+type LoadedJob = { kind: 'book'; spec: JobSpec; engine: BookEngine } | { kind: 'var'; job: VarJob };
+
+const closeJob = (j: LoadedJob): Promise<void> => (j.kind === 'book' ? j.engine.close() : j.job.close());
+
+function decodeAnyWork(bytes: Uint8Array): WorkMessage | VarWorkMessage {
+  const r = record(bytes, 'work message');
+  return r.kind === 'var' ? checkVarWork(r) : checkWork(r);
 }
 
 /** Jobs whose engine is kept between shards (older ones are closed). */
@@ -104,16 +112,16 @@ export class ClusterWorker {
 
   async close(): Promise<void> {
     this.stopped = true;
-    for (const j of this.jobs.values()) await j.engine.close();
+    for (const j of this.jobs.values()) await closeJob(j);
     this.jobs.clear();
     if (!this.nc.isClosed()) await this.nc.drain().catch((e: Error) => this.log(`drain: ${e.message}`));
   }
 
   /** One delivery: compute, publish, ack; a failure is retried by redelivery, the last one reported to the coordinator. */
   private async handle(m: JsMsg): Promise<void> {
-    let w: WorkMessage;
+    let w: WorkMessage | VarWorkMessage;
     try {
-      w = decodeWork(m.data);
+      w = decodeAnyWork(m.data);
     } catch (e) {
       if (!(e instanceof OptmarginError)) throw e;
       this.log(`dropped an unreadable shard message (${e.message})`);
@@ -132,7 +140,7 @@ export class ClusterWorker {
         m.term();
         return;
       }
-      const last = m.info.redeliveryCount >= (this.opts.maxDeliver ?? DEFAULT_MAX_DELIVER);
+      const last = m.info.redeliveryCount >= (this.opts.maxDeliver ?? DEFAULT_MAX_DELIVER) || (e instanceof OptmarginError && isInputError(e.code));
       const code = e instanceof OptmarginError ? e.code : ErrorCodes.INTERNAL;
       this.log(`shard ${w.job}.${w.shard} failed (${code}: ${(e as Error).message})${last ? '; reported to the coordinator' : '; will be redelivered'}`);
       if (!last) {
@@ -157,8 +165,12 @@ export class ClusterWorker {
     if (this.opts.verbose) this.log(`shard ${w.job}.${w.shard} done (${reply.ms.toFixed(1)} ms, ${bytes.length} bytes of results)`);
   }
 
-  private async compute(w: WorkMessage): Promise<ResultMessage> {
+  private async compute(w: WorkMessage | VarWorkMessage): Promise<ResultMessage> {
     const job = await this.job(w.job);
+    if (job.kind === 'var' || 'kind' in w) {
+      if (job.kind !== 'var' || !('kind' in w)) throw clusterError(`shard ${w.shard} of job ${w.job}: a ${'kind' in w ? 'VaR' : 'book'} shard for a ${job.kind} job`);
+      return job.job.compute(w, this.name);
+    }
     const { spec, engine } = job;
     if (shardHash(spec.marketHash, spec.modelHash, w.first, w.accounts) !== w.hash) {
       throw clusterError(`shard ${w.shard} of job ${w.job}: its accounts do not match its hash (corrupted in transit?)`);
@@ -183,7 +195,18 @@ export class ClusterWorker {
     } catch (e) {
       throw new OrphanShard(`job ${id} has no spec on the broker (${(e as Error).message})`);
     }
-    const spec = decodeJob(data);
+    const r = record(data, 'job message');
+    const loaded: LoadedJob = r.kind === 'var' ? { kind: 'var', job: VarJob.create(decodeVarJob(r), this.opts.threads) } : await this.bookJob(id, checkJob(r));
+    this.jobs.set(id, loaded);
+    while (this.jobs.size > KEPT_JOBS) {
+      const [oldest, j] = this.jobs.entries().next().value as [string, LoadedJob];
+      this.jobs.delete(oldest);
+      await closeJob(j);
+    }
+    return loaded;
+  }
+
+  private async bookJob(id: string, spec: JobSpec): Promise<LoadedJob> {
     const model = loadModel(spec.model);
     const market = resolveMarket(spec.market as Parameters<typeof resolveMarket>[0]);
     const engine = BookEngine.create({ market, model, threads: this.opts.threads });
@@ -192,13 +215,6 @@ export class ClusterWorker {
       await engine.close();
       throw clusterError(`job ${id}: the market or model this worker rebuilt hashes differently from the coordinator's (${h.marketHash}/${model.hash} vs ${spec.marketHash}/${spec.modelHash}): mixed optmargin versions?`);
     }
-    const loaded = { spec, engine };
-    this.jobs.set(id, loaded);
-    while (this.jobs.size > KEPT_JOBS) {
-      const [oldest, j] = this.jobs.entries().next().value as [string, LoadedJob];
-      this.jobs.delete(oldest);
-      await j.engine.close();
-    }
-    return loaded;
+    return { kind: 'book', spec, engine };
   }
 }

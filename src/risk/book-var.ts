@@ -14,7 +14,11 @@ import type { AccountInput } from '../measures/types.js';
 import { ChunkRunner } from '../runner/book/pool.js';
 import type { TailTask } from '../runner/book/tasks.js';
 import { esFromTail, tailLength, varFromTail, type QuantileConvention } from '../measures/quantiles.js';
-import { resolveHoldings } from '../scenarios/holdings.js';
+import { resolveHoldings, riskAccount } from '../scenarios/holdings.js';
+import { InvalidEntry } from '../runner/book/types.js';
+import type { MarginMarket } from '../market/margin-market.js';
+import { ExactSum } from './exact-sum.js';
+import { materialise } from './rolling.js';
 
 export interface RiskCsr {
   ids: string[];
@@ -46,29 +50,52 @@ export function riskCsr(table: InstrumentTable, accounts: AccountInput[]): RiskC
   return { ids: accounts.map((a) => a.id), accStart, instr: shared(Int32Array, instr), size: shared(Float64Array, size), value };
 }
 
-/**
- * The whole book as one holding list netted by instrument: size_i = Σ of the book's holdings of
- * instrument i (in position order), listed in instrument order. Its P&L vector is the book's,
- * Σ_i size_i × values_i, at the cost of the distinct instruments rather than of every holding.
- */
-export function nettedBook(csr: RiskCsr, nInstruments: number): RiskCsr {
-  const net = new Float64Array(nInstruments);
-  const held = new Uint8Array(nInstruments);
+/** Each instrument held in the CSR, in order of its first holding, with the exact sum of its sizes. */
+export function netSizes(csr: RiskCsr): { instr: number[]; sums: ExactSum[] } {
+  const at = new Map<number, ExactSum>();
+  const instr: number[] = [];
   const end = csr.accStart[csr.ids.length];
   for (let p = 0; p < end; p++) {
-    net[csr.instr[p]] += csr.size[p];
-    held[csr.instr[p]] = 1;
+    let s = at.get(csr.instr[p]);
+    if (!s) {
+      s = new ExactSum();
+      at.set(csr.instr[p], s);
+      instr.push(csr.instr[p]);
+    }
+    s.add(csr.size[p]);
   }
-  const instr: number[] = [];
-  const size: number[] = [];
-  for (let i = 0; i < nInstruments; i++) {
-    if (!held[i]) continue;
-    instr.push(i);
-    size.push(net[i]);
-  }
+  return { instr, sums: instr.map((i) => at.get(i)!) };
+}
+
+/**
+ * The whole book as one holding list netted by instrument: size_i = the exact sum of the book's
+ * holdings of instrument i rounded once (risk/exact-sum.ts: independent of how the book is split,
+ * so a distributed run nets to the same doubles), listed in instrument order. Its P&L vector is
+ * the book's, Σ_i size_i × values_i, at the cost of the distinct instruments rather than of every holding.
+ */
+export function nettedBook(csr: RiskCsr): RiskCsr {
+  const net = netSizes(csr);
+  const order = net.instr.map((i, k) => [i, k]).sort((a, b) => a[0] - b[0]);
   let value = 0;
   for (let a = 0; a < csr.ids.length; a++) value += csr.value[a];
+  return nettedRow(order.map(([i]) => i), order.map(([, k]) => net.sums[k].value()), value);
+}
+
+/** One row holding `instr` × `size` (the netted book). */
+export function nettedRow(instr: number[], size: number[], value: number): RiskCsr {
   return { ids: ['book'], accStart: shared(Int32Array, [0, instr.length]), instr: shared(Int32Array, instr), size: shared(Float64Array, size), value: Float64Array.of(value) };
+}
+
+/**
+ * A book's entries as risk accounts: an entry the book file could not parse fails the run (it is
+ * never a zero-risk account); `atm` positions re-struck on the market; paths `[index]` in book order.
+ */
+export function riskAccounts(entries: readonly unknown[], market: MarginMarket, first = 0): AccountInput[] {
+  return entries.map((a, k) => {
+    const path = `[${first + k}]`;
+    if (a instanceof InvalidEntry) throw new OptmarginError(ErrorCodes.INVALID_FILE, `${path} (${a.id}): ${a.message}`, path);
+    return riskAccount(materialise(a, market, path), path);
+  });
 }
 
 export function shared<T extends Int32Array | Float64Array>(C: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, xs: ArrayLike<number>): T {

@@ -1,0 +1,121 @@
+/**
+ * A worker's side of a VaR run (cluster/var-protocol.ts): the job's market, scenario set,
+ * instrument table and revaluation are built once per job and kept between its shards (each
+ * shard revalues only instruments the worker has not seen yet); a shard's accounts are read
+ * from its byte range of the shared book file (or from the message), resolved, and their tails
+ * computed on the worker's local pool by the same code as a local `optmargin var` (risk/book-var.ts:
+ * riskAccounts, riskCsr, TailRunner, figuresFromTails, netSizes).
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { ErrorCodes, OptmarginError } from '../errors.js';
+import { InstrumentTable } from '../instruments/table.js';
+import { decodeMsgpack } from '../io/decode.js';
+import { parseBook } from '../io/book-file.js';
+import { marketHashOf, tableMarket, type MarginMarket, type TableMarketSpec } from '../market/margin-market.js';
+import { resolveMarket } from '../market/resolved.js';
+import { figuresFromTails, netSizes, riskAccounts, riskCsr, tailLength, TailRunner } from '../risk/book-var.js';
+import { revalueInstruments, type ScenarioValues } from '../risk/revalue.js';
+import type { ScenarioSet } from '../risk/scenario-set.js';
+import { clusterError } from './broker.js';
+import { PROTOCOL_VERSION, type ResultMessage } from './protocol.js';
+import { bytesOf, sha256, unpackSet, varShardHash, type VarJobSpec, type VarShardResult, type VarWorkMessage } from './var-protocol.js';
+
+/** The market of a job, rebuilt from what the coordinator sent. */
+export function jobMarket(m: VarJobSpec['market']): MarginMarket {
+  if (m.table !== undefined) return tableMarket(m.table as TableMarketSpec);
+  return resolveMarket(m.snapshot as Parameters<typeof resolveMarket>[0]);
+}
+
+/** Reads bytes [start, end) of a file (CLUSTER_FAILED when this worker cannot: another may). */
+function readRange(path: string, start: number, end: number): Uint8Array {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw clusterError(`cannot open the book ${path} on this worker (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): workers read it by the path the coordinator gives (--nats-book), or use --nats-inline`);
+  }
+  try {
+    const b = Buffer.allocUnsafe(end - start);
+    let got = 0;
+    while (got < b.length) {
+      const k = readSync(fd, b, got, b.length - got, start + got);
+      if (k === 0) throw clusterError(`the book ${path} on this worker ends at byte ${start + got}, before byte ${end}: not the coordinator's file`);
+      got += k;
+    }
+    return b;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export class VarJob {
+  private readonly table: InstrumentTable;
+  private readonly runner: TailRunner;
+  private sv: ScenarioValues | undefined;
+  private readonly m: number;
+
+  private constructor(
+    private readonly spec: VarJobSpec,
+    private readonly market: MarginMarket,
+    private readonly set: ScenarioSet,
+    threads: number,
+  ) {
+    this.table = new InstrumentTable(market);
+    this.runner = new TailRunner(threads);
+    this.m = tailLength(set.n, spec.alpha);
+  }
+
+  static create(spec: VarJobSpec, threads: number): VarJob {
+    const market = jobMarket(spec.market);
+    const h = marketHashOf(market);
+    if (h !== spec.marketHash) throw clusterError(`job ${spec.job}: the market rebuilt here hashes ${h}, the coordinator's ${spec.marketHash}: mixed optmargin versions?`);
+    return new VarJob(spec, market, unpackSet(spec.set), threads);
+  }
+
+  /** The shard's raw entries: its byte range of the book (line numbers as in the whole file) or its message's accounts. */
+  private entries(w: VarWorkMessage): unknown[] {
+    if (w.accounts) {
+      const list = decodeMsgpack(w.accounts, `shard ${w.shard} accounts`);
+      if (!Array.isArray(list)) throw clusterError(`shard ${w.shard}: accounts are not an array`);
+      return list;
+    }
+    const book = this.spec.book;
+    if (!book) throw clusterError(`shard ${w.shard} of job ${w.job}: a byte range but no book path in the job`);
+    const [start, end, line] = w.range!;
+    const bytes = readRange(book.path, start, end);
+    if (sha256(bytes) !== w.content) throw clusterError(`the book ${book.path} on this worker differs from the coordinator's in bytes ${start}–${end}`);
+    // blank lines before the range keep the book reader's line numbers those of the whole file
+    const text = Buffer.concat([Buffer.alloc(line - 1, 10), bytes]);
+    return parseBook(text, book.name).accounts;
+  }
+
+  async compute(w: VarWorkMessage, worker: string): Promise<ResultMessage> {
+    const t0 = performance.now();
+    const content = w.accounts ? sha256(w.accounts) : w.content!;
+    if (varShardHash(this.spec, w.first, w.n, content) !== w.hash) throw clusterError(`shard ${w.shard} of job ${w.job}: its inputs do not match its hash (corrupted in transit?)`);
+    const entries = this.entries(w);
+    if (entries.length !== w.n) throw clusterError(`shard ${w.shard}: ${entries.length} accounts read where the coordinator counted ${w.n}`);
+    const accounts = riskAccounts(entries, this.market, w.first);
+    const csr = riskCsr(this.table, accounts);
+    this.sv = revalueInstruments(this.table, this.set, this.sv);
+    const tails = await this.runner.tails(csr, this.sv.values, this.set.n, this.m);
+    const f = figuresFromTails(tails, w.n, this.set.n, this.spec.alpha, this.spec.quantile);
+    const net = netSizes(csr);
+    const count = Int32Array.from(net.sums, (s) => s.partials.length);
+    const partials = Float64Array.from(net.sums.flatMap((s) => s.partials));
+    if (partials.some((x) => !Number.isFinite(x))) throw new OptmarginError(ErrorCodes.INTERNAL, `shard ${w.shard}: a non-finite net size`);
+    const result: VarShardResult = {
+      ids: csr.ids,
+      value: bytesOf(csr.value),
+      var: bytesOf(f.var),
+      es: bytesOf(f.es),
+      holdings: csr.accStart[w.n],
+      net: { names: net.instr.map((i) => this.table.names[i]), count: bytesOf(count), partials: bytesOf(partials) },
+    };
+    return { v: PROTOCOL_VERSION, job: w.job, shard: w.shard, hash: w.hash, worker, positions: result.holdings, ms: performance.now() - t0, var: result as unknown as Record<string, unknown> };
+  }
+
+  close(): Promise<void> {
+    return this.runner.close();
+  }
+}
