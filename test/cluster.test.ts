@@ -7,61 +7,26 @@
  * deliveries (counted once), the broker killed (exit 1, nothing written) and restarted (resumes).
  * Skips with a message where nats-server is absent.
  */
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { findPackageRoot } from '../src/wasm/module.js';
-import { freePort, start as startProc, type Proc } from '../bench/procs.js';
+import { freePort, type Proc } from '../bench/procs.js';
+import { cli, hasNats, LoopbackCluster, stopProc, until } from './support/nats.js';
 
-const start = (cmd: string, args: string[], env: Record<string, string> = {}): Proc => startProc(cmd, args, env, children);
-
-const cli = join(findPackageRoot(), 'dist', 'src', 'cli.js');
-const hasNats = spawnSync('nats-server', ['--version'], { encoding: 'utf8' }).status === 0;
 if (!hasNats) console.warn('cluster tests skipped: nats-server is not installed (apt-get install -y nats-server)');
 
 const dir = mkdtempSync(join(tmpdir(), 'optmargin-cluster-'));
 const book = join(dir, 'book.jsonl');
-const children = new Set<ChildProcess>();
-
-async function until(what: string, ok: () => boolean, ms = 15_000, detail: () => string = () => ''): Promise<void> {
-  const t0 = Date.now();
-  while (!ok()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what} ${detail()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-let port = 0;
-let url = '';
-const store = join(dir, 'jetstream');
-let broker: Proc | null = null;
-
-async function startBroker(): Promise<void> {
-  broker = start('nats-server', ['-js', '-sd', store, '-a', '127.0.0.1', '-p', String(port)]);
-  await until('nats-server', () => /Server is ready/.test(broker!.err()));
-}
-
-async function stopProc(p: Proc | null, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (!p || p.proc.exitCode !== null) return;
-  p.proc.kill(signal);
-  await p.exit;
-}
-
-function worker(env: Record<string, string> = {}): Proc {
-  const w = start(process.execPath, [cli, 'worker', '--nats', url, '--threads', '1', '--ack-wait', '2', '--verbose'], env);
-  return w;
-}
-
-async function joined(w: Proc): Promise<Proc> {
-  await until('a worker to join', () => /joined nats:/.test(w.err()));
-  return w;
-}
+const cluster = new LoopbackCluster(join(dir, 'jetstream'));
+const start = (cmd: string, args: string[], env: Record<string, string> = {}): Proc => cluster.start(cmd, args, env);
+const worker = (env: Record<string, string> = {}): Promise<Proc> => cluster.worker(env);
+const joined = (w: Promise<Proc>): Promise<Proc> => w;
 
 /** The coordinator: `book --nats` with small shards (many shards for 2 workers). */
 function coordinator(out: string, extra: string[] = [], input = book): Proc {
-  return start(process.execPath, [cli, 'book', input, '--nats', url, '--shard-accounts', '40', '--out', out, '--json', ...extra]);
+  return start(process.execPath, [cli, 'book', input, '--nats', cluster.url, '--shard-accounts', '40', '--out', out, '--json', ...extra]);
 }
 
 const local = (ext: string): Buffer => readFileSync(join(dir, `local.${ext}`));
@@ -70,9 +35,7 @@ describe.skipIf(!hasNats || !existsSync(cli))('book over NATS JetStream (nats-se
   let workers: Proc[] = [];
 
   beforeAll(async () => {
-    port = await freePort();
-    url = `nats://127.0.0.1:${port}`;
-    await startBroker();
+    await cluster.startBroker();
     expect(spawnSync(process.execPath, [cli, 'gen-book', '--accounts', '400', '--seed', '5', '--out', book]).status).toBe(0);
     // an account without an id (reported as #<book index>) and a line that is not JSON (an error result): both keep their place
     const acc = JSON.parse(readFileSync(book, 'utf8').split('\n')[7]);
@@ -86,9 +49,7 @@ describe.skipIf(!hasNats || !existsSync(cli))('book over NATS JetStream (nats-se
     workers = [await joined(worker()), await joined(worker())];
   });
 
-  afterAll(async () => {
-    for (const c of [...children]) c.kill('SIGKILL');
-  });
+  afterAll(() => cluster.killAll());
 
   test('the same bytes as the local run (csv, json, msgpack), shards spread over both workers, exit 0', async () => {
     for (const ext of ['csv', 'json', 'msgpack']) {
@@ -153,12 +114,12 @@ describe.skipIf(!hasNats || !existsSync(cli))('book over NATS JetStream (nats-se
     const out = join(dir, 'lost.csv');
     const c = coordinator(out);
     await until('a first shard done', () => /done \(/.test(w.err()), 15_000, () => w.err() + c.err());
-    await stopProc(broker, 'SIGKILL');
+    await stopProc(cluster.broker, 'SIGKILL');
     expect(await c.exit, c.err()).toBe(1);
     expect(c.err()).toMatch(/OPTMARGIN_CLUSTER_FAILED: lost the connection to the NATS broker .* shards done; nothing was written/);
     expect(existsSync(out)).toBe(false);
     // the same storage, the same port: the worker reconnects by itself, the stored streams are there
-    await startBroker();
+    await cluster.startBroker();
     const again = coordinator(out, ['--nats-timeout', '40']);
     expect(await again.exit, again.err() + w.err()).toBe(0);
     expect(readFileSync(out).equals(local('csv'))).toBe(true);

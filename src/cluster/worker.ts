@@ -40,6 +40,8 @@ function decodeAnyWork(bytes: Uint8Array): WorkMessage | VarWorkMessage {
   return r.kind === 'var' ? checkVarWork(r) : checkWork(r);
 }
 
+const RESULT_ACK_MS = 5000;
+
 /** Jobs whose engine is kept between shards (older ones are closed). */
 const KEPT_JOBS = 2;
 
@@ -149,7 +151,9 @@ export class ClusterWorker {
       }
       reply = { v: PROTOCOL_VERSION, job: w.job, shard: w.shard, hash: w.hash, worker: this.name, positions: 0, ms: 0, error: { code, message: (e as Error).message } };
     }
-    const js = this.nc.jetstream({ timeout: 30_000 });
+    // a result the broker does not confirm within RESULT_ACK_MS is given up (the shard is redelivered
+    // after the ack wait): a broker restarted meanwhile never confirms it, and the worker moves on
+    const js = this.nc.jetstream({ timeout: RESULT_ACK_MS });
     const bytes = pack(reply);
     try {
       await js.publish(subjects.result(w.job, w.shard), bytes, { msgID: `${w.job}.${w.shard}.${w.hash}` });
