@@ -154,7 +154,14 @@ export class ClusterWorker {
     // a result the broker does not confirm within RESULT_ACK_MS is given up (the shard is redelivered
     // after the ack wait): a broker restarted meanwhile never confirms it, and the worker moves on
     const js = this.nc.jetstream({ timeout: RESULT_ACK_MS });
-    const bytes = pack(reply);
+    let bytes = pack(reply);
+    const maxPayload = this.nc.info?.max_payload ?? 1 << 20;
+    if (bytes.length > maxPayload) {
+      // deterministic: every delivery would produce the same result, so it is reported at once
+      const message = `the result of shard ${w.shard} is ${bytes.length} bytes, more than the broker's max payload (${maxPayload}): use a smaller --shard-accounts`;
+      this.log(message);
+      bytes = pack({ v: PROTOCOL_VERSION, job: w.job, shard: w.shard, hash: w.hash, worker: this.name, positions: 0, ms: 0, error: { code: ErrorCodes.INVALID_OPTION, message } });
+    }
     try {
       await js.publish(subjects.result(w.job, w.shard), bytes, { msgID: `${w.job}.${w.shard}.${w.hash}` });
       if (this.fault.duplicate) await js.publish(subjects.result(w.job, w.shard), bytes);
