@@ -88,6 +88,18 @@ describe.skipIf(!hasNats || !existsSync(cli))('book VaR over NATS JetStream (nat
     for (const w of workers) expect(w.err()).toMatch(/done \(/);
   }, 120_000);
 
+  test('shards of accounts × scenario blocks: the blocks\' tails merged give the same bytes', async () => {
+    const d = distributed(lines, ['--scenario-blocks', '3']);
+    expect(await d.exit, d.err()).toBe(0);
+    expect(d.out() === ref).toBe(true);
+    expect(shardsOf(d)).toBe(30);
+    expect(d.err()).toContain('× 3 scenario blocks');
+    // 500 scenarios in 100 blocks of 5: shorter than the tail of 7 entries (floor(500 × 0.01) + 2)
+    const bad = distributed(lines, ['--scenario-blocks', '100']);
+    expect(await bad.exit).toBe(2);
+    expect(bad.err()).toMatch(/--scenario-blocks 100: blocks of 5 of the 500 scenarios would be shorter than the tail of 7 entries/);
+  }, 60_000);
+
   test('an unparsable line: the local run\'s error (exit 2, the same account and line) and nothing on stdout', async () => {
     const l = local(broken);
     expect(l.status).toBe(2);

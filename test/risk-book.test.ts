@@ -8,7 +8,8 @@ import { generateBook } from '../src/io/gen-book.js';
 import { InstrumentTable } from '../src/instruments/table.js';
 import { defaultMarket } from '../src/market/snapshot.js';
 import { resolveMarket } from '../src/market/resolved.js';
-import { TailRunner, figuresFromTails, nettedBook, riskCsr, tailLength } from '../src/risk/book-var.js';
+import { TailRunner, figuresFromTails, mergeTails, nettedBook, riskCsr, tailLength } from '../src/risk/book-var.js';
+import { scenarioBlock } from '../src/risk/scenario-set.js';
 import { loadHistory } from '../src/risk/history.js';
 import { expectedShortfall, valueAtRisk } from '../src/measures/quantiles.js';
 import { monteCarloScenarios } from '../src/risk/monte-carlo.js';
@@ -82,6 +83,26 @@ describe('book VaR: WASM tails vs the TS path' + (existsSync(worker) ? '' : ' [S
       const t = await run.tails(net, sv.values, set.n, m, 1);
       const scale = Math.max(...sorted.map(Math.abs));
       for (let j = 0; j < m; j++) expect(Math.abs(t.val[j] - sorted[j]) / scale).toBeLessThan(1e-12);
+    } finally {
+      await run.close();
+    }
+  });
+
+  it.skipIf(!existsSync(worker))('a set split into scenario blocks: each block revalued on its own, tails merged = the sorted P&L of the whole set', async () => {
+    const run = new TailRunner(1);
+    try {
+      const parts: Float64Array[] = [];
+      for (const [from, to] of [[0, 400], [400, 401 + 300], [701, 1003]]) {
+        const own = new InstrumentTable(market);
+        const blockCsr = riskCsr(own, accts);
+        const b = revalueInstruments(own, scenarioBlock(set, from, to));
+        parts.push(Float64Array.from((await run.tails(blockCsr, b.values, to - from, m)).val));
+      }
+      const merged = mergeTails(parts, accts.length, m);
+      for (let a = 0; a < accts.length; a++) {
+        const sorted = Float64Array.from(ref[a]).sort();
+        for (let j = 0; j < m; j++) expect(merged.val[a * m + j]).toBe(sorted[j]);
+      }
     } finally {
       await run.close();
     }

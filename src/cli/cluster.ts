@@ -24,6 +24,7 @@ import { parseBook } from '../io/book-file.js';
 import { marketHashOf, type MarginMarket } from '../market/margin-market.js';
 import type { QuantileConvention } from '../measures/quantiles.js';
 import type { ScenarioSet } from '../risk/scenario-set.js';
+import { tailLength } from '../risk/book-var.js';
 import type { DistributedVarResult, VarSource } from '../cluster/var-coordinator.js';
 import type { VarCliOptions } from './var.js';
 
@@ -107,7 +108,11 @@ export async function distributedVar(
   (await broker()).parseNatsUrl(url);
   if (o.components) throw new OptmarginError(ErrorCodes.INVALID_OPTION, '--components is computed on one machine: run it without --nats', '--components');
   const { DEFAULT_VAR_SHARD_ACCOUNTS, runDistributedVar } = await import('../cluster/var-coordinator.js');
-  const shardAccounts = o.shardAccounts === undefined ? DEFAULT_VAR_SHARD_ACCOUNTS : intOption('shard-accounts', o.shardAccounts, 1, 1_000_000);
+  const scenarioBlocks = o.scenarioBlocks === undefined ? 1 : intOption('scenario-blocks', o.scenarioBlocks, 1, r.set.n);
+  // a block's result carries the tail of every account (m float64 each): fewer accounts per shard keep it under ~600 KB
+  const perAccount = scenarioBlocks > 1 ? 8 * tailLength(r.set.n, r.alpha) + 64 : 0;
+  const defaultShard = scenarioBlocks > 1 ? Math.max(1, Math.min(DEFAULT_VAR_SHARD_ACCOUNTS, Math.floor(600_000 / perAccount))) : DEFAULT_VAR_SHARD_ACCOUNTS;
+  const shardAccounts = o.shardAccounts === undefined ? defaultShard : intOption('shard-accounts', o.shardAccounts, 1, 1_000_000);
   const stallS = o.natsTimeout === undefined ? 120 : intOption('nats-timeout', o.natsTimeout, 1, 86_400);
   const bytes = readInputBytes(file);
   const name = file === '-' ? 'standard input' : file;
@@ -119,12 +124,12 @@ export async function distributedVar(
     source = { kind: 'inline', entries: parsed.accounts };
   }
   const read = performance.now() - started;
-  const res = await runDistributedVar({ url, market: r.market, marketKind: o.market ? 'snapshot' : 'table', marketHash: marketHashOf(r.market), set: r.set, alpha: r.alpha, quantile: r.quantile, source, shardAccounts, stallS });
+  const res = await runDistributedVar({ url, market: r.market, marketKind: o.market ? 'snapshot' : 'table', marketHash: marketHashOf(r.market), set: r.set, alpha: r.alpha, quantile: r.quantile, source, shardAccounts, scenarioBlocks, stallS });
   if (o.timings) {
     const st = res.stats;
     const t = { read, publish: res.stages.publish, gather: res.stages.gather, bookTail: res.stages.bookTail, total: performance.now() - started };
     warn(
-      `optmargin var --nats: ${res.ids.length} accounts, ${res.holdings} holdings, ${res.instruments} instruments × ${r.set.n} scenarios, ${st.shards} shards (${source.kind === 'lines' ? 'byte ranges of the shared file' : 'accounts inline'}), ` +
+      `optmargin var --nats: ${res.ids.length} accounts, ${res.holdings} holdings, ${res.instruments} instruments × ${r.set.n} scenarios, ${st.shards} shards (${source.kind === 'lines' ? 'byte ranges of the shared file' : 'accounts inline'}${scenarioBlocks > 1 ? ` × ${scenarioBlocks} scenario blocks` : ''}), ` +
         `workers ${st.workers.length}, duplicates ${st.duplicates}; messages: work ${st.workBytes} B (largest ${st.maxWorkBytes} B), results ${st.resultBytes} B (largest ${st.maxResultBytes} B); workers' compute ${st.workerMs.toFixed(0)} ms: ` +
         Object.entries(t).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(', '),
     );

@@ -38,7 +38,8 @@ function registerVarCommand(program: Command): void {
     .option('--nats <url>', 'book: run on the workers of this NATS JetStream broker (nats://HOST:PORT; docs/scale-out.md)')
     .option('--nats-book <path>', "with --nats: the book's path on the workers (default: its absolute path here; JSON lines)")
     .option('--nats-inline', 'with --nats: send the accounts in the shards instead of the workers reading the book file')
-    .option('--shard-accounts <n>', 'with --nats: accounts per shard (default 5000)')
+    .option('--shard-accounts <n>', 'with --nats: accounts per shard (default 5000, fewer with --scenario-blocks)')
+    .option('--scenario-blocks <n>', 'with --nats: split the scenarios into N blocks too (a shard = accounts × a block; default 1)')
     .option('--nats-timeout <s>', 'with --nats: fail when no shard result arrives for this many seconds (default 120)')
     .action(async (file: string, opts: import('./var.js').VarCliOptions) => {
       const code = await (await import('./var.js')).runVarCommand(file, opts);

@@ -36,6 +36,7 @@ export interface VarCliOptions extends RiskCliOptions {
   natsTimeout?: string;
   natsBook?: string;
   natsInline?: boolean;
+  scenarioBlocks?: string;
 }
 
 const usd = (x: number): string => x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });

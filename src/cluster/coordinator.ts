@@ -6,7 +6,7 @@
 import type { BookAccountResult } from '../io/results.js';
 import type { LoadedModel } from '../measures/types.js';
 import { clusterError, type BrokerOptions } from './broker.js';
-import { newJobId, runJob, type DistributedStats } from './job.js';
+import { fittingRanges, newJobId, runJob, type DistributedStats } from './job.js';
 import { pack, PROTOCOL_VERSION, workMessage, type JobSpec } from './protocol.js';
 
 export type { DistributedStats } from './job.js';
@@ -43,21 +43,13 @@ export const DEFAULT_SHARD_ACCOUNTS = 500;
 /** Publishes the shards of the book, splitting any whose message would not fit the broker's max payload. */
 async function publishShards(emit: (shard: number, bytes: Uint8Array) => Promise<void>, spec: JobSpec, accounts: ShardSource, size: number, maxPayload: number): Promise<Shard[]> {
   const shards: Shard[] = [];
-  const ranges: [number, number][] = [];
-  for (let first = 0; first < accounts.length; first += size) ranges.push([first, Math.min(accounts.length, first + size)]);
-  while (ranges.length) {
-    const [from, to] = ranges.shift()!;
+  await fittingRanges(accounts.length, size, maxPayload, (from, to) => {
     const w = workMessage(spec, shards.length, from, accounts.slice(from, to));
-    const bytes = pack(w);
-    if (bytes.length > maxPayload * 0.9) {
-      if (to - from === 1) throw clusterError(`account ${from} alone is ${bytes.length} bytes, more than the broker's max payload (${maxPayload}): raise max_payload in nats-server`);
-      const mid = from + Math.floor((to - from) / 2);
-      ranges.unshift([from, mid], [mid, to]);
-      continue;
-    }
+    return { w, bytes: pack(w) };
+  }, async (from, to, { w, bytes }) => {
     shards.push({ first: from, n: to - from, hash: w.hash, label: `accounts ${from}–${to - 1}` });
     await emit(w.shard, bytes);
-  }
+  });
   return shards;
 }
 

@@ -52,6 +52,26 @@ const PUBLISH_WINDOW = 8;
 /** a stored-message ack may take long on a loaded broker writing to disk */
 const JS_TIMEOUT_MS = 30_000;
 
+/**
+ * Ranges of `size` accounts over [0, length), in order, each halved until its encoding fits 90 %
+ * of the broker's max payload; `use` gets each range and its encoding.
+ */
+export async function fittingRanges<T extends { bytes: Uint8Array }>(length: number, size: number, maxPayload: number, encode: (from: number, to: number) => T, use: (from: number, to: number, x: T) => Promise<void>): Promise<void> {
+  const ranges: [number, number][] = [];
+  for (let first = 0; first < length; first += size) ranges.push([first, Math.min(length, first + size)]);
+  while (ranges.length) {
+    const [from, to] = ranges.shift()!;
+    const x = encode(from, to);
+    if (x.bytes.length > maxPayload * 0.9) {
+      if (to - from === 1) throw clusterError(`account ${from} alone is ${x.bytes.length} bytes, more than the broker's max payload (${maxPayload}): raise max_payload in nats-server`);
+      const mid = from + Math.floor((to - from) / 2);
+      ranges.unshift([from, mid], [mid, to]);
+      continue;
+    }
+    await use(from, to, x);
+  }
+}
+
 export const newJobId = (): string => globalThis.crypto.randomUUID().replace(/-/g, '');
 
 /** Runs a job on the cluster's workers: every shard's result in shard order, or an error. */

@@ -12,13 +12,14 @@ import type { MarginMarket } from '../market/margin-market.js';
 import { InstrumentTable } from '../instruments/table.js';
 import type { QuantileConvention } from '../measures/quantiles.js';
 import { ExactSum } from '../risk/exact-sum.js';
-import { figuresFromTails, nettedRow, tailLength, TailRunner } from '../risk/book-var.js';
+import { figuresFromTails, mergeTails, nettedRow, tailLength, TailRunner } from '../risk/book-var.js';
+import { ErrorCodes, OptmarginError } from '../errors.js';
 import { revalueInstruments, type ScenarioValues } from '../risk/revalue.js';
 import type { ScenarioSet } from '../risk/scenario-set.js';
-import { clusterError, type BrokerOptions } from './broker.js';
-import { newJobId, runJob, type DistributedStats } from './job.js';
+import type { BrokerOptions } from './broker.js';
+import { fittingRanges, newJobId, runJob, type DistributedStats } from './job.js';
 import { pack, PROTOCOL_VERSION, type ResultMessage } from './protocol.js';
-import { decodeVarResult, packSet, sha256, varShardHash, type VarJobSpec, type VarWorkMessage } from './var-protocol.js';
+import { decodeVarResult, packSet, sha256, varShardHash, type VarJobSpec, type VarShardArrays, type VarWorkMessage } from './var-protocol.js';
 
 export const DEFAULT_VAR_SHARD_ACCOUNTS = 5000;
 
@@ -40,6 +41,8 @@ export interface DistributedVarOptions extends BrokerOptions {
   quantile: QuantileConvention;
   source: VarSource;
   shardAccounts?: number;
+  /** scenario blocks per account range (default 1: every shard over the whole set) */
+  scenarioBlocks?: number;
   stallS?: number;
 }
 
@@ -105,39 +108,56 @@ function jobSpec(job: string, o: DistributedVarOptions): VarJobSpec {
   return { v: PROTOCOL_VERSION, job, kind: 'var', market: m, marketHash: o.marketHash, set: packSet(o.set), alpha: o.alpha, quantile: o.quantile, ...(o.source.kind === 'lines' ? { book: { path: o.source.path, name: o.source.name } } : {}) };
 }
 
-/** Publishes the shards: byte ranges of the shared file, or the entries themselves (halved until they fit). */
-async function publishVarShards(emit: (shard: number, bytes: Uint8Array) => Promise<void>, spec: VarJobSpec, o: DistributedVarOptions, maxPayload: number): Promise<{ hash: string; label: string; n: number }[]> {
+interface VarShard {
+  hash: string;
+  label: string;
+  /** accounts, their account range (index into the ranges) and scenario block */
+  n: number;
+  range: number;
+  block: number;
+}
+
+/** The scenario blocks of a set of n: [from, to) each, --scenario-blocks of them, each at least as long as the tail. */
+export function scenarioBlocks(n: number, blocks: number, m: number): [number, number][] {
+  const size = Math.ceil(n / blocks);
+  const out: [number, number][] = [];
+  for (let s = 0; s < n; s += size) out.push([s, Math.min(n, s + size)]);
+  if (out.some(([a, b]) => b - a < m)) throw new OptmarginError(ErrorCodes.INVALID_OPTION, `--scenario-blocks ${blocks}: blocks of ${size} of the ${n} scenarios would be shorter than the tail of ${m} entries that VaR at this alpha needs`, '--scenario-blocks');
+  return out;
+}
+
+/**
+ * Publishes the shards: each account range (byte ranges of the shared file, or the entries
+ * themselves, halved until they fit) × each scenario block.
+ */
+async function publishVarShards(emit: (shard: number, bytes: Uint8Array) => Promise<void>, spec: VarJobSpec, o: DistributedVarOptions, maxPayload: number): Promise<VarShard[]> {
   const size = o.shardAccounts ?? DEFAULT_VAR_SHARD_ACCOUNTS;
-  const shards: { hash: string; label: string; n: number }[] = [];
+  const blocks: ([number, number] | undefined)[] = (o.scenarioBlocks ?? 1) > 1 ? scenarioBlocks(o.set.n, o.scenarioBlocks!, tailLength(o.set.n, o.alpha)) : [undefined];
+  const shards: VarShard[] = [];
   const base = { v: PROTOCOL_VERSION, job: spec.job, kind: 'var' as const };
+  let nRanges = 0;
+  const publishRange = async (first: number, n: number, input: Pick<VarWorkMessage, 'range' | 'content' | 'accounts'>, content: string, label: string): Promise<void> => {
+    const range = nRanges++;
+    for (let b = 0; b < blocks.length; b++) {
+      const scen = blocks[b];
+      const w: VarWorkMessage = { ...base, shard: shards.length, first, n, hash: varShardHash(spec, first, n, content, scen), ...input, ...(scen ? { scen } : {}) };
+      shards.push({ hash: w.hash, label: `${label}${scen ? `, scenarios ${scen[0]}–${scen[1] - 1}` : ''}`, n, range, block: b });
+      await emit(w.shard, pack(w));
+    }
+  };
   const src = o.source;
   if (src.kind === 'lines') {
     let first = 0;
     for (const r of lineRanges(src.bytes, size)) {
       const content = sha256(src.bytes.subarray(r.start, r.end));
-      const w: VarWorkMessage = { ...base, shard: shards.length, first, n: r.n, hash: varShardHash(spec, first, r.n, content), range: [r.start, r.end, r.line], content };
-      shards.push({ hash: w.hash, label: `accounts ${first}–${first + r.n - 1}, lines ${r.line}…`, n: r.n });
-      await emit(w.shard, pack(w));
+      await publishRange(first, r.n, { range: [r.start, r.end, r.line], content }, content, `accounts ${first}–${first + r.n - 1}, lines ${r.line}…`);
       first += r.n;
     }
     return shards;
   }
-  const ranges: [number, number][] = [];
-  for (let a = 0; a < src.entries.length; a += size) ranges.push([a, Math.min(src.entries.length, a + size)]);
-  while (ranges.length) {
-    const [from, to] = ranges.shift()!;
-    const accounts = pack(src.entries.slice(from, to));
-    const w: VarWorkMessage = { ...base, shard: shards.length, first: from, n: to - from, hash: varShardHash(spec, from, to - from, sha256(accounts)), accounts };
-    const bytes = pack(w);
-    if (bytes.length > maxPayload * 0.9) {
-      if (to - from === 1) throw clusterError(`account ${from} alone is ${bytes.length} bytes, more than the broker's max payload (${maxPayload}): raise max_payload in nats-server`);
-      const mid = from + Math.floor((to - from) / 2);
-      ranges.unshift([from, mid], [mid, to]);
-      continue;
-    }
-    shards.push({ hash: w.hash, label: `accounts ${from}–${to - 1}`, n: to - from });
-    await emit(w.shard, bytes);
-  }
+  await fittingRanges(src.entries.length, size, maxPayload, (from, to) => ({ bytes: pack(src.entries.slice(from, to)) }), (from, to, { bytes }) =>
+    publishRange(from, to - from, { accounts: bytes }, sha256(bytes), `accounts ${from}–${to - 1}`),
+  );
   return shards;
 }
 
@@ -145,15 +165,17 @@ async function publishVarShards(emit: (shard: number, bytes: Uint8Array) => Prom
 export async function runDistributedVar(o: DistributedVarOptions): Promise<DistributedVarResult> {
   const job = newJobId();
   const spec = jobSpec(job, o);
-  let shards: { hash: string; label: string; n: number }[] = [];
+  let shards: VarShard[] = [];
+  const m = tailLength(o.set.n, o.alpha);
+  const blocked = (o.scenarioBlocks ?? 1) > 1;
   // instruments revalued as they first arrive (any order: a row's values do not depend on its index)
   const table = new InstrumentTable(o.market);
   let sv: ScenarioValues | undefined;
-  const decoded = new Map<number, ReturnType<typeof decodeVarResult>>();
+  const decoded = new Map<number, VarShardArrays>();
   const indexOf = (name: string): number => (name.startsWith('coin:') ? table.coinIndex(name.slice(5)) : table.indexOf(name));
   const t0 = performance.now();
   const accept = (r: ResultMessage): void => {
-    const d = decodeVarResult(r.var ?? {}, shards[r.shard].n);
+    const d = decodeVarResult(r.var ?? {}, shards[r.shard].n, blocked ? m : undefined);
     for (const name of d.names) indexOf(name);
     sv = revalueInstruments(table, o.set, sv);
     decoded.set(r.shard, d);
@@ -161,17 +183,19 @@ export async function runDistributedVar(o: DistributedVarOptions): Promise<Distr
   const publish = async (emit: (shard: number, bytes: Uint8Array) => Promise<void>, maxPayload: number) => (shards = await publishVarShards(emit, spec, o, maxPayload));
   const { stats } = await runJob(job, { ...o, spec: pack(spec), specWhat: 'market + scenario set', publish, accept });
   const t1 = performance.now();
-  const n = shards.reduce((s, x) => s + x.n, 0);
+  const n = shards.reduce((s, x) => s + (x.block === 0 ? x.n : 0), 0);
   const out = { ids: [] as string[], value: new Float64Array(n), var: new Float64Array(n), es: new Float64Array(n) };
   const net = new Map<string, ExactSum>();
   let holdings = 0;
   let at = 0;
   for (let s = 0; s < shards.length; s++) {
+    if (shards[s].block !== 0) continue;
     const d = decoded.get(s)!;
+    const f = blocked ? figuresOfRange(shards, decoded, s, m, o) : { var: d.var!, es: d.es! };
     for (const id of d.ids) out.ids.push(id);
     out.value.set(d.value, at);
-    out.var.set(d.var, at);
-    out.es.set(d.es, at);
+    out.var.set(f.var, at);
+    out.es.set(f.es, at);
     at += d.ids.length;
     holdings += d.holdings;
     // the book's net size of each instrument: exact partial sums merged in book order of first holding
@@ -187,7 +211,6 @@ export async function runDistributedVar(o: DistributedVarOptions): Promise<Distr
   for (let a = 0; a < n; a++) value += out.value[a];
   const row = nettedRow([...net.keys()].map(indexOf), [...net.values()].map((x) => x.value()), value);
   sv = revalueInstruments(table, o.set, sv);
-  const m = tailLength(o.set.n, o.alpha);
   const runner = new TailRunner(1);
   try {
     const tail = await runner.tails(row, sv.values, o.set.n, m, 1);
@@ -197,4 +220,11 @@ export async function runDistributedVar(o: DistributedVarOptions): Promise<Distr
   } finally {
     await runner.close();
   }
+}
+
+/** VaR and ES of an account range from its scenario blocks' tails (shards s, s + 1, … of one range). */
+function figuresOfRange(shards: VarShard[], decoded: Map<number, VarShardArrays>, s: number, m: number, o: DistributedVarOptions): { var: Float64Array; es: Float64Array } {
+  const parts: Float64Array[] = [];
+  for (let k = s; k < shards.length && shards[k].range === shards[s].range; k++) parts.push(decoded.get(k)!.tail!);
+  return figuresFromTails(mergeTails(parts, shards[s].n, m), shards[s].n, o.set.n, o.alpha, o.quantile);
 }

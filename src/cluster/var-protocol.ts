@@ -60,13 +60,18 @@ export interface VarWorkMessage {
   content?: string;
   /** msgpack of the accounts */
   accounts?: Uint8Array;
+  /** a block of scenarios [from, to) (--scenario-blocks): the shard returns tails, not figures */
+  scen?: [number, number];
 }
 
 export interface VarShardResult {
   ids: string[];
   value: Uint8Array;
-  var: Uint8Array;
-  es: Uint8Array;
+  /** whole-set shards: VaR and ES per account */
+  var?: Uint8Array;
+  es?: Uint8Array;
+  /** scenario-block shards: the m smallest P&L entries of the block per account (ascending) */
+  tail?: Uint8Array;
   holdings: number;
   net: { names: string[]; count: Uint8Array; partials: Uint8Array };
 }
@@ -100,8 +105,8 @@ export function unpackSet(p: PackedSet): ScenarioSet {
 }
 
 /** SHA-256 of what a VaR shard is computed from: the job key, its account range and its input bytes' hash. */
-export function varShardHash(spec: Pick<VarJobSpec, 'marketHash' | 'set' | 'alpha' | 'quantile'>, first: number, n: number, content: string): string {
-  return createHash('sha256').update(`var\n${spec.marketHash}\n${spec.set.hash}\n${spec.alpha}\n${spec.quantile}\n${first}\n${n}\n${content}`).digest('hex');
+export function varShardHash(spec: Pick<VarJobSpec, 'marketHash' | 'set' | 'alpha' | 'quantile'>, first: number, n: number, content: string, scen?: [number, number]): string {
+  return createHash('sha256').update(`var\n${spec.marketHash}\n${spec.set.hash}\n${spec.alpha}\n${spec.quantile}\n${first}\n${n}\n${scen ? scen.join(':') : 'all'}\n${content}`).digest('hex');
 }
 
 export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -119,12 +124,27 @@ export function checkVarWork(r: Record<string, unknown>): VarWorkMessage {
   if (range !== undefined && !(Array.isArray(range) && range.length === 3 && range.every((x) => Number.isInteger(x) && (x as number) >= 0) && typeof r.content === 'string')) throw protocolError('var work message: range must be [start, end, line] with its content hash');
   if ((range === undefined) === (r.accounts === undefined)) throw protocolError('var work message: one of range or accounts');
   if (r.accounts !== undefined && !(r.accounts instanceof Uint8Array)) throw protocolError('var work message: accounts must be bytes');
+  const scen = r.scen as unknown[] | undefined;
+  if (scen !== undefined && !(Array.isArray(scen) && scen.length === 2 && scen.every((x) => Number.isInteger(x) && (x as number) >= 0) && (scen[0] as number) < (scen[1] as number))) throw protocolError('var work message: scen must be [from, to)');
   return r as unknown as VarWorkMessage;
 }
 
-/** A VaR result's arrays, checked against the shard's account count. */
-export function decodeVarResult(x: Record<string, unknown>, n: number): { ids: string[]; value: Float64Array; var: Float64Array; es: Float64Array; holdings: number; names: string[]; count: Int32Array; partials: Float64Array } {
-  need(x, 'var result', { ids: 'array', value: 'bytes', var: 'bytes', es: 'bytes', holdings: 'int', net: 'object' });
+export interface VarShardArrays {
+  ids: string[];
+  value: Float64Array;
+  var?: Float64Array;
+  es?: Float64Array;
+  tail?: Float64Array;
+  holdings: number;
+  names: string[];
+  count: Int32Array;
+  partials: Float64Array;
+}
+
+/** A VaR result's arrays, checked against the shard's account count (and tail length m for a scenario block). */
+export function decodeVarResult(x: Record<string, unknown>, n: number, m?: number): VarShardArrays {
+  need(x, 'var result', { ids: 'array', value: 'bytes', holdings: 'int', net: 'object' });
+  need(x, 'var result', m === undefined ? { var: 'bytes', es: 'bytes' } : { tail: 'bytes' });
   const net = x.net as Record<string, unknown>;
   need(net, 'var result net', { names: 'array', count: 'bytes', partials: 'bytes' });
   const ids = x.ids as unknown[];
@@ -136,7 +156,8 @@ export function decodeVarResult(x: Record<string, unknown>, n: number): { ids: s
   let total = 0;
   for (const c of count) total += c;
   if (total !== partials.length) throw protocolError('var result: net partial counts do not add up');
-  return { ids: ids as string[], value: f64(x.value, 'var result value', n), var: f64(x.var, 'var result var', n), es: f64(x.es, 'var result es', n), holdings: x.holdings as number, names: names as string[], count, partials };
+  const figures = m === undefined ? { var: f64(x.var, 'var result var', n), es: f64(x.es, 'var result es', n) } : { tail: f64(x.tail, 'var result tail', n * m) };
+  return { ids: ids as string[], value: f64(x.value, 'var result value', n), ...figures, holdings: x.holdings as number, names: names as string[], count, partials };
 }
 
 export { PROTOCOL_VERSION };

@@ -15,7 +15,7 @@ import { marketHashOf, tableMarket, type MarginMarket, type TableMarketSpec } fr
 import { resolveMarket } from '../market/resolved.js';
 import { figuresFromTails, netSizes, riskAccounts, riskCsr, tailLength, TailRunner } from '../risk/book-var.js';
 import { revalueInstruments, type ScenarioValues } from '../risk/revalue.js';
-import type { ScenarioSet } from '../risk/scenario-set.js';
+import { scenarioBlock, type ScenarioSet } from '../risk/scenario-set.js';
 import { clusterError } from './broker.js';
 import { PROTOCOL_VERSION, type ResultMessage } from './protocol.js';
 import { bytesOf, sha256, unpackSet, varShardHash, type VarJobSpec, type VarShardResult, type VarWorkMessage } from './var-protocol.js';
@@ -51,7 +51,8 @@ function readRange(path: string, start: number, end: number): Uint8Array {
 export class VarJob {
   private readonly table: InstrumentTable;
   private readonly runner: TailRunner;
-  private sv: ScenarioValues | undefined;
+  /** per scenario block ('all' or 'from:to'): its set and the values revalued so far */
+  private readonly blocks = new Map<string, { set: ScenarioSet; sv?: ScenarioValues }>();
   private readonly m: number;
 
   private constructor(
@@ -89,30 +90,50 @@ export class VarJob {
     return parseBook(text, book.name).accounts;
   }
 
+  /** The shard's scenarios (the whole set or a block) with the instruments of the table revalued under them. */
+  private values(scen: [number, number] | undefined): ScenarioValues {
+    const key = scen ? scen.join(':') : 'all';
+    let b = this.blocks.get(key);
+    if (!b) {
+      if (scen && scen[1] > this.set.n) throw clusterError(`scenario block ${key} of a set of ${this.set.n}`);
+      b = { set: scen ? scenarioBlock(this.set, scen[0], scen[1]) : this.set };
+      this.blocks.set(key, b);
+    }
+    b.sv = revalueInstruments(this.table, b.set, b.sv);
+    return b.sv;
+  }
+
   async compute(w: VarWorkMessage, worker: string): Promise<ResultMessage> {
     const t0 = performance.now();
     const content = w.accounts ? sha256(w.accounts) : w.content!;
-    if (varShardHash(this.spec, w.first, w.n, content) !== w.hash) throw clusterError(`shard ${w.shard} of job ${w.job}: its inputs do not match its hash (corrupted in transit?)`);
+    if (varShardHash(this.spec, w.first, w.n, content, w.scen) !== w.hash) throw clusterError(`shard ${w.shard} of job ${w.job}: its inputs do not match its hash (corrupted in transit?)`);
     const entries = this.entries(w);
     if (entries.length !== w.n) throw clusterError(`shard ${w.shard}: ${entries.length} accounts read where the coordinator counted ${w.n}`);
     const accounts = riskAccounts(entries, this.market, w.first);
     const csr = riskCsr(this.table, accounts);
-    this.sv = revalueInstruments(this.table, this.set, this.sv);
-    const tails = await this.runner.tails(csr, this.sv.values, this.set.n, this.m);
-    const f = figuresFromTails(tails, w.n, this.set.n, this.spec.alpha, this.spec.quantile);
-    const net = netSizes(csr);
+    const sv = this.values(w.scen);
+    if (sv.n < this.m) throw new OptmarginError(ErrorCodes.INVALID_OPTION, `a scenario block of ${sv.n} scenarios is shorter than the tail (${this.m}): use fewer --scenario-blocks`);
+    const tails = await this.runner.tails(csr, sv.values, sv.n, this.m);
+    // a block returns its tails (merged on the coordinator), the whole set the figures
+    const figures = w.scen ? { tail: bytesOf(tails.val.slice(0, w.n * this.m)) } : this.figures(tails.val, w.n);
+    // the net sizes travel once per account range: with the whole set or the first block
+    const net = !w.scen || w.scen[0] === 0 ? netSizes(csr) : { instr: [], sums: [] };
     const count = Int32Array.from(net.sums, (s) => s.partials.length);
     const partials = Float64Array.from(net.sums.flatMap((s) => s.partials));
     if (partials.some((x) => !Number.isFinite(x))) throw new OptmarginError(ErrorCodes.INTERNAL, `shard ${w.shard}: a non-finite net size`);
     const result: VarShardResult = {
       ids: csr.ids,
       value: bytesOf(csr.value),
-      var: bytesOf(f.var),
-      es: bytesOf(f.es),
+      ...figures,
       holdings: csr.accStart[w.n],
       net: { names: net.instr.map((i) => this.table.names[i]), count: bytesOf(count), partials: bytesOf(partials) },
     };
     return { v: PROTOCOL_VERSION, job: w.job, shard: w.shard, hash: w.hash, worker, positions: result.holdings, ms: performance.now() - t0, var: result as unknown as Record<string, unknown> };
+  }
+
+  private figures(val: Float64Array, n: number): { var: Uint8Array; es: Uint8Array } {
+    const f = figuresFromTails({ m: this.m, val }, n, this.set.n, this.spec.alpha, this.spec.quantile);
+    return { var: bytesOf(f.var), es: bytesOf(f.es) };
   }
 
   close(): Promise<void> {

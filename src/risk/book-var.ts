@@ -111,8 +111,24 @@ export interface BookTails {
   idx: Int32Array;
 }
 
+/**
+ * The tails of a scenario set split into blocks: each part holds, per account, the m smallest
+ * P&L entries of one block (ascending); the m smallest of their union are the account's tail over
+ * the whole set (the same values as one pass: every entry is the same sum whatever the block).
+ */
+export function mergeTails(parts: readonly Float64Array[], nAcc: number, m: number): Pick<BookTails, 'm' | 'val'> {
+  const val = new Float64Array(nAcc * m);
+  const all = new Float64Array(parts.length * m);
+  for (let a = 0; a < nAcc; a++) {
+    parts.forEach((p, k) => all.set(p.subarray(a * m, (a + 1) * m), k * m));
+    all.sort();
+    val.set(all.subarray(0, m), a * m);
+  }
+  return { m, val };
+}
+
 /** VaR and ES of every account from its tail (the one-account convention code). */
-export function figuresFromTails(t: BookTails, nAcc: number, nScen: number, alpha: number, conv: QuantileConvention): { var: Float64Array; es: Float64Array } {
+export function figuresFromTails(t: { m: number; val: Float64Array; idx?: Int32Array }, nAcc: number, nScen: number, alpha: number, conv: QuantileConvention): { var: Float64Array; es: Float64Array } {
   const v = new Float64Array(nAcc);
   const es = new Float64Array(nAcc);
   for (let a = 0; a < nAcc; a++) {

@@ -71,6 +71,28 @@ export function makeScenarioSet(
   return set;
 }
 
+/**
+ * Scenarios [from, to) of a set, as a set of their own (a distributed VaR shard's block): the same
+ * moves, so each scenario revalues to the same doubles as in the whole set.
+ */
+export function scenarioBlock(set: ScenarioSet, from: number, to: number): ScenarioSet {
+  if (!(Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from < to && to <= set.n)) {
+    throw new OptmarginError(ErrorCodes.INTERNAL, `scenario block [${from}, ${to}) of a set of ${set.n}`);
+  }
+  const cut = <T>(r: Record<string, ArrayLike<T> & { slice(a: number, b: number): ArrayLike<T> }>) => Object.fromEntries(set.underlyings.map((u) => [u, r[u].slice(from, to)]));
+  const block: ScenarioSet = {
+    ...set,
+    id: `${set.id}[${from}:${to}]`,
+    hash: `${set.hash}[${from}:${to}]`,
+    n: to - from,
+    logReturn: cut(set.logReturn) as Record<string, Float64Array>,
+    volRatio: cut(set.volRatio) as Record<string, Float64Array>,
+  };
+  if (set.volShift) (block as { volShift?: ScenarioSet['volShift'] }).volShift = cut(set.volShift as Record<string, (VolShift | null)[]>) as ScenarioSet['volShift'];
+  if (set.labels) (block as { labels?: string[] }).labels = set.labels.slice(from, to);
+  return block;
+}
+
 /** The absolute vol shift of `v` for an option `days` to expiry and log-moneyness ln(K/F). */
 export function volShiftAt(v: VolShift, days: number, logMoneyness: number): number {
   let s = v.parallel ?? 0;
