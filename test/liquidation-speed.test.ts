@@ -5,7 +5,8 @@
  *  - mechanisms are validated once and come back frozen;
  *  - a simulation step skips ticking an underlying whose data did not change
  *    (ResolvedMarket.sameUnderlying), yet still liquidates every account below MM;
- *  - re-laying the book out (the dead rows of liquidated accounts dropped) changes no figure.
+ *  - re-laying the book out (the dead rows of liquidated accounts dropped) changes no figure;
+ *  - a step's impact is the square-root law on its cumulative flow, re-ticked only beyond the tolerance.
  */
 import { describe, expect, it } from 'vitest';
 import { validateAccount } from '../src/instruments/account.js';
@@ -85,11 +86,11 @@ describe('simulation step: unchanged underlyings are not ticked', () => {
 
   it('a BTC-only move ticks BTC alone, and the ETH account below MM is still liquidated', async () => {
     const sim = await Simulation.create({ accounts: [eth, btc], market, model: 'deribit-pm-2024.1', mechanism: 'fixed-price-5pct', insuranceFundUsd: 1e6 });
-    const book = (sim as unknown as { book: { tick: (u: string, m: unknown) => Promise<unknown> } }).book;
+    const book = (sim as unknown as { book: { tick: (u: string | string[], m: unknown) => Promise<unknown> } }).book;
     const ticked: string[] = [];
     const tick = book.tick.bind(book);
     book.tick = (u, m) => {
-      ticked.push(u);
+      ticked.push(...(typeof u === 'string' ? [u] : u));
       return tick(u, m);
     };
     try {
@@ -147,4 +148,40 @@ describe('simulation: the book re-laid out when liquidations left dead rows', ()
     expect(never.loads).toBe(0);
     expect(always.steps).toEqual(never.steps);
   }, 120_000);
+});
+
+describe('the cascade within tolerance', () => {
+  const eth: AccountInput = { id: 'eth', mode: 'cross', collateral: { USDC: 2000 }, positions: [{ instrument: 'ETH_USDC-PERPETUAL', size: 10 }] };
+  const btc: AccountInput = { id: 'btc', mode: 'cross', collateral: { USDC: 200_000 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1, entryPrice: 60_000 }] };
+  for (const impactTolerance of [1e-3, 0]) {
+    it(`impact = −σ·√(N / depth) of the step's flow; tolerance ${impactTolerance}: ${impactTolerance ? 'kept for the next tick' : 're-ticked at once'}`, async () => {
+      const sim = await Simulation.create({ accounts: [eth, btc], market, model: 'deribit-pm-2024.1', mechanism: 'deribit-incremental', insuranceFundUsd: 1e6, impactTolerance });
+      const book = (sim as unknown as { book: { tick: (u: string | string[], m: unknown) => Promise<unknown> } }).book;
+      const ticked: string[] = [];
+      const tick = book.tick.bind(book);
+      book.tick = (u, m) => {
+        ticked.push(...(typeof u === 'string' ? [u] : u));
+        return tick(u, m);
+      };
+      try {
+        const r = await sim.step(market.shocked({ priceMove: { BTC: -0.01 } }), 'BTC -1 %');
+        expect(r.liquidatedAccounts).toEqual([0]);
+        // the liquidator sells the ETH long it took: σ_daily 0.03, ETH depth 1e9 USD (presets/liquidation/deribit-incremental.json)
+        const x = -0.03 * Math.sqrt(r.volumeUsd / 1e9);
+        expect(x).toBeLessThan(-1e-5);
+        expect(x).toBeGreaterThan(-1e-3);
+        expect(r.impact.ETH).toBeCloseTo(x, 15);
+        expect(r.spot.ETH).toBeCloseTo(market.spot('ETH') * (impactTolerance ? 1 : 1 + x), 8);
+        expect(ticked).toEqual(impactTolerance ? ['BTC'] : ['BTC', 'ETH']);
+        expect(Math.abs(r.ledger.residual)).toBeLessThan(1e-6);
+        ticked.length = 0;
+        const r2 = await sim.step(market, 'back');
+        expect(ticked).toEqual(impactTolerance ? ['BTC', 'ETH'] : ['BTC']);
+        expect(r2.spot.ETH).toBeCloseTo(market.spot('ETH') * (1 + x), 8);
+        expect(Math.abs(r2.ledger.residual)).toBeLessThan(1e-6);
+      } finally {
+        await sim.close();
+      }
+    });
+  }
 });

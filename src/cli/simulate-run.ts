@@ -31,6 +31,7 @@ export interface SimulateCommandOptions {
   threads?: string;
   insuranceFund?: string;
   maxRounds?: string;
+  impactTolerance?: string;
   out?: string;
   json?: boolean;
   quiet?: boolean;
@@ -146,10 +147,12 @@ export async function runSimulateCommand(book: string, opts: SimulateCommandOpti
   const fund = opts.insuranceFund === undefined ? undefined : Number(opts.insuranceFund);
   if (fund !== undefined && !(fund >= 0)) throw new OptmarginError(ErrorCodes.INVALID_OPTION, `--insurance-fund must be a number >= 0, got ${JSON.stringify(opts.insuranceFund)}`);
   const maxRounds = opts.maxRounds === undefined ? undefined : intOption('max-rounds', Number(opts.maxRounds), 1, 100);
+  const impactTolerance = opts.impactTolerance === undefined ? undefined : Number(opts.impactTolerance);
+  if (impactTolerance !== undefined && !(impactTolerance >= 0)) throw new OptmarginError(ErrorCodes.INVALID_OPTION, `--impact-tolerance must be a number >= 0, got ${JSON.stringify(opts.impactTolerance)}`);
   const start = path.kind === 'snapshots' ? path.steps[0].market : base();
   const runs: ModelRun[] = [];
   for (const model of models) {
-    const sim = await Simulation.create({ accounts, market: start, model, mechanism, threads, insuranceFundUsd: fund, maxRounds });
+    const sim = await Simulation.create({ accounts, market: start, model, mechanism, threads, insuranceFundUsd: fund, maxRounds, impactTolerance });
     const steps: StepReport[] = [];
     try {
       for (const st of path.steps) {

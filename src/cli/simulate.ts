@@ -17,6 +17,7 @@ export function registerSimulateCommand(program: Command): void {
     .option('--threads <n>', 'worker threads of the book engine (default 1)')
     .option('--insurance-fund <usd>', 'starting insurance fund (default: the mechanism\'s)')
     .option('--max-rounds <n>', 'cascade rounds per step (default 5)')
+    .option('--impact-tolerance <x>', 'a round whose impact moves no price by more than x (relative) ends the cascade; the move reaches the book at the next step (default 0.001)')
     .option('--out <file>', 'write every step: JSON, or CSV when the name ends in .csv')
     .option('--json', 'print the summary as JSON')
     .option('--quiet', 'no progress on stderr')

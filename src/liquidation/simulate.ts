@@ -9,14 +9,17 @@
  *   3. shortfall a bankrupt account's negative equity is covered by the insurance fund, then
  *               socialised among the step's winners pro rata to their step profit, or deleveraged
  *               against ranked counterparties (ADL) — shortfall-book.ts;
- *   4. impact   the liquidators' net flow per underlying moves its price by the square-root law
- *               (execution.ts), the book ticks again, and newly liquidatable accounts are
- *               liquidated: rounds repeat until none is left (at most maxRounds).
+ *   4. impact   the liquidators' cumulative net flow of the step per underlying moves its price
+ *               by the square-root law (execution.ts); when a round moves a price by more than
+ *               impactTolerance the book ticks the moved underlyings again and
+ *               newly liquidatable accounts are liquidated: rounds repeat until none is left or
+ *               the move is within tolerance (at most maxRounds); the last move reaches the
+ *               book with the next step's tick.
  * Closed ledger: Σ account equity + liquidators' gains + insurance fund changes only by the
  * market P&L of the ticks (the residual is reported every step; tests assert it is ~0). Exact
  * when settlement currencies carry no haircut (every shipped preset).
  */
-import { ErrorCodes, OptmarginError } from '../errors.js';
+import { check, ErrorCodes, OptmarginError } from '../errors.js';
 import { BookEngine } from '../runner/book/runner.js';
 import { HEALTHS } from '../measures/health.js';
 import { MarginEngine } from '../runner/account/runner.js';
@@ -41,6 +44,12 @@ export interface SimulationOptions {
   insuranceFundUsd?: number;
   /** cascade rounds per step (default 5) */
   maxRounds?: number;
+  /**
+   * A round whose impact moves no price by more than this (relative) ends the step's cascade:
+   * the move is kept and reaches the book with the next step's tick (default 1e-3; 0: re-tick on
+   * any move, as long as maxRounds allows).
+   */
+  impactTolerance?: number;
   /**
    * Re-lay the book out at the start of a step when the rows liquidations appended exceed this
    * fraction of the rows of the last load (default 0.5; Infinity: never): see compactIfDead.
@@ -90,7 +99,10 @@ export class Simulation {
   liquidatorGains = 0;
   private readonly book: BookEngine;
   private market: MarginMarket;
+  /** permanent impact per underlying (relative), and the part of it the book's market has (the rest reaches it with the next tick) */
   private readonly impact = new Map<string, number>();
+  private readonly applied = new Map<string, number>();
+  private readonly tolerance: number;
   private readonly eq: Float64Array;
   private readonly mm: Float64Array;
   private readonly health: Int8Array;
@@ -113,6 +125,7 @@ export class Simulation {
     this.market = opts.market;
     this.maxRounds = opts.maxRounds ?? 5;
     this.compactAt = opts.compactDeadRows ?? 0.5;
+    this.tolerance = check.nonNegative('impactTolerance', opts.impactTolerance ?? 1e-3);
     this.fund = new InsuranceFund(opts.insuranceFundUsd ?? mechanism.insuranceFund?.initialUsd ?? 0);
     const n = book.n;
     this.eq = new Float64Array(n);
@@ -212,10 +225,10 @@ export class Simulation {
     return this.sumEq;
   }
 
-  /** The path's market with the permanent impact of earlier liquidations applied. */
+  /** The path's market with the permanent impact of liquidations applied (the part the book has: `applied`). */
   private withImpact(m: MarginMarket): MarginMarket {
     const moves: Record<string, number> = {};
-    for (const [u, x] of this.impact) if (x !== 0 && m.hasUnderlying(u)) moves[u] = x;
+    for (const [u, x] of this.applied) if (x !== 0 && m.hasUnderlying(u)) moves[u] = x;
     if (Object.keys(moves).length === 0) return m;
     // a resolved market's shocked view keeps the book engine's fast revaluation path
     if (typeof (m as Partial<ResolvedMarket>).shocked === 'function') return (m as ResolvedMarket).shocked({ priceMove: moves });
@@ -267,22 +280,24 @@ export class Simulation {
       ledger: { accounts: 0, liquidators: 0, insuranceFund: 0, printed: 0, residual: 0 }, ms: 0, stages: { tickMs: 0, liquidateMs: 0, shortfallMs: 0 },
     };
     await this.compactIfDead();
+    for (const [u, x] of this.impact) this.applied.set(u, x);
     let tick = await this.tickAll(this.withImpact(pathMarket), us);
     r.marketPnl += tick.pnl;
     let ta = performance.now();
     r.stages.tickMs += ta - t0;
     const done = new Set<number>();
     const cum: Record<string, number> = {};
+    const net = new Map<string, number>();
+    const base = new Map(this.impact);
     while (r.rounds < this.maxRounds) {
       // the first round looks at every account (an unchanged one may still be below MM), the cascade's at those its ticks moved
       const todo = this.belowMm(r.rounds === 0 ? null : tick.changed, done);
       if (todo.length === 0) break;
       r.rounds++;
       const engine = new MarginEngine({ market: hashed(this.market), model: this.model });
-      const flow = new Map<string, number>();
       for (const k of todo) {
         done.add(k);
-        const plan = this.liquidate(k, engine, cum, flow, r);
+        const plan = this.liquidate(k, engine, cum, net, r);
         // the deficit as the book margins the account after the plan (the ledger's figures)
         if (plan && this.eq[k] < 0) this.shortfall.add(k, -this.eq[k], plan);
       }
@@ -291,16 +306,10 @@ export class Simulation {
       this.shortfall.settle(this.eq, this.stepStartEq, r, (ks) => this.refreshAll(ks));
       const tc = performance.now();
       r.stages.shortfallMs += tc - tb;
-      // the cascade: the liquidators' net flow moves prices, the book ticks again
-      const moved: string[] = [];
-      for (const [u, coin] of flow) {
-        const notional = Math.abs(coin) * this.market.spot(u);
-        const x = Math.sign(coin) * impactFraction(this.mechanism.impact, u, notional, dailyVol[u]);
-        if (x === 0) continue;
-        this.impact.set(u, (1 + (this.impact.get(u) ?? 0)) * (1 + x) - 1);
-        moved.push(u);
-      }
-      if (moved.length === 0) break;
+      // the cascade: the liquidators' net flow moves prices; the book ticks again unless the move is within tolerance
+      const moved = this.applyImpact(net, base, dailyVol);
+      if (moved.length === 0 || r.rounds === this.maxRounds) break;
+      for (const u of moved) this.applied.set(u, this.impact.get(u)!);
       tick = await this.tickAll(this.withImpact(pathMarket), moved);
       r.marketPnl += tick.pnl;
       ta = performance.now();
@@ -318,6 +327,26 @@ export class Simulation {
     r.ledger = { accounts: dA, liquidators: dL, insuranceFund: dF, printed: r.printed, residual: dA + dL + dF - r.marketPnl - r.printed };
     r.ms = performance.now() - t0;
     return r;
+  }
+
+  /**
+   * The step's permanent impact: the square-root law on the liquidators' cumulative net flow of
+   * the step per underlying (coin, at the current index), on top of the impact before the step
+   * (`base`). Returns the underlyings whose price this round moved by more than the tolerance
+   * (relative): the book re-ticks those; a smaller move is kept and reaches the book with the
+   * next step's tick.
+   */
+  private applyImpact(net: ReadonlyMap<string, number>, base: ReadonlyMap<string, number>, dailyVol: Record<string, number>): string[] {
+    const moved: string[] = [];
+    for (const [u, coin] of net) {
+      const x = Math.sign(coin) * impactFraction(this.mechanism.impact, u, Math.abs(coin) * this.market.spot(u), dailyVol[u]);
+      const next = (1 + (base.get(u) ?? 0)) * (1 + x) - 1;
+      const prev = this.impact.get(u) ?? 0;
+      if (next === prev) continue;
+      this.impact.set(u, next);
+      if (Math.abs((1 + next) / (1 + (this.applied.get(u) ?? 0)) - 1) > this.tolerance) moved.push(u);
+    }
+    return moved.sort();
   }
 
   /**
