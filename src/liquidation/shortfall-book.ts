@@ -4,9 +4,11 @@
  * is covered by the insurance fund, then recovered from the step's winners (socialised loss, pro
  * rata to the step's profit) or from ranked counterparties (ADL: their positions on the
  * underlying are reduced at mark by the notional they take, and they bear the deficit pro rata).
- * Every transfer is booked on the book's accounts (BookEngine.replace) in the cash currency, so
- * the ledger stays closed; what cannot be recovered stays as negative equity (bad debt) on the
- * bankrupt account, or — printed auction payouts — is reported as `printed`.
+ * Everything happens within one currency (ledger.ts): a deficit is covered by that currency's
+ * fund and recovered from accounts margined in the same currency. Every transfer is booked on
+ * the book's accounts (BookEngine.replace) in cash of that currency (USDC for USD accounts), so
+ * each currency's ledger stays closed; what cannot be recovered stays as negative equity (bad
+ * debt) on the bankrupt account, or — printed auction payouts — is reported as `printed`.
  *
  * ADL candidates are accounts, not positions: uPnL = equity − equity at the start of the path,
  * entry notional = gross notional at the start, notional = gross notional now (an account-level
@@ -19,30 +21,23 @@ import { notionalUsd, positionFacts } from './execution.js';
 import type { Mechanism } from './mechanism.js';
 import { hashed } from './paths.js';
 import type { LiquidationPlan } from './plan.js';
-import { allocateAdl, socialiseLoss, type AdlCandidate, type InsuranceFund } from './shortfall.js';
+import { allocateAdl, socialiseLoss, type AdlCandidate } from './shortfall.js';
+import type { CurrencyLedger, ShortfallTotals } from './ledger.js';
+
+export type { ShortfallTotals } from './ledger.js';
 
 interface Pending {
   k: number;
+  /** in the account's currency */
   deficit: number;
   underlying: string;
   notional: number;
 }
 
-/** Shortfall figures of a simulation step (printed: auction payouts beyond the security module no winner could be charged for; Lyra prints them). */
-export interface ShortfallTotals {
-  badDebt: number;
-  insuranceCovered: number;
-  socialised: number;
-  adlPositions: number;
-  adlCharged: number;
-  unrecovered: number;
-  bankrupt: number;
-  printed: number;
-}
-
 export class ShortfallBook {
   private pending: Pending[] = [];
-  private printedOwed = 0;
+  /** per currency */
+  private readonly printedOwed: Float64Array;
   private readonly cash: string;
   private eq0: Float64Array | null = null;
   private gross0: Float64Array | null = null;
@@ -51,10 +46,17 @@ export class ShortfallBook {
     private readonly book: BookEngine,
     private readonly model: LoadedModel,
     private readonly mechanism: Mechanism,
-    private readonly fund: InsuranceFund,
+    private readonly ledger: CurrencyLedger,
   ) {
     const pegged = model.params.collateral.usdPegged;
     this.cash = pegged.includes('USDC') ? 'USDC' : (pegged[0] ?? 'USDC');
+    this.printedOwed = new Float64Array(ledger.n);
+  }
+
+  /** The cash currency of account k's transfers: its margin currency, USDC for USD accounts. */
+  private cashOf(k: number): string {
+    const cur = this.ledger.currencies[this.ledger.of[k]];
+    return cur === 'USD' ? this.cash : cur;
   }
 
   /** Remembers equities and gross notionals at the start of the path (ADL's uPnL and entry notional). */
@@ -63,7 +65,7 @@ export class ShortfallBook {
     this.gross0 = gross;
   }
 
-  /** A bankrupt account after its plan: `deficit` = −equity. */
+  /** A bankrupt account after its plan: `deficit` = −equity (its currency). */
   add(k: number, deficit: number, plan: LiquidationPlan): void {
     const by = new Map<string, number>();
     for (const s of plan.steps) if (s.type === 'close') by.set(s.instrument.split(/[-_]/)[0], (by.get(s.instrument.split(/[-_]/)[0]) ?? 0) + s.notionalUsd);
@@ -74,18 +76,18 @@ export class ShortfallBook {
   }
 
   /** Cash an auction paid to an insolvent bidder beyond the security module (Lyra prints it; here winners are charged). */
-  addPrinted(_k: number, amount: number): void {
-    this.printedOwed += amount;
+  addPrinted(k: number, amount: number): void {
+    this.printedOwed[this.ledger.of[k]] += amount;
   }
 
   /**
-   * Adds `usd` of cash to account k. With `scale`, its positions on the underlying are also
+   * Adds `amount` of cash (its currency) to account k. With `scale`, its positions on the underlying are also
    * reduced to `keep` of their size, closed at mark: the mark value removed is credited in cash
    * (the change of equity the removal alone would cause, measured by the margin engine).
    */
-  private adjustCash(k: number, usd: number, scale?: { underlying: string; keep: number; engine: MarginEngine }): void {
+  private adjustCash(k: number, amount: number, scale?: { underlying: string; keep: number; engine: MarginEngine }): void {
     const a = this.book.account(k);
-    let credit = usd;
+    let credit = amount;
     let positions = a.positions;
     if (scale) {
       positions = a.positions.map((p) => (p.instrument.split(/[-_]/)[0] === scale.underlying ? { ...p, size: p.size * scale.keep } : p)).filter((p) => Math.abs(p.size) > 0);
@@ -93,46 +95,57 @@ export class ShortfallBook {
       const after = scale.engine.margin({ ...a, positions });
       if (before.ok && after.ok) credit += before.equity - after.equity;
     }
-    this.book.replace(k, { ...a, positions, collateral: { ...a.collateral, [this.cash]: (a.collateral[this.cash] ?? 0) + credit } });
+    const cash = this.cashOf(k);
+    this.book.replace(k, { ...a, positions, collateral: { ...a.collateral, [cash]: (a.collateral[cash] ?? 0) + credit } });
   }
 
-  /** Covers this round's shortfalls; books every transfer; adds to the report's totals. */
-  settle(eq: Float64Array, stepStartEq: Float64Array, r: ShortfallTotals, refresh: (ks: number[]) => void): void {
-    if (this.pending.length === 0 && this.printedOwed === 0) return;
+  /** Covers this round's shortfalls, currency by currency; books every transfer; adds to the currencies' totals. */
+  settle(eq: Float64Array, stepStartEq: Float64Array, totals: ShortfallTotals[], refresh: (ks: number[]) => void): void {
+    if (this.pending.length === 0 && this.printedOwed.every((x) => x === 0)) return;
     const touched: number[] = [];
     const bankrupt = new Set(this.pending.map((p) => p.k));
-    const left: Pending[] = [];
-    for (const p of this.pending) {
-      r.bankrupt++;
-      r.badDebt += p.deficit;
-      const c = this.fund.cover(p.deficit);
-      r.insuranceCovered += c.covered;
-      if (c.covered > 0) this.adjustCash(p.k, c.covered);
-      touched.push(p.k);
-      if (c.uncovered > 0) left.push({ ...p, deficit: c.uncovered });
+    const of = this.ledger.of;
+    for (let c = 0; c < this.ledger.n; c++) {
+      const mine = this.pending.filter((p) => of[p.k] === c);
+      if (mine.length === 0 && this.printedOwed[c] === 0) continue;
+      const winners = (): { id: string; profit: number }[] => {
+        const w: { id: string; profit: number }[] = [];
+        for (let k = 0; k < eq.length; k++) if (of[k] === c && !bankrupt.has(k) && eq[k] - stepStartEq[k] > 0) w.push({ id: String(k), profit: eq[k] - stepStartEq[k] });
+        return w;
+      };
+      this.settleCurrency(c, mine, winners, eq, totals[c], touched);
     }
     this.pending = [];
-    const winners = (): { id: string; profit: number }[] => {
-      const w: { id: string; profit: number }[] = [];
-      for (let k = 0; k < eq.length; k++) if (!bankrupt.has(k) && eq[k] - stepStartEq[k] > 0) w.push({ id: String(k), profit: eq[k] - stepStartEq[k] });
-      return w;
-    };
-    if (this.printedOwed > 0) {
+    refresh([...new Set(touched)]);
+  }
+
+  private settleCurrency(c: number, pending: Pending[], winners: () => { id: string; profit: number }[], eq: Float64Array, r: ShortfallTotals, touched: number[]): void {
+    const fund = this.ledger.funds[c];
+    const left: Pending[] = [];
+    for (const p of pending) {
+      r.bankrupt++;
+      r.badDebt += p.deficit;
+      const cov = fund.cover(p.deficit);
+      r.insuranceCovered += cov.covered;
+      if (cov.covered > 0) this.adjustCash(p.k, cov.covered);
+      touched.push(p.k);
+      if (cov.uncovered > 0) left.push({ ...p, deficit: cov.uncovered });
+    }
+    if (this.printedOwed[c] > 0) {
       // a printed payout is already in the bidder's hands: charge winners for it; what they cannot cover stays printed
-      const s = socialiseLoss(this.printedOwed, winners());
-      for (const [id, c] of s.charges) {
-        this.adjustCash(Number(id), -c);
+      const s = socialiseLoss(this.printedOwed[c], winners());
+      for (const [id, x] of s.charges) {
+        this.adjustCash(Number(id), -x);
         touched.push(Number(id));
       }
       r.socialised += s.recovered;
       r.printed += s.unrecovered;
-      this.printedOwed = 0;
+      this.printedOwed[c] = 0;
     }
     if (left.length) {
-      if (this.mechanism.shortfall?.rule === 'adl') this.deleverage(left, eq, r, touched);
+      if (this.mechanism.shortfall?.rule === 'adl') this.deleverage(c, left, eq, r, touched);
       else this.socialise(left, winners(), r, touched);
     }
-    refresh([...new Set(touched)]);
   }
 
   private socialise(left: Pending[], w: { id: string; profit: number }[], r: ShortfallTotals, touched: number[]): void {
@@ -148,15 +161,17 @@ export class ShortfallBook {
     for (const p of left) if (share > 0) this.adjustCash(p.k, p.deficit * share);
   }
 
-  private deleverage(left: Pending[], eq: Float64Array, r: ShortfallTotals, touched: number[]): void {
+  /** ADL among the accounts of currency c: ranked on USD figures (the currency's amounts at its index); the deficit and charges stay in the currency. */
+  private deleverage(c: number, left: Pending[], eq: Float64Array, r: ShortfallTotals, touched: number[]): void {
     const ranking = this.mechanism.shortfall?.ranking ?? 'okx';
     const engine = new MarginEngine({ market: hashed(this.book.market), model: this.model });
     const fig = new Float64Array(3);
+    const usd = this.ledger.price(c, this.book.market);
     for (const p of left) {
       const cands: AdlCandidate[] = [];
       const notionalOn = new Map<number, number>();
       for (let k = 0; k < eq.length; k++) {
-        if (k === p.k || this.book.figuresInto(k, fig) < 0 || !(eq[k] > 0)) continue;
+        if (k === p.k || this.ledger.of[k] !== c || this.book.figuresInto(k, fig) < 0 || !(eq[k] > 0)) continue;
         const a = this.book.account(k);
         let n = 0;
         let gross = 0;
@@ -168,7 +183,7 @@ export class ShortfallBook {
         const upnl = eq[k] - (this.eq0?.[k] ?? eq[k]);
         if (!(n > 0) || !(upnl > 0)) continue;
         notionalOn.set(k, n);
-        cands.push({ id: String(k), upnl, entryNotional: this.gross0?.[k] ?? gross, notional: n, equity: fig[0], mm: fig[2] });
+        cands.push({ id: String(k), upnl: upnl * usd, entryNotional: this.gross0?.[k] ?? gross, notional: n, equity: fig[0] * usd, mm: fig[2] * usd });
       }
       const res = allocateAdl(ranking, p.deficit, p.notional, cands);
       for (const f of res.fills) {

@@ -31,8 +31,9 @@ import { deltaQty, impactFraction, notionalUsd, positionFacts } from './executio
 import { loadMechanism, type Mechanism } from './mechanism.js';
 import { hashed } from './paths.js';
 import { planLiquidation, type LiquidationPlan } from './plan.js';
-import { ShortfallBook, type ShortfallTotals } from './shortfall-book.js';
-import { InsuranceFund } from './shortfall.js';
+import { ShortfallBook } from './shortfall-book.js';
+import { CurrencyLedger, emptyShortfall, type CurrencyStep, type ShortfallTotals } from './ledger.js';
+import type { InsuranceFund } from './shortfall.js';
 
 export interface SimulationOptions {
   accounts: readonly unknown[];
@@ -40,7 +41,7 @@ export interface SimulationOptions {
   model: string | LoadedModel;
   mechanism: string | Mechanism;
   threads?: number;
-  /** starting insurance fund (USD); default the mechanism's insuranceFund.initialUsd */
+  /** starting insurance fund (USD; each currency's fund starts at it, converted at the first index); default the mechanism's insuranceFund.initialUsd */
   insuranceFundUsd?: number;
   /** cascade rounds per step (default 5) */
   maxRounds?: number;
@@ -57,7 +58,12 @@ export interface SimulationOptions {
   compactDeadRows?: number;
 }
 
-/** One step's report; the shortfall figures (bad debt, fund cover, socialised, ADL, unrecovered, printed) come from ShortfallTotals. */
+/**
+ * One step's report; the shortfall figures (bad debt, fund cover, socialised, ADL, unrecovered,
+ * printed) come from ShortfallTotals. Amounts are USD: volume, fees and liquidator gain as the
+ * plans priced them; the rest is the sum of `currencies` (each in its own units, with its own
+ * ledger) at the step's closing index — one currency, USD, on a cross-collateral model.
+ */
 export interface StepReport extends ShortfallTotals {
   step: number;
   label: string;
@@ -75,6 +81,8 @@ export interface StepReport extends ShortfallTotals {
   insuranceFund: number;
   accountsFailed: number;
   ledger: { accounts: number; liquidators: number; insuranceFund: number; printed: number; residual: number };
+  /** per margin currency (sorted): its ledger and shortfall figures in its own units */
+  currencies: CurrencyStep[];
   ms: number;
   stages: { tickMs: number; liquidateMs: number; shortfallMs: number };
 }
@@ -94,9 +102,9 @@ export interface BookSummaryBefore {
 export class Simulation {
   readonly model: LoadedModel;
   readonly mechanism: Mechanism;
-  readonly fund: InsuranceFund;
   readonly before: BookSummaryBefore;
-  liquidatorGains = 0;
+  /** per-currency ledger: funds, Σ equity, liquidators' gains */
+  readonly ledger: CurrencyLedger;
   private readonly book: BookEngine;
   private market: MarginMarket;
   /** permanent impact per underlying (relative), and the part of it the book's market has (the rest reaches it with the next tick) */
@@ -111,14 +119,13 @@ export class Simulation {
   private readonly maxRounds: number;
   private readonly compactAt: number;
   private readonly shortfall: ShortfallBook;
-  private sumEq = 0;
   private steps = 0;
   private readonly bookUnderlyings: string[];
   private readonly gross0: Float64Array;
   /** scratch of tickAll: accounts already counted as changed */
   private readonly seen: Uint8Array;
 
-  private constructor(book: BookEngine, opts: SimulationOptions, model: LoadedModel, mechanism: Mechanism) {
+  private constructor(book: BookEngine, opts: SimulationOptions, model: LoadedModel, mechanism: Mechanism, ledger: CurrencyLedger) {
     this.book = book;
     this.model = model;
     this.mechanism = mechanism;
@@ -126,16 +133,15 @@ export class Simulation {
     this.maxRounds = opts.maxRounds ?? 5;
     this.compactAt = opts.compactDeadRows ?? 0.5;
     this.tolerance = check.nonNegative('impactTolerance', opts.impactTolerance ?? 1e-3);
-    this.fund = new InsuranceFund(opts.insuranceFundUsd ?? mechanism.insuranceFund?.initialUsd ?? 0);
+    this.ledger = ledger;
     const n = book.n;
     this.eq = new Float64Array(n);
     this.mm = new Float64Array(n);
     this.health = new Int8Array(n);
     this.stepStartEq = new Float64Array(n);
     this.seen = new Uint8Array(n);
-    for (let k = 0; k < n; k++) this.refresh(k);
-    this.sumEq = this.eq.reduce((a, x) => a + x, 0);
-    this.shortfall = new ShortfallBook(book, model, mechanism, this.fund);
+    this.refreshAll(Array.from({ length: n }, (_, k) => k));
+    this.shortfall = new ShortfallBook(book, model, mechanism, ledger);
     this.gross0 = new Float64Array(n);
     const us = new Set<string>();
     this.before = this.summarize(opts.accounts, us);
@@ -160,7 +166,12 @@ export class Simulation {
         throw new OptmarginError(ErrorCodes.INVALID_INPUT, `the book does not resolve: account ${r.id} (#${k}): ${r.error.message}`, `accounts[${k}]`);
       }
     }
-    return new Simulation(book, opts, model, mechanism);
+    const ledger = ledgerOf(book, model, mechanism, opts.insuranceFundUsd ?? mechanism.insuranceFund?.initialUsd ?? 0, opts.market);
+    if (ledger instanceof OptmarginError) {
+      await book.close();
+      throw ledger;
+    }
+    return new Simulation(book, opts, model, mechanism, ledger);
   }
 
   async close(): Promise<void> {
@@ -179,16 +190,16 @@ export class Simulation {
     this.mm[k] = this.fig[2];
   }
 
-  /** Refreshes accounts and returns the change of Σ equity. */
-  private refreshAll(indices: readonly number[]): number {
-    let d = 0;
+  /** Refreshes accounts; the change of Σ equity goes to the ledger's currencies (and to `pnl`, per currency, when given). */
+  private refreshAll(indices: readonly number[], pnl?: CurrencyStep[]): void {
+    const of = this.ledger.of;
     for (const k of indices) {
       const old = this.eq[k];
       this.refresh(k);
-      d += this.eq[k] - old;
+      const d = this.eq[k] - old;
+      this.ledger.equity[of[k]] += d;
+      if (pnl) pnl[of[k]].marketPnl += d;
     }
-    this.sumEq += d;
-    return d;
   }
 
   private summarize(accounts: readonly unknown[], us: Set<string>): BookSummaryBefore {
@@ -204,8 +215,9 @@ export class Simulation {
         failed++;
         continue;
       }
-      im += this.fig[1];
-      mm += this.fig[2];
+      const usd = this.ledger.price(this.ledger.of[k], this.market);
+      im += this.fig[1] * usd;
+      mm += this.fig[2] * usd;
       if (h >= 2) liq++;
       const a = this.book.account(k);
       let g = 0;
@@ -217,12 +229,24 @@ export class Simulation {
       this.gross0[k] = g;
       gross += g;
     }
-    return { accounts: accounts.length, accountsFailed: failed, equity: this.sumEq, initialMargin: im, maintenanceMargin: mm, grossNotionalUsd: gross, imPerNotional: gross > 0 ? im / gross : 0, liquidatable: liq };
+    return { accounts: accounts.length, accountsFailed: failed, equity: this.totalEquity, initialMargin: im, maintenanceMargin: mm, grossNotionalUsd: gross, imPerNotional: gross > 0 ? im / gross : 0, liquidatable: liq };
   }
 
-  /** Σ account equity now (accounts with a result). */
+  /** Σ account equity now (accounts with a result), in USD: each currency at the book's index. */
   get totalEquity(): number {
-    return this.sumEq;
+    let s = 0;
+    for (let c = 0; c < this.ledger.n; c++) s += this.ledger.equity[c] * this.ledger.price(c, this.market);
+    return s;
+  }
+
+  /** The insurance funds now, in USD (each currency's at the book's index). */
+  get insuranceFundUsd(): number {
+    return this.ledger.fundsUsd(this.market);
+  }
+
+  /** The insurance fund of each margin currency (its units). */
+  get funds(): Record<string, InsuranceFund> {
+    return Object.fromEntries(this.ledger.currencies.map((c, i) => [c, this.ledger.funds[i]]));
   }
 
   /** The path's market with the permanent impact of liquidations applied (the part the book has: `applied`). */
@@ -239,11 +263,11 @@ export class Simulation {
 
   /**
    * Ticks the book to `m` on `underlyings` — those whose data did not change since the last
-   * tick are skipped (their accounts cannot have moved) — and refreshes the changed accounts.
-   * Returns the market P&L and the changed accounts, ascending.
+   * tick are skipped (their accounts cannot have moved) — and refreshes the changed accounts,
+   * their change of equity booked as market P&L of `recs`' currencies. Returns the changed
+   * accounts, ascending.
    */
-  private async tickAll(m: MarginMarket, underlyings: readonly string[]): Promise<{ pnl: number; changed: number[] }> {
-    let pnl = 0;
+  private async tickAll(m: MarginMarket, underlyings: readonly string[], recs: CurrencyStep[]): Promise<number[]> {
     const prev = this.market as Partial<ResolvedMarket>;
     const seen = this.seen;
     seen.fill(0);
@@ -253,36 +277,33 @@ export class Simulation {
       if (!m.hasUnderlying(u)) throw new OptmarginError(ErrorCodes.MISSING_MARKET_DATA, `the path's market has no underlying ${JSON.stringify(u)} the book holds`);
       if (typeof prev.sameUnderlying === 'function' && prev.sameUnderlying(m, u)) continue;
       const upd = await this.book.tick(u, m);
-      pnl += this.refreshAll(upd.indices);
+      this.refreshAll(upd.indices, recs);
       for (const k of upd.indices) seen[k] = 1;
       last = upd.indices;
       ticks++;
     }
     this.market = m;
     // one tick's indices are ascending already; several: the union, ascending, from the marks
-    if (ticks <= 1) return { pnl, changed: last.slice() };
+    if (ticks <= 1) return last.slice();
     const changed: number[] = [];
     for (let k = 0; k < seen.length; k++) if (seen[k]) changed.push(k);
-    return { pnl, changed };
+    return changed;
   }
 
   /** One step of the path: tick to `market`, liquidate, cover shortfalls, cascade through impact. */
   async step(pathMarket: MarginMarket, label = `step ${this.steps + 1}`, dailyVol: Record<string, number> = {}): Promise<StepReport> {
     const t0 = performance.now();
     const us = this.bookUnderlyings;
-    const L0 = this.liquidatorGains;
-    const F0 = this.fund.balance;
-    const A0 = this.sumEq;
+    const start = this.ledger.mark();
+    const recs = this.ledger.stepRecords();
     this.stepStartEq.set(this.eq);
     const r: StepReport = {
-      step: ++this.steps, label, spot: {}, impact: {}, rounds: 0, liquidated: 0, liquidatedAccounts: [], bankrupt: 0, volumeUsd: 0, fees: 0, liquidatorGain: 0, marketPnl: 0,
-      badDebt: 0, insuranceCovered: 0, socialised: 0, adlPositions: 0, adlCharged: 0, unrecovered: 0, printed: 0, insuranceFund: 0, accountsFailed: 0,
-      ledger: { accounts: 0, liquidators: 0, insuranceFund: 0, printed: 0, residual: 0 }, ms: 0, stages: { tickMs: 0, liquidateMs: 0, shortfallMs: 0 },
+      step: ++this.steps, label, spot: {}, impact: {}, rounds: 0, liquidated: 0, liquidatedAccounts: [], volumeUsd: 0, fees: 0, liquidatorGain: 0, marketPnl: 0, ...emptyShortfall(), insuranceFund: 0, accountsFailed: 0,
+      ledger: { accounts: 0, liquidators: 0, insuranceFund: 0, printed: 0, residual: 0 }, currencies: recs, ms: 0, stages: { tickMs: 0, liquidateMs: 0, shortfallMs: 0 },
     };
     await this.compactIfDead();
     for (const [u, x] of this.impact) this.applied.set(u, x);
-    let tick = await this.tickAll(this.withImpact(pathMarket), us);
-    r.marketPnl += tick.pnl;
+    let changed = await this.tickAll(this.withImpact(pathMarket), us, recs);
     let ta = performance.now();
     r.stages.tickMs += ta - t0;
     const done = new Set<number>();
@@ -291,27 +312,26 @@ export class Simulation {
     const base = new Map(this.impact);
     while (r.rounds < this.maxRounds) {
       // the first round looks at every account (an unchanged one may still be below MM), the cascade's at those its ticks moved
-      const todo = this.belowMm(r.rounds === 0 ? null : tick.changed, done);
+      const todo = this.belowMm(r.rounds === 0 ? null : changed, done);
       if (todo.length === 0) break;
       r.rounds++;
       const engine = new MarginEngine({ market: hashed(this.market), model: this.model });
       for (const k of todo) {
         done.add(k);
-        const plan = this.liquidate(k, engine, cum, net, r);
+        const plan = this.liquidate(k, engine, cum, net, r, recs[this.ledger.of[k]]);
         // the deficit as the book margins the account after the plan (the ledger's figures)
         if (plan && this.eq[k] < 0) this.shortfall.add(k, -this.eq[k], plan);
       }
       const tb = performance.now();
       r.stages.liquidateMs += tb - ta;
-      this.shortfall.settle(this.eq, this.stepStartEq, r, (ks) => this.refreshAll(ks));
+      this.shortfall.settle(this.eq, this.stepStartEq, recs, (ks) => this.refreshAll(ks));
       const tc = performance.now();
       r.stages.shortfallMs += tc - tb;
       // the cascade: the liquidators' net flow moves prices; the book ticks again unless the move is within tolerance
       const moved = this.applyImpact(net, base, dailyVol);
       if (moved.length === 0 || r.rounds === this.maxRounds) break;
       for (const u of moved) this.applied.set(u, this.impact.get(u)!);
-      tick = await this.tickAll(this.withImpact(pathMarket), moved);
-      r.marketPnl += tick.pnl;
+      changed = await this.tickAll(this.withImpact(pathMarket), moved, recs);
       ta = performance.now();
       r.stages.tickMs += ta - tc;
     }
@@ -320,11 +340,8 @@ export class Simulation {
       r.impact[u] = this.impact.get(u) ?? 0;
     }
     for (let k = 0; k < this.health.length; k++) if (this.health[k] < 0) r.accountsFailed++;
-    r.insuranceFund = this.fund.balance;
-    const dA = this.sumEq - A0;
-    const dL = this.liquidatorGains - L0;
-    const dF = this.fund.balance - F0;
-    r.ledger = { accounts: dA, liquidators: dL, insuranceFund: dF, printed: r.printed, residual: dA + dL + dF - r.marketPnl - r.printed };
+    this.ledger.close(recs, start, this.market);
+    sumCurrencies(r, recs);
     r.ms = performance.now() - t0;
     return r;
   }
@@ -378,19 +395,25 @@ export class Simulation {
   }
 
   /** Liquidates account k by the mechanism's plan and books the result on the book. */
-  private liquidate(k: number, engine: MarginEngine, cum: Record<string, number>, flow: Map<string, number>, r: StepReport): LiquidationPlan | null {
+  private liquidate(k: number, engine: MarginEngine, cum: Record<string, number>, flow: Map<string, number>, r: StepReport, rc: CurrencyStep): LiquidationPlan | null {
     const a = this.book.account(k);
-    const plan = planLiquidation(engine, a, { mechanism: this.mechanism, priorNotional: cum, securityModuleBalance: this.fund.balance });
+    const c = this.ledger.of[k];
+    const fund = this.ledger.funds[c];
+    const plan = planLiquidation(engine, a, { mechanism: this.mechanism, priorNotional: cum, securityModuleBalance: fund.balance });
     if (plan.steps.length === 0) return null;
     r.liquidated++;
     r.liquidatedAccounts.push(k);
     r.volumeUsd += plan.totals.closedNotionalUsd;
     r.fees += plan.totals.fees;
     r.liquidatorGain += plan.totals.liquidatorGain;
-    this.liquidatorGains += plan.totals.liquidatorGain;
-    this.fund.deposit(plan.totals.fees);
-    // a Dutch auction's insolvent bidders are paid by the security module (= the fund) and by socialisation
-    if (plan.totals.securityModulePaid > 0) this.fund.cover(plan.totals.securityModulePaid);
+    // the plan's USD amounts in the account's currency, at the index its coin bookings used
+    const usd = this.ledger.price(c, this.market);
+    rc.fees += plan.totals.fees / usd;
+    rc.liquidatorGain += plan.totals.liquidatorGain / usd;
+    this.ledger.liquidators[c] += plan.totals.liquidatorGain / usd;
+    fund.deposit(plan.totals.fees / usd);
+    // a Dutch auction's insolvent bidders are paid by the security module (= the fund) and by socialisation (USD books only: ledgerOf)
+    if (plan.totals.securityModulePaid > 0) fund.cover(plan.totals.securityModulePaid);
     this.recordFlow(engine, a, plan, cum, flow);
     this.book.replace(k, plan.after.account);
     this.refreshAll([k]);
@@ -414,6 +437,45 @@ export class Simulation {
         });
       }
     }
+  }
+}
+
+/**
+ * The ledger of a loaded book: each account's margin currency (USD on the vectorized path, the
+ * margin result's currency otherwise — a segregated PME sub-account's coin or USDC), the funds
+ * starting at `initialUsd` each. A Dutch auction books its bidder's cash in USDC: an error on a
+ * book with coin accounts.
+ */
+function ledgerOf(book: BookEngine, model: LoadedModel, mechanism: Mechanism, initialUsd: number, market: MarginMarket): CurrencyLedger | OptmarginError {
+  const names: string[] = [];
+  const of = new Uint16Array(book.n);
+  for (let k = 0; k < book.n; k++) {
+    const r = book.isGrid(k) ? null : book.result(k);
+    const cur = r?.ok ? r.currency : 'USD';
+    let c = names.indexOf(cur);
+    if (c < 0) c = names.push(cur) - 1;
+    of[k] = c;
+  }
+  const sorted = [...names].sort();
+  const remap = names.map((n) => sorted.indexOf(n));
+  for (let k = 0; k < of.length; k++) of[k] = remap[of[k]];
+  const pegged = model.params.collateral.usdPegged;
+  const coins = sorted.filter((c) => c !== 'USD' && !pegged.includes(c));
+  if (mechanism.mechanism === 'dutch-auction' && coins.length > 0) {
+    return new OptmarginError(ErrorCodes.INVALID_OPTION, `mechanism ${mechanism.id} (a Dutch auction) books the bidder's cash in USDC: it cannot liquidate accounts margined in ${coins.join(', ')} (model ${model.params.id})`);
+  }
+  return new CurrencyLedger(sorted.length ? sorted : ['USD'], of, pegged, initialUsd, market);
+}
+
+/** The step's USD totals: each currency's amounts at its closing index. */
+function sumCurrencies(r: StepReport, recs: readonly CurrencyStep[]): void {
+  const keys = ['badDebt', 'insuranceCovered', 'socialised', 'adlCharged', 'unrecovered', 'printed', 'marketPnl', 'insuranceFund'] as const;
+  const ledger = ['accounts', 'liquidators', 'insuranceFund', 'printed', 'residual'] as const;
+  for (const c of recs) {
+    for (const key of keys) r[key] += c[key] * c.price;
+    for (const key of ledger) r.ledger[key] += c.ledger[key] * c.price;
+    r.bankrupt += c.bankrupt;
+    r.adlPositions += c.adlPositions;
   }
 }
 

@@ -64,7 +64,7 @@ export async function runCascade(accounts: readonly unknown[], market: ResolvedM
   const t0 = performance.now();
   const path = shocksPath(market, cascadePathDoc(req.underlying, req.stepMove, req.steps), 'playground');
   const sim = await Simulation.create({ accounts, market, model: req.model, mechanism: loadMechanism(MECHANISM_DATA[req.mechanism]), threads: 1, insuranceFundUsd: req.insuranceFundUsd });
-  const fund0 = sim.fund.balance;
+  const fund0 = sim.insuranceFundUsd;
   const steps: CascadeStep[] = [];
   try {
     for (const p of path.steps) {
