@@ -6,6 +6,7 @@
  *   npm run bench              print the report (markdown) to stdout
  *   npm run bench -- --write   also replace the generated part of BENCHMARKS.md
  *   npm run bench -- --quick   shorter runs (CI smoke / development)
+ *   npm run bench -- --long    long runs in full (the liquidation section's 1,000-step path on 100,000 accounts)
  *   npm run bench -- --only var[,book…]   only the named sections (pricing, latency, margin, book, book-cli,
  *                              serve, var, liquidation, cluster); not with --write
  */
@@ -27,6 +28,7 @@ import { fmt, runBench, setDefaultTime, type Section } from './lib.js';
 const argv = process.argv.slice(2);
 const args = new Set(argv);
 const QUICK = args.has('--quick');
+const LONG = args.has('--long');
 const onlyAt = argv.indexOf('--only');
 const ONLY = onlyAt >= 0 ? new Set((argv[onlyAt + 1] ?? '').split(',').filter(Boolean)) : null;
 setDefaultTime(QUICK ? 150 : 1500);
@@ -148,7 +150,7 @@ async function main(): Promise<void> {
   const want = (name: string): boolean => !ONLY || ONLY.has(name);
   if (want('pricing')) report(await pricingSection());
   if (want('latency')) report(await latencySection());
-  for (const x of extraSections) if (want(x.name)) report(await x.make({ quick: QUICK, runBench }));
+  for (const x of extraSections) if (want(x.name)) report(await x.make({ quick: QUICK, long: LONG, runBench }));
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const header = [
     `Measured ${new Date().toISOString().slice(0, 10)} on ${cpu}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}` +

@@ -7,6 +7,8 @@ import { marginSection } from './margin.js';
 
 export interface SectionContext {
   quick: boolean;
+  /** --long: the sections' long runs in full (the liquidation section's 1,000-step path) */
+  long?: boolean;
   runBench: (tasks: [string, () => void][], time?: number) => Promise<Map<string, { meanMs: number; p99Ms: number; rme: number }>>;
 }
 
