@@ -19,6 +19,18 @@ import { MarginEngine } from '../src/runner/account/runner.js';
 import type { AccountInput } from '../src/measures/types.js';
 
 const market = resolveMarket(defaultMarket());
+/** The underlyings the simulation's book ticks, in order (a spy on BookEngine.tick). */
+function tickedUnderlyings(sim: Simulation): string[] {
+  const book = (sim as unknown as { book: { tick: (u: string | string[], m: unknown) => Promise<unknown> } }).book;
+  const ticked: string[] = [];
+  const tick = book.tick.bind(book);
+  book.tick = (u, m) => {
+    ticked.push(...(typeof u === 'string' ? [u] : u));
+    return tick(u, m);
+  };
+  return ticked;
+}
+
 const HEADLINE = ['equity', 'initialMargin', 'maintenanceMargin', 'marginRatio', 'availableFunds', 'health'] as const;
 
 describe('MarginEngine.figures: margin() without the breakdown', () => {
@@ -86,13 +98,7 @@ describe('simulation step: unchanged underlyings are not ticked', () => {
 
   it('a BTC-only move ticks BTC alone, and the ETH account below MM is still liquidated', async () => {
     const sim = await Simulation.create({ accounts: [eth, btc], market, model: 'deribit-pm-2024.1', mechanism: 'fixed-price-5pct', insuranceFundUsd: 1e6 });
-    const book = (sim as unknown as { book: { tick: (u: string | string[], m: unknown) => Promise<unknown> } }).book;
-    const ticked: string[] = [];
-    const tick = book.tick.bind(book);
-    book.tick = (u, m) => {
-      ticked.push(...(typeof u === 'string' ? [u] : u));
-      return tick(u, m);
-    };
+    const ticked = tickedUnderlyings(sim);
     try {
       const moved = market.shocked({ priceMove: { BTC: -0.01 } });
       const r = await sim.step(moved, 'BTC -1 %');
@@ -156,13 +162,7 @@ describe('the cascade within tolerance', () => {
   for (const impactTolerance of [1e-3, 0]) {
     it(`impact = −σ·√(N / depth) of the step's flow; tolerance ${impactTolerance}: ${impactTolerance ? 'kept for the next tick' : 're-ticked at once'}`, async () => {
       const sim = await Simulation.create({ accounts: [eth, btc], market, model: 'deribit-pm-2024.1', mechanism: 'deribit-incremental', insuranceFundUsd: 1e6, impactTolerance });
-      const book = (sim as unknown as { book: { tick: (u: string | string[], m: unknown) => Promise<unknown> } }).book;
-      const ticked: string[] = [];
-      const tick = book.tick.bind(book);
-      book.tick = (u, m) => {
-        ticked.push(...(typeof u === 'string' ? [u] : u));
-        return tick(u, m);
-      };
+      const ticked = tickedUnderlyings(sim);
       try {
         const r = await sim.step(market.shocked({ priceMove: { BTC: -0.01 } }), 'BTC -1 %');
         expect(r.liquidatedAccounts).toEqual([0]);
