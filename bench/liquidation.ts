@@ -128,7 +128,7 @@ async function stepLines(market: Market, accounts: AccountInput[], pmeAccounts: 
   const n = accounts.length.toLocaleString('en-US');
   return [
     '',
-    `One simulation step with liquidations (deribit-incremental, 2 threads, insurance fund 1e9 USD — each currency's fund at its index — so that bad debt is covered by the fund): BTC falls 3 % more at each step; every step ticks the moved underlyings in one book tick, liquidates, and repeats while the liquidators' flow moves a price by more than the impact tolerance (10 bp; ≤ 5 rounds). Baseline: the book engine's tick of the same BTC move alone, ${GRID}, ${n} accounts: median ${tick.toFixed(0)} ms. ${load()}.`,
+    `One simulation step with liquidations (deribit-incremental, 2 threads, insurance fund 1e9 USD — each currency's fund at its index — so that bad debt is covered by the fund): BTC falls 3 % more at each step; every step ticks the moved underlyings, liquidates, and repeats while the liquidators' flow moves a price by more than the impact tolerance (10 bp; ≤ 5 rounds). Baseline: the book engine's tick of the same BTC move alone, ${GRID}, ${n} accounts: median ${tick.toFixed(0)} ms. ${load()}.`,
     '',
     '| model | accounts | step | total (wall) | CPU, all threads | tick / liquidate / shortfall / re-layout (wall, ms) | accounts liquidated | rounds | ledger residual per currency |',
     '|---|---|---|---|---|---|---|---|---|',
