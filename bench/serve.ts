@@ -94,7 +94,7 @@ async function marginAtRate(ctx: SectionContext, lines: string[]): Promise<void>
   // the server's work on one request, in process: parse, margin, the answer's JSON (its writer)
   const inProc = await ctx.runBench([['in process: JSON.parse + engine.margin + answer JSON (20 options)', () => void marginAnswerJson(engine.margin(JSON.parse(body)))]]);
   const base = inProc.values().next().value!;
-  const { proc, url } = await startServe(['--threads', '1']);
+  const { proc, url } = await startServe([]); // the default flags, as users start it
   try {
     const durationMs = ctx.quick ? 3000 : 10_000;
     const warmMs = 2000;
