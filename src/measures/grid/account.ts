@@ -7,7 +7,7 @@
  * What-if (portfolio/cross): the vectors of the last account margined are kept with that account
  * object, a change adds size × value to the vector of its underlying: O(changes × scenarios).
  * One slot, not a WeakMap of every account margined: a long-lived engine margining a stream of
- * fresh account objects (a server's requests, a book read record by record) would otherwise keep
+ * fresh account objects (a server's requests, `optmargin margin` on an array) would otherwise keep
  * one ephemeron per account, and V8's young-generation collections then copy and promote their
  * vectors — measured: scavenges of ~1.2 ms instead of ~0.1 ms and old space growing by ~0.8 MB
  * per scavenge, for 20-option accounts at ~50 µs each.
