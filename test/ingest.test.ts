@@ -131,4 +131,34 @@ describe('the book runner loaded from columns', () => {
       await b.close();
     }
   });
+
+  test('a load resolved chunk by chunk as ingestion delivers them (columnsLoad, the CLI path) equals load(objects) bit for bit, on 1 and 2 threads', async () => {
+    const { BookEngine } = await import('../src/runner/book/runner.js');
+    const raw: unknown[] = [...accounts.slice(0, 150), { mode: 'cross', positions: [] }, { ...accounts[7], id: 'bad', mode: 'sideways' }, ...accounts.slice(150, 200)];
+    const f = file('chunked.jsonl', raw.map((a) => JSON.stringify(a)).join('\n'));
+    const a = BookEngine.create({ market, model: 'deribit-pm-2024.1', threads: 1 });
+    try {
+      a.load(raw);
+      await a.recompute();
+      const want = JSON.stringify(a.results());
+      for (const threads of [1, 2]) {
+        const b = BookEngine.create({ market, model: 'deribit-pm-2024.1', threads });
+        try {
+          const loader = b.columnsLoad();
+          let chunks = 0;
+          const { columns } = await ingestBook(f, { threads, chunkBytes: 3000, onChunk: (c) => (chunks++, loader.add(c)) });
+          expect(chunks).toBeGreaterThan(20);
+          const rep = loader.finish(columns);
+          expect(rep.accounts).toBe(raw.length);
+          await b.recompute();
+          expect(JSON.stringify(b.results()), `${threads} threads`).toBe(want);
+          expect(b.result(150)).toMatchObject({ id: '#150', ok: false });
+        } finally {
+          await b.close();
+        }
+      }
+    } finally {
+      await a.close();
+    }
+  });
 });

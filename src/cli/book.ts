@@ -140,14 +140,38 @@ export async function runBookCommand(file: string, opts: BookCommandOptions, wri
     const t0 = performance.now();
     const snapshot = opts.market ? loadMarket(opts.market) : defaultMarket();
     const market = resolveMarket(snapshot);
-    const { columns, report } = await ingestBook(file, { threads, onWarning: warn });
-    await yieldToSignals();
-    const stages = { read: performance.now() - t0 - report.parseMs - report.concatMs, parse: report.parseMs + report.concatMs };
-    if (opts.nats !== undefined) return await distributedBook(columns, snapshot, market, opts, stages, (o) => finishBook(o, out, opts, t0, write));
-    return await marginBook((engine) => engine.loadColumns(columns), columns.n, market, threads, out, opts, t0, write, stages);
+    if (opts.nats !== undefined) {
+      const { columns, report } = await ingestBook(file, { threads, onWarning: warn });
+      await yieldToSignals();
+      const stages = { read: performance.now() - t0 - report.parseMs - report.concatMs, parse: report.parseMs + report.concatMs };
+      return await distributedBook(columns, snapshot, market, opts, stages, (o) => finishBook(o, out, opts, t0, write));
+    }
+    // the engine is made first: each parsed chunk is resolved as it arrives, while the ingestion
+    // workers parse the next ones (the main thread's resolving overlaps their parsing)
+    const engine = bookEngine(market, threads, opts);
+    try {
+      const loader = engine.columnsLoad();
+      const { columns, report } = await ingestBook(file, { threads, onWarning: warn, onChunk: (c) => loader.add(c) });
+      await yieldToSignals();
+      const t1 = performance.now();
+      const loaded = loader.finish(columns);
+      const stages = {
+        read: t1 - t0 - report.parseMs - report.concatMs - report.consumeMs,
+        parse: report.parseMs + report.concatMs,
+        resolve: report.consumeMs + performance.now() - t1,
+      };
+      return await marginBook(engine, loaded, out, opts, t0, write, stages);
+    } finally {
+      await engine.close();
+    }
   } finally {
     out?.file.abort(); // no-op after a commit
   }
+}
+
+/** The book runner of a command: the model from --model (default deribit-pm-2024.1) on `threads` threads. */
+function bookEngine(market: ReturnType<typeof resolveMarket>, threads: number, opts: BookCommandOptions): BookEngine {
+  return BookEngine.create({ market, model: modelFrom(opts.model ?? 'deribit-pm-2024.1', market, opts), threads, onWarning: warn });
 }
 
 /** Margins parsed accounts (demo), writes --out and the summary; returns the summary. */
@@ -160,44 +184,44 @@ export async function marginAccounts(
   t0: number,
   write: (s: string) => void,
 ): Promise<BookSummary> {
-  return marginBook((engine) => engine.load(accounts), accounts.length, market, threads, out, opts, t0, write, { read: 0, parse: 0 });
+  const engine = bookEngine(market, threads, opts);
+  try {
+    const t1 = performance.now();
+    const loaded = engine.load(accounts);
+    return await marginBook(engine, loaded, out, opts, t0, write, { read: 0, parse: 0, resolve: performance.now() - t1 });
+  } finally {
+    await engine.close();
+  }
 }
 
-/** Loads a book into a book runner, recomputes it, streams every result to --out and the summary to stdout. */
+/** Recomputes a loaded book, streams every result to --out and the summary to stdout. */
 async function marginBook(
-  load: (engine: BookEngine) => BookLoadReport,
-  n: number,
-  market: ReturnType<typeof resolveMarket>,
-  threads: number,
+  engine: BookEngine,
+  loaded: BookLoadReport,
   out: { file: AtomicFile; format: ResultFormat } | null,
   opts: BookCommandOptions,
   t0: number,
   write: (s: string) => void,
-  before: Pick<BookStages, 'read' | 'parse'>,
+  before: Pick<BookStages, 'read' | 'parse' | 'resolve'>,
 ): Promise<BookSummary> {
+  const n = engine.n;
   const showBar = opts.progress !== false && process.stderr.isTTY === true;
   const bar = showBar
     ? new cliProgress.SingleBar({ stream: process.stderr, format: 'margining [{bar}] {percentage}% | {value}/{total} accounts | {stage}', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic)
     : null;
-  const engine = BookEngine.create({ market, model: modelFrom(opts.model ?? 'deribit-pm-2024.1', market, opts), threads, onWarning: warn });
   try {
-    bar?.start(n, 0, { stage: 'resolve' });
-    const t1 = performance.now();
-    const loaded = load(engine);
+    bar?.start(n, 0, { stage: 'margin' });
     await yieldToSignals();
     const t2 = performance.now();
-    bar?.update(Math.floor(n * 0.9), { stage: 'margin' });
     const stats = await engine.recompute();
     const t3 = performance.now();
     bar?.update(n, { stage: 'done' });
     bar?.stop();
     const throughput = stats.aggregateMs > 0 ? engine.work / (stats.aggregateMs / 1000) : undefined;
-    const stages = { ...before, resolve: t2 - t1, recompute: t3 - t2 };
-    const summary = await finishBook({ n, resultAt: (k) => engine.result(k), positions: loaded.positions, header: engine.header(), timed: { stats }, load: loaded, throughput, stages }, out, opts, t0, write);
-    return summary;
+    const stages = { ...before, recompute: t3 - t2 };
+    return await finishBook({ n, resultAt: (k) => engine.result(k), positions: loaded.positions, header: engine.header(), timed: { stats }, load: loaded, throughput, stages }, out, opts, t0, write);
   } finally {
     bar?.stop();
-    await engine.close();
   }
 }
 

@@ -95,18 +95,15 @@ function head(b: Uint8Array, p: number, end: number): boolean {
   if (c <= 0x8f) return ((hLen = 1), (hChildren = 2 * (c & 0x0f)), true);
   if (c <= 0x9f) return ((hLen = 1), (hChildren = c & 0x0f), true);
   if (c <= 0xbf) return ((hLen = 1), (hPayload = c & 0x1f), true);
-  const u8 = (): number => b[p + 1];
-  const u16 = (): number => (b[p + 1] << 8) | b[p + 2];
-  const u32 = (): number => b[p + 1] * 0x1000000 + ((b[p + 2] << 16) | (b[p + 3] << 8) | b[p + 4]);
-  const need = (n: number): boolean => p + n <= end;
+  // lengths read inline (no closure per value: this walk is on the main thread for every byte of a msgpack book)
   switch (c) {
     case 0xc0: case 0xc2: case 0xc3: hLen = 1; return true;
-    case 0xc4: case 0xd9: if (!need(2)) return false; hLen = 2; hPayload = u8(); return true;
-    case 0xc5: case 0xda: if (!need(3)) return false; hLen = 3; hPayload = u16(); return true;
-    case 0xc6: case 0xdb: if (!need(5)) return false; hLen = 5; hPayload = u32(); return true;
-    case 0xc7: if (!need(3)) return false; hLen = 3; hPayload = u8(); return true;
-    case 0xc8: if (!need(4)) return false; hLen = 4; hPayload = u16(); return true;
-    case 0xc9: if (!need(6)) return false; hLen = 6; hPayload = u32(); return true;
+    case 0xc4: case 0xd9: if (p + 2 > end) return false; hLen = 2; hPayload = b[p + 1]; return true;
+    case 0xc5: case 0xda: if (p + 3 > end) return false; hLen = 3; hPayload = ((b[p + 1] << 8) | b[p + 2]); return true;
+    case 0xc6: case 0xdb: if (p + 5 > end) return false; hLen = 5; hPayload = (b[p + 1] * 0x1000000 + ((b[p + 2] << 16) | (b[p + 3] << 8) | b[p + 4])); return true;
+    case 0xc7: if (p + 3 > end) return false; hLen = 3; hPayload = b[p + 1]; return true;
+    case 0xc8: if (p + 4 > end) return false; hLen = 4; hPayload = ((b[p + 1] << 8) | b[p + 2]); return true;
+    case 0xc9: if (p + 6 > end) return false; hLen = 6; hPayload = (b[p + 1] * 0x1000000 + ((b[p + 2] << 16) | (b[p + 3] << 8) | b[p + 4])); return true;
     case 0xca: hLen = 5; return true;
     case 0xcb: hLen = 9; return true;
     case 0xcc: case 0xd0: hLen = 2; return true;
@@ -118,21 +115,23 @@ function head(b: Uint8Array, p: number, end: number): boolean {
     case 0xd6: hLen = 6; return true;
     case 0xd7: hLen = 10; return true;
     case 0xd8: hLen = 18; return true;
-    case 0xdc: if (!need(3)) return false; hLen = 3; hChildren = u16(); return true;
-    case 0xdd: if (!need(5)) return false; hLen = 5; hChildren = u32(); return true;
-    case 0xde: if (!need(3)) return false; hLen = 3; hChildren = 2 * u16(); return true;
-    case 0xdf: if (!need(5)) return false; hLen = 5; hChildren = 2 * u32(); return true;
+    case 0xdc: if (p + 3 > end) return false; hLen = 3; hChildren = ((b[p + 1] << 8) | b[p + 2]); return true;
+    case 0xdd: if (p + 5 > end) return false; hLen = 5; hChildren = (b[p + 1] * 0x1000000 + ((b[p + 2] << 16) | (b[p + 3] << 8) | b[p + 4])); return true;
+    case 0xde: if (p + 3 > end) return false; hLen = 3; hChildren = 2 * ((b[p + 1] << 8) | b[p + 2]); return true;
+    case 0xdf: if (p + 5 > end) return false; hLen = 5; hChildren = 2 * (b[p + 1] * 0x1000000 + ((b[p + 2] << 16) | (b[p + 3] << 8) | b[p + 4])); return true;
     default: return false; // 0xc1 is never used
   }
 }
+
+const skipScratch = new Float64Array(MAX_NESTING + 1);
 
 /**
  * Walks one msgpack value starting at `from` without allocating; returns the offset just past
  * it. Throws LIMIT_EXCEEDED / INVALID_FILE naming `name` and the byte offset.
  */
 export function skipMsgpack(b: Uint8Array, from: number, end: number, name: string, maxDepth = MAX_NESTING): number {
-  // remaining[d] = child values still to read at depth d
-  const remaining = new Float64Array(maxDepth + 1);
+  // remaining[d] = child values still to read at depth d (the scratch array is reused: one walk at a time, synchronous)
+  const remaining = maxDepth <= MAX_NESTING ? skipScratch : new Float64Array(maxDepth + 1);
   let depth = 0;
   remaining[0] = 1;
   let p = from;

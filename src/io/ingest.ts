@@ -33,16 +33,24 @@ export interface IngestOptions {
   onProgress?: (bytes: number) => void;
   /** a chunk a worker failed on (crash, error, timeout) is parsed in-process and reported here (default: stderr) */
   onWarning?: (message: string) => void;
+  /**
+   * Each chunk's columns as soon as it and every chunk before it are parsed, in input order (the
+   * book runner resolves it while the workers parse the next ones: BookEngine.columnsLoad). The
+   * ids of unnamed accounts are still '' here (numbered in the concatenated columns).
+   */
+  onChunk?: (columns: BookColumns) => void;
 }
 
 export interface IngestReport {
   format: 'jsonl' | 'json' | 'msgpack' | 'columns';
   bytes: number;
   chunks: number;
-  /** ms reading + cutting on the main thread, ms waiting for the parsing workers, ms concatenating */
+  /** ms reading + cutting on the main thread, ms waiting for the parsing workers (or parsing, on one thread), ms concatenating */
   readMs: number;
   parseMs: number;
   concatMs: number;
+  /** ms spent in onChunk (on the main thread, between reads and waits) */
+  consumeMs: number;
 }
 
 function notABook(name: string, what: string): OptmarginError {
@@ -70,8 +78,10 @@ function chunkTimeoutMs(): number {
  */
 class ChunkParser {
   private pool: Piscina | null;
-  private pending: Promise<IngestResult>[] = [];
+  /** chunks submitted and not yet handed over, in order; `r` is set once a chunk is parsed */
+  private pending: { p: Promise<IngestResult>; r: IngestResult | null }[] = [];
   private waitMs = 0;
+  private consumeMs = 0;
   private submitted = 0;
   /** chunks a worker failed on (each parsed in-process) */
   failed = 0;
@@ -79,6 +89,8 @@ class ChunkParser {
   constructor(
     threads: number,
     private readonly warn: (message: string) => void,
+    /** takes each parsed chunk, in input order */
+    private readonly take: (r: IngestResult) => void,
   ) {
     this.pool =
       threads > 1
@@ -88,15 +100,18 @@ class ChunkParser {
   }
   submit(t: IngestTask): void {
     const chunk = this.submitted++;
-    this.pending.push(this.pool ? this.onPool(this.pool, t, chunk) : Promise.resolve(this.inProcess(t)));
+    const e = { p: this.pool ? this.onPool(this.pool, t, chunk) : Promise.resolve(this.inProcess(t)), r: null as IngestResult | null };
+    // marks the chunk parsed (a rejection is seen where the chunk is awaited, in drainTo)
+    e.p.then((r) => void (e.r = r), () => undefined);
+    this.pending.push(e);
   }
   private async onPool(pool: Piscina, t: IngestTask, chunk: number): Promise<IngestResult> {
-    // the worker gets its own copy (transferred): t's bytes stay here for an in-process retry
-    const copy = { ...t, bytes: t.bytes.slice(), chunk };
+    // the chunk's bytes are in shared memory (sharedCopy): the worker reads them in place, no copy
+    // is made to send them, and they stay here for an in-process retry (no thread writes them)
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(), this.timeoutMs); // ref'd: a hung worker cannot leave the process idle
     try {
-      return await pool.run(copy, { transferList: [copy.bytes.buffer as ArrayBuffer], signal: ctl.signal });
+      return await pool.run({ ...t, chunk }, { signal: ctl.signal });
     } catch (e) {
       const why = ctl.signal.aborted ? `no result after ${this.timeoutMs} ms` : e instanceof Error ? e.message : String(e);
       const r = this.inProcess(t); // an error in the input itself throws here, as on one thread
@@ -119,12 +134,31 @@ class ChunkParser {
   get inFlight(): number {
     return this.pending.length;
   }
-  async drainTo(max: number, done: IngestResult[]): Promise<void> {
+  /** Hands over, in order, the chunks already parsed (no waiting): the consumer's work overlaps the parsing of later chunks. */
+  takeReady(): void {
+    while (this.pending.length > 0 && this.pending[0].r !== null) this.deliver(this.pending.shift()!.r!);
+  }
+
+  /** Waits until at most `max` chunks are in flight, handing each over in order. */
+  async drainTo(max: number): Promise<void> {
+    this.takeReady();
     while (this.pending.length > max) {
       const t0 = performance.now();
-      done.push(await this.pending.shift()!);
+      const r = await this.pending.shift()!.p;
       this.waitMs += performance.now() - t0;
+      this.deliver(r);
+      this.takeReady();
     }
+  }
+
+  private deliver(r: IngestResult): void {
+    const t0 = performance.now();
+    this.take(r);
+    this.consumeMs += performance.now() - t0;
+  }
+
+  get consumed(): number {
+    return this.consumeMs;
   }
   get waited(): number {
     return this.waitMs;
@@ -142,6 +176,13 @@ async function* blocks(file: string): AsyncGenerator<Buffer> {
   } catch (e) {
     throw new OptmarginError(ErrorCodes.INVALID_FILE, `cannot read ${file === '-' ? 'standard input' : file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+}
+
+/** A chunk's bytes copied into shared memory (the one copy a chunk costs the reading thread). */
+function sharedCopy(b: Uint8Array): Uint8Array {
+  const c = new Uint8Array(new SharedArrayBuffer(b.length));
+  c.set(b);
+  return c;
 }
 
 /** msgpack array header at p: [count, header length], or null when the byte is not an array header. */
@@ -200,7 +241,9 @@ export async function ingestBook(file: string, opts: IngestOptions): Promise<{ c
     await rest();
     const t1 = performance.now();
     const columns = readColumns(buf, name);
-    return { columns, report: { format: 'columns', bytes: total, chunks: 1, readMs: t1 - t0, parseMs: performance.now() - t1, concatMs: 0 } };
+    const t2 = performance.now();
+    opts.onChunk?.(columns);
+    return { columns, report: { format: 'columns', bytes: total, chunks: 1, readMs: t1 - t0, parseMs: t2 - t1, concatMs: 0, consumeMs: performance.now() - t2 } };
   }
   const first = buf[p];
   const jsonLines = first === 0x7b && (await isJsonLines());
@@ -231,11 +274,18 @@ export async function ingestBook(file: string, opts: IngestOptions): Promise<{ c
         b.addInvalid(bookIdOf(raw, k), e.path === undefined ? { code: e.code, message: e.message } : { code: e.code, message: e.message, path: e.path });
       }
     });
+    const columns = b.build();
     const t2 = performance.now();
-    return { columns: b.build(), report: { format: 'json', bytes: total, chunks: 1, readMs: t1 - t0, parseMs: t2 - t1, concatMs: 0 } };
+    opts.onChunk?.(columns);
+    return { columns, report: { format: 'json', bytes: total, chunks: 1, readMs: t1 - t0, parseMs: t2 - t1, concatMs: 0, consumeMs: performance.now() - t2 } };
   }
-  const parser = new ChunkParser(opts.threads, opts.onWarning ?? ((m) => void process.stderr.write(`optmargin: ${m}\n`)));
   const done: IngestResult[] = [];
+  const take = (r: IngestResult): void => {
+    if (done.length === 0 && r.firstNotAccount) throw notABook(name, r.firstNotAccount);
+    done.push(r);
+    opts.onChunk?.(r.columns);
+  };
+  const parser = new ChunkParser(opts.threads, opts.onWarning ?? ((m) => void process.stderr.write(`optmargin: ${m}\n`)), take);
   const maxInFlight = 2 * Math.max(1, opts.threads) + 2;
   let index = 0; // msgpack: accounts submitted so far
   let line = 1;
@@ -243,7 +293,7 @@ export async function ingestBook(file: string, opts: IngestOptions): Promise<{ c
   const submit = async (task: IngestTask): Promise<void> => {
     chunks++;
     parser.submit(task);
-    await parser.drainTo(maxInFlight, done);
+    await parser.drainTo(maxInFlight);
   };
   try {
     if (jsonLines) {
@@ -260,7 +310,7 @@ export async function ingestBook(file: string, opts: IngestOptions): Promise<{ c
           } else end = far + 1;
         }
         if (end > 0) {
-          const bytes = Uint8Array.from(buf.subarray(0, end));
+          const bytes = sharedCopy(buf.subarray(0, end));
           const firstLine = line;
           for (let q = bytes.indexOf(0x0a); q >= 0; q = bytes.indexOf(0x0a, q + 1)) line++;
           await submit({ format: 'jsonl', bytes, firstLine, firstIndex: -1 });
@@ -296,8 +346,7 @@ export async function ingestBook(file: string, opts: IngestOptions): Promise<{ c
         count++;
         remaining--;
         if (q - chunkStart >= chunkBytes) {
-          const bytes = new Uint8Array(q - chunkStart);
-          bytes.set(buf.subarray(chunkStart, q));
+          const bytes = sharedCopy(buf.subarray(chunkStart, q));
           await submit({ format: 'msgpack', bytes, firstLine: 0, firstIndex: index });
           index += count;
           count = 0;
@@ -307,20 +356,19 @@ export async function ingestBook(file: string, opts: IngestOptions): Promise<{ c
         }
       }
       if (remaining !== Infinity && remaining > 0) throw new OptmarginError(ErrorCodes.INVALID_FILE, `${name} is not valid msgpack: the array declares ${remaining} more accounts than the file holds`);
-      if (q > chunkStart) await submit({ format: 'msgpack', bytes: Uint8Array.from(buf.subarray(chunkStart, q)), firstLine: 0, firstIndex: index });
+      if (q > chunkStart) await submit({ format: 'msgpack', bytes: sharedCopy(buf.subarray(chunkStart, q)), firstLine: 0, firstIndex: index });
     }
     const t1 = performance.now();
-    const waitedReading = parser.waited; // the final wait below is added to parser.waited too
-    await parser.drainTo(0, done);
+    const busyReading = parser.waited + parser.consumed; // the final drain below adds to both
+    await parser.drainTo(0);
     const t2 = performance.now();
-    if (done.length > 0 && done[0].firstNotAccount) throw notABook(name, done[0].firstNotAccount);
     if (done.reduce((s, r) => s + r.accountLike, 0) === 0 && done.reduce((s, r) => s + r.columns.n, 0) > 0) throw notABook(name, 'no entry holds an account');
     const columns = concatColumns(done.map((r) => r.columns));
     numberUnnamed(columns);
     const t3 = performance.now();
     return {
       columns,
-      report: { format: jsonLines ? 'jsonl' : 'msgpack', bytes: total, chunks, readMs: t1 - t0 - waitedReading, parseMs: parser.waited, concatMs: t3 - t2 },
+      report: { format: jsonLines ? 'jsonl' : 'msgpack', bytes: total, chunks, readMs: t1 - t0 - busyReading, parseMs: parser.waited, concatMs: t3 - t2, consumeMs: parser.consumed },
     };
   } finally {
     await parser.close();

@@ -5,7 +5,7 @@
  */
 import { ErrorCodes, OptmarginError } from '../../errors.js';
 import { validateAccount } from '../../instruments/account.js';
-import { Mode, MODE_NAMES, accountAt, bookIdOf, type BookColumns } from '../../instruments/columns.js';
+import { accountAt, bookIdOf, type BookColumns } from '../../instruments/columns.js';
 import type { AccountInput, AccountMode } from '../../instruments/types.js';
 import type { MarginResultError } from '../../measures/types.js';
 import { InvalidEntry } from './types.js';
@@ -27,14 +27,6 @@ export function admitRaw(raw: unknown, k: number, ids: string[], inputs: unknown
   inputs[k] = a ?? raw;
   modes[k] = a?.mode ?? ('?' as AccountMode);
   return a;
-}
-
-/** Records account k of the columns (id, mode); the account to resolve (transient), or null when invalid. */
-export function admitColumn(cols: BookColumns, k: number, ids: string[], modes: AccountMode[]): AccountInput | null {
-  ids[k] = cols.ids[k];
-  const m = cols.mode[k];
-  modes[k] = m === Mode.Invalid ? ('?' as AccountMode) : MODE_NAMES[m];
-  return accountAt(cols, k);
 }
 
 /** The input of account k: set by a trade or replace (inputs[k]), else rebuilt from the columns. */

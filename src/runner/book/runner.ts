@@ -28,7 +28,8 @@ import { Aggregator } from '../../wasm/aggregate.js';
 import { WasmInstance } from '../../wasm/module.js';
 import { InvalidEntry } from './types.js';
 import type { BookColumns } from '../../instruments/columns.js';
-import { admitColumn, admitRaw, inputOf, invalidResult } from './inputs.js';
+import { admitRaw, inputOf, invalidResult } from './inputs.js';
+import { LoadSession, Path } from './load.js';
 import { MarginEngine } from '../account/runner.js';
 import { sharedI32, sharedReduceArrays } from './arrays.js';
 import { accountEquity } from './equity.js';
@@ -42,14 +43,6 @@ import { fromMarginResult, touchedUnderlyings } from './single.js';
 import type { BookEngineOptions, BookLoadReport, BookUpdate } from './types.js';
 
 export type { BookEngineOptions, BookLoadReport, BookUpdate } from './types.js';
-
-/** Path of an account. */
-const enum Path {
-  /** vectorized: rows of the CSR, pooled aggregation and reduction (grid models) */
-  Grid = 0,
-  /** one by one through the account runner (non-grid models, input the runner rejects) */
-  Single = 1,
-}
 
 export class BookEngine implements ScheduledBook {
   readonly model: LoadedModel;
@@ -71,7 +64,7 @@ export class BookEngine implements ScheduledBook {
   /** the loaded columns (loadColumns), the inputs of accounts no trade or replace has touched */
   private cols: BookColumns | null = null;
   private inputs: (AccountInput | unknown)[] = [];
-  private path = new Uint8Array(0);
+  private path: Uint8Array = new Uint8Array(0);
   private modes: AccountMode[] = [];
   /** single-path results and the underlyings each touches (for ticks) */
   private single = new Map<number, MarginResult>();
@@ -148,49 +141,68 @@ export class BookEngine implements ScheduledBook {
    */
   load(accounts: readonly unknown[], onProgress?: (done: number, total: number) => void, firstIndex = 0): BookLoadReport {
     this.cols = null;
-    return this.loadWith(accounts.length, (k) => admitRaw(accounts[k], k, this.ids, this.inputs, this.modes, firstIndex), onProgress);
+    const n = accounts.length;
+    const s = this.beginLoad();
+    for (let k = 0; k < n; k++) {
+      if (onProgress && (k & 8191) === 0) onProgress(k, n);
+      s.admit(admitRaw(accounts[k], k, this.ids, this.inputs, this.modes, firstIndex));
+    }
+    return this.endLoad(s);
   }
 
   /** Loads a book validated into columns (io/ingest.ts, .ombook); no object per position kept. */
   loadColumns(cols: BookColumns, onProgress?: (done: number, total: number) => void): BookLoadReport {
-    this.cols = cols;
-    return this.loadWith(cols.n, (k) => admitColumn(cols, k, this.ids, this.modes), onProgress);
+    const s = this.columnsLoad();
+    s.add(cols, onProgress);
+    return s.finish(cols);
+  }
+
+  /**
+   * A load of columns arriving in chunks, in input order (io/ingest.ts onChunk): each chunk is
+   * resolved when added, while the next ones are still being parsed; `finish` takes the whole
+   * book's columns (the chunks concatenated, unnamed accounts numbered) and lays out the rows.
+   * The same results as loadColumns(all), bit for bit.
+   */
+  columnsLoad(): { add(chunk: BookColumns, onProgress?: (done: number, total: number) => void): void; finish(all: BookColumns): BookLoadReport } {
+    const s = this.beginLoad();
+    return {
+      add: (chunk, onProgress) => s.admitColumns(chunk, this.ids, this.modes, onProgress),
+      finish: (all) => {
+        if (all.n !== s.n) throw new OptmarginError(ErrorCodes.INTERNAL, `columns load: ${s.n} accounts resolved, the book has ${all.n}`);
+        this.cols = all;
+        for (let k = 0; k < all.n; k++) this.ids[k] = all.ids[k]; // unnamed accounts are numbered once the whole book is in
+        return this.endLoad(s);
+      },
+    };
   }
 
   private input(k: number): unknown { return inputOf(this.inputs, this.cols, k); } // a trade's or replace's, else the load's
 
-  private loadWith(n: number, admit: (k: number) => AccountInput | null, onProgress?: (done: number, total: number) => void): BookLoadReport {
-    const t0 = performance.now();
-    this.n = n;
-    this.ids = new Array(n);
-    this.inputs = new Array(n);
-    this.modes = new Array(n);
-    this.path = new Uint8Array(n);
+  /** Clears the previous book and starts resolving accounts against this load's table. */
+  private beginLoad(): LoadSession {
+    this.n = 0;
+    this.ids = [];
+    this.inputs = [];
+    this.modes = [];
     this.single.clear();
     this.singleUnderlyings.clear();
     this.failures.clear();
     this.staleEquity.clear();
     this.table = this.engine.table;
     this.ins.n = 0;
-    this.accounts = new BookAccounts(n);
+    this.accounts = new BookAccounts(0);
+    return new LoadSession(this.accounts, this.resolveContext(), this.params !== null);
+  }
+
+  /** Places the resolved accounts, snapshots the instruments, lays out the rows, computes equities. */
+  private endLoad(s: LoadSession): BookLoadReport {
+    const n = s.n;
+    this.n = n;
+    this.inputs.length = n;
     this.red = sharedReduceArrays(n);
-    const hold = new Holdings();
-    const ctx = this.resolveContext();
-    let positions = 0;
-    let isolated = 0;
-    for (let k = 0; k < n; k++) {
-      if (onProgress && (k & 8191) === 0) onProgress(k, n);
-      const a = admit(k);
-      if (a) positions += a.positions.length;
-      const res = a !== null && this.params !== null ? this.accounts.resolve(ctx, a, k, hold) : null;
-      this.path[k] = res ? Path.Grid : Path.Single;
-      if (res) {
-        this.setAccount(k, res);
-        if (res.kind === AccKind.Isolated) isolated++;
-      }
-    }
-    this.ins.snapshot(this.table, this.market, this.engine.risk);
-    this.rows.layout(hold, this.accounts.nSubs, this.ins, this.red);
+    this.path = s.place(this.red, this.accounts);
+    this.ins.snapshot(this.table!, this.market, this.engine.risk);
+    this.rows.layout(s.hold, this.accounts.nSubs, this.ins, this.red);
     let gridAccounts = 0;
     const eq = this.accounts.equityArrays(this.ins);
     this.accounts.trackSlots(this.ins.underlyings.length);
@@ -202,19 +214,7 @@ export class BookEngine implements ScheduledBook {
         gridAccounts++;
       } else this.singleUnderlyings.set(k, touchedUnderlyings(this.input(k)));
     }
-    return {
-      accounts: n,
-      gridAccounts,
-      isolatedAccounts: isolated,
-      singleAccounts: n - gridAccounts,
-      subAccounts: this.accounts.nSubs,
-      positions,
-      rows: this.rows.nRows,
-      holdings: this.rows.csr.nHold,
-      instruments: this.ins.n,
-      scenarios: this.ins.nScen,
-      resolveMs: performance.now() - t0,
-    };
+    return s.report(gridAccounts, this.accounts, this.rows, this.ins);
   }
 
   private setAccount(k: number, res: ResolvedAccount): void {

@@ -1,0 +1,111 @@
+/**
+ * A load of the book runner in progress: accounts admitted and resolved in input order, either
+ * all at once (`load`, `loadColumns`) or chunk by chunk as ingestion delivers them
+ * (`columnsLoad`: io/ingest.ts hands each parsed chunk over in input order, so the main thread
+ * resolves chunk k while the ingestion workers parse the next ones). Either way the same
+ * accounts are resolved in the same order against the same instrument table, so the rows, the
+ * figures and the output bytes do not depend on how the input arrived.
+ *
+ * The number of accounts is known only at the end (JSON lines are counted as they are parsed):
+ * each account's placement is recorded here and written into the per-account arrays (the shared
+ * reduce arrays, the path, the account-level collateral ranges) by `place` once the load ends.
+ */
+import { accountAt, Mode, MODE_NAMES, type BookColumns } from '../../instruments/columns.js';
+import type { AccountInput, AccountMode } from '../../instruments/types.js';
+import { AccKind, type ReduceArrays } from '../../measures/grid/reduce.js';
+import { I32 } from './arrays.js';
+import { Holdings, type BookAccounts, type ResolveContext } from './accounts.js';
+import type { BookInstruments } from './instruments.js';
+import type { BookRows } from './rows.js';
+import type { BookLoadReport } from './types.js';
+
+/** Stride of one account's record: path, kind, subFrom, subTo, colFrom, colTo. */
+const REC = 6;
+
+export class LoadSession {
+  /** accounts admitted so far (the next one's book index) */
+  n = 0;
+  positions = 0;
+  isolated = 0;
+  readonly hold = new Holdings();
+  private readonly rec = new I32(1 << 16);
+  private readonly t0 = performance.now();
+
+  constructor(
+    private readonly accounts: BookAccounts,
+    private readonly ctx: ResolveContext,
+    /** the model is a grid model (else every account takes the single path) */
+    private readonly grid: boolean,
+  ) {}
+
+  /** Resolves the next account (null: invalid, it takes the single path, which reports its error). */
+  admit(a: AccountInput | null): void {
+    const k = this.n++;
+    if (a) this.positions += a.positions.length;
+    const res = a !== null && this.grid ? this.accounts.resolve(this.ctx, a, k, this.hold) : null;
+    const r = this.rec;
+    if (!res) {
+      for (let i = 0; i < REC; i++) r.push(i === 0 ? Path.Single : 0);
+      return;
+    }
+    if (res.kind === AccKind.Isolated) this.isolated++;
+    r.push(Path.Grid);
+    r.push(res.kind);
+    r.push(res.subFrom);
+    r.push(res.subTo);
+    r.push(res.colFrom);
+    r.push(res.colTo);
+  }
+
+  /**
+   * Admits every account of a chunk of columns (the next ones of the book, in order), recording
+   * each id and mode at its book index; an account is rebuilt from the columns only for the time
+   * it is resolved.
+   */
+  admitColumns(cols: BookColumns, ids: string[], modes: AccountMode[], onProgress?: (done: number, total: number) => void): void {
+    for (let j = 0; j < cols.n; j++) {
+      if (onProgress && (j & 8191) === 0) onProgress(j, cols.n);
+      const k = this.n;
+      ids[k] = cols.ids[j];
+      const m = cols.mode[j];
+      modes[k] = m === Mode.Invalid ? ('?' as AccountMode) : MODE_NAMES[m];
+      this.admit(accountAt(cols, j));
+    }
+  }
+
+  /** The load's report, once the rows are laid out (resolveMs: from the start of the load). */
+  report(gridAccounts: number, accounts: BookAccounts, rows: BookRows, ins: BookInstruments): BookLoadReport {
+    const n = this.n;
+    return {
+      accounts: n, gridAccounts, isolatedAccounts: this.isolated, singleAccounts: n - gridAccounts, subAccounts: accounts.nSubs, positions: this.positions,
+      rows: rows.nRows, holdings: rows.csr.nHold, instruments: ins.n, scenarios: ins.nScen, resolveMs: performance.now() - this.t0,
+    };
+  }
+
+  /** Writes each account's placement into the load's per-account arrays; returns the path of each account. */
+  place(red: ReduceArrays, accounts: BookAccounts): Uint8Array {
+    const n = this.n;
+    const path = new Uint8Array(n);
+    accounts.accColFrom = new Int32Array(n);
+    accounts.accColTo = new Int32Array(n);
+    const r = this.rec.a;
+    for (let k = 0, q = 0; k < n; k++, q += REC) {
+      path[k] = r[q];
+      if (r[q] !== Path.Grid) continue;
+      red.accKind[k] = r[q + 1];
+      red.accSubFrom[k] = r[q + 2];
+      red.accSubTo[k] = r[q + 3];
+      accounts.accColFrom[k] = r[q + 4];
+      accounts.accColTo[k] = r[q + 5];
+    }
+    return path;
+  }
+}
+
+/** Path of an account. */
+export const enum Path {
+  /** vectorized: rows of the CSR, pooled aggregation and reduction (grid models) */
+  Grid = 0,
+  /** one by one through the account runner (non-grid models, input the runner rejects) */
+  Single = 1,
+}
