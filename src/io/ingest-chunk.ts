@@ -12,6 +12,7 @@ import { OptmarginError } from '../errors.js';
 import { validateAccount } from '../instruments/account.js';
 import { boundedDecoder, jsonNestingViolation, MAX_NESTING } from './decode.js';
 import { ColumnsBuilder, usableId, entryError, type AccountError, type BookColumns } from '../instruments/columns.js';
+import { receiptOf, type IngestReceipt } from './ingest-receipt.js';
 
 export interface IngestTask {
   format: 'jsonl' | 'msgpack';
@@ -20,10 +21,14 @@ export interface IngestTask {
   firstLine: number;
   /** index of the chunk's first account in the book when known (msgpack), else −1 */
   firstIndex: number;
+  /** entries the reading thread cut into the chunk (msgpack values, non-blank JSON lines): what the receipt must count */
+  entries: number;
 }
 
 export interface IngestResult {
   columns: BookColumns;
+  /** count and checksum of the columns, made where they were parsed (ingest-receipt.ts) */
+  receipt: IngestReceipt;
   /** entries that look like an account (an object with positions, mode or collateral) */
   accountLike: number;
   /** JSON lines: what the first non-blank line holds when it is not an account (the file is then not a book) */
@@ -88,7 +93,8 @@ function ingestJsonLines(t: IngestTask): IngestResult {
     else if (t.firstLine === 1 && b.count === 0 && firstNotAccount === undefined) firstNotAccount = `line ${line} holds ${describe(v)}`;
     addEntry(b, v);
   }
-  return { columns: b.build(), accountLike, ...(firstNotAccount ? { firstNotAccount } : {}) };
+  const columns = b.build();
+  return { columns, receipt: receiptOf(columns), accountLike, ...(firstNotAccount ? { firstNotAccount } : {}) };
 }
 
 function ingestMsgpack(t: IngestTask): IngestResult {
@@ -99,9 +105,24 @@ function ingestMsgpack(t: IngestTask): IngestResult {
     if (looksLikeAccount(v)) accountLike++;
     addEntry(b, v);
   }
-  return { columns: b.build(), accountLike };
+  const columns = b.build();
+  return { columns, receipt: receiptOf(columns), accountLike };
 }
 
 export function ingestChunk(t: IngestTask): IngestResult {
   return t.format === 'jsonl' ? ingestJsonLines(t) : ingestMsgpack(t);
+}
+
+/** Entries of a run of JSON lines as ingestJsonLines counts them (lines with a byte other than space, tab or CR). */
+export function jsonLineEntries(bytes: Uint8Array): number {
+  let n = 0;
+  for (let s = 0; s < bytes.length; ) {
+    let e = bytes.indexOf(0x0a, s);
+    if (e < 0) e = bytes.length;
+    let a = s;
+    while (a < e && (bytes[a] === 0x20 || bytes[a] === 0x09 || bytes[a] === 0x0d)) a++;
+    if (a < e) n++;
+    s = e + 1;
+  }
+  return n;
 }

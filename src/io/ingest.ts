@@ -18,7 +18,8 @@ import { ErrorCodes, OptmarginError } from '../errors.js';
 import { validateAccount } from '../instruments/account.js';
 import { findPackageRoot } from '../wasm/module.js';
 import { ColumnsBuilder, bookIdOf, concatColumns, numberUnnamed, type BookColumns } from '../instruments/columns.js';
-import { ingestChunk, type IngestResult, type IngestTask } from './ingest-chunk.js';
+import { ingestChunk, jsonLineEntries, type IngestResult, type IngestTask } from './ingest-chunk.js';
+import { failedChunkColumns, faultResult, receiptOf, receiptProblem } from './ingest-receipt.js';
 import { skipMsgpack } from './decode.js';
 import { isColumnsFile, readColumns } from './book-columns.js';
 import { InvalidEntry, parseBook } from './book-file.js';
@@ -65,6 +66,9 @@ function ingestWorkerFile(): string {
   return here.endsWith('.ts') ? join(findPackageRoot(), 'dist', 'src', 'io', 'ingest-worker.js') : join(dirname(here), 'ingest-worker.js');
 }
 
+/** Tries per chunk (the first, on a worker or in-process, then in-process retries) before its accounts are reported failed. */
+const INGEST_ATTEMPTS = 3;
+
 /** A chunk still parsing after this long is given up on that worker and parsed in-process (default 60 s, or OPTMARGIN_TASK_TIMEOUT_MS). */
 function chunkTimeoutMs(): number {
   const env = Number(process.env.OPTMARGIN_TASK_TIMEOUT_MS);
@@ -100,7 +104,7 @@ class ChunkParser {
   }
   submit(t: IngestTask): void {
     const chunk = this.submitted++;
-    const e = { p: this.pool ? this.onPool(this.pool, t, chunk) : Promise.resolve(this.inProcess(t)), r: null as IngestResult | null };
+    const e = { p: this.pool ? this.onPool(this.pool, t, chunk) : Promise.resolve(this.inProcessFrom(t, chunk, 0, null)), r: null as IngestResult | null };
     // marks the chunk parsed (a rejection is seen where the chunk is awaited, in drainTo)
     e.p.then((r) => void (e.r = r), () => undefined);
     this.pending.push(e);
@@ -110,25 +114,47 @@ class ChunkParser {
     // is made to send them, and they stay here for an in-process retry (no thread writes them)
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(), this.timeoutMs); // ref'd: a hung worker cannot leave the process idle
+    let why: string;
     try {
-      return await pool.run({ ...t, chunk }, { signal: ctl.signal });
+      const r: IngestResult = await pool.run({ ...t, chunk, attempt: 0 }, { signal: ctl.signal });
+      const problem = receiptProblem(chunk, t.entries, r.columns, r.receipt);
+      if (problem === null) return r;
+      why = problem;
     } catch (e) {
-      const why = ctl.signal.aborted ? `no result after ${this.timeoutMs} ms` : e instanceof Error ? e.message : String(e);
-      const r = this.inProcess(t); // an error in the input itself throws here, as on one thread
-      if (this.failed++ === 0) this.warn(`an ingestion worker failed on chunk ${chunk} (${why}); the chunk was parsed in-process`);
-      return r;
+      why = ctl.signal.aborted ? `no result after ${this.timeoutMs} ms` : e instanceof Error ? e.message : String(e);
     } finally {
       clearTimeout(timer);
     }
+    return this.inProcessFrom(t, chunk, 1, why);
   }
-  /** One thread, or a worker's chunk retried: parsed here, now; its time counts as parsing, not reading. */
-  private inProcess(t: IngestTask): IngestResult {
-    const t0 = performance.now();
-    try {
-      return ingestChunk(t);
-    } finally {
-      this.waitMs += performance.now() - t0;
+  /**
+   * Attempts `from`, … of a chunk in-process (one thread's chunks, or a worker's chunk retried:
+   * its time counts as parsing, not reading), each accepted only by its receipt. A chunk that
+   * fails every attempt becomes one OPTMARGIN_WORKER_FAILED account per entry (exit 3). An error
+   * in the input itself throws here, as on one thread. `why`: what failed before (a worker).
+   */
+  private inProcessFrom(t: IngestTask, chunk: number, from: number, why: string | null): IngestResult {
+    const worker = why;
+    for (let attempt = from; attempt < INGEST_ATTEMPTS; attempt++) {
+      const t0 = performance.now();
+      let r: IngestResult;
+      try {
+        r = faultResult(ingestChunk(t), chunk, attempt);
+      } finally {
+        this.waitMs += performance.now() - t0;
+      }
+      const problem = receiptProblem(chunk, t.entries, r.columns, r.receipt);
+      if (problem === null) {
+        if (why !== null && this.failed++ === 0) {
+          this.warn(worker !== null ? `an ingestion worker failed on chunk ${chunk} (${worker}); the chunk was parsed in-process` : `chunk ${chunk} failed its receipt check (${why}); it was parsed again`);
+        }
+        return r;
+      }
+      why = problem;
     }
+    this.warn(`chunk ${chunk} of the input failed all ${INGEST_ATTEMPTS} attempts (last: ${why}); its ${t.entries} accounts are reported ${ErrorCodes.WORKER_FAILED}`);
+    const columns = failedChunkColumns(t.entries, why ?? 'unknown');
+    return { columns, receipt: receiptOf(columns), accountLike: t.entries };
   }
   /** Chunks in flight (to bound memory: the reader waits when too many are). */
   get inFlight(): number {
@@ -313,7 +339,7 @@ export async function ingestBook(file: string, opts: IngestOptions): Promise<{ c
           const bytes = sharedCopy(buf.subarray(0, end));
           const firstLine = line;
           for (let q = bytes.indexOf(0x0a); q >= 0; q = bytes.indexOf(0x0a, q + 1)) line++;
-          await submit({ format: 'jsonl', bytes, firstLine, firstIndex: -1 });
+          await submit({ format: 'jsonl', bytes, firstLine, firstIndex: -1, entries: jsonLineEntries(bytes) });
         }
         buf = buf.subarray(end);
         if (eof && buf.length === 0) break;
@@ -347,7 +373,7 @@ export async function ingestBook(file: string, opts: IngestOptions): Promise<{ c
         remaining--;
         if (q - chunkStart >= chunkBytes) {
           const bytes = sharedCopy(buf.subarray(chunkStart, q));
-          await submit({ format: 'msgpack', bytes, firstLine: 0, firstIndex: index });
+          await submit({ format: 'msgpack', bytes, firstLine: 0, firstIndex: index, entries: count });
           index += count;
           count = 0;
           buf = buf.subarray(q);
@@ -356,7 +382,7 @@ export async function ingestBook(file: string, opts: IngestOptions): Promise<{ c
         }
       }
       if (remaining !== Infinity && remaining > 0) throw new OptmarginError(ErrorCodes.INVALID_FILE, `${name} is not valid msgpack: the array declares ${remaining} more accounts than the file holds`);
-      if (q > chunkStart) await submit({ format: 'msgpack', bytes: sharedCopy(buf.subarray(chunkStart, q)), firstLine: 0, firstIndex: index });
+      if (q > chunkStart) await submit({ format: 'msgpack', bytes: sharedCopy(buf.subarray(chunkStart, q)), firstLine: 0, firstIndex: index, entries: count });
     }
     const t1 = performance.now();
     const busyReading = parser.waited + parser.consumed; // the final drain below adds to both

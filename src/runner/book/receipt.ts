@@ -18,7 +18,8 @@ function hashRange(h: number, a: Float64Array, from: number, to: number): number
   return hashWords(h, new Uint32Array(a.buffer, a.byteOffset + from * 8, (to - from) * 2), 0, (to - from) * 2);
 }
 
-function hashWords(h: number, u: Uint32Array | Int32Array, from: number, to: number): number {
+/** FNV-1a over the 32-bit words u[from, to) (the ingestion receipts hash their columns with it too). */
+export function hashWords(h: number, u: Uint32Array | Int32Array, from: number, to: number): number {
   for (let i = from; i < to; i++) h = Math.imul(h ^ u[i], 16777619);
   return h;
 }
