@@ -11,7 +11,8 @@ import { encode } from '@msgpack/msgpack';
 import { describe, expect, test } from 'vitest';
 import { ingestBook } from '../src/io/ingest.js';
 import { accountAt, type BookColumns } from '../src/instruments/columns.js';
-import { encodeColumns, readColumns } from '../src/io/book-columns.js';
+import { encodeColumns, encodeSegment, readColumns } from '../src/io/book-columns.js';
+import { BookWriter } from '../src/io/book-file.js';
 import { validateAccount } from '../src/instruments/account.js';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
 import { generateBook } from '../src/io/gen-book.js';
@@ -90,7 +91,12 @@ describe('streaming ingestion', () => {
   test('columnar files are checked: structure (lengths, offsets, indices) and values (limits → invalid account with validateAccount\'s message)', async () => {
     const { columns } = await ingestBook(file('c.jsonl', jsonl), { threads: 1 });
     const good = bytesOf(encodeColumns(columns));
-    expect(() => readColumns(good.subarray(0, good.length - 8), 'x')).toThrow(/the arrays need \d+ bytes in all/);
+    expect(() => readColumns(good.subarray(0, good.length - 8), 'x')).toThrow(/without its end marker \(a truncated file\)/);
+    expect(() => readColumns(good.subarray(0, good.length - 16), 'x')).toThrow(/the arrays need \d+ bytes in all/);
+    expect(() => readColumns(Buffer.concat([good, new Uint8Array(8)]), 'x')).toThrow(/8 bytes after the end marker/);
+    const miscount = Buffer.from(good);
+    miscount.writeUInt32LE(columns.n + 1, miscount.length - 4);
+    expect(() => readColumns(miscount, 'x')).toThrow(new RegExp(`the end marker counts ${columns.n + 1} accounts, the segments hold ${columns.n}`));
     const c2 = structuredClone(columns);
     c2.size[0] = Infinity;
     const back = readColumns(bytesOf(encodeColumns(c2)), 'x');
@@ -101,6 +107,55 @@ describe('streaming ingestion', () => {
     const c4 = structuredClone(columns);
     c4.posStart[3] = c4.posStart[2] - 1;
     expect(() => readColumns(bytesOf(encodeColumns(c4)), 'x')).toThrow(/posStart\[3\] decreases/);
+  });
+});
+
+describe('the columnar format in segments (streamed writing)', () => {
+  test('a book written one segment at a time (BookWriter, 7 segments) reads back as the accounts written, an invalid account at its book index', async () => {
+    const chunks: Uint8Array[] = [];
+    const w = new BookWriter('columns', accounts.length, (c) => void chunks.push(c), 45);
+    for (const a of accounts) await w.add(validateAccount(a));
+    await w.end();
+    const bytes = Buffer.concat(chunks);
+    expect(bytes.subarray(0, 8).toString('latin1')).toBe('OMBOOKC2');
+    expect(bytes.readUInt32LE(bytes.length - 4)).toBe(accounts.length);
+    const { columns, report } = await ingestBook(file('seg.ombook', bytes), { threads: 1 });
+    expect(report.format).toBe('columns');
+    expect(view(columns)).toEqual({ n: accounts.length, accounts: accounts.map((a) => validateAccount(a)) });
+    // a size breaking the limit in the 5th segment: that account (book index 200) becomes invalid, no other
+    const parts: Uint8Array[] = [];
+    const w2 = new BookWriter('columns', accounts.length, (c) => void parts.push(c), 45);
+    for (const [k, a] of accounts.entries()) {
+      const v = validateAccount(a);
+      await w2.add(k === 200 ? { ...v, positions: [{ ...v.positions[0], size: 1e300 }, ...v.positions.slice(1)] } : v);
+    }
+    await w2.end();
+    const seg = readColumns(Buffer.concat(parts), 'x');
+    expect([...seg.errors.keys()]).toEqual([200]);
+    expect(seg.errors.get(200)).toMatchObject({ path: 'positions[0].size', message: 'positions[0].size must be within ±1e12 (docs/book.md "Limits"), got 1e+300' });
+    expect(seg.ids[200]).toBe(accounts[200].id);
+  });
+
+  test('a version-1 file (OMBOOKC1, one segment, no end marker) still reads', async () => {
+    const c = (await ingestBook(file('v1.jsonl', accounts.map((a) => JSON.stringify(a)).join('\n')), { threads: 1 })).columns;
+    const seg = Buffer.concat(encodeSegment(c));
+    const at = seg.indexOf(Buffer.from('optmargin.book-columns/2'));
+    seg[at + 'optmargin.book-columns/'.length] = '1'.charCodeAt(0);
+    const v1 = Buffer.concat([Buffer.from('OMBOOKC1'), seg]);
+    expect(view(readColumns(v1, 'x'))).toEqual(view(c));
+  });
+
+  test('gen-book --out x.ombook (streamed) and --out x.jsonl give the same book', async () => {
+    const { runGenBookCommand } = await import('../src/cli/book.js');
+    const ombook = join(dir, 'gen.ombook');
+    const jsonlFile = join(dir, 'gen.jsonl');
+    await runGenBookCommand({ accounts: 700, seed: 9, out: ombook });
+    await runGenBookCommand({ accounts: 700, seed: 9, out: jsonlFile });
+    const a = await ingestBook(ombook, { threads: 1 });
+    const b = await ingestBook(jsonlFile, { threads: 2 });
+    expect(a.report.format).toBe('columns');
+    expect(view(a.columns)).toEqual(view(b.columns));
+    expect(a.columns.n).toBe(700);
   });
 });
 

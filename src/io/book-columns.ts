@@ -1,37 +1,45 @@
 /**
  * The columnar book file (`.ombook`, docs/book.md "Columnar book format"): the book's columns
- * (columns.ts) as little-endian typed arrays behind a small msgpack header, for users who
- * recompute the same book often — reading it is a copy-free view of the file, no parsing per
- * position.
+ * (columns.ts) as little-endian typed arrays behind small msgpack headers, for users who
+ * recompute the same book often — reading it is a view of the file, no parsing per position.
+ * The file is a sequence of segments (a writer streams any number of accounts in bounded memory,
+ * one segment at a time: gen-book --out x.ombook), then an end marker:
  *
- *   bytes 0–7    magic "OMBOOKC1"
- *   bytes 8–11   header length H (u32 LE)
- *   12 … 12+H    msgpack map { format: "optmargin.book-columns/1", n, nPos, nCol, nPcol,
- *                ids: string[n], names: string[], currencies: string[],
- *                errors: [index, code, message, path?][] }
- *   then, each starting at a multiple of 8: mode u8[n], posStart i32[n+1], colStart i32[n+1],
- *   instr i32[nPos], pcolStart i32[nPos+1], cur i32[nCol], pcur i32[nPcol], size f64[nPos],
- *   entry f64[nPos] (NaN = no entry price), amount f64[nCol], pamount f64[nPcol]
+ *   bytes 0–7    magic "OMBOOKC2"
+ *   segments     each at a multiple of 8: u32 LE header length H (> 0), then H bytes of msgpack
+ *                { format: "optmargin.book-columns/2", n, nPos, nCol, nPcol, ids: string[n],
+ *                names: string[], currencies: string[], errors: [index, code, message, path?][] }
+ *                (indices local to the segment), then, each starting at a multiple of 8:
+ *                mode u8[n], posStart i32[n+1], colStart i32[n+1], instr i32[nPos],
+ *                pcolStart i32[nPos+1], cur i32[nCol], pcur i32[nPcol], size f64[nPos],
+ *                entry f64[nPos] (NaN = no entry price), amount f64[nCol], pamount f64[nPcol]
+ *   end          u32 0, u32 total accounts (the file ends there: a truncated file is refused)
  *
+ * A version-1 file (magic "OMBOOKC1", format ".../1": one segment, no end marker) still reads.
  * Reading checks the structure (lengths add up to the file size exactly, offsets monotonic,
  * indices inside their tables) and every value against the limits; an account whose values
- * break a rule becomes an invalid account with validateAccount's own message.
+ * break a rule becomes an invalid account with validateAccount's own message. Segments are
+ * concatenated (names and currencies merged) into the book's columns.
  */
 import { encode } from '@msgpack/msgpack';
 import { ErrorCodes, OptmarginError, type ErrorCode } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import { validateAccount } from '../instruments/account.js';
 import { decodeMsgpack } from './decode.js';
-import { Mode, accountAt, type AccountError, type BookColumns } from '../instruments/columns.js';
+import { ColumnsBuilder, Mode, accountAt, concatColumns, type AccountError, type BookColumns } from '../instruments/columns.js';
 
-const MAGIC = 'OMBOOKC1';
-export const COLUMNS_FORMAT = 'optmargin.book-columns/1';
+const MAGIC = 'OMBOOKC2';
+const MAGIC_V1 = 'OMBOOKC1';
+export const COLUMNS_FORMAT = 'optmargin.book-columns/2';
+const COLUMNS_FORMAT_V1 = 'optmargin.book-columns/1';
+/** accounts per segment of a streamed file (≈ 1.3 M positions, ≈ 35 MB: what a writer holds at a time) */
+export const SEGMENT_ACCOUNTS = 65_536;
 const CURRENCY_RE = /^[A-Z][A-Z0-9]{1,9}$/;
 
+const hasMagic = (b: Uint8Array, m: string): boolean => b.length >= 8 && [...m].every((ch, i) => b[i] === ch.charCodeAt(0));
+
 export function isColumnsFile(b: Uint8Array): boolean {
-  if (b.length < 8) return false;
-  for (let i = 0; i < 8; i++) if (b[i] !== MAGIC.charCodeAt(i)) return false;
-  return true;
+  return hasMagic(b, MAGIC) || hasMagic(b, MAGIC_V1);
 }
 
 type ArrayName = 'mode' | 'posStart' | 'colStart' | 'instr' | 'pcolStart' | 'cur' | 'pcur' | 'size' | 'entry' | 'amount' | 'pamount';
@@ -45,8 +53,20 @@ function lengths(n: number, nPos: number, nCol: number, nPcol: number): Record<A
 
 const pad8 = (x: number): number => (x + 7) & ~7;
 
-/** The file's bytes, as parts to write one after the other (no copy of the arrays). */
-export function encodeColumns(c: BookColumns): Uint8Array[] {
+/** The file's first bytes (the magic). */
+export function columnsFileHead(): Uint8Array {
+  return Uint8Array.from(MAGIC, (ch) => ch.charCodeAt(0));
+}
+
+/** The end marker after the last segment: u32 0, u32 total accounts. */
+export function columnsFileEnd(accounts: number): Uint8Array {
+  const end = new Uint8Array(8);
+  new DataView(end.buffer).setUint32(4, accounts, true);
+  return end;
+}
+
+/** One segment's bytes (header, arrays; 8-byte aligned), as parts to write one after the other (no copy of the arrays). */
+export function encodeSegment(c: BookColumns): Uint8Array[] {
   const header = encode({
     format: COLUMNS_FORMAT,
     n: c.n,
@@ -58,10 +78,9 @@ export function encodeColumns(c: BookColumns): Uint8Array[] {
     currencies: c.currencies,
     errors: [...c.errors].map(([k, e]) => (e.path === undefined ? [k, e.code, e.message] : [k, e.code, e.message, e.path])),
   });
-  const head = new Uint8Array(pad8(12 + header.length));
-  for (let i = 0; i < 8; i++) head[i] = MAGIC.charCodeAt(i);
-  new DataView(head.buffer).setUint32(8, header.length, true);
-  head.set(header, 12);
+  const head = new Uint8Array(pad8(4 + header.length));
+  new DataView(head.buffer).setUint32(0, header.length, true);
+  head.set(header, 4);
   const parts: Uint8Array[] = [head];
   for (const [name] of LAYOUT) {
     const a = c[name];
@@ -71,6 +90,11 @@ export function encodeColumns(c: BookColumns): Uint8Array[] {
     if (pad) parts.push(new Uint8Array(pad));
   }
   return parts;
+}
+
+/** A whole file of one segment, as parts (no copy of the arrays). */
+export function encodeColumns(c: BookColumns): Uint8Array[] {
+  return [columnsFileHead(), ...encodeSegment(c), columnsFileEnd(c.n)];
 }
 
 function bad(name: string, what: string): OptmarginError {
@@ -104,24 +128,51 @@ function checkIndices(name: string, what: string, a: Int32Array, size: number): 
 
 /** Reads a columnar book; `name` labels errors. */
 export function readColumns(buf: Uint8Array, name: string): BookColumns {
-  if (!isColumnsFile(buf) || buf.length < 12) throw bad(name, 'no OMBOOKC1 header');
-  const hLen = new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(8, true);
-  if (12 + hLen > buf.length) throw bad(name, `the header declares ${hLen} bytes, more than the file holds`);
-  const h = decodeMsgpack(buf.subarray(12, 12 + hLen), `${name} (header)`) as Record<string, unknown>;
-  if (h === null || typeof h !== 'object' || h.format !== COLUMNS_FORMAT) throw bad(name, `the header's format must be ${JSON.stringify(COLUMNS_FORMAT)}`);
+  if (!isColumnsFile(buf)) throw bad(name, 'no OMBOOKC2 header');
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (hasMagic(buf, MAGIC_V1)) {
+    const { columns, end } = readSegment(buf, dv, 8, name, COLUMNS_FORMAT_V1, 0);
+    if (end !== buf.length) throw bad(name, `the arrays need ${end} bytes in all, the file has ${buf.length}`);
+    return columns;
+  }
+  const segments: BookColumns[] = [];
+  let accounts = 0;
+  for (let off = 8; ; ) {
+    if (off + 8 > buf.length) throw bad(name, `it ends at byte ${buf.length} without its end marker (a truncated file)`);
+    if (dv.getUint32(off, true) === 0) {
+      const total = dv.getUint32(off + 4, true);
+      if (total !== accounts) throw bad(name, `the end marker counts ${total} accounts, the segments hold ${accounts}`);
+      if (off + 8 !== buf.length) throw bad(name, `${buf.length - off - 8} bytes after the end marker`);
+      break;
+    }
+    const { columns, end } = readSegment(buf, dv, off, name, COLUMNS_FORMAT, accounts);
+    segments.push(columns);
+    accounts += columns.n;
+    off = end;
+  }
+  if (segments.length === 0) return new ColumnsBuilder().build();
+  return concatColumns(segments);
+}
+
+/** The segment at `off` (its u32 header length); `before`: accounts in the segments before it (for the limit). */
+function readSegment(buf: Uint8Array, dv: DataView, off: number, name: string, format: string, before: number): { columns: BookColumns; end: number } {
+  const hLen = dv.getUint32(off, true);
+  if (off + 4 + hLen > buf.length) throw bad(name, `a header declares ${hLen} bytes, more than the file holds`);
+  const h = decodeMsgpack(buf.subarray(off + 4, off + 4 + hLen), `${name} (header)`) as Record<string, unknown>;
+  if (h === null || typeof h !== 'object' || h.format !== format) throw bad(name, `the header's format must be ${JSON.stringify(format)}`);
   const { n, nPos, nCol, nPcol } = h as Record<string, number>;
   for (const [k, v] of Object.entries({ n, nPos, nCol, nPcol })) if (!Number.isInteger(v) || v < 0) throw bad(name, `header ${k} must be a count`);
-  if (n > LIMITS.accounts) throw new OptmarginError(ErrorCodes.LIMIT_EXCEEDED, `${name} holds ${n} accounts, more than the limit of ${LIMITS.accounts}`);
+  if (before + n > LIMITS.accounts) throw new OptmarginError(ErrorCodes.LIMIT_EXCEEDED, `${name} holds more than the limit of ${LIMITS.accounts} accounts`);
   if (!isStringArray(h.ids, n) || !isStringArray(h.names) || !isStringArray(h.currencies)) throw bad(name, 'ids, names and currencies must be string arrays (ids: one per account)');
   const len = lengths(n, nPos, nCol, nPcol);
-  let off = pad8(12 + hLen);
-  let expected = off;
-  for (const [k, size] of LAYOUT) expected += pad8(len[k] * size);
-  if (expected !== buf.length) throw bad(name, `the arrays need ${expected} bytes in all, the file has ${buf.length}`);
+  let at = pad8(off + 4 + hLen);
+  let end = at;
+  for (const [k, size] of LAYOUT) end += pad8(len[k] * size);
+  if (end > buf.length) throw bad(name, `the arrays need ${end} bytes in all, the file has ${buf.length}`);
   const arrays = {} as Record<ArrayName, BookColumns[ArrayName]>;
   for (const [k, size] of LAYOUT) {
-    arrays[k] = view(buf, off, len[k], size, k);
-    off += pad8(len[k] * size);
+    arrays[k] = view(buf, at, len[k], size, k);
+    at += pad8(len[k] * size);
   }
   const c: BookColumns = {
     n, ids: h.ids as string[], nPos, names: h.names as string[], currencies: h.currencies as string[], errors: new Map(),
@@ -141,7 +192,7 @@ export function readColumns(buf: Uint8Array, name: string): BookColumns {
     c.errors.set(k, path === undefined ? { code, message } : { code, message, path });
   }
   checkValues(c, name);
-  return c;
+  return { columns: c, end };
 }
 
 /** Accounts whose values break a rule become invalid accounts with validateAccount's message. */

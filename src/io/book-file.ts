@@ -10,7 +10,7 @@ import { ErrorCodes, OptmarginError, type ErrorCode } from '../errors.js';
 import { decodeMsgpack, firstByte, jsonNestingViolation, MAX_NESTING, msgpackArrayHeader, parseJsonText } from './decode.js';
 export { writeFileAtomic } from './atomic.js';
 import { ColumnsBuilder } from '../instruments/columns.js';
-import { encodeColumns } from './book-columns.js';
+import { SEGMENT_ACCOUNTS, columnsFileEnd, columnsFileHead, encodeColumns, encodeSegment } from './book-columns.js';
 import type { AccountInput } from '../measures/types.js';
 import { InvalidEntry } from '../runner/book/types.js';
 
@@ -110,22 +110,28 @@ export function bookFormatOf(file: string): BookFormat {
 
 /**
  * Writes a book of a known number of accounts one account at a time, in ~1 MB pieces handed to
- * `sink` (a file or standard output): constant memory for any book size.
+ * `sink` (a file or standard output) — the columnar format one segment (SEGMENT_ACCOUNTS
+ * accounts) at a time: bounded memory for any book size.
  */
 export class BookWriter {
   private parts: (Uint8Array | string)[] = [];
   private pending = 0;
   private k = 0;
-  /** the columnar format is built whole (≈ 32 bytes per position), then written */
+  /** the columnar format: the segment being built (SEGMENT_ACCOUNTS accounts at most), written when full */
   private columns: ColumnsBuilder | null = null;
   constructor(
     private readonly format: BookFormat,
     private readonly count: number,
     private readonly sink: (chunk: Uint8Array) => void | Promise<void>,
+    /** columnar format: accounts per segment */
+    private readonly segmentAccounts = SEGMENT_ACCOUNTS,
   ) {
     if (format === 'msgpack') this.push(msgpackArrayHeader(count));
     else if (format === 'json') this.push('[');
-    else if (format === 'columns') this.columns = new ColumnsBuilder();
+    else if (format === 'columns') {
+      this.push(columnsFileHead());
+      this.columns = new ColumnsBuilder();
+    }
   }
 
   private push(p: Uint8Array | string): void {
@@ -137,6 +143,7 @@ export class BookWriter {
     if (this.columns) {
       this.columns.add(a);
       this.k++;
+      if (this.columns.count === this.segmentAccounts) await this.endSegment();
       return;
     }
     if (this.format === 'msgpack') this.push(encode(a));
@@ -144,6 +151,13 @@ export class BookWriter {
     else this.push(JSON.stringify(a) + '\n');
     this.k++;
     if (this.pending >= 1 << 20) await this.flush();
+  }
+
+  /** Writes the segment built so far and starts the next one. */
+  private async endSegment(): Promise<void> {
+    for (const part of encodeSegment(this.columns!.build())) this.push(part);
+    this.columns = new ColumnsBuilder();
+    await this.flush();
   }
 
   private async flush(): Promise<void> {
@@ -157,7 +171,10 @@ export class BookWriter {
   async end(): Promise<void> {
     if (this.k !== this.count) throw new OptmarginError(ErrorCodes.INTERNAL, `book writer: ${this.k} accounts written, ${this.count} announced`);
     if (this.format === 'json') this.push('\n]\n');
-    if (this.columns) for (const part of encodeColumns(this.columns.build())) this.push(part);
+    if (this.columns) {
+      if (this.columns.count > 0) await this.endSegment();
+      this.push(columnsFileEnd(this.k));
+    }
     await this.flush();
   }
 }
