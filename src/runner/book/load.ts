@@ -13,7 +13,7 @@
 import { accountAt, Mode, MODE_NAMES, type BookColumns } from '../../instruments/columns.js';
 import type { AccountInput, AccountMode } from '../../instruments/types.js';
 import { AccKind, type ReduceArrays } from '../../measures/grid/reduce.js';
-import { I32 } from './arrays.js';
+import { I32, sharedI32 } from './arrays.js';
 import { Holdings, type BookAccounts, type ResolveContext } from './accounts.js';
 import type { BookInstruments } from './instruments.js';
 import type { BookRows } from './rows.js';
@@ -86,8 +86,8 @@ export class LoadSession {
   place(red: ReduceArrays, accounts: BookAccounts): Uint8Array {
     const n = this.n;
     const path = new Uint8Array(n);
-    accounts.accColFrom = new Int32Array(n);
-    accounts.accColTo = new Int32Array(n);
+    accounts.accColFrom = sharedI32(n); // shared, like BookAccounts' own (the tick's equity tasks read them)
+    accounts.accColTo = sharedI32(n);
     const r = this.rec.a;
     for (let k = 0, q = 0; k < n; k++, q += REC) {
       path[k] = r[q];
