@@ -73,6 +73,8 @@ export async function bookCliSection(ctx: SectionContext): Promise<Section> {
     lines.push(
       `\`optmargin book BOOK --threads T --out results.csv\` on ${n.toLocaleString('en-US')} accounts (gen-book seed 1, shipped market, the default model deribit-pm-2024.1), run as a child process and timed from spawn to exit (median of ${reps}); stage shares are read / parse+validate / resolve / recompute / write (from the run's own --json report).`,
       '',
+      'What runs where: `--threads 1` runs everything on the main thread (no worker is started); `--threads 2` starts 2 ingestion workers (parse + validate; the .ombook format has no parse step) and a book pool of 2 workers (recompute), while reading and cutting the input, resolving (chunk by chunk, overlapping the workers\' parsing) and writing the results stay on the main thread.',
+      '',
       `Load when the section started: ${load()}.`,
       '',
       `Targets (issue 9, on 100,000 accounts${ctx.quick ? '; not judged on this --quick book' : ''}): 2 threads at most 1.5 s from msgpack or the columnar format, at most 3 s from JSON lines; 2 threads at least 1.6× faster than 1 thread.`,
