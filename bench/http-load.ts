@@ -45,16 +45,16 @@ for (let k = 0; k < total; k++) {
   parentPort.postMessage(k);
 }`;
 
-/** One keep-alive connection carrying one request at a time. */
-class Conn {
+/** One keep-alive connection carrying one request at a time (the answer's status and body to `done`). */
+export class Conn {
   private buf: Buffer = Buffer.alloc(0);
   busy = false;
-  private onDone: ((status: number) => void) | null = null;
+  private onDone: ((status: number, body: Buffer) => void) | null = null;
   constructor(readonly socket: net.Socket) {
     socket.setNoDelay(true);
     socket.on('data', (d: Buffer) => this.data(d));
   }
-  send(req: Buffer, done: (status: number) => void): void {
+  send(req: Buffer, done: (status: number, body: Buffer) => void): void {
     this.busy = true;
     this.onDone = done;
     this.socket.write(req);
@@ -64,13 +64,32 @@ class Conn {
     for (let total = messageLength(this.buf); total > 0; total = messageLength(this.buf)) {
       // the status code of "HTTP/1.1 200 OK"
       const status = Number(this.buf.subarray(9, 12).toString('latin1'));
+      const body = this.buf.subarray(this.buf.indexOf('\r\n\r\n') + 4, total);
       this.buf = this.buf.subarray(total);
       const done = this.onDone;
       this.onDone = null;
       this.busy = false;
-      done?.(status);
+      done?.(status, body);
     }
   }
+}
+
+/** A keep-alive connection to a loopback URL (one request at a time). */
+export function connect(url: string): Promise<Conn> {
+  const u = new URL(url);
+  if (u.hostname !== '127.0.0.1' && u.hostname !== 'localhost') throw new Error('the load generator talks to loopback only');
+  return new Promise<Conn>((resolve, reject) => {
+    const s = net.connect({ host: u.hostname, port: Number(u.port) }, () => resolve(new Conn(s)));
+    s.on('error', reject);
+  });
+}
+
+/** A pre-encoded keep-alive HTTP/1.1 request (JSON body when given). */
+export function encodeRequest(method: string, url: string, path: string, body?: string): Buffer {
+  const head = `${method} ${path} HTTP/1.1\r\nhost: ${new URL(url).host}\r\nconnection: keep-alive\r\n`;
+  if (body === undefined) return Buffer.from(head + '\r\n');
+  const b = Buffer.from(body);
+  return Buffer.concat([Buffer.from(`${head}content-type: application/json\r\ncontent-length: ${b.length}\r\n\r\n`), b]);
 }
 
 export async function openLoop(opts: { url: string; path: string; body: string | Buffer; contentType?: string; rate: number; durationMs: number; connections: number }): Promise<LoadResult> {

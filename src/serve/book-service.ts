@@ -82,6 +82,8 @@ export class BookService {
   private moves: Record<string, number> = {};
   private shifts: Record<string, number> = {};
   private seq = 0;
+  /** the market hash while no tick or load changed the market (computed when first asked for) */
+  private hash: string | null = null;
   private readonly figures = new Float64Array(3);
   private readonly clients = new Set<SseClient>();
   private heartbeat: NodeJS.Timeout | null = null;
@@ -99,6 +101,10 @@ export class BookService {
    * hash of that snapshot's hash and the shocks in force (the same moves give the same hash).
    */
   get marketHash(): string {
+    return (this.hash ??= this.hashOfMoves());
+  }
+
+  private hashOfMoves(): string {
     const base = this.engine.marketHash;
     const nonZero = (r: Record<string, number>) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== 0));
     const priceMove = nonZero(this.moves);
@@ -136,6 +142,7 @@ export class BookService {
     this.market = base;
     this.moves = {};
     this.shifts = {};
+    this.hash = null;
     const results = this.book.results();
     this.health = new Uint8Array(results.length);
     for (let k = 0; k < results.length; k++) this.health[k] = codeOf(results[k]);
@@ -145,7 +152,8 @@ export class BookService {
   }
 
   /** Moves one underlying (relative to the loaded market) and re-margins the accounts holding it. */
-  async tick(body: TickBody): Promise<{ changed: number; events: number; ms: number; marketHash: string; stages: unknown }> {
+  async tick(body: TickBody): Promise<{ changed: number; events: number; ms: number; handlerMs: number; marketHash: string; stages: unknown }> {
+    const t0 = performance.now();
     const book = this.engine;
     const u = body.underlying;
     if (!this.market.hasUnderlying(u)) {
@@ -157,10 +165,12 @@ export class BookService {
     if (body.index !== undefined) this.moves[u] = check.positive('index', body.index) / this.market.spot(u) - 1;
     else if (body.priceMove !== undefined) this.moves[u] = body.priceMove;
     if (body.volShift !== undefined) this.shifts[u] = body.volShift;
+    this.hash = null;
     const shocked = this.market.shocked({ priceMove: { ...this.moves }, volShift: { ...this.shifts } });
     const update = await book.tick(u, shocked);
     const events = this.tickTransitions(update.indices);
-    return { changed: update.indices.length, events, ms: update.ms, marketHash: this.marketHash, stages: update.stages };
+    const marketHash = this.marketHash;
+    return { changed: update.indices.length, events, ms: update.ms, handlerMs: performance.now() - t0, marketHash, stages: update.stages };
   }
 
   trade(account: string | number, changes: unknown): { index: number; result: BookAccountResult; ms: number; events: number } {
