@@ -98,14 +98,17 @@ export class InstrumentTable {
   indexOf(name: string): number {
     const hit = this.index.get(name);
     if (hit !== undefined) return hit;
-    const inst = parseInstrument(name);
-    const canonical = this.index.get(inst.name);
-    if (canonical !== undefined) {
-      this.index.set(name, canonical);
-      return canonical;
-    }
-    const i = this.add(inst.name, inst);
+    const i = this.indexOfInstrument(parseInstrument(name));
     this.index.set(name, i);
+    return i;
+  }
+
+  /** Index of an instrument already parsed (indexOf without parsing its name again: a book's tick re-values known instruments). */
+  indexOfInstrument(inst: Instrument): number {
+    const hit = this.index.get(inst.name);
+    if (hit !== undefined) return hit;
+    const i = this.add(inst.name, inst);
+    this.index.set(inst.name, i);
     return i;
   }
 

@@ -7,6 +7,7 @@
 import { Kind } from '../../instruments/kind.js';
 import { InstrumentTable } from '../../instruments/table.js';
 import type { MarginMarket } from '../../market/margin-market.js';
+import type { Instrument } from '../../market/types.js';
 import type { BaseInstruments } from '../../measures/grid/addons.js';
 import { Revaluation } from '../../scenarios/revaluation.js';
 import type { ScenarioSet } from '../../scenarios/types.js';
@@ -24,6 +25,8 @@ export class BookInstruments implements BaseInstruments {
   /** contract size */
   cs: Float64Array = new Float64Array(0);
   names: string[] = [];
+  /** each instrument as parsed by the table (null: a coin) — a tick values them again without parsing */
+  private parsed: (Instrument | null)[] = [];
   underlyings: string[] = [];
   groupCount = 0;
   /** revaluation matrix n × nScen (shared), its version, and per slot: weights (nSlots × nScen, shared), index (shared), labels */
@@ -50,6 +53,7 @@ export class BookInstruments implements BaseInstruments {
     this.cs = sharedF64(n);
     for (let i = 0; i < n; i++) this.cs[i] = tb.instruments[i]?.contractSize ?? 1;
     this.names = tb.names.slice(0, n);
+    this.parsed = tb.instruments.slice(0, n);
     this.underlyings = tb.underlyings.slice();
     this.groupCount = tb.groupCount;
     const nu = this.underlyings.length;
@@ -83,7 +87,8 @@ export class BookInstruments implements BaseInstruments {
     const map: number[] = [];
     for (let i = 0; i < this.n; i++) {
       if (this.slot[i] !== slot) continue;
-      const j = this.kind[i] === Kind.Coin ? sub.coinIndex(u) : sub.indexOf(this.names[i]);
+      const inst = this.parsed[i];
+      const j = inst ? sub.indexOfInstrument(inst) : sub.coinIndex(u);
       map[j] = i;
     }
     for (let j = 0; j < sub.count; j++) {
@@ -137,6 +142,7 @@ export class BookInstruments implements BaseInstruments {
       this.group[i] = tb.group[i];
       this.cs[i] = tb.instruments[i]?.contractSize ?? 1;
       this.names[i] = tb.names[i];
+      this.parsed[i] = tb.instruments[i];
       const j = tb.kind[i] === Kind.Coin ? side.coinIndex(tb.underlyings[tb.underlyingOf[i]]) : side.indexOf(tb.names[i]);
       map[j] = i;
       this.forward[i] = side.forward[j];
