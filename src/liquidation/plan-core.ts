@@ -118,10 +118,12 @@ export function finishPlan(
   restored: boolean,
   reason: string,
   afterAccount: AccountInput,
+  afterFigures?: MarginFigures,
 ): LiquidationPlan {
-  // the after account's figures now (an error surfaces with the plan), its full margin result
-  // (breakdown included) when first read: a simulation reads the book's figures instead
-  figuresOk(engine, afterAccount);
+  // the after account's figures now (an error surfaces with the plan) unless the planner has
+  // them already; its full margin result (breakdown included) when first read: a simulation
+  // reads the book's figures instead
+  if (!afterFigures) figuresOk(engine, afterAccount);
   let margin: MarginResultOk | null = null;
   const after = {
     account: afterAccount,

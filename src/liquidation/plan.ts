@@ -154,11 +154,15 @@ class FixedPricePlanner {
 
   /** Venue order: kind rank, then notional (desc), then input index. */
   private venueOrder(): number[] {
-    const rank = (k: number): number => {
+    const open = this.open();
+    const rank = new Int32Array(this.remaining.length);
+    const notional = new Float64Array(this.remaining.length);
+    for (const k of open) {
       const r = this.spec.order.indexOf(this.facts[k].kind);
-      return r < 0 ? this.spec.order.length : r;
-    };
-    return this.open().sort((a, b) => rank(a) - rank(b) || notionalUsd(this.facts[b], this.remaining[b]) - notionalUsd(this.facts[a], this.remaining[a]) || a - b);
+      rank[k] = r < 0 ? this.spec.order.length : r;
+      notional[k] = notionalUsd(this.facts[k], this.remaining[k]);
+    }
+    return open.sort((a, b) => rank[a] - rank[b] || notional[b] - notional[a] || a - b);
   }
 
   private nextStep(): Candidate | null {
@@ -267,6 +271,7 @@ class FixedPricePlanner {
     const restored = this.gap(this.cur) >= 0;
     if (this.steps.length > 0) reason = restored ? 'target restored' : this.open().length === 0 ? 'every position closed: the target cannot be met' : 'no closing step improves the target';
     else if (!restored) reason = this.open().length === 0 ? 'no positions to close' : 'no closing step improves the target';
-    return finishPlan(this.engine, this.account, this.mech, this.spec, before, g0, this.steps, restored, reason, accountOf(this.account, this.remaining, this.collateral));
+    // this.cur: the figures of the account the last step built, the same input as the after account
+    return finishPlan(this.engine, this.account, this.mech, this.spec, before, g0, this.steps, restored, reason, accountOf(this.account, this.remaining, this.collateral), this.cur);
   }
 }
