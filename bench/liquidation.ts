@@ -136,7 +136,7 @@ async function stepLines(market: Market, accounts: AccountInput[], pmeAccounts: 
     ...pme.rows,
     '',
     `Median step, ${GRID} (vectorized), ${n} accounts: ${median(grid.ms).toFixed(0)} ms = ${(median(grid.ms) / tick).toFixed(1)} × the book tick (target ≤ 100 ms: ${verdict(median(grid.ms) <= 100, accounts.length)}). ` +
-      `${PME} (segregated coin and USDC sub-accounts, one ledger and one insurance fund per currency; single path, not vectorized), measured on the first ${pmeAccounts.length.toLocaleString('en-US')} generated accounts a segregated PME sub-account can be: median step ${median(pme.ms).toFixed(0)} ms; the book engine's tick of the same BTC move on them: median ${pmeTick.toFixed(0)} ms, scaled linearly to ${n} accounts (an extrapolation, not a measurement): ≈ ${((pmeTick * scale) / 1000).toFixed(1)} s per tick, and a step ticks at least once (target ≤ 100 ms on ${n} accounts: ${pmeTick * scale <= 100 ? 'not measured at that size' : verdict(false, accounts.length)}).`,
+      `${PME} (segregated coin and USDC sub-accounts, one ledger and one insurance fund per currency; single path, not vectorized), measured on the first ${pmeAccounts.length.toLocaleString('en-US')} generated accounts a segregated PME sub-account can be: median step ${median(pme.ms).toFixed(0)} ms; the book engine's tick of the same BTC move on them: median ${pmeTick.toFixed(0)} ms, scaled linearly to ${n} accounts (an extrapolation, not a measurement): ≈ ${((pmeTick * scale) / 1000).toFixed(1)} s per tick, and a step ticks at least once (target ≤ 100 ms on 100,000 accounts: ${pmeTick * scale <= 100 ? 'not measured at that size' : verdict(false, accounts.length)}).`,
   ];
 }
 
