@@ -218,7 +218,7 @@ async function tickOverHttp(ctx: SectionContext, lines: string[]): Promise<void>
     row('of which, in the server: the engine tick (`ms` of the answer)', median(m.engine)),
     row('of which, in the server: the handler — move, engine tick, transitions, events, hash (`handlerMs`)', median(m.handler)),
     row('HTTP floor: GET /healthz round trip on the same connection', median(m.floor)),
-    `| the server's overhead: round trip − its own engine tick (handler, Fastify, loopback) | ${(b - median(m.engine)).toFixed(2)} | round trip = ${(b / median(m.engine)).toFixed(2)}× the server's engine tick |`,
+    `| the server's overhead: median round trip − median engine tick of the server (handler, Fastify, loopback) | ${(b - median(m.engine)).toFixed(2)} | round trip = ${(b / median(m.engine)).toFixed(2)}× the server's engine tick |`,
     row('the same tick with fetch() as the client, round trip', median(m.fetch)),
   );
 }
