@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Proc } from '../bench/procs.js';
 import { cli, hasNats, LoopbackCluster, stopProc, until } from './support/nats.js';
+import { findPackageRoot } from '../src/wasm/module.js';
 import { syntheticHistoryText } from './synthetic-history.js';
 
 if (!hasNats) console.warn('cluster VaR tests skipped: nats-server is not installed (apt-get install -y nats-server)');
@@ -98,6 +99,18 @@ describe.skipIf(!hasNats || !existsSync(cli))('book VaR over NATS JetStream (nat
     const bad = distributed(lines, ['--scenario-blocks', '100']);
     expect(await bad.exit).toBe(2);
     expect(bad.err()).toMatch(/--scenario-blocks 100: blocks of 5 of the 500 scenarios would be shorter than the tail of 7 entries/);
+  }, 60_000);
+
+  test('a --market snapshot (rebuilt by the workers with resolveMarket) and a Monte Carlo set: the same bytes', async () => {
+    const market = join(findPackageRoot(), 'data', 'default-market.json');
+    for (const extra of [['--market', market], ['--method', 'mc', '--scenarios', '800', '--seed', '3', '--alpha', '0.975', '--quantile', 'linear']]) {
+      const l = local(lines, extra);
+      expect(l.status, l.stderr).toBe(0);
+      const d = distributed(lines, [...extra, '--scenario-blocks', '2']);
+      expect(await d.exit, d.err()).toBe(0);
+      expect(d.out() === l.stdout, extra.join(' ')).toBe(true);
+      expect(d.out() === ref).toBe(false);
+    }
   }, 60_000);
 
   test('an unparsable line: the local run\'s error (exit 2, the same account and line) and nothing on stdout', async () => {
