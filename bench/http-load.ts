@@ -3,12 +3,10 @@
  * raw keep-alive sockets, one pre-encoded request, a minimal response parser (status line and
  * Content-Length), as autocannon does. Requests are scheduled at a fixed rate and each latency
  * is measured from its scheduled time (a stalled server cannot hide its queue: no coordinated
- * omission) and from its write (service time), in microseconds of the monotonic clock — not in
- * the millisecond buckets of autocannon's histogram. A clock thread wakes the client at each send
- * time; the client reads answers as they arrive.
+ * omission) and from its write (service time), in microseconds from performance.now() — not in
+ * the millisecond buckets of autocannon's histogram.
  */
 import net from 'node:net';
-import { Worker } from 'node:worker_threads';
 import { spawn } from 'node:child_process';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,19 +29,6 @@ function pct(sorted: Float64Array, q: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
-
-/** ms on the process's monotonic clock (the same in every thread, unlike performance.now()). */
-const hrMs = (): number => Number(process.hrtime.bigint()) / 1e6;
-
-/** The clock thread of openLoop: one message as each send time comes (never before it). */
-const CLOCK = `
-const { parentPort, workerData: { start, interval, total } } = require('node:worker_threads');
-const hrMs = () => Number(process.hrtime.bigint()) / 1e6;
-const nap = new Int32Array(new SharedArrayBuffer(4));
-for (let k = 0; k < total; k++) {
-  for (let wait = start + k * interval - hrMs(); wait > 0; wait = start + k * interval - hrMs()) Atomics.wait(nap, 0, 0, wait);
-  parentPort.postMessage(k);
-}`;
 
 /** One keep-alive connection carrying one request at a time (the answer's status and body to `done`). */
 export class Conn {
@@ -116,15 +101,14 @@ export async function openLoop(opts: { url: string; path: string; body: string |
   let errors = 0;
   const interval = 1000 / opts.rate;
   const cpu0 = process.cpuUsage();
-  const start = hrMs();
-  let clock: Worker | null = null;
+  const start = performance.now();
   await new Promise<void>((resolve) => {
     const dispatch = (c: Conn) => {
       if (head >= waiting.length) return;
       const i = waiting[head++];
-      const t0 = hrMs();
+      const t0 = performance.now();
       c.send(req, (status) => {
-        const t1 = hrMs();
+        const t1 = performance.now();
         lat[i] = t1 - (start + i * interval);
         svc[i] = t1 - t0;
         if (status === 200) ok++;
@@ -133,20 +117,25 @@ export async function openLoop(opts: { url: string; path: string; body: string |
         else dispatch(c);
       });
     };
-    // The schedule is kept by a clock thread: it sleeps until each send time (Atomics.wait: no
-    // spinning, which would take a core from the server measured) and then wakes this thread,
-    // which sends every request due. Between wake-ups this thread waits in its event loop, so each
-    // answer is read as it arrives. Both threads read the one monotonic clock (process.hrtime).
     let next = 0;
-    clock = new Worker(CLOCK, { eval: true, workerData: { start, interval, total } });
-    clock.on('message', () => {
-      const now = hrMs();
+    // between sends the client sleeps (Atomics.wait, at most NAP ms, never past the next send
+    // time) instead of spinning: a spinning client would take a whole core from the server it
+    // measures. Answers that arrive during a nap wait at most NAP ms to be read (a bias of ≤ NAP
+    // on latency, none on the server's work).
+    const NAP = 0.1;
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    const tick = () => {
+      const now = performance.now();
       while (next < total && start + next * interval <= now) waiting.push(next++);
       for (const c of conns) if (!c.busy) dispatch(c);
-    });
+      if (next >= total) return;
+      const until = start + next * interval - performance.now();
+      if (until > 0.02) Atomics.wait(nap, 0, 0, Math.min(until, NAP));
+      setImmediate(tick);
+    };
+    tick();
   });
-  const elapsed = hrMs() - start;
-  await clock!.terminate();
+  const elapsed = performance.now() - start;
   const cpu = process.cpuUsage(cpu0);
   for (const c of conns) c.socket.destroy();
   lat.sort();
