@@ -51,6 +51,31 @@ export const ErrorCodes = {
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
+/**
+ * The codes that put the fault on the input (a field, a file, an option, a request), not on the
+ * engine or its environment: the CLI exits 2 on them, and a distributed run fails at once on them
+ * instead of redelivering a shard that would fail alike every time. Every other code is the
+ * engine's or the environment's (exit 1, retried where a retry can help), or OUTPUT_FAILED.
+ */
+const INPUT_ERRORS: ReadonlySet<string> = new Set<string>([
+  ErrorCodes.INVALID_INPUT,
+  ErrorCodes.INVALID_INSTRUMENT,
+  ErrorCodes.MISSING_MARKET_DATA,
+  ErrorCodes.PRICE_OUT_OF_BOUNDS,
+  ErrorCodes.INVALID_FILE,
+  ErrorCodes.INVALID_MODEL,
+  ErrorCodes.INVALID_OPTION,
+  ErrorCodes.LIMIT_EXCEEDED,
+  ErrorCodes.INVALID_MECHANISM,
+  ErrorCodes.AUCTION_STATE,
+  ErrorCodes.OVERLOADED,
+  ErrorCodes.UNAUTHORIZED,
+  ErrorCodes.NOT_FOUND,
+]);
+
+/** Whether an error code puts the fault on the input (see INPUT_ERRORS). */
+export const isInputError = (code: string): boolean => INPUT_ERRORS.has(code);
+
 export class OptmarginError extends Error {
   readonly code: ErrorCode;
   /** Field path within the user's input, when the error is about one field. */

@@ -4,7 +4,7 @@
  * a piped stdin) reads standard input.
  */
 import { readFileSync } from 'node:fs';
-import { ErrorCodes, OptmarginError, terminalSafe } from '../errors.js';
+import { ErrorCodes, OptmarginError, isInputError, terminalSafe } from '../errors.js';
 import { parseDocumentBytes } from '../io/decode.js';
 import { abortOpenFiles } from '../io/atomic.js';
 
@@ -74,18 +74,8 @@ export function writeJson(value: unknown): void {
 /** The exit code of an error. */
 export function exitCodeOf(e: unknown): number {
   if (!(e instanceof OptmarginError)) return ExitCode.FAILURE;
-  switch (e.code) {
-    case ErrorCodes.WASM_UNAVAILABLE:
-    case ErrorCodes.WORKER_FAILED:
-    case ErrorCodes.INTERNAL:
-    case ErrorCodes.NON_FINITE:
-    case ErrorCodes.CLUSTER_FAILED:
-      return ExitCode.FAILURE;
-    case ErrorCodes.OUTPUT_FAILED:
-      return ExitCode.OUTPUT_FAILED;
-    default:
-      return ExitCode.INVALID_INPUT;
-  }
+  if (e.code === ErrorCodes.OUTPUT_FAILED) return ExitCode.OUTPUT_FAILED;
+  return isInputError(e.code) ? ExitCode.INVALID_INPUT : ExitCode.FAILURE;
 }
 
 /** One line on stderr (control characters made visible); the stack only with --debug. */

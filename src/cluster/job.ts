@@ -7,10 +7,9 @@
  * delivery), the input's own error code when a worker found the input wrong. Never a partial result.
  */
 import type { ConsumerMessages, JetStreamManager, NatsConnection } from 'nats';
-import { OptmarginError, type ErrorCode } from '../errors.js';
+import { OptmarginError, isInputError, type ErrorCode } from '../errors.js';
 import { clusterError, connectBroker, ensureTopology, type BrokerOptions } from './broker.js';
 import { decodeResult, STREAMS, subjects, type ResultMessage } from './protocol.js';
-import { isInputError } from './errors.js';
 
 export interface DistributedStats {
   job: string;

@@ -11,7 +11,7 @@
  *                the broker cannot drop: the coordinator must)
  */
 import type { JsMsg, NatsConnection } from 'nats';
-import { ErrorCodes, OptmarginError } from '../errors.js';
+import { ErrorCodes, OptmarginError, isInputError } from '../errors.js';
 import { resolveMarket } from '../market/index.js';
 import { loadModel } from '../measures/models.js';
 import { BookEngine } from '../runner/book/runner.js';
@@ -19,7 +19,6 @@ import { clusterError, connectBroker, DEFAULT_MAX_DELIVER, ensureTopology, type 
 import { checkJob, checkWork, pack, PROTOCOL_VERSION, record, shardAccounts, shardHash, STREAMS, subjects, WORKERS_CONSUMER, type JobSpec, type ResultMessage, type WorkMessage } from './protocol.js';
 import { checkVarWork, decodeVarJob, type VarWorkMessage } from './var-protocol.js';
 import { VarJob } from './var-shard.js';
-import { isInputError } from './errors.js';
 
 export interface ClusterWorkerOptions extends BrokerOptions {
   url: string;
