@@ -22,7 +22,7 @@ import { fmt, type Section } from './lib.js';
 import type { SectionContext } from './sections.js';
 import { connect, encodeRequest, openLoopInChild, startCannedServer, type LoadResult } from './http-load.js';
 import { cpuMsOf } from './procs.js';
-import { marginAnswerJson } from '../src/serve/answer-json.js';
+import { marginAnswerBytes } from '../src/serve/answer-json.js';
 import { GC_OVER_MS, type GcPauses } from '../src/serve/gc-stats.js';
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -92,7 +92,7 @@ async function marginAtRate(ctx: SectionContext, lines: string[]): Promise<void>
   const body = JSON.stringify(account);
   const engine = new MarginEngine({ market: resolveMarket(defaultMarket()), model: 'deribit-pm-2024.1' });
   // the server's work on one request, in process: parse, margin, the answer's JSON (its writer)
-  const inProc = await ctx.runBench([['in process: JSON.parse + engine.margin + answer JSON (20 options)', () => void marginAnswerJson(engine.margin(JSON.parse(body)))]]);
+  const inProc = await ctx.runBench([['in process: JSON.parse + engine.margin + answer JSON (20 options)', () => void marginAnswerBytes(engine.margin(JSON.parse(body)))]]);
   const base = inProc.values().next().value!;
   const { proc, url } = await startServe([]); // the default flags, as users start it
   try {

@@ -12,7 +12,7 @@ import { listModels } from '../src/measures/models.js';
 import { generateBook } from '../src/io/gen-book.js';
 import { marginAccounts, type MarginOutput } from '../src/cli/margin.js';
 import type { AccountInput, MarginResultOk } from '../src/measures/types.js';
-import { marginAnswerJson } from '../src/serve/answer-json.js';
+import { marginAnswerBytes, marginAnswerJson } from '../src/serve/answer-json.js';
 
 const market = resolveMarket(defaultMarket());
 const { accounts } = generateBook({ accounts: 60, seed: 7, market });
@@ -32,6 +32,8 @@ describe('margin answers: JSON.stringify’s text', () => {
       const results: MarginOutput[] = sample.map((a) => marginAccounts(engine, [a], false)[0]);
       expect(results.some((r) => r.ok)).toBe(true);
       for (const r of results) expect(marginAnswerJson(r)).toBe(JSON.stringify(r));
+      for (const r of results) expect(marginAnswerBytes(r).equals(Buffer.from(JSON.stringify(r)))).toBe(true);
+      expect(marginAnswerBytes(results).equals(Buffer.from(JSON.stringify(results)))).toBe(true);
       expect(marginAnswerJson(results)).toBe(JSON.stringify(results));
       const liq = marginAccounts(engine, sample, true);
       expect(marginAnswerJson(liq)).toBe(JSON.stringify(liq));
@@ -49,6 +51,23 @@ describe('margin answers: JSON.stringify’s text', () => {
     const rs = [...bad, sample[0]].map((a) => engine.margin(a));
     expect(rs.filter((r) => !r.ok)).toHaveLength(2);
     expect(marginAnswerJson(rs)).toBe(JSON.stringify(rs));
+  });
+
+  it('bytes: answers kept while many more are written (slabs renewed, an answer larger than a slab, non-ASCII ids) stay intact', () => {
+    const engine = createMarginEngine({ market, model: 'deribit-pm-2024.1' });
+    const r = engine.margin({ ...sample[0], id: 'compte-é-€-😀' });
+    const text = JSON.stringify(r);
+    expect(Buffer.byteLength(text)).toBeGreaterThan(text.length); // multi-byte UTF-8
+    // > 1 MiB in all, so the answers span several slabs; every one kept and checked at the end
+    const kept = Array.from({ length: Math.ceil((3 << 20) / text.length) }, () => marginAnswerBytes(r));
+    const big = Array.from({ length: Math.ceil((1.5 * (1 << 20)) / text.length) }, () => r);
+    const bigBytes = marginAnswerBytes(big);
+    const after = marginAnswerBytes(r);
+    for (const b of kept) expect(b.toString('utf8')).toBe(text);
+    expect(bigBytes.length).toBeGreaterThan(1 << 20);
+    expect(bigBytes.equals(Buffer.from(JSON.stringify(big)))).toBe(true);
+    expect(after.toString('utf8')).toBe(text);
+    expect(marginAnswerBytes([]).toString()).toBe('[]');
   });
 
   it('two engines on two markets (the same preset): each result’s own scenario list', () => {

@@ -9,7 +9,7 @@ import type { AccountInput, MarginResultOk } from '../measures/types.js';
 import { priceOptions } from '../pricing/index.js';
 import { impliedVolBatchFromInputs } from '../cli/iv.js';
 import { defaultModelFor, marginAccounts, type MarginOutput } from '../cli/margin.js';
-import { marginAnswerJson } from './answer-json.js';
+import { marginAnswerBytes } from './answer-json.js';
 import { send, statusOf } from './http.js';
 import type { ServeContext } from './server.js';
 
@@ -91,7 +91,7 @@ export function marginRoutes(ctx: ServeContext): void {
       const status = failed && results.every((r) => !r.ok) && !failed.ok ? statusOf(failed.error.code) : 200;
       return [status, many ? results : results[0]];
     });
-    return send(req, reply, status, out, marginAnswerJson);
+    return send(req, reply, status, out, marginAnswerBytes);
   });
 
   const checkWhatIf = ctx.check('WhatIfBody', (b) => {
