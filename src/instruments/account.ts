@@ -20,6 +20,8 @@ function validateBalances(path: string, v: unknown): Record<string, number> {
   return out;
 }
 
+const POSITION_FIELDS: readonly string[] = ['instrument', 'size', 'entryPrice', 'collateral'];
+
 function validatePosition(path: string, v: unknown, mode: string): PositionInput {
   const p = check.object(path, v);
   const instrument = check.string(`${path}.instrument`, p.instrument);
@@ -34,7 +36,7 @@ function validatePosition(path: string, v: unknown, mode: string): PositionInput
     out.collateral = validateBalances(`${path}.collateral`, p.collateral);
   }
   for (const key of Object.keys(p)) {
-    if (!['instrument', 'size', 'entryPrice', 'collateral'].includes(key)) {
+    if (!POSITION_FIELDS.includes(key)) {
       throw invalidInput(`${path}.${key}`, 'is not a position field (instrument, size, entryPrice, collateral)', p[key]);
     }
   }

@@ -83,12 +83,16 @@ export class AccountResolver {
     return out;
   }
 
-  /** Table index of an instrument; errors name the field. */
-  instrumentIndex(path: string, name: string): number {
+  /**
+   * Table index of an instrument; errors name the field: `path`, or `${path}[${at}].instrument`
+   * when `at` is given (the path is then built only for an error: no string per position).
+   */
+  instrumentIndex(path: string, name: string, at?: number): number {
     try {
       return this.table.indexOf(name);
     } catch (e) {
-      if (e instanceof OptmarginError) throw new OptmarginError(e.code, `${path}: ${e.message}`, path);
+      const field = at === undefined ? path : `${path}[${at}].instrument`;
+      if (e instanceof OptmarginError) throw new OptmarginError(e.code, `${field}: ${e.message}`, field);
       throw e;
     }
   }
@@ -105,7 +109,7 @@ export class AccountResolver {
     const { rInstr: instr, rSize: size, rValue: posValue, rCoin: posCoin, pair } = this;
     for (let p = 0; p < n; p++) {
       const pos = a.positions[p];
-      const i = this.instrumentIndex(`positions[${p}].instrument`, pos.instrument);
+      const i = this.instrumentIndex('positions', pos.instrument, p);
       instr[p] = i;
       size[p] = pos.size;
       this.table.positionValueInto(i, pos.size, pos.entryPrice, pair);
