@@ -107,14 +107,17 @@ export class PortfolioPnl {
     for (let k = 0; k < h; k++) start[this.hRow[k] + 1]++;
     for (let k = 0; k < nRows; k++) start[k + 1] += start[k];
     const fill = start.slice(0, nRows);
-    const instr = new Int32Array(h);
-    const size = new Float64Array(h);
+    // the three owned arrays share one buffer: one allocation (and one buffer for the collector
+    // to sweep) instead of three; the doubles first, so that each view is aligned
+    const buf = new ArrayBuffer(8 * (h + nRows * ns) + 4 * h);
+    const size = new Float64Array(buf, 0, h);
+    const pnl = new Float64Array(buf, 8 * h, nRows * ns);
+    const instr = new Int32Array(buf, 8 * (h + nRows * ns), h);
     for (let k = 0; k < h; k++) {
       const d = fill[this.hRow[k]]++;
       instr[d] = this.hInstr[k];
       size[d] = this.hSize[k];
     }
-    const pnl = new Float64Array(nRows * ns);
     aggregateInto(nRows, ns, start, instr, size, rev.values, pnl);
     return { nScen: ns, slots, pnl, start, instr, size, equity };
   }
