@@ -13,7 +13,7 @@ import { findPackageRoot } from '../src/wasm/module.js';
 import { AtomicFile, setFileIoForTests, writeFileAtomic } from '../src/io/atomic.js';
 import { decodeMsgpack, jsonNestingViolation, parseJsonText } from '../src/io/decode.js';
 import { finiteOrError, firstNonFinite } from '../src/measures/finite.js';
-import { csvField, summarize } from '../src/io/results.js';
+import { csvField, csvRow, summarize } from '../src/io/results.js';
 import { ErrorCodes, OptmarginError, terminalSafe } from '../src/errors.js';
 import { defaultMarket } from '../src/market/index.js';
 
@@ -154,6 +154,14 @@ describe.skipIf(!existsSync(cli))('CLI contract (built CLI)', () => {
     expect(csvField(-5)).toBe('-5');
     expect(csvField('-5')).toBe("'-5");
     expect(csvField('@SUM(A1)')).toBe("'@SUM(A1)");
+    expect(csvField('+1,"x"\n')).toBe(`"'+1,""x""\n"`);
+    expect(csvField('plain')).toBe('plain');
+    expect(csvField(null)).toBe('');
+    // whole rows (results.ts csvRow builds each line as one string), by hand against CSV_COLUMNS
+    const fig = { equity: 1.5, initialMargin: 0.1, maintenanceMargin: 0.07, availableFunds: 1.4, marginRatio: null, health: 'healthy' as const };
+    expect(csvRow({ id: 'a,b', ok: true, mode: 'cross', modeApplied: 'cross', currency: 'USD', collateralValue: 2, underlyings: [], ...fig })).toBe('"a,b",true,cross,healthy,USD,1.5,0.1,0.07,1.4,,2,1.5,0.1,0.07,,');
+    expect(csvRow({ id: '-x', ok: true, mode: 'portfolio', modeApplied: 'portfolio', currency: 'BTC', collateralValue: 3, underlyings: [], ...fig, usd: { equity: 150000, initialMargin: 1e-7, maintenanceMargin: 7000 } as never })).toBe("'-x,true,portfolio,healthy,BTC,1.5,0.1,0.07,1.4,,3,150000,1e-7,7000,,");
+    expect(csvRow({ id: 'e', ok: false, error: { code: 'OPTMARGIN_INVALID_INPUT', message: 'size "x", bad' } })).toBe('e,false,,,,,,,,,,,,,OPTMARGIN_INVALID_INPUT,"size ""x"", bad"');
     expect(terminalSafe('a\u001b[31mb\u009bc')).toBe('a\ufffd[31mb\ufffdc');
   });
 

@@ -27,7 +27,9 @@ function msgpackMapHeader(n: number): Uint8Array {
 
 /** Writes `n` results then the summary, in ~1 MB pieces to `sink`. */
 export class ResultsStreamWriter {
-  private parts: (Uint8Array | string)[] = [];
+  /** pieces ready to write; `text`: the text pushed since the last bytes (turned into one buffer at once, not one per row) */
+  private parts: Uint8Array[] = [];
+  private text = '';
   private pending = 0;
   private k = 0;
 
@@ -49,14 +51,25 @@ export class ResultsStreamWriter {
   }
 
   private push(p: Uint8Array | string): void {
-    this.parts.push(p);
+    if (typeof p === 'string') this.text += p;
+    else {
+      this.endText();
+      this.parts.push(p);
+    }
     this.pending += p.length;
     if (this.pending >= 1 << 20) this.flush();
   }
 
+  private endText(): void {
+    if (this.text.length === 0) return;
+    this.parts.push(Buffer.from(this.text));
+    this.text = '';
+  }
+
   private flush(): void {
+    this.endText();
     if (this.parts.length === 0) return;
-    const chunk = Buffer.concat(this.parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
+    const chunk = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts);
     this.parts = [];
     this.pending = 0;
     this.sink(chunk);
