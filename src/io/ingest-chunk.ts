@@ -18,7 +18,8 @@ import type { CollateralParams } from '../instruments/types.js';
 import type { MarketSnapshot } from '../market/types.js';
 
 export interface IngestTask {
-  format: 'jsonl' | 'msgpack';
+  /** `columns`: a slice of a columnar book, already read (nothing to parse: the worker resolves it) */
+  format: 'jsonl' | 'msgpack' | 'columns';
   bytes: Uint8Array;
   /** 1-based line number of the chunk's first line (JSON lines), for messages */
   firstLine: number;
@@ -26,6 +27,8 @@ export interface IngestTask {
   firstIndex: number;
   /** entries the reading thread cut into the chunk (msgpack values, non-blank JSON lines): what the receipt must count */
   entries: number;
+  /** format `columns`: the slice */
+  columns?: BookColumns;
 }
 
 export interface IngestResult {
@@ -121,6 +124,10 @@ function ingestMsgpack(t: IngestTask): IngestResult {
 }
 
 export function ingestChunk(t: IngestTask): IngestResult {
+  if (t.format === 'columns') {
+    const columns = t.columns ?? new ColumnsBuilder().build();
+    return { columns, receipt: receiptOf(columns), accountLike: columns.n };
+  }
   return t.format === 'jsonl' ? ingestJsonLines(t) : ingestMsgpack(t);
 }
 
