@@ -7,6 +7,7 @@
  * the millisecond buckets of autocannon's histogram.
  */
 import net from 'node:net';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { spawn } from 'node:child_process';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +24,16 @@ export interface LoadResult {
   service: { p50: number; p99: number };
   /** the client's own CPU time (user + system, all its threads) per request, µs */
   clientCpuUs: number;
+  /** when the run began, ms since the Unix epoch */
+  startEpoch: number;
+  /** requests slower than `slowMs`: from the scheduled send time to the answer, ms since the Unix epoch (at most MAX_SLOW) */
+  slow: { from: number; to: number }[];
+  /** the client's own garbage-collection pauses during the run (start, ms since the Unix epoch; duration, ms) */
+  clientGc: { at: number; ms: number }[];
 }
+
+/** Slow requests a run reports with their times, at most. */
+const MAX_SLOW = 50_000;
 
 function pct(sorted: Float64Array, q: number): number {
   if (sorted.length === 0) return NaN;
@@ -77,7 +87,7 @@ export function encodeRequest(method: string, url: string, path: string, body?: 
   return Buffer.concat([Buffer.from(`${head}content-type: application/json\r\ncontent-length: ${b.length}\r\n\r\n`), b]);
 }
 
-export async function openLoop(opts: { url: string; path: string; body: string | Buffer; contentType?: string; rate: number; durationMs: number; connections: number }): Promise<LoadResult> {
+export async function openLoop(opts: { url: string; path: string; body: string | Buffer; contentType?: string; rate: number; durationMs: number; connections: number; slowMs?: number }): Promise<LoadResult> {
   const u = new URL(opts.url);
   if (u.hostname !== '127.0.0.1' && u.hostname !== 'localhost') throw new Error('the load generator talks to loopback only');
   const body = Buffer.isBuffer(opts.body) ? opts.body : Buffer.from(opts.body);
@@ -100,6 +110,13 @@ export async function openLoop(opts: { url: string; path: string; body: string |
   let ok = 0;
   let errors = 0;
   const interval = 1000 / opts.rate;
+  const slowMs = opts.slowMs ?? 1;
+  const slow: { from: number; to: number }[] = [];
+  const clientGc: { at: number; ms: number }[] = [];
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) clientGc.push({ at: performance.timeOrigin + e.startTime, ms: e.duration });
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   const cpu0 = process.cpuUsage();
   const start = performance.now();
   await new Promise<void>((resolve) => {
@@ -111,6 +128,7 @@ export async function openLoop(opts: { url: string; path: string; body: string |
         const t1 = performance.now();
         lat[i] = t1 - (start + i * interval);
         svc[i] = t1 - t0;
+        if (lat[i] > slowMs && slow.length < MAX_SLOW) slow.push({ from: performance.timeOrigin + start + i * interval, to: performance.timeOrigin + t1 });
         if (status === 200) ok++;
         else errors++;
         if (++done === total) resolve();
@@ -137,6 +155,8 @@ export async function openLoop(opts: { url: string; path: string; body: string |
   });
   const elapsed = performance.now() - start;
   const cpu = process.cpuUsage(cpu0);
+  await new Promise((resolve) => setImmediate(resolve)); // gc entries are delivered asynchronously
+  gcObserver.disconnect();
   for (const c of conns) c.socket.destroy();
   lat.sort();
   svc.sort();
@@ -148,6 +168,9 @@ export async function openLoop(opts: { url: string; path: string; body: string |
     latency: { p50: pct(lat, 0.5), p90: pct(lat, 0.9), p99: pct(lat, 0.99), p999: pct(lat, 0.999), max: lat[lat.length - 1] },
     service: { p50: pct(svc, 0.5), p99: pct(svc, 0.99) },
     clientCpuUs: (cpu.user + cpu.system) / total,
+    startEpoch: performance.timeOrigin + start,
+    slow,
+    clientGc,
   };
 }
 

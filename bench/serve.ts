@@ -55,6 +55,33 @@ function overText(p: GcPauses): string {
   return crossed.length === 0 ? `none over ${GC_OVER_MS[0]} ms` : crossed.map(([t, n]) => `${n} over ${t} ms`).join(', ');
 }
 
+type Pause = { at: number; ms: number };
+
+/** The server's pauses that ended after `since` (epoch ms): GET /healthz?gcSince=. */
+async function pausesSince(url: string, since: number): Promise<Pause[]> {
+  return ((await (await fetch(`${url}/healthz?gcSince=${since}`)).json()) as { gc: { recent: Pause[] } }).gc.recent;
+}
+
+/** Requests in flight (from their scheduled send to their answer) during one of `pauses`. */
+function during(slow: { from: number; to: number }[], pauses: Pause[]): boolean[] {
+  const ps = [...pauses].sort((a, b) => a.at - b.at);
+  return slow.map((q) => ps.some((p) => p.at < q.to && p.at + p.ms > q.from));
+}
+
+/**
+ * What the requests over the target waited on: a server GC pause while they were in flight, a
+ * client GC pause (none of the server's), or neither (the server busy, the scheduler, loopback).
+ */
+function tailText(r: LoadResult, server: Pause[]): string {
+  const s = during(r.slow, server);
+  const c = during(r.slow, r.clientGc);
+  const n = r.slow.length;
+  const nS = s.filter(Boolean).length;
+  const nC = c.filter((x, i) => x && !s[i]).length;
+  const pct = (k: number) => `${((100 * k) / r.sent).toFixed(2)} %`;
+  return `${n} (${pct(n)} of requests): ${nS} in flight during a server GC pause, ${nC} during a client GC pause only, ${n - nS - nC} during neither`;
+}
+
 /** The body of the server's answer to one margin request (its size sets the canned answer's). */
 async function answerOf(url: string, body: string): Promise<string> {
   const r = await fetch(url + '/v1/margin?model=deribit-pm-2024.1', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
@@ -98,7 +125,7 @@ async function marginAtRate(ctx: SectionContext, lines: string[]): Promise<void>
   try {
     const durationMs = ctx.quick ? 3000 : 10_000;
     const warmMs = 2000;
-    const run = { url, path: '/v1/margin?model=deribit-pm-2024.1', body, connections: 16 };
+    const run = { url, path: '/v1/margin?model=deribit-pm-2024.1', body, connections: 16, slowMs: P99_TARGET_MS };
     // a warm-up at the same rate (JIT of server and client, engine tables, heap sizes), then the
     // measured run; the server's CPU time is read as the measured run starts and after it
     let cpu0: number | null = null;
@@ -110,6 +137,7 @@ async function marginAtRate(ctx: SectionContext, lines: string[]): Promise<void>
     });
     const cpu1 = cpuMsOf(proc.pid!);
     const gc = gcDelta((await gc0)!, await gcOf(url));
+    const serverPauses = await pausesSince(url, r.startEpoch);
     const serverUs = cpu0 !== null && cpu1 !== null ? ((cpu1 - cpu0) * 1000) / r.sent : null;
     // the floor: the same client, rate and answer size against a server that answers at once
     const canned = await startCannedServer(Buffer.byteLength(await answerOf(url, body)));
@@ -136,6 +164,7 @@ async function marginAtRate(ctx: SectionContext, lines: string[]): Promise<void>
       `| latency p99.9 / max | ${r.latency.p999.toFixed(3)} ms / ${r.latency.max.toFixed(3)} ms |`,
       `| service time p50 / p99 (from the write) | ${r.service.p50.toFixed(3)} ms / ${r.service.p99.toFixed(3)} ms |`,
       `| floor: the same client against a canned answer of the same size, p50 / p99 / p99.9 | ${floor.latency.p50.toFixed(3)} ms / ${floor.latency.p99.toFixed(3)} ms / ${floor.latency.p999.toFixed(3)} ms |`,
+      `| requests over ${P99_TARGET_MS} ms, and what they waited on (pause and request times on the machine's one clock) | ${tailText(r, serverPauses)} |`,
       `| server GC pauses in the measured run (GET /healthz) | ${gc.minor.count} scavenges (${gc.minor.ms.toFixed(1)} ms in all; ${overText(gc.minor)}), ${gc.major.count} mark-compacts${gc.major.count ? ` (${gc.major.ms.toFixed(1)} ms; ${overText(gc.major)})` : ''} |`,
       `| server CPU per request (user + system, all threads) | ${serverUs === null ? 'n/a (no /proc)' : `${serverUs.toFixed(1)} µs: ${((serverUs * RATE) / 1e4).toFixed(0)} % of one core at ${RATE.toLocaleString('en-US')} req/s`} |`,
       `| load client CPU per request | ${r.clientCpuUs.toFixed(1)} µs: ${((r.clientCpuUs * RATE) / 1e4).toFixed(0)} % of one core |`,

@@ -15,6 +15,8 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ACCOUNT, jsonOf } from './serve-fixtures.js';
+import { GC_RECENT, GcStats } from '../src/serve/gc-stats.js';
+import { constants, performance } from 'node:perf_hooks';
 
 
 let server: Server;
@@ -67,6 +69,45 @@ describe('serve: margin contract', () => {
     expect(over).toHaveLength(6);
     expect(over.every((n, i) => n <= (i === 0 ? after.gc.minor.count : over[i - 1]))).toBe(true);
     for (const k of ['major', 'incremental', 'weak']) expect(Object.keys(after.gc[k]).sort()).toEqual(['count', 'maxMs', 'ms', 'over']);
+    expect(after.gc.recent).toBeUndefined();
+  });
+
+  it('GET /healthz?gcSince=T lists each pause that ended after T (epoch ms), with its time; a bad T is a 400 naming gcSince', async () => {
+    const h = await jsonOf(await fetch(url('/healthz')));
+    const t0 = performance.timeOrigin + performance.now();
+    let sink: number[] = [];
+    for (let i = 0; i < 400_000; i++) sink = new Array(64).fill(i);
+    expect(sink[0]).toBe(399_999);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const t1 = performance.timeOrigin + performance.now();
+    const after = await jsonOf(await fetch(url(`/healthz?gcSince=${t0}`)));
+    const recent = after.gc.recent as { at: number; ms: number; kind: string }[];
+    const minor = recent.filter((p) => p.kind === 'minor');
+    // the scavenges the loop caused, each inside [t0, t1] (this process is the server: one clock)
+    expect(minor.length).toBe(after.gc.minor.count - h.gc.minor.count);
+    expect(minor.length).toBeGreaterThan(0);
+    for (const p of recent) {
+      expect(p.at + p.ms).toBeGreaterThan(t0);
+      expect(p.at).toBeLessThan(t1);
+      expect(p.ms).toBeGreaterThanOrEqual(0);
+    }
+    expect(recent.map((p) => p.at)).toEqual([...recent.map((p) => p.at)].sort((a, b) => a - b));
+    const bad = await fetch(url('/healthz?gcSince=yesterday'));
+    expect(bad.status).toBe(400);
+    expect((await jsonOf(bad)).error).toMatchObject({ code: 'OPTMARGIN_INVALID_INPUT', path: 'gcSince' });
+  });
+
+  it('the pause ring keeps the last 4096 pauses, oldest first', () => {
+    const g = new GcStats();
+    g.stop();
+    const add = (g as unknown as { add(e: object): void }).add.bind(g);
+    for (let i = 0; i < 5000; i++) add({ startTime: i, duration: 0.5, detail: { kind: constants.NODE_PERFORMANCE_GC_MINOR } });
+    const kept = g.recentSince(0);
+    expect(kept).toHaveLength(GC_RECENT);
+    expect(kept[0].at).toBeCloseTo(performance.timeOrigin + (5000 - 4096), 6);
+    expect(kept[GC_RECENT - 1].at).toBeCloseTo(performance.timeOrigin + 4999, 6);
+    expect(g.recentSince(performance.timeOrigin + 4998)).toHaveLength(2); // ended after: 4998.5 and 4999.5
+    expect(g.pauses.minor.count).toBe(5000);
   });
 
   it('POST /v1/margin answers the object `optmargin margin --json` prints (JSON and msgpack both ways)', async () => {

@@ -20,7 +20,7 @@ import { WorkQueue } from './queue.js';
 import { buildSchemas, DEFAULT_LIMITS, type Schemas, type ServeLimits } from './schemas.js';
 import { registerPlayground } from './static.js';
 import { compileBody, type BodyCheck } from './validate.js';
-import { GC_OVER_MS, GcStats } from './gc-stats.js';
+import { GC_OVER_MS, GcStats, type GcPause } from './gc-stats.js';
 import { marginRoutes } from './margin-routes.js';
 
 export interface ServeOptions {
@@ -251,10 +251,25 @@ function infoRoutes(ctx: ServeContext, opts: ServeOptions, secured: boolean): vo
   const started = Date.now();
   const gc = new GcStats();
   app.addHook('onClose', async () => gc.stop());
-  routes.push({ method: 'GET', url: '/healthz', summary: 'liveness', returns: 'status, version, queue, garbage-collection pauses by kind', public: true });
-  app.get('/healthz', (req, reply) =>
-    send(req, reply, 200, { status: 'ok', version: opts.version ?? 'unknown', uptimeMs: Date.now() - started, queue: { waiting: queue.length, capacity: queue.capacity, ...queue.stats }, gc: { overMs: GC_OVER_MS, ...gc.pauses } }),
-  );
+  routes.push({
+    method: 'GET',
+    url: '/healthz',
+    summary: 'liveness',
+    query: [{ name: 'gcSince', schema: { type: 'number' }, description: 'also list the garbage-collection pauses that ended after this time (ms since the Unix epoch; the last 4096 are kept)' }],
+    returns: 'status, version, queue, garbage-collection pauses by kind (and, with gcSince, each recent pause: at, ms, kind)',
+    public: true,
+  });
+  app.get('/healthz', (req, reply) => {
+    const since = (req.query as Record<string, string | undefined>).gcSince;
+    let recent: { recent: GcPause[] } | null = null;
+    if (since !== undefined) {
+      const t = Number(since);
+      if (since.trim() === '' || !Number.isFinite(t)) throw new OptmarginError(ErrorCodes.INVALID_INPUT, `gcSince must be a time in ms since the Unix epoch, got ${JSON.stringify(since)}`, 'gcSince');
+      recent = { recent: gc.recentSince(t) };
+    }
+    const status = { status: 'ok', version: opts.version ?? 'unknown', uptimeMs: Date.now() - started, queue: { waiting: queue.length, capacity: queue.capacity, ...queue.stats } };
+    return send(req, reply, 200, { ...status, gc: { overMs: GC_OVER_MS, ...gc.pauses, ...recent } });
+  });
   routes.push({ method: 'GET', url: '/v1/models', summary: 'the margin model presets with their parameters', query: [{ name: 'id', schema: { type: 'string' }, description: 'one preset' }], returns: 'presets (as `optmargin models --json`)' });
   app.get('/v1/models', (req, reply) => {
     const id = (req.query as Record<string, unknown>).id;
