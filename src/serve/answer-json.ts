@@ -95,6 +95,18 @@ class SlabSink implements Sink {
   }
 }
 
+/** `"key":` of each member name seen (a result's own field names: a few dozen), written once. */
+const keys = new Map<string, string>();
+
+function keyJson(k: string): string {
+  let s = keys.get(k);
+  if (s === undefined) {
+    s = JSON.stringify(k) + ':';
+    if (keys.size < 1024) keys.set(k, s);
+  }
+  return s;
+}
+
 /**
  * A plain object as JSON.stringify writes it (own enumerable keys in its order, undefined members
  * left out), each member's value written by `member`.
@@ -105,7 +117,8 @@ function writeObject(out: Sink, o: object, member: (out: Sink, key: string, v: u
     if (!Object.prototype.hasOwnProperty.call(o, k)) continue;
     const v = (o as Record<string, unknown>)[k];
     if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
-    out.put((first ? '{' : ',') + JSON.stringify(k) + ':');
+    out.put(first ? '{' : ',');
+    out.put(keyJson(k));
     first = false;
     member(out, k, v);
   }
