@@ -20,7 +20,7 @@
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import type { MarginEngine } from '../runner/account/runner.js';
 import { validateAccount } from '../instruments/account.js';
-import type { AccountInput, MarginFigures } from '../measures/types.js';
+import type { AccountInput, MarginFigures, PositionChange } from '../measures/types.js';
 import { auctionPlan } from './auction-plan.js';
 import { figuresOk, finishPlan, gapOf, type AuctionBidStep, type CloseStep, type LiquidationPlan, type PlanOptions, type PlanStep } from './plan-core.js';
 
@@ -29,6 +29,7 @@ import {
   accountOf,
   bookingOf,
   bookInto,
+  type Booking,
   executionPrice,
   impactFraction,
   liquidationFee,
@@ -58,12 +59,17 @@ interface Candidate {
   k: number;
   q: number;
   r: MarginFigures;
-  collateral: Record<string, number>;
   price: number;
   fee: number;
   gain: number;
   notional: number;
+  booking: Booking;
+  /** the account after the step, when it was built to margin it (else built by take) */
+  account: AccountInput | null;
 }
+
+/** One step's trade: q of position k at `price`, its fee, booking and the liquidator's gain. */
+type Trade = Omit<Candidate, 'r' | 'account'>;
 
 class FixedPricePlanner {
   private readonly facts: PositionFacts[];
@@ -72,7 +78,11 @@ class FixedPricePlanner {
   private readonly cum = new Map<string, number>();
   private readonly usdPegged: readonly string[];
   private cur: MarginFigures;
+  /** the account the plan has reached (the one the engine last margined: candidates start from its vectors) */
+  private now: AccountInput;
   private readonly steps: CloseStep[] = [];
+  /** venue order: rank of each position's kind in the mechanism's order */
+  private readonly rank: Int32Array;
   /** lazy greedy: last known score of each candidate */
   private readonly stale = new Map<number, { score: number; release: number }>();
 
@@ -88,6 +98,11 @@ class FixedPricePlanner {
     this.collateral = { ...account.collateral };
     this.usdPegged = engine.model.params.collateral.usdPegged;
     for (const [u, n] of Object.entries(prior ?? {})) this.cum.set(u, n);
+    this.rank = Int32Array.from(this.facts, (f) => {
+      const r = spec.order.indexOf(f.kind);
+      return r < 0 ? spec.order.length : r;
+    });
+    this.now = account;
     this.cur = figuresOk(engine, account);
   }
 
@@ -95,8 +110,8 @@ class FixedPricePlanner {
     return gapOf(r, this.spec.target, this.spec.buffer);
   }
 
-  /** One step of position k (at most stepFraction of its original size), evaluated on a copy. */
-  private evaluate(k: number, collateral: Record<string, number>, remaining: Float64Array, cum: Map<string, number>): Omit<Candidate, 'r'> & { account: AccountInput } {
+  /** One step of position k (at most stepFraction of its original size) from `remaining`, with `cum` notional liquidated before it. */
+  private trade(k: number, remaining: Float64Array, cum: Map<string, number>): Trade {
     const f = this.facts[k];
     const p = this.account.positions[k];
     const step = Math.abs(p.size) * this.spec.stepFraction;
@@ -106,28 +121,70 @@ class FixedPricePlanner {
     const edge = this.mech.discount[f.kind] + impactFraction(this.mech.impact, f.underlying, cumN);
     const price = executionPrice(f, q, edge);
     const fee = liquidationFee(this.mech.fee[f.kind], f, q);
-    const b = bookingOf(f, p, q, price, fee, this.usdPegged);
-    const col = { ...collateral };
-    bookInto(col, b);
-    const rem = remaining.slice();
-    rem[k] -= q;
-    if (Math.abs(rem[k]) <= 1e-12 * Math.abs(p.size)) rem[k] = 0;
+    const booking = bookingOf(f, p, q, price, fee, this.usdPegged);
     const markValue = f.kind === 'future' || f.kind === 'perpetual' ? this.engine.table.positionValue(f.i, q, p.entryPrice).value : q * f.unitUsd;
-    return { k, q, collateral: col, price, fee, gain: markValue - b.cashUsd, notional, account: accountOf(this.account, rem, col) };
+    return { k, q, price, fee, gain: markValue - booking.cashUsd, notional, booking };
   }
 
+  /** remaining[k] after removing q (in place; a rest below 1e-12 of the original size is 0). */
+  private reduce(remaining: Float64Array, k: number, q: number): void {
+    remaining[k] -= q;
+    if (Math.abs(remaining[k]) <= 1e-12 * Math.abs(this.account.positions[k].size)) remaining[k] = 0;
+  }
+
+  /**
+   * One step of position k evaluated on the account the plan has reached: from its kept vectors
+   * (MarginEngine.figuresAfter: the position's change and the step's cash) where the model keeps
+   * them, else by re-margining the account built after the step.
+   */
   private candidate(k: number): Candidate {
-    const e = this.evaluate(k, this.collateral, this.remaining, this.cum);
-    return { ...e, r: figuresOk(this.engine, e.account) };
+    const t = this.trade(k, this.remaining, this.cum);
+    const fast = this.engine.figuresAfter(this.now, ...this.changeOf(t));
+    if (fast) return { ...t, r: fast, account: null };
+    const col = { ...this.collateral };
+    bookInto(col, t.booking);
+    const rem = this.remaining.slice();
+    this.reduce(rem, k, t.q);
+    const account = accountOf(this.account, rem, col);
+    return { ...t, r: figuresOk(this.engine, account), account };
   }
 
+  /**
+   * A trade as MarginEngine.figuresAfter's change of the position (at its entry: an option's at 0,
+   * so that whatIf books no premium) and balance delta (the trade's cash less its fee).
+   */
+  private changeOf(t: Trade): [PositionChange[], Record<string, number>] {
+    const p = this.account.positions[t.k];
+    const change = { instrument: p.instrument, size: -t.q, entryPrice: this.facts[t.k].kind === 'option' ? 0 : p.entryPrice };
+    return [[change], { [t.booking.currency]: t.booking.cash - t.booking.feeUnits }];
+  }
+
+  /**
+   * Books candidate c: the plan's account moves to the account after it, with its figures — the
+   * candidate's, or (a candidate from kept vectors) the engine's vectors moved along to it.
+   */
   private take(c: Candidate): void {
     const f = this.facts[c.k];
-    this.remaining[c.k] -= c.q;
-    if (Math.abs(this.remaining[c.k]) <= 1e-12 * Math.abs(this.account.positions[c.k].size)) this.remaining[c.k] = 0;
-    this.collateral = c.collateral;
+    this.reduce(this.remaining, c.k, c.q);
+    this.collateral = { ...this.collateral };
+    bookInto(this.collateral, c.booking);
     this.cum.set(f.underlying, (this.cum.get(f.underlying) ?? 0) + c.notional);
-    this.cur = c.r;
+    if (c.account) this.commit(c.account, c.r);
+    else {
+      const next = accountOf(this.account, this.remaining, this.collateral);
+      this.commit(next, this.engine.figuresAfter(this.now, ...this.changeOf(c), next));
+    }
+    this.record(c);
+  }
+
+  /** The plan's account becomes `a`, with its figures (margined here when not given). */
+  private commit(a: AccountInput, r: MarginFigures | null): void {
+    this.now = a;
+    this.cur = r ?? figuresOk(this.engine, a);
+  }
+
+  private record(c: Trade): void {
+    const f = this.facts[c.k];
     this.steps.push({
       step: this.steps.length + 1,
       type: 'close',
@@ -139,10 +196,10 @@ class FixedPricePlanner {
       notionalUsd: c.notional,
       fee: c.fee,
       liquidatorGain: c.gain,
-      equity: c.r.equity,
-      initialMargin: c.r.initialMargin,
-      maintenanceMargin: c.r.maintenanceMargin,
-      gap: this.gap(c.r),
+      equity: this.cur.equity,
+      initialMargin: this.cur.initialMargin,
+      maintenanceMargin: this.cur.maintenanceMargin,
+      gap: this.gap(this.cur),
     });
   }
 
@@ -155,13 +212,9 @@ class FixedPricePlanner {
   /** Venue order: kind rank, then notional (desc), then input index. */
   private venueOrder(): number[] {
     const open = this.open();
-    const rank = new Int32Array(this.remaining.length);
+    const rank = this.rank;
     const notional = new Float64Array(this.remaining.length);
-    for (const k of open) {
-      const r = this.spec.order.indexOf(this.facts[k].kind);
-      rank[k] = r < 0 ? this.spec.order.length : r;
-      notional[k] = notionalUsd(this.facts[k], this.remaining[k]);
-    }
+    for (const k of open) notional[k] = notionalUsd(this.facts[k], this.remaining[k]);
     return open.sort((a, b) => rank[a] - rank[b] || notional[b] - notional[a] || a - b);
   }
 
@@ -231,24 +284,26 @@ class FixedPricePlanner {
   /** Proportional: one step of every open position, booked one after the other. */
   private proportionalStep(): boolean {
     const g0 = this.gap(this.cur);
-    let col = this.collateral;
+    const col = { ...this.collateral };
     const rem = this.remaining.slice();
     const cum = new Map(this.cum);
-    const parts: Omit<Candidate, 'r'>[] = [];
-    let account: AccountInput | null = null;
+    const parts: Trade[] = [];
     for (const k of this.open()) {
-      const e = this.evaluate(k, col, rem, cum);
-      rem[k] -= e.q;
-      if (Math.abs(rem[k]) <= 1e-12 * Math.abs(this.account.positions[k].size)) rem[k] = 0;
-      col = e.collateral;
-      cum.set(this.facts[k].underlying, (cum.get(this.facts[k].underlying) ?? 0) + e.notional);
-      parts.push(e);
-      account = e.account;
+      const t = this.trade(k, rem, cum);
+      this.reduce(rem, k, t.q);
+      bookInto(col, t.booking);
+      cum.set(this.facts[k].underlying, (cum.get(this.facts[k].underlying) ?? 0) + t.notional);
+      parts.push(t);
     }
-    if (!account) return false;
+    if (parts.length === 0) return false;
+    const account = accountOf(this.account, rem, col);
     const r = figuresOk(this.engine, account);
     if (!(this.gap(r) > g0)) return false;
-    for (const p of parts) this.take({ ...p, r, collateral: p.collateral });
+    this.remaining.set(rem);
+    this.collateral = col;
+    for (const [u, n] of cum) this.cum.set(u, n);
+    this.commit(account, r);
+    for (const t of parts) this.record(t);
     return true;
   }
 
@@ -272,6 +327,6 @@ class FixedPricePlanner {
     if (this.steps.length > 0) reason = restored ? 'target restored' : this.open().length === 0 ? 'every position closed: the target cannot be met' : 'no closing step improves the target';
     else if (!restored) reason = this.open().length === 0 ? 'no positions to close' : 'no closing step improves the target';
     // this.cur: the figures of the account the last step built, the same input as the after account
-    return finishPlan(this.engine, this.account, this.mech, this.spec, before, g0, this.steps, restored, reason, accountOf(this.account, this.remaining, this.collateral), this.cur);
+    return finishPlan(this.engine, this.account, this.mech, this.spec, before, g0, this.steps, restored, reason, this.now === this.account ? accountOf(this.account, this.remaining, this.collateral) : this.now, this.cur);
   }
 }

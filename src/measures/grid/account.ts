@@ -148,7 +148,11 @@ export class GridAccountMeasure {
     this.ensure(1, v.slots.length);
     this.rows(v, v.pnl, 0, null);
     this.setSub(0, 0, v.slots.length, v.equity);
-    return this.figures(AccKind.Pooled, 1, r.collateralValue);
+    const fig = this.figures(AccKind.Pooled, 1, r.collateralValue);
+    // kept for what-if as margin() keeps it (a plan's candidate steps start from the account it last margined)
+    this.lastKey = a;
+    this.last = { account: a, v, figures: fig, positionsRef: a.positions, positionsLen: a.positions.length };
+    return fig;
   }
 
   private pooled(a: AccountInput, r: Resolved, key: object): MarginOutcome {
@@ -233,15 +237,19 @@ export class GridAccountMeasure {
     return st;
   }
 
-  /** Figures before and after adding `changes` to a kept state. */
-  whatIf(st: GridState, changes: PositionChange[]): { before: MarginFigures; after: MarginFigures } {
+  /**
+   * Figures before and after adding `changes` to a kept state, and `deltas` to its balances
+   * (per currency, after the premiums the changes book: a liquidation's fees and cash). With
+   * `next` (that account, built by the caller), the kept state moves to it (advance).
+   */
+  whatIf(st: GridState, changes: PositionChange[], deltas?: Readonly<Record<string, number>>, next?: AccountInput): { before: MarginFigures; after: MarginFigures } {
     const tb = this.table;
     const rev = this.revaluation;
     const ns = rev.nScen;
     const v = st.v;
     const slots = v.slots.slice();
     const idx = new Int32Array(changes.length);
-    const moves = this.changeMoves(st, changes, idx, slots);
+    const moves = this.changeMoves(st, changes, idx, slots, deltas);
     rev.sync();
     for (const s of slots) rev.scenariosOf(s);
     const nRows = slots.length;
@@ -268,7 +276,33 @@ export class GridAccountMeasure {
     };
     this.rows({ ...v, slots }, pnl, 0, null, extraOf);
     this.setSub(0, 0, nRows, v.equity + moves.dEquity);
-    return { before: st.figures, after: this.figures(AccKind.Pooled, 1, 0) };
+    const after = this.figures(AccKind.Pooled, 1, 0);
+    if (next) this.advance(st, next, slots, pnl.slice(0, nRows * ns), v.equity + moves.dEquity, after, changes, idx);
+    return { before: st.figures, after };
+  }
+
+  /**
+   * The kept state moves to `next` (the state's account after `changes`, resizing positions it
+   * holds): its vectors become the what-if's; the row holdings (the add-on bases' input) take the
+   * changed sizes. A change of an instrument the state does not hold drops the state instead.
+   */
+  private advance(st: GridState, next: AccountInput, slots: number[], pnl: Float64Array, equity: number, figures: MarginFigures, changes: PositionChange[], idx: Int32Array): void {
+    const v = st.v;
+    const start = new Int32Array(slots.length + 1);
+    start.set(v.start);
+    start.fill(v.start[v.start.length - 1], v.start.length);
+    const size = v.size.slice();
+    this.lastKey = null;
+    this.last = null;
+    for (let c = 0; c < changes.length; c++) {
+      const k = slots.indexOf(this.table.underlyingOf[idx[c]]);
+      let h = k + 1 < v.start.length ? v.start[k] : -1;
+      while (h >= 0 && h < v.start[k + 1] && v.instr[h] !== idx[c]) h++;
+      if (h < 0 || h === v.start[k + 1]) return;
+      size[h] += changes[c].size;
+    }
+    this.lastKey = next;
+    this.last = { account: next, v: { nScen: v.nScen, slots, pnl, start, instr: v.instr, size, equity }, figures, positionsRef: next.positions, positionsLen: next.positions.length };
   }
 
   /**
@@ -276,12 +310,26 @@ export class GridAccountMeasure {
    * (value of the trades, premiums moving the settlement balance) and the coin exposures that
    * move (inverse futures' entry legs, premiums paid/received in coin) as [instrument, size] pairs.
    */
-  private changeMoves(st: GridState, changes: PositionChange[], idx: Int32Array, slots: number[]): { dEquity: number; coin: number[] } {
+  private changeMoves(st: GridState, changes: PositionChange[], idx: Int32Array, slots: number[], deltas?: Readonly<Record<string, number>>): { dEquity: number; coin: number[] } {
     const tb = this.table;
     const res = this.resolver;
     const coin: number[] = [];
     let dEquity = 0;
     let balances: Record<string, number> | null = null;
+    const book = (cur: string, d: number): void => {
+      balances ??= { ...st.account.collateral };
+      const old = balances[cur] ?? 0;
+      const next = old + d;
+      balances[cur] = next;
+      const before = res.valueCollateral('collateral', cur, old);
+      const after = res.valueCollateral('collateral', cur, next);
+      dEquity += after.value - before.value;
+      if (after.coin >= 0) {
+        coin.push(after.coin, collateralExposure(after.amount, after.haircut) - collateralExposure(before.amount, before.haircut));
+        const cs = tb.underlyingOf[after.coin];
+        if (!slots.includes(cs)) slots.push(cs);
+      }
+    };
     for (let c = 0; c < changes.length; c++) {
       const ch = changes[c];
       const i = res.instrumentIndex(`changes[${c}].instrument`, ch.instrument);
@@ -293,22 +341,11 @@ export class GridAccountMeasure {
       if (pv.coinHeld !== 0) coin.push(tb.coinIndex(tb.underlyings[s]), pv.coinHeld);
       if (tb.kind[i] !== Kind.Option) continue;
       // the premium (at entry, else at mark) moves the settlement currency's balance
-      balances ??= { ...st.account.collateral };
       const inst = tb.instruments[i];
       if (!inst) throw new OptmarginError(ErrorCodes.INTERNAL, `instrument ${tb.names[i]} has no parsed definition`);
-      const cur = inst.settlementCurrency;
-      const old = balances[cur] ?? 0;
-      const next = old - ch.size * (ch.entryPrice ?? tb.mark[i]) * inst.contractSize;
-      balances[cur] = next;
-      const before = res.valueCollateral('collateral', cur, old);
-      const after = res.valueCollateral('collateral', cur, next);
-      dEquity += after.value - before.value;
-      if (after.coin >= 0) {
-        coin.push(after.coin, collateralExposure(after.amount, after.haircut) - collateralExposure(before.amount, before.haircut));
-        const cs = tb.underlyingOf[after.coin];
-        if (!slots.includes(cs)) slots.push(cs);
-      }
+      book(inst.settlementCurrency, -ch.size * (ch.entryPrice ?? tb.mark[i]) * inst.contractSize);
     }
+    if (deltas) for (const cur in deltas) if (deltas[cur] !== 0) book(cur, deltas[cur]);
     return { dEquity, coin };
   }
 }

@@ -193,6 +193,25 @@ export class MarginEngine {
   }
 
   /**
+   * The figures of `a` after `changes` (trades at their entry prices, an option's premium booked
+   * as whatIf books it) and balance `deltas` (per currency), from the vectors kept by the last
+   * figuresOfValid / figures / margin of that same object — whatIf's O(changes × scenarios) — on a
+   * grid model's portfolio/cross account; the same figures as re-margining the changed account up
+   * to the order of the sums (last bits). null where no vectors are kept (other models, isolated
+   * accounts, another account margined since, a non-finite figure): re-margin the changed account.
+   * With `next` (the changed account, built by the caller: sizes of held positions and balances
+   * changed), the kept vectors move to it, so that a chain of changes (a liquidation plan's steps)
+   * costs O(scenarios) per link; their figures then differ from a fresh margin in the last bits.
+   */
+  figuresAfter(a: AccountInput, changes: PositionChange[], deltas: Readonly<Record<string, number>>, next?: AccountInput): MarginFigures | null {
+    const g = this.gridMeasure;
+    const st = g && a.mode !== 'isolated' ? g.stateOf(a) : null;
+    if (!st) return null;
+    const f = g!.whatIf(st, changes, deltas, next).after;
+    return Number.isFinite(f.equity) && Number.isFinite(f.initialMargin) && Number.isFinite(f.maintenanceMargin) ? f : null;
+  }
+
+  /**
    * Margin before and after adding `changes` (trades at mark unless entryPrice is given).
    * Portfolio/cross accounts on a grid model reuse the account's P&L vectors (kept by margin()
    * for the last account object it margined): the change costs O(changes × scenarios). Other cases

@@ -1,0 +1,135 @@
+/**
+ * A liquidation plan's candidate steps from the account's kept P&L vectors
+ * (MarginEngine.figuresAfter: whatIf's O(changes × scenarios) with balance deltas, chained along
+ * the plan by `next`). References: a hand sheet, and a fresh margin of the changed account built
+ * independently (sizes and balances edited, then MarginEngine.figures from scratch).
+ */
+import { describe, expect, it } from 'vitest';
+import { validateAccount } from '../src/instruments/account.js';
+import { generateBook } from '../src/io/gen-book.js';
+import { planLiquidation } from '../src/liquidation/plan.js';
+import { defaultMarket, resolveMarket } from '../src/market/index.js';
+import { MarginEngine } from '../src/runner/account/runner.js';
+import type { AccountInput, MarginFigures, PositionChange } from '../src/measures/types.js';
+
+const market = resolveMarket(defaultMarket());
+const crash = market.shocked({ priceMove: { BTC: -0.12, ETH: -0.08 } });
+
+/** The account with position j resized by d and balances moved by `deltas`, built by hand. */
+function edited(a: AccountInput, j: number, d: number, deltas: Record<string, number>): AccountInput {
+  const collateral = { ...a.collateral };
+  for (const [c, x] of Object.entries(deltas)) collateral[c] = (collateral[c] ?? 0) + x;
+  return { ...a, collateral, positions: a.positions.map((p, k) => (k === j ? { ...p, size: p.size + d } : p)) };
+}
+
+function fresh(e: MarginEngine, a: AccountInput): MarginFigures {
+  const r = e.figures(a);
+  if (!r.ok) throw new Error(r.error.message);
+  return r;
+}
+
+function expectClose(got: MarginFigures | null, want: MarginFigures, what: string): void {
+  expect(got, what).not.toBeNull();
+  for (const k of ['equity', 'initialMargin', 'maintenanceMargin'] as const) {
+    expect(Math.abs(got![k] - want[k]), `${what} ${k}`).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(want[k])));
+  }
+}
+
+/** A change of position j: at its entry (an option at 0: no premium booked by the change). */
+function changeOf(a: AccountInput, j: number, d: number): PositionChange {
+  const p = a.positions[j];
+  return { instrument: p.instrument, size: d, entryPrice: /-[CP]$/.test(p.instrument) ? 0 : p.entryPrice };
+}
+
+describe('MarginEngine.figuresAfter', () => {
+  it('by hand: 10 ETH linear perpetuals → 6 and 10 USDC paid; MM = 0.8 × 0.16 × 6 × spot, equity 1,990', () => {
+    const e = new MarginEngine({ market, model: 'deribit-pm-2024.1' });
+    const a = validateAccount({ id: 'eth', mode: 'cross', collateral: { USDC: 2000 }, positions: [{ instrument: 'ETH_USDC-PERPETUAL', size: 10 }] });
+    e.figuresOfValid(a);
+    const f = e.figuresAfter(a, [{ instrument: 'ETH_USDC-PERPETUAL', size: -4 }], { USDC: -10 });
+    expect(f).not.toBeNull();
+    expect(f!.maintenanceMargin).toBeCloseTo(0.8 * 0.16 * 6 * market.spot('ETH'), 8);
+    expect(f!.equity).toBeCloseTo(1990, 9);
+  });
+
+  it('generated portfolio/cross accounts: one change and balance deltas = a fresh margin of the edited account (1e-9)', () => {
+    const e = new MarginEngine({ market: crash, model: 'deribit-pm-2024.1' });
+    const { accounts } = generateBook({ accounts: 300, seed: 11, market });
+    let n = 0;
+    for (const raw of accounts) {
+      const a = validateAccount(raw);
+      if (a.mode === 'isolated' || a.positions.length === 0 || !e.figures(a).ok) continue;
+      const j = n % a.positions.length;
+      const d = -0.3 * a.positions[j].size;
+      const deltas = { USDC: -17.5, BTC: 0.002 * ((n % 3) - 1) };
+      const want = fresh(e, edited(a, j, d, deltas));
+      e.figuresOfValid(a);
+      expectClose(e.figuresAfter(a, [changeOf(a, j, d)], deltas), want, a.id);
+      n++;
+    }
+    expect(n).toBeGreaterThan(100);
+  });
+
+  it('a chain of changes moved along by `next` = a fresh margin of the account at its end (1e-9)', () => {
+    const e = new MarginEngine({ market: crash, model: 'deribit-pm-2024.1' });
+    const { accounts } = generateBook({ accounts: 200, seed: 12, market });
+    let chains = 0;
+    for (const raw of accounts) {
+      let a = validateAccount(raw);
+      if (a.mode === 'isolated' || a.positions.length < 3 || !e.figures(a).ok) continue;
+      e.figuresOfValid(a);
+      let got: MarginFigures | null = null;
+      for (let s = 0; s < 6; s++) {
+        const j = (s * 7) % a.positions.length;
+        const d = -0.1 * a.positions[j].size;
+        const next = edited(a, j, d, { USDC: -3 });
+        got = e.figuresAfter(a, [changeOf(a, j, d)], { USDC: -3 }, next);
+        a = next;
+      }
+      expectClose(got, fresh(e, a), raw.id as string);
+      chains++;
+    }
+    expect(chains).toBeGreaterThan(30);
+  });
+
+  it('no kept vectors: isolated accounts, another account margined since, other models give null', () => {
+    const e = new MarginEngine({ market, model: 'deribit-pm-2024.1' });
+    const iso = validateAccount({ id: 'i', mode: 'isolated', collateral: {}, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1, collateral: { USDC: 20_000 } }] });
+    e.figuresOfValid(iso);
+    expect(e.figuresAfter(iso, [{ instrument: 'BTC_USDC-PERPETUAL', size: -0.5 }], {})).toBeNull();
+    const a = validateAccount({ id: 'a', mode: 'cross', collateral: { USDC: 5000 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1 }] });
+    const b = validateAccount({ ...a, id: 'b' });
+    e.figuresOfValid(a);
+    e.figuresOfValid(b);
+    expect(e.figuresAfter(a, [{ instrument: 'BTC_USDC-PERPETUAL', size: -0.5 }], {})).toBeNull();
+    const std = new MarginEngine({ market, model: 'deribit-standard' });
+    std.figuresOfValid(a);
+    expect(std.figuresAfter(a, [{ instrument: 'BTC_USDC-PERPETUAL', size: -0.5 }], {})).toBeNull();
+  });
+});
+
+describe('plans from kept vectors = plans re-margined step by step', () => {
+  it('generated accounts below MM after a crash, three fixed-price mechanisms: the same trades, figures within 1e-9', () => {
+    const e = new MarginEngine({ market: crash, model: 'deribit-pm-2024.1' });
+    const full = new MarginEngine({ market: crash, model: 'deribit-pm-2024.1' });
+    full.figuresAfter = () => null; // every candidate re-margined: the reference
+    const { accounts } = generateBook({ accounts: 1500, seed: 13, market });
+    const liq = accounts.filter((a) => {
+      const r = full.figures(a);
+      return r.ok && r.equity < r.maintenanceMargin;
+    });
+    expect(liq.length).toBeGreaterThan(40);
+    for (const mechanism of ['deribit-incremental', 'okx-tiered-adl', 'binance-adl']) {
+      for (const a of liq.slice(0, 60)) {
+        const p = planLiquidation(e, a, { mechanism });
+        const q = planLiquidation(full, a, { mechanism });
+        const trades = (ss: typeof p.steps): unknown[] => ss.map((s) => (s.type === 'close' ? [s.instrument, s.size, s.price] : s.type));
+        expect(trades(p.steps)).toEqual(trades(q.steps));
+        const figs = (s: (typeof p.steps)[number]): MarginFigures => ({ equity: s.equity, initialMargin: s.initialMargin, maintenanceMargin: s.maintenanceMargin }) as MarginFigures;
+        p.steps.forEach((s, k) => expectClose(figs(s), figs(q.steps[k]), `${mechanism} ${a.id} step ${k + 1}`));
+        expect(p.after.account).toEqual(q.after.account);
+        expect(p.restored).toBe(q.restored);
+      }
+    }
+  });
+});
