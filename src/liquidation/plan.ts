@@ -81,6 +81,8 @@ class FixedPricePlanner {
   /** the account the plan has reached (the one the engine last margined: candidates start from its vectors) */
   private now: AccountInput;
   private readonly steps: CloseStep[] = [];
+  /** the last candidate evaluated from kept vectors (the engine's pending what-if) */
+  private lastFast: Candidate | null = null;
   /** venue order: rank of each position's kind in the mechanism's order */
   private readonly rank: Int32Array;
   /** lazy greedy: last known score of each candidate */
@@ -140,7 +142,7 @@ class FixedPricePlanner {
   private candidate(k: number): Candidate {
     const t = this.trade(k, this.remaining, this.cum);
     const fast = this.engine.figuresAfter(this.now, ...this.changeOf(t));
-    if (fast) return { ...t, r: fast, account: null };
+    if (fast) return (this.lastFast = { ...t, r: fast, account: null });
     const col = { ...this.collateral };
     bookInto(col, t.booking);
     const rem = this.remaining.slice();
@@ -172,8 +174,11 @@ class FixedPricePlanner {
     if (c.account) this.commit(c.account, c.r);
     else {
       const next = accountOf(this.account, this.remaining, this.collateral);
-      this.commit(next, this.engine.figuresAfter(this.now, ...this.changeOf(c), next));
+      // the last candidate evaluated: its vectors are the engine's pending what-if
+      if (c === this.lastFast && this.engine.keepAfter(next)) this.commit(next, c.r);
+      else this.commit(next, this.engine.figuresAfter(this.now, ...this.changeOf(c), next));
     }
+    this.lastFast = null;
     this.record(c);
   }
 

@@ -51,6 +51,8 @@ export class GridAccountMeasure {
   /** the last portfolio/cross account margined (its input object) and its vectors, for what-if */
   private lastKey: object | null = null;
   private last: GridState | null = null;
+  /** the last what-if, until the next one: what keep() moves the state to */
+  private pending: { st: GridState; slots: number[]; pnl: Float64Array; equity: number; figures: MarginFigures; changes: PositionChange[]; idx: Int32Array } | null = null;
   private red: ReduceArrays = plainReduceArrays(1, 8, 8);
   private bases = new Float64Array(BASES * 8);
   private worst = new Int32Array(8);
@@ -277,8 +279,25 @@ export class GridAccountMeasure {
     this.rows({ ...v, slots }, pnl, 0, null, extraOf);
     this.setSub(0, 0, nRows, v.equity + moves.dEquity);
     const after = this.figures(AccKind.Pooled, 1, 0);
-    if (next) this.advance(st, next, slots, pnl.slice(0, nRows * ns), v.equity + moves.dEquity, after, changes, idx);
+    this.pending = { st, slots, pnl: pnl.slice(0, nRows * ns), equity: v.equity + moves.dEquity, figures: after, changes, idx };
+    if (next) this.keep(next);
     return { before: st.figures, after };
+  }
+
+  /**
+   * The kept state moves to `next`: the account after the last what-if's changes (built by the
+   * caller). False (nothing kept) when the kept state changed since that what-if.
+   */
+  keep(next: AccountInput): boolean {
+    const w = this.pending;
+    this.pending = null;
+    if (!w || w.st !== this.last) {
+      this.lastKey = null;
+      this.last = null;
+      return false;
+    }
+    this.advance(w.st, next, w.slots, w.pnl, w.equity, w.figures, w.changes, w.idx);
+    return this.last !== null;
   }
 
   /**

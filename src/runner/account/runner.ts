@@ -212,6 +212,15 @@ export class MarginEngine {
   }
 
   /**
+   * The kept vectors move to `next`, the account after the changes of the last figuresAfter (no
+   * account margined since): figuresAfter(…, next) without computing the figures again. False
+   * when nothing could be kept (the caller re-margins `next`).
+   */
+  keepAfter(next: AccountInput): boolean {
+    return this.gridMeasure?.keep(next) ?? false;
+  }
+
+  /**
    * Margin before and after adding `changes` (trades at mark unless entryPrice is given).
    * Portfolio/cross accounts on a grid model reuse the account's P&L vectors (kept by margin()
    * for the last account object it margined): the change costs O(changes × scenarios). Other cases
