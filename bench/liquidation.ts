@@ -65,7 +65,7 @@ function planRows(market: Market, accounts: AccountInput[], model: string, mecha
 function planLines(market: Market, accounts: AccountInput[]): string[] {
   const fixed = ['deribit-incremental', 'okx-tiered-adl', 'binance-adl'];
   return [
-    `One account's plan: the first accounts (≤ 200 of 20,000 generated) that a 10 % BTC fall makes liquidatable but not bankrupt, warm engine, mean per plan (target ≤ 1 ms). Baseline: one full margin call of the same accounts (a plan's steps read the headline figures only: MarginEngine.figures). Lyra's auction is not run on ${PME} accounts: it books the bidder's cash in USDC, which a segregated coin account cannot hold. ${load()}.`,
+    `One account's plan: the first accounts (≤ 200 of 20,000 generated) that a 10 % BTC fall makes liquidatable but not bankrupt, warm engine, mean per plan (target ≤ 1 ms). Baseline: one full margin call of the same accounts (a plan margins the account once, then each candidate step on a grid model's portfolio/cross account from its kept P&L vectors — MarginEngine.figuresAfter —, elsewhere by the headline figures of the changed account: MarginEngine.figures). Lyra's auction is not run on ${PME} accounts: it books the bidder's cash in USDC, which a segregated coin account cannot hold. ${load()}.`,
     '',
     '| model | mechanism | accounts | mean per plan | median steps | ratio to one margin call |',
     '|---|---|---|---|---|---|',
