@@ -83,6 +83,8 @@ class FixedPricePlanner {
   private readonly steps: CloseStep[] = [];
   /** the last candidate evaluated from kept vectors (the engine's pending what-if) */
   private lastFast: Candidate | null = null;
+  /** venue order of the open positions (venueOrder), once sorted */
+  private order: number[] | null = null;
   /** venue order: rank of each position's kind in the mechanism's order */
   private readonly rank: Int32Array;
   /** lazy greedy: last known score of each candidate */
@@ -168,6 +170,7 @@ class FixedPricePlanner {
   private take(c: Candidate): void {
     const f = this.facts[c.k];
     this.reduce(this.remaining, c.k, c.q);
+    this.reorder(c.k);
     this.collateral = { ...this.collateral };
     bookInto(this.collateral, c.booking);
     this.cum.set(f.underlying, (this.cum.get(f.underlying) ?? 0) + c.notional);
@@ -214,13 +217,27 @@ class FixedPricePlanner {
     return out;
   }
 
-  /** Venue order: kind rank, then notional (desc), then input index. */
+  /** Venue order of two open positions: kind rank, then notional (desc), then input index. */
+  private venueCompare(a: number, b: number): number {
+    return this.rank[a] - this.rank[b] || notionalUsd(this.facts[b], this.remaining[b]) - notionalUsd(this.facts[a], this.remaining[a]) || a - b;
+  }
+
+  /** The open positions in venue order: sorted once, then kept by reorder as steps shrink them. */
   private venueOrder(): number[] {
-    const open = this.open();
-    const rank = this.rank;
-    const notional = new Float64Array(this.remaining.length);
-    for (const k of open) notional[k] = notionalUsd(this.facts[k], this.remaining[k]);
-    return open.sort((a, b) => rank[a] - rank[b] || notional[b] - notional[a] || a - b);
+    return (this.order ??= this.open().sort((a, b) => this.venueCompare(a, b)));
+  }
+
+  /** Position k shrank (only its notional changed, downwards): it moves down the venue order, or leaves it when closed. */
+  private reorder(k: number): void {
+    const o = this.order;
+    if (!o) return;
+    let i = o.indexOf(k);
+    if (this.remaining[k] === 0) {
+      o.splice(i, 1);
+      return;
+    }
+    for (; i + 1 < o.length && this.venueCompare(o[i + 1], k) < 0; i++) o[i] = o[i + 1];
+    o[i] = k;
   }
 
   private nextStep(): Candidate | null {
