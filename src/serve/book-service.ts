@@ -7,52 +7,19 @@
 import type { ServerResponse } from 'node:http';
 import { ErrorCodes, OptmarginError, check } from '../errors.js';
 import { BookEngine, type BookLoadReport } from '../runner/book/runner.js';
+import { BookMarket, HealthTracker, NO_HEALTH, type HealthEvent, type TickBody } from '../runner/book/health.js';
 import { generateBook } from '../io/gen-book.js';
 import { summarize, HEALTHS, type BookAccountResult, type BookRunStats, type BookSummary } from '../io/results.js';
-import { createHash } from 'node:crypto';
-import { canonicalJson } from '../measures/models.js';
 import type { Health } from '../measures/types.js';
 import type { ResolvedMarket } from '../market/types.js';
 
-/** Health codes per account: the index in HEALTHS, or NO_HEALTH for an account in error. */
-const NO_HEALTH = 255;
-
-export type HealthEventType = 'margin-call' | 'liquidatable' | 'bankrupt' | 'restored';
-
-export interface HealthEvent {
-  seq: number;
-  type: HealthEventType;
-  cause: 'tick' | 'trade';
-  account: string;
-  previous: Health | null;
-  health: Health;
-  equity: number;
-  initialMargin: number;
-  maintenanceMargin: number;
-  marginRatio: number | null;
-  availableFunds: number;
-  marketHash: string;
-  model: { id: string; version: string; hash: string };
-  /** ms since epoch at which the change was computed */
-  time: number;
-}
+export type { HealthEvent, HealthEventType, TickBody } from '../runner/book/health.js';
 
 export interface BookLoadBody {
   model?: string;
   threads?: number;
   accounts?: unknown[];
   generate?: { accounts: number; seed?: number };
-}
-
-export interface TickBody {
-  underlying: string;
-  priceMove?: number;
-  index?: number;
-  volShift?: number;
-}
-
-function eventTypeOf(h: Health): HealthEventType {
-  return h === 'healthy' ? 'restored' : h === 'margin call' ? 'margin-call' : h;
 }
 
 /** A subscriber; dropped when it cannot keep up (its socket buffer holds over `maxBuffered` bytes). */
@@ -77,14 +44,11 @@ class SseClient {
 
 export class BookService {
   private book: BookEngine | null = null;
-  private market: ResolvedMarket;
-  private health = new Uint8Array(0);
-  private moves: Record<string, number> = {};
-  private shifts: Record<string, number> = {};
+  /** the loaded market and the moves in force (runner/book/health.ts: shared with the resident book over NATS) */
+  private market: BookMarket;
+  private readonly health = new HealthTracker();
   private seq = 0;
-  /** the market hash while no tick or load changed the market (computed when first asked for) */
-  private hash: string | null = null;
-  private readonly figures = new Float64Array(3);
+  private readonly nextSeq = (): number => ++this.seq;
   private readonly clients = new Set<SseClient>();
   private heartbeat: NodeJS.Timeout | null = null;
 
@@ -93,7 +57,7 @@ export class BookService {
     private readonly defaultModel: string,
     private readonly maxThreads: number,
   ) {
-    this.market = baseMarket;
+    this.market = new BookMarket(baseMarket, () => this.engine.marketHash);
   }
 
   /**
@@ -101,16 +65,7 @@ export class BookService {
    * hash of that snapshot's hash and the shocks in force (the same moves give the same hash).
    */
   get marketHash(): string {
-    return (this.hash ??= this.hashOfMoves());
-  }
-
-  private hashOfMoves(): string {
-    const base = this.engine.marketHash;
-    const nonZero = (r: Record<string, number>) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== 0));
-    const priceMove = nonZero(this.moves);
-    const volShift = nonZero(this.shifts);
-    if (Object.keys(priceMove).length + Object.keys(volShift).length === 0) return base;
-    return createHash('sha256').update(canonicalJson({ market: base, priceMove, volShift })).digest('hex');
+    return this.market.marketHash;
   }
 
   get loaded(): boolean {
@@ -139,13 +94,9 @@ export class BookService {
       await next.close();
       throw e;
     }
-    this.market = base;
-    this.moves = {};
-    this.shifts = {};
-    this.hash = null;
+    this.market = new BookMarket(base, () => this.engine.marketHash);
     const results = this.book.results();
-    this.health = new Uint8Array(results.length);
-    for (let k = 0; k < results.length; k++) this.health[k] = codeOf(results[k]);
+    this.health.reset(results);
     const summary = summarize(results);
     this.broadcast('loaded', { accounts: results.length, byHealth: summary.byHealth, ...this.book.header() });
     return { accounts: results.length, summary, load: report, recompute: stats };
@@ -155,27 +106,16 @@ export class BookService {
   async tick(body: TickBody): Promise<{ changed: number; events: number; ms: number; handlerMs: number; marketHash: string; stages: unknown }> {
     const t0 = performance.now();
     const book = this.engine;
-    const u = body.underlying;
-    if (!this.market.hasUnderlying(u)) {
-      throw new OptmarginError(ErrorCodes.MISSING_MARKET_DATA, `underlying ${JSON.stringify(u)} is not in the book's market`, 'underlying');
-    }
-    if (body.index !== undefined && body.priceMove !== undefined) {
-      throw new OptmarginError(ErrorCodes.INVALID_INPUT, 'give either index or priceMove, not both', 'index');
-    }
-    if (body.index !== undefined) this.moves[u] = check.positive('index', body.index) / this.market.spot(u) - 1;
-    else if (body.priceMove !== undefined) this.moves[u] = body.priceMove;
-    if (body.volShift !== undefined) this.shifts[u] = body.volShift;
-    this.hash = null;
-    const shocked = this.market.shocked({ priceMove: { ...this.moves }, volShift: { ...this.shifts } });
-    const update = await book.tick(u, shocked);
-    const events = this.tickTransitions(update.indices);
+    const shocked = this.market.apply(body);
+    const update = await book.tick(body.underlying, shocked);
+    const events = this.publish(this.health.tick(book, update.indices, () => this.marketHash, this.nextSeq));
     const marketHash = this.marketHash;
     return { changed: update.indices.length, events, ms: update.ms, handlerMs: performance.now() - t0, marketHash, stages: update.stages };
   }
 
   trade(account: string | number, changes: unknown): { index: number; result: BookAccountResult; ms: number; events: number } {
     const r = this.engine.trade(account, changes);
-    const events = this.transitions([r.index], [r.result], 'trade');
+    const events = this.publish(this.health.transitions(this.engine, [r.index], [r.result], 'trade', () => this.marketHash, this.nextSeq));
     return { ...r, events };
   }
 
@@ -185,7 +125,7 @@ export class BookService {
     const out: BookAccountResult[] = [];
     let total = 0;
     for (let k = 0; k < book.n; k++) {
-      const code = this.health[k];
+      const code = this.health.code(k);
       if (healths && (code === NO_HEALTH || !healths.includes(HEALTHS[code]))) continue;
       if (total >= offset && out.length < limit) out.push(book.result(k));
       total++;
@@ -197,56 +137,10 @@ export class BookService {
     return summarize(this.engine.results());
   }
 
-  /**
-   * The transitions of a tick: each changed account's health read from the book's arrays (no
-   * result object); a full result is built only for the accounts whose health changed.
-   */
-  private tickTransitions(indices: number[]): number {
-    const book = this.engine;
-    const figures = this.figures;
-    const moved: number[] = [];
-    for (const k of indices) {
-      const h = book.figuresInto(k, figures);
-      if ((h < 0 ? NO_HEALTH : h) !== this.health[k]) moved.push(k);
-    }
-    return this.transitions(moved, moved.map((k) => book.result(k)), 'tick');
-  }
-
-  private transitions(indices: number[], results: BookAccountResult[], cause: 'tick' | 'trade'): number {
-    let header: ReturnType<BookEngine['header']> | null = null;
-    let marketHash = '';
-    let n = 0;
-    for (let j = 0; j < indices.length; j++) {
-      const k = indices[j];
-      const r = results[j];
-      const prev = this.health[k];
-      const code = codeOf(r);
-      this.health[k] = code;
-      if (code === prev || code === NO_HEALTH || !r.ok) continue;
-      if (!header) {
-        header = this.engine.header();
-        marketHash = this.marketHash;
-      }
-      const ev: HealthEvent = {
-        seq: ++this.seq,
-        type: eventTypeOf(r.health),
-        cause,
-        account: r.id,
-        previous: prev === NO_HEALTH ? null : HEALTHS[prev],
-        health: r.health,
-        equity: r.equity,
-        initialMargin: r.initialMargin,
-        maintenanceMargin: r.maintenanceMargin,
-        marginRatio: r.marginRatio,
-        availableFunds: r.availableFunds,
-        marketHash,
-        model: { id: header.model.id, version: header.model.version, hash: header.model.hash },
-        time: Date.now(),
-      };
-      this.broadcast(ev.type, ev, ev.seq);
-      n++;
-    }
-    return n;
+  /** Streams a tick's or a trade's events to the subscribers; their count. */
+  private publish(events: { event: HealthEvent }[]): number {
+    for (const { event } of events) this.broadcast(event.type, event, event.seq);
+    return events.length;
   }
 
   // ───────────── Server-Sent Events ─────────────
@@ -289,8 +183,4 @@ export class BookService {
     await this.book?.close();
     this.book = null;
   }
-}
-
-function codeOf(r: BookAccountResult): number {
-  return r.ok ? HEALTHS.indexOf(r.health) : NO_HEALTH;
 }
