@@ -143,6 +143,7 @@ interface WorkerCommandOptions {
   threads?: string;
   ackWait?: string;
   verbose?: boolean;
+  book?: string;
 }
 
 export function registerClusterCommands(program: Command): void {
@@ -152,21 +153,33 @@ export function registerClusterCommands(program: Command): void {
     .requiredOption('--nats <url>', 'the broker, nats://HOST:PORT')
     .option('--threads <n>', 'worker threads of the local pool (1 = in-process)')
     .option('--ack-wait <s>', "seconds before an unacknowledged shard is redelivered to another worker (set when the broker's consumer is first created; default 30)")
+    .option('--book <name>', 'the resident book this worker holds buckets of (docs/scale-out.md "The resident book")', 'default')
     .option('--verbose', 'a line on stderr per shard')
     .action(async (opts: WorkerCommandOptions) => {
       const threads = opts.threads === undefined ? Math.min(4, availableParallelism()) : intOption('threads', opts.threads, 1, 256);
-      const { DEFAULT_ACK_WAIT_S, parseNatsUrl } = await broker();
+      const { DEFAULT_ACK_WAIT_S, parseNatsUrl, connectBroker } = await broker();
       const { ClusterWorker } = await import('../cluster/worker.js');
+      const { ResidentMember } = await import('../cluster/resident-member.js');
+      const { checkBookName } = await import('../cluster/resident-protocol.js');
+      const book = checkBookName(opts.book ?? 'default');
       const ackWaitS = opts.ackWait === undefined ? DEFAULT_ACK_WAIT_S : intOption('ack-wait', opts.ackWait, 1, 3600);
       parseNatsUrl(opts.nats);
       const worker = await ClusterWorker.start({ url: opts.nats, threads, ackWaitS, verbose: opts.verbose === true, log: (l) => warn(l) });
-      const stop = (): void => worker.stop();
+      // the same process holds buckets of a resident book (its own connection: its feed never waits behind a shard)
+      const rnc = await connectBroker(opts.nats, 'optmargin-resident-member');
+      const member = await ResidentMember.start(rnc, worker.name, book, (l) => warn(`${worker.name}: ${l}`), opts.verbose === true);
+      const stop = (): void => {
+        worker.stop();
+        member.stop();
+      };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       try {
-        await worker.run();
+        await Promise.all([worker.run().finally(() => member.stop()), member.run()]);
       } finally {
         await worker.close();
+        await member.close();
+        if (!rnc.isClosed()) await rnc.drain().catch((e: Error) => warn(`${worker.name}: drain: ${e.message}`));
         process.removeListener('SIGINT', stop);
         process.removeListener('SIGTERM', stop);
       }

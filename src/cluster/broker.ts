@@ -51,7 +51,7 @@ export async function connectBroker(url: string, name: string, reconnectS = 20):
   }
 }
 
-async function ensureStream(jsm: JetStreamManager, name: string, subjects: string[], workQueue: boolean): Promise<void> {
+export async function ensureStream(jsm: JetStreamManager, name: string, subjects: string[], workQueue: boolean): Promise<void> {
   try {
     await jsm.streams.info(name);
     return;

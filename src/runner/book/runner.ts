@@ -136,16 +136,17 @@ export class BookEngine implements ScheduledBook {
   /**
    * Validates and resolves `accounts` (raw JSON values: a malformed one gets an error result,
    * it is never dropped). Replaces any previously loaded book. Results need a `recompute()`.
-   * `firstIndex`: the book index of accounts[0] when they are a shard of a larger book (an
-   * account without an id is reported as `#<book index>`, as in the whole-book run).
+   * `firstIndex`: the book index of accounts[0] when they are a shard of a larger book, or each
+   * account's book index (a resident book's bucket): an account without an id is reported as
+   * `#<book index>`, as in the whole-book run.
    */
-  load(accounts: readonly unknown[], onProgress?: (done: number, total: number) => void, firstIndex = 0): BookLoadReport {
+  load(accounts: readonly unknown[], onProgress?: (done: number, total: number) => void, firstIndex: number | ArrayLike<number> = 0): BookLoadReport {
     this.cols = null;
     const n = accounts.length;
     const s = this.beginLoad();
     for (let k = 0; k < n; k++) {
       if (onProgress && (k & 8191) === 0) onProgress(k, n);
-      s.admit(admitRaw(accounts[k], k, this.ids, this.inputs, this.modes, firstIndex));
+      s.admit(admitRaw(accounts[k], k, this.ids, this.inputs, this.modes, typeof firstIndex === 'number' ? firstIndex : firstIndex[k] - k));
     }
     return this.endLoad(s);
   }
