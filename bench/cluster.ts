@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findPackageRoot } from '../src/wasm/module.js';
 import type { Section } from './lib.js';
+import { residentRows } from './resident.js';
 import { freePort, start, type Proc } from './procs.js';
 import type { SectionContext } from './sections.js';
 
@@ -125,6 +126,7 @@ export async function clusterSection(ctx: SectionContext): Promise<Section> {
     const kb = (b: number): string => `${(b / 1024).toFixed(0)} KiB`;
 
     const varLines = await varRows(ctx, { cli, dir, book, url, reps, timeRun });
+    const residentLines = await residentRows(url, ctx.quick ? 5_000 : 20_000, ctx.quick ? 11 : 31);
 
     // a worker SIGKILLed while it holds a shard: time until another worker gets it again
     const slow = node(['worker', '--nats', url, '--threads', '1', '--verbose'], { OPTMARGIN_CLUSTER_FAULT: 'delay=60000' });
@@ -164,6 +166,8 @@ export async function clusterSection(ctx: SectionContext): Promise<Section> {
         `Messages: work ${kb(stats.workBytes)} in all, largest shard ${kb(stats.maxWorkBytes)}; results ${kb(stats.resultBytes)} in all, largest ${kb(stats.maxResultBytes)} (500 accounts per shard; ${stats.duplicates} duplicates). Same --out bytes as the local run: ${same ? 'yes' : 'NO'}.`,
         '',
         ...varLines,
+        '',
+        ...residentLines,
         '',
         `Dead worker: a worker SIGKILLed while holding a shard (2,000-account book, 100 per shard, ack wait ${ACK_WAIT_S} s): the shard went to another worker ${((tAgain - tKill) / 1000).toFixed(2)} s after the kill; the run completed ${((tDone - t0) / 1000).toFixed(2)} s after it started, with the same bytes as a local run: ${killSame ? 'yes' : 'NO'}.`,
       ],
