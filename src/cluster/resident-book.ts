@@ -59,6 +59,8 @@ interface Pending {
   got: Gathered;
   /** later assigns whose replays complete this position */
   deps: Pending[];
+  /** each bucket's owner when the position was published (whose report covers it) */
+  own: string[];
   done: boolean;
   settle: { resolve: (g: Gathered) => void; reject: (e: Error) => void };
   promise: Promise<Gathered>;
@@ -135,8 +137,7 @@ export class ResidentBook {
       const load = newJobId();
       const jsm = await this.nc.jetstreamManager();
       await jsm.streams.purge(RBOOK_STREAM, { filter: rsubjects.all(this.book) });
-      for (const p of this.pending.values()) p.settle.reject(clusterError('the book was reloaded'));
-      this.pending.clear();
+      this.failAll(clusterError('the book was reloaded'));
       const js = this.nc.jetstream({ timeout: 30_000 });
       const maxPayload = this.nc.info?.max_payload ?? 1 << 20;
       const parts = new Array<number>(B).fill(0);
@@ -203,7 +204,7 @@ export class ResidentBook {
 
   async close(): Promise<void> {
     clearInterval(this.timer);
-    for (const p of this.pending.values()) p.settle.reject(clusterError('the resident book was closed'));
+    this.failAll(clusterError('the resident book was closed'));
     for (const s of this.subs) s.unsubscribe();
     if (!this.nc.isClosed()) await this.nc.close();
   }
@@ -238,7 +239,7 @@ export class ResidentBook {
     let settle!: Pending['settle'];
     const promise = new Promise<Gathered>((resolve, reject) => (settle = { resolve, reject }));
     promise.catch(() => undefined);
-    const p: Pending = { pos, waiting: new Set(members), parts: new Map(), got: new Gathered(), deps: [], done: false, settle, promise, last: performance.now() };
+    const p: Pending = { pos, waiting: new Set(members), parts: new Map(), got: new Gathered(), deps: [], own: this.own, done: false, settle, promise, last: performance.now() };
     this.pending.set(pos, p);
     return p;
   }
@@ -298,6 +299,7 @@ export class ResidentBook {
       for (const p of this.pending.values()) for (const w of dead) p.waiting.delete(w);
       this.o.log?.(`resident book ${this.book}: ${dead.join(', ')} left`);
       if (this.members.length) this.assign(replay);
+      else this.failAll(clusterError(`every member of the resident book ${this.book} left (${dead.join(', ')} last): load it again once workers are back`));
       this.settleDone();
     }
     for (const p of this.pending.values()) {
@@ -318,6 +320,11 @@ export class ResidentBook {
     }
   }
 
+  private failAll(e: Error): void {
+    for (const p of this.pending.values()) p.settle.reject(e);
+    this.pending.clear();
+  }
+
   private report(r: Report): void {
     if (r.load !== this.load_) return;
     const p = this.pending.get(r.pos);
@@ -329,7 +336,8 @@ export class ResidentBook {
     if (parts < r.parts) return;
     p.waiting.delete(r.worker);
     this.held.set(r.worker, r.held);
-    this.own.forEach((w, b) => w === r.worker && (this.through[b] = r.pos));
+    // the buckets this report covers: the member's at the position (a bucket it gained later is covered by that assign's report)
+    p.own.forEach((w, b) => w === r.worker && (this.through[b] = Math.max(this.through[b], r.pos)));
     this.settleDone();
   }
 
