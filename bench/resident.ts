@@ -47,7 +47,7 @@ export async function residentRows(url: string, accounts: number, ticks: number)
     const r = median(tr);
     return [
       `Resident book: ${accounts.toLocaleString('en-US')} accounts (gen-book seed 3, ${model}) loaded into ${loaded.buckets} buckets on ${loaded.members.length} workers in ${(loadMs / 1000).toFixed(2)} s (bucket snapshots through the broker + each worker's load and margin). ` +
-        `${ticks} ticks alternating BTC and ETH, median latency as the caller sees it: local \`BookEngine.tick\` (2 threads, in process) ${l.toFixed(1)} ms; \`ResidentBook.tick\` through NATS (feed → 2 workers × 1 thread, one BookEngine per bucket → reports → ${events} events numbered) ${r.toFixed(1)} ms, ${(r / l).toFixed(2)}× (no target set). ` +
+        `${ticks} ticks alternating BTC and ETH, median latency as the caller sees it: local \`BookEngine.tick\` (2 threads, in process) ${l.toFixed(1)} ms; \`ResidentBook.tick\` through NATS (feed → 2 workers × 1 thread, each ticking one BookEngine over its buckets → reports → ${events} events numbered) ${r.toFixed(1)} ms, ${(r / l).toFixed(2)}× (no target set). ` +
         `Every account's result equal to the local engine's after the ticks: ${same ? 'yes' : 'NO'}.`,
     ];
   } finally {

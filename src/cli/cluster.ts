@@ -167,7 +167,7 @@ export function registerClusterCommands(program: Command): void {
       const worker = await ClusterWorker.start({ url: opts.nats, threads, ackWaitS, verbose: opts.verbose === true, log: (l) => warn(l) });
       // the same process holds buckets of a resident book (its own connection: its feed never waits behind a shard)
       const rnc = await connectBroker(opts.nats, 'optmargin-resident-member');
-      const member = await ResidentMember.start(rnc, worker.name, book, (l) => warn(`${worker.name}: ${l}`), opts.verbose === true);
+      const member = await ResidentMember.start(rnc, worker.name, book, (l) => warn(`${worker.name}: ${l}`), opts.verbose === true, threads);
       const stop = (): void => {
         worker.stop();
         member.stop();
