@@ -6,18 +6,24 @@
  * The reference is one local BookEngine holding the whole book, driven through the same market
  * sequence (BookMarket) with its health events (HealthTracker) numbered in book order, as
  * `optmargin serve` does. After every step — load on 2 workers, ticks, a trade, a 3rd worker
- * joining, a worker SIGKILLed while a tick is in flight, more ticks — every account's result must
- * be the same JSON as the local engine's, every bucket held by exactly one member, and the event
- * stream equal to the local one (each event once, none missing; `time` aside).
+ * joining, a worker SIGKILLed while a tick is in flight, a worker paused (SIGSTOP) past the dead
+ * time with a trade in flight then resumed (its late reports ignored, it rejoins), more ticks —
+ * every account's result must be the same JSON as the local engine's, every bucket held by
+ * exactly one member, and the event stream equal to the local one (each event once, none
+ * missing; `time` aside), also as stored on the events subject. Then `optmargin resident`
+ * reloads the book from a file and runs JSON commands from stdin: the same results and events.
  * Skips with a message where nats-server is absent.
  */
-import { mkdtempSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { decode } from '@msgpack/msgpack';
+import { connect } from 'nats';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Proc } from '../bench/procs.js';
 import { ResidentBook } from '../src/cluster/resident-book.js';
-import { bucketOf, owners } from '../src/cluster/resident-protocol.js';
+import { bucketOf, owners, RBOOK_STREAM, rsubjects } from '../src/cluster/resident-protocol.js';
 import { generateBook } from '../src/io/gen-book.js';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
 import { memoMarketHash, type MarginMarket } from '../src/market/margin-market.js';
@@ -170,5 +176,82 @@ describe.skipIf(!hasNats || !existsSync(cli))('resident sharded book over NATS (
       await local.tick(b);
     }
     await sameAsLocal(2);
+  }, 60_000);
+
+  test('a member paused past deadAfterMs (SIGSTOP) with a trade in flight: the trade completes from the replay; resumed, its late reports are ignored and it rejoins', async () => {
+    const w = await worker();
+    await new Promise((r) => setTimeout(r, 400));
+    expect((await book.sync()).members.length).toBe(3);
+    const h = book.holdings();
+    const name = h.members.find((m) => w.err().includes(`${m}:`))!;
+    const results = local.engine.results();
+    const k = accounts.findIndex((a, j) => results[j].ok && h.held[name].includes(bucketOf(a.id ?? `#${j}`, BUCKETS)));
+    expect(k).toBeGreaterThanOrEqual(0);
+    const id = accounts[k].id!;
+    const changes = [{ instrument: 'ETH-PERPETUAL', size: 30 }];
+    w.proc.kill('SIGSTOP');
+    try {
+      const tr = await book.trade(id, changes);
+      local.trade(id, changes);
+      expect(JSON.stringify(tr.result)).toBe(JSON.stringify(local.engine.result(k)));
+      const body = { underlying: 'ETH', priceMove: -0.12 };
+      await book.tick(body);
+      await local.tick(body);
+    } finally {
+      w.proc.kill('SIGCONT');
+    }
+    await sameAsLocal(2);
+    // awake again: it reads the positions it missed (its reports of them are ignored), heartbeats, and rejoins with fresh buckets
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await book.sync()).members.length).toBe(3);
+    const b2 = { underlying: 'BTC', priceMove: 0.03 };
+    await book.tick(b2);
+    await local.tick(b2);
+    await sameAsLocal(3);
+  }, 60_000);
+
+  test('the events stored on the book\'s events subject are the local book\'s, each once', async () => {
+    const nc = await connect({ servers: cluster.url });
+    try {
+      const consumer = await nc.jetstream().consumers.get(RBOOK_STREAM, { filterSubjects: rsubjects.events('default') });
+      const stored: HealthEvent[] = [];
+      while (stored.length < local.events.length) {
+        const m = await consumer.next({ expires: 2000 });
+        if (!m) break;
+        stored.push(decode(m.data) as HealthEvent);
+      }
+      expect(local.events.length).toBeGreaterThan(0);
+      expect(timeless(stored)).toEqual(timeless(local.events));
+      expect(await consumer.next({ expires: 1000 })).toBeNull(); // nothing more: no duplicate
+    } finally {
+      await nc.close();
+    }
+  }, 30_000);
+
+  test('optmargin resident: the book reloaded from a file, driven by JSON commands on stdin; the same results and events as a local book', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'optmargin-resident-cli-'));
+    const file = join(dir, 'book.jsonl');
+    writeFileSync(file, accounts.map((a) => JSON.stringify(a)).join('\n') + '\n');
+    const ref = new LocalBook();
+    await ref.load(snapshot, accounts);
+    const id = accounts[3].id!;
+    const commands = [{ tick: { underlying: 'BTC', priceMove: -0.15 } }, { trade: { account: id, changes: [{ instrument: 'BTC-PERPETUAL', size: 3 }] } }, { tick: { underlying: 'ETH', priceMove: 0.02, volShift: 0.1 } }, { tick: { underlying: 'XRP' } }, { results: true }];
+    const child = spawn(process.execPath, [cli, 'resident', file, '--nats', cluster.url, '--model', MODEL, '--buckets', String(BUCKETS), '--min-members', '2'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    cluster.children.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdin.end(commands.map((c) => JSON.stringify(c)).join('\n') + '\n'); // read once the book is loaded
+    expect(await new Promise((r) => child.on('exit', r)), stderr).toBe(0);
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l));
+    await ref.tick({ underlying: 'BTC', priceMove: -0.15 });
+    ref.trade(id, [{ instrument: 'BTC-PERPETUAL', size: 3 }]);
+    await ref.tick({ underlying: 'ETH', priceMove: 0.02, volShift: 0.1 });
+    expect(lines[0].loaded).toMatchObject({ accounts: accounts.length, buckets: BUCKETS });
+    expect(timeless(lines.filter((l) => l.event).map((l) => l.event))).toEqual(timeless(ref.events));
+    expect(lines.find((l) => l.error)?.error.code).toBe('OPTMARGIN_MISSING_MARKET_DATA'); // XRP: refused, the run goes on
+    expect(JSON.stringify(lines.at(-1).results)).toBe(JSON.stringify(ref.engine.results()));
+    await ref.engine.close();
   }, 60_000);
 });

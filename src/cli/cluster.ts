@@ -27,6 +27,7 @@ import type { ScenarioSet } from '../risk/scenario-set.js';
 import { tailLength } from '../risk/book-var.js';
 import type { DistributedVarResult, VarSource } from '../cluster/var-coordinator.js';
 import type { VarCliOptions } from './var.js';
+import { registerResidentCommand } from './resident.js';
 
 /**
  * The book's valid accounts as the coordinator takes them (a length and slices, each account
@@ -147,6 +148,7 @@ interface WorkerCommandOptions {
 }
 
 export function registerClusterCommands(program: Command): void {
+  registerResidentCommand(program);
   program
     .command('worker')
     .description('join a cluster: compute book shards from a NATS JetStream broker until SIGINT/SIGTERM (docs/scale-out.md)')

@@ -21,7 +21,7 @@ import { resolveMarket } from '../market/index.js';
 import { memoMarketHash } from '../market/margin-market.js';
 import { loadModel } from '../measures/models.js';
 import type { MarginModel } from '../measures/types.js';
-import { BookMarket, type HealthEvent, type TickBody } from '../runner/book/health.js';
+import { BookMarket, checkTickBody, type HealthEvent, type TickBody } from '../runner/book/health.js';
 import { validateChanges } from '../instruments/account.js';
 import { bookIdOf } from '../instruments/columns.js';
 import { clusterError, connectBroker, ensureStream } from './broker.js';
@@ -164,9 +164,10 @@ export class ResidentBook {
   private marketApply: (body: TickBody) => void = () => undefined;
 
   /** Moves one underlying (relative to the loaded market): the members re-margin the accounts holding it. */
-  tick(body: TickBody): Promise<{ pos: number; changed: number; events: HealthEvent[]; marketHash: string }> {
+  tick(bodyIn: TickBody): Promise<{ pos: number; changed: number; events: HealthEvent[]; marketHash: string }> {
     return this.serial(async () => {
       this.loaded();
+      const body = checkTickBody(bodyIn);
       this.marketApply(body); // refused here (a clear error) before anything is published
       const g = await this.op((pos) => ({ v: PROTOCOL_VERSION, kind: 'tick', pos, load: this.load_, body }));
       return { pos: this.pos, changed: g.changed, events: this.publishEvents(g), marketHash: this.marketHash };
@@ -177,6 +178,7 @@ export class ResidentBook {
   trade(id: string, changesIn: unknown): Promise<{ index: number; result: BookAccountResult; events: HealthEvent[] }> {
     return this.serial(async () => {
       this.loaded();
+      if (typeof id !== 'string') throw new OptmarginError(ErrorCodes.INVALID_INPUT, `account must be an account id (a string), got ${JSON.stringify(id)}`, 'account');
       if (!this.ids.has(id)) throw new OptmarginError(ErrorCodes.INVALID_INPUT, `account ${JSON.stringify(id)} is not in the book`);
       const changes = validateChanges(changesIn);
       const g = await this.op((pos) => ({ v: PROTOCOL_VERSION, kind: 'trade', pos, load: this.load_, account: id, changes }));

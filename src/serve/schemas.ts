@@ -9,6 +9,7 @@
  */
 import { ACCOUNT_MODES } from '../measures/types.js';
 import { LIMITS } from '../pricing/validate.js';
+import { TICK_LIMITS } from '../runner/book/health.js';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -177,9 +178,9 @@ export function buildSchemas(limits: ServeLimits): Schemas {
       description: 'moves one underlying relative to the market the book was loaded with (moves of other underlyings stay)',
       properties: {
         underlying,
-        priceMove: { type: 'number', minimum: -0.99, maximum: 10, description: 'relative move of index, perpetual and forwards (−0.05 = −5 %)' },
+        priceMove: { type: 'number', minimum: TICK_LIMITS.priceMove[0], maximum: TICK_LIMITS.priceMove[1], description: 'relative move of index, perpetual and forwards (−0.05 = −5 %)' },
         index: { type: 'number', exclusiveMinimum: 0, description: 'target index price, USD (instead of priceMove)' },
-        volShift: { type: 'number', minimum: -1, maximum: 5, description: 'parallel shift of every vol of the underlying (0.05 = +5 vol points)' },
+        volShift: { type: 'number', minimum: TICK_LIMITS.volShift[0], maximum: TICK_LIMITS.volShift[1], description: 'parallel shift of every vol of the underlying (0.05 = +5 vol points)' },
       },
     },
     TradeBody: {

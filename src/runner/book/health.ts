@@ -46,6 +46,26 @@ export interface TickBody {
   volShift?: number;
 }
 
+/** A tick's bounds (the server's TickBody schema states the same numbers from here). */
+export const TICK_LIMITS = { priceMove: [-0.99, 10], volShift: [-1, 5] } as const;
+
+/** A tick body from outside (a resident book's caller): its fields checked, named in the error. */
+export function checkTickBody(v: unknown): TickBody {
+  const o = check.object('tick', v);
+  for (const k of Object.keys(o)) if (!['underlying', 'priceMove', 'index', 'volShift'].includes(k)) throw new OptmarginError(ErrorCodes.INVALID_INPUT, `tick: unknown field ${JSON.stringify(k)}`, k);
+  const body: TickBody = { underlying: check.string('underlying', o.underlying) };
+  const within = (k: 'priceMove' | 'volShift'): number => {
+    const x = check.finite(k, o[k]);
+    const [lo, hi] = TICK_LIMITS[k];
+    if (x < lo || x > hi) throw new OptmarginError(ErrorCodes.INVALID_INPUT, `${k} must be in [${lo}, ${hi}], got ${x}`, k);
+    return x;
+  };
+  if (o.priceMove !== undefined) body.priceMove = within('priceMove');
+  if (o.volShift !== undefined) body.volShift = within('volShift');
+  if (o.index !== undefined) body.index = check.positive('index', o.index);
+  return body;
+}
+
 export function eventTypeOf(h: Health): HealthEventType {
   return h === 'healthy' ? 'restored' : h === 'margin call' ? 'margin-call' : h;
 }
