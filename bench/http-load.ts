@@ -26,8 +26,8 @@ export interface LoadResult {
   clientCpuUs: number;
   /** when the run began, ms since the Unix epoch */
   startEpoch: number;
-  /** requests slower than `slowMs`: from the scheduled send time to the answer, ms since the Unix epoch (at most MAX_SLOW) */
-  slow: { from: number; to: number }[];
+  /** requests slower than `slowMs`: from the scheduled send time to the answer, ms since the Unix epoch, and when the client wrote it (at most MAX_SLOW) */
+  slow: { from: number; to: number; sent: number }[];
   /** the client's own garbage-collection pauses during the run (start, ms since the Unix epoch; duration, ms) */
   clientGc: { at: number; ms: number }[];
 }
@@ -111,7 +111,7 @@ export async function openLoop(opts: { url: string; path: string; body: string |
   let errors = 0;
   const interval = 1000 / opts.rate;
   const slowMs = opts.slowMs ?? 1;
-  const slow: { from: number; to: number }[] = [];
+  const slow: LoadResult['slow'] = [];
   const clientGc: { at: number; ms: number }[] = [];
   const gcObserver = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) clientGc.push({ at: performance.timeOrigin + e.startTime, ms: e.duration });
@@ -128,7 +128,7 @@ export async function openLoop(opts: { url: string; path: string; body: string |
         const t1 = performance.now();
         lat[i] = t1 - (start + i * interval);
         svc[i] = t1 - t0;
-        if (lat[i] > slowMs && slow.length < MAX_SLOW) slow.push({ from: performance.timeOrigin + start + i * interval, to: performance.timeOrigin + t1 });
+        if (lat[i] > slowMs && slow.length < MAX_SLOW) slow.push({ from: performance.timeOrigin + start + i * interval, to: performance.timeOrigin + t1, sent: performance.timeOrigin + t0 });
         if (status === 200) ok++;
         else errors++;
         if (++done === total) resolve();

@@ -70,7 +70,8 @@ function during(slow: { from: number; to: number }[], pauses: Pause[]): boolean[
 
 /**
  * What the requests over the target waited on: a server GC pause while they were in flight, a
- * client GC pause (none of the server's), or neither (the server busy, the scheduler, loopback).
+ * client GC pause (none of the server's), or neither (the server busy, the scheduler, loopback);
+ * of the last, how many the client itself wrote over 0.5 ms late (its own loop or the scheduler).
  */
 function tailText(r: LoadResult, server: Pause[]): string {
   const s = during(r.slow, server);
@@ -78,8 +79,9 @@ function tailText(r: LoadResult, server: Pause[]): string {
   const n = r.slow.length;
   const nS = s.filter(Boolean).length;
   const nC = c.filter((x, i) => x && !s[i]).length;
+  const late = r.slow.filter((q, i) => !s[i] && !c[i] && q.sent - q.from > 0.5).length;
   const pct = (k: number) => `${((100 * k) / r.sent).toFixed(2)} %`;
-  return `${n} (${pct(n)} of requests): ${nS} in flight during a server GC pause, ${nC} during a client GC pause only, ${n - nS - nC} during neither`;
+  return `${n} (${pct(n)} of requests): ${nS} in flight during a server GC pause, ${nC} during a client GC pause only, ${n - nS - nC} during neither (${late} of them written by the client over 0.5 ms after their send time)`;
 }
 
 /** The body of the server's answer to one margin request (its size sets the canned answer's). */
