@@ -28,12 +28,9 @@ export interface BookCsr {
   /** rows and holdings in use (rows appended by trades extend both) */
   nRows: number;
   nHold: number;
-  /** holdings [0, loadedHold) come from the load; sizes there change only at legPos[0..nLeg) */
-  loadedHold: number;
+  /** the only holdings whose size changes (a tick moves the inverse futures' coin legs): legPos[0..nLeg), ascending */
   legPos: Int32Array;
   nLeg: number;
-  /** bumped whenever a size changes (a tick moves the inverse futures' coin legs) */
-  sizeVersion: number;
 }
 
 export class Aggregator {
@@ -56,7 +53,6 @@ export class Aggregator {
   private bookKey: string | null = null;
   private bookRows = 0;
   private bookHold = 0;
-  private bookSizeVersion = -1;
 
   constructor(instance: WasmInstance) {
     this.instance = instance;
@@ -91,8 +87,8 @@ export class Aggregator {
   /**
    * Makes a book's CSR resident in this instance's memory. A new `key` (a new load, or arrays
    * reallocated) copies everything; the same key copies only rows / holdings appended since
-   * (trades) and, when `sizeVersion` moved (a tick resized the inverse futures' coin legs), the
-   * sizes at `legPos` and those of the appended holdings.
+   * (trades). The sizes a tick moves (coin legs) are re-copied per row range before it is
+   * aggregated: `syncLegs`.
    */
   syncBook(b: BookCsr): void {
     const full = b.key !== this.bookKey || this.bookRowStart === null || this.bookRowStart.capacity < b.nRows + 1 || this.bookPosInstr!.capacity < b.nHold;
@@ -109,7 +105,6 @@ export class Aggregator {
       this.bookKey = b.key;
       this.bookRows = b.nRows;
       this.bookHold = b.nHold;
-      this.bookSizeVersion = b.sizeVersion;
       return;
     }
     if (b.nRows > this.bookRows || b.nHold > this.bookHold) {
@@ -119,16 +114,17 @@ export class Aggregator {
       this.bookRows = b.nRows;
       this.bookHold = b.nHold;
     }
-    if (b.sizeVersion !== this.bookSizeVersion) {
-      const dst = this.bookPosSize!.view;
-      const src = b.posSize;
-      for (let k = 0; k < b.nLeg; k++) {
-        const p = b.legPos[k];
-        dst[p] = src[p];
-      }
-      dst.set(src.subarray(b.loadedHold, b.nHold), b.loadedHold);
-      this.bookSizeVersion = b.sizeVersion;
-    }
+  }
+
+  /**
+   * Re-copies the sizes of the coin legs legPos[k0 .. k1) from the shared CSR (a tick may have
+   * resized them since they were copied, in this thread or another): call before aggregating
+   * rows holding them.
+   */
+  syncLegs(b: BookCsr, k0: number, k1: number): void {
+    const dst = this.bookPosSize!.view;
+    const { legPos, posSize } = b;
+    for (let k = k0; k < k1; k++) dst[legPos[k]] = posSize[legPos[k]];
   }
 
   /**

@@ -4,29 +4,30 @@
  * input order — a CSR in SharedArrayBuffers that the workers make resident in their WASM
  * memory once per load. Per row: its add-on bases (measures/grid/addons.ts), worst loss and
  * scenario. Trades append rows at the end (the account's old rows become dead until the next
- * load); a tick resizes the inverse futures' coin legs entered at mark (size / F).
+ * load); a tick resizes the inverse futures' coin legs entered at mark (size / F) and re-sums their
+ * rows' futures bases, in its chunks (forwards.ts).
  */
-import { entryLegCoin, valuedFromEntry } from '../../instruments/valuation.js';
-import { BASES, RowBases, addFuturesBase, Base } from '../../measures/grid/addons.js';
+import { valuedFromEntry } from '../../instruments/valuation.js';
+import { BASES, RowBases } from '../../measures/grid/addons.js';
 import type { GridMeasureParams } from '../../measures/grid/params.js';
 import type { ReduceArrays } from '../../measures/grid/reduce.js';
 import type { BookCsr } from '../../wasm/aggregate.js';
 import { F64, I32, growPlain, growShared, sharedF64, sharedI32, sharedU8 } from './arrays.js';
 import type { BookAccounts, Holdings } from './accounts.js';
 import type { BookInstruments } from './instruments.js';
+import type { ForwardFollow } from './forwards.js';
 
 export class BookRows {
   nRows = 0;
   /** rows of the load (rows after it were appended by trades) */
   loadedRows = 0;
-  csr: BookCsr = { key: '', rowStart: new Int32Array(1), posInstr: new Int32Array(0), posSize: new Float64Array(0), nRows: 0, nHold: 0, loadedHold: 0, legPos: new Int32Array(0), nLeg: 0, sizeVersion: 0 };
+  csr: BookCsr = { key: '', rowStart: new Int32Array(1), posInstr: new Int32Array(0), posSize: new Float64Array(0), nRows: 0, nHold: 0, legPos: new Int32Array(0), nLeg: 0 };
   private csrVersion = 0;
   rowSub = new Int32Array(0);
   rowSlot = new Int32Array(0);
-  /** coin legs whose size follows F (inverse futures entered at mark): original position of each legPos, and of legs appended by trades */
-  private legOp = new Int32Array(0);
-  private tailLegPos = new I32();
-  private tailLegOp = new I32();
+  /** coin legs whose size follows F (inverse futures entered at mark), ascending holding index (csr.legPos), and the original position of each (shared) */
+  private legPos = new I32(1024, true);
+  private legOp = new I32(1024, true);
   /** per slot: loaded rows [from, to), rows appended by trades */
   slotRowFrom: number[] = [];
   slotRowTo: number[] = [];
@@ -35,12 +36,12 @@ export class BookRows {
   bases: Float64Array = new Float64Array(0);
   loss: Float64Array = new Float64Array(0);
   worst: Int32Array = new Int32Array(0);
-  /** per slot: its rows holding inverse futures/perpetuals (their futures bases move with the forward) */
+  /** per slot: its rows holding inverse futures/perpetuals, ascending (their futures bases move with the forward; shared) */
   private marketRows: I32[] = [];
-  /** per row, its net futures in first-appearance order (instrument, net size): what refreshFutures re-sums */
-  private rowFutStart = new I32();
-  private futInstr = new I32();
-  private futNet = new F64();
+  /** per row, its net futures in first-appearance order (instrument, net size): what a tick re-sums (forwards.ts; shared) */
+  private rowFutStart = new I32(1024, true);
+  private futInstr = new I32(1024, true);
+  private futNet = new F64(1024, true);
   private readonly rowBases = new RowBases();
 
   constructor(
@@ -65,7 +66,7 @@ export class BookRows {
     this.slotRowFrom = new Array(nu);
     this.slotRowTo = new Array(nu);
     this.tailRows = ins.underlyings.map(() => []);
-    this.marketRows = ins.underlyings.map(() => new I32(256));
+    this.marketRows = ins.underlyings.map(() => new I32(256, true));
     for (let s = 0, r0 = 0; s < nu; s++) {
       this.slotRowFrom[s] = r0;
       r0 += slotRows[s];
@@ -77,10 +78,10 @@ export class BookRows {
     const rowStart = this.csr.rowStart;
     for (let r = 0; r < nRows; r++) rowStart[r + 1] = rowStart[r] + rowLen[r];
     this.fillHoldings(hold, nSubs, subRowStart, nu, red);
-    this.rowFutStart = new I32();
+    this.rowFutStart = new I32(1024, true);
     this.rowFutStart.push(0);
-    this.futInstr = new I32();
-    this.futNet = new F64();
+    this.futInstr = new I32(1024, true);
+    this.futNet = new F64(1024, true);
     for (let r = 0; r < nRows; r++) {
       this.markMarketBase(r, ins);
       this.computeBases(r, ins);
@@ -120,10 +121,8 @@ export class BookRows {
       posSize: sharedF64(holdCap),
       nRows,
       nHold: holdTotal,
-      loadedHold: holdTotal,
       legPos: new Int32Array(0),
       nLeg: 0,
-      sizeVersion: 0,
     };
     this.bases = sharedF64(BASES * rowCap);
     this.loss = sharedF64(rowCap);
@@ -176,12 +175,19 @@ export class BookRows {
         }
       }
     }
-    this.csr.legPos = sharedI32(legPos.n);
-    this.csr.legPos.set(legPos.a.subarray(0, legPos.n));
-    this.csr.nLeg = legPos.n;
-    this.legOp = legOp.a.slice(0, legOp.n);
-    this.tailLegPos = new I32();
-    this.tailLegOp = new I32();
+    // rows are underlying-major, so legs were met out of holding order: ascending, for the chunks' range searches
+    const order = Array.from({ length: legPos.n }, (_, k) => k).sort((a, b) => legPos.a[a] - legPos.a[b]);
+    this.legPos = new I32(Math.max(1024, legPos.n + 256), true);
+    this.legOp = new I32(Math.max(1024, legPos.n + 256), true);
+    for (const k of order) this.pushLeg(legPos.a[k], legOp.a[k]);
+  }
+
+  /** A coin leg at holding d (above every leg so far) following F, of original position op. */
+  private pushLeg(d: number, op: number): void {
+    this.legPos.push(d);
+    this.legOp.push(op);
+    this.csr.legPos = this.legPos.a;
+    this.csr.nLeg = this.legPos.n;
   }
 
   private markMarketBase(r: number, ins: BookInstruments): void {
@@ -216,30 +222,29 @@ export class BookRows {
     if (record) this.rowFutStart.push(this.futInstr.n);
   }
 
-  /** The futures bases of row r after a tick moved F: the same sums over its recorded net futures, in the same order. */
-  private refreshFutures(r: number, ins: BookInstruments): void {
-    const b = BASES * r;
-    this.bases[b + Base.LongFuturesCoin] = 0;
-    this.bases[b + Base.ShortFuturesCoin] = 0;
-    for (let f = this.rowFutStart.a[r]; f < this.rowFutStart.a[r + 1]; f++) addFuturesBase(ins, this.futInstr.a[f], this.futNet.a[f], this.bases, b);
-  }
-
-  /** A tick moved slot's forwards: resize its coin legs entered at mark (their entry is F) and refresh its rows' futures bases. */
-  followForwards(slot: number, accounts: BookAccounts, ins: BookInstruments): void {
-    const c = this.csr;
-    const opInstr = accounts.opInstr.a;
-    const opSize = accounts.opSize.a;
-    const resize = (pos: Int32Array, ops: Int32Array, n: number): void => {
-      for (let k = 0; k < n; k++) {
-        const i = opInstr[ops[k]]; // a leg's position was entered at mark: no entry flag
-        if (ins.slot[i] === slot) c.posSize[pos[k]] = entryLegCoin(ins.kind[i], ins.inverse[i], ins.cs[i], opSize[ops[k]], ins.forward[i]);
-      }
+  /**
+   * What a tick on `slot` needs to follow its forwards (forwards.ts): each chunk resizes the coin
+   * legs and re-sums the futures bases of its rows, before aggregating them.
+   */
+  follow(slot: number, accounts: BookAccounts, ins: BookInstruments): ForwardFollow {
+    const mr = this.marketRows[slot];
+    return {
+      slot,
+      ins: { kind: ins.kind, inverse: ins.inverse, forward: ins.forward, group: ins.group, cs: ins.cs, slot: ins.slot },
+      opInstr: accounts.opInstr.a,
+      opSize: accounts.opSize.a,
+      legPos: this.legPos.a,
+      legOp: this.legOp.a,
+      nLeg: this.legPos.n,
+      marketRows: mr.a,
+      nMarket: mr.n,
+      rowFutStart: this.rowFutStart.a,
+      futInstr: this.futInstr.a,
+      futNet: this.futNet.a,
+      rowStart: this.csr.rowStart,
+      posSize: this.csr.posSize,
+      bases: this.bases,
     };
-    resize(c.legPos, this.legOp, c.nLeg);
-    resize(this.tailLegPos.a, this.tailLegOp.a, this.tailLegPos.n);
-    c.sizeVersion++;
-    const rows = this.marketRows[slot];
-    for (let q = 0; q < rows.n; q++) this.refreshFutures(rows.a[q], ins);
   }
 
   /** Room for `rows` rows (per-row arrays; shared ones reallocated with headroom when full). */
@@ -312,10 +317,7 @@ export class BookRows {
       if (hold.slot.a[h] !== s) continue;
       c.posInstr[d] = hold.instr.a[h];
       c.posSize[d] = hold.size.a[h];
-      if (hold.leg.a[h] >= 0) {
-        this.tailLegPos.push(d);
-        this.tailLegOp.push(hold.leg.a[h]);
-      }
+      if (hold.leg.a[h] >= 0) this.pushLeg(d, hold.leg.a[h]);
       d++;
     }
     c.rowStart[r + 1] = d;

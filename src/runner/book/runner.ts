@@ -308,12 +308,13 @@ export class BookEngine implements ScheduledBook {
     let t3 = t1;
     if (slot >= 0 && this.table) {
       this.ins.refreshUnderlying(slot, market);
-      this.rows.followForwards(slot, this.accounts, this.ins);
+      const follow = this.rows.follow(slot, this.accounts, this.ins);
       t2 = performance.now();
       const nList = this.accounts.holdersOf(slot, this.touched);
       t3 = performance.now();
       this.refreshStaleEquity();
-      if (this.scheduler) await this.scheduler.runTick(this, slot, this.scheduler.tickTasks(this, slot, this.touched, nList, this.accounts.equityArrays(this.ins)));
+      // the chunks follow the forwards on their rows (forwards.ts); without a grid model there is nothing to aggregate
+      if (this.scheduler) await this.scheduler.runTick(this, slot, this.scheduler.tickTasks(this, slot, this.touched, nList, this.accounts.equityArrays(this.ins), follow));
       for (const k of this.failures.accounts.keys()) this.staleEquity.add(k);
       changed = new Array<number>(nList);
       for (let q = 0; q < nList; q++) changed[q] = this.touched[q];

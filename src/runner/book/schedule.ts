@@ -13,6 +13,7 @@ import type { ChunkRunner } from './pool.js';
 import type { BookRows } from './rows.js';
 import type { AggregateTask, ReduceTask } from './tasks.js';
 import type { EquityArrays } from './equity.js';
+import { followRows, type ForwardFollow } from './forwards.js';
 
 /** Messages of rows and accounts whose chunk failed every attempt. */
 export class Failures {
@@ -182,10 +183,11 @@ export class BookScheduler {
 
   /**
    * The fused round of a tick on `slot`: per account range, its rows on the slot (the load's,
-   * contiguous, and those trades appended for its accounts), then the equity and figures of the
-   * accounts of `list[0..nList)` (ascending: those holding the slot) in that range.
+   * contiguous, and those trades appended for its accounts) follow the new forwards and are
+   * aggregated, then the equity and figures of the accounts of `list[0..nList)` (ascending:
+   * those holding the slot) in that range are computed.
    */
-  tickTasks(b: ScheduledBook, slot: number, list: Int32Array, nList: number, equity: EquityArrays): AggregateTask[] {
+  tickTasks(b: ScheduledBook, slot: number, list: Int32Array, nList: number, equity: EquityArrays, follow: ForwardFollow): AggregateTask[] {
     const rows = b.rows;
     const chunks = this.accountChunks(b) ?? [{ from: 0, to: b.n, ranges: Int32Array.of(rows.slotRowFrom[slot], rows.slotRowTo[slot], slot) }];
     const tails: number[][] = chunks.map(() => []);
@@ -210,12 +212,16 @@ export class BookScheduler {
       const q0 = q;
       while (q < nList && list[q] < ch.to) q++;
       if (rg.length === 0 && q === q0) continue;
-      tasks.push({ ...base, chunk: tasks.length, ranges: Int32Array.from(rg), reduce: { from: q0, to: q, list, arrays: b.red, equity } });
+      tasks.push({ ...base, chunk: tasks.length, ranges: Int32Array.from(rg), reduce: { from: q0, to: q, list, arrays: b.red, equity }, follow });
     }
     return tasks;
   }
 
-  /** Runs a tick's fused round (tickTasks); a chunk that fails every attempt fails its rows and its listed accounts. */
+  /**
+   * Runs a tick's fused round (tickTasks); a chunk that fails every attempt fails its rows and
+   * its listed accounts, and its rows follow the forwards here (the book's sizes and bases stay
+   * those of the market, for the rounds that come next).
+   */
   async runTick(b: ScheduledBook, slot: number, tasks: AggregateTask[]): Promise<RoundOutcome> {
     for (const t of tasks) for (let k = 0; k < t.ranges.length; k += 3) b.red.rowFailed.fill(0, t.ranges[k], t.ranges[k + 1]);
     for (const r of [...b.failures.rows.keys()]) if (b.rows.rowSlot[r] === slot) b.failures.rows.delete(r);
@@ -224,6 +230,10 @@ export class BookScheduler {
     }
     const out = await this.runner.run(tasks);
     this.recordFailures(b, tasks, out.failed);
+    for (const f of out.failed) {
+      const t = tasks[f.chunk];
+      for (let k = 0; k < t.ranges.length; k += 3) if (t.follow && t.ranges[k + 2] === slot) followRows(t.follow, t.ranges[k], t.ranges[k + 1]);
+    }
     return { retried: out.retried, failedChunks: out.failed.length, tasks: tasks.length };
   }
 

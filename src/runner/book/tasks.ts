@@ -23,6 +23,7 @@ import { reduceAccount, type ReduceArrays } from '../../measures/grid/reduce.js'
 import type { Aggregator, BookCsr } from '../../wasm/aggregate.js';
 import { TailKernel } from '../../wasm/tails.js';
 import { accountEquity, type EquityArrays } from './equity.js';
+import { followRows, lowerBound, type ForwardFollow } from './forwards.js';
 
 export type { BookCsr } from '../../wasm/aggregate.js';
 
@@ -57,6 +58,8 @@ export interface AggregateTask {
    * their equity.
    */
   reduce?: ReduceSpan;
+  /** a tick: the rows of `follow.slot` in `ranges` first follow the new forwards (forwards.ts) */
+  follow?: ForwardFollow;
 }
 
 /** Accounts a chunk reduces: [from, to), or list[from .. to) when `list` is given. */
@@ -119,7 +122,8 @@ export function runTails(agg: Aggregator, t: TailTask): number {
 
 /** Runs one aggregation chunk; returns the number of rows computed. */
 export function runAggregate(agg: Aggregator, t: AggregateTask): number {
-  agg.syncBook(t.csr);
+  const csr = t.csr;
+  agg.syncBook(csr);
   agg.setRiskArrays(t.risk, t.riskKey);
   const ns = t.nScen;
   let rows = 0;
@@ -127,6 +131,8 @@ export function runAggregate(agg: Aggregator, t: AggregateTask): number {
     const from = t.ranges[k];
     const to = t.ranges[k + 1];
     const slot = t.ranges[k + 2];
+    if (t.follow?.slot === slot) followRows(t.follow, from, to);
+    agg.syncLegs(csr, lowerBound(csr.legPos, csr.nLeg, csr.rowStart[from]), lowerBound(csr.legPos, csr.nLeg, csr.rowStart[to]));
     agg.worstLossResident(from, to, ns, t.weights.subarray(slot * ns, slot * ns + ns), t.outLoss, t.outIndex);
     rowImInto(t.params, t.rowBase, t.outLoss, t.slotSpot[slot], from, to, t.outIm);
     rows += to - from;
