@@ -204,4 +204,17 @@ describe('faults in a tick chunk', () => {
     await e.recompute();
     expect(JSON.stringify(e.results())).toBe(await fresh(book, moved));
   });
+
+  test('the revaluation the chunks wait for fails on the main thread: the tick rejects with its error, promptly (no chunk left waiting)', async () => {
+    const e = engine(base, 2);
+    e.load(book);
+    await e.recompute();
+    const ins = (e as unknown as { ins: { revalue: () => void } }).ins;
+    ins.revalue = () => {
+      throw new Error('injected revaluation fault');
+    };
+    const t0 = performance.now();
+    await expect(e.tick('BTC', moved)).rejects.toThrow('injected revaluation fault');
+    expect(performance.now() - t0).toBeLessThan(5000);
+  });
 });

@@ -360,7 +360,7 @@ describe('serve: the long-lived book and its event stream', () => {
     expect(down.body.marketHash).not.toBe(baseHash);
     // the handler's time includes the engine tick's, whose stages are reported
     expect(down.body.handlerMs).toBeGreaterThanOrEqual(down.body.ms);
-    expect(Object.keys(down.body.stages)).toEqual(['marketMs', 'riskMs', 'selectMs', 'poolMs', 'singleMs']);
+    expect(Object.keys(down.body.stages)).toEqual(['marketMs', 'riskMs', 'selectMs', 'poolMs', 'revalueMs', 'singleMs']);
     await until(() => events.filter((e) => e.data.cause === 'tick').length >= down.body.events);
     const worse = events.filter((e) => e.data.cause === 'tick');
     expect(worse.length).toBe(down.body.events);

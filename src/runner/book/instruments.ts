@@ -13,6 +13,14 @@ import { Revaluation } from '../../scenarios/revaluation.js';
 import type { ScenarioSet } from '../../scenarios/types.js';
 import { growPlain, growShared, sharedF64, sharedI32, sharedU8 } from './arrays.js';
 
+/** A tick's underlying whose marks are read and whose revaluation is still to do (BookInstruments.revalue). */
+export interface PendingRevaluation {
+  slot: number;
+  /** the underlying's instruments valued on the new market, and each one's book index */
+  sub: InstrumentTable;
+  map: number[];
+}
+
 export class BookInstruments implements BaseInstruments {
   n = 0;
   kind: Uint8Array = new Uint8Array(0);
@@ -82,6 +90,16 @@ export class BookInstruments implements BaseInstruments {
 
   /** Re-reads one underlying from the market: its instruments' marks, its index and its revaluation. */
   refreshUnderlying(slot: number, market: MarginMarket): void {
+    const p = this.refreshMarks(slot, market);
+    if (p) this.revalue(p);
+  }
+
+  /**
+   * The first half of refreshUnderlying: the instruments' marks (forward, unit value) and the
+   * index of `slot` from the market, and a new revaluation matrix (a copy: the old one is shared
+   * with workers that may be running) whose rows of `slot` `revalue` fills. Null without a scenario set.
+   */
+  refreshMarks(slot: number, market: MarginMarket): PendingRevaluation | null {
     const u = this.underlyings[slot];
     const sub = new InstrumentTable(market);
     const map: number[] = [];
@@ -96,29 +114,53 @@ export class BookInstruments implements BaseInstruments {
       this.unitValue[map[j]] = sub.unitValue[j];
     }
     this.slotSpot[slot] = market.spot(u);
-    if (!this.set) return;
-    const rev = new Revaluation(sub, this.set);
+    if (!this.set) return null;
+    this.nextMatrix(this.n);
+    return { slot, sub, map };
+  }
+
+  /** The second half: the revaluation of the pending underlying's instruments into the matrix, its weights and labels. */
+  revalue(p: PendingRevaluation): void {
+    const rev = new Revaluation(p.sub, this.set!);
     rev.sync();
-    this.replaceRows(this.n, (j) => map[j], rev, sub.count);
+    this.fillRows((j) => p.map[j], rev, p.sub.count);
     const sc = rev.scenariosOf(0);
-    this.weights.set(sc.weights, slot * this.nScen);
-    this.scenarioLabels[slot] = sc.info.map((x) => x.label);
+    this.weights.set(sc.weights, p.slot * this.nScen);
+    this.scenarioLabels[p.slot] = sc.info.map((x) => x.label);
+  }
+
+  /** revalue(p), then sets the flag a tick's chunks wait for: 1, or −1 when it failed (the error goes on). */
+  revalueSignalling(p: PendingRevaluation, flag: Int32Array): void {
+    try {
+      this.revalue(p);
+      Atomics.store(flag, 0, 1);
+    } catch (e) {
+      Atomics.store(flag, 0, -1);
+      throw e;
+    } finally {
+      Atomics.notify(flag, 0);
+    }
   }
 
   /**
-   * A new matrix (the old one is shared with workers that may be running: a fresh buffer per
-   * version keeps them consistent) with rows of `rev` written at target(j).
+   * A new matrix for n instruments, the current one's rows copied (the old one is shared with
+   * workers that may be running: a fresh buffer per version keeps them consistent).
    */
-  private replaceRows(n: number, target: (j: number) => number | undefined, rev: Revaluation, count: number): void {
+  private nextMatrix(n: number): void {
     const ns = this.nScen;
     const next = sharedF64(n * ns);
     next.set(this.risk.subarray(0, Math.min(this.risk.length, n * ns)));
-    for (let j = 0; j < count; j++) {
-      const i = target(j);
-      if (i !== undefined) next.set(rev.values.subarray(j * ns, j * ns + ns), i * ns);
-    }
     this.risk = next;
     this.riskVersion++;
+  }
+
+  /** Rows of `rev` written into the matrix at target(j). */
+  private fillRows(target: (j: number) => number | undefined, rev: Revaluation, count: number): void {
+    const ns = this.nScen;
+    for (let j = 0; j < count; j++) {
+      const i = target(j);
+      if (i !== undefined) this.risk.set(rev.values.subarray(j * ns, j * ns + ns), i * ns);
+    }
   }
 
   /** Instruments a trade added to the table: valued on the current market (a side table: the table may hold an older market's values), revalued. */
@@ -153,7 +195,8 @@ export class BookInstruments implements BaseInstruments {
     if (!this.set) return;
     const rev = new Revaluation(side, this.set);
     rev.sync();
-    this.replaceRows(n, (j) => map[j], rev, side.count);
+    this.nextMatrix(n);
+    this.fillRows((j) => map[j], rev, side.count);
   }
 }
 

@@ -164,8 +164,12 @@ export class ChunkRunner {
     }
   }
 
-  /** Runs every task (one batch): each verified by its receipt, retried up to `attempts` tries. */
-  async run(tasks: BookTask[]): Promise<ChunkOutcome> {
+  /**
+   * Runs every task (one batch): each verified by its receipt, retried up to `attempts` tries.
+   * `whilePending`: main-thread work done once every task is posted, while the pool computes
+   * (in-process: before the tasks run) — a tick's revaluation, that its chunks wait for.
+   */
+  async run(tasks: BookTask[], whilePending?: () => void): Promise<ChunkOutcome> {
     if (this.pool) await this.start();
     const failed: { chunk: number; message: string }[] = [];
     let retried = 0;
@@ -186,8 +190,20 @@ export class ChunkRunner {
       }
       failed.push({ chunk: t.chunk, message: last });
     };
-    if (this.pool) await Promise.all(tasks.map(attempt));
-    else for (const t of tasks) await attempt(t);
+    if (this.pool) {
+      const all = Promise.all(tasks.map(attempt));
+      let thrown: { e: unknown } | null = null;
+      try {
+        whilePending?.();
+      } catch (e) {
+        thrown = { e };
+      }
+      await all; // the chunks settle (they fail fast when whilePending failed) before its error goes on
+      if (thrown) throw thrown.e;
+    } else {
+      whilePending?.();
+      for (const t of tasks) await attempt(t);
+    }
     failed.sort((a, b) => a.chunk - b.chunk);
     return { failed, retried };
   }

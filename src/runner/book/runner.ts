@@ -306,15 +306,24 @@ export class BookEngine implements ScheduledBook {
     const t1 = performance.now();
     let t2 = t1;
     let t3 = t1;
+    let revalueMs = 0;
     if (slot >= 0 && this.table) {
-      this.ins.refreshUnderlying(slot, market);
+      // the marks here; the revaluation runs while the chunks follow the forwards and compute the equities
+      const pending = this.ins.refreshMarks(slot, market);
       const follow = this.rows.follow(slot, this.accounts, this.ins);
       t2 = performance.now();
       const nList = this.accounts.holdersOf(slot, this.touched);
       t3 = performance.now();
       this.refreshStaleEquity();
-      // the chunks follow the forwards on their rows (forwards.ts); without a grid model there is nothing to aggregate
-      if (this.scheduler) await this.scheduler.runTick(this, slot, this.scheduler.tickTasks(this, slot, this.touched, nList, this.accounts.equityArrays(this.ins), follow));
+      if (this.scheduler && pending) {
+        const revalued = sharedI32(1);
+        const tasks = this.scheduler.tickTasks(this, slot, this.touched, nList, this.accounts.equityArrays(this.ins), follow, revalued);
+        await this.scheduler.runTick(this, slot, tasks, () => {
+          const r0 = performance.now();
+          this.ins.revalueSignalling(pending, revalued);
+          revalueMs = performance.now() - r0;
+        });
+      } else if (pending) this.ins.revalue(pending);
       for (const k of this.failures.accounts.keys()) this.staleEquity.add(k);
       changed = new Array<number>(nList);
       for (let q = 0; q < nList; q++) changed[q] = this.touched[q];
@@ -327,7 +336,7 @@ export class BookEngine implements ScheduledBook {
       indices: changed,
       results: () => (cache ??= changed.map((k) => this.result(k))),
       ms: t5 - t0,
-      stages: { marketMs: t1 - t0, riskMs: t2 - t1, selectMs: t3 - t2, poolMs: t4 - t3, singleMs: t5 - t4 },
+      stages: { marketMs: t1 - t0, riskMs: t2 - t1, selectMs: t3 - t2, poolMs: t4 - t3, revalueMs, singleMs: t5 - t4 },
     };
   }
 

@@ -185,9 +185,10 @@ export class BookScheduler {
    * The fused round of a tick on `slot`: per account range, its rows on the slot (the load's,
    * contiguous, and those trades appended for its accounts) follow the new forwards and are
    * aggregated, then the equity and figures of the accounts of `list[0..nList)` (ascending:
-   * those holding the slot) in that range are computed.
+   * those holding the slot) in that range are computed. `revalued`: the flag the chunks wait for
+   * before aggregating (runTick's `revalue` sets it), or null when the risk arrays are ready.
    */
-  tickTasks(b: ScheduledBook, slot: number, list: Int32Array, nList: number, equity: EquityArrays, follow: ForwardFollow): AggregateTask[] {
+  tickTasks(b: ScheduledBook, slot: number, list: Int32Array, nList: number, equity: EquityArrays, follow: ForwardFollow, revalued: Int32Array | null): AggregateTask[] {
     const rows = b.rows;
     const chunks = this.accountChunks(b) ?? [{ from: 0, to: b.n, ranges: Int32Array.of(rows.slotRowFrom[slot], rows.slotRowTo[slot], slot) }];
     const tails: number[][] = chunks.map(() => []);
@@ -212,7 +213,7 @@ export class BookScheduler {
       const q0 = q;
       while (q < nList && list[q] < ch.to) q++;
       if (rg.length === 0 && q === q0) continue;
-      tasks.push({ ...base, chunk: tasks.length, ranges: Int32Array.from(rg), reduce: { from: q0, to: q, list, arrays: b.red, equity }, follow });
+      tasks.push({ ...base, chunk: tasks.length, ranges: Int32Array.from(rg), reduce: { from: q0, to: q, list, arrays: b.red, equity }, follow, ...(revalued ? { revalued } : {}) });
     }
     return tasks;
   }
@@ -220,15 +221,16 @@ export class BookScheduler {
   /**
    * Runs a tick's fused round (tickTasks); a chunk that fails every attempt fails its rows and
    * its listed accounts, and its rows follow the forwards here (the book's sizes and bases stay
-   * those of the market, for the rounds that come next).
+   * those of the market, for the rounds that come next). `revalue`: the main thread's work while
+   * the chunks run (the tick's revaluation, which they wait for: pool.ts run).
    */
-  async runTick(b: ScheduledBook, slot: number, tasks: AggregateTask[]): Promise<RoundOutcome> {
+  async runTick(b: ScheduledBook, slot: number, tasks: AggregateTask[], revalue?: () => void): Promise<RoundOutcome> {
     for (const t of tasks) for (let k = 0; k < t.ranges.length; k += 3) b.red.rowFailed.fill(0, t.ranges[k], t.ranges[k + 1]);
     for (const r of [...b.failures.rows.keys()]) if (b.rows.rowSlot[r] === slot) b.failures.rows.delete(r);
     if (b.failures.accounts.size > 0) {
       for (const t of tasks) for (let q = t.reduce!.from; q < t.reduce!.to; q++) b.failures.accounts.delete(t.reduce!.list![q]);
     }
-    const out = await this.runner.run(tasks);
+    const out = await this.runner.run(tasks, revalue);
     this.recordFailures(b, tasks, out.failed);
     for (const f of out.failed) {
       const t = tasks[f.chunk];

@@ -17,6 +17,7 @@
  * memory once per load (`BookCsr.key`), then only what changed is re-copied. Each chunk writes
  * only its own rows / accounts of the outputs.
  */
+import { ErrorCodes, OptmarginError } from '../../errors.js';
 import { rowImInto } from '../../measures/grid/addons.js';
 import type { GridMeasureParams } from '../../measures/grid/params.js';
 import { reduceAccount, type ReduceArrays } from '../../measures/grid/reduce.js';
@@ -60,6 +61,11 @@ export interface AggregateTask {
   reduce?: ReduceSpan;
   /** a tick: the rows of `follow.slot` in `ranges` first follow the new forwards (forwards.ts) */
   follow?: ForwardFollow;
+  /**
+   * a tick on a pool: set to 1 by the main thread once `risk` and `weights` hold the new
+   * revaluation (−1: it failed); the chunk waits for it after its equity pass, before aggregating
+   */
+  revalued?: Int32Array;
 }
 
 /** Accounts a chunk reduces: [from, to), or list[from .. to) when `list` is given. */
@@ -120,9 +126,16 @@ export function runTails(agg: Aggregator, t: TailTask): number {
   return t.to - t.from;
 }
 
-/** Runs one aggregation chunk; returns the number of rows computed. */
+/**
+ * Runs one aggregation chunk; returns the number of rows computed. A tick's chunk first does
+ * what needs only the new marks — its rows follow the forwards, its accounts' equity — then
+ * waits for the revaluation the main thread computes meanwhile (`revalued`), then aggregates.
+ */
 export function runAggregate(agg: Aggregator, t: AggregateTask): number {
-  const csr = t.csr;
+  const { csr, follow, reduce } = t;
+  if (follow) for (let k = 0; k < t.ranges.length; k += 3) if (t.ranges[k + 2] === follow.slot) followRows(follow, t.ranges[k], t.ranges[k + 1]);
+  if (reduce?.equity) equitySpan(reduce.equity, reduce);
+  if (t.revalued) awaitRevaluation(t.revalued);
   agg.syncBook(csr);
   agg.setRiskArrays(t.risk, t.riskKey);
   const ns = t.nScen;
@@ -131,24 +144,30 @@ export function runAggregate(agg: Aggregator, t: AggregateTask): number {
     const from = t.ranges[k];
     const to = t.ranges[k + 1];
     const slot = t.ranges[k + 2];
-    if (t.follow?.slot === slot) followRows(t.follow, from, to);
     agg.syncLegs(csr, lowerBound(csr.legPos, csr.nLeg, csr.rowStart[from]), lowerBound(csr.legPos, csr.nLeg, csr.rowStart[to]));
     agg.worstLossResident(from, to, ns, t.weights.subarray(slot * ns, slot * ns + ns), t.outLoss, t.outIndex);
     rowImInto(t.params, t.rowBase, t.outLoss, t.slotSpot[slot], from, to, t.outIm);
     rows += to - from;
   }
-  if (t.reduce) reduceSpan(t.params, t.reduce);
+  if (reduce) reduceSpan(t.params, reduce);
   return rows;
 }
 
-/** Equity (a tick) and figures of the accounts of a span. */
+/** Blocks until the main thread has filled the tick's risk arrays (flag 1), or failed to (−1: the chunk fails). */
+function awaitRevaluation(flag: Int32Array): void {
+  while (Atomics.load(flag, 0) === 0) Atomics.wait(flag, 0, 0, 1000);
+  if (Atomics.load(flag, 0) < 0) throw new OptmarginError(ErrorCodes.INTERNAL, 'the tick\'s revaluation failed on the main thread');
+}
+
+/** Equity of the accounts of a span (a tick: the new marks). */
+function equitySpan(e: EquityArrays, r: ReduceSpan): void {
+  for (let q = r.from; q < r.to; q++) accountEquity(e, r.arrays, r.list ? r.list[q] : q);
+}
+
+/** Figures of the accounts of a span (their equity computed). */
 export function reduceSpan(p: GridMeasureParams, r: ReduceSpan): void {
-  const { list, arrays, equity } = r;
-  for (let q = r.from; q < r.to; q++) {
-    const k = list ? list[q] : q;
-    if (equity) accountEquity(equity, arrays, k);
-    reduceAccount(arrays, p, k);
-  }
+  const { list, arrays } = r;
+  for (let q = r.from; q < r.to; q++) reduceAccount(arrays, p, list ? list[q] : q);
 }
 
 export function runReduce(t: ReduceTask): number {

@@ -43,7 +43,8 @@ export interface BookUpdate {
    *  pool: one round of chunks on the pool, each over an account range: its rows on the underlying
    *  aggregated (WASM) with their IM, then the equity and figures of its accounts holding it;
    *  single: single-path accounts holding it */
-  stages: { marketMs: number; riskMs: number; selectMs: number; poolMs: number; singleMs: number };
+  /** riskMs: the ticked underlying's marks; poolMs: the round of chunks, during which the main thread revalues its instruments (revalueMs, part of poolMs) */
+  stages: { marketMs: number; riskMs: number; selectMs: number; poolMs: number; revalueMs: number; singleMs: number };
 }
 
 /** A book entry that could not even be parsed (a malformed JSON line): its result is this error. */
