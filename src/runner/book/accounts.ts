@@ -118,6 +118,8 @@ export class BookAccounts {
   /** per account × underlying slot: 1 when the account's figures depend on that underlying (a tick re-margins those) */
   private deps = new Uint8Array(0);
   private nSlots = 0;
+  /** per slot, the list holdersOf last found (dropped whenever a record changes) */
+  private holders: (Int32Array | undefined)[] = [];
 
   constructor(nAccounts: number) {
     this.accColFrom = sharedI32(nAccounts);
@@ -307,6 +309,7 @@ export class BookAccounts {
   trackSlots(nSlots: number): void {
     this.nSlots = nSlots;
     this.deps = new Uint8Array(this.accColFrom.length * nSlots);
+    this.holders = [];
   }
 
   /**
@@ -316,6 +319,7 @@ export class BookAccounts {
   recordDeps(k: number, red: ReduceArrays, rowSlot: Int32Array, ins: BookInstruments): void {
     const at = k * this.nSlots;
     const out = this.deps;
+    if (this.holders.length > 0) this.holders = [];
     out.fill(0, at, at + this.nSlots);
     if (red.accKind[k] === AccKind.None) return;
     for (let j = red.accSubFrom[k]; j < red.accSubTo[k]; j++) {
@@ -329,10 +333,16 @@ export class BookAccounts {
 
   /** The vectorized accounts depending on `slot` into list, ascending; returns their count. */
   holdersOf(slot: number, list: Int32Array): number {
+    const known = this.holders[slot];
+    if (known) {
+      list.set(known);
+      return known.length;
+    }
     const dep = this.deps;
     const n = this.accColFrom.length;
     let m = 0;
     for (let k = 0, at = slot; k < n; k++, at += this.nSlots) if (dep[at]) list[m++] = k;
+    this.holders[slot] = list.slice(0, m);
     return m;
   }
 }
