@@ -129,11 +129,13 @@ export class BookInstruments implements BaseInstruments {
     this.scenarioLabels[p.slot] = sc.info.map((x) => x.label);
   }
 
-  /** revalue(p), then sets the flag a tick's chunks wait for: 1, or −1 when it failed (the error goes on). */
-  revalueSignalling(p: PendingRevaluation, flag: Int32Array): void {
+  /** revalue(p), then sets the flag a tick's chunks wait for: 1, or −1 when it failed (the error goes on); returns its ms. */
+  revalueSignalling(p: PendingRevaluation, flag: Int32Array): number {
+    const t0 = performance.now();
     try {
       this.revalue(p);
       Atomics.store(flag, 0, 1);
+      return performance.now() - t0;
     } catch (e) {
       Atomics.store(flag, 0, -1);
       throw e;

@@ -318,15 +318,10 @@ export class BookEngine implements ScheduledBook {
       if (this.scheduler && pending) {
         const revalued = sharedI32(1);
         const tasks = this.scheduler.tickTasks(this, slot, this.touched, nList, this.accounts.equityArrays(this.ins), follow, revalued);
-        await this.scheduler.runTick(this, slot, tasks, () => {
-          const r0 = performance.now();
-          this.ins.revalueSignalling(pending, revalued);
-          revalueMs = performance.now() - r0;
-        });
+        await this.scheduler.runTick(this, slot, tasks, () => (revalueMs = this.ins.revalueSignalling(pending, revalued)));
       } else if (pending) this.ins.revalue(pending);
       for (const k of this.failures.accounts.keys()) this.staleEquity.add(k);
-      changed = new Array<number>(nList);
-      for (let q = 0; q < nList; q++) changed[q] = this.touched[q];
+      changed = Array.from(this.touched.subarray(0, nList));
     }
     const t4 = performance.now();
     this.retickSingle(underlying, changed);
