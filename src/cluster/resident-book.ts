@@ -170,7 +170,7 @@ export class ResidentBook {
       const body = checkTickBody(bodyIn);
       this.marketApply(body); // refused here (a clear error) before anything is published
       const g = await this.op((pos) => ({ v: PROTOCOL_VERSION, kind: 'tick', pos, load: this.load_, body }));
-      return { pos: this.pos, changed: g.changed, events: this.publishEvents(g), marketHash: this.marketHash };
+      return { pos: this.pos, changed: g.changed, events: await this.publishEvents(g), marketHash: this.marketHash };
     });
   }
 
@@ -184,7 +184,7 @@ export class ResidentBook {
       const g = await this.op((pos) => ({ v: PROTOCOL_VERSION, kind: 'trade', pos, load: this.load_, account: id, changes }));
       if (g.error) throw new OptmarginError(g.error.code as ErrorCode, g.error.message);
       if (!g.trade) throw new OptmarginError(ErrorCodes.INTERNAL, `trade on ${id}: no member reported it`);
-      return { index: g.trade[0], result: g.trade[1], events: this.publishEvents(g) };
+      return { index: g.trade[0], result: g.trade[1], events: await this.publishEvents(g) };
     });
   }
 
@@ -353,12 +353,16 @@ export class ResidentBook {
     }
   }
 
-  private publishEvents(g: Gathered): HealthEvent[] {
+  /** Numbers a position's events in book order, stores them on the events subject (the call returns once the broker has them all), tells the listeners. */
+  private async publishEvents(g: Gathered): Promise<HealthEvent[]> {
     const events = g.events.sort((a, b) => a[0] - b[0]).map(([, e]) => ({ ...e, seq: ++this.seq }));
-    const js = this.nc.jetstream();
-    for (const e of events) {
-      void js.publish(rsubjects.events(this.book), pack(e), { msgID: `event.${this.load_}.${e.seq}` }).catch((err: Error) => this.o.log?.(`event ${e.seq} not stored: ${err.message}`));
-      for (const f of this.listeners) f(e);
+    const js = this.nc.jetstream({ timeout: 30_000 });
+    const stored = events.map((e) => js.publish(rsubjects.events(this.book), pack(e), { msgID: `event.${this.load_}.${e.seq}` }));
+    for (const e of events) for (const f of this.listeners) f(e);
+    try {
+      await Promise.all(stored);
+    } catch (err) {
+      throw clusterError(`the events of feed position ${this.pos} were computed but not all stored on ${rsubjects.events(this.book)}: ${(err as Error).message}`);
     }
     return events;
   }
