@@ -79,24 +79,6 @@ describe.skipIf(!existsSync(cli))('injected ingestion worker faults (OPTMARGIN_I
     });
   }
 
-  test('a columnar book resolved by the workers in slices: a slice whose worker exits, throws, hangs, returns nothing (every attempt) or corrupts what it resolved is resolved in-process — same bytes, exit 0, one stderr line', () => {
-    // 9,000 accounts: slices of 8,192 and 808 (slice 1 faults)
-    const book = join(dir, 'sliced.ombook');
-    expect(run(['gen-book', '--accounts', '9000', '--seed', '4', '--out', book]).code).toBe(0);
-    const cleanOut = join(dir, 'sliced-clean.csv');
-    expect(run(['book', book, '--threads', '1', '--out', cleanOut]).code).toBe(0);
-    const want = readFileSync(cleanOut, 'utf8');
-    for (const fault of ['exit', 'throw', 'hang', 'silent,attempts=all', 'corrupt-resolved']) {
-      const out = join(dir, `sliced-${fault}.csv`);
-      const r = run(['book', book, '--threads', '2', '--out', out], { OPTMARGIN_INGEST_FAULT: fault.replace(/^(\w[\w-]*)/, '$1,chunk=1') });
-      expect(r.code, r.stderr).toBe(0);
-      expect(readFileSync(out, 'utf8'), fault).toBe(want);
-      const lines = r.stderr.split('\n').filter((l) => l !== '');
-      expect(lines.length, r.stderr).toBe(1);
-      expect(lines[0]).toMatch(/an ingestion worker failed on slice 1 of the columnar book \(.+\); the slice was resolved in-process/);
-    }
-  });
-
   test('a chunk failing every attempt: its accounts are OPTMARGIN_WORKER_FAILED in place, the others unchanged, exit 3', () => {
     // 8,000 accounts ≈ 8.5 MB of JSON lines: three 4 MiB chunks; chunk 1 fails on every attempt
     const book = join(dir, 'big.jsonl');

@@ -239,11 +239,7 @@ export function sliceColumns(c: BookColumns, a: number, b: number): BookColumns 
   const c1 = c.colStart[b];
   const q0 = c.pcolStart[p0];
   const q1 = c.pcolStart[p1];
-  const rebase = (x: Int32Array, from: number, to: number, base: number): Int32Array => {
-    const out = x.slice(from, to);
-    for (let i = 0; i < out.length; i++) out[i] -= base;
-    return out;
-  };
+  const rebase = (x: Int32Array, from: number, to: number, base: number): Int32Array => Int32Array.from(x.subarray(from, to), (v) => v - base);
   const errors = new Map<number, AccountError>();
   for (const [k, e] of c.errors) if (k >= a && k < b) errors.set(k - a, e);
   return {

@@ -73,7 +73,6 @@ function addEntry(b: ColumnsBuilder, v: unknown): void {
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
-const EMPTY = new ColumnsBuilder().build();
 
 function ingestJsonLines(t: IngestTask): IngestResult {
   const b = new ColumnsBuilder();
@@ -126,9 +125,8 @@ function ingestMsgpack(t: IngestTask): IngestResult {
 
 export function ingestChunk(t: IngestTask): IngestResult {
   if (t.format === 'columns') {
-    // nothing to parse: the reading thread keeps the slice (ingest.ts sliceResult), only what is resolved comes back
-    const n = t.columns?.n ?? 0;
-    return { columns: EMPTY, receipt: { count: n, checksum: 0, kept: true }, accountLike: n };
+    const columns = t.columns ?? new ColumnsBuilder().build();
+    return { columns, receipt: receiptOf(columns), accountLike: columns.n };
   }
   return t.format === 'jsonl' ? ingestJsonLines(t) : ingestMsgpack(t);
 }

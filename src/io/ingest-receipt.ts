@@ -28,8 +28,6 @@ export interface IngestReceipt {
   checksum: number;
   /** checksum of the chunk's resolved accounts, when the worker resolved them (IngestResult.resolved) */
   resolved?: number;
-  /** a columnar slice: the columns are the reading thread's own (not made where the receipt was: no checksum of them) */
-  kept?: true;
 }
 
 function hashBytes(h: number, a: Uint8Array): number {
@@ -79,7 +77,7 @@ export function receiptProblem(chunk: number, entries: number, columns: BookColu
   if (!receipt || typeof receipt.count !== 'number' || typeof receipt.checksum !== 'number') return `chunk ${chunk} returned no receipt`;
   if (receipt.count !== entries) return `chunk ${chunk} parsed ${receipt.count} entries, ${entries} were sent`;
   if (columns.n !== entries) return `chunk ${chunk} returned ${columns.n} accounts for ${entries} entries`;
-  const sum = receipt.kept ? receipt.checksum : columnsChecksum(columns);
+  const sum = columnsChecksum(columns);
   if (sum !== receipt.checksum) return `chunk ${chunk} checksum ${receipt.checksum.toString(16)} does not match its columns (${sum.toString(16)})`;
   if ((receipt.resolved === undefined) !== (resolved === undefined)) return `chunk ${chunk} returned ${resolved ? 'resolved accounts without their receipt' : 'no resolved accounts for its receipt'}`;
   if (resolved && (resolved.n !== entries || resolvedChecksum(resolved) !== receipt.resolved)) return `chunk ${chunk}'s resolved accounts do not match their receipt`;

@@ -10,7 +10,7 @@ import { workerData } from 'piscina';
 import { resolveMarket } from '../market/index.js';
 import { ChunkResolver } from '../runner/book/chunk-resolve.js';
 import { ingestChunk, type IngestResolveSpec, type IngestResult, type IngestTask } from './ingest-chunk.js';
-import { faulted, faultResult, ingestFault, resolvedChecksum } from './ingest-receipt.js';
+import { faulted, faultResult, ingestFault, receiptOf } from './ingest-receipt.js';
 
 // test hook (test/ingest-faults.test.ts): OPTMARGIN_INGEST_FAULT=<exit|throw|hang|start|silent|corrupt>[,chunk=<n>][,attempts=<m>|all]
 if (ingestFault?.kind === 'start') throw new Error('injected fault (OPTMARGIN_INGEST_FAULT=start): the ingestion worker failed to start');
@@ -26,8 +26,8 @@ export default function ingest(task: IngestTask & { chunk: number; attempt: numb
   if (f?.kind === 'hang') for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
   const r = ingestChunk(task);
   if (resolver) {
-    r.resolved = resolver.resolve(task.columns ?? r.columns); // a columnar slice: the slice itself (not sent back)
-    r.receipt = { ...r.receipt, resolved: resolvedChecksum(r.resolved) };
+    r.resolved = resolver.resolve(r.columns);
+    r.receipt = receiptOf(r.columns, r.resolved);
   }
   return faultResult(r, task.chunk, task.attempt);
 }

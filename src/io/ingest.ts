@@ -126,7 +126,7 @@ class ChunkParser {
     const timer = setTimeout(() => ctl.abort(), this.timeoutMs); // ref'd: a hung worker cannot leave the process idle
     let why: string;
     try {
-      const r = sliceResult(t, await pool.run({ ...t, chunk, attempt: 0 }, { signal: ctl.signal }));
+      const r: IngestResult = await pool.run({ ...t, chunk, attempt: 0 }, { signal: ctl.signal });
       const problem = receiptProblem(chunk, t.entries, r.columns, r.receipt, r.resolved);
       if (problem === null) return r;
       why = problem;
@@ -145,11 +145,6 @@ class ChunkParser {
    */
   private inProcessFrom(t: IngestTask, chunk: number, from: number, why: string | null): IngestResult {
     const worker = why;
-    if (t.format === 'columns' && t.columns) {
-      // a columnar slice has nothing to parse and is intact here: the book runner resolves it itself
-      if (worker !== null && this.failed++ === 0) this.warn(`an ingestion worker failed on slice ${chunk} of the columnar book (${worker}); the slice was resolved in-process`);
-      return { columns: t.columns, receipt: { count: t.columns.n, checksum: 0, kept: true }, accountLike: t.columns.n };
-    }
     for (let attempt = from; attempt < INGEST_ATTEMPTS; attempt++) {
       const t0 = performance.now();
       let r: IngestResult;
@@ -208,17 +203,6 @@ class ChunkParser {
     if (this.failed > 1) this.warn(`ingestion workers failed on ${this.failed} chunks in all; each was parsed in-process`);
     await this.pool?.destroy();
   }
-}
-
-/**
- * A columnar slice's result with the slice the reading thread kept as its columns (the worker
- * sends back only what it resolved, and a receipt of the slice's size, without a checksum: its
- * columns were not made there); other chunks' results as they came.
- */
-function sliceResult(t: IngestTask, r: IngestResult): IngestResult {
-  if (t.format !== 'columns' || !t.columns || !r?.receipt) return r;
-  // a silent fault returns a receipt of nothing (not `kept`): the check then fails on its count
-  return r.receipt.kept ? { ...r, columns: t.columns } : r;
 }
 
 /** Accounts per slice of a columnar book resolved by the ingestion workers. */
