@@ -19,8 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ingestBook } from '../src/io/ingest.js';
-import { ColumnsBuilder, accountAt, concatColumns, sliceColumns } from '../src/instruments/columns.js';
-import { encodeColumns } from '../src/io/book-columns.js';
+import { ColumnsBuilder } from '../src/instruments/columns.js';
 import { validateAccount } from '../src/instruments/account.js';
 import { InstrumentTable } from '../src/instruments/table.js';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
@@ -89,36 +88,6 @@ describe('chunks resolved off the main thread', () => {
         expect(JSON.stringify(b.results()), `${threads} threads`).toBe(want);
         expect(b.result(raw.indexOf(special[3]))).toMatchObject({ id: 'unknown-after-valid', ok: false });
         expect(b.result(raw.indexOf(special[2]))).toMatchObject({ id: 'refused-currency', ok: false });
-      } finally {
-        await b.close();
-      }
-    }
-  });
-
-  test('a columnar book (.ombook) is resolved by the workers slice by slice: the same results; slices concatenate back to the book', async () => {
-    const want = await reference();
-    const { columns } = await ingestBook(f, { threads: 1 });
-    const ombook = join(dir, 'book.ombook');
-    writeFileSync(ombook, Buffer.concat(encodeColumns(columns)));
-    const slices = [0, 37, 38, 200, columns.n].slice(1).map((b, i, all) => sliceColumns(columns, i === 0 ? 0 : all[i - 1], b));
-    expect(slices.map((c) => c.n)).toEqual([37, 1, 162, columns.n - 200]);
-    const back = concatColumns(slices);
-    expect(back.ids).toEqual(columns.ids);
-    expect(Array.from({ length: back.n }, (_, k) => accountAt(back, k))).toEqual(Array.from({ length: columns.n }, (_, k) => accountAt(columns, k)));
-    expect([...back.errors]).toEqual([...columns.errors]);
-    for (const threads of [1, 2, 3]) {
-      const b = BookEngine.create({ market, model: 'deribit-pm-2024.1', threads });
-      try {
-        const loader = b.columnsLoad();
-        let chunks = 0;
-        let resolved = 0;
-        const spec = { market: snapshot, collateral: b.chunkResolveSpec()!.collateral };
-        const got = await ingestBook(ombook, { threads, resolve: spec, columnSlice: 50, onChunk: (c, r) => (chunks++, r && resolved++, loader.add(c, undefined, r)) });
-        expect(chunks, `${threads} threads`).toBe(threads === 1 ? 1 : Math.ceil(columns.n / 50));
-        expect(resolved).toBe(threads === 1 ? 0 : chunks);
-        loader.finish(got.columns);
-        await b.recompute();
-        expect(JSON.stringify(b.results()), `${threads} threads`).toBe(want);
       } finally {
         await b.close();
       }

@@ -228,28 +228,6 @@ export function concatColumns(parts: readonly BookColumns[]): BookColumns {
   return out;
 }
 
-/**
- * Accounts [a, b) of a book's columns as columns of their own (offsets rebased to 0, the same
- * name and currency tables, errors re-indexed): a slice a worker resolves (io/ingest.ts).
- */
-export function sliceColumns(c: BookColumns, a: number, b: number): BookColumns {
-  const p0 = c.posStart[a];
-  const p1 = c.posStart[b];
-  const c0 = c.colStart[a];
-  const c1 = c.colStart[b];
-  const q0 = c.pcolStart[p0];
-  const q1 = c.pcolStart[p1];
-  const rebase = (x: Int32Array, from: number, to: number, base: number): Int32Array => Int32Array.from(x.subarray(from, to), (v) => v - base);
-  const errors = new Map<number, AccountError>();
-  for (const [k, e] of c.errors) if (k >= a && k < b) errors.set(k - a, e);
-  return {
-    n: b - a, ids: c.ids.slice(a, b), mode: c.mode.slice(a, b), posStart: rebase(c.posStart, a, b + 1, p0), colStart: rebase(c.colStart, a, b + 1, c0),
-    nPos: p1 - p0, instr: c.instr.slice(p0, p1), size: c.size.slice(p0, p1), entry: c.entry.slice(p0, p1), pcolStart: rebase(c.pcolStart, p0, p1 + 1, q0),
-    cur: c.cur.slice(c0, c1), amount: c.amount.slice(c0, c1), pcur: c.pcur.slice(q0, q1), pamount: c.pamount.slice(q0, q1),
-    names: c.names, currencies: c.currencies, errors,
-  };
-}
-
 /** Account k as the object the account runner takes (built on demand; null for an invalid account). */
 export function accountAt(c: BookColumns, k: number): AccountInput | null {
   const m = c.mode[k];

@@ -18,8 +18,7 @@ import type { CollateralParams } from '../instruments/types.js';
 import type { MarketSnapshot } from '../market/types.js';
 
 export interface IngestTask {
-  /** `columns`: a slice of a columnar book, already read (nothing to parse: the worker resolves it) */
-  format: 'jsonl' | 'msgpack' | 'columns';
+  format: 'jsonl' | 'msgpack';
   bytes: Uint8Array;
   /** 1-based line number of the chunk's first line (JSON lines), for messages */
   firstLine: number;
@@ -27,8 +26,6 @@ export interface IngestTask {
   firstIndex: number;
   /** entries the reading thread cut into the chunk (msgpack values, non-blank JSON lines): what the receipt must count */
   entries: number;
-  /** format `columns`: the slice */
-  columns?: BookColumns;
 }
 
 export interface IngestResult {
@@ -124,10 +121,6 @@ function ingestMsgpack(t: IngestTask): IngestResult {
 }
 
 export function ingestChunk(t: IngestTask): IngestResult {
-  if (t.format === 'columns') {
-    const columns = t.columns ?? new ColumnsBuilder().build();
-    return { columns, receipt: receiptOf(columns), accountLike: columns.n };
-  }
   return t.format === 'jsonl' ? ingestJsonLines(t) : ingestMsgpack(t);
 }
 

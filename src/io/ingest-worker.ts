@@ -6,7 +6,7 @@
  * (runner/book/chunk-resolve.ts), which the main thread merges in input order. The result is
  * structured-cloned back (typed arrays copy as one memcpy each).
  */
-import { workerData } from 'piscina';
+import { workerData } from 'node:worker_threads';
 import { resolveMarket } from '../market/index.js';
 import { ChunkResolver } from '../runner/book/chunk-resolve.js';
 import { ingestChunk, type IngestResolveSpec, type IngestResult, type IngestTask } from './ingest-chunk.js';

@@ -17,7 +17,7 @@ import { Piscina } from 'piscina';
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import { validateAccount } from '../instruments/account.js';
 import { findPackageRoot } from '../wasm/module.js';
-import { ColumnsBuilder, bookIdOf, concatColumns, numberUnnamed, sliceColumns, type BookColumns } from '../instruments/columns.js';
+import { ColumnsBuilder, bookIdOf, concatColumns, numberUnnamed, type BookColumns } from '../instruments/columns.js';
 import { ingestChunk, jsonLineEntries, type IngestResolveSpec, type IngestResult, type IngestTask } from './ingest-chunk.js';
 import type { ResolvedChunk } from '../runner/book/chunk-resolve.js';
 import { failedChunkColumns, faultResult, receiptOf, receiptProblem } from './ingest-receipt.js';
@@ -47,8 +47,6 @@ export interface IngestOptions {
    * it to onChunk with the columns; a chunk parsed in-process comes without (the runner resolves it).
    */
   resolve?: IngestResolveSpec;
-  /** a columnar book resolved by the workers (`resolve`): accounts per slice (default 8,192) */
-  columnSlice?: number;
 }
 
 export interface IngestReport {
@@ -205,32 +203,6 @@ class ChunkParser {
   }
 }
 
-/** Accounts per slice of a columnar book resolved by the ingestion workers. */
-const COLUMN_SLICE = 8192;
-
-/**
- * A columnar book read on the main thread, resolved by the ingestion workers slice by slice
- * (nothing to parse: each worker resolves its slice, chunk-resolve.ts) and handed to onChunk in
- * order, with the faults, receipts and in-process retries of parsed chunks.
- */
-async function resolveColumns(columns: BookColumns, opts: IngestOptions): Promise<{ chunks: number; waitMs: number; consumeMs: number }> {
-  const parser = new ChunkParser(opts.threads, opts.onWarning ?? ((m) => void process.stderr.write(`optmargin: ${m}\n`)), (r) => opts.onChunk!(r.columns, r.resolved), opts.resolve);
-  const slice = opts.columnSlice ?? COLUMN_SLICE;
-  let chunks = 0;
-  try {
-    for (let a = 0; a < columns.n; a += slice) {
-      const b = Math.min(columns.n, a + slice);
-      parser.submit({ format: 'columns', bytes: new Uint8Array(0), firstLine: 0, firstIndex: a, entries: b - a, columns: sliceColumns(columns, a, b) });
-      chunks++;
-      await parser.drainTo(2 * opts.threads + 2);
-    }
-    await parser.drainTo(0);
-    return { chunks, waitMs: parser.waited, consumeMs: parser.consumed };
-  } finally {
-    await parser.close();
-  }
-}
-
 async function* blocks(file: string): AsyncGenerator<Buffer> {
   const stream = file === '-' ? process.stdin : createReadStream(file, { highWaterMark: 8 << 20 });
   try {
@@ -304,10 +276,6 @@ export async function ingestBook(file: string, opts: IngestOptions): Promise<{ c
     const t1 = performance.now();
     const columns = readColumns(buf, name);
     const t2 = performance.now();
-    if (opts.resolve && opts.onChunk && opts.threads > 1 && columns.n > (opts.columnSlice ?? COLUMN_SLICE)) {
-      const r = await resolveColumns(columns, opts);
-      return { columns, report: { format: 'columns', bytes: total, chunks: r.chunks, readMs: t1 - t0, parseMs: t2 - t1 + r.waitMs, concatMs: 0, consumeMs: r.consumeMs } };
-    }
     opts.onChunk?.(columns);
     return { columns, report: { format: 'columns', bytes: total, chunks: 1, readMs: t1 - t0, parseMs: t2 - t1, concatMs: 0, consumeMs: performance.now() - t2 } };
   }
