@@ -10,9 +10,7 @@
  * Receipts (src/io/ingest-receipt.ts): a chunk that comes back with nothing (`silent`) or with
  * columns changed after its receipt was made (`corrupt`) fails the main thread's count or
  * checksum check and is parsed again — same bytes, exit 0, one stderr line — on 2 threads and on
- * 1 (in-process); a worker's resolved accounts (runner/book/chunk-resolve.ts) changed after
- * their receipt was made (`corrupt-resolved`) fail theirs, and the chunk is parsed and resolved
- * again in-process; a chunk that fails every attempt (`attempts=all`) keeps its place as one
+ * 1 (in-process); a chunk that fails every attempt (`attempts=all`) keeps its place as one
  * OPTMARGIN_WORKER_FAILED account per entry (ids `#<index>`), every other account's row is the
  * clean run's, and the run exits 3 with a stderr line.
  */
@@ -62,7 +60,6 @@ describe.skipIf(!existsSync(cli))('injected ingestion worker faults (OPTMARGIN_I
   for (const [fault, threads, why] of [
     ['silent', 2, /an ingestion worker failed on chunk 0 \(chunk 0 parsed 0 entries, 2000 were sent\); the chunk was parsed in-process/],
     ['corrupt', 2, /an ingestion worker failed on chunk 0 \(chunk 0 checksum [0-9a-f]+ does not match its columns \([0-9a-f]+\)\); the chunk was parsed in-process/],
-    ['corrupt-resolved', 2, /an ingestion worker failed on chunk 0 \(chunk 0's resolved accounts do not match their receipt\); the chunk was parsed in-process/],
     ['silent', 1, /chunk 0 failed its receipt check \(chunk 0 parsed 0 entries, 2000 were sent\); it was parsed again/],
     ['corrupt', 1, /chunk 0 failed its receipt check \(chunk 0 checksum [0-9a-f]+ does not match its columns \([0-9a-f]+\)\); it was parsed again/],
   ] as const) {

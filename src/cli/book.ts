@@ -151,10 +151,7 @@ export async function runBookCommand(file: string, opts: BookCommandOptions, wri
     const engine = bookEngine(market, threads, opts);
     try {
       const loader = engine.columnsLoad();
-      // with workers, each chunk is resolved by the worker that parsed it and merged here in order
-      const spec = engine.chunkResolveSpec();
-      const resolve = spec ? { market: snapshot, collateral: spec.collateral } : undefined;
-      const { columns, report } = await ingestBook(file, { threads, onWarning: warn, resolve, onChunk: (c, r) => loader.add(c, undefined, r) });
+      const { columns, report } = await ingestBook(file, { threads, onWarning: warn, onChunk: (c) => loader.add(c) });
       await yieldToSignals();
       const t1 = performance.now();
       const loaded = loader.finish(columns);

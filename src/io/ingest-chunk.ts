@@ -13,9 +13,6 @@ import { validateAccount } from '../instruments/account.js';
 import { boundedDecoder, jsonNestingViolation, MAX_NESTING } from './decode.js';
 import { ColumnsBuilder, usableId, entryError, type AccountError, type BookColumns } from '../instruments/columns.js';
 import { receiptOf, type IngestReceipt } from './ingest-receipt.js';
-import type { ResolvedChunk } from '../runner/book/chunk-resolve.js';
-import type { CollateralParams } from '../instruments/types.js';
-import type { MarketSnapshot } from '../market/types.js';
 
 export interface IngestTask {
   format: 'jsonl' | 'msgpack';
@@ -36,14 +33,6 @@ export interface IngestResult {
   accountLike: number;
   /** JSON lines: what the first non-blank line holds when it is not an account (the file is then not a book) */
   firstNotAccount?: string;
-  /** the chunk's accounts resolved by the worker that parsed it (IngestOptions.resolve) */
-  resolved?: ResolvedChunk;
-}
-
-/** What an ingestion worker resolves chunks with (IngestOptions.resolve): the book's market snapshot and model's collateral rules. */
-export interface IngestResolveSpec {
-  market: MarketSnapshot;
-  collateral: CollateralParams;
 }
 
 const looksLikeAccount = (v: unknown): boolean =>

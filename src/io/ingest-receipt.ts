@@ -20,14 +20,11 @@ import { ErrorCodes } from '../errors.js';
 import { ColumnsBuilder, type BookColumns } from '../instruments/columns.js';
 import { hashWords } from '../runner/book/receipt.js';
 import { parseFault, type Fault } from '../runner/book/faults.js';
-import type { ResolvedChunk } from '../runner/book/chunk-resolve.js';
 
 export interface IngestReceipt {
   /** accounts in the chunk's columns (one per entry) */
   count: number;
   checksum: number;
-  /** checksum of the chunk's resolved accounts, when the worker resolved them (IngestResult.resolved) */
-  resolved?: number;
 }
 
 function hashBytes(h: number, a: Uint8Array): number {
@@ -56,31 +53,17 @@ export function columnsChecksum(c: BookColumns): number {
   return h >>> 0;
 }
 
-export function receiptOf(c: BookColumns, rc?: ResolvedChunk): IngestReceipt {
-  return rc ? { count: c.n, checksum: columnsChecksum(c), resolved: resolvedChecksum(rc) } : { count: c.n, checksum: columnsChecksum(c) };
-}
-
-/** Checksum of a chunk's resolved accounts (runner/book/chunk-resolve.ts): counts, every array, the table's keys and underlyings, the currencies. */
-export function resolvedChecksum(rc: ResolvedChunk): number {
-  let h = hashString(0x811c9dc5, `${rc.n}/${rc.positions}/${rc.isolated}`);
-  const { hold, acc } = rc;
-  for (const a of [rc.order, rc.rec, hold.instr, hold.size, hold.slot, hold.leg, hold.end, acc.subAcc, acc.subPosFrom, acc.subPosTo, acc.subColFrom, acc.subColTo, acc.subEntryFrom, acc.opInstr, acc.opSize, acc.opEntry, acc.colCur, acc.colAmount]) {
-    const w = words(a);
-    h = hashWords(h, w, 0, w.length);
-  }
-  for (const list of [rc.keys, rc.underlyings, acc.currencies]) for (const s of list) h = hashString(h, s);
-  return h >>> 0;
+export function receiptOf(c: BookColumns): IngestReceipt {
+  return { count: c.n, checksum: columnsChecksum(c) };
 }
 
 /** Why a parsed chunk cannot be accepted, or null: its receipt against the entries cut and the columns received. */
-export function receiptProblem(chunk: number, entries: number, columns: BookColumns, receipt: IngestReceipt | undefined, resolved?: ResolvedChunk): string | null {
+export function receiptProblem(chunk: number, entries: number, columns: BookColumns, receipt: IngestReceipt | undefined): string | null {
   if (!receipt || typeof receipt.count !== 'number' || typeof receipt.checksum !== 'number') return `chunk ${chunk} returned no receipt`;
   if (receipt.count !== entries) return `chunk ${chunk} parsed ${receipt.count} entries, ${entries} were sent`;
   if (columns.n !== entries) return `chunk ${chunk} returned ${columns.n} accounts for ${entries} entries`;
   const sum = columnsChecksum(columns);
   if (sum !== receipt.checksum) return `chunk ${chunk} checksum ${receipt.checksum.toString(16)} does not match its columns (${sum.toString(16)})`;
-  if ((receipt.resolved === undefined) !== (resolved === undefined)) return `chunk ${chunk} returned ${resolved ? 'resolved accounts without their receipt' : 'no resolved accounts for its receipt'}`;
-  if (resolved && (resolved.n !== entries || resolvedChecksum(resolved) !== receipt.resolved)) return `chunk ${chunk}'s resolved accounts do not match their receipt`;
   return null;
 }
 
@@ -100,11 +83,9 @@ export function faulted(chunk: number, attempt: number): Fault | null {
 }
 
 /** Applies a `silent` or `corrupt` fault to a chunk's result (after its receipt was made). */
-export function faultResult<R extends { columns: BookColumns; receipt: IngestReceipt; resolved?: ResolvedChunk }>(r: R, chunk: number, attempt: number): R {
+export function faultResult<R extends { columns: BookColumns; receipt: IngestReceipt }>(r: R, chunk: number, attempt: number): R {
   const f = faulted(chunk, attempt);
-  if (f?.kind === 'silent') return { ...r, columns: new ColumnsBuilder().build(), receipt: { count: 0, checksum: 0 }, resolved: undefined };
+  if (f?.kind === 'silent') return { ...r, columns: new ColumnsBuilder().build(), receipt: { count: 0, checksum: 0 } };
   if (f?.kind === 'corrupt' && r.columns.size.length > 0) r.columns.size[0] = -r.columns.size[0];
-  // `corrupt-resolved`: a resolved account's position size changes (the columns are intact)
-  if (f?.kind === 'corrupt-resolved' && r.resolved && r.resolved.acc.opSize.length > 0) r.resolved.acc.opSize[0] = -r.resolved.acc.opSize[0];
   return r;
 }

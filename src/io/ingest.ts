@@ -18,8 +18,7 @@ import { ErrorCodes, OptmarginError } from '../errors.js';
 import { validateAccount } from '../instruments/account.js';
 import { findPackageRoot } from '../wasm/module.js';
 import { ColumnsBuilder, bookIdOf, concatColumns, numberUnnamed, type BookColumns } from '../instruments/columns.js';
-import { ingestChunk, jsonLineEntries, type IngestResolveSpec, type IngestResult, type IngestTask } from './ingest-chunk.js';
-import type { ResolvedChunk } from '../runner/book/chunk-resolve.js';
+import { ingestChunk, jsonLineEntries, type IngestResult, type IngestTask } from './ingest-chunk.js';
 import { failedChunkColumns, faultResult, receiptOf, receiptProblem } from './ingest-receipt.js';
 import { skipMsgpack } from './decode.js';
 import { isColumnsFile, readColumns } from './book-columns.js';
@@ -40,13 +39,7 @@ export interface IngestOptions {
    * book runner resolves it while the workers parse the next ones: BookEngine.columnsLoad). The
    * ids of unnamed accounts are still '' here (numbered in the concatenated columns).
    */
-  onChunk?: (columns: BookColumns, resolved?: ResolvedChunk) => void;
-  /**
-   * The ingestion workers also resolve each chunk they parse (chunk-resolve.ts) on this market
-   * with these collateral rules — the book runner's own (BookEngine.chunkResolveSpec) — and hand
-   * it to onChunk with the columns; a chunk parsed in-process comes without (the runner resolves it).
-   */
-  resolve?: IngestResolveSpec;
+  onChunk?: (columns: BookColumns) => void;
 }
 
 export interface IngestReport {
@@ -102,11 +95,10 @@ class ChunkParser {
     private readonly warn: (message: string) => void,
     /** takes each parsed chunk, in input order */
     private readonly take: (r: IngestResult) => void,
-    resolve: IngestResolveSpec | undefined,
   ) {
     this.pool =
       threads > 1
-        ? new Piscina({ filename: pathToFileURL(ingestWorkerFile()).href, minThreads: threads, maxThreads: threads, idleTimeout: 1000, execArgv: workerExecArgv(), workerData: { resolve } })
+        ? new Piscina({ filename: pathToFileURL(ingestWorkerFile()).href, minThreads: threads, maxThreads: threads, idleTimeout: 1000, execArgv: workerExecArgv() })
         : null;
     this.pool?.on('error', () => undefined); // a worker that fails to start: its tasks reject, and are parsed in-process below
   }
@@ -125,7 +117,7 @@ class ChunkParser {
     let why: string;
     try {
       const r: IngestResult = await pool.run({ ...t, chunk, attempt: 0 }, { signal: ctl.signal });
-      const problem = receiptProblem(chunk, t.entries, r.columns, r.receipt, r.resolved);
+      const problem = receiptProblem(chunk, t.entries, r.columns, r.receipt);
       if (problem === null) return r;
       why = problem;
     } catch (e) {
@@ -151,7 +143,7 @@ class ChunkParser {
       } finally {
         this.waitMs += performance.now() - t0;
       }
-      const problem = receiptProblem(chunk, t.entries, r.columns, r.receipt, r.resolved);
+      const problem = receiptProblem(chunk, t.entries, r.columns, r.receipt);
       if (problem === null) {
         if (why !== null && this.failed++ === 0) {
           this.warn(worker !== null ? `an ingestion worker failed on chunk ${chunk} (${worker}); the chunk was parsed in-process` : `chunk ${chunk} failed its receipt check (${why}); it was parsed again`);
@@ -317,9 +309,9 @@ export async function ingestBook(file: string, opts: IngestOptions): Promise<{ c
   const take = (r: IngestResult): void => {
     if (done.length === 0 && r.firstNotAccount) throw notABook(name, r.firstNotAccount);
     done.push(r);
-    opts.onChunk?.(r.columns, r.resolved);
+    opts.onChunk?.(r.columns);
   };
-  const parser = new ChunkParser(opts.threads, opts.onWarning ?? ((m) => void process.stderr.write(`optmargin: ${m}\n`)), take, opts.resolve);
+  const parser = new ChunkParser(opts.threads, opts.onWarning ?? ((m) => void process.stderr.write(`optmargin: ${m}\n`)), take);
   const maxInFlight = 2 * Math.max(1, opts.threads) + 2;
   let index = 0; // msgpack: accounts submitted so far
   let line = 1;

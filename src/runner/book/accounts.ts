@@ -36,39 +36,7 @@ export class Holdings {
     this.instr.n = this.size.n = this.slot.n = this.leg.n = nHold;
     this.end.n = nSubs;
   }
-  /** The holdings as arrays of their own (a resolved chunk: chunk-resolve.ts). */
-  part(): HoldingsPart {
-    return { instr: this.instr.trimmed(), size: this.size.trimmed(), slot: this.slot.trimmed(), leg: this.leg.trimmed(), end: this.end.trimmed() };
-  }
-  /**
-   * Appends a resolved chunk's holdings: instruments and slots through the maps (its local table
-   * → the book's), original-position indices of coin legs shifted by `opBase` (−1 stays), ends by
-   * the holdings already here.
-   */
-  appendPart(p: HoldingsPart, instrMap: Int32Array, slotMap: Int32Array, opBase: number): void {
-    const holdBase = this.instr.n;
-    this.instr.appendMapped(p.instr, instrMap, 'instrument');
-    this.size.append(p.size);
-    this.slot.appendMapped(p.slot, slotMap, 'underlying slot');
-    this.leg.reserve(p.leg.length);
-    for (let j = 0; j < p.leg.length; j++) this.leg.a[this.leg.n++] = p.leg[j] < 0 ? -1 : p.leg[j] + opBase;
-    this.end.appendShifted(p.end, holdBase);
-  }
 }
-
-export interface HoldingsPart {
-  instr: Int32Array;
-  size: Float64Array;
-  slot: Int32Array;
-  leg: Int32Array;
-  end: Int32Array;
-}
-
-/** A chunk's resolved accounts (BookAccounts' arrays, trimmed; indices local to the chunk): the sub-account, position and collateral arrays of the equity, plus each sub-account's account and the currencies. */
-export type AccountsPart = Pick<EquityArrays, 'subPosFrom' | 'subPosTo' | 'subColFrom' | 'subColTo' | 'subEntryFrom' | 'opInstr' | 'opSize' | 'opEntry' | 'colCur' | 'colAmount'> & {
-  subAcc: Int32Array;
-  currencies: string[];
-};
 
 /** Where an account's resolved data sits. */
 export interface ResolvedAccount {
@@ -216,46 +184,6 @@ export class BookAccounts {
       const coin = this.curCoin[c];
       if (hold && coin >= 0) hold.push(coin, collateralExposure(amount, this.curHaircut[c]), ctx.table.underlyingOf[coin], -1);
     }
-  }
-
-  /** The accounts resolved here as arrays of their own (a resolved chunk: chunk-resolve.ts). */
-  part(): AccountsPart {
-    return {
-      subAcc: this.subAcc.trimmed(), subPosFrom: this.subPosFrom.trimmed(), subPosTo: this.subPosTo.trimmed(), subColFrom: this.subColFrom.trimmed(),
-      subColTo: this.subColTo.trimmed(), subEntryFrom: this.subEntryFrom.trimmed(), opInstr: this.opInstr.trimmed(), opSize: this.opSize.trimmed(),
-      opEntry: this.opEntry.trimmed(), colCur: this.colCur.trimmed(), colAmount: this.colAmount.trimmed(), currencies: this.currencies.slice(),
-    };
-  }
-
-  /**
-   * Appends a resolved chunk's accounts (its account k is the book's accBase + k): instruments
-   * through instrMap (an entry price's complement ~i kept), currencies registered here in the
-   * chunk's order (the order of first sight, as resolving them here one by one would give),
-   * position, entry and collateral indices shifted by what is already here.
-   */
-  appendPart(ctx: ResolveContext, p: AccountsPart, instrMap: Int32Array, accBase: number): void {
-    const curMap = Int32Array.from(p.currencies, (cur) => this.currency(ctx, cur));
-    const opBase = this.opInstr.n;
-    const colBase = this.colCur.n;
-    this.subAcc.appendShifted(p.subAcc, accBase);
-    this.subPosFrom.appendShifted(p.subPosFrom, opBase);
-    this.subPosTo.appendShifted(p.subPosTo, opBase);
-    this.subColFrom.appendShifted(p.subColFrom, colBase);
-    this.subColTo.appendShifted(p.subColTo, colBase);
-    this.subEntryFrom.appendShifted(p.subEntryFrom, this.opEntry.n);
-    this.nSubs += p.subAcc.length;
-    const op = this.opInstr;
-    op.reserve(p.opInstr.length);
-    for (let j = 0; j < p.opInstr.length; j++) {
-      const v = p.opInstr[j];
-      const i = v < 0 ? ~v : v;
-      if (!(i < instrMap.length && instrMap[i] >= 0)) throw new OptmarginError(ErrorCodes.INTERNAL, `merging a resolved chunk: instrument ${i} is outside its table (${instrMap.length})`);
-      op.a[op.n++] = v < 0 ? ~instrMap[i] : instrMap[i];
-    }
-    this.opSize.append(p.opSize);
-    this.opEntry.append(p.opEntry);
-    this.colCur.appendMapped(p.colCur, curMap, 'currency');
-    this.colAmount.append(p.colAmount);
   }
 
   /** Index of a collateral currency (its haircut and coin instrument recorded on first sight). */

@@ -2,7 +2,6 @@
  * Growable typed arrays of the book runner, and the SharedArrayBuffer-backed arrays its tasks
  * read and write (posting a task to a worker shares them, it copies nothing).
  */
-import { ErrorCodes, OptmarginError } from '../../errors.js';
 import type { ReduceArrays } from '../../measures/grid/reduce.js';
 
 /**
@@ -20,39 +19,12 @@ export class I32 {
     this.a = shared ? sharedI32(capacity) : new Int32Array(capacity);
   }
   push(v: number): void {
-    if (this.n === this.a.length) this.reserve(1);
-    this.a[this.n++] = v;
-  }
-  /** Room for `m` more values (capacity doubles until they fit). */
-  reserve(m: number): void {
-    if (this.n + m <= this.a.length) return;
-    let cap = this.a.length * 2;
-    while (cap < this.n + m) cap *= 2;
-    const b = this.shared ? sharedI32(cap) : new Int32Array(cap);
-    b.set(this.a.subarray(0, this.n));
-    this.a = b;
-  }
-  /** Appends src[j] + add for every j (an offset: indices of a merged part). */
-  appendShifted(src: Int32Array, add: number): void {
-    this.reserve(src.length);
-    const a = this.a;
-    for (let j = 0, q = this.n; j < src.length; j++, q++) a[q] = src[j] + add;
-    this.n += src.length;
-  }
-  /** Appends map[src[j]] for every j (a merged part's local indices → the book's); a value outside the map is an engine bug. */
-  appendMapped(src: Int32Array, map: Int32Array, what: string): void {
-    this.reserve(src.length);
-    const a = this.a;
-    for (let j = 0, q = this.n; j < src.length; j++, q++) {
-      const v = src[j];
-      if (!(v >= 0 && v < map.length && map[v] >= 0)) throw new OptmarginError(ErrorCodes.INTERNAL, `merging a resolved chunk: ${what} ${v} is outside its table (${map.length})`);
-      a[q] = map[v];
+    if (this.n === this.a.length) {
+      const b = this.shared ? sharedI32(this.a.length * 2) : new Int32Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
     }
-    this.n += src.length;
-  }
-  /** The values as a plain array of their own (a part to send to another thread). */
-  trimmed(): Int32Array {
-    return this.a.slice(0, this.n);
+    this.a[this.n++] = v;
   }
 }
 
@@ -66,24 +38,12 @@ export class F64 {
     this.a = shared ? sharedF64(capacity) : new Float64Array(capacity);
   }
   push(v: number): void {
-    if (this.n === this.a.length) this.reserve(1);
+    if (this.n === this.a.length) {
+      const b = this.shared ? sharedF64(this.a.length * 2) : new Float64Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
     this.a[this.n++] = v;
-  }
-  reserve(m: number): void {
-    if (this.n + m <= this.a.length) return;
-    let cap = this.a.length * 2;
-    while (cap < this.n + m) cap *= 2;
-    const b = this.shared ? sharedF64(cap) : new Float64Array(cap);
-    b.set(this.a.subarray(0, this.n));
-    this.a = b;
-  }
-  append(src: Float64Array): void {
-    this.reserve(src.length);
-    this.a.set(src, this.n);
-    this.n += src.length;
-  }
-  trimmed(): Float64Array {
-    return this.a.slice(0, this.n);
   }
 }
 

@@ -11,8 +11,6 @@
  *   start   the worker fails while starting (module load)         worker threads only
  *   corrupt ingestion only (OPTMARGIN_INGEST_FAULT, io/ingest-receipt.ts): a value of the
  *           chunk's columns changes after its receipt is made         workers and in-process
- *   corrupt-resolved  ingestion only: a value of the accounts a worker resolved changes after
- *           its receipt is made                                        worker threads only
  *
  * `chunk` (default 0) picks the chunk, `attempts` (default 1) how many attempts of it fault:
  * 1 = the first try only (the retry succeeds), `all` = every try (the chunk fails, its accounts
@@ -20,7 +18,7 @@
  */
 import type { ChunkReceipt } from './receipt.js';
 
-export type FaultKind = 'exit' | 'throw' | 'hang' | 'silent' | 'start' | 'corrupt' | 'corrupt-resolved';
+export type FaultKind = 'exit' | 'throw' | 'hang' | 'silent' | 'start' | 'corrupt';
 
 export interface Fault {
   kind: FaultKind;
@@ -31,7 +29,7 @@ export interface Fault {
 export function parseFault(spec: string | undefined): Fault | null {
   if (!spec) return null;
   const [kind, ...opts] = spec.split(',');
-  if (!['exit', 'throw', 'hang', 'silent', 'start', 'corrupt', 'corrupt-resolved'].includes(kind)) return null;
+  if (!['exit', 'throw', 'hang', 'silent', 'start', 'corrupt'].includes(kind)) return null;
   const f: Fault = { kind: kind as FaultKind, chunk: 0, attempts: 1 };
   for (const o of opts) {
     const [k, v] = o.split('=');

@@ -16,8 +16,6 @@ import { AccKind, type ReduceArrays } from '../../measures/grid/reduce.js';
 import { I32, sharedI32 } from './arrays.js';
 import { Holdings, type BookAccounts, type ResolveContext } from './accounts.js';
 import type { BookInstruments } from './instruments.js';
-import { ErrorCodes, OptmarginError } from '../../errors.js';
-import type { AccountsPart, HoldingsPart } from './accounts.js';
 import type { BookRows } from './rows.js';
 import type { BookLoadReport } from './types.js';
 
@@ -75,49 +73,6 @@ export class LoadSession {
     }
   }
 
-  /**
-   * Admits a chunk resolved elsewhere (an ingestion worker: chunk-resolve.ts) as admitColumns
-   * would have: its instruments replayed into the load's table in the chunk's order, then its
-   * holdings, accounts and records appended with indices remapped and offsets added.
-   */
-  admitResolved(cols: BookColumns, ids: string[], modes: AccountMode[], rc: ResolvedChunk): void {
-    if (rc.n !== cols.n || rc.rec.length !== cols.n * REC) throw new OptmarginError(ErrorCodes.INTERNAL, `a resolved chunk holds ${rc.n} accounts (${rc.rec.length / REC} records) for ${cols.n}`);
-    const k0 = this.n;
-    for (let j = 0; j < cols.n; j++) {
-      ids[k0 + j] = cols.ids[j];
-      const m = cols.mode[j];
-      modes[k0 + j] = m === Mode.Invalid ? ('?' as AccountMode) : MODE_NAMES[m];
-    }
-    const tb = this.ctx.table;
-    const instrMap = new Int32Array(rc.keys.length).fill(-1);
-    for (const i of rc.order) instrMap[i] = rc.keys[i].startsWith(COIN) ? tb.coinIndex(rc.keys[i].slice(COIN.length)) : tb.indexOf(rc.keys[i]);
-    const slotMap = Int32Array.from(rc.underlyings, (u) => tb.underlyings.indexOf(u));
-    const subBase = this.accounts.nSubs;
-    const colBase = this.accounts.colCur.n;
-    this.hold.appendPart(rc.hold, instrMap, slotMap, this.accounts.opInstr.n);
-    this.accounts.appendPart(this.ctx, rc.acc, instrMap, k0);
-    const r = this.rec;
-    r.reserve(rc.rec.length);
-    for (let q = 0; q < rc.rec.length; q += REC) {
-      const grid = rc.rec[q] === Path.Grid;
-      const isolated = grid && rc.rec[q + 1] === AccKind.Isolated; // a pooled account's collateral range is (0, 0): it sits in its sub-account
-      r.a[r.n++] = rc.rec[q];
-      r.a[r.n++] = rc.rec[q + 1];
-      r.a[r.n++] = rc.rec[q + 2] + (grid ? subBase : 0);
-      r.a[r.n++] = rc.rec[q + 3] + (grid ? subBase : 0);
-      r.a[r.n++] = rc.rec[q + 4] + (isolated ? colBase : 0);
-      r.a[r.n++] = rc.rec[q + 5] + (isolated ? colBase : 0);
-    }
-    this.n += rc.n;
-    this.positions += rc.positions;
-    this.isolated += rc.isolated;
-  }
-
-  /** What this session resolved, as arrays of their own (an ingestion worker's chunk: chunk-resolve.ts). */
-  resolvedChunk(keys: string[], order: Int32Array, underlyings: string[]): ResolvedChunk {
-    return { n: this.n, positions: this.positions, isolated: this.isolated, keys, order, underlyings, rec: this.rec.trimmed(), hold: this.hold.part(), acc: this.accounts.part() };
-  }
-
   /** The load's report, once the rows are laid out (resolveMs: from the start of the load). */
   report(gridAccounts: number, accounts: BookAccounts, rows: BookRows, ins: BookInstruments): BookLoadReport {
     const n = this.n;
@@ -153,25 +108,4 @@ export const enum Path {
   Grid = 0,
   /** one by one through the account runner (non-grid models, input the runner rejects) */
   Single = 1,
-}
-
-/** Prefix of a coin's key in an instrument table (InstrumentTable.coinIndex). */
-const COIN = 'coin:';
-
-/**
- * One chunk's accounts resolved against a worker's table (chunk-resolve.ts): the table's entries
- * in index order (instrument names, `coin:U` for a coin), the indices the chunk touched in order
- * of first touch, the table's underlyings in slot order, the chunk's records (REC per account),
- * holdings and accounts (instrument and slot indices: the worker table's; others local to the chunk).
- */
-export interface ResolvedChunk {
-  n: number;
-  positions: number;
-  isolated: number;
-  keys: string[];
-  order: Int32Array;
-  underlyings: string[];
-  rec: Int32Array;
-  hold: HoldingsPart;
-  acc: AccountsPart;
 }

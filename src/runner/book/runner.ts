@@ -22,14 +22,14 @@ import { gridMeasureParams, type GridMeasureParams } from '../../measures/grid/p
 import { AccKind, reduceAccount, type ReduceArrays } from '../../measures/grid/reduce.js';
 import { finiteOrError } from '../../measures/finite.js';
 import { resolveModel } from '../../measures/models.js';
-import type { AccountInput, AccountMode, CollateralParams, LoadedModel, MarginResult, PositionChange } from '../../measures/types.js';
+import type { AccountInput, AccountMode, LoadedModel, MarginResult, PositionChange } from '../../measures/types.js';
 import { gridScenarioSet } from '../../scenarios/grid.js';
 import { Aggregator } from '../../wasm/aggregate.js';
 import { WasmInstance } from '../../wasm/module.js';
 import { InvalidEntry } from './types.js';
 import type { BookColumns } from '../../instruments/columns.js';
 import { admitRaw, inputOf, invalidResult } from './inputs.js';
-import { LoadSession, Path, type ResolvedChunk } from './load.js';
+import { LoadSession, Path } from './load.js';
 import { MarginEngine } from '../account/runner.js';
 import { sharedI32, sharedReduceArrays } from './arrays.js';
 import { accountEquity } from './equity.js';
@@ -164,11 +164,10 @@ export class BookEngine implements ScheduledBook {
    * book's columns (the chunks concatenated, unnamed accounts numbered) and lays out the rows.
    * The same results as loadColumns(all), bit for bit.
    */
-  columnsLoad(): { add(chunk: BookColumns, onProgress?: (done: number, total: number) => void, resolved?: ResolvedChunk): void; finish(all: BookColumns): BookLoadReport } {
+  columnsLoad(): { add(chunk: BookColumns, onProgress?: (done: number, total: number) => void): void; finish(all: BookColumns): BookLoadReport } {
     const s = this.beginLoad();
     return {
-      // a chunk an ingestion worker resolved (chunk-resolve.ts) is merged; any other is resolved here
-      add: (chunk, onProgress, resolved) => (resolved ? s.admitResolved(chunk, this.ids, this.modes, resolved) : s.admitColumns(chunk, this.ids, this.modes, onProgress)),
+      add: (chunk, onProgress) => s.admitColumns(chunk, this.ids, this.modes, onProgress),
       finish: (all) => {
         if (all.n !== s.n) throw new OptmarginError(ErrorCodes.INTERNAL, `columns load: ${s.n} accounts resolved, the book has ${all.n}`);
         this.cols = all;
@@ -176,11 +175,6 @@ export class BookEngine implements ScheduledBook {
         return this.endLoad(s);
       },
     };
-  }
-
-  /** What an ingestion worker needs to resolve this engine's chunks (chunk-resolve.ts, on the engine's market); null: not a grid model. */
-  chunkResolveSpec(): { collateral: CollateralParams } | null {
-    return this.params ? { collateral: this.model.params.collateral } : null;
   }
 
   private input(k: number): unknown { return inputOf(this.inputs, this.cols, k); } // a trade's or replace's, else the load's
