@@ -22,6 +22,7 @@ import { formatOf, type BookAccountResult, type BookSummary, type ResultFormat, 
 import { ExitCode, intOption, warn } from './io.js';
 import { distributedBook } from './cluster.js';
 import { modelFrom } from './risk-args.js';
+import { DEFAULT_BOOK_MODEL } from '../measures/presets.js';
 
 export interface BookCommandOptions {
   market?: string;
@@ -171,7 +172,7 @@ export async function runBookCommand(file: string, opts: BookCommandOptions, wri
 
 /** The book runner of a command: the model from --model (default deribit-pm-2024.1) on `threads` threads. */
 function bookEngine(market: ReturnType<typeof resolveMarket>, threads: number, opts: BookCommandOptions): BookEngine {
-  return BookEngine.create({ market, model: modelFrom(opts.model ?? 'deribit-pm-2024.1', market, opts), threads, onWarning: warn });
+  return BookEngine.create({ market, model: modelFrom(opts.model ?? DEFAULT_BOOK_MODEL, market, opts), threads, onWarning: warn });
 }
 
 /** Margins parsed accounts (demo), writes --out and the summary; returns the summary. */
@@ -329,7 +330,7 @@ export function registerBookCommands(program: Command): void {
     .description('margin every account of a book (JSON lines, JSON array, msgpack array or stream, .ombook columnar; docs/book.md) and print a summary')
     .argument('<book>', 'book file, or - for standard input')
     .option('--market <file>', 'market snapshot (optmargin JSON/msgpack, Deribit CSV or book summary); default: the shipped market')
-    .option('--model <id>', 'margin model preset id or parameter file', 'deribit-pm-2024.1')
+    .option('--model <id>', 'margin model preset id or parameter file', DEFAULT_BOOK_MODEL)
     .option('--threads <n>', 'worker threads (1 = in-process)')
     .option('--history <files>', 'var-es models: daily price histories, FILE[,FILE…] or U=FILE (docs/risk.md)')
     .option('--as-of <date>', 'var-es models: the history date the scenario sets are as of (default: the last close at or before the market time)')

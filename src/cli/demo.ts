@@ -13,6 +13,7 @@ import { generateBook } from '../io/gen-book.js';
 import { createMarginEngine } from '../api/margin.js';
 import { intOption, marginAccounts } from './book.js';
 import { formatMarginResult } from './margin.js';
+import { DEFAULT_BOOK_MODEL } from '../measures/presets.js';
 
 export interface DemoOptions {
   accounts?: string;
@@ -24,7 +25,7 @@ export async function runDemo(opts: DemoOptions, write: (s: string) => void = (s
   const t0 = performance.now();
   const n = opts.accounts === undefined ? 20_000 : intOption('accounts', opts.accounts, 1, 10_000_000);
   const threads = opts.threads === undefined ? Math.min(2, availableParallelism()) : intOption('threads', opts.threads, 1, 256);
-  const model = opts.model ?? 'deribit-pm-2024.1';
+  const model = opts.model ?? DEFAULT_BOOK_MODEL;
   const snapshot = defaultMarket();
   const market = resolveMarket(snapshot);
   const { accounts, info } = generateBook({ accounts: n, seed: 1, market });
@@ -61,7 +62,7 @@ export function registerDemoCommand(program: Command): void {
     .description('margin the sample book on the shipped default market and print a summary (what `npm start` runs)')
     .option('--accounts <n>', 'accounts in the sample book', '20000')
     .option('--threads <n>', 'worker threads')
-    .option('--model <id>', 'margin model preset', 'deribit-pm-2024.1')
+    .option('--model <id>', 'margin model preset', DEFAULT_BOOK_MODEL)
     .action(async (opts: DemoOptions) => {
       await runDemo(opts);
     });

@@ -19,6 +19,7 @@ import { ErrorCodes, OptmarginError } from '../errors.js';
 import { InvalidEntry, parseBook } from '../io/book-file.js';
 import { defaultMarket, loadMarket } from '../market/index.js';
 import { intOption, readInputBytes } from './io.js';
+import { DEFAULT_BOOK_MODEL } from '../measures/presets.js';
 
 interface ResidentCliOptions {
   nats: string;
@@ -68,7 +69,7 @@ export function registerResidentCommand(program: Command): void {
         book.onEvent((event) => out({ event }));
         const buckets = o.buckets === undefined ? undefined : intOption('buckets', o.buckets, 1, 4096);
         const minMembers = o.minMembers === undefined ? 1 : intOption('min-members', o.minMembers, 1, 10_000);
-        out({ loaded: await book.load({ market: o.market ? loadMarket(o.market) : defaultMarket(), model: o.model ?? 'deribit-pm-2024.1', accounts, buckets, minMembers }) });
+        out({ loaded: await book.load({ market: o.market ? loadMarket(o.market) : defaultMarket(), model: o.model ?? DEFAULT_BOOK_MODEL, accounts, buckets, minMembers }) });
         if (file === '-') return; // the book came on standard input: no commands follow
         for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
           if (!line.trim()) continue;

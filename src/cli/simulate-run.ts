@@ -22,6 +22,7 @@ import { Simulation, type BookSummaryBefore, type StepReport } from '../liquidat
 import { parseHistoryArg } from '../risk/history.js';
 import { readInputBytes } from './io.js';
 import { intOption } from './book.js';
+import { DEFAULT_BOOK_MODEL } from '../measures/presets.js';
 
 export interface SimulateCommandOptions {
   path: string;
@@ -141,7 +142,7 @@ export async function runSimulateCommand(book: string, opts: SimulateCommandOpti
   const base = () => resolveMarket(opts.market ? loadMarket(opts.market) : defaultMarket());
   const path = parsePathArg(opts.path, base);
   const accounts = loadBook(book, path);
-  const models = (opts.model ?? 'deribit-pm-2024.1').split(',').map((s) => s.trim()).filter(Boolean);
+  const models = (opts.model ?? DEFAULT_BOOK_MODEL).split(',').map((s) => s.trim()).filter(Boolean);
   const mechanism = opts.liquidation ?? 'deribit-incremental';
   const threads = opts.threads === undefined ? 1 : intOption('threads', Number(opts.threads), 1, 64);
   const fund = opts.insuranceFund === undefined ? undefined : Number(opts.insuranceFund);

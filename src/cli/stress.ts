@@ -18,6 +18,7 @@ import { readDocument } from './io.js';
 import { validateAccount } from '../instruments/account.js';
 import { pinEntries } from '../liquidation/price.js';
 import { modelFrom } from './risk-args.js';
+import { DEFAULT_BOOK_MODEL } from '../measures/presets.js';
 
 export interface StressCliOptions {
   scenario?: string;
@@ -53,7 +54,7 @@ const usd = (x: number) => x.toLocaleString('en-US', { minimumFractionDigits: 2,
 
 /** The book command's default: one model for the whole book, the USD grid that every account mode and currency mix can hold (var-es: with --history). */
 function modelFor(opts: StressCliOptions, market: MarginMarket) {
-  return modelFrom(opts.model ?? 'deribit-pm-2024.1', market, opts);
+  return modelFrom(opts.model ?? DEFAULT_BOOK_MODEL, market, opts);
 }
 
 export function runStressCommand(file: string | undefined, opts: StressCliOptions, write: (s: string) => void = (s) => process.stdout.write(s)): number {

@@ -29,6 +29,7 @@ import { fittingRanges, newJobId } from './job.js';
 import { pack } from './protocol.js';
 import { Gathered } from './resident-report.js';
 import { bucketOf, checkBookName, decodeHeartbeat, decodeReport, DEFAULT_BUCKETS, MAX_BUCKETS, owners, PROTOCOL_VERSION, RBOOK_STREAM, rsubjects, type FeedMessage, type Report } from './resident-protocol.js';
+import { DEFAULT_BOOK_MODEL } from '../measures/presets.js';
 
 export interface ResidentBookOptions {
   url: string;
@@ -121,7 +122,7 @@ export class ResidentBook {
   /** Stores the book's buckets on the broker and loads it on the members (each margins the buckets it owns). */
   load(l: ResidentLoad): Promise<{ accounts: number; buckets: number; members: string[] }> {
     return this.serial(async () => {
-      const model = loadModel(l.model ?? 'deribit-pm');
+      const model = loadModel(l.model ?? DEFAULT_BOOK_MODEL);
       const base = resolveMarket(l.market as Parameters<typeof resolveMarket>[0]);
       const B = l.buckets ?? DEFAULT_BUCKETS;
       if (!Number.isInteger(B) || B < 1 || B > MAX_BUCKETS) throw new OptmarginError(ErrorCodes.INVALID_OPTION, `buckets must be an integer in [1, ${MAX_BUCKETS}], got ${B}`, 'buckets');

@@ -15,6 +15,9 @@ import span16 from '../../presets/span-16.json' with { type: 'json' };
 import varEs975 from '../../data/var-es/var-es-975.json' with { type: 'json' };
 import varEsVar99 from '../../data/var-es/var-es-var99.json' with { type: 'json' };
 
+/** The model a book, a stress, a simulation or a resident book uses when none is given (the CLI's and the server's default). */
+export const DEFAULT_BOOK_MODEL = 'deribit-pm-2024.1';
+
 /** Raw parameter objects by preset id (validated when loaded). */
 export const PRESET_DATA: Readonly<Record<string, unknown>> = {
   'aevo-15': aevo15,

@@ -22,6 +22,7 @@ import { registerPlayground } from './static.js';
 import { compileBody, type BodyCheck } from './validate.js';
 import { GC_OVER_MS, GcStats, type GcPause } from './gc-stats.js';
 import { marginRoutes } from './margin-routes.js';
+import { DEFAULT_BOOK_MODEL } from '../measures/presets.js';
 
 export interface ServeOptions {
   /** the market every request is computed on (default: the shipped default market) */
@@ -167,7 +168,7 @@ export function build(opts: ServeOptions): FastifyInstance {
   }
 
   marginRoutes(ctx);
-  bookRoutes(ctx, new BookService(market, 'deribit-pm-2024.1', opts.maxThreads ?? 2));
+  bookRoutes(ctx, new BookService(market, DEFAULT_BOOK_MODEL, opts.maxThreads ?? 2));
   infoRoutes(ctx, opts, token !== undefined);
   registerPlayground(app, opts.playground ?? null);
   for (const r of routes) if (r.public) publicUrls.add(r.url);
@@ -190,7 +191,7 @@ function bookRoutes(ctx: ServeContext, books: BookService): void {
   app.put('/v1/book', { bodyLimit: limits.bookBodyBytes }, async (req, reply) => {
     const body = req.body as BookLoadBody & { market?: unknown };
     checkLoad(body);
-    const model = body.model ?? 'deribit-pm-2024.1';
+    const model = body.model ?? DEFAULT_BOOK_MODEL;
     if (!ctx.modelIds.has(model)) throw new OptmarginError(ErrorCodes.INVALID_MODEL, `model must be one of ${[...ctx.modelIds].join(', ')}, got ${JSON.stringify(model)}`, 'model');
     const market = body.market === undefined ? null : resolveMarket(validateSnapshot(body.market, 'market'));
     const out = await queue.submit(() => books.load(body, model, market));
