@@ -64,7 +64,7 @@ describe('docs examples, run as written', () => {
     const shell = blocks(file).filter((x) => x.lang === 'sh').flatMap((b) => b.body.replace(/\\\n\s*/g, ' ').split('\n').map((l) => ({ l: l.replace(/\s+#.*$/, '').trim(), line: b.line })));
     for (const { l, line } of shell.filter((x) => /(^|\|\s*|&&\s*)(npx )?optmargin /.test(x.l))) {
       // servers run until stopped (test/serve-process.test.ts starts and stops them); npm lines are the set-up
-      const why = /optmargin (serve|playground)\b/.test(l) ? 'a server: started and stopped by test/serve-process.test.ts' : /--nats\b/.test(l) ? 'a cluster on a broker host: run on loopback by test/cluster.test.ts' : /\$\{?\w/.test(l) ? 'needs shell variables set by the surrounding text' : /^npm /.test(l) ? 'an npm set-up line' : !existsSync(cli) ? 'dist/src/cli.js not built' : '';
+      const why = /optmargin (serve|playground)\b/.test(l) ? 'a server: started and stopped by test/serve-process.test.ts' : /--nats\b/.test(l) ? 'a cluster on a broker host: run on loopback by test/cluster.test.ts, test/cluster-var.test.ts and test/cluster-resident.test.ts' : /\$\{?\w/.test(l) ? 'needs shell variables set by the surrounding text' : /^npm /.test(l) ? 'an npm set-up line' : !existsSync(cli) ? 'dist/src/cli.js not built' : '';
       test.skipIf(why !== '')(`${file}:${line}: \`${l}\` exits 0${why ? ` [SKIPPED: ${why}]` : ''}`, () => {
         const cmd = l.replace(/(npx )?optmargin /g, `"${process.execPath}" "${cli}" `);
         const r = spawnSync('bash', ['-c', cmd], { cwd: mkdtempSync(join(tmpdir(), 'optmargin-doc-')), encoding: 'utf8', timeout: 60_000 });
