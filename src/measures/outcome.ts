@@ -1,31 +1,15 @@
 /** What a margin measure returns for one account; the runner adds the header (id, model, market hash). */
-import type {
-  AccountMode,
-  CurrencyFigures,
-  MarginFigures,
-  OkxRiskUnitBreakdown,
-  PmeCurrencyBreakdown,
-  PositionBreakdown,
-  UnderlyingGreeks,
-  UnderlyingGridBreakdown,
-  UsdFigures,
-  VarEsBreakdown,
-} from './types.js';
+import type { MarginFigures, MarginResultOk } from './types.js';
 
-export interface MarginOutcome {
-  /** the mode the mechanism applied (a rule-based model computes 'portfolio' accounts as 'cross') */
-  modeApplied: AccountMode;
+/**
+ * The measured parts of a result: MarginResultOk's own fields (their meaning is documented there,
+ * once), plus the headline figures as one object. `currency` is absent for a USD account; the
+ * runner then reports USD.
+ */
+export type MarginOutcome = Pick<
+  MarginResultOk,
+  'modeApplied' | 'collateralValue' | 'perCurrency' | 'greeks' | 'positions' | 'grid' | 'components' | 'usd' | 'pme' | 'varEs' | 'okx'
+> & {
   figures: MarginFigures;
-  collateralValue: number;
-  perCurrency: Record<string, CurrencyFigures>;
-  greeks: Record<string, UnderlyingGreeks>;
-  positions: PositionBreakdown[];
-  grid?: UnderlyingGridBreakdown[];
-  components?: Record<string, number>;
-  /** numeraire of the figures when not USD (a segregated coin account), with USD equivalents */
   currency?: string;
-  usd?: UsdFigures;
-  pme?: PmeCurrencyBreakdown[];
-  varEs?: VarEsBreakdown;
-  okx?: OkxRiskUnitBreakdown[];
-}
+};
