@@ -91,12 +91,19 @@ export class WorkQueue {
   }
 
   private release(t0: number): void {
-    this.meanMs += 0.1 * (performance.now() - t0 - this.meanMs);
-    this.stats.run++;
+    this.ran(t0);
     setImmediate(() => {
       this.running = false;
       if (this.head < this.jobs.length) void this.pump();
     });
+  }
+
+  /** A job started at t0 has run: the mean service time (retry-after's estimate) and the count follow; returns the time now. */
+  private ran(t0: number): number {
+    const t1 = performance.now();
+    this.meanMs += 0.1 * (t1 - t0 - this.meanMs);
+    this.stats.run++;
+    return t1;
   }
 
   private schedule(): void {
@@ -126,9 +133,7 @@ export class WorkQueue {
         } catch (e) {
           job.reject(e);
         }
-        const t1 = performance.now();
-        this.meanMs += 0.1 * (t1 - t0 - this.meanMs);
-        this.stats.run++;
+        const t1 = this.ran(t0);
         // the answer's continuation (queued by resolve or reject) runs before the next job
         await undefined;
         if (t1 > sliceEnd) break;

@@ -279,7 +279,9 @@ export class GridAccountMeasure {
     this.rows({ ...v, slots }, pnl, 0, null, extraOf);
     this.setSub(0, 0, nRows, v.equity + moves.dEquity);
     const after = this.figures(AccKind.Pooled, 1, 0);
-    this.pending = { st, slots, pnl: pnl.slice(0, nRows * ns), equity: v.equity + moves.dEquity, figures: after, changes, idx };
+    // a view of the scratch (no copy per what-if): keep() copies it; the next what-if, which
+    // overwrites the scratch, replaces pending first
+    this.pending = { st, slots, pnl: pnl.subarray(0, nRows * ns), equity: v.equity + moves.dEquity, figures: after, changes, idx };
     if (next) this.keep(next);
     return { before: st.figures, after };
   }
@@ -296,7 +298,7 @@ export class GridAccountMeasure {
       this.last = null;
       return false;
     }
-    this.advance(w.st, next, w.slots, w.pnl, w.equity, w.figures, w.changes, w.idx);
+    this.advance(w.st, next, w.slots, w.pnl.slice(), w.equity, w.figures, w.changes, w.idx);
     return this.last !== null;
   }
 
