@@ -59,6 +59,9 @@ class Grow<T extends Int32Array | Float64Array | Uint8Array> {
   done(): T {
     return this.a.slice(0, this.n) as T;
   }
+  view(): T {
+    return this.a.subarray(0, this.n) as T;
+  }
 }
 const i32 = (n = 1024) => new Grow(new Int32Array(n));
 const f64 = (n = 1024) => new Grow(new Float64Array(n));
@@ -66,24 +69,49 @@ const f64 = (n = 1024) => new Grow(new Float64Array(n));
 /** Appends validated accounts (or their errors) to growing columns. */
 export class ColumnsBuilder {
   private ids: string[] = [];
-  private mode = new Grow(new Uint8Array(1024));
-  private posStart = i32();
-  private colStart = i32();
-  private instr = i32(16384);
-  private size = f64(16384);
-  private entry = f64(16384);
-  private pcolStart = i32(16384);
-  private cur = i32();
-  private amount = f64();
-  private pcur = i32();
-  private pamount = f64();
+  private mode: Grow<Uint8Array>;
+  private posStart: Grow<Int32Array>;
+  private colStart: Grow<Int32Array>;
+  private instr: Grow<Int32Array>;
+  private size: Grow<Float64Array>;
+  private entry: Grow<Float64Array>;
+  private pcolStart: Grow<Int32Array>;
+  private cur: Grow<Int32Array>;
+  private amount: Grow<Float64Array>;
+  private pcur: Grow<Int32Array>;
+  private pamount: Grow<Float64Array>;
   private names: string[] = [];
   private nameIndex = new Map<string, number>();
   private currencies: string[] = [];
   private curIndex = new Map<string, number>();
   private errors = new Map<number, AccountError>();
 
-  constructor() {
+  /** `positions`: the first capacity of the per-position columns (the others start at 1/16 of it). */
+  constructor(positions = 16384) {
+    const small = Math.max(16, positions >> 4);
+    this.mode = new Grow(new Uint8Array(small));
+    this.posStart = i32(small);
+    this.colStart = i32(small);
+    this.instr = i32(positions);
+    this.size = f64(positions);
+    this.entry = f64(positions);
+    this.pcolStart = i32(positions);
+    this.cur = i32(small);
+    this.amount = f64(small);
+    this.pcur = i32(small);
+    this.pamount = f64(small);
+    this.reset();
+  }
+
+  /** Empties the columns (their capacity is kept). */
+  reset(): void {
+    this.ids = [];
+    this.names = [];
+    this.nameIndex.clear();
+    this.currencies = [];
+    this.curIndex.clear();
+    this.errors = new Map();
+    for (const g of [this.mode, this.posStart, this.colStart, this.instr, this.size, this.entry, this.pcolStart, this.cur, this.amount, this.pcur, this.pamount]) g.n = 0;
     this.posStart.push(0);
     this.colStart.push(0);
     this.pcolStart.push(0);
@@ -146,22 +174,31 @@ export class ColumnsBuilder {
     this.colStart.push(this.cur.n);
   }
 
+  /** The columns so far, as views of the builder's arrays (valid until the next add or reset; `build` copies). */
+  view(): BookColumns {
+    return this.columns((g) => g.view());
+  }
+
   build(): BookColumns {
+    return this.columns((g) => g.done());
+  }
+
+  private columns(take: <T extends Int32Array | Float64Array | Uint8Array>(g: Grow<T>) => T): BookColumns {
     return {
       n: this.ids.length,
       ids: this.ids,
-      mode: this.mode.done(),
-      posStart: this.posStart.done(),
-      colStart: this.colStart.done(),
+      mode: take(this.mode),
+      posStart: take(this.posStart),
+      colStart: take(this.colStart),
       nPos: this.instr.n,
-      instr: this.instr.done(),
-      size: this.size.done(),
-      entry: this.entry.done(),
-      pcolStart: this.pcolStart.done(),
-      cur: this.cur.done(),
-      amount: this.amount.done(),
-      pcur: this.pcur.done(),
-      pamount: this.pamount.done(),
+      instr: take(this.instr),
+      size: take(this.size),
+      entry: take(this.entry),
+      pcolStart: take(this.pcolStart),
+      cur: take(this.cur),
+      amount: take(this.amount),
+      pcur: take(this.pcur),
+      pamount: take(this.pamount),
       names: this.names,
       currencies: this.currencies,
       errors: this.errors,

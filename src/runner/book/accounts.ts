@@ -10,6 +10,8 @@ import { ErrorCodes, OptmarginError } from '../../errors.js';
 import { Kind } from '../../instruments/kind.js';
 import type { InstrumentTable } from '../../instruments/table.js';
 import type { AccountInput, CollateralParams } from '../../instruments/types.js';
+import { accountAt, ColumnsBuilder, Mode, type BookColumns } from '../../instruments/columns.js';
+import { ColumnIndex, repeatsCurrency } from './column-index.js';
 import { collateralExposure, entryLegCoin } from '../../instruments/valuation.js';
 import type { MarginMarket } from '../../market/margin-market.js';
 import { AccKind, type ReduceArrays } from '../../measures/grid/reduce.js';
@@ -94,16 +96,39 @@ export class BookAccounts {
     this.accColTo = sharedI32(nAccounts);
   }
 
+  /** Scratch columns of one account (`resolve` of an object: a trade, a replace, `load` of objects). */
+  private readonly scratch = new ColumnsBuilder(16);
+
   /**
-   * Appends account k's sub-accounts. Returns null — and appends nothing — when the account
-   * cannot be laid out (an instrument or collateral the market or the model rejects: an
-   * OptmarginError); the book then margins it on the single path, which reports that error
-   * with the account runner's message. Any other exception is an engine bug and propagates.
+   * Appends account k's sub-accounts (an account object: laid out as one account's columns and
+   * resolved by `resolveColumns`, the one home of the rules). Returns null — and appends nothing —
+   * when the account cannot be laid out (an instrument or collateral the market or the model
+   * rejects: an OptmarginError); the book then margins it on the single path, which reports that
+   * error with the account runner's message. Any other exception is an engine bug and propagates.
    */
   resolve(ctx: ResolveContext, a: AccountInput, k: number, hold: Holdings): ResolvedAccount | null {
+    const c = this.scratch;
+    c.reset();
+    c.add(a);
+    const cols = c.view();
+    return this.resolveColumns(ctx, cols, 0, k, hold, this.columnIndex(ctx, cols));
+  }
+
+  /** The lookups of a chunk of columns into this load's instrument table and currencies. */
+  columnIndex(ctx: ResolveContext, cols: BookColumns): ColumnIndex {
+    return new ColumnIndex(cols, ctx.table, (code) => this.currency(ctx, code));
+  }
+
+  /**
+   * Appends the sub-accounts of account j of `cols` as book account k, straight from the columns
+   * (no object per account or position; `index` maps the columns' names and currencies to the
+   * load's, each looked up once). Null — nothing appended — as `resolve`.
+   */
+  resolveColumns(ctx: ResolveContext, cols: BookColumns, j: number, k: number, hold: Holdings, index: ColumnIndex): ResolvedAccount | null {
+    if (repeatsCurrency(cols, j)) return this.resolve(ctx, accountAt(cols, j)!, k, hold); // lines as an object holds them: the last of a currency
     const marks = { hold: hold.instr.n, holdSubs: hold.end.n, subs: this.nSubs, op: this.opInstr.n, entry: this.opEntry.n, col: this.colCur.n };
     try {
-      return this.append(ctx, a, k, hold);
+      return this.append(ctx, cols, j, k, hold, index);
     } catch (e) {
       if (!(e instanceof OptmarginError)) throw e;
       hold.truncate(marks.hold, marks.holdSubs);
@@ -116,29 +141,32 @@ export class BookAccounts {
     }
   }
 
-  private append(ctx: ResolveContext, a: AccountInput, k: number, hold: Holdings): ResolvedAccount {
+  private append(ctx: ResolveContext, c: BookColumns, j: number, k: number, hold: Holdings, index: ColumnIndex): ResolvedAccount {
     const subFrom = this.nSubs;
+    const p0 = c.posStart[j];
+    const p1 = c.posStart[j + 1];
     let colFrom = 0;
     let colTo = 0;
-    if (a.mode === 'isolated') {
+    const isolated = c.mode[j] === Mode.Isolated;
+    if (isolated) {
       // the account runner resolves every position and the account collateral first
-      for (const pos of a.positions) ctx.table.indexOf(pos.instrument);
+      for (let p = p0; p < p1; p++) index.instrument(c.instr[p]);
       colFrom = this.colCur.n;
-      this.collateralLines(ctx, a.collateral, null);
+      this.collateralLines(ctx, c.cur, c.amount, c.colStart[j], c.colStart[j + 1], index, null);
       colTo = this.colCur.n;
-      for (const pos of a.positions) {
+      for (let p = p0; p < p1; p++) {
         this.openSub(k);
-        this.positionHoldings(ctx, pos.instrument, pos.size, pos.entryPrice, hold);
-        if (pos.collateral) this.collateralLines(ctx, pos.collateral, hold);
+        this.positionHoldings(ctx, index.instrument(c.instr[p]), c.size[p], c.entry[p], hold);
+        this.collateralLines(ctx, c.pcur, c.pamount, c.pcolStart[p], c.pcolStart[p + 1], index, hold);
         this.closeSub(hold);
       }
     } else {
       this.openSub(k);
-      for (const pos of a.positions) this.positionHoldings(ctx, pos.instrument, pos.size, pos.entryPrice, hold);
-      this.collateralLines(ctx, a.collateral, hold);
+      for (let p = p0; p < p1; p++) this.positionHoldings(ctx, index.instrument(c.instr[p]), c.size[p], c.entry[p], hold);
+      this.collateralLines(ctx, c.cur, c.amount, c.colStart[j], c.colStart[j + 1], index, hold);
       this.closeSub(hold);
     }
-    return { kind: a.mode === 'isolated' ? AccKind.Isolated : AccKind.Pooled, subFrom, subTo: this.nSubs, colFrom, colTo };
+    return { kind: isolated ? AccKind.Isolated : AccKind.Pooled, subFrom, subTo: this.nSubs, colFrom, colTo };
   }
 
   private openSub(k: number): void {
@@ -155,30 +183,30 @@ export class BookAccounts {
     hold.end.push(hold.instr.n);
   }
 
-  /** A position's holdings: itself, and the coin leg of an inverse future/perpetual (size·cs / entry). */
-  private positionHoldings(ctx: ResolveContext, name: string, size: number, entryPrice: number | undefined, hold: Holdings): void {
+  /** A position (instrument i of the table; entry NaN = none)'s holdings: itself, and the coin leg of an inverse future/perpetual (size·cs / entry). */
+  private positionHoldings(ctx: ResolveContext, i: number, size: number, entry: number, hold: Holdings): void {
     const tb = ctx.table;
-    const i = tb.indexOf(name);
     const slot = tb.underlyingOf[i];
     const op = this.opInstr.n;
-    this.opInstr.push(entryPrice === undefined ? i : ~i);
+    const atMark = entry !== entry;
+    this.opInstr.push(atMark ? i : ~i);
     this.opSize.push(size);
-    if (entryPrice !== undefined) this.opEntry.push(entryPrice);
+    if (!atMark) this.opEntry.push(entry);
     hold.push(i, size, slot, -1);
     const kind = tb.kind[i];
     if ((kind === Kind.Future || kind === Kind.Perpetual) && tb.inverse[i]) {
       const cs = tb.instruments[i]?.contractSize ?? 1;
       const ci = tb.coinIndex(tb.underlyings[slot]);
-      hold.push(ci, entryLegCoin(kind, tb.inverse[i], cs, size, entryPrice ?? ctx.forwardOf(i)), tb.underlyingOf[ci], entryPrice === undefined ? op : -1);
+      hold.push(ci, entryLegCoin(kind, tb.inverse[i], cs, size, atMark ? ctx.forwardOf(i) : entry), tb.underlyingOf[ci], atMark ? op : -1);
     }
   }
 
-  /** Collateral lines in key order (zero balances skipped); with `hold`, coin balances become holdings too. */
-  private collateralLines(ctx: ResolveContext, balances: Record<string, number>, hold: Holdings | null): void {
-    for (const cur of Object.keys(balances)) {
-      const amount = balances[cur];
+  /** Collateral lines [from, to) of currency index (into the columns' currencies) / amount, in order (zero balances skipped); with `hold`, coin balances become holdings too. */
+  private collateralLines(ctx: ResolveContext, cur: Int32Array, amounts: Float64Array, from: number, to: number, index: ColumnIndex, hold: Holdings | null): void {
+    for (let q = from; q < to; q++) {
+      const amount = amounts[q];
       if (amount === 0) continue;
-      const c = this.currency(ctx, cur);
+      const c = index.currency(cur[q]);
       this.colCur.push(c);
       this.colAmount.push(amount);
       const coin = this.curCoin[c];

@@ -10,11 +10,11 @@
  * each account's placement is recorded here and written into the per-account arrays (the shared
  * reduce arrays, the path, the account-level collateral ranges) by `place` once the load ends.
  */
-import { accountAt, Mode, MODE_NAMES, type BookColumns } from '../../instruments/columns.js';
+import { Mode, MODE_NAMES, type BookColumns } from '../../instruments/columns.js';
 import type { AccountInput, AccountMode } from '../../instruments/types.js';
 import { AccKind, type ReduceArrays } from '../../measures/grid/reduce.js';
 import { I32, sharedI32 } from './arrays.js';
-import { Holdings, type BookAccounts, type ResolveContext } from './accounts.js';
+import { Holdings, type BookAccounts, type ResolveContext, type ResolvedAccount } from './accounts.js';
 import type { BookInstruments } from './instruments.js';
 import type { BookRows } from './rows.js';
 import type { BookLoadReport } from './types.js';
@@ -42,7 +42,34 @@ export class LoadSession {
   admit(a: AccountInput | null): void {
     const k = this.n++;
     if (a) this.positions += a.positions.length;
-    const res = a !== null && this.grid ? this.accounts.resolve(this.ctx, a, k, this.hold) : null;
+    this.record(a !== null && this.grid ? this.accounts.resolve(this.ctx, a, k, this.hold) : null);
+  }
+
+  /**
+   * Admits every account of a chunk of columns (the next ones of the book, in order), recording
+   * each id and mode at its book index, and resolves each straight from the columns (no object
+   * per account or position; each distinct instrument and currency of the chunk looked up once).
+   */
+  admitColumns(cols: BookColumns, ids: string[], modes: AccountMode[], onProgress?: (done: number, total: number) => void): void {
+    const index = this.grid ? this.accounts.columnIndex(this.ctx, cols) : null;
+    for (let j = 0; j < cols.n; j++) {
+      if (onProgress && (j & 8191) === 0) onProgress(j, cols.n);
+      const k = this.n++;
+      ids[k] = cols.ids[j];
+      const m = cols.mode[j];
+      if (m === Mode.Invalid) {
+        modes[k] = '?' as AccountMode;
+        this.record(null);
+        continue;
+      }
+      modes[k] = MODE_NAMES[m];
+      this.positions += cols.posStart[j + 1] - cols.posStart[j];
+      this.record(index ? this.accounts.resolveColumns(this.ctx, cols, j, k, this.hold, index) : null);
+    }
+  }
+
+  /** Records the placement of the account just admitted (null: the single path). */
+  private record(res: ResolvedAccount | null): void {
     const r = this.rec;
     if (!res) {
       for (let i = 0; i < REC; i++) r.push(i === 0 ? Path.Single : 0);
@@ -55,22 +82,6 @@ export class LoadSession {
     r.push(res.subTo);
     r.push(res.colFrom);
     r.push(res.colTo);
-  }
-
-  /**
-   * Admits every account of a chunk of columns (the next ones of the book, in order), recording
-   * each id and mode at its book index; an account is rebuilt from the columns only for the time
-   * it is resolved.
-   */
-  admitColumns(cols: BookColumns, ids: string[], modes: AccountMode[], onProgress?: (done: number, total: number) => void): void {
-    for (let j = 0; j < cols.n; j++) {
-      if (onProgress && (j & 8191) === 0) onProgress(j, cols.n);
-      const k = this.n;
-      ids[k] = cols.ids[j];
-      const m = cols.mode[j];
-      modes[k] = m === Mode.Invalid ? ('?' as AccountMode) : MODE_NAMES[m];
-      this.admit(accountAt(cols, j));
-    }
   }
 
   /** The load's report, once the rows are laid out (resolveMs: from the start of the load). */
