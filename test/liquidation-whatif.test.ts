@@ -10,36 +10,11 @@ import { generateBook } from '../src/io/gen-book.js';
 import { planLiquidation } from '../src/liquidation/plan.js';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
 import { MarginEngine } from '../src/runner/account/runner.js';
-import type { AccountInput, MarginFigures, PositionChange } from '../src/measures/types.js';
+import type { AccountInput, MarginFigures } from '../src/measures/types.js';
+import { changeOf, edited, expectClose, fresh } from './whatif-helpers.js';
 
 const market = resolveMarket(defaultMarket());
 const crash = market.shocked({ priceMove: { BTC: -0.12, ETH: -0.08 } });
-
-/** The account with position j resized by d and balances moved by `deltas`, built by hand. */
-function edited(a: AccountInput, j: number, d: number, deltas: Record<string, number>): AccountInput {
-  const collateral = { ...a.collateral };
-  for (const [c, x] of Object.entries(deltas)) collateral[c] = (collateral[c] ?? 0) + x;
-  return { ...a, collateral, positions: a.positions.map((p, k) => (k === j ? { ...p, size: p.size + d } : p)) };
-}
-
-function fresh(e: MarginEngine, a: AccountInput): MarginFigures {
-  const r = e.figures(a);
-  if (!r.ok) throw new Error(r.error.message);
-  return r;
-}
-
-function expectClose(got: MarginFigures | null, want: MarginFigures, what: string): void {
-  expect(got, what).not.toBeNull();
-  for (const k of ['equity', 'initialMargin', 'maintenanceMargin'] as const) {
-    expect(Math.abs(got![k] - want[k]), `${what} ${k}`).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(want[k])));
-  }
-}
-
-/** A change of position j: at its entry (an option at 0: no premium booked by the change). */
-function changeOf(a: AccountInput, j: number, d: number): PositionChange {
-  const p = a.positions[j];
-  return { instrument: p.instrument, size: d, entryPrice: /-[CP]$/.test(p.instrument) ? 0 : p.entryPrice };
-}
 
 describe('MarginEngine.figuresAfter', () => {
   it('by hand: 10 ETH linear perpetuals → 6 and 10 USDC paid; MM = 0.8 × 0.16 × 6 × spot, equity 1,990', () => {

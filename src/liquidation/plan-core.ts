@@ -89,6 +89,17 @@ export function gapOf(r: MarginFigures, target: PlanTarget, buffer: number): num
   return r.equity - r.maintenanceMargin * (1 + buffer);
 }
 
+/**
+ * Whether a step from gap g0 to g (figures `cur` before it) improves the gap: by more than 1e-12
+ * of the account's scale (|equity| + IM). A change within rounding of zero — a worthless position
+ * closed, the same figures summed in another order — is no improvement, so that a plan's
+ * decisions do not depend on the last bits of how a candidate's figures were summed (a fresh
+ * margin or the kept vectors' what-if).
+ */
+export function improves(g: number, g0: number, cur: MarginFigures): boolean {
+  return g - g0 > 1e-12 * (Math.abs(cur.equity) + Math.abs(cur.initialMargin));
+}
+
 export function marginOk(engine: MarginEngine, a: AccountInput): MarginResultOk {
   const r = engine.margin(a);
   if (!r.ok) throw new OptmarginError(r.error.code, `account ${a.id}: ${r.error.message}`, r.error.path);

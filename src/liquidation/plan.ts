@@ -22,7 +22,7 @@ import type { MarginEngine } from '../runner/account/runner.js';
 import { validateAccount } from '../instruments/account.js';
 import type { AccountInput, MarginFigures, PositionChange } from '../measures/types.js';
 import { auctionPlan } from './auction-plan.js';
-import { figuresOk, finishPlan, gapOf, type AuctionBidStep, type CloseStep, type LiquidationPlan, type PlanOptions, type PlanStep } from './plan-core.js';
+import { figuresOk, finishPlan, gapOf, improves, type AuctionBidStep, type CloseStep, type LiquidationPlan, type PlanOptions, type PlanStep } from './plan-core.js';
 
 export { figuresOk, finishPlan, gapOf, marginOk, type AuctionBidStep, type CloseStep, type LiquidationPlan, type PlanOptions, type PlanStep } from './plan-core.js';
 import {
@@ -245,7 +245,7 @@ class FixedPricePlanner {
     if (this.spec.strategy === 'venue-order') {
       for (const k of this.venueOrder()) {
         const c = this.candidate(k);
-        if (this.gap(c.r) > g0) return c;
+        if (improves(this.gap(c.r), g0, this.cur)) return c;
       }
       return null;
     }
@@ -254,7 +254,7 @@ class FixedPricePlanner {
 
   /** MM released per USD of cost of a candidate step; null when it does not improve the gap. */
   private scoreOf(c: Candidate, g0: number): { score: number; release: number } | null {
-    if (!(this.gap(c.r) > g0)) return null;
+    if (!improves(this.gap(c.r), g0, this.cur)) return null;
     const release = this.cur.maintenanceMargin - c.r.maintenanceMargin;
     return { score: release / Math.max(c.gain + c.fee, 1e-12 * c.notional), release };
   }
@@ -266,8 +266,10 @@ class FixedPricePlanner {
    * not improve the gap before may now), and at the first step.
    */
   private lazyGreedy(g0: number): Candidate | null {
+    // scores and releases within rounding of each other (two positions of one instrument) tie: the lower index wins
+    const near = (x: number, y: number): boolean => Math.abs(x - y) <= 1e-12 * Math.max(Math.abs(x), Math.abs(y));
     const better = (a: { score: number; release: number; k: number }, b: { score: number; release: number; k: number }): boolean =>
-      a.score > b.score || (a.score === b.score && (a.release > b.release || (a.release === b.release && a.k < b.k)));
+      !near(a.score, b.score) ? a.score > b.score : !near(a.release, b.release) ? a.release > b.release : a.k < b.k;
     let scanned = false;
     for (;;) {
       if (this.stale.size === 0) {
@@ -320,7 +322,7 @@ class FixedPricePlanner {
     if (parts.length === 0) return false;
     const account = accountOf(this.account, rem, col);
     const r = figuresOk(this.engine, account);
-    if (!(this.gap(r) > g0)) return false;
+    if (!improves(this.gap(r), g0, this.cur)) return false;
     this.remaining.set(rem);
     this.collateral = col;
     for (const [u, n] of cum) this.cum.set(u, n);

@@ -21,8 +21,8 @@ import type { MarginMarket } from '../../market/margin-market.js';
 import { greeksOf } from '../greeks.js';
 import { marginFigures } from '../health.js';
 import type { MarginOutcome } from '../outcome.js';
-import type { AccountInput, CurrencyFigures, DeribitPmeModel, PmeCurrencyBreakdown, PmePairBreakdown, PositionBreakdown } from '../types.js';
-import { pmeCurrency, pmeDeltaShock, pmePair, pmeReduce, pmeRollShock, PmeRiskVectors, type PmeLayout } from './arithmetic.js';
+import type { AccountInput, CurrencyFigures, DeribitPmeModel, MarginFigures, PmeCurrencyBreakdown, PmePairBreakdown, PositionBreakdown } from '../types.js';
+import { pmeCurrency, pmeDeltaShock, pmePair, pmeReduce, pmeRollShock, PmeRiskVectors, type PmeLayout, type PmeWorst } from './arithmetic.js';
 
 /** What the measure reads: the runner's instrument table, market and resolver. */
 export interface PmeContext {
@@ -43,19 +43,20 @@ export function pmeVectorsOf(table: InstrumentTable, model: DeribitPmeModel): Pm
   return v;
 }
 
-interface PairAcc {
+export interface PairAcc {
   underlying: string;
+  /** Σ size × unit P&L of the pair's positions (raw: reductions work on a copy) */
   vec: Float64Array;
   delta: number;
 }
 
-interface CurrencyAcc {
+export interface CurrencyAcc {
   currency: string;
   pairs: Map<string, PairAcc>;
   roll: number;
 }
 
-function priceOf(engine: PmeContext, model: DeribitPmeModel, currency: string): number {
+export function priceOf(engine: PmeContext, model: DeribitPmeModel, currency: string): number {
   return model.collateral.usdPegged.includes(currency) ? 1 : engine.market.spot(currency);
 }
 
@@ -97,7 +98,7 @@ function accountCurrency(engine: PmeContext, a: AccountInput, model: DeribitPmeM
   return cur ?? 'USD';
 }
 
-function pairAcc(engine: PmeContext, model: DeribitPmeModel, accs: Map<string, CurrencyAcc>, settle: string, u: string, n: number): PairAcc {
+function pairAcc(model: DeribitPmeModel, accs: Map<string, CurrencyAcc>, settle: string, u: string, n: number): PairAcc {
   let c = accs.get(settle);
   if (!c) {
     pmeCurrency(model, settle);
@@ -113,6 +114,21 @@ function pairAcc(engine: PmeContext, model: DeribitPmeModel, accs: Map<string, C
   return p;
 }
 
+/** Net delta (coin of the underlying) of q of instrument i holding `coinHeld` coin through its entry leg. */
+export function positionDelta(tb: InstrumentTable, i: number, q: number, coinHeld: number): number {
+  return q * tb.delta[i] + coinHeld;
+}
+
+/** Roll shock (settlement currency) of q of instrument i: futures and perpetuals only, else 0. */
+export function positionRoll(tb: InstrumentTable, model: DeribitPmeModel, i: number, q: number): number {
+  const k = tb.kind[i];
+  if (k !== Kind.Future && k !== Kind.Perpetual) return 0;
+  const inst = tb.instruments[i]!;
+  const coin = tb.coinSize(i, q * inst.contractSize);
+  const t = k === Kind.Future ? tb.t[i] : 0;
+  return pmeRollShock(pmeCurrency(model, inst.settlementCurrency), tb.inverse[i] ? coin : coin * tb.forward[i], t);
+}
+
 /** Positions (and, when cross, shocked balances) summed into per-currency, per-pair vectors. */
 function aggregate(engine: PmeContext, model: DeribitPmeModel, r: Resolved, risk: PmeRiskVectors): Map<string, CurrencyAcc> {
   const tb = engine.table;
@@ -122,24 +138,19 @@ function aggregate(engine: PmeContext, model: DeribitPmeModel, r: Resolved, risk
     const i = r.instr[p];
     const inst = tb.instruments[i]!;
     const settle = inst.settlementCurrency;
-    const acc = pairAcc(engine, model, accs, settle, inst.underlying, n);
+    const acc = pairAcc(model, accs, settle, inst.underlying, n);
     const q = r.size[p];
     const row = i * n;
     for (let s = 0; s < n; s++) acc.vec[s] += q * risk.values[row + s];
-    acc.delta += q * tb.delta[i] + r.posCoin[p];
-    const k = tb.kind[i];
-    if (k === Kind.Future || k === Kind.Perpetual) {
-      const coin = tb.coinSize(i, q * inst.contractSize);
-      const t = k === Kind.Future ? tb.t[i] : 0;
-      accs.get(settle)!.roll += pmeRollShock(pmeCurrency(model, settle), tb.inverse[i] ? coin : coin * tb.forward[i], t);
-    }
+    acc.delta += positionDelta(tb, i, q, r.posCoin[p]);
+    accs.get(settle)!.roll += positionRoll(tb, model, i, q);
   }
   if (model.margining === 'cross') {
     for (const line of r.collateral) {
       if (line.coin < 0) continue;
       const impact = pmeCurrency(model, line.currency).equity_side_impact;
       if (impact === 'none') continue;
-      const acc = pairAcc(engine, model, accs, line.currency, line.currency, n);
+      const acc = pairAcc(model, accs, line.currency, line.currency, n);
       const l = risk.layoutOf(line.currency);
       const row = line.coin * n;
       for (let s = 0; s < n; s++) {
@@ -151,51 +162,104 @@ function aggregate(engine: PmeContext, model: DeribitPmeModel, r: Resolved, risk
   return accs;
 }
 
-function currencyMargin(engine: PmeContext, model: DeribitPmeModel, c: CurrencyAcc, risk: PmeRiskVectors): PmeCurrencyBreakdown {
+/** A pair's worst case and delta shock (settlement currency `settle`, USD price `price`). */
+export interface PairRisk {
+  worst: PmeWorst;
+  deltaShock: number;
+}
+
+/**
+ * The worst case of a pair's aggregated vector `vec` (reduced into the risk vectors' scratch; `vec`
+ * stays raw) and the delta shock of its net delta; `detail` receives the pair's breakdown.
+ */
+export function pairRisk(
+  engine: PmeContext,
+  model: DeribitPmeModel,
+  settle: string,
+  price: number,
+  u: string,
+  vec: Float64Array,
+  delta: number,
+  risk: PmeRiskVectors,
+  detail: PmePairBreakdown[] | null,
+): PairRisk {
+  const pair = pmePair(model, u);
+  const l: PmeLayout = risk.layoutOf(u);
+  const x = risk.reduced;
+  x.set(vec);
+  const w = pmeReduce(x, 0, l, pair, pmeCurrency(model, settle), price);
+  const spot = engine.market.spot(u);
+  const ds = pmeDeltaShock(pair, delta, spot) * (u === settle ? 1 : spot / price);
+  if (detail) {
+    detail.push({
+      pair: `${u.toLowerCase()}_${settle.toLowerCase()}`,
+      underlying: u,
+      delta,
+      worstCase: w.worstCase,
+      worstCaseBucket: { index: w.index, source: w.source, bucket: w.bucket, side: w.side },
+      deltaShock: ds,
+      aggregated: { standard: Array.from(x.subarray(0, l.nStd)), extended: Array.from(x.subarray(l.nStd, l.n)) },
+    });
+  }
+  return { worst: w, deltaShock: ds };
+}
+
+/** risk_matrix_margin of a settlement currency = Σ worst case + roll shock + Σ delta shock (+ correlation contingency, 0); IM = it, MM = mm_factor × it. */
+export function currencyRequirement(model: DeribitPmeModel, worst: number, roll: number, deltaShock: number): { rmm: number; im: number; mm: number } {
+  const rmm = worst + roll + deltaShock;
+  return { rmm, im: rmm, mm: model.general.mm_factor * rmm };
+}
+
+/** A segregated account's figures in its currency: its balance plus its positions' USD value at the currency's price. */
+export function segregatedFigures(balance: number, posUsd: number, price: number, im: number, mm: number): MarginFigures {
+  return marginFigures(balance + posUsd / price, im, mm);
+}
+
+function currencyMargin(engine: PmeContext, model: DeribitPmeModel, c: CurrencyAcc, risk: PmeRiskVectors, detail: boolean): { breakdown: PmeCurrencyBreakdown; pairs: PairRisk[] } {
   const price = priceOf(engine, model, c.currency);
   const cur = pmeCurrency(model, c.currency);
   if (cur.correlation_set) {
     throw new OptmarginError(ErrorCodes.INVALID_MODEL, `${model.id}: currency.${c.currency}.correlation_set true is not modelled (Deribit publishes no correlation parameters)`);
   }
   const pairs: PmePairBreakdown[] = [];
+  const risks: PairRisk[] = [];
   let worst = 0;
   let deltaShock = 0;
   for (const acc of c.pairs.values()) {
-    const u = acc.underlying;
-    const pair = pmePair(model, u);
-    const l: PmeLayout = risk.layoutOf(u);
-    const w = pmeReduce(acc.vec, 0, l, pair, cur, price);
-    const spot = engine.market.spot(u);
-    const ds = pmeDeltaShock(pair, acc.delta, spot) * (u === c.currency ? 1 : spot / price);
-    worst += w.worstCase;
-    deltaShock += ds;
-    pairs.push({
-      pair: `${u.toLowerCase()}_${c.currency.toLowerCase()}`,
-      underlying: u,
-      delta: acc.delta,
-      worstCase: w.worstCase,
-      worstCaseBucket: { index: w.index, source: w.source, bucket: w.bucket, side: w.side },
-      deltaShock: ds,
-      aggregated: { standard: Array.from(acc.vec.subarray(0, l.nStd)), extended: Array.from(acc.vec.subarray(l.nStd, l.n)) },
-    });
+    const pr = pairRisk(engine, model, c.currency, price, acc.underlying, acc.vec, acc.delta, risk, detail ? pairs : null);
+    worst += pr.worst.worstCase;
+    deltaShock += pr.deltaShock;
+    risks.push(pr);
   }
-  const rmm = worst + c.roll + deltaShock;
-  return {
+  const req = currencyRequirement(model, worst, c.roll, deltaShock);
+  const breakdown = {
     currency: c.currency,
     price,
-    riskMatrixMargin: rmm,
+    riskMatrixMargin: req.rmm,
     worstCase: worst,
     rollShock: c.roll,
     deltaShock,
     correlationContingency: 0,
-    initialMargin: rmm,
-    maintenanceMargin: model.general.mm_factor * rmm,
+    initialMargin: req.im,
+    maintenanceMargin: req.mm,
     pairs,
   };
+  return { breakdown, pairs: risks };
 }
 
-/** One account under a Deribit PME model (see the module comment): its outcome, figures in its numeraire. */
-export function deribitPmeMargin(engine: PmeContext, model: DeribitPmeModel, a: AccountInput): MarginOutcome {
+/** What one PME margin computed: the aggregation and per-currency requirements behind the figures (what a what-if keeps). */
+export interface PmeCore {
+  /** the segregated account's currency; null under cross margining */
+  segregatedCurrency: string | null;
+  r: Resolved;
+  accs: Map<string, CurrencyAcc>;
+  currencies: { breakdown: PmeCurrencyBreakdown; pairs: PairRisk[] }[];
+  posUsd: number;
+  figures: MarginFigures;
+}
+
+/** The account's aggregation, requirements and figures; `detail` builds the pairs' breakdowns. */
+export function pmeCore(engine: PmeContext, model: DeribitPmeModel, a: AccountInput, detail: boolean): PmeCore {
   if (a.mode === 'isolated') {
     throw invalidInput('mode', `is not available under ${model.id} (Deribit's portfolio margin margins a whole sub-account: use cross or portfolio)`, a.mode);
   }
@@ -204,32 +268,41 @@ export function deribitPmeMargin(engine: PmeContext, model: DeribitPmeModel, a: 
   const risk = pmeVectorsOf(engine.table, model);
   risk.sync();
   const accs = aggregate(engine, model, r, risk);
-  const pme = [...accs.values()].map((c) => currencyMargin(engine, model, c, risk));
+  const currencies = [...accs.values()].map((c) => currencyMargin(engine, model, c, risk, detail));
+  let posUsd = 0;
+  for (let p = 0; p < r.n; p++) posUsd += r.posValue[p];
+  let figures: MarginFigures;
+  if (segregatedCurrency !== null) {
+    const C = segregatedCurrency;
+    const c = currencies.find((x) => x.breakdown.currency === C)?.breakdown;
+    // positions' USD values (mark values, futures' unrealised P&L) in the account's currency
+    figures = segregatedFigures(a.collateral[C] ?? 0, posUsd, priceOf(engine, model, C), c?.initialMargin ?? 0, c?.maintenanceMargin ?? 0);
+  } else {
+    let im = 0;
+    let mm = 0;
+    for (const { breakdown: c } of currencies) {
+      im += c.initialMargin * c.price;
+      mm += c.maintenanceMargin * c.price;
+    }
+    figures = marginFigures(r.collateralValue + posUsd, im, mm);
+  }
+  return { segregatedCurrency, r, accs, currencies, posUsd, figures };
+}
+
+/** One account under a Deribit PME model (see the module comment): its outcome, figures in its numeraire. */
+export function pmeOutcome(engine: PmeContext, model: DeribitPmeModel, a: AccountInput, core: PmeCore): MarginOutcome {
+  const { r, figures: fig } = core;
+  const pme = core.currencies.map((c) => c.breakdown);
   const perCurrency: Record<string, CurrencyFigures> = {};
   for (const c of pme) perCurrency[c.currency] = { initialMargin: c.initialMargin, maintenanceMargin: c.maintenanceMargin };
   const positions: PositionBreakdown[] = [];
-  let posUsd = 0;
-  for (let p = 0; p < r.n; p++) {
-    positions.push({ index: p, instrument: a.positions[p].instrument, size: r.size[p], valueUsd: r.posValue[p] });
-    posUsd += r.posValue[p];
-  }
+  for (let p = 0; p < r.n; p++) positions.push({ index: p, instrument: a.positions[p].instrument, size: r.size[p], valueUsd: r.posValue[p] });
   const greeks = greeksOf(engine.table, r);
-  if (segregatedCurrency !== null) {
-    const C = segregatedCurrency;
+  if (core.segregatedCurrency !== null) {
+    const C = core.segregatedCurrency;
     const price = priceOf(engine, model, C);
-    const c = pme.find((x) => x.currency === C);
-    const balance = a.collateral[C] ?? 0;
-    // positions' USD values (mark values, futures' unrealised P&L) in the account's currency
-    const fig = marginFigures(balance + posUsd / price, c?.initialMargin ?? 0, c?.maintenanceMargin ?? 0);
     const usd = { price, equity: fig.equity * price, initialMargin: fig.initialMargin * price, maintenanceMargin: fig.maintenanceMargin * price, availableFunds: fig.availableFunds * price };
-    return { modeApplied: 'portfolio', figures: fig, collateralValue: balance, perCurrency, greeks, positions, currency: C, usd, pme };
+    return { modeApplied: 'portfolio', figures: fig, collateralValue: a.collateral[C] ?? 0, perCurrency, greeks, positions, currency: C, usd, pme };
   }
-  let im = 0;
-  let mm = 0;
-  for (const c of pme) {
-    im += c.initialMargin * c.price;
-    mm += c.maintenanceMargin * c.price;
-  }
-  const fig = marginFigures(r.collateralValue + posUsd, im, mm);
   return { modeApplied: 'portfolio', figures: fig, collateralValue: r.collateralValue, perCurrency, greeks, positions, pme };
 }

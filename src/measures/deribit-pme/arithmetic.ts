@@ -120,6 +120,8 @@ export class PmeRiskVectors {
   readonly n: number;
   readonly nStd: number;
   values: Float64Array;
+  /** scratch: one pair's vector being reduced (pmeReduce works in place) */
+  readonly reduced: Float64Array;
   private readonly layouts = new Map<string, PmeLayout>();
   private filled = 0;
   private batch: OptionBatch;
@@ -135,6 +137,7 @@ export class PmeRiskVectors {
     this.nStd = (2 * B + 1) * 3;
     this.n = this.nStd + model.extendedMoves.length;
     this.values = new Float64Array(64 * this.n);
+    this.reduced = new Float64Array(this.n);
     this.batch = allocOptionBatch(this.n);
     this.prices = new Float64Array(this.n);
   }

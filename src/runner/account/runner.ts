@@ -16,7 +16,7 @@ import { AccountResolver } from '../../instruments/resolve.js';
 import { InstrumentTable } from '../../instruments/table.js';
 import { liquidationPrices } from '../../liquidation/price.js';
 import { marketHashOf, type MarginMarket } from '../../market/margin-market.js';
-import { deribitPmeMargin } from '../../measures/deribit-pme/account.js';
+import { PmeAccountMeasure } from '../../measures/deribit-pme/measure.js';
 import { okxPmMargin } from '../../measures/okx-pm/account.js';
 import { GridAccountMeasure } from '../../measures/grid/account.js';
 import { gridMeasureParams } from '../../measures/grid/params.js';
@@ -82,6 +82,8 @@ export class MarginEngine {
   private readonly gridMeasure: GridAccountMeasure | null;
   /** var-es models: the measure over the model's scenario sets revalued on this market; else null */
   private readonly varEs: VarEsAccountMeasure | null;
+  /** deribit-pme models: the measure (with its what-if state); else null */
+  private readonly pme: PmeAccountMeasure | null;
   readonly lyraFeeds: LyraFeeds | undefined;
 
   constructor(opts: MarginEngineOptions) {
@@ -93,6 +95,7 @@ export class MarginEngine {
     this.resolver = new AccountResolver(this.table, this.market, p.collateral, p.id);
     this.lyraFeeds = opts.lyraFeeds;
     this.varEs = p.mechanism === 'var-es' ? new VarEsAccountMeasure(p, varEsSetsOf(this.model), this.table, this.resolver) : null;
+    this.pme = p.mechanism === 'deribit-pme' ? new PmeAccountMeasure(this, p) : null;
     if (p.mechanism === 'scenario-grid') {
       this.scenarioSet = gridScenarioSet(p);
       this.risk = new Revaluation(this.table, this.scenarioSet);
@@ -139,7 +142,7 @@ export class MarginEngine {
   private measure(a: AccountInput, key: object): MarginOutcome {
     const p = this.model.params;
     if (p.mechanism === 'lyra-pmrm') return lyraMargin(this.table, this.market, this.lyraFeeds ?? {}, a, p);
-    if (p.mechanism === 'deribit-pme') return deribitPmeMargin(this, p, a);
+    if (p.mechanism === 'deribit-pme') return this.pme!.margin(a, key);
     if (p.mechanism === 'var-es') return this.varEs!.margin(a);
     if (p.mechanism === 'okx-pm') return okxPmMargin(this, p, a);
     const r = this.resolver.resolve(a);
@@ -185,7 +188,12 @@ export class MarginEngine {
     try {
       const a = validate ? validateAccount(input) : (input as AccountInput);
       const p = this.model.params;
-      const f = p.mechanism === 'scenario-grid' ? this.gridMeasure!.figuresOf(a, this.resolver.resolve(a)) : this.measure(a, input as object).figures;
+      const f =
+        p.mechanism === 'scenario-grid'
+          ? this.gridMeasure!.figuresOf(a, this.resolver.resolve(a))
+          : p.mechanism === 'deribit-pme'
+            ? this.pme!.figuresOf(a)
+            : this.measure(a, input as object).figures;
       return finiteOrError({ id, ok: true as const, ...f }) as FiguresResult;
     } catch (e) {
       return errorResult(id, e);
@@ -195,20 +203,28 @@ export class MarginEngine {
   /**
    * The figures of `a` after `changes` (trades at their entry prices, an option's premium booked
    * as whatIf books it) and balance `deltas` (per currency), from the vectors kept by the last
-   * figuresOfValid / figures / margin of that same object — whatIf's O(changes × scenarios) — on a
-   * grid model's portfolio/cross account; the same figures as re-margining the changed account up
-   * to the order of the sums (last bits). null where no vectors are kept (other models, isolated
-   * accounts, another account margined since, a non-finite figure): re-margin the changed account.
+   * figuresOfValid / figures / margin of that same object — O(changes × scenarios) — on a grid
+   * model's portfolio/cross account (the grid what-if), or on a segregated Deribit PME account
+   * when the changes resize positions it holds (measures/deribit-pme/measure.ts); the same figures
+   * as re-margining the changed account up to the order of the sums (last bits). null where no
+   * vectors are kept (other models, isolated accounts, PME cross accounts, another account
+   * margined since, a non-finite figure): re-margin the changed account.
    * With `next` (the changed account, built by the caller: sizes of held positions and balances
    * changed), the kept vectors move to it, so that a chain of changes (a liquidation plan's steps)
    * costs O(scenarios) per link; their figures then differ from a fresh margin in the last bits.
    */
   figuresAfter(a: AccountInput, changes: PositionChange[], deltas: Readonly<Record<string, number>>, next?: AccountInput): MarginFigures | null {
+    let f: MarginFigures | null = null;
     const g = this.gridMeasure;
-    const st = g && a.mode !== 'isolated' ? g.stateOf(a) : null;
-    if (!st) return null;
-    const f = g!.whatIf(st, changes, deltas, next).after;
-    return Number.isFinite(f.equity) && Number.isFinite(f.initialMargin) && Number.isFinite(f.maintenanceMargin) ? f : null;
+    const pme = this.pme;
+    if (g) {
+      const st = a.mode !== 'isolated' ? g.stateOf(a) : null;
+      if (st) f = g.whatIf(st, changes, deltas, next).after;
+    } else if (pme) {
+      const st = pme.stateOf(a);
+      if (st) f = pme.whatIf(st, changes, deltas, next);
+    }
+    return f && Number.isFinite(f.equity) && Number.isFinite(f.initialMargin) && Number.isFinite(f.maintenanceMargin) ? f : null;
   }
 
   /**
@@ -217,7 +233,7 @@ export class MarginEngine {
    * when nothing could be kept (the caller re-margins `next`).
    */
   keepAfter(next: AccountInput): boolean {
-    return this.gridMeasure?.keep(next) ?? false;
+    return this.gridMeasure?.keep(next) ?? this.pme?.keep(next) ?? false;
   }
 
   /**
