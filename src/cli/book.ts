@@ -14,11 +14,12 @@ import { ErrorCodes, OptmarginError, terminalSafe } from '../errors.js';
 import { AtomicFile, yieldToSignals } from '../io/atomic.js';
 import { defaultMarket, loadMarket, resolveMarket } from '../market/index.js';
 import { BookEngine, type BookLoadReport } from '../runner/book/runner.js';
+import type { ResultSink } from '../runner/book/format.js';
 import { BookWriter, bookFormatOf } from '../io/book-file.js';
 import { ingestBook } from '../io/ingest.js';
 import { ResultsStreamWriter, Summarizer } from '../io/results-stream.js';
 import { generateAccounts } from '../io/gen-book.js';
-import { formatOf, type BookAccountResult, type BookSummary, type ResultFormat, type ResultsDocument } from '../io/results.js';
+import { firstIndices, formatOf, type BookAccountResult, type BookSummary, type ResultFormat, type ResultsDocument } from '../io/results.js';
 import { ExitCode, intOption, warn } from './io.js';
 import { distributedBook } from './cluster.js';
 import { modelFrom } from './risk-args.js';
@@ -220,7 +221,8 @@ async function marginBook(
     bar?.stop();
     const throughput = stats.aggregateMs > 0 ? engine.work / (stats.aggregateMs / 1000) : undefined;
     const stages = { ...before, recompute: t3 - t2 };
-    return await finishBook({ n, resultAt: (k) => engine.result(k), positions: loaded.positions, header: engine.header(), timed: { stats }, load: loaded, throughput, stages }, out, opts, t0, write);
+    const stream = (format: ResultFormat | null, sink: ResultSink): Promise<void> => engine.streamResults(format, sink, warn);
+    return await finishBook({ n, resultAt: (k) => engine.result(k), stream, ids: engine.accountIds(), positions: loaded.positions, header: engine.header(), timed: { stats }, load: loaded, throughput, stages }, out, opts, t0, write);
   } finally {
     bar?.stop();
   }
@@ -231,6 +233,10 @@ export interface BookOutcome {
   n: number;
   /** account k's result, in input order */
   resultAt: (k: number) => BookAccountResult;
+  /** every result in input order, formatted where the book computed them (a local book's pool: runner/book/format.ts); else resultAt is formatted here */
+  stream?: (format: ResultFormat | null, sink: ResultSink) => Promise<void>;
+  /** the ids in input order, when known before the results (duplicates found at once: results.ts firstIndices) */
+  ids?: readonly string[];
   positions: number;
   header: ReturnType<BookEngine['header']>;
   /** the run's stats: in the --json summary with --timings */
@@ -255,13 +261,19 @@ export async function finishBook(
 ): Promise<BookSummary> {
   const tw = performance.now();
   const { n, header, throughput } = o;
-  const sum = new Summarizer();
+  const sum = new Summarizer(10, o.ids ? firstIndices(o.ids) : undefined);
   const writer = out ? new ResultsStreamWriter(out.format, n, header, (c) => out.file.write(c)) : null;
-  for (let k = 0; k < n; k++) {
-    const r = o.resultAt(k);
+  const result = (r: BookAccountResult, k: number): void => {
     sum.add(r, k);
     writer?.add(r);
-  }
+  };
+  if (o.stream) {
+    await o.stream(out?.format ?? null, {
+      bytes: (p, count) => writer!.addFormatted(p, count),
+      result,
+      figures: (id, k, health, currency, eq, im, mm) => sum.addOk(id, k, health, currency, eq, im, mm, eq, im, mm),
+    });
+  } else for (let k = 0; k < n; k++) result(o.resultAt(k), k);
   const summary = sum.finish();
   if (summary.accounts !== n) throw new OptmarginError(ErrorCodes.INTERNAL, `${n} accounts in, ${summary.accounts} results out`);
   summary.positions = o.positions;

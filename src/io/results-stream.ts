@@ -11,7 +11,7 @@
 import { encode } from '@msgpack/msgpack';
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import { msgpackArrayHeader } from './decode.js';
-import { CSV_COLUMNS, Summarizer, csvRow, type BookAccountResult, type BookSummary, type ResultFormat } from './results.js';
+import { CSV_COLUMNS, Summarizer, resultPiece, type BookAccountResult, type BookSummary, type ResultFormat } from './results.js';
 
 export { Summarizer };
 
@@ -76,10 +76,14 @@ export class ResultsStreamWriter {
   }
 
   add(r: BookAccountResult): void {
-    if (this.format === 'csv') this.push(csvRow(r) + '\n');
-    else if (this.format === 'json') this.push((this.k > 0 ? ',' : '') + JSON.stringify(r));
-    else this.push(encode(r));
+    this.push(resultPiece(this.format, r, this.k));
     this.k++;
+  }
+
+  /** `count` results already formatted (resultPiece's bytes, in order: a book worker's chunk). */
+  addFormatted(bytes: Uint8Array, count: number): void {
+    if (bytes.length > 0) this.push(bytes);
+    this.k += count;
   }
 
   end(summary: BookSummary): void {

@@ -4,7 +4,7 @@
  * a header), msgpack (the same document) or CSV (one line per account); the summary is what
  * `optmargin book` prints.
  */
-import { encode } from '@msgpack/msgpack';
+import { Encoder, encode } from '@msgpack/msgpack';
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import type { AccountMode, Health, MarginFigures, MarginResultError, UsdFigures } from '../measures/types.js';
 
@@ -109,44 +109,68 @@ export class Summarizer {
   private firstIndex = new Map<string, number>();
   private dup = new Map<string, number[]>();
 
-  constructor(private readonly worstN = 10) {}
+  /**
+   * `firstOf`: for each account k of the book, the first index with its id (firstIndices), when
+   * the ids are known before the results: then no map of the ids is built here.
+   */
+  constructor(
+    private readonly worstN = 10,
+    private readonly firstOf?: Int32Array,
+  ) {}
 
   add(r: BookAccountResult, k: number): void {
-    const s = this.s;
-    s.accounts++;
-    const seen = this.firstIndex.get(r.id);
-    if (seen === undefined) this.firstIndex.set(r.id, k);
-    else {
-      s.duplicates.count++;
-      const d = this.dup.get(r.id);
-      if (d) d.push(k);
-      else if (this.dup.size < 10) this.dup.set(r.id, [seen, k]);
-    }
     if (!r.ok) {
+      const s = this.s;
+      this.count(r.id, k);
       s.errors++;
       if (FAILURE_CODES.has(r.error.code)) s.failed++;
       if (s.invalid.length < 100) s.invalid.push({ id: r.id, code: r.error.code, message: r.error.message });
       return;
     }
-    s.ok++;
-    s.byHealth[r.health]++;
     const u = r.usd ?? r;
-    s.totalEquity += u.equity;
-    s.totalInitialMargin += u.initialMargin;
-    s.totalMaintenanceMargin += u.maintenanceMargin;
-    const c = (s.byCurrency[r.currency] ??= { accounts: 0, equity: 0, initialMargin: 0, maintenanceMargin: 0 });
+    this.addOk(r.id, k, r.health, r.currency, r.equity, r.initialMargin, r.maintenanceMargin, u.equity, u.initialMargin, u.maintenanceMargin);
+  }
+
+  /**
+   * Account k's figures without a result object (a book's vectorized account, read from its
+   * arrays): equity, IM, MM in `currency`, then in USD (the same numbers for a USD account).
+   */
+  addOk(id: string, k: number, health: Health, currency: string, equity: number, im: number, mm: number, usdEquity: number, usdIm: number, usdMm: number): void {
+    const s = this.s;
+    this.count(id, k);
+    s.ok++;
+    s.byHealth[health]++;
+    s.totalEquity += usdEquity;
+    s.totalInitialMargin += usdIm;
+    s.totalMaintenanceMargin += usdMm;
+    const c = (s.byCurrency[currency] ??= { accounts: 0, equity: 0, initialMargin: 0, maintenanceMargin: 0 });
     c.accounts++;
-    c.equity += r.equity;
-    c.initialMargin += r.initialMargin;
-    c.maintenanceMargin += r.maintenanceMargin;
-    const gap = u.equity - u.maintenanceMargin;
+    c.equity += equity;
+    c.initialMargin += im;
+    c.maintenanceMargin += mm;
+    const gap = usdEquity - usdMm;
     const w = this.worst;
     if (w.length < this.worstN || gap < w[w.length - 1].gap) {
       // results arrive in input order: an equal gap sorts after the ones already kept
       let i = w.length;
       while (i > 0 && w[i - 1].gap > gap) i--;
-      w.splice(i, 0, { gap, id: r.id, health: r.health, equity: u.equity, maintenanceMargin: u.maintenanceMargin, shortfall: -gap });
+      w.splice(i, 0, { gap, id, health, equity: usdEquity, maintenanceMargin: usdMm, shortfall: -gap });
       if (w.length > this.worstN) w.pop();
+    }
+  }
+
+  /** One more account, and its id against the ids seen (duplicates are a warning). */
+  private count(id: string, k: number): void {
+    this.s.accounts++;
+    const f = this.firstOf;
+    const seen = f ? (f[k] === k ? undefined : f[k]) : this.firstIndex.get(id);
+    if (seen === undefined) {
+      if (!f) this.firstIndex.set(id, k);
+    } else {
+      this.s.duplicates.count++;
+      const d = this.dup.get(id);
+      if (d) d.push(k);
+      else if (this.dup.size < 10) this.dup.set(id, [seen, k]);
     }
   }
 
@@ -162,6 +186,38 @@ export class Summarizer {
     s.byCurrency = sorted;
     return s;
   }
+}
+
+/**
+ * For each id, the index of the first id equal to it (itself when it is new): duplicates found
+ * with an open-addressing table of FNV-1a hashes (a string compare only when two hashes share a
+ * slot), no map of the strings.
+ */
+export function firstIndices(ids: readonly string[]): Int32Array {
+  const n = ids.length;
+  const first = new Int32Array(n);
+  let cap = 16;
+  while (cap < 2 * n) cap *= 2;
+  const table = new Int32Array(cap).fill(-1);
+  for (let k = 0; k < n; k++) {
+    const s = ids[k];
+    let h = 0x811c9dc5;
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+    let slot = (h ^ (h >>> 15)) & (cap - 1);
+    for (;;) {
+      const j = table[slot];
+      if (j < 0) {
+        table[slot] = first[k] = k;
+        break;
+      }
+      if (ids[j] === s) {
+        first[k] = j;
+        break;
+      }
+      slot = (slot + 1) & (cap - 1);
+    }
+  }
+  return first;
 }
 
 export function summarize(results: readonly BookAccountResult[], worstN = 10): BookSummary {
@@ -220,6 +276,20 @@ export const CSV_COLUMNS = [
   'id', 'ok', 'mode', 'health', 'currency', 'equity', 'initialMargin', 'maintenanceMargin', 'availableFunds', 'marginRatio', 'collateralValue', 'equityUsd', 'initialMarginUsd', 'maintenanceMarginUsd', 'errorCode', 'errorMessage',
 ] as const;
 
+/** One encoder for every msgpack result piece (`encode` would make one per call): the same bytes as `encode(r)`. */
+const encoder = new Encoder();
+
+/**
+ * Result k (input order) as it goes into a results stream of `format` (after the header): a CSV
+ * line, a JSON array element (a comma before every one but the first) or a msgpack value. The
+ * one home of a result's bytes, whoever formats it (the main thread or a book worker).
+ */
+export function resultPiece(format: ResultFormat, r: BookAccountResult, k: number): string | Uint8Array {
+  if (format === 'csv') return csvRow(r) + '\n';
+  if (format === 'json') return (k > 0 ? ',' : '') + JSON.stringify(r);
+  return encoder.encode(r);
+}
+
 /** Serializes a results document; numbers print with full precision (round-trip exact). */
 export function serializeResults(doc: ResultsDocument, format: ResultFormat): Uint8Array {
   if (format === 'json') return Buffer.from(JSON.stringify(doc) + '\n');
@@ -232,10 +302,14 @@ export function serializeResults(doc: ResultsDocument, format: ResultFormat): Ui
 /** One result as a CSV line (CSV_COLUMNS), built as one string (no array of fields). */
 export function csvRow(r: BookAccountResult): string {
   if (!r.ok) return `${csvText(r.id)},false,,,,,,,,,,,,,${csvText(r.error.code)},${csvText(r.error.message)}`;
-  const u = r.usd ?? r;
+  const eq = csvNumber(r.equity);
+  const im = csvNumber(r.initialMargin);
+  const mm = csvNumber(r.maintenanceMargin);
+  // a USD account's USD columns are the same numbers: their text is made once
+  const u = r.usd;
   return (
-    `${csvText(r.id)},true,${csvText(r.mode)},${csvText(r.health)},${csvText(r.currency)},${csvNumber(r.equity)},${csvNumber(r.initialMargin)},` +
-    `${csvNumber(r.maintenanceMargin)},${csvNumber(r.availableFunds)},${csvNumber(r.marginRatio)},${csvNumber(r.collateralValue)},` +
-    `${csvNumber(u.equity)},${csvNumber(u.initialMargin)},${csvNumber(u.maintenanceMargin)},,`
+    `${csvText(r.id)},true,${csvText(r.mode)},${csvText(r.health)},${csvText(r.currency)},${eq},${im},${mm},` +
+    `${csvNumber(r.availableFunds)},${csvNumber(r.marginRatio)},${csvNumber(r.collateralValue)},` +
+    (u ? `${csvNumber(u.equity)},${csvNumber(u.initialMargin)},${csvNumber(u.maintenanceMargin)},,` : `${eq},${im},${mm},,`)
   );
 }

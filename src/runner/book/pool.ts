@@ -21,6 +21,7 @@ import { ErrorCodes, OptmarginError } from '../../errors.js';
 import { Aggregator } from '../../wasm/aggregate.js';
 import { WasmInstance, chooseVariant, compiledModule, findPackageRoot, type WasmVariant } from '../../wasm/module.js';
 import { runTask, type BookTask } from './tasks.js';
+import { formatChunk, formatProblem, type FormatTask } from './format-task.js';
 import { poisonOutputs, receiptOf, receiptProblem } from './receipt.js';
 import { injectFault } from './faults.js';
 import { workerExecArgv } from '../../platform/workers.js';
@@ -53,6 +54,9 @@ export interface ChunkRunnerOptions {
   /** Where warnings go (workers that failed to start, fallback in-process); default: stderr. */
   onWarning?: (message: string) => void;
 }
+
+/** Any chunk the pool runs: the compute's (tasks.ts) and the write stage's (format-task.ts). */
+export type PoolTask = BookTask | FormatTask;
 
 export interface ChunkOutcome {
   /** chunk numbers that failed every attempt, with the last error message */
@@ -147,14 +151,15 @@ export class ChunkRunner {
   }
 
   /** One attempt of a task in-process (the fault hook applies: throw, silent). */
-  private runLocal(t: BookTask): unknown {
+  private runLocal(t: PoolTask): unknown {
+    if (t.kind === 'format') return formatChunk(t, false);
     const fake = injectFault(t, false);
     if (fake) return fake;
     return receiptOf(t, runTask(this.local!, t));
   }
 
   /** One attempt on the pool, aborted (its worker terminated) after taskTimeoutMs; the timer is ref'd so a stuck pool cannot let the process exit. */
-  private async runOnPool(pool: Piscina, task: BookTask): Promise<unknown> {
+  private async runOnPool(pool: Piscina, task: PoolTask): Promise<unknown> {
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(), this.taskTimeoutMs);
     try {
@@ -168,21 +173,22 @@ export class ChunkRunner {
    * Runs every task (one batch): each verified by its receipt, retried up to `attempts` tries.
    * `whilePending`: main-thread work done once every task is posted, while the pool computes
    * (in-process: before the tasks run) — a tick's revaluation, that its chunks wait for.
+   * `onAccepted`: each chunk's answer once its receipt is verified (a format chunk's bytes).
    */
-  async run(tasks: BookTask[], whilePending?: () => void): Promise<ChunkOutcome> {
+  async run(tasks: PoolTask[], whilePending?: () => void, onAccepted?: (t: PoolTask, answer: unknown) => void): Promise<ChunkOutcome> {
     if (this.pool) await this.start();
     const failed: { chunk: number; message: string }[] = [];
     let retried = 0;
-    const attempt = async (t: BookTask): Promise<void> => {
+    const attempt = async (t: PoolTask): Promise<void> => {
       let last = '';
       for (let a = 0; a < this.attempts; a++) {
         if (a > 0) retried++;
         const task = { ...t, attempt: a };
-        poisonOutputs(task);
+        if (task.kind !== 'format') poisonOutputs(task);
         try {
           const receipt = this.pool ? await this.runOnPool(this.pool, task) : this.runLocal(task);
-          const problem = receiptProblem(task, receipt);
-          if (problem === null) return;
+          const problem = task.kind === 'format' ? formatProblem(task, receipt) : receiptProblem(task, receipt);
+          if (problem === null) return void onAccepted?.(t, receipt);
           last = problem;
         } catch (e) {
           last = (e as Error)?.name === 'AbortError' ? `chunk ${t.chunk} timed out after ${this.taskTimeoutMs} ms (its worker was restarted)` : errorText(e);

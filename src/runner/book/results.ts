@@ -8,6 +8,13 @@ import type { BookInstruments } from './instruments.js';
 import type { BookRows } from './rows.js';
 import type { Failures } from './schedule.js';
 
+/** The currency of every vectorized account's figures (they carry no separate `usd` figures). */
+export const GRID_CURRENCY = 'USD';
+
+/** What a result reads of the rows (per row: its underlying slot, worst scenario and loss) and of the instruments (names and scenario labels per slot). */
+export type ResultRows = { rowSlot: Int32Array<ArrayBufferLike> } & Pick<BookRows, 'worst' | 'loss'>;
+export type ResultInstruments = Pick<BookInstruments, 'underlyings' | 'scenarioLabels'>;
+
 /** The message of the failed chunk that computed account k (or one of its rows). */
 export function failureOf(red: ReduceArrays, failures: Failures, k: number): string | undefined {
   let message = failures.accounts.get(k);
@@ -18,7 +25,7 @@ export function failureOf(red: ReduceArrays, failures: Failures, k: number): str
 }
 
 /** Per underlying of a pooled account: its worst scenario, worst loss and IM. */
-export function underlyingsOf(red: ReduceArrays, rows: BookRows, ins: BookInstruments, k: number): UnderlyingWorst[] {
+export function underlyingsOf(red: ReduceArrays, rows: ResultRows, ins: ResultInstruments, k: number): UnderlyingWorst[] {
   const out: UnderlyingWorst[] = [];
   const j = red.accSubFrom[k];
   for (let q = red.subRowStart[j]; q < red.subRowStart[j + 1]; q++) {
@@ -58,7 +65,7 @@ export function figuresInto(red: ReduceArrays, single: MarginResult | null | und
 }
 
 /** The result of vectorized account k from the book's arrays (a failed chunk's account: OPTMARGIN_WORKER_FAILED). */
-export function gridResult(red: ReduceArrays, rows: BookRows, ins: BookInstruments, failures: Failures, id: string, mode: AccountMode, k: number): BookAccountResult {
+export function gridResult(red: ReduceArrays, rows: ResultRows, ins: ResultInstruments, failures: Failures, id: string, mode: AccountMode, k: number): BookAccountResult {
   if (red.accFailed[k]) return { id, ok: false, error: { code: ErrorCodes.WORKER_FAILED, message: `the worker computing this account failed every attempt: ${failureOf(red, failures, k) ?? 'unknown error'}` } };
   const equity = red.accEquity[k];
   const mm = red.accMm[k];
@@ -68,7 +75,7 @@ export function gridResult(red: ReduceArrays, rows: BookRows, ins: BookInstrumen
     ok: true,
     mode,
     modeApplied: kind === AccKind.Isolated ? 'isolated' : mode === 'cross' ? 'cross' : 'portfolio',
-    currency: 'USD',
+    currency: GRID_CURRENCY,
     equity,
     initialMargin: red.accIm[k],
     maintenanceMargin: mm,

@@ -15,7 +15,7 @@
 import { ErrorCodes, OptmarginError } from '../../errors.js';
 import { validateAccount, validateChanges } from '../../instruments/account.js';
 import type { InstrumentTable } from '../../instruments/table.js';
-import type { BookAccountResult, BookRunStats } from '../../io/results.js';
+import type { BookAccountResult, BookRunStats, ResultFormat } from '../../io/results.js';
 import { memoMarketHash, type MarginMarket } from '../../market/margin-market.js';
 import { rowImInto } from '../../measures/grid/addons.js';
 import { gridMeasureParams, type GridMeasureParams } from '../../measures/grid/params.js';
@@ -39,6 +39,7 @@ import { ChunkRunner } from './pool.js';
 import { BookRows } from './rows.js';
 import { BookScheduler, Failures, type ScheduledBook } from './schedule.js';
 import { figuresInto, gridResult } from './results.js';
+import { streamResults, type ResultSink } from './format.js';
 import { fromMarginResult, touchedUnderlyings } from './single.js';
 import type { BookEngineOptions, BookLoadReport, BookUpdate } from './types.js';
 
@@ -468,9 +469,13 @@ export class BookEngine implements ScheduledBook {
     return validateAccount(this.input(k));
   }
 
-  /** Account ids in input order. */
-  accountIds(): readonly string[] {
-    return this.ids;
+  /** Account ids in input order, and account k's mode. */
+  accountIds(): readonly string[] { return this.ids; }
+  modeOf(k: number): AccountMode { return this.modes[k]; }
+
+  /** Every result in input order to `sink`, formatted on the pool's workers after a recompute (format.ts; format null: figures only). */
+  streamResults(format: ResultFormat | null, sink: ResultSink, warn: (m: string) => void): Promise<void> {
+    return streamResults(this, this.runner, format, sink, warn);
   }
 
   /** Number of holdings × scenarios aggregated per full recompute (every row, dead rows of traded accounts included). */

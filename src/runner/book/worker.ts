@@ -11,14 +11,16 @@ import { Aggregator } from '../../wasm/aggregate.js';
 import { runTask, type BookTask } from './tasks.js';
 import { receiptOf, type ChunkReceipt } from './receipt.js';
 import { activeFault, injectFault } from './faults.js';
+import { formatChunk, type FormatReceipt, type FormatTask } from './format-task.js';
 
 if (activeFault?.kind === 'start') throw new Error('injected fault (OPTMARGIN_FAULT=start): the worker failed to start');
 
 const data = workerData as { module: CompiledKernels; variant: WasmVariant };
 const aggregator = new Aggregator(new WasmInstance({ module: data.module, simd: data.variant === 'simd' }));
 
-export default function bookChunk(task: BookTask | { kind: 'ping' }): ChunkReceipt | 'pong' {
+export default function bookChunk(task: BookTask | FormatTask | { kind: 'ping' }): ChunkReceipt | FormatReceipt | 'pong' {
   if (task.kind === 'ping') return 'pong';
+  if (task.kind === 'format') return formatChunk(task, true);
   const fake = injectFault(task, true);
   if (fake) return fake;
   return receiptOf(task, runTask(aggregator, task));
