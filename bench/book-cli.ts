@@ -7,8 +7,9 @@
  * adds the 1,000,000-account book (columnar and msgpack) with Node's default heap settings.
  * Baseline: the same command on 1 thread (the scaling ratio is 1 thread / 2 threads).
  * What runs where: `--threads 1` runs everything on the main thread (no worker); `--threads 2`
- * starts 2 ingestion workers (parse + validate) and a book pool of 2 workers (recompute), while
- * reading, cutting, resolving (overlapping the workers' parsing) and writing stay on the main thread.
+ * starts 2 ingestion workers (parse + validate) and a book pool of 2 workers (recompute, then
+ * formatting the result rows into the --out bytes), while reading, cutting, resolving (overlapping
+ * the workers' parsing), the summary and writing the formatted bytes stay on the main thread.
  * Each figure is printed against issue 9's target (met / not met).
  */
 import { spawnSync } from 'node:child_process';
@@ -73,7 +74,7 @@ export async function bookCliSection(ctx: SectionContext): Promise<Section> {
     lines.push(
       `\`optmargin book BOOK --threads T --out results.csv\` on ${n.toLocaleString('en-US')} accounts (gen-book seed 1, shipped market, the default model deribit-pm-2024.1), run as a child process and timed from spawn to exit (median of ${reps}); stage shares are read / parse+validate / resolve / recompute / write (from the run's own --json report).`,
       '',
-      'What runs where: `--threads 1` runs everything on the main thread (no worker is started); `--threads 2` starts 2 ingestion workers (parse + validate; the .ombook format has no parse step) and a book pool of 2 workers (recompute), while reading and cutting the input, resolving (chunk by chunk, overlapping the workers\' parsing) and writing the results stay on the main thread.',
+      'What runs where: `--threads 1` runs everything on the main thread (no worker is started); `--threads 2` starts 2 ingestion workers (parse + validate; the .ombook format has no parse step) and a book pool of 2 workers (recompute, then formatting the result rows into the bytes of --out: docs/book.md, *Write stage*), while reading and cutting the input, resolving (chunk by chunk, overlapping the workers\' parsing), the summary and writing the formatted bytes in account order stay on the main thread.',
       '',
       `Load when the section started: ${load()}.`,
       '',
@@ -93,6 +94,27 @@ export async function bookCliSection(ctx: SectionContext): Promise<Section> {
       lines.push(
         `| ${label} | ${(statSync(f).size / 2 ** 20).toFixed(0)} MB | ${(m1 / 1000).toFixed(2)} s | ${(m2 / 1000).toFixed(2)} s | ≤ ${limit} s: ${ctx.quick ? 'n/a (--quick book)' : verdict(m2 <= limit * 1000)} | ${(m1 / m2).toFixed(2)}×${ctx.quick ? '' : `: ${verdict(m1 / m2 >= 1.6)}`} | ${same ? 'yes' : 'NO'} | ${last.ok ? shares(last.stages) : 'failed'} | ${last.peakRssMB.toFixed(0)} MB |`,
       );
+    }
+    // the write stage per output format (results formatted on the book pool: docs/book.md, Write stage)
+    lines.push(
+      '',
+      `The write stage per \`--out\` format, from the columnar book (median of ${reps}; write = formatting on the pool + the summary + writing, as the run reports it):`,
+      '',
+      '| --out | size | 1 thread: time / write | 2 threads: time / write | same bytes (1 vs 2 threads) |',
+      '|---|---|---|---|---|',
+    );
+    for (const fmt of ['csv', 'json', 'msgpack']) {
+      const res: Record<number, Run[]> = { 1: [], 2: [] };
+      for (let i = 0; i < reps; i++) for (const t of [1, 2]) res[t].push(runBook(files['columnar (.ombook)'], t, join(dir, `w${t}.${fmt}`)));
+      const cell = (rs: Run[]): string => (rs.every((r) => r.ok) ? `${(median(rs.map((r) => r.wallMs)) / 1000).toFixed(2)} s / ${median(rs.map((r) => r.stages.write)).toFixed(0)} ms` : 'failed');
+      // --timings puts the run's ms into the summary of .json/.msgpack: compare without it
+      const plain = (t: number): Buffer => {
+        const out = join(dir, `p${t}.${fmt}`);
+        spawnSync(process.execPath, [cli, 'book', files['columnar (.ombook)'], '--threads', String(t), '--out', out, '--no-progress'], { encoding: 'utf8' });
+        return readFileSync(out);
+      };
+      const same = plain(1).equals(plain(2));
+      lines.push(`| .${fmt} | ${(statSync(join(dir, `w2.${fmt}`)).size / 2 ** 20).toFixed(0)} MB | ${cell(res[1])} | ${cell(res[2])} | ${same ? 'yes' : 'NO'} |`);
     }
     if (!ctx.quick) {
       const big = { 'columnar (.ombook)': join(dir, 'big.ombook'), msgpack: join(dir, 'big.msgpack') };
