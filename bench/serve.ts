@@ -38,9 +38,10 @@ export function twentyOptionAccount(): AccountInput {
 
 type GcPausesByKind = Record<'minor' | 'major', GcPauses>;
 
-/** The server's garbage-collection pauses so far (GET /healthz). */
-async function gcOf(url: string): Promise<GcPausesByKind> {
-  return ((await (await fetch(url + '/healthz')).json()) as { gc: GcPausesByKind }).gc;
+/** The server's garbage-collection pauses and V8 heap bytes allocated so far (GET /healthz). */
+async function gcOf(url: string): Promise<{ gc: GcPausesByKind; allocatedBytes: number }> {
+  const h = (await (await fetch(url + '/healthz')).json()) as { gc: GcPausesByKind; heap: { allocatedBytes: number } };
+  return { gc: h.gc, allocatedBytes: h.heap.allocatedBytes };
 }
 
 /** Pauses between two readings (counts and totals; the longest is known only as a threshold: `over`). */
@@ -131,14 +132,17 @@ async function marginAtRate(ctx: SectionContext, lines: string[]): Promise<void>
     // a warm-up at the same rate (JIT of server and client, engine tables, heap sizes), then the
     // measured run; the server's CPU time is read as the measured run starts and after it
     let cpu0: number | null = null;
-    let gc0: Promise<GcPausesByKind> | null = null;
+    let gc0: ReturnType<typeof gcOf> | null = null;
     const r = await openLoopInChild([{ ...run, rate: RATE, durationMs: warmMs }, { ...run, rate: RATE, durationMs }], (k) => {
       if (k !== 1) return;
       cpu0 = cpuMsOf(proc.pid!);
       gc0 = gcOf(url);
     });
     const cpu1 = cpuMsOf(proc.pid!);
-    const gc = gcDelta((await gc0)!, await gcOf(url));
+    const h0 = (await (gc0 as ReturnType<typeof gcOf> | null))!;
+    const h1 = await gcOf(url);
+    const gc = gcDelta(h0.gc, h1.gc);
+    const allocatedPerRequest = (h1.allocatedBytes - h0.allocatedBytes) / r.sent;
     const serverPauses = await pausesSince(url, r.startEpoch);
     const serverUs = cpu0 !== null && cpu1 !== null ? ((cpu1 - cpu0) * 1000) / r.sent : null;
     // the floor: the same client, rate and answer size against a server that answers at once
@@ -168,6 +172,7 @@ async function marginAtRate(ctx: SectionContext, lines: string[]): Promise<void>
       `| floor: the same client against a canned answer of the same size, p50 / p99 / p99.9 | ${floor.latency.p50.toFixed(3)} ms / ${floor.latency.p99.toFixed(3)} ms / ${floor.latency.p999.toFixed(3)} ms |`,
       `| requests over ${P99_TARGET_MS} ms, and what they waited on (pause and request times on the machine's one clock) | ${tailText(r, serverPauses)} |`,
       `| server GC pauses in the measured run (GET /healthz) | ${gc.minor.count} scavenges (${gc.minor.ms.toFixed(1)} ms in all; ${overText(gc.minor)}), ${gc.major.count} mark-compacts${gc.major.count ? ` (${gc.major.ms.toFixed(1)} ms; ${overText(gc.major)})` : ''} |`,
+      `| server garbage per request: V8 heap bytes allocated over the measured run (GET /healthz \`heap.allocatedBytes\`) / requests | ${(allocatedPerRequest / 1000).toFixed(1)} kB (${Math.round(allocatedPerRequest).toLocaleString('en-US')} bytes) |`,
       `| server CPU per request (user + system, all threads) | ${serverUs === null ? 'n/a (no /proc)' : `${serverUs.toFixed(1)} µs: ${((serverUs * RATE) / 1e4).toFixed(0)} % of one core at ${RATE.toLocaleString('en-US')} req/s`} |`,
       `| load client CPU per request | ${r.clientCpuUs.toFixed(1)} µs: ${((r.clientCpuUs * RATE) / 1e4).toFixed(0)} % of one core |`,
       `| in process, same account and body (baseline) | ${(base.meanMs * 1000).toFixed(1)} µs per parse + margin + answer JSON |`,

@@ -4,6 +4,7 @@
  * how many there were and how long the longest took. From Node's `gc` performance entries.
  */
 import { PerformanceObserver, constants, performance, type PerformanceEntry } from 'node:perf_hooks';
+import { GCProfiler, getHeapStatistics } from 'node:v8';
 
 /** The thresholds of `over`, ms. */
 export const GC_OVER_MS = [0.25, 0.5, 1, 2, 5, 10] as const;
@@ -48,8 +49,11 @@ export class GcStats {
   private readonly ms = new Float64Array(GC_RECENT);
   private readonly kind = new Uint8Array(GC_RECENT);
   private seen = 0;
+  /** bytes the process has allocated on the V8 heap since it started counting */
+  readonly heap = new HeapAllocation();
   private readonly observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) this.add(e);
+    this.heap.collected(list.getEntries().length);
   });
 
   constructor() {
@@ -85,5 +89,60 @@ export class GcStats {
 
   stop(): void {
     this.observer.disconnect();
+    this.heap.stop();
+  }
+}
+
+/** GCs after which the profiler's records are folded into the count (a fold of 64 takes ~1 ms: its JSON is parsed). */
+const FOLD_EVERY = 64;
+
+/**
+ * Bytes allocated on the V8 heap (objects, strings, arrays; not the memory behind ArrayBuffers and
+ * Buffers, which lives outside it), counted exactly: the heap's used size only grows between
+ * collections, by what is allocated, so the allocation is the sum, over the collections, of the
+ * used size before each minus the used size after the previous one, plus the growth since the
+ * last. V8's GCProfiler records the used size before and after each collection; its records are
+ * folded into the running count every FOLD_EVERY collections and at each read.
+ */
+export class HeapAllocation {
+  private readonly profiler = new GCProfiler();
+  /** allocated up to the end of the last folded collection */
+  private folded = 0;
+  /** the used heap after the last folded collection (at the start: when counting began) */
+  private usedAfter = getHeapStatistics().used_heap_size;
+  private unfolded = 0;
+  private running = true;
+
+  constructor() {
+    this.profiler.start();
+  }
+
+  /** `n` more collections happened (the gc observer's count): fold now and then, so the profiler's records stay few. */
+  collected(n: number): void {
+    this.unfolded += n;
+    if (this.unfolded >= FOLD_EVERY) this.fold();
+  }
+
+  /** Bytes allocated on the V8 heap since counting began. */
+  bytes(): number {
+    this.fold();
+    return this.folded + getHeapStatistics().used_heap_size - this.usedAfter;
+  }
+
+  private fold(): void {
+    if (!this.running) return;
+    const { statistics } = this.profiler.stop();
+    this.profiler.start();
+    this.unfolded = 0;
+    for (const s of statistics) {
+      this.folded += s.beforeGC.heapStatistics.usedHeapSize - this.usedAfter;
+      this.usedAfter = s.afterGC.heapStatistics.usedHeapSize;
+    }
+  }
+
+  stop(): void {
+    this.fold();
+    this.running = false;
+    this.profiler.stop();
   }
 }

@@ -4,6 +4,7 @@
  * CLI prints for the same input. Endpoints, formats, limits and security: docs/serve.md.
  */
 import { timingSafeEqual } from 'node:crypto';
+import { getHeapStatistics } from 'node:v8';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import { createMarginEngine, type MarginEngine } from '../runner/account/runner.js';
@@ -257,7 +258,7 @@ function infoRoutes(ctx: ServeContext, opts: ServeOptions, secured: boolean): vo
     url: '/healthz',
     summary: 'liveness',
     query: [{ name: 'gcSince', schema: { type: 'number' }, description: 'also list the garbage-collection pauses that ended after this time (ms since the Unix epoch; the last 4096 are kept)' }],
-    returns: 'status, version, queue, garbage-collection pauses by kind (and, with gcSince, each recent pause: at, ms, kind)',
+    returns: 'status, version, queue, V8 heap bytes allocated since start and in use, garbage-collection pauses by kind (and, with gcSince, each recent pause: at, ms, kind)',
     public: true,
   });
   app.get('/healthz', (req, reply) => {
@@ -269,7 +270,8 @@ function infoRoutes(ctx: ServeContext, opts: ServeOptions, secured: boolean): vo
       recent = { recent: gc.recentSince(t) };
     }
     const status = { status: 'ok', version: opts.version ?? 'unknown', uptimeMs: Date.now() - started, queue: { waiting: queue.length, capacity: queue.capacity, ...queue.stats } };
-    return send(req, reply, 200, { ...status, gc: { overMs: GC_OVER_MS, ...gc.pauses, ...recent } });
+    const heap = { allocatedBytes: gc.heap.bytes(), usedBytes: getHeapStatistics().used_heap_size };
+    return send(req, reply, 200, { ...status, heap, gc: { overMs: GC_OVER_MS, ...gc.pauses, ...recent } });
   });
   routes.push({ method: 'GET', url: '/v1/models', summary: 'the margin model presets with their parameters', query: [{ name: 'id', schema: { type: 'string' }, description: 'one preset' }], returns: 'presets (as `optmargin models --json`)' });
   app.get('/v1/models', (req, reply) => {
