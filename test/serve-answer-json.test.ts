@@ -70,6 +70,30 @@ describe('margin answers: JSON.stringify’s text', () => {
     expect(marginAnswerBytes([]).toString()).toBe('[]');
   });
 
+  it('any plain data, member by member, as JSON.stringify writes it (numbers, escapes, non-ASCII, left-out members, other objects)', () => {
+    const sym = Symbol('s');
+    const odd: Record<string, unknown> = {
+      numbers: [0, -0, 1.5, -2.25e-7, 1e-7, 1e21, 123456789012345680000, 5e-324, Number.MAX_VALUE, NaN, Infinity, -Infinity],
+      mixed: [1, 'a', null, undefined, () => 1, sym, { b: [] }, [], {}],
+      strings: ['', 'plain', 'quote " and \\ backslash', 'tab\tnew\nline\u0001\u001f\u007f', 'é€😀', 'a'.repeat(47) + 'é', 'x'.repeat(200), '\ud800 lone', 'π'.repeat(60)],
+      left: { u: undefined, f: () => 1, s: sym, kept: true, no: false },
+      date: new Date(Date.UTC(2026, 10, 30)),
+      typed: new Float64Array([1.5, NaN]),
+      boxed: [Object(1.5), Object('s'), Object(false)],
+      bare: Object.assign(Object.create(null), { z: 1 }),
+      withToJson: { toJSON: () => ({ replaced: 1 }) },
+      keyed: [{ toJSON: (k: string) => `at ${k}` }, { toJSON: () => undefined }],
+      member: { m: { toJSON: (k: string) => `member ${k}` }, gone: { toJSON: () => undefined } },
+      frozen: Object.freeze({ k: Object.freeze([1, 2]) }),
+      '10': 'integer key first',
+      'ключ "q"': -0.1,
+    };
+    const text = JSON.stringify(odd);
+    expect(marginAnswerJson(odd as never)).toBe(text);
+    expect(marginAnswerBytes(odd as never).equals(Buffer.from(text))).toBe(true);
+    expect(marginAnswerBytes([odd, odd] as never).toString('utf8')).toBe(JSON.stringify([odd, odd]));
+  });
+
   it('two engines on two markets (the same preset): each result’s own scenario list', () => {
     const moved = resolveMarket(defaultMarket()).shocked({ priceMove: { BTC: -0.3 } });
     const a = createMarginEngine({ market, model: 'span-16' }).margin(sample[0]);
