@@ -2,6 +2,7 @@
  * HTTP plumbing of `optmargin serve`: body parsers (JSON and msgpack, with limits), content
  * negotiation of answers, and the mapping from the error table (src/errors.ts) to statuses.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { encode } from '@msgpack/msgpack';
 import { decodeMsgpack, parseJsonBytes } from '../io/decode.js';
@@ -68,8 +69,18 @@ export function toHttpError(e: unknown): HttpError {
   return { status: 500, body: { ok: false, error: { code: ErrorCodes.INTERNAL, message: `internal error (a bug in optmargin): ${(e as Error)?.message ?? String(e)}` } } };
 }
 
+/**
+ * The answer to a request that failed with `e` (toHttpError); a bug's stack (500) goes to stderr,
+ * never to the client.
+ */
+export function errorAnswer(method: string, url: string, e: unknown): HttpError {
+  const h = toHttpError(e);
+  if (h.status === 500) process.stderr.write(`optmargin serve: ${method} ${url}: ${(e as Error)?.stack ?? String(e)}\n`);
+  return h;
+}
+
 /** True when the client asked for msgpack (Accept names it before, or without, JSON). */
-export function wantsMsgpack(req: FastifyRequest): boolean {
+export function wantsMsgpack(req: { headers: IncomingHttpHeaders }): boolean {
   const accept = req.headers.accept;
   if (!accept) return false;
   const m = accept.search(/application\/(x-|vnd\.)?msgpack/);
@@ -89,7 +100,7 @@ export function send<T>(req: FastifyRequest, reply: FastifyReply, status: number
 }
 
 /** The bounded decoders every reader of user input goes through (src/io/decode.ts): nesting and lengths capped. */
-function parseJson(bytes: Buffer): unknown {
+export function parseJson(bytes: Buffer): unknown {
   if (bytes.length === 0) throw new OptmarginError(ErrorCodes.INVALID_FILE, 'the request body is empty');
   return parseJsonBytes(bytes, 'the request body');
 }

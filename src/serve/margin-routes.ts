@@ -36,7 +36,11 @@ function underAccount(e: unknown, nPositions: number): unknown {
   return new OptmarginError(e.code, message, path);
 }
 
-export function marginRoutes(ctx: ServeContext): void {
+/**
+ * Registers the stateless routes; returns POST /v1/margin's work (status and answer from the query
+ * and the parsed body), which the lane (fast-lane.ts) shares with the route.
+ */
+export function marginRoutes(ctx: ServeContext): (query: Record<string, unknown>, body: unknown) => Promise<[number, MarginOutput | MarginOutput[]]> {
   const { app, queue, limits, routes } = ctx;
   const models = { name: 'model', schema: { enum: [...ctx.modelIds] }, description: 'preset id (default: deribit-pm for portfolio accounts, else deribit-standard)' };
 
@@ -69,15 +73,14 @@ export function marginRoutes(ctx: ServeContext): void {
     query: [models, { name: 'liquidation', schema: { type: 'boolean' }, description: 'add the liquidation price of each underlying' }],
     returns: 'the result object (or array) `optmargin margin --json` prints',
   });
-  app.post('/v1/margin', async (req, reply) => {
-    const body = req.body;
+  const margin = (query: Record<string, unknown>, body: unknown): Promise<[number, MarginOutput | MarginOutput[]]> => {
     tooMany(body, limits.accountsPerRequest, 'accounts');
-    const liquidation = (req.query as Record<string, unknown>).liquidation === 'true';
+    const liquidation = query.liquidation === 'true';
     const many = Array.isArray(body);
     // as the CLI: each account's own default model (by its mode) unless ?model= names one
-    const named = ctx.modelOf(req, '');
+    const named = ctx.modelOf(query, '');
     const engineOf = (a: unknown) => ctx.engineFor(named || defaultModelFor((a as { mode?: unknown } | null)?.mode));
-    const [status, out] = await queue.submit((): [number, MarginOutput | MarginOutput[]] => {
+    return queue.submit((): [number, MarginOutput | MarginOutput[]] => {
       if (many && body.length === 0) throw new OptmarginError(ErrorCodes.INVALID_INPUT, 'no accounts in the input');
       try {
         checkMargin(body);
@@ -91,6 +94,9 @@ export function marginRoutes(ctx: ServeContext): void {
       const status = failed && results.every((r) => !r.ok) && !failed.ok ? statusOf(failed.error.code) : 200;
       return [status, many ? results : results[0]];
     });
+  };
+  app.post('/v1/margin', async (req, reply) => {
+    const [status, out] = await margin(req.query as Record<string, unknown>, req.body);
     return send(req, reply, status, out, marginAnswerBytes);
   });
 
@@ -105,7 +111,7 @@ export function marginRoutes(ctx: ServeContext): void {
     const out = await queue.submit(() => {
       checkWhatIf(b);
       const account = validateAccount(b.account, 'account');
-      const engine = ctx.engineFor(ctx.modelOf(req, defaultModelFor(account.mode)));
+      const engine = ctx.engineFor(ctx.modelOf(req.query, defaultModelFor(account.mode)));
       try {
         return engine.whatIf(account, b.changes);
       } catch (e) {
@@ -129,7 +135,7 @@ export function marginRoutes(ctx: ServeContext): void {
     const out = await queue.submit(() => {
       checkLiq(b);
       const account = validateAccount(b.account, 'account');
-      const engine = ctx.engineFor(ctx.modelOf(req, defaultModelFor(account.mode)));
+      const engine = ctx.engineFor(ctx.modelOf(req.query, defaultModelFor(account.mode)));
       const r = engine.margin(account);
       if (!r.ok) throw underAccount(new OptmarginError(r.error.code, r.error.message, r.error.path), account.positions.length);
       if (b.underlying !== undefined && !ctx.market.hasUnderlying(b.underlying)) {
@@ -141,4 +147,5 @@ export function marginRoutes(ctx: ServeContext): void {
     });
     return send(req, reply, 200, out);
   });
+  return margin;
 }

@@ -4,6 +4,7 @@
  * CLI prints for the same input. Endpoints, formats, limits and security: docs/serve.md.
  */
 import { timingSafeEqual } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { getHeapStatistics } from 'node:v8';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ErrorCodes, OptmarginError } from '../errors.js';
@@ -15,7 +16,7 @@ import { resolveMarket } from '../market/resolved.js';
 import { validateSnapshot } from '../market/snapshot.js';
 import type { MarketSnapshot, ResolvedMarket } from '../market/types.js';
 import { BookService, type BookLoadBody, type TickBody } from './book-service.js';
-import { registerParsers, send, toHttpError } from './http.js';
+import { errorAnswer, registerParsers, send } from './http.js';
 import { openApiDocument, type RouteDoc } from './openapi.js';
 import { WorkQueue } from './queue.js';
 import { buildSchemas, DEFAULT_LIMITS, type Schemas, type ServeLimits } from './schemas.js';
@@ -23,6 +24,7 @@ import { registerPlayground } from './static.js';
 import { compileBody, type BodyCheck } from './validate.js';
 import { GC_OVER_MS, GcStats, type GcPause } from './gc-stats.js';
 import { marginRoutes } from './margin-routes.js';
+import { marginLane } from './fast-lane.js';
 import { DEFAULT_BOOK_MODEL } from '../measures/presets.js';
 
 export interface ServeOptions {
@@ -55,8 +57,8 @@ export interface ServeContext {
   market: ResolvedMarket;
   modelIds: ReadonlySet<string>;
   engineFor(model: string): MarginEngine;
-  /** the model a request names in ?model=, checked against the presets */
-  modelOf(req: FastifyRequest, fallback: string): string;
+  /** the model a request's query names (?model=), checked against the presets */
+  modelOf(query: unknown, fallback: string): string;
   check(schema: keyof Schemas, engineCheck?: BodyCheck, root?: string): BodyCheck;
   routes: RouteDoc[];
 }
@@ -97,7 +99,19 @@ export async function startServer(opts: ServeOptions): Promise<Server> {
 export function build(opts: ServeOptions): FastifyInstance {
   const limits: ServeLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const schemas = buildSchemas(limits);
+  // POST /v1/margin's common case is answered by the lane (fast-lane.ts) on Node's own request
+  // and response; everything else by Fastify. The server is Fastify's own (the same options).
+  let lane: ((req: IncomingMessage, res: ServerResponse) => boolean) | null = null;
   const app = Fastify({
+    serverFactory: (handler, o) => {
+      const server = createHttpServer((req, res) => void (lane?.(req, res) || handler(req, res)));
+      // the timeouts given below, set as Fastify sets them on a server of its own
+      const t = o as unknown as { keepAliveTimeout: number; requestTimeout: number; connectionTimeout: number };
+      server.keepAliveTimeout = t.keepAliveTimeout;
+      server.requestTimeout = t.requestTimeout;
+      server.setTimeout(t.connectionTimeout);
+      return server;
+    },
     logger: false,
     bodyLimit: limits.bodyBytes,
     requestTimeout: 60_000,
@@ -124,8 +138,8 @@ export function build(opts: ServeOptions): FastifyInstance {
       if (!e) engines.set(model, (e = createMarginEngine({ market, model: loadModel(model) })));
       return e;
     },
-    modelOf(req, fallback) {
-      const m = (req.query as Record<string, unknown>)?.model;
+    modelOf(query, fallback) {
+      const m = (query as Record<string, unknown> | undefined)?.model;
       if (m === undefined) return fallback;
       // never a file path from a request: preset ids only
       if (typeof m !== 'string' || !modelIds.has(m)) {
@@ -139,8 +153,7 @@ export function build(opts: ServeOptions): FastifyInstance {
   registerParsers(app);
 
   app.setErrorHandler((err, req, reply) => {
-    const h = toHttpError(err);
-    if (h.status === 500) process.stderr.write(`optmargin serve: ${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}\n`);
+    const h = errorAnswer(req.method, req.url, err);
     if (h.retryAfter !== undefined) reply.header('retry-after', String(h.retryAfter));
     return send(req, reply, h.status, h.body);
   });
@@ -168,7 +181,13 @@ export function build(opts: ServeOptions): FastifyInstance {
     });
   }
 
-  marginRoutes(ctx);
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  const margin = marginRoutes(ctx);
+  if (!token && !opts.log) lane = marginLane({ margin, bodyBytes: limits.bodyBytes, open: () => !closing });
   bookRoutes(ctx, new BookService(market, DEFAULT_BOOK_MODEL, opts.maxThreads ?? 2));
   infoRoutes(ctx, opts, token !== undefined);
   registerPlayground(app, opts.playground ?? null);
@@ -277,7 +296,7 @@ function infoRoutes(ctx: ServeContext, opts: ServeOptions, secured: boolean): vo
   app.get('/v1/models', (req, reply) => {
     const id = (req.query as Record<string, unknown>).id;
     if (id !== undefined) {
-      const m = loadModel(ctx.modelOf({ query: { model: id } } as unknown as FastifyRequest, ''));
+      const m = loadModel(ctx.modelOf({ model: id }, ''));
       return send(req, reply, 200, { ...m.params, hash: m.hash });
     }
     return send(req, reply, 200, listModels().map((m) => ({ ...m, parameters: loadModel(m.id).params })));
