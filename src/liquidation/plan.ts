@@ -55,21 +55,23 @@ export function planLiquidation(engine: MarginEngine, accountIn: AccountInput | 
   return new FixedPricePlanner(engine, account, mech, spec, opts.priorNotional).run();
 }
 
-interface Candidate {
+/** One step's trade: q of position k at `price`, its fee, booking and the liquidator's gain. */
+interface Trade {
   k: number;
   q: number;
-  r: MarginFigures;
   price: number;
   fee: number;
   gain: number;
   notional: number;
   booking: Booking;
+}
+
+/** A trade evaluated on the plan's account: its figures (set by candidate()). */
+interface Candidate extends Trade {
+  r: MarginFigures;
   /** the account after the step, when it was built to margin it (else built by take) */
   account: AccountInput | null;
 }
-
-/** One step's trade: q of position k at `price`, its fee, booking and the liquidator's gain. */
-type Trade = Omit<Candidate, 'r' | 'account'>;
 
 class FixedPricePlanner {
   private readonly facts: PositionFacts[];
@@ -89,6 +91,13 @@ class FixedPricePlanner {
   private readonly rank: Int32Array;
   /** lazy greedy: last known score of each candidate */
   private readonly stale = new Map<number, { score: number; release: number }>();
+  /** scratch: a futures position's value (positionValueInto) */
+  private readonly pv = new Float64Array(2);
+  /** the change figuresAfter reads (one per plan, rewritten per candidate: the engine reads it before the next) */
+  private readonly change: PositionChange = { instrument: '', size: 0, entryPrice: undefined };
+  private readonly changes: PositionChange[] = [this.change];
+  /** balance deltas by currency (one record per currency, rewritten per candidate) */
+  private readonly deltas = new Map<string, Record<string, number>>();
 
   constructor(
     private readonly engine: MarginEngine,
@@ -115,7 +124,7 @@ class FixedPricePlanner {
   }
 
   /** One step of position k (at most stepFraction of its original size) from `remaining`, with `cum` notional liquidated before it. */
-  private trade(k: number, remaining: Float64Array, cum: Map<string, number>): Trade {
+  private trade(k: number, remaining: Float64Array, cum: Map<string, number>): Candidate {
     const f = this.facts[k];
     const p = this.account.positions[k];
     const step = Math.abs(p.size) * this.spec.stepFraction;
@@ -126,8 +135,13 @@ class FixedPricePlanner {
     const price = executionPrice(f, q, edge);
     const fee = liquidationFee(this.mech.fee[f.kind], f, q);
     const booking = bookingOf(f, p, q, price, fee, this.usdPegged);
-    const markValue = f.kind === 'future' || f.kind === 'perpetual' ? this.engine.table.positionValue(f.i, q, p.entryPrice).value : q * f.unitUsd;
-    return { k, q, price, fee, gain: markValue - booking.cashUsd, notional, booking };
+    let markValue = q * f.unitUsd;
+    if (f.kind === 'future' || f.kind === 'perpetual') {
+      this.engine.table.positionValueInto(f.i, q, p.entryPrice, this.pv);
+      markValue = this.pv[0];
+    }
+    // one object of one shape per candidate: its figures are set by candidate()
+    return { k, q, price, fee, gain: markValue - booking.cashUsd, notional, booking, r: this.cur, account: null };
   }
 
   /** remaining[k] after removing q (in place; a rest below 1e-12 of the original size is 0). */
@@ -142,25 +156,41 @@ class FixedPricePlanner {
    * them, else by re-margining the account built after the step.
    */
   private candidate(k: number): Candidate {
-    const t = this.trade(k, this.remaining, this.cum);
-    const fast = this.engine.figuresAfter(this.now, ...this.changeOf(t));
-    if (fast) return (this.lastFast = { ...t, r: fast, account: null });
+    const c = this.trade(k, this.remaining, this.cum);
+    const fast = this.engine.figuresAfter(this.now, this.changeOf(c), this.deltasOf(c));
+    if (fast) {
+      c.r = fast;
+      return (this.lastFast = c);
+    }
     const col = { ...this.collateral };
-    bookInto(col, t.booking);
+    bookInto(col, c.booking);
     const rem = this.remaining.slice();
-    this.reduce(rem, k, t.q);
-    const account = accountOf(this.account, rem, col);
-    return { ...t, r: figuresOk(this.engine, account), account };
+    this.reduce(rem, k, c.q);
+    c.account = accountOf(this.account, rem, col);
+    c.r = figuresOk(this.engine, c.account);
+    return c;
   }
 
   /**
    * A trade as MarginEngine.figuresAfter's change of the position (at its entry: an option's at 0,
-   * so that whatIf books no premium) and balance delta (the trade's cash less its fee).
+   * so that whatIf books no premium), in the planner's one change object.
    */
-  private changeOf(t: Trade): [PositionChange[], Record<string, number>] {
+  private changeOf(t: Trade): PositionChange[] {
     const p = this.account.positions[t.k];
-    const change = { instrument: p.instrument, size: -t.q, entryPrice: this.facts[t.k].kind === 'option' ? 0 : p.entryPrice };
-    return [[change], { [t.booking.currency]: t.booking.cash - t.booking.feeUnits }];
+    const ch = this.change;
+    ch.instrument = p.instrument;
+    ch.size = -t.q;
+    ch.entryPrice = this.facts[t.k].kind === 'option' ? 0 : p.entryPrice;
+    return this.changes;
+  }
+
+  /** A trade's balance delta: its cash less its fee, in its settlement currency (the planner's record of that currency). */
+  private deltasOf(t: Trade): Record<string, number> {
+    const cur = t.booking.currency;
+    let d = this.deltas.get(cur);
+    if (!d) this.deltas.set(cur, (d = { [cur]: 0 }));
+    d[cur] = t.booking.cash - t.booking.feeUnits;
+    return d;
   }
 
   /**
@@ -179,7 +209,7 @@ class FixedPricePlanner {
       const next = accountOf(this.account, this.remaining, this.collateral);
       // the last candidate evaluated: its vectors are the engine's pending what-if
       if (c === this.lastFast && this.engine.keepAfter(next)) this.commit(next, c.r);
-      else this.commit(next, this.engine.figuresAfter(this.now, ...this.changeOf(c), next));
+      else this.commit(next, this.engine.figuresAfter(this.now, this.changeOf(c), this.deltasOf(c), next));
     }
     this.lastFast = null;
     this.record(c);
@@ -286,13 +316,19 @@ class FixedPricePlanner {
         if (!best) return null;
         return best.c;
       }
-      const queue = [...this.stale].filter(([k]) => this.remaining[k] !== 0).map(([k, s]) => ({ k, ...s }));
-      if (queue.length === 0) {
+      // the best open candidate by its last score, and the next best
+      let top: { score: number; release: number; k: number } | null = null;
+      let next: { score: number; release: number; k: number } | null = null;
+      for (const [k, s] of this.stale) {
+        if (this.remaining[k] === 0) continue;
+        const e = { k, score: s.score, release: s.release };
+        if (!top || better(e, top)) [top, next] = [e, top];
+        else if (!next || better(e, next)) next = e;
+      }
+      if (!top) {
         this.stale.clear();
         continue;
       }
-      queue.sort((a, b) => (better(a, b) ? -1 : better(b, a) ? 1 : 0));
-      const top = queue[0];
       const c = this.candidate(top.k);
       const s = this.scoreOf(c, g0);
       if (!s) {
@@ -300,7 +336,6 @@ class FixedPricePlanner {
         continue;
       }
       this.stale.set(top.k, s);
-      const next = queue[1];
       if (!next || better({ ...s, k: top.k }, next)) return c;
     }
   }
@@ -311,7 +346,7 @@ class FixedPricePlanner {
     const col = { ...this.collateral };
     const rem = this.remaining.slice();
     const cum = new Map(this.cum);
-    const parts: Trade[] = [];
+    const parts: Candidate[] = [];
     for (const k of this.open()) {
       const t = this.trade(k, rem, cum);
       this.reduce(rem, k, t.q);

@@ -60,9 +60,9 @@ interface PmeState {
   figures: MarginFigures;
 }
 
-/** The last what-if until the next one: what keep() moves the state to. */
+/** The last what-if until the next one: what keep() moves the state to (one object, reused: its arrays are scratch). */
 interface Pending {
-  st: PmeState;
+  st: PmeState | null;
   /** per kept pair: changed (its vector in `vecs`, its delta, worst case and delta shock here) or not */
   touched: boolean[];
   deltas: Float64Array;
@@ -80,6 +80,7 @@ export class PmeAccountMeasure {
   private lastKey: object | null = null;
   private last: PmeState | null = null;
   private pending: Pending | null = null;
+  private readonly scratch: Pending = { st: null, touched: [], deltas: new Float64Array(4), worst: new Float64Array(4), shocks: new Float64Array(4), resized: [], balance: 0, posUsd: 0, roll: 0, figures: null! };
   /** scratch: the changed pairs' vectors of the last what-if (pair j at j × n) */
   private vecs = new Float64Array(0);
   private readonly pv = new Float64Array(2);
@@ -187,18 +188,20 @@ export class PmeAccountMeasure {
     const n = risk.n;
     const np = st.pairs.length;
     if (this.vecs.length < np * n) this.vecs = new Float64Array(Math.max(np * n, 2 * this.vecs.length));
-    const w: Pending = {
-      st,
-      touched: new Array<boolean>(np).fill(false),
-      deltas: new Float64Array(np),
-      worst: new Float64Array(np),
-      shocks: new Float64Array(np),
-      resized: [],
-      balance: st.balance,
-      posUsd: st.posUsd,
-      roll: st.roll,
-      figures: st.figures,
-    };
+    const w = this.scratch;
+    if (w.deltas.length < np) {
+      w.deltas = new Float64Array(2 * np);
+      w.worst = new Float64Array(2 * np);
+      w.shocks = new Float64Array(2 * np);
+    }
+    w.st = st;
+    w.touched.length = np;
+    w.touched.fill(false);
+    w.resized.length = 0;
+    w.balance = st.balance;
+    w.posUsd = st.posUsd;
+    w.roll = st.roll;
+    w.figures = st.figures;
     for (let c = 0; c < changes.length; c++) {
       const ch = changes[c];
       const i = engine.resolver.instrumentIndex(`changes[${c}].instrument`, ch.instrument);
@@ -256,7 +259,7 @@ export class PmeAccountMeasure {
     this.pending = null;
     // nothing kept unless the what-if started from the state kept now
     this.lastKey = null;
-    if (!w || w.st !== this.last) {
+    if (!w || !w.st || w.st !== this.last) {
       this.last = null;
       return false;
     }

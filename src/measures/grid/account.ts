@@ -58,6 +58,10 @@ export class GridAccountMeasure {
   private worst = new Int32Array(8);
   private scratch = new Float64Array(0);
   private extra: RowExtra = { instr: new Int32Array(8), size: new Float64Array(8), n: 0 };
+  /** what-if scratch: the changes' instrument indices, the underlyings they add, the balances they book */
+  private idx = new Int32Array(8);
+  private readonly added: number[] = [];
+  private readonly booked = new Map<string, number>();
 
   constructor(
     readonly params: GridMeasureParams,
@@ -82,12 +86,12 @@ export class GridAccountMeasure {
    * `extraOf(k)`, when given, adds a what-if's trades to row k's add-on bases; `detail` receives
    * the readable breakdown.
    */
-  private rows(v: PnlVectors, pnl: Float64Array, row0: number, detail: UnderlyingGridBreakdown[] | null, extraOf?: (k: number) => RowExtra): void {
+  private rows(v: PnlVectors, pnl: Float64Array, row0: number, detail: UnderlyingGridBreakdown[] | null, extraOf?: (k: number) => RowExtra, slots = v.slots): void {
     const tb = this.table;
     const ns = v.nScen;
     const p = this.params;
-    for (let k = 0; k < v.slots.length; k++) {
-      const sc = this.revaluation.scenariosOf(v.slots[k]);
+    for (let k = 0; k < slots.length; k++) {
+      const sc = this.revaluation.scenariosOf(slots[k]);
       const w = worstScenario(ns, pnl, k * ns, sc.weights);
       const loss = -sc.weights[w] * pnl[k * ns + w];
       const r = row0 + k;
@@ -249,9 +253,11 @@ export class GridAccountMeasure {
     const rev = this.revaluation;
     const ns = rev.nScen;
     const v = st.v;
-    const slots = v.slots.slice();
-    const idx = new Int32Array(changes.length);
-    const moves = this.changeMoves(st, changes, idx, slots, deltas);
+    if (this.idx.length < changes.length) this.idx = new Int32Array(Math.max(changes.length, 2 * this.idx.length));
+    const idx = this.idx;
+    const moves = this.changeMoves(st, changes, idx, v.slots, deltas);
+    // the underlyings the changes add (rows with no holdings yet), after the kept ones
+    const slots = this.added.length > 0 ? v.slots.concat(this.added) : v.slots;
     rev.sync();
     for (const s of slots) rev.scenariosOf(s);
     const nRows = slots.length;
@@ -276,7 +282,7 @@ export class GridAccountMeasure {
       }
       return e;
     };
-    this.rows({ ...v, slots }, pnl, 0, null, extraOf);
+    this.rows(v, pnl, 0, null, extraOf, slots);
     this.setSub(0, 0, nRows, v.equity + moves.dEquity);
     const after = this.figures(AccKind.Pooled, 1, 0);
     // a view of the scratch (no copy per what-if): keep() copies it; the next what-if, which
@@ -327,28 +333,34 @@ export class GridAccountMeasure {
   }
 
   /**
-   * Instrument index of each change (new underlyings appended to `slots`), the equity change
-   * (value of the trades, premiums moving the settlement balance) and the coin exposures that
-   * move (inverse futures' entry legs, premiums paid/received in coin) as [instrument, size] pairs.
+   * Instrument index of each change (underlyings not in `slots` appended to this.added), the
+   * equity change (value of the trades, premiums moving the settlement balance) and the coin
+   * exposures that move (inverse futures' entry legs, premiums paid/received in coin) as
+   * [instrument, size] pairs. A booking of 0 moves nothing and is skipped.
    */
-  private changeMoves(st: GridState, changes: PositionChange[], idx: Int32Array, slots: number[], deltas?: Readonly<Record<string, number>>): { dEquity: number; coin: number[] } {
+  private changeMoves(st: GridState, changes: PositionChange[], idx: Int32Array, slots: readonly number[], deltas?: Readonly<Record<string, number>>): { dEquity: number; coin: number[] } {
     const tb = this.table;
     const res = this.resolver;
     const coin: number[] = [];
+    const added = this.added;
+    added.length = 0;
+    const slot = (s: number): void => {
+      if (!slots.includes(s) && !added.includes(s)) added.push(s);
+    };
     let dEquity = 0;
-    let balances: Record<string, number> | null = null;
+    const balances = this.booked;
+    balances.clear();
     const book = (cur: string, d: number): void => {
-      balances ??= { ...st.account.collateral };
-      const old = balances[cur] ?? 0;
+      if (d === 0) return;
+      const old = balances.get(cur) ?? st.account.collateral[cur] ?? 0;
       const next = old + d;
-      balances[cur] = next;
+      balances.set(cur, next);
       const before = res.valueCollateral('collateral', cur, old);
       const after = res.valueCollateral('collateral', cur, next);
       dEquity += after.value - before.value;
       if (after.coin >= 0) {
         coin.push(after.coin, collateralExposure(after.amount, after.haircut) - collateralExposure(before.amount, before.haircut));
-        const cs = tb.underlyingOf[after.coin];
-        if (!slots.includes(cs)) slots.push(cs);
+        slot(tb.underlyingOf[after.coin]);
       }
     };
     for (let c = 0; c < changes.length; c++) {
@@ -356,7 +368,7 @@ export class GridAccountMeasure {
       const i = res.instrumentIndex(`changes[${c}].instrument`, ch.instrument);
       idx[c] = i;
       const s = tb.underlyingOf[i];
-      if (!slots.includes(s)) slots.push(s);
+      slot(s);
       const pv = tb.positionValue(i, ch.size, ch.entryPrice);
       dEquity += pv.value;
       if (pv.coinHeld !== 0) coin.push(tb.coinIndex(tb.underlyings[s]), pv.coinHeld);
