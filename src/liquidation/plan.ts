@@ -106,15 +106,19 @@ class FixedPricePlanner {
     private readonly spec: PlanSpec,
     prior?: Record<string, number>,
   ) {
-    this.facts = account.positions.map((p, k) => positionFacts(engine.table, p, k));
-    this.remaining = Float64Array.from(account.positions, (p) => p.size);
+    const n = account.positions.length;
+    this.facts = new Array<PositionFacts>(n);
+    this.remaining = new Float64Array(n);
+    this.rank = new Int32Array(n);
+    for (let k = 0; k < n; k++) {
+      const f = (this.facts[k] = positionFacts(engine.table, account.positions[k], k));
+      this.remaining[k] = account.positions[k].size;
+      const r = spec.order.indexOf(f.kind);
+      this.rank[k] = r < 0 ? spec.order.length : r;
+    }
     this.collateral = { ...account.collateral };
     this.usdPegged = engine.model.params.collateral.usdPegged;
-    for (const [u, n] of Object.entries(prior ?? {})) this.cum.set(u, n);
-    this.rank = Int32Array.from(this.facts, (f) => {
-      const r = spec.order.indexOf(f.kind);
-      return r < 0 ? spec.order.length : r;
-    });
+    if (prior) for (const u in prior) this.cum.set(u, prior[u]);
     this.now = account;
     this.cur = figuresOk(engine, account);
   }
@@ -201,7 +205,7 @@ class FixedPricePlanner {
     const f = this.facts[c.k];
     this.reduce(this.remaining, c.k, c.q);
     this.reorder(c.k);
-    this.collateral = { ...this.collateral };
+    // the plan's own balances (every account built from them copies them)
     bookInto(this.collateral, c.booking);
     this.cum.set(f.underlying, (this.cum.get(f.underlying) ?? 0) + c.notional);
     if (c.account) this.commit(c.account, c.r);

@@ -62,6 +62,11 @@ export class GridAccountMeasure {
   private idx = new Int32Array(8);
   private readonly added: number[] = [];
   private readonly booked = new Map<string, number>();
+  /** what-if scratch: coin exposures that move, [instrument, size] pairs; a position's value */
+  private readonly coin: number[] = [];
+  private readonly pv = new Float64Array(2);
+  /** coin pseudo-instrument of each underlying slot, once looked up */
+  private readonly coins: number[] = [];
 
   constructor(
     readonly params: GridMeasureParams,
@@ -255,7 +260,8 @@ export class GridAccountMeasure {
     const v = st.v;
     if (this.idx.length < changes.length) this.idx = new Int32Array(Math.max(changes.length, 2 * this.idx.length));
     const idx = this.idx;
-    const moves = this.changeMoves(st, changes, idx, v.slots, deltas);
+    const dEquity = this.changeMoves(st, changes, idx, v.slots, deltas);
+    const coin = this.coin;
     // the underlyings the changes add (rows with no holdings yet), after the kept ones
     const slots = this.added.length > 0 ? v.slots.concat(this.added) : v.slots;
     rev.sync();
@@ -266,9 +272,9 @@ export class GridAccountMeasure {
     pnl.set(v.pnl);
     pnl.fill(0, v.pnl.length, nRows * ns);
     for (let c = 0; c < changes.length; c++) addPositionInto(ns, pnl, slots.indexOf(tb.underlyingOf[idx[c]]) * ns, rev.values, idx[c], changes[c].size);
-    for (let k = 0; k < moves.coin.length; k += 2) {
-      const ci = moves.coin[k];
-      addPositionInto(ns, pnl, slots.indexOf(tb.underlyingOf[ci]) * ns, rev.values, ci, moves.coin[k + 1]);
+    for (let k = 0; k < coin.length; k += 2) {
+      const ci = coin[k];
+      addPositionInto(ns, pnl, slots.indexOf(tb.underlyingOf[ci]) * ns, rev.values, ci, coin[k + 1]);
     }
     this.ensure(1, nRows);
     if (this.extra.instr.length < changes.length) this.extra = { instr: new Int32Array(changes.length), size: new Float64Array(changes.length), n: 0 };
@@ -283,11 +289,11 @@ export class GridAccountMeasure {
       return e;
     };
     this.rows(v, pnl, 0, null, extraOf, slots);
-    this.setSub(0, 0, nRows, v.equity + moves.dEquity);
+    this.setSub(0, 0, nRows, v.equity + dEquity);
     const after = this.figures(AccKind.Pooled, 1, 0);
     // a view of the scratch (no copy per what-if): keep() copies it; the next what-if, which
     // overwrites the scratch, replaces pending first
-    this.pending = { st, slots, pnl: pnl.subarray(0, nRows * ns), equity: v.equity + moves.dEquity, figures: after, changes, idx };
+    this.pending = { st, slots, pnl: pnl.subarray(0, nRows * ns), equity: v.equity + dEquity, figures: after, changes, idx };
     if (next) this.keep(next);
     return { before: st.figures, after };
   }
@@ -304,21 +310,30 @@ export class GridAccountMeasure {
       this.last = null;
       return false;
     }
-    this.advance(w.st, next, w.slots, w.pnl.slice(), w.equity, w.figures, w.changes, w.idx);
+    this.advance(w.st, next, w.slots, w.pnl, w.equity, w.figures, w.changes, w.idx);
     return this.last !== null;
   }
 
   /**
    * The kept state moves to `next` (the state's account after `changes`, resizing positions it
-   * holds): its vectors become the what-if's; the row holdings (the add-on bases' input) take the
-   * changed sizes. A change of an instrument the state does not hold drops the state instead.
+   * holds): its vectors become the what-if's (`pnl`, a view of the scratch, copied); the row
+   * holdings (the add-on bases' input) take the changed sizes. The state left behind is no longer
+   * kept, so its arrays are reused when the changes added no row. A change of an instrument the
+   * state does not hold drops the state instead.
    */
   private advance(st: GridState, next: AccountInput, slots: number[], pnl: Float64Array, equity: number, figures: MarginFigures, changes: PositionChange[], idx: Int32Array): void {
     const v = st.v;
-    const start = new Int32Array(slots.length + 1);
-    start.set(v.start);
-    start.fill(v.start[v.start.length - 1], v.start.length);
-    const size = v.size.slice();
+    let start = v.start;
+    let size = v.size;
+    let own = v.pnl;
+    if (slots === v.slots) own.set(pnl);
+    else {
+      start = new Int32Array(slots.length + 1);
+      start.set(v.start);
+      start.fill(v.start[v.start.length - 1], v.start.length);
+      size = v.size.slice();
+      own = pnl.slice();
+    }
     this.lastKey = null;
     this.last = null;
     for (let c = 0; c < changes.length; c++) {
@@ -329,56 +344,66 @@ export class GridAccountMeasure {
       size[h] += changes[c].size;
     }
     this.lastKey = next;
-    this.last = { account: next, v: { nScen: v.nScen, slots, pnl, start, instr: v.instr, size, equity }, figures, positionsRef: next.positions, positionsLen: next.positions.length };
+    this.last = { account: next, v: { nScen: v.nScen, slots, pnl: own, start, instr: v.instr, size, equity }, figures, positionsRef: next.positions, positionsLen: next.positions.length };
   }
 
   /**
    * Instrument index of each change (underlyings not in `slots` appended to this.added), the
    * equity change (value of the trades, premiums moving the settlement balance) and the coin
    * exposures that move (inverse futures' entry legs, premiums paid/received in coin) as
-   * [instrument, size] pairs. A booking of 0 moves nothing and is skipped.
+   * [instrument, size] pairs in this.coin. A booking of 0 moves nothing and is skipped.
    */
-  private changeMoves(st: GridState, changes: PositionChange[], idx: Int32Array, slots: readonly number[], deltas?: Readonly<Record<string, number>>): { dEquity: number; coin: number[] } {
+  private changeMoves(st: GridState, changes: PositionChange[], idx: Int32Array, slots: readonly number[], deltas?: Readonly<Record<string, number>>): number {
     const tb = this.table;
     const res = this.resolver;
-    const coin: number[] = [];
-    const added = this.added;
-    added.length = 0;
-    const slot = (s: number): void => {
-      if (!slots.includes(s) && !added.includes(s)) added.push(s);
-    };
+    this.coin.length = 0;
+    this.added.length = 0;
+    this.booked.clear();
     let dEquity = 0;
-    const balances = this.booked;
-    balances.clear();
-    const book = (cur: string, d: number): void => {
-      if (d === 0) return;
-      const old = balances.get(cur) ?? st.account.collateral[cur] ?? 0;
-      const next = old + d;
-      balances.set(cur, next);
-      const before = res.valueCollateral('collateral', cur, old);
-      const after = res.valueCollateral('collateral', cur, next);
-      dEquity += after.value - before.value;
-      if (after.coin >= 0) {
-        coin.push(after.coin, collateralExposure(after.amount, after.haircut) - collateralExposure(before.amount, before.haircut));
-        slot(tb.underlyingOf[after.coin]);
-      }
-    };
     for (let c = 0; c < changes.length; c++) {
       const ch = changes[c];
       const i = res.instrumentIndex(`changes[${c}].instrument`, ch.instrument);
       idx[c] = i;
       const s = tb.underlyingOf[i];
-      slot(s);
-      const pv = tb.positionValue(i, ch.size, ch.entryPrice);
-      dEquity += pv.value;
-      if (pv.coinHeld !== 0) coin.push(tb.coinIndex(tb.underlyings[s]), pv.coinHeld);
+      this.slot(slots, s);
+      tb.positionValueInto(i, ch.size, ch.entryPrice, this.pv);
+      dEquity += this.pv[0];
+      if (this.pv[1] !== 0) this.coin.push(this.coinOf(s), this.pv[1]);
       if (tb.kind[i] !== Kind.Option) continue;
       // the premium (at entry, else at mark) moves the settlement currency's balance
       const inst = tb.instruments[i];
       if (!inst) throw new OptmarginError(ErrorCodes.INTERNAL, `instrument ${tb.names[i]} has no parsed definition`);
-      book(inst.settlementCurrency, -ch.size * (ch.entryPrice ?? tb.mark[i]) * inst.contractSize);
+      dEquity += this.book(st, slots, inst.settlementCurrency, -ch.size * (ch.entryPrice ?? tb.mark[i]) * inst.contractSize);
     }
-    if (deltas) for (const cur in deltas) if (deltas[cur] !== 0) book(cur, deltas[cur]);
-    return { dEquity, coin };
+    if (deltas) for (const cur in deltas) dEquity += this.book(st, slots, cur, deltas[cur]);
+    return dEquity;
+  }
+
+  /** Underlying s gets a row in the what-if: appended to this.added unless `slots` or this.added has it. */
+  private slot(slots: readonly number[], s: number): void {
+    if (!slots.includes(s) && !this.added.includes(s)) this.added.push(s);
+  }
+
+  /** The coin pseudo-instrument of underlying slot s (table.coinIndex, cached per slot). */
+  private coinOf(s: number): number {
+    let c = this.coins[s];
+    if (c === undefined) this.coins[s] = c = this.table.coinIndex(this.table.underlyings[s]);
+    return c;
+  }
+
+  /** Books d of currency `cur` on the what-if's balances: the equity change; its coin exposure into this.coin. */
+  private book(st: GridState, slots: readonly number[], cur: string, d: number): number {
+    if (d === 0) return 0;
+    const res = this.resolver;
+    const old = this.booked.get(cur) ?? st.account.collateral[cur] ?? 0;
+    const next = old + d;
+    this.booked.set(cur, next);
+    const before = res.valueCollateral('collateral', cur, old);
+    const after = res.valueCollateral('collateral', cur, next);
+    if (after.coin >= 0) {
+      this.coin.push(after.coin, collateralExposure(after.amount, after.haircut) - collateralExposure(before.amount, before.haircut));
+      this.slot(slots, this.table.underlyingOf[after.coin]);
+    }
+    return after.value - before.value;
   }
 }
