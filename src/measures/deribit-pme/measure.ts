@@ -204,7 +204,7 @@ export class PmeAccountMeasure {
     w.figures = st.figures;
     for (let c = 0; c < changes.length; c++) {
       const ch = changes[c];
-      const i = engine.resolver.instrumentIndex(`changes[${c}].instrument`, ch.instrument);
+      const i = engine.resolver.instrumentIndex('changes', ch.instrument, c);
       const inst = tb.instruments[i];
       const p = this.held(st, i, ch.entryPrice);
       if (!inst || inst.settlementCurrency !== st.currency || p < 0) return null;

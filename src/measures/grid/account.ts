@@ -362,7 +362,7 @@ export class GridAccountMeasure {
     let dEquity = 0;
     for (let c = 0; c < changes.length; c++) {
       const ch = changes[c];
-      const i = res.instrumentIndex(`changes[${c}].instrument`, ch.instrument);
+      const i = res.instrumentIndex('changes', ch.instrument, c);
       idx[c] = i;
       const s = tb.underlyingOf[i];
       this.slot(slots, s);
