@@ -1,7 +1,8 @@
 /**
  * Liquidation plan of one account: which positions to close, in which order and how much, to
- * bring it back to a target, every step re-margined by the margin engine (MarginEngine.margin:
- * the one home of the margin arithmetic). Fixed-price mechanisms close positions step by step;
+ * bring it back to a target, every step's figures from the margin engine (the one home of the
+ * margin arithmetic: a fresh margin, or the what-if from the account's kept vectors,
+ * MarginEngine.figuresAfter). Fixed-price mechanisms close positions step by step;
  * a Dutch-auction mechanism runs Lyra's auction on the whole portfolio (auction-plan.ts).
  *
  * Targets (gap ≥ 0 restores the account):
