@@ -28,9 +28,15 @@ export interface BookCsr {
   /** rows and holdings in use (rows appended by trades extend both) */
   nRows: number;
   nHold: number;
-  /** the only holdings whose size changes (a tick moves the inverse futures' coin legs): legPos[0..nLeg), ascending */
+  /** the holdings whose size a tick changes (the inverse futures' coin legs): legPos[0..nLeg), ascending */
   legPos: Int32Array;
   nLeg: number;
+  /**
+   * holdings whose size was edited in place since the load (a liquidation reducing positions:
+   * BookRows.setSize), in edit order: edits[0..nEdit); a resident copy re-reads those it has not seen
+   */
+  edits: Int32Array;
+  nEdit: number;
 }
 
 export class Aggregator {
@@ -53,6 +59,8 @@ export class Aggregator {
   private bookKey: string | null = null;
   private bookRows = 0;
   private bookHold = 0;
+  /** in-place size edits of the resident book already copied (BookCsr.edits) */
+  private bookEdits = 0;
 
   constructor(instance: WasmInstance) {
     this.instance = instance;
@@ -87,8 +95,8 @@ export class Aggregator {
   /**
    * Makes a book's CSR resident in this instance's memory. A new `key` (a new load, or arrays
    * reallocated) copies everything; the same key copies only rows / holdings appended since
-   * (trades). The sizes a tick moves (coin legs) are re-copied per row range before it is
-   * aggregated: `syncLegs`.
+   * (trades), and the sizes edited in place since the last sync (BookCsr.edits). The sizes a tick
+   * moves (coin legs) are re-copied per row range before it is aggregated: `syncLegs`.
    */
   syncBook(b: BookCsr): void {
     const full = b.key !== this.bookKey || this.bookRowStart === null || this.bookRowStart.capacity < b.nRows + 1 || this.bookPosInstr!.capacity < b.nHold;
@@ -105,6 +113,7 @@ export class Aggregator {
       this.bookKey = b.key;
       this.bookRows = b.nRows;
       this.bookHold = b.nHold;
+      this.bookEdits = b.nEdit;
       return;
     }
     if (b.nRows > this.bookRows || b.nHold > this.bookHold) {
@@ -113,6 +122,11 @@ export class Aggregator {
       this.bookPosSize!.view.set(b.posSize.subarray(this.bookHold, b.nHold), this.bookHold);
       this.bookRows = b.nRows;
       this.bookHold = b.nHold;
+    }
+    if (b.nEdit > this.bookEdits) {
+      const dst = this.bookPosSize!.view;
+      for (let k = this.bookEdits; k < b.nEdit; k++) dst[b.edits[k]] = b.posSize[b.edits[k]];
+      this.bookEdits = b.nEdit;
     }
   }
 

@@ -4,7 +4,8 @@
  * input order — a CSR in SharedArrayBuffers that the workers make resident in their WASM
  * memory once per load. Per row: its add-on bases (measures/grid/addons.ts), worst loss and
  * scenario. Trades append rows at the end (the account's old rows become dead until the next
- * load); a tick resizes the inverse futures' coin legs entered at mark (size / F) and re-sums their
+ * load); a reduction (BookEngine.replace: a liquidation) edits an account's holdings in place
+ * (applyEdit, logged in csr.edits for the workers' resident copies); a tick resizes the inverse futures' coin legs entered at mark (size / F) and re-sums their
  * rows' futures bases, in its chunks (forwards.ts).
  */
 import { valuedFromEntry } from '../../instruments/valuation.js';
@@ -15,13 +16,14 @@ import type { BookCsr } from '../../wasm/aggregate.js';
 import { F64, I32, growPlain, growShared, sharedF64, sharedI32, sharedU8 } from './arrays.js';
 import type { BookAccounts, Holdings } from './accounts.js';
 import type { BookInstruments } from './instruments.js';
+import type { SizeEdit } from './edit.js';
 import type { ForwardFollow } from './forwards.js';
 
 export class BookRows {
   nRows = 0;
   /** rows of the load (rows after it were appended by trades) */
   loadedRows = 0;
-  csr: BookCsr = { key: '', rowStart: new Int32Array(1), posInstr: new Int32Array(0), posSize: new Float64Array(0), nRows: 0, nHold: 0, legPos: new Int32Array(0), nLeg: 0 };
+  csr: BookCsr = { key: '', rowStart: new Int32Array(1), posInstr: new Int32Array(0), posSize: new Float64Array(0), nRows: 0, nHold: 0, legPos: new Int32Array(0), nLeg: 0, edits: new Int32Array(0), nEdit: 0 };
   private csrVersion = 0;
   rowSub = new Int32Array(0);
   rowSlot = new Int32Array(0);
@@ -43,6 +45,9 @@ export class BookRows {
   private futInstr = new I32(1024, true);
   private futNet = new F64(1024, true);
   private readonly rowBases = new RowBases();
+  /** holdings edited in place since the last load or full copy (csr.edits), and an edit's scratch */
+  private editLog = new I32(1024, true);
+  private readonly scratch = { instr: new I32(), size: new F64(), bases: new Float64Array(BASES), fut: new I32(), net: new F64() };
 
   constructor(
     /** identity of the book (keys of the resident copies in workers) */
@@ -123,7 +128,10 @@ export class BookRows {
       nHold: holdTotal,
       legPos: new Int32Array(0),
       nLeg: 0,
+      edits: new Int32Array(0),
+      nEdit: 0,
     };
+    this.editLog = new I32(1024, true);
     this.bases = sharedF64(BASES * rowCap);
     this.loss = sharedF64(rowCap);
     this.worst = sharedI32(rowCap);
@@ -270,6 +278,67 @@ export class BookRows {
       c.posSize = growShared(c.posSize, nHold);
       c.key = `${this.bookId}:${++this.csrVersion}`;
     }
+  }
+
+  /**
+   * Writes an in-place edit's holdings (edit.ts) and its rows' add-on bases and recorded net
+   * futures; false — nothing written — when a row's new net futures are not its recorded ones
+   * (an instrument whose net was 0 becomes non-zero: the row must be laid out again).
+   */
+  applyEdit(e: SizeEdit, ins: BookInstruments): boolean {
+    const bases = new Float64Array(BASES * e.rows.length);
+    const nets: number[][] = [];
+    for (let n = 0; n < e.rows.length; n++) {
+      const net = this.editedRow(e, e.rows[n], ins, bases, n);
+      if (!net) return false;
+      nets.push(net);
+    }
+    const c = this.csr;
+    for (let n = 0; n < e.holdings.length; n++) {
+      c.posSize[e.holdings[n]] = e.sizes[n];
+      this.editLog.push(e.holdings[n]);
+    }
+    if (this.editLog.n > c.nHold) {
+      // a log longer than the book: the workers copy the whole CSR again instead
+      this.editLog.n = 0;
+      c.key = `${this.bookId}:${++this.csrVersion}`;
+    }
+    c.edits = this.editLog.a;
+    c.nEdit = this.editLog.n;
+    for (let n = 0; n < e.rows.length; n++) {
+      const r = e.rows[n];
+      this.bases.set(bases.subarray(BASES * n, BASES * n + BASES), BASES * r);
+      this.futNet.a.set(nets[n], this.rowFutStart.a[r]);
+    }
+    return true;
+  }
+
+  /** Row r's bases with the edit's sizes into out[BASES·n ..] and its recorded futures' new nets, or null when they do not fit the record. */
+  private editedRow(e: SizeEdit, r: number, ins: BookInstruments, out: Float64Array, n: number): number[] | null {
+    const { instr, size, fut, net } = this.scratch;
+    const { rowStart, posInstr, posSize } = this.csr;
+    instr.n = size.n = fut.n = net.n = 0;
+    for (let d = rowStart[r]; d < rowStart[r + 1]; d++) {
+      instr.push(posInstr[d]);
+      const at = e.holdings.indexOf(d);
+      size.push(at >= 0 ? e.sizes[at] : posSize[d]);
+    }
+    const onFutures = (i: number, q: number): void => {
+      fut.push(i);
+      net.push(q);
+    };
+    if (this.params) this.rowBases.rowInto(this.params, ins, ins.n, ins.groupCount, instr.a, size.a, 0, instr.n, out, n, onFutures);
+    // the recorded futures keep their order; each new non-zero net must be one of them, in that order
+    const from = this.rowFutStart.a[r];
+    const to = this.rowFutStart.a[r + 1];
+    const nets = new Array<number>(to - from).fill(0);
+    let at = from;
+    for (let f = 0; f < fut.n; f++) {
+      while (at < to && this.futInstr.a[at] !== fut.a[f]) at++;
+      if (at === to) return null;
+      nets[at++ - from] = net.a[f];
+    }
+    return nets;
   }
 
   /**

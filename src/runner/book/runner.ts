@@ -34,6 +34,7 @@ import { MarginEngine } from '../account/runner.js';
 import { sharedI32, sharedReduceArrays } from './arrays.js';
 import { accountEquity } from './equity.js';
 import { BookAccounts, Holdings, tradeFits, type ResolvedAccount } from './accounts.js';
+import { applyAccountSizes, sizeEdit } from './edit.js';
 import { BookInstruments } from './instruments.js';
 import { ChunkRunner } from './pool.js';
 import { BookRows } from './rows.js';
@@ -260,19 +261,9 @@ export class BookEngine implements ScheduledBook {
     }
     const t3 = performance.now();
     this.lastStats = {
-      totalMs: t3 - t0,
-      gridMs: t2 - t0,
-      aggregateMs: t1 - t0,
-      reduceMs: t2 - t1,
-      singleMs: t3 - t2,
-      singleAccounts: singleCount,
-      threads: this.runner.threads,
-      variant: this.runner.variant,
-      rows: this.rows.nRows,
-      holdings: this.rows.csr.nHold,
-      scenarios: this.ins.nScen,
-      retriedChunks: agg.retried + red.retried,
-      failedChunks: agg.failedChunks + red.failedChunks,
+      totalMs: t3 - t0, gridMs: t2 - t0, aggregateMs: t1 - t0, reduceMs: t2 - t1, singleMs: t3 - t2, singleAccounts: singleCount,
+      threads: this.runner.threads, variant: this.runner.variant, rows: this.rows.nRows, holdings: this.rows.csr.nHold, scenarios: this.ins.nScen,
+      retriedChunks: agg.retried + red.retried, failedChunks: agg.failedChunks + red.failedChunks,
     };
     return this.lastStats;
   }
@@ -390,10 +381,19 @@ export class BookEngine implements ScheduledBook {
     return k;
   }
 
-  /** Account k's input becomes `a` (valid): vectorized when it was and still can be, else on the single path. */
+  /** Account k's input becomes `a` (valid): a vectorized account reduced is edited in place (edit.ts), else re-laid out vectorized if it can be, else single. */
   private rebook(k: number, a: AccountInput): void {
-    if (this.path[k] === Path.Grid && this.tradeVectorized(k, a)) this.inputs[k] = a;
+    if (this.path[k] === Path.Grid && (this.editInPlace(k, a) || this.tradeVectorized(k, a))) this.inputs[k] = a;
     else this.setSingle(k, a);
+  }
+
+  /** Account k reduced to `a` in its own rows (no row appended, its holders unchanged); false when `a` is not a reduction of it. */
+  private editInPlace(k: number, a: AccountInput): boolean {
+    const e = sizeEdit(this.table!, this.accounts, this.rows, this.ins, this.red, k, a);
+    if (!e || !this.rows.applyEdit(e, this.ins)) return false;
+    applyAccountSizes(this.accounts, e);
+    this.remarginRows(k, e.rows);
+    return true;
   }
 
   private setSingle(k: number, next: AccountInput): void {
@@ -416,7 +416,14 @@ export class BookEngine implements ScheduledBook {
     const res = this.accounts.resolve(this.resolveContext(), next, k, hold);
     if (!res) return false;
     const rows = this.rows.append(hold, subBase, this.ins, this.red);
-    // aggregate the new rows here (the same kernel as the pool: the same doubles)
+    this.setAccount(k, res);
+    this.remarginRows(k, rows);
+    this.accounts.recordDeps(k, this.red, this.rows.rowSlot, this.ins);
+    return true;
+  }
+
+  /** Aggregates account k's `rows` here (the same kernel as the pool: the same doubles), then its equity and figures. */
+  private remarginRows(k: number, rows: readonly number[]): void {
     const agg = this.runner.localAggregator ?? (this.tradeAggregator ??= new Aggregator(new WasmInstance({ simd: this.runner.variant === 'simd' })));
     const ins = this.ins;
     agg.setRiskArrays(ins.risk, `${this.id}:${ins.riskVersion}`);
@@ -427,12 +434,9 @@ export class BookEngine implements ScheduledBook {
       agg.worstLossOfRows(r, r + 1, ns, c.rowStart, c.posInstr, c.posSize, ins.weights.subarray(s * ns, s * ns + ns), this.rows.loss, this.rows.worst, 0);
       rowImInto(this.params!, this.rows.bases, this.rows.loss, ins.slotSpot[s], r, r + 1, this.red.rowIm);
     }
-    this.setAccount(k, res);
     accountEquity(this.accounts.equityArrays(ins), this.red, k);
     reduceAccount(this.red, this.params!, k);
-    this.accounts.recordDeps(k, this.red, this.rows.rowSlot, this.ins);
     this.failures.accounts.delete(k);
-    return true;
   }
 
   /** The result of account k (input order); a non-finite figure makes it an OPTMARGIN_NON_FINITE error. */

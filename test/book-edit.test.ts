@@ -1,0 +1,110 @@
+/**
+ * BookEngine.replace with a reduction of a vectorized account (what a liquidation, an ADL or a
+ * cash transfer books) edits the account's own rows in place (src/runner/book/edit.ts):
+ *  - no row is appended for a pooled account, and its figures equal a fresh book loaded with the
+ *    reduced accounts (bit for bit) and the account runner's margin of the reduced account;
+ *  - the workers' resident copies see the edited sizes: a tick on 2 threads after the edits
+ *    equals a fresh book on 1 thread ticked the same way;
+ *  - an account that is not a reduction (a new position, a new currency, an isolated account)
+ *    is re-laid out as before (rows appended), with the same figures.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { generateBook } from '../src/io/gen-book.js';
+import { defaultMarket, resolveMarket } from '../src/market/index.js';
+import { MarginEngine } from '../src/runner/account/runner.js';
+import { BookEngine } from '../src/runner/book/runner.js';
+import type { AccountInput } from '../src/measures/types.js';
+
+const market = resolveMarket(defaultMarket());
+const model = 'deribit-pm-2024.1';
+// two hand-made accounts with offsetting inverse futures (the futures add-on: 1 % of the offsetting notional), then a generated book
+const offsetting: AccountInput[] = [
+  { id: 'off1', mode: 'cross', collateral: { BTC: 2, USDC: 50_000 }, positions: [{ instrument: 'BTC-PERPETUAL', size: 200_000 }, { instrument: 'BTC-25DEC26', size: -150_000 }, { instrument: 'BTC-25SEP26', size: 50_000, entryPrice: 70_000 }] },
+  { id: 'off2', mode: 'portfolio', collateral: { ETH: 40 }, positions: [{ instrument: 'ETH-PERPETUAL', size: -80_000 }, { instrument: 'ETH-25DEC26', size: 30_000 }, { instrument: 'ETH-PERPETUAL', size: 20_000 }] },
+];
+const accounts = [...offsetting, ...generateBook({ accounts: 400, seed: 11, market }).accounts];
+
+/** Account a reduced: every other position halved, the last one closed (of two or more), the first collateral balance cut by 10 %. */
+function reduced(a: AccountInput): AccountInput {
+  const positions = a.positions.slice(0, a.positions.length > 1 ? -1 : 1).map((p, j) => (j % 2 === 0 ? { ...p, size: p.size / 2 } : p));
+  const [cur] = Object.keys(a.collateral);
+  return { ...a, positions, collateral: cur ? { ...a.collateral, [cur]: a.collateral[cur] * 0.9 } : a.collateral };
+}
+
+function figures(book: BookEngine, k: number): number[] {
+  const f = new Float64Array(3);
+  const h = book.figuresInto(k, f);
+  return [h, f[0], f[1], f[2]];
+}
+
+const books: BookEngine[] = [];
+afterAll(async () => {
+  for (const b of books) await b.close();
+});
+async function loaded(input: readonly unknown[], threads: number): Promise<BookEngine> {
+  const b = BookEngine.create({ market, model, threads });
+  books.push(b);
+  b.load(input);
+  await b.recompute();
+  return b;
+}
+
+describe('BookEngine.replace: a reduction is edited in place', () => {
+  it('pooled accounts keep their rows; figures equal a fresh load and the account runner', async () => {
+    const book = await loaded(accounts, 2);
+    const rows0 = book.rows.nRows;
+    const edited: number[] = [];
+    const next = accounts.slice();
+    for (let k = 0; k < accounts.length; k++) {
+      const a = accounts[k];
+      if (k % 3 !== 0 && k >= offsetting.length) continue;
+      if (a.mode === 'isolated' || a.positions.length === 0 || !book.isGrid(k)) continue;
+      next[k] = reduced(a);
+      book.replace(k, next[k]);
+      edited.push(k);
+    }
+    expect(edited.length).toBeGreaterThan(50);
+    expect(edited.slice(0, 2)).toEqual([0, 1]);
+    expect(book.rows.nRows).toBe(rows0); // no row appended, none dead
+    const fresh = await loaded(next, 1);
+    const engine = new MarginEngine({ market, model });
+    for (let k = 0; k < accounts.length; k++) {
+      expect(figures(book, k), `account ${k}`).toEqual(figures(fresh, k));
+    }
+    for (const k of edited) {
+      const r = engine.margin(next[k]);
+      if (!r.ok) throw new Error(r.error.message);
+      const [, eq, im, mm] = figures(book, k);
+      expect(eq).toBeCloseTo(r.equity, 6);
+      expect(im).toBeCloseTo(r.initialMargin, 6);
+      expect(mm).toBeCloseTo(r.maintenanceMargin, 6);
+      expect(book.account(k)).toEqual(next[k]);
+    }
+    // the workers' resident rows follow the edited sizes: ticks on 2 threads = a fresh book on 1
+    for (const [u, x] of [['BTC', -0.07], ['ETH', 0.05], ['BTC', -0.12]] as const) {
+      const m = market.shocked({ priceMove: u === 'BTC' ? { BTC: x } : { ETH: x } });
+      const a = await book.tick(u, m);
+      const b = await fresh.tick(u, m);
+      expect(a.indices).toEqual(b.indices);
+      for (let k = 0; k < accounts.length; k++) expect(figures(book, k), `${u} account ${k}`).toEqual(figures(fresh, k));
+    }
+  }, 60_000);
+
+  it('not a reduction (a new currency, an isolated account, a new position): re-laid out, the same figures', async () => {
+    const book = await loaded(accounts, 1);
+    const rows0 = book.rows.nRows;
+    const next = accounts.slice();
+    const iso = accounts.findIndex((a) => a.mode === 'isolated' && a.positions.length > 1);
+    const pooled = accounts.findIndex((a, k) => a.mode !== 'isolated' && a.positions.length > 1 && book.isGrid(k) && !('ETH' in a.collateral));
+    expect(iso).toBeGreaterThanOrEqual(0);
+    expect(pooled).toBeGreaterThanOrEqual(0);
+    next[iso] = reduced(accounts[iso]);
+    next[pooled] = { ...accounts[pooled], collateral: { ...accounts[pooled].collateral, ETH: 0.5 } };
+    const grown = accounts.findIndex((a, k) => k !== pooled && a.mode !== 'isolated' && book.isGrid(k) && a.positions.length > 0);
+    next[grown] = { ...accounts[grown], positions: [...accounts[grown].positions, { instrument: 'BTC-PERPETUAL', size: 1000 }] };
+    for (const k of [iso, pooled, grown]) book.replace(k, next[k]);
+    expect(book.rows.nRows).toBeGreaterThan(rows0);
+    const fresh = await loaded(next, 1);
+    for (const k of [iso, pooled, grown]) expect(figures(book, k)).toEqual(figures(fresh, k));
+  });
+});
