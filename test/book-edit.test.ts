@@ -1,12 +1,12 @@
 /**
  * BookEngine.replace with a reduction of a vectorized account (what a liquidation, an ADL or a
  * cash transfer books) edits the account's own rows in place (src/runner/book/edit.ts):
- *  - no row is appended for a pooled account, and its figures equal a fresh book loaded with the
- *    reduced accounts (bit for bit) and the account runner's margin of the reduced account;
+ *  - no row is appended (pooled and isolated accounts), and the figures equal a fresh book loaded
+ *    with the reduced accounts (bit for bit) and the account runner's margin of the reduced account;
  *  - the workers' resident copies see the edited sizes: a tick on 2 threads after the edits
  *    equals a fresh book on 1 thread ticked the same way;
- *  - an account that is not a reduction (a new position, a new currency, an isolated account)
- *    is re-laid out as before (rows appended), with the same figures.
+ *  - an account that is not a reduction (a new position, a new currency) is
+ *    re-laid out as before (rows appended), with the same figures.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateBook } from '../src/io/gen-book.js';
@@ -24,11 +24,19 @@ const offsetting: AccountInput[] = [
 ];
 const accounts = [...offsetting, ...generateBook({ accounts: 400, seed: 11, market }).accounts];
 
-/** Account a reduced: every other position halved, the last one closed (of two or more), the first collateral balance cut by 10 %. */
+/**
+ * Account a reduced: every other position halved, the last one closed (of two or more; in
+ * isolated mode its own collateral returns to the account's, as a liquidation books it), the
+ * first collateral balance cut by 10 %.
+ */
 function reduced(a: AccountInput): AccountInput {
-  const positions = a.positions.slice(0, a.positions.length > 1 ? -1 : 1).map((p, j) => (j % 2 === 0 ? { ...p, size: p.size / 2 } : p));
-  const [cur] = Object.keys(a.collateral);
-  return { ...a, positions, collateral: cur ? { ...a.collateral, [cur]: a.collateral[cur] * 0.9 } : a.collateral };
+  const last = a.positions.length > 1 ? a.positions[a.positions.length - 1] : undefined;
+  const positions = a.positions.slice(0, last ? -1 : 1).map((p, j) => (j % 2 === 0 ? { ...p, size: p.size / 2 } : p));
+  const collateral = { ...a.collateral };
+  const [cur] = Object.keys(collateral);
+  if (cur) collateral[cur] *= 0.9;
+  for (const [c, x] of Object.entries(last?.collateral ?? {})) collateral[c] = (collateral[c] ?? 0) + x;
+  return { ...a, positions, collateral };
 }
 
 function figures(book: BookEngine, k: number): number[] {
@@ -58,13 +66,14 @@ describe('BookEngine.replace: a reduction is edited in place', () => {
     for (let k = 0; k < accounts.length; k++) {
       const a = accounts[k];
       if (k % 3 !== 0 && k >= offsetting.length) continue;
-      if (a.mode === 'isolated' || a.positions.length === 0 || !book.isGrid(k)) continue;
+      if (a.positions.length === 0 || !book.isGrid(k)) continue;
       next[k] = reduced(a);
       book.replace(k, next[k]);
       edited.push(k);
     }
     expect(edited.length).toBeGreaterThan(50);
     expect(edited.slice(0, 2)).toEqual([0, 1]);
+    expect(edited.filter((k) => accounts[k].mode === 'isolated').length).toBeGreaterThan(5);
     expect(book.rows.nRows).toBe(rows0); // no row appended, none dead
     const fresh = await loaded(next, 1);
     const engine = new MarginEngine({ market, model });
@@ -90,15 +99,16 @@ describe('BookEngine.replace: a reduction is edited in place', () => {
     }
   }, 60_000);
 
-  it('not a reduction (a new currency, an isolated account, a new position): re-laid out, the same figures', async () => {
+  it('not a reduction (a new currency, pooled or isolated; a new position): re-laid out, the same figures', async () => {
     const book = await loaded(accounts, 1);
     const rows0 = book.rows.nRows;
     const next = accounts.slice();
-    const iso = accounts.findIndex((a) => a.mode === 'isolated' && a.positions.length > 1);
+    const iso = accounts.findIndex((a) => a.mode === 'isolated' && a.positions.length > 1 && !('ETH' in a.collateral));
     const pooled = accounts.findIndex((a, k) => a.mode !== 'isolated' && a.positions.length > 1 && book.isGrid(k) && !('ETH' in a.collateral));
     expect(iso).toBeGreaterThanOrEqual(0);
     expect(pooled).toBeGreaterThanOrEqual(0);
     next[iso] = reduced(accounts[iso]);
+    next[iso] = { ...next[iso], collateral: { ...next[iso].collateral, ETH: 0.5 } };
     next[pooled] = { ...accounts[pooled], collateral: { ...accounts[pooled].collateral, ETH: 0.5 } };
     const grown = accounts.findIndex((a, k) => k !== pooled && a.mode !== 'isolated' && book.isGrid(k) && a.positions.length > 0);
     next[grown] = { ...accounts[grown], positions: [...accounts[grown].positions, { instrument: 'BTC-PERPETUAL', size: 1000 }] };

@@ -5,7 +5,8 @@
  *  - mechanisms are validated once and come back frozen;
  *  - a simulation step skips ticking an underlying whose data did not change
  *    (ResolvedMarket.sameUnderlying), yet still liquidates every account below MM;
- *  - re-laying the book out (the dead rows of liquidated accounts dropped) changes no figure;
+ *  - liquidations edit accounts in place (no row appended), and re-laying the book out (the dead
+ *    rows of a trade dropped) changes no figure;
  *  - a step's impact is the square-root law on its cumulative flow, re-ticked only beyond the tolerance.
  */
 import { describe, expect, it } from 'vitest';
@@ -125,14 +126,17 @@ describe('simulation step: unchanged underlyings are not ticked', () => {
   });
 });
 
-describe('simulation: the book re-laid out when liquidations left dead rows', () => {
-  it('compacting before every step gives the same steps, bit for bit, as never compacting', async () => {
+describe('simulation: liquidations leave no dead rows; a re-layout changes nothing', () => {
+  it('liquidations edit accounts in place (no row appended); compacting before every step gives the same steps, bit for bit, as never compacting', async () => {
     const { accounts } = generateBook({ accounts: 300, seed: 7, market });
     const moves = [{ BTC: -0.04 }, { BTC: -0.09, ETH: -0.05 }, { BTC: -0.15, ETH: -0.12 }, { BTC: -0.1, ETH: -0.2 }];
     const path = shocksPath(market, { steps: moves.map((m, i) => ({ name: `s${i}`, moves: m })) });
-    const run = async (compactDeadRows: number): Promise<{ steps: unknown[]; loads: number }> => {
+    type Book = { load: (...a: unknown[]) => unknown; trade: (k: number, c: unknown) => unknown; rows: { nRows: number; loadedRows: number } };
+    const run = async (compactDeadRows: number, traded: boolean): Promise<{ steps: unknown[]; loads: number; appended: number }> => {
       const sim = await Simulation.create({ accounts, market, model: 'deribit-pm-2024.1', mechanism: 'deribit-incremental', compactDeadRows });
-      const book = (sim as unknown as { book: { load: (...a: unknown[]) => unknown } }).book;
+      const book = (sim as unknown as { book: Book }).book;
+      // a trade appends rows (a new position): the dead rows a re-layout drops
+      if (traded) book.trade(5, [{ instrument: 'BTC-PERPETUAL', size: 10 }]);
       let loads = 0;
       const load = book.load.bind(book);
       book.load = (...a: unknown[]) => {
@@ -145,11 +149,14 @@ describe('simulation: the book re-laid out when liquidations left dead rows', ()
       } finally {
         await sim.close();
       }
-      return { steps, loads };
+      return { steps, loads, appended: book.rows.nRows - book.rows.loadedRows };
     };
-    const never = await run(Infinity);
-    const always = await run(0);
-    expect(never.steps.reduce((n: number, r) => n + (r as StepReport).liquidated, 0)).toBeGreaterThan(10);
+    const plain = await run(Infinity, false);
+    expect(plain.steps.reduce((n: number, r) => n + (r as StepReport).liquidated, 0)).toBeGreaterThan(10);
+    expect(plain.appended).toBe(0);
+    const never = await run(Infinity, true);
+    const always = await run(0, true);
+    expect(never.appended).toBeGreaterThan(0);
     expect(always.loads).toBeGreaterThan(0);
     expect(never.loads).toBe(0);
     expect(always.steps).toEqual(never.steps);

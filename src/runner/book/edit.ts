@@ -8,17 +8,18 @@
  * are those of the reduced account laid out afresh (up to the order of a row's recorded net
  * futures when one instrument appears twice in it: docs/book.md).
  *
- * Applies only when `next` is `current` reduced: a pooled (portfolio or cross) account on the
- * vectorized path whose next positions are its positions in order (same instrument and entry),
- * some removed or resized, and whose next collateral balances are in currencies it already has a
- * line for. Anything else — a new position, a new currency, an isolated account — returns null,
- * and the book re-lays the account out as a trade does (rows appended).
+ * Applies only when `next` is the account reduced: an account on the vectorized path, in the same
+ * mode, whose next positions are its positions in order (same instrument and entry), some removed
+ * or resized, and whose next balances (the account's, and in isolated mode each position's own)
+ * are in currencies it already has a line for there. Anything else — a new position, a new
+ * currency, a change of mode — returns null, and the book re-lays the account out as a trade
+ * does (rows appended).
  */
 import { ErrorCodes, OptmarginError } from '../../errors.js';
 import { Kind } from '../../instruments/kind.js';
 import type { InstrumentTable } from '../../instruments/table.js';
 import { collateralExposure, entryLegCoin } from '../../instruments/valuation.js';
-import type { AccountInput } from '../../measures/types.js';
+import type { AccountInput, PositionInput } from '../../measures/types.js';
 import { AccKind, type ReduceArrays } from '../../measures/grid/reduce.js';
 import type { BookAccounts } from './accounts.js';
 import type { BookInstruments } from './instruments.js';
@@ -37,53 +38,68 @@ export interface SizeEdit {
 
 /** The edit that turns account k (sub-account arrays of `acc`) into `next`, or null when `next` is not a reduction of it. */
 export function sizeEdit(table: InstrumentTable, acc: BookAccounts, rows: BookRows, ins: BookInstruments, red: ReduceArrays, k: number, next: AccountInput): SizeEdit | null {
-  if (red.accKind[k] !== AccKind.Pooled || next.mode === 'isolated') return null;
-  const j = red.accSubFrom[k];
+  const kind = red.accKind[k];
+  if (kind !== (next.mode === 'isolated' ? AccKind.Isolated : AccKind.Pooled)) return null;
   const e: SizeEdit = { ops: [], opSizes: [], lines: [], amounts: [], holdings: [], sizes: [], rows: [] };
-  if (!matchPositions(table, acc, j, next, e) || !matchCollateral(acc, j, next, e)) return null;
-  placeHoldings(table, acc, rows, ins, red, j, e);
+  const j0 = red.accSubFrom[k];
+  const j1 = red.accSubTo[k];
+  const matched = matchPositions(table, acc, j0, j1, next, e);
+  if (!matched) return null;
+  // pooled: the sub-account's lines are the account's balances; isolated: the account-level lines, then each position's own
+  if (kind === AccKind.Isolated && !matchLines(acc, acc.accColFrom[k], acc.accColTo[k], next.collateral, e)) return null;
+  const firstOp = acc.subPosFrom.a[j0];
+  for (let j = j0; j < j1; j++) {
+    const from = e.lines.length;
+    const own = kind === AccKind.Pooled ? next.collateral : (matched[acc.subPosFrom.a[j] - firstOp]?.collateral ?? {});
+    if (!matchLines(acc, acc.subColFrom.a[j], acc.subColTo.a[j], own, e)) return null;
+    placeHoldings(table, acc, rows, ins, red, j, e, firstOp, from);
+  }
   return e;
 }
 
-/** Original positions of sub-account j against next's, in order: a matched one takes next's size, the others 0. */
-function matchPositions(table: InstrumentTable, acc: BookAccounts, j: number, next: AccountInput, e: SizeEdit): boolean {
+/**
+ * Original positions of sub-accounts [j0, j1) against next's, in order: a matched one takes next's size, the
+ * others 0. Returns the next position matched by each original one (undefined: closed), or null
+ * when some next position matches none.
+ */
+function matchPositions(table: InstrumentTable, acc: BookAccounts, j0: number, j1: number, next: AccountInput, e: SizeEdit): (PositionInput | undefined)[] | null {
   const np = next.positions;
+  const out: (PositionInput | undefined)[] = [];
   let c = 0;
-  let q = acc.subEntryFrom.a[j];
-  for (let p = acc.subPosFrom.a[j]; p < acc.subPosTo.a[j]; p++) {
+  let q = acc.subEntryFrom.a[j0];
+  for (let p = acc.subPosFrom.a[j0]; p < acc.subPosTo.a[j1 - 1]; p++) {
     const x = acc.opInstr.a[p];
     const entry = x < 0 ? acc.opEntry.a[q++] : undefined;
     const i = x < 0 ? ~x : x;
-    let size = 0;
-    if (c < np.length && np[c].entryPrice === entry && table.indexOf(np[c].instrument) === i) size = np[c++].size;
+    const hit = c < np.length && np[c].entryPrice === entry && table.indexOf(np[c].instrument) === i ? np[c++] : undefined;
+    out.push(hit);
     e.ops.push(p);
-    e.opSizes.push(size);
+    e.opSizes.push(hit ? hit.size : 0);
   }
-  return c === np.length;
+  return c === np.length ? out : null;
 }
 
-/** Collateral lines of sub-account j at next's balances; false when next has a non-zero balance without a line. */
-function matchCollateral(acc: BookAccounts, j: number, next: AccountInput, e: SizeEdit): boolean {
-  const from = acc.subColFrom.a[j];
-  const to = acc.subColTo.a[j];
+/** Collateral lines [from, to) at `balances`; false when a non-zero balance has no line. */
+function matchLines(acc: BookAccounts, from: number, to: number, balances: Record<string, number>, e: SizeEdit): boolean {
   let covered = 0;
   for (let c = from; c < to; c++) {
-    const amount = next.collateral[acc.currencies[acc.colCur.a[c]]];
+    const amount = balances[acc.currencies[acc.colCur.a[c]]];
     if (amount !== undefined && amount !== 0) covered++;
     e.lines.push(c);
     e.amounts.push(amount ?? 0);
   }
   let wanted = 0;
-  for (const cur of Object.keys(next.collateral)) if (next.collateral[cur] !== 0) wanted++;
+  for (const cur of Object.keys(balances)) if (balances[cur] !== 0) wanted++;
   return covered === wanted;
 }
 
 /**
  * The holdings of sub-account j with their new sizes, found as the resolve laid them out (each
- * position, then an inverse future's coin leg, then the coin collateral lines; a row holds the
- * sub-account's holdings of its underlying in that order). A mismatch is an engine bug.
+ * position, then an inverse future's coin leg, then the coin collateral lines e.lines[lineFrom..];
+ * a row holds the sub-account's holdings of its underlying in that order). A mismatch is an
+ * engine bug.
  */
-function placeHoldings(table: InstrumentTable, acc: BookAccounts, rows: BookRows, ins: BookInstruments, red: ReduceArrays, j: number, e: SizeEdit): void {
+function placeHoldings(table: InstrumentTable, acc: BookAccounts, rows: BookRows, ins: BookInstruments, red: ReduceArrays, j: number, e: SizeEdit, firstOp: number, lineFrom: number): void {
   const { rowStart, posInstr } = rows.csr;
   const cursor = new Map<number, number>();
   for (let q = red.subRowStart[j]; q < red.subRowStart[j + 1]; q++) {
@@ -100,22 +116,22 @@ function placeHoldings(table: InstrumentTable, acc: BookAccounts, rows: BookRows
     e.sizes.push(size);
   };
   let q = acc.subEntryFrom.a[j];
-  for (let n = 0; n < e.ops.length; n++) {
-    const x = acc.opInstr.a[e.ops[n]];
+  for (let p = acc.subPosFrom.a[j]; p < acc.subPosTo.a[j]; p++) {
+    const x = acc.opInstr.a[p];
     const i = x < 0 ? ~x : x;
     const entry = x < 0 ? acc.opEntry.a[q++] : ins.forward[i];
-    put(i, e.opSizes[n]);
+    const size = e.opSizes[p - firstOp];
+    put(i, size);
     const kind = ins.kind[i];
-    if ((kind === Kind.Future || kind === Kind.Perpetual) && ins.inverse[i]) {
-      put(table.coinIndex(table.underlyings[ins.slot[i]]), entryLegCoin(kind, ins.inverse[i], ins.cs[i], e.opSizes[n], entry));
-    }
+    if ((kind === Kind.Future || kind === Kind.Perpetual) && ins.inverse[i]) put(table.coinIndex(table.underlyings[ins.slot[i]]), entryLegCoin(kind, ins.inverse[i], ins.cs[i], size, entry));
   }
-  for (let n = 0; n < e.lines.length; n++) {
+  for (let n = lineFrom; n < e.lines.length; n++) {
     const cur = acc.colCur.a[e.lines[n]];
     const coin = acc.curCoin[cur];
     if (coin >= 0) put(coin, collateralExposure(e.amounts[n], acc.curHaircut[cur]));
   }
-  for (const r of e.rows) {
+  for (let q2 = red.subRowStart[j]; q2 < red.subRowStart[j + 1]; q2++) {
+    const r = red.subRows[q2];
     if (cursor.get(rows.rowSlot[r]) !== rowStart[r + 1]) throw new OptmarginError(ErrorCodes.INTERNAL, `in-place edit: row ${r} of sub-account ${j} has holdings the edit did not place`);
   }
 }
