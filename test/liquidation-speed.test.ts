@@ -192,3 +192,32 @@ describe('the cascade within tolerance', () => {
     });
   }
 });
+
+describe('a cascade round is a batch auction', () => {
+  // two identical ETH accounts below MM (the sheet above): liquidated in the same round, each plan prices
+  // its impact on the step's flow before the round, so each is the plan the account gets when liquidated alone
+  const eth = (id: string): AccountInput => ({ id, mode: 'cross', collateral: { USDC: 2000 }, positions: [{ instrument: 'ETH_USDC-PERPETUAL', size: 10 }] });
+  it('two identical accounts of one round: the same plan each as alone (volume, fees, liquidator gain doubled; the same account after)', async () => {
+    const run = async (accounts: AccountInput[]): Promise<{ r: StepReport; after: AccountInput[] }> => {
+      const sim = await Simulation.create({ accounts, market, model: 'deribit-pm-2024.1', mechanism: 'deribit-incremental', insuranceFundUsd: 1e6 });
+      try {
+        const r = await sim.step(market.shocked({ priceMove: { BTC: -0.01 } }), 'BTC -1 %');
+        const book = (sim as unknown as { book: { account: (k: number) => AccountInput } }).book;
+        return { r, after: accounts.map((_, k) => book.account(k)) };
+      } finally {
+        await sim.close();
+      }
+    };
+    const alone = await run([eth('a')]);
+    const both = await run([eth('a'), eth('b')]);
+    expect(alone.r.liquidatedAccounts).toEqual([0]);
+    expect(both.r.liquidatedAccounts).toEqual([0, 1]);
+    expect(both.r.rounds).toBe(1);
+    // the lone plan's impact is not zero (so a sequential round would have priced b's plan worse)
+    expect(alone.r.liquidatorGain).toBeGreaterThan(0);
+    for (const key of ['volumeUsd', 'fees', 'liquidatorGain'] as const) expect(both.r[key]).toBeCloseTo(2 * alone.r[key], 9);
+    expect({ ...both.after[1], id: 'a' }).toEqual(alone.after[0]);
+    expect(both.after[0]).toEqual(alone.after[0]);
+    expect(Math.abs(both.r.ledger.residual)).toBeLessThan(1e-6);
+  });
+});

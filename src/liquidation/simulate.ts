@@ -4,8 +4,10 @@
  *   1. tick     the book engine re-margins what the new market moved (incremental, per underlying),
  *               with the permanent price impact of earlier liquidations applied on top of the path;
  *   2. liquidate every account below maintenance margin (equity < MM), in input order, each at
- *               most once per step, by the mechanism's plan (plan.ts: the margin engine re-margins
- *               every step of it); the book takes the account after the plan (BookEngine.replace);
+ *               most once per step, by the mechanism's plan (plan.ts); a round is a batch auction:
+ *               each plan's impact is priced on the notional of the step's earlier rounds, not on
+ *               the plans before it in the round; the book takes the account after the plan
+ *               (BookEngine.replace: an in-place edit of its rows);
  *   3. shortfall a bankrupt account's negative equity is covered by the insurance fund, then
  *               socialised among the step's winners pro rata to their step profit, or deleveraged
  *               against ranked counterparties (ADL) — shortfall-book.ts;
@@ -319,9 +321,11 @@ export class Simulation {
       if (todo.length === 0) break;
       r.rounds++;
       const engine = new MarginEngine({ market: hashed(this.market), model: this.model });
+      // a batch auction: every plan of the round prices its impact against the step's flow before the round (not the plans before it in the round)
+      const prior = { ...cum };
       for (const k of todo) {
         done.add(k);
-        const plan = this.liquidate(k, engine, cum, net, r, recs[this.ledger.of[k]]);
+        const plan = this.liquidate(k, engine, prior, cum, net, r, recs[this.ledger.of[k]]);
         // the deficit as the book margins the account after the plan (the ledger's figures)
         if (plan && this.eq[k] < 0) this.shortfall.add(k, -this.eq[k], plan);
       }
@@ -370,8 +374,9 @@ export class Simulation {
   }
 
   /**
-   * A liquidated account is re-laid out by BookEngine.replace (new rows appended, its old rows
-   * left dead), and every tick still aggregates the dead rows: when the appended rows exceed
+   * BookEngine.replace edits a liquidated account in place; only an account given a new position
+   * or currency (a fund transfer in a currency it did not hold) is re-laid out — new rows
+   * appended, its old rows left dead, still aggregated by every tick: when the appended rows exceed
    * compactAt × the loaded rows, the book loads the same accounts again on the current market.
    * The figures are the same doubles (the runners agree after trades: test/runners-agree); any
    * difference would show in the step's ledger residual. Timed as the step's compactMs.
@@ -397,12 +402,16 @@ export class Simulation {
     return out;
   }
 
-  /** Liquidates account k by the mechanism's plan and books the result on the book. */
-  private liquidate(k: number, engine: MarginEngine, cum: Record<string, number>, flow: Map<string, number>, r: StepReport, rc: CurrencyStep): LiquidationPlan | null {
+  /**
+   * Liquidates account k by the mechanism's plan — its impact priced on `prior`, the notional
+   * liquidated per underlying in the step's earlier rounds — and books the result on the book;
+   * the plan's notional adds to `cum`, its net delta to `flow`.
+   */
+  private liquidate(k: number, engine: MarginEngine, prior: Readonly<Record<string, number>>, cum: Record<string, number>, flow: Map<string, number>, r: StepReport, rc: CurrencyStep): LiquidationPlan | null {
     const a = this.book.account(k);
     const c = this.ledger.of[k];
     const fund = this.ledger.funds[c];
-    const plan = planLiquidation(engine, a, { mechanism: this.mechanism, priorNotional: cum, securityModuleBalance: fund.balance });
+    const plan = planLiquidation(engine, a, { mechanism: this.mechanism, priorNotional: prior, securityModuleBalance: fund.balance });
     if (plan.steps.length === 0) return null;
     r.liquidated++;
     r.liquidatedAccounts.push(k);
