@@ -318,11 +318,13 @@ export class BookRows {
     const { instr, size, fut, net } = this.scratch;
     const { rowStart, posInstr, posSize } = this.csr;
     instr.n = size.n = fut.n = net.n = 0;
-    for (let d = rowStart[r]; d < rowStart[r + 1]; d++) {
+    const d0 = rowStart[r];
+    const d1 = rowStart[r + 1];
+    for (let d = d0; d < d1; d++) {
       instr.push(posInstr[d]);
-      const at = e.holdings.indexOf(d);
-      size.push(at >= 0 ? e.sizes[at] : posSize[d]);
+      size.push(posSize[d]);
     }
+    for (let h = 0; h < e.holdings.length; h++) if (e.holdings[h] >= d0 && e.holdings[h] < d1) size.a[e.holdings[h] - d0] = e.sizes[h];
     const onFutures = (i: number, q: number): void => {
       fut.push(i);
       net.push(q);
