@@ -228,11 +228,7 @@ export class BookEngine implements ScheduledBook {
     this.accounts.accColTo[k] = res.colTo;
   }
 
-  /**
-   * Margins every account from the resolved inputs: aggregation of every row, then the
-   * per-account reduction (pool or in-process), then the single-path accounts on this thread
-   * (timed separately: `singleMs`).
-   */
+  /** Margins every account: aggregation of every row, the per-account reduction (pool or in-process), then the single-path accounts here (`singleMs`). */
   async recompute(): Promise<BookRunStats> {
     const t0 = performance.now();
     let agg = { retried: 0, failedChunks: 0, tasks: 0 };
@@ -483,9 +479,7 @@ export class BookEngine implements ScheduledBook {
   }
 
   /** Number of holdings × scenarios aggregated per full recompute (every row, dead rows of traded accounts included). */
-  get work(): number {
-    return this.rows.csr.nHold * this.ins.nScen;
-  }
+  get work(): number { return this.rows.csr.nHold * this.ins.nScen; }
 
   /** model / market header every serialized result set carries. */
   header(): { model: { id: string; version: string; hash: string; mechanism: string }; marketHash: string; valuationTime: number } {
