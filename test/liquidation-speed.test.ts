@@ -180,6 +180,7 @@ describe('the cascade within tolerance', () => {
         expect(r.impact.ETH).toBeCloseTo(x, 15);
         expect(r.spot.ETH).toBeCloseTo(market.spot('ETH') * (impactTolerance ? 1 : 1 + x), 8);
         expect(ticked).toEqual(impactTolerance ? ['BTC'] : ['BTC', 'ETH']);
+        expect(r.ticks).toBe(ticked.length);
         expect(Math.abs(r.ledger.residual)).toBeLessThan(1e-6);
         ticked.length = 0;
         const r2 = await sim.step(market, 'back');

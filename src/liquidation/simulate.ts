@@ -73,6 +73,8 @@ export interface StepReport extends ShortfallTotals {
   /** cumulative permanent price impact per underlying (relative) */
   impact: Record<string, number>;
   rounds: number;
+  /** book ticks in the step: one per underlying whose market moved, at the start and in each cascade round that re-ticks */
+  ticks: number;
   liquidated: number;
   /** input indices of the accounts liquidated in this step, ascending by round then index */
   liquidatedAccounts: number[];
@@ -123,6 +125,7 @@ export class Simulation {
   private readonly compactAt: number;
   private readonly shortfall: ShortfallBook;
   private steps = 0;
+  private ticks = 0; // book ticks since the step began
   private readonly bookUnderlyings: string[];
   private readonly gross0: Float64Array;
   /** scratch of tickAll: accounts already counted as changed */
@@ -280,6 +283,7 @@ export class Simulation {
       if (!m.hasUnderlying(u)) throw new OptmarginError(ErrorCodes.MISSING_MARKET_DATA, `the path's market has no underlying ${JSON.stringify(u)} the book holds`);
       if (typeof prev.sameUnderlying === 'function' && prev.sameUnderlying(m, u)) continue;
       const upd = await this.book.tick(u, m);
+      this.ticks++;
       this.refreshAll(upd.indices, recs);
       for (const k of upd.indices) seen[k] = 1;
       last = upd.indices;
@@ -301,10 +305,11 @@ export class Simulation {
     const recs = this.ledger.stepRecords();
     this.stepStartEq.set(this.eq);
     const r: StepReport = {
-      step: ++this.steps, label, spot: {}, impact: {}, rounds: 0, liquidated: 0, liquidatedAccounts: [], volumeUsd: 0, fees: 0, liquidatorGain: 0, marketPnl: 0, ...emptyShortfall(), insuranceFund: 0, accountsFailed: 0,
+      step: ++this.steps, label, spot: {}, impact: {}, rounds: 0, ticks: 0, liquidated: 0, liquidatedAccounts: [], volumeUsd: 0, fees: 0, liquidatorGain: 0, marketPnl: 0, ...emptyShortfall(), insuranceFund: 0, accountsFailed: 0,
       ledger: { accounts: 0, liquidators: 0, insuranceFund: 0, printed: 0, residual: 0 }, currencies: recs, ms: 0, stages: { tickMs: 0, liquidateMs: 0, shortfallMs: 0, compactMs: 0 },
     };
     await this.compactIfDead();
+    this.ticks = 0;
     const t1 = performance.now();
     r.stages.compactMs = t1 - t0;
     for (const [u, x] of this.impact) this.applied.set(u, x);
@@ -342,6 +347,7 @@ export class Simulation {
       ta = performance.now();
       r.stages.tickMs += ta - tc;
     }
+    r.ticks = this.ticks;
     for (const u of us) {
       r.spot[u] = this.market.spot(u);
       r.impact[u] = this.impact.get(u) ?? 0;
@@ -402,11 +408,7 @@ export class Simulation {
     return out;
   }
 
-  /**
-   * Liquidates account k by the mechanism's plan — its impact priced on `prior`, the notional
-   * liquidated per underlying in the step's earlier rounds — and books the result on the book;
-   * the plan's notional adds to `cum`, its net delta to `flow`.
-   */
+  /** Liquidates account k by the mechanism's plan (impact priced on `prior`: the step's earlier rounds), books it; its notional adds to `cum`, its net delta to `flow`. */
   private liquidate(k: number, engine: MarginEngine, prior: Readonly<Record<string, number>>, cum: Record<string, number>, flow: Map<string, number>, r: StepReport, rc: CurrencyStep): LiquidationPlan | null {
     const a = this.book.account(k);
     const c = this.ledger.of[k];
