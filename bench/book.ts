@@ -52,7 +52,7 @@ export async function bookSection(ctx: SectionContext): Promise<Section> {
         }
         const k = accounts.findIndex((a) => a.mode === 'portfolio' && a.positions.length >= 20);
         for (let i = 0; i < reps; i++) tradeMs.push(eng.trade(k, [{ instrument: 'BTC-PERPETUAL', size: 10 * (i + 1) }]).ms);
-        // a liquidation step's pattern: trades on many accounts (their rows appended at the end of
+        // trades on many accounts (their rows appended at the end of
         // the CSR, outside the load's order), then ticks
         for (let j = 0; j < accounts.length && traded < 1000; j += 97) {
           if (accounts[j].positions.length === 0) continue;
