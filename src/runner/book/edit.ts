@@ -71,7 +71,8 @@ function matchPositions(table: InstrumentTable, acc: BookAccounts, j0: number, j
     const x = acc.opInstr.a[p];
     const entry = x < 0 ? acc.opEntry.a[q++] : undefined;
     const i = x < 0 ? ~x : x;
-    const hit = c < np.length && np[c].entryPrice === entry && table.indexOf(np[c].instrument) === i ? np[c++] : undefined;
+    // by name (no lookup: a name the table does not have is no match, and the re-layout reports it as before)
+    const hit = c < np.length && np[c].entryPrice === entry && np[c].instrument === table.names[i] ? np[c++] : undefined;
     out.push(hit);
     e.ops.push(p);
     e.opSizes.push(hit ? hit.size : 0);
