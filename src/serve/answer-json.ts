@@ -19,12 +19,12 @@
  *
  * Measured (in process, one 20-option answer, V8 heap bytes from HeapAllocation, CPU time):
  * JSON.stringify per member into the slab (the writer before this one) 18.9 kB and ~24–29 µs;
- * this writer 8.1 kB and ~26–31 µs; the same members gathered in one string (a rope of ~700
- * pieces) ~20 µs but 26.6 kB (32 bytes per piece). In the server at 5,000 req/s: 51.3 → 41.5 kB
- * of garbage per request, 110 → 87 scavenges per 30,000 requests, CPU per request equal within
- * the noise of a loaded machine (94–108 µs both). Garbage per request in the server, earlier
- * (sampling heap profile): ~74 kB when the answer went out as a string, ~52 kB with the writer
- * before this one.
+ * this writer 12.2 kB; the same members gathered in one string (a rope of ~700 pieces) ~20 µs but
+ * 26.6 kB (32 bytes per piece). In the server at 5,000 req/s (noisy, loaded machine): 51.3 →
+ * 44.3 kB of garbage per request, ~150 → ~100 scavenges per 40,000 requests, no mark-compact,
+ * CPU per request equal within the noise (~95–108 µs). Numbers written as '' + v instead took
+ * ~41 kB but set off mark-compacts (below). Earlier (sampling heap profile): ~74 kB when the answer
+ * went out as a string, ~52 kB with the writer before this one.
  */
 import type { MarginOutput } from '../cli/margin.js';
 
@@ -119,16 +119,18 @@ const stringJson = (s: string): string => (PLAIN.test(s) ? '"' + s + '"' : JSON.
 /**
  * Any value as JSON.stringify writes it, piece by piece: plain objects (own enumerable string
  * keys in their order, members undefined, functions or symbols left out) and arrays (those as
- * null) member by member, each object's toJSON(key) in its place when it has one; a finite
- * number as its shortest round-trip text (ToString, what JSON.stringify writes), any other
- * number as null; a frozen object or array from the memo; anything else (an object with another
+ * null) member by member, each object's toJSON(key) in its place when it has one; a number
+ * by JSON.stringify (its shortest round-trip text, null when not finite); a frozen object or array from the memo; anything else (an object with another
  * prototype, boxed primitives, a bigint) by JSON.stringify itself. Results are plain data with no
  * cycles.
  */
 function writeValue(out: Sink, v: unknown): void {
   switch (typeof v) {
     case 'number':
-      return out.put(Number.isFinite(v) ? '' + v : 'null');
+      // JSON.stringify's digits, not '' + v: ToString keeps each new number's text in V8's
+      // number-string cache, which lives in the old generation; at 5,000 answers a second that
+      // promoted them and set off ~1 mark-compact a second (measured: 6–7 per 8 s against none)
+      return out.put(Number.isFinite(v) ? JSON.stringify(v) : 'null');
     case 'string':
       return out.put(stringJson(v));
     case 'boolean':
