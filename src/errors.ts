@@ -116,6 +116,11 @@ export function invalidInput(path: string, requirement: string, value: unknown):
   return new OptmarginError(ErrorCodes.INVALID_INPUT, `${path} ${requirement}, got ${show(value)}`, path);
 }
 
+/** Whether check.bounded accepts v: finite, |v| <= limit, and > 0 when `positive` (readers that skip building objects test values with it). */
+export function inBounds(v: number, limit: number, positive = false): boolean {
+  return Number.isFinite(v) && (!positive || v > 0) && Math.abs(v) <= limit;
+}
+
 /** Field checks used at every input boundary. Each throws INVALID_INPUT naming the path. */
 export const check = {
   finite(path: string, v: unknown): number {
@@ -134,6 +139,7 @@ export const check = {
   },
   /** A finite number with |v| <= limit (and > 0 when `positive`). */
   bounded(path: string, v: unknown, limit: number, positive = false): number {
+    if (typeof v === 'number' && inBounds(v, limit, positive)) return v;
     if (typeof v !== 'number' || !Number.isFinite(v)) throw invalidInput(path, 'must be a finite number', v);
     if (positive && !(v > 0)) throw invalidInput(path, 'must be > 0', v);
     if (Math.abs(v) > limit) throw invalidInput(path, `must be within ${positive ? '(0, ' : '±'}${limit.toExponential(0).replace('e+', 'e')}${positive ? ']' : ''} (docs/book.md "Limits")`, v);

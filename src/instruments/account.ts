@@ -4,17 +4,30 @@
  * `positions[17].size must be a finite number, got "x"`.
  */
 import { decode } from '@msgpack/msgpack';
-import { ErrorCodes, OptmarginError, check, invalidInput } from '../errors.js';
+import { ErrorCodes, OptmarginError, check, inBounds, invalidInput } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import { ACCOUNT_MODES, type AccountInput, type PositionChange, type PositionInput } from './types.js';
 
 const CURRENCY_RE = /^[A-Z][A-Z0-9]{1,9}$/;
 
+/**
+ * validateAccount's rules for single values, as predicates: readers that fill a book's columns
+ * without building an account object (io/msgpack-account.ts, the columnar file) accept a value
+ * only when validateAccount would, and leave any other to it (its message, code and path).
+ */
+export const accepts = {
+  currency: (code: string): boolean => CURRENCY_RE.test(code),
+  balance: (x: number): boolean => inBounds(x, LIMITS.collateral),
+  size: (q: number): boolean => inBounds(q, LIMITS.size) && q !== 0,
+  entryPrice: (e: number): boolean => inBounds(e, LIMITS.price, true),
+  positionCount: (n: number): boolean => n <= LIMITS.positionsPerAccount,
+};
+
 function validateBalances(path: string, v: unknown): Record<string, number> {
   const obj = check.object(path, v);
   const out: Record<string, number> = {};
   for (const key of Object.keys(obj)) {
-    if (!CURRENCY_RE.test(key)) throw invalidInput(`${path}`, 'keys must be upper-case currency codes like BTC or USDC', key);
+    if (!accepts.currency(key)) throw invalidInput(`${path}`, 'keys must be upper-case currency codes like BTC or USDC', key);
     out[key] = check.bounded(`${path}.${key}`, obj[key], LIMITS.collateral);
   }
   return out;
@@ -26,7 +39,7 @@ function validatePosition(path: string, v: unknown, mode: string): PositionInput
   const p = check.object(path, v);
   const instrument = check.string(`${path}.instrument`, p.instrument);
   const size = check.bounded(`${path}.size`, p.size, LIMITS.size);
-  if (size === 0) throw invalidInput(`${path}.size`, 'must be non-zero', size);
+  if (!accepts.size(size)) throw invalidInput(`${path}.size`, 'must be non-zero', size); // within bounds: zero is what it can break
   const out: PositionInput = { instrument, size };
   if (p.entryPrice !== undefined) out.entryPrice = check.bounded(`${path}.entryPrice`, p.entryPrice, LIMITS.price, true);
   if (p.collateral !== undefined) {
@@ -51,7 +64,7 @@ export function validateAccount(v: unknown, path = ''): AccountInput {
   const mode = check.oneOf(at('mode'), a.mode, ACCOUNT_MODES);
   const collateral = a.collateral === undefined ? {} : validateBalances(at('collateral'), a.collateral);
   const rawPositions = a.positions === undefined ? [] : check.array(at('positions'), a.positions);
-  if (rawPositions.length > LIMITS.positionsPerAccount) throw invalidInput(at('positions'), `must hold at most ${LIMITS.positionsPerAccount} positions`, rawPositions.length);
+  if (!accepts.positionCount(rawPositions.length)) throw invalidInput(at('positions'), `must hold at most ${LIMITS.positionsPerAccount} positions`, rawPositions.length);
   const positions = new Array<PositionInput>(rawPositions.length);
   for (let i = 0; i < rawPositions.length; i++) positions[i] = validatePosition(at(`positions[${i}]`), rawPositions[i], mode);
   const out: AccountInput = { id, mode, collateral, positions };

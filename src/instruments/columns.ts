@@ -143,24 +143,40 @@ export class ColumnsBuilder {
 
   /** A validated account (validateAccount's output). */
   add(a: AccountInput): void {
-    this.ids.push(a.id);
-    this.mode.push(a.mode === 'portfolio' ? Mode.Portfolio : a.mode === 'cross' ? Mode.Cross : Mode.Isolated);
+    this.beginAccount(a.id, a.mode === 'portfolio' ? Mode.Portfolio : a.mode === 'cross' ? Mode.Cross : Mode.Isolated);
     for (const p of a.positions) {
-      this.instr.push(this.nameOf(p.instrument));
-      this.size.push(p.size);
-      this.entry.push(p.entryPrice ?? NaN);
-      if (p.collateral) {
-        for (const c of Object.keys(p.collateral)) {
-          this.pcur.push(this.currencyOf(c));
-          this.pamount.push(p.collateral[c]);
-        }
-      }
-      this.pcolStart.push(this.pcur.n);
+      this.position(p.instrument, p.size, p.entryPrice ?? NaN);
+      if (p.collateral) for (const c of Object.keys(p.collateral)) this.positionLine(c, p.collateral[c]);
+      this.endPosition();
     }
-    for (const c of Object.keys(a.collateral)) {
-      this.cur.push(this.currencyOf(c));
-      this.amount.push(a.collateral[c]);
-    }
+    for (const c of Object.keys(a.collateral)) this.accountLine(c, a.collateral[c]);
+    this.endAccount();
+  }
+
+  // An account piece by piece (add's steps; io/msgpack-account.ts calls them with values validateAccount accepts):
+  // beginAccount, then per position: position, its positionLines, endPosition; then the accountLines; endAccount.
+  beginAccount(id: string, mode: number): void {
+    this.ids.push(id);
+    this.mode.push(mode);
+  }
+  /** A position (entry NaN: none). */
+  position(instrument: string, size: number, entry: number): void {
+    this.instr.push(this.nameOf(instrument));
+    this.size.push(size);
+    this.entry.push(entry);
+  }
+  positionLine(currency: string, amount: number): void {
+    this.pcur.push(this.currencyOf(currency));
+    this.pamount.push(amount);
+  }
+  endPosition(): void {
+    this.pcolStart.push(this.pcur.n);
+  }
+  accountLine(currency: string, amount: number): void {
+    this.cur.push(this.currencyOf(currency));
+    this.amount.push(amount);
+  }
+  endAccount(): void {
     this.posStart.push(this.instr.n);
     this.colStart.push(this.cur.n);
   }

@@ -24,7 +24,7 @@
 import { encode } from '@msgpack/msgpack';
 import { ErrorCodes, OptmarginError, type ErrorCode } from '../errors.js';
 import { LIMITS } from '../limits.js';
-import { validateAccount } from '../instruments/account.js';
+import { accepts, validateAccount } from '../instruments/account.js';
 import { decodeMsgpack } from './decode.js';
 import { ColumnsBuilder, Mode, accountAt, concatColumns, type AccountError, type BookColumns } from '../instruments/columns.js';
 
@@ -34,7 +34,6 @@ export const COLUMNS_FORMAT = 'optmargin.book-columns/2';
 const COLUMNS_FORMAT_V1 = 'optmargin.book-columns/1';
 /** accounts per segment of a streamed file (≈ 1.3 M positions, ≈ 35 MB: what a writer holds at a time) */
 export const SEGMENT_ACCOUNTS = 65_536;
-const CURRENCY_RE = /^[A-Z][A-Z0-9]{1,9}$/;
 
 const hasMagic = (b: Uint8Array, m: string): boolean => b.length >= 8 && [...m].every((ch, i) => b[i] === ch.charCodeAt(0));
 
@@ -184,7 +183,7 @@ function readSegment(buf: Uint8Array, dv: DataView, off: number, name: string, f
   checkIndices(name, 'instr', c.instr, c.names.length);
   checkIndices(name, 'cur', c.cur, c.currencies.length);
   checkIndices(name, 'pcur', c.pcur, c.currencies.length);
-  for (const [i, s] of c.currencies.entries()) if (!CURRENCY_RE.test(s)) throw bad(name, `currencies[${i}] is not a currency code`);
+  for (const [i, s] of c.currencies.entries()) if (!accepts.currency(s)) throw bad(name, `currencies[${i}] is not a currency code`);
   if (!Array.isArray(h.errors)) throw bad(name, 'errors must be an array');
   for (const e of h.errors as unknown[]) {
     const [k, code, message, path] = e as [number, ErrorCode, string, string?];
@@ -217,17 +216,16 @@ function accountBreaksRule(c: BookColumns, k: number): boolean {
   if (c.ids[k].length === 0) return true;
   const p0 = c.posStart[k];
   const p1 = c.posStart[k + 1];
-  if (p1 - p0 > LIMITS.positionsPerAccount) return true;
+  if (!accepts.positionCount(p1 - p0)) return true;
   for (let p = p0; p < p1; p++) {
-    const q = c.size[p];
-    if (!(q !== 0 && Math.abs(q) <= LIMITS.size)) return true;
+    if (!accepts.size(c.size[p])) return true;
     const e = c.entry[p];
-    if (e === e && !(e > 0 && e <= LIMITS.price)) return true;
+    if (e === e && !accepts.entryPrice(e)) return true;
     if (c.names[c.instr[p]].length === 0) return true;
     if (c.pcolStart[p + 1] > c.pcolStart[p] && c.mode[k] !== Mode.Isolated) return true;
-    for (let q2 = c.pcolStart[p]; q2 < c.pcolStart[p + 1]; q2++) if (!(Math.abs(c.pamount[q2]) <= LIMITS.collateral)) return true;
+    for (let q2 = c.pcolStart[p]; q2 < c.pcolStart[p + 1]; q2++) if (!accepts.balance(c.pamount[q2])) return true;
   }
-  for (let q = c.colStart[k]; q < c.colStart[k + 1]; q++) if (!(Math.abs(c.amount[q]) <= LIMITS.collateral)) return true;
+  for (let q = c.colStart[k]; q < c.colStart[k + 1]; q++) if (!accepts.balance(c.amount[q])) return true;
   return false;
 }
 

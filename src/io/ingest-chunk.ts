@@ -10,7 +10,9 @@
  */
 import { OptmarginError } from '../errors.js';
 import { validateAccount } from '../instruments/account.js';
-import { boundedDecoder, jsonNestingViolation, MAX_NESTING } from './decode.js';
+import type { Decoder } from '@msgpack/msgpack';
+import { boundedDecoder, jsonNestingViolation, MAX_NESTING, skipMsgpack } from './decode.js';
+import { MsgpackAccountReader } from './msgpack-account.js';
 import { ColumnsBuilder, usableId, entryError, type AccountError, type BookColumns } from '../instruments/columns.js';
 import { receiptOf, type IngestReceipt } from './ingest-receipt.js';
 
@@ -97,13 +99,29 @@ function ingestJsonLines(t: IngestTask): IngestResult {
   return { columns, receipt: receiptOf(columns), accountLike, ...(firstNotAccount ? { firstNotAccount } : {}) };
 }
 
+/**
+ * A run of msgpack account values: each read straight into the columns when it is in the plain
+ * form (MsgpackAccountReader: no object), else decoded and validated as an object (its error).
+ */
 function ingestMsgpack(t: IngestTask): IngestResult {
   const b = new ColumnsBuilder();
+  const reader = new MsgpackAccountReader(b);
+  const bytes = t.bytes;
+  let decoder: Decoder | null = null;
   let accountLike = 0;
   // the main thread has checked each value's structure (skipMsgpack) before sending the chunk
-  for (const v of boundedDecoder(t.bytes.length).decodeMulti(t.bytes)) {
+  for (let q = 0; q < bytes.length; ) {
+    const next = reader.read(bytes, q);
+    if (next >= 0) {
+      accountLike++; // it has a mode
+      q = next;
+      continue;
+    }
+    const end = skipMsgpack(bytes, q, bytes.length, 'the chunk');
+    const v = (decoder ??= boundedDecoder(bytes.length)).decode(bytes.subarray(q, end));
     if (looksLikeAccount(v)) accountLike++;
     addEntry(b, v);
+    q = end;
   }
   const columns = b.build();
   return { columns, receipt: receiptOf(columns), accountLike };
