@@ -110,7 +110,7 @@ class ChunkParser {
     this.pending.push(e);
   }
   private async onPool(pool: Piscina, t: IngestTask, chunk: number): Promise<IngestResult> {
-    // the chunk's bytes are in shared memory (sharedCopy): the worker reads them in place, no copy
+    // the chunk's bytes are in shared memory (joinShared): the worker reads them in place, no copy
     // is made to send them, and they stay here for an in-process retry (no thread writes them)
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(), this.timeoutMs); // ref'd: a hung worker cannot leave the process idle
@@ -204,11 +204,20 @@ async function* blocks(file: string): AsyncGenerator<Buffer> {
   }
 }
 
-/** A chunk's bytes copied into shared memory (the one copy a chunk costs the reading thread). */
-function sharedCopy(b: Uint8Array): Uint8Array {
-  const c = new Uint8Array(new SharedArrayBuffer(b.length));
-  c.set(b);
-  return c;
+/**
+ * The bytes not yet cut into chunks and the next block read, in one piece of shared memory: the
+ * one copy a byte costs the reading thread (chunks are views of it, that the workers read in place).
+ */
+function joinShared(rest: Uint8Array, block: Uint8Array): Buffer {
+  const b = Buffer.from(new SharedArrayBuffer(rest.length + block.length));
+  b.set(rest, 0);
+  b.set(block, rest.length);
+  return b;
+}
+
+/** Bytes [from, to) of a shared piece, as a chunk's bytes (a view: nothing copied). */
+function chunkOf(b: Uint8Array, from: number, to: number): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset + from, to - from);
 }
 
 /** msgpack array header at p: [count, header length], or null when the byte is not an array header. */
@@ -241,7 +250,7 @@ export async function ingestBook(file: string, opts: IngestOptions): Promise<{ c
     }
     total += n.value.length;
     opts.onProgress?.(total);
-    buf = buf.length === 0 ? n.value : Buffer.concat([buf, n.value]);
+    buf = joinShared(buf, n.value);
     return true;
   };
   // the rest of the input in one piece (a document read whole): one copy, not one per block
@@ -336,7 +345,7 @@ export async function ingestBook(file: string, opts: IngestOptions): Promise<{ c
           } else end = far + 1;
         }
         if (end > 0) {
-          const bytes = sharedCopy(buf.subarray(0, end));
+          const bytes = chunkOf(buf, 0, end);
           const firstLine = line;
           for (let q = bytes.indexOf(0x0a); q >= 0; q = bytes.indexOf(0x0a, q + 1)) line++;
           await submit({ format: 'jsonl', bytes, firstLine, firstIndex: -1, entries: jsonLineEntries(bytes) });
@@ -372,7 +381,7 @@ export async function ingestBook(file: string, opts: IngestOptions): Promise<{ c
         count++;
         remaining--;
         if (q - chunkStart >= chunkBytes) {
-          const bytes = sharedCopy(buf.subarray(chunkStart, q));
+          const bytes = chunkOf(buf, chunkStart, q);
           await submit({ format: 'msgpack', bytes, firstLine: 0, firstIndex: index, entries: count });
           index += count;
           count = 0;
@@ -382,7 +391,7 @@ export async function ingestBook(file: string, opts: IngestOptions): Promise<{ c
         }
       }
       if (remaining !== Infinity && remaining > 0) throw new OptmarginError(ErrorCodes.INVALID_FILE, `${name} is not valid msgpack: the array declares ${remaining} more accounts than the file holds`);
-      if (q > chunkStart) await submit({ format: 'msgpack', bytes: sharedCopy(buf.subarray(chunkStart, q)), firstLine: 0, firstIndex: index, entries: count });
+      if (q > chunkStart) await submit({ format: 'msgpack', bytes: chunkOf(buf, chunkStart, q), firstLine: 0, firstIndex: index, entries: count });
     }
     const t1 = performance.now();
     const busyReading = parser.waited + parser.consumed; // the final drain below adds to both
