@@ -13,6 +13,7 @@ import { validateAccount } from '../instruments/account.js';
 import type { Decoder } from '@msgpack/msgpack';
 import { boundedDecoder, jsonNestingViolation, MAX_NESTING, skipMsgpack } from './decode.js';
 import { MsgpackAccountReader } from './msgpack-account.js';
+import { JsonAccountReader } from './json-account.js';
 import { ColumnsBuilder, usableId, entryError, type AccountError, type BookColumns } from '../instruments/columns.js';
 import { receiptOf, type IngestReceipt } from './ingest-receipt.js';
 
@@ -62,8 +63,13 @@ function addEntry(b: ColumnsBuilder, v: unknown): void {
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
+/**
+ * A run of JSON lines: each line read straight into the columns when it is a plain account
+ * (JsonAccountReader: no JSON.parse, no object), else parsed and validated as an object (its error).
+ */
 function ingestJsonLines(t: IngestTask): IngestResult {
   const b = new ColumnsBuilder();
+  const reader = new JsonAccountReader(b);
   const bytes = t.bytes;
   let accountLike = 0;
   let firstNotAccount: string | undefined;
@@ -77,6 +83,10 @@ function ingestJsonLines(t: IngestTask): IngestResult {
     while (z > a && (bytes[z - 1] === 0x20 || bytes[z - 1] === 0x09 || bytes[z - 1] === 0x0d)) z--;
     s = e + 1;
     if (a === z) continue;
+    if (reader.read(bytes, a, z)) {
+      accountLike++; // it has a mode (and nests 4 levels: the nesting cap cannot be what rejects it)
+      continue;
+    }
     if (jsonNestingViolation(bytes, MAX_NESTING, a, z) >= 0) {
       b.addInvalid(`line ${line}`, entryError(`line ${line} nests arrays/objects deeper than ${MAX_NESTING} levels`));
       continue;

@@ -5,27 +5,26 @@
  * It takes the plain form every writer emits — a map of `id` (a non-empty ASCII string), `mode`,
  * then optionally `collateral` (a map of currency → number) and `positions` (an array of maps of
  * `instrument`, `size`, optionally `entryPrice` and, in isolated mode, `collateral`) — and
- * accepts a value only when validateAccount would: each number is checked by validateAccount's
- * own rules (`accepts`, src/instruments/account.ts), and the columns it writes are those
- * `ColumnsBuilder.add(validateAccount(value))` writes. Anything else — another key or key order,
- * a repeated key, a non-ASCII string, a 64-bit integer, nil, a value a rule rejects — is left
- * to the object path (decode, validateAccount), so every error keeps its code, message and path.
+ * accepts a value only when validateAccount would (AccountScratch checks each value by its
+ * rules), writing the columns `ColumnsBuilder.add(validateAccount(value))` writes. Anything else
+ * — another key or key order, a repeated key, a non-ASCII string, a 64-bit integer, nil, a value
+ * a rule rejects — is left to the object path (decode, validateAccount), so every error keeps
+ * its code, message and path.
  */
-import { accepts } from '../instruments/account.js';
 import { Mode, type ColumnsBuilder } from '../instruments/columns.js';
+import { AccountScratch, asciiString, isKey, keyBytes } from './account-scratch.js';
 
-const ascii = (s: string): Uint8Array => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
-const K_ID = ascii('id');
-const K_MODE = ascii('mode');
-const K_COLLATERAL = ascii('collateral');
-const K_POSITIONS = ascii('positions');
-const K_INSTRUMENT = ascii('instrument');
-const K_SIZE = ascii('size');
-const K_ENTRY = ascii('entryPrice');
-const MODES: [Uint8Array, number][] = [
-  [ascii('portfolio'), Mode.Portfolio],
-  [ascii('cross'), Mode.Cross],
-  [ascii('isolated'), Mode.Isolated],
+const K_ID = keyBytes('id');
+const K_MODE = keyBytes('mode');
+const K_COLLATERAL = keyBytes('collateral');
+const K_POSITIONS = keyBytes('positions');
+const K_INSTRUMENT = keyBytes('instrument');
+const K_SIZE = keyBytes('size');
+const K_ENTRY = keyBytes('entryPrice');
+export const MODE_KEYS: [Uint8Array, number][] = [
+  [keyBytes('portfolio'), Mode.Portfolio],
+  [keyBytes('cross'), Mode.Cross],
+  [keyBytes('isolated'), Mode.Isolated],
 ];
 
 /** Not read here: the value goes to the object path. */
@@ -39,15 +38,7 @@ export class MsgpackAccountReader {
   /** the last string read: [strAt, strAt + strLen) */
   private strAt = 0;
   private strLen = 0;
-  /** interned strings (instrument names, currencies) by FNV-1a hash of their bytes */
-  private readonly interned = new Map<number, string>();
-  // one account's positions and collateral lines, read before anything is written
-  private pName: string[] = [];
-  private pSize = new Float64Array(64);
-  private pEntry = new Float64Array(64);
-  private pLineEnd = new Int32Array(64);
-  private lineCur: string[] = [];
-  private lineAmount: Float64Array = new Float64Array(64);
+  private readonly acc = new AccountScratch();
 
   constructor(private readonly b: ColumnsBuilder) {}
 
@@ -63,118 +54,75 @@ export class MsgpackAccountReader {
       this.end = bytes.length;
     }
     this.p = at;
+    this.acc.reset();
     const n = this.mapLen();
     if (n < 2 || !this.key(K_ID) || !this.string() || this.strLen === 0) return FALLBACK;
-    const id = this.ascii();
+    const id = asciiString(this.u, this.strAt, this.strLen);
     if (id === null || !this.key(K_MODE) || !this.string()) return FALLBACK;
-    const mode = this.mode();
+    const mode = modeOf(this.u, this.strAt, this.strLen);
     if (mode < 0) return FALLBACK;
-    let lines = 0;
-    let nPos = 0;
     let seenCollateral = false;
     for (let k = 2; k < n; k++) {
       if (!this.string()) return FALLBACK;
-      if (!seenCollateral && nPos === 0 && this.equals(K_COLLATERAL)) {
-        // before the positions only: the account's lines are lines [0, lines)
-        seenCollateral = true;
-        lines = this.balances(0);
-        if (lines < 0) return FALLBACK;
-      } else if (k === n - 1 && this.equals(K_POSITIONS)) {
-        nPos = this.positions(mode, lines);
-        if (nPos < 0) return FALLBACK;
+      if (!seenCollateral && this.is(K_COLLATERAL)) {
+        seenCollateral = true; // before the positions only: the account's lines come first
+        if (!this.balances()) return FALLBACK;
+      } else if (k === n - 1 && this.is(K_POSITIONS)) {
+        if (!this.positions(mode)) return FALLBACK;
       } else return FALLBACK;
     }
-    this.commit(id, mode, nPos, lines);
+    this.acc.commit(this.b, id, mode);
     return this.p;
   }
 
-  /** Writes the account read (positions and their lines, then the account's lines: ColumnsBuilder.add's order). */
-  private commit(id: string, mode: number, nPos: number, accountLines: number): void {
-    const b = this.b;
-    b.beginAccount(id, mode);
-    for (let i = 0, q = accountLines; i < nPos; i++) {
-      b.position(this.pName[i], this.pSize[i], this.pEntry[i]);
-      for (; q < this.pLineEnd[i]; q++) b.positionLine(this.lineCur[q], this.lineAmount[q]);
-      b.endPosition();
-    }
-    for (let q = 0; q < accountLines; q++) b.accountLine(this.lineCur[q], this.lineAmount[q]);
-    b.endAccount();
-  }
-
-  /** A balances map into lines [from, …): returns the new line count, or −1. */
-  private balances(from: number): number {
+  /** A balances map (the account's, or the last position's). */
+  private balances(): boolean {
     const n = this.mapLen();
-    if (n < 0) return FALLBACK;
-    let q = from;
-    for (let k = 0; k < n; k++, q++) {
-      if (!this.string()) return FALLBACK;
-      const cur = this.intern();
-      if (cur === null || !accepts.currency(cur)) return FALLBACK;
-      for (let r = from; r < q; r++) if (this.lineCur[r] === cur) return FALLBACK; // a repeated key
-      const x = this.number();
-      if (!accepts.balance(x)) return FALLBACK;
-      if (q === this.lineAmount.length) this.lineAmount = grown(this.lineAmount);
-      this.lineCur[q] = cur;
-      this.lineAmount[q] = x;
+    if (n < 0) return false;
+    const from = this.acc.nLines;
+    for (let k = 0; k < n; k++) {
+      if (!this.string()) return false;
+      const cur = this.acc.intern(this.u, this.strAt, this.strLen);
+      if (!this.acc.line(from, cur, this.number())) return false;
     }
-    return q;
+    return true;
   }
 
-  /** The positions array (lines of position collateral after `lines`): returns the count, or −1. */
-  private positions(mode: number, lines: number): number {
+  private positions(mode: number): boolean {
     const n = this.arrayLen();
-    if (n < 0 || !accepts.positionCount(n)) return FALLBACK;
-    if (n > this.pSize.length) {
-      this.pSize = new Float64Array(2 * n);
-      this.pEntry = new Float64Array(2 * n);
-      this.pLineEnd = new Int32Array(2 * n);
-    }
-    let q = lines;
+    if (n < 0) return false;
     for (let i = 0; i < n; i++) {
       const m = this.mapLen();
-      if (m < 2 || !this.key(K_INSTRUMENT) || !this.string() || this.strLen === 0) return FALLBACK;
-      const name = this.intern();
-      if (name === null || !this.key(K_SIZE)) return FALLBACK;
+      if (m < 2 || !this.key(K_INSTRUMENT) || !this.string()) return false;
+      const name = this.acc.intern(this.u, this.strAt, this.strLen);
+      if (!this.key(K_SIZE)) return false;
       const size = this.number();
-      if (!accepts.size(size)) return FALLBACK;
       let entry = NaN;
       let seenEntry = false;
       let seenCollateral = false;
       for (let k = 2; k < m; k++) {
-        if (!this.string()) return FALLBACK;
-        if (!seenEntry && this.equals(K_ENTRY)) {
+        if (!this.string()) return false;
+        if (!seenEntry && !seenCollateral && this.is(K_ENTRY)) {
           seenEntry = true;
           entry = this.number();
-          if (!accepts.entryPrice(entry)) return FALLBACK;
-        } else if (!seenCollateral && mode === Mode.Isolated && this.equals(K_COLLATERAL)) {
+        } else if (!seenCollateral && mode === Mode.Isolated && this.is(K_COLLATERAL)) {
           seenCollateral = true;
-          q = this.balances(q);
-          if (q < 0) return FALLBACK;
-        } else return FALLBACK;
+          if (!this.acc.position(name, size, entry, seenEntry) || !this.balances()) return false;
+        } else return false;
       }
-      this.pName[i] = name;
-      this.pSize[i] = size;
-      this.pEntry[i] = entry;
-      this.pLineEnd[i] = q;
+      if (!seenCollateral && !this.acc.position(name, size, entry, seenEntry)) return false;
+      this.acc.endPosition();
     }
-    return n;
-  }
-
-  private mode(): number {
-    for (const [k, m] of MODES) if (this.equals(k)) return m;
-    return -1;
+    return true;
   }
 
   /** Whether the next value is the string key k (the position is undefined when not: the caller falls back). */
   private key(k: Uint8Array): boolean {
-    return this.string() && this.equals(k);
+    return this.string() && this.is(k);
   }
 
-  private equals(k: Uint8Array): boolean {
-    if (this.strLen !== k.length) return false;
-    const u = this.u;
-    for (let i = 0; i < k.length; i++) if (u[this.strAt + i] !== k[i]) return false;
-    return true;
+  private is(k: Uint8Array): boolean {
+    return isKey(this.u, this.strAt, this.strLen, k);
   }
 
   /** Reads a str header and skips its bytes (strAt / strLen); false when the value is not a string inside the chunk. */
@@ -238,40 +186,10 @@ export class MsgpackAccountReader {
       default: return dv.getInt32(p + 1);
     }
   }
-
-  /** The last string read, as one shared string per distinct value (null when it is not ASCII). */
-  private intern(): string | null {
-    const u = this.u;
-    let h = 0x811c9dc5;
-    for (let i = this.strAt; i < this.strAt + this.strLen; i++) {
-      const c = u[i];
-      if (c >= 0x80) return null;
-      h = Math.imul(h ^ c, 0x01000193);
-    }
-    const hit = this.interned.get(h);
-    if (hit !== undefined && this.sameAs(hit)) return hit;
-    const s = this.ascii()!;
-    if (hit === undefined) this.interned.set(h, s);
-    return s;
-  }
-
-  private sameAs(s: string): boolean {
-    if (s.length !== this.strLen) return false;
-    for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== this.u[this.strAt + i]) return false;
-    return true;
-  }
-
-  /** The last string read (null when a byte is not ASCII: UTF-8 is left to the object path's decoder). */
-  private ascii(): string | null {
-    const u = this.u;
-    const to = this.strAt + this.strLen;
-    for (let i = this.strAt; i < to; i++) if (u[i] >= 0x80) return null;
-    return String.fromCharCode.apply(null, u.subarray(this.strAt, to) as unknown as number[]);
-  }
 }
 
-function grown(a: Float64Array): Float64Array {
-  const b = new Float64Array(2 * a.length);
-  b.set(a);
-  return b;
+/** The mode named by bytes [at, at + len), or −1. */
+export function modeOf(u: Uint8Array, at: number, len: number): number {
+  for (const [k, m] of MODE_KEYS) if (isKey(u, at, len, k)) return m;
+  return -1;
 }

@@ -1,9 +1,11 @@
 /**
- * msgpack accounts read straight into columns (src/io/msgpack-account.ts) give exactly the
- * columns of the object path — @msgpack/msgpack's decode, validateAccount, ColumnsBuilder.add
- * (written out here on its own) — for random books and for every value the reader must leave to
- * the object path (other key orders or keys, repeated keys, non-ASCII strings, nil, 64-bit and
- * float32 numbers, values a rule rejects): same columns, same errors (code, message, path).
+ * msgpack values and JSON lines read straight into columns (src/io/msgpack-account.ts,
+ * json-account.ts) give exactly the columns of the object path — @msgpack/msgpack's decode or
+ * JSON.parse, validateAccount, ColumnsBuilder.add (written out here on its own) — for random
+ * books and for every value a reader must leave to the object path (other key orders or keys,
+ * repeated keys, escapes, non-ASCII strings, nil, 64-bit and float32 numbers, exponents and long
+ * decimals, values a rule rejects, lines JSON.parse rejects): same columns, same errors (code,
+ * message, path).
  */
 import { encode, decode } from '@msgpack/msgpack';
 import { describe, expect, test } from 'vitest';
@@ -114,5 +116,63 @@ describe('msgpack accounts read into columns', () => {
     const p3 = got.ids.indexOf('p3');
     expect(got.entry[got.posStart[p3]]).toBe(70000);
     expect(got.amount[got.colStart[p3]]).toBe(Math.fround(0.1));
+  });
+});
+
+/** One JSON line per value, read as the ingestion workers read them. */
+function readLines(lines: string[]): BookColumns {
+  const bytes = Buffer.from(lines.join('\n') + '\n');
+  const shared = new Uint8Array(new SharedArrayBuffer(bytes.length));
+  shared.set(bytes);
+  return ingestChunk({ format: 'jsonl', bytes: shared, firstLine: 1, firstIndex: -1, entries: 0 }).columns;
+}
+
+describe('JSON-lines accounts read into columns', () => {
+  test('random books, written by JSON.stringify and with spaces everywhere JSON allows: the columns of JSON.parse + validateAccount', () => {
+    for (const seed of [1, 2]) {
+      const { accounts } = generateBook({ accounts: 400, seed, market });
+      expect(readLines(accounts.map((a) => JSON.stringify(a))), `seed ${seed}`).toEqual(objectPath(accounts));
+      expect(readLines(accounts.map((a) => JSON.stringify(a, null, 1).replace(/\n/g, ' \t'))), `seed ${seed}, spaced`).toEqual(objectPath(accounts));
+    }
+  });
+
+  test('every line the reader leaves to JSON.parse gives its account or error exactly, numbers converted as JSON.parse converts them', () => {
+    const base = '{"id":"j1","mode":"cross","collateral":{"BTC":1},"positions":[{"instrument":"BTC-PERPETUAL","size":SIZE}]}';
+    const sizes = ['1e3', '-2.5E+2', '0.30000000000000004', '123456789.012345678', '-7.25', '1234.5678901234567', '7e-1', '0.000001', '99999999999.99999'];
+    const valid = [
+      ...sizes.map((x) => base.replace('SIZE', x)),
+      '{"id":"z0","mode":"cross","collateral":{"BTC":-0.0}}',
+      '{"id":"j\\"2","mode":"cross","positions":[]}', // an escape
+      '{"id":"j3\\u00e9","mode":"cross"}',
+      '{"id":"compte-été","mode":"cross"}', // UTF-8
+      '{"mode":"cross","id":"j4"}', // other key order
+      '{"id":"j5","mode":"cross","currency":"BTC"}', // another key
+      '{"id":"j6","mode":"cross","collateral":{"BTC":1,"BTC":2}}', // a repeated key: the last
+      '{"id":"j7","mode":"cross","positions":[],"collateral":{"ETH":1}}',
+      '{"id":42,"mode":"portfolio"}',
+      '{"id":"j8","mode":"cross","positions":[{"size":1,"instrument":"BTC-PERPETUAL"}]}',
+      '{"id":"j9","mode":"isolated","positions":[{"instrument":"BTC-PERPETUAL","size":1,"collateral":{"BTC":1},"entryPrice":60000}]}',
+      '{"id":"k1","mode":"cross","positions":[{"instrument":"BTC-PERPETUAL","size":1,"entryPrice":null}]}',
+      '{"id":"k2","mode":"cross","positions":[{"instrument":"BTC-PERPETUAL","size":0}]}',
+      '{"id":"k3","mode":"cross","positions":[{"instrument":"BTC-PERPETUAL","size":"1"}]}',
+      '{"id":"k4","mode":"cross","positions":[{"instrument":"BTC-PERPETUAL","size":1,"collateral":{"BTC":1}}]}',
+      '{"id":"k5","mode":"cross","collateral":{"usd":1}}',
+      '{"id":"","mode":"cross"}',
+      '[1,2]',
+      '{"id":"k6","mode":"cross","collateral":{"BTC":1e400}}',
+    ];
+    const got = readLines(valid);
+    expect(got).toEqual(objectPath(valid.map((l) => JSON.parse(l))));
+    expect(Array.from(got.size.subarray(0, sizes.length))).toEqual(sizes.map(Number));
+    expect(Object.is(got.amount[got.colStart[got.ids.indexOf('z0')]], -0)).toBe(true);
+    // lines JSON.parse rejects are never read as accounts
+    const broken = ['{"id":"b1","mode":"cross",}', '{"id":"b2","mode":"cross","collateral":{"BTC":01}}', '{"id":"b3","mode":"cross","collateral":{"BTC":1.}}',
+      '{"id":"b4","mode":"cross","collateral":{"BTC":-}}', '{"id":"b5","mode":"cross"} x', '{"id":"b6","mode":"cross","collateral":{"BTC":.5}}', '{"id":"b7\u0001","mode":"cross"}', '{"id":"b8","mode":"cross","positions":[{"instrument":"BTC-PERPETUAL","size":1},]}'];
+    for (const l of broken) {
+      expect(() => JSON.parse(l)).toThrow();
+      const c = readLines([l]);
+      expect(c.mode[0], l).toBe(255);
+      expect(c.errors.get(0)?.message, l).toBe('line 1 is not valid JSON');
+    }
   });
 });

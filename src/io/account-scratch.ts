@@ -1,0 +1,117 @@
+/**
+ * One account read from the bytes of a book (io/msgpack-account.ts, io/json-account.ts) before
+ * anything is written to the columns: its positions and collateral lines, each value checked by
+ * validateAccount's own rules (`accepts`), then written in ColumnsBuilder.add's order — so a
+ * reader that finds a problem half-way has written nothing, and leaves the value to the object
+ * path (decode, validateAccount: its message, code and path).
+ */
+import { accepts } from '../instruments/account.js';
+import type { ColumnsBuilder } from '../instruments/columns.js';
+
+export class AccountScratch {
+  /** positions read: name, size, entry price (NaN: none), end of its collateral lines */
+  nPos = 0;
+  private pName: string[] = [];
+  private pSize = new Float64Array(64);
+  private pEntry = new Float64Array(64);
+  private pLineEnd = new Int32Array(64);
+  /** collateral lines read: the account's [0, accountLines), then the positions' */
+  nLines = 0;
+  private accountLines = 0;
+  private lineCur: string[] = [];
+  private lineAmount: Float64Array = new Float64Array(64);
+  /** interned strings (instrument names, currencies) by FNV-1a hash of their bytes */
+  private readonly interned = new Map<number, string>();
+
+  reset(): void {
+    this.nPos = 0;
+    this.nLines = 0;
+    this.accountLines = 0;
+  }
+
+  /** A balance line (of the account before any position, else of the last position); false when the currency repeats one of its map or a rule rejects it. */
+  line(mapFrom: number, cur: string | null, amount: number): boolean {
+    if (cur === null || !accepts.currency(cur) || !accepts.balance(amount)) return false;
+    for (let r = mapFrom; r < this.nLines; r++) if (this.lineCur[r] === cur) return false;
+    const q = this.nLines++;
+    if (q === this.lineAmount.length) {
+      const a = new Float64Array(2 * q);
+      a.set(this.lineAmount);
+      this.lineAmount = a;
+    }
+    this.lineCur[q] = cur;
+    this.lineAmount[q] = amount;
+    if (this.nPos === 0) this.accountLines = this.nLines;
+    return true;
+  }
+
+  /** A position (entry NaN: none; its collateral lines follow); false when a rule rejects a value. */
+  position(name: string | null, size: number, entry: number, hasEntry: boolean): boolean {
+    if (name === null || name.length === 0 || !accepts.size(size) || (hasEntry && !accepts.entryPrice(entry))) return false;
+    const i = this.nPos++;
+    if (i === this.pSize.length) {
+      const grow = <T extends Float64Array | Int32Array>(a: T, b: T): T => (b.set(a), b);
+      this.pSize = grow(this.pSize, new Float64Array(2 * i));
+      this.pEntry = grow(this.pEntry, new Float64Array(2 * i));
+      this.pLineEnd = grow(this.pLineEnd, new Int32Array(2 * i));
+    }
+    this.pName[i] = name;
+    this.pSize[i] = size;
+    this.pEntry[i] = entry;
+    this.pLineEnd[i] = this.nLines;
+    return true;
+  }
+
+  /** Ends the current position (its collateral lines are those read since it). */
+  endPosition(): void {
+    this.pLineEnd[this.nPos - 1] = this.nLines;
+  }
+
+  /** Writes the account: positions and their lines, then the account's lines (ColumnsBuilder.add's order). */
+  commit(b: ColumnsBuilder, id: string, mode: number): void {
+    b.beginAccount(id, mode);
+    for (let i = 0, q = this.accountLines; i < this.nPos; i++) {
+      b.position(this.pName[i], this.pSize[i], this.pEntry[i]);
+      for (; q < this.pLineEnd[i]; q++) b.positionLine(this.lineCur[q], this.lineAmount[q]);
+      b.endPosition();
+    }
+    for (let q = 0; q < this.accountLines; q++) b.accountLine(this.lineCur[q], this.lineAmount[q]);
+    b.endAccount();
+  }
+
+  /** Bytes [at, at + len) as one shared string per distinct value (null when one is not ASCII). */
+  intern(u: Uint8Array, at: number, len: number): string | null {
+    let h = 0x811c9dc5;
+    for (let i = at; i < at + len; i++) {
+      const c = u[i];
+      if (c >= 0x80) return null;
+      h = Math.imul(h ^ c, 0x01000193);
+    }
+    const hit = this.interned.get(h);
+    if (hit !== undefined && sameBytes(hit, u, at, len)) return hit;
+    const s = asciiString(u, at, len)!;
+    if (hit === undefined) this.interned.set(h, s);
+    return s;
+  }
+}
+
+function sameBytes(s: string, u: Uint8Array, at: number, len: number): boolean {
+  if (s.length !== len) return false;
+  for (let i = 0; i < len; i++) if (s.charCodeAt(i) !== u[at + i]) return false;
+  return true;
+}
+
+/** Bytes [at, at + len) as a string (null when a byte is not ASCII: UTF-8 is left to the object path's decoder). */
+export function asciiString(u: Uint8Array, at: number, len: number): string | null {
+  for (let i = at; i < at + len; i++) if (u[i] >= 0x80) return null;
+  return String.fromCharCode.apply(null, u.subarray(at, at + len) as unknown as number[]);
+}
+
+/** Whether bytes [at, at + len) are the key k. */
+export function isKey(u: Uint8Array, at: number, len: number, k: Uint8Array): boolean {
+  if (len !== k.length) return false;
+  for (let i = 0; i < len; i++) if (u[at + i] !== k[i]) return false;
+  return true;
+}
+
+export const keyBytes = (s: string): Uint8Array => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
