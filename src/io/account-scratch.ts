@@ -6,7 +6,7 @@
  * path (decode, validateAccount: its message, code and path).
  */
 import { accepts } from '../instruments/account.js';
-import type { ColumnsBuilder } from '../instruments/columns.js';
+import { Mode, type ColumnsBuilder } from '../instruments/columns.js';
 
 export class AccountScratch {
   /** positions read: name, size, entry price (NaN: none), end of its collateral lines */
@@ -45,9 +45,46 @@ export class AccountScratch {
     return true;
   }
 
-  /** A position (entry NaN: none; its collateral lines follow); false when a rule rejects a value. */
-  position(name: string | null, size: number, entry: number, hasEntry: boolean): boolean {
-    if (name === null || name.length === 0 || !accepts.size(size) || (hasEntry && !accepts.entryPrice(entry))) return false;
+  // a position being read: its instrument and size, then optionally its entry price and (isolated) collateral, in that order
+  private name: string | null = null;
+  private size = NaN;
+  private entry = NaN;
+  private hasEntry = false;
+  private open = false;
+
+  beginPosition(name: string | null, size: number): void {
+    this.name = name;
+    this.size = size;
+    this.entry = NaN;
+    this.hasEntry = false;
+    this.open = false;
+  }
+
+  /** The position's entry price; false when it comes twice or after the collateral. */
+  entryPrice(x: number): boolean {
+    if (this.hasEntry || this.open) return false;
+    this.hasEntry = true;
+    this.entry = x;
+    return true;
+  }
+
+  /** Opens the position's collateral lines (the balances follow); false when not isolated, repeated, or a rule rejects a value. */
+  positionLines(mode: number): boolean {
+    if (mode !== Mode.Isolated || this.open) return false;
+    return this.openPosition();
+  }
+
+  /** Ends the position; false when a rule rejects a value. */
+  endPosition(): boolean {
+    if (!this.open && !this.openPosition()) return false;
+    this.pLineEnd[this.nPos - 1] = this.nLines;
+    return true;
+  }
+
+  private openPosition(): boolean {
+    const { name, size, entry } = this;
+    if (name === null || name.length === 0 || !accepts.size(size) || (this.hasEntry && !accepts.entryPrice(entry))) return false;
+    this.open = true;
     const i = this.nPos++;
     if (i === this.pSize.length) {
       const grow = <T extends Float64Array | Int32Array>(a: T, b: T): T => (b.set(a), b);
@@ -60,11 +97,6 @@ export class AccountScratch {
     this.pEntry[i] = entry;
     this.pLineEnd[i] = this.nLines;
     return true;
-  }
-
-  /** Ends the current position (its collateral lines are those read since it). */
-  endPosition(): void {
-    this.pLineEnd[this.nPos - 1] = this.nLines;
   }
 
   /** Writes the account: positions and their lines, then the account's lines (ColumnsBuilder.add's order). */
@@ -115,3 +147,13 @@ export function isKey(u: Uint8Array, at: number, len: number, k: Uint8Array): bo
 }
 
 export const keyBytes = (s: string): Uint8Array => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
+
+/** The keys of an account in the plain form (validateAccount's field names). */
+export const K_ID = keyBytes('id');
+export const K_MODE = keyBytes('mode');
+export const K_COLLATERAL = keyBytes('collateral');
+export const K_POSITIONS = keyBytes('positions');
+export const K_INSTRUMENT = keyBytes('instrument');
+export const K_SIZE = keyBytes('size');
+export const K_ENTRY = keyBytes('entryPrice');
+

@@ -10,17 +10,10 @@
  * checked by validateAccount's rules: AccountScratch) and writes the columns the object path
  * writes; anything else goes to JSON.parse and validateAccount, which give every error.
  */
-import { Mode, type ColumnsBuilder } from '../instruments/columns.js';
-import { AccountScratch, asciiString, isKey, keyBytes } from './account-scratch.js';
+import type { ColumnsBuilder } from '../instruments/columns.js';
+import { AccountScratch, asciiString, isKey, K_COLLATERAL, K_ENTRY, K_ID, K_INSTRUMENT, K_MODE, K_POSITIONS, K_SIZE } from './account-scratch.js';
 import { modeOf } from './msgpack-account.js';
 
-const K_ID = keyBytes('id');
-const K_MODE = keyBytes('mode');
-const K_COLLATERAL = keyBytes('collateral');
-const K_POSITIONS = keyBytes('positions');
-const K_INSTRUMENT = keyBytes('instrument');
-const K_SIZE = keyBytes('size');
-const K_ENTRY = keyBytes('entryPrice');
 const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k); // exact doubles up to 1e22
 
 export class JsonAccountReader {
@@ -81,22 +74,14 @@ export class JsonAccountReader {
       if (!this.punct(0x7b) || !this.key(K_INSTRUMENT) || !this.string()) return false;
       const name = this.acc.intern(this.u, this.strAt, this.strLen);
       if (!this.punct(0x2c) || !this.key(K_SIZE)) return false;
-      const size = this.number();
-      let entry = NaN;
-      let seenEntry = false;
-      let seenCollateral = false;
+      this.acc.beginPosition(name, this.number());
       while (!this.punct(0x7d)) {
         if (!this.punct(0x2c) || !this.string() || !this.punct(0x3a)) return false;
-        if (!seenEntry && !seenCollateral && this.is(K_ENTRY)) {
-          seenEntry = true;
-          entry = this.number();
-        } else if (!seenCollateral && mode === Mode.Isolated && this.is(K_COLLATERAL)) {
-          seenCollateral = true;
-          if (!this.acc.position(name, size, entry, seenEntry) || !this.balances()) return false;
-        } else return false;
+        if (this.is(K_ENTRY)) {
+          if (!this.acc.entryPrice(this.number())) return false;
+        } else if (!this.is(K_COLLATERAL) || !this.acc.positionLines(mode) || !this.balances()) return false;
       }
-      if (!seenCollateral && !this.acc.position(name, size, entry, seenEntry)) return false;
-      this.acc.endPosition();
+      if (!this.acc.endPosition()) return false;
     } while (this.punct(0x2c));
     return this.punct(0x5d);
   }

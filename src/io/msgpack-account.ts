@@ -12,15 +12,8 @@
  * its code, message and path.
  */
 import { Mode, type ColumnsBuilder } from '../instruments/columns.js';
-import { AccountScratch, asciiString, isKey, keyBytes } from './account-scratch.js';
+import { AccountScratch, asciiString, isKey, K_COLLATERAL, K_ENTRY, K_ID, K_INSTRUMENT, K_MODE, K_POSITIONS, K_SIZE, keyBytes } from './account-scratch.js';
 
-const K_ID = keyBytes('id');
-const K_MODE = keyBytes('mode');
-const K_COLLATERAL = keyBytes('collateral');
-const K_POSITIONS = keyBytes('positions');
-const K_INSTRUMENT = keyBytes('instrument');
-const K_SIZE = keyBytes('size');
-const K_ENTRY = keyBytes('entryPrice');
 export const MODE_KEYS: [Uint8Array, number][] = [
   [keyBytes('portfolio'), Mode.Portfolio],
   [keyBytes('cross'), Mode.Cross],
@@ -96,22 +89,14 @@ export class MsgpackAccountReader {
       if (m < 2 || !this.key(K_INSTRUMENT) || !this.string()) return false;
       const name = this.acc.intern(this.u, this.strAt, this.strLen);
       if (!this.key(K_SIZE)) return false;
-      const size = this.number();
-      let entry = NaN;
-      let seenEntry = false;
-      let seenCollateral = false;
+      this.acc.beginPosition(name, this.number());
       for (let k = 2; k < m; k++) {
         if (!this.string()) return false;
-        if (!seenEntry && !seenCollateral && this.is(K_ENTRY)) {
-          seenEntry = true;
-          entry = this.number();
-        } else if (!seenCollateral && mode === Mode.Isolated && this.is(K_COLLATERAL)) {
-          seenCollateral = true;
-          if (!this.acc.position(name, size, entry, seenEntry) || !this.balances()) return false;
-        } else return false;
+        if (this.is(K_ENTRY)) {
+          if (!this.acc.entryPrice(this.number())) return false;
+        } else if (!this.is(K_COLLATERAL) || !this.acc.positionLines(mode) || !this.balances()) return false;
       }
-      if (!seenCollateral && !this.acc.position(name, size, entry, seenEntry)) return false;
-      this.acc.endPosition();
+      if (!this.acc.endPosition()) return false;
     }
     return true;
   }
