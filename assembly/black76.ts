@@ -26,34 +26,13 @@
 // twins of the same operations, so both builds are bit-identical.
 
 import {
-  expNegHalfSqS,
-  expNegHalfSqV,
-  expTailS,
-  expTailV,
-  logS,
-  logV,
-  normTailS,
-  normTailV,
-  vc,
-  V_D_CLAMP,
-  V_HALF,
-  V_INV_SQRT_2PI,
-  V_MINUS_D_CLAMP,
-  V_MINUS_ONE,
-  V_ONE,
-  V_SD_DEGENERATE,
-  V_SQRT1_2,
-  V_THRESH,
-  V_TWO,
-  V_ZERO,
-  erfSmallS,
+  expNegHalfSqS, expNegHalfSqV, expTailS, expTailV, logS, logV, normTailS, normTailV, erfSmallS,
   erfSmallV,
-  SQRT1_2,
-  THRESH,
-  INV_SQRT_2PI,
-  SD_DEGENERATE,
-  D_CLAMP,
 } from './math';
+import {
+  vc, V_D_CLAMP, V_HALF, V_INV_SQRT_2PI, V_MINUS_D_CLAMP, V_MINUS_ONE, V_ONE, V_SD_DEGENERATE,
+  V_SQRT1_2, V_THRESH, V_TWO, V_ZERO, SQRT1_2, THRESH, INV_SQRT_2PI, SD_DEGENERATE, D_CLAMP,
+} from './constants';
 
 const FLAG_PUT: u8 = 1;
 const FLAG_INVERSE: u8 = 2;

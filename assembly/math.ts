@@ -9,6 +9,21 @@
 // 60-digit Python `decimal` reference at a few thousand deterministic points
 // (scripts/highprec_elementary.py → test/fixtures/elementary_highprec.json)
 // and asserts the bounds quoted below, in units in the last place (ulp).
+//
+// The coefficients and the splatted SIMD constant table live in constants.ts.
+
+import {
+  LN2_HI, LN2_LO, INV_LN2, EXP_MIN, EXP_MAX, MAGIC_BIAS, E2, E3, E4, E5, E6, E7, E8, E9, E10, E11,
+  E12, E13, SQRT2, L3, L5, L7, L9, L11, L13, L15, L17, L19, L21, MANT_MASK, ONE_BITS, TWO52_BITS,
+  TWO52, SPLIT, THRESH, SQRT1_2, SQRPI, A0, A1, A2, A3, A4, B0, B1, B2, B3, C0, C1, C2, C3, C4, C5,
+  C6, C7, C8, D0, D1, D2, D3, D4, D5, D6, D7, P0, P1, P2, P3, P4, P5, Q0, Q1, Q2, Q3, Q4,
+  V_MAGIC_BIAS, V_EXP_MIN, V_EXP_MAX, V_INV_LN2, V_LN2_HI, V_LN2_LO, V_ONE, V_E2, V_E3, V_E4, V_E5,
+  V_E6, V_E7, V_E8, V_E9, V_E10, V_E11, V_E12, V_E13, V_HALF, V_TWO52, V_EXP_BIAS, V_SQRT2, V_L3,
+  V_L5, V_L7, V_L9, V_L11, V_L13, V_L15, V_L17, V_L19, V_L21, V_TWO, V_SPLIT, V_MINUS_HALF, V_A4,
+  V_A0, V_B0, V_A1, V_B1, V_A2, V_B2, V_A3, V_B3, V_C8, V_C0, V_D0, V_C1, V_D1, V_C2, V_D2, V_C3,
+  V_D3, V_C4, V_D4, V_C5, V_D5, V_C6, V_D6, V_C7, V_D7, V_P5, V_P0, V_Q0, V_P1, V_Q1, V_P2, V_Q2,
+  V_P3, V_Q3, V_P4, V_Q4, V_SQRPI, V_SQRT1_2, V_THRESH, V_FOUR, V_ZERO, vc,
+} from './constants';
 
 // ---------------------------------------------------------------------------
 // exp(x + xt): Cody–Waite range reduction x = k·ln2 + r, |r| ≤ ln2/2, with
@@ -21,28 +36,6 @@
 // exp(−745) is exact and no intermediate overflows.
 // Measured: max 2 ulp over 4,200 points in [−745, 0] ∪ [−1, 1].
 // ---------------------------------------------------------------------------
-const LN2_HI: f64 = 6.93147180369123816490e-1; // 0x3FE62E42FEE00000
-const LN2_LO: f64 = 1.90821492927058770002e-10; // 0x3DEA39EF35793C76
-const INV_LN2: f64 = 1.44269504088896338700e0;
-const EXP_MIN: f64 = -745.2; // below: exp underflows to 0
-const EXP_MAX: f64 = 709.78; // callers never exceed it (arguments are ≤ 0 or tiny)
-// 2^52 + 2^51: adding it to a small integer-valued f64 leaves the integer in
-// the low mantissa bits (the classic round-to-integer/bit-cast trick).
-const MAGIC: f64 = 6755399441055744.0;
-const MAGIC_BIAS: f64 = 6755399441056767.0; // MAGIC + 1023 (exponent bias)
-
-const E2: f64 = 1.0 / 2.0;
-const E3: f64 = 1.0 / 6.0;
-const E4: f64 = 1.0 / 24.0;
-const E5: f64 = 1.0 / 120.0;
-const E6: f64 = 1.0 / 720.0;
-const E7: f64 = 1.0 / 5040.0;
-const E8: f64 = 1.0 / 40320.0;
-const E9: f64 = 1.0 / 362880.0;
-const E10: f64 = 1.0 / 3628800.0;
-const E11: f64 = 1.0 / 39916800.0;
-const E12: f64 = 1.0 / 479001600.0;
-const E13: f64 = 1.0 / 6227020800.0;
 
 // @ts-ignore: decorator
 @inline
@@ -112,21 +105,6 @@ export function expTailV(x: v128, xt: v128): v128 {
 // Measured: max 3 ulp over 3,000 points in [1e-3, 1e3]; 2 ulp within 1e-6 of 1.
 // Subnormal x is outside the domain (callers pass F/K of validated inputs).
 // ---------------------------------------------------------------------------
-const SQRT2: f64 = 1.4142135623730951;
-const L3: f64 = 1.0 / 3.0;
-const L5: f64 = 1.0 / 5.0;
-const L7: f64 = 1.0 / 7.0;
-const L9: f64 = 1.0 / 9.0;
-const L11: f64 = 1.0 / 11.0;
-const L13: f64 = 1.0 / 13.0;
-const L15: f64 = 1.0 / 15.0;
-const L17: f64 = 1.0 / 17.0;
-const L19: f64 = 1.0 / 19.0;
-const L21: f64 = 1.0 / 21.0;
-const MANT_MASK: i64 = 0x000fffffffffffff;
-const ONE_BITS: i64 = 0x3ff0000000000000;
-const TWO52_BITS: i64 = 0x4330000000000000; // 2^52 as f64 bits
-const TWO52: f64 = 4503599627370496.0;
 
 // @ts-ignore: decorator
 @inline
@@ -182,7 +160,6 @@ export function logV(x: v128): v128 {
 // of x·x is not amplified by the exponential in the tails (at x = 38 a plain
 // x·x would cost ~1e-13 relative).
 // ---------------------------------------------------------------------------
-const SPLIT: f64 = 134217729.0; // 2^27 + 1
 
 // @ts-ignore: decorator
 @inline
@@ -220,46 +197,6 @@ export function expNegHalfSqV(x: v128): v128 {
 // 3,000 points x ∈ [0, 38], i.e. down to N(−38) ≈ 3e-316.
 // The SIMD form evaluates only the intervals some lane needs.
 // ---------------------------------------------------------------------------
-export const THRESH: f64 = 0.46875;
-export const SQRT1_2: f64 = 0.70710678118654752440;
-const SQRPI: f64 = 0.56418958354775628695; // 1/√π
-const A0: f64 = 3.16112374387056560e0;
-const A1: f64 = 1.13864154151050156e2;
-const A2: f64 = 3.77485237685302021e2;
-const A3: f64 = 3.20937758913846947e3;
-const A4: f64 = 1.85777706184603153e-1;
-const B0: f64 = 2.36012909523441209e1;
-const B1: f64 = 2.44024637934444173e2;
-const B2: f64 = 1.28261652607737228e3;
-const B3: f64 = 2.84423683343917062e3;
-const C0: f64 = 5.64188496988670089e-1;
-const C1: f64 = 8.88314979438837594e0;
-const C2: f64 = 6.61191906371416295e1;
-const C3: f64 = 2.98635138197400131e2;
-const C4: f64 = 8.81952221241769090e2;
-const C5: f64 = 1.71204761263407058e3;
-const C6: f64 = 2.05107837782607147e3;
-const C7: f64 = 1.23033935479799725e3;
-const C8: f64 = 2.15311535474403846e-8;
-const D0: f64 = 1.57449261107098347e1;
-const D1: f64 = 1.17693950891312499e2;
-const D2: f64 = 5.37181101862009858e2;
-const D3: f64 = 1.62138957456669019e3;
-const D4: f64 = 3.29079923573345963e3;
-const D5: f64 = 4.36261909014324716e3;
-const D6: f64 = 3.43936767414372164e3;
-const D7: f64 = 1.23033935480374942e3;
-const P0: f64 = 3.05326634961232344e-1;
-const P1: f64 = 3.60344899949804439e-1;
-const P2: f64 = 1.25781726111229246e-1;
-const P3: f64 = 1.60837851487422766e-2;
-const P4: f64 = 6.58749161529837803e-4;
-const P5: f64 = 1.63153871373020978e-2;
-const Q0: f64 = 2.56852019228982242e0;
-const Q1: f64 = 1.87295284992346047e0;
-const Q2: f64 = 5.27905102951428412e-1;
-const Q3: f64 = 6.05183413124413191e-2;
-const Q4: f64 = 2.33520497626869185e-3;
 
 /** erf(y) for |y| < 0.46875 (signed): Cody's first interval. */
 // @ts-ignore: decorator
@@ -388,193 +325,3 @@ export function normTailV(x: v128, ex: v128): v128 {
   return tail;
 }
 
-/** 1/√(2π) */
-export const INV_SQRT_2PI: f64 = 0.3989422804014327;
-/**
- * Below this total standard deviation σ√t the option is valued at its
- * discounted intrinsic value (an ATM option is then worth < 4e-15·F).
- */
-export const SD_DEGENERATE: f64 = 1e-14;
-/** |d| is clamped here: N(±40) is exactly 1/0 and n(40) underflows in double. */
-export const D_CLAMP: f64 = 40.0;
-
-// Splatted f64x2 constants, read with one v128.load each. V8 materialises a
-// v128.const with several instructions on every use (it does not hoist them
-// out of loops), which cost more than the arithmetic in these kernels.
-const VCONST: usize = memory.data<f64>([
-  MAGIC_BIAS, MAGIC_BIAS, // 0
-  EXP_MIN, EXP_MIN, // 1
-  EXP_MAX, EXP_MAX, // 2
-  INV_LN2, INV_LN2, // 3
-  LN2_HI, LN2_HI, // 4
-  LN2_LO, LN2_LO, // 5
-  1.0, 1.0, // 6
-  E2, E2, // 7
-  E3, E3, // 8
-  E4, E4, // 9
-  E5, E5, // 10
-  E6, E6, // 11
-  E7, E7, // 12
-  E8, E8, // 13
-  E9, E9, // 14
-  E10, E10, // 15
-  E11, E11, // 16
-  E12, E12, // 17
-  E13, E13, // 18
-  0.5, 0.5, // 19
-  TWO52, TWO52, // 20
-  1023.0, 1023.0, // 21
-  SQRT2, SQRT2, // 22
-  L3, L3, // 23
-  L5, L5, // 24
-  L7, L7, // 25
-  L9, L9, // 26
-  L11, L11, // 27
-  L13, L13, // 28
-  L15, L15, // 29
-  L17, L17, // 30
-  L19, L19, // 31
-  L21, L21, // 32
-  2.0, 2.0, // 33
-  SPLIT, SPLIT, // 34
-  -0.5, -0.5, // 35
-  A4, A4, // 36
-  A0, A0, // 37
-  B0, B0, // 38
-  A1, A1, // 39
-  B1, B1, // 40
-  A2, A2, // 41
-  B2, B2, // 42
-  A3, A3, // 43
-  B3, B3, // 44
-  C8, C8, // 45
-  C0, C0, // 46
-  D0, D0, // 47
-  C1, C1, // 48
-  D1, D1, // 49
-  C2, C2, // 50
-  D2, D2, // 51
-  C3, C3, // 52
-  D3, D3, // 53
-  C4, C4, // 54
-  D4, D4, // 55
-  C5, C5, // 56
-  D5, D5, // 57
-  C6, C6, // 58
-  D6, D6, // 59
-  C7, C7, // 60
-  D7, D7, // 61
-  P5, P5, // 62
-  P0, P0, // 63
-  Q0, Q0, // 64
-  P1, P1, // 65
-  Q1, Q1, // 66
-  P2, P2, // 67
-  Q2, Q2, // 68
-  P3, P3, // 69
-  Q3, Q3, // 70
-  P4, P4, // 71
-  Q4, Q4, // 72
-  SQRPI, SQRPI, // 73
-  SQRT1_2, SQRT1_2, // 74
-  THRESH, THRESH, // 75
-  4.0, 4.0, // 76
-  0.0, 0.0, // 77
-  SD_DEGENERATE, SD_DEGENERATE, // 78
-  -1.0, -1.0, // 79
-  -D_CLAMP, -D_CLAMP, // 80
-  D_CLAMP, D_CLAMP, // 81
-  INV_SQRT_2PI, INV_SQRT_2PI, // 82
-]);
-
-// Indices into VCONST, named after the scalar constant they splat.
-export const V_MAGIC_BIAS: i32 = 0;
-export const V_EXP_MIN: i32 = 1;
-export const V_EXP_MAX: i32 = 2;
-export const V_INV_LN2: i32 = 3;
-export const V_LN2_HI: i32 = 4;
-export const V_LN2_LO: i32 = 5;
-export const V_ONE: i32 = 6;
-export const V_E2: i32 = 7;
-export const V_E3: i32 = 8;
-export const V_E4: i32 = 9;
-export const V_E5: i32 = 10;
-export const V_E6: i32 = 11;
-export const V_E7: i32 = 12;
-export const V_E8: i32 = 13;
-export const V_E9: i32 = 14;
-export const V_E10: i32 = 15;
-export const V_E11: i32 = 16;
-export const V_E12: i32 = 17;
-export const V_E13: i32 = 18;
-export const V_HALF: i32 = 19;
-export const V_TWO52: i32 = 20;
-export const V_EXP_BIAS: i32 = 21;
-export const V_SQRT2: i32 = 22;
-export const V_L3: i32 = 23;
-export const V_L5: i32 = 24;
-export const V_L7: i32 = 25;
-export const V_L9: i32 = 26;
-export const V_L11: i32 = 27;
-export const V_L13: i32 = 28;
-export const V_L15: i32 = 29;
-export const V_L17: i32 = 30;
-export const V_L19: i32 = 31;
-export const V_L21: i32 = 32;
-export const V_TWO: i32 = 33;
-export const V_SPLIT: i32 = 34;
-export const V_MINUS_HALF: i32 = 35;
-export const V_A4: i32 = 36;
-export const V_A0: i32 = 37;
-export const V_B0: i32 = 38;
-export const V_A1: i32 = 39;
-export const V_B1: i32 = 40;
-export const V_A2: i32 = 41;
-export const V_B2: i32 = 42;
-export const V_A3: i32 = 43;
-export const V_B3: i32 = 44;
-export const V_C8: i32 = 45;
-export const V_C0: i32 = 46;
-export const V_D0: i32 = 47;
-export const V_C1: i32 = 48;
-export const V_D1: i32 = 49;
-export const V_C2: i32 = 50;
-export const V_D2: i32 = 51;
-export const V_C3: i32 = 52;
-export const V_D3: i32 = 53;
-export const V_C4: i32 = 54;
-export const V_D4: i32 = 55;
-export const V_C5: i32 = 56;
-export const V_D5: i32 = 57;
-export const V_C6: i32 = 58;
-export const V_D6: i32 = 59;
-export const V_C7: i32 = 60;
-export const V_D7: i32 = 61;
-export const V_P5: i32 = 62;
-export const V_P0: i32 = 63;
-export const V_Q0: i32 = 64;
-export const V_P1: i32 = 65;
-export const V_Q1: i32 = 66;
-export const V_P2: i32 = 67;
-export const V_Q2: i32 = 68;
-export const V_P3: i32 = 69;
-export const V_Q3: i32 = 70;
-export const V_P4: i32 = 71;
-export const V_Q4: i32 = 72;
-export const V_SQRPI: i32 = 73;
-export const V_SQRT1_2: i32 = 74;
-export const V_THRESH: i32 = 75;
-export const V_FOUR: i32 = 76;
-export const V_ZERO: i32 = 77;
-export const V_SD_DEGENERATE: i32 = 78;
-export const V_MINUS_ONE: i32 = 79;
-export const V_MINUS_D_CLAMP: i32 = 80;
-export const V_D_CLAMP: i32 = 81;
-export const V_INV_SQRT_2PI: i32 = 82;
-
-/** The splatted constant at index i (use the V_* names). */
-// @ts-ignore: decorator
-@inline
-export function vc(i: i32): v128 {
-  return v128.load(VCONST + ((<usize>i) << 4));
-}
