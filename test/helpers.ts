@@ -36,3 +36,9 @@ export function recordSkippedRows(task: { meta: TaskMeta }, count: number, of: n
   if (count === 0) return;
   (task.meta.skippedRows ??= []).push({ count, of, reason });
 }
+
+/** The p-quantile of an ascending array (the element at ⌊p·n⌋, clamped), NaN when empty. */
+export function quantile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
