@@ -88,8 +88,8 @@ export class BookAccounts {
   /** per account × underlying slot: 1 when the account's figures depend on that underlying (a tick re-margins those) */
   private deps = new Uint8Array(0);
   private nSlots = 0;
-  /** per slot, the list holdersOf last found (dropped whenever a record changes) */
-  private holders: (Int32Array | undefined)[] = [];
+  /** per set of slots, the list holdersOf last found (dropped whenever a record changes) */
+  private holders = new Map<string, Int32Array>();
 
   constructor(nAccounts: number) {
     this.accColFrom = sharedI32(nAccounts);
@@ -265,7 +265,7 @@ export class BookAccounts {
   trackSlots(nSlots: number): void {
     this.nSlots = nSlots;
     this.deps = new Uint8Array(this.accColFrom.length * nSlots);
-    this.holders = [];
+    this.holders.clear();
   }
 
   /**
@@ -275,7 +275,7 @@ export class BookAccounts {
   recordDeps(k: number, red: ReduceArrays, rowSlot: Int32Array, ins: BookInstruments): void {
     const at = k * this.nSlots;
     const out = this.deps;
-    if (this.holders.length > 0) this.holders = [];
+    if (this.holders.size > 0) this.holders.clear();
     out.fill(0, at, at + this.nSlots);
     if (red.accKind[k] === AccKind.None) return;
     for (let j = red.accSubFrom[k]; j < red.accSubTo[k]; j++) {
@@ -287,18 +287,27 @@ export class BookAccounts {
     }
   }
 
-  /** The vectorized accounts depending on `slot` into list, ascending; returns their count. */
-  holdersOf(slot: number, list: Int32Array): number {
-    const known = this.holders[slot];
+  /** The vectorized accounts depending on any slot of `moved` (1 per slot) into list, ascending; returns their count. */
+  holdersOf(moved: Uint8Array, list: Int32Array): number {
+    const key = moved.join('');
+    const known = this.holders.get(key);
     if (known) {
       list.set(known);
       return known.length;
     }
     const dep = this.deps;
+    const ns = this.nSlots;
     const n = this.accColFrom.length;
     let m = 0;
-    for (let k = 0, at = slot; k < n; k++, at += this.nSlots) if (dep[at]) list[m++] = k;
-    this.holders[slot] = list.slice(0, m);
+    for (let k = 0, at = 0; k < n; k++, at += ns) {
+      for (let s = 0; s < ns; s++) {
+        if (moved[s] && dep[at + s]) {
+          list[m++] = k;
+          break;
+        }
+      }
+    }
+    this.holders.set(key, list.slice(0, m));
     return m;
   }
 }

@@ -10,9 +10,10 @@
 import { entryLegCoin } from '../../instruments/valuation.js';
 import { BASES, Base, addFuturesBase, type BaseInstruments } from '../../measures/grid/addons.js';
 
-/** What following the forwards of `slot` reads and writes (built by BookRows.follow). */
+/** What following the forwards of the ticked slots reads and writes (built by BookRows.follow). */
 export interface ForwardFollow {
-  slot: number;
+  /** per underlying slot: 1 when the tick moved it (its rows follow the new forwards) */
+  moved: Uint8Array;
   /** instruments (the tick's forwards) */
   ins: BaseInstruments & { cs: Float64Array; slot: Int32Array };
   /** original positions: instrument (~instrument when it has an entry price), size */
@@ -22,9 +23,9 @@ export interface ForwardFollow {
   legPos: Int32Array;
   legOp: Int32Array;
   nLeg: number;
-  /** rows of the slot holding inverse futures/perpetuals, ascending */
-  marketRows: Int32Array;
-  nMarket: number;
+  /** per moved slot, its rows holding inverse futures/perpetuals, ascending, and their count (other slots: empty) */
+  marketRows: Int32Array[];
+  nMarket: Int32Array;
   /** per row, its net futures [rowFutStart[r], rowFutStart[r+1]) of (futInstr, futNet) */
   rowFutStart: Int32Array;
   futInstr: Int32Array;
@@ -55,14 +56,17 @@ export function refreshFuturesBases(ins: BaseInstruments, f: Pick<ForwardFollow,
   for (let q = f.rowFutStart[r]; q < f.rowFutStart[r + 1]; q++) addFuturesBase(ins, f.futInstr[q], f.futNet[q], f.bases, b);
 }
 
-/** Rows [from, to) of the ticked slot: their coin legs' sizes and futures bases after the forward moved. */
-export function followRows(f: ForwardFollow, from: number, to: number): void {
+/** Rows [from, to) of a moved slot: their coin legs' sizes and futures bases after the forward moved (nothing for a slot the tick did not move). */
+export function followRows(f: ForwardFollow, from: number, to: number, slot: number): void {
+  if (!f.moved[slot]) return;
   const { ins, opInstr, opSize, legPos, legOp, posSize } = f;
   const hEnd = f.rowStart[to];
   for (let k = lowerBound(legPos, f.nLeg, f.rowStart[from]); k < f.nLeg && legPos[k] < hEnd; k++) {
     const op = legOp[k];
     const i = opInstr[op]; // a leg's position was entered at mark: no entry flag
-    if (ins.slot[i] === f.slot) posSize[legPos[k]] = entryLegCoin(ins.kind[i], ins.inverse[i], ins.cs[i], opSize[op], ins.forward[i]);
+    if (ins.slot[i] === slot) posSize[legPos[k]] = entryLegCoin(ins.kind[i], ins.inverse[i], ins.cs[i], opSize[op], ins.forward[i]);
   }
-  for (let q = lowerBound(f.marketRows, f.nMarket, from); q < f.nMarket && f.marketRows[q] < to; q++) refreshFuturesBases(ins, f, f.marketRows[q]);
+  const rows = f.marketRows[slot];
+  const n = f.nMarket[slot];
+  for (let q = lowerBound(rows, n, from); q < n && rows[q] < to; q++) refreshFuturesBases(ins, f, rows[q]);
 }

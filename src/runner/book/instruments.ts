@@ -2,7 +2,7 @@
  * The book's instruments: a snapshot of the instrument table's arrays the rows and the
  * reductions read (kind, forward, unit value, group...), the revaluation matrix of the
  * scenario set (shared with the workers) and each underlying's weights, index and labels. A
- * tick re-reads one underlying from the new market; a trade appends the instruments it brought.
+ * tick re-reads its underlyings from the new market (refreshMarks, then revalue); a trade appends the instruments it brought.
  */
 import { Kind } from '../../instruments/kind.js';
 import { InstrumentTable } from '../../instruments/table.js';
@@ -11,6 +11,7 @@ import type { Instrument } from '../../market/types.js';
 import type { BaseInstruments } from '../../measures/grid/addons.js';
 import { Revaluation } from '../../scenarios/revaluation.js';
 import type { ScenarioSet } from '../../scenarios/types.js';
+import { ErrorCodes, OptmarginError } from '../../errors.js';
 import { growPlain, growShared, sharedF64, sharedI32, sharedU8 } from './arrays.js';
 
 /** A tick's underlying whose marks are read and whose revaluation is still to do (BookInstruments.revalue). */
@@ -88,18 +89,21 @@ export class BookInstruments implements BaseInstruments {
     this.riskVersion++;
   }
 
-  /** Re-reads one underlying from the market: its instruments' marks, its index and its revaluation. */
-  refreshUnderlying(slot: number, market: MarginMarket): void {
-    const p = this.refreshMarks(slot, market);
-    if (p) this.revalue(p);
+  /**
+   * A tick's re-read of the market, first half, for every slot of `slots` (distinct): their instruments'
+   * marks (forward, unit value) and index from the market, and one new revaluation matrix (a copy:
+   * the old one is shared with workers that may be running) whose rows of those slots `revalue`
+   * fills. Null without a scenario set.
+   */
+  refreshMarks(slots: readonly number[], market: MarginMarket): PendingRevaluation[] | null {
+    const pending = slots.map((slot) => this.readMarks(slot, market));
+    if (!this.set) return null;
+    this.nextMatrix(this.n);
+    return pending;
   }
 
-  /**
-   * The first half of refreshUnderlying: the instruments' marks (forward, unit value) and the
-   * index of `slot` from the market, and a new revaluation matrix (a copy: the old one is shared
-   * with workers that may be running) whose rows of `slot` `revalue` fills. Null without a scenario set.
-   */
-  refreshMarks(slot: number, market: MarginMarket): PendingRevaluation | null {
+  /** One slot's instruments valued on `market` into the forward and unit-value arrays, and its index. */
+  private readMarks(slot: number, market: MarginMarket): PendingRevaluation {
     const u = this.underlyings[slot];
     const sub = new InstrumentTable(market);
     const map: number[] = [];
@@ -114,12 +118,10 @@ export class BookInstruments implements BaseInstruments {
       this.unitValue[map[j]] = sub.unitValue[j];
     }
     this.slotSpot[slot] = market.spot(u);
-    if (!this.set) return null;
-    this.nextMatrix(this.n);
     return { slot, sub, map };
   }
 
-  /** The second half: the revaluation of the pending underlying's instruments into the matrix, its weights and labels. */
+  /** The second half: the revaluation of a pending underlying's instruments into the matrix, its weights and labels. */
   revalue(p: PendingRevaluation): void {
     const rev = new Revaluation(p.sub, this.set!);
     rev.sync();
@@ -129,11 +131,11 @@ export class BookInstruments implements BaseInstruments {
     this.scenarioLabels[p.slot] = sc.info.map((x) => x.label);
   }
 
-  /** revalue(p), then sets the flag a tick's chunks wait for: 1, or −1 when it failed (the error goes on); returns its ms. */
-  revalueSignalling(p: PendingRevaluation, flag: Int32Array): number {
+  /** revalue of every pending underlying, then sets the flag a tick's chunks wait for: 1, or −1 when it failed (the error goes on); returns its ms. */
+  revalueSignalling(pending: readonly PendingRevaluation[], flag: Int32Array): number {
     const t0 = performance.now();
     try {
-      this.revalue(p);
+      for (const p of pending) this.revalue(p);
       Atomics.store(flag, 0, 1);
       return performance.now() - t0;
     } catch (e) {
@@ -207,4 +209,14 @@ function sharedCopy<T extends Uint8Array | Int32Array | Float64Array>(a: T, n: n
   const b = (a instanceof Uint8Array ? sharedU8(n) : a instanceof Int32Array ? sharedI32(n) : sharedF64(n)) as T;
   b.set(a.subarray(0, n) as never);
   return b;
+}
+
+/** A tick's underlyings (one, or several: distinct, in the order given), each in the new market. */
+export function tickedUnderlyings(underlying: string | readonly string[], market: MarginMarket): string[] {
+  const us = typeof underlying === 'string' ? [underlying] : [...new Set(underlying)];
+  if (us.length === 0) throw new OptmarginError(ErrorCodes.INVALID_OPTION, 'a tick needs at least one underlying, got none');
+  for (const u of us) {
+    if (typeof u !== 'string' || !market.hasUnderlying(u)) throw new OptmarginError(ErrorCodes.MISSING_MARKET_DATA, `the new market has no underlying ${JSON.stringify(u)}`);
+  }
+  return us;
 }

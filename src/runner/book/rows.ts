@@ -231,21 +231,28 @@ export class BookRows {
   }
 
   /**
-   * What a tick on `slot` needs to follow its forwards (forwards.ts): each chunk resizes the coin
-   * legs and re-sums the futures bases of its rows, before aggregating them.
+   * What a tick moving the slots of `moved` (1 per moved slot) needs to follow their forwards
+   * (forwards.ts): each chunk resizes the coin legs and re-sums the futures bases of its rows on
+   * those slots, before aggregating them.
    */
-  follow(slot: number, accounts: BookAccounts, ins: BookInstruments): ForwardFollow {
-    const mr = this.marketRows[slot];
+  follow(moved: Uint8Array, accounts: BookAccounts, ins: BookInstruments): ForwardFollow {
+    const empty = new Int32Array(0);
+    const nMarket = new Int32Array(moved.length);
+    const marketRows = Array.from(moved, (m, s) => {
+      if (!m) return empty;
+      nMarket[s] = this.marketRows[s].n;
+      return this.marketRows[s].a;
+    });
     return {
-      slot,
+      moved,
       ins: { kind: ins.kind, inverse: ins.inverse, forward: ins.forward, group: ins.group, cs: ins.cs, slot: ins.slot },
       opInstr: accounts.opInstr.a,
       opSize: accounts.opSize.a,
       legPos: this.legPos.a,
       legOp: this.legOp.a,
       nLeg: this.legPos.n,
-      marketRows: mr.a,
-      nMarket: mr.n,
+      marketRows,
+      nMarket,
       rowFutStart: this.rowFutStart.a,
       futInstr: this.futInstr.a,
       futNet: this.futNet.a,

@@ -35,7 +35,7 @@ import { sharedI32, sharedReduceArrays } from './arrays.js';
 import { accountEquity } from './equity.js';
 import { BookAccounts, Holdings, tradeFits, type ResolvedAccount } from './accounts.js';
 import { applyAccountSizes, sizeEdit } from './edit.js';
-import { BookInstruments } from './instruments.js';
+import { BookInstruments, tickedUnderlyings } from './instruments.js';
 import { ChunkRunner } from './pool.js';
 import { BookRows } from './rows.js';
 import { BookScheduler, Failures, type ScheduledBook } from './schedule.js';
@@ -271,42 +271,43 @@ export class BookEngine implements ScheduledBook {
   }
 
   /**
-   * The market moved for one underlying (marks and/or vols): `market` is the new market, of
-   * which only `underlying` is re-read. Recomputes that underlying's instruments and
-   * revaluation, re-aggregates only the rows on it, and re-reduces the accounts holding it.
-   * Returns the changed accounts' results.
+   * The market moved for one underlying, or several (marks and/or vols): `market` is the new
+   * market, of which only the given underlyings are re-read. Recomputes their instruments and
+   * revaluation, re-aggregates only the rows on them, and re-reduces the accounts depending on
+   * any of them — several underlyings in one pool round, with the results of ticking them one
+   * after the other. Returns the changed accounts' results.
    */
-  async tick(underlying: string, market: MarginMarket): Promise<BookUpdate> {
+  async tick(underlying: string | readonly string[], market: MarginMarket): Promise<BookUpdate> {
     const t0 = performance.now();
-    if (!market.hasUnderlying(underlying)) {
-      throw new OptmarginError(ErrorCodes.MISSING_MARKET_DATA, `the new market has no underlying ${JSON.stringify(underlying)}`);
-    }
+    const us = tickedUnderlyings(underlying, market);
     this.market = market;
     this.engineOf = null; // the single path's runner for the new market, made if needed
     let changed: number[] = [];
-    const slot = this.ins.underlyings.indexOf(underlying);
+    const slots = us.map((u) => this.ins.underlyings.indexOf(u)).filter((s) => s >= 0);
     const t1 = performance.now();
     let t2 = t1;
     let t3 = t1;
     let revalueMs = 0;
-    if (slot >= 0 && this.table) {
+    if (slots.length > 0 && this.table) {
       // the marks here; the revaluation runs while the chunks follow the forwards and compute the equities
-      const pending = this.ins.refreshMarks(slot, market);
-      const follow = this.rows.follow(slot, this.accounts, this.ins);
+      const moved = new Uint8Array(this.ins.underlyings.length);
+      for (const s of slots) moved[s] = 1;
+      const pending = this.ins.refreshMarks(slots, market);
+      const follow = this.rows.follow(moved, this.accounts, this.ins);
       t2 = performance.now();
-      const nList = this.accounts.holdersOf(slot, this.touched);
+      const nList = this.accounts.holdersOf(moved, this.touched);
       t3 = performance.now();
       this.refreshStaleEquity();
       if (this.scheduler && pending) {
         const revalued = sharedI32(1);
-        const tasks = this.scheduler.tickTasks(this, slot, this.touched, nList, this.accounts.equityArrays(this.ins), follow, revalued);
-        await this.scheduler.runTick(this, slot, tasks, () => (revalueMs = this.ins.revalueSignalling(pending, revalued)));
-      } else if (pending) this.ins.revalue(pending);
+        const tasks = this.scheduler.tickTasks(this, moved, this.touched, nList, this.accounts.equityArrays(this.ins), follow, revalued);
+        await this.scheduler.runTick(this, moved, tasks, () => (revalueMs = this.ins.revalueSignalling(pending, revalued)));
+      } else if (pending) for (const p of pending) this.ins.revalue(p);
       for (const k of this.failures.accounts.keys()) this.staleEquity.add(k);
       changed = Array.from(this.touched.subarray(0, nList));
     }
     const t4 = performance.now();
-    this.retickSingle(underlying, changed);
+    this.retickSingle(us, changed);
     const t5 = performance.now();
     let cache: BookAccountResult[] | null = null;
     return {
@@ -325,14 +326,14 @@ export class BookEngine implements ScheduledBook {
     this.staleEquity.clear();
   }
 
-  /** Re-margins the single-path accounts touching `underlying` (and those whose error was missing market data). */
-  private retickSingle(underlying: string, changed: number[]): void {
+  /** Re-margins the single-path accounts touching a ticked underlying (and those whose error was missing market data). */
+  private retickSingle(underlyings: readonly string[], changed: number[]): void {
     const nGrid = changed.length;
     for (const [k, us] of this.singleUnderlyings) {
       if (this.path[k] !== Path.Single) continue;
       const prev = this.single.get(k);
       // errors that depend on market data may clear (or appear) with the new market
-      if (us.has(underlying) || (prev !== undefined && !prev.ok && prev.error.code === ErrorCodes.MISSING_MARKET_DATA)) {
+      if (underlyings.some((u) => us.has(u)) || (prev !== undefined && !prev.ok && prev.error.code === ErrorCodes.MISSING_MARKET_DATA)) {
         this.single.set(k, this.marginSingle(k));
         changed.push(k);
       }
@@ -493,3 +494,4 @@ export class BookEngine implements ScheduledBook {
 }
 
 export { fromMarginResult } from './single.js';
+

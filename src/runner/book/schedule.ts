@@ -53,6 +53,8 @@ export interface RoundOutcome {
 export class BookScheduler {
   /** account-range chunks of the fused rounds (the load's rows), cached per CSR key */
   private fusedCache: { key: string; tasks: AccountChunk[] | null } | null = null;
+  /** a tick's account ranges (tickRanges), cached per CSR key, moved slots and thread count */
+  private tickCache: { key: string; tasks: AccountChunk[] | null } | null = null;
 
   constructor(
     readonly runner: ChunkRunner,
@@ -177,43 +179,44 @@ export class BookScheduler {
   /** The account-range chunks of the load's rows (cached per CSR key: trades append rows after them). */
   private accountChunks(b: ScheduledBook): AccountChunk[] | null {
     const key = b.rows.csr.key;
-    if (this.fusedCache?.key !== key) this.fusedCache = { key, tasks: this.accountRanges(b) };
+    if (this.fusedCache?.key !== key) this.fusedCache = { key, tasks: this.accountRanges(b, this.chunkCount(b.rows.csr.nHold)) };
     return this.fusedCache.tasks;
   }
 
   /**
-   * The fused round of a tick on `slot`: per account range, its rows on the slot (the load's,
-   * contiguous, and those trades appended for its accounts) follow the new forwards and are
-   * aggregated, then the equity and figures of the accounts of `list[0..nList)` (ascending:
-   * those holding the slot) in that range are computed. `revalued`: the flag the chunks wait for
-   * before aggregating (runTick's `revalue` sets it), or null when the risk arrays are ready.
+   * The fused round of a tick moving the slots of `moved`: per account range, its rows on those
+   * slots (the load's, contiguous per slot, and those trades appended for its accounts) follow the
+   * new forwards and are aggregated, then the equity and figures of the accounts of
+   * `list[0..nList)` (ascending: those depending on a moved slot) in that range are computed.
+   * One chunk per thread, cut at equal tick work (tickRanges). `revalued`: the flag the chunks wait
+   * for before aggregating (runTick's `revalue` sets it), or null when the risk arrays are ready.
    */
-  tickTasks(b: ScheduledBook, slot: number, list: Int32Array, nList: number, equity: EquityArrays, follow: ForwardFollow, revalued: Int32Array | null): AggregateTask[] {
+  tickTasks(b: ScheduledBook, moved: Uint8Array, list: Int32Array, nList: number, equity: EquityArrays, follow: ForwardFollow, revalued: Int32Array | null): AggregateTask[] {
     const rows = b.rows;
-    const chunks = this.accountChunks(b) ?? [{ from: 0, to: b.n, ranges: Int32Array.of(rows.slotRowFrom[slot], rows.slotRowTo[slot], slot) }];
+    const chunks = this.tickRanges(b, moved) ?? [{ from: 0, to: b.n, ranges: Int32Array.from(movedSlots(moved).flatMap((s) => [rows.slotRowFrom[s], rows.slotRowTo[s], s])) }];
     const tails: number[][] = chunks.map(() => []);
-    for (const r of rows.tailRows[slot]) {
-      const a = b.accounts.subAcc.a[rows.rowSub[r]];
-      let lo = 0;
-      let hi = chunks.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if (chunks[mid].from <= a) lo = mid;
-        else hi = mid - 1;
+    for (const slot of movedSlots(moved)) {
+      for (const r of rows.tailRows[slot]) {
+        const a = b.accounts.subAcc.a[rows.rowSub[r]];
+        let lo = 0;
+        let hi = chunks.length - 1;
+        while (lo < hi) {
+          const mid = (lo + hi + 1) >> 1;
+          if (chunks[mid].from <= a) lo = mid;
+          else hi = mid - 1;
+        }
+        tails[lo].push(r, r + 1, slot);
       }
-      tails[lo].push(r, r + 1, slot);
     }
     const base = this.taskBase(b);
     const tasks: AggregateTask[] = [];
     for (let c = 0, q = 0; c < chunks.length; c++) {
       const ch = chunks[c];
-      const rg: number[] = [];
-      for (let k = 0; k < ch.ranges.length; k += 3) if (ch.ranges[k + 2] === slot) rg.push(ch.ranges[k], ch.ranges[k + 1], slot);
-      rg.push(...tails[c]);
+      const rg = tails[c].length === 0 ? ch.ranges : Int32Array.from([...ch.ranges, ...tails[c]]);
       const q0 = q;
       while (q < nList && list[q] < ch.to) q++;
       if (rg.length === 0 && q === q0) continue;
-      tasks.push({ ...base, chunk: tasks.length, ranges: Int32Array.from(rg), reduce: { from: q0, to: q, list, arrays: b.red, equity }, follow, ...(revalued ? { revalued } : {}) });
+      tasks.push({ ...base, chunk: tasks.length, ranges: rg, reduce: { from: q0, to: q, list, arrays: b.red, equity }, follow, ...(revalued ? { revalued } : {}) });
     }
     return tasks;
   }
@@ -224,9 +227,9 @@ export class BookScheduler {
    * those of the market, for the rounds that come next). `revalue`: the main thread's work while
    * the chunks run (the tick's revaluation, which they wait for: pool.ts run).
    */
-  async runTick(b: ScheduledBook, slot: number, tasks: AggregateTask[], revalue?: () => void): Promise<RoundOutcome> {
+  async runTick(b: ScheduledBook, moved: Uint8Array, tasks: AggregateTask[], revalue?: () => void): Promise<RoundOutcome> {
     for (const t of tasks) for (let k = 0; k < t.ranges.length; k += 3) b.red.rowFailed.fill(0, t.ranges[k], t.ranges[k + 1]);
-    for (const r of [...b.failures.rows.keys()]) if (b.rows.rowSlot[r] === slot) b.failures.rows.delete(r);
+    for (const r of [...b.failures.rows.keys()]) if (moved[b.rows.rowSlot[r]]) b.failures.rows.delete(r);
     if (b.failures.accounts.size > 0) {
       for (const t of tasks) for (let q = t.reduce!.from; q < t.reduce!.to; q++) b.failures.accounts.delete(t.reduce!.list![q]);
     }
@@ -234,22 +237,53 @@ export class BookScheduler {
     this.recordFailures(b, tasks, out.failed);
     for (const f of out.failed) {
       const t = tasks[f.chunk];
-      for (let k = 0; k < t.ranges.length; k += 3) if (t.follow && t.ranges[k + 2] === slot) followRows(t.follow, t.ranges[k], t.ranges[k + 1]);
+      for (let k = 0; k < t.ranges.length; k += 3) if (t.follow) followRows(t.follow, t.ranges[k], t.ranges[k + 1], t.ranges[k + 2]);
     }
     return { retried: out.retried, failedChunks: out.failed.length, tasks: tasks.length };
   }
 
-  private accountRanges(b: ScheduledBook): AccountChunk[] | null {
+  /**
+   * A tick's account ranges (one per thread) and their rows on the moved slots, cut at equal tick
+   * work: per account, its holdings on the moved slots (aggregated) plus, when it has any, all its
+   * holdings (its equity walks every position). Cached per CSR and moved slots (rows appended by
+   * trades go to the chunk of their account: tickTasks); null when the load's rows are not ordered
+   * by account.
+   */
+  private tickRanges(b: ScheduledBook, moved: Uint8Array): AccountChunk[] | null {
+    const key = `${b.rows.csr.key}:${moved.join('')}:${this.runner.threads}`;
+    if (this.tickCache?.key !== key) {
+      const rows = b.rows;
+      const rowStart = rows.csr.rowStart;
+      const own = new Float64Array(b.n);
+      const all = new Float64Array(b.n);
+      for (let r = 0; r < rows.loadedRows; r++) {
+        const k = b.accounts.subAcc.a[rows.rowSub[r]];
+        const h = rowStart[r + 1] - rowStart[r];
+        all[k] += h;
+        if (moved[rows.rowSlot[r]]) own[k] += h;
+      }
+      for (let k = 0; k < b.n; k++) if (own[k] > 0) own[k] += all[k];
+      this.tickCache = { key, tasks: this.accountRanges(b, this.runner.threads, own, moved) };
+    }
+    return this.tickCache.tasks;
+  }
+
+  /**
+   * Accounts cut into at most `nChunks` ranges of about equal weight (`weight[k]`: account k's
+   * work; default its holdings), each with its rows per slot of `slots` (default every slot).
+   */
+  private accountRanges(b: ScheduledBook, nChunksMax: number, weight?: Float64Array, slots?: Uint8Array): AccountChunk[] | null {
     const rows = b.rows;
     const rowStart = rows.csr.rowStart;
     const n = b.n;
     const accOfRow = (r: number): number => b.accounts.subAcc.a[rows.rowSub[r]];
-    // holdings per account, then cut points at equal cumulative holdings
+    // weight per account, then cut points at equal cumulative weight
     const hold = new Float64Array(n + 1);
-    for (let r = 0; r < rows.nRows; r++) hold[accOfRow(r) + 1] += rowStart[r + 1] - rowStart[r];
+    if (weight) hold.set(weight, 1);
+    else for (let r = 0; r < rows.nRows; r++) hold[accOfRow(r) + 1] += rowStart[r + 1] - rowStart[r];
     for (let k = 0; k < n; k++) hold[k + 1] += hold[k];
     const total = hold[n];
-    const nChunks = Math.min(n, this.chunkCount(total));
+    const nChunks = Math.min(n, nChunksMax);
     const cuts: number[] = [0];
     for (let c = 1, k = 0; c < nChunks; c++) {
       const want = (c * total) / nChunks;
@@ -260,6 +294,7 @@ export class BookScheduler {
     // per slot, walk its rows once and cut them at the account boundaries
     const ranges: number[][] = cuts.slice(1).map(() => []);
     for (let s = 0; s < b.ins.underlyings.length; s++) {
+      if (slots && !slots[s]) continue;
       let r = rows.slotRowFrom[s];
       const end = rows.slotRowTo[s];
       let prevAcc = -1;
@@ -304,4 +339,11 @@ export class BookScheduler {
     }
     return { retried: out.retried, failedChunks: out.failed.length, tasks: nTasks };
   }
+}
+
+/** The slots a tick moved, ascending. */
+export function movedSlots(moved: Uint8Array): number[] {
+  const out: number[] = [];
+  moved.forEach((m, s) => m && out.push(s));
+  return out;
 }

@@ -55,11 +55,11 @@ export interface AggregateTask {
    * Fused round: the chunk's ranges hold every row (of the ticked underlying, for a tick) of the
    * accounts it then reduces — one pool round instead of an aggregation round and a reduction
    * round with a barrier between them. A full recompute of a book without appended rows reduces
-   * accounts [from, to); a tick the accounts holding its underlying in its account range, after
+   * accounts [from, to); a tick the accounts depending on its moved underlyings in its account range, after
    * their equity.
    */
   reduce?: ReduceSpan;
-  /** a tick: the rows of `follow.slot` in `ranges` first follow the new forwards (forwards.ts) */
+  /** a tick: the rows of its moved slots (`follow.moved`) in `ranges` first follow the new forwards (forwards.ts) */
   follow?: ForwardFollow;
   /**
    * a tick on a pool: set to 1 by the main thread once `risk` and `weights` hold the new
@@ -133,7 +133,7 @@ export function runTails(agg: Aggregator, t: TailTask): number {
  */
 export function runAggregate(agg: Aggregator, t: AggregateTask): number {
   const { csr, follow, reduce } = t;
-  if (follow) for (let k = 0; k < t.ranges.length; k += 3) if (t.ranges[k + 2] === follow.slot) followRows(follow, t.ranges[k], t.ranges[k + 1]);
+  if (follow) for (let k = 0; k < t.ranges.length; k += 3) followRows(follow, t.ranges[k], t.ranges[k + 1], t.ranges[k + 2]);
   if (reduce?.equity) equitySpan(reduce.equity, reduce);
   if (t.revalued) awaitRevaluation(t.revalued);
   agg.syncBook(csr);
