@@ -17,6 +17,7 @@ import { MarginEngine } from '../src/runner/account/runner.js';
 import { BookEngine } from '../src/runner/book/runner.js';
 import { defaultWorkerFile } from '../src/runner/book/pool.js';
 import { generateBook } from '../src/io/gen-book.js';
+import { dependsOn, freshResults, mulberry32 as rng } from './book-tick-helpers.js';
 import type { AccountInput, PositionChange } from '../src/measures/types.js';
 import type { MarginMarket } from '../src/market/margin-market.js';
 
@@ -32,31 +33,7 @@ function engine(market: MarginMarket, threads: number, chunkPositions = 1024, wo
   return e;
 }
 
-/** A small deterministic RNG (mulberry32) for the test's own draws. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Whether an account's figures depend on underlying u: a position on it, or collateral in its coin (account or position level). */
-function dependsOn(a: AccountInput, u: string): boolean {
-  return a.positions.some((p) => p.instrument.startsWith(`${u}-`) || p.instrument.startsWith(`${u}_`) || (p.collateral?.[u] ?? 0) !== 0) || (a.collateral[u] ?? 0) !== 0;
-}
-
-/** Results of a fresh engine that loads `accounts` on `market` and recomputes every account. */
-async function fresh(accounts: AccountInput[], market: MarginMarket): Promise<string> {
-  const f = engine(market, 1);
-  f.load(accounts);
-  await f.recompute();
-  const out = JSON.stringify(f.results());
-  await f.close();
-  return out;
-}
+const fresh = (accounts: AccountInput[], market: MarginMarket): Promise<string> => freshResults(accounts, market, MODEL);
 
 /** Every vectorized figure of the listed accounts equals the account runner's on the same market. */
 function expectAccountRunner(e: BookEngine, accounts: AccountInput[], market: MarginMarket, ks: number[]): void {
