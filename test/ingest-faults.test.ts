@@ -76,6 +76,18 @@ describe.skipIf(!existsSync(cli))('injected ingestion worker faults (OPTMARGIN_I
     });
   }
 
+  test('the book pool failing to start (OPTMARGIN_FAULT=start): ingestion shares that pool, so the chunks are parsed in-process with the book, one line on stderr (the pool\'s), same bytes, exit 0', () => {
+    for (const [fmt, book] of Object.entries(books)) {
+      const out = join(dir, `pool-start-${fmt}.csv`);
+      const r = run(['book', book, '--threads', '2', '--out', out], { OPTMARGIN_FAULT: 'start' });
+      expect(r.code, r.stderr).toBe(0);
+      expect(readFileSync(out, 'utf8')).toBe(clean[fmt]);
+      const lines = r.stderr.split('\n').filter((l) => l !== '');
+      expect(lines, r.stderr).toHaveLength(1);
+      expect(lines[0]).toMatch(/worker threads failed to start .*running in-process on 1 thread/);
+    }
+  });
+
   test('a chunk failing every attempt: its accounts are OPTMARGIN_WORKER_FAILED in place, the others unchanged, exit 3', () => {
     // 8,000 accounts ≈ 8.5 MB of JSON lines: three 4 MiB chunks; chunk 1 fails on every attempt
     const book = join(dir, 'big.jsonl');

@@ -45,10 +45,14 @@ describe('streaming ingestion', () => {
     };
     for (const [fmt, f] of Object.entries(files)) {
       for (const threads of [1, 2]) {
-        for (const chunkBytes of [4 << 20, 777]) {
-          const { columns, report } = await ingestBook(f, { threads, chunkBytes });
-          expect(view(columns), `${fmt} ${threads} ${chunkBytes}`).toEqual(expected);
+        // read blocks of the default size, and small ones: the bytes not yet cut carried over
+        // many blocks (4 MiB chunks), the last whole values of each block cut as a chunk
+        // (3,000-byte chunks in 5,003-byte blocks), values longer than a block (333 bytes)
+        for (const [chunkBytes, blockBytes] of [[4 << 20, undefined], [777, undefined], [4 << 20, 1000], [3000, 5003], [777, 333]]) {
+          const { columns, report } = await ingestBook(f, { threads, chunkBytes, blockBytes });
+          expect(view(columns), `${fmt} ${threads} ${chunkBytes} ${blockBytes}`).toEqual(expected);
           if (fmt !== 'json' && chunkBytes === 777) expect(report.chunks).toBeGreaterThan(10);
+          if (fmt !== 'json' && blockBytes === 1000) expect(report.chunks).toBe(1);
         }
       }
     }
@@ -201,7 +205,8 @@ describe('the book runner loaded from columns', () => {
         try {
           const loader = b.columnsLoad();
           let chunks = 0;
-          const { columns } = await ingestBook(f, { threads, chunkBytes: 3000, onChunk: (c) => (chunks++, loader.add(c)) });
+          // the CLI path: on 2 threads the chunks are parsed on the book pool's own workers
+          const { columns } = await ingestBook(f, { threads, chunkBytes: 3000, onChunk: (c) => (chunks++, loader.add(c)), pool: b.sharedPool() });
           expect(chunks).toBeGreaterThan(20);
           const rep = loader.finish(columns);
           expect(rep.accounts).toBe(raw.length);

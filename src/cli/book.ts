@@ -153,7 +153,8 @@ export async function runBookCommand(file: string, opts: BookCommandOptions, wri
     const engine = bookEngine(market, threads, opts);
     try {
       const loader = engine.columnsLoad();
-      const { columns, report } = await ingestBook(file, { threads, onWarning: warn, onChunk: (c) => loader.add(c) });
+      // parsed on the book pool's workers (one set of workers started and warmed per run)
+      const { columns, report } = await ingestBook(file, { threads, onWarning: warn, onChunk: (c) => loader.add(c), pool: engine.sharedPool() });
       await yieldToSignals();
       const t1 = performance.now();
       const loaded = loader.finish(columns);

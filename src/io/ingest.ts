@@ -10,7 +10,6 @@
  * Memory: the input is held one read block plus the chunks in flight at a time; what stays is
  * the columns (≈ 32 bytes per position).
  */
-import { createReadStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
@@ -21,6 +20,7 @@ import { ColumnsBuilder, bookIdOf, concatColumns, numberUnnamed, type BookColumn
 import { ingestChunk, jsonLineEntries, type IngestResult, type IngestTask } from './ingest-chunk.js';
 import { failedChunkColumns, faultResult, receiptOf, receiptProblem } from './ingest-receipt.js';
 import { skipMsgpack } from './decode.js';
+import { BlockSource } from './block-source.js';
 import { isColumnsFile, readColumns } from './book-columns.js';
 import { InvalidEntry, parseBook } from './book-file.js';
 import { workerExecArgv } from '../platform/workers.js';
@@ -30,6 +30,8 @@ export interface IngestOptions {
   threads: number;
   /** target bytes per chunk (default 4 MiB) */
   chunkBytes?: number;
+  /** bytes per read block (default BLOCK_BYTES, 8 MiB) */
+  blockBytes?: number;
   /** progress: bytes read so far */
   onProgress?: (bytes: number) => void;
   /** a chunk a worker failed on (crash, error, timeout) is parsed in-process and reported here (default: stderr) */
@@ -40,6 +42,12 @@ export interface IngestOptions {
    * ids of unnamed accounts are still '' here (numbered in the concatenated columns).
    */
   onChunk?: (columns: BookColumns) => void;
+  /**
+   * The book pool's workers, to parse on instead of starting a pool of their own (one set of
+   * workers per run: BookEngine.sharedPool); null when that pool runs in-process (its workers
+   * failed to start: the runner has said so), and then the chunks are parsed in-process too.
+   */
+  pool?: Promise<Piscina | null>;
 }
 
 export interface IngestReport {
@@ -81,7 +89,12 @@ function chunkTimeoutMs(): number {
  * in-process — the same function — with a warning: no chunk is lost, the columns are the same.
  */
 class ChunkParser {
-  private pool: Piscina | null;
+  /** the workers parsing (resolved once started), or null: in-process */
+  private readonly pool: Promise<Piscina | null> | null;
+  /** a pool started here (closed here), when no shared one was given */
+  private readonly own: Piscina | null;
+  /** the task's module on a shared pool (whose default module is the book worker's) */
+  private readonly filename: string | undefined;
   /** chunks submitted and not yet handed over, in order; `r` is set once a chunk is parsed */
   private pending: { p: Promise<IngestResult>; r: IngestResult | null }[] = [];
   private waitMs = 0;
@@ -95,12 +108,16 @@ class ChunkParser {
     private readonly warn: (message: string) => void,
     /** takes each parsed chunk, in input order */
     private readonly take: (r: IngestResult) => void,
+    shared: Promise<Piscina | null> | undefined,
   ) {
-    this.pool =
-      threads > 1
-        ? new Piscina({ filename: pathToFileURL(ingestWorkerFile()).href, minThreads: threads, maxThreads: threads, idleTimeout: 1000, execArgv: workerExecArgv() })
+    const href = pathToFileURL(ingestWorkerFile()).href;
+    this.own =
+      threads > 1 && shared === undefined
+        ? new Piscina({ filename: href, minThreads: threads, maxThreads: threads, idleTimeout: 1000, execArgv: workerExecArgv() })
         : null;
-    this.pool?.on('error', () => undefined); // a worker that fails to start: its tasks reject, and are parsed in-process below
+    this.own?.on('error', () => undefined); // a worker that fails to start: its tasks reject, and are parsed in-process below
+    this.pool = threads <= 1 ? null : (shared ?? Promise.resolve(this.own));
+    this.filename = shared === undefined ? undefined : href;
   }
   submit(t: IngestTask): void {
     const chunk = this.submitted++;
@@ -109,14 +126,16 @@ class ChunkParser {
     e.p.then((r) => void (e.r = r), () => undefined);
     this.pending.push(e);
   }
-  private async onPool(pool: Piscina, t: IngestTask, chunk: number): Promise<IngestResult> {
-    // the chunk's bytes are in shared memory (joinShared): the worker reads them in place, no copy
+  private async onPool(started: Promise<Piscina | null>, t: IngestTask, chunk: number): Promise<IngestResult> {
+    const pool = await started;
+    if (pool === null) return this.inProcessFrom(t, chunk, 0, null);
+    // the chunk's bytes are in shared memory (BlockSource): the worker reads them in place, no copy
     // is made to send them, and they stay here for an in-process retry (no thread writes them)
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(), this.timeoutMs); // ref'd: a hung worker cannot leave the process idle
     let why: string;
     try {
-      const r: IngestResult = await pool.run({ ...t, chunk, attempt: 0 }, { signal: ctl.signal });
+      const r: IngestResult = await pool.run({ ...t, chunk, attempt: 0 }, { signal: ctl.signal, filename: this.filename });
       const problem = receiptProblem(chunk, t.entries, r.columns, r.receipt);
       if (problem === null) return r;
       why = problem;
@@ -191,28 +210,8 @@ class ChunkParser {
   }
   async close(): Promise<void> {
     if (this.failed > 1) this.warn(`ingestion workers failed on ${this.failed} chunks in all; each was parsed in-process`);
-    await this.pool?.destroy();
+    await this.own?.destroy(); // a shared pool is its owner's to close
   }
-}
-
-async function* blocks(file: string): AsyncGenerator<Buffer> {
-  const stream = file === '-' ? process.stdin : createReadStream(file, { highWaterMark: 8 << 20 });
-  try {
-    for await (const b of stream) yield b as Buffer;
-  } catch (e) {
-    throw new OptmarginError(ErrorCodes.INVALID_FILE, `cannot read ${file === '-' ? 'standard input' : file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-}
-
-/**
- * The bytes not yet cut into chunks and the next block read, in one piece of shared memory: the
- * one copy a byte costs the reading thread (chunks are views of it, that the workers read in place).
- */
-function joinShared(rest: Uint8Array, block: Uint8Array): Buffer {
-  const b = Buffer.from(new SharedArrayBuffer(rest.length + block.length));
-  b.set(rest, 0);
-  b.set(block, rest.length);
-  return b;
 }
 
 /** Bytes [from, to) of a shared piece, as a chunk's bytes (a view: nothing copied). */
@@ -234,35 +233,36 @@ function arrayHeader(b: Uint8Array, p: number): [number, number] | null {
  * JSON documents go through the whole-document parser (parseBook).
  */
 export async function ingestBook(file: string, opts: IngestOptions): Promise<{ columns: BookColumns; report: IngestReport }> {
+  const src = new BlockSource(file, opts.blockBytes);
+  try {
+    return await ingestFrom(src, file, opts);
+  } finally {
+    await src.close();
+  }
+}
+
+async function ingestFrom(src: BlockSource, file: string, opts: IngestOptions): Promise<{ columns: BookColumns; report: IngestReport }> {
   const name = file === '-' ? 'standard input' : file;
   const t0 = performance.now();
   const chunkBytes = opts.chunkBytes ?? 4 << 20;
-  const it = blocks(file);
   let buf: Buffer = Buffer.alloc(0);
   let eof = false;
-  let total = 0;
+  // the bytes not yet cut and the next block, in one piece of shared memory (chunks are views of it)
   const more = async (): Promise<boolean> => {
     if (eof) return false;
-    const n = await it.next();
-    if (n.done) {
+    const next = await src.next(buf);
+    if (next === null) {
       eof = true;
       return false;
     }
-    total += n.value.length;
-    opts.onProgress?.(total);
-    buf = joinShared(buf, n.value);
+    buf = next;
+    opts.onProgress?.(src.total);
     return true;
   };
-  // the rest of the input in one piece (a document read whole): one copy, not one per block
+  // the rest of the input in one piece (a document read whole)
   const rest = async (): Promise<void> => {
-    const blocks: Buffer[] = [buf];
-    for (let n = await it.next(); !n.done; n = await it.next()) {
-      total += n.value.length;
-      opts.onProgress?.(total);
-      blocks.push(n.value);
-    }
+    buf = await src.all(buf, opts.onProgress);
     eof = true;
-    buf = blocks.length === 1 ? buf : Buffer.concat(blocks);
   };
   // sniff the format from the first non-blank byte
   let p = 0;
@@ -278,7 +278,7 @@ export async function ingestBook(file: string, opts: IngestOptions): Promise<{ c
     const columns = readColumns(buf, name);
     const t2 = performance.now();
     opts.onChunk?.(columns);
-    return { columns, report: { format: 'columns', bytes: total, chunks: 1, readMs: t1 - t0, parseMs: t2 - t1, concatMs: 0, consumeMs: performance.now() - t2 } };
+    return { columns, report: { format: 'columns', bytes: src.total, chunks: 1, readMs: t1 - t0, parseMs: t2 - t1, concatMs: 0, consumeMs: performance.now() - t2 } };
   }
   const first = buf[p];
   const jsonLines = first === 0x7b && (await isJsonLines());
@@ -312,7 +312,7 @@ export async function ingestBook(file: string, opts: IngestOptions): Promise<{ c
     const columns = b.build();
     const t2 = performance.now();
     opts.onChunk?.(columns);
-    return { columns, report: { format: 'json', bytes: total, chunks: 1, readMs: t1 - t0, parseMs: t2 - t1, concatMs: 0, consumeMs: performance.now() - t2 } };
+    return { columns, report: { format: 'json', bytes: src.total, chunks: 1, readMs: t1 - t0, parseMs: t2 - t1, concatMs: 0, consumeMs: performance.now() - t2 } };
   }
   const done: IngestResult[] = [];
   const take = (r: IngestResult): void => {
@@ -320,7 +320,7 @@ export async function ingestBook(file: string, opts: IngestOptions): Promise<{ c
     done.push(r);
     opts.onChunk?.(r.columns);
   };
-  const parser = new ChunkParser(opts.threads, opts.onWarning ?? ((m) => void process.stderr.write(`optmargin: ${m}\n`)), take);
+  const parser = new ChunkParser(opts.threads, opts.onWarning ?? ((m) => void process.stderr.write(`optmargin: ${m}\n`)), take, opts.pool);
   const maxInFlight = 2 * Math.max(1, opts.threads) + 2;
   let index = 0; // msgpack: accounts submitted so far
   let line = 1;
@@ -332,8 +332,22 @@ export async function ingestBook(file: string, opts: IngestOptions): Promise<{ c
   };
   try {
     if (jsonLines) {
+      const cutLines = async (end: number): Promise<void> => {
+        if (end > 0) {
+          const bytes = chunkOf(buf, 0, end);
+          const firstLine = line;
+          for (let q = bytes.indexOf(0x0a); q >= 0; q = bytes.indexOf(0x0a, q + 1)) line++;
+          await submit({ format: 'jsonl', bytes, firstLine, firstIndex: -1, entries: jsonLineEntries(bytes) });
+        }
+        buf = buf.subarray(end);
+      };
       for (;;) {
-        if (buf.length < chunkBytes && !eof && (await more())) continue;
+        if (buf.length < chunkBytes && !eof) {
+          // the block's last whole lines go as one chunk when they fill half a chunk: only a partial line is copied behind the next block
+          const nl = buf.length >= chunkBytes / 2 ? buf.lastIndexOf(0x0a) : -1;
+          if (nl >= 0) await cutLines(nl + 1);
+          if (await more()) continue;
+        }
         let end: number;
         if (eof) end = buf.length;
         else {
@@ -344,13 +358,7 @@ export async function ingestBook(file: string, opts: IngestOptions): Promise<{ c
             end = buf.length;
           } else end = far + 1;
         }
-        if (end > 0) {
-          const bytes = chunkOf(buf, 0, end);
-          const firstLine = line;
-          for (let q = bytes.indexOf(0x0a); q >= 0; q = bytes.indexOf(0x0a, q + 1)) line++;
-          await submit({ format: 'jsonl', bytes, firstLine, firstIndex: -1, entries: jsonLineEntries(bytes) });
-        }
-        buf = buf.subarray(end);
+        await cutLines(end);
         if (eof && buf.length === 0) break;
       }
     } else {
@@ -364,31 +372,38 @@ export async function ingestBook(file: string, opts: IngestOptions): Promise<{ c
       }
       let chunkStart = q;
       let count = 0;
+      const cut = async (): Promise<void> => {
+        await submit({ format: 'msgpack', bytes: chunkOf(buf, chunkStart, q), firstLine: 0, firstIndex: index, entries: count });
+        index += count;
+        count = 0;
+        buf = buf.subarray(q);
+        q = 0;
+        chunkStart = 0;
+      };
+      // before the next block: the block's last whole values go as one chunk when they fill half a
+      // chunk, so that only a partial value is copied behind the next block
+      const moreAfterCut = async (): Promise<boolean> => {
+        if (eof) return false;
+        if (q - chunkStart >= chunkBytes / 2) await cut();
+        return more();
+      };
       for (;;) {
         if (remaining === 0 || q >= buf.length) {
           if (q < buf.length && remaining === 0) throw new OptmarginError(ErrorCodes.INVALID_FILE, `${name} is not valid msgpack: ${buf.length - q} bytes after the array`);
-          if (!eof && (await more())) continue;
+          if (await moreAfterCut()) continue;
           break;
         }
         let next: number;
         try {
           next = skipMsgpack(buf, q, buf.length, name);
         } catch (e) {
-          if (!eof && (await more())) continue; // the value may continue in the next block
+          if (await moreAfterCut()) continue; // the value may continue in the next block
           throw e;
         }
         q = next;
         count++;
         remaining--;
-        if (q - chunkStart >= chunkBytes) {
-          const bytes = chunkOf(buf, chunkStart, q);
-          await submit({ format: 'msgpack', bytes, firstLine: 0, firstIndex: index, entries: count });
-          index += count;
-          count = 0;
-          buf = buf.subarray(q);
-          q = 0;
-          chunkStart = 0;
-        }
+        if (q - chunkStart >= chunkBytes) await cut();
       }
       if (remaining !== Infinity && remaining > 0) throw new OptmarginError(ErrorCodes.INVALID_FILE, `${name} is not valid msgpack: the array declares ${remaining} more accounts than the file holds`);
       if (q > chunkStart) await submit({ format: 'msgpack', bytes: chunkOf(buf, chunkStart, q), firstLine: 0, firstIndex: index, entries: count });
@@ -403,7 +418,7 @@ export async function ingestBook(file: string, opts: IngestOptions): Promise<{ c
     const t3 = performance.now();
     return {
       columns,
-      report: { format: jsonLines ? 'jsonl' : 'msgpack', bytes: total, chunks, readMs: t1 - t0 - busyReading, parseMs: parser.waited, concatMs: t3 - t2, consumeMs: parser.consumed },
+      report: { format: jsonLines ? 'jsonl' : 'msgpack', bytes: src.total, chunks, readMs: t1 - t0 - busyReading, parseMs: parser.waited, concatMs: t3 - t2, consumeMs: parser.consumed },
     };
   } finally {
     await parser.close();

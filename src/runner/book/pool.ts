@@ -130,7 +130,7 @@ export class ChunkRunner {
       const pings = await Promise.allSettled(Array.from({ length: this.threads }, () => Promise.race([pool.run({ kind: 'ping' }, { signal: ctl.signal }), bootError])));
       clearTimeout(timer);
       const ok = pings.filter((p) => p.status === 'fulfilled' && p.value === 'pong').length;
-      if (ok === this.threads) return;
+      if (ok === this.threads || this.pool !== pool) return; // all answered, or the runner was closed meanwhile (a load that failed early)
       const why = this.poolErrors[0] ?? pings.map((p) => (p.status === 'rejected' ? errorText(p.reason) : '')).find((m) => m) ?? 'no answer';
       if (ok === 0) {
         this.pool = null;
@@ -143,6 +143,16 @@ export class ChunkRunner {
         this.warn(`${this.threads - ok} of ${this.threads} worker threads failed to start (${why}): running on ${ok}`);
       }
     })());
+  }
+
+  /**
+   * The pool once its workers answered (start), for the other tasks of a run — the ingestion of
+   * the book it loads (io/ingest.ts: one set of workers to start and warm per run, not two);
+   * null when it runs in-process (threads = 1, or no worker started).
+   */
+  async sharedPool(): Promise<Piscina | null> {
+    if (this.pool) await this.start();
+    return this.pool;
   }
 
   /** The in-process aggregator (threads = 1), else null. */

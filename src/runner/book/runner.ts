@@ -120,6 +120,11 @@ export class BookEngine implements ScheduledBook {
     return this.path[k] === Path.Grid;
   }
 
+  /** The book pool's workers, to parse a load's chunks on (ChunkRunner.sharedPool); null in-process. */
+  sharedPool(): ReturnType<ChunkRunner['sharedPool']> {
+    return this.runner.sharedPool();
+  }
+
   async close(): Promise<void> {
     await this.runner.close();
   }
