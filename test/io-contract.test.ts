@@ -11,7 +11,7 @@ import { describe, expect, test } from 'vitest';
 import { encode } from '@msgpack/msgpack';
 import { findPackageRoot } from '../src/wasm/module.js';
 import { AtomicFile, setFileIoForTests, writeFileAtomic } from '../src/io/atomic.js';
-import { decodeMsgpack, jsonNestingViolation, parseJsonText } from '../src/io/decode.js';
+import { decodeMsgpack, jsonNestingViolation, parseJsonText, skipMsgpack } from '../src/io/decode.js';
 import { finiteOrError, firstNonFinite } from '../src/measures/finite.js';
 import { csvField, csvRow, summarize } from '../src/io/results.js';
 import { ErrorCodes, OptmarginError, terminalSafe } from '../src/errors.js';
@@ -39,6 +39,25 @@ describe('bounded decoders', () => {
     expect(() => decodeMsgpack(Uint8Array.of(0xdb, 0x7f, 0xff, 0xff, 0xff, 0x41), 'x')).toThrow(/declares 2147483647 bytes/);
     expect(() => decodeMsgpack(new Uint8Array(0), 'x')).toThrow(/x is empty/);
     expect(decodeMsgpack(encode({ a: [1, 2, { b: 'c' }] }), 'x')).toEqual({ a: [1, 2, { b: 'c' }] });
+  });
+  test('the structure walk (skipMsgpack, inline fast path for fixint/fixstr/float 64/fixmap/fixarray) ends each value where the encoder ended it, and refuses out-of-bounds headers with the general messages', () => {
+    // values of every header form, encoded one after the other: the walk must land on each boundary the encoder made
+    const values: unknown[] = [0, 127, -1, -32, 128, -33, 70000, -70000, 2 ** 40, 1.5, -0.25, 'a', 'x'.repeat(31), 'y'.repeat(32), 'z'.repeat(300), 'w'.repeat(70000), true, false, null,
+      Uint8Array.of(1, 2, 3), [], {}, [1, [2, [3, [4]]]], { a: { b: { c: [1.5, 'q'] } } }, Array.from({ length: 20 }, (_, i) => i * 0.5), Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, i]))];
+    const parts = values.map((v) => encode(v));
+    const bytes = Buffer.concat(parts);
+    let p = 0;
+    parts.forEach((part, i) => {
+      const next = skipMsgpack(bytes, p, bytes.length, 'x');
+      expect(next - p, `value ${i}`).toBe(part.length);
+      p = next;
+    });
+    // out of bounds: fixmap of 15 pairs with 0 bytes left, fixstr of 5 with 1 byte, float 64 cut short, fixarray nested past 64
+    expect(() => skipMsgpack(Uint8Array.of(0x8f), 0, 1, 'x')).toThrow(/declares 30 values at byte 0, more than the 0 bytes left could hold/);
+    expect(() => skipMsgpack(Uint8Array.of(0xa5, 0x41), 0, 2, 'x')).toThrow(/declares 5 bytes at byte 0, more than the 1 left in the input/);
+    expect(() => skipMsgpack(Uint8Array.of(0xcb, 0, 0), 0, 3, 'x')).toThrow(/declares 0 bytes at byte 0, more than the 0 left in the input/);
+    expect(() => skipMsgpack(new Uint8Array(66).fill(0x91), 0, 66, 'x')).toThrow(/nests arrays\/maps deeper than 64 levels \(at byte 64\)/);
+    expect(skipMsgpack(Uint8Array.of(...new Array(64).fill(0x91), 0x01), 0, 65, 'x')).toBe(65); // 64 levels: allowed
   });
   test('JSON nesting capped before JSON.parse (brackets inside strings ignored); syntax errors never quote the text', () => {
     expect(jsonNestingViolation('['.repeat(65))).toBe(64);

@@ -142,6 +142,33 @@ export function skipMsgpack(b: Uint8Array, from: number, end: number, name: stri
     }
     remaining[depth]--;
     if (p >= end) throw new OptmarginError(ErrorCodes.INVALID_FILE, `${name} is not valid msgpack: it ends inside a value (byte ${p})`);
+    // what a book is made of, inline and only where it is within bounds (anything else, an error
+    // included, takes the general path below): fixint, fixstr, float 64, fixmap / fixarray
+    const c = b[p];
+    if (c <= 0x7f || c >= 0xe0) {
+      p++;
+      continue;
+    }
+    if (c >= 0xa0 && c <= 0xbf && p + 1 + (c & 0x1f) <= end) {
+      p += 1 + (c & 0x1f);
+      continue;
+    }
+    if (c === 0xcb && p + 9 <= end) {
+      p += 9;
+      continue;
+    }
+    if (c <= 0x9f) {
+      const n = c <= 0x8f ? 2 * (c & 0x0f) : c & 0x0f;
+      if (n === 0) {
+        p++;
+        continue;
+      }
+      if (n <= end - p - 1 && depth < maxDepth) {
+        p++;
+        remaining[++depth] = n;
+        continue;
+      }
+    }
     if (!head(b, p, end)) throw new OptmarginError(ErrorCodes.INVALID_FILE, `${name} is not valid msgpack: bad or truncated header 0x${b[p].toString(16)} at byte ${p}`);
     const next = p + hLen + hPayload;
     if (next > end) throw limitError(name, `declares ${hPayload} bytes at byte ${p}, more than the ${Math.max(0, end - p - hLen)} left in the input`);
