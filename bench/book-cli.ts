@@ -7,10 +7,10 @@
  * adds the 1,000,000-account book (columnar and msgpack) with Node's default heap settings.
  * Baseline: the same command on 1 thread (the scaling ratio is 1 thread / 2 threads).
  * What runs where: `--threads 1` runs everything on the main thread (no worker); `--threads 2`
- * starts 2 ingestion workers (read JSON lines or msgpack accounts straight into columns and
- * validate them) and a book pool of 2 workers (recompute, then
- * formatting the result rows into the --out bytes), while reading, cutting, resolving (overlapping
- * the workers' parsing), the summary and writing the formatted bytes stay on the main thread.
+ * starts one pool of 2 workers that parse and validate the input's chunks (JSON lines or msgpack
+ * accounts read straight into columns), then recompute, then format the result rows into the
+ * --out bytes, while reading (straight into shared memory), cutting, resolving (overlapping the
+ * workers' parsing), the summary and writing the formatted bytes stay on the main thread.
  * Each figure is printed against issue 9's target (met / not met).
  */
 import { spawnSync } from 'node:child_process';
@@ -75,7 +75,7 @@ export async function bookCliSection(ctx: SectionContext): Promise<Section> {
     lines.push(
       `\`optmargin book BOOK --threads T --out results.csv\` on ${n.toLocaleString('en-US')} accounts (gen-book seed 1, shipped market, the default model deribit-pm-2024.1), run as a child process and timed from spawn to exit (median of ${reps}); stage shares are read / parse+validate / resolve / recompute / write (from the run's own --json report).`,
       '',
-      'What runs where: `--threads 1` runs everything on the main thread (no worker is started); `--threads 2` starts 2 ingestion workers (JSON lines and msgpack accounts read straight into columns and validated, without an object per account; the .ombook format has no parse step) and a book pool of 2 workers (recompute, then formatting the result rows into the bytes of --out: docs/book.md, *Write stage*), while reading and cutting the input, resolving (chunk by chunk, overlapping the workers\' parsing), the summary and writing the formatted bytes in account order stay on the main thread.',
+      'What runs where: `--threads 1` runs everything on the main thread (no worker is started); `--threads 2` starts one pool of 2 workers (the book pool) that first parse and validate the input\'s chunks (JSON lines and msgpack accounts read straight into columns, without an object per account; the .ombook format has no parse step), then recompute, then format the result rows into the bytes of --out (docs/book.md, *Write stage*), while reading the input (straight into shared memory) and cutting it, resolving (chunk by chunk, overlapping the workers\' parsing), the summary and writing the formatted bytes in account order stay on the main thread.',
       '',
       `Load when the section started: ${load()}.`,
       '',

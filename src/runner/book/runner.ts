@@ -121,9 +121,7 @@ export class BookEngine implements ScheduledBook {
   }
 
   /** The book pool's workers, to parse a load's chunks on (ChunkRunner.sharedPool); null in-process. */
-  sharedPool(): ReturnType<ChunkRunner['sharedPool']> {
-    return this.runner.sharedPool();
-  }
+  sharedPool(): ReturnType<ChunkRunner['sharedPool']> { return this.runner.sharedPool(); }
 
   async close(): Promise<void> {
     await this.runner.close();
