@@ -120,8 +120,7 @@ export class BookEngine implements ScheduledBook {
     return this.path[k] === Path.Grid;
   }
 
-  /** The book pool's workers, to parse a load's chunks on (ChunkRunner.sharedPool); null in-process. */
-  sharedPool(): ReturnType<ChunkRunner['sharedPool']> { return this.runner.sharedPool(); }
+  sharedPool(): ReturnType<ChunkRunner['sharedPool']> { return this.runner.sharedPool(); } // the book pool's workers, to parse a load's chunks on; null in-process
 
   async close(): Promise<void> {
     await this.runner.close();
