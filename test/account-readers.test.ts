@@ -14,6 +14,7 @@ import { validateAccount } from '../src/instruments/account.js';
 import { ColumnsBuilder, usableId, type BookColumns } from '../src/instruments/columns.js';
 import { generateBook } from '../src/io/gen-book.js';
 import { ingestChunk } from '../src/io/ingest-chunk.js';
+import { MsgpackAccountReader } from '../src/io/msgpack-account.js';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
 
 const market = resolveMarket(defaultMarket());
@@ -126,6 +127,24 @@ function readLines(lines: string[]): BookColumns {
   shared.set(bytes);
   return ingestChunk({ format: 'jsonl', bytes: shared, firstLine: 1, firstIndex: -1, entries: 0 }).columns;
 }
+
+describe('the name table of a reader reused across builder resets', () => {
+  test('an instrument name met in an earlier generation of the builder is looked up again: the columns of the object path', () => {
+    const b = new ColumnsBuilder();
+    const reader = new MsgpackAccountReader(b);
+    const first = { id: 'r1', mode: 'cross', collateral: { BTC: 1 }, positions: [perp(), perp({ instrument: 'ETH-PERPETUAL' })] };
+    const second = { id: 'r2', mode: 'cross', collateral: { BTC: 1 }, positions: [perp({ instrument: 'BTC-25SEP26-60000-P', size: -2 }), perp({ instrument: 'ETH-PERPETUAL' }), perp()] };
+    const one = encode(first);
+    expect(reader.read(one, 0)).toBe(one.length);
+    b.reset(); // names forgotten: ETH-PERPETUAL and BTC-PERPETUAL take new indices (1 and 2 after the option's 0)
+    const two = encode(second);
+    expect(reader.read(two, 0)).toBe(two.length);
+    const got = b.build();
+    expect(got.names).toEqual(['BTC-25SEP26-60000-P', 'ETH-PERPETUAL', 'BTC-PERPETUAL']);
+    expect(Array.from(got.instr)).toEqual([0, 1, 2]);
+    expect(got).toEqual(objectPath([second]));
+  });
+});
 
 describe('JSON-lines accounts read into columns', () => {
   test('random books, written by JSON.stringify and with spaces everywhere JSON allows: the columns of JSON.parse + validateAccount', () => {

@@ -103,8 +103,12 @@ export class ColumnsBuilder {
     this.reset();
   }
 
+  /** Changes at each reset: an index nameOf gave holds until then. */
+  generation = 0;
+
   /** Empties the columns (their capacity is kept). */
   reset(): void {
+    this.generation++;
     this.ids = [];
     this.names = [];
     this.nameIndex.clear();
@@ -121,7 +125,8 @@ export class ColumnsBuilder {
     return this.ids.length;
   }
 
-  private nameOf(s: string): number {
+  /** The index of instrument name s in the columns' name table (added at its first use). */
+  nameOf(s: string): number {
     let i = this.nameIndex.get(s);
     if (i === undefined) {
       i = this.names.length;
@@ -161,7 +166,11 @@ export class ColumnsBuilder {
   }
   /** A position (entry NaN: none). */
   position(instrument: string, size: number, entry: number): void {
-    this.instr.push(this.nameOf(instrument));
+    this.positionAt(this.nameOf(instrument), size, entry);
+  }
+  /** A position by the index of its instrument name (nameOf, of this generation). */
+  positionAt(name: number, size: number, entry: number): void {
+    this.instr.push(name);
     this.size.push(size);
     this.entry.push(entry);
   }

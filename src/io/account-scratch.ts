@@ -8,10 +8,17 @@
 import { accepts } from '../instruments/account.js';
 import { Mode, type ColumnsBuilder } from '../instruments/columns.js';
 
+/** An interned string; once a position used it, its index in the builder's name table (of generation `gen`). */
+export interface Interned {
+  s: string;
+  idx: number;
+  gen: number;
+}
+
 export class AccountScratch {
   /** positions read: name, size, entry price (NaN: none), end of its collateral lines */
   nPos = 0;
-  private pName: string[] = [];
+  private pName: Interned[] = [];
   private pSize = new Float64Array(64);
   private pEntry = new Float64Array(64);
   private pLineEnd = new Int32Array(64);
@@ -21,7 +28,7 @@ export class AccountScratch {
   private lineCur: string[] = [];
   private lineAmount: Float64Array = new Float64Array(64);
   /** interned strings (instrument names, currencies) by FNV-1a hash of their bytes */
-  private readonly interned = new Map<number, string>();
+  private readonly interned = new Map<number, Interned>();
 
   reset(): void {
     this.nPos = 0;
@@ -46,13 +53,13 @@ export class AccountScratch {
   }
 
   // a position being read: its instrument and size, then optionally its entry price and (isolated) collateral, in that order
-  private name: string | null = null;
+  private name: Interned | null = null;
   private size = NaN;
   private entry = NaN;
   private hasEntry = false;
   private open = false;
 
-  beginPosition(name: string | null, size: number): void {
+  beginPosition(name: Interned | null, size: number): void {
     this.name = name;
     this.size = size;
     this.entry = NaN;
@@ -83,7 +90,7 @@ export class AccountScratch {
 
   private openPosition(): boolean {
     const { name, size, entry } = this;
-    if (name === null || name.length === 0 || !accepts.size(size) || (this.hasEntry && !accepts.entryPrice(entry))) return false;
+    if (name === null || name.s.length === 0 || !accepts.size(size) || (this.hasEntry && !accepts.entryPrice(entry))) return false;
     this.open = true;
     const i = this.nPos++;
     if (i === this.pSize.length) {
@@ -103,7 +110,13 @@ export class AccountScratch {
   commit(b: ColumnsBuilder, id: string, mode: number): void {
     b.beginAccount(id, mode);
     for (let i = 0, q = this.accountLines; i < this.nPos; i++) {
-      b.position(this.pName[i], this.pSize[i], this.pEntry[i]);
+      // the name's index in the builder's table, looked up once per distinct name (at its first use: the table's order is add's)
+      const r = this.pName[i];
+      if (r.gen !== b.generation) {
+        r.idx = b.nameOf(r.s);
+        r.gen = b.generation;
+      }
+      b.positionAt(r.idx, this.pSize[i], this.pEntry[i]);
       for (; q < this.pLineEnd[i]; q++) b.positionLine(this.lineCur[q], this.lineAmount[q]);
       b.endPosition();
     }
@@ -112,7 +125,7 @@ export class AccountScratch {
   }
 
   /** Bytes [at, at + len) as one shared string per distinct value (null when one is not ASCII). */
-  intern(u: Uint8Array, at: number, len: number): string | null {
+  intern(u: Uint8Array, at: number, len: number): Interned | null {
     let h = 0x811c9dc5;
     for (let i = at; i < at + len; i++) {
       const c = u[i];
@@ -120,10 +133,10 @@ export class AccountScratch {
       h = Math.imul(h ^ c, 0x01000193);
     }
     const hit = this.interned.get(h);
-    if (hit !== undefined && sameBytes(hit, u, at, len)) return hit;
-    const s = asciiString(u, at, len)!;
-    if (hit === undefined) this.interned.set(h, s);
-    return s;
+    if (hit !== undefined && sameBytes(hit.s, u, at, len)) return hit;
+    const r = { s: asciiString(u, at, len)!, idx: -1, gen: -1 };
+    if (hit === undefined) this.interned.set(h, r);
+    return r;
   }
 }
 

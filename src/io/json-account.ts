@@ -61,7 +61,7 @@ export class JsonAccountReader {
     if (this.punct(0x7d)) return true;
     do {
       if (!this.string()) return false;
-      const cur = this.acc.intern(this.u, this.strAt, this.strLen);
+      const cur = this.acc.intern(this.u, this.strAt, this.strLen)?.s ?? null;
       if (!this.punct(0x3a) || !this.acc.line(from, cur, this.number())) return false;
     } while (this.punct(0x2c));
     return this.punct(0x7d);

@@ -75,7 +75,7 @@ export class MsgpackAccountReader {
     const from = this.acc.nLines;
     for (let k = 0; k < n; k++) {
       if (!this.string()) return false;
-      const cur = this.acc.intern(this.u, this.strAt, this.strLen);
+      const cur = this.acc.intern(this.u, this.strAt, this.strLen)?.s ?? null;
       if (!this.acc.line(from, cur, this.number())) return false;
     }
     return true;
