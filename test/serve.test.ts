@@ -42,7 +42,7 @@ function cliMargin(doc: unknown, extra: Record<string, unknown> = {}): unknown {
 }
 
 beforeAll(async () => {
-  server = await startServer({ market: defaultMarket(), port: 0, version: 'test' });
+  server = await startServer({ market: defaultMarket(), port: 0, version: 'test', heapCount: true });
 });
 afterAll(async () => {
   await server?.close();
@@ -338,9 +338,12 @@ const until = async (cond: () => boolean, ms = 5000) => {
 };
 
 describe('serve: the long-lived book and its event stream', () => {
-  it('answers 404 NOT_FOUND before a book is loaded', async () => {
+  it('answers 404 NOT_FOUND before a book is loaded (and, started without heapCount, counts no heap bytes)', async () => {
     const s = await startServer({ market: defaultMarket(), port: 0 });
     try {
+      const h = await jsonOf(await fetch(s.url + '/healthz'));
+      expect(h.heap.allocatedBytes).toBeNull();
+      expect(h.heap.usedBytes).toBeGreaterThan(0);
       const r = await fetch(s.url + '/v1/book/tick', json({ underlying: 'BTC', priceMove: -0.1 }));
       expect(r.status).toBe(404);
       expect((await jsonOf(r)).error.code).toBe('OPTMARGIN_NOT_FOUND');

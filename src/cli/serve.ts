@@ -24,6 +24,7 @@ interface ServeCommandOptions {
   bodyLimit: string;
   maxAccounts: string;
   log?: boolean;
+  heapCount?: boolean;
 }
 
 function int(name: string, v: string, min: number): number {
@@ -78,6 +79,7 @@ export async function runServe(opts: ServeCommandOptions, version: string): Prom
     playground: playgroundDir(),
     version,
     log: opts.log,
+    heapCount: opts.heapCount,
   });
   process.stderr.write(`optmargin serve: listening on ${server.url} (playground at /, API description at /openapi.json${token ? ', bearer token required' : ''})\n`);
   return server;
@@ -97,6 +99,7 @@ export function registerServeCommands(program: Command, version: () => string): 
     .option('--body-limit <bytes>', 'largest request body (PUT /v1/book: 256 MiB)', String(DEFAULT_LIMITS.bodyBytes))
     .option('--max-accounts <n>', 'accounts in one POST /v1/margin', String(DEFAULT_LIMITS.accountsPerRequest))
     .option('--log', 'one line per request on stderr')
+    .option('--heap-count', 'count the V8 heap bytes allocated (GET /healthz heap.allocatedBytes); lengthens each scavenge')
     .action(async (opts: ServeCommandOptions) => {
       const server = await runServe(opts, version());
       await onSignals(() => server.close());

@@ -49,14 +49,19 @@ export class GcStats {
   private readonly ms = new Float64Array(GC_RECENT);
   private readonly kind = new Uint8Array(GC_RECENT);
   private seen = 0;
-  /** bytes the process has allocated on the V8 heap since it started counting */
-  readonly heap = new HeapAllocation();
+  /** bytes the process has allocated on the V8 heap since it started counting; null unless asked for (`heapCount`) */
+  readonly heap: HeapAllocation | null;
   private readonly observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) this.add(e);
-    this.heap.collected(list.getEntries().length);
+    this.heap?.collected(list.getEntries().length);
   });
 
-  constructor() {
+  /**
+   * `heapCount`: also count the heap bytes allocated (HeapAllocation). Off by default: V8's
+   * GCProfiler, which it runs, lengthens every scavenge (docs/serve.md, "Performance").
+   */
+  constructor(heapCount = false) {
+    this.heap = heapCount ? new HeapAllocation() : null;
     this.observer.observe({ entryTypes: ['gc'] });
   }
 
@@ -89,7 +94,7 @@ export class GcStats {
 
   stop(): void {
     this.observer.disconnect();
-    this.heap.stop();
+    this.heap?.stop();
   }
 }
 

@@ -42,6 +42,11 @@ export interface ServeOptions {
   version?: string;
   /** one line per request on stderr */
   log?: boolean;
+  /**
+   * count the V8 heap bytes allocated (`GET /healthz` → `heap.allocatedBytes`, null without it):
+   * V8's GCProfiler then runs and lengthens each scavenge, so it is off unless asked for
+   */
+  heapCount?: boolean;
 }
 
 export function isLoopback(host: string): boolean {
@@ -270,14 +275,14 @@ function bookRoutes(ctx: ServeContext, books: BookService): void {
 function infoRoutes(ctx: ServeContext, opts: ServeOptions, secured: boolean): void {
   const { app, routes, queue } = ctx;
   const started = Date.now();
-  const gc = new GcStats();
+  const gc = new GcStats(opts.heapCount ?? false);
   app.addHook('onClose', async () => gc.stop());
   routes.push({
     method: 'GET',
     url: '/healthz',
     summary: 'liveness',
     query: [{ name: 'gcSince', schema: { type: 'number' }, description: 'also list the garbage-collection pauses that ended after this time (ms since the Unix epoch; the last 4096 are kept)' }],
-    returns: 'status, version, queue, V8 heap bytes allocated since start and in use, garbage-collection pauses by kind (and, with gcSince, each recent pause: at, ms, kind)',
+    returns: 'status, version, queue, V8 heap bytes allocated since start (null unless started with --heap-count) and in use, garbage-collection pauses by kind (and, with gcSince, each recent pause: at, ms, kind)',
     public: true,
   });
   app.get('/healthz', (req, reply) => {
@@ -289,7 +294,7 @@ function infoRoutes(ctx: ServeContext, opts: ServeOptions, secured: boolean): vo
       recent = { recent: gc.recentSince(t) };
     }
     const status = { status: 'ok', version: opts.version ?? 'unknown', uptimeMs: Date.now() - started, queue: { waiting: queue.length, capacity: queue.capacity, ...queue.stats } };
-    const heap = { allocatedBytes: gc.heap.bytes(), usedBytes: getHeapStatistics().used_heap_size };
+    const heap = { allocatedBytes: gc.heap?.bytes() ?? null, usedBytes: getHeapStatistics().used_heap_size };
     return send(req, reply, 200, { ...status, heap, gc: { overMs: GC_OVER_MS, ...gc.pauses, ...recent } });
   });
   routes.push({ method: 'GET', url: '/v1/models', summary: 'the margin model presets with their parameters', query: [{ name: 'id', schema: { type: 'string' }, description: 'one preset' }], returns: 'presets (as `optmargin models --json`)' });
