@@ -112,7 +112,14 @@ export function show(value: unknown): string {
   }
 }
 
-export function invalidInput(path: string, requirement: string, value: unknown): OptmarginError {
+/**
+ * A field's path: a string, or an object whose text (`String(path)`) is built only when an error
+ * names the field (a validator that checks many fields in a loop then builds no path for a valid input).
+ */
+export type FieldPath = string | { toString(): string };
+
+export function invalidInput(at: FieldPath, requirement: string, value: unknown): OptmarginError {
+  const path = String(at);
   return new OptmarginError(ErrorCodes.INVALID_INPUT, `${path} ${requirement}, got ${show(value)}`, path);
 }
 
@@ -123,43 +130,43 @@ export function inBounds(v: number, limit: number, positive = false): boolean {
 
 /** Field checks used at every input boundary. Each throws INVALID_INPUT naming the path. */
 export const check = {
-  finite(path: string, v: unknown): number {
+  finite(path: FieldPath, v: unknown): number {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw invalidInput(path, 'must be a finite number', v);
     return v;
   },
-  positive(path: string, v: unknown): number {
+  positive(path: FieldPath, v: unknown): number {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw invalidInput(path, 'must be a finite number', v);
     if (!(v > 0)) throw invalidInput(path, 'must be > 0', v);
     return v;
   },
-  nonNegative(path: string, v: unknown): number {
+  nonNegative(path: FieldPath, v: unknown): number {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw invalidInput(path, 'must be a finite number', v);
     if (!(v >= 0)) throw invalidInput(path, 'must be >= 0', v);
     return v;
   },
   /** A finite number with |v| <= limit (and > 0 when `positive`). */
-  bounded(path: string, v: unknown, limit: number, positive = false): number {
+  bounded(path: FieldPath, v: unknown, limit: number, positive = false): number {
     if (typeof v === 'number' && inBounds(v, limit, positive)) return v;
     if (typeof v !== 'number' || !Number.isFinite(v)) throw invalidInput(path, 'must be a finite number', v);
     if (positive && !(v > 0)) throw invalidInput(path, 'must be > 0', v);
     if (Math.abs(v) > limit) throw invalidInput(path, `must be within ${positive ? '(0, ' : '±'}${limit.toExponential(0).replace('e+', 'e')}${positive ? ']' : ''} (docs/book.md "Limits")`, v);
     return v;
   },
-  oneOf<T extends string>(path: string, v: unknown, allowed: readonly T[]): T {
+  oneOf<T extends string>(path: FieldPath, v: unknown, allowed: readonly T[]): T {
     if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
       throw invalidInput(path, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`, v);
     }
     return v as T;
   },
-  string(path: string, v: unknown): string {
+  string(path: FieldPath, v: unknown): string {
     if (typeof v !== 'string' || v.length === 0) throw invalidInput(path, 'must be a non-empty string', v);
     return v;
   },
-  object(path: string, v: unknown): Record<string, unknown> {
+  object(path: FieldPath, v: unknown): Record<string, unknown> {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalidInput(path, 'must be an object', v);
     return v as Record<string, unknown>;
   },
-  array(path: string, v: unknown): unknown[] {
+  array(path: FieldPath, v: unknown): unknown[] {
     if (!Array.isArray(v)) throw invalidInput(path, 'must be an array', v);
     return v;
   },

@@ -35,23 +35,44 @@ function validateBalances(path: string, v: unknown): Record<string, number> {
 
 const POSITION_FIELDS: readonly string[] = ['instrument', 'size', 'entryPrice', 'collateral'];
 
-function validatePosition(path: string, v: unknown, mode: string): PositionInput {
-  const p = check.object(path, v);
-  const instrument = check.string(`${path}.instrument`, p.instrument);
-  const size = check.bounded(`${path}.size`, p.size, LIMITS.size);
-  if (!accepts.size(size)) throw invalidInput(`${path}.size`, 'must be non-zero', size); // within bounds: zero is what it can break
+/**
+ * The path of position `index` (under `prefix`) or of one of its fields, as text only when an
+ * error names it (`String(at)`): one reused object per account, so that a valid account's
+ * positions build no path strings.
+ */
+class PositionPath {
+  index = 0;
+  private field = '';
+  constructor(private readonly prefix: string) {}
+
+  /** This position's `field` ('' for the position itself). */
+  of(field: string): this {
+    this.field = field;
+    return this;
+  }
+
+  toString(): string {
+    return `${this.prefix}positions[${this.index}]${this.field === '' ? '' : `.${this.field}`}`;
+  }
+}
+
+function validatePosition(at: PositionPath, v: unknown, mode: string): PositionInput {
+  const p = check.object(at.of(''), v);
+  const instrument = check.string(at.of('instrument'), p.instrument);
+  const size = check.bounded(at.of('size'), p.size, LIMITS.size);
+  if (!accepts.size(size)) throw invalidInput(at.of('size'), 'must be non-zero', size); // within bounds: zero is what it can break
   const out: PositionInput = { instrument, size };
-  if (p.entryPrice !== undefined) out.entryPrice = check.bounded(`${path}.entryPrice`, p.entryPrice, LIMITS.price, true);
+  if (p.entryPrice !== undefined) out.entryPrice = check.bounded(at.of('entryPrice'), p.entryPrice, LIMITS.price, true);
   if (p.collateral !== undefined) {
     if (mode !== 'isolated') {
-      throw invalidInput(`${path}.collateral`, 'is only allowed in isolated mode (cross and portfolio accounts pool collateral)', p.collateral);
+      throw invalidInput(at.of('collateral'), 'is only allowed in isolated mode (cross and portfolio accounts pool collateral)', p.collateral);
     }
-    out.collateral = validateBalances(`${path}.collateral`, p.collateral);
+    out.collateral = validateBalances(String(at.of('collateral')), p.collateral);
   }
-  for (const key of Object.keys(p)) {
-    if (!POSITION_FIELDS.includes(key)) {
-      throw invalidInput(`${path}.${key}`, 'is not a position field (instrument, size, entryPrice, collateral)', p[key]);
-    }
+  // own keys in order, as Object.keys lists them, without building its array
+  for (const key in p) {
+    if (!Object.prototype.hasOwnProperty.call(p, key) || POSITION_FIELDS.includes(key)) continue;
+    throw invalidInput(at.of(key), 'is not a position field (instrument, size, entryPrice, collateral)', p[key]);
   }
   return out;
 }
@@ -66,7 +87,11 @@ export function validateAccount(v: unknown, path = ''): AccountInput {
   const rawPositions = a.positions === undefined ? [] : check.array(at('positions'), a.positions);
   if (!accepts.positionCount(rawPositions.length)) throw invalidInput(at('positions'), `must hold at most ${LIMITS.positionsPerAccount} positions`, rawPositions.length);
   const positions = new Array<PositionInput>(rawPositions.length);
-  for (let i = 0; i < rawPositions.length; i++) positions[i] = validatePosition(at(`positions[${i}]`), rawPositions[i], mode);
+  const where = new PositionPath(path ? `${path}.` : '');
+  for (let i = 0; i < rawPositions.length; i++) {
+    where.index = i;
+    positions[i] = validatePosition(where, rawPositions[i], mode);
+  }
   const out: AccountInput = { id, mode, collateral, positions };
   if (a.currency !== undefined) {
     if (typeof a.currency !== 'string' || !CURRENCY_RE.test(a.currency)) {
