@@ -70,12 +70,15 @@ export function parseJsonText(text: string, name: string): unknown {
   }
 }
 
+/** One decoder for every body (decode() without `stream` keeps no state between calls); a byte-order mark is dropped, as JSON allows. */
+const UTF8 = new TextDecoder();
+
 /** Bytes (UTF-8) → JSON value, with the nesting cap. */
 export function parseJsonBytes(bytes: Uint8Array, name: string): unknown {
   const at = jsonNestingViolation(bytes);
   if (at >= 0) throw limitError(name, `nests arrays/objects deeper than ${MAX_NESTING} levels (at byte ${at})`);
   try {
-    return JSON.parse(new TextDecoder().decode(bytes));
+    return JSON.parse(UTF8.decode(bytes));
   } catch (e) {
     throw new OptmarginError(ErrorCodes.INVALID_FILE, `${name} is not valid JSON${jsonErrorPosition(e)}`);
   }

