@@ -215,6 +215,19 @@ describe('serve: margin contract', () => {
     expect((await jsonOf(nf)).error.code).toBe('OPTMARGIN_NOT_FOUND');
   });
 
+  it("POST /v1/margin: an account over the server's positions limit is refused by the schema (400 naming positions); within it, a bad field gets the engine's wording", async () => {
+    const app = build({ market: defaultMarket(), limits: { positionsPerAccount: 2 } });
+    const over = await app.inject({ method: 'POST', url: '/v1/margin', payload: ACCOUNT }); // 3 positions
+    expect(over.statusCode).toBe(400);
+    expect(over.json()).toMatchObject({ id: 'desk-1', ok: false, error: { code: 'OPTMARGIN_INVALID_INPUT', path: 'positions' } });
+    expect(over.json().error.message).toMatch(/^positions must NOT have more than 2 items/);
+    const bad = { ...ACCOUNT, positions: [{ instrument: 'BTC-PERPETUAL', size: 0 }] };
+    const r = await app.inject({ method: 'POST', url: '/v1/margin', payload: bad });
+    expect(r.statusCode).toBe(400);
+    expect(r.json().error).toMatchObject({ code: 'OPTMARGIN_INVALID_INPUT', path: 'positions[0].size', message: 'positions[0].size must be non-zero, got 0' });
+    await app.close();
+  });
+
   it('an engine bug answers 500 INTERNAL, never a 4xx', async () => {
     const app = build({ market: defaultMarket() });
     app.post('/v1/bug', () => {
