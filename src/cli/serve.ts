@@ -4,6 +4,7 @@
  * Both stop on SIGINT/SIGTERM after draining the requests in flight.
  */
 import type { Command } from 'commander';
+import { setFlagsFromString } from 'node:v8';
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import { defaultMarket, loadMarket } from '../market/snapshot.js';
 import type { Server } from '../serve/server.js';
@@ -60,6 +61,18 @@ function onSignals(close: () => Promise<void>, graceMs = 30_000): Promise<void> 
   });
 }
 
+/**
+ * Young-generation collections on the main thread alone (V8 reads the flag at each scavenge). A
+ * server's scavenge has little to copy (~30 kB survive per ~14 MB allocated at 5,000 margin
+ * requests/s), so the parallel one spent its pause waiting for its helper threads to get a core:
+ * on this 2-core machine, under load, the copying phase took 0.1–0.2 ms serial against 0.5–1.8 ms
+ * parallel (`--trace-gc-nvp`, docs/serve.md). Set for the `serve` process only: an embedding
+ * application keeps its own settings.
+ */
+function serialScavenges(): void {
+  setFlagsFromString('--no-parallel-scavenge');
+}
+
 export async function runServe(opts: ServeCommandOptions, version: string): Promise<Server> {
   const limits: Partial<ServeLimits> = {
     queue: int('queue', opts.queue, 1),
@@ -99,8 +112,10 @@ export function registerServeCommands(program: Command, version: () => string): 
     .option('--body-limit <bytes>', 'largest request body (PUT /v1/book: 256 MiB)', String(DEFAULT_LIMITS.bodyBytes))
     .option('--max-accounts <n>', 'accounts in one POST /v1/margin', String(DEFAULT_LIMITS.accountsPerRequest))
     .option('--log', 'one line per request on stderr')
-    .option('--heap-count', 'count the V8 heap bytes allocated (GET /healthz heap.allocatedBytes); lengthens each scavenge')
-    .action(async (opts: ServeCommandOptions) => {
+    .option('--heap-count', 'count the V8 heap bytes allocated (GET /healthz heap.allocatedBytes): runs V8\'s GCProfiler at every collection')
+    .option('--parallel-scavenge', "V8's parallel young-generation collections (default: serial, see docs/serve.md)")
+    .action(async (opts: ServeCommandOptions & { parallelScavenge?: boolean }) => {
+      if (!opts.parallelScavenge) serialScavenges();
       const server = await runServe(opts, version());
       await onSignals(() => server.close());
     });
