@@ -238,6 +238,7 @@ export class BookAccounts {
   equityArrays(ins: BookInstruments): EquityArrays {
     return {
       kind: ins.kind,
+      fromEntry: ins.fromEntry,
       inverse: ins.inverse,
       slot: ins.slot,
       cs: ins.cs,

@@ -6,13 +6,15 @@
  * SharedArrayBuffer, so the same function runs on the main thread (a load, a trade) and in the
  * pool's chunks (a tick: tasks.ts), with the same doubles whoever runs it.
  */
-import { collateralValue, futuresValue, markValue, valuedFromEntry } from '../../instruments/valuation.js';
+import { collateralValue, futuresValue, markValue } from '../../instruments/valuation.js';
 import { AccKind, type ReduceArrays } from '../../measures/grid/reduce.js';
 
 /** What an account's equity reads (instruments, sub-accounts, positions, collateral lines, currencies), all shared. */
 export interface EquityArrays {
   /** per instrument: kind, inverse flag, underlying slot, contract size, forward (USD), unit value (USD per unit) */
   kind: Uint8Array;
+  /** per instrument: 1 when valued from its entry price (valuedFromEntry of its kind), else 0 */
+  fromEntry: Uint8Array;
   inverse: Uint8Array;
   slot: Int32Array;
   cs: Float64Array;
@@ -57,21 +59,24 @@ function subEquity(e: EquityArrays, red: ReduceArrays, j: number): number {
   let cv = 0;
   for (let c = e.subColFrom[j]; c < e.subColTo[j]; c++) cv += lineValue(e, c);
   let eq = cv;
-  const { opInstr, opSize, opEntry, kind, inverse, cs, forward, unitValue, slotSpot } = e;
+  const { opInstr, opSize, opEntry, fromEntry, inverse, cs, forward, unitValue, slotSpot } = e;
   const instrSlot = e.slot;
   let q = e.subEntryFrom[j];
   for (let p = e.subPosFrom[j], end = e.subPosTo[j]; p < end; p++) {
     const x = opInstr[p];
+    if (x >= 0 && fromEntry[x] === 0) {
+      eq += markValue(opSize[p], unitValue[x]); // most positions (options) take this one test
+      continue;
+    }
     const i = x < 0 ? ~x : x;
-    const k = kind[i];
     if (x < 0) {
       // entry given: used by futures and perpetuals (the others are valued at mark all the same)
       const entry = opEntry[q++];
-      eq += valuedFromEntry(k) ? futuresValue(inverse[i], cs[i], forward[i], slotSpot[instrSlot[i]], unitValue[i], opSize[p], entry) : markValue(opSize[p], unitValue[i]);
-    } else if (valuedFromEntry(k)) {
+      eq += fromEntry[i] ? futuresValue(inverse[i], cs[i], forward[i], slotSpot[instrSlot[i]], unitValue[i], opSize[p], entry) : markValue(opSize[p], unitValue[i]);
+    } else {
       const F = forward[i];
       eq += futuresValue(inverse[i], cs[i], F, slotSpot[instrSlot[i]], unitValue[i], opSize[p], F);
-    } else eq += markValue(opSize[p], unitValue[i]);
+    }
   }
   red.subEquity[j] = eq;
   return cv;

@@ -5,6 +5,7 @@
  * tick re-reads its underlyings from the new market (refreshMarks, then revalue); a trade appends the instruments it brought.
  */
 import { Kind } from '../../instruments/kind.js';
+import { valuedFromEntry } from '../../instruments/valuation.js';
 import { InstrumentTable } from '../../instruments/table.js';
 import type { MarginMarket } from '../../market/margin-market.js';
 import type { Instrument } from '../../market/types.js';
@@ -25,6 +26,8 @@ export interface PendingRevaluation {
 export class BookInstruments implements BaseInstruments {
   n = 0;
   kind: Uint8Array = new Uint8Array(0);
+  /** 1 when the instrument is valued from its entry price (futures, perpetuals: valuedFromEntry), else 0 — the equity pass's fast test */
+  fromEntry: Uint8Array = new Uint8Array(0);
   inverse: Uint8Array = new Uint8Array(0);
   /** underlying slot of each instrument */
   slot: Int32Array = new Int32Array(0);
@@ -54,6 +57,8 @@ export class BookInstruments implements BaseInstruments {
     this.n = n;
     // shared: the pool's chunks read them (equity.ts)
     this.kind = sharedCopy(tb.kind, n);
+    this.fromEntry = sharedU8(n);
+    for (let i = 0; i < n; i++) this.fromEntry[i] = valuedFromEntry(tb.kind[i]) ? 1 : 0;
     this.inverse = sharedCopy(tb.inverse, n);
     this.slot = sharedCopy(tb.underlyingOf, n);
     this.group = tb.group.slice(0, n);
@@ -173,6 +178,7 @@ export class BookInstruments implements BaseInstruments {
     const n = tb.count;
     if (n === from) return;
     this.kind = growShared(this.kind, n);
+    this.fromEntry = growShared(this.fromEntry, n);
     this.inverse = growShared(this.inverse, n);
     this.slot = growShared(this.slot, n);
     this.group = growPlain(this.group, n);
@@ -183,6 +189,7 @@ export class BookInstruments implements BaseInstruments {
     const map: number[] = [];
     for (let i = from; i < n; i++) {
       this.kind[i] = tb.kind[i];
+      this.fromEntry[i] = valuedFromEntry(tb.kind[i]) ? 1 : 0;
       this.inverse[i] = tb.inverse[i];
       this.slot[i] = tb.underlyingOf[i];
       this.group[i] = tb.group[i];
