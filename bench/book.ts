@@ -3,7 +3,8 @@
  * under deribit-pm-2024.1 (the vectorized scenario-grid path) — 100,000 accounts (≈ 2M positions; --quick: 10,000). Measured from resolved
  * inputs (the book loaded once): the full recompute in-process (1 thread) and on a pool of 2
  * worker threads and the scaling between them, throughput, the TS reference path (the margin
- * engine one account at a time) as the baseline, a tick on BTC, a trade on one account, and
+ * engine one account at a time) as the baseline, a tick on BTC, a tick of BTC and ETH in one round
+ * against two ticks, a trade on one account, and
  * memory (peak rss). Medians and best runs: the machine may be shared.
  */
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
@@ -30,6 +31,9 @@ export async function bookSection(ctx: SectionContext): Promise<Section> {
   let tickChanged = 0;
   const tickStages: Record<string, number[]> = {};
   const tradeMs: number[] = [];
+  const bothMs: number[] = [];
+  const pairMs: number[] = [];
+  let bothChanged = 0;
   const tickAfterMs: number[] = [];
   let traded = 0;
   for (const threads of [1, 2]) {
@@ -49,6 +53,15 @@ export async function bookSection(ctx: SectionContext): Promise<Section> {
           tickMs.push(u.ms);
           tickChanged = u.indices.length;
           for (const [k, v] of Object.entries(u.stages)) (tickStages[k] ??= []).push(v);
+        }
+        // BTC and ETH both move (a simulation step): one tick of both (one round) against BTC then ETH (two rounds), interleaved
+        for (let i = 0; i < reps; i++) {
+          const m1 = market.shocked({ priceMove: { BTC: -0.002 * (i + 1), ETH: 0.002 * (i + 1) } });
+          const u = await eng.tick(['BTC', 'ETH'], m1);
+          bothMs.push(u.ms);
+          bothChanged = u.indices.length;
+          const m2 = market.shocked({ priceMove: { BTC: 0.002 * (i + 1), ETH: -0.002 * (i + 1) } });
+          pairMs.push((await eng.tick('BTC', m2)).ms + (await eng.tick('ETH', m2)).ms);
         }
         const k = accounts.findIndex((a) => a.mode === 'portfolio' && a.positions.length >= 20);
         for (let i = 0; i < reps; i++) tradeMs.push(eng.trade(k, [{ instrument: 'BTC-PERPETUAL', size: 10 * (i + 1) }]).ms);
@@ -104,6 +117,8 @@ export async function bookSection(ctx: SectionContext): Promise<Section> {
     `Tick (BTC marks move; \`BookEngine.tick\`, 2 threads): BTC's instruments' marks on the main thread, then one round of chunks on the pool — each resizes the coin legs and futures bases of the BTC rows of its account range and computes the equity of its accounts holding BTC, while the main thread revalues BTC's instruments (risk arrays); then it aggregates those rows (WASM) with their IM and computes the figures of those accounts (${tickChanged.toLocaleString('en-US')} accounts re-margined). ` +
       `Median ${median(tickMs).toFixed(1)} ms, best ${min(tickMs).toFixed(1)} ms (target ≤ 20 ms: ${median(tickMs) <= 20 ? 'met' : 'not met'}); ${(median(tickMs) / median(f2.total)).toFixed(2)}× the full recompute on 2 threads. ` +
       `Median stages, ms: ${Object.entries(tickStages).map(([k, v]) => `${k.replace('Ms', '')} ${median(v).toFixed(1)}`).join(', ')} (market: switch to the new market; risk: BTC's instruments' marks; select: the accounts holding BTC; pool: the round of chunks; revalue: the main thread's revaluation of BTC's instruments, inside the pool stage; single: single-path accounts).`,
+    `Tick of BTC and ETH together (\`BookEngine.tick(['BTC', 'ETH'], market)\`, 2 threads: both underlyings' marks, one round of chunks over their rows and the ${bothChanged.toLocaleString('en-US')} accounts depending on either, both revaluations on the main thread meanwhile; what a simulation step moving both calls): ` +
+      `median ${median(bothMs).toFixed(1)} ms, best ${min(bothMs).toFixed(1)} ms; the same move as a BTC tick then an ETH tick (two rounds, the same results): median ${median(pairMs).toFixed(1)} ms, best ${min(pairMs).toFixed(1)} ms (${(median(pairMs) / median(bothMs)).toFixed(2)}× the one-round tick; interleaved).`,
     `Trade on one account (≥ 20 positions; its rows re-resolved, appended and aggregated in-process, the account re-reduced — it stays vectorized): median ${median(tradeMs).toFixed(2)} ms.`,
     `Tick after trades on ${traded.toLocaleString('en-US')} accounts (their rows appended at the end of the CSR; each goes to the chunk of its account, the same one round): median ${median(tickAfterMs).toFixed(1)} ms, best ${min(tickAfterMs).toFixed(1)} ms.`,
     `Memory: peak rss ${mb(peakRss)}; after the runs rss ${mb(mem.rss)}, arrayBuffers ${mb(mem.arrayBuffers)}, heapUsed ${mb(mem.heapUsed)} (the generated accounts themselves are most of the heap).`,
