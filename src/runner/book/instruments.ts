@@ -95,16 +95,39 @@ export class BookInstruments implements BaseInstruments {
   }
 
   /**
-   * A tick's re-read of the market, first half, for every slot of `slots` (distinct): their instruments'
-   * marks (forward, unit value) and index from the market, and one new revaluation matrix (a copy:
-   * the old one is shared with workers that may be running) whose rows of those slots `revalue`
-   * fills. Null without a scenario set.
+   * A tick's re-read of the market, first half, for every slot of `slots` (distinct): their
+   * instruments' marks (forward, unit value) and index from the market, and one new revaluation
+   * matrix (nextMatrix) whose rows of those slots `revalue` fills. Null without a scenario set.
    */
   refreshMarks(slots: readonly number[], market: MarginMarket): PendingRevaluation[] | null {
+    if (this.set) this.nextMatrix(this.n);
     const pending = slots.map((slot) => this.readMarks(slot, market));
-    if (!this.set) return null;
-    this.nextMatrix(this.n);
-    return pending;
+    return this.set ? pending : null;
+  }
+
+  /**
+   * A tick on a pool, run by the main thread while the chunks start (they wait on `flag`): the
+   * marks of `slots` (flag 1: the chunks follow the forwards and compute the equities), then their
+   * revaluation (flag 2: the chunks aggregate); −1 when either failed (the error goes on). The new
+   * matrix must be made first (nextMatrix: the chunks are sent with it). Returns the ms of each half.
+   */
+  refreshSignalling(slots: readonly number[], market: MarginMarket, flag: Int32Array): { marksMs: number; revalueMs: number } {
+    const signal = (v: number): void => {
+      Atomics.store(flag, 0, v);
+      Atomics.notify(flag, 0);
+    };
+    try {
+      const t0 = performance.now();
+      const pending = slots.map((slot) => this.readMarks(slot, market));
+      signal(1);
+      const t1 = performance.now();
+      for (const p of pending) this.revalue(p);
+      signal(2);
+      return { marksMs: t1 - t0, revalueMs: performance.now() - t1 };
+    } catch (e) {
+      signal(-1);
+      throw e;
+    }
   }
 
   /** One slot's instruments valued on `market` into the forward and unit-value arrays, and its index. */
@@ -136,26 +159,11 @@ export class BookInstruments implements BaseInstruments {
     this.scenarioLabels[p.slot] = sc.info.map((x) => x.label);
   }
 
-  /** revalue of every pending underlying, then sets the flag a tick's chunks wait for: 1, or −1 when it failed (the error goes on); returns its ms. */
-  revalueSignalling(pending: readonly PendingRevaluation[], flag: Int32Array): number {
-    const t0 = performance.now();
-    try {
-      for (const p of pending) this.revalue(p);
-      Atomics.store(flag, 0, 1);
-      return performance.now() - t0;
-    } catch (e) {
-      Atomics.store(flag, 0, -1);
-      throw e;
-    } finally {
-      Atomics.notify(flag, 0);
-    }
-  }
-
   /**
    * A new matrix for n instruments, the current one's rows copied (the old one is shared with
    * workers that may be running: a fresh buffer per version keeps them consistent).
    */
-  private nextMatrix(n: number): void {
+  nextMatrix(n: number): void {
     const ns = this.nScen;
     const next = sharedF64(n * ns);
     next.set(this.risk.subarray(0, Math.min(this.risk.length, n * ns)));

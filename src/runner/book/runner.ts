@@ -287,24 +287,27 @@ export class BookEngine implements ScheduledBook {
     let changed: number[] = [];
     const slots = us.map((u) => this.ins.underlyings.indexOf(u)).filter((s) => s >= 0);
     const t1 = performance.now();
-    let t2 = t1;
     let t3 = t1;
+    let riskMs = 0;
     let revalueMs = 0;
     if (slots.length > 0 && this.table) {
-      // the marks here; the revaluation runs while the chunks follow the forwards and compute the equities
       const moved = new Uint8Array(this.ins.underlyings.length);
       for (const s of slots) moved[s] = 1;
-      const pending = this.ins.refreshMarks(slots, market);
       const follow = this.rows.follow(moved, this.accounts, this.ins);
-      t2 = performance.now();
       const nList = this.accounts.holdersOf(moved, this.touched);
       t3 = performance.now();
       this.refreshStaleEquity();
-      if (this.scheduler && pending) {
-        const revalued = sharedI32(1);
-        const tasks = this.scheduler.tickTasks(this, moved, this.touched, nList, this.accounts.equityArrays(this.ins), follow, revalued);
-        await this.scheduler.runTick(this, moved, tasks, () => (revalueMs = this.ins.revalueSignalling(pending, revalued)));
-      } else if (pending) for (const p of pending) this.ins.revalue(p);
+      if (this.scheduler) {
+        // the chunks are sent first; the main thread then reads the marks and revalues, the chunks waiting on `flag` for each
+        this.ins.nextMatrix(this.ins.n);
+        const flag = sharedI32(1);
+        const tasks = this.scheduler.tickTasks(this, moved, this.touched, nList, this.accounts.equityArrays(this.ins), follow, flag);
+        await this.scheduler.runTick(this, moved, tasks, () => ({ marksMs: riskMs, revalueMs } = this.ins.refreshSignalling(slots, market, flag)));
+      } else {
+        const pending = this.ins.refreshMarks(slots, market);
+        riskMs = performance.now() - t3;
+        for (const p of pending ?? []) this.ins.revalue(p);
+      }
       for (const k of this.failures.accounts.keys()) this.staleEquity.add(k);
       changed = Array.from(this.touched.subarray(0, nList));
     }
@@ -316,7 +319,7 @@ export class BookEngine implements ScheduledBook {
       indices: changed,
       results: () => (cache ??= changed.map((k) => this.result(k))),
       ms: t5 - t0,
-      stages: { marketMs: t1 - t0, riskMs: t2 - t1, selectMs: t3 - t2, poolMs: t4 - t3, revalueMs, singleMs: t5 - t4 },
+      stages: { marketMs: t1 - t0, riskMs, selectMs: t3 - t1, poolMs: t4 - t3, revalueMs, singleMs: t5 - t4 },
     };
   }
 

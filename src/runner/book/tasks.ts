@@ -62,8 +62,9 @@ export interface AggregateTask {
   /** a tick: the rows of its moved slots (`follow.moved`) in `ranges` first follow the new forwards (forwards.ts) */
   follow?: ForwardFollow;
   /**
-   * a tick on a pool: set to 1 by the main thread once `risk` and `weights` hold the new
-   * revaluation (−1: it failed); the chunk waits for it after its equity pass, before aggregating
+   * a tick: set by the main thread to 1 once the instruments' marks are read (the chunk waits for
+   * it before following the forwards and computing the equities), to 2 once `risk` and `weights`
+   * hold the new revaluation (it waits for that before aggregating); −1: either failed
    */
   revalued?: Int32Array;
 }
@@ -133,9 +134,10 @@ export function runTails(agg: Aggregator, t: TailTask): number {
  */
 export function runAggregate(agg: Aggregator, t: AggregateTask): number {
   const { csr, follow, reduce } = t;
+  if (t.revalued) awaitTick(t.revalued, 1);
   if (follow) for (let k = 0; k < t.ranges.length; k += 3) followRows(follow, t.ranges[k], t.ranges[k + 1], t.ranges[k + 2]);
   if (reduce?.equity) equitySpan(reduce.equity, reduce);
-  if (t.revalued) awaitRevaluation(t.revalued);
+  if (t.revalued) awaitTick(t.revalued, 2);
   agg.syncBook(csr);
   agg.setRiskArrays(t.risk, t.riskKey);
   const ns = t.nScen;
@@ -153,10 +155,10 @@ export function runAggregate(agg: Aggregator, t: AggregateTask): number {
   return rows;
 }
 
-/** Blocks until the main thread has filled the tick's risk arrays (flag 1), or failed to (−1: the chunk fails). */
-function awaitRevaluation(flag: Int32Array): void {
-  while (Atomics.load(flag, 0) === 0) Atomics.wait(flag, 0, 0, 1000);
-  if (Atomics.load(flag, 0) < 0) throw new OptmarginError(ErrorCodes.INTERNAL, 'the tick\'s revaluation failed on the main thread');
+/** Blocks until the main thread's tick work reaches `stage` (1: marks read, 2: revalued), or failed (−1: the chunk fails). */
+function awaitTick(flag: Int32Array, stage: number): void {
+  for (let v = Atomics.load(flag, 0); v >= 0 && v < stage; v = Atomics.load(flag, 0)) Atomics.wait(flag, 0, v, 1000);
+  if (Atomics.load(flag, 0) < 0) throw new OptmarginError(ErrorCodes.INTERNAL, 'the tick\'s marks or revaluation failed on the main thread');
 }
 
 /** Equity of the accounts of a span (a tick: the new marks). */

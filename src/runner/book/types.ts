@@ -38,12 +38,15 @@ export interface BookUpdate {
   /** latency of the update, results not materialized */
   ms: number;
   /** market: switch to the new market (no re-hash: the hash is computed when asked for);
-   *  risk: instruments + risk arrays of the underlying, coin legs and add-on bases of its rows;
-   *  select: the vectorized accounts holding it (main thread);
-   *  pool: one round of chunks on the pool, each over an account range: its rows on the underlying
-   *  aggregated (WASM) with their IM, then the equity and figures of its accounts holding it;
-   *  single: single-path accounts holding it */
-  /** riskMs: the ticked underlying's marks; poolMs: the round of chunks, during which the main thread revalues its instruments (revalueMs, part of poolMs) */
+   *  select: what the chunks need (main thread): the rows following the moved forwards, the
+   *  vectorized accounts depending on a moved underlying;
+   *  pool: one round of chunks on the pool, each over an account range: its rows on the moved
+   *  underlyings follow the forwards, its listed accounts' equity, then (WASM) the rows' P&L and
+   *  IM, then those accounts' figures. Meanwhile the main thread reads the moved underlyings'
+   *  marks (riskMs: instruments' forwards and unit values, index; the chunks wait for them) and
+   *  revalues their instruments (revalueMs; the chunks wait for it before aggregating) — both
+   *  inside poolMs (in-process: before the chunks run; without a pool riskMs comes after select);
+   *  single: single-path accounts depending on a moved underlying */
   stages: { marketMs: number; riskMs: number; selectMs: number; poolMs: number; revalueMs: number; singleMs: number };
 }
 
