@@ -303,11 +303,7 @@ export class BookEngine implements ScheduledBook {
         const flag = sharedI32(1);
         const tasks = this.scheduler.tickTasks(this, moved, this.touched, nList, this.accounts.equityArrays(this.ins), follow, flag);
         await this.scheduler.runTick(this, moved, tasks, () => ({ marksMs: riskMs, revalueMs } = this.ins.refreshSignalling(slots, market, flag)));
-      } else {
-        const pending = this.ins.refreshMarks(slots, market);
-        riskMs = performance.now() - t3;
-        for (const p of pending ?? []) this.ins.revalue(p);
-      }
+      } else for (const p of this.ins.refreshMarks(slots, market) ?? []) this.ins.revalue(p); // no scenario set: marks only (riskMs 0)
       for (const k of this.failures.accounts.keys()) this.staleEquity.add(k);
       changed = Array.from(this.touched.subarray(0, nList));
     }

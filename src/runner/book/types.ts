@@ -45,7 +45,7 @@ export interface BookUpdate {
    *  IM, then those accounts' figures. Meanwhile the main thread reads the moved underlyings'
    *  marks (riskMs: instruments' forwards and unit values, index; the chunks wait for them) and
    *  revalues their instruments (revalueMs; the chunks wait for it before aggregating) — both
-   *  inside poolMs (in-process: before the chunks run; without a pool riskMs comes after select);
+   *  inside poolMs (in-process: before the chunks run);
    *  single: single-path accounts depending on a moved underlying */
   stages: { marketMs: number; riskMs: number; selectMs: number; poolMs: number; revalueMs: number; singleMs: number };
 }
