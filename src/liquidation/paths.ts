@@ -39,8 +39,14 @@ export function hashed(m: MarginMarket): MarginMarket {
   if (m.hash) return m;
   let w = hashedMemo.get(m);
   if (w) return w;
-  const hash = marketHashOf(m);
-  w = {
+  w = hashedAs(m, marketHashOf(m));
+  hashedMemo.set(m, w);
+  return w;
+}
+
+/** `m` carrying `hash` (computed elsewhere: a worker planning on a market the main thread hashed). */
+export function hashedAs(m: MarginMarket, hash: string): MarginMarket {
+  return {
     valuationTime: m.valuationTime,
     rate: m.rate,
     hash,
@@ -51,8 +57,6 @@ export function hashed(m: MarginMarket): MarginMarket {
     timeToExpiry: (e) => m.timeToExpiry(e),
     vol: (u, e, k) => m.vol(u, e, k),
   };
-  hashedMemo.set(m, w);
-  return w;
 }
 
 /** Shock steps from a parsed path document { steps: [...] } on a base market. */

@@ -17,8 +17,10 @@ export interface PlanOptions {
   stepFraction?: number;
   /** Dutch auction: seconds after the auction start at which the bids are placed (default 0) */
   auctionTime?: number;
-  /** impact: notional already liquidated on each underlying (a simulation step's earlier plans) */
+  /** impact: notional already liquidated on each underlying before the plan (in a simulation step, the flow of the step's earlier cascade rounds: a round is a batch auction) */
   priorNotional?: Record<string, number>;
+  /** the account is a validated AccountInput already (BookEngine.account's): not validated again */
+  validated?: boolean;
   /** Dutch auction: cash of the security module that pays insolvent bidders (default: the mechanism's insuranceFund.initialUsd) */
   securityModuleBalance?: number;
 }

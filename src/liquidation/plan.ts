@@ -41,7 +41,7 @@ import {
 import { loadMechanism, type FixedPriceMechanism, type PlanSpec } from './mechanism.js';
 
 export function planLiquidation(engine: MarginEngine, accountIn: AccountInput | unknown, opts: PlanOptions = {}): LiquidationPlan {
-  const account = validateAccount(accountIn);
+  const account = opts.validated ? (accountIn as AccountInput) : validateAccount(accountIn);
   const mech = loadMechanism(opts.mechanism ?? 'deribit-incremental');
   const spec: PlanSpec = { ...(mech.plan ?? { target: 'lyra-buffer', buffer: 0, strategy: 'proportional', order: ['future', 'perpetual', 'option', 'spot'], stepFraction: 0.01 }) };
   if (opts.target) spec.target = opts.target;

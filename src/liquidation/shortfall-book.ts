@@ -20,7 +20,7 @@ import type { AccountInput, LoadedModel } from '../measures/types.js';
 import { notionalUsd, positionFacts } from './execution.js';
 import type { Mechanism } from './mechanism.js';
 import { hashed } from './paths.js';
-import type { LiquidationPlan } from './plan.js';
+import type { PlanStep } from './plan-core.js';
 import { allocateAdl, socialiseLoss, type AdlCandidate } from './shortfall.js';
 import type { CurrencyLedger, ShortfallTotals } from './ledger.js';
 
@@ -65,14 +65,9 @@ export class ShortfallBook {
     this.gross0 = gross;
   }
 
-  /** A bankrupt account after its plan: `deficit` = −equity (its currency). */
-  add(k: number, deficit: number, plan: LiquidationPlan): void {
-    const by = new Map<string, number>();
-    for (const s of plan.steps) if (s.type === 'close') by.set(s.instrument.split(/[-_]/)[0], (by.get(s.instrument.split(/[-_]/)[0]) ?? 0) + s.notionalUsd);
-    let underlying = '';
-    let notional = 0;
-    for (const [u, n] of by) if (n > notional) [underlying, notional] = [u, n];
-    this.pending.push({ k, deficit, underlying, notional: plan.totals.closedNotionalUsd });
+  /** A bankrupt account after its plan: `deficit` = −equity (its currency); the plan's main underlying (mainUnderlying) and closed notional. */
+  add(k: number, deficit: number, underlying: string, closedNotionalUsd: number): void {
+    this.pending.push({ k, deficit, underlying, notional: closedNotionalUsd });
   }
 
   /** Cash an auction paid to an insolvent bidder beyond the security module (Lyra prints it; here winners are charged). */
@@ -197,4 +192,14 @@ export class ShortfallBook {
       r.unrecovered += res.unrecovered;
     }
   }
+}
+
+/** The underlying a plan closed the most notional of (ADL's bankrupt position: matched against that underlying's queue); '' when it closed nothing. */
+export function mainUnderlying(steps: readonly PlanStep[]): string {
+  const by = new Map<string, number>();
+  for (const s of steps) if (s.type === 'close') by.set(s.instrument.split(/[-_]/)[0], (by.get(s.instrument.split(/[-_]/)[0]) ?? 0) + s.notionalUsd);
+  let underlying = '';
+  let notional = 0;
+  for (const [u, n] of by) if (n > notional) [underlying, notional] = [u, n];
+  return underlying;
 }

@@ -29,10 +29,10 @@ import { movedMarket, type MarginMarket } from '../market/margin-market.js';
 import type { ResolvedMarket } from '../market/types.js';
 import { loadModel } from '../measures/models.js';
 import type { AccountInput, LoadedModel } from '../measures/types.js';
-import { deltaQty, impactFraction, notionalUsd, positionFacts } from './execution.js';
+import { impactFraction, notionalUsd, positionFacts } from './execution.js';
 import { loadMechanism, type Mechanism } from './mechanism.js';
 import { hashed } from './paths.js';
-import { planLiquidation, type LiquidationPlan } from './plan.js';
+import { planRound, type RoundPlan } from './plan-round.js';
 import { ShortfallBook } from './shortfall-book.js';
 import { CurrencyLedger, emptyShortfall, type CurrencyStep, type ShortfallTotals } from './ledger.js';
 import type { InsuranceFund } from './shortfall.js';
@@ -58,6 +58,12 @@ export interface SimulationOptions {
    * fraction of the rows of the last load (default 0.5; Infinity: never): see compactIfDead.
    */
   compactDeadRows?: number;
+  /**
+   * Plan each cascade round's accounts on the book's worker pool (plan-round.ts: the same plans,
+   * booked in account order; fixed-price mechanisms on a price-only resolved market). Default
+   * false: on the shared 2-core machine it was measured no faster (docs/liquidation.md).
+   */
+  poolPlans?: boolean;
 }
 
 /**
@@ -123,6 +129,7 @@ export class Simulation {
   private readonly fig = new Float64Array(3);
   private readonly maxRounds: number;
   private readonly compactAt: number;
+  private readonly poolPlans: boolean;
   private readonly shortfall: ShortfallBook;
   private steps = 0;
   private ticks = 0; // book ticks since the step began
@@ -138,6 +145,7 @@ export class Simulation {
     this.market = opts.market;
     this.maxRounds = opts.maxRounds ?? 5;
     this.compactAt = opts.compactDeadRows ?? 0.5;
+    this.poolPlans = opts.poolPlans ?? false;
     this.tolerance = check.nonNegative('impactTolerance', opts.impactTolerance ?? 1e-3);
     this.ledger = ledger;
     const n = book.n;
@@ -325,15 +333,15 @@ export class Simulation {
       const todo = this.belowMm(r.rounds === 0 ? null : changed, done);
       if (todo.length === 0) break;
       r.rounds++;
-      const engine = new MarginEngine({ market: hashed(this.market), model: this.model });
-      // a batch auction: every plan of the round prices its impact against the step's flow before the round (not the plans before it in the round)
-      const prior = { ...cum };
-      for (const k of todo) {
-        done.add(k);
-        const plan = this.liquidate(k, engine, prior, cum, net, r, recs[this.ledger.of[k]]);
+      for (const k of todo) done.add(k);
+      // a batch auction: every plan of the round prices its impact against the step's flow before the round (not the plans before it in the round);
+      // planned on the pool's workers (plan-round.ts), booked here in account order
+      const round = { book: this.book, model: this.model, mechanism: this.mechanism, market: this.market, pool: this.poolPlans };
+      await planRound(round, todo, { ...cum }, (k) => this.ledger.funds[this.ledger.of[k]].balance, (k, plan) => {
+        this.liquidate(k, plan, cum, net, r, recs[this.ledger.of[k]]);
         // the deficit as the book margins the account after the plan (the ledger's figures)
-        if (plan && this.eq[k] < 0) this.shortfall.add(k, -this.eq[k], plan);
-      }
+        if (this.eq[k] < 0) this.shortfall.add(k, -this.eq[k], plan.underlying, plan.totals.closedNotionalUsd);
+      });
       const tb = performance.now();
       r.stages.liquidateMs += tb - ta;
       this.shortfall.settle(this.eq, this.stepStartEq, recs, (ks) => this.refreshAll(ks));
@@ -408,13 +416,10 @@ export class Simulation {
     return out;
   }
 
-  /** Liquidates account k by the mechanism's plan (impact priced on `prior`: the step's earlier rounds), books it; its notional adds to `cum`, its net delta to `flow`. */
-  private liquidate(k: number, engine: MarginEngine, prior: Readonly<Record<string, number>>, cum: Record<string, number>, flow: Map<string, number>, r: StepReport, rc: CurrencyStep): LiquidationPlan | null {
-    const a = this.book.account(k);
+  /** Books account k's plan (planned on the round's market, impact priced on the step's earlier rounds): its notional adds to `cum`, its net delta to `flow`. */
+  private liquidate(k: number, plan: RoundPlan, cum: Record<string, number>, flow: Map<string, number>, r: StepReport, rc: CurrencyStep): void {
     const c = this.ledger.of[k];
     const fund = this.ledger.funds[c];
-    const plan = planLiquidation(engine, a, { mechanism: this.mechanism, priorNotional: prior, securityModuleBalance: fund.balance });
-    if (plan.steps.length === 0) return null;
     r.liquidated++;
     r.liquidatedAccounts.push(k);
     r.volumeUsd += plan.totals.closedNotionalUsd;
@@ -428,29 +433,14 @@ export class Simulation {
     fund.deposit(plan.totals.fees / usd);
     // a Dutch auction's insolvent bidders are paid by the security module (= the fund) and by socialisation (USD books only: ledgerOf)
     if (plan.totals.securityModulePaid > 0) fund.cover(plan.totals.securityModulePaid);
-    this.recordFlow(engine, a, plan, cum, flow);
-    this.book.replace(k, plan.after.account);
+    for (let j = 0; j < plan.flowU.length; j++) {
+      const u = plan.flowU[j];
+      cum[u] = (cum[u] ?? 0) + plan.flowNotional[j];
+      flow.set(u, (flow.get(u) ?? 0) + plan.flowCoin[j]);
+    }
+    this.book.replaceValid(k, plan.account);
     this.refreshAll([k]);
     if (plan.totals.socialised > 0) this.shortfall.addPrinted(k, plan.totals.socialised);
-    return plan;
-  }
-
-  private recordFlow(engine: MarginEngine, a: AccountInput, plan: LiquidationPlan, cum: Record<string, number>, flow: Map<string, number>): void {
-    const add = (u: string, notional: number, coin: number): void => {
-      cum[u] = (cum[u] ?? 0) + notional;
-      flow.set(u, (flow.get(u) ?? 0) + coin);
-    };
-    for (const s of plan.steps) {
-      if (s.type === 'close') {
-        const f = positionFacts(engine.table, a.positions[s.position], s.position);
-        add(f.underlying, s.notionalUsd, -deltaQty(engine.table, f, -s.size)); // the liquidator sells what the account was long
-      } else if (s.type === 'auction-bid' && s.percent > 0) {
-        a.positions.forEach((p, j) => {
-          const f = positionFacts(engine.table, p, j);
-          add(f.underlying, notionalUsd(f, p.size * s.percent), -deltaQty(engine.table, f, p.size * s.percent));
-        });
-      }
-    }
   }
 }
 

@@ -321,6 +321,17 @@ class Resolved implements ResolvedMarket {
     return new Resolved(this.base, { priceMult, volLayers, spec: shock });
   }
 
+  /** priceRecipe: null with vol layers (their functions do not cross threads). */
+  recipe(): { snapshot: MarketSnapshot; base: object; priceMult: Record<string, number> } | null {
+    if (this.state.volLayers.size > 0) return null;
+    return { snapshot: this.base.snapshot, base: this.base, priceMult: Object.fromEntries(this.state.priceMult) };
+  }
+
+  /** withPriceMultipliers: a view of the same base with these multipliers. */
+  withMultipliers(priceMult: Record<string, number>): ResolvedMarket {
+    return new Resolved(this.base, { priceMult: new Map(Object.entries(priceMult)), volLayers: new Map(), spec: null });
+  }
+
   sameUnderlying(other: unknown, u: string): boolean {
     if (!(other instanceof Resolved) || other.base !== this.base) return false;
     if (this.mult(u) !== other.mult(u)) return false;
@@ -354,4 +365,20 @@ class Resolved implements ResolvedMarket {
 export function resolveMarket(snapshot: MarketSnapshot): ResolvedMarket {
   const valid = validateSnapshot(snapshot);
   return new Resolved(buildBase(valid), { priceMult: new Map(), volLayers: new Map(), spec: null });
+}
+
+/**
+ * A price-only view's recipe — its base snapshot and each underlying's price multiplier — so that
+ * another thread can rebuild the same market (resolveMarket(snapshot), then withPriceMultipliers:
+ * the same doubles); null for a market that is not a resolved view or carries vol shifts.
+ */
+export function priceRecipe(m: unknown): { snapshot: MarketSnapshot; base: object; priceMult: Record<string, number> } | null {
+  if (!(m instanceof Resolved)) return null;
+  return m.recipe();
+}
+
+/** The resolved market `m` (unshocked) with exactly these price multipliers (priceRecipe's), no vol shift. */
+export function withPriceMultipliers(m: ResolvedMarket, priceMult: Record<string, number>): ResolvedMarket {
+  if (!(m instanceof Resolved)) throw new OptmarginError(ErrorCodes.INTERNAL, 'withPriceMultipliers needs a resolved market');
+  return m.withMultipliers(priceMult);
 }

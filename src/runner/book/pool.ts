@@ -39,6 +39,15 @@ export function defaultWorkerFile(): string {
   return file;
 }
 
+/** A job module's URL as a worker imports it: its built copy (dist/…/.js) when `metaUrl` is a TypeScript source (tests). */
+export function jobModuleUrl(metaUrl: string): string {
+  const file = fileURLToPath(metaUrl);
+  if (!file.endsWith('.ts')) return metaUrl;
+  const root = findPackageRoot();
+  const rel = file.slice(join(root, 'src').length + 1).replace(/\.ts$/, '.js');
+  return pathToFileURL(join(root, 'dist', 'src', rel)).href;
+}
+
 export interface ChunkRunnerOptions {
   /** 1 = in-process on the calling thread; N > 1 = a pool of N worker threads. */
   threads: number;
@@ -55,8 +64,29 @@ export interface ChunkRunnerOptions {
   onWarning?: (message: string) => void;
 }
 
-/** Any chunk the pool runs: the compute's (tasks.ts) and the write stage's (format-task.ts). */
-export type PoolTask = BookTask | FormatTask;
+/**
+ * A job of another layer run on the book's workers (the liquidation plans of a cascade round):
+ * the worker imports `module` (a file URL, once) and returns its default export's answer to
+ * `input`. The answer is the caller's to check (`check`: an error message, or null).
+ */
+export interface JobTask {
+  kind: 'job';
+  chunk: number;
+  attempt?: number;
+  module: string;
+  input: unknown;
+}
+
+/** Any chunk the pool runs: the compute's (tasks.ts), the write stage's (format-task.ts), another layer's job. */
+export type PoolTask = BookTask | FormatTask | JobTask;
+
+const jobModules = new Map<string, Promise<{ default: (input: unknown) => unknown }>>();
+/** Runs a job (worker or in-process): its module imported once per thread. */
+export async function runJob(t: JobTask): Promise<unknown> {
+  let m = jobModules.get(t.module);
+  if (!m) jobModules.set(t.module, (m = import(t.module) as Promise<{ default: (input: unknown) => unknown }>));
+  return (await m).default(t.input);
+}
 
 export interface ChunkOutcome {
   /** chunk numbers that failed every attempt, with the last error message */
@@ -163,6 +193,7 @@ export class ChunkRunner {
   /** One attempt of a task in-process (the fault hook applies: throw, silent). */
   private runLocal(t: PoolTask): unknown {
     if (t.kind === 'format') return formatChunk(t, false);
+    if (t.kind === 'job') return runJob(t);
     const fake = injectFault(t, false);
     if (fake) return fake;
     return receiptOf(t, runTask(this.local!, t));
@@ -185,7 +216,7 @@ export class ChunkRunner {
    * (in-process: before the tasks run) — a tick's revaluation, that its chunks wait for.
    * `onAccepted`: each chunk's answer once its receipt is verified (a format chunk's bytes).
    */
-  async run(tasks: PoolTask[], whilePending?: () => void, onAccepted?: (t: PoolTask, answer: unknown) => void): Promise<ChunkOutcome> {
+  async run(tasks: PoolTask[], whilePending?: () => void, onAccepted?: (t: PoolTask, answer: unknown) => void, check?: (t: JobTask, answer: unknown) => string | null): Promise<ChunkOutcome> {
     if (this.pool) await this.start();
     const failed: { chunk: number; message: string }[] = [];
     let retried = 0;
@@ -194,10 +225,10 @@ export class ChunkRunner {
       for (let a = 0; a < this.attempts; a++) {
         if (a > 0) retried++;
         const task = { ...t, attempt: a };
-        if (task.kind !== 'format') poisonOutputs(task);
+        if (task.kind !== 'format' && task.kind !== 'job') poisonOutputs(task);
         try {
-          const receipt = this.pool ? await this.runOnPool(this.pool, task) : this.runLocal(task);
-          const problem = task.kind === 'format' ? formatProblem(task, receipt) : receiptProblem(task, receipt);
+          const receipt = this.pool ? await this.runOnPool(this.pool, task) : await this.runLocal(task);
+          const problem = task.kind === 'format' ? formatProblem(task, receipt) : task.kind === 'job' ? (check?.(task, receipt) ?? null) : receiptProblem(task, receipt);
           if (problem === null) return void onAccepted?.(t, receipt);
           last = problem;
         } catch (e) {

@@ -12,14 +12,16 @@ import { runTask, type BookTask } from './tasks.js';
 import { receiptOf, type ChunkReceipt } from './receipt.js';
 import { activeFault, injectFault } from './faults.js';
 import { formatChunk, type FormatReceipt, type FormatTask } from './format-task.js';
+import { runJob, type JobTask } from './pool.js';
 
 if (activeFault?.kind === 'start') throw new Error('injected fault (OPTMARGIN_FAULT=start): the worker failed to start');
 
 const data = workerData as { module: CompiledKernels; variant: WasmVariant };
 const aggregator = new Aggregator(new WasmInstance({ module: data.module, simd: data.variant === 'simd' }));
 
-export default function bookChunk(task: BookTask | FormatTask | { kind: 'ping' }): ChunkReceipt | FormatReceipt | 'pong' {
+export default function bookChunk(task: BookTask | FormatTask | JobTask | { kind: 'ping' }): ChunkReceipt | FormatReceipt | Promise<unknown> | 'pong' {
   if (task.kind === 'ping') return 'pong';
+  if (task.kind === 'job') return runJob(task);
   if (task.kind === 'format') return formatChunk(task, true);
   const fake = injectFault(task, true);
   if (fake) return fake;

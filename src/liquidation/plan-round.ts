@@ -1,0 +1,220 @@
+/**
+ * The plans of one cascade round, and the job that computes a chunk of them on the book's pool
+ * workers (or in-process). A round is a batch auction (simulate.ts): every plan of the round
+ * prices its impact on the step's earlier rounds' notional, so its plans are independent and
+ * can run anywhere, in any order; the simulator books them on the main thread in account order.
+ *
+ * What a worker needs to plan exactly as the main thread would: the round's market (a resolved
+ * snapshot and its price multipliers — priceRecipe; the same doubles once rebuilt), the model,
+ * the mechanism, the step's prior notional and the accounts. A market that is not a price-only
+ * resolved view (vol shifts, history paths, hand-made markets) and Lyra's auction (each insolvent
+ * plan reads the security module's balance at its turn) plan on the main thread, one account
+ * after the other: the same function, the same figures.
+ *
+ * Each plan comes back as what the step books: its steps and totals, the account after it, and
+ * the liquidators' flow of each step (underlying, notional, delta in coin) in step order.
+ */
+import { ErrorCodes, OptmarginError, type ErrorCode } from '../errors.js';
+import { MarginEngine } from '../runner/account/runner.js';
+import { loadModel } from '../measures/models.js';
+import { priceRecipe, resolveMarket, withPriceMultipliers } from '../market/resolved.js';
+import type { MarginMarket } from '../market/margin-market.js';
+import type { MarketSnapshot, ResolvedMarket } from '../market/types.js';
+import type { AccountInput, LoadedModel, MarginModel } from '../measures/types.js';
+import type { BookEngine } from '../runner/book/runner.js';
+import { jobModuleUrl, type JobTask } from '../runner/book/pool.js';
+import { deltaQty, notionalUsd, positionFacts } from './execution.js';
+import { loadMechanism, type Mechanism } from './mechanism.js';
+import { hashed, hashedAs } from './paths.js';
+import { planLiquidation, type LiquidationPlan } from './plan.js';
+import { mainUnderlying } from './shortfall-book.js';
+
+/** A plan as the step books it (no after.margin: the book re-margins the account). */
+export interface RoundPlan {
+  totals: LiquidationPlan['totals'];
+  /** the underlying it closed the most notional of (the shortfall desk's, when the account ends bankrupt) */
+  underlying: string;
+  account: AccountInput;
+  /** per liquidator trade, in step order: underlying, notional (USD), net delta bought (coin) */
+  flowU: string[];
+  flowNotional: number[];
+  flowCoin: number[];
+}
+
+/** This module as the workers import it. */
+const MODULE = jobModuleUrl(import.meta.url);
+
+/** Accounts per job: fixed (not a function of the thread count), so a round's chunks are the same on any pool. */
+const CHUNK = 64;
+
+/** Plans one account for the step: the plan, then its liquidators' flow from the engine's instrument facts. */
+export function roundPlan(engine: MarginEngine, a: AccountInput, mechanism: Mechanism, prior: Readonly<Record<string, number>>, securityModuleBalance?: number): RoundPlan | null {
+  const plan = planLiquidation(engine, a, { mechanism, priorNotional: prior as Record<string, number>, securityModuleBalance, validated: true });
+  if (plan.steps.length === 0) return null;
+  const out: RoundPlan = { totals: plan.totals, underlying: mainUnderlying(plan.steps), account: plan.after.account, flowU: [], flowNotional: [], flowCoin: [] };
+  const add = (u: string, notional: number, coin: number): void => {
+    out.flowU.push(u);
+    out.flowNotional.push(notional);
+    out.flowCoin.push(coin);
+  };
+  for (const s of plan.steps) {
+    if (s.type === 'close') {
+      const f = positionFacts(engine.table, a.positions[s.position], s.position);
+      add(f.underlying, s.notionalUsd, -deltaQty(engine.table, f, -s.size)); // the liquidator sells what the account was long
+    } else if (s.type === 'auction-bid' && s.percent > 0) {
+      a.positions.forEach((p, j) => {
+        const f = positionFacts(engine.table, p, j);
+        add(f.underlying, notionalUsd(f, p.size * s.percent), -deltaQty(engine.table, f, p.size * s.percent));
+      });
+    }
+  }
+  return out;
+}
+
+/** The round's market as a worker rebuilds it. */
+interface MarketSpec {
+  hash: string;
+  key: string;
+  snapshot: string;
+  priceMult: Record<string, number>;
+}
+
+/** A chunk's job: the accounts, and the plans back, cross as JSON text (a structured clone of many small objects costs the main thread several times more). */
+export interface PlanChunkInput {
+  market: MarketSpec;
+  model: { hash: string; params: MarginModel };
+  mechanism: Mechanism;
+  prior: Record<string, number>;
+  /** JSON of the chunk's AccountInput[] (validated) */
+  accounts: string;
+  count: number;
+}
+
+/** `plans`: JSON of (RoundPlan | null)[] */
+export type PlanChunkOutput = { plans: string } | { error: { code: ErrorCode; message: string; path?: string } };
+
+const snapshotJson = new WeakMap<object, string>();
+
+/** The job's market spec of `m`, or null when `m` cannot cross threads (not a price-only resolved view). */
+function marketSpec(m: MarginMarket): MarketSpec | null {
+  const r = priceRecipe(m);
+  if (!r) return null;
+  let json = snapshotJson.get(r.base);
+  if (json === undefined) snapshotJson.set(r.base, (json = JSON.stringify(r.snapshot)));
+  const hash = hashed(m).hash!;
+  return { hash, key: `${hash}:${json.length}`, snapshot: json, priceMult: r.priceMult };
+}
+
+/**
+ * The plans of one round: `todo` accounts (ascending), each planned on `market` with impact priced
+ * on `prior`, handed to `take` in todo's order (an account with nothing to close is skipped). On
+ * the book's pool when asked (`pool`), the market can cross threads and the mechanism is
+ * fixed-price; else here.
+ */
+export interface RoundContext {
+  book: BookEngine;
+  model: LoadedModel;
+  mechanism: Mechanism;
+  market: MarginMarket;
+  /** plan on the book's pool where the round allows it */
+  pool: boolean;
+}
+
+export async function planRound(
+  { book, model, mechanism, market, pool }: RoundContext,
+  todo: readonly number[],
+  prior: Readonly<Record<string, number>>,
+  fundBalance: (k: number) => number,
+  take: (k: number, plan: RoundPlan) => void,
+): Promise<void> {
+  const spec = pool && mechanism.mechanism !== 'dutch-auction' ? marketSpec(market) : null;
+  if (!spec) {
+    // one after the other: each plan taken before the next is made (Lyra's security module balance is read at each plan's turn)
+    const engine = new MarginEngine({ market: hashed(market), model });
+    for (const k of todo) {
+      const plan = roundPlan(engine, book.account(k), mechanism, prior, fundBalance(k));
+      if (plan) take(k, plan);
+    }
+    return;
+  }
+  const jobs: JobTask[] = [];
+  const modelSpec = { hash: model.hash, params: model.params };
+  for (let c = 0; c * CHUNK < todo.length; c++) {
+    const accounts = todo.slice(c * CHUNK, (c + 1) * CHUNK).map((k) => book.account(k));
+    const input: PlanChunkInput = { market: spec, model: modelSpec, mechanism, prior: { ...prior }, accounts: JSON.stringify(accounts), count: accounts.length };
+    jobs.push({ kind: 'job', chunk: c, module: MODULE, input });
+  }
+  // chunks are booked in account order as they arrive (the main thread books while the workers plan the next ones)
+  const answers = new Array<(RoundPlan | null)[] | undefined>(jobs.length);
+  let next = 0;
+  let failure: unknown = null;
+  const bookReady = (): void => {
+    for (; next < jobs.length && answers[next] && failure === null; next++) {
+      const plans = answers[next]!;
+      if (plans.length !== Math.min(CHUNK, todo.length - next * CHUNK)) throw new OptmarginError(ErrorCodes.INTERNAL, `plan chunk ${next} returned ${plans.length} plans`);
+      for (let i = 0; i < plans.length; i++) if (plans[i]) take(todo[next * CHUNK + i], plans[i]!);
+    }
+  };
+  const run = await book.pool.run(
+    jobs,
+    undefined,
+    (t, answer) => {
+      if (failure !== null || t.kind !== 'job') return;
+      const a = answer as PlanChunkOutput;
+      if ('error' in a) failure = new OptmarginError(a.error.code, a.error.message, a.error.path);
+      else answers[t.chunk] = JSON.parse(a.plans) as (RoundPlan | null)[];
+      // an error while booking ends the round (never a retried chunk: a chunk is booked once)
+      try {
+        bookReady();
+      } catch (e) {
+        failure = e;
+      }
+    },
+    (t: JobTask, answer) => {
+      const a = answer as PlanChunkOutput | undefined;
+      if (!a || typeof a !== 'object') return `plan chunk ${t.chunk} returned nothing`;
+      if ('plans' in a && typeof a.plans !== 'string') return `plan chunk ${t.chunk} returned no plans`;
+      return null;
+    },
+  );
+  if (failure !== null) throw failure;
+  if (run.failed.length > 0) throw new OptmarginError(ErrorCodes.WORKER_FAILED, `plan chunk ${run.failed[0].chunk} failed on every attempt: ${run.failed[0].message}`);
+  if (next !== jobs.length) throw new OptmarginError(ErrorCodes.INTERNAL, `plan chunks booked ${next} of ${jobs.length}`);
+}
+
+/** Per thread: the resolved bases, models and mechanisms met (a few: one book, one path). */
+const markets = new Map<string, ResolvedMarket>();
+const models = new Map<string, LoadedModel>();
+const mechanisms = new Map<string, Mechanism>();
+let round: { key: string; engine: MarginEngine } | null = null;
+
+function remember<T>(m: Map<string, T>, key: string, make: () => T): T {
+  let v = m.get(key);
+  if (v === undefined) {
+    if (m.size >= 4) m.delete(m.keys().next().value!);
+    m.set(key, (v = make()));
+  }
+  return v;
+}
+
+/** The job (a worker's, or in-process): plans a chunk of a round's accounts. */
+export default function planChunk(input: PlanChunkInput): PlanChunkOutput {
+  try {
+    const mk = input.market;
+    const key = `${mk.key}|${JSON.stringify(mk.priceMult)}|${input.model.hash}`;
+    if (round?.key !== key) {
+      const base = remember(markets, mk.key, () => resolveMarket(JSON.parse(mk.snapshot) as MarketSnapshot));
+      const model = remember(models, input.model.hash, () => loadModel(input.model.params));
+      round = { key, engine: new MarginEngine({ market: hashedAs(withPriceMultipliers(base, mk.priceMult), mk.hash), model }) };
+    }
+    const mech = remember(mechanisms, JSON.stringify(input.mechanism), () => loadMechanism(input.mechanism));
+    const accounts = JSON.parse(input.accounts) as AccountInput[];
+    return { plans: JSON.stringify(accounts.map((a) => roundPlan(round!.engine, a, mech, input.prior))) };
+  } catch (e) {
+    if (!(e instanceof OptmarginError)) throw e;
+    return { error: { code: e.code, message: e.message, path: e.path } };
+  }
+}
+
+export { CHUNK as PLAN_CHUNK };
+
