@@ -79,7 +79,7 @@ export interface StepReport extends ShortfallTotals {
   /** cumulative permanent price impact per underlying (relative) */
   impact: Record<string, number>;
   rounds: number;
-  /** book ticks in the step: one per underlying whose market moved, at the start and in each cascade round that re-ticks */
+  /** book ticks in the step: one at the start (every underlying whose market moved, in one pool round) and one in each cascade round that re-ticks */
   ticks: number;
   liquidated: number;
   /** input indices of the accounts liquidated in this step, ascending by round then index */
@@ -135,8 +135,6 @@ export class Simulation {
   private ticks = 0; // book ticks since the step began
   private readonly bookUnderlyings: string[];
   private readonly gross0: Float64Array;
-  /** scratch of tickAll: accounts already counted as changed */
-  private readonly seen: Uint8Array;
 
   private constructor(book: BookEngine, opts: SimulationOptions, model: LoadedModel, mechanism: Mechanism, ledger: CurrencyLedger) {
     this.book = book;
@@ -153,7 +151,6 @@ export class Simulation {
     this.mm = new Float64Array(n);
     this.health = new Int8Array(n);
     this.stepStartEq = new Float64Array(n);
-    this.seen = new Uint8Array(n);
     this.refreshAll(Array.from({ length: n }, (_, k) => k));
     this.shortfall = new ShortfallBook(book, model, mechanism, ledger);
     this.gross0 = new Float64Array(n);
@@ -277,32 +274,25 @@ export class Simulation {
 
   /**
    * Ticks the book to `m` on `underlyings` — those whose data did not change since the last
-   * tick are skipped (their accounts cannot have moved) — and refreshes the changed accounts,
+   * tick are skipped (their accounts cannot have moved) — in one book tick (one pool round for
+   * all of them: BookEngine.tick of several underlyings), and refreshes the changed accounts,
    * their change of equity booked as market P&L of `recs`' currencies. Returns the changed
    * accounts, ascending.
    */
   private async tickAll(m: MarginMarket, underlyings: readonly string[], recs: CurrencyStep[]): Promise<number[]> {
     const prev = this.market as Partial<ResolvedMarket>;
-    const seen = this.seen;
-    seen.fill(0);
-    let ticks = 0;
-    let last: readonly number[] = [];
+    const moved: string[] = [];
     for (const u of underlyings) {
       if (!m.hasUnderlying(u)) throw new OptmarginError(ErrorCodes.MISSING_MARKET_DATA, `the path's market has no underlying ${JSON.stringify(u)} the book holds`);
       if (typeof prev.sameUnderlying === 'function' && prev.sameUnderlying(m, u)) continue;
-      const upd = await this.book.tick(u, m);
-      this.ticks++;
-      this.refreshAll(upd.indices, recs);
-      for (const k of upd.indices) seen[k] = 1;
-      last = upd.indices;
-      ticks++;
+      moved.push(u);
     }
     this.market = m;
-    // one tick's indices are ascending already; several: the union, ascending, from the marks
-    if (ticks <= 1) return last.slice();
-    const changed: number[] = [];
-    for (let k = 0; k < seen.length; k++) if (seen[k]) changed.push(k);
-    return changed;
+    if (moved.length === 0) return [];
+    const upd = await this.book.tick(moved, m);
+    this.ticks++;
+    this.refreshAll(upd.indices, recs);
+    return upd.indices.slice();
   }
 
   /** One step of the path: tick to `market`, liquidate, cover shortfalls, cascade through impact. */

@@ -371,11 +371,9 @@ export class BookEngine implements ScheduledBook {
     this.rebook(k, validateAccount(next));
     return { index: k, result: this.result(k) };
   }
-
   /** replace() of a `next` built from a validated account (a plan's after-account): not validated again, no result built. The pool: other layers' jobs run on it (a cascade round's plans). */
   replaceValid(k: number, next: AccountInput): void { this.rebook(this.accountIndex(k), next); }
   get pool(): ChunkRunner { return this.runner; }
-
   /** The input index of an account given by index or id. */
   private accountIndex(account: number | string): number {
     const k = typeof account === 'number' ? account : this.ids.indexOf(account);
