@@ -41,8 +41,8 @@ export interface RoundPlan {
   flowCoin: number[];
 }
 
-/** This module as the workers import it. */
-const MODULE = jobModuleUrl(import.meta.url);
+/** This module as the workers import it (resolved when first needed: the browser's bundle has no file URLs). */
+let moduleUrl: string | null = null;
 
 /** Accounts per job: fixed (not a function of the thread count), so a round's chunks are the same on any pool. */
 const CHUNK = 64;
@@ -142,7 +142,7 @@ export async function planRound(
   for (let c = 0; c * CHUNK < todo.length; c++) {
     const accounts = todo.slice(c * CHUNK, (c + 1) * CHUNK).map((k) => book.account(k));
     const input: PlanChunkInput = { market: spec, model: modelSpec, mechanism, prior: { ...prior }, accounts: JSON.stringify(accounts), count: accounts.length };
-    jobs.push({ kind: 'job', chunk: c, module: MODULE, input });
+    jobs.push({ kind: 'job', chunk: c, module: (moduleUrl ??= jobModuleUrl(import.meta.url)), input });
   }
   // chunks are booked in account order as they arrive (the main thread books while the workers plan the next ones)
   const answers = new Array<(RoundPlan | null)[] | undefined>(jobs.length);
