@@ -364,15 +364,13 @@ export class BookEngine implements ScheduledBook {
     return { index: k, result: this.result(k), ms: performance.now() - t0 };
   }
 
-  /** Replaces account k by `next` (same id), re-margined on the current market: vectorized accounts stay vectorized
-   *  (new rows appended, as a trade's), others go to the single path. How a liquidation books its trades and cash. */
+  /** Replaces account k by `next` (same id), re-margined on the current market: vectorized accounts stay vectorized (edited in place, or new rows appended as a trade's), others go to the single path. How a liquidation books its trades and cash. */
   replace(account: number | string, next: AccountInput): { index: number; result: BookAccountResult } {
-    const k = this.accountIndex(account);
-    this.rebook(k, validateAccount(next));
+    const k = this.replaceValid(account, validateAccount(next));
     return { index: k, result: this.result(k) };
   }
-  /** replace() of a `next` built from a validated account (a plan's after-account): not validated again, no result built. The pool: other layers' jobs run on it (a cascade round's plans). */
-  replaceValid(k: number, next: AccountInput): void { this.rebook(this.accountIndex(k), next); }
+  /** replace() of a `next` built from a validated account (a plan's after-account): not validated again, no result built; returns its index. The pool: other layers' jobs run on it (a cascade round's plans). */
+  replaceValid(account: number | string, next: AccountInput): number { const k = this.accountIndex(account); this.rebook(k, next); return k; }
   get pool(): ChunkRunner { return this.runner; }
   /** The input index of an account given by index or id. */
   private accountIndex(account: number | string): number {
