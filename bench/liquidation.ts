@@ -191,7 +191,7 @@ async function pathLines(market: Market, accounts: AccountInput[], nSteps: numbe
   const last =
     nSteps >= 1000
       ? `The 1,000-step path, measured: ${s.toFixed(0)} s (target ≤ 120 s: ${verdict(s <= 120, accounts.length)}).`
-      : `1,000 steps at the measured mean (an extrapolation, not a measurement; \`npm run bench -- --only liquidation --long\` measures them): ≈ ${perStep.toFixed(0)} s (target ≤ 120 s: ${verdict(perStep <= 120, accounts.length)}).`;
+      : `1,000 steps at the measured mean (an extrapolation, not a measurement; \`npm run bench -- --only liquidation --long\` measures them): ≈ ${perStep.toFixed(0)} s — not a verdict: a path's later steps run slower than its first ones, so only the measured 1,000 steps (--long) say whether the target (≤ 120 s) is met.`;
   return ['', head + last + ` ${load()}.`];
 }
 
