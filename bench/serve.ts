@@ -191,7 +191,7 @@ async function marginAtRate(ctx: SectionContext, lines: string[]): Promise<void>
       `| **latency p99** (target ≤ ${P99_TARGET_MS} ms) | **${r.latency.p99.toFixed(3)} ms — ${met ? 'met' : 'NOT met'}** |`,
       `| latency p99.9 / max | ${r.latency.p999.toFixed(3)} ms / ${r.latency.max.toFixed(3)} ms |`,
       `| service time p50 / p99 (from the write) | ${r.service.p50.toFixed(3)} ms / ${r.service.p99.toFixed(3)} ms |`,
-      `| floor: the same client against a canned answer of the same size, p50 / p99 / p99.9 | ${floor.latency.p50.toFixed(3)} ms / ${floor.latency.p99.toFixed(3)} ms / ${floor.latency.p999.toFixed(3)} ms |`,
+      `| floor: the same client against a canned answer of the same size, p50 / p99 / p99.9 / max | ${floor.latency.p50.toFixed(3)} ms / ${floor.latency.p99.toFixed(3)} ms / ${floor.latency.p999.toFixed(3)} ms / ${floor.latency.max.toFixed(3)} ms |`,
       `| requests over ${P99_TARGET_MS} ms, and what they waited on (pause and request times on the machine's one clock) | ${tailText(r, serverPauses)} |`,
       `| server GC pauses in the measured run (GET /healthz) | ${gc.minor.count} scavenges (${gc.minor.ms.toFixed(1)} ms in all; ${overText(gc.minor)}), ${gc.major.count} mark-compacts${gc.major.count ? ` (${gc.major.ms.toFixed(1)} ms; ${overText(gc.major)})` : ''} |`,
       `| server garbage per request: V8 heap bytes allocated / requests, from a second server run with \`--heap-count\` (GET /healthz \`heap.allocatedBytes\`; V8's GCProfiler, off in the run above), same client, account and rate, ${ctx.quick ? 2 : 4} s | ${(allocatedPerRequest / 1000).toFixed(1)} kB (${Math.round(allocatedPerRequest).toLocaleString('en-US')} bytes) |`,
