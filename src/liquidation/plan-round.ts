@@ -105,12 +105,7 @@ function marketSpec(m: MarginMarket): MarketSpec | null {
   return { hash, key: `${hash}:${json.length}`, snapshot: json, priceMult: r.priceMult };
 }
 
-/**
- * The plans of one round: `todo` accounts (ascending), each planned on `market` with impact priced
- * on `prior`, handed to `take` in todo's order (an account with nothing to close is skipped). On
- * the book's pool when asked (`pool`), the market can cross threads and the mechanism is
- * fixed-price; else here.
- */
+/** What a round plans with. */
 export interface RoundContext {
   book: BookEngine;
   model: LoadedModel;
@@ -120,6 +115,12 @@ export interface RoundContext {
   pool: boolean;
 }
 
+/**
+ * The plans of one round: `todo` accounts (ascending), each planned on `market` with impact priced
+ * on `prior`, handed to `take` in todo's order (an account with nothing to close is skipped). On
+ * the book's pool when asked (`pool`), the market can cross threads and the mechanism is
+ * fixed-price; else here.
+ */
 export async function planRound(
   { book, model, mechanism, market, pool }: RoundContext,
   todo: readonly number[],
@@ -215,6 +216,3 @@ export default function planChunk(input: PlanChunkInput): PlanChunkOutput {
     return { error: { code: e.code, message: e.message, path: e.path } };
   }
 }
-
-export { CHUNK as PLAN_CHUNK };
-

@@ -41,7 +41,7 @@ import { BookRows } from './rows.js';
 import { BookScheduler, Failures, type ScheduledBook } from './schedule.js';
 import { figuresInto, gridResult } from './results.js';
 import { streamResults, type ResultSink } from './format.js';
-import { fromMarginResult, touchedUnderlyings } from './single.js';
+import { singleResult, touchedUnderlyings } from './single.js';
 import type { BookEngineOptions, BookLoadReport, BookUpdate } from './types.js';
 
 export type { BookEngineOptions, BookLoadReport, BookUpdate } from './types.js';
@@ -120,7 +120,10 @@ export class BookEngine implements ScheduledBook {
     return this.path[k] === Path.Grid;
   }
 
-  sharedPool(): ReturnType<ChunkRunner['sharedPool']> { return this.runner.sharedPool(); } // the book pool's workers, to parse a load's chunks on; null in-process
+  /** The book pool's workers once started, to parse a load's chunks on; null in-process. */
+  sharedPool(): ReturnType<ChunkRunner['sharedPool']> {
+    return this.runner.sharedPool();
+  }
 
   async close(): Promise<void> {
     await this.runner.close();
@@ -369,9 +372,18 @@ export class BookEngine implements ScheduledBook {
     const k = this.replaceValid(account, validateAccount(next));
     return { index: k, result: this.result(k) };
   }
-  /** replace() of a `next` built from a validated account (a plan's after-account): not validated again, no result built; returns its index. The pool: other layers' jobs run on it (a cascade round's plans). */
-  replaceValid(account: number | string, next: AccountInput): number { const k = this.accountIndex(account); this.rebook(k, next); return k; }
-  get pool(): ChunkRunner { return this.runner; }
+
+  /** replace() of a `next` built from a validated account (a plan's after-account): not validated again, no result built; returns its index. */
+  replaceValid(account: number | string, next: AccountInput): number {
+    const k = this.accountIndex(account);
+    this.rebook(k, next);
+    return k;
+  }
+  /** The book's workers, for other layers' jobs (a cascade round's plans: liquidation/plan-round.ts). */
+  get pool(): ChunkRunner {
+    return this.runner;
+  }
+
   /** The input index of an account given by index or id. */
   private accountIndex(account: number | string): number {
     const k = typeof account === 'number' ? account : this.ids.indexOf(account);
@@ -449,20 +461,12 @@ export class BookEngine implements ScheduledBook {
 
   private rawResult(k: number): BookAccountResult {
     const id = this.ids[k];
-    if (this.path[k] === Path.Single) {
-      const r = this.single.get(k);
-      if (!r) return { id, ok: false, error: { code: ErrorCodes.INVALID_OPTION, message: 'not computed yet: call recompute()' } };
-      const out = fromMarginResult(r);
-      out.id = id; // the book's id for inputs without one (#index), as everywhere else
-      return out;
-    }
+    if (this.path[k] === Path.Single) return singleResult(this.single.get(k), id);
     return gridResult(this.red, this.rows, this.ins, this.failures, id, this.modes[k], k);
   }
 
   results(): BookAccountResult[] {
-    const out = new Array<BookAccountResult>(this.n);
-    for (let k = 0; k < this.n; k++) out[k] = this.result(k);
-    return out;
+    return Array.from({ length: this.n }, (_, k) => this.result(k));
   }
 
   /** The current input of account k (after any trade or replace), validated. */
@@ -493,6 +497,3 @@ export class BookEngine implements ScheduledBook {
     };
   }
 }
-
-export { fromMarginResult } from './single.js';
-

@@ -7,6 +7,7 @@
 import type { AccountInput, MarginResult } from '../../measures/types.js';
 import type { BookAccountResult } from '../../io/results.js';
 import { figuresOf } from '../../measures/health.js';
+import { ErrorCodes } from '../../errors.js';
 
 /** Underlyings an account's result depends on (positions and non-USD collateral), best effort for invalid input. */
 export function touchedUnderlyings(input: unknown): Set<string> {
@@ -42,5 +43,13 @@ export function fromMarginResult(r: MarginResult): BookAccountResult {
   if (r.grid && r.modeApplied !== 'isolated') {
     out.underlyings = r.grid.map((g) => ({ underlying: g.underlying, worstScenario: g.worstScenario.label, worstLoss: g.worstLoss, initialMargin: g.initialMargin }));
   }
+  return out;
+}
+
+/** A single-path account's book result under the book's id (inputs without one get #index), or "not computed yet". */
+export function singleResult(r: MarginResult | undefined, id: string): BookAccountResult {
+  if (!r) return { id, ok: false, error: { code: ErrorCodes.INVALID_OPTION, message: 'not computed yet: call recompute()' } };
+  const out = fromMarginResult(r);
+  out.id = id;
   return out;
 }
