@@ -22,24 +22,49 @@ export interface BookLoadBody {
   generate?: { accounts: number; seed?: number };
 }
 
+/** One Server-Sent Events frame: written once, whatever the number of subscribers. */
+function sseFrame(event: string, data: unknown, id?: number): string {
+  return `${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
 /** A subscriber; dropped when it cannot keep up (its socket buffer holds over `maxBuffered` bytes). */
 class SseClient {
   constructor(
     readonly res: ServerResponse,
     private readonly maxBuffered: number,
   ) {}
-  send(event: string, data: unknown, id?: number): boolean {
+  /** Writes a frame (sseFrame); false when the subscriber is gone or dropped. */
+  send(frame: string): boolean {
     if (this.res.destroyed || this.res.writableEnded) return false;
     if (this.res.writableLength > this.maxBuffered) {
       this.res.end();
       return false;
     }
-    this.res.write(`${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    this.res.write(frame);
     return true;
   }
   comment(text: string): void {
     if (!this.res.destroyed && !this.res.writableEnded) this.res.write(`: ${text}\n\n`);
   }
+}
+
+/** What POST /v1/book/tick answers. */
+export interface TickAnswer {
+  changed: number;
+  events: number;
+  ms: number;
+  handlerMs: number;
+  marketHash: string;
+  stages: object;
+}
+
+/**
+ * The JSON of a tick's answer, JSON.stringify's text (tested), written from a template: the answer
+ * is small and of fixed shape (the engine's stages, a flat object of numbers, by JSON.stringify).
+ */
+export function tickAnswerJson(a: TickAnswer): string {
+  const num = (x: number): string => (Number.isFinite(x) ? JSON.stringify(x) : 'null');
+  return `{"changed":${num(a.changed)},"events":${num(a.events)},"ms":${num(a.ms)},"handlerMs":${num(a.handlerMs)},"marketHash":${JSON.stringify(a.marketHash)},"stages":${JSON.stringify(a.stages)}}`;
 }
 
 export class BookService {
@@ -102,13 +127,22 @@ export class BookService {
     return { accounts: results.length, summary, load: report, recompute: stats };
   }
 
-  /** Moves one underlying (relative to the loaded market) and re-margins the accounts holding it. */
-  async tick(body: TickBody): Promise<{ changed: number; events: number; ms: number; handlerMs: number; marketHash: string; stages: unknown }> {
+  /**
+   * Moves one underlying (relative to the loaded market) and re-margins the accounts holding it.
+   * The health transitions are read from the book's arrays over the tick's changed accounts; their
+   * events (result objects, one serialisation each) are built only when someone subscribes, else
+   * only counted and numbered (the answer is the same).
+   */
+  async tick(body: TickBody): Promise<TickAnswer> {
     const t0 = performance.now();
     const book = this.engine;
     const shocked = this.market.apply(body);
     const update = await book.tick(body.underlying, shocked);
-    const events = this.publish(this.health.tick(book, update.indices, () => this.marketHash, this.nextSeq));
+    const moved = this.health.changed(book, update.indices);
+    const events =
+      this.clients.size > 0
+        ? this.publish(this.health.transitions(book, moved, moved.map((k) => book.result(k)), 'tick', () => this.marketHash, this.nextSeq))
+        : this.health.settle(book, moved, this.nextSeq);
     const marketHash = this.marketHash;
     return { changed: update.indices.length, events, ms: update.ms, handlerMs: performance.now() - t0, marketHash, stages: update.stages };
   }
@@ -152,7 +186,7 @@ export class BookService {
     this.clients.add(client);
     res.on('close', () => this.clients.delete(client));
     res.write('retry: 2000\n\n');
-    client.send('hello', { loaded: this.loaded, seq: this.seq, ...(this.book ? this.book.header() : {}) });
+    client.send(sseFrame('hello', { loaded: this.loaded, seq: this.seq, ...(this.book ? this.book.header() : {}) }));
     this.heartbeat ??= setInterval(() => {
       for (const c of this.clients) c.comment('keep-alive');
     }, 15_000).unref();
@@ -163,7 +197,9 @@ export class BookService {
   }
 
   private broadcast(event: string, data: unknown, id?: number): void {
-    for (const c of this.clients) if (!c.send(event, data, id)) this.clients.delete(c);
+    if (this.clients.size === 0) return;
+    const frame = sseFrame(event, data, id);
+    for (const c of this.clients) if (!c.send(frame)) this.clients.delete(c);
   }
 
   /** Ends every stream (the first step of a graceful shutdown: streams never end by themselves). */
@@ -171,7 +207,7 @@ export class BookService {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = null;
     for (const c of this.clients) {
-      c.send('closing', { reason: 'server shutting down' });
+      c.send(sseFrame('closing', { reason: 'server shutting down' }));
       c.res.end();
     }
     this.clients.clear();

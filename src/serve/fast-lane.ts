@@ -1,26 +1,27 @@
 /**
- * The hot route's lighter path: `POST /v1/margin` with a JSON body of a declared length, answered
- * in JSON, handled on Node's own request and response objects, without Fastify's routing, hooks,
- * body collection and reply pipeline. Everything else goes to Fastify: every other route, and any
- * margin request whose head is not the common case (msgpack either way, no Content-Length or one
- * of 0 or over the body limit, a query other than plain `name=value` pairs, a bearer token to
- * check or a request log to write, the server closing).
+ * The hot routes' lighter path: `POST /v1/margin` and `POST /v1/book/tick` with a JSON body of a
+ * declared length, answered in JSON, handled on Node's own request and response objects, without
+ * Fastify's routing, hooks, body collection and reply pipeline. Everything else goes to Fastify:
+ * every other route, and any request of these whose head is not the common case (msgpack either
+ * way, no Content-Length or one of 0 or over the body limit, a query other than plain `name=value`
+ * pairs, a bearer token to check or a request log to write, the server closing).
  *
- * What the request does has one home, shared with the Fastify route: `marginRequest` (limits,
- * model, validation, the compute queue and its 503, the engine), the bounded JSON decoder
- * (`parseJson`), `errorAnswer` (statuses, error bodies, Retry-After, the stack of a 500 on
- * stderr) and the answer's writer. test/serve-lane.test.ts asks both paths the same requests
- * and compares status, type and bytes.
+ * What a request does has one home, shared with its Fastify route: the route's work (for margin
+ * `marginRequest`: limits, model, validation, the compute queue and its 503, the engine; for a
+ * tick the body's check, the queue and the book), the bounded JSON decoder (`parseJson`),
+ * `errorAnswer` (statuses, error bodies, Retry-After, the stack of a 500 on stderr) and the
+ * answer's writer. test/serve-lane.test.ts asks both paths the same requests and compares status,
+ * type and bytes.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorAnswer, parseJson, wantsMsgpack } from './http.js';
-import { marginAnswerBytes } from './answer-json.js';
-import type { MarginOutput } from '../cli/margin.js';
 
-/** What a lane needs from the server: the route's work, the body limit, and whether it may run at all. */
-export interface LaneRoute {
-  /** the status and answer of a margin request (throws, or rejects, for an error answer) */
-  margin(query: Record<string, string>, body: unknown): Promise<[number, MarginOutput | MarginOutput[]]>;
+/** A route the lane answers: the status and the JSON bytes of a request (throws, or rejects, for an error answer). */
+export type LaneRoute = (query: Record<string, string>, body: unknown) => Promise<[number, Buffer]>;
+
+/** What the lane needs from the server: its routes by path, the body limit, and whether it may run at all. */
+export interface Lane {
+  routes: ReadonlyMap<string, LaneRoute>;
   bodyBytes: number;
   /** false when a token is configured, a log is written, or the server is closing: Fastify answers */
   open(): boolean;
@@ -68,16 +69,17 @@ function plainQuery(q: string): Readonly<Record<string, string>> | null {
  * The lane's request listener: true when it took the request (and will answer it), false when
  * Fastify must. It decides from the head alone, before any byte of the body is read.
  */
-export function marginLane(route: LaneRoute): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function requestLane(lane: Lane): (req: IncomingMessage, res: ServerResponse) => boolean {
   return (req, res) => {
-    if (req.method !== 'POST' || !route.open()) return false;
+    if (req.method !== 'POST' || !lane.open()) return false;
     const url = req.url ?? '';
     const qAt = url.indexOf('?');
-    if ((qAt < 0 ? url : url.slice(0, qAt)) !== '/v1/margin') return false;
+    const route = lane.routes.get(qAt < 0 ? url : url.slice(0, qAt));
+    if (route === undefined) return false;
     const h = req.headers;
     if (!JSON_TYPES.has(h['content-type'] ?? '') || h['transfer-encoding'] !== undefined || wantsMsgpack(req)) return false;
     const length = Number(h['content-length']);
-    if (!(Number.isInteger(length) && length > 0 && length <= route.bodyBytes)) return false;
+    if (!(Number.isInteger(length) && length > 0 && length <= lane.bodyBytes)) return false;
     const query = plainQuery(qAt < 0 ? '' : url.slice(qAt + 1));
     if (query === null) return false;
     readBody(req, length, (body) => answer(route, req, res, query, body));
@@ -99,15 +101,15 @@ function readBody(req: IncomingMessage, length: number, done: (body: Buffer) => 
 }
 
 function answer(route: LaneRoute, req: IncomingMessage, res: ServerResponse, query: Record<string, string>, bytes: Buffer): void {
-  let work: Promise<[number, MarginOutput | MarginOutput[]]>;
+  let work: Promise<[number, Buffer]>;
   try {
-    work = route.margin(query, parseJson(bytes));
+    work = route(query, parseJson(bytes));
   } catch (e) {
     work = Promise.reject(e);
   }
   laneStats.served++;
   work
-    .then(([status, out]) => write(res, status, marginAnswerBytes(out)))
+    .then(([status, out]) => write(res, status, out))
     .catch((e: unknown) => {
       if (res.headersSent) return void res.destroy(); // failed while sending: nothing more can be said
       const a = errorAnswer(req.method ?? 'POST', req.url ?? '', e);

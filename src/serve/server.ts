@@ -15,7 +15,7 @@ import { HEALTHS } from '../io/results.js';
 import { resolveMarket } from '../market/resolved.js';
 import { validateSnapshot } from '../market/snapshot.js';
 import type { MarketSnapshot, ResolvedMarket } from '../market/types.js';
-import { BookService, type BookLoadBody, type TickBody } from './book-service.js';
+import { BookService, tickAnswerJson, type BookLoadBody, type TickAnswer, type TickBody } from './book-service.js';
 import { errorAnswer, registerParsers, send } from './http.js';
 import { openApiDocument, type RouteDoc } from './openapi.js';
 import { WorkQueue } from './queue.js';
@@ -24,7 +24,8 @@ import { registerPlayground } from './static.js';
 import { compileBody, type BodyCheck } from './validate.js';
 import { GC_OVER_MS, GcStats, type GcPause } from './gc-stats.js';
 import { marginRoutes } from './margin-routes.js';
-import { marginLane } from './fast-lane.js';
+import { requestLane, type LaneRoute } from './fast-lane.js';
+import { marginAnswerBytes } from './answer-json.js';
 import { DEFAULT_BOOK_MODEL } from '../measures/presets.js';
 
 export interface ServeOptions {
@@ -104,8 +105,8 @@ export async function startServer(opts: ServeOptions): Promise<Server> {
 export function build(opts: ServeOptions): FastifyInstance {
   const limits: ServeLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const schemas = buildSchemas(limits);
-  // POST /v1/margin's common case is answered by the lane (fast-lane.ts) on Node's own request
-  // and response; everything else by Fastify. The server is Fastify's own (the same options).
+  // POST /v1/margin's and /v1/book/tick's common case is answered by the lane (fast-lane.ts) on
+  // Node's own request and response; everything else by Fastify. The server is Fastify's own (the same options).
   let lane: ((req: IncomingMessage, res: ServerResponse) => boolean) | null = null;
   const app = Fastify({
     serverFactory: (handler, o) => {
@@ -192,15 +193,22 @@ export function build(opts: ServeOptions): FastifyInstance {
     done();
   });
   const margin = marginRoutes(ctx);
-  if (!token && !opts.log) lane = marginLane({ margin, bodyBytes: limits.bodyBytes, open: () => !closing });
-  bookRoutes(ctx, new BookService(market, DEFAULT_BOOK_MODEL, opts.maxThreads ?? 2));
+  const tick = bookRoutes(ctx, new BookService(market, DEFAULT_BOOK_MODEL, opts.maxThreads ?? 2));
+  if (!token && !opts.log) {
+    const laneRoutes = new Map<string, LaneRoute>([
+      ['/v1/margin', (q, b) => margin(q, b).then(([status, out]) => [status, marginAnswerBytes(out)])],
+      ['/v1/book/tick', (_q, b) => tick(b).then((a) => [200, Buffer.from(tickAnswerJson(a))])],
+    ]);
+    lane = requestLane({ routes: laneRoutes, bodyBytes: limits.bodyBytes, open: () => !closing });
+  }
   infoRoutes(ctx, opts, token !== undefined);
   registerPlayground(app, opts.playground ?? null);
   for (const r of routes) if (r.public) publicUrls.add(r.url);
   return app;
 }
 
-function bookRoutes(ctx: ServeContext, books: BookService): void {
+/** Registers the book's routes; returns POST /v1/book/tick's work (the body's check, the queue, the tick), which the lane shares with the route. */
+function bookRoutes(ctx: ServeContext, books: BookService): (body: unknown) => Promise<TickAnswer> {
   const { app, queue, limits, routes } = ctx;
   const checkLoad = ctx.check('BookBody');
   const checkTick = ctx.check('TickBody');
@@ -223,10 +231,11 @@ function bookRoutes(ctx: ServeContext, books: BookService): void {
     return send(req, reply, 200, out);
   });
   routes.push({ method: 'POST', url: '/v1/book/tick', summary: 'move one underlying; re-margin only the accounts holding it', body: 'TickBody', returns: 'accounts changed, events sent, latency and its stages' });
-  app.post('/v1/book/tick', async (req, reply) => {
-    checkTick(req.body);
-    return send(req, reply, 200, await queue.submit(() => books.tick(req.body as TickBody)));
-  });
+  const tick = (body: unknown): Promise<TickAnswer> => {
+    checkTick(body);
+    return queue.submit(() => books.tick(body as TickBody));
+  };
+  app.post('/v1/book/tick', async (req, reply) => send(req, reply, 200, await tick(req.body), tickAnswerJson));
   routes.push({ method: 'POST', url: '/v1/book/trade', summary: 'add trades to one account of the book and re-margin it', body: 'TradeBody', returns: 'the account’s new result' });
   app.post('/v1/book/trade', async (req, reply) => {
     checkTrade(req.body);
@@ -270,6 +279,7 @@ function bookRoutes(ctx: ServeContext, books: BookService): void {
     reply.hijack();
     books.subscribe(reply.raw);
   });
+  return tick;
 }
 
 function infoRoutes(ctx: ServeContext, opts: ServeOptions, secured: boolean): void {

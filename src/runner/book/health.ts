@@ -138,12 +138,44 @@ export class HealthTracker {
    * Events come in the order of `indices` (the tick's, ascending), numbered by `seq`.
    */
   tick(book: BookEngine, indices: readonly number[], marketHash: () => string, seq: () => number): { index: number; event: HealthEvent }[] {
+    const moved = this.changed(book, indices);
+    return this.transitions(book, moved, moved.map((k) => book.result(k)), 'tick', marketHash, seq);
+  }
+
+  /**
+   * The accounts of `indices` whose health, read from the book's arrays (no result object, no
+   * allocation but the list), differs from the one kept: a tick's transitions, in the order of
+   * `indices`. Keeps nothing (`transitions` or `settle` does).
+   */
+  changed(book: BookEngine, indices: readonly number[]): number[] {
     const moved: number[] = [];
-    for (const k of indices) {
+    for (let j = 0; j < indices.length; j++) {
+      const k = indices[j];
       const h = book.figuresInto(k, this.figures);
       if ((h < 0 ? NO_HEALTH : h) !== this.health[k]) moved.push(k);
     }
-    return this.transitions(book, moved, moved.map((k) => book.result(k)), 'tick', marketHash, seq);
+    return moved;
+  }
+
+  /**
+   * A tick's transitions when nobody receives events: each account of `moved` (from `changed`)
+   * keeps the health its figures give, and each that has one takes a number from `seq`, as
+   * `transitions` numbers its events; returns how many. No result or event object is built.
+   * (An account whose figures are finite but whose full result is not, an engine bug, counts here
+   * though `transitions` would skip it: its result answers OPTMARGIN_NON_FINITE either way.)
+   */
+  settle(book: BookEngine, moved: readonly number[], seq: () => number): number {
+    let n = 0;
+    for (let j = 0; j < moved.length; j++) {
+      const k = moved[j];
+      const h = book.figuresInto(k, this.figures);
+      this.health[k] = h < 0 ? NO_HEALTH : h;
+      if (h >= 0) {
+        seq();
+        n++;
+      }
+    }
+    return n;
   }
 
   /** The events of accounts `indices` whose results are `results` (a trade: one account). */
