@@ -216,8 +216,10 @@ async function tickOverHttp(ctx: SectionContext, lines: string[]): Promise<void>
   const nAcc = ctx.quick ? 5000 : 20_000;
   const reps = ctx.quick ? 8 : 30;
   const market = resolveMarket(defaultMarket());
-  const m = { inProc: [] as number[], http: [] as number[], fetch: [] as number[], engine: [] as number[], handler: [] as number[], floor: [] as number[] };
+  const m = { inProc: [] as number[], http: [] as number[], fetch: [] as number[], engine: [] as number[], handler: [] as number[], floor: [] as number[], ratio: [] as number[] };
   let changed = 0;
+  let events = 0;
+  let heard: { ms: number; events: number; bytes: number } | null = null;
   const eng = BookEngine.create({ market, model: 'deribit-pm-2024.1', threads: 2 });
   const { proc, url } = await startServe(['--threads', '2']);
   try {
@@ -237,7 +239,7 @@ async function tickOverHttp(ctx: SectionContext, lines: string[]): Promise<void>
         const req = encodeRequest('POST', url, '/v1/book/tick', JSON.stringify({ underlying: 'BTC', priceMove: move }));
         t0 = performance.now();
         const r = await ask(req);
-        const out = JSON.parse(r.body.toString()) as { changed: number; ms: number; handlerMs: number };
+        const out = JSON.parse(r.body.toString()) as { changed: number; events: number; ms: number; handlerMs: number };
         const http = performance.now() - t0;
         if (r.status !== 200) throw new Error(`POST /v1/book/tick answered ${r.status}: ${r.body.toString()}`);
         t0 = performance.now();
@@ -253,8 +255,11 @@ async function tickOverHttp(ctx: SectionContext, lines: string[]): Promise<void>
         m.engine.push(out.ms);
         m.handler.push(out.handlerMs);
         m.floor.push(floor);
+        m.ratio.push(http / inProc);
         changed = out.changed;
+        events = out.events;
       }
+      heard = await ticksHeard(url, ask, ctx.quick ? 4 : 10);
     } finally {
       conn.socket.destroy();
     }
@@ -264,21 +269,63 @@ async function tickOverHttp(ctx: SectionContext, lines: string[]): Promise<void>
   }
   const a = median(m.inProc);
   const b = median(m.http);
+  const q = (xs: number[], p: number) => [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
   const row = (label: string, v: number) => `| ${label} | ${v.toFixed(2)} | ${(v / a).toFixed(2)}× |`;
   lines.push(
     '',
-    `Book tick: ${fmt(nAcc)} generated accounts (seed 1, deribit-pm-2024.1), 2 worker threads, BTC moved by a small step each time (${changed} accounts re-margined); the bench's in-process book and the server's book ticked alternately, median of ${reps}.`,
+    `Book tick: ${fmt(nAcc)} generated accounts (seed 1, deribit-pm-2024.1), 2 worker threads, BTC moved by a small step each time (${changed} accounts re-margined); the bench's in-process book and the server's book ticked alternately, median of ${reps}. ` +
+      `Between two measured ticks the server's book is moved back by the fetch() tick (−move), so each measured HTTP tick moves BTC by about twice the step and changes the health of ${events} accounts: ` +
+      `with nobody subscribed to GET /v1/book/events they are counted and numbered, no event is built; the last row is the same tick with one subscriber.`,
     '',
     '| path | median ms | vs in process |',
     '|---|---:|---:|',
     row("in process: `BookEngine.tick('BTC', market.shocked(…))` — the market move and the engine tick", a),
-    `| **HTTP: POST /v1/book/tick, round trip** (raw keep-alive connection; the body parsed and validated, the same market move and engine tick, health transitions, events, market hash, the JSON answer read) | **${b.toFixed(2)}** | **${(b / a).toFixed(2)}×** (target ≤ 1.20×: ${b / a <= 1.2 ? 'met' : 'not met'}) |`,
+    `| **HTTP: POST /v1/book/tick, round trip** (raw keep-alive connection; the body parsed and validated, the same market move and engine tick, health transitions, market hash, the JSON answer read) | **${b.toFixed(2)}** | **${(b / a).toFixed(2)}×** (target ≤ 1.20×: ${b / a <= 1.2 ? 'met' : 'not met'}) |`,
+    `| the ratio tick by tick (HTTP round trip / the in-process tick just before it): p10 / median / p90 | | ${q(m.ratio, 0.1).toFixed(2)}× / ${median(m.ratio).toFixed(2)}× / ${q(m.ratio, 0.9).toFixed(2)}× |`,
     row('of which, in the server: the engine tick (`ms` of the answer)', median(m.engine)),
-    row('of which, in the server: the handler — move, engine tick, transitions, events, hash (`handlerMs`)', median(m.handler)),
+    row('of which, in the server: the handler — move, engine tick, health transitions, market hash (`handlerMs`)', median(m.handler)),
     row('HTTP floor: GET /healthz round trip on the same connection', median(m.floor)),
-    `| the server's overhead: median round trip − median engine tick of the server (handler, Fastify, loopback) | ${(b - median(m.engine)).toFixed(2)} | round trip = ${(b / median(m.engine)).toFixed(2)}× the server's engine tick |`,
+    `| the server's overhead: median round trip − median engine tick of the server (handler, HTTP, loopback) | ${(b - median(m.engine)).toFixed(2)} | round trip = ${(b / median(m.engine)).toFixed(2)}× the server's engine tick |`,
     row('the same tick with fetch() as the client, round trip', median(m.fetch)),
+    heard
+      ? `| the same tick with one subscriber to GET /v1/book/events (each health change built as an event and streamed: ${heard.events} events, ${fmt(heard.bytes)} bytes streamed per tick), round trip, median of ${ctx.quick ? 4 : 10} | ${heard.ms.toFixed(2)} | ${(heard.ms / a).toFixed(2)}× |`
+      : '| the same tick with one subscriber | n/a | |',
   );
+}
+
+/**
+ * The tick of tickOverHttp with one subscriber to GET /v1/book/events on a socket of its own,
+ * which reads the stream and counts its bytes: the round trip of the +move ticks (each followed by
+ * a −move tick, as there), the events the last made and the bytes streamed per tick (both kinds).
+ */
+async function ticksHeard(url: string, ask: (req: Buffer) => Promise<{ status: number; body: Buffer }>, reps: number): Promise<{ ms: number; events: number; bytes: number }> {
+  const sub = await connect(url);
+  let bytes = 0;
+  sub.socket.removeAllListeners('data');
+  sub.socket.on('data', (d: Buffer) => void (bytes += d.length));
+  sub.socket.write(encodeRequest('GET', url, '/v1/book/events'));
+  try {
+    const ms: number[] = [];
+    let events = 0;
+    let b0 = 0;
+    for (let i = 0; i < reps + 1; i++) {
+      const move = 0.001 * (i + 1);
+      const t0 = performance.now();
+      const r = await ask(encodeRequest('POST', url, '/v1/book/tick', JSON.stringify({ underlying: 'BTC', priceMove: move })));
+      const t = performance.now() - t0;
+      if (r.status !== 200) throw new Error(`POST /v1/book/tick answered ${r.status}: ${r.body.toString()}`);
+      await ask(encodeRequest('POST', url, '/v1/book/tick', JSON.stringify({ underlying: 'BTC', priceMove: -move })));
+      if (i === 0) {
+        b0 = bytes; // the first after subscribing: warm-up
+        continue;
+      }
+      ms.push(t);
+      events = (JSON.parse(r.body.toString()) as { events: number }).events;
+    }
+    return { ms: median(ms), events, bytes: Math.round((bytes - b0) / (2 * reps)) };
+  } finally {
+    sub.socket.destroy();
+  }
 }
 
 export async function serveSection(ctx: SectionContext): Promise<Section> {
