@@ -139,6 +139,51 @@ async function stop(proc: ChildProcess): Promise<void> {
 const P99_TARGET_MS = 1;
 const RATE = 5000;
 
+/** One latency run against a started server: what the bench prints of it. */
+interface RateRun {
+  r: LoadResult;
+  gc: GcPausesByKind;
+  /** server CPU per request, µs (null without /proc) */
+  serverUs: number | null;
+  serverPauses: Pause[];
+}
+
+/**
+ * The bench's client at RATE against the server `proc` at `url`: a warm-up at the same rate (JIT
+ * of server and client, engine tables, heap sizes), then the measured run; the server's CPU time
+ * and pauses are read as the measured run starts and after it.
+ */
+async function rateRun(proc: ChildProcess, url: string, body: string, warmMs: number, durationMs: number): Promise<RateRun> {
+  const run = { url, path: '/v1/margin?model=deribit-pm-2024.1', body, connections: 16, slowMs: P99_TARGET_MS };
+  let cpu0: number | null = null;
+  let gc0: ReturnType<typeof gcOf> | null = null;
+  const r = await openLoopInChild([{ ...run, rate: RATE, durationMs: warmMs }, { ...run, rate: RATE, durationMs }], (k) => {
+    if (k !== 1) return;
+    cpu0 = cpuMsOf(proc.pid!);
+    gc0 = gcOf(url);
+  });
+  const cpu1 = cpuMsOf(proc.pid!);
+  const h0 = (await (gc0 as ReturnType<typeof gcOf> | null))!;
+  const h1 = await gcOf(url);
+  const serverPauses = await pausesSince(url, r.startEpoch);
+  const serverUs = cpu0 !== null && cpu1 !== null ? ((cpu1 - cpu0) * 1000) / r.sent : null;
+  return { r, gc: gcDelta(h0.gc, h1.gc), serverUs, serverPauses };
+}
+
+const cpuText = (us: number | null): string => (us === null ? 'n/a (no /proc)' : `${us.toFixed(1)} µs: ${((us * RATE) / 1e4).toFixed(0)} % of one core at ${RATE.toLocaleString('en-US')} req/s`);
+const pausesText = (gc: GcPausesByKind): string =>
+  `${gc.minor.count} scavenges (${gc.minor.ms.toFixed(1)} ms in all; ${overText(gc.minor)}), ${gc.major.count} mark-compacts${gc.major.count ? ` (${gc.major.ms.toFixed(1)} ms; ${overText(gc.major)})` : ''}`;
+
+/** The same load against a server started with V8's parallel scavenges (`--parallel-scavenge`), for the row beside the default's. */
+async function parallelScavengeRun(body: string, warmMs: number, durationMs: number): Promise<RateRun> {
+  const { proc, url } = await startServe(['--parallel-scavenge']);
+  try {
+    return await rateRun(proc, url, body, warmMs, durationMs);
+  } finally {
+    await stop(proc);
+  }
+}
+
 async function marginAtRate(ctx: SectionContext, lines: string[]): Promise<void> {
   const account = twentyOptionAccount();
   const body = JSON.stringify(account);
@@ -151,21 +196,7 @@ async function marginAtRate(ctx: SectionContext, lines: string[]): Promise<void>
     const durationMs = ctx.quick ? 3000 : 10_000;
     const warmMs = 2000;
     const run = { url, path: '/v1/margin?model=deribit-pm-2024.1', body, connections: 16, slowMs: P99_TARGET_MS };
-    // a warm-up at the same rate (JIT of server and client, engine tables, heap sizes), then the
-    // measured run; the server's CPU time is read as the measured run starts and after it
-    let cpu0: number | null = null;
-    let gc0: ReturnType<typeof gcOf> | null = null;
-    const r = await openLoopInChild([{ ...run, rate: RATE, durationMs: warmMs }, { ...run, rate: RATE, durationMs }], (k) => {
-      if (k !== 1) return;
-      cpu0 = cpuMsOf(proc.pid!);
-      gc0 = gcOf(url);
-    });
-    const cpu1 = cpuMsOf(proc.pid!);
-    const h0 = (await (gc0 as ReturnType<typeof gcOf> | null))!;
-    const h1 = await gcOf(url);
-    const gc = gcDelta(h0.gc, h1.gc);
-    const serverPauses = await pausesSince(url, r.startEpoch);
-    const serverUs = cpu0 !== null && cpu1 !== null ? ((cpu1 - cpu0) * 1000) / r.sent : null;
+    const { r, gc, serverUs, serverPauses } = await rateRun(proc, url, body, warmMs, durationMs);
     // the floor: the same client, rate and answer size against a server that answers at once
     const canned = await startCannedServer(Buffer.byteLength(await answerOf(url, body)));
     let floor: LoadResult;
@@ -175,6 +206,7 @@ async function marginAtRate(ctx: SectionContext, lines: string[]): Promise<void>
       await canned.stop();
     }
     const allocatedPerRequest = await garbagePerRequest(body, ctx.quick ? 2000 : 4000);
+    const par = await parallelScavengeRun(body, warmMs, durationMs);
     const ac = createRequire(import.meta.url)('autocannon') as (o: object) => Promise<{ requests: { average: number }; latency: { p99: number }; non2xx: number }>;
     const ceiling = await ac({ url: url + '/v1/margin?model=deribit-pm-2024.1', method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: 16, duration: ctx.quick ? 2 : 10 });
     const met = r.latency.p99 <= P99_TARGET_MS && r.errors === 0 && r.rate >= 0.99 * RATE;
@@ -193,9 +225,10 @@ async function marginAtRate(ctx: SectionContext, lines: string[]): Promise<void>
       `| service time p50 / p99 (from the write) | ${r.service.p50.toFixed(3)} ms / ${r.service.p99.toFixed(3)} ms |`,
       `| floor: the same client against a canned answer of the same size, p50 / p99 / p99.9 / max | ${floor.latency.p50.toFixed(3)} ms / ${floor.latency.p99.toFixed(3)} ms / ${floor.latency.p999.toFixed(3)} ms / ${floor.latency.max.toFixed(3)} ms |`,
       `| requests over ${P99_TARGET_MS} ms, and what they waited on (pause and request times on the machine's one clock) | ${tailText(r, serverPauses)} |`,
-      `| server GC pauses in the measured run (GET /healthz) | ${gc.minor.count} scavenges (${gc.minor.ms.toFixed(1)} ms in all; ${overText(gc.minor)}), ${gc.major.count} mark-compacts${gc.major.count ? ` (${gc.major.ms.toFixed(1)} ms; ${overText(gc.major)})` : ''} |`,
+      `| server GC pauses in the measured run (GET /healthz) | ${pausesText(gc)} |`,
       `| server garbage per request: V8 heap bytes allocated / requests, from a second server run with \`--heap-count\` (GET /healthz \`heap.allocatedBytes\`; V8's GCProfiler, off in the run above), same client, account and rate, ${ctx.quick ? 2 : 4} s | ${(allocatedPerRequest / 1000).toFixed(1)} kB (${Math.round(allocatedPerRequest).toLocaleString('en-US')} bytes) |`,
-      `| server CPU per request (user + system, all threads) | ${serverUs === null ? 'n/a (no /proc)' : `${serverUs.toFixed(1)} µs: ${((serverUs * RATE) / 1e4).toFixed(0)} % of one core at ${RATE.toLocaleString('en-US')} req/s`} |`,
+      `| server CPU per request (user + system, all threads) | ${cpuText(serverUs)} |`,
+      `| the same load against \`optmargin serve --parallel-scavenge\` (V8's default young-generation collector; the default above collects serially): p99 / p99.9 / max, GC pauses, CPU per request | ${par.r.latency.p99.toFixed(3)} ms / ${par.r.latency.p999.toFixed(3)} ms / ${par.r.latency.max.toFixed(3)} ms (${par.r.errors} non-2xx); ${pausesText(par.gc)}; ${cpuText(par.serverUs)} |`,
       `| load client CPU per request | ${r.clientCpuUs.toFixed(1)} µs: ${((r.clientCpuUs * RATE) / 1e4).toFixed(0)} % of one core |`,
       `| in process, same account and body (baseline) | ${(base.meanMs * 1000).toFixed(1)} µs per parse + margin + answer JSON |`,
       `| closed-loop ceiling (autocannon 9, 16 connections) | ${fmt(ceiling.requests.average)} req/s, p99 ${ceiling.latency.p99} ms (1 ms buckets), ${ceiling.non2xx} non-2xx |`,

@@ -4,20 +4,12 @@
  * answers the same status, content type and bytes — results, arrays, every error class, the
  * queue's 503; requests whose head is not the common case go to Fastify and are answered there.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encode } from '@msgpack/msgpack';
-import { defaultMarket } from '../src/market/snapshot.js';
-import { startServer, type Server } from '../src/serve/server.js';
 import { laneStats } from '../src/serve/fast-lane.js';
-import { ACCOUNT } from './serve-fixtures.js';
+import { ACCOUNT, serverForFile } from './serve-fixtures.js';
 
-let server: Server;
-beforeAll(async () => {
-  server = await startServer({ market: defaultMarket(), port: 0, version: 'test' });
-});
-afterAll(async () => {
-  await server?.close();
-});
+const srv = serverForFile();
 
 interface Answer {
   status: number;
@@ -27,12 +19,12 @@ interface Answer {
 }
 
 async function overHttp(path: string, body: string | Uint8Array, headers: Record<string, string>): Promise<Answer> {
-  const r = await fetch(server.url + path, { method: 'POST', headers, body });
+  const r = await fetch(srv.server.url + path, { method: 'POST', headers, body });
   return { status: r.status, type: r.headers.get('content-type') ?? '', body: Buffer.from(await r.arrayBuffer()), retryAfter: r.headers.get('retry-after') };
 }
 
 async function throughFastify(path: string, body: string | Uint8Array, headers: Record<string, string>): Promise<Answer> {
-  const r = await server.app.inject({ method: 'POST', url: path, headers, payload: Buffer.from(body) });
+  const r = await srv.server.app.inject({ method: 'POST', url: path, headers, payload: Buffer.from(body) });
   const ra = r.headers['retry-after'];
   return { status: r.statusCode, type: String(r.headers['content-type']), body: r.rawPayload, retryAfter: ra === undefined ? null : String(ra) };
 }
@@ -74,10 +66,10 @@ describe('serve: the margin lane answers as the Fastify route', () => {
 
   it('a full queue: 503 OVERLOADED with Retry-After from both', async () => {
     await new Promise((resolve) => setImmediate(resolve)); // the lane free again (it is released at the next check phase)
-    expect(server.queue.length).toBe(0);
+    expect(srv.server.queue.length).toBe(0);
     let release = () => {};
-    const held = server.queue.submit(() => new Promise<void>((r) => (release = r))); // runs at once and holds the lane
-    const waiting = Array.from({ length: server.queue.capacity }, () => server.queue.submit(() => 0));
+    const held = srv.server.queue.submit(() => new Promise<void>((r) => (release = r))); // runs at once and holds the lane
+    const waiting = Array.from({ length: srv.server.queue.capacity }, () => srv.server.queue.submit(() => 0));
     try {
       const before = laneStats.served;
       const lane = await overHttp('/v1/margin', JSON.stringify(ACCOUNT), JSON_HEAD);

@@ -4,19 +4,14 @@
  * the same count and numbering whether or not anyone listens (events are built only for a
  * listener), one frame written for every subscriber.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defaultMarket } from '../src/market/snapshot.js';
-import { startServer, type Server } from '../src/serve/server.js';
+import { startServer } from '../src/serve/server.js';
 import { laneStats } from '../src/serve/fast-lane.js';
 import { tickAnswerJson, type TickAnswer } from '../src/serve/book-service.js';
+import { serverForFile } from './serve-fixtures.js';
 
-let server: Server;
-beforeAll(async () => {
-  server = await startServer({ market: defaultMarket(), port: 0, version: 'test' });
-});
-afterAll(async () => {
-  await server?.close();
-});
+const srv = serverForFile();
 
 interface Answer {
   status: number;
@@ -27,17 +22,17 @@ interface Answer {
 const JSON_HEAD = { 'content-type': 'application/json' };
 
 async function overHttp(body: string): Promise<Answer> {
-  const r = await fetch(server.url + '/v1/book/tick', { method: 'POST', headers: JSON_HEAD, body });
+  const r = await fetch(srv.server.url + '/v1/book/tick', { method: 'POST', headers: JSON_HEAD, body });
   return { status: r.status, type: r.headers.get('content-type') ?? '', text: await r.text() };
 }
 
 async function throughFastify(body: string): Promise<Answer> {
-  const r = await server.app.inject({ method: 'POST', url: '/v1/book/tick', headers: JSON_HEAD, payload: Buffer.from(body) });
+  const r = await srv.server.app.inject({ method: 'POST', url: '/v1/book/tick', headers: JSON_HEAD, payload: Buffer.from(body) });
   return { status: r.statusCode, type: String(r.headers['content-type']), text: r.payload };
 }
 
 async function load(): Promise<void> {
-  const r = await fetch(server.url + '/v1/book', { method: 'PUT', headers: JSON_HEAD, body: JSON.stringify({ generate: { accounts: 1500, seed: 5 }, model: 'deribit-pm-2024.1' }) });
+  const r = await fetch(srv.server.url + '/v1/book', { method: 'PUT', headers: JSON_HEAD, body: JSON.stringify({ generate: { accounts: 1500, seed: 5 }, model: 'deribit-pm-2024.1' }) });
   expect(r.status).toBe(200);
 }
 
