@@ -36,6 +36,13 @@ export interface Resolved {
   posCoin: Float64Array;
 }
 
+/** How a collateral currency is valued: haircut, index price (1 for USD-pegged), coin pseudo-instrument (−1 for USD-pegged). */
+export interface CollateralTerms {
+  haircut: number;
+  price: number;
+  coin: number;
+}
+
 export class AccountResolver {
   private rInstr = new Int32Array(0);
   private rSize = new Float64Array(0);
@@ -51,8 +58,19 @@ export class AccountResolver {
     readonly modelId: string,
   ) {}
 
+  /** per collateral currency: its haircut, index price and coin pseudo-instrument (the market and model are the resolver's for its life) */
+  private readonly terms = new Map<string, CollateralTerms>();
+
   /** One collateral balance valued (haircut, index price); INVALID_INPUT when the model does not accept the currency. */
   valueCollateral(path: string, currency: string, amount: number): CollateralLine {
+    const t = this.collateralTerms(path, currency);
+    return { currency, amount, price: t.price, haircut: t.haircut, value: collateralValue(amount, t.price, t.haircut), coin: t.coin };
+  }
+
+  /** What values a balance of `currency` (looked up once per currency); errors as valueCollateral's, naming `path`. */
+  collateralTerms(path: string, currency: string): CollateralTerms {
+    const hit = this.terms.get(currency);
+    if (hit) return hit;
     const c = this.collateralParams;
     const haircut = c.haircuts[currency] ?? c.defaultHaircut;
     if (haircut === null || haircut === undefined) {
@@ -71,7 +89,9 @@ export class AccountResolver {
       price = this.market.spot(currency);
       coin = this.table.coinIndex(currency);
     }
-    return { currency, amount, price, haircut, value: collateralValue(amount, price, haircut), coin };
+    const t = { haircut, price, coin };
+    this.terms.set(currency, t);
+    return t;
   }
 
   /** Non-zero balances in key order. */

@@ -81,8 +81,15 @@ class FixedPricePlanner {
   private readonly cum = new Map<string, number>();
   private readonly usdPegged: readonly string[];
   private cur: MarginFigures;
-  /** the account the plan has reached (the one the engine last margined: candidates start from its vectors) */
+  /**
+   * the account the plan has reached (the one the engine last margined: candidates start from its
+   * vectors) — or, between steps taken from kept vectors, its key (stepKey): built in full only
+   * when it must be margined afresh, and at the end as the plan's after account
+   */
   private now: AccountInput;
+  private nowIsKey = false;
+  /** no position carries its own collateral (the steps' accounts can be keys: stepKey) */
+  private readonly keys: boolean;
   private readonly steps: CloseStep[] = [];
   /** the last candidate evaluated from kept vectors (the engine's pending what-if) */
   private lastFast: Candidate | null = null;
@@ -121,6 +128,7 @@ class FixedPricePlanner {
     this.usdPegged = engine.model.params.collateral.usdPegged;
     if (prior) for (const u in prior) this.cum.set(u, prior[u]);
     this.now = account;
+    this.keys = account.positions.every((p) => p.collateral === undefined);
     this.cur = figuresOk(engine, account);
   }
 
@@ -211,18 +219,39 @@ class FixedPricePlanner {
     this.cum.set(f.underlying, (this.cum.get(f.underlying) ?? 0) + c.notional);
     if (c.account) this.commit(c.account, c.r);
     else {
-      const next = accountOf(this.account, this.remaining, this.collateral);
+      const next = this.stepKey();
       // the last candidate evaluated: its vectors are the engine's pending what-if
-      if (c === this.lastFast && this.engine.keepAfter(next)) this.commit(next, c.r);
-      else this.commit(next, this.engine.figuresAfter(this.now, this.changeOf(c), this.deltasOf(c), next));
+      if (c === this.lastFast && this.engine.keepAfter(next)) this.commit(next, c.r, this.keys);
+      else {
+        const r = this.engine.figuresAfter(this.now, this.changeOf(c), this.deltasOf(c), next);
+        if (r) this.commit(next, r, this.keys);
+        else this.commit(this.built(), null);
+      }
     }
     this.lastFast = null;
     this.record(c);
   }
 
-  /** The plan's account becomes `a`, with its figures (margined here when not given). */
-  private commit(a: AccountInput, r: MarginFigures | null): void {
+  /**
+   * What the engine keeps the vectors of the account after a step under: with no position
+   * collateral, a key — the input account with the plan's balances (what a what-if reads: its
+   * mode, its balances, and its positions array as the state's identity) — instead of the account
+   * in full, whose positions array (a new object per resized position) is O(positions) per step;
+   * else the account in full.
+   */
+  private stepKey(): AccountInput {
+    return this.keys ? { ...this.account, collateral: { ...this.collateral } } : this.built();
+  }
+
+  /** The account the plan has reached, in full. */
+  private built(): AccountInput {
+    return accountOf(this.account, this.remaining, this.collateral);
+  }
+
+  /** The plan's account becomes `a` (a key when `key`), with its figures (margined here when not given). */
+  private commit(a: AccountInput, r: MarginFigures | null, key = false): void {
     this.now = a;
+    this.nowIsKey = key;
     this.cur = r ?? figuresOk(this.engine, a);
   }
 
@@ -391,6 +420,6 @@ class FixedPricePlanner {
     if (this.steps.length > 0) reason = restored ? 'target restored' : this.open().length === 0 ? 'every position closed: the target cannot be met' : 'no closing step improves the target';
     else if (!restored) reason = this.open().length === 0 ? 'no positions to close' : 'no closing step improves the target';
     // this.cur: the figures of the account the last step built, the same input as the after account
-    return finishPlan(this.engine, this.account, this.mech, this.spec, before, g0, this.steps, restored, reason, this.now === this.account ? accountOf(this.account, this.remaining, this.collateral) : this.now, this.cur);
+    return finishPlan(this.engine, this.account, this.mech, this.spec, before, g0, this.steps, restored, reason, this.now === this.account || this.nowIsKey ? this.built() : this.now, this.cur);
   }
 }

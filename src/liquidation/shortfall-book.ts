@@ -85,7 +85,7 @@ export class ShortfallBook {
     let credit = amount;
     let positions = a.positions;
     if (scale) {
-      positions = a.positions.map((p) => (p.instrument.split(/[-_]/)[0] === scale.underlying ? { ...p, size: p.size * scale.keep } : p)).filter((p) => Math.abs(p.size) > 0);
+      positions = a.positions.map((p) => (prefixOf(p.instrument) === scale.underlying ? { ...p, size: p.size * scale.keep } : p)).filter((p) => Math.abs(p.size) > 0);
       const before = scale.engine.margin(a);
       const after = scale.engine.margin({ ...a, positions });
       if (before.ok && after.ok) credit += before.equity - after.equity;
@@ -173,7 +173,7 @@ export class ShortfallBook {
         a.positions.forEach((q, j) => {
           const x = notionalUsd(positionFacts(engine.table, q, j), q.size);
           gross += x;
-          if (q.instrument.split(/[-_]/)[0] === p.underlying) n += x;
+          if (prefixOf(q.instrument) === p.underlying) n += x;
         });
         const upnl = eq[k] - (this.eq0?.[k] ?? eq[k]);
         if (!(n > 0) || !(upnl > 0)) continue;
@@ -197,9 +197,24 @@ export class ShortfallBook {
 /** The underlying a plan closed the most notional of (ADL's bankrupt position: matched against that underlying's queue); '' when it closed nothing. */
 export function mainUnderlying(steps: readonly PlanStep[]): string {
   const by = new Map<string, number>();
-  for (const s of steps) if (s.type === 'close') by.set(s.instrument.split(/[-_]/)[0], (by.get(s.instrument.split(/[-_]/)[0]) ?? 0) + s.notionalUsd);
+  for (const s of steps) {
+    if (s.type !== 'close') continue;
+    const u = prefixOf(s.instrument);
+    by.set(u, (by.get(u) ?? 0) + s.notionalUsd);
+  }
   let underlying = '';
   let notional = 0;
   for (const [u, n] of by) if (n > notional) [underlying, notional] = [u, n];
   return underlying;
+}
+
+/** An instrument name's underlying prefix (before the first '-' or '_'), remembered per name: a plan's steps repeat a few names. */
+const prefixes = new Map<string, string>();
+function prefixOf(name: string): string {
+  let u = prefixes.get(name);
+  if (u === undefined) {
+    if (prefixes.size >= 65_536) prefixes.clear();
+    prefixes.set(name, (u = name.split(/[-_]/)[0]));
+  }
+  return u;
 }

@@ -14,7 +14,7 @@
  */
 import { ErrorCodes, OptmarginError } from '../../errors.js';
 import type { AccountResolver, CollateralLine, Resolved } from '../../instruments/resolve.js';
-import { collateralExposure } from '../../instruments/valuation.js';
+import { collateralExposure, collateralValue } from '../../instruments/valuation.js';
 import { Kind } from '../../instruments/kind.js';
 import type { InstrumentTable } from '../../instruments/table.js';
 import { addPositionInto, worstScenario } from '../../scenarios/aggregate.js';
@@ -36,6 +36,13 @@ interface GridState {
   /** the positions array object and length this state was computed from (cheap staleness check) */
   positionsRef: unknown;
   positionsLen: number;
+  /**
+   * per kept row, its IM as rows() computes it from the kept vectors and holdings alone (no
+   * what-if trades), valid where rowOk: a what-if that leaves a row's vector and holdings alone
+   * reads it instead of computing the row again (the same doubles)
+   */
+  rowIm: Float64Array;
+  rowOk: Uint8Array;
 }
 
 /** Trades of a what-if on one row (scratch). */
@@ -52,12 +59,14 @@ export class GridAccountMeasure {
   private lastKey: object | null = null;
   private last: GridState | null = null;
   /** the last what-if, until the next one: what keep() moves the state to */
-  private pending: { st: GridState; slots: number[]; pnl: Float64Array; equity: number; figures: MarginFigures; changes: PositionChange[]; idx: Int32Array } | null = null;
+  private pending: { st: GridState; slots: number[]; pnl: Float64Array; equity: number; figures: MarginFigures; changes: PositionChange[]; idx: Int32Array; touched: Uint8Array } | null = null;
   private red: ReduceArrays = plainReduceArrays(1, 8, 8);
   private bases = new Float64Array(BASES * 8);
   private worst = new Int32Array(8);
   private scratch = new Float64Array(0);
   private extra: RowExtra = { instr: new Int32Array(8), size: new Float64Array(8), n: 0 };
+  /** what-if scratch: 1 for each row whose vector or holdings the changes move */
+  private touched = new Uint8Array(8);
   /** what-if scratch: the changes' instrument indices, the underlyings they add, the balances they book */
   private idx = new Int32Array(8);
   private readonly added: number[] = [];
@@ -91,26 +100,35 @@ export class GridAccountMeasure {
    * `extraOf(k)`, when given, adds a what-if's trades to row k's add-on bases; `detail` receives
    * the readable breakdown.
    */
-  private rows(v: PnlVectors, pnl: Float64Array, row0: number, detail: UnderlyingGridBreakdown[] | null, extraOf?: (k: number) => RowExtra, slots = v.slots): void {
+  private rows(v: PnlVectors, pnl: Float64Array, row0: number, detail: UnderlyingGridBreakdown[] | null): void {
+    for (let k = 0; k < v.slots.length; k++) this.row(v, pnl, row0, k, v.slots, detail);
+  }
+
+  /** Row k of `slots` (see rows()); `extra`: a what-if's trades on it. */
+  private row(v: PnlVectors, pnl: Float64Array, row0: number, k: number, slots: readonly number[], detail: UnderlyingGridBreakdown[] | null, extra?: RowExtra): void {
     const tb = this.table;
     const ns = v.nScen;
     const p = this.params;
-    for (let k = 0; k < slots.length; k++) {
-      const sc = this.revaluation.scenariosOf(slots[k]);
-      const w = worstScenario(ns, pnl, k * ns, sc.weights);
-      const loss = -sc.weights[w] * pnl[k * ns + w];
-      const r = row0 + k;
-      const old = k + 1 < v.start.length; // rows a what-if adds have no holdings yet
-      const p0 = old ? v.start[k] : 0;
-      const p1 = old ? v.start[k + 1] : 0;
-      this.rowBases.rowInto(p, tb, tb.count, tb.groupCount, v.instr, v.size, p0, p1, this.bases, r, undefined, extraOf?.(k));
-      this.parts.fill(0);
-      const im = rowIm(p, this.bases, r, loss, sc.spot, this.parts);
-      this.red.rowIm[r] = im;
-      this.red.rowFailed[r] = 0;
-      this.worst[r] = w;
-      if (detail) detail.push(this.breakdown(sc, w, Math.max(0, loss), pnl, k * ns, im));
-    }
+    const sc = this.revaluation.scenariosOf(slots[k]);
+    const w = worstScenario(ns, pnl, k * ns, sc.weights);
+    const loss = -sc.weights[w] * pnl[k * ns + w];
+    const r = row0 + k;
+    const old = k + 1 < v.start.length; // rows a what-if adds have no holdings yet
+    const p0 = old ? v.start[k] : 0;
+    const p1 = old ? v.start[k + 1] : 0;
+    this.rowBases.rowInto(p, tb, tb.count, tb.groupCount, v.instr, v.size, p0, p1, this.bases, r, undefined, extra);
+    this.parts.fill(0);
+    const im = rowIm(p, this.bases, r, loss, sc.spot, this.parts);
+    this.red.rowIm[r] = im;
+    this.red.rowFailed[r] = 0;
+    this.worst[r] = w;
+    if (detail) detail.push(this.breakdown(sc, w, Math.max(0, loss), pnl, k * ns, im));
+  }
+
+  /** A new kept state: `v` margined by rows() (every row's IM in red.rowIm valid for what-ifs). */
+  private state(account: AccountInput, v: PnlVectors, figures: MarginFigures, positionsRef: unknown): GridState {
+    const n = v.slots.length;
+    return { account, v, figures, positionsRef, positionsLen: account.positions.length, rowIm: this.red.rowIm.slice(0, n), rowOk: new Uint8Array(n).fill(1) };
   }
 
   private breakdown(sc: ReturnType<Revaluation['scenariosOf']>, w: number, worstLoss: number, pnl: Float64Array, off: number, im: number): UnderlyingGridBreakdown {
@@ -162,7 +180,7 @@ export class GridAccountMeasure {
     const fig = this.figures(AccKind.Pooled, 1, r.collateralValue);
     // kept for what-if as margin() keeps it (a plan's candidate steps start from the account it last margined)
     this.lastKey = a;
-    this.last = { account: a, v, figures: fig, positionsRef: a.positions, positionsLen: a.positions.length };
+    this.last = this.state(a, v, fig, a.positions);
     return fig;
   }
 
@@ -176,7 +194,7 @@ export class GridAccountMeasure {
     this.setSub(0, 0, nRows, v.equity);
     const fig = this.figures(AccKind.Pooled, 1, r.collateralValue);
     this.lastKey = key;
-    this.last = { account: a, v, figures: fig, positionsRef: (key as AccountInput).positions, positionsLen: a.positions.length };
+    this.last = this.state(a, v, fig, (key as AccountInput).positions);
     const ns = v.nScen;
     const values = this.revaluation.values;
     const positions: PositionBreakdown[] = new Array(r.n);
@@ -271,31 +289,60 @@ export class GridAccountMeasure {
     const pnl = this.scratch;
     pnl.set(v.pnl);
     pnl.fill(0, v.pnl.length, nRows * ns);
-    for (let c = 0; c < changes.length; c++) addPositionInto(ns, pnl, slots.indexOf(tb.underlyingOf[idx[c]]) * ns, rev.values, idx[c], changes[c].size);
-    for (let k = 0; k < coin.length; k += 2) {
-      const ci = coin[k];
-      addPositionInto(ns, pnl, slots.indexOf(tb.underlyingOf[ci]) * ns, rev.values, ci, coin[k + 1]);
+    if (this.touched.length < nRows) this.touched = new Uint8Array(Math.max(nRows, 2 * this.touched.length));
+    const touched = this.touched;
+    touched.fill(0, 0, nRows);
+    for (let c = 0; c < changes.length; c++) {
+      const k = slots.indexOf(tb.underlyingOf[idx[c]]);
+      addPositionInto(ns, pnl, k * ns, rev.values, idx[c], changes[c].size);
+      touched[k] = 1;
+    }
+    for (let c = 0; c < coin.length; c += 2) {
+      const ci = coin[c];
+      const k = slots.indexOf(tb.underlyingOf[ci]);
+      addPositionInto(ns, pnl, k * ns, rev.values, ci, coin[c + 1]);
+      touched[k] = 1;
     }
     this.ensure(1, nRows);
+    this.whatIfRows(st, pnl, slots, changes, idx);
+    this.setSub(0, 0, nRows, v.equity + dEquity);
+    const after = this.figures(AccKind.Pooled, 1, 0);
+    // a view of the scratch (no copy per what-if): keep() copies it; the next what-if, which
+    // overwrites the scratch, replaces pending first
+    this.pending = { st, slots, pnl: pnl.subarray(0, nRows * ns), equity: v.equity + dEquity, figures: after, changes, idx, touched };
+    if (next) this.keep(next);
+    return { before: st.figures, after };
+  }
+
+  /**
+   * The what-if's row IMs into red.rowIm: a row the changes leave alone (this.touched) and whose
+   * kept IM is valid is read from the state; the others are computed with the changes on their
+   * underlying as extra holdings (an untouched one's IM then becomes valid in the state).
+   */
+  private whatIfRows(st: GridState, pnl: Float64Array, slots: readonly number[], changes: PositionChange[], idx: Int32Array): void {
+    const tb = this.table;
+    const touched = this.touched;
+    const kept = st.rowIm.length;
     if (this.extra.instr.length < changes.length) this.extra = { instr: new Int32Array(changes.length), size: new Float64Array(changes.length), n: 0 };
-    const extraOf = (k: number): RowExtra => {
-      const e = this.extra;
+    const e = this.extra;
+    for (let k = 0; k < slots.length; k++) {
+      if (k < kept && touched[k] === 0 && st.rowOk[k] === 1) {
+        this.red.rowIm[k] = st.rowIm[k];
+        this.red.rowFailed[k] = 0;
+        continue;
+      }
       e.n = 0;
       for (let c = 0; c < changes.length; c++) {
         if (tb.underlyingOf[idx[c]] !== slots[k]) continue;
         e.instr[e.n] = idx[c];
         e.size[e.n++] = changes[c].size;
       }
-      return e;
-    };
-    this.rows(v, pnl, 0, null, extraOf, slots);
-    this.setSub(0, 0, nRows, v.equity + dEquity);
-    const after = this.figures(AccKind.Pooled, 1, 0);
-    // a view of the scratch (no copy per what-if): keep() copies it; the next what-if, which
-    // overwrites the scratch, replaces pending first
-    this.pending = { st, slots, pnl: pnl.subarray(0, nRows * ns), equity: v.equity + dEquity, figures: after, changes, idx };
-    if (next) this.keep(next);
-    return { before: st.figures, after };
+      this.row(st.v, pnl, 0, k, slots, null, e);
+      if (k < kept && touched[k] === 0) {
+        st.rowIm[k] = this.red.rowIm[k];
+        st.rowOk[k] = 1;
+      }
+    }
   }
 
   /**
@@ -310,7 +357,7 @@ export class GridAccountMeasure {
       this.last = null;
       return false;
     }
-    this.advance(w.st, next, w.slots, w.pnl, w.equity, w.figures, w.changes, w.idx);
+    this.advance(w.st, next, w.slots, w.pnl, w.equity, w.figures, w.changes, w.idx, w.touched);
     return this.last !== null;
   }
 
@@ -321,11 +368,12 @@ export class GridAccountMeasure {
    * kept, so its arrays are reused when the changes added no row. A change of an instrument the
    * state does not hold drops the state instead.
    */
-  private advance(st: GridState, next: AccountInput, slots: number[], pnl: Float64Array, equity: number, figures: MarginFigures, changes: PositionChange[], idx: Int32Array): void {
+  private advance(st: GridState, next: AccountInput, slots: number[], pnl: Float64Array, equity: number, figures: MarginFigures, changes: PositionChange[], idx: Int32Array, touched: Uint8Array): void {
     const v = st.v;
     let start = v.start;
     let size = v.size;
     let own = v.pnl;
+    let { rowIm, rowOk } = st;
     if (slots === v.slots) own.set(pnl);
     else {
       start = new Int32Array(slots.length + 1);
@@ -333,7 +381,13 @@ export class GridAccountMeasure {
       start.fill(v.start[v.start.length - 1], v.start.length);
       size = v.size.slice();
       own = pnl.slice();
+      rowIm = new Float64Array(slots.length);
+      rowIm.set(st.rowIm);
+      rowOk = new Uint8Array(slots.length);
+      rowOk.set(st.rowOk);
     }
+    // a row the changes moved was computed with them as extra holdings: computed again from the kept holdings when next needed
+    for (let k = 0; k < slots.length; k++) if (touched[k] !== 0) rowOk[k] = 0;
     this.lastKey = null;
     this.last = null;
     for (let c = 0; c < changes.length; c++) {
@@ -344,7 +398,7 @@ export class GridAccountMeasure {
       size[h] += changes[c].size;
     }
     this.lastKey = next;
-    this.last = { account: next, v: { nScen: v.nScen, slots, pnl: own, start, instr: v.instr, size, equity }, figures, positionsRef: next.positions, positionsLen: next.positions.length };
+    this.last = { account: next, v: { nScen: v.nScen, slots, pnl: own, start, instr: v.instr, size, equity }, figures, positionsRef: next.positions, positionsLen: next.positions.length, rowIm, rowOk };
   }
 
   /**
@@ -398,12 +452,12 @@ export class GridAccountMeasure {
     const old = this.booked.get(cur) ?? st.account.collateral[cur] ?? 0;
     const next = old + d;
     this.booked.set(cur, next);
-    const before = res.valueCollateral('collateral', cur, old);
-    const after = res.valueCollateral('collateral', cur, next);
-    if (after.coin >= 0) {
-      this.coin.push(after.coin, collateralExposure(after.amount, after.haircut) - collateralExposure(before.amount, before.haircut));
-      this.slot(slots, this.table.underlyingOf[after.coin]);
+    // valued as resolve values a balance (valueCollateral), without its line objects
+    const t = res.collateralTerms('collateral', cur);
+    if (t.coin >= 0) {
+      this.coin.push(t.coin, collateralExposure(next, t.haircut) - collateralExposure(old, t.haircut));
+      this.slot(slots, this.table.underlyingOf[t.coin]);
     }
-    return after.value - before.value;
+    return collateralValue(next, t.price, t.haircut) - collateralValue(old, t.price, t.haircut);
   }
 }
