@@ -23,7 +23,7 @@ import type { MarketSnapshot, ResolvedMarket } from '../market/types.js';
 import type { AccountInput, LoadedModel, MarginModel } from '../measures/types.js';
 import type { BookEngine } from '../runner/book/runner.js';
 import { jobModuleUrl, type JobTask } from '../runner/book/pool.js';
-import { deltaQty, notionalUsd, positionFacts } from './execution.js';
+import { deltaQty, notionalUsd, positionFacts, type PositionFacts } from './execution.js';
 import { loadMechanism, type Mechanism } from './mechanism.js';
 import { hashed, hashedAs } from './paths.js';
 import { planLiquidation, type LiquidationPlan } from './plan.js';
@@ -57,9 +57,11 @@ export function roundPlan(engine: MarginEngine, a: AccountInput, mechanism: Mech
     out.flowNotional.push(notional);
     out.flowCoin.push(coin);
   };
+  // a position's facts once per plan (a plan steps through a position many times)
+  const facts: PositionFacts[] = [];
   for (const s of plan.steps) {
     if (s.type === 'close') {
-      const f = positionFacts(engine.table, a.positions[s.position], s.position);
+      const f = (facts[s.position] ??= positionFacts(engine.table, a.positions[s.position], s.position));
       add(f.underlying, s.notionalUsd, -deltaQty(engine.table, f, -s.size)); // the liquidator sells what the account was long
     } else if (s.type === 'auction-bid' && s.percent > 0) {
       a.positions.forEach((p, j) => {

@@ -197,9 +197,11 @@ export class ShortfallBook {
 /** The underlying a plan closed the most notional of (ADL's bankrupt position: matched against that underlying's queue); '' when it closed nothing. */
 export function mainUnderlying(steps: readonly PlanStep[]): string {
   const by = new Map<string, number>();
+  let name = '';
+  let u = '';
   for (const s of steps) {
     if (s.type !== 'close') continue;
-    const u = prefixOf(s.instrument);
+    if (s.instrument !== name) u = prefixOf((name = s.instrument)); // a plan's steps come in runs of one position
     by.set(u, (by.get(u) ?? 0) + s.notionalUsd);
   }
   let underlying = '';
