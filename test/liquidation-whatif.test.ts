@@ -67,6 +67,31 @@ describe('MarginEngine.figuresAfter', () => {
     expect(chains).toBeGreaterThan(30);
   });
 
+  it('a chain on two underlyings, each link tried first on the other row: every what-if = a fresh margin (1e-9), the rows a change leaves alone read from the kept state', () => {
+    const e = new MarginEngine({ market: crash, model: 'deribit-pm-2024.1' });
+    const ref = new MarginEngine({ market: crash, model: 'deribit-pm-2024.1' }); // the fresh margins: e keeps the chain's state
+    const { accounts } = generateBook({ accounts: 400, seed: 13, market });
+    let chains = 0;
+    for (const raw of accounts) {
+      let a = validateAccount(raw);
+      const on = (u: string): number => a.positions.findIndex((p) => p.instrument.startsWith(u));
+      if (a.mode === 'isolated' || on('BTC') < 0 || on('ETH') < 0 || !e.figures(a).ok) continue;
+      e.figuresOfValid(a);
+      for (let s = 0; s < 6; s++) {
+        const [take, other] = s % 2 === 0 ? [on('BTC'), on('ETH')] : [on('ETH'), on('BTC')];
+        // a candidate not taken: its what-if reads the kept IM of the row it leaves alone
+        const d0 = -0.2 * a.positions[other].size;
+        expectClose(e.figuresAfter(a, [changeOf(a, other, d0)], { USDC: -1 }), fresh(ref, edited(a, other, d0, { USDC: -1 })), `${a.id} candidate ${s}`);
+        const d = -0.15 * a.positions[take].size;
+        const next = edited(a, take, d, { USDC: -2 });
+        expectClose(e.figuresAfter(a, [changeOf(a, take, d)], { USDC: -2 }, next), fresh(ref, next), `${a.id} step ${s}`);
+        a = next;
+      }
+      chains++;
+    }
+    expect(chains).toBeGreaterThan(20);
+  });
+
   it('no kept vectors: isolated accounts, another account margined since, other models give null', () => {
     const e = new MarginEngine({ market, model: 'deribit-pm-2024.1' });
     const iso = validateAccount({ id: 'i', mode: 'isolated', collateral: {}, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1, collateral: { USDC: 20_000 } }] });
