@@ -94,6 +94,18 @@ describe('margin answers: JSON.stringify’s text', () => {
     expect(marginAnswerBytes([odd, odd] as never).toString('utf8')).toBe(JSON.stringify([odd, odd]));
   });
 
+  it('numbers as members and in mixed arrays (written from one JSON.stringify of them all): edge values, answers of many, few and no numbers in turn', () => {
+    const edge = [0, -0, 1.5, -2.25e-7, 1e-7, 1e-6, 1e21, 1e20, 123456789012345680000, 5e-324, Number.MAX_VALUE, -Number.MIN_VALUE, NaN, Infinity, -Infinity, 0.1 + 0.2, 2 ** 53, -(2 ** 31)];
+    const members = Object.fromEntries(edge.map((x, i) => [`n${i}`, x]));
+    const mixed = ['x', ...edge, { last: -0 }];
+    const many = Array.from({ length: 3000 }, (_, i) => ({ i, v: i / 7, w: -i * 1e-9 }));
+    for (const v of [members, mixed, many, { none: 'at all' }, members, [many[1]], { id: 'é', n: 1 }, many] as never[]) {
+      const text = JSON.stringify(v);
+      expect(marginAnswerBytes(v).toString('utf8')).toBe(text);
+      expect(marginAnswerJson(v)).toBe(text);
+    }
+  });
+
   it('two engines on two markets (the same preset): each result’s own scenario list', () => {
     const moved = resolveMarket(defaultMarket()).shocked({ priceMove: { BTC: -0.3 } });
     const a = createMarginEngine({ market, model: 'span-16' }).margin(sample[0]);
