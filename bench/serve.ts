@@ -114,9 +114,10 @@ async function answerOf(url: string, body: string): Promise<string> {
   return r.text();
 }
 
-async function startServe(args: string[]): Promise<{ proc: ChildProcess; url: string }> {
+/** `optmargin serve` on a free loopback port, in a process of its own (`nodeFlags` on node's command line before the CLI). */
+export async function startServe(args: string[], nodeFlags: string[] = []): Promise<{ proc: ChildProcess; url: string }> {
   const cli = join(findPackageRoot(), 'dist', 'src', 'cli.js');
-  const proc = spawn(process.execPath, [cli, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, [...nodeFlags, cli, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   const url = await new Promise<string>((resolve, reject) => {
     proc.stderr!.on('data', (d: Buffer) => {
@@ -129,7 +130,7 @@ async function startServe(args: string[]): Promise<{ proc: ChildProcess; url: st
   return { proc, url };
 }
 
-async function stop(proc: ChildProcess): Promise<void> {
+export async function stop(proc: ChildProcess): Promise<void> {
   const exited = new Promise((r) => proc.on('exit', r));
   proc.kill('SIGTERM');
   await exited;
@@ -140,7 +141,7 @@ const P99_TARGET_MS = 1;
 const RATE = 5000;
 
 /** One latency run against a started server: what the bench prints of it. */
-interface RateRun {
+export interface RateRun {
   r: LoadResult;
   gc: GcPausesByKind;
   /** server CPU per request, µs (null without /proc) */
@@ -153,7 +154,7 @@ interface RateRun {
  * of server and client, engine tables, heap sizes), then the measured run; the server's CPU time
  * and pauses are read as the measured run starts and after it.
  */
-async function rateRun(proc: ChildProcess, url: string, body: string, warmMs: number, durationMs: number): Promise<RateRun> {
+export async function rateRun(proc: ChildProcess, url: string, body: string, warmMs: number, durationMs: number): Promise<RateRun> {
   const run = { url, path: '/v1/margin?model=deribit-pm-2024.1', body, connections: 16, slowMs: P99_TARGET_MS };
   let cpu0: number | null = null;
   let gc0: ReturnType<typeof gcOf> | null = null;
@@ -170,8 +171,8 @@ async function rateRun(proc: ChildProcess, url: string, body: string, warmMs: nu
   return { r, gc: gcDelta(h0.gc, h1.gc), serverUs, serverPauses };
 }
 
-const cpuText = (us: number | null): string => (us === null ? 'n/a (no /proc)' : `${us.toFixed(1)} µs: ${((us * RATE) / 1e4).toFixed(0)} % of one core at ${RATE.toLocaleString('en-US')} req/s`);
-const pausesText = (gc: GcPausesByKind): string =>
+export const cpuText = (us: number | null): string => (us === null ? 'n/a (no /proc)' : `${us.toFixed(1)} µs: ${((us * RATE) / 1e4).toFixed(0)} % of one core at ${RATE.toLocaleString('en-US')} req/s`);
+export const pausesText = (gc: GcPausesByKind): string =>
   `${gc.minor.count} scavenges (${gc.minor.ms.toFixed(1)} ms in all; ${overText(gc.minor)}), ${gc.major.count} mark-compacts${gc.major.count ? ` (${gc.major.ms.toFixed(1)} ms; ${overText(gc.major)})` : ''}`;
 
 /** The same load against a server started with V8's parallel scavenges (`--parallel-scavenge`), for the row beside the default's. */
