@@ -49,3 +49,30 @@ export function collateralValue(amount: number, price: number, haircut: number):
 export function collateralExposure(amount: number, haircut: number): number {
   return amount > 0 ? amount * (1 - haircut) : amount;
 }
+
+/*
+ * An account's equity (of a sub-account: an isolated position with its own collateral), the one
+ * rule of its order, which every runner follows so that their doubles agree: its collateral value,
+ * then for each underlying it holds positions on — in the order of the underlyings' names
+ * (underlyingOrder) — the partial sum of its positions' values on that underlying, in input order,
+ * from 0 (sumParts). A book keeps each partial sum (runner/book/parts.ts), so a tick re-sums only
+ * the moved underlying's positions and still gets the double a fresh sum gives.
+ */
+
+/** Equity from the collateral value and the partial sums parts[from, to) (in underlyingOrder). */
+export function sumParts(collateralValue: number, parts: Float64Array, from: number, to: number): number {
+  let equity = collateralValue;
+  for (let q = from; q < to; q++) equity += parts[q];
+  return equity;
+}
+
+/** Sorts slots[0, n) in place by their underlying's name, names[slot] (an insertion sort: an account holds a few underlyings). */
+export function underlyingOrder(slots: Int32Array, n: number, names: readonly string[]): void {
+  for (let a = 1; a < n; a++) {
+    const s = slots[a];
+    const name = names[s];
+    let b = a - 1;
+    for (; b >= 0 && names[slots[b]] > name; b--) slots[b + 1] = slots[b];
+    slots[b + 1] = s;
+  }
+}

@@ -9,7 +9,7 @@
  */
 import type { CollateralLine, Resolved } from '../instruments/resolve.js';
 import type { InstrumentTable } from '../instruments/table.js';
-import { collateralExposure } from '../instruments/valuation.js';
+import { collateralExposure, sumParts, underlyingOrder } from '../instruments/valuation.js';
 import { aggregateInto } from './aggregate.js';
 import type { Revaluation } from './revaluation.js';
 
@@ -24,7 +24,7 @@ export interface PnlVectors {
   start: Int32Array;
   instr: Int32Array;
   size: Float64Array;
-  /** collateral value + the positions' value, USD */
+  /** collateral value + the positions' value, USD (in the equity's one order: instruments/valuation.ts sumParts) */
   equity: number;
 }
 
@@ -33,6 +33,11 @@ export class PortfolioPnl {
   private hInstr = new Int32Array(0);
   private hSize = new Float64Array(0);
   private hRow = new Int32Array(0);
+  /** per row: the partial sum of its positions' values and their count; the underlyings holding positions, in name order, and their partial sums (scratch) */
+  private rowValue = new Float64Array(0);
+  private rowPositions = new Int32Array(0);
+  private partSlots = new Int32Array(0);
+  private parts = new Float64Array(0);
 
   constructor(
     readonly table: InstrumentTable,
@@ -46,12 +51,17 @@ export class PortfolioPnl {
     return this.slotRow;
   }
 
+  /** Scratch for n holdings (and as many rows at most). */
   private holdingsScratch(n: number): void {
     if (this.hInstr.length < n) {
       const c = Math.max(n, 2 * this.hInstr.length);
       this.hInstr = new Int32Array(c);
       this.hSize = new Float64Array(c);
       this.hRow = new Int32Array(c);
+      this.rowValue = new Float64Array(c);
+      this.rowPositions = new Int32Array(c);
+      this.partSlots = new Int32Array(c);
+      this.parts = new Float64Array(c);
     }
   }
 
@@ -61,15 +71,16 @@ export class PortfolioPnl {
     const slots: number[] = [];
     const slotRow = this.slotRowMap();
     this.holdingsScratch(2 * (to - from) + collateral.length);
-    const { hInstr, hSize, hRow } = this;
+    const { hInstr, hSize, hRow, rowValue, rowPositions } = this;
     let h = 0;
-    let equity = collateralValue;
     const rowOf = (slot: number): number => {
       let k = slotRow[slot];
       if (k < 0) {
         k = slots.length;
         slots.push(slot);
         slotRow[slot] = k;
+        rowValue[k] = 0;
+        rowPositions[k] = 0;
       }
       return k;
     };
@@ -77,8 +88,10 @@ export class PortfolioPnl {
       const i = r.instr[p];
       hInstr[h] = i;
       hSize[h] = r.size[p];
-      hRow[h++] = rowOf(tb.underlyingOf[i]);
-      equity += r.posValue[p];
+      const row = rowOf(tb.underlyingOf[i]);
+      hRow[h++] = row;
+      rowValue[row] += r.posValue[p];
+      rowPositions[row]++;
       if (r.posCoin[p] !== 0) {
         const ci = tb.coinIndex(tb.underlyings[tb.underlyingOf[i]]);
         hInstr[h] = ci;
@@ -92,8 +105,18 @@ export class PortfolioPnl {
       hSize[h] = collateralExposure(c.amount, c.haircut);
       hRow[h++] = rowOf(tb.underlyingOf[c.coin]);
     }
+    const equity = this.equity(slots, collateralValue);
     for (const s of slots) slotRow[s] = -1;
     return this.aggregate(slots, h, equity);
+  }
+
+  /** The equity: the collateral value, then each underlying's partial sum in the equity's one order (instruments/valuation.ts). */
+  private equity(slots: number[], collateralValue: number): number {
+    let n = 0;
+    for (let k = 0; k < slots.length; k++) if (this.rowPositions[k] > 0) this.partSlots[n++] = slots[k];
+    underlyingOrder(this.partSlots, n, this.table.underlyings);
+    for (let t = 0; t < n; t++) this.parts[t] = this.rowValue[this.slotRow[this.partSlots[t]]];
+    return sumParts(collateralValue, this.parts, 0, n);
   }
 
   /** Orders the h holdings by row (each row a contiguous range: the kernel's layout) and sums the vectors. */

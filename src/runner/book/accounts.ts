@@ -18,6 +18,7 @@ import { AccKind, type ReduceArrays } from '../../measures/grid/reduce.js';
 import { F64, I32, sharedI32 } from './arrays.js';
 import type { EquityArrays } from './equity.js';
 import type { BookInstruments } from './instruments.js';
+import { EquityParts } from './parts.js';
 
 /** Holdings of sub-accounts being resolved (before their rows are laid out). */
 export class Holdings {
@@ -74,6 +75,8 @@ export class BookAccounts {
   opInstr = new I32(1024, true);
   opSize = new F64(1024, true);
   opEntry = new F64(1024, true);
+  /** per sub-account, its positions' partial sums per underlying (the equity's parts: parts.ts) */
+  readonly parts = new EquityParts();
   /** collateral lines: currency index, amount */
   colCur = new I32(1024, true);
   colAmount = new F64(1024, true);
@@ -126,7 +129,7 @@ export class BookAccounts {
    */
   resolveColumns(ctx: ResolveContext, cols: BookColumns, j: number, k: number, hold: Holdings, index: ColumnIndex): ResolvedAccount | null {
     if (repeatsCurrency(cols, j)) return this.resolve(ctx, accountAt(cols, j)!, k, hold); // lines as an object holds them: the last of a currency
-    const marks = { hold: hold.instr.n, holdSubs: hold.end.n, subs: this.nSubs, op: this.opInstr.n, entry: this.opEntry.n, col: this.colCur.n };
+    const marks = { hold: hold.instr.n, holdSubs: hold.end.n, subs: this.nSubs, op: this.opInstr.n, entry: this.opEntry.n, col: this.colCur.n, parts: this.parts.mark() };
     try {
       return this.append(ctx, cols, j, k, hold, index);
     } catch (e) {
@@ -137,6 +140,7 @@ export class BookAccounts {
       this.opInstr.n = this.opSize.n = marks.op;
       this.opEntry.n = marks.entry;
       this.colCur.n = this.colAmount.n = marks.col;
+      this.parts.rollback(marks.parts, marks.op);
       return null;
     }
   }
@@ -156,15 +160,18 @@ export class BookAccounts {
       colTo = this.colCur.n;
       for (let p = p0; p < p1; p++) {
         this.openSub(k);
-        this.positionHoldings(ctx, index.instrument(c.instr[p]), c.size[p], c.entry[p], hold);
+        const i = index.instrument(c.instr[p]);
+        this.positionHoldings(ctx, i, c.size[p], c.entry[p], hold, this.opInstr.n);
+        this.pushPosition(i, c.size[p], c.entry[p]);
+        this.parts.addInput(null, 1, 0);
         this.collateralLines(ctx, c.pcur, c.pamount, c.pcolStart[p], c.pcolStart[p + 1], index, hold);
-        this.closeSub(hold);
+        this.closeSub(hold, ctx.table);
       }
     } else {
       this.openSub(k);
-      for (let p = p0; p < p1; p++) this.positionHoldings(ctx, index.instrument(c.instr[p]), c.size[p], c.entry[p], hold);
+      this.pooledPositions(ctx, c, p0, p1, hold, index);
       this.collateralLines(ctx, c.cur, c.amount, c.colStart[j], c.colStart[j + 1], index, hold);
-      this.closeSub(hold);
+      this.closeSub(hold, ctx.table);
     }
     return { kind: isolated ? AccKind.Isolated : AccKind.Pooled, subFrom, subTo: this.nSubs, colFrom, colTo };
   }
@@ -177,21 +184,53 @@ export class BookAccounts {
     this.nSubs++;
   }
 
-  private closeSub(hold: Holdings): void {
+  /** Ends the last sub-account opened: its ranges, its equity's parts (parts.ts). */
+  private closeSub(hold: Holdings, tb: InstrumentTable): void {
+    const j = this.nSubs - 1;
+    this.parts.addSub(this.opInstr.a, this.subPosFrom.a[j], this.opInstr.n, this.subEntryFrom.a[j], tb.underlyingOf);
     this.subPosTo.push(this.opInstr.n);
     this.subColTo.push(this.colCur.n);
     hold.end.push(hold.instr.n);
   }
 
-  /** A position (instrument i of the table; entry NaN = none)'s holdings: itself, and the coin leg of an inverse future/perpetual (size·cs / entry). */
-  private positionHoldings(ctx: ResolveContext, i: number, size: number, entry: number, hold: Holdings): void {
-    const tb = ctx.table;
-    const slot = tb.underlyingOf[i];
-    const op = this.opInstr.n;
+  /**
+   * A pooled sub-account's positions [p0, p1) of the columns: their holdings in input order (the
+   * rows'), the positions themselves stored grouped by underlying (the equity's parts: parts.ts).
+   */
+  private pooledPositions(ctx: ResolveContext, c: BookColumns, p0: number, p1: number, hold: Holdings, index: ColumnIndex): void {
+    const n = p1 - p0;
+    const instr = this.parts.instruments(n);
+    for (let t = 0; t < n; t++) instr[t] = index.instrument(c.instr[p0 + t]);
+    const order = this.parts.group(n, ctx.table.underlyingOf, ctx.table.underlyings);
+    const op0 = this.opInstr.n;
+    this.parts.addInput(order, n, op0);
+    if (order === null) {
+      for (let t = 0; t < n; t++) this.positionHoldings(ctx, instr[t], c.size[p0 + t], c.entry[p0 + t], hold, op0 + t);
+      for (let t = 0; t < n; t++) this.pushPosition(instr[t], c.size[p0 + t], c.entry[p0 + t]);
+      return;
+    }
+    const inputOp = this.parts.inputOp.a;
+    const at = this.parts.subInput.a[this.nSubs - 1];
+    for (let t = 0; t < n; t++) this.positionHoldings(ctx, instr[t], c.size[p0 + t], c.entry[p0 + t], hold, inputOp[at + t]);
+    for (let s = 0; s < n; s++) {
+      const t = order[s];
+      this.pushPosition(instr[t], c.size[p0 + t], c.entry[p0 + t]);
+    }
+  }
+
+  /** Stores an original position (instrument i of the table; entry NaN = none). */
+  private pushPosition(i: number, size: number, entry: number): void {
     const atMark = entry !== entry;
     this.opInstr.push(atMark ? i : ~i);
     this.opSize.push(size);
     if (!atMark) this.opEntry.push(entry);
+  }
+
+  /** A position's holdings (its stored index op): itself, and the coin leg of an inverse future/perpetual (size·cs / entry). */
+  private positionHoldings(ctx: ResolveContext, i: number, size: number, entry: number, hold: Holdings, op: number): void {
+    const tb = ctx.table;
+    const slot = tb.underlyingOf[i];
+    const atMark = entry !== entry;
     hold.push(i, size, slot, -1);
     const kind = tb.kind[i];
     if ((kind === Kind.Future || kind === Kind.Perpetual) && tb.inverse[i]) {
@@ -234,9 +273,20 @@ export class BookAccounts {
     return c;
   }
 
-  /** The equity arrays of the book (equity.ts) over these accounts and `ins`: shared views, no copy (currencies: a few numbers). */
-  equityArrays(ins: BookInstruments): EquityArrays {
+  /**
+   * The equity arrays of the book (equity.ts) over these accounts and `ins`: shared views, no copy
+   * (currencies: a few numbers). `moved` (a tick: 1 per moved slot): only the parts on those slots
+   * are re-summed; null: every part.
+   */
+  equityArrays(ins: BookInstruments, moved: Uint8Array | null = null): EquityArrays {
+    const parts = this.parts;
     return {
+      moved,
+      subPartStart: parts.subStart.a,
+      partSlot: parts.slot.a,
+      partValue: parts.value.a,
+      partOpStart: parts.opStart.a,
+      partEntryStart: parts.entryStart.a,
       kind: ins.kind,
       fromEntry: ins.fromEntry,
       inverse: ins.inverse,
@@ -245,11 +295,8 @@ export class BookAccounts {
       forward: ins.forward,
       unitValue: ins.unitValue,
       slotSpot: ins.slotSpot,
-      subPosFrom: this.subPosFrom.a,
-      subPosTo: this.subPosTo.a,
       subColFrom: this.subColFrom.a,
       subColTo: this.subColTo.a,
-      subEntryFrom: this.subEntryFrom.a,
       opInstr: this.opInstr.a,
       opSize: this.opSize.a,
       opEntry: this.opEntry.a,

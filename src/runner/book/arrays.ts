@@ -93,3 +93,10 @@ export function sharedReduceArrays(n: number): ReduceArrays {
     accFailed: sharedU8(n),
   };
 }
+
+/** a[0, n) as a plain array of numbers (a loop: Array.from walks a typed array through its iterator, far slower). */
+export function numbers(a: Int32Array, n: number): number[] {
+  const out = new Array<number>(n);
+  for (let k = 0; k < n; k++) out[k] = a[k];
+  return out;
+}

@@ -58,24 +58,35 @@ export function sizeEdit(table: InstrumentTable, acc: BookAccounts, rows: BookRo
 }
 
 /**
- * Original positions of sub-accounts [j0, j1) against next's, in order: a matched one takes next's size, the
- * others 0. Returns the next position matched by each original one (undefined: closed), or null
- * when some next position matches none.
+ * Original positions of sub-accounts [j0, j1) against next's, in input order (a pooled
+ * sub-account stores them grouped by underlying: parts.ts inputOp): a matched one takes next's
+ * size, the others 0 (e.ops / e.opSizes by stored index). Returns the next position matched by
+ * each original one, by stored index (undefined: closed), or null when some next position matches none.
  */
 function matchPositions(table: InstrumentTable, acc: BookAccounts, j0: number, j1: number, next: AccountInput, e: SizeEdit): (PositionInput | undefined)[] | null {
   const np = next.positions;
-  const out: (PositionInput | undefined)[] = [];
+  const firstOp = acc.subPosFrom.a[j0];
+  const n = acc.subPosTo.a[j1 - 1] - firstOp;
+  const entries: (number | undefined)[] = new Array(n);
+  for (let j = j0; j < j1; j++) {
+    let q = acc.subEntryFrom.a[j];
+    for (let p = acc.subPosFrom.a[j]; p < acc.subPosTo.a[j]; p++) entries[p - firstOp] = acc.opInstr.a[p] < 0 ? acc.opEntry.a[q++] : undefined;
+  }
+  const out: (PositionInput | undefined)[] = new Array(n);
   let c = 0;
-  let q = acc.subEntryFrom.a[j0];
-  for (let p = acc.subPosFrom.a[j0]; p < acc.subPosTo.a[j1 - 1]; p++) {
-    const x = acc.opInstr.a[p];
-    const entry = x < 0 ? acc.opEntry.a[q++] : undefined;
-    const i = x < 0 ? ~x : x;
-    // by name (no lookup: a name the table does not have is no match, and the re-layout reports it as before)
-    const hit = c < np.length && np[c].entryPrice === entry && np[c].instrument === table.names[i] ? np[c++] : undefined;
-    out.push(hit);
-    e.ops.push(p);
-    e.opSizes.push(hit ? hit.size : 0);
+  for (let j = j0; j < j1; j++) {
+    const from = acc.subPosFrom.a[j];
+    const at = acc.parts.subInput.a[j];
+    for (let t = 0; t < acc.subPosTo.a[j] - from; t++) {
+      const p = at < 0 ? from + t : acc.parts.inputOp.a[at + t];
+      const x = acc.opInstr.a[p];
+      const i = x < 0 ? ~x : x;
+      // by name (no lookup: a name the table does not have is no match, and the re-layout reports it as before)
+      const hit = c < np.length && np[c].entryPrice === entries[p - firstOp] && np[c].instrument === table.names[i] ? np[c++] : undefined;
+      out[p - firstOp] = hit;
+      e.ops[p - firstOp] = p;
+      e.opSizes[p - firstOp] = hit ? hit.size : 0;
+    }
   }
   return c === np.length ? out : null;
 }

@@ -1,16 +1,19 @@
 /**
  * Equity of the book's accounts: per sub-account its collateral lines (after haircut) then its
- * original positions' values, summed in the account runner's order (instruments/valuation.ts:
- * futuresValue, markValue, collateralValue — the one home of that arithmetic, which
- * positionValue composes the same way). Every array lives in a
+ * parts — per underlying, the sum of its positions' values (parts.ts) — in the equity's one order
+ * (instruments/valuation.ts: sumParts; futuresValue, markValue, collateralValue are the one home
+ * of the values, which positionValue composes the same way). A tick re-sums only the parts on its
+ * moved underlyings (`moved`): the others hold the same doubles as before. Every array lives in a
  * SharedArrayBuffer, so the same function runs on the main thread (a load, a trade) and in the
  * pool's chunks (a tick: tasks.ts), with the same doubles whoever runs it.
  */
-import { collateralValue, futuresValue, markValue } from '../../instruments/valuation.js';
+import { collateralValue, futuresValue, markValue, sumParts } from '../../instruments/valuation.js';
 import { AccKind, type ReduceArrays } from '../../measures/grid/reduce.js';
 
-/** What an account's equity reads (instruments, sub-accounts, positions, collateral lines, currencies), all shared. */
+/** What an account's equity reads (instruments, sub-accounts, positions, parts, collateral lines, currencies), all shared. */
 export interface EquityArrays {
+  /** a tick: 1 per underlying slot it moved (only the parts on those are re-summed); null: every part */
+  moved: Uint8Array | null;
   /** per instrument: kind, inverse flag, underlying slot, contract size, forward (USD), unit value (USD per unit) */
   kind: Uint8Array;
   /** per instrument: 1 when valued from its entry price (valuedFromEntry of its kind), else 0 */
@@ -22,13 +25,16 @@ export interface EquityArrays {
   unitValue: Float64Array;
   /** index price per underlying slot, USD */
   slotSpot: Float64Array;
-  /** per sub-account: its original positions [subPosFrom, subPosTo), collateral lines [subColFrom, subColTo), first entry price in opEntry */
-  subPosFrom: Int32Array;
-  subPosTo: Int32Array;
+  /** per sub-account: its parts [subPartStart[j], subPartStart[j+1]), its collateral lines [subColFrom, subColTo) */
+  subPartStart: Int32Array;
   subColFrom: Int32Array;
   subColTo: Int32Array;
-  subEntryFrom: Int32Array;
-  /** per original position: instrument (~instrument when it has an entry price), size; the entry prices of those that have one, in order */
+  /** per part: slot, value (written), original positions [partOpStart[q], partOpStart[q+1]), first entry price (in opEntry) */
+  partSlot: Int32Array;
+  partValue: Float64Array;
+  partOpStart: Int32Array;
+  partEntryStart: Int32Array;
+  /** per original position (stored grouped by part): instrument (~instrument when it has an entry price), size; the entry prices of those that have one, in order */
   opInstr: Int32Array;
   opSize: Float64Array;
   opEntry: Float64Array;
@@ -51,34 +57,42 @@ export function lineValue(e: EquityArrays, c: number): number {
 }
 
 /**
- * Equity of sub-account j into red.subEquity; returns its collateral value. Every position is
- * valued from the current instrument arrays (those of an underlying no tick moved give the same
- * doubles as before), futures from their entry price or at mark, the others at mark.
+ * The value of part q: its positions' values summed in its order from 0, from the current
+ * instrument arrays — futures from their entry price or at mark, the others at mark.
  */
-function subEquity(e: EquityArrays, red: ReduceArrays, j: number): number {
-  let cv = 0;
-  for (let c = e.subColFrom[j]; c < e.subColTo[j]; c++) cv += lineValue(e, c);
-  let eq = cv;
+function partSum(e: EquityArrays, q: number): number {
   const { opInstr, opSize, opEntry, fromEntry, inverse, cs, forward, unitValue, slotSpot } = e;
   const instrSlot = e.slot;
-  let q = e.subEntryFrom[j];
-  for (let p = e.subPosFrom[j], end = e.subPosTo[j]; p < end; p++) {
+  let v = 0;
+  let n = e.partEntryStart[q];
+  for (let p = e.partOpStart[q], end = e.partOpStart[q + 1]; p < end; p++) {
     const x = opInstr[p];
     if (x >= 0 && fromEntry[x] === 0) {
-      eq += markValue(opSize[p], unitValue[x]); // most positions (options) take this one test
+      v += markValue(opSize[p], unitValue[x]); // most positions (options) take this one test
       continue;
     }
     const i = x < 0 ? ~x : x;
     if (x < 0) {
       // entry given: used by futures and perpetuals (the others are valued at mark all the same)
-      const entry = opEntry[q++];
-      eq += fromEntry[i] ? futuresValue(inverse[i], cs[i], forward[i], slotSpot[instrSlot[i]], unitValue[i], opSize[p], entry) : markValue(opSize[p], unitValue[i]);
+      const entry = opEntry[n++];
+      v += fromEntry[i] ? futuresValue(inverse[i], cs[i], forward[i], slotSpot[instrSlot[i]], unitValue[i], opSize[p], entry) : markValue(opSize[p], unitValue[i]);
     } else {
       const F = forward[i];
-      eq += futuresValue(inverse[i], cs[i], F, slotSpot[instrSlot[i]], unitValue[i], opSize[p], F);
+      v += futuresValue(inverse[i], cs[i], F, slotSpot[instrSlot[i]], unitValue[i], opSize[p], F);
     }
   }
-  red.subEquity[j] = eq;
+  return v;
+}
+
+/** Equity of sub-account j into red.subEquity (its parts re-summed: all, or those on moved slots); returns its collateral value. */
+function subEquity(e: EquityArrays, red: ReduceArrays, j: number): number {
+  let cv = 0;
+  for (let c = e.subColFrom[j]; c < e.subColTo[j]; c++) cv += lineValue(e, c);
+  const { moved, partSlot, partValue } = e;
+  const from = e.subPartStart[j];
+  const to = e.subPartStart[j + 1];
+  for (let q = from; q < to; q++) if (moved === null || moved[partSlot[q]] === 1) partValue[q] = partSum(e, q);
+  red.subEquity[j] = sumParts(cv, partValue, from, to);
   return cv;
 }
 

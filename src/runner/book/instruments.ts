@@ -108,10 +108,11 @@ export class BookInstruments implements BaseInstruments {
   /**
    * A tick on a pool, run by the main thread while the chunks start (they wait on `flag`): the
    * marks of `slots` (flag 1: the chunks follow the forwards and compute the equities), then their
-   * revaluation (flag 2: the chunks aggregate); −1 when either failed (the error goes on). The new
-   * matrix must be made first (nextMatrix: the chunks are sent with it). Returns the ms of each half.
+   * revaluation (flag 2: the chunks aggregate; `beforeRevalued` runs just before: the chunks' outputs
+   * are poisoned there); −1 when either failed (the error goes on). The new matrix must be made
+   * first (nextMatrix: the chunks are sent with it). Returns the ms of each half.
    */
-  refreshSignalling(slots: readonly number[], market: MarginMarket, flag: Int32Array): { marksMs: number; revalueMs: number } {
+  refreshSignalling(slots: readonly number[], market: MarginMarket, flag: Int32Array, beforeRevalued: () => void): { marksMs: number; revalueMs: number } {
     const signal = (v: number): void => {
       Atomics.store(flag, 0, v);
       Atomics.notify(flag, 0);
@@ -122,6 +123,7 @@ export class BookInstruments implements BaseInstruments {
       signal(1);
       const t1 = performance.now();
       for (const p of pending) this.revalue(p);
+      beforeRevalued();
       signal(2);
       return { marksMs: t1 - t0, revalueMs: performance.now() - t1 };
     } catch (e) {

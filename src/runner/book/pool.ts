@@ -225,7 +225,8 @@ export class ChunkRunner {
       for (let a = 0; a < this.attempts; a++) {
         if (a > 0) retried++;
         const task = { ...t, attempt: a };
-        if (task.kind !== 'format' && task.kind !== 'job') poisonOutputs(task);
+        // a tick chunk's first attempt writes its outputs only after stage 2, which the tick's own work signals once it poisoned them (refreshSignalling)
+        if (task.kind !== 'format' && task.kind !== 'job' && !(a === 0 && task.kind === 'aggregate' && task.revalued)) poisonOutputs(task);
         try {
           const receipt = this.pool ? await this.runOnPool(this.pool, task) : await this.runLocal(task);
           const problem = task.kind === 'format' ? formatProblem(task, receipt) : task.kind === 'job' ? (check?.(task, receipt) ?? null) : receiptProblem(task, receipt);

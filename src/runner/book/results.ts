@@ -3,7 +3,7 @@ import { ErrorCodes } from '../../errors.js';
 import type { BookAccountResult, UnderlyingWorst } from '../../io/results.js';
 import { AccKind, type ReduceArrays } from '../../measures/grid/reduce.js';
 import { HEALTHS } from '../../measures/health.js';
-import type { AccountMode, MarginResult } from '../../measures/types.js';
+import type { AccountMode, LoadedModel, MarginResult } from '../../measures/types.js';
 import type { BookInstruments } from './instruments.js';
 import type { BookRows } from './rows.js';
 import type { Failures } from './schedule.js';
@@ -85,4 +85,16 @@ export function gridResult(red: ReduceArrays, rows: ResultRows, ins: ResultInstr
     collateralValue: red.accCv[k],
     underlyings: kind === AccKind.Pooled ? underlyingsOf(red, rows, ins, k) : [],
   };
+}
+
+/** The model / market header every serialized result set of a book carries. */
+export interface BookHeader {
+  model: { id: string; version: string; hash: string; mechanism: string };
+  marketHash: string;
+  valuationTime: number;
+}
+
+export function resultHeader(m: LoadedModel, marketHash: string, valuationTime: number): BookHeader {
+  const p = m.params;
+  return { model: { id: p.id, version: p.version, hash: m.hash, mechanism: p.mechanism }, marketHash, valuationTime };
 }

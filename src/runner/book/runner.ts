@@ -31,7 +31,7 @@ import type { BookColumns } from '../../instruments/columns.js';
 import { admitRaw, inputOf, invalidResult } from './inputs.js';
 import { LoadSession, Path } from './load.js';
 import { MarginEngine } from '../account/runner.js';
-import { sharedI32, sharedReduceArrays } from './arrays.js';
+import { numbers, sharedI32, sharedReduceArrays } from './arrays.js';
 import { accountEquity } from './equity.js';
 import { BookAccounts, Holdings, tradeFits, type ResolvedAccount } from './accounts.js';
 import { applyAccountSizes, sizeEdit } from './edit.js';
@@ -39,10 +39,12 @@ import { BookInstruments, tickedUnderlyings } from './instruments.js';
 import { ChunkRunner } from './pool.js';
 import { BookRows } from './rows.js';
 import { BookScheduler, Failures, type ScheduledBook } from './schedule.js';
-import { figuresInto, gridResult } from './results.js';
+import { figuresInto, gridResult, resultHeader, type BookHeader } from './results.js';
 import { streamResults, type ResultSink } from './format.js';
 import { singleResult, touchedUnderlyings } from './single.js';
 import type { BookEngineOptions, BookLoadReport, BookUpdate } from './types.js';
+import { noChunkStages } from './clock.js';
+import { poisonOutputs } from './receipt.js';
 
 export type { BookEngineOptions, BookLoadReport, BookUpdate } from './types.js';
 
@@ -293,6 +295,7 @@ export class BookEngine implements ScheduledBook {
     let t3 = t1;
     let riskMs = 0;
     let revalueMs = 0;
+    let chunks = noChunkStages();
     if (slots.length > 0 && this.table) {
       const moved = new Uint8Array(this.ins.underlyings.length);
       for (const s of slots) moved[s] = 1;
@@ -304,11 +307,13 @@ export class BookEngine implements ScheduledBook {
         // the chunks are sent first; the main thread then reads the marks and revalues, the chunks waiting on `flag` for each
         this.ins.nextMatrix(this.ins.n);
         const flag = sharedI32(1);
-        const tasks = this.scheduler.tickTasks(this, moved, this.touched, nList, this.accounts.equityArrays(this.ins), follow, flag);
-        await this.scheduler.runTick(this, moved, tasks, () => ({ marksMs: riskMs, revalueMs } = this.ins.refreshSignalling(slots, market, flag)));
+        const tasks = this.scheduler.tickTasks(this, moved, this.touched, nList, this.accounts.equityArrays(this.ins, moved), follow, flag);
+        const poison = (): void => tasks.forEach(poisonOutputs); // the first attempts' (pool.ts run): off the path before the marks
+        const round = await this.scheduler.runTick(this, moved, tasks, () => ({ marksMs: riskMs, revalueMs } = this.ins.refreshSignalling(slots, market, flag, poison)));
+        if (round.stages) chunks = round.stages;
       } else for (const p of this.ins.refreshMarks(slots, market) ?? []) this.ins.revalue(p); // no scenario set: marks only (riskMs 0)
       for (const k of this.failures.accounts.keys()) this.staleEquity.add(k);
-      changed = Array.from(this.touched.subarray(0, nList));
+      changed = numbers(this.touched, nList); // not Array.from (its iterator: slow on many accounts)
     }
     const t4 = performance.now();
     this.retickSingle(us, changed);
@@ -318,7 +323,7 @@ export class BookEngine implements ScheduledBook {
       indices: changed,
       results: () => (cache ??= changed.map((k) => this.result(k))),
       ms: t5 - t0,
-      stages: { marketMs: t1 - t0, riskMs, selectMs: t3 - t1, poolMs: t4 - t3, revalueMs, singleMs: t5 - t4 },
+      stages: { marketMs: t1 - t0, riskMs, selectMs: t3 - t1, poolMs: t4 - t3, revalueMs, singleMs: t5 - t4, ...chunks },
     };
   }
 
@@ -488,12 +493,7 @@ export class BookEngine implements ScheduledBook {
   get work(): number { return this.rows.csr.nHold * this.ins.nScen; }
 
   /** model / market header every serialized result set carries. */
-  header(): { model: { id: string; version: string; hash: string; mechanism: string }; marketHash: string; valuationTime: number } {
-    const p = this.model.params;
-    return {
-      model: { id: p.id, version: p.version, hash: this.model.hash, mechanism: p.mechanism },
-      marketHash: this.marketHash,
-      valuationTime: this.market.valuationTime,
-    };
+  header(): BookHeader {
+    return resultHeader(this.model, this.marketHash, this.market.valuationTime);
   }
 }

@@ -14,6 +14,7 @@ import type { BookRows } from './rows.js';
 import type { AggregateTask, ReduceTask } from './tasks.js';
 import type { EquityArrays } from './equity.js';
 import { followRows, type ForwardFollow } from './forwards.js';
+import { chunkStages, epochMs, tickClock, type ChunkStages } from './clock.js';
 
 /** Messages of rows and accounts whose chunk failed every attempt. */
 export class Failures {
@@ -48,6 +49,8 @@ export interface RoundOutcome {
   retried: number;
   failedChunks: number;
   tasks: number;
+  /** a tick's round: where its chunks' time went (clock.ts) */
+  stages?: ChunkStages;
 }
 
 export class BookScheduler {
@@ -210,13 +213,14 @@ export class BookScheduler {
     }
     const base = this.taskBase(b);
     const tasks: AggregateTask[] = [];
+    const clock = tickClock(chunks.length);
     for (let c = 0, q = 0; c < chunks.length; c++) {
       const ch = chunks[c];
       const rg = tails[c].length === 0 ? ch.ranges : Int32Array.from([...ch.ranges, ...tails[c]]);
       const q0 = q;
       while (q < nList && list[q] < ch.to) q++;
       if (rg.length === 0 && q === q0) continue;
-      tasks.push({ ...base, chunk: tasks.length, ranges: rg, reduce: { from: q0, to: q, list, arrays: b.red, equity }, follow, ...(revalued ? { revalued } : {}) });
+      tasks.push({ ...base, chunk: tasks.length, ranges: rg, reduce: { from: q0, to: q, list, arrays: b.red, equity }, follow, clock, ...(revalued ? { revalued } : {}) });
     }
     return tasks;
   }
@@ -233,13 +237,15 @@ export class BookScheduler {
     if (b.failures.accounts.size > 0) {
       for (const t of tasks) for (let q = t.reduce!.from; q < t.reduce!.to; q++) b.failures.accounts.delete(t.reduce!.list![q]);
     }
+    const posted = epochMs();
     const out = await this.runner.run(tasks, revalue);
+    const stages = tasks.length > 0 && tasks[0].clock ? chunkStages(tasks[0].clock, tasks.length, posted, epochMs()) : undefined;
     this.recordFailures(b, tasks, out.failed);
     for (const f of out.failed) {
       const t = tasks[f.chunk];
       for (let k = 0; k < t.ranges.length; k += 3) if (t.follow) followRows(t.follow, t.ranges[k], t.ranges[k + 1], t.ranges[k + 2]);
     }
-    return { retried: out.retried, failedChunks: out.failed.length, tasks: tasks.length };
+    return { retried: out.retried, failedChunks: out.failed.length, tasks: tasks.length, stages };
   }
 
   /**

@@ -25,6 +25,7 @@ import type { Aggregator, BookCsr } from '../../wasm/aggregate.js';
 import { TailKernel } from '../../wasm/tails.js';
 import { accountEquity, type EquityArrays } from './equity.js';
 import { followRows, lowerBound, type ForwardFollow } from './forwards.js';
+import { Mark, stamp } from './clock.js';
 
 export type { BookCsr } from '../../wasm/aggregate.js';
 
@@ -67,6 +68,8 @@ export interface AggregateTask {
    * hold the new revaluation (it waits for that before aggregating); −1: either failed
    */
   revalued?: Int32Array;
+  /** a tick: the round's timeline, where the chunk stamps its moments (clock.ts) */
+  clock?: Float64Array;
 }
 
 /** Accounts a chunk reduces: [from, to), or list[from .. to) when `list` is given. */
@@ -134,10 +137,16 @@ export function runTails(agg: Aggregator, t: TailTask): number {
  */
 export function runAggregate(agg: Aggregator, t: AggregateTask): number {
   const { csr, follow, reduce } = t;
+  const clock = t.clock;
+  stamp(clock, t.chunk, Mark.Start);
   if (t.revalued) awaitTick(t.revalued, 1);
+  stamp(clock, t.chunk, Mark.Marks);
   if (follow) for (let k = 0; k < t.ranges.length; k += 3) followRows(follow, t.ranges[k], t.ranges[k + 1], t.ranges[k + 2]);
+  stamp(clock, t.chunk, Mark.Followed);
   if (reduce?.equity) equitySpan(reduce.equity, reduce);
+  stamp(clock, t.chunk, Mark.Equity);
   if (t.revalued) awaitTick(t.revalued, 2);
+  stamp(clock, t.chunk, Mark.Revalued);
   agg.syncBook(csr);
   agg.setRiskArrays(t.risk, t.riskKey);
   const ns = t.nScen;
@@ -151,7 +160,9 @@ export function runAggregate(agg: Aggregator, t: AggregateTask): number {
     rowImInto(t.params, t.rowBase, t.outLoss, t.slotSpot[slot], from, to, t.outIm);
     rows += to - from;
   }
+  stamp(clock, t.chunk, Mark.Aggregated);
   if (reduce) reduceSpan(t.params, reduce);
+  stamp(clock, t.chunk, Mark.Reduced);
   return rows;
 }
 
