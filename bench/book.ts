@@ -52,7 +52,7 @@ export async function bookSection(ctx: SectionContext): Promise<Section> {
           const u = await eng.tick('BTC', market.shocked({ priceMove: { BTC: 0.001 * (i + 1) } }));
           tickMs.push(u.ms);
           tickChanged = u.indices.length;
-          for (const [k, v] of Object.entries(u.stages)) (tickStages[k] ??= []).push(v);
+          for (const [k, v] of Object.entries({ ...u.stages, ...u.chunks })) (tickStages[k] ??= []).push(v);
         }
         // BTC and ETH both move (a simulation step): one tick of both (one round) against BTC then ETH (two rounds), interleaved
         for (let i = 0; i < reps; i++) {

@@ -40,7 +40,7 @@ interface RunOut {
   tick: number[];
   full: number[];
   changed: number;
-  /** median of each of the tick's stages (BookUpdate.stages: those the build reports) */
+  /** median of each of the tick's stages (BookUpdate.stages and .chunks: those the build reports) */
   stages: Record<string, number>;
 }
 
@@ -62,7 +62,8 @@ async function child(root: string, nAcc: number, reps: number, threads: number):
       const u = await eng.tick('BTC', market.shocked({ priceMove: { BTC: 0.001 * (i + 1) } }));
       out.tick.push(u.ms);
       out.changed = u.indices.length;
-      for (const [k, v] of Object.entries(u.stages)) (stages[k] ??= []).push(v);
+      const chunks = (u as unknown as { chunks?: Record<string, number> }).chunks; // absent from a build before the chunks' clock
+      for (const [k, v] of Object.entries({ ...u.stages, ...chunks })) (stages[k] ??= []).push(v);
     }
     for (const [k, v] of Object.entries(stages)) out.stages[k] = median(v);
   } finally {

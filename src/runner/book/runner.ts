@@ -323,7 +323,7 @@ export class BookEngine implements ScheduledBook {
       indices: changed,
       results: () => (cache ??= changed.map((k) => this.result(k))),
       ms: t5 - t0,
-      stages: { marketMs: t1 - t0, riskMs, selectMs: t3 - t1, poolMs: t4 - t3, revalueMs, singleMs: t5 - t4, ...chunks },
+      stages: { marketMs: t1 - t0, riskMs, selectMs: t3 - t1, poolMs: t4 - t3, revalueMs, singleMs: t5 - t4 }, chunks,
     };
   }
 

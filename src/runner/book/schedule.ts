@@ -250,8 +250,8 @@ export class BookScheduler {
 
   /**
    * A tick's account ranges (one per thread) and their rows on the moved slots, cut at equal tick
-   * work: per account, its holdings on the moved slots (aggregated) plus, when it has any, all its
-   * holdings (its equity walks every position). Cached per CSR and moved slots (rows appended by
+   * work: per account, its holdings on the moved slots (aggregated, and their positions re-summed
+   * for its equity: parts.ts). Cached per CSR and moved slots (rows appended by
    * trades go to the chunk of their account: tickTasks); null when the load's rows are not ordered
    * by account.
    */
@@ -261,14 +261,7 @@ export class BookScheduler {
       const rows = b.rows;
       const rowStart = rows.csr.rowStart;
       const own = new Float64Array(b.n);
-      const all = new Float64Array(b.n);
-      for (let r = 0; r < rows.loadedRows; r++) {
-        const k = b.accounts.subAcc.a[rows.rowSub[r]];
-        const h = rowStart[r + 1] - rowStart[r];
-        all[k] += h;
-        if (moved[rows.rowSlot[r]]) own[k] += h;
-      }
-      for (let k = 0; k < b.n; k++) if (own[k] > 0) own[k] += all[k];
+      for (let r = 0; r < rows.loadedRows; r++) if (moved[rows.rowSlot[r]]) own[b.accounts.subAcc.a[rows.rowSub[r]]] += rowStart[r + 1] - rowStart[r];
       this.tickCache = { key, tasks: this.accountRanges(b, this.runner.threads, own, moved) };
     }
     return this.tickCache.tasks;

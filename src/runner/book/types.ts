@@ -47,10 +47,10 @@ export interface BookUpdate {
    *  marks (riskMs: instruments' forwards and unit values, index; the chunks wait for them) and
    *  revalues their instruments (revalueMs; the chunks wait for it before aggregating) — both
    *  inside poolMs (in-process: before the chunks run);
-   *  single: single-path accounts depending on a moved underlying;
-   *  and inside the pool stage, the chunks' own (clock.ts ChunkStages: each a mean over the
-   *  round's chunks; all 0 without a round) */
-  stages: { marketMs: number; riskMs: number; selectMs: number; poolMs: number; revalueMs: number; singleMs: number } & ChunkStages;
+   *  single: single-path accounts depending on a moved underlying */
+  stages: { marketMs: number; riskMs: number; selectMs: number; poolMs: number; revalueMs: number; singleMs: number };
+  /** inside the pool stage, the chunks' own (clock.ts: each a mean over the round's chunks; all 0 without a round) */
+  chunks: ChunkStages;
 }
 
 /** A book entry that could not even be parsed (a malformed JSON line): its result is this error. */
