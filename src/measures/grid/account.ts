@@ -12,10 +12,7 @@
  * vectors — measured: scavenges of ~1.2 ms instead of ~0.1 ms and old space growing by ~0.8 MB
  * per scavenge, for 20-option accounts at ~50 µs each.
  */
-import { ErrorCodes, OptmarginError } from '../../errors.js';
 import type { AccountResolver, CollateralLine, Resolved } from '../../instruments/resolve.js';
-import { collateralExposure, collateralValue } from '../../instruments/valuation.js';
-import { Kind } from '../../instruments/kind.js';
 import type { InstrumentTable } from '../../instruments/table.js';
 import { addPositionInto, worstScenario } from '../../scenarios/aggregate.js';
 import type { PnlVectors, PortfolioPnl } from '../../scenarios/portfolio-pnl.js';
@@ -25,6 +22,7 @@ import { HEALTHS, healthOf, marginFigures } from '../health.js';
 import type { MarginOutcome } from '../outcome.js';
 import type { AccountInput, CurrencyFigures, MarginFigures, PositionBreakdown, PositionChange, UnderlyingGridBreakdown } from '../types.js';
 import { RowBases, BASES, rowIm } from './addons.js';
+import { WhatIfMoves } from './whatif-moves.js';
 import type { GridMeasureParams } from './params.js';
 import { AccKind, combineRows, plainReduceArrays, reduceAccount, type ReduceArrays } from './reduce.js';
 
@@ -45,6 +43,17 @@ interface GridState {
   rowOk: Uint8Array;
 }
 
+/** The last what-if, until the next one: what keep() moves the state to (its vector: the scratch's first pnlLength values). */
+interface Pending {
+  st: GridState;
+  slots: number[];
+  pnlLength: number;
+  equity: number;
+  figures: MarginFigures;
+  changes: PositionChange[];
+  idx: Int32Array;
+}
+
 /** Trades of a what-if on one row (scratch). */
 interface RowExtra {
   instr: Int32Array;
@@ -59,7 +68,9 @@ export class GridAccountMeasure {
   private lastKey: object | null = null;
   private last: GridState | null = null;
   /** the last what-if, until the next one: what keep() moves the state to */
-  private pending: { st: GridState; slots: number[]; pnl: Float64Array; equity: number; figures: MarginFigures; changes: PositionChange[]; idx: Int32Array; touched: Uint8Array } | null = null;
+  private pending: Pending | null = null;
+  /** the one Pending object, rewritten by each what-if (no object per candidate) */
+  private readonly next: Pending = { st: null!, slots: [], pnlLength: 0, equity: 0, figures: null!, changes: [], idx: new Int32Array(0) };
   private red: ReduceArrays = plainReduceArrays(1, 8, 8);
   private bases = new Float64Array(BASES * 8);
   private worst = new Int32Array(8);
@@ -67,15 +78,9 @@ export class GridAccountMeasure {
   private extra: RowExtra = { instr: new Int32Array(8), size: new Float64Array(8), n: 0 };
   /** what-if scratch: 1 for each row whose vector or holdings the changes move */
   private touched = new Uint8Array(8);
-  /** what-if scratch: the changes' instrument indices, the underlyings they add, the balances they book */
   private idx = new Int32Array(8);
-  private readonly added: number[] = [];
-  private readonly booked = new Map<string, number>();
-  /** what-if scratch: coin exposures that move, [instrument, size] pairs; a position's value */
-  private readonly coin: number[] = [];
-  private readonly pv = new Float64Array(2);
-  /** coin pseudo-instrument of each underlying slot, once looked up */
-  private readonly coins: number[] = [];
+  /** what-if scratch: the changes' instrument indices, the rows they add, the balances they book, the coin exposures they move */
+  private readonly moves: WhatIfMoves;
 
   constructor(
     readonly params: GridMeasureParams,
@@ -83,7 +88,9 @@ export class GridAccountMeasure {
     readonly resolver: AccountResolver,
     readonly revaluation: Revaluation,
     readonly vectors: PortfolioPnl,
-  ) {}
+  ) {
+    this.moves = new WhatIfMoves(table, resolver);
+  }
 
   /** Room for nSubs sub-accounts and nRows rows in the reduction scratch. */
   private ensure(nSubs: number, nRows: number): void {
@@ -278,10 +285,10 @@ export class GridAccountMeasure {
     const v = st.v;
     if (this.idx.length < changes.length) this.idx = new Int32Array(Math.max(changes.length, 2 * this.idx.length));
     const idx = this.idx;
-    const dEquity = this.changeMoves(st, changes, idx, v.slots, deltas);
-    const coin = this.coin;
+    const moves = this.moves;
+    const dEquity = moves.of(st.account.collateral, changes, idx, v.slots, deltas);
     // the underlyings the changes add (rows with no holdings yet), after the kept ones
-    const slots = this.added.length > 0 ? v.slots.concat(this.added) : v.slots;
+    const slots = moves.added.length > 0 ? v.slots.concat(moves.added) : v.slots;
     rev.sync();
     for (const s of slots) rev.scenariosOf(s);
     const nRows = slots.length;
@@ -297,10 +304,10 @@ export class GridAccountMeasure {
       addPositionInto(ns, pnl, k * ns, rev.values, idx[c], changes[c].size);
       touched[k] = 1;
     }
-    for (let c = 0; c < coin.length; c += 2) {
-      const ci = coin[c];
+    for (let c = 0; c < moves.nCoin; c++) {
+      const ci = moves.coinI[c];
       const k = slots.indexOf(tb.underlyingOf[ci]);
-      addPositionInto(ns, pnl, k * ns, rev.values, ci, coin[c + 1]);
+      addPositionInto(ns, pnl, k * ns, rev.values, ci, moves.coinQ[c]);
       touched[k] = 1;
     }
     this.ensure(1, nRows);
@@ -309,7 +316,15 @@ export class GridAccountMeasure {
     const after = this.figures(AccKind.Pooled, 1, 0);
     // a view of the scratch (no copy per what-if): keep() copies it; the next what-if, which
     // overwrites the scratch, replaces pending first
-    this.pending = { st, slots, pnl: pnl.subarray(0, nRows * ns), equity: v.equity + dEquity, figures: after, changes, idx, touched };
+    const w = this.next;
+    w.st = st;
+    w.slots = slots;
+    w.pnlLength = nRows * ns;
+    w.equity = v.equity + dEquity;
+    w.figures = after;
+    w.changes = changes;
+    w.idx = idx;
+    this.pending = w;
     if (next) this.keep(next);
     return { before: st.figures, after };
   }
@@ -357,7 +372,7 @@ export class GridAccountMeasure {
       this.last = null;
       return false;
     }
-    this.advance(w.st, next, w.slots, w.pnl, w.equity, w.figures, w.changes, w.idx, w.touched);
+    this.advance(w.st, next, w.slots, this.scratch.subarray(0, w.pnlLength), w.equity, w.figures, w.changes, w.idx, this.touched);
     return this.last !== null;
   }
 
@@ -401,63 +416,4 @@ export class GridAccountMeasure {
     this.last = { account: next, v: { nScen: v.nScen, slots, pnl: own, start, instr: v.instr, size, equity }, figures, positionsRef: next.positions, positionsLen: next.positions.length, rowIm, rowOk };
   }
 
-  /**
-   * Instrument index of each change (underlyings not in `slots` appended to this.added), the
-   * equity change (value of the trades, premiums moving the settlement balance) and the coin
-   * exposures that move (inverse futures' entry legs, premiums paid/received in coin) as
-   * [instrument, size] pairs in this.coin. A booking of 0 moves nothing and is skipped.
-   */
-  private changeMoves(st: GridState, changes: PositionChange[], idx: Int32Array, slots: readonly number[], deltas?: Readonly<Record<string, number>>): number {
-    const tb = this.table;
-    const res = this.resolver;
-    this.coin.length = 0;
-    this.added.length = 0;
-    this.booked.clear();
-    let dEquity = 0;
-    for (let c = 0; c < changes.length; c++) {
-      const ch = changes[c];
-      const i = res.instrumentIndex('changes', ch.instrument, c);
-      idx[c] = i;
-      const s = tb.underlyingOf[i];
-      this.slot(slots, s);
-      tb.positionValueInto(i, ch.size, ch.entryPrice, this.pv);
-      dEquity += this.pv[0];
-      if (this.pv[1] !== 0) this.coin.push(this.coinOf(s), this.pv[1]);
-      if (tb.kind[i] !== Kind.Option) continue;
-      // the premium (at entry, else at mark) moves the settlement currency's balance
-      const inst = tb.instruments[i];
-      if (!inst) throw new OptmarginError(ErrorCodes.INTERNAL, `instrument ${tb.names[i]} has no parsed definition`);
-      dEquity += this.book(st, slots, inst.settlementCurrency, -ch.size * (ch.entryPrice ?? tb.mark[i]) * inst.contractSize);
-    }
-    if (deltas) for (const cur in deltas) dEquity += this.book(st, slots, cur, deltas[cur]);
-    return dEquity;
-  }
-
-  /** Underlying s gets a row in the what-if: appended to this.added unless `slots` or this.added has it. */
-  private slot(slots: readonly number[], s: number): void {
-    if (!slots.includes(s) && !this.added.includes(s)) this.added.push(s);
-  }
-
-  /** The coin pseudo-instrument of underlying slot s (table.coinIndex, cached per slot). */
-  private coinOf(s: number): number {
-    let c = this.coins[s];
-    if (c === undefined) this.coins[s] = c = this.table.coinIndex(this.table.underlyings[s]);
-    return c;
-  }
-
-  /** Books d of currency `cur` on the what-if's balances: the equity change; its coin exposure into this.coin. */
-  private book(st: GridState, slots: readonly number[], cur: string, d: number): number {
-    if (d === 0) return 0;
-    const res = this.resolver;
-    const old = this.booked.get(cur) ?? st.account.collateral[cur] ?? 0;
-    const next = old + d;
-    this.booked.set(cur, next);
-    // valued as resolve values a balance (valueCollateral), without its line objects
-    const t = res.collateralTerms('collateral', cur);
-    if (t.coin >= 0) {
-      this.coin.push(t.coin, collateralExposure(next, t.haircut) - collateralExposure(old, t.haircut));
-      this.slot(slots, this.table.underlyingOf[t.coin]);
-    }
-    return collateralValue(next, t.price, t.haircut) - collateralValue(old, t.price, t.haircut);
-  }
 }
