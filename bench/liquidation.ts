@@ -20,6 +20,9 @@ import { movedMarket } from '../src/market/margin-market.js';
 import { BookEngine } from '../src/runner/book/runner.js';
 import { generateBook } from '../src/io/gen-book.js';
 import { planLiquidation } from '../src/liquidation/plan.js';
+import { roundPlan } from '../src/liquidation/plan-round.js';
+import { loadMechanism } from '../src/liquidation/mechanism.js';
+import { validateAccount } from '../src/instruments/account.js';
 import { Simulation, type StepReport } from '../src/liquidation/simulate.js';
 import { shocksPath } from '../src/liquidation/paths.js';
 import type { AccountInput } from '../src/measures/types.js';
@@ -72,6 +75,34 @@ function planRows(market: Market, accounts: AccountInput[], model: string, mecha
   return rows;
 }
 
+/**
+ * The plans of the long path's late regime, as a simulation round makes them (roundPlan: the plan,
+ * then the liquidators' flow): every account of `accounts` below maintenance margin after BTC −36 %
+ * and ETH −28.8 % (bankrupt ones included: large accounts whose plan closes step after step),
+ * one engine, one unmeasured pass, then the mean of two.
+ */
+function deepCrashLine(market: Market, accounts: AccountInput[]): string {
+  const moved = market.shocked({ priceMove: { BTC: -0.36, ETH: -0.288 } });
+  const eng = new MarginEngine({ market: moved, model: GRID });
+  const liq = accounts.filter((a) => {
+    const r = eng.figures(a);
+    return r.ok && r.equity < r.maintenanceMargin;
+  });
+  const mech = loadMechanism('deribit-incremental');
+  const pass = (): number => {
+    let steps = 0;
+    for (const a of liq) steps += roundPlan(eng, validateAccount(a), mech, {})?.totals.steps ?? 0;
+    return steps;
+  };
+  const steps = pass();
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let r = 0; r < 2; r++) pass();
+  const ms = (performance.now() - t0) / (2 * liq.length);
+  const cpu = cpuMs(c0) / (2 * liq.length);
+  return `Plans of a deep crash (the 1,000-step path's late regime, where most of its liquidate stage goes): the ${liq.length.toLocaleString('en-US')} accounts of these ${accounts.length.toLocaleString('en-US')} below maintenance margin after BTC −36 % and ETH −28.8 % (bankrupt ones included), ${GRID}, deribit-incremental, each planned as a simulation round plans it (the plan and its liquidators' flow; the account validated as the book hands it out), warm engine, mean of 2 passes after 1 unmeasured: ${(ms * 1000).toFixed(0)} µs wall, ${(cpu * 1000).toFixed(0)} µs CPU per plan (one thread), ${(steps / liq.length).toFixed(0)} steps per plan on average (no target: the per-liquidation cost behind the path's liquidate stage).`;
+}
+
 function planLines(market: Market, accounts: AccountInput[]): string[] {
   const fixed = ['deribit-incremental', 'okx-tiered-adl', 'binance-adl'];
   return [
@@ -81,6 +112,8 @@ function planLines(market: Market, accounts: AccountInput[]): string[] {
     '|---|---|---|---|---|---|---|---|',
     ...planRows(market, accounts, GRID, [...fixed, 'lyra-mainnet']),
     ...planRows(market, accounts, PME, fixed),
+    '',
+    deepCrashLine(market, accounts),
   ];
 }
 
