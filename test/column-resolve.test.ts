@@ -6,7 +6,7 @@
  * figure identical, every error with the same code, message and path — on random books with every
  * kind of account the resolve rejects (unknown name, expired option, underlying or collateral coin
  * without market data, collateral the model does not accept, the same bad name in several
- * accounts), delivered in chunks on 1, 2 and 3 threads, and from a columnar file.
+ * accounts), delivered in chunks on 1, 2 and 3 threads (concatenated, or kept as parsed), and from a columnar file.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ import { accountAt, ColumnsBuilder, type BookColumns } from '../src/instruments/
 import type { AccountInput } from '../src/instruments/types.js';
 import { encodeColumns } from '../src/io/book-columns.js';
 import { generateBook } from '../src/io/gen-book.js';
-import { ingestBook } from '../src/io/ingest.js';
+import { ingestBook, ingestBookParts } from '../src/io/ingest.js';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
 import { MarginEngine } from '../src/runner/account/runner.js';
 import { BookEngine } from '../src/runner/book/runner.js';
@@ -93,6 +93,14 @@ describe('resolve from columns', () => {
           return loader.finish(columns);
         });
         expect(chunked, `chunked, ${threads} threads`).toBe(want);
+        // the command's path: the chunks kept as parsed (ColumnParts, no concatenation; the unnamed account numbered by its book index)
+        const parts = await results(market, threads, async (b) => {
+          const loader = b.columnsLoad();
+          const got = await ingestBookParts(jsonl, { threads, chunkBytes: 4000, onChunk: (c) => loader.add(c) });
+          expect(got.parts.length).toBeGreaterThan(10);
+          return loader.finish(got.parts);
+        });
+        expect(parts, `chunks kept, ${threads} threads`).toBe(want);
         const file = await results(market, threads, async (b) => b.loadColumns((await ingestBook(ombook, { threads })).columns));
         expect(file, `columnar file, ${threads} threads`).toBe(want);
       }

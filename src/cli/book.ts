@@ -16,7 +16,7 @@ import { defaultMarket, loadMarket, resolveMarket } from '../market/index.js';
 import { BookEngine, type BookLoadReport } from '../runner/book/runner.js';
 import type { ResultSink } from '../runner/book/format.js';
 import { BookWriter, bookFormatOf } from '../io/book-file.js';
-import { ingestBook } from '../io/ingest.js';
+import { ingestBook, ingestBookParts } from '../io/ingest.js';
 import { ResultsStreamWriter, Summarizer } from '../io/results-stream.js';
 import { generateAccounts } from '../io/gen-book.js';
 import { firstIndices, formatOf, type BookAccountResult, type BookSummary, type ResultFormat, type ResultsDocument } from '../io/results.js';
@@ -154,10 +154,10 @@ export async function runBookCommand(file: string, opts: BookCommandOptions, wri
     try {
       const loader = engine.columnsLoad();
       // parsed on the book pool's workers (one set of workers started and warmed per run)
-      const { columns, report } = await ingestBook(file, { threads, onWarning: warn, onChunk: (c) => loader.add(c), pool: engine.sharedPool() });
+      const { parts, report } = await ingestBookParts(file, { threads, onWarning: warn, onChunk: (c) => loader.add(c), pool: engine.sharedPool() });
       await yieldToSignals();
       const t1 = performance.now();
-      const loaded = loader.finish(columns);
+      const loaded = loader.finish(parts); // the chunks as parsed: no concatenation
       const stages = {
         read: t1 - t0 - report.parseMs - report.concatMs - report.consumeMs,
         parse: report.parseMs + report.concatMs,

@@ -318,12 +318,15 @@ export function usableId(raw: unknown): string {
 
 /** The id a book reports for a raw entry: its id when usable, else `#<index>` (0-based position in the book). */
 export function bookIdOf(raw: unknown, k: number): string {
-  return usableId(raw) || `#${k}`;
+  return usableId(raw) || bookIndexId(k);
 }
+
+/** The id of an account without a usable one: `#<index>` (0-based position in the book). */
+export const bookIndexId = (k: number): string => `#${k}`;
 
 /** Gives accounts without a usable id (id '') their `#<index>`. */
 export function numberUnnamed(c: BookColumns): void {
-  for (let k = 0; k < c.n; k++) if (c.ids[k] === '') c.ids[k] = `#${k}`;
+  for (let k = 0; k < c.n; k++) if (c.ids[k] === '') c.ids[k] = bookIndexId(k);
 }
 
 /** An error an ingestion step produced for one entry (a JSON line that does not parse). */

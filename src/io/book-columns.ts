@@ -125,14 +125,20 @@ function checkIndices(name: string, what: string, a: Int32Array, size: number): 
   for (let i = 0; i < a.length; i++) if (!(a[i] >= 0 && a[i] < size)) throw bad(name, `${what}[${i}] = ${a[i]} is outside its table (${size} entries)`);
 }
 
-/** Reads a columnar book; `name` labels errors. */
+/** Reads a columnar book into one set of columns; `name` labels errors. */
 export function readColumns(buf: Uint8Array, name: string): BookColumns {
+  const segments = readColumnSegments(buf, name);
+  return segments.length === 0 ? new ColumnsBuilder().build() : concatColumns(segments);
+}
+
+/** Reads a columnar book as its segments, in order (views of the file: not concatenated); `name` labels errors. */
+export function readColumnSegments(buf: Uint8Array, name: string): BookColumns[] {
   if (!isColumnsFile(buf)) throw bad(name, 'no OMBOOKC2 header');
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   if (hasMagic(buf, MAGIC_V1)) {
     const { columns, end } = readSegment(buf, dv, 8, name, COLUMNS_FORMAT_V1, 0);
     if (end !== buf.length) throw bad(name, `the arrays need ${end} bytes in all, the file has ${buf.length}`);
-    return columns;
+    return [columns];
   }
   const segments: BookColumns[] = [];
   let accounts = 0;
@@ -149,8 +155,7 @@ export function readColumns(buf: Uint8Array, name: string): BookColumns {
     accounts += columns.n;
     off = end;
   }
-  if (segments.length === 0) return new ColumnsBuilder().build();
-  return concatColumns(segments);
+  return segments;
 }
 
 /** The segment at `off` (its u32 header length); `before`: accounts in the segments before it (for the limit). */

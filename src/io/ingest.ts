@@ -21,7 +21,7 @@ import { ingestChunk, jsonLineEntries, type IngestResult, type IngestTask } from
 import { failedChunkColumns, faultResult, receiptOf, receiptProblem } from './ingest-receipt.js';
 import { skipMsgpack } from './decode.js';
 import { BlockSource } from './block-source.js';
-import { isColumnsFile, readColumns } from './book-columns.js';
+import { isColumnsFile, readColumnSegments } from './book-columns.js';
 import { InvalidEntry, parseBook } from './book-file.js';
 import { workerExecArgv } from '../platform/workers.js';
 
@@ -233,6 +233,18 @@ function arrayHeader(b: Uint8Array, p: number): [number, number] | null {
  * JSON documents go through the whole-document parser (parseBook).
  */
 export async function ingestBook(file: string, opts: IngestOptions): Promise<{ columns: BookColumns; report: IngestReport }> {
+  const { parts, report } = await ingestBookParts(file, opts);
+  const t0 = performance.now();
+  const columns = parts.length === 0 ? new ColumnsBuilder().build() : concatColumns(parts);
+  numberUnnamed(columns);
+  return { columns, report: { ...report, concatMs: report.concatMs + performance.now() - t0 } };
+}
+
+/**
+ * Reads a book file (or `-`) as the chunks it was parsed in (or a columnar file's segments), in
+ * input order, not concatenated (instruments/column-parts.ts); unnamed accounts' ids are still ''.
+ */
+export async function ingestBookParts(file: string, opts: IngestOptions): Promise<{ parts: BookColumns[]; report: IngestReport }> {
   const src = new BlockSource(file, opts.blockBytes);
   try {
     return await ingestFrom(src, file, opts);
@@ -241,7 +253,7 @@ export async function ingestBook(file: string, opts: IngestOptions): Promise<{ c
   }
 }
 
-async function ingestFrom(src: BlockSource, file: string, opts: IngestOptions): Promise<{ columns: BookColumns; report: IngestReport }> {
+async function ingestFrom(src: BlockSource, file: string, opts: IngestOptions): Promise<{ parts: BookColumns[]; report: IngestReport }> {
   const name = file === '-' ? 'standard input' : file;
   const t0 = performance.now();
   const chunkBytes = opts.chunkBytes ?? 4 << 20;
@@ -275,10 +287,10 @@ async function ingestFrom(src: BlockSource, file: string, opts: IngestOptions): 
   if (isColumnsFile(buf)) {
     await rest();
     const t1 = performance.now();
-    const columns = readColumns(buf, name);
+    const parts = readColumnSegments(buf, name);
     const t2 = performance.now();
-    opts.onChunk?.(columns);
-    return { columns, report: { format: 'columns', bytes: src.total, chunks: 1, readMs: t1 - t0, parseMs: t2 - t1, concatMs: 0, consumeMs: performance.now() - t2 } };
+    for (const c of parts) opts.onChunk?.(c);
+    return { parts, report: { format: 'columns', bytes: src.total, chunks: parts.length, readMs: t1 - t0, parseMs: t2 - t1, concatMs: 0, consumeMs: performance.now() - t2 } };
   }
   const first = buf[p];
   const jsonLines = first === 0x7b && (await isJsonLines());
@@ -312,7 +324,7 @@ async function ingestFrom(src: BlockSource, file: string, opts: IngestOptions): 
     const columns = b.build();
     const t2 = performance.now();
     opts.onChunk?.(columns);
-    return { columns, report: { format: 'json', bytes: src.total, chunks: 1, readMs: t1 - t0, parseMs: t2 - t1, concatMs: 0, consumeMs: performance.now() - t2 } };
+    return { parts: [columns], report: { format: 'json', bytes: src.total, chunks: 1, readMs: t1 - t0, parseMs: t2 - t1, concatMs: 0, consumeMs: performance.now() - t2 } };
   }
   const done: IngestResult[] = [];
   const take = (r: IngestResult): void => {
@@ -411,14 +423,10 @@ async function ingestFrom(src: BlockSource, file: string, opts: IngestOptions): 
     const t1 = performance.now();
     const busyReading = parser.waited + parser.consumed; // the final drain below adds to both
     await parser.drainTo(0);
-    const t2 = performance.now();
     if (done.reduce((s, r) => s + r.accountLike, 0) === 0 && done.reduce((s, r) => s + r.columns.n, 0) > 0) throw notABook(name, 'no entry holds an account');
-    const columns = concatColumns(done.map((r) => r.columns));
-    numberUnnamed(columns);
-    const t3 = performance.now();
     return {
-      columns,
-      report: { format: jsonLines ? 'jsonl' : 'msgpack', bytes: src.total, chunks, readMs: t1 - t0 - busyReading, parseMs: parser.waited, concatMs: t3 - t2, consumeMs: parser.consumed },
+      parts: done.map((r) => r.columns),
+      report: { format: jsonLines ? 'jsonl' : 'msgpack', bytes: src.total, chunks, readMs: t1 - t0 - busyReading, parseMs: parser.waited, concatMs: 0, consumeMs: parser.consumed },
     };
   } finally {
     await parser.close();

@@ -5,7 +5,8 @@
  */
 import { ErrorCodes, OptmarginError } from '../../errors.js';
 import { validateAccount } from '../../instruments/account.js';
-import { accountAt, bookIdOf, type BookColumns } from '../../instruments/columns.js';
+import { accountAt, bookIdOf, type AccountError, type BookColumns } from '../../instruments/columns.js';
+import { ColumnParts } from '../../instruments/column-parts.js';
 import type { AccountInput, AccountMode } from '../../instruments/types.js';
 import type { MarginResultError } from '../../measures/types.js';
 import { InvalidEntry } from './types.js';
@@ -30,13 +31,18 @@ export function admitRaw(raw: unknown, k: number, ids: string[], inputs: unknown
 }
 
 /** The input of account k: set by a trade or replace (inputs[k]), else rebuilt from the columns. */
-export function inputOf(inputs: unknown[], cols: BookColumns | null, k: number): unknown {
+export function inputOf(inputs: unknown[], cols: BookColumns | ColumnParts | null, k: number): unknown {
   const v = inputs[k];
   if (v !== undefined || !cols) return v;
-  const a = accountAt(cols, k);
-  if (a) return a;
-  const e = cols.errors.get(k);
-  return new InvalidEntry(cols.ids[k], e?.message ?? 'invalid account', e);
+  if (cols instanceof ColumnParts) {
+    const a = cols.account(k);
+    return a ?? invalidEntry(cols.id(k), cols.error(k));
+  }
+  return accountAt(cols, k) ?? invalidEntry(cols.ids[k], cols.errors.get(k));
+}
+
+function invalidEntry(id: string, e: AccountError | undefined): InvalidEntry {
+  return new InvalidEntry(id, e?.message ?? 'invalid account', e);
 }
 
 /** The result of an entry that did not parse or validate: its validation error (code, message, path). */

@@ -28,6 +28,7 @@ import { Aggregator } from '../../wasm/aggregate.js';
 import { WasmInstance } from '../../wasm/module.js';
 import { InvalidEntry } from './types.js';
 import type { BookColumns } from '../../instruments/columns.js';
+import { ColumnParts } from '../../instruments/column-parts.js';
 import { admitRaw, inputOf, invalidResult } from './inputs.js';
 import { LoadSession, Path } from './load.js';
 import { MarginEngine } from '../account/runner.js';
@@ -66,7 +67,7 @@ export class BookEngine implements ScheduledBook {
   n = 0;
   private ids: string[] = [];
   /** the loaded columns (loadColumns), the inputs of accounts no trade or replace has touched */
-  private cols: BookColumns | null = null;
+  private cols: ColumnParts | null = null;
   private inputs: (AccountInput | unknown)[] = [];
   private path: Uint8Array = new Uint8Array(0);
   private modes: AccountMode[] = [];
@@ -168,19 +169,18 @@ export class BookEngine implements ScheduledBook {
   }
 
   /**
-   * A load of columns arriving in chunks, in input order (io/ingest.ts onChunk): each chunk is
-   * resolved when added, while the next ones are still being parsed; `finish` takes the whole
-   * book's columns (the chunks concatenated, unnamed accounts numbered) and lays out the rows.
-   * The same results as loadColumns(all), bit for bit.
+   * Columns arriving in chunks, in input order (io/ingest.ts onChunk), each resolved when added while the next are parsed;
+   * `finish` takes the chunks themselves (kept, not concatenated) or the whole book's columns and lays out the rows. Bit for bit loadColumns(all).
    */
-  columnsLoad(): { add(chunk: BookColumns, onProgress?: (done: number, total: number) => void): void; finish(all: BookColumns): BookLoadReport } {
+  columnsLoad(): { add(chunk: BookColumns, onProgress?: (done: number, total: number) => void): void; finish(book: BookColumns | readonly BookColumns[]): BookLoadReport } {
     const s = this.beginLoad();
     return {
       add: (chunk, onProgress) => s.admitColumns(chunk, this.ids, this.modes, onProgress),
-      finish: (all) => {
-        if (all.n !== s.n) throw new OptmarginError(ErrorCodes.INTERNAL, `columns load: ${s.n} accounts resolved, the book has ${all.n}`);
-        this.cols = all;
-        for (let k = 0; k < all.n; k++) this.ids[k] = all.ids[k]; // unnamed accounts are numbered once the whole book is in
+      finish: (book) => {
+        const parts = new ColumnParts(Array.isArray(book) ? book : [book as BookColumns]);
+        if (parts.n !== s.n) throw new OptmarginError(ErrorCodes.INTERNAL, `columns load: ${s.n} accounts resolved, the book has ${parts.n}`);
+        this.cols = parts;
+        parts.idsInto(this.ids); // unnamed accounts are numbered once the whole book is in
         return this.endLoad(s);
       },
     };
