@@ -5,7 +5,9 @@
  * with 1 and 2 threads side by side in the same run; each stage's share (read, parse+validate,
  * resolve, recompute, write) and the child's peak RSS from its own --json report. The full run
  * adds the 1,000,000-account book (columnar and msgpack) with Node's default heap settings.
- * Baseline: the same command on 1 thread (the scaling ratio is 1 thread / 2 threads).
+ * Baseline: the same command on 1 thread (the scaling ratio is 1 thread / 2 threads), interleaved
+ * with the 2-thread runs; the spread (min–max) and each run's CPU time over every thread (its
+ * --json report's `cpu`) are printed beside the medians.
  * What runs where: `--threads 1` runs everything on the main thread (no worker); `--threads 2`
  * starts one pool of 2 workers that parse and validate the input's chunks (JSON lines or msgpack
  * accounts read straight into columns), then recompute, then format the result rows into the
@@ -30,6 +32,8 @@ interface Run {
   wallMs: number;
   stages: Record<string, number>;
   peakRssMB: number;
+  /** CPU time of the child, every thread (user + system), from its --json report */
+  cpuMs: number;
   ok: boolean;
 }
 
@@ -37,9 +41,9 @@ function runBook(file: string, threads: number, out: string): Run {
   const t0 = performance.now();
   const r = spawnSync(process.execPath, [cli, 'book', file, '--threads', String(threads), '--out', out, '--json', '--timings', '--no-progress'], { encoding: 'utf8', maxBuffer: 64 << 20 });
   const wallMs = performance.now() - t0;
-  if (r.status !== 0) return { wallMs, stages: {}, peakRssMB: 0, ok: false };
-  const rep = JSON.parse(r.stdout) as { stages: Record<string, number>; memory: { peakRssMB: number } };
-  return { wallMs, stages: rep.stages, peakRssMB: rep.memory.peakRssMB, ok: true };
+  if (r.status !== 0) return { wallMs, stages: {}, peakRssMB: 0, cpuMs: 0, ok: false };
+  const rep = JSON.parse(r.stdout) as { stages: Record<string, number>; memory: { peakRssMB: number }; cpu: { userMs: number; systemMs: number } };
+  return { wallMs, stages: rep.stages, peakRssMB: rep.memory.peakRssMB, cpuMs: rep.cpu.userMs + rep.cpu.systemMs, ok: true };
 }
 
 function gen(n: number, file: string): void {
@@ -58,6 +62,11 @@ function genMeasured(n: number, file: string): [number, number] {
 }
 
 const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');
+const secs = (ms: number): string => (ms / 1000).toFixed(2);
+/** min–max wall time of the runs (s) */
+const spread = (rs: Run[]): string => `${secs(Math.min(...rs.map((r) => r.wallMs)))}–${secs(Math.max(...rs.map((r) => r.wallMs)))}`;
+/** median CPU time of the runs, every thread (s) */
+const cpu = (rs: Run[]): string => (rs.every((r) => r.ok) ? `${secs(median(rs.map((r) => r.cpuMs)))} s` : 'failed');
 
 const shares = (st: Record<string, number>): string => {
   const total = Object.values(st).reduce((a, b) => a + b, 0);
@@ -73,7 +82,7 @@ export async function bookCliSection(ctx: SectionContext): Promise<Section> {
     const files = { 'JSON lines': join(dir, 'book.jsonl'), msgpack: join(dir, 'book.msgpack'), 'columnar (.ombook)': join(dir, 'book.ombook') };
     for (const f of Object.values(files)) gen(n, f);
     lines.push(
-      `\`optmargin book BOOK --threads T --out results.csv\` on ${n.toLocaleString('en-US')} accounts (gen-book seed 1, shipped market, the default model deribit-pm-2024.1), run as a child process and timed from spawn to exit (median of ${reps}); stage shares are read / parse+validate / resolve / recompute / write (from the run's own --json report).`,
+      `\`optmargin book BOOK --threads T --out results.csv\` on ${n.toLocaleString('en-US')} accounts (gen-book seed 1, shipped market, the default model deribit-pm-2024.1), run as a child process and timed from spawn to exit (median of ${reps}, 1 and 2 threads interleaved); CPU is the child's own (user + system, every thread, from its --json report: on 2 cores a 2-thread run takes at least half its CPU time in wall time, so the ratio cannot pass the 1-thread time over that half); stage shares are read / parse+validate / resolve / recompute / write (from the run's own --json report).`,
       '',
       'What runs where: `--threads 1` runs everything on the main thread (no worker is started); `--threads 2` starts one pool of 2 workers (the book pool) that first parse and validate the input\'s chunks (JSON lines and msgpack accounts read straight into columns, without an object per account; the .ombook format has no parse step), then recompute, then format the result rows into the bytes of --out (docs/book.md, *Write stage*), while reading the input (straight into shared memory) and cutting it, resolving (chunk by chunk, overlapping the workers\' parsing), the summary and writing the formatted bytes in account order stay on the main thread.',
       '',
@@ -81,8 +90,8 @@ export async function bookCliSection(ctx: SectionContext): Promise<Section> {
       '',
       `Targets (issue 9, on 100,000 accounts${ctx.quick ? '; not judged on this --quick book' : ''}): 2 threads at most 1.5 s from msgpack or the columnar format, at most 3 s from JSON lines; 2 threads at least 1.6× faster than 1 thread.`,
       '',
-      '| input | size | 1 thread | 2 threads | target (2 threads) | 2 threads vs 1 (target ≥ 1.6×) | same bytes (1 vs 2 threads) | stage shares (2 threads) | peak RSS (2 threads) |',
-      '|---|---|---|---|---|---|---|---|---|',
+      '| input | size | 1 thread | 2 threads | target (2 threads) | 2 threads vs 1 (target ≥ 1.6×) | spread (min–max, 1 / 2 threads) | CPU, all threads (1 / 2 threads) | same bytes (1 vs 2 threads) | stage shares (2 threads) | peak RSS (2 threads) |',
+      '|---|---|---|---|---|---|---|---|---|---|---|',
     );
     for (const [label, f] of Object.entries(files)) {
       const res: Record<number, Run[]> = { 1: [], 2: [] };
@@ -93,7 +102,7 @@ export async function bookCliSection(ctx: SectionContext): Promise<Section> {
       const last = res[2][res[2].length - 1];
       const same = res[1].every((r) => r.ok) && last.ok && readFileSync(join(dir, 'r1.csv')).equals(readFileSync(join(dir, 'r2.csv')));
       lines.push(
-        `| ${label} | ${(statSync(f).size / 2 ** 20).toFixed(0)} MB | ${(m1 / 1000).toFixed(2)} s | ${(m2 / 1000).toFixed(2)} s | ≤ ${limit} s: ${ctx.quick ? 'n/a (--quick book)' : verdict(m2 <= limit * 1000)} | ${(m1 / m2).toFixed(2)}×${ctx.quick ? '' : `: ${verdict(m1 / m2 >= 1.6)}`} | ${same ? 'yes' : 'NO'} | ${last.ok ? shares(last.stages) : 'failed'} | ${last.peakRssMB.toFixed(0)} MB |`,
+        `| ${label} | ${(statSync(f).size / 2 ** 20).toFixed(0)} MB | ${(m1 / 1000).toFixed(2)} s | ${(m2 / 1000).toFixed(2)} s | ≤ ${limit} s: ${ctx.quick ? 'n/a (--quick book)' : verdict(m2 <= limit * 1000)} | ${(m1 / m2).toFixed(2)}×${ctx.quick ? '' : `: ${verdict(m1 / m2 >= 1.6)}`} | ${spread(res[1])} / ${spread(res[2])} | ${cpu(res[1])} / ${cpu(res[2])} | ${same ? 'yes' : 'NO'} | ${last.ok ? shares(last.stages) : 'failed'} | ${last.peakRssMB.toFixed(0)} MB |`,
       );
     }
     // the write stage per output format (results formatted on the book pool: docs/book.md, Write stage)

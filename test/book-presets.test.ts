@@ -155,7 +155,13 @@ describe('a book mixing coin and USD accounts: totals per currency plus USD; rep
       if (ext === 'json') expect(readFileSync(join(dir, `r1-0.json`), 'utf8')).not.toMatch(/"ms"|throughput/);
     }
     const timed = join(dir, 'timed.json');
-    await runBookCommand(file, { out: timed, threads: 1, model: 'deribit-xpm', timings: true, log: () => {} }, () => {});
+    let report = '';
+    await runBookCommand(file, { out: timed, threads: 1, model: 'deribit-xpm', timings: true, json: true, log: () => {} }, (x) => (report += x));
     expect(JSON.parse(readFileSync(timed, 'utf8')).summary.ms).toBeGreaterThan(0);
+    // the --json report's stages and the process's CPU time (the bench's CPU column reads it)
+    const rep = JSON.parse(report) as { stages: Record<string, number>; cpu: { userMs: number; systemMs: number } };
+    expect(Object.keys(rep.stages)).toEqual(['read', 'parse', 'resolve', 'recompute', 'write']);
+    expect(rep.cpu.userMs).toBeGreaterThan(0);
+    expect(rep.cpu.systemMs).toBeGreaterThanOrEqual(0);
   });
 });

@@ -292,7 +292,7 @@ export async function finishBook(
   }
   const stages: BookStages = { ...o.stages, write: performance.now() - tw };
   const timing = opts.timings
-    ? { ...o.timed, load: o.load, stages, memory: { peakRssMB: (process.resourceUsage().maxRSS * 1024) / 2 ** 20 } }
+    ? { ...o.timed, load: o.load, stages, memory: { peakRssMB: (process.resourceUsage().maxRSS * 1024) / 2 ** 20 }, cpu: cpuOfProcess() }
     : { load: { ...o.load, resolveMs: undefined, ms: undefined } };
   write(opts.json ? JSON.stringify({ ...header, summary, ...timing }, null, 2) + '\n' : formatBookSummary(summary, { ...header.model, marketHash: header.marketHash }));
   // stderr carries the timing lines only for a person watching (a terminal) or on request: scripts
@@ -300,6 +300,12 @@ export async function finishBook(
   const log = opts.log ?? (opts.timings || process.stderr.isTTY === true ? (x: string) => void process.stderr.write(x) : null);
   log?.(formatTimings(ms, throughput) + `  stages: ${formatStages(stages)}\n`);
   return summary;
+}
+
+/** CPU time of the whole process so far, every thread (user, system; ms): what a run costs beyond its wall time. */
+function cpuOfProcess(): { userMs: number; systemMs: number } {
+  const u = process.cpuUsage();
+  return { userMs: u.user / 1000, systemMs: u.system / 1000 };
 }
 
 export interface GenBookCommandOptions {
