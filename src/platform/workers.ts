@@ -1,5 +1,8 @@
+import { Piscina } from 'piscina';
+
 /**
- * The `execArgv` of every worker-thread pool (piscina) of the Node side.
+ * Worker-thread pools (piscina) of the Node side: the `execArgv` of every pool, and answers
+ * whose buffers are transferred (`transferring`).
  *
  * piscina loads a worker's task file with `require()` first and falls back to `import()`. On
  * Node ≥ 20.19 that `require()` of our ES module goes through require(esm), and a worker
@@ -12,4 +15,14 @@
  */
 export function workerExecArgv(): string[] {
   return [...process.execArgv, '--no-experimental-require-module'];
+}
+
+/**
+ * A worker task's answer whose `buffers` are transferred to the main thread rather than
+ * structured-cloned (piscina's movable protocol): no copy made to send them, none to receive
+ * them. The worker must not touch them afterwards; each buffer may be named once.
+ */
+export function transferring<T>(value: T, buffers: readonly ArrayBufferLike[]): T {
+  const unique = [...new Set(buffers)].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
+  return Piscina.move({ [Piscina.transferableSymbol]: unique, [Piscina.valueSymbol]: value } as never) as T;
 }

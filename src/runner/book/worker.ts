@@ -13,6 +13,7 @@ import { receiptOf, type ChunkReceipt } from './receipt.js';
 import { activeFault, injectFault } from './faults.js';
 import { formatChunk, type FormatReceipt, type FormatTask } from './format-task.js';
 import { runJob, type JobTask } from './pool.js';
+import { transferring } from '../../platform/workers.js';
 
 if (activeFault?.kind === 'start') throw new Error('injected fault (OPTMARGIN_FAULT=start): the worker failed to start');
 
@@ -22,7 +23,10 @@ const aggregator = new Aggregator(new WasmInstance({ module: data.module, simd: 
 export default function bookChunk(task: BookTask | FormatTask | JobTask | { kind: 'ping' }): ChunkReceipt | FormatReceipt | Promise<unknown> | 'pong' {
   if (task.kind === 'ping') return 'pong';
   if (task.kind === 'job') return runJob(task);
-  if (task.kind === 'format') return formatChunk(task, true);
+  if (task.kind === 'format') {
+    const r = formatChunk(task, true);
+    return transferring(r, [r.holes.buffer, ...r.parts.map((p) => p.buffer)]); // the bytes are not copied back
+  }
   const fake = injectFault(task, true);
   if (fake) return fake;
   return receiptOf(task, runTask(aggregator, task));
