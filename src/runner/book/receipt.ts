@@ -12,16 +12,38 @@ export interface ChunkReceipt {
   checksum: number;
 }
 
-/** FNV-1a over the 32-bit words of a[from, to). */
+/** hashWords over the 32-bit words of a[from, to). */
 function hashRange(h: number, a: Float64Array, from: number, to: number): number {
   if (to <= from) return h;
   return hashWords(h, new Uint32Array(a.buffer, a.byteOffset + from * 8, (to - from) * 2), 0, (to - from) * 2);
 }
 
-/** FNV-1a over the 32-bit words u[from, to) (the ingestion receipts hash their columns with it too). */
+/** FNV-1a's 32-bit prime. */
+const FNV_PRIME = 16777619;
+
+/**
+ * FNV-1a over the 32-bit words u[from, to) in four interleaved lanes (word i to lane i mod 4; a
+ * tail of fewer than 4 words to lane 0; lane 0 starts from h, the others from constants), the
+ * lanes then folded into one by FNV-1a steps, each lane once: four
+ * independent multiply chains, so about 3× the speed of one on the receipts' tens of millions of
+ * words. Each step is a bijection of the lane's state, so a change to any one word — or to h, the
+ * hash of what came before — changes the result (as with plain FNV-1a; seeding every lane from h
+ * would let a change in h cancel out in the fold). The ingestion and write-stage receipts hash with it too.
+ */
 export function hashWords(h: number, u: Uint32Array | Int32Array, from: number, to: number): number {
-  for (let i = from; i < to; i++) h = Math.imul(h ^ u[i], 16777619);
-  return h;
+  let a = h; // h (what came before) enters lane a only: a change before this range changes the result too
+  let b = 0x9e3779b9;
+  let c = 0x85ebca6b;
+  let d = 0xc2b2ae35;
+  let i = from;
+  for (; i + 4 <= to; i += 4) {
+    a = Math.imul(a ^ u[i], FNV_PRIME);
+    b = Math.imul(b ^ u[i + 1], FNV_PRIME);
+    c = Math.imul(c ^ u[i + 2], FNV_PRIME);
+    d = Math.imul(d ^ u[i + 3], FNV_PRIME);
+  }
+  for (; i < to; i++) a = Math.imul(a ^ u[i], FNV_PRIME);
+  return Math.imul(Math.imul(Math.imul(a ^ b, FNV_PRIME) ^ c, FNV_PRIME) ^ d, FNV_PRIME);
 }
 
 /** The accounts a task reduces, or null. */
