@@ -3,7 +3,8 @@
  * cut into chunks at entry boundaries on the main thread — JSON lines at newlines, msgpack at
  * value boundaries found by the structure walk that also enforces the decoder limits — and each
  * chunk is parsed and validated into columns by a pool of worker threads (ingest-chunk.ts),
- * in parallel with the reading. The columns are concatenated in input order. A JSON array or a
+ * in parallel with the reading. The chunks' columns come back in input order, as they are
+ * (ingestBookParts: a book command resolves each as it arrives) or concatenated (ingestBook). A JSON array or a
  * single JSON document is parsed on the main thread (it has no entry boundaries to cut at: use
  * JSON lines, msgpack or the columnar format for large books); a columnar file is read as is.
  *
