@@ -138,11 +138,10 @@ export class BookService {
     const book = this.engine;
     const shocked = this.market.apply(body);
     const update = await book.tick(body.underlying, shocked);
-    const moved = this.health.changed(book, update.indices);
     const events =
       this.clients.size > 0
-        ? this.publish(this.health.transitions(book, moved, moved.map((k) => book.result(k)), 'tick', () => this.marketHash, this.nextSeq))
-        : this.health.settle(book, moved, this.nextSeq);
+        ? this.publish(this.health.tick(book, update.indices, () => this.marketHash, this.nextSeq))
+        : this.health.settle(book, this.health.changed(book, update.indices), this.nextSeq);
     const marketHash = this.marketHash;
     return { changed: update.indices.length, events, ms: update.ms, handlerMs: performance.now() - t0, marketHash, stages: update.stages };
   }
