@@ -140,6 +140,21 @@ describe('the columnar format in segments (streamed writing)', () => {
     expect(seg.ids[200]).toBe(accounts[200].id);
   });
 
+  test('id-less accounts in a segmented file are #<book index> (the index in the whole book, not in their segment), for 1 and 2 threads', async () => {
+    const unnamed = new Set([3, 44, 45, 100, 299]); // first and last of a 45-account segment, the book's last
+    const chunks: Uint8Array[] = [];
+    const w = new BookWriter('columns', accounts.length, (c) => void chunks.push(c), 45);
+    for (const [k, a] of accounts.entries()) await w.add(unnamed.has(k) ? { ...validateAccount(a), id: undefined } : validateAccount(a));
+    await w.end();
+    const f = file('unnamed.ombook', Buffer.concat(chunks));
+    for (const threads of [1, 2]) {
+      const { columns } = await ingestBook(f, { threads });
+      const ids = [...unnamed].map((k) => columns.ids[k]);
+      expect(ids, `threads ${threads}`).toEqual(['#3', '#44', '#45', '#100', '#299']);
+      expect(columns.ids[46]).toBe(accounts[46].id);
+    }
+  });
+
   test('a version-1 file (OMBOOKC1, one segment, no end marker) still reads', async () => {
     const c = (await ingestBook(file('v1.jsonl', accounts.map((a) => JSON.stringify(a)).join('\n')), { threads: 1 })).columns;
     const seg = Buffer.concat(encodeSegment(c));
