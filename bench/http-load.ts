@@ -26,8 +26,12 @@ export interface LoadResult {
   clientCpuUs: number;
   /** when the run began, ms since the Unix epoch */
   startEpoch: number;
-  /** requests slower than `slowMs`: from the scheduled send time to the answer, ms since the Unix epoch, and when the client wrote it (at most MAX_SLOW) */
-  slow: { from: number; to: number; sent: number }[];
+  /**
+   * requests slower than `slowMs`: from the scheduled send time to the answer, ms since the Unix
+   * epoch, when the client wrote it, and whether it waited for a connection (all were carrying
+   * earlier requests when it was due: it was written as an answer freed one) (at most MAX_SLOW)
+   */
+  slow: { from: number; to: number; sent: number; waitedForConnection: boolean }[];
   /** the client's own garbage-collection pauses during the run (start, ms since the Unix epoch; duration, ms) */
   clientGc: { at: number; ms: number }[];
 }
@@ -120,7 +124,8 @@ export async function openLoop(opts: { url: string; path: string; body: string |
   const cpu0 = process.cpuUsage();
   const start = performance.now();
   await new Promise<void>((resolve) => {
-    const dispatch = (c: Conn) => {
+    // onAnswer: the connection was freed by an answer (a request written then had been waiting for one)
+    const dispatch = (c: Conn, onAnswer: boolean) => {
       if (head >= waiting.length) return;
       const i = waiting[head++];
       const t0 = performance.now();
@@ -128,11 +133,13 @@ export async function openLoop(opts: { url: string; path: string; body: string |
         const t1 = performance.now();
         lat[i] = t1 - (start + i * interval);
         svc[i] = t1 - t0;
-        if (lat[i] > slowMs && slow.length < MAX_SLOW) slow.push({ from: performance.timeOrigin + start + i * interval, to: performance.timeOrigin + t1, sent: performance.timeOrigin + t0 });
+        if (lat[i] > slowMs && slow.length < MAX_SLOW) {
+          slow.push({ from: performance.timeOrigin + start + i * interval, to: performance.timeOrigin + t1, sent: performance.timeOrigin + t0, waitedForConnection: onAnswer });
+        }
         if (status === 200) ok++;
         else errors++;
         if (++done === total) resolve();
-        else dispatch(c);
+        else dispatch(c, true);
       });
     };
     let next = 0;
@@ -145,7 +152,7 @@ export async function openLoop(opts: { url: string; path: string; body: string |
     const tick = () => {
       const now = performance.now();
       while (next < total && start + next * interval <= now) waiting.push(next++);
-      for (const c of conns) if (!c.busy) dispatch(c);
+      for (const c of conns) if (!c.busy) dispatch(c, false);
       if (next >= total) return;
       const until = start + next * interval - performance.now();
       if (until > 0.02) Atomics.wait(nap, 0, 0, Math.min(until, NAP));
@@ -200,12 +207,16 @@ export async function openLoopInChild(runs: LoadOptions[], onRun?: (k: number) =
 }
 
 /**
- * A stand-in server answering every request at once with the same canned 200 of `bytes` body
- * bytes, in a process of its own (`node http-load.js --canned BYTES`): the same client at the same
- * rate against it measures the floor that the client and loopback alone add to a latency.
+ * A stand-in server answering every request with the same canned 200 of `bytes` body bytes, in a
+ * process of its own (`node http-load.js --canned BYTES CPU_US`): at once (the same client at the
+ * same rate against it measures the floor that the client and loopback alone add to a latency),
+ * or spending `cpuUs` µs of CPU time per request in all (its own handling and a loop of arithmetic
+ * that allocates nothing, sized as it runs: every 500 requests the loop is scaled by the target
+ * over the process's measured CPU time per request), a server of a given CPU cost with none of the
+ * real one's code, heap or collector.
  */
-export async function startCannedServer(bytes: number): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--canned', String(bytes)], { stdio: ['ignore', 'pipe', 'inherit'] });
+export async function startCannedServer(bytes: number, cpuUs = 0): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--canned', String(bytes), String(cpuUs)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => {
@@ -216,11 +227,39 @@ export async function startCannedServer(bytes: number): Promise<{ url: string; s
     child.on('exit', (code) => reject(new Error(`the canned server exited with ${code}`)));
   });
   const exited = new Promise((resolve) => child.on('exit', resolve));
-  return { url, stop: async () => void (child.kill('SIGTERM'), await exited) };
+  return { url, pid: child.pid!, stop: async () => void (child.kill('SIGTERM'), await exited) };
 }
 
-function cannedServer(bytes: number): void {
+let workSink = 1;
+
+/** One unit of the stand-in's work: arithmetic on one number (nothing allocated, nothing the optimiser can drop). */
+function workUnit(): void {
+  let s = workSink;
+  for (let i = 0; i < 100; i++) s = Math.sqrt(s + i);
+  workSink = s;
+}
+
+/** Units of work per request so that the process spends `cpuUs` per request: rescaled every `every` requests from its CPU time (user + system). */
+function workSizer(cpuUs: number, every = 500): () => number {
+  let units = 0;
+  let n = 0;
+  let cpu0 = process.cpuUsage();
+  return () => {
+    if (cpuUs <= 0) return 0;
+    if (++n === every) {
+      const c = process.cpuUsage(cpu0);
+      const spent = (c.user + c.system) / every;
+      units = Math.max(0, Math.round(spent > 0 ? units * Math.min(2, Math.max(0.5, cpuUs / spent)) + (spent < cpuUs && units === 0 ? 10 : 0) : units));
+      n = 0;
+      cpu0 = process.cpuUsage();
+    }
+    return units;
+  };
+}
+
+function cannedServer(bytes: number, cpuUs: number): void {
   const answer = Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${bytes}\r\n\r\n`), Buffer.alloc(bytes, 0x20)]);
+  const unitsNow = workSizer(cpuUs);
   const server = net.createServer((socket) => {
     socket.setNoDelay(true);
     let buf: Buffer = Buffer.alloc(0);
@@ -228,6 +267,7 @@ function cannedServer(bytes: number): void {
       buf = buf.length ? Buffer.concat([buf, d]) : d;
       for (let n = messageLength(buf); n > 0; n = messageLength(buf)) {
         buf = buf.subarray(n);
+        for (let k = unitsNow(); k > 0; k--) workUnit();
         socket.write(answer);
       }
     });
@@ -246,10 +286,10 @@ function messageLength(buf: Buffer): number {
   return buf.length < total ? 0 : total;
 }
 
-// run as a script: `--canned BYTES` (startCannedServer), or the runs as its argument (the child of
+// run as a script: `--canned BYTES CPU_US` (startCannedServer), or the runs as its argument (the child of
 // openLoopInChild): one line per run start on stdout, then the last run's result (no newline)
 if (process.argv[1] && resolvePath(process.argv[1]) === fileURLToPath(import.meta.url) && process.argv[2] === '--canned') {
-  cannedServer(Number(process.argv[3]));
+  cannedServer(Number(process.argv[3]), Number(process.argv[4] ?? 0));
 } else if (process.argv[1] && resolvePath(process.argv[1]) === fileURLToPath(import.meta.url) && process.argv[2]) {
   let r: LoadResult | null = null;
   const runs = JSON.parse(process.argv[2]) as LoadOptions[];

@@ -10,6 +10,7 @@
  *   the same tick in process (BookEngine.tick on the same book, same threads).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
@@ -94,7 +95,9 @@ function during(slow: { from: number; to: number }[], pauses: Pause[]): boolean[
 /**
  * What the requests over the target waited on: a server GC pause while they were in flight, a
  * client GC pause (none of the server's), or neither (the server busy, the scheduler, loopback);
- * of the last, how many the client itself wrote over 0.5 ms late (its own loop or the scheduler).
+ * of the last, how many were written over 0.5 ms after their send time because all connections
+ * still carried earlier requests (the server's backlog), and how many the client itself wrote
+ * that late with a connection free (its own loop or the scheduler).
  */
 function tailText(r: LoadResult, server: Pause[]): string {
   const s = during(r.slow, server);
@@ -102,10 +105,34 @@ function tailText(r: LoadResult, server: Pause[]): string {
   const n = r.slow.length;
   const nS = s.filter(Boolean).length;
   const nC = c.filter((x, i) => x && !s[i]).length;
-  const late = r.slow.filter((q, i) => !s[i] && !c[i] && q.sent - q.from > 0.5).length;
+  const lateBy = (waited: boolean) => r.slow.filter((q, i) => !s[i] && !c[i] && q.sent - q.from > 0.5 && q.waitedForConnection === waited).length;
   const pct = (k: number) => `${((100 * k) / r.sent).toFixed(2)} %`;
-  return `${n} (${pct(n)} of requests): ${nS} in flight during a server GC pause, ${nC} during a client GC pause only, ${n - nS - nC} during neither (${late} of them written by the client over 0.5 ms after their send time)`;
+  return (
+    `${n} (${pct(n)} of requests): ${nS} in flight during a server GC pause, ${nC} during a client GC pause only, ${n - nS - nC} during neither ` +
+    `(${lateBy(true)} of them written over 0.5 ms after their send time because all 16 connections still carried earlier requests, ${lateBy(false)} written that late by the client with a connection free)`
+  );
 }
+
+/**
+ * The same client, rate and answer size against the stand-in (bench/http-load.ts): spending
+ * `cpuUs` of CPU time per request, or answering at once (0: the floor); with the stand-in's CPU
+ * time per request over the measured run.
+ */
+async function standInRun(run: { url: string; path: string; body: string; connections: number; slowMs: number }, bytes: number, cpuUs: number, warmMs: number, durationMs: number): Promise<{ r: LoadResult; cpuUs: number | null }> {
+  const canned = await startCannedServer(bytes, cpuUs);
+  try {
+    let cpu0: number | null = null;
+    const r = await openLoopInChild([{ ...run, url: canned.url, rate: RATE, durationMs: warmMs }, { ...run, url: canned.url, rate: RATE, durationMs }], (k) => {
+      if (k === 1) cpu0 = cpuMsOf(canned.pid);
+    });
+    const cpu1 = cpuMsOf(canned.pid);
+    return { r, cpuUs: cpu0 !== null && cpu1 !== null ? ((cpu1 - cpu0) * 1000) / r.sent : null };
+  } finally {
+    await canned.stop();
+  }
+}
+
+const latencyText = (r: LoadResult): string => `${r.latency.p50.toFixed(3)} ms / ${r.latency.p99.toFixed(3)} ms / ${r.latency.p999.toFixed(3)} ms / ${r.latency.max.toFixed(3)} ms`;
 
 /** The body of the server's answer to one margin request (its size sets the canned answer's). */
 async function answerOf(url: string, body: string): Promise<string> {
@@ -185,7 +212,11 @@ async function parallelScavengeRun(body: string, warmMs: number, durationMs: num
   }
 }
 
+/** The machine's 1-minute load average (/proc/loadavg; n/a elsewhere). */
+const loadAverage = (): string => (existsSync('/proc/loadavg') ? readFileSync('/proc/loadavg', 'utf8').split(' ')[0] : 'n/a');
+
 async function marginAtRate(ctx: SectionContext, lines: string[]): Promise<void> {
+  const load0 = loadAverage();
   const account = twentyOptionAccount();
   const body = JSON.stringify(account);
   const engine = new MarginEngine({ market: resolveMarket(defaultMarket()), model: 'deribit-pm-2024.1' });
@@ -198,14 +229,11 @@ async function marginAtRate(ctx: SectionContext, lines: string[]): Promise<void>
     const warmMs = 2000;
     const run = { url, path: '/v1/margin?model=deribit-pm-2024.1', body, connections: 16, slowMs: P99_TARGET_MS };
     const { r, gc, serverUs, serverPauses } = await rateRun(proc, url, body, warmMs, durationMs);
-    // the floor: the same client, rate and answer size against a server that answers at once
-    const canned = await startCannedServer(Buffer.byteLength(await answerOf(url, body)));
-    let floor: LoadResult;
-    try {
-      floor = await openLoopInChild([{ ...run, url: canned.url, rate: RATE, durationMs: warmMs }, { ...run, url: canned.url, rate: RATE, durationMs }]);
-    } finally {
-      await canned.stop();
-    }
+    // the floor: the same client, rate and answer size against a server that answers at once;
+    // then the same stand-in spending the server's CPU time per request
+    const bytes = Buffer.byteLength(await answerOf(url, body));
+    const floor = await standInRun(run, bytes, 0, warmMs, durationMs);
+    const matched = serverUs !== null ? await standInRun(run, bytes, serverUs, warmMs, durationMs) : null;
     const allocatedPerRequest = await garbagePerRequest(body, ctx.quick ? 2000 : 4000);
     const par = await parallelScavengeRun(body, warmMs, durationMs);
     const ac = createRequire(import.meta.url)('autocannon') as (o: object) => Promise<{ requests: { average: number }; latency: { p99: number }; non2xx: number }>;
@@ -219,12 +247,14 @@ async function marginAtRate(ctx: SectionContext, lines: string[]): Promise<void>
       '| measure | value |',
       '|---|---:|',
       `| offered rate | ${RATE.toLocaleString('en-US')} req/s |`,
+      `| load average (1 min) as the section started / ended | ${load0} / ${loadAverage()} |`,
       `| answered rate | ${r.rate.toFixed(0)} req/s (${r.ok} × 200, ${r.errors} non-2xx) |`,
       `| latency p50 / p90 | ${r.latency.p50.toFixed(3)} ms / ${r.latency.p90.toFixed(3)} ms |`,
       `| **latency p99** (target ≤ ${P99_TARGET_MS} ms) | **${r.latency.p99.toFixed(3)} ms — ${met ? 'met' : 'NOT met'}** |`,
       `| latency p99.9 / max | ${r.latency.p999.toFixed(3)} ms / ${r.latency.max.toFixed(3)} ms |`,
       `| service time p50 / p99 (from the write) | ${r.service.p50.toFixed(3)} ms / ${r.service.p99.toFixed(3)} ms |`,
-      `| floor: the same client against a canned answer of the same size, p50 / p99 / p99.9 / max | ${floor.latency.p50.toFixed(3)} ms / ${floor.latency.p99.toFixed(3)} ms / ${floor.latency.p999.toFixed(3)} ms / ${floor.latency.max.toFixed(3)} ms |`,
+      `| floor: the same client against a canned answer of the same size, p50 / p99 / p99.9 / max | ${latencyText(floor.r)}; its CPU ${cpuText(floor.cpuUs)} |`,
+      `| the same stand-in spending the server's CPU time per request (its loop of arithmetic sized as it runs to the server's figure below: a server of the same cost with none of its code, heap or collector), p50 / p99 / p99.9 / max | ${matched ? `${latencyText(matched.r)}; its CPU ${cpuText(matched.cpuUs)}` : 'n/a (no /proc)'} |`,
       `| requests over ${P99_TARGET_MS} ms, and what they waited on (pause and request times on the machine's one clock) | ${tailText(r, serverPauses)} |`,
       `| server GC pauses in the measured run (GET /healthz) | ${pausesText(gc)} |`,
       `| server garbage per request: V8 heap bytes allocated / requests, from a second server run with \`--heap-count\` (GET /healthz \`heap.allocatedBytes\`; V8's GCProfiler, off in the run above), same client, account and rate, ${ctx.quick ? 2 : 4} s | ${(allocatedPerRequest / 1000).toFixed(1)} kB (${Math.round(allocatedPerRequest).toLocaleString('en-US')} bytes) |`,
