@@ -222,3 +222,28 @@ describe('a cascade round is a batch auction', () => {
     expect(Math.abs(both.r.ledger.residual)).toBeLessThan(1e-6);
   });
 });
+
+describe("the book's own validated account, handed to a plan", () => {
+  it('account(k, true) equals account(k) (a validated copy): a load’s raw numeric id as validated, a replace’s account itself; an invalid entry still throws its error', async () => {
+    const { BookEngine } = await import('../src/runner/book/runner.js');
+    const raw = [
+      { id: 7, mode: 'portfolio', collateral: { USDC: 1000 }, positions: [{ instrument: 'BTC-PERPETUAL', size: 0.5 }] },
+      { id: 'bad', mode: 'portfolio', positions: [{ instrument: 'BTC-PERPETUAL', size: 'x' }] },
+    ];
+    const book = BookEngine.create({ market, model: 'deribit-pm-2024.1', threads: 1 });
+    try {
+      book.load(raw);
+      const shared = book.account(0, true);
+      expect(shared).toEqual(book.account(0));
+      expect(shared.id).toBe('7');
+      expect(book.account(0, true)).toBe(shared); // the book's object, not a copy
+      const next = validateAccount({ ...raw[0], positions: [{ instrument: 'BTC-PERPETUAL', size: 0.25 }] });
+      book.replaceValid(0, next);
+      expect(book.account(0, true)).toBe(next);
+      expect(book.account(0)).toEqual(next);
+      expect(() => book.account(1, true)).toThrow(/positions\[0\]\.size/);
+    } finally {
+      await book.close();
+    }
+  });
+});

@@ -20,6 +20,7 @@ import { loadModel } from '../measures/models.js';
 import { priceRecipe, resolveMarket, withPriceMultipliers } from '../market/resolved.js';
 import type { MarginMarket } from '../market/margin-market.js';
 import type { MarketSnapshot, ResolvedMarket } from '../market/types.js';
+import type { KnownValues } from '../scenarios/revaluation.js';
 import type { AccountInput, LoadedModel, MarginModel } from '../measures/types.js';
 import type { BookEngine } from '../runner/book/runner.js';
 import { jobModuleUrl, type JobTask } from '../runner/book/pool.js';
@@ -71,6 +72,12 @@ export function roundPlan(engine: MarginEngine, a: AccountInput, mechanism: Mech
     }
   }
   return out;
+}
+
+/** The book's revaluation matrix for a runner on `market` and `model` while the book stays on that market; null when it is on another. */
+function bookValues(book: BookEngine, market: MarginMarket, model: LoadedModel): KnownValues | null {
+  if (book.market !== market || book.model.hash !== model.hash) return null;
+  return book.ins.knownValues(() => book.market === market);
 }
 
 /** The round's market as a worker rebuilds it. */
@@ -132,10 +139,11 @@ export async function planRound(
 ): Promise<void> {
   const spec = pool && mechanism.mechanism !== 'dutch-auction' ? marketSpec(market) : null;
   if (!spec) {
-    // one after the other: each plan taken before the next is made (Lyra's security module balance is read at each plan's turn)
-    const engine = new MarginEngine({ market: hashed(market), model });
+    // one after the other: each plan taken before the next is made (Lyra's security module balance is read at each plan's turn);
+    // the instruments' scenario values copied from the book's matrix (the book is on this round's market: its tick priced them)
+    const engine = new MarginEngine({ market: hashed(market), model, knownValues: bookValues(book, market, model) });
     for (const k of todo) {
-      const plan = roundPlan(engine, book.account(k), mechanism, prior, fundBalance(k));
+      const plan = roundPlan(engine, book.account(k, true), mechanism, prior, fundBalance(k));
       if (plan) take(k, plan);
     }
     return;

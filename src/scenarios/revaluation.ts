@@ -7,6 +7,8 @@
  *
  * Filled lazily as instruments appear in the table (`sync()` prices every instrument added
  * since the last call in one batch). Margin (the grid models), VaR and stress all revalue here.
+ * Rows already computed elsewhere for the same market data and scenario set (a book's matrix:
+ * KnownValues) are copied instead of priced: the same function of the same inputs, the same doubles.
  */
 import { OptionFlag, allocOptionBatch, type OptionBatch } from '../pricing/types.js';
 import { InstrumentTable, Kind } from '../instruments/table.js';
@@ -16,6 +18,17 @@ import type { ScenarioSet, UnderlyingScenarios } from './types.js';
 
 /** Options priced per block (× scenarios: a block of OPTION_BLOCK / nScen instruments). */
 const OPTION_BLOCK = 16384;
+
+/**
+ * Per-unit scenario values already computed for the same market data and the same scenario set
+ * (a book's revaluation matrix on its current market: BookEngine.knownValues): `into` copies the
+ * row of instrument `name` (nScen values) to out[offset ..] and returns true, or returns false
+ * (then the row is priced here).
+ */
+export interface KnownValues {
+  readonly nScen: number;
+  into(name: string, out: Float64Array, offset: number): boolean;
+}
 
 export class Revaluation {
   readonly table: InstrumentTable;
@@ -30,12 +43,16 @@ export class Revaluation {
   private shiftedK = new Float64Array(0);
   private baseVol = new Float64Array(0);
   private shockedVol = new Float64Array(0);
+  /** the options sync() prices (table indices, ascending) */
+  private todo = new Int32Array(64);
+  private readonly known: KnownValues | null;
 
-  constructor(table: InstrumentTable, set: ScenarioSet) {
+  constructor(table: InstrumentTable, set: ScenarioSet, known: KnownValues | null = null) {
     this.table = table;
     this.set = set;
     this.nScen = set.size;
     this.values = new Float64Array(64 * this.nScen);
+    this.known = known !== null && known.nScen === set.size ? known : null;
   }
 
   scenariosOf(slot: number): UnderlyingScenarios {
@@ -51,7 +68,7 @@ export class Revaluation {
     return this.scenarios[slot];
   }
 
-  /** Computes the values of every instrument added to the table since the last call. */
+  /** Computes the values of every instrument added to the table since the last call (copied from `known` where it has them). */
   sync(): void {
     const tb = this.table;
     const n = tb.count;
@@ -62,10 +79,14 @@ export class Revaluation {
       v.set(this.values);
       this.values = v;
     }
+    if (this.todo.length < n - this.filled) this.todo = new Int32Array(Math.max(n - this.filled, 2 * this.todo.length));
     let nOpt = 0;
-    for (let i = this.filled; i < n; i++) if (tb.kind[i] === Kind.Option) nOpt++;
-    if (nOpt > 0) this.priceOptions(this.filled, n, nOpt);
-    for (let i = this.filled; i < n; i++) if (tb.kind[i] !== Kind.Option) this.linearRow(i);
+    for (let i = this.filled; i < n; i++) {
+      if (this.known?.into(tb.names[i], this.values, i * ns)) continue;
+      if (tb.kind[i] === Kind.Option) this.todo[nOpt++] = i;
+      else this.linearRow(i);
+    }
+    if (nOpt > 0) this.priceOptions(nOpt);
     this.filled = n;
   }
 
@@ -121,35 +142,25 @@ export class Revaluation {
   }
 
   /**
-   * Prices the options of [from, to) under every scenario, in blocks of about OPTION_BLOCK options
-   * (a block's batch, prices and kernel buffers stay in cache; one huge batch streams through memory).
+   * Prices the `nOpt` options of `todo` under every scenario, in blocks of about OPTION_BLOCK
+   * options (a block's batch, prices and kernel buffers stay in cache; one huge batch streams
+   * through memory).
    */
-  private priceOptions(from: number, to: number, nOpt: number): void {
-    const tb = this.table;
+  private priceOptions(nOpt: number): void {
     const per = Math.max(1, Math.floor(OPTION_BLOCK / this.nScen));
     this.ensureScratch(Math.min(nOpt, per) * this.nScen);
-    let start = from;
-    let count = 0;
-    for (let i = from; i < to; i++) {
-      if (tb.kind[i] !== Kind.Option) continue;
-      if (++count === per) {
-        this.priceBlock(start, i + 1, count);
-        start = i + 1;
-        count = 0;
-      }
-    }
-    if (count > 0) this.priceBlock(start, to, count);
+    for (let b = 0; b < nOpt; b += per) this.priceBlock(b, Math.min(nOpt, b + per));
   }
 
-  /** One block: the batch of the `nOpt` options of [from, to) × scenarios, priced, stored. */
-  private priceBlock(from: number, to: number, nOpt: number): void {
+  /** One block: the batch of the options todo[from, to) × scenarios, priced, stored. */
+  private priceBlock(from: number, to: number): void {
     const tb = this.table;
     const ns = this.nScen;
     const b = this.batch;
     const rate = tb.market.rate;
     let j = 0;
-    for (let i = from; i < to; i++) {
-      if (tb.kind[i] !== Kind.Option) continue;
+    for (let o = from; o < to; o++) {
+      const i = this.todo[o];
       const sc = this.scenariosOf(tb.underlyingOf[i]);
       const flags = (tb.isPut[i] ? OptionFlag.Put : 0) | (tb.inverse[i] ? OptionFlag.Inverse : 0);
       shockedVolsInto(sc.vol, tb.t[i], tb.strike[i], tb.forward[i], sc.moves, this.baseVolsOf(i, sc), ns, this.shockedVol);
@@ -162,7 +173,7 @@ export class Revaluation {
       b.flags.fill(flags, j, j + ns);
       j += ns;
     }
-    b.length = nOpt * ns;
+    b.length = (to - from) * ns;
     marginPricer()(b, this.prices);
     this.storeOptionValues(from, to);
   }
@@ -173,8 +184,8 @@ export class Revaluation {
     const ns = this.nScen;
     const vals = this.values;
     let j = 0;
-    for (let i = from; i < to; i++) {
-      if (tb.kind[i] !== Kind.Option) continue;
+    for (let o = from; o < to; o++) {
+      const i = this.todo[o];
       const sc = this.scenariosOf(tb.underlyingOf[i]);
       const cs = tb.instruments[i]?.contractSize ?? 1;
       const row = i * ns;

@@ -41,7 +41,7 @@ import type {
 } from '../../measures/types.js';
 import { gridScenarioSet } from '../../scenarios/grid.js';
 import { PortfolioPnl } from '../../scenarios/portfolio-pnl.js';
-import { Revaluation } from '../../scenarios/revaluation.js';
+import { Revaluation, type KnownValues } from '../../scenarios/revaluation.js';
 import type { ScenarioSet } from '../../scenarios/types.js';
 
 import { figuresOf } from '../../measures/health.js';
@@ -68,6 +68,11 @@ export interface MarginEngineOptions {
   model: LoadedModel | MarginModel | string;
   /** Lyra/Derive feeds the market model does not carry (per-expiry rates, fixed forward portions, confidences). */
   lyraFeeds?: LyraFeeds;
+  /**
+   * Grid models: per-unit scenario values already computed for this market's data and this
+   * model's scenario set (a book's matrix: BookEngine.knownValues), copied instead of priced.
+   */
+  knownValues?: KnownValues | null;
 }
 
 export class MarginEngine {
@@ -98,7 +103,7 @@ export class MarginEngine {
     this.pme = p.mechanism === 'deribit-pme' ? new PmeAccountMeasure(this, p) : null;
     if (p.mechanism === 'scenario-grid') {
       this.scenarioSet = gridScenarioSet(p);
-      this.risk = new Revaluation(this.table, this.scenarioSet);
+      this.risk = new Revaluation(this.table, this.scenarioSet, opts.knownValues ?? null);
       this.gridMeasure = new GridAccountMeasure(gridMeasureParams(p), this.table, this.resolver, this.risk, new PortfolioPnl(this.table, this.risk));
     } else {
       this.scenarioSet = null;

@@ -10,7 +10,7 @@ import { InstrumentTable } from '../../instruments/table.js';
 import type { MarginMarket } from '../../market/margin-market.js';
 import type { Instrument } from '../../market/types.js';
 import type { BaseInstruments } from '../../measures/grid/addons.js';
-import { Revaluation } from '../../scenarios/revaluation.js';
+import { Revaluation, type KnownValues } from '../../scenarios/revaluation.js';
 import type { ScenarioSet } from '../../scenarios/types.js';
 import { ErrorCodes, OptmarginError } from '../../errors.js';
 import { growPlain, growShared, sharedF64, sharedI32, sharedU8 } from './arrays.js';
@@ -48,8 +48,31 @@ export class BookInstruments implements BaseInstruments {
   weights: Float64Array = new Float64Array(0);
   slotSpot: Float64Array = new Float64Array(0);
   scenarioLabels: string[][] = [];
+  /** instrument index by name (knownValues), made when first asked for; kept by extend, dropped by snapshot */
+  private byName: Map<string, number> | null = null;
 
   constructor(private readonly set: ScenarioSet | null) {}
+
+  /**
+   * The revaluation matrix as KnownValues for an account runner on the book's current market and
+   * model (a cascade round's plans: liquidation/plan-round.ts), while `current()` holds — the book
+   * still on that market (a tick moves it on; a trade's extend only adds rows valued on it). An
+   * instrument's row is read by name from the matrix in force at each call. Null without a scenario set.
+   */
+  knownValues(current: () => boolean): KnownValues | null {
+    if (!this.set) return null;
+    const byName = (this.byName ??= new Map(this.names.map((name, i) => [name, i])));
+    const ns = this.nScen;
+    return {
+      nScen: ns,
+      into: (name, out, offset) => {
+        const i = byName.get(name);
+        if (i === undefined || i >= this.n || !current()) return false;
+        out.set(this.risk.subarray(i * ns, i * ns + ns), offset);
+        return true;
+      },
+    };
+  }
 
   /** Copies the table's arrays; the revaluation matrix and the scenarios from `rev` (grid models). */
   snapshot(tb: InstrumentTable, market: MarginMarket, rev: Revaluation | null): void {
@@ -67,6 +90,7 @@ export class BookInstruments implements BaseInstruments {
     this.cs = sharedF64(n);
     for (let i = 0; i < n; i++) this.cs[i] = tb.instruments[i]?.contractSize ?? 1;
     this.names = tb.names.slice(0, n);
+    this.byName = null;
     this.parsed = tb.instruments.slice(0, n);
     this.underlyings = tb.underlyings.slice();
     this.groupCount = tb.groupCount;
@@ -205,6 +229,7 @@ export class BookInstruments implements BaseInstruments {
       this.group[i] = tb.group[i];
       this.cs[i] = tb.instruments[i]?.contractSize ?? 1;
       this.names[i] = tb.names[i];
+      this.byName?.set(tb.names[i], i);
       this.parsed[i] = tb.instruments[i];
       const j = tb.kind[i] === Kind.Coin ? side.coinIndex(tb.underlyings[tb.underlyingOf[i]]) : side.indexOf(tb.names[i]);
       map[j] = i;

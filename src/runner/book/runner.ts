@@ -474,10 +474,10 @@ export class BookEngine implements ScheduledBook {
     return Array.from({ length: this.n }, (_, k) => this.result(k));
   }
 
-  /** The current input of account k (after any trade or replace), validated. */
-  account(k: number): AccountInput {
+  /** The current input of account k (after any trade or replace), validated: a copy, or (`shared`) the book's own validated object where it keeps one (a load's, a trade's or a replace's), for a caller that only reads it (a liquidation plan). */
+  account(k: number, shared = false): AccountInput {
     if (!Number.isInteger(k) || k < 0 || k >= this.n) throw new OptmarginError(ErrorCodes.INVALID_INPUT, `account index ${k} is not in the book`);
-    return validateAccount(this.input(k));
+    return shared && this.inputs[k] !== undefined && this.modes[k] !== ('?' as AccountMode) ? (this.inputs[k] as AccountInput) : validateAccount(this.input(k));
   }
 
   /** Account ids in input order, and account k's mode. */

@@ -1,0 +1,92 @@
+/**
+ * A cascade round's plan engine copies the instruments' scenario values from the book's matrix
+ * (BookInstruments.knownValues) instead of pricing them again. That is only right if the book's
+ * tick computed the very doubles the engine would have: checked here against engines that price
+ * every instrument themselves (on the market and on its hashed view, as planRound makes it), and
+ * on what the engine then computes from them (figures, plans). The copy is refused once the book
+ * has moved to another market.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateBook } from '../src/io/gen-book.js';
+import { planLiquidation } from '../src/liquidation/plan.js';
+import { hashed } from '../src/liquidation/paths.js';
+import { defaultMarket, resolveMarket } from '../src/market/index.js';
+import { MarginEngine } from '../src/runner/account/runner.js';
+import { BookEngine } from '../src/runner/book/runner.js';
+import type { KnownValues } from '../src/scenarios/revaluation.js';
+
+const MODEL = 'deribit-pm-2024.1';
+const market = resolveMarket(defaultMarket());
+const moved = market.shocked({ priceMove: { BTC: -0.07, ETH: 0.04 } });
+const { accounts } = generateBook({ accounts: 400, seed: 7, market });
+
+/** Counts the rows a source handed out. */
+function counting(k: KnownValues): KnownValues & { hits: number } {
+  const c = { nScen: k.nScen, hits: 0, into: (name: string, out: Float64Array, at: number) => k.into(name, out, at) && ++c.hits > 0 };
+  return c;
+}
+
+describe('the book matrix as known values (a plan engine on the book market)', () => {
+  let book: BookEngine;
+  beforeAll(async () => {
+    book = BookEngine.create({ market, model: MODEL, threads: 2 });
+    book.load(accounts);
+    await book.recompute();
+    await book.tick(['BTC', 'ETH'], moved);
+  });
+  afterAll(async () => book.close());
+
+  it("every instrument's row is the one an engine prices itself, bit for bit (on the market and on its hashed view)", () => {
+    const known = book.ins.knownValues(() => book.market === moved)!;
+    const ns = known.nScen;
+    expect(ns).toBe(27); // deribit-pm-2024.1: 9 moves × 3 vol shocks
+    for (const m of [moved, hashed(moved)]) {
+      const e = new MarginEngine({ market: m, model: MODEL });
+      for (const name of book.ins.names) if (name.startsWith('coin:')) e.table.coinIndex(name.slice(5));
+      else e.table.indexOf(name);
+      e.risk!.sync();
+      const row = new Float64Array(ns);
+      let options = 0;
+      for (const name of book.ins.names) {
+        const i = e.table.find(name);
+        expect(known.into(name, row, 0)).toBe(true);
+        for (let s = 0; s < ns; s++) expect(Object.is(row[s], e.risk!.values[i * ns + s]), `${name} scenario ${s}`).toBe(true);
+        if (e.table.kind[i] === 0) options++; // 0: Kind.Option
+      }
+      expect(options).toBeGreaterThan(100);
+    }
+  });
+
+  it('an engine given them: every row copied, the same figures and the same plans as an engine that prices', () => {
+    const known = counting(book.ins.knownValues(() => book.market === moved)!);
+    const fast = new MarginEngine({ market: hashed(moved), model: MODEL, knownValues: known });
+    const slow = new MarginEngine({ market: hashed(moved), model: MODEL });
+    let planned = 0;
+    for (const a of accounts) {
+      const f = fast.figures(a);
+      const s = slow.figures(a);
+      expect(f).toEqual(s);
+      if (!f.ok || !(f.equity < f.maintenanceMargin)) continue;
+      planned++;
+      const pf = planLiquidation(fast, a, { mechanism: 'deribit-incremental' });
+      const ps = planLiquidation(slow, a, { mechanism: 'deribit-incremental' });
+      expect(pf.steps).toEqual(ps.steps);
+      expect(pf.after.account).toEqual(ps.after.account);
+    }
+    expect(planned).toBeGreaterThan(5);
+    expect(known.hits).toBe(fast.table.count); // nothing priced: the book holds every instrument of its accounts
+  });
+
+  it('refused once the book has moved on, and ignored by a revaluation of another scenario count', async () => {
+    const known = book.ins.knownValues(() => book.market === moved)!;
+    const name = book.ins.names.find((n) => !n.startsWith('coin:'))!;
+    expect(known.into(name, new Float64Array(27), 0)).toBe(true);
+    expect(known.into('BTC-1JAN00-1-C', new Float64Array(27), 0)).toBe(false); // not in the book
+    const wrong = counting({ nScen: 5, into: () => true });
+    const e = new MarginEngine({ market: moved, model: MODEL, knownValues: wrong });
+    e.figures(accounts[0]);
+    expect(wrong.hits).toBe(0);
+    await book.tick('BTC', market.shocked({ priceMove: { BTC: -0.09, ETH: 0.04 } }));
+    expect(known.into(name, new Float64Array(27), 0)).toBe(false);
+  });
+});
