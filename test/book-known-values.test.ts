@@ -14,6 +14,12 @@ import { defaultMarket, resolveMarket } from '../src/market/index.js';
 import { MarginEngine } from '../src/runner/account/runner.js';
 import { BookEngine } from '../src/runner/book/runner.js';
 import type { KnownValues } from '../src/scenarios/revaluation.js';
+import planChunk, { roundPlan, type PlanChunkInput } from '../src/liquidation/plan-round.js';
+import { loadMechanism } from '../src/liquidation/mechanism.js';
+import { loadModel } from '../src/measures/models.js';
+import { priceRecipe } from '../src/market/resolved.js';
+import { marginPricer, setMarginPricer } from '../src/scenarios/pricer.js';
+import type { AccountInput } from '../src/measures/types.js';
 
 const MODEL = 'deribit-pm-2024.1';
 const market = resolveMarket(defaultMarket());
@@ -75,6 +81,40 @@ describe('the book matrix as known values (a plan engine on the book market)', (
     }
     expect(planned).toBeGreaterThan(5);
     expect(known.hits).toBe(fast.table.count); // nothing priced: the book holds every instrument of its accounts
+  });
+
+  it("a pool's plan chunk given the book's rows of its instruments prices no option and plans as an engine that prices them", () => {
+    const model = loadModel(MODEL);
+    const mech = loadMechanism('deribit-incremental');
+    const m = hashed(moved);
+    const below = (accounts as AccountInput[]).filter((a) => {
+      const f = new MarginEngine({ market: m, model }).figures(a);
+      return f.ok && f.equity < f.maintenanceMargin;
+    });
+    expect(below.length).toBeGreaterThan(5);
+    const r = priceRecipe(moved)!;
+    const chunk = (values: PlanChunkInput['values'], key: string): PlanChunkInput => ({
+      market: { hash: m.hash!, key, snapshot: JSON.stringify(r.snapshot), priceMult: r.priceMult },
+      model: { hash: model.hash, params: model.params }, mechanism: mech, prior: {}, accounts: JSON.stringify(below), count: below.length, values,
+    });
+    const names = [...new Set(below.flatMap((a) => a.positions.map((p) => p.instrument)))];
+    const values = { risk: book.ins.risk, nScen: book.ins.nScen, layout: book.ins.layout, names, rows: names.map((x) => book.ins.rowOf(x)) };
+    expect(values.rows.every((i) => i >= 0)).toBe(true);
+    const pricer = marginPricer();
+    let priced = 0;
+    setMarginPricer((b, out) => ((priced += b.length), pricer(b, out)), 'counting');
+    try {
+      const withRows = planChunk(chunk(values, 'known')) as { plans: string };
+      const pricedWith = priced;
+      const without = planChunk(chunk(null, 'priced')) as { plans: string };
+      expect(pricedWith).toBe(0);
+      expect(priced).toBeGreaterThan(0);
+      expect(withRows.plans).toBe(without.plans);
+      const slow = new MarginEngine({ market: m, model });
+      expect(JSON.parse(withRows.plans)).toEqual(JSON.parse(JSON.stringify(below.map((a) => roundPlan(slow, a, mech, {})))));
+    } finally {
+      setMarginPricer(null);
+    }
   });
 
   it('refused once the book has moved on, and ignored by a revaluation of another scenario count', async () => {

@@ -97,6 +97,17 @@ export interface PlanChunkInput {
   /** JSON of the chunk's AccountInput[] (validated) */
   accounts: string;
   count: number;
+  /** the book's matrix rows of the chunk's instruments (the book is on the round's market), or null */
+  values: ChunkValues | null;
+}
+
+/** The book's revaluation matrix (shared memory) and the row of each instrument of a chunk's accounts; `layout` names the book's row numbering. */
+export interface ChunkValues {
+  risk: Float64Array;
+  nScen: number;
+  layout: number;
+  names: string[];
+  rows: number[];
 }
 
 /** `plans`: JSON of (RoundPlan | null)[] */
@@ -112,6 +123,22 @@ function marketSpec(m: MarginMarket): MarketSpec | null {
   if (json === undefined) snapshotJson.set(r.base, (json = JSON.stringify(r.snapshot)));
   const hash = hashed(m).hash!;
   return { hash, key: `${hash}:${json.length}`, snapshot: json, priceMult: r.priceMult };
+}
+
+/** The matrix rows of the instruments `accounts` hold that the book has. */
+function chunkValues(ins: BookEngine['ins'], accounts: readonly AccountInput[]): ChunkValues {
+  const names: string[] = [];
+  const rows: number[] = [];
+  const seen = new Set<string>();
+  for (const a of accounts) {
+    for (const p of a.positions) {
+      if (seen.has(p.instrument)) continue;
+      seen.add(p.instrument);
+      const r = ins.rowOf(p.instrument);
+      if (r >= 0) names.push(p.instrument), rows.push(r);
+    }
+  }
+  return { risk: ins.risk, nScen: ins.nScen, layout: ins.layout, names, rows };
 }
 
 /** What a round plans with. */
@@ -150,9 +177,11 @@ export async function planRound(
   }
   const jobs: JobTask[] = [];
   const modelSpec = { hash: model.hash, params: model.params };
+  const known = bookValues(book, market, model) !== null;
   for (let c = 0; c * CHUNK < todo.length; c++) {
-    const accounts = todo.slice(c * CHUNK, (c + 1) * CHUNK).map((k) => book.account(k));
-    const input: PlanChunkInput = { market: spec, model: modelSpec, mechanism, prior: { ...prior }, accounts: JSON.stringify(accounts), count: accounts.length };
+    const accounts = todo.slice(c * CHUNK, (c + 1) * CHUNK).map((k) => book.account(k, true));
+    const values = known ? chunkValues(book.ins, accounts) : null;
+    const input: PlanChunkInput = { market: spec, model: modelSpec, mechanism, prior: { ...prior }, accounts: JSON.stringify(accounts), count: accounts.length, values };
     jobs.push({ kind: 'job', chunk: c, module: (moduleUrl ??= jobModuleUrl(import.meta.url)), input });
   }
   // chunks are booked in account order as they arrive (the main thread books while the workers plan the next ones)
@@ -197,7 +226,30 @@ export async function planRound(
 const markets = new Map<string, ResolvedMarket>();
 const models = new Map<string, LoadedModel>();
 const mechanisms = new Map<string, Mechanism>();
-let round: { key: string; engine: MarginEngine } | null = null;
+let round: { key: string; engine: MarginEngine; known: ChunkKnown } | null = null;
+
+/** A round engine's KnownValues on a worker: the rows its chunks brought (reset when the book's row numbering changes). */
+class ChunkKnown implements KnownValues {
+  nScen = 0;
+  private layout = 0;
+  private risk: Float64Array = new Float64Array(0);
+  private readonly rows = new Map<string, number>();
+
+  add(v: ChunkValues): void {
+    if (v.layout !== this.layout) this.rows.clear();
+    this.layout = v.layout;
+    this.nScen = v.nScen;
+    this.risk = v.risk;
+    for (let i = 0; i < v.names.length; i++) this.rows.set(v.names[i], v.rows[i]);
+  }
+
+  into(name: string, out: Float64Array, offset: number): boolean {
+    const i = this.rows.get(name);
+    if (i === undefined) return false;
+    out.set(this.risk.subarray(i * this.nScen, (i + 1) * this.nScen), offset);
+    return true;
+  }
+}
 
 function remember<T>(m: Map<string, T>, key: string, make: () => T): T {
   let v = m.get(key);
@@ -216,8 +268,10 @@ export default function planChunk(input: PlanChunkInput): PlanChunkOutput {
     if (round?.key !== key) {
       const base = remember(markets, mk.key, () => resolveMarket(JSON.parse(mk.snapshot) as MarketSnapshot));
       const model = remember(models, input.model.hash, () => loadModel(input.model.params));
-      round = { key, engine: new MarginEngine({ market: hashedAs(withPriceMultipliers(base, mk.priceMult), mk.hash), model }) };
-    }
+      const known = new ChunkKnown();
+      if (input.values) known.add(input.values);
+      round = { key, known, engine: new MarginEngine({ market: hashedAs(withPriceMultipliers(base, mk.priceMult), mk.hash), model, knownValues: input.values ? known : null }) };
+    } else if (input.values) round.known.add(input.values);
     const mech = remember(mechanisms, JSON.stringify(input.mechanism), () => loadMechanism(input.mechanism));
     const accounts = JSON.parse(input.accounts) as AccountInput[];
     return { plans: JSON.stringify(accounts.map((a) => roundPlan(round!.engine, a, mech, input.prior))) };

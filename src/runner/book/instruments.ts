@@ -23,6 +23,9 @@ export interface PendingRevaluation {
   map: number[];
 }
 
+/** Row numberings made in this process (BookInstruments.layout). */
+let layouts = 0;
+
 export class BookInstruments implements BaseInstruments {
   n = 0;
   kind: Uint8Array = new Uint8Array(0);
@@ -48,8 +51,10 @@ export class BookInstruments implements BaseInstruments {
   weights: Float64Array = new Float64Array(0);
   slotSpot: Float64Array = new Float64Array(0);
   scenarioLabels: string[][] = [];
-  /** instrument index by name (knownValues), made when first asked for; kept by extend, dropped by snapshot */
+  /** instrument index by name (rowOf), made when first asked for; kept by extend, dropped by snapshot */
   private byName: Map<string, number> | null = null;
+  /** this numbering of the rows, unique in the process (each snapshot lays the instruments out anew: a row index means nothing across them) */
+  layout = 0;
 
   constructor(private readonly set: ScenarioSet | null) {}
 
@@ -61,17 +66,22 @@ export class BookInstruments implements BaseInstruments {
    */
   knownValues(current: () => boolean): KnownValues | null {
     if (!this.set) return null;
-    const byName = (this.byName ??= new Map(this.names.map((name, i) => [name, i])));
     const ns = this.nScen;
     return {
       nScen: ns,
       into: (name, out, offset) => {
-        const i = byName.get(name);
-        if (i === undefined || i >= this.n || !current()) return false;
+        const i = this.rowOf(name);
+        if (i < 0 || !current()) return false;
         out.set(this.risk.subarray(i * ns, i * ns + ns), offset);
         return true;
       },
     };
+  }
+
+  /** The matrix row (instrument index) of an instrument or coin key, −1 when the book has none. */
+  rowOf(name: string): number {
+    const i = (this.byName ??= new Map(this.names.map((x, j) => [x, j]))).get(name);
+    return i === undefined || i >= this.n ? -1 : i;
   }
 
   /** Copies the table's arrays; the revaluation matrix and the scenarios from `rev` (grid models). */
@@ -91,6 +101,7 @@ export class BookInstruments implements BaseInstruments {
     for (let i = 0; i < n; i++) this.cs[i] = tb.instruments[i]?.contractSize ?? 1;
     this.names = tb.names.slice(0, n);
     this.byName = null;
+    this.layout = ++layouts;
     this.parsed = tb.instruments.slice(0, n);
     this.underlyings = tb.underlyings.slice();
     this.groupCount = tb.groupCount;
