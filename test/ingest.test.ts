@@ -4,7 +4,7 @@
  * small enough to cut everywhere, gives identical columns; malformed lines and invalid accounts
  * keep their place with validateAccount's own messages; columnar files are checked like any input.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encode } from '@msgpack/msgpack';
@@ -52,7 +52,9 @@ describe('streaming ingestion', () => {
           const { columns, report } = await ingestBook(f, { threads, chunkBytes, blockBytes });
           expect(view(columns), `${fmt} ${threads} ${chunkBytes} ${blockBytes}`).toEqual(expected);
           if (fmt !== 'json' && chunkBytes === 777) expect(report.chunks).toBeGreaterThan(10);
-          if (fmt !== 'json' && blockBytes === 1000) expect(report.chunks).toBe(1);
+          // 4 MiB chunks ramp up from 512 KiB (ingest.ts), a block's last whole entries cut once they fill half
+          // of that: this book (270–310 KB) is one chunk of 256 KiB or more, carried over hundreds of 1,000-byte blocks, and the rest
+          if (fmt !== 'json' && blockBytes === 1000) expect(report.chunks).toBe(statSync(f).size >= 256 << 10 ? 2 : 1);
         }
       }
     }

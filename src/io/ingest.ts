@@ -29,7 +29,7 @@ import { workerExecArgv } from '../platform/workers.js';
 export interface IngestOptions {
   /** worker threads parsing (1 = in-process) */
   threads: number;
-  /** target bytes per chunk (default 4 MiB) */
+  /** target bytes per chunk (default 4 MiB; the first three are an eighth, a quarter and a half of it) */
   chunkBytes?: number;
   /** bytes per read block (default BLOCK_BYTES, 8 MiB) */
   blockBytes?: number;
@@ -257,7 +257,11 @@ export async function ingestBookParts(file: string, opts: IngestOptions): Promis
 async function ingestFrom(src: BlockSource, file: string, opts: IngestOptions): Promise<{ parts: BookColumns[]; report: IngestReport }> {
   const name = file === '-' ? 'standard input' : file;
   const t0 = performance.now();
-  const chunkBytes = opts.chunkBytes ?? 4 << 20;
+  const fullChunk = opts.chunkBytes ?? 4 << 20;
+  // the first chunks ramp up (1/8, 1/4, 1/2 of a chunk, then whole ones): the first parsed chunk
+  // reaches the main thread's resolve while the workers are still warming up, not a chunk's
+  // whole parse on a cold worker later
+  let chunkBytes = Math.max(1, fullChunk >> 3);
   let buf: Buffer = Buffer.alloc(0);
   let eof = false;
   // the bytes not yet cut and the next block, in one piece of shared memory (chunks are views of it)
@@ -340,6 +344,7 @@ async function ingestFrom(src: BlockSource, file: string, opts: IngestOptions): 
   let chunks = 0;
   const submit = async (task: IngestTask): Promise<void> => {
     chunks++;
+    chunkBytes = Math.min(fullChunk, 2 * chunkBytes);
     parser.submit(task);
     await parser.drainTo(maxInFlight);
   };
