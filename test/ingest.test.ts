@@ -142,17 +142,18 @@ describe('the columnar format in segments (streamed writing)', () => {
     expect(seg.ids[200]).toBe(accounts[200].id);
   });
 
-  test('id-less accounts in a segmented file are #<book index> (the index in the whole book, not in their segment), for 1 and 2 threads', async () => {
+  test('accounts with an empty id in a segmented file are invalid, reported as #<book index> (the index in the whole book, not in their segment), for 1 and 2 threads', async () => {
     const unnamed = new Set([3, 44, 45, 100, 299]); // first and last of a 45-account segment, the book's last
     const chunks: Uint8Array[] = [];
     const w = new BookWriter('columns', accounts.length, (c) => void chunks.push(c), 45);
-    for (const [k, a] of accounts.entries()) await w.add(unnamed.has(k) ? { ...validateAccount(a), id: undefined } : validateAccount(a));
+    for (const [k, a] of accounts.entries()) await w.add(unnamed.has(k) ? { ...validateAccount(a), id: '' } : validateAccount(a));
     await w.end();
     const f = file('unnamed.ombook', Buffer.concat(chunks));
     for (const threads of [1, 2]) {
       const { columns } = await ingestBook(f, { threads });
       const ids = [...unnamed].map((k) => columns.ids[k]);
       expect(ids, `threads ${threads}`).toEqual(['#3', '#44', '#45', '#100', '#299']);
+      for (const k of unnamed) expect(columns.errors.get(k), `account ${k}`).toMatchObject({ path: 'id', message: 'id must be a non-empty string, got ""' });
       expect(columns.ids[46]).toBe(accounts[46].id);
     }
   });

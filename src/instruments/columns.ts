@@ -146,9 +146,9 @@ export class ColumnsBuilder {
     return i;
   }
 
-  /** A validated account (validateAccount's output); one without a usable id gets '' (a reader numbers it `#<index>`). */
+  /** A validated account (validateAccount's output). */
   add(a: AccountInput): void {
-    this.beginAccount(usableId(a), a.mode === 'portfolio' ? Mode.Portfolio : a.mode === 'cross' ? Mode.Cross : Mode.Isolated);
+    this.beginAccount(a.id, a.mode === 'portfolio' ? Mode.Portfolio : a.mode === 'cross' ? Mode.Cross : Mode.Isolated);
     for (const p of a.positions) {
       this.position(p.instrument, p.size, p.entryPrice ?? NaN);
       if (p.collateral) for (const c of Object.keys(p.collateral)) this.positionLine(c, p.collateral[c]);
