@@ -17,18 +17,15 @@
  * and freed by the collector once its last answer is sent), as Node's own Buffer pool works,
  * with slabs large enough for ~100 answers.
  *
- * Measured (in process, one 20-option answer, V8 heap bytes from HeapAllocation, CPU time):
- * JSON.stringify per member into the slab (the writer before this one) 18.9 kB and ~24–29 µs;
- * this writer 12.2 kB; the same members gathered in one string (a rope of ~700 pieces) ~20 µs but
- * 26.6 kB (32 bytes per piece). In the server at 5,000 req/s (noisy, loaded machine): 51.3 →
- * 44.3 kB of garbage per request, ~150 → ~100 scavenges per 40,000 requests, no mark-compact,
- * CPU per request equal within the noise (~95–108 µs). Numbers written as '' + v instead took
- * ~41 kB but set off mark-compacts (below). Earlier (sampling heap profile): ~74 kB when the answer
- * went out as a string, ~52 kB with the writer before this one. Session 7, the numbers from one
- * JSON.stringify of them all instead of one per number (in process, used heap growth over 1,000
- * answers with no collection, CPU time, four rounds alternated): 12.2 → 10.7 kB, 28–37 → 25–33 µs;
- * in the server at 5,000 req/s with --heap-count (three interleaved rounds, loaded machine):
- * 36.1–36.2 → 34.9–35.0 kB of garbage per request.
+ * Why this writer and not the alternatives (measured in sessions 5–7: in process by V8 heap
+ * bytes and CPU time per answer, in the server at 5,000 req/s with `--heap-count`): about a third
+ * less garbage per answer than JSON.stringify per member into the slab, at about its CPU; the
+ * same members gathered in one string (a rope of ~700 pieces, 32 bytes per piece) were somewhat
+ * faster in process but made over twice the garbage; numbers written as '' + v made less garbage
+ * still but set off mark-compacts; the numbers of an answer go through one JSON.stringify of them
+ * all, not one call per number. The figures of
+ * today's build are the bench's (`npm run bench -- --only serve`, row "server garbage per
+ * request"); a change is compared against another build with bench/serve-ab.ts.
  */
 import type { MarginOutput } from '../cli/margin.js';
 
