@@ -226,6 +226,10 @@ describe.skipIf(why !== '')(`playground in Chromium (playwright-core, executable
     expect(await page.getAttribute('#cascade-summary', 'data-liquidated')).toBe(String(liquidated));
     expect(await page.getAttribute('#cascade-summary', 'data-fund')).toBe(String(reports[reports.length - 1].insuranceFund));
     for (const id of ['chart-cascade-fund', 'chart-cascade-liquidations']) expect(await inkedPixels(page, id), id).toBeGreaterThan(1000);
+    // the ledger residual (≈ 0 by conservation) in two significant digits, not rounded to cents ("-0.00")
+    const residuals = await page.$$eval('#cascade-steps tr td:last-child', (tds) => tds.map((td) => [td.textContent ?? '', (td as any).dataset.exact as string]));
+    expect(residuals.length).toBe(6);
+    for (const [text, exact] of residuals) expect(text).toBe(Number(exact) === 0 ? '0' : Number(exact).toExponential(1));
     await page.locator('#cascade').screenshot({ path: join(ARTEFACTS, 'playground-cascade.png') });
     await page.fill('#cascade-steps', '0');
     await page.click('#cascade-run');

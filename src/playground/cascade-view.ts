@@ -7,7 +7,7 @@ import type { EngineClient } from './client.js';
 import { EngineError } from './client.js';
 import type { CascadeView } from './cascade.js';
 import { cascadeCharts } from './charts.js';
-import { el, figure, int, pct, usd } from './format.js';
+import { el, figure, int, pct, sci, usd } from './format.js';
 
 export class CascadePanel {
   constructor(
@@ -68,7 +68,7 @@ export class CascadePanel {
     const head = ['step', `${v.underlying} index (USD)`, 'liquidated', 'volume (USD)', 'fees (USD)', 'bad debt (USD)', 'socialised (USD)', 'ADL (USD)', 'fund (USD)', 'ledger residual (USD)'];
     const t = el('table', { class: 'grid', id: 'cascade-steps' }, el('tr', {}, ...head.map((h) => el('th', {}, h))));
     for (const s of v.steps) {
-      t.append(el('tr', {}, el('td', {}, s.label), figure(s.spot[v.underlying]), el('td', { class: 'num' }, int(s.liquidated)), figure(s.volumeUsd), figure(s.fees), figure(s.badDebt), figure(s.socialised), figure(s.adlCharged), figure(s.insuranceFund), figure(s.ledger.residual)));
+      t.append(el('tr', {}, el('td', {}, s.label), figure(s.spot[v.underlying]), el('td', { class: 'num' }, int(s.liquidated)), figure(s.volumeUsd), figure(s.fees), figure(s.badDebt), figure(s.socialised), figure(s.adlCharged), figure(s.insuranceFund), figure(s.ledger.residual, {}, sci)));
     }
     const a = el('div', { class: 'chart', id: 'chart-cascade-fund' });
     const b = el('div', { class: 'chart', id: 'chart-cascade-liquidations' });
