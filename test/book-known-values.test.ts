@@ -54,7 +54,7 @@ describe('the book matrix as known values (a plan engine on the book market)', (
       const row = new Float64Array(ns);
       let options = 0;
       for (const name of book.ins.names) {
-        const i = e.table.find(name);
+        const i = e.table.indexOf(name); // in the table already (added above): a lookup
         expect(known.into(name, row, 0)).toBe(true);
         for (let s = 0; s < ns; s++) expect(Object.is(row[s], e.risk!.values[i * ns + s]), `${name} scenario ${s}`).toBe(true);
         if (e.table.kind[i] === 0) options++; // 0: Kind.Option

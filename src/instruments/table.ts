@@ -103,11 +103,6 @@ export class InstrumentTable {
     return i;
   }
 
-  /** Index of an instrument (or coin key) already in the table, −1 when absent (nothing parsed nor added). */
-  find(name: string): number {
-    return this.index.get(name) ?? -1;
-  }
-
   /** Index of an instrument already parsed (indexOf without parsing its name again: a book's tick re-values known instruments). */
   indexOfInstrument(inst: Instrument): number {
     const hit = this.index.get(inst.name);
