@@ -160,9 +160,9 @@ export class HealthTracker {
   /**
    * A tick's transitions when nobody receives events: each account of `moved` (from `changed`)
    * keeps the health its figures give, and each that has one takes a number from `seq`, as
-   * `transitions` numbers its events; returns how many. No result or event object is built.
-   * (An account whose figures are finite but whose full result is not, an engine bug, counts here
-   * though `transitions` would skip it: its result answers OPTMARGIN_NON_FINITE either way.)
+   * `transitions` numbers its events; returns how many. No result or event object is built. An
+   * account has a health here exactly when its full result is finite (`figuresInto`), so the
+   * count is `transitions`' with or without subscribers.
    */
   settle(book: BookEngine, moved: readonly number[], seq: () => number): number {
     let n = 0;

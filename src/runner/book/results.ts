@@ -44,9 +44,11 @@ export function underlyingsOf(red: ReduceArrays, rows: ResultRows, ins: ResultIn
 /**
  * Equity, IM, MM of account k into out[0..2] and its health index (HEALTHS), −1 for an account
  * without a finite result. `single` is the account's single-path result (null: not computed),
- * undefined for a vectorized account (read from the reduce arrays).
+ * undefined for a vectorized account (read from the reduce arrays). −1 exactly when the account's
+ * full result (`gridResult`, then `finiteOrError`) answers an error: a health is never given to an
+ * account whose reported result is not finite (test/book-figures-finite.test.ts).
  */
-export function figuresInto(red: ReduceArrays, single: MarginResult | null | undefined, k: number, out: Float64Array): number {
+export function figuresInto(red: ReduceArrays, rows: Pick<ResultRows, 'loss'>, single: MarginResult | null | undefined, k: number, out: Float64Array): number {
   let h: number;
   if (single !== undefined) {
     if (!single || !single.ok) return -1;
@@ -55,13 +57,31 @@ export function figuresInto(red: ReduceArrays, single: MarginResult | null | und
     out[2] = single.maintenanceMargin;
     h = HEALTHS.indexOf(single.health);
   } else {
-    if (red.accFailed[k]) return -1;
+    if (red.accFailed[k] || !gridExtrasFinite(red, rows, k)) return -1;
     out[0] = red.accEquity[k];
     out[1] = red.accIm[k];
     out[2] = red.accMm[k];
     h = red.accHealth[k];
   }
   return Number.isFinite(out[0]) && Number.isFinite(out[1]) && Number.isFinite(out[2]) ? h : -1;
+}
+
+/**
+ * Whether the numbers `gridResult` reports for vectorized account k besides equity, IM and MM
+ * are finite, read from the same arrays by the same expressions: available funds, collateral
+ * value, the margin ratio, and each pooled row's worst loss and IM.
+ */
+function gridExtrasFinite(red: ReduceArrays, rows: Pick<ResultRows, 'loss'>, k: number): boolean {
+  const equity = red.accEquity[k];
+  if (!Number.isFinite(red.accAvail[k]) || !Number.isFinite(red.accCv[k])) return false;
+  if (equity > 0 && !Number.isFinite(red.accMm[k] / equity)) return false;
+  if (red.accKind[k] !== AccKind.Pooled) return true;
+  const j = red.accSubFrom[k];
+  for (let q = red.subRowStart[j]; q < red.subRowStart[j + 1]; q++) {
+    const r = red.subRows[q];
+    if (!Number.isFinite(Math.max(0, rows.loss[r])) || !Number.isFinite(red.rowIm[r])) return false;
+  }
+  return true;
 }
 
 /** The result of vectorized account k from the book's arrays (a failed chunk's account: OPTMARGIN_WORKER_FAILED). */

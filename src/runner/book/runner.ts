@@ -461,7 +461,7 @@ export class BookEngine implements ScheduledBook {
 
   /** Equity, IM, MM of account k into out[0..2]; returns its health index, −1 without a finite result (no allocation). */
   figuresInto(k: number, out: Float64Array): number {
-    return figuresInto(this.red, this.path[k] === Path.Single ? (this.single.get(k) ?? null) : undefined, k, out);
+    return figuresInto(this.red, this.rows, this.path[k] === Path.Single ? (this.single.get(k) ?? null) : undefined, k, out);
   }
 
   private rawResult(k: number): BookAccountResult {

@@ -1,0 +1,100 @@
+/**
+ * One rule for "this account has a health": the book's allocation-free read of an account's
+ * figures (`BookEngine.figuresInto`, which the summary, the health tracker and the simulator use)
+ * gives a health exactly when the account's full result (`BookEngine.result`, finite or error)
+ * is ok. Each number the full result reports is made non-finite in turn in the book's arrays (as
+ * an engine bug would leave it), and the two reads must agree; so must the health tracker's two
+ * paths (`settle` without subscribers, `transitions` with them).
+ */
+import { afterAll, describe, expect, test } from 'vitest';
+import { defaultMarket, resolveMarket } from '../src/market/index.js';
+import { BookEngine } from '../src/runner/book/runner.js';
+import { HealthTracker } from '../src/runner/book/health.js';
+import { AccKind } from '../src/measures/grid/reduce.js';
+import { HEALTHS } from '../src/measures/health.js';
+import { generateBook } from '../src/io/gen-book.js';
+
+const market = resolveMarket(defaultMarket());
+const accounts = generateBook({ accounts: 60, seed: 11, market }).accounts;
+const engines: BookEngine[] = [];
+afterAll(async () => {
+  for (const e of engines) await e.close();
+});
+
+async function loaded(): Promise<BookEngine> {
+  const e = BookEngine.create({ market, model: 'deribit-pm-2024.1', threads: 1 });
+  engines.push(e);
+  e.load(accounts);
+  await e.recompute();
+  return e;
+}
+
+type Poke = { name: string; array: (e: BookEngine, k: number) => [Float64Array, number] | null; value: number; ok: boolean };
+const firstRow = (e: BookEngine, k: number): number => e.red.subRows[e.red.subRowStart[e.red.accSubFrom[k]]];
+const pooled = (e: BookEngine, k: number): boolean => e.red.accKind[k] === AccKind.Pooled;
+/** Each poke and whether the full result stays ok (worst loss is max(0, loss): −∞ reports 0). */
+const POKES: Poke[] = [
+  { name: 'available funds NaN', array: (e, k) => [e.red.accAvail, k], value: NaN, ok: false },
+  { name: 'collateral value +∞', array: (e, k) => [e.red.accCv, k], value: Infinity, ok: false },
+  { name: 'a pooled row IM NaN', array: (e, k) => (pooled(e, k) ? [e.red.rowIm, firstRow(e, k)] : null), value: NaN, ok: false },
+  { name: 'a pooled row loss +∞', array: (e, k) => (pooled(e, k) ? [e.rows.loss, firstRow(e, k)] : null), value: Infinity, ok: false },
+  { name: 'a pooled row loss −∞', array: (e, k) => (pooled(e, k) ? [e.rows.loss, firstRow(e, k)] : null), value: -Infinity, ok: true },
+];
+
+describe('figuresInto gives a health exactly when the full result is finite', () => {
+  test('each reported number made non-finite in turn, on every account', async () => {
+    const e = await loaded();
+    const fig = new Float64Array(3);
+    let poked = 0;
+    for (const p of POKES) {
+      for (let k = 0; k < e.n; k++) {
+        const at = p.array(e, k);
+        if (!at) continue;
+        const [a, i] = at;
+        const kept = a[i];
+        a[i] = p.value;
+        const r = e.result(k);
+        expect(r.ok, `${p.name}, account ${k}`).toBe(p.ok);
+        expect(e.figuresInto(k, fig) >= 0, `${p.name}, account ${k}`).toBe(r.ok);
+        a[i] = kept;
+        poked++;
+      }
+    }
+    expect(poked).toBeGreaterThan(2 * e.n); // every account, and the pooled ones' rows
+  });
+
+  test('a margin ratio that overflows (equity the least positive double, MM finite): no health, as the result says', async () => {
+    const e = await loaded();
+    const k = e.red.accMm.findIndex((mm) => mm > 1);
+    const kept = e.red.accEquity[k];
+    e.red.accEquity[k] = Number.MIN_VALUE; // MM / 4.9e-324 > 2e323 × 1 > 1.8e308: +∞
+    const r = e.result(k);
+    expect(r.ok).toBe(false);
+    expect(e.figuresInto(k, new Float64Array(3))).toBe(-1);
+    e.red.accEquity[k] = kept;
+    expect(e.result(k).ok).toBe(true);
+  });
+
+  test('the health tracker counts the same transitions with and without subscribers', async () => {
+    const e = await loaded();
+    const all = Array.from({ length: e.n }, (_, k) => k);
+    const quiet = new HealthTracker();
+    const heard = new HealthTracker();
+    quiet.reset(all.map((k) => e.result(k)));
+    heard.reset(all.map((k) => e.result(k)));
+    for (let k = 0; k < e.n; k++) {
+      if (k % 3 === 2) continue;
+      e.red.accHealth[k] = (e.red.accHealth[k] + 1) % HEALTHS.length; // a transition the arrays give…
+      if (k % 3 === 0) e.red.accAvail[k] = NaN; // …to a result that is not finite: no health, no event
+    }
+    let seqQuiet = 0;
+    let seqHeard = 0;
+    const settled = quiet.settle(e, quiet.changed(e, all), () => ++seqQuiet);
+    const events = heard.tick(e, all, () => 'hash', () => ++seqHeard);
+    expect(events.length).toBe(Math.ceil((e.n - 1) / 3)); // k % 3 === 1: each a real transition
+    expect(settled).toBe(events.length);
+    expect(seqQuiet).toBe(seqHeard);
+    for (const k of all) expect(quiet.code(k)).toBe(heard.code(k));
+    expect(quiet.changed(e, all)).toEqual([]); // both now hold the health the arrays give
+  });
+});
