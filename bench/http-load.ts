@@ -248,13 +248,24 @@ function workSizer(cpuUs: number, every = 500): () => number {
     if (cpuUs <= 0) return 0;
     if (++n === every) {
       const c = process.cpuUsage(cpu0);
-      const spent = (c.user + c.system) / every;
-      units = Math.max(0, Math.round(spent > 0 ? units * Math.min(2, Math.max(0.5, cpuUs / spent)) + (spent < cpuUs && units === 0 ? 10 : 0) : units));
+      units = rescaled(units, (c.user + c.system) / every, cpuUs);
       n = 0;
       cpu0 = process.cpuUsage();
     }
     return units;
   };
+}
+
+/**
+ * The next units per request, given the CPU time per request `spent` (µs) at `units` and the
+ * aim `cpuUs`: scaled by aim / spent, by at most 2× either way per step; from 0 units, 10 to
+ * start from when the aim is not reached yet.
+ */
+function rescaled(units: number, spent: number, cpuUs: number): number {
+  if (!(spent > 0)) return units;
+  if (units === 0) return spent < cpuUs ? 10 : 0;
+  const factor = Math.min(2, Math.max(0.5, cpuUs / spent));
+  return Math.round(units * factor);
 }
 
 function cannedServer(bytes: number, cpuUs: number): void {
