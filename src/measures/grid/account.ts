@@ -23,6 +23,7 @@ import type { MarginOutcome } from '../outcome.js';
 import type { AccountInput, CurrencyFigures, MarginFigures, PositionBreakdown, PositionChange, UnderlyingGridBreakdown } from '../types.js';
 import { RowBases, BASES, rowIm } from './addons.js';
 import { WhatIfMoves } from './whatif-moves.js';
+import { IsolatedSubs } from './isolated-subs.js';
 import type { GridMeasureParams } from './params.js';
 import { AccKind, combineRows, plainReduceArrays, reduceAccount, type ReduceArrays } from './reduce.js';
 
@@ -81,6 +82,8 @@ export class GridAccountMeasure {
   private idx = new Int32Array(8);
   /** what-if scratch: the changes' instrument indices, the rows they add, the balances they book, the coin exposures they move */
   private readonly moves: WhatIfMoves;
+  /** the last isolated account's sub-accounts (figures only), for the next one's equal ones */
+  private readonly subs = new IsolatedSubs();
 
   constructor(
     readonly params: GridMeasureParams,
@@ -227,43 +230,63 @@ export class GridAccountMeasure {
     return { modeApplied: 'isolated', figures: fig, collateralValue: r.collateralValue, perCurrency: {}, greeks: greeksOf(this.table, r), positions, grid };
   }
 
-  /** An isolated account's figures; with `grid`, the breakdown of every row and position too (else positions is empty). */
+  /**
+   * An isolated account's figures; with `grid`, the breakdown of every row and position too (else
+   * positions is empty). Figures only: a sub-account equal to one of the last such account's is
+   * read from it (IsolatedSubs), the others computed and all kept for the next.
+   */
   private isolatedFigures(a: AccountInput, r: Resolved, grid: UnderlyingGridBreakdown[] | null): { fig: MarginFigures; positions: PositionBreakdown[] } {
-    const tb = this.table;
     const n = r.n;
-    const all: PnlVectors[] = [];
+    const subs = grid ? null : this.subs;
+    subs?.begin();
+    const all: (PnlVectors | number)[] = [];
+    const lines: CollateralLine[][] = [];
     let nRows = 0;
     for (let p = 0; p < n; p++) {
-      const lines: CollateralLine[] = this.resolver.collateralLines(`positions[${p}].collateral`, a.positions[p].collateral ?? {});
-      let own = 0;
-      for (const c of lines) own += c.value;
-      const v = this.vectors.of(r, p, p + 1, lines, own);
-      all.push(v);
-      nRows += v.slots.length;
+      const own: CollateralLine[] = this.resolver.collateralLines(`positions[${p}].collateral`, a.positions[p].collateral ?? {});
+      const hit = subs ? subs.match(r.instr[p], r.size[p], a.positions[p].entryPrice, own) : -1;
+      if (hit >= 0) {
+        all.push(hit);
+        nRows += subs!.rowsOf(hit);
+      } else {
+        let value = 0;
+        for (const c of own) value += c.value;
+        const v = this.vectors.of(r, p, p + 1, own, value);
+        all.push(v);
+        nRows += v.slots.length;
+      }
+      lines.push(own);
     }
     this.ensure(n, nRows);
     const positions: PositionBreakdown[] = grid ? new Array(n) : [];
     for (let p = 0, row0 = 0; p < n; p++) {
       const v = all[p];
-      this.rows(v, v.pnl, row0, grid);
-      this.setSub(p, row0, v.slots.length, v.equity);
-      if (grid) {
-        const im = combineRows(this.params, this.red.rowIm, this.red.subRows, row0, row0 + v.slots.length);
-        const mm = this.params.mmFraction * im;
-        positions[p] = {
-          index: p,
-          instrument: tb.names[r.instr[p]],
-          size: r.size[p],
-          valueUsd: r.posValue[p],
-          initialMargin: im,
-          maintenanceMargin: mm,
-          equity: v.equity,
-          health: healthOf(v.equity, im, mm),
-        };
+      let rows: number;
+      let equity: number;
+      if (typeof v === 'number') {
+        rows = subs!.rowsOf(v);
+        equity = subs!.equityOf(v);
+        subs!.rowImsInto(v, this.red.rowIm, row0);
+        this.red.rowFailed.fill(0, row0, row0 + rows);
+      } else {
+        rows = v.slots.length;
+        equity = v.equity;
+        this.rows(v, v.pnl, row0, grid);
       }
-      row0 += v.slots.length;
+      this.setSub(p, row0, rows, equity);
+      subs?.record(r.instr[p], r.size[p], a.positions[p].entryPrice, lines[p], this.red.rowIm, row0, rows, equity);
+      if (grid && typeof v !== 'number') positions[p] = this.positionBreakdown(r, p, row0, rows, equity);
+      row0 += rows;
     }
+    subs?.end();
     return { fig: this.figures(AccKind.Isolated, n, r.collateralValue), positions };
+  }
+
+  /** Position p of an isolated account: its sub-account's rows [row0, row0 + nRows) combined, its equity. */
+  private positionBreakdown(r: Resolved, p: number, row0: number, nRows: number, equity: number): PositionBreakdown {
+    const im = combineRows(this.params, this.red.rowIm, this.red.subRows, row0, row0 + nRows);
+    const mm = this.params.mmFraction * im;
+    return { index: p, instrument: this.table.names[r.instr[p]], size: r.size[p], valueUsd: r.posValue[p], initialMargin: im, maintenanceMargin: mm, equity, health: healthOf(equity, im, mm) };
   }
 
   /** The kept state of a portfolio/cross account (the last one margined), or null when it has none (or a stale one). */
