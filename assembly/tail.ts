@@ -7,7 +7,7 @@
 // 1,000 scenarios never materialises its 800 MB of P&L vectors.
 //
 // Cache blocking: scenarios are processed in blocks of BLOCK (2 KB of each
-// instrument row), eight at a time in registers while the account's positions
+// instrument row), up to fourteen at a time in registers while the account's positions
 // stream by; an account's rows for one block stay in L1 across its positions.
 // The scalar build sums the same products in the same order.
 
