@@ -59,9 +59,9 @@ export class InstrumentTable {
   theta = new Float64Array(0);
   group = new Int32Array(0);
 
-  constructor(market: MarginMarket) {
+  constructor(market: MarginMarket, capacity = 64) {
     this.market = market;
-    this.grow(64);
+    this.grow(capacity);
   }
 
   private grow(cap: number): void {
@@ -123,17 +123,42 @@ export class InstrumentTable {
   }
 
   private add(name: string, inst: Instrument | null, coinUnderlying?: string): number {
-    const m = this.market;
     const u = inst ? inst.underlying : coinUnderlying!;
     const slot = this.underlyingSlot(u);
     if (this.count === this.capacity) this.grow(this.capacity * 2);
     const i = this.count;
+    this.underlyingOf[i] = slot;
+    this.kind[i] = inst ? KIND_OF[inst.kind] : Kind.Coin;
+    this.inverse[i] = inst?.settlement === 'inverse' ? 1 : 0;
+    this.isPut[i] = inst?.kind === 'option' && inst.optionType === 'put' ? 1 : 0;
+    this.strike[i] = inst?.kind === 'option' ? inst.strike : 0;
+    this.expiry[i] = inst?.kind === 'option' || inst?.kind === 'future' ? inst.expiry : 0;
+    this.valueAt(i, inst, u); // throws (nothing added) when it has expired
+    let group = -1;
+    if (inst?.kind === 'option') {
+      const gk = `${u}|${inst.expiry}|${inst.strike}`;
+      group = this.groups.get(gk) ?? -1;
+      if (group < 0) {
+        group = this.groups.size;
+        this.groups.set(gk, group);
+        this.groupSlot.push(slot);
+      }
+    }
+    this.group[i] = group;
+    this.names.push(name);
+    this.instruments.push(inst);
+    this.count = i + 1;
+    return i;
+  }
+
+  /**
+   * Instrument i's market fields — years to expiry, forward, vol, mark, unit value, Greeks — on
+   * this table's market, from its kind, settlement, strike and expiry (already in the arrays);
+   * `inst` null: one coin of `u`. Throws when it has expired.
+   */
+  private valueAt(i: number, inst: Instrument | null, u: string): void {
+    const m = this.market;
     const S = m.spot(u);
-    let kind = Kind.Coin;
-    let inverse = 0;
-    let isPut = 0;
-    let strike = 0;
-    let expiry = 0;
     let t = 0;
     let F = S;
     let vol = 0;
@@ -143,15 +168,12 @@ export class InstrumentTable {
     let gamma = 0;
     let vega = 0;
     let theta = 0;
-    let group = -1;
     if (inst) {
-      kind = KIND_OF[inst.kind];
-      inverse = inst.settlement === 'inverse' ? 1 : 0;
+      const inverse = this.inverse[i];
       const cs = inst.contractSize;
+      const expiry = this.expiry[i];
       if (inst.kind === 'option') {
-        isPut = inst.optionType === 'put' ? 1 : 0;
-        strike = inst.strike;
-        expiry = inst.expiry;
+        const strike = this.strike[i];
         t = m.timeToExpiry(expiry);
         if (!(t > 0)) {
           throw new OptmarginError(
@@ -161,7 +183,7 @@ export class InstrumentTable {
         }
         F = m.forward(u, expiry);
         vol = m.vol(u, expiry, strike);
-        const g = black76Reference(isPut === 1, F, strike, vol, t, m.rate, false);
+        const g = black76Reference(this.isPut[i] === 1, F, strike, vol, t, m.rate, false);
         // Inverse: USD value = (V/F)·S; with S/F fixed under a move every Greek scales by S/F.
         const r = inverse ? S / F : 1;
         mark = inverse ? g.price / F : g.price;
@@ -170,17 +192,8 @@ export class InstrumentTable {
         gamma = g.gamma * r * cs;
         vega = g.vega * r * cs;
         theta = g.theta * r * cs;
-        const gk = `${u}|${expiry}|${strike}`;
-        let gid = this.groups.get(gk);
-        if (gid === undefined) {
-          gid = this.groups.size;
-          this.groups.set(gk, gid);
-          this.groupSlot.push(slot);
-        }
-        group = gid;
       } else if (inst.kind === 'future' || inst.kind === 'perpetual') {
         if (inst.kind === 'future') {
-          expiry = inst.expiry;
           t = m.timeToExpiry(expiry);
           if (!(t > 0)) {
             throw new OptmarginError(
@@ -202,18 +215,10 @@ export class InstrumentTable {
         }
       } else {
         mark = S;
-        unitValue = S * inst.contractSize;
-        delta = inst.contractSize;
+        unitValue = S * cs;
+        delta = cs;
       }
     }
-    this.names.push(name);
-    this.instruments.push(inst);
-    this.underlyingOf[i] = slot;
-    this.kind[i] = kind;
-    this.inverse[i] = inverse;
-    this.isPut[i] = isPut;
-    this.strike[i] = strike;
-    this.expiry[i] = expiry;
     this.t[i] = t;
     this.forward[i] = F;
     this.vol[i] = vol;
@@ -223,9 +228,29 @@ export class InstrumentTable {
     this.gamma[i] = gamma;
     this.vega[i] = vega;
     this.theta[i] = theta;
-    this.group[i] = group;
-    this.count = i + 1;
-    return i;
+  }
+
+  /**
+   * The same instruments — same indices, names and groups — valued on `market` by valueAt (a
+   * book's tick re-reads its underlying's instruments so: no name looked up, no group key made).
+   * Throws as indexOf does when the market lacks an underlying or an instrument has expired.
+   */
+  repriced(market: MarginMarket): InstrumentTable {
+    const tb = new InstrumentTable(market, Math.max(64, this.count));
+    for (const u of this.underlyings) tb.underlyingSlot(u);
+    for (const [k, v] of this.index) tb.index.set(k, v);
+    for (const [k, v] of this.groups) tb.groups.set(k, v);
+    tb.groupSlot.push(...this.groupSlot);
+    const n = this.count;
+    for (const f of ['underlyingOf', 'kind', 'inverse', 'isPut', 'strike', 'expiry', 'group'] as const) tb[f].set(this[f].subarray(0, n) as never);
+    for (let i = 0; i < n; i++) {
+      const inst = this.instruments[i];
+      tb.valueAt(i, inst, this.underlyings[this.underlyingOf[i]]);
+      tb.names.push(this.names[i]);
+      tb.instruments.push(inst);
+      tb.count = i + 1;
+    }
+    return tb;
   }
 
   get groupCount(): number {

@@ -55,6 +55,8 @@ export class BookInstruments implements BaseInstruments {
   private byName: Map<string, number> | null = null;
   /** this numbering of the rows, unique in the process (each snapshot lays the instruments out anew: a row index means nothing across them) */
   layout = 0;
+  /** per slot, its instruments as its last tick read them (readMarks); dropped when the instruments change (snapshot, extend) */
+  private lastMarks: (PendingRevaluation | undefined)[] = [];
 
   constructor(private readonly set: ScenarioSet | null) {}
 
@@ -101,6 +103,7 @@ export class BookInstruments implements BaseInstruments {
     for (let i = 0; i < n; i++) this.cs[i] = tb.instruments[i]?.contractSize ?? 1;
     this.names = tb.names.slice(0, n);
     this.byName = null;
+    this.lastMarks = [];
     this.layout = ++layouts;
     this.parsed = tb.instruments.slice(0, n);
     this.underlyings = tb.underlyings.slice();
@@ -167,12 +170,17 @@ export class BookInstruments implements BaseInstruments {
     }
   }
 
-  /** One slot's instruments valued on `market` into the forward and unit-value arrays, and its index. */
+  /**
+   * One slot's instruments valued on `market` into the forward and unit-value arrays, and its
+   * index: the slot's table of its last tick repriced (the same instruments, valued again), or on
+   * its first tick since the instruments changed a table of them looked up one by one.
+   */
   private readMarks(slot: number, market: MarginMarket): PendingRevaluation {
     const u = this.underlyings[slot];
-    const sub = new InstrumentTable(market);
-    const map: number[] = [];
-    for (let i = 0; i < this.n; i++) {
+    const last = this.lastMarks[slot];
+    const sub = last ? last.sub.repriced(market) : new InstrumentTable(market);
+    const map: number[] = last ? last.map : [];
+    for (let i = 0; i < this.n && !last; i++) {
       if (this.slot[i] !== slot) continue;
       const inst = this.parsed[i];
       const j = inst ? sub.indexOfInstrument(inst) : sub.coinIndex(u);
@@ -183,7 +191,7 @@ export class BookInstruments implements BaseInstruments {
       this.unitValue[map[j]] = sub.unitValue[j];
     }
     this.slotSpot[slot] = market.spot(u);
-    return { slot, sub, map };
+    return (this.lastMarks[slot] = { slot, sub, map });
   }
 
   /** The second half: the revaluation of a pending underlying's instruments into the matrix, its weights and labels. */
@@ -222,6 +230,7 @@ export class BookInstruments implements BaseInstruments {
     const from = this.n;
     const n = tb.count;
     if (n === from) return;
+    this.lastMarks = [];
     this.kind = growShared(this.kind, n);
     this.fromEntry = growShared(this.fromEntry, n);
     this.inverse = growShared(this.inverse, n);
