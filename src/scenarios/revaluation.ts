@@ -30,6 +30,13 @@ export interface KnownValues {
   into(name: string, out: Float64Array, offset: number): boolean;
 }
 
+/**
+ * The option batch and prices of priceBlock, shared by this thread's revaluations: a block is
+ * filled, priced and stored in one synchronous call, and a book's tick makes a revaluation every
+ * time (a fresh batch was about 1 MB of new arrays per tick).
+ */
+const scratch = { batch: allocOptionBatch(0), prices: new Float64Array(0) };
+
 export class Revaluation {
   readonly table: InstrumentTable;
   readonly set: ScenarioSet;
@@ -45,6 +52,10 @@ export class Revaluation {
   private shockedVol = new Float64Array(0);
   /** the options sync() prices (table indices, ascending) */
   private todo = new Int32Array(64);
+  /** per option group: the block (priceBlock's number) that last computed its vols, and where in the batch */
+  private groupBlock = new Int32Array(0);
+  private groupAt = new Int32Array(0);
+  private blocks = 0;
   private readonly known: KnownValues | null;
 
   constructor(table: InstrumentTable, set: ScenarioSet, known: KnownValues | null = null) {
@@ -105,10 +116,12 @@ export class Revaluation {
 
   private ensureScratch(total: number): void {
     const ns = this.nScen;
-    if (this.batch.forward.length < total) {
-      this.batch = allocOptionBatch(total);
-      this.prices = new Float64Array(total);
+    if (scratch.batch.forward.length < total) {
+      scratch.batch = allocOptionBatch(total);
+      scratch.prices = new Float64Array(total);
     }
+    this.batch = scratch.batch;
+    this.prices = scratch.prices;
     if (this.shiftedK.length < ns) {
       this.shiftedK = new Float64Array(ns);
       this.baseVol = new Float64Array(ns);
@@ -158,24 +171,57 @@ export class Revaluation {
     const ns = this.nScen;
     const b = this.batch;
     const rate = tb.market.rate;
+    const block = this.nextBlock(tb.groupCount);
     let j = 0;
     for (let o = from; o < to; o++) {
       const i = this.todo[o];
       const sc = this.scenariosOf(tb.underlyingOf[i]);
+      this.volsInto(i, sc, block, j);
       const flags = (tb.isPut[i] ? OptionFlag.Put : 0) | (tb.inverse[i] ? OptionFlag.Inverse : 0);
-      shockedVolsInto(sc.vol, tb.t[i], tb.strike[i], tb.forward[i], sc.moves, this.baseVolsOf(i, sc), ns, this.shockedVol);
       const F = tb.forward[i];
-      for (let s = 0; s < ns; s++) b.forward[j + s] = F * (1 + sc.moves[s]);
-      b.vol.set(this.shockedVol.subarray(0, ns), j);
-      b.strike.fill(tb.strike[i], j, j + ns);
-      b.t.fill(tb.t[i], j, j + ns);
-      b.rate.fill(rate, j, j + ns);
-      b.flags.fill(flags, j, j + ns);
+      const K = tb.strike[i];
+      const t = tb.t[i];
+      for (let s = 0; s < ns; s++) {
+        b.forward[j + s] = F * (1 + sc.moves[s]);
+        b.strike[j + s] = K;
+        b.t[j + s] = t;
+        b.rate[j + s] = rate;
+        b.flags[j + s] = flags;
+      }
       j += ns;
     }
     b.length = (to - from) * ns;
     marginPricer()(b, this.prices);
     this.storeOptionValues(from, to);
+  }
+
+  /** A new block's number; the per-group records sized to the table's groups. */
+  private nextBlock(groups: number): number {
+    if (this.groupBlock.length < groups) {
+      this.groupBlock = new Int32Array(Math.max(groups, 2 * this.groupBlock.length));
+      this.groupAt = new Int32Array(this.groupBlock.length);
+    }
+    return ++this.blocks;
+  }
+
+  /**
+   * Option i's shocked vol in every scenario into the batch at j. A call and a put of one strike
+   * and expiry (one group: tb.group) read the same smile at the same moved strikes and take the
+   * same shocks: the vols of the group's first option in this block are copied, not computed again.
+   */
+  private volsInto(i: number, sc: UnderlyingScenarios, block: number, j: number): void {
+    const tb = this.table;
+    const ns = this.nScen;
+    const vol = this.batch.vol;
+    const g = tb.group[i];
+    if (this.groupBlock[g] === block) {
+      vol.copyWithin(j, this.groupAt[g], this.groupAt[g] + ns);
+      return;
+    }
+    shockedVolsInto(sc.vol, tb.t[i], tb.strike[i], tb.forward[i], sc.moves, this.baseVolsOf(i, sc), ns, this.shockedVol);
+    for (let s = 0; s < ns; s++) vol[j + s] = this.shockedVol[s];
+    this.groupBlock[g] = block;
+    this.groupAt[g] = j;
   }
 
   /** values = (scenario price × contract size) − unit value; inverse prices are coin: × the shocked index. */
