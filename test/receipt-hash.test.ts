@@ -10,7 +10,7 @@
  * reached all four lanes and cancelled out in the fold).
  */
 import { expect, test } from 'vitest';
-import { hashWords } from '../src/runner/book/receipt.js';
+import { hashListed, hashWords } from '../src/runner/book/receipt.js';
 
 const words = (xs: number[]): Uint32Array => Uint32Array.from(xs);
 
@@ -56,5 +56,18 @@ test('chained over several arrays: a sign flip in an earlier array changes the f
       g[i] = -g[i];
       expect(h(g), `n ${n}, value ${i}`).not.toBe(h0);
     }
+  }
+});
+
+test('hashListed is hashWords over the listed doubles\' words gathered in list order (odd and even counts, repeats, a sub-range)', () => {
+  let s = 99;
+  const rnd = (): number => (s = (Math.imul(s, 1103515245) + 12345) >>> 0);
+  const a = Float64Array.from({ length: 50 }, () => (rnd() - 2 ** 31) / 7);
+  for (const n of [0, 1, 2, 3, 4, 5, 17, 40]) {
+    const list = Int32Array.from({ length: n }, () => rnd() % 50);
+    const gathered = Float64Array.from(list, (k) => a[k]);
+    const want = hashWords(0x811c9dc5, new Uint32Array(gathered.buffer), 0, 2 * n);
+    expect(hashListed(0x811c9dc5, a, list, 0, n), `n ${n}`).toBe(want);
+    if (n > 3) expect(hashListed(7, a, list, 1, n - 1)).toBe(hashWords(7, new Uint32Array(gathered.buffer), 2, 2 * (n - 1)));
   }
 });
