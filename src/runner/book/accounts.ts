@@ -15,7 +15,7 @@ import { ColumnIndex, repeatsCurrency } from './column-index.js';
 import { collateralExposure, entryLegCoin } from '../../instruments/valuation.js';
 import type { MarginMarket } from '../../market/margin-market.js';
 import { AccKind, type ReduceArrays } from '../../measures/grid/reduce.js';
-import { F64, I32, sharedI32 } from './arrays.js';
+import { F64, I32, reserve, sharedI32 } from './arrays.js';
 import type { EquityArrays } from './equity.js';
 import type { BookInstruments } from './instruments.js';
 import { EquityParts } from './parts.js';
@@ -29,11 +29,19 @@ export class Holdings {
   leg = new I32(64);
   /** sub-account l owns holdings [end[l−1], end[l]) (end[−1] = 0) */
   end = new I32(64);
-  push(i: number, q: number, slot: number, leg: number): void {
-    this.instr.push(i);
-    this.size.push(q);
-    this.slot.push(slot);
-    this.leg.push(leg);
+  /** the arrays with one entry per holding */
+  private readonly columns = [this.instr, this.size, this.slot, this.leg];
+  /** Appends a holding (room reserved: `reserve`). */
+  put(i: number, q: number, slot: number, leg: number): void {
+    this.instr.put(i);
+    this.size.put(q);
+    this.slot.put(slot);
+    this.leg.put(leg);
+  }
+  /** Room for `holds` more holdings and `subs` more sub-accounts (arrays.ts reserve). */
+  reserve(holds: number, subs: number): void {
+    for (const g of this.columns) reserve(g, holds);
+    reserve(this.end, subs);
   }
   truncate(nHold: number, nSubs: number): void {
     this.instr.n = this.size.n = this.slot.n = this.leg.n = nHold;
@@ -93,6 +101,8 @@ export class BookAccounts {
   private nSlots = 0;
   /** per set of slots, the list holdersOf last found (dropped whenever a record changes) */
   private holders = new Map<string, Int32Array>();
+  /** the arrays with one entry per sub-account (reserveFor) */
+  private readonly perSub = [this.subAcc, this.subPosFrom, this.subPosTo, this.subColFrom, this.subColTo, this.subEntryFrom];
 
   constructor(nAccounts: number) {
     this.accColFrom = sharedI32(nAccounts);
@@ -114,6 +124,7 @@ export class BookAccounts {
     c.reset();
     c.add(a);
     const cols = c.view();
+    this.reserveFor(cols, 0, 1, hold);
     return this.resolveColumns(ctx, cols, 0, k, hold, this.columnIndex(ctx, cols));
   }
 
@@ -125,7 +136,8 @@ export class BookAccounts {
   /**
    * Appends the sub-accounts of account j of `cols` as book account k, straight from the columns
    * (no object per account or position; `index` maps the columns' names and currencies to the
-   * load's, each looked up once). Null — nothing appended — as `resolve`.
+   * load's, each looked up once), in the room the caller reserved (reserveFor: a chunk's at
+   * once). Null — nothing appended — as `resolve`.
    */
   resolveColumns(ctx: ResolveContext, cols: BookColumns, j: number, k: number, hold: Holdings, index: ColumnIndex): ResolvedAccount | null {
     if (repeatsCurrency(cols, j)) return this.resolve(ctx, accountAt(cols, j)!, k, hold); // lines as an object holds them: the last of a currency
@@ -143,6 +155,27 @@ export class BookAccounts {
       this.parts.rollback(marks.parts, marks.op);
       return null;
     }
+  }
+
+  /**
+   * Room for accounts [j0, j1) of the columns in every array they append to (at most one
+   * sub-account per position plus one per account, two holdings per position — an inverse
+   * future's coin leg — and one per collateral line): resolving them never grows an array.
+   */
+  reserveFor(c: BookColumns, j0: number, j1: number, hold: Holdings): void {
+    const p0 = c.posStart[j0];
+    const p1 = c.posStart[j1];
+    const nPos = p1 - p0;
+    const nCol = c.colStart[j1] - c.colStart[j0] + c.pcolStart[p1] - c.pcolStart[p0];
+    const subs = nPos + j1 - j0;
+    hold.reserve(2 * nPos + nCol, subs);
+    for (const g of this.perSub) reserve(g, subs);
+    reserve(this.opInstr, nPos);
+    reserve(this.opSize, nPos);
+    reserve(this.opEntry, nPos);
+    reserve(this.colCur, nCol);
+    reserve(this.colAmount, nCol);
+    this.parts.reserve(nPos, subs);
   }
 
   private append(ctx: ResolveContext, c: BookColumns, j: number, k: number, hold: Holdings, index: ColumnIndex): ResolvedAccount {
@@ -177,10 +210,10 @@ export class BookAccounts {
   }
 
   private openSub(k: number): void {
-    this.subAcc.push(k);
-    this.subPosFrom.push(this.opInstr.n);
-    this.subColFrom.push(this.colCur.n);
-    this.subEntryFrom.push(this.opEntry.n);
+    this.subAcc.put(k);
+    this.subPosFrom.put(this.opInstr.n);
+    this.subColFrom.put(this.colCur.n);
+    this.subEntryFrom.put(this.opEntry.n);
     this.nSubs++;
   }
 
@@ -188,9 +221,9 @@ export class BookAccounts {
   private closeSub(hold: Holdings, tb: InstrumentTable): void {
     const j = this.nSubs - 1;
     this.parts.addSub(this.opInstr.a, this.subPosFrom.a[j], this.opInstr.n, this.subEntryFrom.a[j], tb.underlyingOf);
-    this.subPosTo.push(this.opInstr.n);
-    this.subColTo.push(this.colCur.n);
-    hold.end.push(hold.instr.n);
+    this.subPosTo.put(this.opInstr.n);
+    this.subColTo.put(this.colCur.n);
+    hold.end.put(hold.instr.n);
   }
 
   /**
@@ -221,9 +254,9 @@ export class BookAccounts {
   /** Stores an original position (instrument i of the table; entry NaN = none). */
   private pushPosition(i: number, size: number, entry: number): void {
     const atMark = entry !== entry;
-    this.opInstr.push(atMark ? i : ~i);
-    this.opSize.push(size);
-    if (!atMark) this.opEntry.push(entry);
+    this.opInstr.put(atMark ? i : ~i);
+    this.opSize.put(size);
+    if (!atMark) this.opEntry.put(entry);
   }
 
   /** A position's holdings (its stored index op): itself, and the coin leg of an inverse future/perpetual (size·cs / entry). */
@@ -231,12 +264,12 @@ export class BookAccounts {
     const tb = ctx.table;
     const slot = tb.underlyingOf[i];
     const atMark = entry !== entry;
-    hold.push(i, size, slot, -1);
+    hold.put(i, size, slot, -1);
     const kind = tb.kind[i];
     if ((kind === Kind.Future || kind === Kind.Perpetual) && tb.inverse[i]) {
       const cs = tb.instruments[i]?.contractSize ?? 1;
       const ci = tb.coinIndex(tb.underlyings[slot]);
-      hold.push(ci, entryLegCoin(kind, tb.inverse[i], cs, size, atMark ? ctx.forwardOf(i) : entry), tb.underlyingOf[ci], atMark ? op : -1);
+      hold.put(ci, entryLegCoin(kind, tb.inverse[i], cs, size, atMark ? ctx.forwardOf(i) : entry), tb.underlyingOf[ci], atMark ? op : -1);
     }
   }
 
@@ -246,10 +279,10 @@ export class BookAccounts {
       const amount = amounts[q];
       if (amount === 0) continue;
       const c = index.currency(cur[q]);
-      this.colCur.push(c);
-      this.colAmount.push(amount);
+      this.colCur.put(c);
+      this.colAmount.put(amount);
       const coin = this.curCoin[c];
-      if (hold && coin >= 0) hold.push(coin, collateralExposure(amount, this.curHaircut[c]), ctx.table.underlyingOf[coin], -1);
+      if (hold && coin >= 0) hold.put(coin, collateralExposure(amount, this.curHaircut[c]), ctx.table.underlyingOf[coin], -1);
     }
   }
 

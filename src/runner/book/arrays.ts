@@ -14,7 +14,7 @@ export class I32 {
   n = 0;
   constructor(
     capacity = 1024,
-    private readonly shared = false,
+    readonly shared = false,
   ) {
     this.a = shared ? sharedI32(capacity) : new Int32Array(capacity);
   }
@@ -26,6 +26,10 @@ export class I32 {
     }
     this.a[this.n++] = v;
   }
+  /** Appends v where room is already reserved (reserve): no capacity check. */
+  put(v: number): void {
+    this.a[this.n++] = v;
+  }
 }
 
 export class F64 {
@@ -33,7 +37,7 @@ export class F64 {
   n = 0;
   constructor(
     capacity = 1024,
-    private readonly shared = false,
+    readonly shared = false,
   ) {
     this.a = shared ? sharedF64(capacity) : new Float64Array(capacity);
   }
@@ -43,6 +47,10 @@ export class F64 {
       b.set(this.a);
       this.a = b;
     }
+    this.a[this.n++] = v;
+  }
+  /** Appends v where room is already reserved (reserve): no capacity check. */
+  put(v: number): void {
     this.a[this.n++] = v;
   }
 }
@@ -71,6 +79,21 @@ export function growPlain<T extends Typed>(a: T, n: number): T {
   const b = new C(Math.max(n, 2 * a.length));
   b.set(a as never);
   return b;
+}
+
+/**
+ * Room in `g` for `extra` more values (one growth, to at least double; only the n values in use
+ * are copied): a resolve reserves a chunk's worth before its loop, so that its appends never copy
+ * a growing array (nor allocate a SharedArrayBuffer) one doubling at a time.
+ */
+export function reserve(g: I32 | F64, extra: number): void {
+  const need = g.n + extra;
+  if (need <= g.a.length) return;
+  const C = g.a.constructor as { new (n: number): Typed; new (b: SharedArrayBuffer): Typed; BYTES_PER_ELEMENT: number };
+  const cap = Math.max(need, 2 * g.a.length);
+  const b = g.shared ? shared(C, cap) : new C(cap);
+  b.set(g.a.subarray(0, g.n));
+  (g as { a: Typed }).a = b;
 }
 
 /** Shared reduce arrays for n accounts (sub-account and row arrays are sized by the layout). */

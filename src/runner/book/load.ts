@@ -13,7 +13,7 @@
 import { Mode, MODE_NAMES, type BookColumns } from '../../instruments/columns.js';
 import type { AccountInput, AccountMode } from '../../instruments/types.js';
 import { AccKind, type ReduceArrays } from '../../measures/grid/reduce.js';
-import { I32, sharedI32 } from './arrays.js';
+import { I32, reserve, sharedI32 } from './arrays.js';
 import { Holdings, type BookAccounts, type ResolveContext, type ResolvedAccount } from './accounts.js';
 import type { BookInstruments } from './instruments.js';
 import type { BookRows } from './rows.js';
@@ -52,6 +52,8 @@ export class LoadSession {
    */
   admitColumns(cols: BookColumns, ids: string[], modes: AccountMode[], onProgress?: (done: number, total: number) => void): void {
     const index = this.grid ? this.accounts.columnIndex(this.ctx, cols) : null;
+    if (index) this.accounts.reserveFor(cols, 0, cols.n, this.hold); // the chunk's room at once, not doubling by doubling
+    reserve(this.rec, REC * cols.n);
     for (let j = 0; j < cols.n; j++) {
       if (onProgress && (j & 8191) === 0) onProgress(j, cols.n);
       const k = this.n++;
@@ -71,17 +73,18 @@ export class LoadSession {
   /** Records the placement of the account just admitted (null: the single path). */
   private record(res: ResolvedAccount | null): void {
     const r = this.rec;
+    reserve(r, REC);
     if (!res) {
-      for (let i = 0; i < REC; i++) r.push(i === 0 ? Path.Single : 0);
+      for (let i = 0; i < REC; i++) r.put(i === 0 ? Path.Single : 0);
       return;
     }
     if (res.kind === AccKind.Isolated) this.isolated++;
-    r.push(Path.Grid);
-    r.push(res.kind);
-    r.push(res.subFrom);
-    r.push(res.subTo);
-    r.push(res.colFrom);
-    r.push(res.colTo);
+    r.put(Path.Grid);
+    r.put(res.kind);
+    r.put(res.subFrom);
+    r.put(res.subTo);
+    r.put(res.colFrom);
+    r.put(res.colTo);
   }
 
   /** The load's report, once the rows are laid out (resolveMs: from the start of the load). */

@@ -13,7 +13,7 @@
  * tick's chunks read or write are shared.
  */
 import { underlyingOrder } from '../../instruments/valuation.js';
-import { F64, I32 } from './arrays.js';
+import { F64, I32, reserve } from './arrays.js';
 
 /** Where the parts' arrays stood (a rollback point: an account that fails to resolve leaves nothing). */
 export interface PartsMark {
@@ -34,6 +34,8 @@ export class EquityParts {
   readonly subInput = new I32();
   /** positions (stored index) of grouped sub-accounts, in input order */
   readonly inputOp = new I32();
+  /** the arrays with at most one entry per position (a part holds one or more positions) */
+  private readonly perPosition = [this.slot, this.value, this.opStart, this.entryStart, this.inputOp];
   /** scratch: a sub-account's distinct slots; its positions' instruments; stored order → input position */
   private slots = new Int32Array(8);
   private instr = new Int32Array(64);
@@ -42,6 +44,13 @@ export class EquityParts {
   constructor() {
     this.subStart.push(0);
     this.opStart.push(0); // one more entry than parts: the last is one past the last position
+  }
+
+  /** Room for `positions` more positions in `subs` more sub-accounts (arrays.ts reserve). */
+  reserve(positions: number, subs: number): void {
+    for (const g of this.perPosition) reserve(g, positions); // at most one part per position
+    reserve(this.subStart, subs);
+    reserve(this.subInput, subs);
   }
 
   /** Scratch for a sub-account's n positions' instruments (table indices), to fill before `group`. */
@@ -83,12 +92,12 @@ export class EquityParts {
   /** Records the input order of the next sub-account's positions, stored from op0 in `order` (group's), or none (null). */
   addInput(order: Int32Array | null, n: number, op0: number): void {
     if (order === null) {
-      this.subInput.push(-1);
+      this.subInput.put(-1);
       return;
     }
-    this.subInput.push(this.inputOp.n);
+    this.subInput.put(this.inputOp.n);
     const at = this.inputOp.n;
-    for (let s = 0; s < n; s++) this.inputOp.push(0);
+    this.inputOp.n += n;
     for (let s = 0; s < n; s++) this.inputOp.a[at + order[s]] = op0 + s;
   }
 
@@ -105,15 +114,15 @@ export class EquityParts {
       const s = slotOf[x < 0 ? ~x : x];
       if (s !== prev) {
         this.opStart.a[this.slot.n] = p;
-        this.slot.push(s);
-        this.value.push(0);
-        this.opStart.push(to);
-        this.entryStart.push(e);
+        this.slot.put(s);
+        this.value.put(0);
+        this.opStart.put(to);
+        this.entryStart.put(e);
         prev = s;
       }
       if (x < 0) e++;
     }
-    this.subStart.push(this.slot.n);
+    this.subStart.put(this.slot.n);
   }
 
   mark(): PartsMark {

@@ -45,6 +45,11 @@ export class BookRows {
   private futInstr = new I32(1024, true);
   private futNet = new F64(1024, true);
   private readonly rowBases = new RowBases();
+  /** records a computed row's net futures (computeBases: one function, not one per row) */
+  private readonly recordFutures = (i: number, net: number): void => {
+    this.futInstr.push(i);
+    this.futNet.push(net);
+  };
   /** holdings edited in place since the last load or full copy (csr.edits), and an edit's scratch */
   private editLog = new I32(1024, true);
   private readonly scratch = { instr: new I32(), size: new F64(), bases: new Float64Array(BASES), fut: new I32(), net: new F64() };
@@ -220,13 +225,7 @@ export class BookRows {
     }
     const { rowStart, posInstr, posSize } = this.csr;
     const record = this.rowFutStart.n === r + 1;
-    const onFutures = record
-      ? (i: number, net: number): void => {
-          this.futInstr.push(i);
-          this.futNet.push(net);
-        }
-      : undefined;
-    this.rowBases.rowInto(this.params, ins, ins.n, ins.groupCount, posInstr, posSize, rowStart[r], rowStart[r + 1], this.bases, r, onFutures);
+    this.rowBases.rowInto(this.params, ins, ins.n, ins.groupCount, posInstr, posSize, rowStart[r], rowStart[r + 1], this.bases, r, record ? this.recordFutures : undefined);
     if (record) this.rowFutStart.push(this.futInstr.n);
   }
 
