@@ -28,7 +28,6 @@ import { deltaQty, notionalUsd, positionFacts, type PositionFacts } from './exec
 import { loadMechanism, type Mechanism } from './mechanism.js';
 import { hashed, hashedAs } from './paths.js';
 import { planLiquidation, type LiquidationPlan } from './plan.js';
-import { mainUnderlying } from './shortfall-book.js';
 
 /** A plan as the step books it (no after.margin: the book re-margins the account). */
 export interface RoundPlan {
@@ -52,7 +51,8 @@ const CHUNK = 64;
 export function roundPlan(engine: MarginEngine, a: AccountInput, mechanism: Mechanism, prior: Readonly<Record<string, number>>, securityModuleBalance?: number): RoundPlan | null {
   const plan = planLiquidation(engine, a, { mechanism, priorNotional: prior as Record<string, number>, securityModuleBalance, validated: true });
   if (plan.steps.length === 0) return null;
-  const out: RoundPlan = { totals: plan.totals, underlying: mainUnderlying(plan.steps), account: plan.after.account, flowU: [], flowNotional: [], flowCoin: [] };
+  const out: RoundPlan = { totals: plan.totals, underlying: '', account: plan.after.account, flowU: [], flowNotional: [], flowCoin: [] };
+  const closed = new ClosedNotional();
   const add = (u: string, notional: number, coin: number): void => {
     out.flowU.push(u);
     out.flowNotional.push(notional);
@@ -64,6 +64,7 @@ export function roundPlan(engine: MarginEngine, a: AccountInput, mechanism: Mech
     if (s.type === 'close') {
       const f = (facts[s.position] ??= positionFacts(engine.table, a.positions[s.position], s.position));
       add(f.underlying, s.notionalUsd, -deltaQty(engine.table, f, -s.size)); // the liquidator sells what the account was long
+      closed.add(f.underlying, s.notionalUsd);
     } else if (s.type === 'auction-bid' && s.percent > 0) {
       a.positions.forEach((p, j) => {
         const f = positionFacts(engine.table, p, j);
@@ -71,7 +72,27 @@ export function roundPlan(engine: MarginEngine, a: AccountInput, mechanism: Mech
       });
     }
   }
+  out.underlying = closed.main();
   return out;
+}
+
+/** Notional a plan's close steps took per underlying, summed in step order; the main underlying is the first with the most ('' when none). */
+class ClosedNotional {
+  private readonly u: string[] = [];
+  private readonly n: number[] = [];
+
+  add(u: string, notional: number): void {
+    const j = this.u.indexOf(u);
+    if (j >= 0) this.n[j] += notional;
+    else this.u.push(u), this.n.push(0 + notional);
+  }
+
+  main(): string {
+    let best = '';
+    let most = 0;
+    for (let j = 0; j < this.u.length; j++) if (this.n[j] > most) (best = this.u[j]), (most = this.n[j]);
+    return best;
+  }
 }
 
 /** The book's revaluation matrix for a runner on `market` and `model` while the book stays on that market; null when it is on another. */

@@ -20,7 +20,6 @@ import type { AccountInput, LoadedModel } from '../measures/types.js';
 import { notionalUsd, positionFacts } from './execution.js';
 import type { Mechanism } from './mechanism.js';
 import { hashed } from './paths.js';
-import type { PlanStep } from './plan-core.js';
 import { allocateAdl, socialiseLoss, type AdlCandidate } from './shortfall.js';
 import type { CurrencyLedger, ShortfallTotals } from './ledger.js';
 
@@ -65,7 +64,7 @@ export class ShortfallBook {
     this.gross0 = gross;
   }
 
-  /** A bankrupt account after its plan: `deficit` = −equity (its currency); the plan's main underlying (mainUnderlying) and closed notional. */
+  /** A bankrupt account after its plan: `deficit` = −equity (its currency); the plan's main underlying (RoundPlan.underlying) and closed notional. */
   add(k: number, deficit: number, underlying: string, closedNotionalUsd: number): void {
     this.pending.push({ k, deficit, underlying, notional: closedNotionalUsd });
   }
@@ -194,23 +193,7 @@ export class ShortfallBook {
   }
 }
 
-/** The underlying a plan closed the most notional of (ADL's bankrupt position: matched against that underlying's queue); '' when it closed nothing. */
-export function mainUnderlying(steps: readonly PlanStep[]): string {
-  const by = new Map<string, number>();
-  let name = '';
-  let u = '';
-  for (const s of steps) {
-    if (s.type !== 'close') continue;
-    if (s.instrument !== name) u = prefixOf((name = s.instrument)); // a plan's steps come in runs of one position
-    by.set(u, (by.get(u) ?? 0) + s.notionalUsd);
-  }
-  let underlying = '';
-  let notional = 0;
-  for (const [u, n] of by) if (n > notional) [underlying, notional] = [u, n];
-  return underlying;
-}
-
-/** An instrument name's underlying prefix (before the first '-' or '_'), remembered per name: a plan's steps repeat a few names. */
+/** An instrument name's underlying prefix (before the first '-' or '_'), remembered per name. */
 const prefixes = new Map<string, string>();
 function prefixOf(name: string): string {
   let u = prefixes.get(name);

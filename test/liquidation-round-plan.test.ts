@@ -1,0 +1,58 @@
+/**
+ * A cascade round's plan (src/liquidation/plan-round.ts roundPlan): the liquidators' flow of each
+ * close step and the plan's main underlying — the one it closed the most notional of, which the
+ * shortfall desk charges a bankrupt account's deficit to — checked against the plan's steps read
+ * by hand (each step's underlying from its instrument's name, notional at the index).
+ */
+import { describe, expect, it } from 'vitest';
+import { liquidation, margin } from '../src/index.js';
+import type { AccountInput } from '../src/api/margin.js';
+import { roundPlan } from '../src/liquidation/plan-round.js';
+
+const T0 = Date.UTC(2026, 0, 27, 8);
+const market = margin.tableMarket({
+  valuationTime: T0,
+  underlyings: { BTC: { spot: 100_000, perpetual: 100_000, vol: 0.5 }, ETH: { spot: 3_000, perpetual: 3_000, vol: 0.7 } },
+});
+const engine = margin.createMarginEngine({ market, model: 'deribit-standard-2024.1' });
+const mech = liquidation.loadMechanism('deribit-incremental');
+const cross = (usdc: number, btc: number, eth: number): AccountInput => ({
+  id: 'x',
+  mode: 'cross',
+  collateral: { USDC: usdc },
+  positions: [
+    { instrument: 'BTC_USDC-PERPETUAL', size: btc, entryPrice: 100_000 },
+    { instrument: 'ETH_USDC-PERPETUAL', size: eth, entryPrice: 3_000 },
+  ],
+});
+
+/** Closed notional per underlying from the steps (the name's coin before '_'), in order of first close. */
+function byHand(p: liquidation.LiquidationPlan): Map<string, number> {
+  const by = new Map<string, number>();
+  for (const s of p.steps) if (s.type === 'close') by.set(s.instrument.split('_')[0], (by.get(s.instrument.split('_')[0]) ?? 0) + s.notionalUsd);
+  return by;
+}
+
+describe('a round plan: flow and main underlying', () => {
+  it('an account closed on both underlyings: the flow step by step, the main underlying the larger closed notional', () => {
+    // deep under water: 1 BTC (100 000 USD) and 50 ETH (150 000 USD) long, 1 000 USDC against ~5 000 of MM at 2 % +
+    for (const [btc, eth, main] of [[1, 50, 'ETH'], [2, 20, 'BTC']] as const) {
+      const a = margin.validateAccount(cross(1_000, btc, eth));
+      const plan = liquidation.planLiquidation(engine, a, { mechanism: mech, validated: true });
+      const r = roundPlan(engine, a, mech, {})!;
+      const hand = byHand(plan);
+      expect([...hand.keys()].sort()).toEqual(['BTC', 'ETH']);
+      expect(r.underlying).toBe(main);
+      expect(hand.get(main)!).toBeGreaterThan(hand.get(main === 'BTC' ? 'ETH' : 'BTC')!);
+      // one flow entry per close step: its underlying, its notional, the liquidator's net coin (it sells what the account was long)
+      const closes = plan.steps.filter((s) => s.type === 'close');
+      expect(r.flowU).toEqual(closes.map((s) => (s as liquidation.CloseStep).instrument.split('_')[0]));
+      expect(r.flowNotional).toEqual(closes.map((s) => s.notionalUsd));
+      closes.forEach((s, j) => expect(r.flowCoin[j]).toBeCloseTo((s as liquidation.CloseStep).size, 12)); // the step sells: the account's trade, in coin
+    }
+  });
+
+  it('nothing to close: no round plan', () => {
+    expect(roundPlan(engine, margin.validateAccount(cross(1e6, 1, 1)), mech, {})).toBeNull();
+  });
+});
