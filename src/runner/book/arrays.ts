@@ -2,6 +2,7 @@
  * Growable typed arrays of the book runner, and the SharedArrayBuffer-backed arrays its tasks
  * read and write (posting a task to a worker shares them, it copies nothing).
  */
+import { ErrorCodes, OptmarginError } from '../../errors.js';
 import type { ReduceArrays } from '../../measures/grid/reduce.js';
 
 /**
@@ -26,8 +27,9 @@ export class I32 {
     }
     this.a[this.n++] = v;
   }
-  /** Appends v where room is already reserved (reserve): no capacity check. */
+  /** Appends v where room is already reserved (reserve): no growth; a put past the room is an engine bug (INTERNAL), never a value lost. */
   put(v: number): void {
+    if (this.n >= this.a.length) overReserved(this.a.length);
     this.a[this.n++] = v;
   }
 }
@@ -49,10 +51,16 @@ export class F64 {
     }
     this.a[this.n++] = v;
   }
-  /** Appends v where room is already reserved (reserve): no capacity check. */
+  /** Appends v where room is already reserved (reserve): no growth; a put past the room is an engine bug (INTERNAL), never a value lost. */
   put(v: number): void {
+    if (this.n >= this.a.length) overReserved(this.a.length);
     this.a[this.n++] = v;
   }
+}
+
+/** A store past a typed array's end is silently dropped: the reservation's bound (accounts.ts reserveFor) was wrong. */
+function overReserved(capacity: number): never {
+  throw new OptmarginError(ErrorCodes.INTERNAL, `book resolve: an append past the ${capacity} values reserved`);
 }
 
 type Typed = Int32Array | Float64Array | Uint8Array;
