@@ -31,4 +31,13 @@ describe('reserve and put', () => {
       expect(g.n).toBe(2); // nothing counted that was not stored
     }
   });
+
+  test('extend: n values appended in the room, where they start; past the room, OPTMARGIN_INTERNAL', () => {
+    const g = new I32(4);
+    g.put(5);
+    expect(g.extend(3)).toBe(1);
+    expect(g.n).toBe(4);
+    expect(() => g.extend(1)).toThrowError(expect.objectContaining({ code: 'OPTMARGIN_INTERNAL' }) as Error);
+    expect(g.n).toBe(4);
+  });
 });

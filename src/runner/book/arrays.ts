@@ -32,6 +32,13 @@ export class I32 {
     if (this.n >= this.a.length) overReserved(this.a.length);
     this.a[this.n++] = v;
   }
+  /** Appends n values for the caller to write, in reserved room (as put); returns where they start. */
+  extend(n: number): number {
+    if (this.n + n > this.a.length) overReserved(this.a.length);
+    const at = this.n;
+    this.n += n;
+    return at;
+  }
 }
 
 export class F64 {

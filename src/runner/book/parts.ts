@@ -96,8 +96,7 @@ export class EquityParts {
       return;
     }
     this.subInput.put(this.inputOp.n);
-    const at = this.inputOp.n;
-    this.inputOp.n += n;
+    const at = this.inputOp.extend(n);
     for (let s = 0; s < n; s++) this.inputOp.a[at + order[s]] = op0 + s;
   }
 
