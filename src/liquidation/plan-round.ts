@@ -83,14 +83,22 @@ class ClosedNotional {
 
   add(u: string, notional: number): void {
     const j = this.u.indexOf(u);
-    if (j >= 0) this.n[j] += notional;
-    else this.u.push(u), this.n.push(0 + notional);
+    if (j >= 0) {
+      this.n[j] += notional;
+      return;
+    }
+    this.u.push(u);
+    this.n.push(0 + notional); // from +0, as a sum from 0 would be (−0 stays out)
   }
 
   main(): string {
     let best = '';
     let most = 0;
-    for (let j = 0; j < this.u.length; j++) if (this.n[j] > most) (best = this.u[j]), (most = this.n[j]);
+    for (let j = 0; j < this.u.length; j++) {
+      if (!(this.n[j] > most)) continue;
+      best = this.u[j];
+      most = this.n[j];
+    }
     return best;
   }
 }
