@@ -170,9 +170,10 @@ export class ShortfallBook {
         let n = 0;
         let gross = 0;
         a.positions.forEach((q, j) => {
-          const x = notionalUsd(positionFacts(engine.table, q, j), q.size);
+          const f = positionFacts(engine.table, q, j);
+          const x = notionalUsd(f, q.size);
           gross += x;
-          if (prefixOf(q.instrument) === p.underlying) n += x;
+          if (f.underlying === p.underlying) n += x; // p.underlying: RoundPlan.underlying, from the same facts
         });
         const upnl = eq[k] - (this.eq0?.[k] ?? eq[k]);
         if (!(n > 0) || !(upnl > 0)) continue;
