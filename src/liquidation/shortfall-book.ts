@@ -84,7 +84,8 @@ export class ShortfallBook {
     let credit = amount;
     let positions = a.positions;
     if (scale) {
-      positions = a.positions.map((p) => (prefixOf(p.instrument) === scale.underlying ? { ...p, size: p.size * scale.keep } : p)).filter((p) => Math.abs(p.size) > 0);
+      const on = (q: AccountInput['positions'][number], j: number): boolean => positionFacts(scale.engine.table, q, j).underlying === scale.underlying;
+      positions = a.positions.map((q, j) => (on(q, j) ? { ...q, size: q.size * scale.keep } : q)).filter((q) => Math.abs(q.size) > 0);
       const before = scale.engine.margin(a);
       const after = scale.engine.margin({ ...a, positions });
       if (before.ok && after.ok) credit += before.equity - after.equity;
@@ -192,15 +193,4 @@ export class ShortfallBook {
       r.unrecovered += res.unrecovered;
     }
   }
-}
-
-/** An instrument name's underlying prefix (before the first '-' or '_'), remembered per name. */
-const prefixes = new Map<string, string>();
-function prefixOf(name: string): string {
-  let u = prefixes.get(name);
-  if (u === undefined) {
-    if (prefixes.size >= 65_536) prefixes.clear();
-    prefixes.set(name, (u = name.split(/[-_]/)[0]));
-  }
-  return u;
 }
