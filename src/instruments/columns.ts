@@ -14,6 +14,7 @@
  */
 import { ErrorCodes, type ErrorCode } from '../errors.js';
 import type { AccountInput, AccountMode, PositionInput } from './types.js';
+import { growPlain } from '../platform/typed.js';
 
 export const Mode = { Portfolio: 0, Cross: 1, Isolated: 2, Invalid: 255 } as const;
 export const MODE_NAMES: readonly AccountMode[] = ['portfolio', 'cross', 'isolated'];
@@ -49,11 +50,7 @@ class Grow<T extends Int32Array | Float64Array | Uint8Array> {
   n = 0;
   constructor(public a: T) {}
   push(v: number): void {
-    if (this.n === this.a.length) {
-      const b = new (this.a.constructor as new (n: number) => T)(this.a.length * 2);
-      b.set(this.a as never);
-      this.a = b;
-    }
+    if (this.n === this.a.length) this.a = growPlain(this.a, this.n + 1);
     this.a[this.n++] = v;
   }
   done(): T {

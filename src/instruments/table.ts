@@ -20,6 +20,7 @@ import { black76Reference } from '../pricing/reference.js';
 import { entryLegCoin, positionValue } from './valuation.js';
 import { Kind } from './kind.js';
 import type { MarginMarket } from '../market/margin-market.js';
+import { growPlain } from '../platform/typed.js';
 
 export { Kind } from './kind.js';
 
@@ -65,20 +66,15 @@ export class InstrumentTable {
   }
 
   private grow(cap: number): void {
-    const g = <T extends Float64Array | Int32Array | Uint8Array>(a: T, C: new (n: number) => T): T => {
-      const b = new C(cap);
-      b.set(a);
-      return b;
-    };
-    this.underlyingOf = g(this.underlyingOf, Int32Array);
-    this.kind = g(this.kind, Uint8Array);
-    this.inverse = g(this.inverse, Uint8Array);
-    this.isPut = g(this.isPut, Uint8Array);
-    this.group = g(this.group, Int32Array);
+    this.underlyingOf = growPlain(this.underlyingOf, cap);
+    this.kind = growPlain(this.kind, cap);
+    this.inverse = growPlain(this.inverse, cap);
+    this.isPut = growPlain(this.isPut, cap);
+    this.group = growPlain(this.group, cap);
     for (const f of ['strike', 'expiry', 't', 'forward', 'vol', 'mark', 'unitValue', 'delta', 'gamma', 'vega', 'theta'] as const) {
-      this[f] = g(this[f], Float64Array);
+      this[f] = growPlain(this[f], cap);
     }
-    this.capacity = cap;
+    this.capacity = this.kind.length;
   }
 
   underlyingSlot(u: string): number {

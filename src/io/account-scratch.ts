@@ -7,6 +7,7 @@
  */
 import { accepts } from '../instruments/account.js';
 import { Mode, type ColumnsBuilder } from '../instruments/columns.js';
+import { growPlain } from '../platform/typed.js';
 
 /** An interned string; once a position used it, its index in the builder's name table (of generation `gen`). */
 export interface Interned {
@@ -42,9 +43,7 @@ export class AccountScratch {
     for (let r = mapFrom; r < this.nLines; r++) if (this.lineCur[r] === cur) return false;
     const q = this.nLines++;
     if (q === this.lineAmount.length) {
-      const a = new Float64Array(2 * q);
-      a.set(this.lineAmount);
-      this.lineAmount = a;
+      this.lineAmount = growPlain(this.lineAmount, q + 1);
     }
     this.lineCur[q] = cur;
     this.lineAmount[q] = amount;
@@ -94,10 +93,9 @@ export class AccountScratch {
     this.open = true;
     const i = this.nPos++;
     if (i === this.pSize.length) {
-      const grow = <T extends Float64Array | Int32Array>(a: T, b: T): T => (b.set(a), b);
-      this.pSize = grow(this.pSize, new Float64Array(2 * i));
-      this.pEntry = grow(this.pEntry, new Float64Array(2 * i));
-      this.pLineEnd = grow(this.pLineEnd, new Int32Array(2 * i));
+      this.pSize = growPlain(this.pSize, i + 1);
+      this.pEntry = growPlain(this.pEntry, i + 1);
+      this.pLineEnd = growPlain(this.pLineEnd, i + 1);
     }
     this.pName[i] = name;
     this.pSize[i] = size;

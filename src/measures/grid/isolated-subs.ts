@@ -13,6 +13,7 @@
  * for at the last account's next unmatched sub-account and the one after it.
  */
 import type { CollateralLine } from '../../instruments/resolve.js';
+import { growPlain } from '../../platform/typed.js';
 
 /** One account's sub-accounts (structure of arrays, grown as needed). */
 class SubStore {
@@ -40,24 +41,19 @@ class SubStore {
     const n = this.n;
     if (n + 1 >= this.instr.length) {
       const c = 2 * (n + 1);
-      this.instr = grow(this.instr, new Int32Array(c));
-      this.size = grow(this.size, new Float64Array(c));
-      this.entry = grow(this.entry, new Float64Array(c));
-      this.hasEntry = grow(this.hasEntry, new Uint8Array(c));
-      this.equity = grow(this.equity, new Float64Array(c));
-      this.lineFrom = grow(this.lineFrom, new Int32Array(c + 1));
-      this.rowFrom = grow(this.rowFrom, new Int32Array(c + 1));
+      this.instr = growPlain(this.instr, c);
+      this.size = growPlain(this.size, c);
+      this.entry = growPlain(this.entry, c);
+      this.hasEntry = growPlain(this.hasEntry, c);
+      this.equity = growPlain(this.equity, c);
+      this.lineFrom = growPlain(this.lineFrom, c + 1);
+      this.rowFrom = growPlain(this.rowFrom, c + 1);
     }
     const l = this.lineFrom[n] + lines;
-    if (l > this.amounts.length) this.amounts = grow(this.amounts, new Float64Array(2 * l));
+    if (l > this.amounts.length) this.amounts = growPlain(this.amounts, 2 * l);
     const r = this.rowFrom[n] + rows;
-    if (r > this.rowIm.length) this.rowIm = grow(this.rowIm, new Float64Array(2 * r));
+    if (r > this.rowIm.length) this.rowIm = growPlain(this.rowIm, 2 * r);
   }
-}
-
-function grow<T extends Int32Array | Float64Array | Uint8Array>(a: T, b: T): T {
-  b.set(a);
-  return b;
 }
 
 export class IsolatedSubs {

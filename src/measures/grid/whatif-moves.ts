@@ -10,6 +10,7 @@ import { collateralExposure, collateralValue } from '../../instruments/valuation
 import { Kind } from '../../instruments/kind.js';
 import type { InstrumentTable } from '../../instruments/table.js';
 import type { PositionChange } from '../types.js';
+import { growPlain } from '../../platform/typed.js';
 
 export class WhatIfMoves {
   /** underlyings the changes add (rows with no holdings yet), in order */
@@ -71,10 +72,8 @@ export class WhatIfMoves {
   /** A coin exposure that moves: [instrument, size] appended to the what-if's pairs. */
   private coinMove(instrument: number, size: number): void {
     if (this.nCoin === this.coinI.length) {
-      const i = new Int32Array(2 * this.nCoin);
-      i.set(this.coinI);
-      this.coinI = i;
-      this.coinQ = grown(this.coinQ);
+      this.coinI = growPlain(this.coinI, this.nCoin + 1);
+      this.coinQ = growPlain(this.coinQ, this.nCoin + 1);
     }
     this.coinI[this.nCoin] = instrument;
     this.coinQ[this.nCoin++] = size;
@@ -97,7 +96,7 @@ export class WhatIfMoves {
     const next = old + d;
     if (b < 0) {
       b = this.nBooked++;
-      if (b === this.bookedAmt.length) this.bookedAmt = grown(this.bookedAmt);
+      if (b === this.bookedAmt.length) this.bookedAmt = growPlain(this.bookedAmt, b + 1);
       this.bookedCur[b] = cur;
     }
     this.bookedAmt[b] = next;
@@ -109,11 +108,4 @@ export class WhatIfMoves {
     }
     return collateralValue(next, t.price, t.haircut) - collateralValue(old, t.price, t.haircut);
   }
-}
-
-/** A Float64Array of twice the length, `a` copied in. */
-function grown(a: Float64Array): Float64Array<ArrayBuffer> {
-  const out = new Float64Array(2 * a.length);
-  out.set(a);
-  return out;
 }

@@ -87,15 +87,6 @@ export function growShared<T extends Typed>(a: T, n: number): T {
   return b;
 }
 
-/** `a` with room for n elements (doubling), contents copied. */
-export function growPlain<T extends Typed>(a: T, n: number): T {
-  if (n <= a.length) return a;
-  const C = a.constructor as { new (n: number): T };
-  const b = new C(Math.max(n, 2 * a.length));
-  b.set(a as never);
-  return b;
-}
-
 /**
  * Room in `g` for `extra` more values (one growth, to at least double; only the n values in use
  * are copied): a resolve reserves a chunk's worth before its loop, so that its appends never copy

@@ -13,7 +13,8 @@ import type { BaseInstruments } from '../../measures/grid/addons.js';
 import { Revaluation, type KnownValues } from '../../scenarios/revaluation.js';
 import type { ScenarioSet } from '../../scenarios/types.js';
 import { ErrorCodes, OptmarginError } from '../../errors.js';
-import { growPlain, growShared, sharedF64, sharedI32, sharedU8 } from './arrays.js';
+import { growShared, sharedF64, sharedI32, sharedU8 } from './arrays.js';
+import { growPlain } from '../../platform/typed.js';
 
 /** A tick's underlying whose marks are read and whose revaluation is still to do (BookInstruments.revalue). */
 export interface PendingRevaluation {

@@ -14,6 +14,7 @@
  */
 import { underlyingOrder } from '../../instruments/valuation.js';
 import { F64, I32, reserve } from './arrays.js';
+import { growPlain } from '../../platform/typed.js';
 
 /** Where the parts' arrays stood (a rollback point: an account that fails to resolve leaves nothing). */
 export interface PartsMark {
@@ -75,11 +76,7 @@ export class EquityParts {
       let u = 0;
       while (u < m && this.slots[u] !== s) u++;
       if (u < m) continue;
-      if (m === this.slots.length) {
-        const grown = new Int32Array(2 * m);
-        grown.set(this.slots);
-        this.slots = grown;
-      }
+      if (m === this.slots.length) this.slots = growPlain(this.slots, m + 1);
       this.slots[m++] = s;
     }
     if (m < 2) return null;
