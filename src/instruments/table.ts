@@ -26,6 +26,19 @@ export { Kind } from './kind.js';
 
 const KIND_OF: Record<Instrument['kind'], Kind> = { option: Kind.Option, future: Kind.Future, perpetual: Kind.Perpetual, spot: Kind.Spot };
 
+/** The market fields valueAt writes (an instrument's value on a table's market). */
+const MARKET_FIELDS = ['t', 'forward', 'vol', 'mark', 'unitValue', 'delta', 'gamma', 'vega', 'theta'] as const;
+
+/**
+ * Instruments another table has already valued on this table's market data (a book's
+ * underlyings as its last tick read them: BookInstruments.valued): indexOf copies an instrument
+ * found there instead of parsing and valuing its name again.
+ */
+export interface ValuedInstruments {
+  /** the table holding `name` valued on the current market data, or null (then indexOf parses and values it) */
+  tableOf(name: string): InstrumentTable | null;
+}
+
 export class InstrumentTable {
   readonly market: MarginMarket;
   count = 0;
@@ -60,7 +73,11 @@ export class InstrumentTable {
   theta = new Float64Array(0);
   group = new Int32Array(0);
 
-  constructor(market: MarginMarket, capacity = 64) {
+  constructor(
+    market: MarginMarket,
+    capacity = 64,
+    private readonly valued: ValuedInstruments | null = null,
+  ) {
     this.market = market;
     this.grow(capacity);
   }
@@ -90,14 +107,21 @@ export class InstrumentTable {
     return k;
   }
 
-  /** Index of an instrument by (Deribit) name; parses and values it on first sight. Throws on a bad name or missing data. */
+  /**
+   * Index of an instrument by (Deribit) name; parses and values it on first sight (or copies it
+   * from the valued instruments the table was given). Throws on a bad name or missing data.
+   */
   indexOf(name: string): number {
     const hit = this.index.get(name);
     if (hit !== undefined) return hit;
-    const i = this.indexOfInstrument(parseInstrument(name));
+    const from = this.valued?.tableOf(name) ?? undefined;
+    const j = from?.index.get(name);
+    const inst = j !== undefined ? from!.instruments[j] : null;
+    const i = inst ? this.add(name, inst, undefined, from, j) : this.indexOfInstrument(parseInstrument(name));
     this.index.set(name, i);
     return i;
   }
+
 
   /** Index of an instrument already parsed (indexOf without parsing its name again: a book's tick re-values known instruments). */
   indexOfInstrument(inst: Instrument): number {
@@ -118,7 +142,8 @@ export class InstrumentTable {
     return i;
   }
 
-  private add(name: string, inst: Instrument | null, coinUnderlying?: string): number {
+  /** Appends an instrument (or a coin of `coinUnderlying`), valued on this market — or copied from `from`'s instrument j, valued on the same data. */
+  private add(name: string, inst: Instrument | null, coinUnderlying?: string, from?: InstrumentTable, j = -1): number {
     const u = inst ? inst.underlying : coinUnderlying!;
     const slot = this.underlyingSlot(u);
     if (this.count === this.capacity) this.grow(this.capacity * 2);
@@ -129,7 +154,8 @@ export class InstrumentTable {
     this.isPut[i] = inst?.kind === 'option' && inst.optionType === 'put' ? 1 : 0;
     this.strike[i] = inst?.kind === 'option' ? inst.strike : 0;
     this.expiry[i] = inst?.kind === 'option' || inst?.kind === 'future' ? inst.expiry : 0;
-    this.valueAt(i, inst, u); // throws (nothing added) when it has expired
+    if (from) for (const f of MARKET_FIELDS) this[f][i] = from[f][j];
+    else this.valueAt(i, inst, u); // throws (nothing added) when it has expired
     let group = -1;
     if (inst?.kind === 'option') {
       const gk = `${u}|${inst.expiry}|${inst.strike}`;

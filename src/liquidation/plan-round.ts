@@ -21,6 +21,7 @@ import { priceRecipe, resolveMarket, withPriceMultipliers } from '../market/reso
 import type { MarginMarket } from '../market/margin-market.js';
 import type { MarketSnapshot, ResolvedMarket } from '../market/types.js';
 import type { KnownValues } from '../scenarios/revaluation.js';
+import type { ValuedInstruments } from '../instruments/table.js';
 import type { AccountInput, LoadedModel, MarginModel } from '../measures/types.js';
 import type { BookEngine } from '../runner/book/runner.js';
 import { jobModuleUrl, type JobTask } from '../runner/book/pool.js';
@@ -107,6 +108,11 @@ class ClosedNotional {
 function bookValues(book: BookEngine, market: MarginMarket, model: LoadedModel): KnownValues | null {
   if (book.market !== market || book.model.hash !== model.hash) return null;
   return book.ins.knownValues(() => book.market === market);
+}
+
+/** The book's valued instruments for a runner on `market` while the book stays on that market; null when it is on another. */
+function bookValued(book: BookEngine, market: MarginMarket): ValuedInstruments | null {
+  return book.market === market ? book.ins.valued(() => book.market === market) : null;
 }
 
 /** The round's market as a worker rebuilds it. */
@@ -197,7 +203,7 @@ export async function planRound(
   if (!spec) {
     // one after the other: each plan taken before the next is made (Lyra's security module balance is read at each plan's turn);
     // the instruments' scenario values copied from the book's matrix (the book is on this round's market: its tick priced them)
-    const engine = new MarginEngine({ market: hashed(market), model, knownValues: bookValues(book, market, model) });
+    const engine = new MarginEngine({ market: hashed(market), model, knownValues: bookValues(book, market, model), valued: bookValued(book, market) });
     for (const k of todo) {
       const plan = roundPlan(engine, book.account(k, true), mechanism, prior, fundBalance(k));
       if (plan) take(k, plan);

@@ -13,7 +13,7 @@ import { ErrorCodes, OptmarginError } from '../../errors.js';
 import { Kind } from '../../instruments/kind.js';
 import { validateAccount, validateChanges } from '../../instruments/account.js';
 import { AccountResolver } from '../../instruments/resolve.js';
-import { InstrumentTable } from '../../instruments/table.js';
+import { InstrumentTable, type ValuedInstruments } from '../../instruments/table.js';
 import { liquidationPrices } from '../../liquidation/price.js';
 import { marketHashOf, type MarginMarket } from '../../market/margin-market.js';
 import { PmeAccountMeasure } from '../../measures/deribit-pme/measure.js';
@@ -73,6 +73,8 @@ export interface MarginEngineOptions {
    * model's scenario set (a book's matrix: BookEngine.knownValues), copied instead of priced.
    */
   knownValues?: KnownValues | null;
+  /** Instruments already valued on this market's data (a book's: BookInstruments.valued), copied instead of parsed and valued. */
+  valued?: ValuedInstruments | null;
 }
 
 export class MarginEngine {
@@ -95,7 +97,7 @@ export class MarginEngine {
     this.market = opts.market;
     this.model = resolveModel(opts.model);
     this.marketHash = marketHashOf(opts.market);
-    this.table = new InstrumentTable(opts.market);
+    this.table = new InstrumentTable(opts.market, 64, opts.valued ?? null);
     const p = this.model.params;
     this.resolver = new AccountResolver(this.table, this.market, p.collateral, p.id);
     this.lyraFeeds = opts.lyraFeeds;

@@ -6,7 +6,7 @@
  */
 import { Kind } from '../../instruments/kind.js';
 import { valuedFromEntry } from '../../instruments/valuation.js';
-import { InstrumentTable } from '../../instruments/table.js';
+import { InstrumentTable, type ValuedInstruments } from '../../instruments/table.js';
 import type { MarginMarket } from '../../market/margin-market.js';
 import type { Instrument } from '../../market/types.js';
 import type { BaseInstruments } from '../../measures/grid/addons.js';
@@ -77,6 +77,21 @@ export class BookInstruments implements BaseInstruments {
         if (i < 0 || !current()) return false;
         out.set(this.risk.subarray(i * ns, i * ns + ns), offset);
         return true;
+      },
+    };
+  }
+
+  /**
+   * The instruments as the book's ticks valued them, for an account runner's table on the book's
+   * current market (a cascade round's engine), while `current()` holds (the guard of knownValues):
+   * an instrument's underlying as its last tick read it. Null for an instrument whose underlying
+   * has not been read since the instruments changed (snapshot, extend): the runner values it.
+   */
+  valued(current: () => boolean): ValuedInstruments {
+    return {
+      tableOf: (name) => {
+        const i = this.rowOf(name);
+        return i < 0 || !current() ? null : (this.lastMarks[this.slot[i]]?.sub ?? null);
       },
     };
   }
