@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { margin } from '../src/index.js';
-import { shockedVolsInto } from '../src/scenarios/vol-shock.js';
+import { shockedVolsInto, TermShockSizes } from '../src/scenarios/vol-shock.js';
 import { gridPreset } from './hand-grid.js';
 
 type GridModel = margin.GridModel;
@@ -98,6 +98,24 @@ describe('term vol shock', () => {
     const noAfter = { ...lyra, longTermAfterDays: undefined };
     expect(volShockSize(noAfter, 0.45, 45 / 365)).toBeCloseTo(0.45 * Math.pow(30 / 45, 0.13), 14);
   });
+
+  it('the sizes kept per expiry (TermShockSizes) and the vols written from them, by hand', () => {
+    const sizes = new TermShockSizes();
+    const e20 = sizes.of(lyra, 20 / 365);
+    const e90 = sizes.of(lyra, 90 / 365);
+    expect(sizes.of(lyra, 20 / 365)).toBe(e20); // the same expiry: its entry, not a new one
+    expect(sizes.of(rel, 20 / 365)).not.toBe(e20); // other params: their own entry
+    expect(sizes.upAt(e20)).toBeCloseTo(lyra.up * Math.pow(30 / 20, 0.3), 14);
+    expect(sizes.downAt(e90)).toBeCloseTo(lyra.down * Math.pow(30 / 90, 0.13), 14);
+    expect(sizes.upAt(sizes.of(rel, 20 / 365))).toBeCloseTo(0.38 * Math.pow(30 / 20, 0.3), 14);
+    // scenarios up, down, unchanged of a 60-day option (rel: relative shock, power 0.3) at σ 0.5
+    const out = new Float64Array(3);
+    const dir = Int8Array.from([1, -1, 0]);
+    for (let k = 0; k < 2; k++) shockedVolsInto({ kind: 'term', params: rel, dir }, 60 / 365, 1, 1, new Float64Array(3), Float64Array.from([0.5, 0.5, 0.5]), 3, out, sizes);
+    expect(out[0]).toBeCloseTo(0.5 * (1 + 0.38 * Math.pow(30 / 60, 0.3)), 14);
+    expect(out[1]).toBeCloseTo(0.5 * (1 - 0.38 * Math.pow(30 / 60, 0.3)), 14);
+    expect(out[2]).toBe(0.5);
+  });
 });
 
 describe('surface vol shock (historical and stress sets): σ′ = max(floor, σ·ratio[s] + shift(s, days, ln(K/F′)))', () => {
@@ -111,7 +129,7 @@ describe('surface vol shock (historical and stress sets): σ′ = max(floor, σ�
   const shift = (s: number, days: number, lm: number) => 0.001 * days + lm + s / 100;
   it('each scenario by hand, the floor included', () => {
     const out = new Float64Array(4).fill(-1);
-    shockedVolsInto({ kind: 'surface', ratio, floor: 0.05, shift }, t, K, F, moves, base, 3, out);
+    shockedVolsInto({ kind: 'surface', ratio, floor: 0.05, shift }, t, K, F, moves, base, 3, out, new TermShockSizes());
     // s0: 0.6 + 0.073 + ln(90,000/125,000); s1: 0.3 + 0.073 + ln(90,000/80,000) + 0.01; s2: 0.02 + 0.073 + ln 0.9 + 0.02 < 0.05
     expect(out[0]).toBeCloseTo(0.6 + 0.073 + Math.log(0.72), 14);
     expect(out[1]).toBeCloseTo(0.3 + 0.073 + Math.log(1.125) + 0.01, 14);
@@ -120,7 +138,7 @@ describe('surface vol shock (historical and stress sets): σ′ = max(floor, σ�
   });
   it('without a shift: σ·ratio, floored', () => {
     const out = new Float64Array(3);
-    shockedVolsInto({ kind: 'surface', ratio, floor: 0.05 }, t, K, F, moves, base, 3, out);
+    shockedVolsInto({ kind: 'surface', ratio, floor: 0.05 }, t, K, F, moves, base, 3, out, new TermShockSizes());
     expect(Array.from(out)).toEqual([0.6, 0.3, 0.05]);
   });
 });

@@ -13,7 +13,7 @@
 import { OptionFlag, allocOptionBatch, type OptionBatch } from '../pricing/types.js';
 import { InstrumentTable, Kind } from '../instruments/table.js';
 import { marginPricer } from './pricer.js';
-import { shockedVolsInto } from './vol-shock.js';
+import { shockedVolsInto, TermShockSizes } from './vol-shock.js';
 import type { ScenarioSet, UnderlyingScenarios } from './types.js';
 
 /** Options priced per block (× scenarios: a block of OPTION_BLOCK / nScen instruments). */
@@ -56,6 +56,8 @@ export class Revaluation {
   private groupBlock = new Int32Array(0);
   private groupAt = new Int32Array(0);
   private blocks = 0;
+  /** the term vol shock's sizes per expiry (computed once each, not per option) */
+  private readonly shockSizes = new TermShockSizes();
   private readonly known: KnownValues | null;
 
   constructor(table: InstrumentTable, set: ScenarioSet, known: KnownValues | null = null) {
@@ -218,7 +220,7 @@ export class Revaluation {
       vol.copyWithin(j, this.groupAt[g], this.groupAt[g] + ns);
       return;
     }
-    shockedVolsInto(sc.vol, tb.t[i], tb.strike[i], tb.forward[i], sc.moves, this.baseVolsOf(i, sc), ns, this.shockedVol);
+    shockedVolsInto(sc.vol, tb.t[i], tb.strike[i], tb.forward[i], sc.moves, this.baseVolsOf(i, sc), ns, this.shockedVol, this.shockSizes);
     for (let s = 0; s < ns; s++) vol[j + s] = this.shockedVol[s];
     this.groupBlock[g] = block;
     this.groupAt[g] = j;

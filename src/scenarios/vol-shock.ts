@@ -26,15 +26,49 @@ export function shockVol(p: VolShockParams, vol: number, dir: number, t: number)
 }
 
 /**
+ * The term shock's sizes (volShockSize up and down) per expiry, each computed once per distinct
+ * params and `t` and kept: a revaluation prices hundreds of options on about a dozen expiries, in
+ * no order of expiry (two Math.pow per option group before). Same doubles as volShockSize (they
+ * are its results).
+ */
+export class TermShockSizes {
+  private readonly params: VolShockParams[] = [];
+  private readonly t: number[] = [];
+  private readonly up: number[] = [];
+  private readonly down: number[] = [];
+
+  /** The index of the sizes of expiry t under p (see upAt / downAt), computed on its first call. */
+  of(p: VolShockParams, t: number): number {
+    const n = this.params.length;
+    for (let e = 0; e < n; e++) if (this.params[e] === p && (this.t[e] === t || (t !== t && this.t[e] !== this.t[e]))) return e; // NaN: one entry too
+    this.params.push(p);
+    this.t.push(t);
+    this.up.push(volShockSize(p, p.up, t));
+    this.down.push(volShockSize(p, p.down, t));
+    return n;
+  }
+
+  upAt(e: number): number {
+    return this.up[e];
+  }
+
+  downAt(e: number): number {
+    return this.down[e];
+  }
+}
+
+/**
  * Writes the shocked vol of every scenario of one option (strike K, forward F, expiry `t` years
  * away) into out[0..n): base[s] is the scenario's unshocked vol (the smile read at the moved
- * strike), moves[s] the scenario's relative move of F.
+ * strike), moves[s] the scenario's relative move of F. A term shock's sizes come from `sizes`
+ * (kept per expiry: the caller's across its options).
  */
-export function shockedVolsInto(shock: VolShock, t: number, K: number, F: number, moves: Float64Array, base: Float64Array, n: number, out: Float64Array): void {
+export function shockedVolsInto(shock: VolShock, t: number, K: number, F: number, moves: Float64Array, base: Float64Array, n: number, out: Float64Array, sizes: TermShockSizes): void {
   if (shock.kind === 'term') {
     const p = shock.params;
-    const up = volShockSize(p, p.up, t);
-    const down = volShockSize(p, p.down, t);
+    const e = sizes.of(p, t);
+    const up = sizes.upAt(e);
+    const down = sizes.downAt(e);
     for (let s = 0; s < n; s++) {
       const dir = shock.dir[s];
       out[s] = applyVolShock(p, base[s], dir, dir > 0 ? up : down);

@@ -90,9 +90,20 @@ function hashAccounts(h: number, a: Float64Array, s: ReduceSpan): number {
   return s.list ? hashListed(h, a, s.list, s.from, s.to) : hashRange(h, a, s.from, s.to);
 }
 
-function poisonAccounts(a: Float64Array, s: ReduceSpan): void {
-  if (!s.list) a.fill(NaN, s.from, s.to);
-  else for (let q = s.from; q < s.to; q++) a[s.list[q]] = NaN;
+/** NaN into the three account outputs (IM, MM, equity) of the span's accounts: a listed span (a tick's) in one pass over its list. */
+function poisonAccounts(s: ReduceSpan): void {
+  const { accIm, accMm, accEquity } = s.arrays;
+  const list = s.list;
+  if (!list) {
+    for (const a of [accIm, accMm, accEquity]) a.fill(NaN, s.from, s.to);
+    return;
+  }
+  for (let q = s.from; q < s.to; q++) {
+    const k = list[q];
+    accIm[k] = NaN;
+    accMm[k] = NaN;
+    accEquity[k] = NaN;
+  }
 }
 
 /** Rows + accounts a task computes (what runTask must report). */
@@ -138,11 +149,7 @@ export function poisonOutputs(t: BookTask): void {
     }
   }
   const acc = accountSpan(t);
-  if (acc) {
-    poisonAccounts(acc.arrays.accIm, acc);
-    poisonAccounts(acc.arrays.accMm, acc);
-    poisonAccounts(acc.arrays.accEquity, acc);
-  }
+  if (acc) poisonAccounts(acc);
 }
 
 /** The receipt a worker returns for a task it ran (`count` from runTask). */
