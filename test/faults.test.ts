@@ -10,13 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { findPackageRoot } from '../src/wasm/module.js';
+import { faultRunEnv } from './helpers.js';
 
 const cli = join(findPackageRoot(), 'dist', 'src', 'cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'optmargin-faults-cli-'));
 const book = join(dir, 'book.jsonl');
 
 function run(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, OPTMARGIN_TASK_TIMEOUT_MS: '1500', ...env }, timeout: 60_000 });
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: faultRunEnv(env), timeout: 60_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -42,3 +42,16 @@ export function quantile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 }
+
+/**
+ * The task timeout a fault test's CLI run gets (OPTMARGIN_TASK_TIMEOUT_MS): short only where an
+ * injected fault hangs a task (`hang`, in any of the OPTMARGIN_*FAULT variables), so that the hang is
+ * what times out; otherwise the CLI's own default (60 s), so that a chunk slowed by a loaded
+ * machine is never taken for a fault (with 1.5 s for every run, a second chunk timed out under
+ * load and a test expecting one stderr line saw two).
+ */
+export const HANG_TIMEOUT_MS = 3000;
+export function faultRunEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const hangs = Object.values(env).some((v) => v.split(',')[0] === 'hang');
+  return { ...process.env, OPTMARGIN_TASK_TIMEOUT_MS: String(hangs ? HANG_TIMEOUT_MS : 60_000), ...env };
+}

@@ -20,12 +20,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { findPackageRoot } from '../src/wasm/module.js';
+import { faultRunEnv, HANG_TIMEOUT_MS } from './helpers.js';
 
 const cli = join(findPackageRoot(), 'dist', 'src', 'cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'optmargin-ingest-faults-'));
 
 function run(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, OPTMARGIN_TASK_TIMEOUT_MS: '1500', ...env }, timeout: 60_000 });
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: faultRunEnv(env), timeout: 60_000 });
   return { code: r.status, stderr: r.stderr };
 }
 
@@ -57,7 +58,7 @@ describe.skipIf(!existsSync(cli))('injected ingestion worker faults (OPTMARGIN_I
           // every chunk fails: the first line names whichever failed first
           expect(lines[0]).toMatch(/ingestion worker failed on chunk \d \(.+\); the chunk was parsed in-process/);
           expect(lines[1]).toMatch(/ingestion workers failed on [2-9] chunks in all; each was parsed in-process/);
-        } else expect(lines[0]).toMatch(fault === 'hang' ? /ingestion worker failed on chunk 0 \(no result after 1500 ms\); the chunk was parsed in-process/ : /ingestion worker failed on chunk 0 \(.+\); the chunk was parsed in-process/);
+        } else expect(lines[0]).toMatch(fault === 'hang' ? new RegExp(`ingestion worker failed on chunk 0 \\(no result after ${HANG_TIMEOUT_MS} ms\\); the chunk was parsed in-process`) : /ingestion worker failed on chunk 0 \(.+\); the chunk was parsed in-process/);
       }
     });
   }

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { findPackageRoot } from '../src/wasm/module.js';
 import { syntheticHistoryText } from './synthetic-history.js';
+import { faultRunEnv } from './helpers.js';
 
 const cli = join(findPackageRoot(), 'dist', 'src', 'cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'optmargin-var-faults-'));
@@ -21,7 +22,7 @@ writeFileSync(join(dir, 'eth_synthetic.csv'), t.eth);
 const history = `${join(dir, 'btc_synthetic.csv')},${join(dir, 'eth_synthetic.csv')}`;
 
 function run(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, OPTMARGIN_TASK_TIMEOUT_MS: '1500', ...env }, timeout: 60_000, maxBuffer: 1 << 26 });
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: faultRunEnv(env), timeout: 60_000, maxBuffer: 1 << 26 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
