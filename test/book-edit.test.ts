@@ -6,13 +6,16 @@
  *  - the workers' resident copies see the edited sizes: a tick on 2 threads after the edits
  *    equals a fresh book on 1 thread ticked the same way;
  *  - an account that is not a reduction (a new position, a new currency) is
- *    re-laid out as before (rows appended), with the same figures.
+ *    re-laid out as before (rows appended), with the same figures;
+ *  - only the rows whose sizes an edit moves are aggregated again (the others hold the same
+ *    holdings): the figures still equal a fresh load's, before and after a tick.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateBook } from '../src/io/gen-book.js';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
 import { MarginEngine } from '../src/runner/account/runner.js';
 import { BookEngine } from '../src/runner/book/runner.js';
+import { Aggregator } from '../src/wasm/aggregate.js';
 import type { AccountInput } from '../src/measures/types.js';
 
 const market = resolveMarket(defaultMarket());
@@ -116,5 +119,41 @@ describe('BookEngine.replace: a reduction is edited in place', () => {
     expect(book.rows.nRows).toBeGreaterThan(rows0);
     const fresh = await loaded(next, 1);
     for (const k of [iso, pooled, grown]) expect(figures(book, k)).toEqual(figures(fresh, k));
+  });
+
+  it('an edit aggregates again only the rows it moves (a USDC balance moves none)', async () => {
+    const two: AccountInput = { id: 'two', mode: 'cross', collateral: { BTC: 1, USDC: 20_000 }, positions: [{ instrument: 'BTC-PERPETUAL', size: 100_000 }, { instrument: 'ETH-25DEC26', size: -30_000 }] };
+    const input = [two, ...accounts.slice(2, 40)];
+    const book = await loaded(input, 1);
+    const aggregated: number[] = [];
+    const original = Aggregator.prototype.worstLossOfRows;
+    Aggregator.prototype.worstLossOfRows = function (this: Aggregator, ...args: Parameters<Aggregator['worstLossOfRows']>) {
+      aggregated.push(args[0]);
+      return original.apply(this, args);
+    };
+    const steps: AccountInput[] = [
+      { ...two, collateral: { BTC: 1, USDC: 18_000 }, positions: [two.positions[0], { instrument: 'ETH-25DEC26', size: -15_000 }] }, // the ETH row
+      { ...two, collateral: { BTC: 1, USDC: 15_000 }, positions: [two.positions[0], { instrument: 'ETH-25DEC26', size: -15_000 }] }, // no row
+      { ...two, collateral: { BTC: 0.8, USDC: 15_000 }, positions: [two.positions[0], { instrument: 'ETH-25DEC26', size: -15_000 }] }, // the BTC row (its coin collateral)
+    ];
+    const counts: number[] = [];
+    try {
+      for (const next of steps) {
+        const before = aggregated.length;
+        book.replace(0, next);
+        counts.push(aggregated.length - before);
+        const fresh = await loaded([next, ...input.slice(1)], 1);
+        expect(figures(book, 0)).toEqual(figures(fresh, 0));
+      }
+    } finally {
+      Aggregator.prototype.worstLossOfRows = original;
+    }
+    expect(counts).toEqual([1, 0, 1]);
+    expect(new Set(aggregated).size).toBe(2); // the two rows: ETH's, then BTC's
+    const m = market.shocked({ priceMove: { BTC: -0.05, ETH: 0.03 } });
+    const fresh = await loaded([steps[2], ...input.slice(1)], 1);
+    await book.tick(['BTC', 'ETH'], m);
+    await fresh.tick(['BTC', 'ETH'], m);
+    for (let k = 0; k < input.length; k++) expect(figures(book, k), `account ${k}`).toEqual(figures(fresh, k));
   });
 });

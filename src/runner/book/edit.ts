@@ -25,7 +25,7 @@ import type { BookAccounts } from './accounts.js';
 import type { BookInstruments } from './instruments.js';
 import type { BookRows } from './rows.js';
 
-/** The sizes an in-place edit writes: original positions, collateral lines, holdings (CSR), and the account's rows. */
+/** The sizes an in-place edit writes: original positions, collateral lines, holdings (CSR), and the account's rows (BookRows.applyEdit keeps those it moves). */
 export interface SizeEdit {
   ops: number[];
   opSizes: number[];

@@ -290,9 +290,12 @@ export class BookRows {
   /**
    * Writes an in-place edit's holdings (edit.ts) and its rows' add-on bases and recorded net
    * futures; false — nothing written — when a row's new net futures are not its recorded ones
-   * (an instrument whose net was 0 becomes non-zero: the row must be laid out again).
+   * (an instrument whose net was 0 becomes non-zero: the row must be laid out again). Unless
+   * `all`, e.rows keeps only the rows whose sizes the edit moves: the others hold the same
+   * holdings, so their bases, nets and aggregates stand (the book re-aggregates e.rows).
    */
-  applyEdit(e: SizeEdit, ins: BookInstruments): boolean {
+  applyEdit(e: SizeEdit, ins: BookInstruments, all: boolean): boolean {
+    if (!all) e.rows = e.rows.filter((r) => this.moves(e, r));
     const bases = new Float64Array(BASES * e.rows.length);
     const nets: number[][] = [];
     for (let n = 0; n < e.rows.length; n++) {
@@ -318,6 +321,16 @@ export class BookRows {
       this.futNet.a.set(nets[n], this.rowFutStart.a[r]);
     }
     return true;
+  }
+
+  /** Whether the edit gives some holding of row r another size (bit for bit: a −0 for a +0 counts). */
+  private moves(e: SizeEdit, r: number): boolean {
+    const { rowStart, posSize } = this.csr;
+    for (let h = 0; h < e.holdings.length; h++) {
+      const d = e.holdings[h];
+      if (d >= rowStart[r] && d < rowStart[r + 1] && !Object.is(e.sizes[h], posSize[d])) return true;
+    }
+    return false;
   }
 
   /** Row r's bases with the edit's sizes into out[BASES·n ..] and its recorded futures' new nets, or null when they do not fit the record. */

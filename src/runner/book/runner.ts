@@ -402,10 +402,10 @@ export class BookEngine implements ScheduledBook {
     else this.setSingle(k, a);
   }
 
-  /** Account k reduced to `a` in its own rows (no row appended, its holders unchanged); false when `a` is not a reduction of it. */
+  /** Account k reduced to `a` in its own rows (no row appended, its holders unchanged; the rows it moves re-aggregated, all of a failed account's); false when `a` is not a reduction of it. */
   private editInPlace(k: number, a: AccountInput): boolean {
     const e = sizeEdit(this.table!, this.accounts, this.rows, this.ins, this.red, k, a);
-    if (!e || !this.rows.applyEdit(e, this.ins)) return false;
+    if (!e || !this.rows.applyEdit(e, this.ins, this.failures.accounts.has(k))) return false;
     applyAccountSizes(this.accounts, e);
     this.remarginRows(k, e.rows);
     return true;
