@@ -41,6 +41,11 @@ export interface KernelExports {
   worstLoss(nAcc: number, nScen: number, pnl: number, weights: number, outLoss: number, outIndex: number): void;
   /** VaR tails (assembly/tail.ts): aggregate each account's P&L vector and keep its m smallest entries with their scenarios */
   aggregateTails(nAcc: number, nScen: number, accStart: number, posInstr: number, posSize: number, values: number, m: number, row: number, outVal: number, outIdx: number): void;
+  /** equity parts (assembly/equity.ts): out[k] = the sum of part parts[k] over its positions */
+  partSums(
+    nParts: number, parts: number, partOpStart: number, partEntryStart: number, opInstr: number, opSize: number, opEntry: number,
+    flags: number, cs: number, forward: number, spot: number, unitValue: number, out: number,
+  ): void;
   /** accuracy-test exports of the scalar elementary functions */
   elemExp(x: number): number;
   elemLog(x: number): number;

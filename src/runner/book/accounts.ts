@@ -19,6 +19,7 @@ import { F64, I32, reserve, sharedI32 } from './arrays.js';
 import type { EquityArrays } from './equity.js';
 import type { BookInstruments } from './instruments.js';
 import { EquityParts } from './parts.js';
+import type { ResidentPositions } from '../../wasm/equity.js';
 
 /** Holdings of sub-accounts being resolved (before their rows are laid out). */
 export class Holdings {
@@ -66,6 +67,9 @@ export interface ResolveContext {
   forwardOf(i: number): number;
 }
 
+/** The identities of the books' positions (BookAccounts: per load, and when its edit log starts over). */
+let positionsVersion = 0;
+
 export class BookAccounts {
   nSubs = 0;
   subAcc = new I32();
@@ -83,6 +87,9 @@ export class BookAccounts {
   opInstr = new I32(1024, true);
   opSize = new F64(1024, true);
   opEntry = new F64(1024, true);
+  /** positions whose size was edited in place (setOpSize), in edit order: what a copy resident in WASM re-reads; and that copy's key */
+  private readonly opEdits = new I32(1024, true);
+  private positionsKey = `accounts:${++positionsVersion}`;
   /** per sub-account, its positions' partial sums per underlying (the equity's parts: parts.ts) */
   readonly parts = new EquityParts();
   /** collateral lines: currency index, amount */
@@ -306,6 +313,35 @@ export class BookAccounts {
     return c;
   }
 
+  /** Edits the size of position p in place (a reduction: edit.ts), logged for the copies resident in WASM (equityArrays().positions). */
+  setOpSize(p: number, size: number): void {
+    this.opSize.a[p] = size;
+    if (this.opEdits.n >= this.opInstr.n) {
+      // a log longer than the positions: the copies are made afresh instead
+      this.opEdits.n = 0;
+      this.positionsKey = `accounts:${++positionsVersion}`;
+    }
+    this.opEdits.push(p);
+  }
+
+  /** The positions and parts for a copy resident in WASM (wasm/equity.ts ResidentPositions). */
+  private positions(): ResidentPositions {
+    const parts = this.parts;
+    return {
+      key: this.positionsKey,
+      opInstr: this.opInstr.a,
+      opSize: this.opSize.a,
+      opEntry: this.opEntry.a,
+      nOps: this.opInstr.n,
+      nEntries: this.opEntry.n,
+      partOpStart: parts.opStart.a,
+      partEntryStart: parts.entryStart.a,
+      nParts: parts.slot.n,
+      edits: this.opEdits.a,
+      nEdit: this.opEdits.n,
+    };
+  }
+
   /**
    * The equity arrays of the book (equity.ts) over these accounts and `ins`: shared views, no copy
    * (currencies: a few numbers). `moved` (a tick: 1 per moved slot): only the parts on those slots
@@ -339,6 +375,8 @@ export class BookAccounts {
       curCoin: Int32Array.from(this.curCoin),
       accColFrom: this.accColFrom,
       accColTo: this.accColTo,
+      positions: this.positions(),
+      nInstruments: ins.n,
     };
   }
 

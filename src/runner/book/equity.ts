@@ -9,6 +9,8 @@
  */
 import { collateralValue, futuresValue, markValue, sumParts } from '../../instruments/valuation.js';
 import { AccKind, type ReduceArrays } from '../../measures/grid/reduce.js';
+import type { ResidentPositions } from '../../wasm/equity.js';
+import type { I32 } from './arrays.js';
 
 /** What an account's equity reads (instruments, sub-accounts, positions, parts, collateral lines, currencies), all shared. */
 export interface EquityArrays {
@@ -47,6 +49,10 @@ export interface EquityArrays {
   /** per account: account-level collateral lines of an isolated account [accColFrom, accColTo) */
   accColFrom: Int32Array;
   accColTo: Int32Array;
+  /** the positions and parts above with their counts and identity, for a copy resident in WASM (wasm/equity.ts: a tick's chunks sum the parts there) */
+  positions: ResidentPositions;
+  /** instruments in the arrays above */
+  nInstruments: number;
 }
 
 /** USD value of collateral line c after haircut. */
@@ -58,9 +64,10 @@ export function lineValue(e: EquityArrays, c: number): number {
 
 /**
  * The value of part q: its positions' values summed in its order from 0, from the current
- * instrument arrays — futures from their entry price or at mark, the others at mark.
+ * instrument arrays — futures from their entry price or at mark, the others at mark. The
+ * reference of the WASM kernel (assembly/equity.ts partSums) a tick's chunks run: same doubles.
  */
-function partSum(e: EquityArrays, q: number): number {
+export function partSum(e: EquityArrays, q: number): number {
   const { opInstr, opSize, opEntry, fromEntry, inverse, cs, forward, unitValue, slotSpot } = e;
   const instrSlot = e.slot;
   let v = 0;
@@ -84,31 +91,50 @@ function partSum(e: EquityArrays, q: number): number {
   return v;
 }
 
-/** Equity of sub-account j into red.subEquity (its parts re-summed: all, or those on moved slots); returns its collateral value. */
-function subEquity(e: EquityArrays, red: ReduceArrays, j: number): number {
+/** Whether part q is re-summed (on a moved slot, or every part when `moved` is null). */
+function resummed(e: EquityArrays, q: number): boolean {
+  return e.moved === null || e.moved[e.partSlot[q]] === 1;
+}
+
+/** Equity of sub-account j into red.subEquity (its parts re-summed here when `resum`: all, or those on moved slots); returns its collateral value. */
+function subEquity(e: EquityArrays, red: ReduceArrays, j: number, resum: boolean): number {
   let cv = 0;
   for (let c = e.subColFrom[j]; c < e.subColTo[j]; c++) cv += lineValue(e, c);
-  const { moved, partSlot, partValue } = e;
   const from = e.subPartStart[j];
   const to = e.subPartStart[j + 1];
-  for (let q = from; q < to; q++) if (moved === null || moved[partSlot[q]] === 1) partValue[q] = partSum(e, q);
-  red.subEquity[j] = sumParts(cv, partValue, from, to);
+  for (let q = from; q < to && resum; q++) if (resummed(e, q)) e.partValue[q] = partSum(e, q);
+  red.subEquity[j] = sumParts(cv, e.partValue, from, to);
   return cv;
+}
+
+/** One past account k's last sub-account (a pooled account has one; an account off the vectorized path none). */
+function subsEnd(red: ReduceArrays, k: number): number {
+  const kind = red.accKind[k];
+  if (kind === AccKind.None) return red.accSubFrom[k];
+  return kind === AccKind.Pooled ? red.accSubFrom[k] + 1 : red.accSubTo[k];
 }
 
 /**
  * Equities of account k's sub-accounts and its collateral value (red.accCv), from the current
- * instrument arrays. Accounts not on the vectorized path are skipped.
+ * instrument arrays. Accounts not on the vectorized path are skipped. `resum` false: the parts
+ * to re-sum (partsToResum) hold their new sums already (the WASM kernel's).
  */
-export function accountEquity(e: EquityArrays, red: ReduceArrays, k: number): void {
+export function accountEquity(e: EquityArrays, red: ReduceArrays, k: number, resum = true): void {
   const kind = red.accKind[k];
   if (kind === AccKind.None) return;
   if (kind === AccKind.Pooled) {
-    red.accCv[k] = subEquity(e, red, red.accSubFrom[k]);
+    red.accCv[k] = subEquity(e, red, red.accSubFrom[k], resum);
     return;
   }
   let cv = 0;
   for (let c = e.accColFrom[k]; c < e.accColTo[k]; c++) cv += lineValue(e, c);
   red.accCv[k] = cv;
-  for (let j = red.accSubFrom[k]; j < red.accSubTo[k]; j++) subEquity(e, red, j);
+  for (let j = red.accSubFrom[k]; j < red.accSubTo[k]; j++) subEquity(e, red, j, resum);
+}
+
+/** Appends to `list` the parts accountEquity re-sums for account k (its sub-accounts' parts on moved slots). */
+export function partsToResum(e: EquityArrays, red: ReduceArrays, k: number, list: I32): void {
+  for (let j = red.accSubFrom[k], end = subsEnd(red, k); j < end; j++) {
+    for (let q = e.subPartStart[j]; q < e.subPartStart[j + 1]; q++) if (resummed(e, q)) list.push(q);
+  }
 }

@@ -22,8 +22,10 @@ import { rowImInto } from '../../measures/grid/addons.js';
 import type { GridMeasureParams } from '../../measures/grid/params.js';
 import { reduceAccount, type ReduceArrays } from '../../measures/grid/reduce.js';
 import type { Aggregator, BookCsr } from '../../wasm/aggregate.js';
+import { EquityKernel } from '../../wasm/equity.js';
 import { TailKernel } from '../../wasm/tails.js';
-import { accountEquity, type EquityArrays } from './equity.js';
+import { I32 } from './arrays.js';
+import { accountEquity, partsToResum, type EquityArrays } from './equity.js';
 import { followRows, lowerBound, type ForwardFollow } from './forwards.js';
 import { Mark, stamp } from './clock.js';
 
@@ -119,6 +121,9 @@ export type BookTask = AggregateTask | ReduceTask | TailTask;
 
 /** The tail kernel of a thread, on the same WASM instance as its aggregator (made on first use). */
 const tailKernels = new WeakMap<Aggregator, TailKernel>();
+/** The equity kernel of a thread (its positions resident), likewise; and the parts a chunk re-sums (scratch). */
+const equityKernels = new WeakMap<Aggregator, EquityKernel>();
+const resumed = new I32(1024);
 
 /** Runs one tails chunk; returns the number of accounts computed. */
 export function runTails(agg: Aggregator, t: TailTask): number {
@@ -143,7 +148,7 @@ export function runAggregate(agg: Aggregator, t: AggregateTask): number {
   stamp(clock, t.chunk, Mark.Marks);
   if (follow) for (let k = 0; k < t.ranges.length; k += 3) followRows(follow, t.ranges[k], t.ranges[k + 1], t.ranges[k + 2]);
   stamp(clock, t.chunk, Mark.Followed);
-  if (reduce?.equity) equitySpan(reduce.equity, reduce);
+  if (reduce?.equity) equitySpan(agg, reduce.equity, reduce);
   stamp(clock, t.chunk, Mark.Equity);
   if (t.revalued) awaitTick(t.revalued, 2);
   stamp(clock, t.chunk, Mark.Revalued);
@@ -172,9 +177,20 @@ function awaitTick(flag: Int32Array, stage: number): void {
   if (Atomics.load(flag, 0) < 0) throw new OptmarginError(ErrorCodes.INTERNAL, 'the tick\'s marks or revaluation failed on the main thread');
 }
 
-/** Equity of the accounts of a span (a tick: the new marks). */
-function equitySpan(e: EquityArrays, r: ReduceSpan): void {
-  for (let q = r.from; q < r.to; q++) accountEquity(e, r.arrays, r.list ? r.list[q] : q);
+/**
+ * Equity of the accounts of a span (a tick: the new marks): the parts to re-sum summed by the
+ * thread's WASM kernel on its resident positions (wasm/equity.ts), then each account's equity
+ * from its collateral and parts (equity.ts, which re-sums nothing more).
+ */
+function equitySpan(agg: Aggregator, e: EquityArrays, r: ReduceSpan): void {
+  let k = equityKernels.get(agg);
+  if (!k) equityKernels.set(agg, (k = new EquityKernel(agg.instance)));
+  k.sync(e.positions);
+  k.setInstruments({ ...e, n: e.nInstruments });
+  resumed.n = 0;
+  for (let q = r.from; q < r.to; q++) partsToResum(e, r.arrays, r.list ? r.list[q] : q, resumed);
+  k.partSums(resumed.a, resumed.n, e.partValue);
+  for (let q = r.from; q < r.to; q++) accountEquity(e, r.arrays, r.list ? r.list[q] : q, false);
 }
 
 /** Figures of the accounts of a span (their equity computed). */
