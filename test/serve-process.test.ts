@@ -12,7 +12,6 @@ import { ACCOUNT, jsonOf } from './serve-fixtures.js';
 const cli = fileURLToPath(new URL('../dist/src/cli.js', import.meta.url));
 const playground = fileURLToPath(new URL('../dist/playground/index.html', import.meta.url));
 
-
 interface Child {
   proc: ChildProcess;
   url: string;

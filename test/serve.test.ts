@@ -18,7 +18,6 @@ import { ACCOUNT, jsonOf } from './serve-fixtures.js';
 import { GC_RECENT, GcStats } from '../src/serve/gc-stats.js';
 import { constants, performance } from 'node:perf_hooks';
 
-
 let server: Server;
 const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 const url = (p: string) => server.url + p;

@@ -74,7 +74,6 @@ export function scenarioRequestFrom(o: RiskCliOptions, asOfIndex: number): Scena
   };
 }
 
-
 /**
  * The model of `--model ID|FILE` on `market`: a var-es model resolved once with `--history` (and
  * `--as-of`, default: the last close at or before the market's valuation time); any other model as it is.

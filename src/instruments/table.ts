@@ -122,7 +122,6 @@ export class InstrumentTable {
     return i;
   }
 
-
   /** Index of an instrument already parsed (indexOf without parsing its name again: a book's tick re-values known instruments). */
   indexOfInstrument(inst: Instrument): number {
     const hit = this.index.get(inst.name);

@@ -29,7 +29,6 @@ import { Rng } from '../platform/rng.js';
 
 export { Rng } from '../platform/rng.js';
 
-
 /** Weighted sampler (cumulative weights, binary search). */
 class Weighted<T> {
   private cum: Float64Array;

@@ -204,7 +204,6 @@ export interface VarEsModel extends ModelHeader {
   collateral: CollateralParams;
 }
 
-
 /** The scenario sets of a var-es model as of one date (relative moves over the MPOR, revalued on any market). */
 export interface VarEsScenarioSets {
   /** the history date T the sets are as of */
