@@ -28,16 +28,23 @@ export interface ResidentPositions {
   nEdit: number;
 }
 
-/** The instruments' arrays a part's value reads (runner/book/equity.ts EquityArrays). */
-export interface PartInstruments {
-  n: number;
+/** The instruments' arrays a part's value reads (runner/book/equity.ts EquityArrays extends them). */
+export interface PartInstrumentArrays {
+  /** per instrument: 1 when valued from its entry price (valuedFromEntry of its kind), else 0 */
   fromEntry: Uint8Array;
+  /** per instrument: inverse flag, underlying slot, contract size, forward (USD), unit value (USD per unit) */
   inverse: Uint8Array;
   slot: Int32Array;
   cs: Float64Array;
   forward: Float64Array;
   unitValue: Float64Array;
+  /** index price per underlying slot, USD */
   slotSpot: Float64Array;
+}
+
+/** Those arrays for the instruments [0, n). */
+export interface PartInstruments extends PartInstrumentArrays {
+  n: number;
 }
 
 export class EquityKernel {

@@ -9,24 +9,15 @@
  */
 import { collateralValue, futuresValue, markValue, sumParts } from '../../instruments/valuation.js';
 import { AccKind, type ReduceArrays } from '../../measures/grid/reduce.js';
-import type { ResidentPositions } from '../../wasm/equity.js';
+import type { PartInstrumentArrays, ResidentPositions } from '../../wasm/equity.js';
 import type { I32 } from './arrays.js';
 
 /** What an account's equity reads (instruments, sub-accounts, positions, parts, collateral lines, currencies), all shared. */
-export interface EquityArrays {
+export interface EquityArrays extends PartInstrumentArrays {
   /** a tick: 1 per underlying slot it moved (only the parts on those are re-summed); null: every part */
   moved: Uint8Array | null;
-  /** per instrument: kind, inverse flag, underlying slot, contract size, forward (USD), unit value (USD per unit) */
+  /** per instrument: kind (and, from PartInstrumentArrays, how it is valued, its slot, contract size, forward, unit value; each slot's index) */
   kind: Uint8Array;
-  /** per instrument: 1 when valued from its entry price (valuedFromEntry of its kind), else 0 */
-  fromEntry: Uint8Array;
-  inverse: Uint8Array;
-  slot: Int32Array;
-  cs: Float64Array;
-  forward: Float64Array;
-  unitValue: Float64Array;
-  /** index price per underlying slot, USD */
-  slotSpot: Float64Array;
   /** per sub-account: its parts [subPartStart[j], subPartStart[j+1]), its collateral lines [subColFrom, subColTo) */
   subPartStart: Int32Array;
   subColFrom: Int32Array;
