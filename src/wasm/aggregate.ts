@@ -75,10 +75,6 @@ export class Aggregator {
     this.worst = w.alloc('i32', 1024);
   }
 
-  private grow<K extends 'i32' | 'f64'>(r: Region<K>, n: number): Region<K> {
-    if (n <= r.capacity) return r;
-    return this.instance.alloc(r.kind, Math.max(n, 2 * r.capacity)) as Region<K>;
-  }
 
   /**
    * Makes `values` (nInstruments × nScen) the resident risk matrix. `key` identifies a version
@@ -86,7 +82,7 @@ export class Aggregator {
    */
   setRiskArrays(values: Float64Array, key?: unknown): void {
     if (key !== undefined && key === this.riskKey && values.length === this.riskLength) return;
-    this.risk = this.grow(this.risk, values.length);
+    this.risk = this.instance.room(this.risk, values.length);
     this.risk.view.set(values);
     this.riskKey = key;
     this.riskLength = values.length;
@@ -150,10 +146,10 @@ export class Aggregator {
     if (this.bookRowStart === null || to > this.bookRows) throw new Error(`rows ${from}..${to} are not resident (syncBook first)`);
     // blocks of rows whose P&L vectors stay in the core's cache between the two kernels
     const block = Math.max(1, Math.floor(Aggregator.blockBytes / (8 * nScen)));
-    this.pnl = this.grow(this.pnl, Math.min(block, to - from) * nScen);
-    this.loss = this.grow(this.loss, Math.min(block, to - from));
-    this.worst = this.grow(this.worst, Math.min(block, to - from));
-    this.weights = this.grow(this.weights, nScen);
+    this.pnl = this.instance.room(this.pnl, Math.min(block, to - from) * nScen);
+    this.loss = this.instance.room(this.loss, Math.min(block, to - from));
+    this.worst = this.instance.room(this.worst, Math.min(block, to - from));
+    this.weights = this.instance.room(this.weights, nScen);
     this.weights.view.set(weights.subarray(0, nScen));
     const x = this.instance.exports;
     for (let r0 = from; r0 < to; r0 += block) {
@@ -194,13 +190,13 @@ export class Aggregator {
     const p0 = rowStart[from];
     const p1 = rowStart[to];
     const nPos = p1 - p0;
-    this.rowStart = this.grow(this.rowStart, nRows + 1);
-    this.posInstr = this.grow(this.posInstr, nPos);
-    this.posSize = this.grow(this.posSize, nPos);
-    this.pnl = this.grow(this.pnl, nRows * nScen);
-    this.loss = this.grow(this.loss, nRows);
-    this.worst = this.grow(this.worst, nRows);
-    this.weights = this.grow(this.weights, nScen);
+    this.rowStart = this.instance.room(this.rowStart, nRows + 1);
+    this.posInstr = this.instance.room(this.posInstr, nPos);
+    this.posSize = this.instance.room(this.posSize, nPos);
+    this.pnl = this.instance.room(this.pnl, nRows * nScen);
+    this.loss = this.instance.room(this.loss, nRows);
+    this.worst = this.instance.room(this.worst, nRows);
+    this.weights = this.instance.room(this.weights, nScen);
     // views after every grow (memory growth detaches older views)
     const rs = this.rowStart.view;
     for (let r = 0; r <= nRows; r++) rs[r] = rowStart[from + r] - p0;
@@ -219,7 +215,7 @@ export class Aggregator {
   /** pnl += size × riskArrays[instr] on one vector (the kernel `addPosition`); returns the updated copy. */
   addPosition(pnl: Float64Array, instr: number, size: number): Float64Array {
     const n = pnl.length;
-    this.pnl = this.grow(this.pnl, n);
+    this.pnl = this.instance.room(this.pnl, n);
     this.pnl.view.set(pnl);
     this.instance.exports.addPosition(n, this.pnl.ptr, this.risk.ptr, instr, size);
     pnl.set(this.pnl.view.subarray(0, n));

@@ -85,11 +85,6 @@ export class EquityKernel {
     this.out = w.alloc('f64', 1024);
   }
 
-  /** r when it holds n elements, else a new region of at least n (twice r's capacity): its contents are not kept. */
-  private room<K extends 'i32' | 'f64' | 'u8'>(r: Region<K>, n: number): Region<K> {
-    if (n <= r.capacity) return r;
-    return this.instance.alloc(r.kind, Math.max(n, 2 * r.capacity)) as Region<K>;
-  }
 
   /**
    * Makes the book's positions resident: everything when the key is new or a region is too
@@ -107,11 +102,11 @@ export class EquityKernel {
     const entries0 = full ? 0 : this.nEntries;
     const parts0 = full ? 0 : this.nParts;
     if (full) {
-      this.opInstr = this.room(this.opInstr, b.opInstr.length);
-      this.opSize = this.room(this.opSize, b.opSize.length);
-      this.opEntry = this.room(this.opEntry, b.opEntry.length);
-      this.partOpStart = this.room(this.partOpStart, b.partOpStart.length);
-      this.partEntryStart = this.room(this.partEntryStart, b.partEntryStart.length);
+      this.opInstr = this.instance.room(this.opInstr, b.opInstr.length);
+      this.opSize = this.instance.room(this.opSize, b.opSize.length);
+      this.opEntry = this.instance.room(this.opEntry, b.opEntry.length);
+      this.partOpStart = this.instance.room(this.partOpStart, b.partOpStart.length);
+      this.partEntryStart = this.instance.room(this.partEntryStart, b.partEntryStart.length);
     }
     this.opInstr.view.set(b.opInstr.subarray(ops0, b.nOps), ops0);
     this.opSize.view.set(b.opSize.subarray(ops0, b.nOps), ops0);
@@ -130,11 +125,11 @@ export class EquityKernel {
   /** The instruments' current values (a tick's marks), copied in: the index of each instrument's underlying slot is read once here. */
   setInstruments(ins: PartInstruments): void {
     const n = ins.n;
-    this.flags = this.room(this.flags, n);
-    this.cs = this.room(this.cs, n);
-    this.forward = this.room(this.forward, n);
-    this.spot = this.room(this.spot, n);
-    this.unitValue = this.room(this.unitValue, n);
+    this.flags = this.instance.room(this.flags, n);
+    this.cs = this.instance.room(this.cs, n);
+    this.forward = this.instance.room(this.forward, n);
+    this.spot = this.instance.room(this.spot, n);
+    this.unitValue = this.instance.room(this.unitValue, n);
     const flags = this.flags.view;
     const spot = this.spot.view;
     for (let i = 0; i < n; i++) {
@@ -149,8 +144,8 @@ export class EquityKernel {
   /** value[parts[k]] = the sum of part parts[k] for k in [0, n), on the resident positions (sync) and instruments (setInstruments). */
   partSums(parts: Int32Array, n: number, value: Float64Array): void {
     if (n <= 0) return;
-    this.parts = this.room(this.parts, n);
-    this.out = this.room(this.out, n);
+    this.parts = this.instance.room(this.parts, n);
+    this.out = this.instance.room(this.out, n);
     this.parts.view.set(parts.subarray(0, n));
     this.instance.exports.partSums(
       n, this.parts.ptr, this.partOpStart.ptr, this.partEntryStart.ptr, this.opInstr.ptr, this.opSize.ptr, this.opEntry.ptr,

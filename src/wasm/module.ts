@@ -221,6 +221,12 @@ export class WasmInstance {
     return new Region(this, kind, ptr, capacity);
   }
 
+  /** `r` when it holds n elements, else a new region of at least n (twice r's capacity): its contents are not kept. */
+  room<K extends RegionKind>(r: Region<K>, n: number): Region<K> {
+    if (n <= r.capacity) return r;
+    return this.alloc(r.kind, Math.max(n, 2 * r.capacity));
+  }
+
   /** Bytes of linear memory in use by regions. */
   get bytesAllocated(): number {
     return this.top;

@@ -37,15 +37,11 @@ export class TailKernel {
     this.outIdx = instance.alloc('i32', 1 << 14);
   }
 
-  private grow<K extends 'i32' | 'f64'>(r: Region<K>, n: number): Region<K> {
-    if (n <= r.capacity) return r;
-    return this.instance.alloc(r.kind, Math.max(n, 2 * r.capacity)) as Region<K>;
-  }
 
   /** Makes `values` (nInstruments × nScen) resident; `key` identifies its content (same key: no copy). */
   setValues(values: Float64Array, key: unknown): void {
     if (key !== undefined && key === this.valuesKey && values.length <= this.values.capacity) return;
-    this.values = this.grow(this.values, values.length);
+    this.values = this.instance.room(this.values, values.length);
     this.values.view.set(values);
     this.valuesKey = key;
   }
@@ -58,12 +54,12 @@ export class TailKernel {
     const nAcc = input.accStart.length - 1;
     const base = input.accStart[0];
     const nPos = input.accStart[nAcc] - base;
-    this.acc = this.grow(this.acc, nAcc + 1);
-    this.instr = this.grow(this.instr, nPos);
-    this.size = this.grow(this.size, nPos);
-    this.row = this.grow(this.row, nScen);
-    this.outVal = this.grow(this.outVal, nAcc * m);
-    this.outIdx = this.grow(this.outIdx, nAcc * m);
+    this.acc = this.instance.room(this.acc, nAcc + 1);
+    this.instr = this.instance.room(this.instr, nPos);
+    this.size = this.instance.room(this.size, nPos);
+    this.row = this.instance.room(this.row, nScen);
+    this.outVal = this.instance.room(this.outVal, nAcc * m);
+    this.outIdx = this.instance.room(this.outIdx, nAcc * m);
     const acc = this.acc.view;
     for (let a = 0; a <= nAcc; a++) acc[a] = input.accStart[a] - base;
     this.instr.view.set(input.instr.subarray(base, base + nPos));
