@@ -7,7 +7,7 @@
 export { black76Greeks, black76Price } from './black76';
 export { aggregateAccounts, addPosition, worstLoss } from './aggregate';
 export { aggregateTails } from './tail';
-export { partSums } from './equity';
+export { partSums, accountEquities } from './equity';
 
 /** First free byte after the module's static data. */
 export function heapBase(): usize {

@@ -11,7 +11,9 @@
  *    sum + the ETH partial sum, summed here from the account runner's per-position values;
  *  - after a BTC tick then an ETH tick on 1, 2 and 3 threads, byte-identical to a fresh load on the
  *    moved market; after an in-place edit closing an account's first position (its underlyings'
- *    first-appearance order changes, not their names'), equal to a fresh load of the reduced book.
+ *    first-appearance order changes, not their names'), equal to a fresh load of the reduced book;
+ *  - the workers' resident copies (wasm/equity.ts) following an in-place edit of a position, of
+ *    a collateral balance, and a trade re-laying an account out, between two ticks.
  */
 import { afterAll, describe, expect, test } from 'vitest';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
@@ -176,5 +178,24 @@ describe('equity of accounts holding several underlyings', () => {
     const [a, b] = [e.result(k), f.result(k)]; // its rows keep their first order (as above): its figures compared
     if (!a.ok || !b.ok) throw new Error('mixed did not margin');
     expect([a.equity, a.initialMargin, a.maintenanceMargin, a.health]).toEqual([b.equity, b.initialMargin, b.maintenanceMargin, b.health]);
+  });
+
+  test("a tick, then an edited balance and a trade, then a tick: the workers' resident accounts (wasm/equity.ts) follow both", async () => {
+    const e = await loaded(book, base, 2);
+    await e.tick('ETH', base.shocked({ priceMove: { ETH: 0.02 } })); // the workers' copies of the accounts are made here
+    const lessEth = { ...perps, collateral: { ...perps.collateral, ETH: 1.25 } }; // same positions: its ETH line edited in place
+    const wider = { ...isolated, collateral: { USDC: 7_000 }, positions: [...isolated.positions, { instrument: option('ETH', 3), size: 4 }] }; // a new position: re-laid out
+    const rows = e.rows.nRows;
+    e.replace(at('perps'), lessEth);
+    expect(e.rows.nRows).toBe(rows);
+    e.replace(at('isolated'), wider);
+    expect(e.rows.nRows).toBeGreaterThan(rows);
+    const m2 = base.shocked({ priceMove: { ETH: 0.05 } });
+    await e.tick('ETH', m2);
+    const want = book.map((a) => (a.id === 'perps' ? lessEth : a.id === 'isolated' ? wider : a));
+    const f = await loaded(want, m2, 1);
+    expect(equityOf(e, at('perps'))).toBe(equityOf(f, at('perps')));
+    expect(equityOf(e, at('isolated'))).toBe(equityOf(f, at('isolated')));
+    expect(JSON.stringify(e.results())).toBe(JSON.stringify(f.results()));
   });
 });

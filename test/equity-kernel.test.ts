@@ -7,14 +7,20 @@
  *  - the resident copy kept in step: positions and parts appended (a trade), a size edited in place
  *    (the edit log), a new key (a new load: everything copied again);
  *  - every part of a generated 2,000-account book, after a load and on a moved market, equal bit
- *    for bit to the reference runner/book/equity.ts partSum.
+ *    for bit to the reference runner/book/equity.ts partSum;
+ *  - the accounts' equities (accountEquities): a pooled and an isolated account with USD and coin
+ *    lines (a haircut on a balance, none on a debt), parts re-summed or kept, by hand; the resident
+ *    accounts kept in step (a trade's appended sub-account and lines and its logged record, a
+ *    logged balance edit, a new key); every account of a generated book equal bit for bit to the
+ *    reference runner/book/equity.ts accountEquity.
  */
 import { describe, expect, test } from 'vitest';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
 import { generateBook } from '../src/io/gen-book.js';
 import { BookEngine } from '../src/runner/book/runner.js';
-import { partSum, type EquityArrays } from '../src/runner/book/equity.js';
-import { EquityKernel, type PartInstruments, type ResidentPositions } from '../src/wasm/equity.js';
+import { accountEquity, currencyPrices, partSum, type EquityArrays } from '../src/runner/book/equity.js';
+import type { ReduceArrays } from '../src/measures/grid/reduce.js';
+import { EquityKernel, type AccountRecords, type PartInstruments, type ResidentAccounts, type ResidentPositions } from '../src/wasm/equity.js';
 import { WasmInstance, simdSupported } from '../src/wasm/module.js';
 
 const variants = simdSupported() ? (['simd', 'scalar'] as const) : (['scalar'] as const);
@@ -124,6 +130,148 @@ describe.each(variants)('equity parts kernel, %s build', (variant) => {
         let same = 0;
         for (let q = 0; q < n; q++) if (Object.is(got[q], partSum(e, q))) same++;
         expect(same).toBe(n);
+      }
+    } finally {
+      await eng.close();
+    }
+  });
+});
+
+/**
+ * Accounts over the parts of `positions`: 0 pooled (sub-account 0: parts 0–1 on slots 0 and 1;
+ * lines USDC 1,000 and BTC −0.25), 1 isolated (an account-level line BTC 0.5; sub-account 1: part
+ * 2, line USDC 200), 2 and 3 off the vectorized path (kind 0). Currencies: 0 USDC (price 1, no
+ * haircut), 1 BTC (64,000 USD, haircut 10 %).
+ */
+function accountsOf(key: string): { a: ResidentAccounts; rec: AccountRecords } {
+  const a: ResidentAccounts = {
+    key,
+    accColFrom: Int32Array.from([0, 2, 0, 0]),
+    accColTo: Int32Array.from([0, 3, 0, 0]),
+    subPartStart: Int32Array.from([0, 2, 3, 0, 0]),
+    subColFrom: Int32Array.from([0, 3, 0, 0]),
+    subColTo: Int32Array.from([2, 4, 0, 0]),
+    nSubs: 2,
+    partSlot: Int32Array.from([0, 1, 0, 0]),
+    nParts: 3,
+    colCur: Int32Array.from([0, 1, 1, 0, 0, 0]),
+    colAmount: Float64Array.from([1_000, -0.25, 0.5, 200, 0, 0]),
+    nLines: 4,
+    accEdits: new Int32Array(4),
+    nAccEdit: 0,
+    lineEdits: new Int32Array(4),
+    nLineEdit: 0,
+  };
+  const rec: AccountRecords = {
+    accKind: Uint8Array.from([1, 2, 0, 0]),
+    accSubFrom: Int32Array.from([0, 1, 0, 0]),
+    accSubTo: Int32Array.from([1, 2, 0, 0]),
+    subEquity: new Float64Array(4).fill(NaN),
+    accCv: new Float64Array(4).fill(NaN),
+  };
+  return { a, rec };
+}
+const cur = { price: Float64Array.from([1, 64_000]), haircut: Float64Array.from([0, 0.1]) };
+const slot0 = Uint8Array.from([1, 0]);
+
+describe.each(variants)('account equities kernel, %s build', (variant) => {
+  test('a pooled and an isolated account, by hand: lines after haircut, then the parts (those on moved slots re-summed)', () => {
+    const k = new EquityKernel(new WasmInstance({ simd: variant === 'simd' }));
+    const b = positions('a');
+    const { a, rec } = accountsOf('a');
+    k.sync(b);
+    k.syncAccounts(a, rec);
+    k.setInstruments(ins);
+    const partValue = Float64Array.from([NaN, 777.5, NaN, NaN]); // part 1 (slot 1, not moved): its kept sum is read
+    k.accountEquities(Int32Array.from([0, 1, 2]), 3, slot0, cur, partValue, rec);
+    expect([partValue[0], partValue[1], partValue[2]]).toEqual([byHand(0, b), 777.5, 617.25]);
+    // sub-account 0: 1,000 × 1 × (1 − 0), then −0.25 × 64,000 (a debt: no haircut) = −15,000; then part 0, then part 1
+    expect(rec.accCv[0]).toBe(-15_000);
+    expect(rec.subEquity[0]).toBe(-15_000 + byHand(0, b) + 777.5);
+    // isolated: its account-level line 0.5 × 64,000 × (1 − 0.1); sub-account 1: 200 + 617.25
+    expect(rec.accCv[1]).toBe(0.5 * 64_000 * (1 - 0.1));
+    expect(rec.accCv[1]).toBeCloseTo(28_800, 9);
+    expect(rec.subEquity[1]).toBe(817.25);
+    expect(rec.accCv[2]).toBeNaN(); // kind 0: not computed
+  });
+
+  test('the resident accounts follow a trade (appended, record logged), a logged balance edit and a new key', () => {
+    const k = new EquityKernel(new WasmInstance({ simd: variant === 'simd' }));
+    const b = positions('a');
+    const { a, rec } = accountsOf('a');
+    const partValue = Float64Array.from([NaN, 777.5, NaN, NaN]);
+    k.sync(b);
+    k.syncAccounts(a, rec);
+    k.setInstruments(ins);
+    k.accountEquities(Int32Array.from([0, 1]), 2, slot0, cur, partValue, rec);
+    // a trade: account 2 pooled, sub-account 2 = part 3 (option ×7, position 6) and line 4 (BTC 1)
+    Object.assign(b, { nOps: 7, nParts: 4 });
+    b.opInstr[6] = 0;
+    b.opSize[6] = 7;
+    b.partOpStart[4] = 7;
+    b.partEntryStart[3] = 3;
+    Object.assign(a, { nSubs: 3, nParts: 4, nLines: 5, nAccEdit: 1 });
+    a.subPartStart[3] = 4;
+    a.subColFrom[2] = 4;
+    a.subColTo[2] = 5;
+    a.partSlot[3] = 0;
+    a.colCur[4] = 1;
+    a.colAmount[4] = 1;
+    [rec.accKind[2], rec.accSubFrom[2], rec.accSubTo[2]] = [1, 2, 3];
+    a.accEdits[0] = 2;
+    // an in-place edit: account 0's USDC from 1,000 to 400
+    a.colAmount[0] = 400;
+    a.lineEdits[0] = 0;
+    a.nLineEdit = 1;
+    k.sync(b);
+    k.syncAccounts(a, rec);
+    k.accountEquities(Int32Array.from([0, 2]), 2, slot0, cur, partValue, rec);
+    expect(rec.accCv[0]).toBe(400 - 16_000);
+    expect(rec.accCv[2]).toBe(1 * 64_000 * (1 - 0.1));
+    expect(rec.subEquity[2]).toBe(1 * 64_000 * (1 - 0.1) + 7 * 1_234.5);
+    // an edit not logged is not seen until a new key copies everything again
+    a.colAmount[3] = 300;
+    k.syncAccounts(a, rec);
+    k.accountEquities(Int32Array.from([1]), 1, slot0, cur, partValue, rec);
+    expect(rec.subEquity[1]).toBe(817.25);
+    k.syncAccounts({ ...a, key: 'b' }, rec);
+    k.accountEquities(Int32Array.from([1]), 1, slot0, cur, partValue, rec);
+    expect(rec.subEquity[1]).toBe(300 + 617.25);
+  });
+
+  test("every account of a generated book, after a load and on a moved market: the reference accountEquity's doubles", async () => {
+    const market = resolveMarket(defaultMarket());
+    const { accounts } = generateBook({ accounts: 2_000, seed: 7, market });
+    const eng = BookEngine.create({ market, model: 'deribit-pm-2024.1', threads: 1 });
+    try {
+      eng.load(accounts);
+      const k = new EquityKernel(new WasmInstance({ simd: variant === 'simd' }));
+      const internals = eng as unknown as { accounts: { equityArrays(ins: unknown, moved: Uint8Array): EquityArrays }; ins: { underlyings: string[] }; red: ReduceArrays };
+      const { red, ins: bookIns } = internals;
+      const all = Int32Array.from({ length: accounts.length }, (_, q) => q);
+      for (const step of [0, 1]) {
+        if (step === 1) await eng.tick(['BTC', 'ETH'], market.shocked({ priceMove: { BTC: 0.031, ETH: -0.027 } }));
+        const moved = new Uint8Array(bookIns.underlyings.length);
+        moved[bookIns.underlyings.indexOf('BTC')] = 1;
+        if (step === 0) moved.fill(1);
+        const e = internals.accounts.equityArrays(bookIns, moved);
+        for (let q = 0; q < all.length; q++) accountEquity(e, red, q);
+        const want = [red.subEquity, red.accCv, e.partValue].map((x) => Float64Array.from(x));
+        for (let q = 0; q < e.accounts.nParts; q++) if (moved[e.partSlot[q]]) e.partValue[q] = NaN;
+        red.subEquity.fill(NaN);
+        red.accCv.fill(NaN);
+        k.sync(e.positions);
+        k.syncAccounts(e.accounts, red);
+        k.setInstruments({ ...e, n: e.nInstruments });
+        k.accountEquities(all, all.length, moved, currencyPrices(e), e.partValue, red);
+        const got = [red.subEquity, red.accCv, e.partValue];
+        const counts = [e.accounts.nSubs, all.length, e.accounts.nParts];
+        expect(counts[2]).toBeGreaterThan(2_000);
+        for (let x = 0; x < 3; x++) {
+          let same = 0;
+          for (let q = 0; q < counts[x]; q++) if (Object.is(got[x][q], want[x][q])) same++;
+          expect(same, `step ${step}, array ${x}`).toBe(counts[x]);
+        }
       }
     } finally {
       await eng.close();

@@ -41,11 +41,10 @@ export interface KernelExports {
   worstLoss(nAcc: number, nScen: number, pnl: number, weights: number, outLoss: number, outIndex: number): void;
   /** VaR tails (assembly/tail.ts): aggregate each account's P&L vector and keep its m smallest entries with their scenarios */
   aggregateTails(nAcc: number, nScen: number, accStart: number, posInstr: number, posSize: number, values: number, m: number, row: number, outVal: number, outIdx: number): void;
-  /** equity parts (assembly/equity.ts): out[k] = the sum of part parts[k] over its positions */
-  partSums(
-    nParts: number, parts: number, partOpStart: number, partEntryStart: number, opInstr: number, opSize: number, opEntry: number,
-    flags: number, cs: number, forward: number, spot: number, unitValue: number, out: number,
-  ): void;
+  /** equity parts (assembly/equity.ts; `frame`: the arrays' pointers, wasm/equity.ts): out[k] = the sum of part parts[k] over its positions */
+  partSums(frame: number, nParts: number, parts: number, out: number): void;
+  /** equities of the accounts list[0, nList) (assembly/equity.ts), listed in the frame's outputs */
+  accountEquities(frame: number, nList: number, list: number): void;
   /** accuracy-test exports of the scalar elementary functions */
   elemExp(x: number): number;
   elemLog(x: number): number;

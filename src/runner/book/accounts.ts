@@ -19,7 +19,7 @@ import { F64, I32, reserve, sharedI32 } from './arrays.js';
 import type { EquityArrays } from './equity.js';
 import type { BookInstruments } from './instruments.js';
 import { EquityParts } from './parts.js';
-import type { ResidentPositions } from '../../wasm/equity.js';
+import { EditLogs, residentAccounts, residentPositions } from './resident.js';
 
 /** Holdings of sub-accounts being resolved (before their rows are laid out). */
 export class Holdings {
@@ -67,9 +67,6 @@ export interface ResolveContext {
   forwardOf(i: number): number;
 }
 
-/** The identities of the books' positions (BookAccounts: per load, and when its edit log starts over). */
-let positionsVersion = 0;
-
 export class BookAccounts {
   nSubs = 0;
   subAcc = new I32();
@@ -87,9 +84,8 @@ export class BookAccounts {
   opInstr = new I32(1024, true);
   opSize = new F64(1024, true);
   opEntry = new F64(1024, true);
-  /** positions whose size was edited in place (setOpSize), in edit order: what a copy resident in WASM re-reads; and that copy's key */
-  private readonly opEdits = new I32(1024, true);
-  private positionsKey = `accounts:${++positionsVersion}`;
+  /** the in-place edits since the load, logged for the copies resident in WASM (resident.ts) */
+  readonly logs = new EditLogs();
   /** per sub-account, its positions' partial sums per underlying (the equity's parts: parts.ts) */
   readonly parts = new EquityParts();
   /** collateral lines: currency index, amount */
@@ -313,33 +309,16 @@ export class BookAccounts {
     return c;
   }
 
-  /** Edits the size of position p in place (a reduction: edit.ts), logged for the copies resident in WASM (equityArrays().positions). */
+  /** Edits the size of position p in place (a reduction: edit.ts), logged for the copies resident in WASM. */
   setOpSize(p: number, size: number): void {
     this.opSize.a[p] = size;
-    if (this.opEdits.n >= this.opInstr.n) {
-      // a log longer than the positions: the copies are made afresh instead
-      this.opEdits.n = 0;
-      this.positionsKey = `accounts:${++positionsVersion}`;
-    }
-    this.opEdits.push(p);
+    this.logs.push(this.logs.ops, p, this.opInstr.n);
   }
 
-  /** The positions and parts for a copy resident in WASM (wasm/equity.ts ResidentPositions). */
-  private positions(): ResidentPositions {
-    const parts = this.parts;
-    return {
-      key: this.positionsKey,
-      opInstr: this.opInstr.a,
-      opSize: this.opSize.a,
-      opEntry: this.opEntry.a,
-      nOps: this.opInstr.n,
-      nEntries: this.opEntry.n,
-      partOpStart: parts.opStart.a,
-      partEntryStart: parts.entryStart.a,
-      nParts: parts.slot.n,
-      edits: this.opEdits.a,
-      nEdit: this.opEdits.n,
-    };
+  /** Edits the amount of collateral line c in place (edit.ts), logged likewise. */
+  setLineAmount(c: number, amount: number): void {
+    this.colAmount.a[c] = amount;
+    this.logs.push(this.logs.lines, c, this.opInstr.n);
   }
 
   /**
@@ -375,7 +354,8 @@ export class BookAccounts {
       curCoin: Int32Array.from(this.curCoin),
       accColFrom: this.accColFrom,
       accColTo: this.accColTo,
-      positions: this.positions(),
+      positions: residentPositions(this),
+      accounts: residentAccounts(this),
       nInstruments: ins.n,
     };
   }
@@ -389,9 +369,11 @@ export class BookAccounts {
 
   /**
    * Records the underlyings account k's figures depend on: those of its rows and, for an isolated
-   * account, of its account-level coin collateral (it moves its equity); none off the vectorized path.
+   * account, of its account-level coin collateral (it moves its equity); none off the vectorized
+   * path. Called after every change of k's record: logged for the copies resident in WASM.
    */
   recordDeps(k: number, red: ReduceArrays, rowSlot: Int32Array, ins: BookInstruments): void {
+    this.logs.push(this.logs.accounts, k, this.opInstr.n);
     const at = k * this.nSlots;
     const out = this.deps;
     if (this.holders.size > 0) this.holders.clear();

@@ -151,5 +151,5 @@ function placeHoldings(table: InstrumentTable, acc: BookAccounts, rows: BookRows
 /** Writes the edit's original sizes and balances (the holdings and rows: BookRows.applyEdit). */
 export function applyAccountSizes(acc: BookAccounts, e: SizeEdit): void {
   for (let n = 0; n < e.ops.length; n++) acc.setOpSize(e.ops[n], e.opSizes[n]);
-  for (let n = 0; n < e.lines.length; n++) acc.colAmount.a[e.lines[n]] = e.amounts[n];
+  for (let n = 0; n < e.lines.length; n++) acc.setLineAmount(e.lines[n], e.amounts[n]);
 }

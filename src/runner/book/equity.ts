@@ -9,8 +9,7 @@
  */
 import { collateralValue, futuresValue, markValue, sumParts } from '../../instruments/valuation.js';
 import { AccKind, type ReduceArrays } from '../../measures/grid/reduce.js';
-import type { PartInstrumentArrays, ResidentPositions } from '../../wasm/equity.js';
-import type { I32 } from './arrays.js';
+import type { CurrencyPrices, PartInstrumentArrays, ResidentAccounts, ResidentPositions } from '../../wasm/equity.js';
 
 /** What an account's equity reads (instruments, sub-accounts, positions, parts, collateral lines, currencies), all shared. */
 export interface EquityArrays extends PartInstrumentArrays {
@@ -40,23 +39,34 @@ export interface EquityArrays extends PartInstrumentArrays {
   /** per account: account-level collateral lines of an isolated account [accColFrom, accColTo) */
   accColFrom: Int32Array;
   accColTo: Int32Array;
-  /** the positions and parts above with their counts and identity, for a copy resident in WASM (wasm/equity.ts: a tick's chunks sum the parts there) */
+  /** the positions, parts and accounts above with their counts, edits and identity, for copies resident in WASM (wasm/equity.ts: a tick's chunks compute the equities there) */
   positions: ResidentPositions;
+  accounts: ResidentAccounts;
   /** instruments in the arrays above */
   nInstruments: number;
+}
+
+/** USD price of a unit of currency `cur` (its coin's index; 1 when USD-pegged). */
+function currencyPrice(e: EquityArrays, cur: number): number {
+  const coin = e.curCoin[cur];
+  return coin < 0 ? 1 : e.slotSpot[e.slot[coin]];
+}
+
+/** Each currency's price and haircut (what the WASM kernel's collateral lines read). */
+export function currencyPrices(e: EquityArrays): CurrencyPrices {
+  return { price: Float64Array.from(e.curCoin, (_, cur) => currencyPrice(e, cur)), haircut: e.curHaircut };
 }
 
 /** USD value of collateral line c after haircut. */
 export function lineValue(e: EquityArrays, c: number): number {
   const cur = e.colCur[c];
-  const coin = e.curCoin[cur];
-  return collateralValue(e.colAmount[c], coin < 0 ? 1 : e.slotSpot[e.slot[coin]], e.curHaircut[cur]);
+  return collateralValue(e.colAmount[c], currencyPrice(e, cur), e.curHaircut[cur]);
 }
 
 /**
  * The value of part q: its positions' values summed in its order from 0, from the current
  * instrument arrays — futures from their entry price or at mark, the others at mark. The
- * reference of the WASM kernel (assembly/equity.ts partSums) a tick's chunks run: same doubles.
+ * reference of the WASM kernel (assembly/equity.ts partSum) a tick's chunks run: same doubles.
  */
 export function partSum(e: EquityArrays, q: number): number {
   const { opInstr, opSize, opEntry, fromEntry, inverse, cs, forward, unitValue, slotSpot } = e;
@@ -87,45 +97,31 @@ function resummed(e: EquityArrays, q: number): boolean {
   return e.moved === null || e.moved[e.partSlot[q]] === 1;
 }
 
-/** Equity of sub-account j into red.subEquity (its parts re-summed here when `resum`: all, or those on moved slots); returns its collateral value. */
-function subEquity(e: EquityArrays, red: ReduceArrays, j: number, resum: boolean): number {
+/** Equity of sub-account j into red.subEquity (its parts re-summed first: all, or those on moved slots); returns its collateral value. */
+function subEquity(e: EquityArrays, red: ReduceArrays, j: number): number {
   let cv = 0;
   for (let c = e.subColFrom[j]; c < e.subColTo[j]; c++) cv += lineValue(e, c);
   const from = e.subPartStart[j];
   const to = e.subPartStart[j + 1];
-  for (let q = from; q < to && resum; q++) if (resummed(e, q)) e.partValue[q] = partSum(e, q);
+  for (let q = from; q < to; q++) if (resummed(e, q)) e.partValue[q] = partSum(e, q);
   red.subEquity[j] = sumParts(cv, e.partValue, from, to);
   return cv;
 }
 
-/** One past account k's last sub-account (a pooled account has one; an account off the vectorized path none). */
-function subsEnd(red: ReduceArrays, k: number): number {
-  const kind = red.accKind[k];
-  if (kind === AccKind.None) return red.accSubFrom[k];
-  return kind === AccKind.Pooled ? red.accSubFrom[k] + 1 : red.accSubTo[k];
-}
-
 /**
  * Equities of account k's sub-accounts and its collateral value (red.accCv), from the current
- * instrument arrays. Accounts not on the vectorized path are skipped. `resum` false: the parts
- * to re-sum (partsToResum) hold their new sums already (the WASM kernel's).
+ * instrument arrays. Accounts not on the vectorized path are skipped. The reference of the WASM
+ * kernel (assembly/equity.ts accountEquities) a tick's chunks run: same doubles.
  */
-export function accountEquity(e: EquityArrays, red: ReduceArrays, k: number, resum = true): void {
+export function accountEquity(e: EquityArrays, red: ReduceArrays, k: number): void {
   const kind = red.accKind[k];
   if (kind === AccKind.None) return;
   if (kind === AccKind.Pooled) {
-    red.accCv[k] = subEquity(e, red, red.accSubFrom[k], resum);
+    red.accCv[k] = subEquity(e, red, red.accSubFrom[k]);
     return;
   }
   let cv = 0;
   for (let c = e.accColFrom[k]; c < e.accColTo[k]; c++) cv += lineValue(e, c);
   red.accCv[k] = cv;
-  for (let j = red.accSubFrom[k]; j < red.accSubTo[k]; j++) subEquity(e, red, j, resum);
-}
-
-/** Appends to `list` the parts accountEquity re-sums for account k (its sub-accounts' parts on moved slots). */
-export function partsToResum(e: EquityArrays, red: ReduceArrays, k: number, list: I32): void {
-  for (let j = red.accSubFrom[k], end = subsEnd(red, k); j < end; j++) {
-    for (let q = e.subPartStart[j]; q < e.subPartStart[j + 1]; q++) if (resummed(e, q)) list.push(q);
-  }
+  for (let j = red.accSubFrom[k]; j < red.accSubTo[k]; j++) subEquity(e, red, j);
 }

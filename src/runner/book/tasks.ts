@@ -25,7 +25,7 @@ import type { Aggregator, BookCsr } from '../../wasm/aggregate.js';
 import { EquityKernel } from '../../wasm/equity.js';
 import { TailKernel } from '../../wasm/tails.js';
 import { I32 } from './arrays.js';
-import { accountEquity, partsToResum, type EquityArrays } from './equity.js';
+import { currencyPrices, type EquityArrays } from './equity.js';
 import { followRows, lowerBound, type ForwardFollow } from './forwards.js';
 import { Mark, stamp } from './clock.js';
 
@@ -121,9 +121,9 @@ export type BookTask = AggregateTask | ReduceTask | TailTask;
 
 /** The tail kernel of a thread, on the same WASM instance as its aggregator (made on first use). */
 const tailKernels = new WeakMap<Aggregator, TailKernel>();
-/** The equity kernel of a thread (its positions resident), likewise; and the parts a chunk re-sums (scratch). */
+/** The equity kernel of a thread (its positions and accounts resident), likewise; and a span's accounts when it has no list (scratch). */
 const equityKernels = new WeakMap<Aggregator, EquityKernel>();
-const resumed = new I32(1024);
+const spanAccounts = new I32(1024);
 
 /** Runs one tails chunk; returns the number of accounts computed. */
 export function runTails(agg: Aggregator, t: TailTask): number {
@@ -178,19 +178,24 @@ function awaitTick(flag: Int32Array, stage: number): void {
 }
 
 /**
- * Equity of the accounts of a span (a tick: the new marks): the parts to re-sum summed by the
- * thread's WASM kernel on its resident positions (wasm/equity.ts), then each account's equity
- * from its collateral and parts (equity.ts, which re-sums nothing more).
+ * Equity of the accounts of a span (a tick: the new marks), by the thread's WASM kernel on its
+ * resident positions and accounts (wasm/equity.ts): the same doubles as equity.ts accountEquity.
  */
 function equitySpan(agg: Aggregator, e: EquityArrays, r: ReduceSpan): void {
   let k = equityKernels.get(agg);
   if (!k) equityKernels.set(agg, (k = new EquityKernel(agg.instance)));
   k.sync(e.positions);
+  k.syncAccounts(e.accounts, r.arrays);
   k.setInstruments({ ...e, n: e.nInstruments });
-  resumed.n = 0;
-  for (let q = r.from; q < r.to; q++) partsToResum(e, r.arrays, r.list ? r.list[q] : q, resumed);
-  k.partSums(resumed.a, resumed.n, e.partValue);
-  for (let q = r.from; q < r.to; q++) accountEquity(e, r.arrays, r.list ? r.list[q] : q, false);
+  const moved = e.moved ?? new Uint8Array(e.slotSpot.length).fill(1);
+  const n = r.to - r.from;
+  let list = r.list?.subarray(r.from, r.to);
+  if (!list) {
+    spanAccounts.n = 0;
+    for (let q = r.from; q < r.to; q++) spanAccounts.push(q);
+    list = spanAccounts.a;
+  }
+  k.accountEquities(list, n, moved, currencyPrices(e), e.partValue, r.arrays);
 }
 
 /** Figures of the accounts of a span (their equity computed). */
