@@ -121,8 +121,8 @@ export interface Booking {
   feeUnits: number;
 }
 
-/** Cash flow of closing q of `p` at price P. */
-export function bookingOf(f: PositionFacts, p: PositionInput, q: number, P: number, feeUsd: number, usdPegged: readonly string[]): Booking {
+/** Cash flow of closing q of `p` at price P (into `out` when given: a planner's one booking per step, rewritten). */
+export function bookingOf(f: PositionFacts, p: PositionInput, q: number, P: number, feeUsd: number, usdPegged: readonly string[], out?: Booking): Booking {
   const currency = settlementCurrency(f, usdPegged);
   const toUnits = f.inverse ? 1 / f.spot : 1;
   let cash: number;
@@ -132,7 +132,14 @@ export function bookingOf(f: PositionFacts, p: PositionInput, q: number, P: numb
   } else {
     cash = q * P * f.contractSize; // options (coin for inverse) and spot pairs
   }
-  return { cash, currency, cashUsd: f.inverse ? cash * f.spot : cash, feeUnits: feeUsd * toUnits };
+  const cashUsd = f.inverse ? cash * f.spot : cash;
+  const feeUnits = feeUsd * toUnits;
+  if (!out) return { cash, currency, cashUsd, feeUnits };
+  out.cash = cash;
+  out.currency = currency;
+  out.cashUsd = cashUsd;
+  out.feeUnits = feeUnits;
+  return out;
 }
 
 /**

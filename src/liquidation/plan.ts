@@ -106,6 +106,8 @@ class FixedPricePlanner {
   private readonly changes: PositionChange[] = [this.change];
   /** balance deltas by currency (one record per currency, rewritten per candidate) */
   private readonly deltas = new Map<string, Record<string, number>>();
+  /** venue order's one candidate, rewritten per candidate (a step takes the first that improves: the ones before it are dropped) */
+  private readonly scratch: Candidate = { k: 0, q: 0, price: 0, fee: 0, gain: 0, notional: 0, booking: { cash: 0, currency: '', cashUsd: 0, feeUnits: 0 }, r: null!, account: null };
 
   constructor(
     private readonly engine: MarginEngine,
@@ -136,8 +138,11 @@ class FixedPricePlanner {
     return gapOf(r, this.spec.target, this.spec.buffer);
   }
 
-  /** One step of position k (at most stepFraction of its original size) from `remaining`, with `cum` notional liquidated before it. */
-  private trade(k: number, remaining: Float64Array, cum: Map<string, number>): Candidate {
+  /**
+   * One step of position k (at most stepFraction of its original size) from `remaining`, with
+   * `cum` notional liquidated before it; written into `into` when given, else a new candidate.
+   */
+  private trade(k: number, remaining: Float64Array, cum: Map<string, number>, into?: Candidate): Candidate {
     const f = this.facts[k];
     const p = this.account.positions[k];
     const step = Math.abs(p.size) * this.spec.stepFraction;
@@ -147,14 +152,24 @@ class FixedPricePlanner {
     const edge = this.mech.discount[f.kind] + impactFraction(this.mech.impact, f.underlying, cumN);
     const price = executionPrice(f, q, edge);
     const fee = liquidationFee(this.mech.fee[f.kind], f, q);
-    const booking = bookingOf(f, p, q, price, fee, this.usdPegged);
+    const booking = bookingOf(f, p, q, price, fee, this.usdPegged, into?.booking);
     let markValue = q * f.unitUsd;
     if (f.kind === 'future' || f.kind === 'perpetual') {
       this.engine.table.positionValueInto(f.i, q, p.entryPrice, this.pv);
       markValue = this.pv[0];
     }
+    const gain = markValue - booking.cashUsd;
     // one object of one shape per candidate: its figures are set by candidate()
-    return { k, q, price, fee, gain: markValue - booking.cashUsd, notional, booking, r: this.cur, account: null };
+    if (!into) return { k, q, price, fee, gain, notional, booking, r: this.cur, account: null };
+    into.k = k;
+    into.q = q;
+    into.price = price;
+    into.fee = fee;
+    into.gain = gain;
+    into.notional = notional;
+    into.r = this.cur;
+    into.account = null;
+    return into;
   }
 
   /** remaining[k] after removing q (in place; a rest below 1e-12 of the original size is 0). */
@@ -168,13 +183,14 @@ class FixedPricePlanner {
    * (MarginEngine.figuresAfter: the position's change and the step's cash) where the model keeps
    * them, else by re-margining the account built after the step.
    */
-  private candidate(k: number): Candidate {
-    const c = this.trade(k, this.remaining, this.cum);
+  private candidate(k: number, into?: Candidate): Candidate {
+    const c = this.trade(k, this.remaining, this.cum, into);
     const fast = this.engine.figuresAfter(this.now, this.changeOf(c), this.deltasOf(c));
     if (fast) {
       c.r = fast;
       return (this.lastFast = c);
     }
+    this.lastFast = null;
     const col = { ...this.collateral };
     bookInto(col, c.booking);
     const rem = this.remaining.slice();
@@ -308,7 +324,7 @@ class FixedPricePlanner {
     const g0 = this.gap(this.cur);
     if (this.spec.strategy === 'venue-order') {
       for (const k of this.venueOrder()) {
-        const c = this.candidate(k);
+        const c = this.candidate(k, this.scratch);
         if (improves(this.gap(c.r), g0, this.cur)) return c;
       }
       return null;

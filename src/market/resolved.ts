@@ -127,6 +127,9 @@ class Resolved implements ResolvedMarket {
   readonly rate: number;
   readonly underlyings: readonly string[];
   readonly shock: MarketShock | null;
+  /** vol()'s one strike and its vol (scratch: volInto's arrays, not two new ones per call) */
+  private readonly oneStrike = new Float64Array(1);
+  private readonly oneVol = new Float64Array(1);
 
   constructor(
     private readonly base: Base,
@@ -272,10 +275,9 @@ class Resolved implements ResolvedMarket {
 
   vol(u: string, expiryMs: number, strike: number): number {
     if (!(strike > 0) || !Number.isFinite(strike)) throw invalidInput('strike', 'must be > 0', strike);
-    const s = new Float64Array([strike]);
-    const o = new Float64Array(1);
-    this.volInto(u, expiryMs, s, o, 1);
-    return o[0];
+    this.oneStrike[0] = strike;
+    this.volInto(u, expiryMs, this.oneStrike, this.oneVol, 1);
+    return this.oneVol[0];
   }
 
   atmVol(u: string, expiryMs: number): number {

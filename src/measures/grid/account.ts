@@ -297,11 +297,11 @@ export class GridAccountMeasure {
   }
 
   /**
-   * Figures before and after adding `changes` to a kept state, and `deltas` to its balances
-   * (per currency, after the premiums the changes book: a liquidation's fees and cash). With
-   * `next` (that account, built by the caller), the kept state moves to it (advance).
+   * Figures after adding `changes` to a kept state (its figures before: st.figures), and `deltas`
+   * to its balances (per currency, after the premiums the changes book: a liquidation's fees and
+   * cash). With `next` (that account, built by the caller), the kept state moves to it (advance).
    */
-  whatIf(st: GridState, changes: PositionChange[], deltas?: Readonly<Record<string, number>>, next?: AccountInput): { before: MarginFigures; after: MarginFigures } {
+  whatIf(st: GridState, changes: PositionChange[], deltas?: Readonly<Record<string, number>>, next?: AccountInput): MarginFigures {
     const tb = this.table;
     const rev = this.revaluation;
     const ns = rev.nScen;
@@ -349,7 +349,7 @@ export class GridAccountMeasure {
     w.idx = idx;
     this.pending = w;
     if (next) this.keep(next);
-    return { before: st.figures, after };
+    return after;
   }
 
   /**
@@ -395,30 +395,32 @@ export class GridAccountMeasure {
       this.last = null;
       return false;
     }
-    this.advance(w.st, next, w.slots, this.scratch.subarray(0, w.pnlLength), w.equity, w.figures, w.changes, w.idx, this.touched);
+    this.advance(w.st, next, w.slots, w.pnlLength, w.equity, w.figures, w.changes, w.idx, this.touched);
     return this.last !== null;
   }
 
   /**
    * The kept state moves to `next` (the state's account after `changes`, resizing positions it
-   * holds): its vectors become the what-if's (`pnl`, a view of the scratch, copied); the row
-   * holdings (the add-on bases' input) take the changed sizes. The state left behind is no longer
-   * kept, so its arrays are reused when the changes added no row. A change of an instrument the
-   * state does not hold drops the state instead.
+   * holds): its vectors become the what-if's (the scratch's first pnlLength values, copied); the
+   * row holdings (the add-on bases' input) take the changed sizes. The state is moved in place
+   * (no one else holds it: the one kept state); its arrays are reused when the changes added no
+   * row. A change of an instrument the state does not hold drops the state instead.
    */
-  private advance(st: GridState, next: AccountInput, slots: number[], pnl: Float64Array, equity: number, figures: MarginFigures, changes: PositionChange[], idx: Int32Array, touched: Uint8Array): void {
+  private advance(st: GridState, next: AccountInput, slots: number[], pnlLength: number, equity: number, figures: MarginFigures, changes: PositionChange[], idx: Int32Array, touched: Uint8Array): void {
     const v = st.v;
-    let start = v.start;
+    const pnl = this.scratch;
+    const oldStart = v.start;
+    let start = oldStart;
     let size = v.size;
     let own = v.pnl;
     let { rowIm, rowOk } = st;
-    if (slots === v.slots) own.set(pnl);
+    if (slots === v.slots) for (let j = 0; j < pnlLength; j++) own[j] = pnl[j];
     else {
       start = new Int32Array(slots.length + 1);
-      start.set(v.start);
-      start.fill(v.start[v.start.length - 1], v.start.length);
+      start.set(oldStart);
+      start.fill(oldStart[oldStart.length - 1], oldStart.length);
       size = v.size.slice();
-      own = pnl.slice();
+      own = pnl.slice(0, pnlLength);
       rowIm = new Float64Array(slots.length);
       rowIm.set(st.rowIm);
       rowOk = new Uint8Array(slots.length);
@@ -430,13 +432,24 @@ export class GridAccountMeasure {
     this.last = null;
     for (let c = 0; c < changes.length; c++) {
       const k = slots.indexOf(this.table.underlyingOf[idx[c]]);
-      let h = k + 1 < v.start.length ? v.start[k] : -1;
-      while (h >= 0 && h < v.start[k + 1] && v.instr[h] !== idx[c]) h++;
-      if (h < 0 || h === v.start[k + 1]) return;
+      let h = k + 1 < oldStart.length ? oldStart[k] : -1;
+      while (h >= 0 && h < oldStart[k + 1] && v.instr[h] !== idx[c]) h++;
+      if (h < 0 || h === oldStart[k + 1]) return;
       size[h] += changes[c].size;
     }
+    v.slots = slots;
+    v.pnl = own;
+    v.start = start;
+    v.size = size;
+    v.equity = equity;
+    st.account = next;
+    st.figures = figures;
+    st.positionsRef = next.positions;
+    st.positionsLen = next.positions.length;
+    st.rowIm = rowIm;
+    st.rowOk = rowOk;
     this.lastKey = next;
-    this.last = { account: next, v: { nScen: v.nScen, slots, pnl: own, start, instr: v.instr, size, equity }, figures, positionsRef: next.positions, positionsLen: next.positions.length, rowIm, rowOk };
+    this.last = st;
   }
 
 }

@@ -26,6 +26,9 @@ export class WhatIfMoves {
   private readonly pv = new Float64Array(2);
   /** coin pseudo-instrument of each underlying slot, once looked up */
   private readonly coins: number[] = [];
+  /** the last change's instrument and its index (a plan's candidates change the same few positions step after step) */
+  private lastName = '';
+  private lastIndex = -1;
 
   constructor(
     private readonly table: InstrumentTable,
@@ -47,7 +50,7 @@ export class WhatIfMoves {
     let dEquity = 0;
     for (let c = 0; c < changes.length; c++) {
       const ch = changes[c];
-      const i = res.instrumentIndex('changes', ch.instrument, c);
+      const i = this.indexOf(ch.instrument, c);
       idx[c] = i;
       const s = tb.underlyingOf[i];
       this.slot(slots, s);
@@ -62,6 +65,15 @@ export class WhatIfMoves {
     }
     if (deltas) for (const cur in deltas) dEquity += this.book(balances, slots, cur, deltas[cur]);
     return dEquity;
+  }
+
+  /** Table index of change c's instrument (resolver.instrumentIndex; the last one's kept: the table never renumbers an instrument). */
+  private indexOf(name: string, c: number): number {
+    if (name !== this.lastName || this.lastIndex < 0) {
+      this.lastIndex = this.resolver.instrumentIndex('changes', name, c);
+      this.lastName = name;
+    }
+    return this.lastIndex;
   }
 
   /** Underlying s gets a row in the what-if: appended to this.added unless `slots` or this.added has it. */

@@ -226,7 +226,7 @@ export class MarginEngine {
     const pme = this.pme;
     if (g) {
       const st = a.mode !== 'isolated' ? g.stateOf(a) : null;
-      if (st) f = g.whatIf(st, changes, deltas, next).after;
+      if (st) f = g.whatIf(st, changes, deltas, next);
     } else if (pme) {
       const st = pme.stateOf(a);
       if (st) f = pme.whatIf(st, changes, deltas, next);
@@ -260,8 +260,8 @@ export class MarginEngine {
         st = g.stateOf(input);
         if (!st) throw new OptmarginError(ErrorCodes.INTERNAL, 'what-if: the account state was not kept by margin()');
       }
-      const w = g.whatIf(st, changes);
-      return whatIfResult(w.before, w.after);
+      const before = st.figures;
+      return whatIfResult(before, g.whatIf(st, changes));
     }
     const before = this.margin(input);
     if (!before.ok) throw new OptmarginError(before.error.code, before.error.message, before.error.path);
