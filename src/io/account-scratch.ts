@@ -8,13 +8,7 @@
 import { accepts } from '../instruments/account.js';
 import { Mode, type ColumnsBuilder } from '../instruments/columns.js';
 import { growPlain } from '../platform/typed.js';
-
-/** An interned string; once a position used it, its index in the builder's name table (of generation `gen`). */
-export interface Interned {
-  s: string;
-  idx: number;
-  gen: number;
-}
+import { InternTable, type Interned } from './intern-table.js';
 
 export class AccountScratch {
   /** positions read: name, size, entry price (NaN: none), end of its collateral lines */
@@ -28,8 +22,8 @@ export class AccountScratch {
   private accountLines = 0;
   private lineCur: string[] = [];
   private lineAmount: Float64Array = new Float64Array(64);
-  /** interned strings (instrument names, currencies) by a hash of their bytes (a collision keeps the first: the other is a string of its own) */
-  private readonly interned = new Map<number, Interned>();
+  /** interned strings (instrument names, currencies) */
+  private readonly interned = new InternTable();
 
   reset(): void {
     this.nPos = 0;
@@ -124,33 +118,8 @@ export class AccountScratch {
 
   /** Bytes [at, at + len) as one shared string per distinct value (null when one is not ASCII). */
   intern(u: Uint8Array, at: number, len: number): Interned | null {
-    // FNV-1a over 4 bytes a step (a name is ~20 bytes: 5 multiplies, not 20), the ASCII test on all of them at once
-    let h = 0x811c9dc5 ^ len;
-    let any = 0;
-    const end = at + len;
-    let i = at;
-    for (; i + 4 <= end; i += 4) {
-      const w = u[i] | (u[i + 1] << 8) | (u[i + 2] << 16) | (u[i + 3] << 24);
-      any |= w;
-      h = Math.imul(h ^ w, 0x01000193);
-    }
-    for (; i < end; i++) {
-      any |= u[i];
-      h = Math.imul(h ^ u[i], 0x01000193);
-    }
-    if ((any & 0x80808080) !== 0) return null;
-    const hit = this.interned.get(h);
-    if (hit !== undefined && sameBytes(hit.s, u, at, len)) return hit;
-    const r = { s: asciiString(u, at, len)!, idx: -1, gen: -1 };
-    if (hit === undefined) this.interned.set(h, r);
-    return r;
+    return this.interned.intern(u, at, len);
   }
-}
-
-function sameBytes(s: string, u: Uint8Array, at: number, len: number): boolean {
-  if (s.length !== len) return false;
-  for (let i = 0; i < len; i++) if (s.charCodeAt(i) !== u[at + i]) return false;
-  return true;
 }
 
 /** Bytes [at, at + len) as a string (null when a byte is not ASCII: UTF-8 is left to the object path's decoder). */

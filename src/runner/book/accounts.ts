@@ -23,20 +23,19 @@ import { EditLogs, residentAccounts, residentPositions } from './resident.js';
 
 /** Holdings of sub-accounts being resolved (before their rows are laid out). */
 export class Holdings {
+  /** instrument (its underlying slot is the instruments' `slot`: not stored per holding), size */
   instr = new I32(64);
   size = new F64(64);
-  slot = new I32(64);
   /** original position of an inverse future's coin leg entered at mark (its size follows F), else −1 */
   leg = new I32(64);
   /** sub-account l owns holdings [end[l−1], end[l]) (end[−1] = 0) */
   end = new I32(64);
   /** the arrays with one entry per holding */
-  private readonly columns = [this.instr, this.size, this.slot, this.leg];
+  private readonly columns = [this.instr, this.size, this.leg];
   /** Appends a holding (room reserved: `reserve`). */
-  put(i: number, q: number, slot: number, leg: number): void {
+  put(i: number, q: number, leg: number): void {
     this.instr.put(i);
     this.size.put(q);
-    this.slot.put(slot);
     this.leg.put(leg);
   }
   /** Room for `holds` more holdings and `subs` more sub-accounts (arrays.ts reserve). */
@@ -45,7 +44,7 @@ export class Holdings {
     reserve(this.end, subs);
   }
   truncate(nHold: number, nSubs: number): void {
-    this.instr.n = this.size.n = this.slot.n = this.leg.n = nHold;
+    this.instr.n = this.size.n = this.leg.n = nHold;
     this.end.n = nSubs;
   }
 }
@@ -265,14 +264,13 @@ export class BookAccounts {
   /** A position's holdings (its stored index op): itself, and the coin leg of an inverse future/perpetual (size·cs / entry). */
   private positionHoldings(ctx: ResolveContext, i: number, size: number, entry: number, hold: Holdings, op: number): void {
     const tb = ctx.table;
-    const slot = tb.underlyingOf[i];
     const atMark = entry !== entry;
-    hold.put(i, size, slot, -1);
+    hold.put(i, size, -1);
     const kind = tb.kind[i];
     if ((kind === Kind.Future || kind === Kind.Perpetual) && tb.inverse[i]) {
       const cs = tb.instruments[i]?.contractSize ?? 1;
-      const ci = tb.coinIndex(tb.underlyings[slot]);
-      hold.put(ci, entryLegCoin(kind, tb.inverse[i], cs, size, atMark ? ctx.forwardOf(i) : entry), tb.underlyingOf[ci], atMark ? op : -1);
+      const ci = tb.coinIndex(tb.underlyings[tb.underlyingOf[i]]);
+      hold.put(ci, entryLegCoin(kind, tb.inverse[i], cs, size, atMark ? ctx.forwardOf(i) : entry), atMark ? op : -1);
     }
   }
 
@@ -285,7 +283,7 @@ export class BookAccounts {
       this.colCur.put(c);
       this.colAmount.put(amount);
       const coin = this.curCoin[c];
-      if (hold && coin >= 0) hold.put(coin, collateralExposure(amount, this.curHaircut[c]), ctx.table.underlyingOf[coin], -1);
+      if (hold && coin >= 0) hold.put(coin, collateralExposure(amount, this.curHaircut[c]), -1);
     }
   }
 

@@ -88,15 +88,18 @@ export function growShared<T extends Typed>(a: T, n: number): T {
 }
 
 /**
- * Room in `g` for `extra` more values (one growth, to at least double; only the n values in use
- * are copied): a resolve reserves a chunk's worth before its loop, so that its appends never copy
- * a growing array (nor allocate a SharedArrayBuffer) one doubling at a time.
+ * Room in `g` for `extra` more values (one growth, to at least four times the capacity; only the n
+ * values in use are copied): a resolve reserves a chunk's worth before its loop, so that its
+ * appends never copy a growing array (nor allocate a SharedArrayBuffer) one doubling at a time.
+ * Four times, not two: each growth copies the values in use into fresh pages (a page fault per
+ * 4 KiB), so a book's resolve copies about a third of its final arrays instead of all of them;
+ * room never written is never faulted in, so it costs address space, not resident memory.
  */
 export function reserve(g: I32 | F64, extra: number): void {
   const need = g.n + extra;
   if (need <= g.a.length) return;
   const C = g.a.constructor as { new (n: number): Typed; new (b: SharedArrayBuffer): Typed; BYTES_PER_ELEMENT: number };
-  const cap = Math.max(need, 2 * g.a.length);
+  const cap = Math.max(need, 4 * g.a.length);
   const b = g.shared ? shared(C, cap) : new C(cap);
   b.set(g.a.subarray(0, g.n));
   (g as { a: Typed }).a = b;

@@ -70,8 +70,8 @@ export class BookRows {
   /** Lays out the rows of a load: underlying-major, then by sub-account; holdings in each row in input order. */
   layout(hold: Holdings, nSubs: number, ins: BookInstruments, red: ReduceArrays): void {
     const nu = ins.underlyings.length;
-    const { subRowStart, subSlots, slotRows } = this.subSlots(hold, nSubs, nu);
-    const nRows = subSlots.n;
+    const { subRowStart, subSlots, subRowLen, slotRows } = this.subSlots(hold, nSubs, ins.slot, nu);
+    const nRows = subRowStart[nSubs];
     this.nRows = nRows;
     this.loadedRows = nRows;
     this.slotRowFrom = new Array(nu);
@@ -85,10 +85,10 @@ export class BookRows {
     }
     this.allocate(nRows, hold.instr.n, nSubs, red);
     red.subRowStart.set(subRowStart);
-    const rowLen = this.assignRows(hold, nSubs, subRowStart, subSlots, nu, red);
+    const rowLen = this.assignRows(nSubs, subRowStart, subSlots, subRowLen, red);
     const rowStart = this.csr.rowStart;
     for (let r = 0; r < nRows; r++) rowStart[r + 1] = rowStart[r] + rowLen[r];
-    this.fillHoldings(hold, nSubs, subRowStart, nu, red);
+    this.fillHoldings(hold, nSubs, subRowStart, ins.slot, red);
     this.rowFutStart = new I32(1024, true);
     this.rowFutStart.push(0);
     this.futInstr = new I32(1024, true);
@@ -99,26 +99,37 @@ export class BookRows {
     }
   }
 
-  /** Distinct slots of each sub-account in first-appearance order, and rows per slot. */
-  private subSlots(hold: Holdings, nSubs: number, nu: number): { subRowStart: Int32Array; subSlots: I32; slotRows: Int32Array } {
+  /**
+   * Distinct slots of each sub-account in first-appearance order (instrument i is on slot
+   * slotOf[i]), the holdings of each (sub-account, slot) — its row's length — and rows per slot.
+   */
+  private subSlots(hold: Holdings, nSubs: number, slotOf: Int32Array, nu: number): { subRowStart: Int32Array; subSlots: Int32Array; subRowLen: Int32Array; slotRows: Int32Array } {
     const hEnd = hold.end.a;
-    const hSlot = hold.slot.a;
+    const hInstr = hold.instr.a;
     const slotRows = new Int32Array(nu);
     const subRowStart = new Int32Array(nSubs + 1);
-    const subSlots = new I32();
+    let subSlots = new Int32Array(nSubs + 1024);
+    let subRowLen = new Int32Array(subSlots.length);
     const seen = new Int32Array(nu).fill(-1);
+    const held = new Int32Array(nu);
+    let n = 0;
     for (let j = 0, h = 0; j < nSubs; j++) {
+      const q0 = n;
       for (; h < hEnd[j]; h++) {
-        const s = hSlot[h];
+        const s = slotOf[hInstr[h]];
         if (seen[s] !== j) {
           seen[s] = j;
-          subSlots.push(s);
+          if (n === subSlots.length) [subSlots, subRowLen] = [growPlain(subSlots, n + 1), growPlain(subRowLen, n + 1)];
+          subSlots[n++] = s;
+          held[s] = 0;
           slotRows[s]++;
         }
+        held[s]++;
       }
-      subRowStart[j + 1] = subSlots.n;
+      for (let q = q0; q < n; q++) subRowLen[q] = held[subSlots[q]];
+      subRowStart[j + 1] = n;
     }
-    return { subRowStart, subSlots, slotRows };
+    return { subRowStart, subSlots, subRowLen, slotRows };
   }
 
   /** Shared arrays of a load, with headroom for rows and holdings appended by trades. */
@@ -151,49 +162,56 @@ export class BookRows {
     red.subEquity = sharedF64(subCap);
   }
 
-  /** Row ids of every (sub-account, slot) and the row lengths. */
-  private assignRows(hold: Holdings, nSubs: number, subRowStart: Int32Array, subSlots: I32, nu: number, red: ReduceArrays): Int32Array {
+  /** Row ids of every (sub-account, slot) and the row lengths (subSlots' lengths, in row order). */
+  private assignRows(nSubs: number, subRowStart: Int32Array, subSlots: Int32Array, subRowLen: Int32Array, red: ReduceArrays): Int32Array {
     const cursor = this.slotRowFrom.slice();
     const rowLen = new Int32Array(this.nRows);
-    const rowOfSlot = new Int32Array(nu);
-    for (let j = 0, h = 0; j < nSubs; j++) {
+    for (let j = 0; j < nSubs; j++) {
       for (let q = subRowStart[j]; q < subRowStart[j + 1]; q++) {
-        const s = subSlots.a[q];
+        const s = subSlots[q];
         const r = cursor[s]++;
         red.subRows[q] = r;
         this.rowSub[r] = j;
         this.rowSlot[r] = s;
-        rowOfSlot[s] = r;
+        rowLen[r] = subRowLen[q];
       }
-      for (; h < hold.end.a[j]; h++) rowLen[rowOfSlot[hold.slot.a[h]]]++;
     }
     return rowLen;
   }
 
-  /** Holdings into their rows (input order), recording the coin legs that follow F. */
-  private fillHoldings(hold: Holdings, nSubs: number, subRowStart: Int32Array, nu: number, red: ReduceArrays): void {
+  /**
+   * Holdings into their rows (input order), recording the coin legs that follow F in ascending
+   * holding order (for the chunks' range searches): the rows are underlying-major and a slot's
+   * rows are filled in sub-account order, so each slot's legs come in ascending order — the
+   * slots' lists one after the other are the legs in order, without a sort.
+   */
+  private fillHoldings(hold: Holdings, nSubs: number, subRowStart: Int32Array, slotOf: Int32Array, red: ReduceArrays): void {
     const { rowStart, posInstr, posSize } = this.csr;
-    const legPos = new I32();
-    const legOp = new I32();
+    const hInstr = hold.instr.a;
+    const hSize = hold.size.a;
+    const hLeg = hold.leg.a;
+    const hEnd = hold.end.a;
+    const legs = this.slotRowFrom.map(() => ({ pos: new I32(), op: new I32() }));
     const fill = rowStart.slice(0, this.nRows);
-    const rowOfSlot = new Int32Array(nu);
+    const rowOfSlot = new Int32Array(legs.length);
     for (let j = 0, h = 0; j < nSubs; j++) {
       for (let q = subRowStart[j]; q < subRowStart[j + 1]; q++) rowOfSlot[this.rowSlot[red.subRows[q]]] = red.subRows[q];
-      for (; h < hold.end.a[j]; h++) {
-        const d = fill[rowOfSlot[hold.slot.a[h]]]++;
-        posInstr[d] = hold.instr.a[h];
-        posSize[d] = hold.size.a[h];
-        if (hold.leg.a[h] >= 0) {
-          legPos.push(d);
-          legOp.push(hold.leg.a[h]);
+      for (; h < hEnd[j]; h++) {
+        const i = hInstr[h];
+        const s = slotOf[i];
+        const d = fill[rowOfSlot[s]]++;
+        posInstr[d] = i;
+        posSize[d] = hSize[h];
+        if (hLeg[h] >= 0) {
+          legs[s].pos.push(d);
+          legs[s].op.push(hLeg[h]);
         }
       }
     }
-    // rows are underlying-major, so legs were met out of holding order: ascending, for the chunks' range searches
-    const order = Array.from({ length: legPos.n }, (_, k) => k).sort((a, b) => legPos.a[a] - legPos.a[b]);
-    this.legPos = new I32(Math.max(1024, legPos.n + 256), true);
-    this.legOp = new I32(Math.max(1024, legPos.n + 256), true);
-    for (const k of order) this.pushLeg(legPos.a[k], legOp.a[k]);
+    const nLegs = legs.reduce((n, l) => n + l.pos.n, 0);
+    this.legPos = new I32(Math.max(1024, nLegs + 256), true);
+    this.legOp = new I32(Math.max(1024, nLegs + 256), true);
+    for (const l of legs) for (let k = 0; k < l.pos.n; k++) this.pushLeg(l.pos.a[k], l.op.a[k]);
   }
 
   /** A coin leg at holding d (above every leg so far) following F, of original position op. */
@@ -373,7 +391,7 @@ export class BookRows {
     const slotsOf: number[][] = [];
     for (let l = 0, h = 0; l < nSubsNew; l++) {
       const slots: number[] = [];
-      for (; h < hold.end.a[l]; h++) if (!slots.includes(hold.slot.a[h])) slots.push(hold.slot.a[h]);
+      for (; h < hold.end.a[l]; h++) if (!slots.includes(ins.slot[hold.instr.a[h]])) slots.push(ins.slot[hold.instr.a[h]]);
       slotsOf.push(slots);
       rowsNeeded += slots.length;
     }
@@ -405,7 +423,7 @@ export class BookRows {
     const r = this.nRows++;
     let d = c.rowStart[r];
     for (let h = h0; h < h1; h++) {
-      if (hold.slot.a[h] !== s) continue;
+      if (ins.slot[hold.instr.a[h]] !== s) continue;
       c.posInstr[d] = hold.instr.a[h];
       c.posSize[d] = hold.size.a[h];
       if (hold.leg.a[h] >= 0) this.pushLeg(d, hold.leg.a[h]);
