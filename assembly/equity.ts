@@ -92,7 +92,10 @@ function futuresValue(f: u8, cs: f64, F: f64, S: f64, unitValue: f64, size: f64,
   return size * cs * (F - entry);
 }
 
-/** The value of part q (runner/book/equity.ts partSum). */
+/**
+ * The value of part q (runner/book/equity.ts partSum). A position at mark given no entry price
+ * (most: options) takes one test on its word first; the others are resolved after.
+ */
 function partSum(q: usize): f64 {
   let p1 = i32At(partOpStart, q + 1);
   let e = i32At(partEntryStart, q);
@@ -100,12 +103,18 @@ function partSum(q: usize): f64 {
   for (let p = i32At(partOpStart, q); p < p1; p++) {
     let x = load<i32>(opInstr + (p << 2));
     let size = load<f64>(opSize + (p << 3));
+    if (x >= 0) {
+      if ((load<u8>(flags + <usize>x) & FROM_ENTRY) == 0) {
+        v += size * load<f64>(unitValue + (<usize>x << 3)); // markValue
+        continue;
+      }
+    }
     let i = <usize>(x < 0 ? ~x : x);
     let f = load<u8>(flags + i);
     let uv = load<f64>(unitValue + (i << 3));
     if ((f & FROM_ENTRY) == 0) {
-      if (x < 0) e++; // an entry price given to a position valued at mark: skipped, as the reference does
-      v += size * uv; // markValue: most positions (options)
+      e++; // x < 0: an entry price given to a position valued at mark, skipped as the reference does
+      v += size * uv; // markValue
       continue;
     }
     let F = load<f64>(forward + (i << 3));
