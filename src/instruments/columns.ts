@@ -53,6 +53,19 @@ class Grow<T extends Int32Array | Float64Array | Uint8Array> {
     if (this.n === this.a.length) this.a = growPlain(this.a, this.n + 1);
     this.a[this.n++] = v;
   }
+  /** Appends src[0, n). */
+  append(src: ArrayLike<number>, n: number): void {
+    if (this.n + n > this.a.length) this.a = growPlain(this.a, this.n + n);
+    const a = this.a;
+    for (let k = 0, at = this.n; k < n; k++) a[at + k] = src[k];
+    this.n += n;
+  }
+  /** Appends v n times. */
+  repeat(v: number, n: number): void {
+    if (this.n + n > this.a.length) this.a = growPlain(this.a, this.n + n);
+    this.a.fill(v, this.n, this.n + n);
+    this.n += n;
+  }
   done(): T {
     return this.a.slice(0, this.n) as T;
   }
@@ -170,6 +183,13 @@ export class ColumnsBuilder {
     this.instr.push(name);
     this.size.push(size);
     this.entry.push(entry);
+  }
+  /** Positions [0, n) of the arrays given, none with collateral lines of its own (positionAt then endPosition, each). */
+  positionsAt(names: Int32Array, size: Float64Array, entry: Float64Array, n: number): void {
+    this.instr.append(names, n);
+    this.size.append(size, n);
+    this.entry.append(entry, n);
+    this.pcolStart.repeat(this.pcur.n, n);
   }
   positionLine(currency: string, amount: number): void {
     this.pcur.push(this.currencyOf(currency));

@@ -17,6 +17,8 @@ export class AccountScratch {
   private pSize = new Float64Array(64);
   private pEntry = new Float64Array(64);
   private pLineEnd = new Int32Array(64);
+  /** commit's scratch: the positions' name indices in the builder's table */
+  private pIdx = new Int32Array(64);
   /** collateral lines read: the account's [0, accountLines), then the positions' */
   nLines = 0;
   private accountLines = 0;
@@ -98,19 +100,23 @@ export class AccountScratch {
     return true;
   }
 
-  /** Writes the account: positions and their lines, then the account's lines (ColumnsBuilder.add's order). */
+  /**
+   * Writes the account: positions and their lines, then the account's lines (ColumnsBuilder.add's
+   * order) — when no position has lines of its own (every account but an isolated one with
+   * position collateral), the positions at once.
+   */
   commit(b: ColumnsBuilder, id: string, mode: number): void {
     b.beginAccount(id, mode);
-    for (let i = 0, q = this.accountLines; i < this.nPos; i++) {
-      // the name's index in the builder's table, looked up once per distinct name (at its first use: the table's order is add's)
-      const r = this.pName[i];
-      if (r.gen !== b.generation) {
-        r.idx = b.nameOf(r.s);
-        r.gen = b.generation;
+    if (this.nLines === this.accountLines) {
+      if (this.pIdx.length < this.nPos) this.pIdx = new Int32Array(this.pSize.length);
+      for (let i = 0; i < this.nPos; i++) this.pIdx[i] = nameIndex(b, this.pName[i]);
+      b.positionsAt(this.pIdx, this.pSize, this.pEntry, this.nPos);
+    } else {
+      for (let i = 0, q = this.accountLines; i < this.nPos; i++) {
+        b.positionAt(nameIndex(b, this.pName[i]), this.pSize[i], this.pEntry[i]);
+        for (; q < this.pLineEnd[i]; q++) b.positionLine(this.lineCur[q], this.lineAmount[q]);
+        b.endPosition();
       }
-      b.positionAt(r.idx, this.pSize[i], this.pEntry[i]);
-      for (; q < this.pLineEnd[i]; q++) b.positionLine(this.lineCur[q], this.lineAmount[q]);
-      b.endPosition();
     }
     for (let q = 0; q < this.accountLines; q++) b.accountLine(this.lineCur[q], this.lineAmount[q]);
     b.endAccount();
@@ -120,6 +126,15 @@ export class AccountScratch {
   intern(u: Uint8Array, at: number, len: number): Interned | null {
     return this.interned.intern(u, at, len);
   }
+}
+
+/** The index of an interned name in the builder's name table, looked up once per distinct name and generation (at its first use: the table's order is add's). */
+function nameIndex(b: ColumnsBuilder, r: Interned): number {
+  if (r.gen !== b.generation) {
+    r.idx = b.nameOf(r.s);
+    r.gen = b.generation;
+  }
+  return r.idx;
 }
 
 /** Bytes [at, at + len) as a string (null when a byte is not ASCII: UTF-8 is left to the object path's decoder). */
