@@ -143,21 +143,33 @@ export function asciiString(u: Uint8Array, at: number, len: number): string | nu
   return String.fromCharCode.apply(null, u.subarray(at, at + len) as unknown as number[]);
 }
 
-/** Whether bytes [at, at + len) are the key k. */
-export function isKey(u: Uint8Array, at: number, len: number, k: Uint8Array): boolean {
-  if (len !== k.length) return false;
-  for (let i = 0; i < len; i++) if (u[at + i] !== k[i]) return false;
+/** A key of the plain form: its length and a DataView of its bytes. */
+export interface Key {
+  len: number;
+  view: DataView;
+}
+
+export function keyOf(s: string): Key {
+  const b = Uint8Array.from(s, (ch) => ch.charCodeAt(0));
+  return { len: b.length, view: new DataView(b.buffer) };
+}
+
+/** Whether bytes [at, at + len) of the input (dv: a DataView of it) are the key k, compared 4 bytes a step (unaligned little-endian words). */
+export function isKey(dv: DataView, at: number, len: number, k: Key): boolean {
+  if (len !== k.len) return false;
+  const kv = k.view;
+  let i = 0;
+  for (; i + 4 <= len; i += 4) if (dv.getInt32(at + i, true) !== kv.getInt32(i, true)) return false;
+  for (; i < len; i++) if (dv.getUint8(at + i) !== kv.getUint8(i)) return false;
   return true;
 }
 
-export const keyBytes = (s: string): Uint8Array => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
-
 /** The keys of an account in the plain form (validateAccount's field names). */
-export const K_ID = keyBytes('id');
-export const K_MODE = keyBytes('mode');
-export const K_COLLATERAL = keyBytes('collateral');
-export const K_POSITIONS = keyBytes('positions');
-export const K_INSTRUMENT = keyBytes('instrument');
-export const K_SIZE = keyBytes('size');
-export const K_ENTRY = keyBytes('entryPrice');
+export const K_ID = keyOf('id');
+export const K_MODE = keyOf('mode');
+export const K_COLLATERAL = keyOf('collateral');
+export const K_POSITIONS = keyOf('positions');
+export const K_INSTRUMENT = keyOf('instrument');
+export const K_SIZE = keyOf('size');
+export const K_ENTRY = keyOf('entryPrice');
 

@@ -11,13 +11,15 @@
  * writes; anything else goes to JSON.parse and validateAccount, which give every error.
  */
 import type { ColumnsBuilder } from '../instruments/columns.js';
-import { AccountScratch, asciiString, isKey, K_COLLATERAL, K_ENTRY, K_ID, K_INSTRUMENT, K_MODE, K_POSITIONS, K_SIZE } from './account-scratch.js';
+import { AccountScratch, asciiString, isKey, K_COLLATERAL, K_ENTRY, K_ID, K_INSTRUMENT, K_MODE, K_POSITIONS, K_SIZE, type Key } from './account-scratch.js';
 import { modeOf } from './msgpack-account.js';
 
 const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k); // exact doubles up to 1e22
 
 export class JsonAccountReader {
   private u: Uint8Array = new Uint8Array(0);
+  /** a DataView of u (the keys are compared 4 bytes a step) */
+  private dv: DataView = new DataView(new ArrayBuffer(8));
   private p = 0;
   private z = 0;
   private strAt = 0;
@@ -28,14 +30,17 @@ export class JsonAccountReader {
 
   /** Appends the account on bytes [a, z) (one line, trimmed) to the columns; false — nothing appended — when the line is left to JSON.parse. */
   read(bytes: Uint8Array, a: number, z: number): boolean {
-    this.u = bytes;
+    if (bytes !== this.u) {
+      this.u = bytes;
+      this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
     this.p = a;
     this.z = z;
     this.acc.reset();
     if (!this.punct(0x7b) || !this.key(K_ID) || !this.string() || this.strLen === 0) return false;
     const id = asciiString(bytes, this.strAt, this.strLen);
     if (id === null || !this.punct(0x2c) || !this.key(K_MODE) || !this.string()) return false;
-    const mode = modeOf(bytes, this.strAt, this.strLen);
+    const mode = modeOf(this.dv, this.strAt, this.strLen);
     if (mode < 0) return false;
     let seenCollateral = false;
     let done = false;
@@ -87,12 +92,12 @@ export class JsonAccountReader {
   }
 
   /** A key: a string then `:` (the position is undefined when not k: the caller falls back). */
-  private key(k: Uint8Array): boolean {
+  private key(k: Key): boolean {
     return this.string() && this.is(k) && this.punct(0x3a);
   }
 
-  private is(k: Uint8Array): boolean {
-    return isKey(this.u, this.strAt, this.strLen, k);
+  private is(k: Key): boolean {
+    return isKey(this.dv, this.strAt, this.strLen, k);
   }
 
   private ws(): void {

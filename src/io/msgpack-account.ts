@@ -12,12 +12,12 @@
  * its code, message and path.
  */
 import { Mode, type ColumnsBuilder } from '../instruments/columns.js';
-import { AccountScratch, asciiString, isKey, K_COLLATERAL, K_ENTRY, K_ID, K_INSTRUMENT, K_MODE, K_POSITIONS, K_SIZE, keyBytes } from './account-scratch.js';
+import { AccountScratch, asciiString, isKey, K_COLLATERAL, K_ENTRY, K_ID, K_INSTRUMENT, K_MODE, K_POSITIONS, K_SIZE, keyOf, type Key } from './account-scratch.js';
 
-export const MODE_KEYS: [Uint8Array, number][] = [
-  [keyBytes('portfolio'), Mode.Portfolio],
-  [keyBytes('cross'), Mode.Cross],
-  [keyBytes('isolated'), Mode.Isolated],
+export const MODE_KEYS: [Key, number][] = [
+  [keyOf('portfolio'), Mode.Portfolio],
+  [keyOf('cross'), Mode.Cross],
+  [keyOf('isolated'), Mode.Isolated],
 ];
 
 /** Not read here: the value goes to the object path. */
@@ -52,7 +52,7 @@ export class MsgpackAccountReader {
     if (n < 2 || !this.key(K_ID) || !this.string() || this.strLen === 0) return FALLBACK;
     const id = asciiString(this.u, this.strAt, this.strLen);
     if (id === null || !this.key(K_MODE) || !this.string()) return FALLBACK;
-    const mode = modeOf(this.u, this.strAt, this.strLen);
+    const mode = modeOf(this.dv, this.strAt, this.strLen);
     if (mode < 0) return FALLBACK;
     let seenCollateral = false;
     for (let k = 2; k < n; k++) {
@@ -102,12 +102,12 @@ export class MsgpackAccountReader {
   }
 
   /** Whether the next value is the string key k (the position is undefined when not: the caller falls back). */
-  private key(k: Uint8Array): boolean {
+  private key(k: Key): boolean {
     return this.string() && this.is(k);
   }
 
-  private is(k: Uint8Array): boolean {
-    return isKey(this.u, this.strAt, this.strLen, k);
+  private is(k: Key): boolean {
+    return isKey(this.dv, this.strAt, this.strLen, k);
   }
 
   /** Reads a str header and skips its bytes (strAt / strLen); false when the value is not a string inside the chunk. */
@@ -174,7 +174,7 @@ export class MsgpackAccountReader {
 }
 
 /** The mode named by bytes [at, at + len), or −1. */
-export function modeOf(u: Uint8Array, at: number, len: number): number {
-  for (const [k, m] of MODE_KEYS) if (isKey(u, at, len, k)) return m;
+export function modeOf(dv: DataView, at: number, len: number): number {
+  for (const [k, m] of MODE_KEYS) if (isKey(dv, at, len, k)) return m;
   return -1;
 }
