@@ -86,6 +86,19 @@ describe('parseInstrument / formatInstrument (Deribit names)', () => {
     }
   });
 
+  it('a long invalid name is shown cut to 80 characters, not echoed whole', () => {
+    const name = 'BTC-' + 'A'.repeat(300_000);
+    try {
+      parseInstrument(name);
+      expect.unreachable();
+    } catch (e) {
+      expect((e as OptmarginError).code).toBe(ErrorCodes.INVALID_INSTRUMENT);
+      // the name's and the expiry's first 77 characters, each with '...', quoted
+      const cut = (s: string) => `"${s.slice(0, 77)}..."`;
+      expect((e as Error).message).toBe(`invalid instrument name ${cut(name)}: expiry ${cut(name.slice(4))} is not a date like 27MAR26`);
+    }
+  });
+
   it('futures P&L: inverse in coin = size × (1/entry − 1/F); linear in USDC = size × (F − entry)', () => {
     // long 10 000 USD of BTC-PERPETUAL from 50 000 to 55 000: 10000 × (1/50000 − 1/55000) = 0.0181818… BTC
     expect(futuresPnl(parseInstrument('BTC-PERPETUAL'), 10_000, 50_000, 55_000)).toBeCloseTo(10_000 / 50_000 - 10_000 / 55_000, 15);

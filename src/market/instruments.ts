@@ -13,7 +13,7 @@
  * Dates are D[D]MMMYY (day without leading zero, as Deribit prints it); every expiry is
  * 08:00 UTC of that day.
  */
-import { ErrorCodes, OptmarginError } from '../errors.js';
+import { ErrorCodes, OptmarginError, show } from '../errors.js';
 import type { Instrument, OptionType, QuoteCurrency } from './types.js';
 
 const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
@@ -25,7 +25,7 @@ const LINEAR_QUOTES: readonly QuoteCurrency[] = ['USDC', 'USDT'];
 function invalid(name: unknown, what: string): OptmarginError {
   return new OptmarginError(
     ErrorCodes.INVALID_INSTRUMENT,
-    `invalid instrument name ${JSON.stringify(name)}: ${what}`,
+    `invalid instrument name ${show(name)}: ${what}`,
   );
 }
 
@@ -45,15 +45,15 @@ export function parseExpiryCode(code: string, name = code): number {
 
 function parseExpiryCodeUncached(code: string, name: string): number {
   const m = /^(\d{1,2})([A-Z]{3})(\d{2})$/.exec(code);
-  if (!m) throw invalid(name, `expiry ${JSON.stringify(code)} is not a date like 27MAR26`);
+  if (!m) throw invalid(name, `expiry ${show(code)} is not a date like 27MAR26`);
   const day = Number(m[1]);
   const month = MONTHS.indexOf(m[2]);
-  if (month < 0) throw invalid(name, `expiry ${JSON.stringify(code)} has an unknown month ${JSON.stringify(m[2])}`);
+  if (month < 0) throw invalid(name, `expiry ${show(code)} has an unknown month ${show(m[2])}`);
   const year = 2000 + Number(m[3]);
   const ms = Date.UTC(year, month, day, EXPIRY_HOUR_UTC);
   // Date.UTC rolls 31FEB over into March: reject days the month does not have.
   if (day < 1 || new Date(ms).getUTCDate() !== day) {
-    throw invalid(name, `expiry ${JSON.stringify(code)} is not a calendar date`);
+    throw invalid(name, `expiry ${show(code)} is not a calendar date`);
   }
   return ms;
 }
@@ -71,10 +71,10 @@ export function formatExpiryCode(expiryMs: number): string {
 
 function parseStrike(text: string, name: string): number {
   if (!/^\d+(d\d+)?$/.test(text)) {
-    throw invalid(name, `strike ${JSON.stringify(text)} is not a positive number (use 'd' for a decimal point, e.g. 2d5)`);
+    throw invalid(name, `strike ${show(text)} is not a positive number (use 'd' for a decimal point, e.g. 2d5)`);
   }
   const k = Number(text.replace('d', '.'));
-  if (!(k > 0) || !Number.isFinite(k)) throw invalid(name, `strike ${JSON.stringify(text)} must be > 0`);
+  if (!(k > 0) || !Number.isFinite(k)) throw invalid(name, `strike ${show(text)} must be > 0`);
   return k;
 }
 
@@ -85,15 +85,15 @@ function formatStrike(strike: number): string {
 
 function parseBase(text: string, name: string): { underlying: string; quote: QuoteCurrency; linear: boolean } {
   const parts = text.split('_');
-  if (parts.length > 2) throw invalid(name, `currency pair ${JSON.stringify(text)} has more than one '_'`);
+  if (parts.length > 2) throw invalid(name, `currency pair ${show(text)} has more than one '_'`);
   const underlying = parts[0];
   if (!COIN_RE.test(underlying)) {
-    throw invalid(name, `underlying ${JSON.stringify(underlying)} is not an upper-case coin code like BTC`);
+    throw invalid(name, `underlying ${show(underlying)} is not an upper-case coin code like BTC`);
   }
   if (parts.length === 1) return { underlying, quote: 'USD', linear: false };
   const quote = parts[1] as QuoteCurrency;
   if (!LINEAR_QUOTES.includes(quote)) {
-    throw invalid(name, `quote currency ${JSON.stringify(parts[1])} must be one of ${LINEAR_QUOTES.join(', ')}`);
+    throw invalid(name, `quote currency ${show(parts[1])} must be one of ${LINEAR_QUOTES.join(', ')}`);
   }
   return { underlying, quote, linear: true };
 }
@@ -130,7 +130,7 @@ export function parseInstrument(name: string): Instrument {
     let optionType: OptionType;
     if (parts[3] === 'C') optionType = 'call';
     else if (parts[3] === 'P') optionType = 'put';
-    else throw invalid(name, `option type ${JSON.stringify(parts[3])} must be C or P`);
+    else throw invalid(name, `option type ${show(parts[3])} must be C or P`);
     inst = { name, underlying, quote, settlement, settlementCurrency, contractSize: 1, kind: 'option', expiry, strike, optionType, sizeUnit: 'coin' };
   } else {
     throw invalid(
