@@ -15,6 +15,7 @@
  *    reference runner/book/equity.ts accountEquity.
  */
 import { describe, expect, test } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
 import { generateBook } from '../src/io/gen-book.js';
 import { BookEngine } from '../src/runner/book/runner.js';
@@ -277,4 +278,17 @@ describe.each(variants)('account equities kernel, %s build', (variant) => {
       await eng.close();
     }
   });
+});
+
+// The frame's slot order is declared on both sides of the WASM boundary (AssemblyScript cannot
+// import the host's declaration): the two lists must be the same names in the same order.
+test('the frame slots of assembly/equity.ts and src/wasm/equity.ts are the same list', () => {
+  const slotsOf = (file: string): string[] => {
+    const m = /const enum Slot \{([^}]*)\}/.exec(readFileSync(new URL(file, import.meta.url), 'utf8'));
+    if (!m) throw new Error(`no Slot enum in ${file}`);
+    return m[1].split(',').map((s) => s.trim()).filter((s) => s !== '' && s !== 'Count');
+  };
+  const host = slotsOf('../src/wasm/equity.ts');
+  expect(host.length).toBe(33);
+  expect(slotsOf('../assembly/equity.ts')).toEqual(host);
 });
