@@ -8,7 +8,7 @@
 import { accepts } from '../instruments/account.js';
 import { Mode, type ColumnsBuilder } from '../instruments/columns.js';
 import { growPlain } from '../platform/typed.js';
-import { InternTable, type Interned } from './intern-table.js';
+import { InternTable, sameBytes, type Interned } from './intern-table.js';
 
 export class AccountScratch {
   /** positions read: name, size, entry price (NaN: none), end of its collateral lines */
@@ -154,14 +154,9 @@ export function keyOf(s: string): Key {
   return { len: b.length, view: new DataView(b.buffer) };
 }
 
-/** Whether bytes [at, at + len) of the input (dv: a DataView of it) are the key k, compared 4 bytes a step (unaligned little-endian words). */
+/** Whether bytes [at, at + len) of the input (dv: a DataView of it) are the key k. */
 export function isKey(dv: DataView, at: number, len: number, k: Key): boolean {
-  if (len !== k.len) return false;
-  const kv = k.view;
-  let i = 0;
-  for (; i + 4 <= len; i += 4) if (dv.getInt32(at + i, true) !== kv.getInt32(i, true)) return false;
-  for (; i < len; i++) if (dv.getUint8(at + i) !== kv.getUint8(i)) return false;
-  return true;
+  return len === k.len && sameBytes(dv, at, k.view, 0, len);
 }
 
 /** The keys of an account in the plain form (validateAccount's field names). */

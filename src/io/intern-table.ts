@@ -63,12 +63,7 @@ export class InternTable {
   /** Whether entry j's bytes are those of the input at [at, at + len). */
   private sameBytes(j: number, at: number, len: number): boolean {
     const o = this.from[j];
-    if (this.from[j + 1] - o !== len) return false;
-    const { pool, dv } = this;
-    let k = 0;
-    for (; k + 4 <= len; k += 4) if (pool.getInt32(o + k, true) !== dv.getInt32(at + k, true)) return false;
-    for (; k < len; k++) if (pool.getUint8(o + k) !== dv.getUint8(at + k)) return false;
-    return true;
+    return this.from[j + 1] - o === len && sameBytes(this.pool, o, this.dv, at, len);
   }
 
   /** A new entry for the ASCII bytes u[at, at + len) of hash h, in empty slot s. */
@@ -102,4 +97,12 @@ export class InternTable {
       this.hash[s] = hash[t];
     }
   }
+}
+
+/** Whether bytes [ai, ai + len) of a equal bytes [bi, bi + len) of b, compared 4 bytes a step (unaligned little-endian words). */
+export function sameBytes(a: DataView, ai: number, b: DataView, bi: number, len: number): boolean {
+  let k = 0;
+  for (; k + 4 <= len; k += 4) if (a.getInt32(ai + k, true) !== b.getInt32(bi + k, true)) return false;
+  for (; k < len; k++) if (a.getUint8(ai + k) !== b.getUint8(bi + k)) return false;
+  return true;
 }

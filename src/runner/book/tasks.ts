@@ -24,6 +24,7 @@ import { reduceAccount, type ReduceArrays } from '../../measures/grid/reduce.js'
 import type { Aggregator, BookCsr } from '../../wasm/aggregate.js';
 import { EquityKernel } from '../../wasm/equity.js';
 import { TailKernel } from '../../wasm/tails.js';
+import type { WasmInstance } from '../../wasm/module.js';
 import { I32 } from './arrays.js';
 import { currencyPrices, type EquityArrays } from './equity.js';
 import { followRows, lowerBound, type ForwardFollow } from './forwards.js';
@@ -125,10 +126,16 @@ const tailKernels = new WeakMap<Aggregator, TailKernel>();
 const equityKernels = new WeakMap<Aggregator, EquityKernel>();
 const spanAccounts = new I32(1024);
 
+/** The kernel of a thread kept in `kept`, on the same WASM instance as its aggregator (made on first use). */
+function kernelOf<K>(kept: WeakMap<Aggregator, K>, agg: Aggregator, make: (instance: WasmInstance) => K): K {
+  let k = kept.get(agg);
+  if (!k) kept.set(agg, (k = make(agg.instance)));
+  return k;
+}
+
 /** Runs one tails chunk; returns the number of accounts computed. */
 export function runTails(agg: Aggregator, t: TailTask): number {
-  let k = tailKernels.get(agg);
-  if (!k) tailKernels.set(agg, (k = new TailKernel(agg.instance)));
+  const k = kernelOf(tailKernels, agg, (i) => new TailKernel(i));
   k.setValues(t.values, t.valuesKey);
   const span = (a: Float64Array | Int32Array) => a.subarray(t.from * t.m, t.to * t.m);
   k.tails({ accStart: t.accStart.subarray(t.from, t.to + 1), instr: t.instr, size: t.size }, t.nScen, t.m, span(t.outVal) as Float64Array, span(t.outIdx) as Int32Array);
@@ -182,8 +189,7 @@ function awaitTick(flag: Int32Array, stage: number): void {
  * resident positions and accounts (wasm/equity.ts): the same doubles as equity.ts accountEquity.
  */
 function equitySpan(agg: Aggregator, e: EquityArrays, r: ReduceSpan): void {
-  let k = equityKernels.get(agg);
-  if (!k) equityKernels.set(agg, (k = new EquityKernel(agg.instance)));
+  const k = kernelOf(equityKernels, agg, (i) => new EquityKernel(i));
   k.sync(e.positions);
   k.syncAccounts(e.accounts, r.arrays);
   k.setInstruments({ ...e, n: e.nInstruments });
