@@ -4,7 +4,7 @@
  * instead of the typed array silently dropping the store.
  */
 import { describe, expect, test } from 'vitest';
-import { F64, I32, reserve } from '../src/runner/book/arrays.js';
+import { F64, I32, claim, reserve } from '../src/runner/book/arrays.js';
 
 describe('reserve and put', () => {
   test('reserve keeps the values in use and makes room for the asked number more', () => {
@@ -32,12 +32,13 @@ describe('reserve and put', () => {
     }
   });
 
-  test('extend: n values appended in the room, where they start; past the room, OPTMARGIN_INTERNAL', () => {
-    const g = new I32(4);
-    g.put(5);
-    expect(g.extend(3)).toBe(1);
-    expect(g.n).toBe(4);
-    expect(() => g.extend(1)).toThrowError(expect.objectContaining({ code: 'OPTMARGIN_INTERNAL' }) as Error);
-    expect(g.n).toBe(4);
+  test('claim: n values appended in the room, where they start; past the room, OPTMARGIN_INTERNAL, for both kinds', () => {
+    for (const g of [new I32(4), new F64(4)]) {
+      g.put(5);
+      expect(claim(g, 3)).toBe(1);
+      expect(g.n).toBe(4);
+      expect(() => claim(g, 1)).toThrowError(expect.objectContaining({ code: 'OPTMARGIN_INTERNAL' }) as Error);
+      expect(g.n).toBe(4);
+    }
   });
 });

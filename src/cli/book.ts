@@ -154,7 +154,7 @@ export async function runBookCommand(file: string, opts: BookCommandOptions, wri
     try {
       const loader = engine.columnsLoad();
       // parsed on the book pool's workers (one set of workers started and warmed per run)
-      const { parts, report } = await ingestBookParts(file, { threads, onWarning: warn, onChunk: (c) => loader.add(c), pool: engine.sharedPool() });
+      const { parts, report } = await ingestBookParts(file, { threads, onWarning: warn, onChunk: (c) => loader.add(c), onAllChunks: (cs) => loader.reserve(cs), pool: engine.sharedPool() });
       await yieldToSignals();
       const t1 = performance.now();
       const loaded = loader.finish(parts); // the chunks as parsed: no concatenation

@@ -43,6 +43,8 @@ export interface IngestOptions {
    * ids of unnamed accounts are still '' here (numbered in the concatenated columns).
    */
   onChunk?: (columns: BookColumns) => void;
+  /** Every chunk at once, before the first onChunk, when all are known from the start (a columnar file's segments): a consumer sizes its arrays once. */
+  onAllChunks?: (chunks: readonly BookColumns[]) => void;
   /**
    * The book pool's workers, to parse on instead of starting a pool of their own (one set of
    * workers per run: BookEngine.sharedPool); null when that pool runs in-process (its workers
@@ -294,6 +296,7 @@ async function ingestFrom(src: BlockSource, file: string, opts: IngestOptions): 
     const t1 = performance.now();
     const parts = readColumnSegments(buf, name);
     const t2 = performance.now();
+    opts.onAllChunks?.(parts);
     for (const c of parts) opts.onChunk?.(c);
     return { parts, report: { format: 'columns', bytes: src.total, chunks: parts.length, readMs: t1 - t0, parseMs: t2 - t1, concatMs: 0, consumeMs: performance.now() - t2 } };
   }

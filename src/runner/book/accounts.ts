@@ -15,7 +15,7 @@ import { ColumnIndex, repeatsCurrency } from './column-index.js';
 import { collateralExposure, entryLegCoin } from '../../instruments/valuation.js';
 import type { MarginMarket } from '../../market/margin-market.js';
 import { AccKind, type ReduceArrays } from '../../measures/grid/reduce.js';
-import { F64, I32, reserve, sharedI32 } from './arrays.js';
+import { F64, I32, claim, reserve, sharedI32 } from './arrays.js';
 import type { EquityArrays } from './equity.js';
 import type { BookInstruments } from './instruments.js';
 import { EquityParts } from './parts.js';
@@ -37,6 +37,20 @@ export class Holdings {
     this.instr.put(i);
     this.size.put(q);
     this.leg.put(leg);
+  }
+  /**
+   * Up to `holds` holdings to write straight into the arrays from the index returned, in reserved
+   * room (arrays.ts claim); `written` then sets where they end.
+   */
+  claim(holds: number): number {
+    const at = claim(this.instr, holds);
+    claim(this.size, holds);
+    claim(this.leg, holds);
+    return at;
+  }
+  /** The holdings claimed end at h (the room after it stays reserved). */
+  written(h: number): void {
+    this.instr.n = this.size.n = this.leg.n = h;
   }
   /** Room for `holds` more holdings and `subs` more sub-accounts (arrays.ts reserve). */
   reserve(holds: number, subs: number): void {
@@ -167,9 +181,25 @@ export class BookAccounts {
   reserveFor(c: BookColumns, j0: number, j1: number, hold: Holdings): void {
     const p0 = c.posStart[j0];
     const p1 = c.posStart[j1];
-    const nPos = p1 - p0;
-    const nCol = c.colStart[j1] - c.colStart[j0] + c.pcolStart[p1] - c.pcolStart[p0];
-    const subs = nPos + j1 - j0;
+    this.reserveRoom(j1 - j0, p1 - p0, c.colStart[j1] - c.colStart[j0] + c.pcolStart[p1] - c.pcolStart[p0], hold);
+  }
+
+  /** Room for every account of `chunks` at once (reserveFor's bounds summed): a book whose chunks are all known before the first is resolved. */
+  reserveForAll(chunks: readonly BookColumns[], hold: Holdings): void {
+    let n = 0;
+    let nPos = 0;
+    let nCol = 0;
+    for (const c of chunks) {
+      n += c.n;
+      nPos += c.nPos;
+      nCol += c.colStart[c.n] + c.pcolStart[c.nPos];
+    }
+    this.reserveRoom(n, nPos, nCol, hold);
+  }
+
+  /** Room for n accounts holding nPos positions and nCol collateral lines (reserveFor). */
+  private reserveRoom(n: number, nPos: number, nCol: number, hold: Holdings): void {
+    const subs = nPos + n;
     hold.reserve(2 * nPos + nCol, subs);
     for (const g of this.perSub) reserve(g, subs);
     reserve(this.opInstr, nPos);
@@ -195,9 +225,10 @@ export class BookAccounts {
       colTo = this.colCur.n;
       for (let p = p0; p < p1; p++) {
         this.openSub(k);
-        const i = index.instrument(c.instr[p]);
-        this.positionHoldings(ctx, i, c.size[p], c.entry[p], hold, this.opInstr.n);
-        this.pushPosition(i, c.size[p], c.entry[p]);
+        const instr = this.parts.instruments(1);
+        instr[0] = index.instrument(c.instr[p]);
+        this.positionHoldings(ctx, instr, c, p, 1, hold, null, this.opInstr.n);
+        this.pushPositions(instr, c, p, 1, null);
         this.parts.addInput(null, 1, 0);
         this.collateralLines(ctx, c.pcur, c.pamount, c.pcolStart[p], c.pcolStart[p + 1], index, hold);
         this.closeSub(hold, ctx.table);
@@ -239,39 +270,66 @@ export class BookAccounts {
     const order = this.parts.group(n, ctx.table.underlyingOf, ctx.table.underlyings);
     const op0 = this.opInstr.n;
     this.parts.addInput(order, n, op0);
-    if (order === null) {
-      for (let t = 0; t < n; t++) this.positionHoldings(ctx, instr[t], c.size[p0 + t], c.entry[p0 + t], hold, op0 + t);
-      for (let t = 0; t < n; t++) this.pushPosition(instr[t], c.size[p0 + t], c.entry[p0 + t]);
-      return;
-    }
-    const inputOp = this.parts.inputOp.a;
-    const at = this.parts.subInput.a[this.nSubs - 1];
-    for (let t = 0; t < n; t++) this.positionHoldings(ctx, instr[t], c.size[p0 + t], c.entry[p0 + t], hold, inputOp[at + t]);
-    for (let s = 0; s < n; s++) {
-      const t = order[s];
-      this.pushPosition(instr[t], c.size[p0 + t], c.entry[p0 + t]);
-    }
+    if (order === null) this.positionHoldings(ctx, instr, c, p0, n, hold, null, op0);
+    else this.positionHoldings(ctx, instr, c, p0, n, hold, this.parts.inputOp.a, this.parts.subInput.a[this.nSubs - 1]);
+    this.pushPositions(instr, c, p0, n, order);
   }
 
-  /** Stores an original position (instrument i of the table; entry NaN = none). */
-  private pushPosition(i: number, size: number, entry: number): void {
-    const atMark = entry !== entry;
-    this.opInstr.put(atMark ? i : ~i);
-    this.opSize.put(size);
-    if (!atMark) this.opEntry.put(entry);
+  /**
+   * Stores n original positions, the columns' p0 + t of instrument instr[t] (of the table), t in
+   * `order` (group's; null: input order): instrument, or its complement when it has an entry price,
+   * size, and the entry prices of those that have one.
+   */
+  private pushPositions(instr: Int32Array, c: BookColumns, p0: number, n: number, order: Int32Array | null): void {
+    const { size, entry } = c;
+    const opInstr = this.opInstr.a;
+    const opSize = this.opSize.a;
+    const opEntry = this.opEntry.a;
+    let o = claim(this.opInstr, n);
+    claim(this.opSize, n);
+    let e = claim(this.opEntry, n);
+    for (let s = 0; s < n; s++, o++) {
+      const t = order === null ? s : order[s];
+      const x = entry[p0 + t];
+      const atMark = x !== x;
+      opInstr[o] = atMark ? instr[t] : ~instr[t];
+      opSize[o] = size[p0 + t];
+      if (!atMark) opEntry[e++] = x;
+    }
+    this.opEntry.n = e;
   }
 
-  /** A position's holdings (its stored index op): itself, and the coin leg of an inverse future/perpetual (size·cs / entry). */
-  private positionHoldings(ctx: ResolveContext, i: number, size: number, entry: number, hold: Holdings, op: number): void {
+  /**
+   * The holdings of n positions, the columns' p0 + t of instrument instr[t] (of the table), in
+   * input order: each position itself, and the coin leg of an inverse future/perpetual
+   * (size·cs / entry; entered at mark: it follows F, recorded with its stored position —
+   * inputOp[at + t], or at + t when they are stored in input order: inputOp null).
+   */
+  private positionHoldings(ctx: ResolveContext, instr: Int32Array, c: BookColumns, p0: number, n: number, hold: Holdings, inputOp: Int32Array | null, at: number): void {
     const tb = ctx.table;
-    const atMark = entry !== entry;
-    hold.put(i, size, -1);
-    const kind = tb.kind[i];
-    if ((kind === Kind.Future || kind === Kind.Perpetual) && tb.inverse[i]) {
-      const cs = tb.instruments[i]?.contractSize ?? 1;
-      const ci = tb.coinIndex(tb.underlyings[tb.underlyingOf[i]]);
-      hold.put(ci, entryLegCoin(kind, tb.inverse[i], cs, size, atMark ? ctx.forwardOf(i) : entry), atMark ? op : -1);
+    const { size, entry } = c;
+    const hInstr = hold.instr.a;
+    const hSize = hold.size.a;
+    const hLeg = hold.leg.a;
+    let h = hold.claim(2 * n);
+    for (let t = 0; t < n; t++, h++) {
+      const i = instr[t];
+      const q = size[p0 + t];
+      hInstr[h] = i;
+      hSize[h] = q;
+      hLeg[h] = -1;
+      const kind = tb.kind[i];
+      if ((kind === Kind.Future || kind === Kind.Perpetual) && tb.inverse[i]) {
+        const x = entry[p0 + t];
+        const atMark = x !== x;
+        const cs = tb.instruments[i]?.contractSize ?? 1;
+        h++;
+        hInstr[h] = tb.coinIndex(tb.underlyings[tb.underlyingOf[i]]);
+        hSize[h] = entryLegCoin(kind, tb.inverse[i], cs, q, atMark ? ctx.forwardOf(i) : x);
+        hLeg[h] = atMark ? (inputOp === null ? at + t : inputOp[at + t]) : -1;
+      }
     }
+    hold.written(h);
   }
 
   /** Collateral lines [from, to) of currency index (into the columns' currencies) / amount, in order (zero balances skipped); with `hold`, coin balances become holdings too. */

@@ -19,6 +19,18 @@ import type { BookInstruments } from './instruments.js';
 import type { BookRows } from './rows.js';
 import type { BookLoadReport } from './types.js';
 
+/**
+ * A load from columns arriving in chunks, in input order (io/ingest.ts onChunk): each chunk is
+ * resolved when added, while the next are parsed; `reserve` (optional) sizes the arrays for every
+ * chunk at once when all are known before the first (a columnar file's segments); `finish` takes
+ * the chunks themselves (kept, not concatenated) or the whole book's columns and lays out the rows.
+ */
+export interface ColumnsLoader {
+  reserve(chunks: readonly BookColumns[]): void;
+  add(chunk: BookColumns, onProgress?: (done: number, total: number) => void): void;
+  finish(book: BookColumns | readonly BookColumns[]): BookLoadReport;
+}
+
 /** Stride of one account's record: path, kind, subFrom, subTo, colFrom, colTo. */
 const REC = 6;
 
@@ -68,6 +80,12 @@ export class LoadSession {
       this.positions += cols.posStart[j + 1] - cols.posStart[j];
       this.record(index ? this.accounts.resolveColumns(this.ctx, cols, j, k, this.hold, index) : null);
     }
+  }
+
+  /** Room for all of `chunks` (the book's, known before the first is admitted: a columnar file's segments) in one growth of each array. */
+  reserveAll(chunks: readonly BookColumns[]): void {
+    if (this.grid) this.accounts.reserveForAll(chunks, this.hold);
+    reserve(this.rec, REC * chunks.reduce((n, c) => n + c.n, 0));
   }
 
   /** Records the placement of the account just admitted (null: the single path). */

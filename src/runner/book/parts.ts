@@ -13,7 +13,7 @@
  * tick's chunks read or write are shared.
  */
 import { underlyingOrder } from '../../instruments/valuation.js';
-import { F64, I32, reserve } from './arrays.js';
+import { F64, I32, claim, reserve } from './arrays.js';
 import { growPlain } from '../../platform/typed.js';
 
 /** Where the parts' arrays stood (a rollback point: an account that fails to resolve leaves nothing). */
@@ -93,7 +93,7 @@ export class EquityParts {
       return;
     }
     this.subInput.put(this.inputOp.n);
-    const at = this.inputOp.extend(n);
+    const at = claim(this.inputOp, n);
     for (let s = 0; s < n; s++) this.inputOp.a[at + order[s]] = op0 + s;
   }
 

@@ -30,7 +30,7 @@ import { InvalidEntry } from './types.js';
 import type { BookColumns } from '../../instruments/columns.js';
 import { ColumnParts } from '../../instruments/column-parts.js';
 import { admitRaw, inputOf, invalidResult } from './inputs.js';
-import { LoadSession, Path } from './load.js';
+import { LoadSession, Path, type ColumnsLoader } from './load.js';
 import { MarginEngine } from '../account/runner.js';
 import { numbers, sharedI32, sharedReduceArrays } from './arrays.js';
 import { accountEquity } from './equity.js';
@@ -168,13 +168,11 @@ export class BookEngine implements ScheduledBook {
     return s.finish(cols);
   }
 
-  /**
-   * Columns arriving in chunks, in input order (io/ingest.ts onChunk), each resolved when added while the next are parsed;
-   * `finish` takes the chunks themselves (kept, not concatenated) or the whole book's columns and lays out the rows. Bit for bit loadColumns(all).
-   */
-  columnsLoad(): { add(chunk: BookColumns, onProgress?: (done: number, total: number) => void): void; finish(book: BookColumns | readonly BookColumns[]): BookLoadReport } {
+  /** Columns arriving in chunks, in input order (load.ts ColumnsLoader): bit for bit loadColumns(all). */
+  columnsLoad(): ColumnsLoader {
     const s = this.beginLoad();
     return {
+      reserve: (chunks) => s.reserveAll(chunks),
       add: (chunk, onProgress) => s.admitColumns(chunk, this.ids, this.modes, onProgress),
       finish: (book) => {
         const parts = new ColumnParts(Array.isArray(book) ? book : [book as BookColumns]);
