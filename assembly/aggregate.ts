@@ -24,44 +24,52 @@ export function aggregateAccounts(
   out: usize,
 ): void {
   let ns = <usize>nScen;
-  let rowBytes = ns << 3;
-  if (ASC_FEATURE_SIMD) {
-    aggregateAccountsBlocked(nAcc, ns, accStart, posInstr, posSize, riskArrays, out);
-    return;
-  }
-  for (let a: usize = 0; a < <usize>nAcc; a++) {
-    let row = out + a * rowBytes;
-    memory.fill(row, 0, rowBytes);
-    let p0 = <usize>load<i32>(accStart + (a << 2));
-    let p1 = <usize>load<i32>(accStart + ((a + 1) << 2));
-    for (let p = p0; p < p1; p++) {
-      let src = riskArrays + (<usize>load<i32>(posInstr + (p << 2))) * rowBytes;
-      axpy(ns, row, src, load<f64>(posSize + (p << 3)));
-    }
-  }
+  for (let a: usize = 0; a < <usize>nAcc; a++) aggregateRow(ns, a, accStart, posInstr, posSize, riskArrays, out + a * (ns << 3));
 }
 
 /**
- * The SIMD build's aggregation: each account's row through `sumPositionsSimd` over all its
- * scenarios (the P&L row written once per block of eight instead of loaded and stored once
- * per position, as the axpy form was). Bit-identical to the scalar build.
+ * aggregateAccounts then worstLoss, account by account: each P&L vector is written to `row` (one
+ * vector's room, reused: it stays in the core's first-level cache between the two) and reduced
+ * there; outLoss / outIndex as worstLoss's. The same doubles as the two kernels in turn.
  */
-// @ts-ignore: decorator
-@inline
-function aggregateAccountsBlocked(
+export function aggregateWorst(
   nAcc: i32,
-  ns: usize,
+  nScen: i32,
   accStart: usize,
   posInstr: usize,
   posSize: usize,
   riskArrays: usize,
-  out: usize,
+  weights: usize,
+  row: usize,
+  outLoss: usize,
+  outIndex: usize,
 ): void {
-  let rowBytes = ns << 3;
+  let ns = <usize>nScen;
   for (let a: usize = 0; a < <usize>nAcc; a++) {
-    let p0 = <usize>load<i32>(accStart + (a << 2));
-    let p1 = <usize>load<i32>(accStart + ((a + 1) << 2));
-    sumPositionsSimd(ns, 0, ns, p0, p1, posInstr, posSize, riskArrays, out + a * rowBytes);
+    aggregateRow(ns, a, accStart, posInstr, posSize, riskArrays, row);
+    worstOfRow(ns, row, weights, outLoss + (a << 3), outIndex + (a << 2));
+  }
+}
+
+/**
+ * Account a's P&L vector into row: the SIMD build through `sumPositionsSimd` over all its
+ * scenarios (the row written once per pass instead of loaded and stored once per position, as
+ * the axpy form is), the scalar build by axpy per position. Bit-identical.
+ */
+// @ts-ignore: decorator
+@inline
+function aggregateRow(ns: usize, a: usize, accStart: usize, posInstr: usize, posSize: usize, riskArrays: usize, row: usize): void {
+  let p0 = <usize>load<i32>(accStart + (a << 2));
+  let p1 = <usize>load<i32>(accStart + ((a + 1) << 2));
+  if (ASC_FEATURE_SIMD) {
+    sumPositionsSimd(ns, 0, ns, p0, p1, posInstr, posSize, riskArrays, row);
+    return;
+  }
+  let rowBytes = ns << 3;
+  memory.fill(row, 0, rowBytes);
+  for (let p = p0; p < p1; p++) {
+    let src = riskArrays + (<usize>load<i32>(posInstr + (p << 2))) * rowBytes;
+    axpy(ns, row, src, load<f64>(posSize + (p << 3)));
   }
 }
 
@@ -179,9 +187,10 @@ function axpy(n: usize, dst: usize, src: usize, a: f64): void {
  * (weights < 1 count extreme scenarios at a fraction). outLoss[a] receives the
  * largest loss (which may be negative: every scenario a gain), outIndex[a] the
  * first scenario attaining it (ties resolve to the lowest index, deterministically;
- * a NaN loss is never the worst; with no loss above −∞ the index is −1).
- * The SIMD build scans even and odd scenarios in two lanes, each keeping its own first
- * maximum, then takes the larger, the lower index on a tie: the same scenario and value.
+ * a NaN loss is never the worst; with no loss above −∞ the index is −1 and the loss −∞).
+ * The scalar build scans the scenarios in order; the SIMD build finds the largest loss first,
+ * then the first scenario equal to it (`firstWorstSimd`): the same scenario, and the loss is
+ * that scenario's, computed the same way.
  */
 export function worstLoss(
   nAcc: i32,
@@ -192,40 +201,81 @@ export function worstLoss(
   outIndex: usize,
 ): void {
   let ns = <usize>nScen;
-  for (let a: usize = 0; a < <usize>nAcc; a++) {
-    let row = pnl + a * (ns << 3);
-    let worst = -Infinity;
-    let at: i32 = -1;
-    let s: usize = 0;
-    if (ASC_FEATURE_SIMD) {
-      let wv = f64x2.splat(-Infinity);
-      let iv = f64x2.splat(-1.0);
-      let idx = f64x2(0.0, 1.0);
-      let two = f64x2.splat(2.0);
-      for (; s + 2 <= ns; s += 2) {
-        let loss = f64x2.neg(f64x2.mul(v128.load(weights + (s << 3)), v128.load(row + (s << 3))));
-        let m = f64x2.gt(loss, wv);
-        wv = v128.bitselect(loss, wv, m);
-        iv = v128.bitselect(idx, iv, m);
-        idx = f64x2.add(idx, two);
-      }
-      let w0 = f64x2.extract_lane(wv, 0);
-      let w1 = f64x2.extract_lane(wv, 1);
-      let i0 = f64x2.extract_lane(iv, 0);
-      let i1 = f64x2.extract_lane(iv, 1);
-      let odd = w1 > w0 || (w1 == w0 && i1 < i0);
-      worst = odd ? w1 : w0;
-      at = <i32>(odd ? i1 : i0);
+  for (let a: usize = 0; a < <usize>nAcc; a++) worstOfRow(ns, pnl + a * (ns << 3), weights, outLoss + (a << 3), outIndex + (a << 2));
+}
+
+/** One P&L vector's worst weighted loss into *loss and its first scenario into *index (worstLoss). */
+// @ts-ignore: decorator
+@inline
+function worstOfRow(ns: usize, row: usize, weights: usize, loss: usize, index: usize): void {
+  let at = ASC_FEATURE_SIMD ? firstWorstSimd(ns, row, weights) : firstWorstScan(ns, row, weights);
+  store<f64>(loss, at < 0 ? -Infinity : lossAt(weights, row, <usize>at));
+  store<i32>(index, at);
+}
+
+/** −weight_s × pnl_s. */
+// @ts-ignore: decorator
+@inline
+function lossAt(weights: usize, row: usize, s: usize): f64 {
+  return -(load<f64>(weights + (s << 3)) * load<f64>(row + (s << 3)));
+}
+
+/** Scenarios s and s + 1's losses. */
+// @ts-ignore: decorator
+@inline
+function lossPair(weights: usize, row: usize, s: usize): v128 {
+  return f64x2.neg(f64x2.mul(v128.load(weights + (s << 3)), v128.load(row + (s << 3))));
+}
+
+/** The first scenario whose loss exceeds every earlier one's and −∞ and is not below a later one's, by one scan (−1: none above −∞). */
+// @ts-ignore: decorator
+@inline
+function firstWorstScan(ns: usize, row: usize, weights: usize): i32 {
+  let worst = -Infinity;
+  let at: i32 = -1;
+  for (let s: usize = 0; s < ns; s++) {
+    let loss = lossAt(weights, row, s);
+    if (loss > worst) {
+      worst = loss;
+      at = <i32>s;
     }
-    // A scalar scan (the scalar build; the SIMD build's last odd scenario): argmax needs the first index.
-    for (; s < ns; s++) {
-      let loss = -(load<f64>(weights + (s << 3)) * load<f64>(row + (s << 3)));
-      if (loss > worst) {
-        worst = loss;
-        at = <i32>s;
-      }
-    }
-    store<f64>(outLoss + (a << 3), worst);
-    store<i32>(outIndex + (a << 2), at);
   }
+  return at;
+}
+
+/**
+ * firstWorstScan's scenario in the SIMD build: the largest loss first, in two independent pairs
+ * of lanes (pmax keeps the running value on a NaN or a tie: no chain through a comparison and a
+ * select per scenario), then the first scenario whose loss equals it (== holds for +0 and −0
+ * alike, as > fails between them: the scan's first maximum).
+ */
+// @ts-ignore: decorator
+@inline
+function firstWorstSimd(ns: usize, row: usize, weights: usize): i32 {
+  let m0 = f64x2.splat(-Infinity);
+  let m1 = m0;
+  let s: usize = 0;
+  for (; s + 4 <= ns; s += 4) {
+    m0 = f64x2.pmax(m0, lossPair(weights, row, s));
+    m1 = f64x2.pmax(m1, lossPair(weights, row, s + 2));
+  }
+  if (s + 2 <= ns) {
+    m0 = f64x2.pmax(m0, lossPair(weights, row, s));
+    s += 2;
+  }
+  m0 = f64x2.pmax(m0, m1);
+  let worst = f64x2.extract_lane(m0, 0);
+  let w1 = f64x2.extract_lane(m0, 1);
+  if (w1 > worst) worst = w1;
+  if (s < ns) {
+    let loss = lossAt(weights, row, s);
+    if (loss > worst) worst = loss;
+  }
+  if (!(worst > -Infinity)) return -1;
+  let wv = f64x2.splat(worst);
+  for (s = 0; s + 2 <= ns; s += 2) {
+    let eq = f64x2.eq(lossPair(weights, row, s), wv);
+    if (v128.any_true(eq)) return <i32>(i64x2.extract_lane(eq, 0) != 0 ? s : s + 1);
+  }
+  return <i32>s;
 }

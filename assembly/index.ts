@@ -5,7 +5,7 @@
 // from heapBase() upward and grows memory itself; the kernels never allocate.
 
 export { black76Greeks, black76Price } from './black76';
-export { aggregateAccounts, addPosition, worstLoss } from './aggregate';
+export { aggregateAccounts, aggregateWorst, addPosition, worstLoss } from './aggregate';
 export { aggregateTails } from './tail';
 export { partSums, accountEquities } from './equity';
 

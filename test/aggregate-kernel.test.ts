@@ -23,6 +23,20 @@ function randomAccounts(w: WasmInstance, u: () => number, nAcc: number, maxCount
   return out;
 }
 
+/** The first scenario of the largest loss −weight × pnl by a plain scan: ties (±0 included) to the lower index, NaN never the worst, −1 when no loss exceeds −∞. */
+function plainWorst(nScen: number, pnl: Float64Array, off: number, weights: Float64Array): { first: number; worst: number } {
+  let worst = -Infinity;
+  let first = -1;
+  for (let s = 0; s < nScen; s++) {
+    const l = -(weights[s] * pnl[off + s]);
+    if (l > worst) {
+      worst = l;
+      first = s;
+    }
+  }
+  return { first, worst };
+}
+
 describe.each(variants)('aggregation kernels, %s build', (variant) => {
   test('aggregateAccounts, addPosition and worstLoss equal the TS loops exactly', () => {
     const w = new WasmInstance({ simd: variant === 'simd' });
@@ -71,6 +85,28 @@ describe.each(variants)('aggregation kernels, %s build', (variant) => {
     }
   });
 
+  // the fused kernel (one row summed and reduced at a time) against the TS loop's P&L and a plain
+  // scan of its losses, for every scenario count the SIMD passes split differently
+  test('aggregateWorst equals aggregateInto then the first worst scenario, for 1 to 45 scenarios', () => {
+    const w = new WasmInstance({ simd: variant === 'simd' });
+    const u = rng(37);
+    const nInstr = 40, nAcc = 60;
+    const { start, instr, size } = randomAccounts(w, u, nAcc, 30, nInstr, () => (u() - 0.5) * 300);
+    for (let nScen = 1; nScen <= 45; nScen++) {
+      const risk = w.alloc('f64', nInstr * nScen), weights = w.alloc('f64', nScen), row = w.alloc('f64', nScen);
+      for (let i = 0; i < nInstr * nScen; i++) risk.view[i] = (u() - 0.5) * 1e4;
+      for (let s = 0; s < nScen; s++) weights.view[s] = s % 4 === 0 ? 0.5 : 1;
+      const loss = w.alloc('f64', nAcc), at = w.alloc('i32', nAcc);
+      w.exports.aggregateWorst(nAcc, nScen, start.ptr, instr.ptr, size.ptr, risk.ptr, weights.ptr, row.ptr, loss.ptr, at.ptr);
+      const ref = new Float64Array(nAcc * nScen);
+      aggregateInto(nAcc, nScen, start.view, instr.view, size.view, risk.view, ref);
+      for (let a = 0; a < nAcc; a++) {
+        const { first, worst } = plainWorst(nScen, ref, a * nScen, weights.view);
+        if (at.view[a] !== first || !Object.is(loss.view[a], worst)) expect.fail(`${nScen} scenarios, account ${a}: ${at.view[a]} / ${loss.view[a]} ≠ ${first} / ${worst}`);
+      }
+    }
+  });
+
   // the first scenario of the largest loss, by a plain scan written here: ties (±0 included) to
   // the lower index, NaN never the worst, −1 when no loss exceeds −∞
   test('worstLoss: the first worst scenario, ties, ±0, NaN and −∞, for 1 to 31 scenarios', () => {
@@ -96,15 +132,7 @@ describe.each(variants)('aggregation kernels, %s build', (variant) => {
       const loss = w.alloc('f64', nAcc), at = w.alloc('i32', nAcc);
       w.exports.worstLoss(nAcc, nScen, pnl.ptr, weights.ptr, loss.ptr, at.ptr);
       for (let a = 0; a < nAcc; a++) {
-        let worst = -Infinity;
-        let first = -1;
-        for (let s = 0; s < nScen; s++) {
-          const l = -(weights.view[s] * pnl.view[a * nScen + s]);
-          if (l > worst) {
-            worst = l;
-            first = s;
-          }
-        }
+        const { first, worst } = plainWorst(nScen, pnl.view, a * nScen, weights.view);
         if (at.view[a] !== first || !Object.is(loss.view[a], worst)) expect.fail(`${nScen} scenarios, account ${a}: ${at.view[a]} / ${loss.view[a]} ≠ ${first} / ${worst}`);
       }
       expect(at.view[0]).toBe(-1);

@@ -138,31 +138,24 @@ export class Aggregator {
   }
 
   /**
-   * worstLossOfRows on rows [from, to) of the resident book (syncBook): no copy of holdings.
+   * worstLossOfRows on rows [from, to) of the resident book (syncBook): no copy of holdings, and
+   * each row's P&L vector reduced right after it is summed (the kernel `aggregateWorst`).
    * outLoss[r] / outIndex[r] receive row r's worst loss and scenario (global row index).
    */
   worstLossResident(from: number, to: number, nScen: number, weights: Float64Array, outLoss: Float64Array, outIndex: Int32Array): void {
     if (to <= from) return;
     if (this.bookRowStart === null || to > this.bookRows) throw new Error(`rows ${from}..${to} are not resident (syncBook first)`);
-    // blocks of rows whose P&L vectors stay in the core's cache between the two kernels
-    const block = Math.max(1, Math.floor(Aggregator.blockBytes / (8 * nScen)));
-    this.pnl = this.instance.room(this.pnl, Math.min(block, to - from) * nScen);
-    this.loss = this.instance.room(this.loss, Math.min(block, to - from));
-    this.worst = this.instance.room(this.worst, Math.min(block, to - from));
+    const n = to - from;
+    this.pnl = this.instance.room(this.pnl, nScen);
+    this.loss = this.instance.room(this.loss, n);
+    this.worst = this.instance.room(this.worst, n);
     this.weights = this.instance.room(this.weights, nScen);
     this.weights.view.set(weights.subarray(0, nScen));
     const x = this.instance.exports;
-    for (let r0 = from; r0 < to; r0 += block) {
-      const nRows = Math.min(block, to - r0);
-      x.aggregateAccounts(nRows, nScen, this.bookRowStart.ptr + 4 * r0, this.bookPosInstr!.ptr, this.bookPosSize!.ptr, this.risk.ptr, this.pnl.ptr);
-      x.worstLoss(nRows, nScen, this.pnl.ptr, this.weights.ptr, this.loss.ptr, this.worst.ptr);
-      outLoss.set(this.loss.view.subarray(0, nRows), r0);
-      outIndex.set(this.worst.view.subarray(0, nRows), r0);
-    }
+    x.aggregateWorst(n, nScen, this.bookRowStart.ptr + 4 * from, this.bookPosInstr!.ptr, this.bookPosSize!.ptr, this.risk.ptr, this.weights.ptr, this.pnl.ptr, this.loss.ptr, this.worst.ptr);
+    outLoss.set(this.loss.view.subarray(0, n), from);
+    outIndex.set(this.worst.view.subarray(0, n), from);
   }
-
-  /** Bytes of P&L vectors per kernel call in worstLossResident (fits a core's L2 with the risk matrix). */
-  static blockBytes = 64 * 1024;
 
   /**
    * Worst weighted loss of rows [from, to) of a CSR book: aggregates each row's P&L vector in

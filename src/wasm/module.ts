@@ -39,6 +39,8 @@ export interface KernelExports {
   aggregateAccounts(nAcc: number, nScen: number, accStart: number, posInstr: number, posSize: number, riskArrays: number, out: number): void;
   addPosition(nScen: number, pnl: number, riskArrays: number, instr: number, size: number): void;
   worstLoss(nAcc: number, nScen: number, pnl: number, weights: number, outLoss: number, outIndex: number): void;
+  /** aggregateAccounts then worstLoss row by row, each P&L vector summed into `row` (one vector's room) and reduced there */
+  aggregateWorst(nAcc: number, nScen: number, accStart: number, posInstr: number, posSize: number, riskArrays: number, weights: number, row: number, outLoss: number, outIndex: number): void;
   /** VaR tails (assembly/tail.ts): aggregate each account's P&L vector and keep its m smallest entries with their scenarios */
   aggregateTails(nAcc: number, nScen: number, accStart: number, posInstr: number, posSize: number, values: number, m: number, row: number, outVal: number, outIdx: number): void;
   /** equity parts (assembly/equity.ts; `frame`: the arrays' pointers, wasm/equity.ts): out[k] = the sum of part parts[k] over its positions */
