@@ -142,6 +142,30 @@ describe('the columnar format in segments (streamed writing)', () => {
     expect(seg.ids[200]).toBe(accounts[200].id);
   });
 
+  test('an empty instrument name in a segmented file makes only its account invalid, with validateAccount\'s error, in every segment', async () => {
+    const bad = new Set([7, 130, 299]);
+    const broken = (k: number) => {
+      const v = validateAccount(accounts[k]);
+      return { ...v, positions: v.positions.map((p, t) => (t === v.positions.length - 1 ? { ...p, instrument: '' } : p)) };
+    };
+    const parts: Uint8Array[] = [];
+    const w = new BookWriter('columns', accounts.length, (c) => void parts.push(c), 45);
+    for (const [k, a] of accounts.entries()) await w.add(bad.has(k) ? broken(k) : validateAccount(a));
+    await w.end();
+    const seg = readColumns(Buffer.concat(parts), 'x');
+    expect([...seg.errors.keys()]).toEqual([...bad]);
+    for (const k of bad) {
+      let expected: unknown = null;
+      try {
+        validateAccount(broken(k));
+      } catch (e) {
+        expected = { code: (e as { code: string }).code, message: (e as Error).message };
+      }
+      expect(expected, `account ${k}`).not.toBeNull();
+      expect(seg.errors.get(k), `account ${k}`).toMatchObject(expected as object);
+    }
+  });
+
   test('accounts with an empty id in a segmented file are invalid, reported as #<book index> (the index in the whole book, not in their segment), for 1 and 2 threads', async () => {
     const unnamed = new Set([3, 44, 45, 100, 299]); // first and last of a 45-account segment, the book's last
     const chunks: Uint8Array[] = [];

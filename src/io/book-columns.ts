@@ -201,6 +201,7 @@ function readSegment(buf: Uint8Array, dv: DataView, off: number, name: string, f
 
 /** Accounts whose values break a rule become invalid accounts with validateAccount's message. */
 function checkValues(c: BookColumns, name: string): void {
+  const emptyName = c.names.includes(''); // else no position needs its name checked
   for (let k = 0; k < c.n; k++) {
     const m = c.mode[k];
     if (m === Mode.Invalid) {
@@ -209,7 +210,7 @@ function checkValues(c: BookColumns, name: string): void {
       continue;
     }
     if (m > Mode.Isolated) throw bad(name, `mode[${k}] = ${m} is not a mode`);
-    if (accountBreaksRule(c, k)) {
+    if (accountBreaksRule(c, k, emptyName)) {
       const err = validationError(c, k);
       c.mode[k] = Mode.Invalid;
       c.errors.set(k, err);
@@ -217,7 +218,7 @@ function checkValues(c: BookColumns, name: string): void {
   }
 }
 
-function accountBreaksRule(c: BookColumns, k: number): boolean {
+function accountBreaksRule(c: BookColumns, k: number, emptyName: boolean): boolean {
   if (c.ids[k].length === 0) return true;
   const p0 = c.posStart[k];
   const p1 = c.posStart[k + 1];
@@ -226,7 +227,7 @@ function accountBreaksRule(c: BookColumns, k: number): boolean {
     if (!accepts.size(c.size[p])) return true;
     const e = c.entry[p];
     if (e === e && !accepts.entryPrice(e)) return true;
-    if (c.names[c.instr[p]].length === 0) return true;
+    if (emptyName && c.names[c.instr[p]].length === 0) return true;
     if (c.pcolStart[p + 1] > c.pcolStart[p] && c.mode[k] !== Mode.Isolated) return true;
     for (let q2 = c.pcolStart[p]; q2 < c.pcolStart[p + 1]; q2++) if (!accepts.balance(c.pamount[q2])) return true;
   }

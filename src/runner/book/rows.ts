@@ -8,7 +8,6 @@
  * (applyEdit, logged in csr.edits for the workers' resident copies); a tick resizes the inverse futures' coin legs entered at mark (size / F) and re-sums their
  * rows' futures bases, in its chunks (forwards.ts).
  */
-import { valuedFromEntry } from '../../instruments/valuation.js';
 import { BASES, RowBases } from '../../measures/grid/addons.js';
 import type { GridMeasureParams } from '../../measures/grid/params.js';
 import type { ReduceArrays } from '../../measures/grid/reduce.js';
@@ -19,6 +18,11 @@ import type { BookAccounts, Holdings } from './accounts.js';
 import type { BookInstruments } from './instruments.js';
 import type { SizeEdit } from './edit.js';
 import type { ForwardFollow } from './forwards.js';
+
+/** Whether instrument i gives its row a market base: an inverse future or perpetual, whose futures base moves with the forward (a tick re-sums it: forwards.ts). */
+function marketBased(ins: BookInstruments, i: number): boolean {
+  return ins.fromEntry[i] === 1 && ins.inverse[i] !== 0;
+}
 
 export class BookRows {
   nRows = 0;
@@ -88,15 +92,12 @@ export class BookRows {
     const rowLen = this.assignRows(nSubs, subRowStart, subSlots, subRowLen, red);
     const rowStart = this.csr.rowStart;
     for (let r = 0; r < nRows; r++) rowStart[r + 1] = rowStart[r] + rowLen[r];
-    this.fillHoldings(hold, nSubs, subRowStart, ins.slot, red);
+    this.fillHoldings(hold, nSubs, subRowStart, ins, red);
     this.rowFutStart = new I32(1024, true);
     this.rowFutStart.push(0);
     this.futInstr = new I32(1024, true);
     this.futNet = new F64(1024, true);
-    for (let r = 0; r < nRows; r++) {
-      this.markMarketBase(r, ins);
-      this.computeBases(r, ins);
-    }
+    for (let r = 0; r < nRows; r++) this.computeBases(r, ins);
   }
 
   /**
@@ -183,9 +184,11 @@ export class BookRows {
    * Holdings into their rows (input order), recording the coin legs that follow F in ascending
    * holding order (for the chunks' range searches): the rows are underlying-major and a slot's
    * rows are filled in sub-account order, so each slot's legs come in ascending order — the
-   * slots' lists one after the other are the legs in order, without a sort.
+   * slots' lists one after the other are the legs in order, without a sort. Each slot's rows with a
+   * market base (marketBased) are recorded on the way, ascending likewise.
    */
-  private fillHoldings(hold: Holdings, nSubs: number, subRowStart: Int32Array, slotOf: Int32Array, red: ReduceArrays): void {
+  private fillHoldings(hold: Holdings, nSubs: number, subRowStart: Int32Array, ins: BookInstruments, red: ReduceArrays): void {
+    const slotOf = ins.slot;
     const { rowStart, posInstr, posSize } = this.csr;
     const hInstr = hold.instr.a;
     const hSize = hold.size.a;
@@ -199,9 +202,11 @@ export class BookRows {
       for (; h < hEnd[j]; h++) {
         const i = hInstr[h];
         const s = slotOf[i];
-        const d = fill[rowOfSlot[s]]++;
+        const r = rowOfSlot[s];
+        const d = fill[r]++;
         posInstr[d] = i;
         posSize[d] = hSize[h];
+        if (marketBased(ins, i)) this.markMarketRow(s, r);
         if (hLeg[h] >= 0) {
           legs[s].pos.push(d);
           legs[s].op.push(hLeg[h]);
@@ -222,12 +227,18 @@ export class BookRows {
     this.csr.nLeg = this.legPos.n;
   }
 
+  /** Records row r (on slot s; rows recorded in ascending order, each at most once) as holding a market base. */
+  private markMarketRow(s: number, r: number): void {
+    const rows = this.marketRows[s];
+    if (rows.n === 0 || rows.a[rows.n - 1] !== r) rows.push(r);
+  }
+
+  /** Records row r if it holds a market base (marketBased). */
   private markMarketBase(r: number, ins: BookInstruments): void {
     const { rowStart, posInstr } = this.csr;
     for (let p = rowStart[r]; p < rowStart[r + 1]; p++) {
-      const i = posInstr[p];
-      if (valuedFromEntry(ins.kind[i]) && ins.inverse[i]) {
-        this.marketRows[this.rowSlot[r]].push(r);
+      if (marketBased(ins, posInstr[p])) {
+        this.markMarketRow(this.rowSlot[r], r);
         return;
       }
     }
