@@ -8,7 +8,7 @@
 import { accepts } from '../instruments/account.js';
 import { Mode, type ColumnsBuilder } from '../instruments/columns.js';
 import { growPlain } from '../platform/typed.js';
-import { InternTable, sameBytes, type Interned } from './intern-table.js';
+import { InternTable, byteString, sameBytes, type Interned } from './intern-table.js';
 
 export class AccountScratch {
   /** positions read: name, size, entry price (NaN: none), end of its collateral lines */
@@ -140,7 +140,7 @@ function nameIndex(b: ColumnsBuilder, r: Interned): number {
 /** Bytes [at, at + len) as a string (null when a byte is not ASCII: UTF-8 is left to the object path's decoder). */
 export function asciiString(u: Uint8Array, at: number, len: number): string | null {
   for (let i = at; i < at + len; i++) if (u[i] >= 0x80) return null;
-  return String.fromCharCode.apply(null, u.subarray(at, at + len) as unknown as number[]);
+  return byteString(u, at, len);
 }
 
 /** A key of the plain form: its length and a DataView of its bytes. */

@@ -69,7 +69,7 @@ export class InternTable {
   /** A new entry for the ASCII bytes u[at, at + len) of hash h, in empty slot s. */
   private add(s: number, h: number, u: Uint8Array, at: number, len: number): Interned {
     const j = this.entries.length;
-    const r: Interned = { s: String.fromCharCode.apply(null, u.subarray(at, at + len) as unknown as number[]), idx: -1, gen: -1 };
+    const r: Interned = { s: byteString(u, at, len), idx: -1, gen: -1 };
     this.entries.push(r);
     const o = this.from[j];
     if (o + len > this.bytes.length) {
@@ -105,4 +105,9 @@ export function sameBytes(a: DataView, ai: number, b: DataView, bi: number, len:
   for (; k + 4 <= len; k += 4) if (a.getInt32(ai + k, true) !== b.getInt32(bi + k, true)) return false;
   for (; k < len; k++) if (a.getUint8(ai + k) !== b.getUint8(bi + k)) return false;
   return true;
+}
+
+/** Bytes [at, at + len) as a string, one character per byte (the caller has checked they are ASCII). */
+export function byteString(u: Uint8Array, at: number, len: number): string {
+  return String.fromCharCode.apply(null, u.subarray(at, at + len) as unknown as number[]);
 }
