@@ -52,7 +52,7 @@ export class InternTable {
     }
     if ((any & 0x80808080) !== 0) return null;
     const mask = this.slot.length - 1;
-    let s = (h ^ (h >>> 15)) & mask;
+    let s = home(h, mask);
     for (let e = this.slot[s]; e !== 0; e = this.slot[s]) {
       if (this.hash[s] === h && this.sameBytes(e - 1, at, len)) return this.entries[e - 1];
       s = (s + 1) & mask;
@@ -91,12 +91,17 @@ export class InternTable {
     this.hash = new Int32Array(cap);
     for (let t = 0; t < slot.length; t++) {
       if (slot[t] === 0) continue;
-      let s = (hash[t] ^ (hash[t] >>> 15)) & (cap - 1);
+      let s = home(hash[t], cap - 1);
       while (this.slot[s] !== 0) s = (s + 1) & (cap - 1);
       this.slot[s] = slot[t];
       this.hash[s] = hash[t];
     }
   }
+}
+
+/** The first slot probed for hash h in a table of mask + 1 slots (a power of two). */
+function home(h: number, mask: number): number {
+  return (h ^ (h >>> 15)) & mask;
 }
 
 /** Whether bytes [ai, ai + len) of a equal bytes [bi, bi + len) of b, compared 4 bytes a step (unaligned little-endian words). */
