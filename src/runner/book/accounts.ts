@@ -114,8 +114,10 @@ export class BookAccounts {
   accColTo: Int32Array;
   /** per account × underlying slot: 1 when the account's figures depend on that underlying (a tick re-margins those) */
   private deps = new Uint8Array(0);
+  /** recordDeps' scratch: one account's row of deps */
+  private depRow = new Uint8Array(0);
   private nSlots = 0;
-  /** per set of slots, the list holdersOf last found (dropped whenever a record changes) */
+  /** per set of slots, the list holdersOf last found (dropped whenever an account's set of underlyings changes) */
   private holders = new Map<string, Int32Array>();
   /** the arrays with one entry per sub-account (reserveFor) */
   private readonly perSub = [this.subAcc, this.subPosFrom, this.subPosTo, this.subColFrom, this.subColTo, this.subEntryFrom];
@@ -420,6 +422,7 @@ export class BookAccounts {
   trackSlots(nSlots: number): void {
     this.nSlots = nSlots;
     this.deps = new Uint8Array(this.accColFrom.length * nSlots);
+    this.depRow = new Uint8Array(nSlots);
     this.holders.clear();
   }
 
@@ -431,17 +434,23 @@ export class BookAccounts {
   recordDeps(k: number, red: ReduceArrays, rowSlot: Int32Array, ins: BookInstruments): void {
     this.logs.push(this.logs.accounts, k, this.opInstr.n);
     const at = k * this.nSlots;
-    const out = this.deps;
-    if (this.holders.size > 0) this.holders.clear();
-    out.fill(0, at, at + this.nSlots);
-    if (red.accKind[k] === AccKind.None) return;
-    for (let j = red.accSubFrom[k]; j < red.accSubTo[k]; j++) {
-      for (let q = red.subRowStart[j]; q < red.subRowStart[j + 1]; q++) out[at + rowSlot[red.subRows[q]]] = 1;
+    const row = this.depRow.fill(0);
+    if (red.accKind[k] !== AccKind.None) {
+      for (let j = red.accSubFrom[k]; j < red.accSubTo[k]; j++) {
+        for (let q = red.subRowStart[j]; q < red.subRowStart[j + 1]; q++) row[rowSlot[red.subRows[q]]] = 1;
+      }
+      for (let c = this.accColFrom[k]; c < this.accColTo[k]; c++) {
+        const coin = this.curCoin[this.colCur.a[c]];
+        if (coin >= 0) row[ins.slot[coin]] = 1;
+      }
     }
-    for (let c = this.accColFrom[k]; c < this.accColTo[k]; c++) {
-      const coin = this.curCoin[this.colCur.a[c]];
-      if (coin >= 0) out[at + ins.slot[coin]] = 1;
+    // the holders lists stand while no account's set of underlyings changes (an in-place edit keeps it)
+    let changed = false;
+    for (let s = 0; s < this.nSlots; s++) {
+      if (this.deps[at + s] !== row[s]) changed = true;
+      this.deps[at + s] = row[s];
     }
+    if (changed && this.holders.size > 0) this.holders.clear();
   }
 
   /** The vectorized accounts depending on any slot of `moved` (1 per slot) into list, ascending; returns their count. */

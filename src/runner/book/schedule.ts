@@ -56,8 +56,8 @@ export interface RoundOutcome {
 export class BookScheduler {
   /** account-range chunks of the fused rounds (the load's rows), cached per CSR key */
   private fusedCache: { key: string; tasks: AccountChunk[] | null } | null = null;
-  /** a tick's account ranges (tickRanges), cached per CSR key, moved slots and thread count */
-  private tickCache: { key: string; tasks: AccountChunk[] | null } | null = null;
+  /** a tick's account ranges (tickRanges) per moved slots and thread count, for one CSR key and account count */
+  private tickCache: { key: string; byMoved: Map<string, AccountChunk[] | null> } = { key: '', byMoved: new Map() };
 
   constructor(
     readonly runner: ChunkRunner,
@@ -251,20 +251,25 @@ export class BookScheduler {
   /**
    * A tick's account ranges (one per thread) and their rows on the moved slots, cut at equal tick
    * work: per account, its holdings on the moved slots (aggregated, and their positions re-summed
-   * for its equity: parts.ts). Cached per CSR and moved slots (rows appended by
+   * for its equity: parts.ts). Cached per CSR and moved slots — each set of moved slots its own
+   * entry: a simulation step ticks both underlyings, then its cascade one (rows appended by
    * trades go to the chunk of their account: tickTasks); null when the load's rows are not ordered
    * by account.
    */
   private tickRanges(b: ScheduledBook, moved: Uint8Array): AccountChunk[] | null {
-    const key = `${b.rows.csr.key}:${moved.join('')}:${this.runner.threads}`;
-    if (this.tickCache?.key !== key) {
+    const csr = `${b.rows.csr.key}:${b.n}`;
+    if (this.tickCache.key !== csr) this.tickCache = { key: csr, byMoved: new Map() };
+    const key = `${moved.join('')}:${this.runner.threads}`;
+    let tasks = this.tickCache.byMoved.get(key);
+    if (tasks === undefined) {
       const rows = b.rows;
       const rowStart = rows.csr.rowStart;
       const own = new Float64Array(b.n);
       for (let r = 0; r < rows.loadedRows; r++) if (moved[rows.rowSlot[r]]) own[b.accounts.subAcc.a[rows.rowSub[r]]] += rowStart[r + 1] - rowStart[r];
-      this.tickCache = { key, tasks: this.accountRanges(b, this.runner.threads, own, moved) };
+      tasks = this.accountRanges(b, this.runner.threads, own, moved);
+      this.tickCache.byMoved.set(key, tasks);
     }
-    return this.tickCache.tasks;
+    return tasks;
   }
 
   /**
