@@ -6,6 +6,7 @@
  */
 import { Encoder, encode } from '@msgpack/msgpack';
 import { ErrorCodes, OptmarginError } from '../errors.js';
+import { ByteRows, NUMBER_BYTES } from './byte-rows.js';
 import type { AccountMode, Health, MarginFigures, MarginResultError, UsdFigures } from '../measures/types.js';
 
 export const HEALTHS: readonly Health[] = ['healthy', 'margin call', 'liquidatable', 'bankrupt'];
@@ -256,21 +257,51 @@ export function csvField(v: unknown): string {
 }
 
 /** A text field (csvField's rule) by one scan of its characters: no regex, no copy when nothing needs escaping. */
-function csvText(s: string): string {
-  const c0 = s.charCodeAt(0);
-  // = + - @ TAB CR
-  const formula = c0 === 61 || c0 === 43 || c0 === 45 || c0 === 64 || c0 === 9 || c0 === 13;
+export function csvText(s: string): string {
+  const formula = isFormulaStart(s.charCodeAt(0));
   let quote = false;
-  for (let i = 0; i < s.length && !quote; i++) {
-    const c = s.charCodeAt(i);
-    quote = c === 34 || c === 44 || c === 10 || c === 13; // " , LF CR
-  }
+  for (let i = 0; i < s.length && !quote; i++) quote = needsQuote(s.charCodeAt(i));
   const t = formula ? `'${s}` : s;
   return quote ? `"${t.replace(/"/g, '""')}"` : t;
 }
 
-/** A number field: its shortest round-trip text, '' for null (a margin ratio without equity). */
-const csvNumber = (x: number | null | undefined): string => (x === null || x === undefined ? '' : String(x));
+/** = + - @ TAB CR: a spreadsheet would run the field as a formula */
+const isFormulaStart = (c: number): boolean => c === 61 || c === 43 || c === 45 || c === 64 || c === 9 || c === 13;
+/** " , LF CR: the field is quoted */
+const needsQuote = (c: number): boolean => c === 34 || c === 44 || c === 10 || c === 13;
+
+/**
+ * A text field given as UTF-16 code units [a, b) into `out` when csvText would leave it as it is
+ * and it is ASCII (its bytes are its code units); false (nothing written) otherwise.
+ */
+export function csvUnitsInto(out: ByteRows, units: ArrayLike<number>, a: number, b: number): boolean {
+  if (a < b && isFormulaStart(units[a])) return false;
+  for (let i = a; i < b; i++) if (units[i] >= 0x80 || needsQuote(units[i])) return false;
+  out.room(b - a);
+  for (let i = a; i < b; i++) out.byte(units[i]);
+  return true;
+}
+
+/** The bytes of a few text fields' csvText (modes, healths, currencies: small sets), made once each. */
+const textBytes = new Map<string, Uint8Array>();
+
+/** A text field's bytes, then the byte `end` (a comma). */
+function csvTextInto(out: ByteRows, s: string, end: number): void {
+  let t = textBytes.get(s);
+  if (t === undefined) {
+    t = Buffer.from(csvText(s));
+    if (textBytes.size < 256) textBytes.set(s, t);
+  }
+  out.room(t.length + 1);
+  for (let i = 0; i < t.length; i++) out.byte(t[i]);
+  out.byte(end);
+}
+
+/** A number field's bytes ('' for null: a margin ratio without equity), then the byte `end` (room already made). */
+function csvNumberInto(out: ByteRows, x: number | null | undefined, end: number): void {
+  if (x !== null && x !== undefined) out.number(x);
+  out.byte(end);
+}
 
 export const CSV_COLUMNS = [
   'id', 'ok', 'mode', 'health', 'currency', 'equity', 'initialMargin', 'maintenanceMargin', 'availableFunds', 'marginRatio', 'collateralValue', 'equityUsd', 'initialMarginUsd', 'maintenanceMarginUsd', 'errorCode', 'errorMessage',
@@ -299,17 +330,48 @@ export function serializeResults(doc: ResultsDocument, format: ResultFormat): Ui
   return Buffer.from(lines.join('\n') + '\n');
 }
 
-/** One result as a CSV line (CSV_COLUMNS), built as one string (no array of fields). */
+/** What an ok result's CSV line reads besides its id: a result's, or a format chunk's read from the book's arrays. */
+export type CsvFigures = Pick<BookAccountOk, 'mode' | 'health' | 'currency' | 'equity' | 'initialMargin' | 'maintenanceMargin' | 'availableFunds' | 'marginRatio' | 'collateralValue' | 'usd'>;
+
+/** (no Buffer at module level: the browser bundle imports this module) */
+const TRUE_FIELD = new TextEncoder().encode(',true,');
+
+/**
+ * An ok result's CSV line after its id, up to its last comma (CSV_COLUMNS from `ok` on), as bytes
+ * into `out`: the one home of that layout (csvRow derives its text from these bytes). Numbers are
+ * String(x)'s bytes (writeNumber); a USD account's USD columns are the bytes of its own three
+ * figures, copied.
+ */
+export function csvFiguresInto(out: ByteRows, f: CsvFigures): void {
+  out.add(TRUE_FIELD);
+  csvTextInto(out, f.mode, 44);
+  csvTextInto(out, f.health, 44);
+  csvTextInto(out, f.currency, 44);
+  out.room(9 * (NUMBER_BYTES + 1) + 2);
+  const own = out.n;
+  csvNumberInto(out, f.equity, 44);
+  csvNumberInto(out, f.initialMargin, 44);
+  csvNumberInto(out, f.maintenanceMargin, 44);
+  const ownEnd = out.n;
+  csvNumberInto(out, f.availableFunds, 44);
+  csvNumberInto(out, f.marginRatio, 44);
+  csvNumberInto(out, f.collateralValue, 44);
+  const u = f.usd;
+  if (u) {
+    csvNumberInto(out, u.equity, 44);
+    csvNumberInto(out, u.initialMargin, 44);
+    csvNumberInto(out, u.maintenanceMargin, 44);
+  } else out.repeat(own, ownEnd);
+  out.byte(44);
+}
+
+let rowBytes: ByteRows | undefined;
+
+/** One result as a CSV line (CSV_COLUMNS), without its newline. */
 export function csvRow(r: BookAccountResult): string {
   if (!r.ok) return `${csvText(r.id)},false,,,,,,,,,,,,,${csvText(r.error.code)},${csvText(r.error.message)}`;
-  const eq = csvNumber(r.equity);
-  const im = csvNumber(r.initialMargin);
-  const mm = csvNumber(r.maintenanceMargin);
-  // a USD account's USD columns are the same numbers: their text is made once
-  const u = r.usd;
-  return (
-    `${csvText(r.id)},true,${csvText(r.mode)},${csvText(r.health)},${csvText(r.currency)},${eq},${im},${mm},` +
-    `${csvNumber(r.availableFunds)},${csvNumber(r.marginRatio)},${csvNumber(r.collateralValue)},` +
-    (u ? `${csvNumber(u.equity)},${csvNumber(u.initialMargin)},${csvNumber(u.maintenanceMargin)},,` : `${eq},${im},${mm},,`)
-  );
+  const b = (rowBytes ??= new ByteRows());
+  b.n = 0;
+  csvFiguresInto(b, r);
+  return csvText(r.id) + b.buf.toString('utf8', 0, b.n);
 }

@@ -14,11 +14,12 @@
  */
 import { ErrorCodes, OptmarginError } from '../../errors.js';
 import { finiteOrError } from '../../measures/finite.js';
-import { resultPiece, type ResultFormat } from '../../io/results.js';
+import { csvFiguresInto, csvText, csvUnitsInto, resultPiece, type ResultFormat } from '../../io/results.js';
+import { ByteRows } from '../../io/byte-rows.js';
 import type { ReduceArrays } from '../../measures/grid/reduce.js';
 import type { AccountMode } from '../../measures/types.js';
 import { hashWords } from './receipt.js';
-import { gridResult, type ResultInstruments, type ResultRows } from './results.js';
+import { figuresInto, gridFiguresInto, gridResult, newGridFigures, type GridFigures, type ResultInstruments, type ResultRows } from './results.js';
 import { Failures } from './schedule.js';
 import { parseFault, type Fault } from './faults.js';
 
@@ -71,36 +72,18 @@ export function idOf(v: FormatView, k: number): string {
 }
 
 /**
- * The bytes of a run of pieces, written as they come into one growing buffer of its own (a
- * piece's string dies young instead of living on in a long concatenation until the end: far
- * less for the worker's scavenger to copy); `take` hands out exactly the bytes written, in a
- * buffer of their own (a small Buffer would share Node's 8 KB pool, which the answer's structured
- * clone would copy whole).
+ * Account k's CSV line straight into `out` (csvFiguresInto, from the reduce arrays: no result
+ * object, no string per figure); false (nothing written) when it is a hole — exactly when
+ * gridResult then finiteOrError would answer an error (figuresInto's rule).
  */
-class Bytes {
-  private buf = Buffer.allocUnsafeSlow(1 << 16);
-  private n = 0;
-
-  add(p: string | Uint8Array): void {
-    const need = this.n + (typeof p === 'string' ? 3 * p.length : p.length);
-    if (need > this.buf.length) {
-      const b = Buffer.allocUnsafeSlow(Math.max(need, 2 * this.buf.length));
-      this.buf.copy(b, 0, 0, this.n);
-      this.buf = b;
-    }
-    if (typeof p === 'string') this.n += this.buf.write(p, this.n, 'utf8');
-    else {
-      this.buf.set(p, this.n);
-      this.n += p.length;
-    }
-  }
-
-  take(): Uint8Array {
-    const out = new Uint8Array(this.n);
-    out.set(this.buf.subarray(0, this.n));
-    this.n = 0;
-    return out;
-  }
+function csvLineInto(out: ByteRows, v: FormatView, k: number, fig: GridFigures, three: Float64Array): boolean {
+  const m = v.modes[k];
+  if (m === NOT_FORMATTED || figuresInto(v.red, v.rows, undefined, k, three) < 0) return false;
+  if (!csvUnitsInto(out, v.idUnits, v.idStart[k], v.idStart[k + 1])) out.add(csvText(idOf(v, k)));
+  csvFiguresInto(out, gridFiguresInto(fig, v.red, MODES[m], k));
+  out.room(1);
+  out.byte(10);
+  return true;
 }
 
 /** Formats accounts [from, to) (see the file comment); returns the parts and the holes. */
@@ -108,8 +91,17 @@ export function runFormat(t: FormatTask): { parts: Uint8Array[]; holes: Int32Arr
   const { view: v, format } = t;
   const parts: Uint8Array[] = [];
   const holes: number[] = [];
-  const bytes = new Bytes();
+  const bytes = new ByteRows();
+  const fig = newGridFigures();
+  const three = new Float64Array(3);
   for (let k = t.from; k < t.to; k++) {
+    if (format === 'csv') {
+      if (!csvLineInto(bytes, v, k, fig, three)) {
+        holes.push(k);
+        parts.push(bytes.take());
+      }
+      continue;
+    }
     const m = v.modes[k];
     const r = m === NOT_FORMATTED || v.red.accFailed[k] ? null : finiteOrError(gridResult(v.red, v.rows, v.ins, noFailures, idOf(v, k), MODES[m], k));
     if (r === null || !r.ok) {

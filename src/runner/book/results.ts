@@ -1,6 +1,6 @@
 /** Parts of a vectorized account's result read from the book's arrays. */
 import { ErrorCodes } from '../../errors.js';
-import type { BookAccountResult, UnderlyingWorst } from '../../io/results.js';
+import type { BookAccountResult, CsvFigures, UnderlyingWorst } from '../../io/results.js';
 import { AccKind, type ReduceArrays } from '../../measures/grid/reduce.js';
 import { HEALTHS } from '../../measures/health.js';
 import type { AccountMode, LoadedModel, MarginResult } from '../../measures/types.js';
@@ -84,26 +84,50 @@ function gridExtrasFinite(red: ReduceArrays, rows: Pick<ResultRows, 'loss'>, k: 
   return true;
 }
 
-/** The result of vectorized account k from the book's arrays (a failed chunk's account: OPTMARGIN_WORKER_FAILED). */
-export function gridResult(red: ReduceArrays, rows: ResultRows, ins: ResultInstruments, failures: Failures, id: string, mode: AccountMode, k: number): BookAccountResult {
-  if (red.accFailed[k]) return { id, ok: false, error: { code: ErrorCodes.WORKER_FAILED, message: `the worker computing this account failed every attempt: ${failureOf(red, failures, k) ?? 'unknown error'}` } };
+/** A vectorized account's figures as its CSV line reads them (no usd: its currency is USD), filled in place. */
+export type GridFigures = CsvFigures & { modeApplied: AccountMode };
+
+export function newGridFigures(): GridFigures {
+  return { mode: 'portfolio', modeApplied: 'portfolio', currency: GRID_CURRENCY, equity: 0, initialMargin: 0, maintenanceMargin: 0, marginRatio: null, availableFunds: 0, health: 'healthy', collateralValue: 0, usd: undefined };
+}
+
+/** The figures of vectorized account k (not failed) from the reduce arrays into f: the one home of their expressions. */
+export function gridFiguresInto(f: GridFigures, red: ReduceArrays, mode: AccountMode, k: number): GridFigures {
   const equity = red.accEquity[k];
   const mm = red.accMm[k];
   const kind = red.accKind[k];
+  f.mode = mode;
+  f.modeApplied = kind === AccKind.Isolated ? 'isolated' : mode === 'cross' ? 'cross' : 'portfolio';
+  f.equity = equity;
+  f.initialMargin = red.accIm[k];
+  f.maintenanceMargin = mm;
+  f.marginRatio = equity > 0 ? mm / equity : null;
+  f.availableFunds = red.accAvail[k];
+  f.health = HEALTHS[red.accHealth[k]];
+  f.collateralValue = red.accCv[k];
+  return f;
+}
+
+const scratch = newGridFigures();
+
+/** The result of vectorized account k from the book's arrays (a failed chunk's account: OPTMARGIN_WORKER_FAILED). */
+export function gridResult(red: ReduceArrays, rows: ResultRows, ins: ResultInstruments, failures: Failures, id: string, mode: AccountMode, k: number): BookAccountResult {
+  if (red.accFailed[k]) return { id, ok: false, error: { code: ErrorCodes.WORKER_FAILED, message: `the worker computing this account failed every attempt: ${failureOf(red, failures, k) ?? 'unknown error'}` } };
+  const f = gridFiguresInto(scratch, red, mode, k);
   return {
     id,
     ok: true,
     mode,
-    modeApplied: kind === AccKind.Isolated ? 'isolated' : mode === 'cross' ? 'cross' : 'portfolio',
+    modeApplied: f.modeApplied,
     currency: GRID_CURRENCY,
-    equity,
-    initialMargin: red.accIm[k],
-    maintenanceMargin: mm,
-    marginRatio: equity > 0 ? mm / equity : null,
-    availableFunds: red.accAvail[k],
-    health: HEALTHS[red.accHealth[k]],
-    collateralValue: red.accCv[k],
-    underlyings: kind === AccKind.Pooled ? underlyingsOf(red, rows, ins, k) : [],
+    equity: f.equity,
+    initialMargin: f.initialMargin,
+    maintenanceMargin: f.maintenanceMargin,
+    marginRatio: f.marginRatio,
+    availableFunds: f.availableFunds,
+    health: f.health,
+    collateralValue: f.collateralValue,
+    underlyings: red.accKind[k] === AccKind.Pooled ? underlyingsOf(red, rows, ins, k) : [],
   };
 }
 
