@@ -78,7 +78,13 @@ class FixedPricePlanner {
   private readonly facts: PositionFacts[];
   private readonly remaining: Float64Array;
   private collateral: Record<string, number>;
-  private readonly cum = new Map<string, number>();
+  /** notional liquidated so far per underlying (this.unders order), the prior notional included */
+  private readonly cum: Float64Array;
+  /** the underlyings of the positions, each once, and each position's index in them */
+  private readonly unders: string[] = [];
+  private readonly uid: Int32Array;
+  /** |notional| (USD) of each position's remaining size (the venue order's key), kept by shrink */
+  private readonly notionalNow: Float64Array;
   private readonly usdPegged: readonly string[];
   private cur: MarginFigures;
   /**
@@ -120,15 +126,22 @@ class FixedPricePlanner {
     this.facts = new Array<PositionFacts>(n);
     this.remaining = new Float64Array(n);
     this.rank = new Int32Array(n);
+    this.uid = new Int32Array(n);
+    this.notionalNow = new Float64Array(n);
     for (let k = 0; k < n; k++) {
       const f = (this.facts[k] = positionFacts(engine.table, account.positions[k], k));
       this.remaining[k] = account.positions[k].size;
+      this.notionalNow[k] = notionalUsd(f, this.remaining[k]);
       const r = spec.order.indexOf(f.kind);
       this.rank[k] = r < 0 ? spec.order.length : r;
+      let u = this.unders.indexOf(f.underlying);
+      if (u < 0) u = this.unders.push(f.underlying) - 1;
+      this.uid[k] = u;
     }
     this.collateral = { ...account.collateral };
     this.usdPegged = engine.model.params.collateral.usdPegged;
-    if (prior) for (const u in prior) this.cum.set(u, prior[u]);
+    this.cum = new Float64Array(this.unders.length);
+    if (prior) for (let u = 0; u < this.unders.length; u++) this.cum[u] = prior[this.unders[u]] ?? 0;
     this.now = account;
     this.keys = account.positions.every((p) => p.collateral === undefined);
     this.cur = figuresOk(engine, account);
@@ -142,13 +155,13 @@ class FixedPricePlanner {
    * One step of position k (at most stepFraction of its original size) from `remaining`, with
    * `cum` notional liquidated before it; written into `into` when given, else a new candidate.
    */
-  private trade(k: number, remaining: Float64Array, cum: Map<string, number>, into?: Candidate): Candidate {
+  private trade(k: number, remaining: Float64Array, cum: Float64Array, into?: Candidate): Candidate {
     const f = this.facts[k];
     const p = this.account.positions[k];
     const step = Math.abs(p.size) * this.spec.stepFraction;
     const q = Math.sign(p.size) * Math.min(step, Math.abs(remaining[k]));
     const notional = notionalUsd(f, q);
-    const cumN = (cum.get(f.underlying) ?? 0) + notional;
+    const cumN = cum[this.uid[k]] + notional;
     const edge = this.mech.discount[f.kind] + impactFraction(this.mech.impact, f.underlying, cumN);
     const price = executionPrice(f, q, edge);
     const fee = liquidationFee(this.mech.fee[f.kind], f, q);
@@ -176,6 +189,12 @@ class FixedPricePlanner {
   private reduce(remaining: Float64Array, k: number, q: number): void {
     remaining[k] -= q;
     if (Math.abs(remaining[k]) <= 1e-12 * Math.abs(this.account.positions[k].size)) remaining[k] = 0;
+  }
+
+  /** The plan's position k shrinks by q: its remaining size and notional. */
+  private shrink(k: number, q: number): void {
+    this.reduce(this.remaining, k, q);
+    this.notionalNow[k] = notionalUsd(this.facts[k], this.remaining[k]);
   }
 
   /**
@@ -227,12 +246,11 @@ class FixedPricePlanner {
    * candidate's, or (a candidate from kept vectors) the engine's vectors moved along to it.
    */
   private take(c: Candidate): void {
-    const f = this.facts[c.k];
-    this.reduce(this.remaining, c.k, c.q);
+    this.shrink(c.k, c.q);
     this.reorder(c.k);
     // the plan's own balances (every account built from them copies them)
     bookInto(this.collateral, c.booking);
-    this.cum.set(f.underlying, (this.cum.get(f.underlying) ?? 0) + c.notional);
+    this.cum[this.uid[c.k]] += c.notional;
     if (c.account) this.commit(c.account, c.r);
     else {
       const next = this.stepKey();
@@ -299,7 +317,7 @@ class FixedPricePlanner {
 
   /** Venue order of two open positions: kind rank, then notional (desc), then input index. */
   private venueCompare(a: number, b: number): number {
-    return this.rank[a] - this.rank[b] || notionalUsd(this.facts[b], this.remaining[b]) - notionalUsd(this.facts[a], this.remaining[a]) || a - b;
+    return this.rank[a] - this.rank[b] || this.notionalNow[b] - this.notionalNow[a] || a - b;
   }
 
   /** The open positions in venue order: sorted once, then kept by reorder as steps shrink them. */
@@ -395,13 +413,13 @@ class FixedPricePlanner {
     const g0 = this.gap(this.cur);
     const col = { ...this.collateral };
     const rem = this.remaining.slice();
-    const cum = new Map(this.cum);
+    const cum = this.cum.slice();
     const parts: Candidate[] = [];
     for (const k of this.open()) {
       const t = this.trade(k, rem, cum);
       this.reduce(rem, k, t.q);
       bookInto(col, t.booking);
-      cum.set(this.facts[k].underlying, (cum.get(this.facts[k].underlying) ?? 0) + t.notional);
+      cum[this.uid[k]] += t.notional;
       parts.push(t);
     }
     if (parts.length === 0) return false;
@@ -409,8 +427,9 @@ class FixedPricePlanner {
     const r = figuresOk(this.engine, account);
     if (!improves(this.gap(r), g0, this.cur)) return false;
     this.remaining.set(rem);
+    for (let k = 0; k < rem.length; k++) this.notionalNow[k] = notionalUsd(this.facts[k], rem[k]);
     this.collateral = col;
-    for (const [u, n] of cum) this.cum.set(u, n);
+    this.cum.set(cum);
     this.commit(account, r);
     for (const t of parts) this.record(t);
     return true;

@@ -127,7 +127,7 @@ export class GridAccountMeasure {
     const p0 = old ? v.start[k] : 0;
     const p1 = old ? v.start[k + 1] : 0;
     this.rowBases.rowInto(p, tb, tb.count, tb.groupCount, v.instr, v.size, p0, p1, this.bases, r, undefined, extra);
-    this.parts.fill(0);
+    this.parts[0] = this.parts[1] = this.parts[2] = 0;
     const im = rowIm(p, this.bases, r, loss, sc.spot, this.parts);
     this.red.rowIm[r] = im;
     this.red.rowFailed[r] = 0;
@@ -317,11 +317,13 @@ export class GridAccountMeasure {
     const nRows = slots.length;
     if (this.scratch.length < nRows * ns) this.scratch = new Float64Array(Math.max(nRows * ns, 2 * this.scratch.length));
     const pnl = this.scratch;
-    pnl.set(v.pnl);
-    pnl.fill(0, v.pnl.length, nRows * ns);
+    // element loops: a vector is a few rows of 27 scenarios, below what set/fill's call costs
+    const kept = v.pnl;
+    for (let j = 0; j < kept.length; j++) pnl[j] = kept[j];
+    for (let j = kept.length; j < nRows * ns; j++) pnl[j] = 0;
     if (this.touched.length < nRows) this.touched = new Uint8Array(Math.max(nRows, 2 * this.touched.length));
     const touched = this.touched;
-    touched.fill(0, 0, nRows);
+    for (let k = 0; k < nRows; k++) touched[k] = 0;
     for (let c = 0; c < changes.length; c++) {
       const k = slots.indexOf(tb.underlyingOf[idx[c]]);
       addPositionInto(ns, pnl, k * ns, rev.values, idx[c], changes[c].size);

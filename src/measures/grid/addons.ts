@@ -77,7 +77,7 @@ export class RowBases {
     extra?: { instr: Int32Array; size: Float64Array; n: number },
   ): void {
     const b = BASES * r;
-    bases.fill(0, b, b + BASES);
+    for (let j = b; j < b + BASES; j++) bases[j] = 0;
     const cap = p1 - p0 + (extra ? extra.n : 0);
     if (this.instrNet.length < nInstr) this.instrNet = new Int32Array(Math.max(nInstr, 2 * this.instrNet.length)).fill(-1);
     if (this.netIdx.length < cap) {

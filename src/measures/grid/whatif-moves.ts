@@ -26,9 +26,14 @@ export class WhatIfMoves {
   private readonly pv = new Float64Array(2);
   /** coin pseudo-instrument of each underlying slot, once looked up */
   private readonly coins: number[] = [];
-  /** the last change's instrument and its index (a plan's candidates change the same few positions step after step) */
+  /**
+   * the last two changes' instruments and their indices (a plan's candidates change the same few
+   * positions step after step; venue order often tries one it does not take before the one it takes)
+   */
   private lastName = '';
   private lastIndex = -1;
+  private prevName = '';
+  private prevIndex = -1;
 
   constructor(
     private readonly table: InstrumentTable,
@@ -45,7 +50,7 @@ export class WhatIfMoves {
     const tb = this.table;
     const res = this.resolver;
     this.nCoin = 0;
-    this.added.length = 0;
+    if (this.added.length > 0) this.added.length = 0;
     this.nBooked = 0;
     let dEquity = 0;
     for (let c = 0; c < changes.length; c++) {
@@ -67,18 +72,21 @@ export class WhatIfMoves {
     return dEquity;
   }
 
-  /** Table index of change c's instrument (resolver.instrumentIndex; the last one's kept: the table never renumbers an instrument). */
+  /** Table index of change c's instrument (resolver.instrumentIndex; the last two kept: the table never renumbers an instrument). */
   private indexOf(name: string, c: number): number {
-    if (name !== this.lastName || this.lastIndex < 0) {
-      this.lastIndex = this.resolver.instrumentIndex('changes', name, c);
-      this.lastName = name;
-    }
-    return this.lastIndex;
+    if (name === this.lastName && this.lastIndex >= 0) return this.lastIndex;
+    const i = name === this.prevName && this.prevIndex >= 0 ? this.prevIndex : this.resolver.instrumentIndex('changes', name, c);
+    this.prevName = this.lastName;
+    this.prevIndex = this.lastIndex;
+    this.lastName = name;
+    this.lastIndex = i;
+    return i;
   }
 
   /** Underlying s gets a row in the what-if: appended to this.added unless `slots` or this.added has it. */
   private slot(slots: readonly number[], s: number): void {
-    if (!slots.includes(s) && !this.added.includes(s)) this.added.push(s);
+    for (let j = 0; j < slots.length; j++) if (slots[j] === s) return;
+    if (!this.added.includes(s)) this.added.push(s);
   }
 
   /** A coin exposure that moves: [instrument, size] appended to the what-if's pairs. */
