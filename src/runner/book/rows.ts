@@ -398,14 +398,8 @@ export class BookRows {
    */
   append(hold: Holdings, subBase: number, ins: BookInstruments, red: ReduceArrays): number[] {
     const nSubsNew = hold.end.n;
-    let rowsNeeded = 0;
-    const slotsOf: number[][] = [];
-    for (let l = 0, h = 0; l < nSubsNew; l++) {
-      const slots: number[] = [];
-      for (; h < hold.end.a[l]; h++) if (!slots.includes(ins.slot[hold.instr.a[h]])) slots.push(ins.slot[hold.instr.a[h]]);
-      slotsOf.push(slots);
-      rowsNeeded += slots.length;
-    }
+    const { subRowStart: first, subSlots: slots } = this.subSlots(hold, nSubsNew, ins.slot, ins.underlyings.length);
+    const rowsNeeded = first[nSubsNew];
     const c = this.csr;
     this.ensureRows(this.nRows + rowsNeeded, red);
     this.ensureHoldings(c.nHold + hold.instr.n);
@@ -417,8 +411,8 @@ export class BookRows {
       const j = subBase + l;
       const h1 = hold.end.a[l];
       let q = red.subRowStart[j];
-      for (const s of slotsOf[l]) {
-        const r = this.appendRow(hold, h0, h1, s, j, ins, red);
+      for (let t = first[l]; t < first[l + 1]; t++) {
+        const r = this.appendRow(hold, h0, h1, slots[t], j, ins, red);
         red.subRows[q++] = r;
         newRows.push(r);
       }
