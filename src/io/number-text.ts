@@ -6,10 +6,11 @@
  *
  * How: x ∈ [1e-8, 1e15) is scaled by an exact power of ten to X = x·10^s ∈ [10^14, 10^15), as an
  * exact double-double (Dekker's product: hi + lo = x·10^s exactly). The round-trip interval of
- * x scales to X ± the scaled half-ulp (a quarter-ulp below a power of two), at least 0.011 and
- * at most 0.23 wide each side. So it holds at most one integer, and always a multiple of 0.01:
- * the shortest digits are the integer in it (trailing zeros dropped), else the closest multiple of
- * 0.1 in it, else the closest multiple of 0.01 (17 digits). Distances are measured in
+ * x scales to X ± the scaled half-ulp (a quarter-ulp below a power of two): 0.011 to 0.23 wide
+ * in all (0.0055 to 0.111 each side). So it holds at most one integer, and a multiple of 0.01
+ * (except possibly at a power of two, whose narrower lower side can miss one: then the fallback
+ * below writes it): the shortest digits are the integer in it (trailing zeros dropped), else the
+ * closest multiple of 0.1 in it, else the closest multiple of 0.01 (17 digits). Distances are measured in
  * hundredths with an error below 1e-13; whenever a decision lies within 1e-9 of its threshold
  * (a candidate on the interval's edge, two candidates equally close) — and for 0, non-finite
  * values and magnitudes outside the range — the text is `String(x)` itself. The test
