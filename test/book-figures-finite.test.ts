@@ -4,7 +4,8 @@
  * gives a health exactly when the account's full result (`BookEngine.result`, finite or error)
  * is ok. Each number the full result reports is made non-finite in turn in the book's arrays (as
  * an engine bug would leave it), and the two reads must agree; so must the health tracker's two
- * paths (`settle` without subscribers, `transitions` with them).
+ * paths (`settle` without subscribers, `transitions` with them), and the bulk read
+ * (`figuresOfMany`, a path tick's refresh in the simulator) must read what `figuresInto` reads.
  */
 import { afterAll, describe, expect, test } from 'vitest';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
@@ -27,6 +28,13 @@ async function loaded(): Promise<BookEngine> {
   e.load(accounts);
   await e.recompute();
   return e;
+}
+
+/** Account k's health as figuresOfMany reads it (a list of one). */
+function bulkHealth(e: BookEngine, k: number): number {
+  const out = { eq: new Float64Array(e.n), mm: new Float64Array(e.n), health: new Int8Array(e.n), delta: new Float64Array(1), scratch: new Float64Array(3) };
+  e.figuresOfMany([k], out);
+  return out.health[k];
 }
 
 type Poke = { name: string; array: (e: BookEngine, k: number) => [Float64Array, number] | null; value: number; ok: boolean };
@@ -56,6 +64,7 @@ describe('figuresInto gives a health exactly when the full result is finite', ()
         const r = e.result(k);
         expect(r.ok, `${p.name}, account ${k}`).toBe(p.ok);
         expect(e.figuresInto(k, fig) >= 0, `${p.name}, account ${k}`).toBe(r.ok);
+        expect(bulkHealth(e, k) >= 0, `${p.name}, account ${k} (figuresOfMany)`).toBe(r.ok);
         a[i] = kept;
         poked++;
       }
@@ -71,6 +80,7 @@ describe('figuresInto gives a health exactly when the full result is finite', ()
     const r = e.result(k);
     expect(r.ok).toBe(false);
     expect(e.figuresInto(k, new Float64Array(3))).toBe(-1);
+    expect(bulkHealth(e, k)).toBe(-1);
     e.red.accEquity[k] = kept;
     expect(e.result(k).ok).toBe(true);
   });
@@ -96,5 +106,29 @@ describe('figuresInto gives a health exactly when the full result is finite', ()
     expect(seqQuiet).toBe(seqHeard);
     for (const k of all) expect(quiet.code(k)).toBe(heard.code(k));
     expect(quiet.changed(e, all)).toEqual([]); // both now hold the health the arrays give
+  });
+
+  test('figuresOfMany reads what figuresInto reads, account by account, on a vectorized and on a single-path book', async () => {
+    const grid = await loaded();
+    const single = BookEngine.create({ market, model: 'deribit-standard-2024.1', threads: 1 });
+    engines.push(single);
+    single.load(accounts);
+    await single.recompute();
+    grid.red.accAvail[3] = NaN; // one vectorized account without a finite result
+    for (const e of [grid, single]) {
+      const idx = Array.from({ length: e.n }, (_, k) => k).filter((k) => k % 4 !== 1); // a subset, ascending
+      const before = Float64Array.from({ length: e.n }, (_, k) => k - 0.5); // the caller's equities before: delta = new − before
+      const out = { eq: before.slice(), mm: new Float64Array(e.n).fill(7), health: new Int8Array(e.n).fill(9), delta: new Float64Array(idx.length), scratch: new Float64Array(3) };
+      e.figuresOfMany(idx, out);
+      const fig = new Float64Array(3);
+      idx.forEach((k, i) => {
+        const h = e.figuresInto(k, fig);
+        const [eq, mm] = h < 0 ? [0, 0] : [fig[0], fig[2]];
+        expect([out.health[k], out.eq[k], out.mm[k], out.delta[i]]).toEqual([h, eq, mm, eq - before[k]]);
+      });
+      for (let k = 1; k < e.n; k += 4) expect([out.eq[k], out.mm[k], out.health[k]]).toEqual([before[k], 7, 9]); // left alone
+    }
+    expect(single.isGrid(0)).toBe(false);
+    expect(grid.figuresInto(3, new Float64Array(3))).toBe(-1);
   });
 });

@@ -23,6 +23,7 @@
  */
 import { check, ErrorCodes, OptmarginError } from '../errors.js';
 import { BookEngine } from '../runner/book/runner.js';
+import type { FiguresOut } from '../runner/book/results.js';
 import { HEALTHS } from '../measures/health.js';
 import { MarginEngine } from '../runner/account/runner.js';
 import { movedMarket, type MarginMarket } from '../market/margin-market.js';
@@ -127,6 +128,8 @@ export class Simulation {
   private readonly health: Int8Array;
   private readonly stepStartEq: Float64Array;
   private readonly fig = new Float64Array(3);
+  /** where refreshAll reads the book's figures: eq, mm, health, and each account's change of equity */
+  private readonly figs: FiguresOut;
   private readonly maxRounds: number;
   private readonly compactAt: number;
   private readonly poolPlans: boolean;
@@ -151,6 +154,7 @@ export class Simulation {
     this.mm = new Float64Array(n);
     this.health = new Int8Array(n);
     this.stepStartEq = new Float64Array(n);
+    this.figs = { eq: this.eq, mm: this.mm, health: this.health, delta: new Float64Array(n), scratch: new Float64Array(3) };
     this.refreshAll(Array.from({ length: n }, (_, k) => k));
     this.shortfall = new ShortfallBook(book, model, mechanism, ledger);
     this.gross0 = new Float64Array(n);
@@ -189,27 +193,23 @@ export class Simulation {
     await this.book.close();
   }
 
-  private refresh(k: number): void {
-    const h = this.book.figuresInto(k, this.fig);
-    this.health[k] = h;
-    if (h < 0) {
-      this.eq[k] = 0;
-      this.mm[k] = 0;
-      return;
-    }
-    this.eq[k] = this.fig[0];
-    this.mm[k] = this.fig[2];
-  }
-
-  /** Refreshes accounts; the change of Σ equity goes to the ledger's currencies (and to `pnl`, per currency, when given). */
+  /** Refreshes accounts (one bulk read of the book's figures); the change of Σ equity goes to the ledger's currencies (and to `pnl`, per currency, when given), in the order of `indices`. */
   private refreshAll(indices: readonly number[], pnl?: CurrencyStep[]): void {
+    if (indices.length > this.figs.delta.length) this.figs.delta = new Float64Array(indices.length);
+    this.book.figuresOfMany(indices, this.figs);
     const of = this.ledger.of;
-    for (const k of indices) {
-      const old = this.eq[k];
-      this.refresh(k);
-      const d = this.eq[k] - old;
-      this.ledger.equity[of[k]] += d;
-      if (pnl) pnl[of[k]].marketPnl += d;
+    const d = this.figs.delta;
+    // per currency, its accounts' changes added one by one in the order of indices (the sums in locals: one pass per currency)
+    for (let c = 0; c < this.ledger.n; c++) {
+      let eq = this.ledger.equity[c];
+      let mp = pnl ? pnl[c].marketPnl : 0;
+      for (let i = 0; i < indices.length; i++) {
+        if (of[indices[i]] !== c) continue;
+        eq += d[i];
+        mp += d[i];
+      }
+      this.ledger.equity[c] = eq;
+      if (pnl) pnl[c].marketPnl = mp;
     }
   }
 

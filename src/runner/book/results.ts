@@ -7,6 +7,7 @@ import type { AccountMode, LoadedModel, MarginResult } from '../../measures/type
 import type { BookInstruments } from './instruments.js';
 import type { BookRows } from './rows.js';
 import type { Failures } from './schedule.js';
+import { Path } from './load.js';
 
 /** The currency of every vectorized account's figures (they carry no separate `usd` figures). */
 export const GRID_CURRENCY = 'USD';
@@ -49,40 +50,75 @@ export function underlyingsOf(red: ReduceArrays, rows: ResultRows, ins: ResultIn
  * account whose reported result is not finite (test/book-figures-finite.test.ts).
  */
 export function figuresInto(red: ReduceArrays, rows: Pick<ResultRows, 'loss'>, single: MarginResult | null | undefined, k: number, out: Float64Array): number {
-  let h: number;
-  if (single !== undefined) {
-    if (!single || !single.ok) return -1;
-    out[0] = single.equity;
-    out[1] = single.initialMargin;
-    out[2] = single.maintenanceMargin;
-    h = HEALTHS.indexOf(single.health);
-  } else {
-    if (red.accFailed[k] || !gridExtrasFinite(red, rows, k)) return -1;
+  if (single === undefined) {
+    const h = gridHealth(red, rows.loss, k);
+    if (h < 0) return -1;
     out[0] = red.accEquity[k];
     out[1] = red.accIm[k];
     out[2] = red.accMm[k];
-    h = red.accHealth[k];
+    return h;
   }
-  return Number.isFinite(out[0]) && Number.isFinite(out[1]) && Number.isFinite(out[2]) ? h : -1;
+  if (!single || !single.ok) return -1;
+  out[0] = single.equity;
+  out[1] = single.initialMargin;
+  out[2] = single.maintenanceMargin;
+  return Number.isFinite(out[0]) && Number.isFinite(out[1]) && Number.isFinite(out[2]) ? HEALTHS.indexOf(single.health) : -1;
 }
 
 /**
- * Whether the numbers `gridResult` reports for vectorized account k besides equity, IM and MM
- * are finite, read from the same arrays by the same expressions: available funds, collateral
- * value, the margin ratio, and each pooled row's worst loss and IM.
+ * The health index of vectorized account k, −1 when it failed or when a number `gridResult`
+ * reports for it is not finite: equity, IM, MM, available funds, collateral value, the margin
+ * ratio, and each pooled row's worst loss and IM, read from the same arrays by the same
+ * expressions. Branch-free test: 0 × x is ±0 for a finite x and NaN otherwise, so the sum is
+ * 0 exactly when every term is finite (the ratio mm / equity is reported only when equity > 0;
+ * otherwise mm / 1 = mm, already a term).
  */
-function gridExtrasFinite(red: ReduceArrays, rows: Pick<ResultRows, 'loss'>, k: number): boolean {
+function gridHealth(red: ReduceArrays, loss: Float64Array, k: number): number {
+  if (red.accFailed[k]) return -1;
   const equity = red.accEquity[k];
-  if (!Number.isFinite(red.accAvail[k]) || !Number.isFinite(red.accCv[k])) return false;
-  if (equity > 0 && !Number.isFinite(red.accMm[k] / equity)) return false;
-  if (red.accKind[k] !== AccKind.Pooled) return true;
-  const j = red.accSubFrom[k];
-  for (let q = red.subRowStart[j]; q < red.subRowStart[j + 1]; q++) {
-    const r = red.subRows[q];
-    if (!Number.isFinite(Math.max(0, rows.loss[r])) || !Number.isFinite(red.rowIm[r])) return false;
+  const mm = red.accMm[k];
+  let z = 0 * equity + 0 * red.accIm[k] + 0 * mm + 0 * red.accAvail[k] + 0 * red.accCv[k] + 0 * (mm / (equity > 0 ? equity : 1));
+  if (red.accKind[k] === AccKind.Pooled) {
+    const j = red.accSubFrom[k];
+    for (let q = red.subRowStart[j]; q < red.subRowStart[j + 1]; q++) {
+      const r = red.subRows[q];
+      z += 0 * Math.max(0, loss[r]) + 0 * red.rowIm[r];
+    }
   }
-  return true;
+  return z === 0 ? red.accHealth[k] : -1;
 }
+
+/**
+ * figuresInto of the accounts `indices` into the caller's arrays: eq[k] and mm[k] (0 without a
+ * finite result), health[k] (−1 without), and the change of eq[k] into delta[i]. `path` and
+ * `single` are the book's (each account's path; the single-path results). One loop over the
+ * reduce arrays, no call per vectorized account (a path tick refreshes ~100k accounts).
+ */
+export function figuresOfMany(red: ReduceArrays, loss: Float64Array, path: Uint8Array, single: ReadonlyMap<number, MarginResult>, indices: ArrayLike<number>, into: FiguresOut): void {
+  const { eq, mm, health, delta } = into;
+  for (let i = 0; i < indices.length; i++) {
+    const k = indices[i];
+    let h: number;
+    let e: number;
+    let m: number;
+    if (path[k] === Path.Single) {
+      h = figuresInto(red, { loss }, single.get(k) ?? null, k, into.scratch);
+      e = h < 0 ? 0 : into.scratch[0];
+      m = h < 0 ? 0 : into.scratch[2];
+    } else {
+      h = gridHealth(red, loss, k);
+      e = h < 0 ? 0 : red.accEquity[k];
+      m = h < 0 ? 0 : red.accMm[k];
+    }
+    delta[i] = e - eq[k];
+    eq[k] = e;
+    mm[k] = m;
+    health[k] = h;
+  }
+}
+
+/** Where figuresOfMany writes (eq, mm, health per account; delta per index; scratch: 3 doubles). */
+export interface FiguresOut { eq: Float64Array; mm: Float64Array; health: Int8Array; delta: Float64Array; scratch: Float64Array }
 
 /** A vectorized account's figures as its CSV line reads them (no usd: its currency is USD), filled in place. */
 export type GridFigures = CsvFigures & { modeApplied: AccountMode };

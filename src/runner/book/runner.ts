@@ -40,7 +40,7 @@ import { BookInstruments, tickedUnderlyings } from './instruments.js';
 import { ChunkRunner } from './pool.js';
 import { BookRows } from './rows.js';
 import { BookScheduler, Failures, type ScheduledBook } from './schedule.js';
-import { figuresInto, gridResult, resultHeader, type BookHeader } from './results.js';
+import { figuresInto, figuresOfMany, gridResult, resultHeader, type BookHeader, type FiguresOut } from './results.js';
 import { streamResults, type ResultSink } from './format.js';
 import { singleResult, touchedUnderlyings } from './single.js';
 import type { BookEngineOptions, BookLoadReport, BookUpdate } from './types.js';
@@ -106,9 +106,7 @@ export class BookEngine implements ScheduledBook {
     return new BookEngine(opts);
   }
 
-  get threads(): number {
-    return this.runner.threads;
-  }
+  get threads(): number { return this.runner.threads; }
 
   /** Hash of the current market (computed when first asked for, memoized per snapshot). */
   get marketHash(): string {
@@ -119,9 +117,7 @@ export class BookEngine implements ScheduledBook {
     return (this.engineOf ??= new MarginEngine({ market: this.market, model: this.model }));
   }
 
-  isGrid(k: number): boolean {
-    return this.path[k] === Path.Grid;
-  }
+  isGrid(k: number): boolean { return this.path[k] === Path.Grid; }
 
   /** The book pool's workers once started, to parse a load's chunks on; null in-process. */
   sharedPool(): ReturnType<ChunkRunner['sharedPool']> {
@@ -462,15 +458,18 @@ export class BookEngine implements ScheduledBook {
     return figuresInto(this.red, this.rows, this.path[k] === Path.Single ? (this.single.get(k) ?? null) : undefined, k, out);
   }
 
+  /** figuresInto of the accounts `indices` into the caller's arrays in one loop (results.ts figuresOfMany: a path tick's ~100k). */
+  figuresOfMany(indices: ArrayLike<number>, into: FiguresOut): void {
+    figuresOfMany(this.red, this.rows.loss, this.path, this.single, indices, into);
+  }
+
   private rawResult(k: number): BookAccountResult {
     const id = this.ids[k];
     if (this.path[k] === Path.Single) return singleResult(this.single.get(k), id);
     return gridResult(this.red, this.rows, this.ins, this.failures, id, this.modes[k], k);
   }
 
-  results(): BookAccountResult[] {
-    return Array.from({ length: this.n }, (_, k) => this.result(k));
-  }
+  results(): BookAccountResult[] { return Array.from({ length: this.n }, (_, k) => this.result(k)); }
 
   /** The current input of account k (after any trade or replace), validated: a copy, or (`shared`) the book's own validated object where it keeps one (a load's, a trade's or a replace's), for a caller that only reads it (a liquidation plan). */
   account(k: number, shared = false): AccountInput {
