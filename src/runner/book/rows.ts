@@ -58,6 +58,8 @@ export class BookRows {
   /** holdings edited in place since the last load or full copy (csr.edits), and an edit's scratch */
   private editLog = new I32(1024, true);
   private readonly scratch = { instr: new I32(), size: new F64(), bases: new Float64Array(BASES), fut: new I32(), net: new F64() };
+  /** subSlots' (sub-account, slot) pairs and their row lengths, reused by every call (read before the next): a trade's append allocated two 4 KiB backing stores */
+  private readonly pairs = { slot: new Int32Array(1024), len: new Int32Array(1024) };
 
   constructor(
     /** identity of the book (keys of the resident copies in workers) */
@@ -103,14 +105,14 @@ export class BookRows {
   /**
    * Distinct slots of each sub-account in first-appearance order (instrument i is on slot
    * slotOf[i]), the holdings of each (sub-account, slot) — its row's length — and rows per slot.
+   * subSlots and subRowLen are the reused `pairs` (their first subRowStart[nSubs] entries).
    */
   private subSlots(hold: Holdings, nSubs: number, slotOf: Int32Array, nu: number): { subRowStart: Int32Array; subSlots: Int32Array; subRowLen: Int32Array; slotRows: Int32Array } {
     const hEnd = hold.end.a;
     const hInstr = hold.instr.a;
     const slotRows = new Int32Array(nu);
     const subRowStart = new Int32Array(nSubs + 1);
-    let subSlots = new Int32Array(nSubs + 1024);
-    let subRowLen = new Int32Array(subSlots.length);
+    let { slot: subSlots, len: subRowLen } = this.pairs;
     const seen = new Int32Array(nu).fill(-1);
     const held = new Int32Array(nu);
     let n = 0;
@@ -130,6 +132,8 @@ export class BookRows {
       for (let q = q0; q < n; q++) subRowLen[q] = held[subSlots[q]];
       subRowStart[j + 1] = n;
     }
+    this.pairs.slot = subSlots;
+    this.pairs.len = subRowLen;
     return { subRowStart, subSlots, subRowLen, slotRows };
   }
 
