@@ -1,3 +1,4 @@
+import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 
 /**
@@ -14,7 +15,28 @@ import { Piscina } from 'piscina';
  * module with `import()`, which never enters that code.
  */
 export function workerExecArgv(): string[] {
-  return [...process.execArgv, '--no-experimental-require-module'];
+  return (execArgv ??= [...acceptedByWorkers(process.execArgv), '--no-experimental-require-module']);
+}
+let execArgv: string[] | null = null;
+
+/**
+ * The options of `args` a worker thread accepts. V8 options (`--max-old-space-size`,
+ * `--stack-size`, …) are process-wide — the workers have them already — and a Worker given one
+ * refuses to start (ERR_WORKER_INVALID_EXEC_ARGV): `node --max-old-space-size=8192 … book
+ * --threads 2` would fail. Found once, by a worker that starts and stops at once, only when the
+ * process was given options at all.
+ */
+function acceptedByWorkers(args: readonly string[]): string[] {
+  if (args.length === 0) return [];
+  try {
+    void new Worker('', { eval: true, execArgv: [...args] }).terminate();
+    return [...args];
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw e;
+    const listed = String((e as Error).message);
+    const bad = new Set(listed.slice(listed.indexOf(': ') + 2).split(', '));
+    return args.filter((a) => !bad.has(a));
+  }
 }
 
 /**
