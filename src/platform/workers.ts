@@ -29,7 +29,9 @@ let execArgv: string[] | null = null;
 function acceptedByWorkers(args: readonly string[]): string[] {
   if (args.length === 0) return [];
   try {
-    void new Worker('', { eval: true, execArgv: [...args] }).terminate();
+    const probe = new Worker('', { eval: true, execArgv: [...args] });
+    probe.on('error', () => undefined); // its start is not this probe's question: only the constructor's refusal is
+    void probe.terminate();
     return [...args];
   } catch (e) {
     if ((e as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw e;
