@@ -155,10 +155,14 @@ export function chooseVariant(options: WasmOptions = {}): WasmVariant {
 export type RegionKind = 'f64' | 'i32' | 'u8';
 const BYTES: Record<RegionKind, number> = { f64: 8, i32: 4, u8: 1 };
 
-/** A typed array living in WASM memory. `view` is refreshed transparently after memory growth. */
+/**
+ * A typed array living in WASM memory. `view` is refreshed transparently after memory growth:
+ * growing a memory detaches its old buffer, whose views then read length 0 (a shared memory's
+ * old buffer stays valid over the same bytes), so a view of non-zero length is current — no read
+ * of `memory.buffer` per call.
+ */
 export class Region<K extends RegionKind = RegionKind> {
   private cached: (K extends 'f64' ? Float64Array : K extends 'i32' ? Int32Array : Uint8Array) | undefined;
-  private cachedBuffer: ArrayBuffer | undefined;
   constructor(
     private readonly instance: WasmInstance,
     readonly kind: K,
@@ -167,13 +171,10 @@ export class Region<K extends RegionKind = RegionKind> {
     readonly capacity: number,
   ) {}
   get view(): K extends 'f64' ? Float64Array : K extends 'i32' ? Int32Array : Uint8Array {
-    const buffer = this.instance.memory.buffer;
-    if (this.cached === undefined || this.cachedBuffer !== buffer) {
-      const Ctor = this.kind === 'f64' ? Float64Array : this.kind === 'i32' ? Int32Array : Uint8Array;
-      this.cached = new Ctor(buffer, this.ptr, this.capacity) as never;
-      this.cachedBuffer = buffer;
-    }
-    return this.cached!;
+    const c = this.cached;
+    if (c !== undefined && (c.length !== 0 || this.capacity === 0)) return c;
+    const Ctor = this.kind === 'f64' ? Float64Array : this.kind === 'i32' ? Int32Array : Uint8Array;
+    return (this.cached = new Ctor(this.instance.memory.buffer, this.ptr, this.capacity) as never);
   }
 }
 

@@ -16,52 +16,11 @@ import { collateralExposure, entryLegCoin } from '../../instruments/valuation.js
 import type { MarginMarket } from '../../market/margin-market.js';
 import { AccKind, type ReduceArrays } from '../../measures/grid/reduce.js';
 import { F64, I32, claim, reserve, sharedI32 } from './arrays.js';
+import type { Holdings } from './holdings.js';
 import type { EquityArrays } from './equity.js';
 import type { BookInstruments } from './instruments.js';
 import { EquityParts } from './parts.js';
 import { EditLogs, residentAccounts, residentPositions } from './resident.js';
-
-/** Holdings of sub-accounts being resolved (before their rows are laid out). */
-export class Holdings {
-  /** instrument (its underlying slot is the instruments' `slot`: not stored per holding), size */
-  instr = new I32(64);
-  size = new F64(64);
-  /** original position of an inverse future's coin leg entered at mark (its size follows F), else −1 */
-  leg = new I32(64);
-  /** sub-account l owns holdings [end[l−1], end[l]) (end[−1] = 0) */
-  end = new I32(64);
-  /** the arrays with one entry per holding */
-  private readonly columns = [this.instr, this.size, this.leg];
-  /** Appends a holding (room reserved: `reserve`). */
-  put(i: number, q: number, leg: number): void {
-    this.instr.put(i);
-    this.size.put(q);
-    this.leg.put(leg);
-  }
-  /**
-   * Up to `holds` holdings to write straight into the arrays from the index returned, in reserved
-   * room (arrays.ts claim); `written` then sets where they end.
-   */
-  claim(holds: number): number {
-    const at = claim(this.instr, holds);
-    claim(this.size, holds);
-    claim(this.leg, holds);
-    return at;
-  }
-  /** The holdings claimed end at h (the room after it stays reserved). */
-  written(h: number): void {
-    this.instr.n = this.size.n = this.leg.n = h;
-  }
-  /** Room for `holds` more holdings and `subs` more sub-accounts (arrays.ts reserve). */
-  reserve(holds: number, subs: number): void {
-    for (const g of this.columns) reserve(g, holds);
-    reserve(this.end, subs);
-  }
-  truncate(nHold: number, nSubs: number): void {
-    this.instr.n = this.size.n = this.leg.n = nHold;
-    this.end.n = nSubs;
-  }
-}
 
 /** Where an account's resolved data sits. */
 export interface ResolvedAccount {
@@ -109,6 +68,8 @@ export class BookAccounts {
   private curIndex = new Map<string, number>();
   curHaircut: number[] = [];
   curCoin: number[] = [];
+  /** curHaircut and curCoin as the equity reads them, made when first asked for after a currency is added */
+  private curArrays: { haircut: Float64Array; coin: Int32Array } | null = null;
   /** account-level collateral lines of isolated accounts [accColFrom, accColTo) (pooled accounts: in their sub-account) */
   accColFrom: Int32Array;
   accColTo: Int32Array;
@@ -364,6 +325,7 @@ export class BookAccounts {
     this.curHaircut.push(h);
     this.curCoin.push(coin);
     this.curIndex.set(cur, c);
+    this.curArrays = null;
     return c;
   }
 
@@ -408,8 +370,8 @@ export class BookAccounts {
       opEntry: this.opEntry.a,
       colCur: this.colCur.a,
       colAmount: this.colAmount.a,
-      curHaircut: Float64Array.from(this.curHaircut),
-      curCoin: Int32Array.from(this.curCoin),
+      curHaircut: (this.curArrays ??= { haircut: Float64Array.from(this.curHaircut), coin: Int32Array.from(this.curCoin) }).haircut,
+      curCoin: this.curArrays.coin,
       accColFrom: this.accColFrom,
       accColTo: this.accColTo,
       positions: residentPositions(this),

@@ -19,137 +19,183 @@ import { ErrorCodes, OptmarginError } from '../../errors.js';
 import { Kind } from '../../instruments/kind.js';
 import type { InstrumentTable } from '../../instruments/table.js';
 import { collateralExposure, entryLegCoin } from '../../instruments/valuation.js';
-import type { AccountInput, PositionInput } from '../../measures/types.js';
+import type { AccountInput } from '../../measures/types.js';
 import { AccKind, type ReduceArrays } from '../../measures/grid/reduce.js';
+import { F64, I32 } from './arrays.js';
 import type { BookAccounts } from './accounts.js';
 import type { BookInstruments } from './instruments.js';
 import type { BookRows } from './rows.js';
 
-/** The sizes an in-place edit writes: original positions, collateral lines, holdings (CSR), and the account's rows (BookRows.applyEdit keeps those it moves). */
-export interface SizeEdit {
-  ops: number[];
-  opSizes: number[];
-  lines: number[];
-  amounts: number[];
-  holdings: number[];
-  sizes: number[];
-  rows: number[];
-}
-
-/** The edit that turns account k (sub-account arrays of `acc`) into `next`, or null when `next` is not a reduction of it. */
-export function sizeEdit(table: InstrumentTable, acc: BookAccounts, rows: BookRows, ins: BookInstruments, red: ReduceArrays, k: number, next: AccountInput): SizeEdit | null {
-  const kind = red.accKind[k];
-  if (kind !== (next.mode === 'isolated' ? AccKind.Isolated : AccKind.Pooled)) return null;
-  const e: SizeEdit = { ops: [], opSizes: [], lines: [], amounts: [], holdings: [], sizes: [], rows: [] };
-  const j0 = red.accSubFrom[k];
-  const j1 = red.accSubTo[k];
-  const matched = matchPositions(table, acc, j0, j1, next, e);
-  if (!matched) return null;
-  // pooled: the sub-account's lines are the account's balances; isolated: the account-level lines, then each position's own
-  if (kind === AccKind.Isolated && !matchLines(acc, acc.accColFrom[k], acc.accColTo[k], next.collateral, e)) return null;
-  const firstOp = acc.subPosFrom.a[j0];
-  for (let j = j0; j < j1; j++) {
-    const from = e.lines.length;
-    const own = kind === AccKind.Pooled ? next.collateral : (matched[acc.subPosFrom.a[j] - firstOp]?.collateral ?? {});
-    if (!matchLines(acc, acc.subColFrom.a[j], acc.subColTo.a[j], own, e)) return null;
-    placeHoldings(table, acc, rows, ins, red, j, e, firstOp, from);
-  }
-  return e;
-}
+/** No balances (a closed isolated position's own collateral). */
+const NONE: Readonly<Record<string, number>> = Object.freeze({});
 
 /**
- * Original positions of sub-accounts [j0, j1) against next's, in input order (a pooled
- * sub-account stores them grouped by underlying: parts.ts inputOp): a matched one takes next's
- * size, the others 0 (e.ops / e.opSizes by stored index). Returns the next position matched by
- * each original one, by stored index (undefined: closed), or null when some next position matches none.
+ * The sizes an in-place edit writes — original positions, collateral lines, holdings (CSR) and the
+ * account's rows (BookRows.applyEdit keeps those it moves) — in arrays reused by every edit of a
+ * book (each edit is applied before the next is made), with the matching's scratch.
  */
-function matchPositions(table: InstrumentTable, acc: BookAccounts, j0: number, j1: number, next: AccountInput, e: SizeEdit): (PositionInput | undefined)[] | null {
-  const np = next.positions;
-  const firstOp = acc.subPosFrom.a[j0];
-  const n = acc.subPosTo.a[j1 - 1] - firstOp;
-  const entries: (number | undefined)[] = new Array(n);
-  for (let j = j0; j < j1; j++) {
-    let q = acc.subEntryFrom.a[j];
-    for (let p = acc.subPosFrom.a[j]; p < acc.subPosTo.a[j]; p++) entries[p - firstOp] = acc.opInstr.a[p] < 0 ? acc.opEntry.a[q++] : undefined;
+export class SizeEdit {
+  readonly ops = new I32(64);
+  readonly opSizes = new F64(64);
+  readonly lines = new I32(64);
+  readonly amounts = new F64(64);
+  readonly holdings = new I32(64);
+  readonly sizes = new F64(64);
+  readonly rows = new I32(64);
+  /** by stored index: the entry price of an original position (read when it has one), the next position matching it (−1: closed) */
+  private readonly entries = new F64(64);
+  private readonly match = new I32(64);
+  /** per underlying slot: the next holding of the sub-account's row there, valid where `stamp` is the sub-account's stamp */
+  private cursor = new Int32Array(16);
+  private stamp = new Int32Array(16);
+  private stamps = 0;
+
+  private clear(): void {
+    this.ops.n = this.opSizes.n = this.lines.n = this.amounts.n = this.holdings.n = this.sizes.n = this.rows.n = 0;
   }
-  const out: (PositionInput | undefined)[] = new Array(n);
-  let c = 0;
-  for (let j = j0; j < j1; j++) {
-    const from = acc.subPosFrom.a[j];
-    const at = acc.parts.subInput.a[j];
-    for (let t = 0; t < acc.subPosTo.a[j] - from; t++) {
-      const p = at < 0 ? from + t : acc.parts.inputOp.a[at + t];
+
+  /** Makes the edit that turns account k (sub-account arrays of `acc`) into `next`; false when `next` is not a reduction of it. */
+  of(table: InstrumentTable, acc: BookAccounts, rows: BookRows, ins: BookInstruments, red: ReduceArrays, k: number, next: AccountInput): boolean {
+    const kind = red.accKind[k];
+    if (kind !== (next.mode === 'isolated' ? AccKind.Isolated : AccKind.Pooled)) return false;
+    this.clear();
+    const j0 = red.accSubFrom[k];
+    const j1 = red.accSubTo[k];
+    if (!this.matchPositions(table, acc, j0, j1, next)) return false;
+    // pooled: the sub-account's lines are the account's balances; isolated: the account-level lines, then each position's own
+    if (kind === AccKind.Isolated && !this.matchLines(acc, acc.accColFrom[k], acc.accColTo[k], next.collateral)) return false;
+    const firstOp = acc.subPosFrom.a[j0];
+    for (let j = j0; j < j1; j++) {
+      const from = this.lines.n;
+      const hit = kind === AccKind.Pooled ? -1 : this.match.a[acc.subPosFrom.a[j] - firstOp];
+      const own = kind === AccKind.Pooled ? next.collateral : hit < 0 ? NONE : (next.positions[hit].collateral ?? NONE);
+      if (!this.matchLines(acc, acc.subColFrom.a[j], acc.subColTo.a[j], own)) return false;
+      this.placeHoldings(table, acc, rows, ins, red, j, firstOp, from);
+    }
+    return true;
+  }
+
+  /**
+   * Original positions of sub-accounts [j0, j1) against next's, in input order (a pooled
+   * sub-account stores them grouped by underlying: parts.ts inputOp): a matched one takes next's
+   * size, the others 0 (ops / opSizes by stored index). Records the next position matched by each
+   * original one, by stored index (−1: closed); false when some next position matches none.
+   */
+  private matchPositions(table: InstrumentTable, acc: BookAccounts, j0: number, j1: number, next: AccountInput): boolean {
+    const np = next.positions;
+    const firstOp = acc.subPosFrom.a[j0];
+    const n = acc.subPosTo.a[j1 - 1] - firstOp;
+    const entries = room(this.entries, n);
+    const match = room(this.match, n);
+    const ops = room(this.ops, n);
+    const opSizes = room(this.opSizes, n);
+    for (let j = j0; j < j1; j++) {
+      let q = acc.subEntryFrom.a[j];
+      for (let p = acc.subPosFrom.a[j]; p < acc.subPosTo.a[j]; p++) if (acc.opInstr.a[p] < 0) entries[p - firstOp] = acc.opEntry.a[q++];
+    }
+    let c = 0;
+    for (let j = j0; j < j1; j++) {
+      const from = acc.subPosFrom.a[j];
+      const at = acc.parts.subInput.a[j];
+      for (let t = 0; t < acc.subPosTo.a[j] - from; t++) {
+        const p = at < 0 ? from + t : acc.parts.inputOp.a[at + t];
+        const x = acc.opInstr.a[p];
+        const i = x < 0 ? ~x : x;
+        const entry = c < np.length ? np[c].entryPrice : undefined;
+        // by name (no lookup: a name the table does not have is no match, and the re-layout reports it as before)
+        const hit = c < np.length && (x < 0 ? entry === entries[p - firstOp] : entry === undefined) && np[c].instrument === table.names[i] ? c++ : -1;
+        match[p - firstOp] = hit;
+        ops[p - firstOp] = p;
+        opSizes[p - firstOp] = hit < 0 ? 0 : np[hit].size;
+      }
+    }
+    return c === np.length;
+  }
+
+  /** Collateral lines [from, to) at `balances`; false when a non-zero balance has no line. */
+  private matchLines(acc: BookAccounts, from: number, to: number, balances: Readonly<Record<string, number>>): boolean {
+    let covered = 0;
+    for (let c = from; c < to; c++) {
+      const amount = balances[acc.currencies[acc.colCur.a[c]]];
+      if (amount !== undefined && amount !== 0) covered++;
+      this.lines.push(c);
+      this.amounts.push(amount ?? 0);
+    }
+    let wanted = 0;
+    for (const cur in balances) if (balances[cur] !== 0) wanted++;
+    return covered === wanted;
+  }
+
+  /**
+   * The holdings of sub-account j with their new sizes, found as the resolve laid them out (each
+   * position, then an inverse future's coin leg, then the coin collateral lines lines[lineFrom..];
+   * a row holds the sub-account's holdings of its underlying in that order). A mismatch is an
+   * engine bug.
+   */
+  private placeHoldings(table: InstrumentTable, acc: BookAccounts, rows: BookRows, ins: BookInstruments, red: ReduceArrays, j: number, firstOp: number, lineFrom: number): void {
+    const { rowStart } = rows.csr;
+    const stamp = this.openCursors(ins.underlyings.length);
+    for (let q = red.subRowStart[j]; q < red.subRowStart[j + 1]; q++) {
+      const r = red.subRows[q];
+      this.stamp[rows.rowSlot[r]] = stamp;
+      this.cursor[rows.rowSlot[r]] = rowStart[r];
+      this.rows.push(r);
+    }
+    let q = acc.subEntryFrom.a[j];
+    for (let p = acc.subPosFrom.a[j]; p < acc.subPosTo.a[j]; p++) {
       const x = acc.opInstr.a[p];
       const i = x < 0 ? ~x : x;
-      // by name (no lookup: a name the table does not have is no match, and the re-layout reports it as before)
-      const hit = c < np.length && np[c].entryPrice === entries[p - firstOp] && np[c].instrument === table.names[i] ? np[c++] : undefined;
-      out[p - firstOp] = hit;
-      e.ops[p - firstOp] = p;
-      e.opSizes[p - firstOp] = hit ? hit.size : 0;
+      const entry = x < 0 ? acc.opEntry.a[q++] : ins.forward[i];
+      const size = this.opSizes.a[p - firstOp];
+      this.put(rows, ins, stamp, j, i, size);
+      const kind = ins.kind[i];
+      if ((kind === Kind.Future || kind === Kind.Perpetual) && ins.inverse[i]) this.put(rows, ins, stamp, j, table.coinIndex(table.underlyings[ins.slot[i]]), entryLegCoin(kind, ins.inverse[i], ins.cs[i], size, entry));
+    }
+    for (let n = lineFrom; n < this.lines.n; n++) {
+      const cur = acc.colCur.a[this.lines.a[n]];
+      const coin = acc.curCoin[cur];
+      if (coin >= 0) this.put(rows, ins, stamp, j, coin, collateralExposure(this.amounts.a[n], acc.curHaircut[cur]));
+    }
+    for (let q2 = red.subRowStart[j]; q2 < red.subRowStart[j + 1]; q2++) {
+      const r = red.subRows[q2];
+      if (this.cursor[rows.rowSlot[r]] !== rowStart[r + 1]) throw new OptmarginError(ErrorCodes.INTERNAL, `in-place edit: row ${r} of sub-account ${j} has holdings the edit did not place`);
     }
   }
-  return c === np.length ? out : null;
-}
 
-/** Collateral lines [from, to) at `balances`; false when a non-zero balance has no line. */
-function matchLines(acc: BookAccounts, from: number, to: number, balances: Record<string, number>, e: SizeEdit): boolean {
-  let covered = 0;
-  for (let c = from; c < to; c++) {
-    const amount = balances[acc.currencies[acc.colCur.a[c]]];
-    if (amount !== undefined && amount !== 0) covered++;
-    e.lines.push(c);
-    e.amounts.push(amount ?? 0);
+  /** A fresh stamp for one sub-account's cursors over `nSlots` slots (none of them set). */
+  private openCursors(nSlots: number): number {
+    if (this.cursor.length < nSlots) {
+      this.cursor = new Int32Array(2 * nSlots);
+      this.stamp = new Int32Array(2 * nSlots);
+      this.stamps = 0;
+    }
+    if (++this.stamps === 0x7fffffff) {
+      this.stamp.fill(0);
+      this.stamps = 1;
+    }
+    return this.stamps;
   }
-  let wanted = 0;
-  for (const cur of Object.keys(balances)) if (balances[cur] !== 0) wanted++;
-  return covered === wanted;
-}
 
-/**
- * The holdings of sub-account j with their new sizes, found as the resolve laid them out (each
- * position, then an inverse future's coin leg, then the coin collateral lines e.lines[lineFrom..];
- * a row holds the sub-account's holdings of its underlying in that order). A mismatch is an
- * engine bug.
- */
-function placeHoldings(table: InstrumentTable, acc: BookAccounts, rows: BookRows, ins: BookInstruments, red: ReduceArrays, j: number, e: SizeEdit, firstOp: number, lineFrom: number): void {
-  const { rowStart, posInstr } = rows.csr;
-  const cursor = new Map<number, number>();
-  for (let q = red.subRowStart[j]; q < red.subRowStart[j + 1]; q++) {
-    const r = red.subRows[q];
-    cursor.set(rows.rowSlot[r], rowStart[r]);
-    e.rows.push(r);
-  }
-  const put = (i: number, size: number): void => {
+  /** The next holding of instrument i in its row of sub-account j (stamped `stamp`) takes `size`. */
+  private put(rows: BookRows, ins: BookInstruments, stamp: number, j: number, i: number, size: number): void {
     const s = ins.slot[i];
-    const d = cursor.get(s);
-    if (d === undefined || posInstr[d] !== i) throw new OptmarginError(ErrorCodes.INTERNAL, `in-place edit: holding of instrument ${i} not where the layout put it (sub-account ${j})`);
-    cursor.set(s, d + 1);
-    e.holdings.push(d);
-    e.sizes.push(size);
-  };
-  let q = acc.subEntryFrom.a[j];
-  for (let p = acc.subPosFrom.a[j]; p < acc.subPosTo.a[j]; p++) {
-    const x = acc.opInstr.a[p];
-    const i = x < 0 ? ~x : x;
-    const entry = x < 0 ? acc.opEntry.a[q++] : ins.forward[i];
-    const size = e.opSizes[p - firstOp];
-    put(i, size);
-    const kind = ins.kind[i];
-    if ((kind === Kind.Future || kind === Kind.Perpetual) && ins.inverse[i]) put(table.coinIndex(table.underlyings[ins.slot[i]]), entryLegCoin(kind, ins.inverse[i], ins.cs[i], size, entry));
+    const d = this.stamp[s] === stamp ? this.cursor[s] : -1;
+    if (d < 0 || rows.csr.posInstr[d] !== i) throw new OptmarginError(ErrorCodes.INTERNAL, `in-place edit: holding of instrument ${i} not where the layout put it (sub-account ${j})`);
+    this.cursor[s] = d + 1;
+    this.holdings.push(d);
+    this.sizes.push(size);
   }
-  for (let n = lineFrom; n < e.lines.length; n++) {
-    const cur = acc.colCur.a[e.lines[n]];
-    const coin = acc.curCoin[cur];
-    if (coin >= 0) put(coin, collateralExposure(e.amounts[n], acc.curHaircut[cur]));
-  }
-  for (let q2 = red.subRowStart[j]; q2 < red.subRowStart[j + 1]; q2++) {
-    const r = red.subRows[q2];
-    if (cursor.get(rows.rowSlot[r]) !== rowStart[r + 1]) throw new OptmarginError(ErrorCodes.INTERNAL, `in-place edit: row ${r} of sub-account ${j} has holdings the edit did not place`);
-  }
+}
+
+/** g holding n values (grown without keeping them when short), its array to write them in. */
+function room<T extends I32 | F64>(g: T, n: number): T['a'] {
+  if (g.a.length < n) (g as { a: T['a'] }).a = new (g.a.constructor as new (n: number) => T['a'])(Math.max(n, 2 * g.a.length));
+  g.n = n;
+  return g.a;
 }
 
 /** Writes the edit's original sizes and balances (the holdings and rows: BookRows.applyEdit). */
 export function applyAccountSizes(acc: BookAccounts, e: SizeEdit): void {
-  for (let n = 0; n < e.ops.length; n++) acc.setOpSize(e.ops[n], e.opSizes[n]);
-  for (let n = 0; n < e.lines.length; n++) acc.setLineAmount(e.lines[n], e.amounts[n]);
+  for (let n = 0; n < e.ops.n; n++) acc.setOpSize(e.ops.a[n], e.opSizes.a[n]);
+  for (let n = 0; n < e.lines.n; n++) acc.setLineAmount(e.lines.a[n], e.amounts.a[n]);
 }

@@ -14,7 +14,8 @@ import { Mode, MODE_NAMES, type BookColumns } from '../../instruments/columns.js
 import type { AccountInput, AccountMode } from '../../instruments/types.js';
 import { AccKind, type ReduceArrays } from '../../measures/grid/reduce.js';
 import { I32, reserve, sharedI32 } from './arrays.js';
-import { Holdings, type BookAccounts, type ResolveContext, type ResolvedAccount } from './accounts.js';
+import type { BookAccounts, ResolveContext, ResolvedAccount } from './accounts.js';
+import { Holdings } from './holdings.js';
 import type { BookInstruments } from './instruments.js';
 import type { BookRows } from './rows.js';
 import type { BookLoadReport } from './types.js';

@@ -14,7 +14,8 @@ import type { ReduceArrays } from '../../measures/grid/reduce.js';
 import type { BookCsr } from '../../wasm/aggregate.js';
 import { F64, I32, growShared, sharedF64, sharedI32, sharedU8 } from './arrays.js';
 import { growPlain } from '../../platform/typed.js';
-import type { BookAccounts, Holdings } from './accounts.js';
+import type { BookAccounts } from './accounts.js';
+import type { Holdings } from './holdings.js';
 import type { BookInstruments } from './instruments.js';
 import type { SizeEdit } from './edit.js';
 import type { ForwardFollow } from './forwards.js';
@@ -57,7 +58,14 @@ export class BookRows {
   };
   /** holdings edited in place since the last load or full copy (csr.edits), and an edit's scratch */
   private editLog = new I32(1024, true);
-  private readonly scratch = { instr: new I32(), size: new F64(), bases: new Float64Array(BASES), fut: new I32(), net: new F64() };
+  private readonly scratch = { instr: new I32(), size: new F64(), fut: new I32(), net: new F64() };
+  /** an edit's rows' new bases (BASES per row) and recorded futures' nets (each row's, in turn), written once every row fits */
+  private readonly edited = { bases: new F64(BASES * 16), nets: new F64(64) };
+  /** editedRow's row futures (rowInto's callback: one function, not one per row) */
+  private readonly editedFutures = (i: number, net: number): void => {
+    this.scratch.fut.push(i);
+    this.scratch.net.push(net);
+  };
   /** subSlots' (sub-account, slot) pairs and their row lengths, reused by every call (read before the next): a trade's append allocated two 4 KiB backing stores */
   private readonly pairs = { slot: new Int32Array(1024), len: new Int32Array(1024) };
 
@@ -328,18 +336,17 @@ export class BookRows {
    * holdings, so their bases, nets and aggregates stand (the book re-aggregates e.rows).
    */
   applyEdit(e: SizeEdit, ins: BookInstruments, all: boolean): boolean {
-    if (!all) e.rows = e.rows.filter((r) => this.moves(e, r));
-    const bases = new Float64Array(BASES * e.rows.length);
-    const nets: number[][] = [];
-    for (let n = 0; n < e.rows.length; n++) {
-      const net = this.editedRow(e, e.rows[n], ins, bases, n);
-      if (!net) return false;
-      nets.push(net);
-    }
+    if (!all) this.keepMoved(e);
+    const rows = e.rows.a;
+    const nRows = e.rows.n;
+    const { bases, nets } = this.edited;
+    if (bases.a.length < BASES * nRows) bases.a = new Float64Array(2 * BASES * nRows);
+    nets.n = 0;
+    for (let n = 0; n < nRows; n++) if (!this.editedRow(e, rows[n], ins, bases.a, n)) return false;
     const c = this.csr;
-    for (let n = 0; n < e.holdings.length; n++) {
-      c.posSize[e.holdings[n]] = e.sizes[n];
-      this.editLog.push(e.holdings[n]);
+    for (let n = 0; n < e.holdings.n; n++) {
+      c.posSize[e.holdings.a[n]] = e.sizes.a[n];
+      this.editLog.push(e.holdings.a[n]);
     }
     if (this.editLog.n > c.nHold) {
       // a log longer than the book: the workers copy the whole CSR again instead
@@ -348,26 +355,36 @@ export class BookRows {
     }
     c.edits = this.editLog.a;
     c.nEdit = this.editLog.n;
-    for (let n = 0; n < e.rows.length; n++) {
-      const r = e.rows[n];
-      this.bases.set(bases.subarray(BASES * n, BASES * n + BASES), BASES * r);
-      this.futNet.a.set(nets[n], this.rowFutStart.a[r]);
+    for (let n = 0, f = 0; n < nRows; n++) {
+      const r = rows[n];
+      for (let b = 0; b < BASES; b++) this.bases[BASES * r + b] = bases.a[BASES * n + b];
+      for (let at = this.rowFutStart.a[r], to = this.rowFutStart.a[r + 1]; at < to; at++) this.futNet.a[at] = nets.a[f++];
     }
     return true;
+  }
+
+  /** Drops from e.rows, in place and in order, the rows whose sizes the edit does not move. */
+  private keepMoved(e: SizeEdit): void {
+    let m = 0;
+    for (let n = 0; n < e.rows.n; n++) if (this.moves(e, e.rows.a[n])) e.rows.a[m++] = e.rows.a[n];
+    e.rows.n = m;
   }
 
   /** Whether the edit gives some holding of row r another size (bit for bit: a −0 for a +0 counts). */
   private moves(e: SizeEdit, r: number): boolean {
     const { rowStart, posSize } = this.csr;
-    for (let h = 0; h < e.holdings.length; h++) {
-      const d = e.holdings[h];
-      if (d >= rowStart[r] && d < rowStart[r + 1] && !Object.is(e.sizes[h], posSize[d])) return true;
+    for (let h = 0; h < e.holdings.n; h++) {
+      const d = e.holdings.a[h];
+      if (d >= rowStart[r] && d < rowStart[r + 1] && !Object.is(e.sizes.a[h], posSize[d])) return true;
     }
     return false;
   }
 
-  /** Row r's bases with the edit's sizes into out[BASES·n ..] and its recorded futures' new nets, or null when they do not fit the record. */
-  private editedRow(e: SizeEdit, r: number, ins: BookInstruments, out: Float64Array, n: number): number[] | null {
+  /**
+   * Row r's bases with the edit's sizes into out[BASES·n ..] and its recorded futures' new nets
+   * appended to the edit's nets (in the record's order, 0 where absent); false when they do not fit the record.
+   */
+  private editedRow(e: SizeEdit, r: number, ins: BookInstruments, out: Float64Array, n: number): boolean {
     const { instr, size, fut, net } = this.scratch;
     const { rowStart, posInstr, posSize } = this.csr;
     instr.n = size.n = fut.n = net.n = 0;
@@ -377,23 +394,22 @@ export class BookRows {
       instr.push(posInstr[d]);
       size.push(posSize[d]);
     }
-    for (let h = 0; h < e.holdings.length; h++) if (e.holdings[h] >= d0 && e.holdings[h] < d1) size.a[e.holdings[h] - d0] = e.sizes[h];
-    const onFutures = (i: number, q: number): void => {
-      fut.push(i);
-      net.push(q);
-    };
-    if (this.params) this.rowBases.rowInto(this.params, ins, ins.n, ins.groupCount, instr.a, size.a, 0, instr.n, out, n, onFutures);
+    for (let h = 0; h < e.holdings.n; h++) if (e.holdings.a[h] >= d0 && e.holdings.a[h] < d1) size.a[e.holdings.a[h] - d0] = e.sizes.a[h];
+    if (this.params) this.rowBases.rowInto(this.params, ins, ins.n, ins.groupCount, instr.a, size.a, 0, instr.n, out, n, this.editedFutures);
+    else out.fill(0, BASES * n, BASES * n + BASES);
     // the recorded futures keep their order; each new non-zero net must be one of them, in that order
     const from = this.rowFutStart.a[r];
     const to = this.rowFutStart.a[r + 1];
-    const nets = new Array<number>(to - from).fill(0);
+    const nets = this.edited.nets;
+    const base = nets.n;
+    for (let at = from; at < to; at++) nets.push(0);
     let at = from;
     for (let f = 0; f < fut.n; f++) {
       while (at < to && this.futInstr.a[at] !== fut.a[f]) at++;
-      if (at === to) return null;
-      nets[at++ - from] = net.a[f];
+      if (at === to) return false;
+      nets.a[base + at++ - from] = net.a[f];
     }
-    return nets;
+    return true;
   }
 
   /**

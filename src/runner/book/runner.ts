@@ -17,15 +17,12 @@ import { validateAccount, validateChanges } from '../../instruments/account.js';
 import type { InstrumentTable } from '../../instruments/table.js';
 import type { BookAccountResult, BookRunStats, ResultFormat } from '../../io/results.js';
 import { memoMarketHash, type MarginMarket } from '../../market/margin-market.js';
-import { rowImInto } from '../../measures/grid/addons.js';
 import { gridMeasureParams, type GridMeasureParams } from '../../measures/grid/params.js';
-import { AccKind, reduceAccount, type ReduceArrays } from '../../measures/grid/reduce.js';
+import { AccKind, type ReduceArrays } from '../../measures/grid/reduce.js';
 import { finiteOrError } from '../../measures/finite.js';
 import { resolveModel } from '../../measures/models.js';
 import type { AccountInput, AccountMode, LoadedModel, MarginResult, PositionChange } from '../../measures/types.js';
 import { gridScenarioSet } from '../../scenarios/grid.js';
-import { Aggregator } from '../../wasm/aggregate.js';
-import { WasmInstance } from '../../wasm/module.js';
 import { InvalidEntry } from './types.js';
 import type { BookColumns } from '../../instruments/columns.js';
 import { ColumnParts } from '../../instruments/column-parts.js';
@@ -34,8 +31,10 @@ import { LoadSession, Path, type ColumnsLoader } from './load.js';
 import { MarginEngine } from '../account/runner.js';
 import { numbers, sharedI32, sharedReduceArrays } from './arrays.js';
 import { accountEquity } from './equity.js';
-import { BookAccounts, Holdings, tradeFits, type ResolvedAccount } from './accounts.js';
-import { applyAccountSizes, sizeEdit } from './edit.js';
+import { BookAccounts, tradeFits, type ResolvedAccount } from './accounts.js';
+import { Holdings } from './holdings.js';
+import { applyAccountSizes, SizeEdit } from './edit.js';
+import { AccountRemargin } from './remargin.js';
 import { BookInstruments, tickedUnderlyings } from './instruments.js';
 import { ChunkRunner } from './pool.js';
 import { BookRows } from './rows.js';
@@ -61,8 +60,10 @@ export class BookEngine implements ScheduledBook {
   private engineOf: MarginEngine | null = null;
   /** the instrument table of the last load: the index space of the rows and the revaluation matrix */
   private table: InstrumentTable | null = null;
-  /** in-process aggregator for trades when the pool runs elsewhere */
-  private tradeAggregator: Aggregator | null = null;
+  /** account re-margins after a trade or an in-place edit (null: no grid model); the scratch of both */
+  private readonly remargin: AccountRemargin | null;
+  private readonly edit = new SizeEdit();
+  private readonly tradeHold = new Holdings();
 
   n = 0;
   private ids: string[] = [];
@@ -97,6 +98,7 @@ export class BookEngine implements ScheduledBook {
     const cp = opts.chunkPositions ?? 262144;
     if (!Number.isInteger(cp) || cp < 1) throw new OptmarginError(ErrorCodes.INVALID_OPTION, `chunkPositions must be a positive integer, got ${cp}`);
     this.scheduler = this.params ? new BookScheduler(this.runner, cp, this.id, this.params) : null;
+    this.remargin = this.params ? new AccountRemargin(this.runner, this.id, this.params) : null;
     this.rows = new BookRows(this.id, this.params);
     this.ins = new BookInstruments(grid ? gridScenarioSet(grid) : null);
   }
@@ -398,10 +400,10 @@ export class BookEngine implements ScheduledBook {
 
   /** Account k reduced to `a` in its own rows (no row appended, its holders unchanged; the rows it moves re-aggregated, all of a failed account's); false when `a` is not a reduction of it. */
   private editInPlace(k: number, a: AccountInput): boolean {
-    const e = sizeEdit(this.table!, this.accounts, this.rows, this.ins, this.red, k, a);
-    if (!e || !this.rows.applyEdit(e, this.ins, this.failures.accounts.has(k))) return false;
+    const e = this.edit;
+    if (!e.of(this.table!, this.accounts, this.rows, this.ins, this.red, k, a) || !this.rows.applyEdit(e, this.ins, this.failures.accounts.has(k))) return false;
     applyAccountSizes(this.accounts, e);
-    this.remarginRows(k, e.rows);
+    this.remarginRows(k, e.rows.a, e.rows.n);
     return true;
   }
 
@@ -420,31 +422,21 @@ export class BookEngine implements ScheduledBook {
   private tradeVectorized(k: number, next: AccountInput): boolean {
     if (!tradeFits(this.table!, this.model.params.collateral, this.market, this.ins.underlyings.length, next)) return false;
     this.ins.extend(this.table!, this.market);
-    const hold = new Holdings();
+    const hold = this.tradeHold;
+    hold.truncate(0, 0);
     const subBase = this.accounts.nSubs;
     const res = this.accounts.resolve(this.resolveContext(), next, k, hold);
     if (!res) return false;
     const rows = this.rows.append(hold, subBase, this.ins, this.red);
     this.setAccount(k, res);
-    this.remarginRows(k, rows);
+    this.remarginRows(k, rows, rows.length);
     this.accounts.recordDeps(k, this.red, this.rows.rowSlot, this.ins);
     return true;
   }
 
-  /** Aggregates account k's `rows` here (the same kernel as the pool: the same doubles), then its equity and figures. */
-  private remarginRows(k: number, rows: readonly number[]): void {
-    const agg = this.runner.localAggregator ?? (this.tradeAggregator ??= new Aggregator(new WasmInstance({ simd: this.runner.variant === 'simd' })));
-    const ins = this.ins;
-    agg.setRiskArrays(ins.risk, `${this.id}:${ins.riskVersion}`);
-    const ns = ins.nScen;
-    const c = this.rows.csr;
-    for (const r of rows) {
-      const s = this.rows.rowSlot[r];
-      agg.worstLossOfRows(r, r + 1, ns, c.rowStart, c.posInstr, c.posSize, ins.weights.subarray(s * ns, s * ns + ns), this.rows.loss, this.rows.worst, 0);
-      rowImInto(this.params!, this.rows.bases, this.rows.loss, ins.slotSpot[s], r, r + 1, this.red.rowIm);
-    }
-    accountEquity(this.accounts.equityArrays(ins), this.red, k);
-    reduceAccount(this.red, this.params!, k);
+  /** Aggregates rows[0, n) of account k here (remargin.ts: the pool's kernel, the same doubles), then its equity and figures. */
+  private remarginRows(k: number, rows: ArrayLike<number>, n: number): void {
+    this.remargin!.run(k, rows, n, this.ins, this.rows, this.accounts, this.red);
     this.failures.accounts.delete(k);
   }
 
