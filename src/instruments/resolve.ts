@@ -49,6 +49,9 @@ export class AccountResolver {
   private rValue = new Float64Array(0);
   private rCoin = new Float64Array(0);
   private readonly pair = new Float64Array(2);
+  /** the account the scratch's indices (rInstr) are of: the last resolve's, once complete (its positions array too) */
+  private lastAccount: AccountInput | null = null;
+  private lastPositions: unknown = null;
 
   constructor(
     readonly table: InstrumentTable,
@@ -117,8 +120,19 @@ export class AccountResolver {
     }
   }
 
+  /**
+   * Table index of position p of `a`: read from the last resolve when it resolved `a` (no name
+   * lookup: a liquidation plan reads its positions' indices after its first margin), else
+   * instrumentIndex's.
+   */
+  positionIndex(a: AccountInput, p: number): number {
+    if (a === this.lastAccount && a.positions === this.lastPositions) return this.rInstr[p];
+    return this.instrumentIndex('positions', a.positions[p].instrument, p);
+  }
+
   resolve(a: AccountInput): Resolved {
     const n = a.positions.length;
+    this.lastAccount = null;
     if (this.rInstr.length < n) {
       const c = Math.max(n, 2 * this.rInstr.length);
       this.rInstr = new Int32Array(c);
@@ -136,6 +150,8 @@ export class AccountResolver {
       posValue[p] = pair[0];
       posCoin[p] = pair[1];
     }
+    this.lastAccount = a;
+    this.lastPositions = a.positions;
     const collateral = this.collateralLines('collateral', a.collateral);
     let cv = 0;
     for (const c of collateral) cv += c.value;

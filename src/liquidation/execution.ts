@@ -40,8 +40,8 @@ export interface PositionFacts {
   contractSize: number;
 }
 
-export function positionFacts(table: InstrumentTable, p: PositionInput, index: number): PositionFacts {
-  const i = table.indexOf(p.instrument);
+/** The facts of position `p` (number `index` of its account); `i`: its table index when the caller has it (else looked up by name). */
+export function positionFacts(table: InstrumentTable, p: PositionInput, index: number, i = table.indexOf(p.instrument)): PositionFacts {
   const k = table.kind[i];
   const kind = KIND_NAME[k];
   if (!kind) throw new OptmarginError(ErrorCodes.INVALID_INPUT, `positions[${index}].instrument ${p.instrument} cannot be liquidated`, `positions[${index}].instrument`);

@@ -59,11 +59,11 @@ export function roundPlan(engine: MarginEngine, a: AccountInput, mechanism: Mech
     out.flowNotional.push(notional);
     out.flowCoin.push(coin);
   };
-  // a position's facts once per plan (a plan steps through a position many times)
+  // a position's facts once per plan (a plan steps through a position many times); its table index the plan's first margin's where the resolver still has it
   const facts: PositionFacts[] = [];
   for (const s of plan.steps) {
     if (s.type === 'close') {
-      const f = (facts[s.position] ??= positionFacts(engine.table, a.positions[s.position], s.position));
+      const f = (facts[s.position] ??= positionFacts(engine.table, a.positions[s.position], s.position, engine.resolver.positionIndex(a, s.position)));
       add(f.underlying, s.notionalUsd, -deltaQty(engine.table, f, -s.size)); // the liquidator sells what the account was long
       closed.add(f.underlying, s.notionalUsd);
     } else if (s.type === 'auction-bid' && s.percent > 0) {

@@ -56,6 +56,20 @@ export function planLiquidation(engine: MarginEngine, accountIn: AccountInput | 
   return new FixedPricePlanner(engine, account, mech, spec, opts.priorNotional).run();
 }
 
+/**
+ * The figures of the plan's input account, margined before its positions' facts are read (their
+ * table indices are then the margin's resolve's: no lookup by name). When it fails, a position
+ * that cannot be liquidated is reported first, as when the facts were read first.
+ */
+function firstFigures(engine: MarginEngine, account: AccountInput): MarginFigures {
+  try {
+    return figuresOk(engine, account);
+  } catch (e) {
+    account.positions.forEach((p, k) => positionFacts(engine.table, p, k));
+    throw e;
+  }
+}
+
 /** One step's trade: q of position k at `price`, its fee, booking and the liquidator's gain. */
 interface Trade {
   k: number;
@@ -128,8 +142,9 @@ class FixedPricePlanner {
     this.rank = new Int32Array(n);
     this.uid = new Int32Array(n);
     this.notionalNow = new Float64Array(n);
+    this.cur = firstFigures(engine, account);
     for (let k = 0; k < n; k++) {
-      const f = (this.facts[k] = positionFacts(engine.table, account.positions[k], k));
+      const f = (this.facts[k] = positionFacts(engine.table, account.positions[k], k, engine.resolver.positionIndex(account, k)));
       this.remaining[k] = account.positions[k].size;
       this.notionalNow[k] = notionalUsd(f, this.remaining[k]);
       const r = spec.order.indexOf(f.kind);
@@ -144,7 +159,6 @@ class FixedPricePlanner {
     if (prior) for (let u = 0; u < this.unders.length; u++) this.cum[u] = prior[this.unders[u]] ?? 0;
     this.now = account;
     this.keys = account.positions.every((p) => p.collateral === undefined);
-    this.cur = figuresOk(engine, account);
   }
 
   private gap(r: MarginFigures): number {

@@ -28,6 +28,10 @@ export interface PnlVectors {
   equity: number;
 }
 
+/** Released buffers kept at most (an isolated account's positions' vectors are released together), and the smallest buffer made. */
+const SPARE_BUFFERS = 32;
+const MIN_STORAGE = 1024;
+
 export class PortfolioPnl {
   private slotRow = new Int32Array(0);
   private hInstr = new Int32Array(0);
@@ -38,6 +42,10 @@ export class PortfolioPnl {
   private rowPositions = new Int32Array(0);
   private partSlots = new Int32Array(0);
   private parts = new Float64Array(0);
+  /** aggregate's scratch: each row's next holding slot */
+  private fill = new Int32Array(0);
+  /** storage of vectors their caller released (release): the next vectors' when large enough */
+  private readonly spare: ArrayBuffer[] = [];
 
   constructor(
     readonly table: InstrumentTable,
@@ -129,10 +137,13 @@ export class PortfolioPnl {
     const start = new Int32Array(nRows + 1);
     for (let k = 0; k < h; k++) start[this.hRow[k] + 1]++;
     for (let k = 0; k < nRows; k++) start[k + 1] += start[k];
-    const fill = start.slice(0, nRows);
+    if (this.fill.length < nRows) this.fill = new Int32Array(Math.max(nRows, 2 * this.fill.length));
+    const fill = this.fill;
+    for (let k = 0; k < nRows; k++) fill[k] = start[k];
     // the three owned arrays share one buffer: one allocation (and one buffer for the collector
-    // to sweep) instead of three; the doubles first, so that each view is aligned
-    const buf = new ArrayBuffer(8 * (h + nRows * ns) + 4 * h);
+    // to sweep) instead of three — or none, a released one; the doubles first, so that each view
+    // is aligned (aggregateInto writes every value of pnl: a released buffer's old values go)
+    const buf = this.storage(8 * (h + nRows * ns) + 4 * h);
     const size = new Float64Array(buf, 0, h);
     const pnl = new Float64Array(buf, 8 * h, nRows * ns);
     const instr = new Int32Array(buf, 8 * (h + nRows * ns), h);
@@ -143,5 +154,28 @@ export class PortfolioPnl {
     }
     aggregateInto(nRows, ns, start, instr, size, rev.values, pnl);
     return { nScen: ns, slots, pnl, start, instr, size, equity };
+  }
+
+  /**
+   * The caller reads `v` no more, nor any array of it (a margin measure's vectors it replaced or
+   * did not keep): its storage may back later vectors — a fresh margin then allocates no buffer
+   * (an off-heap allocation costs as much as summing a small account's vectors).
+   */
+  release(v: PnlVectors): void {
+    const buf = v.instr.buffer as ArrayBuffer;
+    if (this.spare.length < SPARE_BUFFERS && !this.spare.includes(buf)) this.spare.push(buf);
+  }
+
+  /** A released buffer of at least `bytes`, else a new one (a power of two: the next vectors of a few more holdings fit it too). */
+  private storage(bytes: number): ArrayBuffer {
+    const spare = this.spare;
+    for (let j = spare.length - 1; j >= 0; j--) {
+      const b = spare[j];
+      if (b.byteLength < bytes) continue;
+      spare[j] = spare[spare.length - 1];
+      spare.pop();
+      return b;
+    }
+    return new ArrayBuffer(Math.max(MIN_STORAGE, 2 ** Math.ceil(Math.log2(Math.max(bytes, 1)))));
   }
 }

@@ -189,9 +189,16 @@ export class GridAccountMeasure {
     this.setSub(0, 0, v.slots.length, v.equity);
     const fig = this.figures(AccKind.Pooled, 1, r.collateralValue);
     // kept for what-if as margin() keeps it (a plan's candidate steps start from the account it last margined)
-    this.lastKey = a;
-    this.last = this.state(a, v, fig, a.positions);
+    this.keepState(a, this.state(a, v, fig, a.positions));
     return fig;
+  }
+
+  /** `st` becomes the one kept state, under `key`; the state it replaces is read no more: its vectors' storage goes back to the vectors' maker. */
+  private keepState(key: object, st: GridState): void {
+    const old = this.last;
+    this.lastKey = key;
+    this.last = st;
+    if (old) this.vectors.release(old.v);
   }
 
   private pooled(a: AccountInput, r: Resolved, key: object): MarginOutcome {
@@ -203,8 +210,7 @@ export class GridAccountMeasure {
     this.rows(v, v.pnl, 0, grid);
     this.setSub(0, 0, nRows, v.equity);
     const fig = this.figures(AccKind.Pooled, 1, r.collateralValue);
-    this.lastKey = key;
-    this.last = this.state(a, v, fig, (key as AccountInput).positions);
+    this.keepState(key, this.state(a, v, fig, (key as AccountInput).positions));
     const ns = v.nScen;
     const values = this.revaluation.values;
     const positions: PositionBreakdown[] = new Array(r.n);
@@ -279,6 +285,8 @@ export class GridAccountMeasure {
       row0 += rows;
     }
     subs?.end();
+    // the sub-accounts' vectors are not kept (their row IMs are, by subs)
+    for (const v of all) if (typeof v !== 'number') this.vectors.release(v);
     return { fig: this.figures(AccKind.Isolated, n, r.collateralValue), positions };
   }
 
