@@ -193,15 +193,15 @@ export class Aggregator {
     // views after every grow (memory growth detaches older views)
     const rs = this.rowStart.view;
     for (let r = 0; r <= nRows; r++) rs[r] = rowStart[from + r] - p0;
-    this.posInstr.view.set(posInstr.subarray(p0, p1));
-    this.posSize.view.set(posSize.subarray(p0, p1));
-    this.weights.view.set(weights.subarray(0, nScen));
+    copyRange(this.posInstr.view, 0, posInstr, p0, p1);
+    copyRange(this.posSize.view, 0, posSize, p0, p1);
+    copyRange(this.weights.view, 0, weights, 0, nScen);
     const x = this.instance.exports;
     x.aggregateAccounts(nRows, nScen, this.rowStart.ptr, this.posInstr.ptr, this.posSize.ptr, this.risk.ptr, this.pnl.ptr);
     x.worstLoss(nRows, nScen, this.pnl.ptr, this.weights.ptr, this.loss.ptr, this.worst.ptr);
     const off = from - outOffset;
-    outLoss.set(this.loss.view.subarray(0, nRows), off);
-    outIndex.set(this.worst.view.subarray(0, nRows), off);
+    copyRange(outLoss, off, this.loss.view, 0, nRows);
+    copyRange(outIndex, off, this.worst.view, 0, nRows);
     if (pnlOut) pnlOut.set(this.pnl.view.subarray(0, nRows * nScen));
   }
 
@@ -214,4 +214,13 @@ export class Aggregator {
     pnl.set(this.pnl.view.subarray(0, n));
     return pnl;
   }
+}
+
+/** dst[at ..] = src[from, to): a loop for a short range (a one-row call: no view made per copy), else one `set`. */
+function copyRange<T extends Int32Array | Float64Array>(dst: T, at: number, src: T, from: number, to: number): void {
+  if (to - from > 64) {
+    dst.set(src.subarray(from, to) as never, at);
+    return;
+  }
+  for (let i = from; i < to; i++) dst[at + i - from] = src[i];
 }

@@ -49,6 +49,9 @@ export class SizeEdit {
   private cursor = new Int32Array(16);
   private stamp = new Int32Array(16);
   private stamps = 0;
+  /** the coin instrument of each underlying slot of `coinTable` (−1: not looked up yet) */
+  private coinTable: InstrumentTable | null = null;
+  private slotCoin = new Int32Array(0);
 
   private clear(): void {
     this.ops.n = this.opSizes.n = this.lines.n = this.amounts.n = this.holdings.n = this.sizes.n = this.rows.n = 0;
@@ -149,7 +152,7 @@ export class SizeEdit {
       const size = this.opSizes.a[p - firstOp];
       this.put(rows, ins, stamp, j, i, size);
       const kind = ins.kind[i];
-      if ((kind === Kind.Future || kind === Kind.Perpetual) && ins.inverse[i]) this.put(rows, ins, stamp, j, table.coinIndex(table.underlyings[ins.slot[i]]), entryLegCoin(kind, ins.inverse[i], ins.cs[i], size, entry));
+      if ((kind === Kind.Future || kind === Kind.Perpetual) && ins.inverse[i]) this.put(rows, ins, stamp, j, this.coinOf(table, ins.slot[i]), entryLegCoin(kind, ins.inverse[i], ins.cs[i], size, entry));
     }
     for (let n = lineFrom; n < this.lines.n; n++) {
       const cur = acc.colCur.a[this.lines.a[n]];
@@ -160,6 +163,17 @@ export class SizeEdit {
       const r = red.subRows[q2];
       if (this.cursor[rows.rowSlot[r]] !== rowStart[r + 1]) throw new OptmarginError(ErrorCodes.INTERNAL, `in-place edit: row ${r} of sub-account ${j} has holdings the edit did not place`);
     }
+  }
+
+  /** The coin instrument of underlying slot s in `table` (its coinIndex, looked up once per table and slot: coins are only ever appended). */
+  private coinOf(table: InstrumentTable, s: number): number {
+    if (this.coinTable !== table || s >= this.slotCoin.length) {
+      const known = new Int32Array(Math.max(16, 2 * (s + 1))).fill(-1);
+      if (this.coinTable === table) known.set(this.slotCoin);
+      this.coinTable = table;
+      this.slotCoin = known;
+    }
+    return this.slotCoin[s] >= 0 ? this.slotCoin[s] : (this.slotCoin[s] = table.coinIndex(table.underlyings[s]));
   }
 
   /** A fresh stamp for one sub-account's cursors over `nSlots` slots (none of them set). */
