@@ -64,3 +64,24 @@ describe('InstrumentTable.repriced', () => {
     expect(() => tableOf(before, keys).repriced(after)).toThrow((want as Error).message);
   });
 });
+
+describe('InstrumentTable option groups', () => {
+  test('calls and puts of one underlying, expiry and strike share a group; ids in order of first appearance; a repriced table goes on numbering them', () => {
+    const m0 = resolveMarket(defaultMarket());
+    const names: string[] = [];
+    for (const a of generateBook({ accounts: 300, seed: 5, market: m0 }).accounts) for (const p of a.positions) if (!names.includes(p.instrument) && /-[CP]$/.test(p.instrument)) names.push(p.instrument);
+    const half = names.length >> 1;
+    // the reference: the key of each option from its name's fields (underlying, expiry code, strike), numbered by first appearance
+    const key = (n: string) => n.split('-').slice(0, 3).join('-');
+    const ids = new Map<string, number>();
+    const expected = names.map((n) => (ids.has(key(n)) ? ids.get(key(n))! : (ids.set(key(n), ids.size), ids.size - 1)));
+    expect(ids.size).toBeLessThan(names.length); // some call/put pairs share a group
+    const tb = tableOf(m0, names.slice(0, half));
+    const re = tb.repriced(m0.shocked({ priceMove: { BTC: 0.01 } }));
+    for (const n of names.slice(half)) re.indexOf(n);
+    names.forEach((n, k) => expect(re.group[re.indexOf(n)]).toBe(expected[k]));
+    expect(re.groupCount).toBe(ids.size);
+    // the original table is not changed by the repriced one's additions
+    expect(tb.groupCount).toBe(new Set(expected.slice(0, half)).size);
+  });
+});

@@ -26,9 +26,6 @@ export { Kind } from './kind.js';
 
 const KIND_OF: Record<Instrument['kind'], Kind> = { option: Kind.Option, future: Kind.Future, perpetual: Kind.Perpetual, spot: Kind.Spot };
 
-/** The market fields valueAt writes (an instrument's value on a table's market). */
-const MARKET_FIELDS = ['t', 'forward', 'vol', 'mark', 'unitValue', 'delta', 'gamma', 'vega', 'theta'] as const;
-
 /**
  * Instruments another table has already valued on this table's market data (a book's
  * underlyings as its last tick read them: BookInstruments.valued): indexOf copies an instrument
@@ -49,8 +46,8 @@ export class InstrumentTable {
   readonly underlyings: string[] = [];
   private readonly underlyingIndex = new Map<string, number>();
   private readonly index = new Map<string, number>();
-  /** option expiry/strike group id (calls and puts of one strike share it), −1 otherwise */
-  private readonly groups = new Map<string, number>();
+  /** option expiry/strike group id (calls and puts of one strike share it), −1 otherwise: per underlying slot, expiry → strike → id (numbers: no key string per instrument) */
+  private readonly groups: Map<number, Map<number, number>>[] = [];
   /** underlying slot of each option group */
   readonly groupSlot: number[] = [];
   underlyingOf = new Int32Array(0);
@@ -153,23 +150,40 @@ export class InstrumentTable {
     this.isPut[i] = inst?.kind === 'option' && inst.optionType === 'put' ? 1 : 0;
     this.strike[i] = inst?.kind === 'option' ? inst.strike : 0;
     this.expiry[i] = inst?.kind === 'option' || inst?.kind === 'future' ? inst.expiry : 0;
-    if (from) for (const f of MARKET_FIELDS) this[f][i] = from[f][j];
+    if (from) this.copyValue(i, from, j);
     else this.valueAt(i, inst, u); // throws (nothing added) when it has expired
-    let group = -1;
-    if (inst?.kind === 'option') {
-      const gk = `${u}|${inst.expiry}|${inst.strike}`;
-      group = this.groups.get(gk) ?? -1;
-      if (group < 0) {
-        group = this.groups.size;
-        this.groups.set(gk, group);
-        this.groupSlot.push(slot);
-      }
-    }
-    this.group[i] = group;
+    this.group[i] = inst?.kind === 'option' ? this.groupOf(slot, inst.expiry, inst.strike) : -1;
     this.names.push(name);
     this.instruments.push(inst);
     this.count = i + 1;
     return i;
+  }
+
+  /** The option group of (underlying slot, expiry, strike): the existing one, else a new id. */
+  private groupOf(slot: number, expiry: number, strike: number): number {
+    const byExpiry = (this.groups[slot] ??= new Map());
+    let byStrike = byExpiry.get(expiry);
+    if (!byStrike) byExpiry.set(expiry, (byStrike = new Map()));
+    let group = byStrike.get(strike);
+    if (group === undefined) {
+      group = this.groupSlot.length;
+      byStrike.set(strike, group);
+      this.groupSlot.push(slot);
+    }
+    return group;
+  }
+
+  /** Instrument i's market fields (those valueAt writes) copied from `from`'s instrument j, valued on the same market data. */
+  private copyValue(i: number, from: InstrumentTable, j: number): void {
+    this.t[i] = from.t[j];
+    this.forward[i] = from.forward[j];
+    this.vol[i] = from.vol[j];
+    this.mark[i] = from.mark[j];
+    this.unitValue[i] = from.unitValue[j];
+    this.delta[i] = from.delta[j];
+    this.gamma[i] = from.gamma[j];
+    this.vega[i] = from.vega[j];
+    this.theta[i] = from.theta[j];
   }
 
   /**
@@ -260,7 +274,7 @@ export class InstrumentTable {
     const tb = new InstrumentTable(market, Math.max(64, this.count));
     for (const u of this.underlyings) tb.underlyingSlot(u);
     for (const [k, v] of this.index) tb.index.set(k, v);
-    for (const [k, v] of this.groups) tb.groups.set(k, v);
+    this.groups.forEach((byExpiry, slot) => (tb.groups[slot] = new Map(Array.from(byExpiry, ([e, byStrike]) => [e, new Map(byStrike)]))));
     tb.groupSlot.push(...this.groupSlot);
     const n = this.count;
     for (const f of ['underlyingOf', 'kind', 'inverse', 'isPut', 'strike', 'expiry', 'group'] as const) tb[f].set(this[f].subarray(0, n) as never);
