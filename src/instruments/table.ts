@@ -46,6 +46,8 @@ export class InstrumentTable {
   readonly underlyings: string[] = [];
   private readonly underlyingIndex = new Map<string, number>();
   private readonly index = new Map<string, number>();
+  /** coinIndex of each underlying slot, once asked (coinOfSlot) */
+  private readonly slotCoin: number[] = [];
   /** option expiry/strike group id (calls and puts of one strike share it), −1 otherwise: per underlying slot, expiry → strike → id (numbers: no key string per instrument) */
   private readonly groups: Map<number, Map<number, number>>[] = [];
   /** underlying slot of each option group */
@@ -126,6 +128,12 @@ export class InstrumentTable {
     const i = this.add(inst.name, inst);
     this.index.set(inst.name, i);
     return i;
+  }
+
+  /** coinIndex of underlying slot s, kept per slot (no key string per call: an edit or a what-if asks for it per holding). */
+  coinOfSlot(s: number): number {
+    const c = this.slotCoin[s];
+    return c !== undefined ? c : (this.slotCoin[s] = this.coinIndex(this.underlyings[s]));
   }
 
   /** Index of the pseudo-instrument "one coin of `u`" (collateral, inverse futures' entry leg). */

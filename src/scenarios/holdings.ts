@@ -63,7 +63,7 @@ export function resolveHoldings(table: InstrumentTable, a: AccountInput): Holdin
     value += pv[0];
     const line: HoldingLine = { label: `${path} ${p.instrument}`, instr: [i], size: [p.size] };
     if (pv[1] !== 0) {
-      line.instr.push(table.coinIndex(table.underlyings[table.underlyingOf[i]]));
+      line.instr.push(table.coinOfSlot(table.underlyingOf[i]));
       line.size.push(pv[1]);
     }
     lines.push(line);

@@ -218,7 +218,7 @@ export class GridAccountMeasure {
       const i = r.instr[p];
       const w = this.worst[v.slots.indexOf(tb.underlyingOf[i])];
       // an inverse future's delta sits in its coin (entry) leg: count that leg's P&L too
-      const coinLeg = r.posCoin[p] !== 0 ? r.posCoin[p] * values[tb.coinIndex(tb.underlyings[tb.underlyingOf[i]]) * ns + w] : 0;
+      const coinLeg = r.posCoin[p] !== 0 ? r.posCoin[p] * values[tb.coinOfSlot(tb.underlyingOf[i]) * ns + w] : 0;
       positions[p] = { index: p, instrument: tb.names[i], size: r.size[p], valueUsd: r.posValue[p], worstScenarioPnl: r.size[p] * values[i * ns + w] + coinLeg };
     }
     const perCurrency: Record<string, CurrencyFigures> = {};

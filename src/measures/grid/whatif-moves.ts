@@ -24,8 +24,6 @@ export class WhatIfMoves {
   private bookedAmt = new Float64Array(4);
   private nBooked = 0;
   private readonly pv = new Float64Array(2);
-  /** coin pseudo-instrument of each underlying slot, once looked up */
-  private readonly coins: number[] = [];
   /**
    * the last two changes' instruments and their indices (a plan's candidates change the same few
    * positions step after step; venue order often tries one it does not take before the one it takes)
@@ -61,7 +59,7 @@ export class WhatIfMoves {
       this.slot(slots, s);
       tb.positionValueInto(i, ch.size, ch.entryPrice, this.pv);
       dEquity += this.pv[0];
-      if (this.pv[1] !== 0) this.coinMove(this.coinOf(s), this.pv[1]);
+      if (this.pv[1] !== 0) this.coinMove(this.table.coinOfSlot(s), this.pv[1]);
       if (tb.kind[i] !== Kind.Option) continue;
       // the premium (at entry, else at mark) moves the settlement currency's balance
       const inst = tb.instruments[i];
@@ -97,13 +95,6 @@ export class WhatIfMoves {
     }
     this.coinI[this.nCoin] = instrument;
     this.coinQ[this.nCoin++] = size;
-  }
-
-  /** The coin pseudo-instrument of underlying slot s (table.coinIndex, cached per slot). */
-  private coinOf(s: number): number {
-    let c = this.coins[s];
-    if (c === undefined) this.coins[s] = c = this.table.coinIndex(this.table.underlyings[s]);
-    return c;
   }
 
   /** Books d of currency `cur` on the what-if's balances: the equity change; its coin exposure into this.coin. */

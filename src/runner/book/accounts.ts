@@ -287,7 +287,7 @@ export class BookAccounts {
         const atMark = x !== x;
         const cs = tb.instruments[i]?.contractSize ?? 1;
         h++;
-        hInstr[h] = tb.coinIndex(tb.underlyings[tb.underlyingOf[i]]);
+        hInstr[h] = tb.coinOfSlot(tb.underlyingOf[i]);
         hSize[h] = entryLegCoin(kind, tb.inverse[i], cs, q, atMark ? ctx.forwardOf(i) : x);
         hLeg[h] = atMark ? (inputOp === null ? at + t : inputOp[at + t]) : -1;
       }

@@ -21,6 +21,7 @@ import type { InstrumentTable } from '../../instruments/table.js';
 import { collateralExposure, entryLegCoin } from '../../instruments/valuation.js';
 import type { AccountInput } from '../../measures/types.js';
 import { AccKind, type ReduceArrays } from '../../measures/grid/reduce.js';
+import { growPlain } from '../../platform/typed.js';
 import { F64, I32 } from './arrays.js';
 import type { BookAccounts } from './accounts.js';
 import type { BookInstruments } from './instruments.js';
@@ -49,9 +50,6 @@ export class SizeEdit {
   private cursor = new Int32Array(16);
   private stamp = new Int32Array(16);
   private stamps = 0;
-  /** the coin instrument of each underlying slot of `coinTable` (−1: not looked up yet) */
-  private coinTable: InstrumentTable | null = null;
-  private slotCoin = new Int32Array(0);
 
   private clear(): void {
     this.ops.n = this.opSizes.n = this.lines.n = this.amounts.n = this.holdings.n = this.sizes.n = this.rows.n = 0;
@@ -152,7 +150,7 @@ export class SizeEdit {
       const size = this.opSizes.a[p - firstOp];
       this.put(rows, ins, stamp, j, i, size);
       const kind = ins.kind[i];
-      if ((kind === Kind.Future || kind === Kind.Perpetual) && ins.inverse[i]) this.put(rows, ins, stamp, j, this.coinOf(table, ins.slot[i]), entryLegCoin(kind, ins.inverse[i], ins.cs[i], size, entry));
+      if ((kind === Kind.Future || kind === Kind.Perpetual) && ins.inverse[i]) this.put(rows, ins, stamp, j, table.coinOfSlot(ins.slot[i]), entryLegCoin(kind, ins.inverse[i], ins.cs[i], size, entry));
     }
     for (let n = lineFrom; n < this.lines.n; n++) {
       const cur = acc.colCur.a[this.lines.a[n]];
@@ -163,17 +161,6 @@ export class SizeEdit {
       const r = red.subRows[q2];
       if (this.cursor[rows.rowSlot[r]] !== rowStart[r + 1]) throw new OptmarginError(ErrorCodes.INTERNAL, `in-place edit: row ${r} of sub-account ${j} has holdings the edit did not place`);
     }
-  }
-
-  /** The coin instrument of underlying slot s in `table` (its coinIndex, looked up once per table and slot: coins are only ever appended). */
-  private coinOf(table: InstrumentTable, s: number): number {
-    if (this.coinTable !== table || s >= this.slotCoin.length) {
-      const known = new Int32Array(Math.max(16, 2 * (s + 1))).fill(-1);
-      if (this.coinTable === table) known.set(this.slotCoin);
-      this.coinTable = table;
-      this.slotCoin = known;
-    }
-    return this.slotCoin[s] >= 0 ? this.slotCoin[s] : (this.slotCoin[s] = table.coinIndex(table.underlyings[s]));
   }
 
   /** A fresh stamp for one sub-account's cursors over `nSlots` slots (none of them set). */
@@ -201,9 +188,9 @@ export class SizeEdit {
   }
 }
 
-/** g holding n values (grown without keeping them when short), its array to write them in. */
+/** g holding n values (grown when short), its array to write them in. */
 function room<T extends I32 | F64>(g: T, n: number): T['a'] {
-  if (g.a.length < n) (g as { a: T['a'] }).a = new (g.a.constructor as new (n: number) => T['a'])(Math.max(n, 2 * g.a.length));
+  (g as { a: T['a'] }).a = growPlain<T['a']>(g.a, n);
   g.n = n;
   return g.a;
 }
