@@ -1,7 +1,7 @@
 /**
  * The set-up shared by the grid account tests (grid-account, grid-whatif): a valuation time and
  * a 30-day expiry, BTC index, forward and perpetual, the ETH index, and deribit-pm with collateral
- * haircuts (BTC 5 %, ETH 10 %). Each test file builds its own market from these numbers.
+ * haircuts (BTC 5 %, ETH 10 %), and the market of BTC and ETH these numbers make (btcEthMarket).
  */
 import { margin } from '../src/index.js';
 import { gridPreset } from './hand-grid.js';
@@ -25,4 +25,15 @@ export const model: margin.GridModel = {
 export function ok(r: margin.MarginResult): margin.MarginResultOk {
   if (!r.ok) throw new Error(`unexpected error result: ${r.error.message}`);
   return r;
+}
+
+/** The market of these numbers: BTC index, perpetual and the 30-day forward (vol 50 %), ETH index and perpetual 3,010 (vol 70 %). */
+export function btcEthMarket(): ReturnType<typeof margin.tableMarket> {
+  return margin.tableMarket({
+    valuationTime: T0,
+    underlyings: {
+      BTC: { spot: S, perpetual: PERP, vol: 0.5, expiries: [{ expiry: E30, forward: F, vol: 0.5 }] },
+      ETH: { spot: ETH_S, perpetual: 3_010, vol: 0.7 },
+    },
+  });
 }

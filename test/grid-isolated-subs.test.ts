@@ -9,19 +9,13 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { margin } from '../src/index.js';
 import { PortfolioPnl } from '../src/scenarios/portfolio-pnl.js';
-import { ETH_S, F, PERP, S, T0, E30, exp, model } from './grid-fixture.js';
+import { btcEthMarket, exp, model } from './grid-fixture.js';
 import { handGridMargin, handPosition } from './hand-grid.js';
 
 type AccountInput = margin.AccountInput;
 type PositionInput = margin.PositionInput;
-const { createMarginEngine, tableMarket } = margin;
-const market = tableMarket({
-  valuationTime: T0,
-  underlyings: {
-    BTC: { spot: S, perpetual: PERP, vol: 0.5, expiries: [{ expiry: E30, forward: F, vol: 0.5 }] },
-    ETH: { spot: ETH_S, perpetual: 3_010, vol: 0.7 },
-  },
-});
+const { createMarginEngine } = margin;
+const market = btcEthMarket();
 const haircut: Record<string, number> = { BTC: 0.05, ETH: 0.1, USDC: 0 };
 
 /** The hand IM of an isolated account: each position margined alone, with its own coin collateral after haircut. */

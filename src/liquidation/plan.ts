@@ -124,6 +124,8 @@ class FixedPricePlanner {
   /** the change figuresAfter reads (one per plan, rewritten per candidate: the engine reads it before the next) */
   private readonly change: PositionChange = { instrument: '', size: 0, entryPrice: undefined };
   private readonly changes: PositionChange[] = [this.change];
+  /** the change's instrument's table index (its position's: figuresAfter's hint, no lookup by name) */
+  private readonly changeIndex = new Int32Array(1);
   /** balance deltas by currency (one record per currency, rewritten per candidate) */
   private readonly deltas = new Map<string, Record<string, number>>();
   /** venue order's one candidate, rewritten per candidate (a step takes the first that improves: the ones before it are dropped) */
@@ -218,7 +220,7 @@ class FixedPricePlanner {
    */
   private candidate(k: number, into?: Candidate): Candidate {
     const c = this.trade(k, this.remaining, this.cum, into);
-    const fast = this.engine.figuresAfter(this.now, this.changeOf(c), this.deltasOf(c));
+    const fast = this.engine.figuresAfter(this.now, this.changeOf(c), this.deltasOf(c), undefined, this.changeIndex);
     if (fast) {
       c.r = fast;
       return (this.lastFast = c);
@@ -243,6 +245,7 @@ class FixedPricePlanner {
     ch.instrument = p.instrument;
     ch.size = -t.q;
     ch.entryPrice = this.facts[t.k].kind === 'option' ? 0 : p.entryPrice;
+    this.changeIndex[0] = this.facts[t.k].i;
     return this.changes;
   }
 
@@ -271,7 +274,7 @@ class FixedPricePlanner {
       // the last candidate evaluated: its vectors are the engine's pending what-if
       if (c === this.lastFast && this.engine.keepAfter(next)) this.commit(next, c.r, this.keys);
       else {
-        const r = this.engine.figuresAfter(this.now, this.changeOf(c), this.deltasOf(c), next);
+        const r = this.engine.figuresAfter(this.now, this.changeOf(c), this.deltasOf(c), next, this.changeIndex);
         if (r) this.commit(next, r, this.keys);
         else this.commit(this.built(), null);
       }

@@ -21,7 +21,9 @@ import { greeksOf } from '../greeks.js';
 import { HEALTHS, healthOf, marginFigures } from '../health.js';
 import type { MarginOutcome } from '../outcome.js';
 import type { AccountInput, CurrencyFigures, MarginFigures, PositionBreakdown, PositionChange, UnderlyingGridBreakdown } from '../types.js';
-import { RowBases, BASES, rowIm } from './addons.js';
+import { RowBases, BASES, rowIm, type RowTrades } from './addons.js';
+import { KeptNets } from './kept-nets.js';
+import { rowBreakdown } from './row-breakdown.js';
 import { WhatIfMoves } from './whatif-moves.js';
 import { IsolatedSubs } from './isolated-subs.js';
 import type { GridMeasureParams } from './params.js';
@@ -55,15 +57,10 @@ interface Pending {
   idx: Int32Array;
 }
 
-/** Trades of a what-if on one row (scratch). */
-interface RowExtra {
-  instr: Int32Array;
-  size: Float64Array;
-  n: number;
-}
-
 export class GridAccountMeasure {
   private readonly rowBases = new RowBases();
+  /** the kept state's rows netted (a what-if adds its changes to them) */
+  private readonly nets = new KeptNets(this.rowBases);
   private readonly parts = new Float64Array(3);
   /** the last portfolio/cross account margined (its input object) and its vectors, for what-if */
   private lastKey: object | null = null;
@@ -76,7 +73,7 @@ export class GridAccountMeasure {
   private bases = new Float64Array(BASES * 8);
   private worst = new Int32Array(8);
   private scratch = new Float64Array(0);
-  private extra: RowExtra = { instr: new Int32Array(8), size: new Float64Array(8), n: 0 };
+  private extra: RowTrades = { instr: new Int32Array(8), size: new Float64Array(8), n: 0 };
   /** what-if scratch: 1 for each row whose vector or holdings the changes move */
   private touched = new Uint8Array(8);
   private idx = new Int32Array(8);
@@ -107,15 +104,14 @@ export class GridAccountMeasure {
 
   /**
    * Row IMs of vectors `v` into red.rowIm[row0 ..] (worst scenario of each row in worst[row0 ..]);
-   * `extraOf(k)`, when given, adds a what-if's trades to row k's add-on bases; `detail` receives
-   * the readable breakdown.
+   * `detail` receives the readable breakdown.
    */
   private rows(v: PnlVectors, pnl: Float64Array, row0: number, detail: UnderlyingGridBreakdown[] | null): void {
     for (let k = 0; k < v.slots.length; k++) this.row(v, pnl, row0, k, v.slots, detail);
   }
 
   /** Row k of `slots` (see rows()); `extra`: a what-if's trades on it. */
-  private row(v: PnlVectors, pnl: Float64Array, row0: number, k: number, slots: readonly number[], detail: UnderlyingGridBreakdown[] | null, extra?: RowExtra): void {
+  private row(v: PnlVectors, pnl: Float64Array, row0: number, k: number, slots: readonly number[], detail: UnderlyingGridBreakdown[] | null, extra?: RowTrades): void {
     const tb = this.table;
     const ns = v.nScen;
     const p = this.params;
@@ -123,34 +119,21 @@ export class GridAccountMeasure {
     const w = worstScenario(ns, pnl, k * ns, sc.weights);
     const loss = -sc.weights[w] * pnl[k * ns + w];
     const r = row0 + k;
-    const old = k + 1 < v.start.length; // rows a what-if adds have no holdings yet
-    const p0 = old ? v.start[k] : 0;
-    const p1 = old ? v.start[k + 1] : 0;
-    this.rowBases.rowInto(p, tb, tb.count, tb.groupCount, v.instr, v.size, p0, p1, this.bases, r, undefined, extra);
+    // a what-if's row: the kept state's nets of it (none for a row the what-if adds) plus the trades
+    if (extra) this.nets.rowInto(p, tb, tb.count, tb.groupCount, k, this.bases, r, extra);
+    else this.rowBases.rowInto(p, tb, tb.count, tb.groupCount, v.instr, v.size, v.start[k], v.start[k + 1], this.bases, r);
     this.parts[0] = this.parts[1] = this.parts[2] = 0;
     const im = rowIm(p, this.bases, r, loss, sc.spot, this.parts);
     this.red.rowIm[r] = im;
     this.red.rowFailed[r] = 0;
     this.worst[r] = w;
-    if (detail) detail.push(this.breakdown(sc, w, Math.max(0, loss), pnl, k * ns, im));
+    if (detail) detail.push(rowBreakdown(p, this.parts, sc, w, Math.max(0, loss), pnl, k * ns, im));
   }
 
   /** A new kept state: `v` margined by rows() (every row's IM in red.rowIm valid for what-ifs). */
   private state(account: AccountInput, v: PnlVectors, figures: MarginFigures, positionsRef: unknown): GridState {
     const n = v.slots.length;
     return { account, v, figures, positionsRef, positionsLen: account.positions.length, rowIm: this.red.rowIm.slice(0, n), rowOk: new Uint8Array(n).fill(1) };
-  }
-
-  private breakdown(sc: ReturnType<Revaluation['scenariosOf']>, w: number, worstLoss: number, pnl: Float64Array, off: number, im: number): UnderlyingGridBreakdown {
-    const ns = sc.moves.length;
-    const losses = new Array<number>(ns);
-    for (let s = 0; s < ns; s++) losses[s] = -sc.weights[s] * pnl[off + s] + 0;
-    const p = this.params;
-    const addOns: Record<string, number> = {};
-    if (p.shortOption !== null) addOns.shortOption = this.parts[0];
-    if (p.futuresFraction !== null) addOns.futures = this.parts[1];
-    if (p.shortOptionMinimum !== null) addOns.shortOptionMinimum = this.parts[2];
-    return { underlying: sc.underlying, spot: sc.spot, worstScenario: sc.info[w], worstLoss, scenarioLosses: losses, scenarios: sc.info, addOns, initialMargin: im };
   }
 
   /** Sub-account j of the reduction = rows [row0, row0 + nRows), equity `equity`. */
@@ -308,8 +291,9 @@ export class GridAccountMeasure {
    * Figures after adding `changes` to a kept state (its figures before: st.figures), and `deltas`
    * to its balances (per currency, after the premiums the changes book: a liquidation's fees and
    * cash). With `next` (that account, built by the caller), the kept state moves to it (advance).
+   * `indices`: the changes' table indices when the caller has them (WhatIfMoves.of).
    */
-  whatIf(st: GridState, changes: PositionChange[], deltas?: Readonly<Record<string, number>>, next?: AccountInput): MarginFigures {
+  whatIf(st: GridState, changes: PositionChange[], deltas?: Readonly<Record<string, number>>, next?: AccountInput, indices?: Int32Array): MarginFigures {
     const tb = this.table;
     const rev = this.revaluation;
     const ns = rev.nScen;
@@ -317,7 +301,7 @@ export class GridAccountMeasure {
     if (this.idx.length < changes.length) this.idx = new Int32Array(Math.max(changes.length, 2 * this.idx.length));
     const idx = this.idx;
     const moves = this.moves;
-    const dEquity = moves.of(st.account.collateral, changes, idx, v.slots, deltas);
+    const dEquity = moves.of(st.account.collateral, changes, idx, v.slots, deltas, indices);
     // the underlyings the changes add (rows with no holdings yet), after the kept ones
     const slots = moves.added.length > 0 ? v.slots.concat(moves.added) : v.slots;
     rev.sync();
@@ -373,6 +357,7 @@ export class GridAccountMeasure {
     const kept = st.rowIm.length;
     if (this.extra.instr.length < changes.length) this.extra = { instr: new Int32Array(changes.length), size: new Float64Array(changes.length), n: 0 };
     const e = this.extra;
+    this.nets.hold(st, tb, tb.count, st.v);
     for (let k = 0; k < slots.length; k++) {
       if (k < kept && touched[k] === 0 && st.rowOk[k] === 1) {
         this.red.rowIm[k] = st.rowIm[k];
@@ -446,6 +431,7 @@ export class GridAccountMeasure {
       while (h >= 0 && h < oldStart[k + 1] && v.instr[h] !== idx[c]) h++;
       if (h < 0 || h === oldStart[k + 1]) return;
       size[h] += changes[c].size;
+      this.nets.resized(st, idx[c], v.instr, size, oldStart[k], oldStart[k + 1]);
     }
     v.slots = slots;
     v.pnl = own;

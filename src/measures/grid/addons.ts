@@ -45,6 +45,20 @@ export function addFuturesBase(ins: BaseInstruments, i: number, net: number, bas
   else bases[b + Base.ShortFuturesCoin] -= coin;
 }
 
+/** A what-if's trades on one row: n (instrument, size) pairs. */
+export interface RowTrades {
+  instr: Int32Array;
+  size: Float64Array;
+  n: number;
+}
+
+/** Nets kept of several rows (kept-nets.ts): (instr[j], size[j]) each, and at[i] = the index j of instrument i's net (−1: none; past the end: none). */
+export interface KeptRowNets {
+  instr: Int32Array;
+  size: Float64Array;
+  at: Int32Array;
+}
+
 /**
  * Computes add-on bases of rows from their holdings, netting per instrument in order of first
  * appearance. Holds its scratch (sized to the instrument and group counts, grown on demand).
@@ -54,6 +68,9 @@ export class RowBases {
   private netIdx = new Int32Array(0);
   private netSize = new Float64Array(0);
   private groupNet = new Float64Array(0);
+  /** nettedRowInto's scratch: per trade, its net's index and that net before the trades */
+  private heldAt = new Int32Array(0);
+  private heldOld = new Float64Array(0);
 
   /**
    * Bases of one row into bases[BASES·r ..] from holdings [p0, p1) of (instr, size), then — when
@@ -74,22 +91,104 @@ export class RowBases {
     bases: Float64Array,
     r: number,
     onFutures?: (i: number, net: number) => void,
-    extra?: { instr: Int32Array; size: Float64Array; n: number },
+    extra?: RowTrades,
   ): void {
-    const b = BASES * r;
-    for (let j = b; j < b + BASES; j++) bases[j] = 0;
-    const cap = p1 - p0 + (extra ? extra.n : 0);
+    this.ensure(nInstr, nGroups, p1 - p0 + (extra ? extra.n : 0));
+    let nNet = this.net(ins, instr, size, p0, p1, 0);
+    if (extra) nNet = this.net(ins, extra.instr, extra.size, 0, extra.n, nNet);
+    this.basesOfNets(p, ins, this.netIdx, this.netSize, 0, nNet, bases, r, onFutures);
+  }
+
+  /**
+   * Nets holdings [p0, p1) as rowInto does (first appearance order, coins left out) into
+   * outInstr/outSize from index `at`; returns the count. The nets a what-if then starts from
+   * (nettedRowInto): the same additions in the same order.
+   */
+  netsInto(ins: BaseInstruments, nInstr: number, instr: Int32Array, size: Float64Array, p0: number, p1: number, outInstr: Int32Array, outSize: Float64Array, at: number): number {
+    this.ensure(nInstr, 0, p1 - p0);
+    const n = this.net(ins, instr, size, p0, p1, 0);
+    const { instrNet, netIdx, netSize } = this;
+    for (let k = 0; k < n; k++) {
+      instrNet[netIdx[k]] = -1;
+      outInstr[at + k] = netIdx[k];
+      outSize[at + k] = netSize[k];
+    }
+    return n;
+  }
+
+  /**
+   * Bases of row r as rowInto gives them for holdings whose nets are kept: nets [n0, n1) of
+   * `kept` (netsInto's, kept up to date with the holdings), then `extra` added — to the net of
+   * its instrument (kept.at), else after them, in order — as rowInto adds it after the holdings.
+   * When the row holds every instrument of `extra`, its nets are moved in place and put back
+   * after (no copy).
+   */
+  nettedRowInto(p: GridMeasureParams, ins: BaseInstruments, nInstr: number, nGroups: number, kept: KeptRowNets, n0: number, n1: number, bases: Float64Array, r: number, extra: RowTrades): void {
+    this.ensure(nInstr, nGroups, n1 - n0 + extra.n);
+    const held = this.heldAt;
+    for (let e = 0; e < extra.n; e++) {
+      const i = extra.instr[e];
+      const j = i < kept.at.length ? kept.at[i] : -1;
+      if (j < n0 || j >= n1) return this.copiedRowInto(p, ins, kept, n0, n1, bases, r, extra);
+      held[e] = j;
+    }
+    // each net moved once, to its sum (several trades of one instrument: added in order), and put back
+    const old = this.heldOld;
+    const size = kept.size;
+    for (let e = 0; e < extra.n; e++) old[e] = size[held[e]];
+    for (let e = 0; e < extra.n; e++) size[held[e]] += extra.size[e];
+    this.basesOfNets(p, ins, kept.instr, size, n0, n1, bases, r);
+    for (let e = extra.n - 1; e >= 0; e--) size[held[e]] = old[e];
+  }
+
+  /** nettedRowInto when `extra` trades an instrument the row does not hold: the nets copied to the scratch, the trades netted after them. */
+  private copiedRowInto(p: GridMeasureParams, ins: BaseInstruments, kept: KeptRowNets, n0: number, n1: number, bases: Float64Array, r: number, extra: RowTrades): void {
+    const { netIdx, netSize } = this;
+    let nNet = n1 - n0;
+    for (let k = 0; k < nNet; k++) {
+      netIdx[k] = kept.instr[n0 + k];
+      netSize[k] = kept.size[n0 + k];
+    }
+    for (let e = 0; e < extra.n; e++) {
+      const i = extra.instr[e];
+      const j = i < kept.at.length ? kept.at[i] : -1;
+      if (j >= n0 && j < n1) netSize[j - n0] += extra.size[e];
+      else nNet = this.net(ins, extra.instr, extra.size, e, e + 1, nNet);
+    }
+    this.basesOfNets(p, ins, netIdx, netSize, 0, nNet, bases, r);
+  }
+
+  /** Scratch for nInstr instruments, nGroups groups and `cap` nets (grown on demand). */
+  private ensure(nInstr: number, nGroups: number, cap: number): void {
     if (this.instrNet.length < nInstr) this.instrNet = new Int32Array(Math.max(nInstr, 2 * this.instrNet.length)).fill(-1);
     if (this.netIdx.length < cap) {
       this.netIdx = new Int32Array(Math.max(cap, 2 * this.netIdx.length));
       this.netSize = new Float64Array(this.netIdx.length);
     }
+    if (this.heldAt.length < cap) {
+      this.heldAt = new Int32Array(this.netIdx.length);
+      this.heldOld = new Float64Array(this.netIdx.length);
+    }
     if (this.groupNet.length < nGroups) this.groupNet = new Float64Array(Math.max(nGroups, 2 * this.groupNet.length));
-    let nNet = this.net(ins, instr, size, p0, p1, 0);
-    if (extra) nNet = this.net(ins, extra.instr, extra.size, 0, extra.n, nNet);
-    const { instrNet, netIdx, netSize, groupNet } = this;
+  }
+
+  /** Bases of row r from nets [n0, n1) of (netIdx, netSize) (each instrument's slot of the netting map left clean). */
+  private basesOfNets(
+    p: GridMeasureParams,
+    ins: BaseInstruments,
+    netIdx: Int32Array,
+    netSize: Float64Array,
+    n0: number,
+    n1: number,
+    bases: Float64Array,
+    r: number,
+    onFutures?: (i: number, net: number) => void,
+  ): void {
+    const b = BASES * r;
+    for (let j = b; j < b + BASES; j++) bases[j] = 0;
+    const { instrNet, groupNet } = this;
     const byStrike = p.shortOptionByStrike;
-    for (let k = 0; k < nNet; k++) {
+    for (let k = n0; k < n1; k++) {
       const i = netIdx[k];
       instrNet[i] = -1;
       const q = netSize[k];
@@ -105,7 +204,7 @@ export class RowBases {
       }
     }
     if (byStrike) {
-      for (let k = 0; k < nNet; k++) {
+      for (let k = n0; k < n1; k++) {
         const i = netIdx[k];
         if (ins.kind[i] !== Kind.Option) continue;
         const g = ins.group[i];

@@ -43,8 +43,9 @@ export class WhatIfMoves {
    * equity change (value of the trades, premiums moving the settlement balance) and the coin
    * exposures that move (inverse futures' entry legs, premiums paid/received in coin) as
    * [instrument, size] pairs (coinI, coinQ: nCoin of them). A booking of 0 moves nothing and is skipped.
+   * `known[c]`, when given, is change c's index where the table names it so (no lookup by name).
    */
-  of(balances: Readonly<Record<string, number>>, changes: PositionChange[], idx: Int32Array, slots: readonly number[], deltas?: Readonly<Record<string, number>>): number {
+  of(balances: Readonly<Record<string, number>>, changes: PositionChange[], idx: Int32Array, slots: readonly number[], deltas?: Readonly<Record<string, number>>, known?: Int32Array): number {
     const tb = this.table;
     const res = this.resolver;
     this.nCoin = 0;
@@ -53,7 +54,7 @@ export class WhatIfMoves {
     let dEquity = 0;
     for (let c = 0; c < changes.length; c++) {
       const ch = changes[c];
-      const i = this.indexOf(ch.instrument, c);
+      const i = known !== undefined && tb.names[known[c]] === ch.instrument ? known[c] : this.indexOf(ch.instrument, c);
       idx[c] = i;
       const s = tb.underlyingOf[i];
       this.slot(slots, s);

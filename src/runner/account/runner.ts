@@ -219,14 +219,17 @@ export class MarginEngine {
    * With `next` (the changed account, built by the caller: sizes of held positions and balances
    * changed), the kept vectors move to it, so that a chain of changes (a liquidation plan's steps)
    * costs O(scenarios) per link; their figures then differ from a fresh margin in the last bits.
+   * `indices`, when the caller has them (a plan's positions'): each change's instrument's index
+   * in this engine's table — a hint, taken where the table names that index so (else the name is
+   * looked up).
    */
-  figuresAfter(a: AccountInput, changes: PositionChange[], deltas: Readonly<Record<string, number>>, next?: AccountInput): MarginFigures | null {
+  figuresAfter(a: AccountInput, changes: PositionChange[], deltas: Readonly<Record<string, number>>, next?: AccountInput, indices?: Int32Array): MarginFigures | null {
     let f: MarginFigures | null = null;
     const g = this.gridMeasure;
     const pme = this.pme;
     if (g) {
       const st = a.mode !== 'isolated' ? g.stateOf(a) : null;
-      if (st) f = g.whatIf(st, changes, deltas, next);
+      if (st) f = g.whatIf(st, changes, deltas, next, indices);
     } else if (pme) {
       const st = pme.stateOf(a);
       if (st) f = pme.whatIf(st, changes, deltas, next);
