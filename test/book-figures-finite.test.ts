@@ -5,11 +5,13 @@
  * is ok. Each number the full result reports is made non-finite in turn in the book's arrays (as
  * an engine bug would leave it), and the two reads must agree; so must the health tracker's two
  * paths (`settle` without subscribers, `transitions` with them), and the bulk read
- * (`figuresOfMany`, a path tick's refresh in the simulator) must read what `figuresInto` reads.
+ * (`figuresOfMany`, a path tick's refresh in the simulator) must read what `figuresInto` reads —
+ * also where it reads the health a tick's chunks computed (RoundHealth) instead of the arrays.
  */
 import { afterAll, describe, expect, test } from 'vitest';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
 import { BookEngine } from '../src/runner/book/runner.js';
+import { RoundHealth } from '../src/runner/book/results.js';
 import { HealthTracker } from '../src/runner/book/health.js';
 import { AccKind } from '../src/measures/grid/reduce.js';
 import { HEALTHS } from '../src/measures/health.js';
@@ -130,5 +132,46 @@ describe('figuresInto gives a health exactly when the full result is finite', ()
     }
     expect(single.isGrid(0)).toBe(false);
     expect(grid.figuresInto(3, new Float64Array(3))).toBe(-1);
+  });
+
+  test('after a tick, figuresOfMany reads the health its chunks computed: what figuresInto reads, on 1 and 2 threads; a replaced account and a recompute read the arrays again', async () => {
+    const all = Array.from({ length: accounts.length }, (_, k) => k);
+    /** figuresOfMany of `idx` against figuresInto (gridHealth on the arrays), account by account. */
+    const agree = (e: BookEngine, idx: number[]): void => {
+      const out = { eq: new Float64Array(e.n), mm: new Float64Array(e.n), health: new Int8Array(e.n), delta: new Float64Array(idx.length), scratch: new Float64Array(3) };
+      e.figuresOfMany(idx, out);
+      const fig = new Float64Array(3);
+      for (const k of idx) {
+        const h = e.figuresInto(k, fig);
+        expect([out.health[k], out.eq[k], out.mm[k]], `account ${k}`).toEqual(h < 0 ? [h, 0, 0] : [h, fig[0], fig[2]]);
+      }
+    };
+    for (const threads of [1, 2]) {
+      const e = BookEngine.create({ market, model: 'deribit-pm-2024.1', threads });
+      engines.push(e);
+      e.load(accounts);
+      await e.recompute();
+      // an account holding BTC and ETH whose ETH row's loss is +∞: a BTC tick re-reduces it from that row, which it does not recompute
+      const eth = e.ins.underlyings.indexOf('ETH');
+      const k = all.find((a) => pooled(e, a) && e.red.subRowStart[e.red.accSubFrom[a] + 1] - e.red.subRowStart[e.red.accSubFrom[a]] > 1)!;
+      const j = e.red.accSubFrom[k];
+      const r = e.red.subRows.subarray(e.red.subRowStart[j], e.red.subRowStart[j + 1]).find((x) => e.rows.rowSlot[x] === eth)!;
+      e.rows.loss[r] = Infinity;
+      const up = await e.tick('BTC', market.shocked({ priceMove: { BTC: -0.05 } }));
+      const grid = up.indices.filter((a) => e.isGrid(a));
+      expect(grid.length).toBeGreaterThan(accounts.length / 2);
+      expect(grid.every((a) => e.roundHealth.of[a] !== RoundHealth.UNKNOWN)).toBe(true); // computed by the round
+      expect(grid).toContain(k);
+      expect(e.roundHealth.of[k]).toBe(-1); // the chunk saw the infinite loss
+      agree(e, all);
+      const m = grid.find((a) => a !== k && e.roundHealth.of[a] >= 0)!;
+      const a = e.account(m);
+      e.replace(m, { ...a, positions: a.positions.map((p) => ({ ...p, size: p.size / 2 })) });
+      expect(e.roundHealth.of[m]).toBe(RoundHealth.UNKNOWN);
+      agree(e, all);
+      await e.recompute();
+      expect(e.roundHealth.of.every((h) => h === RoundHealth.UNKNOWN)).toBe(true);
+      agree(e, all);
+    }
   });
 });

@@ -292,7 +292,7 @@ export class Simulation {
     const upd = await this.book.tick(moved, m);
     this.ticks++;
     this.refreshAll(upd.indices, recs);
-    return upd.indices.slice();
+    return upd.indices; // the update's own array, written by no one after the tick: no copy
   }
 
   /** One step of the path: tick to `market`, liquidate, cover shortfalls, cascade through impact. */

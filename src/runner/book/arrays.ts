@@ -74,13 +74,14 @@ function overReserved(capacity: number): never {
   throw new OptmarginError(ErrorCodes.INTERNAL, `book resolve: an append past the ${capacity} values reserved`);
 }
 
-type Typed = Int32Array | Float64Array | Uint8Array;
+type Typed = Int32Array | Float64Array | Uint8Array | Int8Array;
 function shared<T extends Typed>(C: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, n: number): T {
   return new C(new SharedArrayBuffer(Math.max(1, n) * C.BYTES_PER_ELEMENT));
 }
 export const sharedF64 = (n: number): Float64Array => shared(Float64Array, n);
 export const sharedI32 = (n: number): Int32Array => shared(Int32Array, n);
 export const sharedU8 = (n: number): Uint8Array => shared(Uint8Array, n);
+export const sharedI8 = (n: number): Int8Array => shared(Int8Array, n);
 
 /** `a` with room for n elements: a larger SharedArrayBuffer (contents copied, ~1/8 headroom) when needed. */
 export function growShared<T extends Typed>(a: T, n: number): T {

@@ -8,6 +8,7 @@ import type { BookInstruments } from './instruments.js';
 import type { BookRows } from './rows.js';
 import type { Failures } from './schedule.js';
 import { Path } from './load.js';
+import { sharedI8 } from './arrays.js';
 
 /** The currency of every vectorized account's figures (they carry no separate `usd` figures). */
 export const GRID_CURRENCY = 'USD';
@@ -73,7 +74,7 @@ export function figuresInto(red: ReduceArrays, rows: Pick<ResultRows, 'loss'>, s
  * 0 exactly when every term is finite (the ratio mm / equity is reported only when equity > 0;
  * otherwise mm / 1 = mm, already a term).
  */
-function gridHealth(red: ReduceArrays, loss: Float64Array, k: number): number {
+export function gridHealth(red: ReduceArrays, loss: Float64Array, k: number): number {
   if (red.accFailed[k]) return -1;
   const equity = red.accEquity[k];
   const mm = red.accMm[k];
@@ -89,12 +90,41 @@ function gridHealth(red: ReduceArrays, loss: Float64Array, k: number): number {
 }
 
 /**
+ * Each vectorized account's gridHealth as the tick round that re-margined it computed it, on its
+ * worker right after its figures (tasks.ts reduceSpan), while the account's arrays are in that
+ * core's cache: figuresOfMany reads one byte instead of the ~15 arrays gridHealth reads (a path
+ * tick refreshes ~100k accounts on the main thread). UNKNOWN wherever no round computed it or the
+ * account changed since — a trade or replace (BookEngine.rebook), a recompute or load, a chunk
+ * that failed every attempt (BookScheduler.failAccounts): figuresOfMany then calls gridHealth.
+ */
+export class RoundHealth {
+  static readonly UNKNOWN = -2;
+  /** per account (shared: the round's chunks write their accounts') */
+  of: Int8Array = sharedI8(0);
+
+  /** n accounts, none known (a load). */
+  reset(n: number): void {
+    this.of = sharedI8(n).fill(RoundHealth.UNKNOWN);
+  }
+
+  /** Every account's forgotten (a recompute). */
+  clear(): void {
+    this.of.fill(RoundHealth.UNKNOWN);
+  }
+
+  /** Account k's forgotten (it changed). */
+  drop(k: number): void {
+    this.of[k] = RoundHealth.UNKNOWN;
+  }
+}
+
+/**
  * figuresInto of the accounts `indices` into the caller's arrays: eq[k] and mm[k] (0 without a
  * finite result), health[k] (−1 without), and the change of eq[k] into delta[i]. `path` and
- * `single` are the book's (each account's path; the single-path results). One loop over the
- * reduce arrays, no call per vectorized account (a path tick refreshes ~100k accounts).
+ * `single` are the book's (each account's path; the single-path results), `round` its RoundHealth.
+ * One loop over the reduce arrays, no call per vectorized account (a path tick refreshes ~100k accounts).
  */
-export function figuresOfMany(red: ReduceArrays, loss: Float64Array, path: Uint8Array, single: ReadonlyMap<number, MarginResult>, indices: ArrayLike<number>, into: FiguresOut): void {
+export function figuresOfMany(red: ReduceArrays, loss: Float64Array, path: Uint8Array, single: ReadonlyMap<number, MarginResult>, round: Int8Array, indices: ArrayLike<number>, into: FiguresOut): void {
   const { eq, mm, health, delta } = into;
   for (let i = 0; i < indices.length; i++) {
     const k = indices[i];
@@ -106,7 +136,8 @@ export function figuresOfMany(red: ReduceArrays, loss: Float64Array, path: Uint8
       e = h < 0 ? 0 : into.scratch[0];
       m = h < 0 ? 0 : into.scratch[2];
     } else {
-      h = gridHealth(red, loss, k);
+      h = round[k];
+      if (h === RoundHealth.UNKNOWN) h = gridHealth(red, loss, k);
       e = h < 0 ? 0 : red.accEquity[k];
       m = h < 0 ? 0 : red.accMm[k];
     }

@@ -39,7 +39,7 @@ import { BookInstruments, tickedUnderlyings } from './instruments.js';
 import { ChunkRunner } from './pool.js';
 import { BookRows } from './rows.js';
 import { BookScheduler, Failures, type ScheduledBook } from './schedule.js';
-import { figuresInto, figuresOfMany, gridResult, resultHeader, type BookHeader, type FiguresOut } from './results.js';
+import { RoundHealth, figuresInto, figuresOfMany, gridResult, resultHeader, type BookHeader, type FiguresOut } from './results.js';
 import { streamResults, type ResultSink } from './format.js';
 import { singleResult, touchedUnderlyings } from './single.js';
 import type { BookEngineOptions, BookLoadReport, BookUpdate } from './types.js';
@@ -84,6 +84,7 @@ export class BookEngine implements ScheduledBook {
   rows: BookRows;
   ins: BookInstruments;
   readonly failures = new Failures();
+  readonly roundHealth = new RoundHealth();
 
   /** timings of the last run */
   lastStats: BookRunStats | null = null;
@@ -104,20 +105,14 @@ export class BookEngine implements ScheduledBook {
   }
 
   /** A book runner; `threads` > 1 starts a worker pool (close() it when done). */
-  static create(opts: BookEngineOptions): BookEngine {
-    return new BookEngine(opts);
-  }
+  static create(opts: BookEngineOptions): BookEngine { return new BookEngine(opts); }
 
   get threads(): number { return this.runner.threads; }
 
   /** Hash of the current market (computed when first asked for, memoized per snapshot). */
-  get marketHash(): string {
-    return memoMarketHash(this.market);
-  }
+  get marketHash(): string { return memoMarketHash(this.market); }
 
-  private get engine(): MarginEngine {
-    return (this.engineOf ??= new MarginEngine({ market: this.market, model: this.model }));
-  }
+  private get engine(): MarginEngine { return (this.engineOf ??= new MarginEngine({ market: this.market, model: this.model })); }
 
   isGrid(k: number): boolean { return this.path[k] === Path.Grid; }
 
@@ -126,9 +121,7 @@ export class BookEngine implements ScheduledBook {
     return this.runner.sharedPool();
   }
 
-  async close(): Promise<void> {
-    await this.runner.close();
-  }
+  async close(): Promise<void> { await this.runner.close(); }
 
   /** The resolve context of the load's table (forwards from the snapshot once it has them). */
   private resolveContext(): Parameters<BookAccounts['resolve']>[0] {
@@ -206,6 +199,7 @@ export class BookEngine implements ScheduledBook {
     this.n = n;
     this.inputs.length = n;
     this.red = sharedReduceArrays(n);
+    this.roundHealth.reset(n);
     this.path = s.place(this.red, this.accounts);
     this.ins.snapshot(this.table!, this.market, this.engine.risk);
     this.rows.layout(s.hold, this.accounts.nSubs, this.ins, this.red);
@@ -239,6 +233,7 @@ export class BookEngine implements ScheduledBook {
     let t1 = t0;
     const s = this.scheduler;
     this.refreshStaleEquity();
+    this.roundHealth.clear();
     if (s) {
       const fused = s.fusedTasks(this);
       if (fused) {
@@ -394,6 +389,7 @@ export class BookEngine implements ScheduledBook {
 
   /** Account k's input becomes `a` (valid): a vectorized account reduced is edited in place (edit.ts), else re-laid out vectorized if it can be, else single. */
   private rebook(k: number, a: AccountInput): void {
+    this.roundHealth.drop(k);
     if (this.path[k] === Path.Grid && (this.editInPlace(k, a) || this.tradeVectorized(k, a))) this.inputs[k] = a;
     else this.setSingle(k, a);
   }
@@ -452,7 +448,7 @@ export class BookEngine implements ScheduledBook {
 
   /** figuresInto of the accounts `indices` into the caller's arrays in one loop (results.ts figuresOfMany: a path tick's ~100k). */
   figuresOfMany(indices: ArrayLike<number>, into: FiguresOut): void {
-    figuresOfMany(this.red, this.rows.loss, this.path, this.single, indices, into);
+    figuresOfMany(this.red, this.rows.loss, this.path, this.single, this.roundHealth.of, indices, into);
   }
 
   private rawResult(k: number): BookAccountResult {

@@ -13,6 +13,7 @@ import type { ChunkRunner } from './pool.js';
 import type { BookRows } from './rows.js';
 import type { AggregateTask, ReduceTask } from './tasks.js';
 import type { EquityArrays } from './equity.js';
+import type { RoundHealth } from './results.js';
 import { followRows, type ForwardFollow } from './forwards.js';
 import { chunkStages, epochMs, tickClock, type ChunkStages } from './clock.js';
 
@@ -41,6 +42,7 @@ export interface ScheduledBook {
   accounts: BookAccounts;
   red: ReduceArrays;
   failures: Failures;
+  roundHealth: RoundHealth;
   /** whether account k is on the vectorized path */
   isGrid(k: number): boolean;
 }
@@ -147,6 +149,7 @@ export class BookScheduler {
       const k = span.list ? span.list[q] : q;
       if (!b.isGrid(k)) continue;
       b.red.accFailed[k] = 1;
+      b.roundHealth.drop(k);
       b.failures.accounts.set(k, message);
     }
   }
@@ -220,7 +223,7 @@ export class BookScheduler {
       const q0 = q;
       while (q < nList && list[q] < ch.to) q++;
       if (rg.length === 0 && q === q0) continue;
-      tasks.push({ ...base, chunk: tasks.length, ranges: rg, reduce: { from: q0, to: q, list, arrays: b.red, equity }, follow, clock, ...(revalued ? { revalued } : {}) });
+      tasks.push({ ...base, chunk: tasks.length, ranges: rg, reduce: { from: q0, to: q, list, arrays: b.red, equity, health: b.roundHealth.of }, follow, clock, ...(revalued ? { revalued } : {}) });
     }
     return tasks;
   }

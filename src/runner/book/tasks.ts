@@ -29,6 +29,7 @@ import { I32 } from './arrays.js';
 import { currencyPrices, type EquityArrays } from './equity.js';
 import { followRows, lowerBound, type ForwardFollow } from './forwards.js';
 import { Mark, stamp } from './clock.js';
+import { gridHealth } from './results.js';
 
 export type { BookCsr } from '../../wasm/aggregate.js';
 
@@ -83,6 +84,8 @@ export interface ReduceSpan {
   arrays: ReduceArrays;
   /** a tick: each account's equity first (equity.ts) */
   equity?: EquityArrays;
+  /** a tick: each account's gridHealth after its figures (results.ts RoundHealth) */
+  health?: Int8Array;
 }
 
 export interface ReduceTask {
@@ -173,7 +176,7 @@ export function runAggregate(agg: Aggregator, t: AggregateTask): number {
     rows += to - from;
   }
   stamp(clock, t.chunk, Mark.Aggregated);
-  if (reduce) reduceSpan(t.params, reduce);
+  if (reduce) reduceSpan(t.params, reduce, t.outLoss);
   stamp(clock, t.chunk, Mark.Reduced);
   return rows;
 }
@@ -204,10 +207,14 @@ function equitySpan(agg: Aggregator, e: EquityArrays, r: ReduceSpan): void {
   k.accountEquities(list, n, moved, currencyPrices(e), e.partValue, r.arrays);
 }
 
-/** Figures of the accounts of a span (their equity computed). */
-export function reduceSpan(p: GridMeasureParams, r: ReduceSpan): void {
-  const { list, arrays } = r;
-  for (let q = r.from; q < r.to; q++) reduceAccount(arrays, p, list ? list[q] : q);
+/** Figures of the accounts of a span (their equity computed), then their health when the span asks for it (`loss`: the rows' worst losses). */
+export function reduceSpan(p: GridMeasureParams, r: ReduceSpan, loss: Float64Array): void {
+  const { list, arrays, health } = r;
+  for (let q = r.from; q < r.to; q++) {
+    const k = list ? list[q] : q;
+    reduceAccount(arrays, p, k);
+    if (health) health[k] = gridHealth(arrays, loss, k);
+  }
 }
 
 export function runReduce(t: ReduceTask): number {
