@@ -300,11 +300,14 @@ export class BookEngine implements ScheduledBook {
         const flag = sharedI32(1);
         const tasks = this.scheduler.tickTasks(this, moved, this.touched, nList, this.accounts.equityArrays(this.ins, moved), follow, flag);
         const poison = (): void => tasks.forEach(poisonOutputs); // the first attempts' (pool.ts run): off the path before the marks
-        const round = await this.scheduler.runTick(this, moved, tasks, () => ({ marksMs: riskMs, revalueMs } = this.ins.refreshSignalling(slots, market, flag, poison)));
+        const round = await this.scheduler.runTick(this, moved, tasks, () => {
+          ({ marksMs: riskMs, revalueMs } = this.ins.refreshSignalling(slots, market, flag, poison));
+          changed = numbers(this.touched, nList); // while the chunks aggregate, the main thread waiting for them
+        });
         if (round.stages) chunks = round.stages;
       } else for (const p of this.ins.refreshMarks(slots, market) ?? []) this.ins.revalue(p); // no scenario set: marks only (riskMs 0)
       for (const k of this.failures.accounts.keys()) this.staleEquity.add(k);
-      changed = numbers(this.touched, nList); // not Array.from (its iterator: slow on many accounts)
+      if (changed.length !== nList) changed = numbers(this.touched, nList); // not Array.from (its iterator: slow on many accounts)
     }
     const t4 = performance.now();
     this.retickSingle(us, changed);
