@@ -182,6 +182,20 @@ describe('faults in a tick chunk', () => {
     expect(JSON.stringify(e.results())).toBe(await fresh(book, moved));
   });
 
+  test('a tick chunk that does its work, then fails every attempt: the bulk read (figuresOfMany) gives its accounts no health, as figuresInto and their results', async () => {
+    const e = engine(base, 2, 1024, fixture('tick-fail-late.mjs', `${isTick}\nif (tick && task.chunk === 0) { real(task); throw new Error('injected tick fault after the work'); }`));
+    e.load(book);
+    await e.recompute();
+    const up = await e.tick('BTC', moved);
+    const out = { eq: new Float64Array(e.n), mm: new Float64Array(e.n), health: new Int8Array(e.n), delta: new Float64Array(up.indices.length), scratch: new Float64Array(3) };
+    e.figuresOfMany(up.indices, out);
+    const fig = new Float64Array(3);
+    const failed = up.indices.filter((k) => !e.result(k).ok);
+    expect(failed.length).toBeGreaterThan(0);
+    for (const k of up.indices) expect([k, out.health[k]]).toEqual([k, e.figuresInto(k, fig)]);
+    for (const k of failed) expect(out.health[k]).toBe(-1);
+  });
+
   test('the revaluation the chunks wait for fails on the main thread: the tick rejects with its error, promptly (no chunk left waiting)', async () => {
     const e = engine(base, 2);
     e.load(book);
