@@ -61,11 +61,30 @@ describe('kept nets against netting the holdings afresh (RowBases.rowInto): the 
     const h = { instr: Int32Array.from([0, 5, 0, 1]), size: Float64Array.from([-3, 9, 1, -1]), start: Int32Array.from([0, 4]) };
     const extra = { instr: Int32Array.from([1, 2, 2, 1]), size: Float64Array.from([-2, -1, 0.25, 0.5]), n: 4 };
     for (const byStrike of [false, true]) {
-      nets.hold({}, ins, N_INSTR, h);
+      nets.hold({}, ins, N_INSTR, N_GROUPS, h);
       const bases = new Float64Array(BASES);
       nets.rowInto(params(byStrike, null), ins, N_INSTR, N_GROUPS, 0, bases, 0, extra);
       expect(Array.from(bases)).toEqual([5.25, 0, 0, 5.25]);
     }
+  });
+
+  it('per strike, no two options of one strike (one pass): held call K1 −2, call K2 −1 and +0.25, put K3 +0.5; trades call K1 +0.5, put K3 −1.5', () => {
+    // nets after the trades: call K1 −1.5, call K2 −0.75, put K3 −1 (groups 0, 1, 2: one option each)
+    // → short options 1.5 + 0.75 + 1 = 3.25, contracts 3.25
+    const rb = new RowBases();
+    const nets = new KeptNets(rb);
+    const p = params(true, null);
+    nets.hold({}, ins, N_INSTR, N_GROUPS, { instr: Int32Array.from([0, 2, 6, 2]), size: Float64Array.from([-2, -1, 0.5, 0.25]), start: Int32Array.from([0, 4]) });
+    const bases = new Float64Array(BASES);
+    nets.rowInto(p, ins, N_INSTR, N_GROUPS, 0, bases, 0, { instr: Int32Array.from([0, 6]), size: Float64Array.from([0.5, -1.5]), n: 2 });
+    expect(Array.from(bases)).toEqual([3.25, 0, 0, 3.25]);
+    // put K1 −1 with no other trade: group 0 = call −2 + put −1 = −3, group 1 −0.75, group 2 +0.5 → 3.75;
+    // contracts 2 + 0.75 + 1 = 3.75
+    nets.rowInto(p, ins, N_INSTR, N_GROUPS, 0, bases, 0, { instr: Int32Array.from([1]), size: Float64Array.from([-1]), n: 1 });
+    expect(Array.from(bases)).toEqual([3.75, 0, 0, 3.75]);
+    // put K1 +3 instead: group 0 = −2 + 3 = +1 (no short), group 1 −0.75 → 0.75; contracts 2 + 0.75 = 2.75
+    nets.rowInto(p, ins, N_INSTR, N_GROUPS, 0, bases, 0, { instr: Int32Array.from([1]), size: Float64Array.from([3]), n: 1 });
+    expect(Array.from(bases)).toEqual([0.75, 0, 0, 2.75]);
   });
 
   for (const byStrike of [false, true]) {
@@ -94,7 +113,7 @@ describe('kept nets against netting the holdings afresh (RowBases.rowInto): the 
         }
         const h = { instr: Int32Array.from(instr), size: Float64Array.from(size), start: Int32Array.from(start) };
         const owner = {};
-        nets.hold(owner, ins, N_INSTR, h);
+        nets.hold(owner, ins, N_INSTR, N_GROUPS, h);
         for (let round = 0; round < 4; round++) {
           for (let k = 0; k < 2; k++) {
             const nx = Math.floor(r() * 4);
@@ -116,7 +135,7 @@ describe('kept nets against netting the holdings afresh (RowBases.rowInto): the 
           let first = h.start[k];
           while (h.instr[first] !== i) first++;
           h.size[first] += (r() - 0.5) * 2.9;
-          nets.resized(owner, i, h.instr, h.size, h.start[k], h.start[k + 1]);
+          nets.resized(owner, i, h.instr, h.size, first, h.start[k + 1]);
         }
       }
     });
@@ -126,13 +145,13 @@ describe('kept nets against netting the holdings afresh (RowBases.rowInto): the 
     const rb = new RowBases();
     const nets = new KeptNets(rb);
     const p = params(true, null);
-    nets.hold({}, ins, N_INSTR, { instr: Int32Array.from([0]), size: Float64Array.from([-1]), start: Int32Array.from([0, 1]) });
+    nets.hold({}, ins, N_INSTR, N_GROUPS, { instr: Int32Array.from([0]), size: Float64Array.from([-1]), start: Int32Array.from([0, 1]) });
     const bases = new Float64Array(BASES);
     // row 1 of a one-row state: the trades put K3 −2, call K3 +0.5 only (group 2 net −1.5; contracts 2)
     nets.rowInto(p, ins, N_INSTR, N_GROUPS, 1, bases, 0, { instr: Int32Array.from([6, 7]), size: Float64Array.from([-2, 0.5]), n: 2 });
     expect(Array.from(bases)).toEqual([1.5, 0, 0, 2]);
     // a new owner: call K1 +4 (no short option left), inverse future −200,000 USD (2 coin short)
-    nets.hold({}, ins, N_INSTR, { instr: Int32Array.from([0, 3]), size: Float64Array.from([4, -200_000]), start: Int32Array.from([0, 2]) });
+    nets.hold({}, ins, N_INSTR, N_GROUPS, { instr: Int32Array.from([0, 3]), size: Float64Array.from([4, -200_000]), start: Int32Array.from([0, 2]) });
     nets.rowInto(p, ins, N_INSTR, N_GROUPS, 0, bases, 0, { instr: new Int32Array(0), size: new Float64Array(0), n: 0 });
     expect(Array.from(bases)).toEqual([0, 0, 2, 0]);
   });

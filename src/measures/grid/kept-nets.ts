@@ -23,6 +23,8 @@ export class KeptNets implements KeptRowNets {
   private owner: object | null = null;
   private nRows = 0;
   private start = new Int32Array(1);
+  /** per row: 1 when no two of its options share an expiry/strike group (RowBases.singleGroups) */
+  private single = new Uint8Array(0);
   instr = new Int32Array(0);
   size = new Float64Array(0);
   /** instrument → index of its net (−1: the owner holds none; coins have none) */
@@ -31,12 +33,15 @@ export class KeptNets implements KeptRowNets {
   constructor(private readonly rowBases: RowBases) {}
 
   /** The nets become those of `owner`'s holdings h (netted now unless they already are). */
-  hold(owner: object, ins: BaseInstruments, nInstr: number, h: RowHoldings): void {
+  hold(owner: object, ins: BaseInstruments, nInstr: number, nGroups: number, h: RowHoldings): void {
     if (this.owner === owner) return;
     this.forget();
     const nRows = h.start.length - 1;
     const cap = h.start[nRows];
-    if (this.start.length < nRows + 1) this.start = new Int32Array(Math.max(nRows + 1, 2 * this.start.length));
+    if (this.start.length < nRows + 1) {
+      this.start = new Int32Array(Math.max(nRows + 1, 2 * this.start.length));
+      this.single = new Uint8Array(this.start.length);
+    }
     if (this.instr.length < cap) {
       this.instr = new Int32Array(Math.max(cap, 2 * this.instr.length));
       this.size = new Float64Array(this.instr.length);
@@ -46,6 +51,7 @@ export class KeptNets implements KeptRowNets {
     for (let k = 0; k < nRows; k++) {
       this.start[k] = n;
       n += this.rowBases.netsInto(ins, nInstr, h.instr, h.size, h.start[k], h.start[k + 1], this.instr, this.size, n);
+      this.single[k] = this.rowBases.singleGroups(ins, nGroups, this.instr, this.start[k], n) ? 1 : 0;
     }
     this.start[nRows] = n;
     for (let j = 0; j < n; j++) {
@@ -61,13 +67,14 @@ export class KeptNets implements KeptRowNets {
   rowInto(p: GridMeasureParams, ins: BaseInstruments, nInstr: number, nGroups: number, k: number, bases: Float64Array, r: number, extra: RowTrades): void {
     const n0 = k < this.nRows ? this.start[k] : 0;
     const n1 = k < this.nRows ? this.start[k + 1] : 0;
-    this.rowBases.nettedRowInto(p, ins, nInstr, nGroups, this, n0, n1, bases, r, extra);
+    this.rowBases.nettedRowInto(p, ins, nInstr, nGroups, this, n0, n1, k < this.nRows && this.single[k] === 1, bases, r, extra);
   }
 
   /**
-   * `owner`'s holdings of instrument i — (instr[h], size[h]) for h in [h0, h1), its row — changed
-   * size: its net is netted again from them (the same additions, in holdings order, as
-   * netsInto). Nothing when these are not owner's nets, or i has no net (a coin).
+   * `owner`'s holdings of instrument i — (instr[h], size[h]) for h in [h0, h1): its row from its
+   * first holding of i on — changed size: its net is netted again from them (the same
+   * additions, in holdings order, as netsInto). Nothing when these are not owner's nets, or i
+   * has no net (a coin).
    */
   resized(owner: object, i: number, instr: Int32Array, size: Float64Array, h0: number, h1: number): void {
     if (this.owner !== owner) return;

@@ -12,6 +12,12 @@ import type { InstrumentTable } from '../../instruments/table.js';
 import type { PositionChange } from '../types.js';
 import { growPlain } from '../../platform/typed.js';
 
+/** Row of underlying slot s among a state's `slots` (−1: none): a loop, not Array.indexOf's call, for a row or two. */
+export function rowOf(slots: readonly number[], s: number): number {
+  for (let k = 0; k < slots.length; k++) if (slots[k] === s) return k;
+  return -1;
+}
+
 export class WhatIfMoves {
   /** underlyings the changes add (rows with no holdings yet), in order */
   readonly added: number[] = [];
@@ -84,8 +90,7 @@ export class WhatIfMoves {
 
   /** Underlying s gets a row in the what-if: appended to this.added unless `slots` or this.added has it. */
   private slot(slots: readonly number[], s: number): void {
-    for (let j = 0; j < slots.length; j++) if (slots[j] === s) return;
-    if (!this.added.includes(s)) this.added.push(s);
+    if (rowOf(slots, s) < 0 && rowOf(this.added, s) < 0) this.added.push(s);
   }
 
   /** A coin exposure that moves: [instrument, size] appended to the what-if's pairs. */
