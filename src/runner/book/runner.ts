@@ -280,7 +280,7 @@ export class BookEngine implements ScheduledBook {
     const us = tickedUnderlyings(underlying, market);
     this.market = market;
     this.engineOf = null; // the single path's runner for the new market, made if needed
-    let changed: number[] = [];
+    let changed: number[] | null = null; // the accounts the tick re-margined (made while the chunks aggregate when there is a pool)
     const slots = us.map((u) => this.ins.underlyings.indexOf(u)).filter((s) => s >= 0);
     const t1 = performance.now();
     let t3 = t1;
@@ -307,15 +307,16 @@ export class BookEngine implements ScheduledBook {
         if (round.stages) chunks = round.stages;
       } else for (const p of this.ins.refreshMarks(slots, market) ?? []) this.ins.revalue(p); // no scenario set: marks only (riskMs 0)
       for (const k of this.failures.accounts.keys()) this.staleEquity.add(k);
-      if (changed.length !== nList) changed = numbers(this.touched, nList); // not Array.from (its iterator: slow on many accounts)
+      changed ??= numbers(this.touched, nList); // not Array.from (its iterator: slow on many accounts)
     }
+    const indices = changed ?? [];
     const t4 = performance.now();
-    this.retickSingle(us, changed);
+    this.retickSingle(us, indices);
     const t5 = performance.now();
     let cache: BookAccountResult[] | null = null;
     return {
-      indices: changed,
-      results: () => (cache ??= changed.map((k) => this.result(k))),
+      indices,
+      results: () => (cache ??= indices.map((k) => this.result(k))),
       ms: t5 - t0,
       stages: { marketMs: t1 - t0, riskMs, selectMs: t3 - t1, poolMs: t4 - t3, revalueMs, singleMs: t5 - t4 }, chunks,
     };
