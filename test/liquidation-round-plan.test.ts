@@ -2,12 +2,18 @@
  * A cascade round's plan (src/liquidation/plan-round.ts roundPlan): the liquidators' flow of each
  * close step and the plan's main underlying — the one it closed the most notional of, which the
  * shortfall desk charges a bankrupt account's deficit to — checked against the plan's steps read
- * by hand (each step's underlying from its instrument's name, notional at the index).
+ * by hand (each step's underlying from its instrument's name, notional at the index); and, on a
+ * deep crash's plans (venue order and greedy), the round plan's trail (no step objects) against
+ * planLiquidation's steps on a second engine, bit for bit.
  */
 import { describe, expect, it } from 'vitest';
 import { liquidation, margin } from '../src/index.js';
 import type { AccountInput } from '../src/api/margin.js';
 import { roundPlan } from '../src/liquidation/plan-round.js';
+import { defaultMarket, resolveMarket } from '../src/market/index.js';
+import { generateBook } from '../src/io/gen-book.js';
+import { MarginEngine } from '../src/runner/account/runner.js';
+import { deltaQty, positionFacts } from '../src/liquidation/execution.js';
 
 const T0 = Date.UTC(2026, 0, 27, 8);
 const market = margin.tableMarket({
@@ -54,5 +60,44 @@ describe('a round plan: flow and main underlying', () => {
 
   it('nothing to close: no round plan', () => {
     expect(roundPlan(engine, margin.validateAccount(cross(1e6, 1, 1)), mech, {})).toBeNull();
+  });
+});
+
+describe('a round plan from the plan’s trail', () => {
+  it('deep crash: totals, after account and flow equal to planLiquidation’s steps, bit for bit (venue order, greedy)', () => {
+    const base = resolveMarket(defaultMarket());
+    const { accounts } = generateBook({ accounts: 1_500, seed: 3, market: base });
+    const moved = base.shocked({ priceMove: { BTC: -0.36, ETH: -0.288 } });
+    const model = 'deribit-pm-2024.1';
+    const mine = new MarginEngine({ market: moved, model });
+    const ref = new MarginEngine({ market: moved, model });
+    const under = accounts.map((a) => margin.validateAccount(a)).filter((a) => {
+      const r = ref.figures(a);
+      return r.ok && r.equity < r.maintenanceMargin;
+    });
+    expect(under.length).toBeGreaterThan(100);
+    const venue = liquidation.loadMechanism('deribit-incremental');
+    const greedy = liquidation.loadMechanism({ ...venue, id: 'greedy-test', plan: { ...venue.plan!, strategy: 'greedy' } });
+    let steps = 0;
+    for (const mech of [venue, greedy]) {
+      const prior = { BTC: 2e6 };
+      for (const a of under) {
+        const r = roundPlan(mine, a, mech, prior);
+        const plan = liquidation.planLiquidation(ref, a, { mechanism: mech, priorNotional: prior, validated: true });
+        const closes = plan.steps.filter((s): s is liquidation.CloseStep => s.type === 'close');
+        if (closes.length === 0) {
+          expect(r).toBeNull();
+          continue;
+        }
+        steps += closes.length;
+        expect(r!.totals).toEqual(plan.totals);
+        expect(r!.account).toEqual(plan.after.account);
+        const facts = closes.map((s) => positionFacts(ref.table, a.positions[s.position], s.position));
+        expect(r!.flowU).toEqual(facts.map((f) => f.underlying));
+        expect(r!.flowNotional).toEqual(closes.map((s) => s.notionalUsd));
+        expect(r!.flowCoin).toEqual(closes.map((s, j) => -deltaQty(ref.table, facts[j], -s.size)));
+      }
+    }
+    expect(steps).toBeGreaterThan(10_000);
   });
 });

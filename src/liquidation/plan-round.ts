@@ -25,10 +25,11 @@ import type { ValuedInstruments } from '../instruments/table.js';
 import type { AccountInput, LoadedModel, MarginModel } from '../measures/types.js';
 import type { BookEngine } from '../runner/book/runner.js';
 import { jobModuleUrl, type JobTask } from '../runner/book/pool.js';
-import { deltaQty, notionalUsd, positionFacts, type PositionFacts } from './execution.js';
+import { deltaQty, notionalUsd, positionFacts } from './execution.js';
 import { loadMechanism, type Mechanism } from './mechanism.js';
 import { hashed, hashedAs } from './paths.js';
-import { planLiquidation, type LiquidationPlan } from './plan.js';
+import { planLiquidation, planTrail, type LiquidationPlan } from './plan.js';
+import { CloseTrail } from './plan-trail.js';
 
 /** A plan as the step books it (no after.margin: the book re-margins the account). */
 export interface RoundPlan {
@@ -48,32 +49,41 @@ let moduleUrl: string | null = null;
 /** Accounts per job: fixed (not a function of the thread count), so a round's chunks are the same on any pool. */
 const CHUNK = 64;
 
-/** Plans one account for the step: the plan, then its liquidators' flow from the engine's instrument facts. */
+/** Every fixed-price round plan's steps, one plan after the other (each read by roundPlan before the next: a thread plans one account at a time). */
+const trail = new CloseTrail();
+
+/** Plans one account for the step: the plan, then its liquidators' flow from the plan's instrument facts. */
 export function roundPlan(engine: MarginEngine, a: AccountInput, mechanism: Mechanism, prior: Readonly<Record<string, number>>, securityModuleBalance?: number): RoundPlan | null {
-  const plan = planLiquidation(engine, a, { mechanism, priorNotional: prior as Record<string, number>, securityModuleBalance, validated: true });
-  if (plan.steps.length === 0) return null;
-  const out: RoundPlan = { totals: plan.totals, underlying: '', account: plan.after.account, flowU: [], flowNotional: [], flowCoin: [] };
+  const opts = { mechanism, priorNotional: prior as Record<string, number>, securityModuleBalance, validated: true };
+  if (!planTrail(engine, a, opts, trail)) return auctionRoundPlan(engine, a, planLiquidation(engine, a, opts));
+  if (trail.n === 0) return null;
+  const out: RoundPlan = { totals: trail.totals(), underlying: '', account: trail.account!, flowU: [], flowNotional: [], flowCoin: [] };
   const closed = new ClosedNotional();
-  const add = (u: string, notional: number, coin: number): void => {
-    out.flowU.push(u);
+  for (let j = 0; j < trail.n; j++) {
+    const f = trail.facts[trail.position[j]];
+    const notional = trail.notional[j];
+    out.flowU.push(f.underlying);
     out.flowNotional.push(notional);
-    out.flowCoin.push(coin);
-  };
-  // a position's facts once per plan (a plan steps through a position many times); its table index the plan's first margin's where the resolver still has it
-  const facts: PositionFacts[] = [];
-  for (const s of plan.steps) {
-    if (s.type === 'close') {
-      const f = (facts[s.position] ??= positionFacts(engine.table, a.positions[s.position], s.position, engine.resolver.positionIndex(a, s.position)));
-      add(f.underlying, s.notionalUsd, -deltaQty(engine.table, f, -s.size)); // the liquidator sells what the account was long
-      closed.add(f.underlying, s.notionalUsd);
-    } else if (s.type === 'auction-bid' && s.percent > 0) {
-      a.positions.forEach((p, j) => {
-        const f = positionFacts(engine.table, p, j);
-        add(f.underlying, notionalUsd(f, p.size * s.percent), -deltaQty(engine.table, f, p.size * s.percent));
-      });
-    }
+    out.flowCoin.push(-deltaQty(engine.table, f, -trail.size[j])); // the liquidator sells what the account was long
+    closed.add(f.underlying, notional);
   }
   out.underlying = closed.main();
+  return out;
+}
+
+/** A Dutch auction's round plan: its bidders' flow, from the steps of its plan (no close step: its underlying is ''). */
+function auctionRoundPlan(engine: MarginEngine, a: AccountInput, plan: LiquidationPlan): RoundPlan | null {
+  if (plan.steps.length === 0) return null;
+  const out: RoundPlan = { totals: plan.totals, underlying: '', account: plan.after.account, flowU: [], flowNotional: [], flowCoin: [] };
+  for (const s of plan.steps) {
+    if (s.type !== 'auction-bid' || !(s.percent > 0)) continue;
+    a.positions.forEach((p, j) => {
+      const f = positionFacts(engine.table, p, j);
+      out.flowU.push(f.underlying);
+      out.flowNotional.push(notionalUsd(f, p.size * s.percent));
+      out.flowCoin.push(-deltaQty(engine.table, f, p.size * s.percent));
+    });
+  }
   return out;
 }
 

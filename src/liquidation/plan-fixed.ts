@@ -1,0 +1,483 @@
+/**
+ * The fixed-price planner (plan.ts's planLiquidation and planTrail): closes positions step by
+ * step in the mechanism's strategy, each candidate step's figures from the margin engine (the
+ * kept vectors' what-if where the model keeps them, else a fresh margin of the account after it).
+ */
+import { ErrorCodes, OptmarginError } from '../errors.js';
+import type { MarginEngine } from '../runner/account/runner.js';
+import type { AccountInput, MarginFigures, PositionChange } from '../measures/types.js';
+import { figuresOk, finishPlan, gapOf, improves, type CloseStep, type LiquidationPlan } from './plan-core.js';
+import {
+  accountOf,
+  bookingOf,
+  bookInto,
+  type Booking,
+  executionPrice,
+  impactFraction,
+  liquidationFee,
+  notionalUsd,
+  positionFacts,
+  type PositionFacts,
+} from './execution.js';
+import type { FixedPriceMechanism, PlanSpec } from './mechanism.js';
+import type { CloseTrail } from './plan-trail.js';
+
+/**
+ * The figures of the plan's input account, margined before its positions' facts are read (their
+ * table indices are then the margin's resolve's: no lookup by name). When it fails, a position
+ * that cannot be liquidated is reported first, as when the facts were read first.
+ */
+function firstFigures(engine: MarginEngine, account: AccountInput): MarginFigures {
+  try {
+    return figuresOk(engine, account);
+  } catch (e) {
+    account.positions.forEach((p, k) => positionFacts(engine.table, p, k));
+    throw e;
+  }
+}
+
+/** One step's trade: q of position k at `price`, its fee, booking and the liquidator's gain. */
+interface Trade {
+  k: number;
+  q: number;
+  price: number;
+  fee: number;
+  gain: number;
+  notional: number;
+  booking: Booking;
+}
+
+/** A trade evaluated on the plan's account: its figures (set by candidate()). */
+interface Candidate extends Trade {
+  r: MarginFigures;
+  /** the account after the step, when it was built to margin it (else built by take) */
+  account: AccountInput | null;
+}
+
+export class FixedPricePlanner {
+  private readonly facts: PositionFacts[];
+  private readonly remaining: Float64Array;
+  private collateral: Record<string, number>;
+  /** notional liquidated so far per underlying (this.unders order), the prior notional included */
+  private readonly cum: Float64Array;
+  /** the underlyings of the positions, each once, and each position's index in them */
+  private readonly unders: string[] = [];
+  private readonly uid: Int32Array;
+  /** |notional| (USD) of each position's remaining size (the venue order's key), kept by shrink */
+  private readonly notionalNow: Float64Array;
+  private readonly usdPegged: readonly string[];
+  private cur: MarginFigures;
+  /**
+   * the account the plan has reached (the one the engine last margined: candidates start from its
+   * vectors) — or, between steps taken from kept vectors, its key (stepKey): built in full only
+   * when it must be margined afresh, and at the end as the plan's after account
+   */
+  private now: AccountInput;
+  private nowIsKey = false;
+  /** the plan's one key (stepKey), made at its first step */
+  private key: AccountInput | null = null;
+  /** no position carries its own collateral (the steps' accounts can be keys: stepKey) */
+  private readonly keys: boolean;
+  private readonly steps: CloseStep[] = [];
+  /** the last candidate evaluated from kept vectors (the engine's pending what-if) */
+  private lastFast: Candidate | null = null;
+  /** venue order of the open positions (venueOrder), once sorted */
+  private order: number[] | null = null;
+  /** venue order: rank of each position's kind in the mechanism's order */
+  private readonly rank: Int32Array;
+  /** lazy greedy: last known score of each candidate */
+  private readonly stale = new Map<number, { score: number; release: number }>();
+  /** scratch: a futures position's value (positionValueInto) */
+  private readonly pv = new Float64Array(2);
+  /** the change figuresAfter reads (one per plan, rewritten per candidate: the engine reads it before the next) */
+  private readonly change: PositionChange = { instrument: '', size: 0, entryPrice: undefined };
+  private readonly changes: PositionChange[] = [this.change];
+  /** the change's instrument's table index (its position's: figuresAfter's hint, no lookup by name) */
+  private readonly changeIndex = new Int32Array(1);
+  /** balance deltas by currency (one record per currency, rewritten per candidate) */
+  private readonly deltas = new Map<string, Record<string, number>>();
+  /** venue order's one candidate, rewritten per candidate (a step takes the first that improves: the ones before it are dropped) */
+  private readonly scratch: Candidate = { k: 0, q: 0, price: 0, fee: 0, gain: 0, notional: 0, booking: { cash: 0, currency: '', cashUsd: 0, feeUnits: 0 }, r: null!, account: null };
+
+  constructor(
+    private readonly engine: MarginEngine,
+    private readonly account: AccountInput,
+    private readonly mech: FixedPriceMechanism,
+    private readonly spec: PlanSpec,
+    prior: Record<string, number> | undefined,
+    /** where the steps go instead of CloseStep objects (planTrail), or null */
+    private readonly trail: CloseTrail | null,
+  ) {
+    const n = account.positions.length;
+    this.facts = new Array<PositionFacts>(n);
+    this.remaining = new Float64Array(n);
+    this.rank = new Int32Array(n);
+    this.uid = new Int32Array(n);
+    this.notionalNow = new Float64Array(n);
+    this.cur = firstFigures(engine, account);
+    for (let k = 0; k < n; k++) {
+      const f = (this.facts[k] = positionFacts(engine.table, account.positions[k], k, engine.resolver.positionIndex(account, k)));
+      this.remaining[k] = account.positions[k].size;
+      this.notionalNow[k] = notionalUsd(f, this.remaining[k]);
+      const r = spec.order.indexOf(f.kind);
+      this.rank[k] = r < 0 ? spec.order.length : r;
+      let u = this.unders.indexOf(f.underlying);
+      if (u < 0) u = this.unders.push(f.underlying) - 1;
+      this.uid[k] = u;
+    }
+    this.collateral = { ...account.collateral };
+    this.usdPegged = engine.model.params.collateral.usdPegged;
+    this.cum = new Float64Array(this.unders.length);
+    if (prior) for (let u = 0; u < this.unders.length; u++) this.cum[u] = prior[this.unders[u]] ?? 0;
+    this.now = account;
+    this.keys = account.positions.every((p) => p.collateral === undefined);
+    trail?.begin(this.facts);
+  }
+
+  private gap(r: MarginFigures): number {
+    return gapOf(r, this.spec.target, this.spec.buffer);
+  }
+
+  /**
+   * One step of position k (at most stepFraction of its original size) from `remaining`, with
+   * `cum` notional liquidated before it; written into `into` when given, else a new candidate.
+   */
+  private trade(k: number, remaining: Float64Array, cum: Float64Array, into?: Candidate): Candidate {
+    const f = this.facts[k];
+    const p = this.account.positions[k];
+    const step = Math.abs(p.size) * this.spec.stepFraction;
+    const q = Math.sign(p.size) * Math.min(step, Math.abs(remaining[k]));
+    const notional = notionalUsd(f, q);
+    const cumN = cum[this.uid[k]] + notional;
+    const edge = this.mech.discount[f.kind] + impactFraction(this.mech.impact, f.underlying, cumN);
+    const price = executionPrice(f, q, edge);
+    const fee = liquidationFee(this.mech.fee[f.kind], f, q);
+    const booking = bookingOf(f, p, q, price, fee, this.usdPegged, into?.booking);
+    let markValue = q * f.unitUsd;
+    if (f.kind === 'future' || f.kind === 'perpetual') {
+      this.engine.table.positionValueInto(f.i, q, p.entryPrice, this.pv);
+      markValue = this.pv[0];
+    }
+    const gain = markValue - booking.cashUsd;
+    // one object of one shape per candidate: its figures are set by candidate()
+    if (!into) return { k, q, price, fee, gain, notional, booking, r: this.cur, account: null };
+    into.k = k;
+    into.q = q;
+    into.price = price;
+    into.fee = fee;
+    into.gain = gain;
+    into.notional = notional;
+    into.r = this.cur;
+    into.account = null;
+    return into;
+  }
+
+  /** remaining[k] after removing q (in place; a rest below 1e-12 of the original size is 0). */
+  private reduce(remaining: Float64Array, k: number, q: number): void {
+    remaining[k] -= q;
+    if (Math.abs(remaining[k]) <= 1e-12 * Math.abs(this.account.positions[k].size)) remaining[k] = 0;
+  }
+
+  /** The plan's position k shrinks by q: its remaining size and notional. */
+  private shrink(k: number, q: number): void {
+    this.reduce(this.remaining, k, q);
+    this.notionalNow[k] = notionalUsd(this.facts[k], this.remaining[k]);
+  }
+
+  /**
+   * One step of position k evaluated on the account the plan has reached: from its kept vectors
+   * (MarginEngine.figuresAfter: the position's change and the step's cash) where the model keeps
+   * them, else by re-margining the account built after the step.
+   */
+  private candidate(k: number, into?: Candidate): Candidate {
+    const c = this.trade(k, this.remaining, this.cum, into);
+    const fast = this.engine.figuresAfter(this.now, this.changeOf(c), this.deltasOf(c), undefined, this.changeIndex);
+    if (fast) {
+      c.r = fast;
+      return (this.lastFast = c);
+    }
+    this.lastFast = null;
+    const col = { ...this.collateral };
+    bookInto(col, c.booking);
+    const rem = this.remaining.slice();
+    this.reduce(rem, k, c.q);
+    c.account = accountOf(this.account, rem, col);
+    c.r = figuresOk(this.engine, c.account);
+    return c;
+  }
+
+  /**
+   * A trade as MarginEngine.figuresAfter's change of the position (at its entry: an option's at 0,
+   * so that whatIf books no premium), in the planner's one change object.
+   */
+  private changeOf(t: Trade): PositionChange[] {
+    const p = this.account.positions[t.k];
+    const ch = this.change;
+    ch.instrument = p.instrument;
+    ch.size = -t.q;
+    ch.entryPrice = this.facts[t.k].kind === 'option' ? 0 : p.entryPrice;
+    this.changeIndex[0] = this.facts[t.k].i;
+    return this.changes;
+  }
+
+  /** A trade's balance delta: its cash less its fee, in its settlement currency (the planner's record of that currency). */
+  private deltasOf(t: Trade): Record<string, number> {
+    const cur = t.booking.currency;
+    let d = this.deltas.get(cur);
+    if (!d) this.deltas.set(cur, (d = { [cur]: 0 }));
+    d[cur] = t.booking.cash - t.booking.feeUnits;
+    return d;
+  }
+
+  /**
+   * Books candidate c: the plan's account moves to the account after it, with its figures — the
+   * candidate's, or (a candidate from kept vectors) the engine's vectors moved along to it.
+   */
+  private take(c: Candidate): void {
+    this.shrink(c.k, c.q);
+    this.reorder(c.k);
+    this.cum[this.uid[c.k]] += c.notional;
+    if (c.account || !this.keys) {
+      // the plan's own balances (every account built from them copies them)
+      bookInto(this.collateral, c.booking);
+      if (c.account) this.commit(c.account, c.r);
+      else this.moveTo(c, this.built(), false);
+    } else {
+      // the key's balances are the plan's own: booked after the what-if that reads them (the kept state's, before the step)
+      const key = this.stepKey();
+      const kept = this.moveTo(c, key, true);
+      bookInto(this.collateral, c.booking);
+      if (!kept) this.commit(this.built(), null);
+    }
+    this.lastFast = null;
+    this.record(c);
+  }
+
+  /**
+   * The engine's kept vectors move along candidate c (from kept vectors) to `next`, the plan's
+   * account after it: its figures become the plan's. False when nothing could be kept (not
+   * committed: the caller margins the account afresh); with `key` false, margined here.
+   */
+  private moveTo(c: Candidate, next: AccountInput, key: boolean): boolean {
+    // the last candidate evaluated: its vectors are the engine's pending what-if
+    if (c === this.lastFast && this.engine.keepAfter(next)) {
+      this.commit(next, c.r, key);
+      return true;
+    }
+    const r = this.engine.figuresAfter(this.now, this.changeOf(c), this.deltasOf(c), next, this.changeIndex);
+    if (r) this.commit(next, r, key);
+    else if (!key) this.commit(next, null);
+    return r !== null;
+  }
+
+  /**
+   * What the engine keeps the vectors of the account after a step under, with no position
+   * collateral: a key — the input account with the plan's balances (what a what-if reads: its
+   * mode, its balances, and its positions array as the state's identity) — instead of the account
+   * in full, whose positions array (a new object per resized position) is O(positions) per step.
+   * One key per plan: its balances are the plan's own object (take books them in place, after
+   * the what-if that moves the state to the key), so a step makes no object.
+   */
+  private stepKey(): AccountInput {
+    if (this.key?.collateral !== this.collateral) this.key = { ...this.account, collateral: this.collateral };
+    return this.key;
+  }
+
+  /** The account the plan has reached, in full. */
+  private built(): AccountInput {
+    return accountOf(this.account, this.remaining, this.collateral);
+  }
+
+  /** The plan's account becomes `a` (a key when `key`), with its figures (margined here when not given). */
+  private commit(a: AccountInput, r: MarginFigures | null, key = false): void {
+    this.now = a;
+    this.nowIsKey = key;
+    this.cur = r ?? figuresOk(this.engine, a);
+  }
+
+  private record(c: Trade): void {
+    if (this.trail) return this.trail.add(c.k, -c.q, c.notional, c.fee, c.gain);
+    const f = this.facts[c.k];
+    this.steps.push({
+      step: this.steps.length + 1,
+      type: 'close',
+      position: c.k,
+      instrument: f.instrument,
+      size: -c.q,
+      price: c.price,
+      markPrice: f.mark,
+      notionalUsd: c.notional,
+      fee: c.fee,
+      liquidatorGain: c.gain,
+      equity: this.cur.equity,
+      initialMargin: this.cur.initialMargin,
+      maintenanceMargin: this.cur.maintenanceMargin,
+      gap: this.gap(this.cur),
+    });
+  }
+
+  private open(): number[] {
+    const out: number[] = [];
+    for (let k = 0; k < this.remaining.length; k++) if (this.remaining[k] !== 0) out.push(k);
+    return out;
+  }
+
+  /** Venue order of two open positions: kind rank, then notional (desc), then input index. */
+  private venueCompare(a: number, b: number): number {
+    return this.rank[a] - this.rank[b] || this.notionalNow[b] - this.notionalNow[a] || a - b;
+  }
+
+  /** The open positions in venue order: sorted once, then kept by reorder as steps shrink them. */
+  private venueOrder(): number[] {
+    return (this.order ??= this.open().sort((a, b) => this.venueCompare(a, b)));
+  }
+
+  /** Position k shrank (only its notional changed, downwards): it moves down the venue order, or leaves it when closed. */
+  private reorder(k: number): void {
+    const o = this.order;
+    if (!o) return;
+    let i = o.indexOf(k);
+    if (this.remaining[k] === 0) {
+      o.splice(i, 1);
+      return;
+    }
+    for (; i + 1 < o.length && this.venueCompare(o[i + 1], k) < 0; i++) o[i] = o[i + 1];
+    o[i] = k;
+  }
+
+  private nextStep(): Candidate | null {
+    const g0 = this.gap(this.cur);
+    if (this.spec.strategy === 'venue-order') {
+      for (const k of this.venueOrder()) {
+        const c = this.candidate(k, this.scratch);
+        if (improves(this.gap(c.r), g0, this.cur)) return c;
+      }
+      return null;
+    }
+    return this.lazyGreedy(g0);
+  }
+
+  /** MM released per USD of cost of a candidate step; null when it does not improve the gap. */
+  private scoreOf(c: Candidate, g0: number): { score: number; release: number } | null {
+    if (!improves(this.gap(c.r), g0, this.cur)) return null;
+    const release = this.cur.maintenanceMargin - c.r.maintenanceMargin;
+    return { score: release / Math.max(c.gain + c.fee, 1e-12 * c.notional), release };
+  }
+
+  /**
+   * Greedy with lazy re-evaluation: candidates are kept with their last score; the best one is
+   * re-evaluated on the current account and taken if it still beats the next best's last score,
+   * else re-queued. A full scan of every open position when the queue runs dry (a step that did
+   * not improve the gap before may now), and at the first step.
+   */
+  private lazyGreedy(g0: number): Candidate | null {
+    // scores and releases within rounding of each other (two positions of one instrument) tie: the lower index wins
+    const near = (x: number, y: number): boolean => Math.abs(x - y) <= 1e-12 * Math.max(Math.abs(x), Math.abs(y));
+    const better = (a: { score: number; release: number; k: number }, b: { score: number; release: number; k: number }): boolean =>
+      !near(a.score, b.score) ? a.score > b.score : !near(a.release, b.release) ? a.release > b.release : a.k < b.k;
+    let scanned = false;
+    for (;;) {
+      if (this.stale.size === 0) {
+        if (scanned) return null;
+        scanned = true;
+        let best: { c: Candidate; score: number; release: number; k: number } | null = null;
+        for (const k of this.open()) {
+          const c = this.candidate(k);
+          const s = this.scoreOf(c, g0);
+          if (!s) continue;
+          this.stale.set(k, s);
+          if (!best || better({ ...s, k }, best)) best = { c, ...s, k };
+        }
+        if (!best) return null;
+        return best.c;
+      }
+      // the best open candidate by its last score, and the next best
+      let top: { score: number; release: number; k: number } | null = null;
+      let next: { score: number; release: number; k: number } | null = null;
+      for (const [k, s] of this.stale) {
+        if (this.remaining[k] === 0) continue;
+        const e = { k, score: s.score, release: s.release };
+        if (!top || better(e, top)) [top, next] = [e, top];
+        else if (!next || better(e, next)) next = e;
+      }
+      if (!top) {
+        this.stale.clear();
+        continue;
+      }
+      const c = this.candidate(top.k);
+      const s = this.scoreOf(c, g0);
+      if (!s) {
+        this.stale.delete(top.k);
+        continue;
+      }
+      this.stale.set(top.k, s);
+      if (!next || better({ ...s, k: top.k }, next)) return c;
+    }
+  }
+
+  /** Proportional: one step of every open position, booked one after the other. */
+  private proportionalStep(): boolean {
+    const g0 = this.gap(this.cur);
+    const col = { ...this.collateral };
+    const rem = this.remaining.slice();
+    const cum = this.cum.slice();
+    const parts: Candidate[] = [];
+    for (const k of this.open()) {
+      const t = this.trade(k, rem, cum);
+      this.reduce(rem, k, t.q);
+      bookInto(col, t.booking);
+      cum[this.uid[k]] += t.notional;
+      parts.push(t);
+    }
+    if (parts.length === 0) return false;
+    const account = accountOf(this.account, rem, col);
+    const r = figuresOk(this.engine, account);
+    if (!improves(this.gap(r), g0, this.cur)) return false;
+    this.remaining.set(rem);
+    for (let k = 0; k < rem.length; k++) this.notionalNow[k] = notionalUsd(this.facts[k], rem[k]);
+    this.collateral = col;
+    this.cum.set(cum);
+    this.commit(account, r);
+    for (const t of parts) this.record(t);
+    return true;
+  }
+
+  run(): LiquidationPlan {
+    const before = this.cur;
+    const g0 = this.gap(before);
+    let reason = 'the account already meets the target';
+    this.walk();
+    const restored = this.gap(this.cur) >= 0;
+    if (this.steps.length > 0) reason = restored ? 'target restored' : this.open().length === 0 ? 'every position closed: the target cannot be met' : 'no closing step improves the target';
+    else if (!restored) reason = this.open().length === 0 ? 'no positions to close' : 'no closing step improves the target';
+    // this.cur: the figures of the account the last step built, the same input as the after account
+    return finishPlan(this.engine, this.account, this.mech, this.spec, before, g0, this.steps, restored, reason, this.after(), this.cur);
+  }
+
+  /** The plan into its trail: its steps, and the account after them when it took one. */
+  runTrail(): void {
+    this.walk();
+    if (this.trail!.n > 0) this.trail!.account = this.after();
+  }
+
+  /** The account the plan has reached, as its after account (in full). */
+  private after(): AccountInput {
+    return this.now === this.account || this.nowIsKey ? this.built() : this.now;
+  }
+
+  /** The plan's steps, until the target is restored or no step improves it. */
+  private walk(): void {
+    const maxSteps = this.account.positions.length * Math.ceil(1 / this.spec.stepFraction) + 1;
+    let n = 0;
+    while (this.gap(this.cur) < 0) {
+      if (n++ > maxSteps) throw new OptmarginError(ErrorCodes.INTERNAL, `plan did not terminate within ${maxSteps} steps`);
+      if (this.spec.strategy === 'proportional') {
+        if (!this.proportionalStep()) break;
+      } else {
+        const c = this.nextStep();
+        if (!c) break;
+        this.take(c);
+      }
+    }
+  }
+}

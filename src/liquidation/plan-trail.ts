@@ -1,0 +1,60 @@
+/**
+ * A fixed-price plan's close steps as a simulation round books them (plan-round.ts): per step the
+ * position, the account's trade, its notional, fee and liquidator's gain, in typed arrays reused
+ * plan after plan — no step object per step (a deep crash's plans take about 50 steps each; the
+ * round reads none of a step's figures). With them, the planner's facts of the account's positions
+ * (the round's flow reads each closed position's underlying and delta) and the account after the plan.
+ */
+import type { AccountInput } from '../measures/types.js';
+import { growPlain } from '../platform/typed.js';
+import type { PositionFacts } from './execution.js';
+import type { LiquidationPlan } from './plan-core.js';
+
+export class CloseTrail {
+  /** steps recorded */
+  n = 0;
+  position = new Int32Array(64);
+  /** the account's trade (−size closed), as CloseStep.size */
+  size = new Float64Array(64);
+  notional = new Float64Array(64);
+  fee = new Float64Array(64);
+  gain = new Float64Array(64);
+  /** the plan's facts of each position of its input account */
+  facts: readonly PositionFacts[] = [];
+  /** the account after the plan (set when it took a step) */
+  account: AccountInput | null = null;
+
+  /** A new plan: no step yet. */
+  begin(facts: readonly PositionFacts[]): void {
+    this.n = 0;
+    this.facts = facts;
+    this.account = null;
+  }
+
+  add(position: number, size: number, notional: number, fee: number, gain: number): void {
+    const j = this.n++;
+    if (j === this.position.length) {
+      this.position = growPlain(this.position, j + 1);
+      this.size = growPlain(this.size, j + 1);
+      this.notional = growPlain(this.notional, j + 1);
+      this.fee = growPlain(this.fee, j + 1);
+      this.gain = growPlain(this.gain, j + 1);
+    }
+    this.position[j] = position;
+    this.size[j] = size;
+    this.notional[j] = notional;
+    this.fee[j] = fee;
+    this.gain[j] = gain;
+  }
+
+  /** The plan's totals: finishPlan's of the same close steps (summed in step order from 0, the same doubles). */
+  totals(): LiquidationPlan['totals'] {
+    const totals = { steps: this.n, closedNotionalUsd: 0, fees: 0, liquidatorGain: 0, securityModulePaid: 0, socialised: 0 };
+    for (let j = 0; j < this.n; j++) {
+      totals.closedNotionalUsd += this.notional[j];
+      totals.fees += this.fee[j];
+      totals.liquidatorGain += this.gain[j];
+    }
+    return totals;
+  }
+}
