@@ -27,6 +27,30 @@ describe('MarginEngine.figuresAfter', () => {
     expect(f!.equity).toBeCloseTo(1990, 9);
   });
 
+  it("figures written into the caller's object (`out`): the same doubles; the kept state copies them (a later what-if into it leaves the state's figures and an earlier result alone)", () => {
+    const e = new MarginEngine({ market: crash, model: 'deribit-pm-2024.1' });
+    const ref = new MarginEngine({ market: crash, model: 'deribit-pm-2024.1' });
+    const a = validateAccount({ id: 'eth', mode: 'cross', collateral: { USDC: 2000 }, positions: [{ instrument: 'ETH_USDC-PERPETUAL', size: 10 }, { instrument: 'BTC_USDC-PERPETUAL', size: -0.2 }] });
+    const out: MarginFigures = { equity: 0, initialMargin: 0, maintenanceMargin: 0, marginRatio: null, availableFunds: 0, health: 'healthy' };
+    e.figuresOfValid(a);
+    ref.figuresOfValid(a);
+    const ch = [{ instrument: 'ETH_USDC-PERPETUAL', size: -4 }];
+    const next = edited(a, 0, -4, { USDC: -10 });
+    const step1 = e.figuresAfter(a, ch, { USDC: -10 }, next, undefined, out);
+    expect(step1).toBe(out);
+    const want1 = ref.figuresAfter(a, ch, { USDC: -10 }, next)!;
+    expect({ ...step1 }).toEqual(want1);
+    const before = e.whatIf(next, []).before;
+    expect(before).toEqual(want1);
+    // a candidate from the moved state written into the same object: the state's figures stay the step's
+    const cand = e.figuresAfter(next, [{ instrument: 'BTC_USDC-PERPETUAL', size: 0.1 }], { USDC: -5 }, undefined, undefined, out)!;
+    expect(cand).toBe(out);
+    expect(cand).toEqual(ref.figuresAfter(next, [{ instrument: 'BTC_USDC-PERPETUAL', size: 0.1 }], { USDC: -5 }));
+    expect(cand.equity).not.toBe(want1.equity);
+    expect(e.whatIf(next, []).before).toEqual(want1);
+    expect(before).toEqual(want1);
+  });
+
   it('generated portfolio/cross accounts: one change and balance deltas = a fresh margin of the edited account (1e-9)', () => {
     const e = new MarginEngine({ market: crash, model: 'deribit-pm-2024.1' });
     const { accounts } = generateBook({ accounts: 300, seed: 11, market });

@@ -6,6 +6,7 @@
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import type { MarginEngine } from '../runner/account/runner.js';
 import type { AccountInput, MarginFigures, PositionChange } from '../measures/types.js';
+import { copyFiguresInto, figuresOf } from '../measures/health.js';
 import { figuresOk, finishPlan, gapOf, improves, type CloseStep, type LiquidationPlan } from './plan-core.js';
 import {
   accountOf,
@@ -98,6 +99,10 @@ export class FixedPricePlanner {
   private readonly deltas = new Map<string, Record<string, number>>();
   /** venue order's one candidate, rewritten per candidate (a step takes the first that improves: the ones before it are dropped) */
   private readonly scratch: Candidate = { k: 0, q: 0, price: 0, fee: 0, gain: 0, notional: 0, booking: { cash: 0, currency: '', cashUsd: 0, feeUnits: 0 }, r: null!, account: null };
+  /** the scratch candidate's figures from kept vectors (figuresAfter's `out`: rewritten per candidate) */
+  private readonly scratchFigures: MarginFigures;
+  /** the plan's figures once a step took the scratch's (copied: this.cur then) */
+  private readonly ownFigures: MarginFigures;
 
   constructor(
     private readonly engine: MarginEngine,
@@ -115,6 +120,8 @@ export class FixedPricePlanner {
     this.uid = new Int32Array(n);
     this.notionalNow = new Float64Array(n);
     this.cur = firstFigures(engine, account);
+    this.scratchFigures = figuresOf(this.cur);
+    this.ownFigures = figuresOf(this.cur);
     for (let k = 0; k < n; k++) {
       const f = (this.facts[k] = positionFacts(engine.table, account.positions[k], k, engine.resolver.positionIndex(account, k)));
       this.remaining[k] = account.positions[k].size;
@@ -191,7 +198,7 @@ export class FixedPricePlanner {
    */
   private candidate(k: number, into?: Candidate): Candidate {
     const c = this.trade(k, this.remaining, this.cum, into);
-    const fast = this.engine.figuresAfter(this.now, this.changeOf(c), this.deltasOf(c), undefined, this.changeIndex);
+    const fast = this.engine.figuresAfter(this.now, this.changeOf(c), this.deltasOf(c), undefined, this.changeIndex, c === this.scratch ? this.scratchFigures : undefined);
     if (fast) {
       c.r = fast;
       return (this.lastFast = c);
@@ -292,7 +299,7 @@ export class FixedPricePlanner {
   private commit(a: AccountInput, r: MarginFigures | null, key = false): void {
     this.now = a;
     this.nowIsKey = key;
-    this.cur = r ?? figuresOk(this.engine, a);
+    this.cur = r === this.scratchFigures ? copyFiguresInto(this.ownFigures, r) : (r ?? figuresOk(this.engine, a));
   }
 
   private record(c: Trade): void {

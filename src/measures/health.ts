@@ -24,7 +24,33 @@ export function worseHealth(a: Health, b: Health): Health {
 
 /** The figures of an account: margin ratio MM / equity (null when equity ≤ 0), available funds equity − IM unless given. */
 export function marginFigures(equity: number, im: number, mm: number, available = equity - im, health = healthOf(equity, im, mm)): MarginFigures {
-  return { equity, initialMargin: im, maintenanceMargin: mm, marginRatio: equity > 0 ? mm / equity : null, availableFunds: available, health };
+  return { equity, initialMargin: im, maintenanceMargin: mm, marginRatio: marginRatio(equity, mm), availableFunds: available, health };
+}
+
+function marginRatio(equity: number, mm: number): number | null {
+  return equity > 0 ? mm / equity : null;
+}
+
+/** marginFigures written into `out` (a caller's object, rewritten: no object per call); returns `out`. */
+export function marginFiguresInto(out: MarginFigures, equity: number, im: number, mm: number, available: number, health: Health): MarginFigures {
+  out.equity = equity;
+  out.initialMargin = im;
+  out.maintenanceMargin = mm;
+  out.marginRatio = marginRatio(equity, mm);
+  out.availableFunds = available;
+  out.health = health;
+  return out;
+}
+
+/** The figures `r` copied into `out` (rewritten); returns `out`. */
+export function copyFiguresInto(out: MarginFigures, r: MarginFigures): MarginFigures {
+  out.equity = r.equity;
+  out.initialMargin = r.initialMargin;
+  out.maintenanceMargin = r.maintenanceMargin;
+  out.marginRatio = r.marginRatio;
+  out.availableFunds = r.availableFunds;
+  out.health = r.health;
+  return out;
 }
 
 /** The figures of a margin result (its equity, IM, MM, ratio, available funds, health). */

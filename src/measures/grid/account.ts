@@ -18,7 +18,7 @@ import { addPositionInto, worstScenario } from '../../scenarios/aggregate.js';
 import type { PnlVectors, PortfolioPnl } from '../../scenarios/portfolio-pnl.js';
 import type { Revaluation } from '../../scenarios/revaluation.js';
 import { greeksOf } from '../greeks.js';
-import { HEALTHS, healthOf, marginFigures } from '../health.js';
+import { copyFiguresInto, figuresOf, HEALTHS, healthOf, marginFigures, marginFiguresInto } from '../health.js';
 import type { MarginOutcome } from '../outcome.js';
 import type { AccountInput, CurrencyFigures, MarginFigures, PositionBreakdown, PositionChange, UnderlyingGridBreakdown } from '../types.js';
 import { RowBases, BASES, rowIm, type RowTrades } from './addons.js';
@@ -33,6 +33,7 @@ import { AccKind, combineRows, plainReduceArrays, reduceAccount, type ReduceArra
 interface GridState {
   account: AccountInput;
   v: PnlVectors;
+  /** its figures: the state's own object (a copy, rewritten in place by advance: never handed out) */
   figures: MarginFigures;
   /** the positions array object and length this state was computed from (cheap staleness check) */
   positionsRef: unknown;
@@ -136,7 +137,7 @@ export class GridAccountMeasure {
   /** A new kept state: `v` margined by rows() (every row's IM in red.rowIm valid for what-ifs). */
   private state(account: AccountInput, v: PnlVectors, figures: MarginFigures, positionsRef: unknown): GridState {
     const n = v.slots.length;
-    return { account, v, figures, positionsRef, positionsLen: account.positions.length, rowIm: this.red.rowIm.slice(0, n), rowOk: new Uint8Array(n).fill(1) };
+    return { account, v, figures: figuresOf(figures), positionsRef, positionsLen: account.positions.length, rowIm: this.red.rowIm.slice(0, n), rowOk: new Uint8Array(n).fill(1) };
   }
 
   /** Sub-account j of the reduction = rows [row0, row0 + nRows), equity `equity`. */
@@ -148,14 +149,15 @@ export class GridAccountMeasure {
     red.subEquity[j] = equity;
   }
 
-  /** Reduces the one account laid out in the scratch into its figures. */
-  private figures(kind: AccKind, nSubs: number, cv: number): MarginFigures {
+  /** Reduces the one account laid out in the scratch into its figures (written into `out` when given). */
+  private figures(kind: AccKind, nSubs: number, cv: number, out?: MarginFigures): MarginFigures {
     const red = this.red;
     red.accKind[0] = kind;
     red.accSubFrom[0] = 0;
     red.accSubTo[0] = nSubs;
     red.accCv[0] = cv;
     reduceAccount(red, this.params, 0);
+    if (out) return marginFiguresInto(out, red.accEquity[0], red.accIm[0], red.accMm[0], red.accAvail[0], HEALTHS[red.accHealth[0]]);
     return marginFigures(red.accEquity[0], red.accIm[0], red.accMm[0], red.accAvail[0], HEALTHS[red.accHealth[0]]);
   }
 
@@ -294,9 +296,10 @@ export class GridAccountMeasure {
    * Figures after adding `changes` to a kept state (its figures before: st.figures), and `deltas`
    * to its balances (per currency, after the premiums the changes book: a liquidation's fees and
    * cash). With `next` (that account, built by the caller), the kept state moves to it (advance).
-   * `indices`: the changes' table indices when the caller has them (WhatIfMoves.of).
+   * `indices`: the changes' table indices when the caller has them (WhatIfMoves.of). `out`: the
+   * caller's object the figures are written into (rewritten by its next what-if; the state copies them).
    */
-  whatIf(st: GridState, changes: PositionChange[], deltas?: Readonly<Record<string, number>>, next?: AccountInput, indices?: Int32Array): MarginFigures {
+  whatIf(st: GridState, changes: PositionChange[], deltas?: Readonly<Record<string, number>>, next?: AccountInput, indices?: Int32Array, out?: MarginFigures): MarginFigures {
     const tb = this.table;
     const rev = this.revaluation;
     const ns = rev.nScen;
@@ -333,7 +336,7 @@ export class GridAccountMeasure {
     this.ensure(1, nRows);
     this.whatIfRows(st, pnl, slots, changes, idx);
     this.setSub(0, 0, nRows, v.equity + dEquity);
-    const after = this.figures(AccKind.Pooled, 1, 0);
+    const after = this.figures(AccKind.Pooled, 1, 0, out);
     // a view of the scratch (no copy per what-if): keep() copies it; the next what-if, which
     // overwrites the scratch, replaces pending first
     const w = this.next;
@@ -451,7 +454,7 @@ export class GridAccountMeasure {
     v.size = size;
     v.equity = equity;
     st.account = next;
-    st.figures = figures;
+    copyFiguresInto(st.figures, figures);
     st.positionsRef = next.positions;
     st.positionsLen = next.positions.length;
     st.rowIm = rowIm;

@@ -221,15 +221,16 @@ export class MarginEngine {
    * costs O(scenarios) per link; their figures then differ from a fresh margin in the last bits.
    * `indices`, when the caller has them (a plan's positions'): each change's instrument's index
    * in this engine's table — a hint, taken where the table names that index so (else the name is
-   * looked up).
+   * looked up). `out`, when given: an object of the caller's the grid what-if writes the figures
+   * into (and returns) instead of a new one — rewritten by the caller's next call.
    */
-  figuresAfter(a: AccountInput, changes: PositionChange[], deltas: Readonly<Record<string, number>>, next?: AccountInput, indices?: Int32Array): MarginFigures | null {
+  figuresAfter(a: AccountInput, changes: PositionChange[], deltas: Readonly<Record<string, number>>, next?: AccountInput, indices?: Int32Array, out?: MarginFigures): MarginFigures | null {
     let f: MarginFigures | null = null;
     const g = this.gridMeasure;
     const pme = this.pme;
     if (g) {
       const st = a.mode !== 'isolated' ? g.stateOf(a) : null;
-      if (st) f = g.whatIf(st, changes, deltas, next, indices);
+      if (st) f = g.whatIf(st, changes, deltas, next, indices, out);
     } else if (pme) {
       const st = pme.stateOf(a);
       if (st) f = pme.whatIf(st, changes, deltas, next);
@@ -263,7 +264,7 @@ export class MarginEngine {
         st = g.stateOf(input);
         if (!st) throw new OptmarginError(ErrorCodes.INTERNAL, 'what-if: the account state was not kept by margin()');
       }
-      const before = st.figures;
+      const before = figuresOf(st.figures);
       return whatIfResult(before, g.whatIf(st, changes));
     }
     const before = this.margin(input);
