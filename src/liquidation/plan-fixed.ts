@@ -6,7 +6,7 @@
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import type { MarginEngine } from '../runner/account/runner.js';
 import type { AccountInput, MarginFigures, PositionChange } from '../measures/types.js';
-import { copyFiguresInto, figuresOf } from '../measures/health.js';
+import { copyFiguresInto } from '../measures/health.js';
 import { figuresOk, finishPlan, gapOf, improves, type CloseStep, type LiquidationPlan } from './plan-core.js';
 import {
   accountOf,
@@ -22,6 +22,7 @@ import {
 } from './execution.js';
 import type { FixedPriceMechanism, PlanSpec } from './mechanism.js';
 import type { CloseTrail } from './plan-trail.js';
+import { scratch, type Candidate, type Trade } from './plan-scratch.js';
 
 /**
  * The figures of the plan's input account, margined before its positions' facts are read (their
@@ -35,24 +36,6 @@ function firstFigures(engine: MarginEngine, account: AccountInput): MarginFigure
     account.positions.forEach((p, k) => positionFacts(engine.table, p, k));
     throw e;
   }
-}
-
-/** One step's trade: q of position k at `price`, its fee, booking and the liquidator's gain. */
-interface Trade {
-  k: number;
-  q: number;
-  price: number;
-  fee: number;
-  gain: number;
-  notional: number;
-  booking: Booking;
-}
-
-/** A trade evaluated on the plan's account: its figures (set by candidate()). */
-interface Candidate extends Trade {
-  r: MarginFigures;
-  /** the account after the step, when it was built to margin it (else built by take) */
-  account: AccountInput | null;
 }
 
 export class FixedPricePlanner {
@@ -86,23 +69,16 @@ export class FixedPricePlanner {
   private order: number[] | null = null;
   /** venue order: rank of each position's kind in the mechanism's order */
   private readonly rank: Int32Array;
-  /** lazy greedy: last known score of each candidate */
-  private readonly stale = new Map<number, { score: number; release: number }>();
-  /** scratch: a futures position's value (positionValueInto) */
-  private readonly pv = new Float64Array(2);
-  /** the change figuresAfter reads (one per plan, rewritten per candidate: the engine reads it before the next) */
-  private readonly change: PositionChange = { instrument: '', size: 0, entryPrice: undefined };
-  private readonly changes: PositionChange[] = [this.change];
-  /** the change's instrument's table index (its position's: figuresAfter's hint, no lookup by name) */
-  private readonly changeIndex = new Int32Array(1);
-  /** balance deltas by currency (one record per currency, rewritten per candidate) */
-  private readonly deltas = new Map<string, Record<string, number>>();
-  /** venue order's one candidate, rewritten per candidate (a step takes the first that improves: the ones before it are dropped) */
-  private readonly scratch: Candidate = { k: 0, q: 0, price: 0, fee: 0, gain: 0, notional: 0, booking: { cash: 0, currency: '', cashUsd: 0, feeUnits: 0 }, r: null!, account: null };
-  /** the scratch candidate's figures from kept vectors (figuresAfter's `out`: rewritten per candidate) */
-  private readonly scratchFigures: MarginFigures;
-  /** the plan's figures once a step took the scratch's (copied: this.cur then) */
-  private readonly ownFigures: MarginFigures;
+  /** lazy greedy: last known score of each candidate (made at its first step) */
+  private stale: Map<number, { score: number; release: number }> | null = null;
+  private readonly pv = scratch.pv;
+  private readonly change = scratch.change;
+  private readonly changes = scratch.changes;
+  private readonly changeIndex = scratch.changeIndex;
+  private readonly deltas = scratch.deltas;
+  private readonly scratch = scratch.candidate;
+  private readonly scratchFigures = scratch.figures;
+  private readonly ownFigures = scratch.own;
 
   constructor(
     private readonly engine: MarginEngine,
@@ -120,8 +96,6 @@ export class FixedPricePlanner {
     this.uid = new Int32Array(n);
     this.notionalNow = new Float64Array(n);
     this.cur = firstFigures(engine, account);
-    this.scratchFigures = figuresOf(this.cur);
-    this.ownFigures = figuresOf(this.cur);
     for (let k = 0; k < n; k++) {
       const f = (this.facts[k] = positionFacts(engine.table, account.positions[k], k, engine.resolver.positionIndex(account, k)));
       this.remaining[k] = account.positions[k].size;
@@ -336,7 +310,16 @@ export class FixedPricePlanner {
 
   /** The open positions in venue order: sorted once, then kept by reorder as steps shrink them. */
   private venueOrder(): number[] {
-    return (this.order ??= this.open().sort((a, b) => this.venueCompare(a, b)));
+    if (this.order) return this.order;
+    // an insertion sort (a few positions; venueCompare is a strict total order: the order any sort gives), no comparator called by a builtin
+    const o = this.open();
+    for (let i = 1; i < o.length; i++) {
+      const k = o[i];
+      let j = i;
+      for (; j > 0 && this.venueCompare(o[j - 1], k) > 0; j--) o[j] = o[j - 1];
+      o[j] = k;
+    }
+    return (this.order = o);
   }
 
   /** Position k shrank (only its notional changed, downwards): it moves down the venue order, or leaves it when closed. */
@@ -382,9 +365,10 @@ export class FixedPricePlanner {
     const near = (x: number, y: number): boolean => Math.abs(x - y) <= 1e-12 * Math.max(Math.abs(x), Math.abs(y));
     const better = (a: { score: number; release: number; k: number }, b: { score: number; release: number; k: number }): boolean =>
       !near(a.score, b.score) ? a.score > b.score : !near(a.release, b.release) ? a.release > b.release : a.k < b.k;
+    const stale = (this.stale ??= new Map());
     let scanned = false;
     for (;;) {
-      if (this.stale.size === 0) {
+      if (stale.size === 0) {
         if (scanned) return null;
         scanned = true;
         let best: { c: Candidate; score: number; release: number; k: number } | null = null;
@@ -392,7 +376,7 @@ export class FixedPricePlanner {
           const c = this.candidate(k);
           const s = this.scoreOf(c, g0);
           if (!s) continue;
-          this.stale.set(k, s);
+          stale.set(k, s);
           if (!best || better({ ...s, k }, best)) best = { c, ...s, k };
         }
         if (!best) return null;
@@ -401,23 +385,23 @@ export class FixedPricePlanner {
       // the best open candidate by its last score, and the next best
       let top: { score: number; release: number; k: number } | null = null;
       let next: { score: number; release: number; k: number } | null = null;
-      for (const [k, s] of this.stale) {
+      for (const [k, s] of stale) {
         if (this.remaining[k] === 0) continue;
         const e = { k, score: s.score, release: s.release };
         if (!top || better(e, top)) [top, next] = [e, top];
         else if (!next || better(e, next)) next = e;
       }
       if (!top) {
-        this.stale.clear();
+        stale.clear();
         continue;
       }
       const c = this.candidate(top.k);
       const s = this.scoreOf(c, g0);
       if (!s) {
-        this.stale.delete(top.k);
+        stale.delete(top.k);
         continue;
       }
-      this.stale.set(top.k, s);
+      stale.set(top.k, s);
       if (!next || better({ ...s, k: top.k }, next)) return c;
     }
   }

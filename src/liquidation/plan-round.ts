@@ -56,15 +56,17 @@ const trail = new CloseTrail();
 export function roundPlan(engine: MarginEngine, a: AccountInput, mechanism: Mechanism, prior: Readonly<Record<string, number>>, securityModuleBalance?: number): RoundPlan | null {
   const opts = { mechanism, priorNotional: prior as Record<string, number>, securityModuleBalance, validated: true };
   if (!planTrail(engine, a, opts, trail)) return auctionRoundPlan(engine, a, planLiquidation(engine, a, opts));
-  if (trail.n === 0) return null;
-  const out: RoundPlan = { totals: trail.totals(), underlying: '', account: trail.account!, flowU: [], flowNotional: [], flowCoin: [] };
+  const n = trail.n;
+  if (n === 0) return null;
+  // the flow's arrays made at their length (not grown step by step)
+  const out: RoundPlan = { totals: trail.totals(), underlying: '', account: trail.account!, flowU: new Array<string>(n), flowNotional: new Array<number>(n), flowCoin: new Array<number>(n) };
   const closed = new ClosedNotional();
-  for (let j = 0; j < trail.n; j++) {
+  for (let j = 0; j < n; j++) {
     const f = trail.facts[trail.position[j]];
     const notional = trail.notional[j];
-    out.flowU.push(f.underlying);
-    out.flowNotional.push(notional);
-    out.flowCoin.push(-deltaQty(engine.table, f, -trail.size[j])); // the liquidator sells what the account was long
+    out.flowU[j] = f.underlying;
+    out.flowNotional[j] = notional;
+    out.flowCoin[j] = -deltaQty(engine.table, f, -trail.size[j]); // the liquidator sells what the account was long
     closed.add(f.underlying, notional);
   }
   out.underlying = closed.main();

@@ -33,8 +33,9 @@ import { AccKind, combineRows, plainReduceArrays, reduceAccount, type ReduceArra
 interface GridState {
   account: AccountInput;
   v: PnlVectors;
-  /** its figures: the state's own object (a copy, rewritten in place by advance: never handed out) */
+  /** its figures: the margin's (handed out to its caller), then, once advance moves the state, an object of its own that advance rewrites (never a what-if's) */
   figures: MarginFigures;
+  figuresOwn: boolean;
   /** the positions array object and length this state was computed from (cheap staleness check) */
   positionsRef: unknown;
   positionsLen: number;
@@ -137,7 +138,7 @@ export class GridAccountMeasure {
   /** A new kept state: `v` margined by rows() (every row's IM in red.rowIm valid for what-ifs). */
   private state(account: AccountInput, v: PnlVectors, figures: MarginFigures, positionsRef: unknown): GridState {
     const n = v.slots.length;
-    return { account, v, figures: figuresOf(figures), positionsRef, positionsLen: account.positions.length, rowIm: this.red.rowIm.slice(0, n), rowOk: new Uint8Array(n).fill(1) };
+    return { account, v, figures, figuresOwn: false, positionsRef, positionsLen: account.positions.length, rowIm: this.red.rowIm.slice(0, n), rowOk: new Uint8Array(n).fill(1) };
   }
 
   /** Sub-account j of the reduction = rows [row0, row0 + nRows), equity `equity`. */
@@ -454,7 +455,11 @@ export class GridAccountMeasure {
     v.size = size;
     v.equity = equity;
     st.account = next;
-    copyFiguresInto(st.figures, figures);
+    if (st.figuresOwn) copyFiguresInto(st.figures, figures);
+    else {
+      st.figures = figuresOf(figures);
+      st.figuresOwn = true;
+    }
     st.positionsRef = next.positions;
     st.positionsLen = next.positions.length;
     st.rowIm = rowIm;
