@@ -99,5 +99,9 @@ describe('a round plan from the plan’s trail', () => {
       }
     }
     expect(steps).toBeGreaterThan(10_000);
+    // nothing of one plan leaks into the next (a thread's scratch and arrays are reused plan after plan): the same plans in reverse order
+    const forward = under.map((a) => JSON.stringify(roundPlan(mine, a, venue, {})));
+    const backward = under.map((_, j) => JSON.stringify(roundPlan(mine, under[under.length - 1 - j], venue, {}))).reverse();
+    expect(backward).toEqual(forward);
   });
 });

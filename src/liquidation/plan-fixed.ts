@@ -22,7 +22,7 @@ import {
 } from './execution.js';
 import type { FixedPriceMechanism, PlanSpec } from './mechanism.js';
 import type { CloseTrail } from './plan-trail.js';
-import { scratch, type Candidate, type Trade } from './plan-scratch.js';
+import { planArraysFor, scratch, type Candidate, type Trade } from './plan-scratch.js';
 
 /**
  * The figures of the plan's input account, margined before its positions' facts are read (their
@@ -40,6 +40,8 @@ function firstFigures(engine: MarginEngine, account: AccountInput): MarginFigure
 
 export class FixedPricePlanner {
   private readonly facts: PositionFacts[];
+  /** the input account's position count (the per-position arrays are a thread's, planArrays: their first n entries are the plan's) */
+  private readonly n: number;
   private readonly remaining: Float64Array;
   private collateral: Record<string, number>;
   /** notional liquidated so far per underlying (this.unders order), the prior notional included */
@@ -89,12 +91,14 @@ export class FixedPricePlanner {
     /** where the steps go instead of CloseStep objects (planTrail), or null */
     private readonly trail: CloseTrail | null,
   ) {
-    const n = account.positions.length;
+    const n = (this.n = account.positions.length);
     this.facts = new Array<PositionFacts>(n);
-    this.remaining = new Float64Array(n);
-    this.rank = new Int32Array(n);
-    this.uid = new Int32Array(n);
-    this.notionalNow = new Float64Array(n);
+    const arrays = planArraysFor(n);
+    this.remaining = arrays.remaining;
+    this.rank = arrays.rank;
+    this.uid = arrays.uid;
+    this.notionalNow = arrays.notionalNow;
+    this.cum = arrays.cum;
     this.cur = firstFigures(engine, account);
     for (let k = 0; k < n; k++) {
       const f = (this.facts[k] = positionFacts(engine.table, account.positions[k], k, engine.resolver.positionIndex(account, k)));
@@ -108,10 +112,11 @@ export class FixedPricePlanner {
     }
     this.collateral = { ...account.collateral };
     this.usdPegged = engine.model.params.collateral.usdPegged;
-    this.cum = new Float64Array(this.unders.length);
-    if (prior) for (let u = 0; u < this.unders.length; u++) this.cum[u] = prior[this.unders[u]] ?? 0;
+    for (let u = 0; u < this.unders.length; u++) this.cum[u] = prior ? (prior[this.unders[u]] ?? 0) : 0;
     this.now = account;
-    this.keys = account.positions.every((p) => p.collateral === undefined);
+    let keys = true;
+    for (let k = 0; k < n; k++) if (account.positions[k].collateral !== undefined) keys = false;
+    this.keys = keys;
     trail?.begin(this.facts);
   }
 
@@ -180,7 +185,7 @@ export class FixedPricePlanner {
     this.lastFast = null;
     const col = { ...this.collateral };
     bookInto(col, c.booking);
-    const rem = this.remaining.slice();
+    const rem = this.remaining.slice(0, this.n);
     this.reduce(rem, k, c.q);
     c.account = accountOf(this.account, rem, col);
     c.r = figuresOk(this.engine, c.account);
@@ -299,7 +304,7 @@ export class FixedPricePlanner {
 
   private open(): number[] {
     const out: number[] = [];
-    for (let k = 0; k < this.remaining.length; k++) if (this.remaining[k] !== 0) out.push(k);
+    for (let k = 0; k < this.n; k++) if (this.remaining[k] !== 0) out.push(k);
     return out;
   }
 
@@ -410,8 +415,8 @@ export class FixedPricePlanner {
   private proportionalStep(): boolean {
     const g0 = this.gap(this.cur);
     const col = { ...this.collateral };
-    const rem = this.remaining.slice();
-    const cum = this.cum.slice();
+    const rem = this.remaining.slice(0, this.n);
+    const cum = this.cum.slice(0, this.unders.length);
     const parts: Candidate[] = [];
     for (const k of this.open()) {
       const t = this.trade(k, rem, cum);

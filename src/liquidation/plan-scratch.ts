@@ -5,6 +5,7 @@
 import { marginFigures } from '../measures/health.js';
 import type { AccountInput, MarginFigures, PositionChange } from '../measures/types.js';
 import type { Booking } from './execution.js';
+import { growPlain } from '../platform/typed.js';
 
 /**
  * What a plan rewrites per candidate, one set per thread (plans run one at a time, each candidate
@@ -25,6 +26,26 @@ export const scratch = {
   own: marginFigures(0, 0, 0),
 };
 scratch.changes.push(scratch.change);
+
+/**
+ * The planner's per-position arrays (remaining size, venue rank, underlying, notional now) and its
+ * notional per underlying, one set per thread grown to the largest plan (a typed array per plan
+ * and position count was an off-heap store past 64 bytes): a plan reads its first n entries.
+ */
+export const planArrays = { remaining: new Float64Array(16), rank: new Int32Array(16), uid: new Int32Array(16), notionalNow: new Float64Array(16), cum: new Float64Array(16) };
+
+/** planArrays with room for n positions (and as many underlyings). */
+export function planArraysFor(n: number): typeof planArrays {
+  const a = planArrays;
+  if (a.remaining.length < n) {
+    a.remaining = growPlain(a.remaining, n);
+    a.rank = growPlain(a.rank, n);
+    a.uid = growPlain(a.uid, n);
+    a.notionalNow = growPlain(a.notionalNow, n);
+    a.cum = growPlain(a.cum, n);
+  }
+  return a;
+}
 
 /** One step's trade: q of position k at `price`, its fee, booking and the liquidator's gain. */
 export interface Trade {
