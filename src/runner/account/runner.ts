@@ -195,12 +195,8 @@ export class MarginEngine {
     try {
       const a = validate ? validateAccount(input) : (input as AccountInput);
       const p = this.model.params;
-      const f =
-        p.mechanism === 'scenario-grid'
-          ? this.gridMeasure!.figuresOf(a, this.resolver.resolve(a))
-          : p.mechanism === 'deribit-pme'
-            ? this.pme!.figuresOf(a)
-            : this.measure(a, input as object).figures;
+      if (p.mechanism === 'scenario-grid') return gridFiguresResult(id, this.gridMeasure!.figuresOf(a, this.resolver.resolve(a)));
+      const f = p.mechanism === 'deribit-pme' ? this.pme!.figuresOf(a) : this.measure(a, input as object).figures;
       return finiteOrError({ id, ok: true as const, ...f }) as FiguresResult;
     } catch (e) {
       return errorResult(id, e);
@@ -300,6 +296,19 @@ export class MarginEngine {
       market === this.market ? this.margin(acc) : new MarginEngine({ market, model: this.model, lyraFeeds: this.lyraFeeds }).margin(acc);
     return liquidationPrices({ market: this.market, marketHash: this.marketHash, table: this.table, remargin }, a, underlying);
   }
+}
+
+/**
+ * figuresOf's result of a grid model's figures (marginFigures' six members: the same object as
+ * the spread, member for member): checked by its five numbers (finiteOrError's walk of the whole
+ * result boxed each figure it read), finiteOrError's error when one is not finite.
+ */
+function gridFiguresResult(id: string, f: MarginFigures): FiguresResult {
+  const r = { id, ok: true as const, equity: f.equity, initialMargin: f.initialMargin, maintenanceMargin: f.maintenanceMargin, marginRatio: f.marginRatio, availableFunds: f.availableFunds, health: f.health };
+  const ratio = f.marginRatio ?? 0;
+  // finite: x − x is 0 (NaN for NaN and ±Infinity)
+  if (f.equity - f.equity === 0 && f.initialMargin - f.initialMargin === 0 && f.maintenanceMargin - f.maintenanceMargin === 0 && ratio - ratio === 0 && f.availableFunds - f.availableFunds === 0) return r;
+  return finiteOrError(r) as FiguresResult;
 }
 
 function whatIfResult(before: MarginFigures, after: MarginFigures): WhatIfResult {
