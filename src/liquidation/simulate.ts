@@ -136,6 +136,8 @@ export class Simulation {
   private readonly shortfall: ShortfallBook;
   private steps = 0;
   private ticks = 0; // book ticks since the step began
+  /** the last tick's changed accounts (tickAll), handed back to the book's next tick (its buffer reused: no fresh pages per tick) */
+  private lastChanged: Int32Array | undefined;
   private readonly bookUnderlyings: string[];
   private readonly gross0: Float64Array;
 
@@ -289,7 +291,9 @@ export class Simulation {
     }
     this.market = m;
     if (moved.length === 0) return NONE;
-    const upd = await this.book.tick(moved, m);
+    // the last tick's list is read no more (the step's rounds read only the latest): its buffer goes to this one
+    const upd = await this.book.tick(moved, m, this.lastChanged);
+    this.lastChanged = upd.changed;
     this.ticks++;
     this.refreshAll(upd.changed, recs);
     return upd.changed; // the update's own array, written by no one after the tick: no copy

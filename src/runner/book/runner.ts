@@ -30,7 +30,7 @@ import { admitRaw, inputOf, invalidResult } from './inputs.js';
 import { LoadSession, Path, type ColumnsLoader } from './load.js';
 import { MarginEngine } from '../account/runner.js';
 import { sharedI32, sharedReduceArrays } from './arrays.js';
-import { mergeAscending, tickUpdate } from './update.js';
+import { mergeAscending, ownedCopy, tickUpdate } from './update.js';
 import { accountEquity } from './equity.js';
 import { BookAccounts, tradeFits, type ResolvedAccount } from './accounts.js';
 import { Holdings } from './holdings.js';
@@ -280,9 +280,10 @@ export class BookEngine implements ScheduledBook {
    * market, of which only the given underlyings are re-read. Recomputes their instruments and
    * revaluation, re-aggregates only the rows on them, and re-reduces the accounts depending on
    * any of them — several underlyings in one pool round, with the results of ticking them one
-   * after the other. Returns the changed accounts' results.
+   * after the other. Returns the changed accounts' results. `reuse`: an earlier update's `changed`
+   * the caller no longer reads, whose buffer this update's list may take (update.ts ownedCopy).
    */
-  async tick(underlying: string | readonly string[], market: MarginMarket): Promise<BookUpdate> {
+  async tick(underlying: string | readonly string[], market: MarginMarket, reuse?: Int32Array): Promise<BookUpdate> {
     const t0 = performance.now();
     const us = tickedUnderlyings(underlying, market);
     this.market = market;
@@ -309,12 +310,12 @@ export class BookEngine implements ScheduledBook {
         const poison = (): void => tasks.forEach(poisonOutputs); // the first attempts' (pool.ts run): off the path before the marks
         const round = await this.scheduler.runTick(this, moved, tasks, () => {
           ({ marksMs: riskMs, revalueMs } = this.ins.refreshSignalling(slots, market, flag, poison));
-          changed = this.touched.slice(0, nList); // while the chunks aggregate, the main thread waiting for them
+          changed = ownedCopy(this.touched, nList, this.n, reuse); // while the chunks aggregate, the main thread waiting for them
         });
         if (round.stages) chunks = round.stages;
       } else for (const p of this.ins.refreshMarks(slots, market) ?? []) this.ins.revalue(p); // no scenario set: marks only (riskMs 0)
       for (const k of this.failures.accounts.keys()) this.staleEquity.add(k);
-      changed ??= this.touched.slice(0, nList);
+      changed ??= ownedCopy(this.touched, nList, this.n, reuse);
     }
     const t4 = performance.now();
     const all = mergeAscending(changed ?? new Int32Array(0), this.retickSingle(us));

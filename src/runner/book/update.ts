@@ -27,6 +27,19 @@ export function tickUpdate(changed: Int32Array, result: (k: number) => BookAccou
   };
 }
 
+/**
+ * list[0, n) copied into an array of its own: in `reuse`'s buffer when it has room (an earlier
+ * update's `changed` its caller is done with: BookEngine.tick), else in a new buffer of `capacity`
+ * (the book's accounts: reusable by every later tick). A reused buffer's pages are already
+ * faulted in: a fresh 100k-account copy costs ~1 ms more in page faults on the bench host.
+ */
+export function ownedCopy(list: Int32Array, n: number, capacity: number, reuse?: Int32Array): Int32Array {
+  const room = reuse !== undefined && !(reuse.buffer instanceof SharedArrayBuffer) && reuse.buffer.byteLength >= 4 * n;
+  const out = room ? new Int32Array(reuse.buffer, 0, n) : new Int32Array(new ArrayBuffer(4 * Math.max(n, capacity)), 0, n);
+  out.set(list.subarray(0, n));
+  return out;
+}
+
 /** `a` (ascending) with `extra` (ascending, none in `a`) merged in, ascending: a new array (a unchanged) when extra is non-empty. */
 export function mergeAscending(a: Int32Array, extra: readonly number[]): Int32Array {
   if (extra.length === 0) return a;
