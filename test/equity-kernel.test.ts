@@ -12,7 +12,7 @@
  *    lines (a haircut on a balance, none on a debt), parts re-summed or kept, by hand; the resident
  *    accounts kept in step (a trade's appended sub-account and lines and its logged record, a
  *    logged balance edit, a new key); every account of a generated book equal bit for bit to the
- *    reference runner/book/equity.ts accountEquity — also after a load's warm-up (EquityKernel.warm).
+ *    reference runner/book/equity.ts accountEquity.
  */
 import { describe, expect, test } from 'vitest';
 import { readFileSync } from 'node:fs';
@@ -240,8 +240,7 @@ describe.each(variants)('account equities kernel, %s build', (variant) => {
     expect(rec.subEquity[1]).toBe(300 + 617.25);
   });
 
-  // warm: the load's warm-up (EquityKernel.warm: resident copies and result regions made before the first call)
-  test.each([false, true])("every account of a generated book, after a load and on a moved market: the reference accountEquity's doubles (warm-up first: %s)", async (warm) => {
+  test("every account of a generated book, after a load and on a moved market: the reference accountEquity's doubles", async () => {
     const market = resolveMarket(defaultMarket());
     const { accounts } = generateBook({ accounts: 2_000, seed: 7, market });
     const eng = BookEngine.create({ market, model: 'deribit-pm-2024.1', threads: 1 });
@@ -262,7 +261,6 @@ describe.each(variants)('account equities kernel, %s build', (variant) => {
         for (let q = 0; q < e.accounts.nParts; q++) if (moved[e.partSlot[q]]) e.partValue[q] = NaN;
         red.subEquity.fill(NaN);
         red.accCv.fill(NaN);
-        if (warm && step === 0) k.warm(e.positions, e.accounts, red);
         k.sync(e.positions);
         k.syncAccounts(e.accounts, red);
         k.setInstruments({ ...e, n: e.nInstruments });

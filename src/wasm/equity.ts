@@ -215,23 +215,6 @@ export class EquityKernel {
     this.nLineEdit = a.nLineEdit;
   }
 
-  /**
-   * A load's warm-up (schedule.ts warmResident): the positions and accounts made resident (sync,
-   * syncAccounts) and the regions accountEquities writes its results to given room for the whole
-   * book and written once — the pages a first tick would otherwise fault in (a fresh page costs
-   * ~12 µs on the bench host: ~3 ms a MB).
-   */
-  warm(b: ResidentPositions, a: ResidentAccounts, rec: AccountRecords): void {
-    this.sync(b);
-    this.syncAccounts(a, rec);
-    const nAcc = a.accColFrom.length;
-    const rooms: [Slot, number][] = [[Slot.OutAcc, nAcc], [Slot.OutAccCv, nAcc], [Slot.OutSub, this.nSubs], [Slot.OutSubEquity, this.nSubs], [Slot.OutPart, this.nAccParts], [Slot.PartValue, this.nAccParts]];
-    for (const [s, n] of rooms) this.room(s, n);
-    this.list = this.instance.room(this.list, nAcc);
-    for (const [s, n] of rooms) this.regions[s].view.fill(0, 0, n); // views taken after every allocation
-    this.list.view.fill(0, 0, nAcc);
-  }
-
   /** The instruments' current values (a tick's marks), copied in: the index of each instrument's underlying slot is read once here. */
   setInstruments(ins: PartInstruments): void {
     const n = ins.n;

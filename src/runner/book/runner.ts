@@ -55,8 +55,6 @@ export class BookEngine implements ScheduledBook {
   private readonly params: GridMeasureParams | null;
   private readonly runner: ChunkRunner;
   private readonly scheduler: BookScheduler | null;
-  /** the load's warm-up round on the pool (schedule.ts warmResident), never rejecting */
-  private warming: Promise<void> = Promise.resolve();
   private static counter = 0;
   private readonly id = ++BookEngine.counter;
   /** the account runner of the current market (single path; its table resolves a load), made on demand */
@@ -124,10 +122,7 @@ export class BookEngine implements ScheduledBook {
     return this.runner.sharedPool();
   }
 
-  async close(): Promise<void> {
-    await this.warming;
-    await this.runner.close();
-  }
+  async close(): Promise<void> { await this.runner.close(); }
 
   /** The resolve context of the load's table (forwards from the snapshot once it has them). */
   private resolveContext(): Parameters<BookAccounts['resolve']>[0] {
@@ -251,7 +246,6 @@ export class BookEngine implements ScheduledBook {
         t1 = performance.now();
         red = await s.reduceAll(this, agg.tasks);
       }
-      this.warming = s.warmResident(this); // the workers copy what the first tick reads, while this thread goes on
     }
     const t2 = performance.now();
     let singleCount = 0;

@@ -319,27 +319,6 @@ export class BookScheduler {
     return ranges.map((rg, c) => ({ from: cuts[c], to: cuts[c + 1], ranges: Int32Array.from(rg) }));
   }
 
-  /**
-   * A load's warm-up, on a pool of threads (in-process: nothing, the first tick's chunk copies on
-   * the same thread): one task per thread (chunks −1, −2, …: no fault spec names them) makes the
-   * book's positions and accounts resident in its WASM memory (tasks.ts `resident`), as the first
-   * tick's chunks would, each in pages of its own never touched before (~3 ms a MB on the bench
-   * host: ~100–250 ms a thread at 100k accounts). Not awaited by the load: it runs while the main
-   * thread goes on (a simulation's first reads of the book); a tick posted meanwhile queues behind
-   * it. A task failing only leaves the copy to the tick; the promise never rejects.
-   */
-  warmResident(b: ScheduledBook): Promise<void> {
-    if (this.runner.threads <= 1 || b.n === 0) return Promise.resolve();
-    const base = this.taskBase(b);
-    const resident = { equity: b.accounts.equityArrays(b.ins), arrays: b.red };
-    const tasks: AggregateTask[] = [];
-    for (let c = 0; c < this.runner.threads; c++) tasks.push({ ...base, chunk: -1 - c, ranges: new Int32Array(0), resident });
-    return this.runner.run(tasks).then(
-      () => undefined,
-      () => undefined,
-    );
-  }
-
   /** Runs the fused round; a chunk that fails every attempt fails its rows and its accounts. */
   async runFused(b: ScheduledBook, tasks: AggregateTask[]): Promise<RoundOutcome> {
     for (const t of tasks) for (let k = 0; k < t.ranges.length; k += 3) b.red.rowFailed.fill(0, t.ranges[k], t.ranges[k + 1]);

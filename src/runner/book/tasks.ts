@@ -74,11 +74,6 @@ export interface AggregateTask {
   revalued?: Int32Array;
   /** a tick: the round's timeline, where the chunk stamps its moments (clock.ts) */
   clock?: Float64Array;
-  /**
-   * a load's warm-up (schedule.ts warmResident; no ranges, nothing else run): the book's positions
-   * and accounts made resident for the ticks' equity kernel, the pages of its results faulted in
-   */
-  resident?: { equity: EquityArrays; arrays: ReduceArrays };
 }
 
 /** Accounts a chunk reduces: [from, to), or list[from .. to) when `list` is given. */
@@ -156,11 +151,6 @@ export function runTails(agg: Aggregator, t: TailTask): number {
  * waits for the revaluation the main thread computes meanwhile (`revalued`), then aggregates.
  */
 export function runAggregate(agg: Aggregator, t: AggregateTask): number {
-  if (t.resident) {
-    const { equity, arrays } = t.resident;
-    kernelOf(equityKernels, agg, (i) => new EquityKernel(i)).warm(equity.positions, equity.accounts, arrays);
-    return 0;
-  }
   const { csr, follow, reduce } = t;
   const clock = t.clock;
   stamp(clock, t.chunk, Mark.Start);
