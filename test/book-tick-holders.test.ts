@@ -6,8 +6,9 @@
  * across edits that leave every account's underlyings alone and dropped when an edit changes
  * them. Ticks of BTC, ETH and both, alternating, with an in-place reduction and a re-layout (a
  * new ETH balance) between them; after each, the changed accounts are those whose inputs touch
- * a moved underlying (listed from the inputs, not by the engine) and the results equal a fresh
- * book's on the moved market, byte for byte.
+ * a moved underlying (listed from the inputs, not by the engine; the typed list `changed`, every
+ * other tick in the buffer of the last one handed back, and `indices`) and the results equal a
+ * fresh book's on the moved market, byte for byte.
  */
 import { afterAll, expect, test } from 'vitest';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
@@ -43,13 +44,17 @@ test('ticks of alternating underlyings across in-place edits and a re-layout: th
   const moves: Record<string, number> = {};
   const ticks: string[][] = [['BTC'], ['ETH'], ['BTC', 'ETH'], ['ETH'], ['BTC', 'ETH'], ['ETH'], ['BTC']];
   const xInEth: boolean[] = [];
+  let last: Int32Array | undefined; // every other tick hands the last update's list back (tick's `reuse`)
   for (const [t, moved] of ticks.entries()) {
     if (t === 2) book.replace(y, (now[y] = halved(now[y])));
     if (t === 3) book.replace(x, (now[x] = { ...now[x], collateral: { ...now[x].collateral, ETH: 0.5 } }));
     for (const u of moved) moves[u] = (moves[u] ?? 0) + (u === 'BTC' ? -0.02 : 0.015);
     const m = base.shocked({ priceMove: { ...moves } });
-    const upd = await book.tick(moved, m);
+    const upd = await book.tick(moved, m, t % 2 === 1 ? last : undefined);
     const want = now.flatMap((a, k) => (moved.some((u) => dependsOn(a, u)) ? [k] : []));
+    expect(Array.from(upd.changed), `tick ${t}: ${moved.join('+')}`).toEqual(want);
+    if (t % 2 === 1) expect(upd.changed.buffer).toBe(last!.buffer); // written again in the buffer handed back
+    last = upd.changed;
     expect(Array.from(upd.indices), `tick ${t}: ${moved.join('+')}`).toEqual(want);
     if (moved.length === 1 && moved[0] === 'ETH') xInEth.push(upd.indices.includes(x));
     expect(JSON.stringify(book.results()), `tick ${t}`).toBe(await freshResults(now, m, MODEL));

@@ -136,6 +136,8 @@ export class Simulation {
   private readonly shortfall: ShortfallBook;
   private steps = 0;
   private ticks = 0; // book ticks since the step began
+  /** the last tick's changed accounts (tickAll), handed back to the book's next tick (its buffer reused: no fresh pages per tick) */
+  private lastChanged: Int32Array | undefined;
   private readonly bookUnderlyings: string[];
   private readonly gross0: Float64Array;
 
@@ -194,7 +196,7 @@ export class Simulation {
   }
 
   /** Refreshes accounts (one bulk read of the book's figures); the change of Σ equity goes to the ledger's currencies (and to `pnl`, per currency, when given), in the order of `indices`. */
-  private refreshAll(indices: readonly number[], pnl?: CurrencyStep[]): void {
+  private refreshAll(indices: ArrayLike<number>, pnl?: CurrencyStep[]): void {
     if (indices.length > this.figs.delta.length) this.figs.delta = new Float64Array(indices.length);
     this.book.figuresOfMany(indices, this.figs);
     const of = this.ledger.of;
@@ -277,9 +279,9 @@ export class Simulation {
    * tick are skipped (their accounts cannot have moved) — in one book tick (one pool round for
    * all of them: BookEngine.tick of several underlyings), and refreshes the changed accounts,
    * their change of equity booked as market P&L of `recs`' currencies. Returns the changed
-   * accounts, ascending.
+   * accounts, ascending (the update's own typed array: no plain-array copy per tick).
    */
-  private async tickAll(m: MarginMarket, underlyings: readonly string[], recs: CurrencyStep[]): Promise<number[]> {
+  private async tickAll(m: MarginMarket, underlyings: readonly string[], recs: CurrencyStep[]): Promise<Int32Array> {
     const prev = this.market as Partial<ResolvedMarket>;
     const moved: string[] = [];
     for (const u of underlyings) {
@@ -288,11 +290,13 @@ export class Simulation {
       moved.push(u);
     }
     this.market = m;
-    if (moved.length === 0) return [];
-    const upd = await this.book.tick(moved, m);
+    if (moved.length === 0) return NONE;
+    // the last tick's list is read no more (the step's rounds read only the latest): its buffer goes to this one
+    const upd = await this.book.tick(moved, m, this.lastChanged);
+    this.lastChanged = upd.changed;
     this.ticks++;
-    this.refreshAll(upd.indices, recs);
-    return upd.indices; // the update's own array, written by no one after the tick: no copy
+    this.refreshAll(upd.changed, recs);
+    return upd.changed; // the update's own array, written by no one after the tick: no copy
   }
 
   /** One step of the path: tick to `market`, liquidate, cover shortfalls, cascade through impact. */
@@ -395,11 +399,11 @@ export class Simulation {
   }
 
   /** Accounts among `candidates` (null: all) below maintenance margin and not yet liquidated in this step, ascending. */
-  private belowMm(candidates: readonly number[] | null, done: Set<number>): number[] {
+  private belowMm(candidates: Int32Array | null, done: Set<number>): number[] {
     const out: number[] = [];
     const below = (k: number): boolean => !done.has(k) && this.health[k] >= 2 && this.eq[k] < this.mm[k];
     if (candidates) {
-      for (const k of candidates) if (below(k)) out.push(k);
+      for (let i = 0; i < candidates.length; i++) if (below(candidates[i])) out.push(candidates[i]);
     } else {
       for (let k = 0; k < this.eq.length; k++) if (below(k)) out.push(k);
     }
@@ -460,6 +464,9 @@ function ledgerOf(book: BookEngine, model: LoadedModel, mechanism: Mechanism, in
   }
   return new CurrencyLedger(sorted.length ? sorted : ['USD'], of, pegged, initialUsd, market);
 }
+
+/** No account changed (a tick that moved nothing). */
+const NONE = new Int32Array(0);
 
 /** The step's USD totals: each currency's amounts at its closing index. */
 function sumCurrencies(r: StepReport, recs: readonly CurrencyStep[]): void {

@@ -29,7 +29,8 @@ import { ColumnParts } from '../../instruments/column-parts.js';
 import { admitRaw, inputOf, invalidResult } from './inputs.js';
 import { LoadSession, Path, type ColumnsLoader } from './load.js';
 import { MarginEngine } from '../account/runner.js';
-import { numbers, sharedI32, sharedReduceArrays } from './arrays.js';
+import { sharedI32, sharedReduceArrays } from './arrays.js';
+import { mergeAscending, ownedCopy, tickUpdate } from './update.js';
 import { accountEquity } from './equity.js';
 import { BookAccounts, tradeFits, type ResolvedAccount } from './accounts.js';
 import { Holdings } from './holdings.js';
@@ -273,14 +274,15 @@ export class BookEngine implements ScheduledBook {
    * market, of which only the given underlyings are re-read. Recomputes their instruments and
    * revaluation, re-aggregates only the rows on them, and re-reduces the accounts depending on
    * any of them — several underlyings in one pool round, with the results of ticking them one
-   * after the other. Returns the changed accounts' results.
+   * after the other. Returns the changed accounts' results. `reuse`: an earlier update's `changed`
+   * the caller no longer reads, whose buffer this update's list may take (update.ts ownedCopy).
    */
-  async tick(underlying: string | readonly string[], market: MarginMarket): Promise<BookUpdate> {
+  async tick(underlying: string | readonly string[], market: MarginMarket, reuse?: Int32Array): Promise<BookUpdate> {
     const t0 = performance.now();
     const us = tickedUnderlyings(underlying, market);
     this.market = market;
     this.engineOf = null; // the single path's runner for the new market, made if needed
-    let changed: number[] | null = null; // the accounts the tick re-margined (made while the chunks aggregate when there is a pool)
+    let changed: Int32Array | null = null; // the accounts the tick re-margined, the update's own copy (made while the chunks aggregate when there is a pool)
     const slots = us.map((u) => this.ins.underlyings.indexOf(u)).filter((s) => s >= 0);
     const t1 = performance.now();
     let t3 = t1;
@@ -302,24 +304,18 @@ export class BookEngine implements ScheduledBook {
         const poison = (): void => tasks.forEach(poisonOutputs); // the first attempts' (pool.ts run): off the path before the marks
         const round = await this.scheduler.runTick(this, moved, tasks, () => {
           ({ marksMs: riskMs, revalueMs } = this.ins.refreshSignalling(slots, market, flag, poison));
-          changed = numbers(this.touched, nList); // while the chunks aggregate, the main thread waiting for them
+          changed = ownedCopy(this.touched, nList, this.n, reuse); // while the chunks aggregate, the main thread waiting for them
         });
         if (round.stages) chunks = round.stages;
       } else for (const p of this.ins.refreshMarks(slots, market) ?? []) this.ins.revalue(p); // no scenario set: marks only (riskMs 0)
       for (const k of this.failures.accounts.keys()) this.staleEquity.add(k);
-      changed ??= numbers(this.touched, nList); // not Array.from (its iterator: slow on many accounts)
+      changed ??= ownedCopy(this.touched, nList, this.n, reuse);
     }
-    const indices = changed ?? [];
     const t4 = performance.now();
-    this.retickSingle(us, indices);
+    const all = mergeAscending(changed ?? new Int32Array(0), this.retickSingle(us));
     const t5 = performance.now();
-    let cache: BookAccountResult[] | null = null;
-    return {
-      indices,
-      results: () => (cache ??= indices.map((k) => this.result(k))),
-      ms: t5 - t0,
-      stages: { marketMs: t1 - t0, riskMs, selectMs: t3 - t1, poolMs: t4 - t3, revalueMs, singleMs: t5 - t4 }, chunks,
-    };
+    const stages = { marketMs: t1 - t0, riskMs, selectMs: t3 - t1, poolMs: t4 - t3, revalueMs, singleMs: t5 - t4 };
+    return tickUpdate(all, (k) => this.result(k), t5 - t0, stages, chunks);
   }
 
   /** Every position's value of the accounts a failed tick chunk may have left part-revalued (then reduced by the round that follows). */
@@ -330,9 +326,9 @@ export class BookEngine implements ScheduledBook {
     this.staleEquity.clear();
   }
 
-  /** Re-margins the single-path accounts touching a ticked underlying (and those whose error was missing market data). */
-  private retickSingle(underlyings: readonly string[], changed: number[]): void {
-    const nGrid = changed.length;
+  /** Re-margins the single-path accounts touching a ticked underlying (and those whose error was missing market data); returns them, ascending. */
+  private retickSingle(underlyings: readonly string[]): number[] {
+    const changed: number[] = [];
     for (const [k, us] of this.singleUnderlyings) {
       if (this.path[k] !== Path.Single) continue;
       const prev = this.single.get(k);
@@ -342,7 +338,7 @@ export class BookEngine implements ScheduledBook {
         changed.push(k);
       }
     }
-    if (changed.length > nGrid) changed.sort((a, b) => a - b); // grid accounts are pushed in order
+    return changed.length > 1 ? changed.sort((a, b) => a - b) : changed;
   }
 
   /**

@@ -32,7 +32,9 @@ export interface BookLoadReport {
 
 /** Results that changed in an incremental update, by input index. */
 export interface BookUpdate {
-  /** input indices of the accounts whose result changed, ascending */
+  /** input indices of the accounts whose result changed, ascending: the update's own array (no later tick writes it, unless the caller hands it back: BookEngine.tick's `reuse`) */
+  changed: Int32Array;
+  /** the same list as a plain array (built on first read) */
   indices: number[];
   /** their results (built on first call) */
   results: () => BookAccountResult[];
