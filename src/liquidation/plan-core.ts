@@ -86,6 +86,18 @@ export interface LiquidationPlan {
   after: { account: AccountInput; margin: MarginResultOk };
 }
 
+/** A plan's totals of `steps` steps before any is summed (finishPlan's, and a round plan's trail: plan-trail.ts). */
+export function noTotals(steps: number): LiquidationPlan['totals'] {
+  return { steps, closedNotionalUsd: 0, fees: 0, liquidatorGain: 0, securityModulePaid: 0, socialised: 0 };
+}
+
+/** One step's trade added to a plan's totals (its closed notional, fee and liquidator's gain; the steps in order from 0). */
+export function addTrade(totals: LiquidationPlan['totals'], notionalUsd: number, fee: number, liquidatorGain: number): void {
+  totals.closedNotionalUsd += notionalUsd;
+  totals.fees += fee;
+  totals.liquidatorGain += liquidatorGain;
+}
+
 export function gapOf(r: MarginFigures, target: PlanTarget, buffer: number): number {
   if (target === 'im') return r.equity - r.initialMargin;
   return r.equity - r.maintenanceMargin * (1 + buffer);
@@ -144,11 +156,9 @@ export function finishPlan(
       return (margin ??= marginOk(engine, afterAccount));
     },
   };
-  const totals = { steps: steps.length, closedNotionalUsd: 0, fees: 0, liquidatorGain: 0, securityModulePaid: 0, socialised: 0 };
+  const totals = noTotals(steps.length);
   for (const s of steps) {
-    totals.closedNotionalUsd += s.notionalUsd;
-    totals.fees += s.fee;
-    totals.liquidatorGain += s.liquidatorGain;
+    addTrade(totals, s.notionalUsd, s.fee, s.liquidatorGain);
     if (s.type !== 'close') {
       totals.securityModulePaid += s.securityModulePaid;
       totals.socialised += s.socialised;

@@ -8,7 +8,7 @@
 import type { AccountInput } from '../measures/types.js';
 import { growPlain } from '../platform/typed.js';
 import type { PositionFacts } from './execution.js';
-import type { LiquidationPlan } from './plan-core.js';
+import { addTrade, noTotals, type LiquidationPlan } from './plan-core.js';
 
 export class CloseTrail {
   /** steps recorded */
@@ -47,14 +47,10 @@ export class CloseTrail {
     this.gain[j] = gain;
   }
 
-  /** The plan's totals: finishPlan's of the same close steps (summed in step order from 0, the same doubles). */
+  /** The plan's totals: summed as finishPlan sums the same close steps (plan-core.ts addTrade, in step order from 0: the same doubles). */
   totals(): LiquidationPlan['totals'] {
-    const totals = { steps: this.n, closedNotionalUsd: 0, fees: 0, liquidatorGain: 0, securityModulePaid: 0, socialised: 0 };
-    for (let j = 0; j < this.n; j++) {
-      totals.closedNotionalUsd += this.notional[j];
-      totals.fees += this.fee[j];
-      totals.liquidatorGain += this.gain[j];
-    }
+    const totals = noTotals(this.n);
+    for (let j = 0; j < this.n; j++) addTrade(totals, this.notional[j], this.fee[j], this.gain[j]);
     return totals;
   }
 }
