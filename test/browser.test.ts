@@ -7,7 +7,7 @@
  * use (no silent fallback). A screenshot is kept in .test-results/ as the test's artefact.
  * Skipped, with the reason, where Chromium is absent (.ci/run installs it).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,7 +20,7 @@ import { defaultMarket, resolveMarket } from '../src/market/index.js';
 import { marginPricerName } from '../src/scenarios/pricer.js';
 import { priceOptions } from '../src/pricing/index.js';
 
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+import { CHROMIUM, CHROMIUM_FLAGS } from './support/chromium.js';
 const root = findPackageRoot();
 const account = {
   id: 'browser-1',
@@ -88,7 +88,7 @@ describe.skipIf(!CHROMIUM)(`core in headless Chromium${CHROMIUM ? '' : ' (skippe
     const browser = await chromium.launchPersistentContext(userDir, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [...CHROMIUM_FLAGS],
     });
     try {
       const page = await browser.newPage();

@@ -6,7 +6,7 @@
  * Screenshots are kept in .test-results/ (CI artefacts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -22,12 +22,11 @@ import { startServer, type Server } from '../src/serve/server.js';
 import { generateBook } from '../src/io/gen-book.js';
 import { Simulation } from '../src/liquidation/simulate.js';
 import { playgroundDir } from '../src/serve/static.js';
+import { CHROMIUM, CHROMIUM_FLAGS } from './support/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const dir = playgroundDir();
-const why = !existsSync(CHROMIUM) ? `no ${CHROMIUM} (apt-get install -y chromium)` : dir === null ? 'dist/playground not built (npm run build)' : '';
+const why = !CHROMIUM ? 'no /usr/bin/chromium (apt-get install -y chromium)' : dir === null ? 'dist/playground not built (npm run build)' : '';
 const ARTEFACTS = join(process.cwd(), '.test-results');
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let server: Server;
 let context: BrowserContext;
@@ -61,7 +60,7 @@ describe.skipIf(why !== '')(`playground in Chromium (playwright-core, executable
   beforeAll(async () => {
     server = await startServer({ market: defaultMarket(), port: 0, playground: dir });
     profile = mkdtempSync(join(tmpdir(), 'om-chromium-')); // a fresh --user-data-dir (playwright passes it)
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_FLAGS], viewport: { width: 1440, height: 900 }, acceptDownloads: true });
     mkdirSync(ARTEFACTS, { recursive: true });
   });
   afterAll(async () => {
@@ -71,11 +70,10 @@ describe.skipIf(why !== '')(`playground in Chromium (playwright-core, executable
   });
 
   it('shows the default portfolio’s margin without any click; first figure within 1 s of page load', async () => {
-    // The first load in this fresh profile compiles every script cold (no code cache yet: about 1.0–1.4 s on a 2-vCPU
-    // host); later loads are a returning visitor's. Up to five loads, the best one counts; all are logged. The browser
-    // files run after every other suite (vitest.config.ts), so no book run shares the cores with Chromium.
+    // Up to three loads, the best one counts; all are logged. The browser files run after every other suite
+    // (vitest.config.ts), so no book run shares the cores with Chromium.
     const times: number[] = [];
-    for (let attempt = 0; attempt < 5; attempt++) {
+    for (let attempt = 0; attempt < 3; attempt++) {
       if (page) await page.close();
       const { page: p, loadedAt } = await openPage();
       page = p;
