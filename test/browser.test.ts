@@ -19,8 +19,8 @@ import { MarginEngine } from '../src/runner/account/runner.js';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
 import { marginPricerName } from '../src/scenarios/pricer.js';
 import { priceOptions } from '../src/pricing/index.js';
-
 import { CHROMIUM, CHROMIUM_FLAGS } from './support/chromium.js';
+
 const root = findPackageRoot();
 const account = {
   id: 'browser-1',
