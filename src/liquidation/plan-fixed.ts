@@ -450,10 +450,10 @@ export class FixedPricePlanner {
     return finishPlan(this.engine, this.account, this.mech, this.spec, before, g0, this.steps, restored, reason, this.after(), this.cur);
   }
 
-  /** The plan into its trail: its steps, and the account after them when it took one. */
+  /** The plan into its trail: its steps, and what the account after them is built from (accountOf's remaining sizes and balances: built()) when it took one. */
   runTrail(): void {
     this.walk();
-    if (this.trail!.n > 0) this.trail!.account = this.after();
+    if (this.trail!.n > 0) this.trail!.end(this.remaining, this.n, this.collateral);
   }
 
   /** The account the plan has reached, as its after account (in full). */

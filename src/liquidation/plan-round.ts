@@ -11,8 +11,10 @@
  * plan reads the security module's balance at its turn) plan on the main thread, one account
  * after the other: the same function, the same figures.
  *
- * Each plan comes back as what the step books: its steps and totals, the account after it, and
- * the liquidators' flow of each step (underlying, notional, delta in coin) in step order.
+ * Each plan comes back as what the step books: its totals, the account after it, and the
+ * liquidators' flow of each step (underlying, notional, delta in coin) in step order. From a
+ * worker, the account after it is rebuilt on the main thread's own account, from each position's
+ * remaining size and the plan's balances (plan-wire.ts): the same account an in-process plan builds.
  */
 import { ErrorCodes, OptmarginError, type ErrorCode } from '../errors.js';
 import { MarginEngine } from '../runner/account/runner.js';
@@ -25,23 +27,20 @@ import type { ValuedInstruments } from '../instruments/table.js';
 import type { AccountInput, LoadedModel, MarginModel } from '../measures/types.js';
 import type { BookEngine } from '../runner/book/runner.js';
 import { jobModuleUrl, type JobTask } from '../runner/book/pool.js';
-import { deltaQty, notionalUsd, positionFacts } from './execution.js';
+import { accountOf, deltaQty, notionalUsd, positionFacts } from './execution.js';
 import { loadMechanism, type Mechanism } from './mechanism.js';
 import { hashed, hashedAs } from './paths.js';
 import { planLiquidation, planTrail, type LiquidationPlan } from './plan.js';
 import { CloseTrail } from './plan-trail.js';
+import { PlanWriter, readPlans, type FlowEntry, type WirePlan, type WirePlans } from './plan-wire.js';
 
-/** A plan as the step books it (no after.margin: the book re-margins the account). */
-export interface RoundPlan {
-  totals: LiquidationPlan['totals'];
-  /** the underlying it closed the most notional of (the shortfall desk's, when the account ends bankrupt) */
-  underlying: string;
-  account: AccountInput;
-  /** per liquidator trade, in step order: underlying, notional (USD), net delta bought (coin) */
-  flowU: string[];
-  flowNotional: number[];
-  flowCoin: number[];
-}
+/**
+ * A plan as the step books it (no after.margin: the book re-margins the account): its totals; the
+ * underlying it closed the most notional of (the shortfall desk's, when the account ends
+ * bankrupt); the account after it; per liquidator trade, in step order, the underlying, notional
+ * (USD) and net delta bought (coin).
+ */
+export type RoundPlan = WirePlan;
 
 /** This module as the workers import it (resolved when first needed: the browser's bundle has no file URLs). */
 let moduleUrl: string | null = null;
@@ -59,18 +58,39 @@ export function roundPlan(engine: MarginEngine, a: AccountInput, mechanism: Mech
   const n = trail.n;
   if (n === 0) return null;
   // the flow's arrays made at their length (not grown step by step)
-  const out: RoundPlan = { totals: trail.totals(), underlying: '', account: trail.account!, flowU: new Array<string>(n), flowNotional: new Array<number>(n), flowCoin: new Array<number>(n) };
-  const closed = new ClosedNotional();
+  const account = accountOf(a, trail.remaining, trail.collateral!);
+  const out: RoundPlan = { totals: trail.totals(), underlying: mainUnderlying(), account, flowU: new Array<string>(n), flowNotional: new Array<number>(n), flowCoin: new Array<number>(n) };
+  const e: FlowEntry = { underlying: '', notional: 0, coin: 0 };
   for (let j = 0; j < n; j++) {
-    const f = trail.facts[trail.position[j]];
-    const notional = trail.notional[j];
-    out.flowU[j] = f.underlying;
-    out.flowNotional[j] = notional;
-    out.flowCoin[j] = -deltaQty(engine.table, f, -trail.size[j]); // the liquidator sells what the account was long
-    closed.add(f.underlying, notional);
+    flowEntry(engine, j, e);
+    out.flowU[j] = e.underlying;
+    out.flowNotional[j] = e.notional;
+    out.flowCoin[j] = e.coin;
   }
-  out.underlying = closed.main();
   return out;
+}
+
+/** A fixed-price plan of one account written for the main thread (a pool's chunk: plan-wire.ts); false when the mechanism is a Dutch auction (not planned). */
+function writePlan(engine: MarginEngine, a: AccountInput, mechanism: Mechanism, prior: Readonly<Record<string, number>>, out: PlanWriter): boolean {
+  if (!planTrail(engine, a, { mechanism, priorNotional: prior as Record<string, number>, validated: true }, trail)) return false;
+  if (trail.n === 0) out.none();
+  else out.plan(trail.remaining, a.positions.length, trail.collateral!, trail.totals(), mainUnderlying(), trail.n, (j, e) => flowEntry(engine, j, e));
+  return true;
+}
+
+/** The trail's step j as the liquidators' flow: the closed position's underlying, the notional, the coin delta the liquidator takes (it sells what the account was long). */
+function flowEntry(engine: MarginEngine, j: number, out: FlowEntry): void {
+  const f = trail.facts[trail.position[j]];
+  out.underlying = f.underlying;
+  out.notional = trail.notional[j];
+  out.coin = -deltaQty(engine.table, f, -trail.size[j]);
+}
+
+/** The underlying the trail's steps closed the most notional of, summed in step order ('' when none). */
+function mainUnderlying(): string {
+  const closed = new ClosedNotional();
+  for (let j = 0; j < trail.n; j++) closed.add(trail.facts[trail.position[j]].underlying, trail.notional[j]);
+  return closed.main();
 }
 
 /** A Dutch auction's round plan: its bidders' flow, from the steps of its plan (no close step: its underlying is ''). */
@@ -135,7 +155,7 @@ interface MarketSpec {
   priceMult: Record<string, number>;
 }
 
-/** A chunk's job: the accounts, and the plans back, cross as JSON text (a structured clone of many small objects costs the main thread several times more). */
+/** A chunk's job: the accounts cross as JSON text (a structured clone of many small objects costs the main thread several times more); the plans come back as plan-wire.ts writes them. */
 export interface PlanChunkInput {
   market: MarketSpec;
   model: { hash: string; params: MarginModel };
@@ -157,8 +177,8 @@ export interface ChunkValues {
   rows: number[];
 }
 
-/** `plans`: JSON of (RoundPlan | null)[] */
-export type PlanChunkOutput = { plans: string } | { error: { code: ErrorCode; message: string; path?: string } };
+/** `plans`: the chunk's plans, as plan-wire.ts writes them */
+export type PlanChunkOutput = { plans: WirePlans } | { error: { code: ErrorCode; message: string; path?: string } };
 
 const snapshotJson = new WeakMap<object, string>();
 
@@ -225,8 +245,10 @@ export async function planRound(
   const jobs: JobTask[] = [];
   const modelSpec = { hash: model.hash, params: model.params };
   const known = bookValues(book, market, model) !== null;
+  // each chunk's accounts as sent: its plans' accounts after are rebuilt on them (plan-wire.ts)
+  const bases: AccountInput[][] = [];
   for (let c = 0; c * CHUNK < todo.length; c++) {
-    const accounts = todo.slice(c * CHUNK, (c + 1) * CHUNK).map((k) => book.account(k, true));
+    const accounts = (bases[c] = todo.slice(c * CHUNK, (c + 1) * CHUNK).map((k) => book.account(k, true)));
     const values = known ? chunkValues(book.ins, accounts) : null;
     const input: PlanChunkInput = { market: spec, model: modelSpec, mechanism, prior: { ...prior }, accounts: JSON.stringify(accounts), count: accounts.length, values };
     jobs.push({ kind: 'job', chunk: c, module: (moduleUrl ??= jobModuleUrl(import.meta.url)), input });
@@ -248,25 +270,31 @@ export async function planRound(
     (t, answer) => {
       if (failure !== null || t.kind !== 'job') return;
       const a = answer as PlanChunkOutput;
-      if ('error' in a) failure = new OptmarginError(a.error.code, a.error.message, a.error.path);
-      else answers[t.chunk] = JSON.parse(a.plans) as (RoundPlan | null)[];
-      // an error while booking ends the round (never a retried chunk: a chunk is booked once)
+      if ('error' in a) {
+        failure = new OptmarginError(a.error.code, a.error.message, a.error.path);
+        return;
+      }
+      // an error while reading or booking ends the round (never a retried chunk: a chunk is booked once)
       try {
+        answers[t.chunk] = readPlans(a.plans, bases[t.chunk]);
         bookReady();
       } catch (e) {
         failure = e;
       }
     },
-    (t: JobTask, answer) => {
-      const a = answer as PlanChunkOutput | undefined;
-      if (!a || typeof a !== 'object') return `plan chunk ${t.chunk} returned nothing`;
-      if ('plans' in a && typeof a.plans !== 'string') return `plan chunk ${t.chunk} returned no plans`;
-      return null;
-    },
+    checkAnswer,
   );
   if (failure !== null) throw failure;
   if (run.failed.length > 0) throw new OptmarginError(ErrorCodes.WORKER_FAILED, `plan chunk ${run.failed[0].chunk} failed on every attempt: ${run.failed[0].message}`);
   if (next !== jobs.length) throw new OptmarginError(ErrorCodes.INTERNAL, `plan chunks booked ${next} of ${jobs.length}`);
+}
+
+/** A plan chunk's answer as the pool checks it (a malformed one is retried). */
+function checkAnswer(t: JobTask, answer: unknown): string | null {
+  const a = answer as PlanChunkOutput | undefined;
+  if (!a || typeof a !== 'object') return `plan chunk ${t.chunk} returned nothing`;
+  if ('plans' in a && !(typeof a.plans?.head === 'string' && a.plans.num instanceof Float64Array)) return `plan chunk ${t.chunk} returned no plans`;
+  return null;
 }
 
 /** Per thread: the resolved bases, models and mechanisms met (a few: one book, one path). */
@@ -321,7 +349,9 @@ export default function planChunk(input: PlanChunkInput): PlanChunkOutput {
     } else if (input.values) round.known.add(input.values);
     const mech = remember(mechanisms, JSON.stringify(input.mechanism), () => loadMechanism(input.mechanism));
     const accounts = JSON.parse(input.accounts) as AccountInput[];
-    return { plans: JSON.stringify(accounts.map((a) => roundPlan(round!.engine, a, mech, input.prior))) };
+    const out = new PlanWriter();
+    for (const a of accounts) if (!writePlan(round.engine, a, mech, input.prior, out)) throw new OptmarginError(ErrorCodes.INTERNAL, `a pool's plan chunk was given the Dutch-auction mechanism ${mech.id}`);
+    return { plans: out.done() };
   } catch (e) {
     if (!(e instanceof OptmarginError)) throw e;
     return { error: { code: e.code, message: e.message, path: e.path } };

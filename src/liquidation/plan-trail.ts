@@ -3,9 +3,10 @@
  * position, the account's trade, its notional, fee and liquidator's gain, in typed arrays reused
  * plan after plan — no step object per step (a deep crash's plans take about 50 steps each; the
  * round reads none of a step's figures). With them, the planner's facts of the account's positions
- * (the round's flow reads each closed position's underlying and delta) and the account after the plan.
+ * (the round's flow reads each closed position's underlying and delta) and what the account after
+ * the plan is built from: each position's remaining size and the plan's account-level balances
+ * (execution.ts accountOf; built where it is booked: plan-round.ts, plan-wire.ts).
  */
-import type { AccountInput } from '../measures/types.js';
 import { growPlain } from '../platform/typed.js';
 import type { PositionFacts } from './execution.js';
 import { addTrade, noTotals, type LiquidationPlan } from './plan-core.js';
@@ -21,14 +22,22 @@ export class CloseTrail {
   gain = new Float64Array(64);
   /** the plan's facts of each position of its input account */
   facts: readonly PositionFacts[] = [];
-  /** the account after the plan (set when it took a step) */
-  account: AccountInput | null = null;
+  /** after the plan (set when it took a step): the remaining size of each position of its input account, in their order, and its balances */
+  remaining = new Float64Array(64);
+  collateral: Record<string, number> | null = null;
 
   /** A new plan: no step yet. */
   begin(facts: readonly PositionFacts[]): void {
     this.n = 0;
     this.facts = facts;
-    this.account = null;
+    this.collateral = null;
+  }
+
+  /** The plan's end: the first `n` remaining sizes and the balances (the planner's own object: it no longer changes them). */
+  end(remaining: Float64Array, n: number, collateral: Record<string, number>): void {
+    if (this.remaining.length < n) this.remaining = growPlain(this.remaining, n);
+    this.remaining.set(remaining.subarray(0, n));
+    this.collateral = collateral;
   }
 
   add(position: number, size: number, notional: number, fee: number, gain: number): void {

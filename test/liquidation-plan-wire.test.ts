@@ -1,0 +1,90 @@
+/**
+ * A pool chunk's plans on the wire (src/liquidation/plan-wire.ts): the account after each plan is
+ * rebuilt on the account the main thread sent — each position's remaining size, the plan's
+ * balances — with every double as written (−0 included); a malformed answer is an engine fault
+ * (OPTMARGIN_INTERNAL), never booked. Expected accounts written by hand from the rule of
+ * execution.ts accountOf: a position whose rest is within 1e-12 of its size is closed, and in
+ * isolated mode its attached collateral returns to the account's balances.
+ */
+import { describe, expect, it } from 'vitest';
+import { PlanWriter, readPlans, type FlowEntry } from '../src/liquidation/plan-wire.js';
+import type { AccountInput } from '../src/instruments/types.js';
+import { OptmarginError } from '../src/errors.js';
+
+const base: AccountInput = {
+  id: 'iso-1',
+  mode: 'isolated',
+  collateral: { BTC: 0.5 },
+  positions: [
+    { instrument: 'BTC-PERPETUAL', size: 100_000, entryPrice: 95_000, collateral: { BTC: 0.2 } },
+    { instrument: 'BTC-27MAR26-80000-P', size: -2, collateral: { BTC: 0.3, USDC: 1_000 } },
+    { instrument: 'ETH-PERPETUAL', size: 30_000 },
+  ],
+};
+const totals = { steps: 3, closedNotionalUsd: 150_000.25, fees: 612.5, liquidatorGain: 0.1 + 0.2, securityModulePaid: 0, socialised: 0 };
+const flows: FlowEntry[] = [
+  { underlying: 'BTC', notional: 100_000, coin: -1.0526315789473684 },
+  { underlying: 'BTC', notional: 50_000.25, coin: 0.7 },
+  { underlying: 'ETH', notional: 0.1, coin: -0 },
+];
+
+function written(remaining: number[], collateral: Record<string, number>): ReturnType<PlanWriter['done']> {
+  const w = new PlanWriter();
+  w.none();
+  w.plan(Float64Array.from(remaining), 3, collateral, totals, 'BTC', flows.length, (j, e) => Object.assign(e, flows[j]));
+  return w.done();
+}
+
+describe('round plans on the wire', () => {
+  it('the account after the plan, its totals and its flow, read back exactly on the account sent', () => {
+    // the perpetual reduced to 40 000, the put closed to within 1e-12 of its size (its collateral returns), the ETH perpetual untouched
+    const plans = readPlans(written([40_000, -2e-13, 30_000], { BTC: 0.5 + 0.01, USDC: -0 }), [base, base]);
+    expect(plans[0]).toBeNull();
+    const p = plans[1]!;
+    expect(p.totals).toEqual(totals);
+    expect(p.underlying).toBe('BTC');
+    expect(p.account).toEqual({
+      id: 'iso-1',
+      mode: 'isolated',
+      collateral: { BTC: 0.5 + 0.01 + 0.3, USDC: 1_000 },
+      positions: [
+        { instrument: 'BTC-PERPETUAL', size: 40_000, entryPrice: 95_000, collateral: { BTC: 0.2 } },
+        { instrument: 'ETH-PERPETUAL', size: 30_000 },
+      ],
+    });
+    // an untouched position is the object sent (what the book compares against), a resized one a copy
+    expect(p.account.positions[1]).toBe(base.positions[2]);
+    expect(p.account.positions[0]).not.toBe(base.positions[0]);
+    expect(p.flowU).toEqual(['BTC', 'BTC', 'ETH']);
+    expect(p.flowNotional).toEqual([100_000, 50_000.25, 0.1]);
+    expect(p.flowCoin[0]).toBe(-1.0526315789473684);
+    expect(Object.is(p.flowCoin[2], -0)).toBe(true);
+  });
+
+  it('a balance of −0 stays −0 (JSON would have made it 0)', () => {
+    const p = readPlans(written([100_000, -2, 30_000], { BTC: 0.5, USDC: -0 }), [base, base])[1]!;
+    expect(Object.keys(p.account.collateral)).toEqual(['BTC', 'USDC']);
+    expect(Object.is(p.account.collateral.USDC, -0)).toBe(true);
+  });
+
+  it('malformed answers are OPTMARGIN_INTERNAL', () => {
+    const good = written([1, -2, 3], { BTC: 1 });
+    const internal = (f: () => unknown, message: RegExp): void => {
+      try {
+        f();
+        expect.unreachable('no error');
+      } catch (e) {
+        expect(e).toBeInstanceOf(OptmarginError);
+        expect((e as OptmarginError).code).toBe('OPTMARGIN_INTERNAL');
+        expect((e as OptmarginError).message).toMatch(message);
+      }
+    };
+    internal(() => readPlans(good, [base]), /2 plans for 1 accounts/);
+    internal(() => readPlans({ ...good, num: good.num.subarray(0, good.num.length - 1) }, [base, base]), /3 positions, 3 flow entries/);
+    internal(() => readPlans({ ...good, num: Float64Array.of(...good.num, 7) }, [base, base]), /1 numbers left over/);
+    internal(() => readPlans(good, [base, { ...base, positions: base.positions.slice(1) }]), /plan 1: 3 positions/);
+    const bad = Float64Array.from(good.num);
+    bad[2 + 6 + 3 + 1] = 9; // the first flow entry's underlying index
+    internal(() => readPlans({ ...good, num: bad }, [base, base]), /names underlying #9 of 2/);
+  });
+});
