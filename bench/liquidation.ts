@@ -130,7 +130,7 @@ async function crashSteps(market: Market, accounts: AccountInput[], model: strin
       ms.push(r.ms);
       const st = r.stages;
       const residual = r.currencies.map((c) => `${c.currency} ${Math.abs(c.ledger.residual).toExponential(0)}`).join(', ');
-      rows.push(`| ${label} | ${accounts.length.toLocaleString('en-US')} | BTC −${3 * s} % | ${r.ms.toFixed(0)} ms | ${cpuMs(c0).toFixed(0)} ms | ${st.tickMs.toFixed(0)} / ${st.liquidateMs.toFixed(0)} / ${st.shortfallMs.toFixed(0)} / ${st.compactMs.toFixed(0)} | ${r.ticks} (${(st.tickMs / Math.max(1, r.ticks)).toFixed(0)} ms) | ${r.liquidated} | ${r.rounds} | ${residual} |`);
+      rows.push(`| ${label} | ${accounts.length.toLocaleString('en-US')} | BTC −${3 * s} % | ${r.ms.toFixed(0)} ms | ${cpuMs(c0).toFixed(0)} ms | ${st.tickMs.toFixed(0)} / ${st.liquidateMs.toFixed(0)} (${st.bookMs.toFixed(0)}) / ${st.shortfallMs.toFixed(0)} / ${st.compactMs.toFixed(0)} | ${r.ticks} (${(st.tickMs / Math.max(1, r.ticks)).toFixed(0)} ms) | ${r.liquidated} | ${r.rounds} | ${residual} |`);
     }
   } finally {
     await sim.close();
@@ -173,9 +173,9 @@ async function stepLines(market: Market, accounts: AccountInput[], pmeAccounts: 
   const n = accounts.length.toLocaleString('en-US');
   return [
     '',
-    `One simulation step with liquidations (deribit-incremental, 2 threads, insurance fund 1e9 USD — each currency's fund at its index — so that bad debt is covered by the fund): BTC falls 3 % more at each step; every step ticks the moved underlyings (BTC, and ETH when the previous step's impact reaches it) in one book tick, liquidates, and repeats — one more book tick of the underlyings moved — while the liquidators' flow moves a price by more than the impact tolerance (10 bp; ≤ 5 rounds): a step's tick stage is one book tick per round that ticks. Baseline: the book engine's tick of the same BTC move alone, ${GRID}, ${n} accounts: median ${tick.toFixed(0)} ms. ${load()}.`,
+    `One simulation step with liquidations (deribit-incremental, 2 threads, insurance fund 1e9 USD — each currency's fund at its index — so that bad debt is covered by the fund): BTC falls 3 % more at each step; every step ticks the moved underlyings (BTC, and ETH when the previous step's impact reaches it) in one book tick, liquidates, and repeats — one more book tick of the underlyings moved — while the liquidators' flow moves a price by more than the impact tolerance (10 bp; ≤ 5 rounds): a step's tick stage is one book tick per round that ticks. The liquidate stage is the rounds' plans and their booking; in parentheses the booking's part: each liquidated account edited in the book, re-margined and entered in the ledger (on the main thread; with the plans on the pool, as their chunks arrive). Baseline: the book engine's tick of the same BTC move alone, ${GRID}, ${n} accounts: median ${tick.toFixed(0)} ms. ${load()}.`,
     '',
-    '| model | accounts | step | total (wall) | CPU, all threads | tick / liquidate / shortfall / re-layout (wall, ms) | book ticks (ms each) | accounts liquidated | rounds | ledger residual per currency |',
+    '| model | accounts | step | total (wall) | CPU, all threads | tick / liquidate (of which booking) / shortfall / re-layout (wall, ms) | book ticks (ms each) | accounts liquidated | rounds | ledger residual per currency |',
     '|---|---|---|---|---|---|---|---|---|---|',
     ...grid.rows,
     ...pooled.rows,
@@ -219,7 +219,7 @@ async function pathLines(market: Market, accounts: AccountInput[], nSteps: numbe
   const sum = (f: (r: StepReport) => number): number => reports.reduce((a, r) => a + f(r), 0);
   const liquidated = sum((r) => r.liquidated);
   const perStep = (s * 1000) / nSteps;
-  const stages = `tick ${(sum((r) => r.stages.tickMs) / 1000).toFixed(1)} s in ${sum((r) => r.ticks).toLocaleString('en-US')} book ticks, liquidate ${(sum((r) => r.stages.liquidateMs) / 1000).toFixed(1)} s, shortfall ${(sum((r) => r.stages.shortfallMs) / 1000).toFixed(1)} s, re-layout ${(sum((r) => r.stages.compactMs) / 1000).toFixed(1)} s in ${reports.filter((r) => r.stages.compactMs > 0.5).length} steps`;
+  const stages = `tick ${(sum((r) => r.stages.tickMs) / 1000).toFixed(1)} s in ${sum((r) => r.ticks).toLocaleString('en-US')} book ticks, liquidate ${(sum((r) => r.stages.liquidateMs) / 1000).toFixed(1)} s (booking ${(sum((r) => r.stages.bookMs) / 1000).toFixed(1)} s), shortfall ${(sum((r) => r.stages.shortfallMs) / 1000).toFixed(1)} s, re-layout ${(sum((r) => r.stages.compactMs) / 1000).toFixed(1)} s in ${reports.filter((r) => r.stages.compactMs > 0.5).length} steps`;
   const head = `A random-walk path (daily σ 3 % BTC / 4 % ETH, clamped to −60 %…+150 %), ${GRID}, deribit-incremental, ${accounts.length.toLocaleString('en-US')} accounts, ${nSteps.toLocaleString('en-US')} steps measured: ${s.toFixed(1)} s wall, ${cpuS.toFixed(1)} s CPU on all threads (${perStep.toFixed(0)} ms per step; first ${k} steps ${mean(reports.slice(0, k)).toFixed(0)} ms, last ${k} ${mean(reports.slice(-k)).toFixed(0)} ms per step; ${stages}), ${liquidated.toLocaleString('en-US')} account liquidations. `;
   const last =
     nSteps >= 1000

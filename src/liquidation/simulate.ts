@@ -95,8 +95,8 @@ export interface StepReport extends ShortfallTotals {
   /** per margin currency (sorted): its ledger and shortfall figures in its own units */
   currencies: CurrencyStep[];
   ms: number;
-  /** wall ms: ticks, plans and their booking, shortfall desk, and the re-layout of the book (compactIfDead; 0 in most steps) */
-  stages: { tickMs: number; liquidateMs: number; shortfallMs: number; compactMs: number };
+  /** wall ms: ticks, plans and their booking (bookMs: the booking's part — the book's edit and refresh of each account, the ledger), shortfall desk, and the re-layout of the book (compactIfDead; 0 in most steps) */
+  stages: { tickMs: number; liquidateMs: number; bookMs: number; shortfallMs: number; compactMs: number };
 }
 
 export interface BookSummaryBefore {
@@ -308,7 +308,7 @@ export class Simulation {
     this.stepStartEq.set(this.eq);
     const r: StepReport = {
       step: ++this.steps, label, spot: {}, impact: {}, rounds: 0, ticks: 0, liquidated: 0, liquidatedAccounts: [], volumeUsd: 0, fees: 0, liquidatorGain: 0, marketPnl: 0, ...emptyShortfall(), insuranceFund: 0, accountsFailed: 0,
-      ledger: { accounts: 0, liquidators: 0, insuranceFund: 0, printed: 0, residual: 0 }, currencies: recs, ms: 0, stages: { tickMs: 0, liquidateMs: 0, shortfallMs: 0, compactMs: 0 },
+      ledger: { accounts: 0, liquidators: 0, insuranceFund: 0, printed: 0, residual: 0 }, currencies: recs, ms: 0, stages: { tickMs: 0, liquidateMs: 0, bookMs: 0, shortfallMs: 0, compactMs: 0 },
     };
     await this.compactIfDead();
     this.ticks = 0;
@@ -332,9 +332,11 @@ export class Simulation {
       // planned on the pool's workers (plan-round.ts), booked here in account order
       const round = { book: this.book, model: this.model, mechanism: this.mechanism, market: this.market, pool: this.poolPlans };
       await planRound(round, todo, { ...cum }, (k) => this.ledger.funds[this.ledger.of[k]].balance, (k, plan) => {
+        const tk = performance.now();
         this.liquidate(k, plan, cum, net, r, recs[this.ledger.of[k]]);
         // the deficit as the book margins the account after the plan (the ledger's figures)
         if (this.eq[k] < 0) this.shortfall.add(k, -this.eq[k], plan.underlying, plan.totals.closedNotionalUsd);
+        r.stages.bookMs += performance.now() - tk;
       });
       const tb = performance.now();
       r.stages.liquidateMs += tb - ta;
