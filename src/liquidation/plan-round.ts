@@ -57,8 +57,8 @@ export function roundPlan(engine: MarginEngine, a: AccountInput, mechanism: Mech
   if (!planTrail(engine, a, opts, trail)) return auctionRoundPlan(engine, a, planLiquidation(engine, a, opts));
   const n = trail.n;
   if (n === 0) return null;
-  // the flow's arrays made at their length (not grown step by step)
   const account = accountOf(a, trail.remaining, trail.collateral!);
+  // the flow's arrays made at their length (not grown step by step)
   const out: RoundPlan = { totals: trail.totals(), underlying: mainUnderlying(), account, flowU: new Array<string>(n), flowNotional: new Array<number>(n), flowCoin: new Array<number>(n) };
   const e: FlowEntry = { underlying: '', notional: 0, coin: 0 };
   for (let j = 0; j < n; j++) {
