@@ -178,6 +178,27 @@ describe('rule-based standard margin (Deribit formulas, hand-checked)', () => {
     expect(cross.health).toBe('healthy');
   });
 
+  it('isolated: a negative account-level balance larger than the positions\' equity makes the account bankrupt, on both kinds of model', () => {
+    // by hand: equity = own balance + Σ positions' own collateral (P&L 0: no entry price, valued at mark) = −7000 + 5000 + 1500 = −500 < 0
+    const positions = [
+      { instrument: 'BTC_USDC-PERPETUAL', size: 1, collateral: { USDC: 5000 } },
+      { instrument: 'BTC_USDC-PERPETUAL', size: -1, collateral: { USDC: 1500 } },
+    ];
+    const grid = createMarginEngine({ market, model: 'deribit-pm-2024.1' });
+    for (const e of [eng, grid]) {
+      const bad = ok(e.margin({ id: 'n', mode: 'isolated', collateral: { USDC: -7000 }, positions }));
+      expect(bad.equity).toBeCloseTo(-500, 6);
+      expect(bad.health).toBe('bankrupt');
+      expect(bad.marginRatio).toBeNull();
+      // −6000: equity +500 ≥ 0, so the account's health is its worst position's, as each position's own is unchanged
+      const owing = ok(e.margin({ id: 'o', mode: 'isolated', collateral: { USDC: -6000 }, positions }));
+      expect(owing.equity).toBeCloseTo(500, 6);
+      const order = ['healthy', 'margin call', 'liquidatable', 'bankrupt'];
+      expect(owing.health).toBe(order[Math.max(...owing.positions.map((p) => order.indexOf(p.health!)))]);
+      expect(owing.positions.map((p) => p.health)).toEqual(bad.positions.map((p) => p.health));
+    }
+  });
+
   it('health thresholds: margin call, liquidatable, bankrupt', () => {
     const acc = (usdc: number): AccountInput => ({ id: 'h', mode: 'cross', collateral: { USDC: usdc }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1 }] });
     expect(ok(eng.margin(acc(1500))).health).toBe('margin call');

@@ -220,7 +220,7 @@ export interface RoundContext {
 
 /**
  * The plans of one round: `todo` accounts (ascending), each planned on `market` with impact priced
- * on `prior`, handed to `take` in todo's order (an account with nothing to close is skipped). On
+ * on `prior`, handed to `take` in todo's order (null: its plan closes nothing). On
  * the book's pool when asked (`pool`), the market can cross threads and the mechanism is
  * fixed-price; else here.
  */
@@ -229,7 +229,7 @@ export async function planRound(
   todo: readonly number[],
   prior: Readonly<Record<string, number>>,
   fundBalance: (k: number) => number,
-  take: (k: number, plan: RoundPlan) => void,
+  take: (k: number, plan: RoundPlan | null) => void,
 ): Promise<void> {
   const spec = pool && mechanism.mechanism !== 'dutch-auction' ? marketSpec(market) : null;
   if (!spec) {
@@ -237,8 +237,7 @@ export async function planRound(
     // the instruments' scenario values copied from the book's matrix (the book is on this round's market: its tick priced them)
     const engine = new MarginEngine({ market: hashed(market), model, knownValues: bookValues(book, market, model), valued: bookValued(book, market) });
     for (const k of todo) {
-      const plan = roundPlan(engine, book.account(k, true), mechanism, prior, fundBalance(k));
-      if (plan) take(k, plan);
+      take(k, roundPlan(engine, book.account(k, true), mechanism, prior, fundBalance(k)));
     }
     return;
   }
@@ -261,7 +260,7 @@ export async function planRound(
     for (; next < jobs.length && answers[next] && failure === null; next++) {
       const plans = answers[next]!;
       if (plans.length !== Math.min(CHUNK, todo.length - next * CHUNK)) throw new OptmarginError(ErrorCodes.INTERNAL, `plan chunk ${next} returned ${plans.length} plans`);
-      for (let i = 0; i < plans.length; i++) if (plans[i]) take(todo[next * CHUNK + i], plans[i]!);
+      for (let i = 0; i < plans.length; i++) take(todo[next * CHUNK + i], plans[i]);
     }
   };
   const run = await book.pool.run(

@@ -8,7 +8,8 @@
  *               each plan's impact is priced on the notional of the step's earlier rounds, not on
  *               the plans before it in the round; the book takes the account after the plan
  *               (BookEngine.replace: an in-place edit of its rows);
- *   3. shortfall a bankrupt account's negative equity is covered by the insurance fund, then
+ *   3. shortfall a bankrupt account's negative equity (after its plan, or when its plan closes
+ *               nothing) is covered by the insurance fund, then
  *               socialised among the step's winners pro rata to their step profit, or deleveraged
  *               against ranked counterparties (ADL) — shortfall-book.ts;
  *   4. impact   the liquidators' cumulative net flow of the step per underlying moves its price
@@ -333,9 +334,10 @@ export class Simulation {
       const round = { book: this.book, model: this.model, mechanism: this.mechanism, market: this.market, pool: this.poolPlans };
       await planRound(round, todo, { ...cum }, (k) => this.ledger.funds[this.ledger.of[k]].balance, (k, plan) => {
         const tk = performance.now();
-        this.liquidate(k, plan, cum, net, r, recs[this.ledger.of[k]]);
-        // the deficit as the book margins the account after the plan (the ledger's figures)
-        if (this.eq[k] < 0) this.shortfall.add(k, -this.eq[k], plan.underlying, plan.totals.closedNotionalUsd);
+        if (plan) this.liquidate(k, plan, cum, net, r, recs[this.ledger.of[k]]);
+        // a bankrupt account's deficit as the book margins it after its plan (the ledger's figures) — also when the plan closes
+        // nothing (no position left, or no step improves it: a negative balance no liquidation can reduce)
+        if (this.eq[k] < 0) this.shortfall.add(k, -this.eq[k], plan?.underlying ?? '', plan?.totals.closedNotionalUsd ?? 0);
         r.stages.bookMs += performance.now() - tk;
       });
       const tb = performance.now();

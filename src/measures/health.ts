@@ -14,6 +14,17 @@ export function healthCode(equity: number, im: number, mm: number): number {
   return 0;
 }
 
+/**
+ * Health code of an isolated account: its worst position's (each margined on its own collateral),
+ * except that an account whose equity is negative — its own balances owe more than its positions'
+ * equity — is bankrupt (the one rule's first clause, on the account's equity), whatever its
+ * positions' health. A negative account-level balance is no position's: without this an isolated
+ * account with a negative equity was reported healthy.
+ */
+export function isolatedHealthCode(worstPosition: number, equity: number): number {
+  return equity < 0 ? 3 : worstPosition;
+}
+
 export function healthOf(equity: number, im: number, mm: number): Health {
   return HEALTHS[healthCode(equity, im, mm)];
 }

@@ -13,7 +13,7 @@
 import type { AccountResolver, Resolved } from '../instruments/resolve.js';
 import { InstrumentTable, Kind } from '../instruments/table.js';
 import { greeksOf } from './greeks.js';
-import { healthOf, marginFigures, worseHealth } from './health.js';
+import { HEALTHS, healthOf, isolatedHealthCode, marginFigures, worseHealth } from './health.js';
 import type { MarginOutcome } from './outcome.js';
 import type { AccountInput, CurrencyFigures, FuturesTierParams, Health, PositionBreakdown, RuleBasedModel } from './types.js';
 
@@ -106,6 +106,7 @@ export function ruleBasedMargin(model: RuleBasedModel, tb: InstrumentTable, reso
     for (const b of positions) own += b.equity!;
     equity = r.collateralValue + own;
     available = r.collateralValue + isolatedFree;
+    health = HEALTHS[isolatedHealthCode(HEALTHS.indexOf(health), equity)];
   } else {
     equity = r.collateralValue + posTotal;
     available = equity - im;

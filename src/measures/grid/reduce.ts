@@ -5,7 +5,7 @@
  * each margined on its own collateral, summed. The one implementation: the account runner
  * reduces its one account through these arrays, the book's workers reduce account ranges.
  */
-import { healthCode } from '../health.js';
+import { healthCode, isolatedHealthCode } from '../health.js';
 import type { GridMeasureParams } from './params.js';
 
 /** Account kinds of `ReduceArrays.accKind`. */
@@ -84,7 +84,7 @@ function reducePooled(a: ReduceArrays, p: GridMeasureParams, k: number): void {
   a.accFailed[k] = subFailed(a, j) ? 1 : 0;
 }
 
-/** Each position margined on its own collateral; the account sums them (free funds: each position's surplus). */
+/** Each position margined on its own collateral; the account sums them (free funds: each position's surplus; health: isolatedHealthCode). */
 function reduceIsolated(a: ReduceArrays, p: GridMeasureParams, k: number): void {
   const cv = a.accCv[k];
   let im = 0;
@@ -109,7 +109,7 @@ function reduceIsolated(a: ReduceArrays, p: GridMeasureParams, k: number): void 
   a.accIm[k] = im;
   a.accMm[k] = mm;
   a.accAvail[k] = free;
-  a.accHealth[k] = health;
+  a.accHealth[k] = isolatedHealthCode(health, equity);
   a.accFailed[k] = failed ? 1 : 0;
 }
 
