@@ -121,6 +121,34 @@ describe('BookEngine.replace: a reduction is edited in place', () => {
     for (const k of [iso, pooled, grown]) expect(figures(book, k)).toEqual(figures(fresh, k));
   });
 
+  it('an account laid out with no position (no sub-account) edited in place: the other accounts keep their sizes', async () => {
+    // the first account's first position carries an entry price, so that a size written over it shows in its equity
+    const input: AccountInput[] = [
+      { id: 'p', mode: 'cross', collateral: { USDC: 100_000 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1, entryPrice: 50_000 }, { instrument: 'BTC_USDC-PERPETUAL', size: -0.5 }] },
+      { id: 'i', mode: 'isolated', collateral: { USDC: 5_000 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 0.1, collateral: { USDC: 3_000 } }] },
+      { id: 'e', mode: 'isolated', collateral: { USDC: 1_000 }, positions: [] },
+    ];
+    for (const threads of [1, 2]) {
+      const book = await loaded(input, threads);
+      const next = [...input];
+      // a new currency re-lays it out (appended: its sub-account range is empty at the end of the book), then cash in place twice
+      for (const collateral of [{ USDC: 1_000, BTC: 0.01 }, { USDC: 500, BTC: 0.01 }, { USDC: -200, BTC: 0.01 }]) {
+        next[2] = { ...input[2], collateral };
+        book.replace(2, next[2]);
+      }
+      const m = market.shocked({ priceMove: { BTC: 0.02 } });
+      await book.tick('BTC', m);
+      const fresh = await loaded(next, 1);
+      await fresh.tick('BTC', m);
+      const engine = new MarginEngine({ market: m, model });
+      for (let k = 0; k < input.length; k++) {
+        expect(figures(book, k), `${threads} thread(s), account ${k}`).toEqual(figures(fresh, k));
+        const r = engine.margin(next[k]);
+        expect(r.ok && r.equity).toBeCloseTo(figures(book, k)[1], 6);
+      }
+    }
+  });
+
   it('an edit aggregates again only the rows it moves (a USDC balance moves none)', async () => {
     const two: AccountInput = { id: 'two', mode: 'cross', collateral: { BTC: 1, USDC: 20_000 }, positions: [{ instrument: 'BTC-PERPETUAL', size: 100_000 }, { instrument: 'ETH-25DEC26', size: -30_000 }] };
     const input = [two, ...accounts.slice(2, 40)];

@@ -85,7 +85,9 @@ export class SizeEdit {
   private matchPositions(table: InstrumentTable, acc: BookAccounts, j0: number, j1: number, next: AccountInput): boolean {
     const np = next.positions;
     const firstOp = acc.subPosFrom.a[j0];
-    const n = acc.subPosTo.a[j1 - 1] - firstOp;
+    // an account laid out with no position has no sub-account (j0 = j1): no original position, nothing to write —
+    // reading its neighbours' bounds instead wrote stale sizes over other accounts' positions
+    const n = j1 > j0 ? acc.subPosTo.a[j1 - 1] - firstOp : 0;
     const entries = room(this.entries, n);
     const match = room(this.match, n);
     const ops = room(this.ops, n);
