@@ -8,7 +8,10 @@
  *  - an account that is not a reduction (a new position, a new currency) is
  *    re-laid out as before (rows appended), with the same figures;
  *  - only the rows whose sizes an edit moves are aggregated again (the others hold the same
- *    holdings): the figures still equal a fresh load's, before and after a tick.
+ *    holdings): the figures still equal a fresh load's, before and after a tick;
+ *  - an account laid out with no position (no sub-account: an isolated account with none) edited
+ *    in place writes no position size (until session 20 it wrote stale sizes over other accounts'
+ *    positions, which showed in their equity at the next tick).
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateBook } from '../src/io/gen-book.js';
