@@ -21,17 +21,17 @@ const base: AccountInput = {
     { instrument: 'ETH-PERPETUAL', size: 30_000 },
   ],
 };
-const totals = { steps: 3, closedNotionalUsd: 150_000.25, fees: 612.5, liquidatorGain: 0.1 + 0.2, securityModulePaid: 0, socialised: 0 };
+const totals = { steps: 3, closedNotionalUsd: 150_000.25, fees: 612.5, liquidatorGain: 0.1 + 0.2, securityModulePaid: 0, socialised: 0, isolatedDeficit: 0 };
 const flows: FlowEntry[] = [
   { underlying: 'BTC', notional: 100_000, coin: -1.0526315789473684 },
   { underlying: 'BTC', notional: 50_000.25, coin: 0.7 },
   { underlying: 'ETH', notional: 0.1, coin: -0 },
 ];
 
-function written(remaining: number[], collateral: Record<string, number>): ReturnType<PlanWriter['done']> {
+function written(remaining: number[], collateral: Record<string, number>, own: (Record<string, number> | undefined)[] | null = null, t = totals): ReturnType<PlanWriter['done']> {
   const w = new PlanWriter();
   w.none();
-  w.plan(Float64Array.from(remaining), 3, collateral, totals, 'BTC', flows.length, (j, e) => Object.assign(e, flows[j]));
+  w.plan(Float64Array.from(remaining), 3, collateral, own, t, 'BTC', flows.length, (j, e) => Object.assign(e, flows[j]));
   return w.done();
 }
 
@@ -61,6 +61,25 @@ describe('round plans on the wire', () => {
     expect(Object.is(p.flowCoin[2], -0)).toBe(true);
   });
 
+  it("an isolated plan's own collateral per position: a resized position carries its own, a closed one's (negative) returns to the balances", () => {
+    // plan-isolated.ts books a step's cash to the position's own collateral: the perpetual's own BTC 0.2 → 0.15 after a partial close,
+    // the put closed whole with its own BTC 0.3 → −0.05 (its deficit: 0.05 BTC at 100 000 = 5 000 USD), its USDC 1 000 untouched
+    const t = { ...totals, isolatedDeficit: 5_000 };
+    const own: (Record<string, number> | undefined)[] = [{ BTC: 0.15 }, { BTC: -0.05, USDC: 1_000 }, undefined];
+    const p = readPlans(written([40_000, 0, 30_000], { BTC: 0.5 }, own, t), [base, base])[1]!;
+    expect(p.totals).toEqual(t);
+    expect(p.account).toEqual({
+      id: 'iso-1',
+      mode: 'isolated',
+      collateral: { BTC: 0.5 - 0.05, USDC: 1_000 },
+      positions: [
+        { instrument: 'BTC-PERPETUAL', size: 40_000, entryPrice: 95_000, collateral: { BTC: 0.15 } },
+        { instrument: 'ETH-PERPETUAL', size: 30_000 },
+      ],
+    });
+    expect(p.account.positions[1]).toBe(base.positions[2]);
+  });
+
   it('a balance of −0 stays −0 (JSON would have made it 0)', () => {
     const p = readPlans(written([100_000, -2, 30_000], { BTC: 0.5, USDC: -0 }), [base, base])[1]!;
     expect(Object.keys(p.account.collateral)).toEqual(['BTC', 'USDC']);
@@ -84,7 +103,11 @@ describe('round plans on the wire', () => {
     internal(() => readPlans({ ...good, num: Float64Array.of(...good.num, 7) }, [base, base]), /1 numbers left over/);
     internal(() => readPlans(good, [base, { ...base, positions: base.positions.slice(1) }]), /plan 1: 3 positions/);
     const bad = Float64Array.from(good.num);
-    bad[2 + 6 + 3 + 1] = 9; // the first flow entry's underlying index
+    bad[2 + 7 + 3 + 1] = 9; // the first flow entry's underlying index
     internal(() => readPlans({ ...good, num: bad }, [base, base]), /names underlying #9 of 2/);
+    const isolated = written([1, -2, 3], { BTC: 1 }, [{ BTC: 0.1 }, undefined, undefined]);
+    const head = JSON.parse(isolated.head) as { plans: ({ o?: unknown } | null)[] };
+    head.plans[1]!.o = [['BTC'], null];
+    internal(() => readPlans({ ...isolated, head: JSON.stringify(head) }, [base, base]), /2 own collateral entries for 3 positions/);
   });
 });

@@ -216,4 +216,24 @@ describe('rule-based standard margin (Deribit formulas, hand-checked)', () => {
     expect(lp.above).toBeNull();
     expect(lp.alreadyLiquidatable).toBe(false);
   });
+
+  it("an isolated position's liquidation price is its own: the same closed form on its own collateral, whatever the account's balances", () => {
+    // its own C USDC; the account's 1 000 000 USDC of its own and a short 0.1 BTC with 50 000 of its own do not protect it
+    // (health.ts liquidationGap: the least of each position's own equity − own MM, and the account's equity)
+    const C = 30_000;
+    const a: AccountInput = {
+      id: 'li',
+      mode: 'isolated',
+      collateral: { USDC: 1_000_000 },
+      positions: [
+        { instrument: 'BTC_USDC-PERPETUAL', size: 1, collateral: { USDC: C } },
+        { instrument: 'BTC_USDC-PERPETUAL', size: -0.1, collateral: { USDC: 50_000 } },
+      ],
+    };
+    const lp = eng.liquidationPrice(a, 'BTC');
+    expect(lp.below!).toBeCloseTo((F - C) / (1 - 0.01005), 1);
+    // the short's own: equity 50 000 − 0.1 (P − F), MM 0.1 P (1 % + 0.005 % × 0.1) → P* = (50 000 + 0.1 F)/(0.1 × (1 + 0.010005))
+    expect(lp.above!).toBeCloseTo((50_000 + 0.1 * F) / (0.1 * (1 + 0.010005)), 1);
+    expect(lp.alreadyLiquidatable).toBe(false);
+  });
 });

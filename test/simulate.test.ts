@@ -74,8 +74,9 @@ describe('cascade simulator: closed ledger, no account lost or liquidated twice'
 describe('cascade simulator: a bankrupt account with nothing to close', () => {
   it('its deficit goes to the insurance fund like a liquidated one\'s (cross: no position; isolated: a negative balance of its own)', async () => {
     // by hand: equity = −500 USDC (no position, USDC at 1, no haircut on a debt); the isolated one: −7000 USDC of its
-    // own + 6000 of its position's collateral, P&L 0 (no entry price: at mark) = −1000, bankrupt (its position alone is
-    // healthy): liquidated, its position closed at the fees and impact it pays; the healthy one is left alone
+    // own + 6000 of its position's collateral, P&L 0 (no entry price: at mark) = −1000, bankrupt; its position is healthy on
+    // its own collateral, so its plan closes nothing (an isolated position is liquidated on its own figures: plan-isolated.ts);
+    // the healthy one is left alone
     const accounts = [
       { id: 'owes', mode: 'cross' as const, collateral: { USDC: -500 }, positions: [] },
       { id: 'ok', mode: 'cross' as const, collateral: { USDC: 1000 }, positions: [] },
@@ -85,17 +86,20 @@ describe('cascade simulator: a bankrupt account with nothing to close', () => {
     try {
       expect(sim.totalEquity).toBeCloseTo(-500 + 1000 - 1000, 6);
       const r = await sim.step(market, 'same market');
-      expect(r.liquidatedAccounts).toEqual([2]);
-      expect(r.fees).toBeGreaterThan(0);
+      expect(r.liquidatedAccounts).toEqual([]);
+      expect(r.fees).toBe(0);
       expect(r.bankrupt).toBe(2);
-      // the deficits: 500, and the isolated account's 1000 with what its plan paid (fees to the fund, the impact to the liquidator)
-      expect(r.badDebt).toBeCloseTo(1500 + r.fees + r.liquidatorGain, 6);
+      // the deficits: 500 and 1000, covered by the fund
+      expect(r.badDebt).toBeCloseTo(1500, 6);
       expect(r.insuranceCovered).toBeCloseTo(r.badDebt, 9);
       expect(r.unrecovered).toBe(0);
-      expect(sim.insuranceFundUsd).toBeCloseTo(1e6 - r.badDebt + r.fees, 6);
+      expect(sim.insuranceFundUsd).toBeCloseTo(1e6 - 1500, 6);
       expect(sim.totalEquity).toBeCloseTo(1000, 6);
       expect(Math.abs(r.ledger.residual)).toBeLessThan(1e-9);
-      // covered: nothing left to cover at the next step (equity 0, no position left)
+      // the isolated position keeps its size and its own collateral; the cover went to the account's balances
+      expect(sim.account(2).positions).toEqual([accounts[2].positions[0]]);
+      expect(sim.account(2).collateral.USDC).toBeCloseTo(-6000, 6);
+      // covered: nothing left to cover at the next step
       const again = await sim.step(market, 'again');
       expect(again.bankrupt).toBe(0);
       expect(again.badDebt).toBe(0);

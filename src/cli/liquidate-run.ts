@@ -61,6 +61,9 @@ export function formatPlan(p: LiquidationPlan): string {
   o.push(`after: equity ${usd(a.equity)}  IM ${usd(a.initialMargin)}  MM ${usd(a.maintenanceMargin)}  ${a.health}`);
   o.push(`${p.restored ? 'restored' : 'NOT restored'}: ${p.reason}`);
   o.push(`totals: ${p.totals.steps} steps, closed notional ${usd(p.totals.closedNotionalUsd)}, fees ${usd(p.totals.fees)}, liquidator gain ${usd(p.totals.liquidatorGain)}`);
+  if (p.totals.isolatedDeficit > 0) {
+    o.push(`isolated deficit ${usd(p.totals.isolatedDeficit)}: loss beyond a closed isolated position's own margin, returned with it to the account's balances (a venue's insurance fund covers it; optmargin simulate's shortfall desk does)`);
+  }
   return o.join('\n') + '\n';
 }
 

@@ -145,18 +145,29 @@ export function bookingOf(f: PositionFacts, p: PositionInput, q: number, P: numb
 /**
  * The account in the input format from the original positions and their remaining sizes (a
  * fully closed position disappears; in isolated mode its attached collateral returns to the
- * account's), with `collateral` as the account-level balances.
+ * account's), with `collateral` as the account-level balances and, when given, `own[k]` as
+ * position k's own collateral after the plan (an isolated plan books its steps there:
+ * plan-isolated.ts) in place of its input's.
  */
-export function accountOf(base: AccountInput, remaining: ArrayLike<number>, collateral: Record<string, number>): AccountInput {
+export function accountOf(base: AccountInput, remaining: ArrayLike<number>, collateral: Record<string, number>, own?: readonly (Record<string, number> | undefined)[]): AccountInput {
   const positions: PositionInput[] = [];
   const col = { ...collateral };
   for (let k = 0; k < base.positions.length; k++) {
     const p = base.positions[k];
     const left = remaining[k];
-    if (Math.abs(left) > 1e-12 * Math.abs(p.size)) positions.push(left === p.size ? p : { ...p, size: left });
-    else if (p.collateral) for (const [c, x] of Object.entries(p.collateral)) col[c] = (col[c] ?? 0) + x;
+    const mine = own ? own[k] : p.collateral;
+    if (Math.abs(left) > 1e-12 * Math.abs(p.size)) positions.push(left === p.size && mine === p.collateral ? p : withSizeAndOwn(p, left, mine));
+    else if (mine) for (const [c, x] of Object.entries(mine)) col[c] = (col[c] ?? 0) + x;
   }
   return { ...base, collateral: col, positions };
+}
+
+/** Position p resized to `size`, with `own` as its own collateral (none when undefined). */
+function withSizeAndOwn(p: PositionInput, size: number, own: Record<string, number> | undefined): PositionInput {
+  const q: PositionInput = { ...p, size };
+  if (own) q.collateral = { ...own };
+  else if (q.collateral !== undefined) delete q.collateral;
+  return q;
 }
 
 /** Adds a booking to account-level balances (in place). */

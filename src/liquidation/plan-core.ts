@@ -82,13 +82,18 @@ export interface LiquidationPlan {
   steps: PlanStep[];
   restored: boolean;
   reason: string;
-  totals: { steps: number; closedNotionalUsd: number; fees: number; liquidatorGain: number; securityModulePaid: number; socialised: number };
+  /**
+   * isolatedDeficit (USD): an isolated account's loss beyond a position's own margin — the own
+   * collateral a position closed whole left negative (plan-isolated.ts). It returns to the account's
+   * balances with the rest of that collateral (accountOf); a simulation's shortfall desk covers it.
+   */
+  totals: { steps: number; closedNotionalUsd: number; fees: number; liquidatorGain: number; securityModulePaid: number; socialised: number; isolatedDeficit: number };
   after: { account: AccountInput; margin: MarginResultOk };
 }
 
 /** A plan's totals of `steps` steps before any is summed (finishPlan's, and a round plan's trail: plan-trail.ts). */
 export function noTotals(steps: number): LiquidationPlan['totals'] {
-  return { steps, closedNotionalUsd: 0, fees: 0, liquidatorGain: 0, securityModulePaid: 0, socialised: 0 };
+  return { steps, closedNotionalUsd: 0, fees: 0, liquidatorGain: 0, securityModulePaid: 0, socialised: 0, isolatedDeficit: 0 };
 }
 
 /** One step's trade added to a plan's totals (its closed notional, fee and liquidator's gain; the steps in order from 0). */
@@ -96,6 +101,13 @@ export function addTrade(totals: LiquidationPlan['totals'], notionalUsd: number,
   totals.closedNotionalUsd += notionalUsd;
   totals.fees += fee;
   totals.liquidatorGain += liquidatorGain;
+}
+
+/** Why a plan of `steps` steps ended, `restored` or not, with `open` positions left. */
+export function planReason(steps: number, restored: boolean, open: number): string {
+  if (steps > 0) return restored ? 'target restored' : open === 0 ? 'every position closed: the target cannot be met' : 'no closing step improves the target';
+  if (restored) return 'the account already meets the target';
+  return open === 0 ? 'no positions to close' : 'no closing step improves the target';
 }
 
 export function gapOf(r: MarginFigures, target: PlanTarget, buffer: number): number {

@@ -7,7 +7,7 @@ import { ErrorCodes, OptmarginError } from '../errors.js';
 import type { MarginEngine } from '../runner/account/runner.js';
 import type { AccountInput, MarginFigures, PositionChange } from '../measures/types.js';
 import { copyFiguresInto } from '../measures/health.js';
-import { figuresOk, finishPlan, gapOf, improves, type CloseStep, type LiquidationPlan } from './plan-core.js';
+import { figuresOk, finishPlan, gapOf, improves, planReason, type CloseStep, type LiquidationPlan } from './plan-core.js';
 import {
   accountOf,
   bookingOf,
@@ -29,7 +29,7 @@ import { planArraysFor, scratch, type Candidate, type Trade } from './plan-scrat
  * table indices are then the margin's resolve's: no lookup by name). When it fails, a position
  * that cannot be liquidated is reported first, as when the facts were read first.
  */
-function firstFigures(engine: MarginEngine, account: AccountInput): MarginFigures {
+export function firstFigures(engine: MarginEngine, account: AccountInput): MarginFigures {
   try {
     return figuresOk(engine, account);
   } catch (e) {
@@ -441,11 +441,9 @@ export class FixedPricePlanner {
   run(): LiquidationPlan {
     const before = this.cur;
     const g0 = this.gap(before);
-    let reason = 'the account already meets the target';
     this.walk();
     const restored = this.gap(this.cur) >= 0;
-    if (this.steps.length > 0) reason = restored ? 'target restored' : this.open().length === 0 ? 'every position closed: the target cannot be met' : 'no closing step improves the target';
-    else if (!restored) reason = this.open().length === 0 ? 'no positions to close' : 'no closing step improves the target';
+    const reason = planReason(this.steps.length, restored, this.open().length);
     // this.cur: the figures of the account the last step built, the same input as the after account
     return finishPlan(this.engine, this.account, this.mech, this.spec, before, g0, this.steps, restored, reason, this.after(), this.cur);
   }
@@ -453,7 +451,7 @@ export class FixedPricePlanner {
   /** The plan into its trail: its steps, and what the account after them is built from (accountOf's remaining sizes and balances: built()) when it took one. */
   runTrail(): void {
     this.walk();
-    if (this.trail!.n > 0) this.trail!.end(this.remaining, this.n, this.collateral);
+    if (this.trail!.n > 0) this.trail!.end(this.remaining, this.n, this.collateral, this.cur.equity);
   }
 
   /** The account the plan has reached, as its after account (in full). */

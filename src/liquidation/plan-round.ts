@@ -53,11 +53,12 @@ const trail = new CloseTrail();
 
 /** Plans one account for the step: the plan, then its liquidators' flow from the plan's instrument facts. */
 export function roundPlan(engine: MarginEngine, a: AccountInput, mechanism: Mechanism, prior: Readonly<Record<string, number>>, securityModuleBalance?: number): RoundPlan | null {
+  if (nothingToClose(a, mechanism)) return null;
   const opts = { mechanism, priorNotional: prior as Record<string, number>, securityModuleBalance, validated: true };
   if (!planTrail(engine, a, opts, trail)) return auctionRoundPlan(engine, a, planLiquidation(engine, a, opts));
   const n = trail.n;
   if (n === 0) return null;
-  const account = accountOf(a, trail.remaining, trail.collateral!);
+  const account = accountOf(a, trail.remaining, trail.collateral!, trail.own ?? undefined);
   // the flow's arrays made at their length (not grown step by step)
   const out: RoundPlan = { totals: trail.totals(), underlying: mainUnderlying(), account, flowU: new Array<string>(n), flowNotional: new Array<number>(n), flowCoin: new Array<number>(n) };
   const e: FlowEntry = { underlying: '', notional: 0, coin: 0 };
@@ -72,10 +73,23 @@ export function roundPlan(engine: MarginEngine, a: AccountInput, mechanism: Mech
 
 /** A fixed-price plan of one account written for the main thread (a pool's chunk: plan-wire.ts); false when the mechanism is a Dutch auction (not planned). */
 function writePlan(engine: MarginEngine, a: AccountInput, mechanism: Mechanism, prior: Readonly<Record<string, number>>, out: PlanWriter): boolean {
+  if (nothingToClose(a, mechanism)) {
+    out.none();
+    return true;
+  }
   if (!planTrail(engine, a, { mechanism, priorNotional: prior as Record<string, number>, validated: true }, trail)) return false;
   if (trail.n === 0) out.none();
-  else out.plan(trail.remaining, a.positions.length, trail.collateral!, trail.totals(), mainUnderlying(), trail.n, (j, e) => flowEntry(engine, j, e));
+  else out.plan(trail.remaining, a.positions.length, trail.collateral!, trail.own, trail.totals(), mainUnderlying(), trail.n, (j, e) => flowEntry(engine, j, e));
   return true;
+}
+
+/**
+ * A fixed-price plan of an account with no position closes nothing (it closes positions, never
+ * converts balances): not planned — a simulation round meets such accounts at every step while a
+ * debt in their balances keeps them below MM (docs/liquidation.md, *What is left*).
+ */
+function nothingToClose(a: AccountInput, mechanism: Mechanism): boolean {
+  return a.positions.length === 0 && mechanism.mechanism !== 'dutch-auction';
 }
 
 /** The trail's step j as the liquidators' flow: the closed position's underlying, the notional, the coin delta the liquidator takes (it sells what the account was long). */

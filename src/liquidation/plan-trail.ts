@@ -25,19 +25,28 @@ export class CloseTrail {
   /** after the plan (set when it took a step): the remaining size of each position of its input account, in their order, and its balances */
   remaining = new Float64Array(64);
   collateral: Record<string, number> | null = null;
+  /** an isolated plan's (plan-isolated.ts): each position's own collateral after it; null for other plans */
+  own: (Record<string, number> | undefined)[] | null = null;
+  /** an isolated plan's isolatedDeficit (USD; LiquidationPlan.totals) */
+  deficit = 0;
+  /** the planner's equity after its last step (an isolated position's sub-account: its own collateral once closed) */
+  equity = 0;
 
   /** A new plan: no step yet. */
   begin(facts: readonly PositionFacts[]): void {
     this.n = 0;
     this.facts = facts;
     this.collateral = null;
+    this.own = null;
+    this.deficit = 0;
   }
 
-  /** The plan's end: the first `n` remaining sizes and the balances (the planner's own object: it no longer changes them). */
-  end(remaining: Float64Array, n: number, collateral: Record<string, number>): void {
+  /** The plan's end: the first `n` remaining sizes and the balances (the planner's own object: it no longer changes them), its equity after. */
+  end(remaining: ArrayLike<number>, n: number, collateral: Record<string, number>, equity: number): void {
     if (this.remaining.length < n) this.remaining = growPlain(this.remaining, n);
-    this.remaining.set(remaining.subarray(0, n));
+    for (let k = 0; k < n; k++) this.remaining[k] = remaining[k];
     this.collateral = collateral;
+    this.equity = equity;
   }
 
   add(position: number, size: number, notional: number, fee: number, gain: number): void {
@@ -60,6 +69,7 @@ export class CloseTrail {
   totals(): LiquidationPlan['totals'] {
     const totals = noTotals(this.n);
     for (let j = 0; j < this.n; j++) addTrade(totals, this.notional[j], this.fee[j], this.gain[j]);
+    totals.isolatedDeficit = this.deficit;
     return totals;
   }
 }

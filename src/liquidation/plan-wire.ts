@@ -6,11 +6,12 @@
  * doubles in one Float64Array (exact, and no number text to write and read); the few strings
  * (balances' currencies, the flow's underlyings) in a short JSON header.
  *
- * Per plan that took a step, in `num`: its position count P and flow length F, its six totals,
- * then P remaining sizes, its C balances, F underlying indices (into the header's `us`), F
- * notionals, F coin deltas. The header's `plans` holds, per account of the chunk, null (nothing
- * closed) or the plan's C balance currencies in their order and the index of its main underlying
- * (−1: none).
+ * Per plan that took a step, in `num`: its position count P and flow length F, its seven totals,
+ * then P remaining sizes, its C balances, an isolated plan's own collateral of each position
+ * (plan-isolated.ts), F underlying indices (into the header's `us`), F notionals, F coin deltas.
+ * The header's `plans` holds, per account of the chunk, null (nothing closed) or the plan's C
+ * balance currencies in their order, the index of its main underlying (−1: none) and, for an
+ * isolated plan, each position's own collateral currencies in their order (null: it has none).
  */
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import type { AccountInput } from '../measures/types.js';
@@ -36,10 +37,15 @@ export interface WirePlans {
 
 interface Head {
   us: string[];
-  plans: ({ c: string[]; u: number } | null)[];
+  plans: ({ c: string[]; u: number; o?: (string[] | null)[] } | null)[];
 }
 
-const TOTALS = 6;
+const TOTALS = 7;
+
+/** Each position's own collateral currencies (an isolated plan's), or undefined. */
+function ownCurrencies(own: readonly (Record<string, number> | undefined)[] | null): (string[] | null)[] | undefined {
+  return own ? own.map((o) => (o ? Object.keys(o) : null)) : undefined;
+}
 
 /** Writes a chunk's plans, one after the other, into one header and one array of doubles. */
 export class PlanWriter {
@@ -54,12 +60,25 @@ export class PlanWriter {
   }
 
   /**
-   * A plan: `remaining` sizes of its P positions, its balances, totals and main underlying, and
-   * F flow entries (`flow(j)` gives entry j's underlying, notional and coin delta).
+   * A plan: `remaining` sizes of its P positions, its balances, an isolated plan's own collateral
+   * per position (else null), totals and main underlying, and F flow entries (`flow(j)` gives
+   * entry j's underlying, notional and coin delta).
    */
-  plan(remaining: ArrayLike<number>, P: number, collateral: Record<string, number>, totals: LiquidationPlan['totals'], underlying: string, F: number, flow: (j: number, out: FlowEntry) => void): void {
+  plan(
+    remaining: ArrayLike<number>,
+    P: number,
+    collateral: Record<string, number>,
+    own: readonly (Record<string, number> | undefined)[] | null,
+    totals: LiquidationPlan['totals'],
+    underlying: string,
+    F: number,
+    flow: (j: number, out: FlowEntry) => void,
+  ): void {
     const cur = Object.keys(collateral);
-    this.room(2 + TOTALS + P + cur.length + 3 * F);
+    const oc = ownCurrencies(own);
+    let nOwn = 0;
+    if (oc) for (const c of oc) nOwn += c?.length ?? 0;
+    this.room(2 + TOTALS + P + cur.length + nOwn + 3 * F);
     const x = this.num;
     let o = this.n;
     x[o++] = P;
@@ -70,8 +89,10 @@ export class PlanWriter {
     x[o++] = totals.liquidatorGain;
     x[o++] = totals.securityModulePaid;
     x[o++] = totals.socialised;
+    x[o++] = totals.isolatedDeficit;
     for (let k = 0; k < P; k++) x[o++] = remaining[k];
     for (const c of cur) x[o++] = collateral[c];
+    if (oc) for (let k = 0; k < P; k++) for (const c of oc[k] ?? []) x[o++] = own![k]![c];
     const e: FlowEntry = { underlying: '', notional: 0, coin: 0 };
     for (let j = 0; j < F; j++) {
       flow(j, e);
@@ -80,7 +101,9 @@ export class PlanWriter {
       x[o + 2 * F + j] = e.coin;
     }
     this.n = o + 3 * F;
-    this.head.plans.push({ c: cur, u: underlying === '' ? -1 : this.underlyingIndex(underlying) });
+    const h: Head['plans'][number] = { c: cur, u: underlying === '' ? -1 : this.underlyingIndex(underlying) };
+    if (oc) h!.o = oc;
+    this.head.plans.push(h);
   }
 
   /** The chunk's plans (the writer is done). */
@@ -113,6 +136,18 @@ function underlyingAt(head: Head, u: number, i: number): string {
   return name;
 }
 
+/** How many own-collateral numbers an isolated plan's header announces (0: not isolated). */
+function ownCount(o: (string[] | null)[] | undefined, P: number, i: number): number {
+  if (o === undefined) return 0;
+  if (!Array.isArray(o) || o.length !== P) throw broken(`plan ${i} has ${Array.isArray(o) ? o.length : 'no'} own collateral entries for ${P} positions`);
+  let n = 0;
+  for (const c of o) {
+    if (c !== null && !Array.isArray(c)) throw broken(`plan ${i} has a malformed own collateral entry`);
+    n += c?.length ?? 0;
+  }
+  return n;
+}
+
 const broken = (why: string): OptmarginError => new OptmarginError(ErrorCodes.INTERNAL, `a plan chunk's answer is malformed: ${why}`);
 
 /**
@@ -136,14 +171,25 @@ export function readPlans(w: WirePlans, bases: readonly AccountInput[]): (WirePl
     const F = x[o + 1];
     if (!Array.isArray(h.c)) throw broken(`plan ${i} has no balances`);
     const C = h.c.length;
-    if (P !== bases[i].positions.length || !(F >= 0) || o + 2 + TOTALS + P + C + 3 * F > x.length) throw broken(`plan ${i}: ${P} positions, ${F} flow entries`);
-    const totals = { steps: x[o + 2], closedNotionalUsd: x[o + 3], fees: x[o + 4], liquidatorGain: x[o + 5], securityModulePaid: x[o + 6], socialised: x[o + 7] };
+    const O = ownCount(h.o, P, i);
+    if (P !== bases[i].positions.length || !(F >= 0) || o + 2 + TOTALS + P + C + O + 3 * F > x.length) throw broken(`plan ${i}: ${P} positions, ${F} flow entries`);
+    const totals = { steps: x[o + 2], closedNotionalUsd: x[o + 3], fees: x[o + 4], liquidatorGain: x[o + 5], securityModulePaid: x[o + 6], socialised: x[o + 7], isolatedDeficit: x[o + 8] };
     o += 2 + TOTALS;
     const remaining = x.subarray(o, o + P);
     o += P;
     const collateral: Record<string, number> = {};
     for (let c = 0; c < C; c++) collateral[h.c[c]] = x[o++];
-    const account = accountOf(bases[i], remaining, collateral);
+    let own: (Record<string, number> | undefined)[] | undefined;
+    if (h.o) {
+      own = new Array<Record<string, number> | undefined>(P);
+      for (let k = 0; k < P; k++) {
+        const names = h.o[k];
+        if (!names) continue;
+        const r: Record<string, number> = (own[k] = {});
+        for (const c of names) r[c] = x[o++];
+      }
+    }
+    const account = accountOf(bases[i], remaining, collateral, own);
     const flowU = new Array<string>(F);
     const flowNotional = new Array<number>(F);
     const flowCoin = new Array<number>(F);

@@ -15,6 +15,8 @@
  * does not improve the gap moves on to the next position), greedy (at each step the position
  * whose next step releases the most MM per USD of liquidation cost, among steps that improve
  * the gap), proportional (the same fraction of every position per step).
+ * Isolated accounts: each position planned on its own collateral, as its own one-position account
+ * (plan-isolated.ts).
  * Termination: every step removes at least one step size (or the rest) of a position, so at most
  * Σ ⌈1 / stepFraction⌉ steps; the plan stops at the first step that restores the target.
  */
@@ -28,12 +30,14 @@ import type { LiquidationPlan, PlanOptions } from './plan-core.js';
 export { figuresOk, finishPlan, gapOf, marginOk, type AuctionBidStep, type CloseStep, type LiquidationPlan, type PlanOptions, type PlanStep } from './plan-core.js';
 import { loadMechanism, type Mechanism, type PlanSpec } from './mechanism.js';
 import { FixedPricePlanner } from './plan-fixed.js';
+import { IsolatedPlanner } from './plan-isolated.js';
 import type { CloseTrail } from './plan-trail.js';
 
 export function planLiquidation(engine: MarginEngine, accountIn: AccountInput | unknown, opts: PlanOptions = {}): LiquidationPlan {
   const account = opts.validated ? (accountIn as AccountInput) : validateAccount(accountIn);
   const { mech, spec } = planSetup(opts);
   if (mech.mechanism === 'dutch-auction') return auctionPlan(engine, account, mech, spec, opts.auctionTime ?? 0, opts.securityModuleBalance);
+  if (account.mode === 'isolated') return new IsolatedPlanner(engine, account, mech, spec, opts.priorNotional).run();
   return new FixedPricePlanner(engine, account, mech, spec, opts.priorNotional, null).run();
 }
 
@@ -45,7 +49,8 @@ export function planLiquidation(engine: MarginEngine, accountIn: AccountInput | 
 export function planTrail(engine: MarginEngine, account: AccountInput, opts: PlanOptions, trail: CloseTrail): boolean {
   const { mech, spec } = planSetup(opts);
   if (mech.mechanism === 'dutch-auction') return false;
-  new FixedPricePlanner(engine, account, mech, spec, opts.priorNotional, trail).runTrail();
+  if (account.mode === 'isolated') new IsolatedPlanner(engine, account, mech, spec, opts.priorNotional).runTrail(trail);
+  else new FixedPricePlanner(engine, account, mech, spec, opts.priorNotional, trail).runTrail();
   return true;
 }
 

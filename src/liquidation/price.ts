@@ -1,6 +1,7 @@
 /**
  * Liquidation prices of an account: the prices of one underlying (below and above its index) at
- * which equity would equal MM, the market moved by the same relative amount in index, perpetual
+ * which equity would equal MM — an isolated account's, where a position's own equity would equal
+ * its own MM or the account's equity 0 (health.ts liquidationGap) —, the market moved by the same relative amount in index, perpetual
  * and forwards (smile sticky in moneyness). Bracketing, then the Illinois variant of regula falsi
  * on the move, to 1e-7 relative; searched over moves in [−99 %, +1000 %].
  *
@@ -11,6 +12,7 @@ import { Kind } from '../instruments/kind.js';
 import type { InstrumentTable } from '../instruments/table.js';
 import { movedMarket, type MarginMarket } from '../market/margin-market.js';
 import type { AccountInput, LiquidationPrices, MarginResult } from '../measures/types.js';
+import { liquidationGap } from '../measures/health.js';
 
 export interface LiquidationContext {
   market: MarginMarket;
@@ -93,7 +95,7 @@ export function liquidationPrices(ctx: LiquidationContext, account: AccountInput
   const gap = (m: number): number => {
     const r = ctx.remargin(m === 0 ? ctx.market : movedMarket(ctx.market, underlying, m, ctx.marketHash), a);
     if (!r.ok) throw new OptmarginError(r.error.code, r.error.message, r.error.path);
-    return r.equity - r.maintenanceMargin;
+    return liquidationGap(r);
   };
   const g0 = gap(0);
   const at = (m: number | null): number | null => (m === null ? null : spot * (1 + m));

@@ -3,13 +3,15 @@
  * One step (Simulation.step, the function a backend can drive itself):
  *   1. tick     the book engine re-margins what the new market moved (incremental, per underlying),
  *               with the permanent price impact of earlier liquidations applied on top of the path;
- *   2. liquidate every account below maintenance margin (equity < MM), in input order, each at
+ *   2. liquidate every account below maintenance margin (equity < MM; an isolated account: one of
+ *               its positions below its own MM, plan-isolated.ts), in input order, each at
  *               most once per step, by the mechanism's plan (plan.ts); a round is a batch auction:
  *               each plan's impact is priced on the notional of the step's earlier rounds, not on
  *               the plans before it in the round; the book takes the account after the plan
  *               (BookEngine.replace: an in-place edit of its rows);
  *   3. shortfall a bankrupt account's negative equity (after its plan, or when its plan closes
- *               nothing) is covered by the insurance fund, then
+ *               nothing), or an isolated position's loss beyond its own margin (the plan's
+ *               isolatedDeficit, if larger), is covered by the insurance fund, then
  *               socialised among the step's winners pro rata to their step profit, or deleveraged
  *               against ranked counterparties (ADL) — shortfall-book.ts;
  *   4. impact   the liquidators' cumulative net flow of the step per underlying moves its price
@@ -253,6 +255,11 @@ export class Simulation {
     return s;
   }
 
+  /** Account k (input order) as the book holds it now, in the input format: after the liquidations and transfers booked so far. */
+  account(k: number): AccountInput {
+    return this.book.account(k);
+  }
+
   /** The insurance funds now, in USD (each currency's at the book's index). */
   get insuranceFundUsd(): number {
     return this.ledger.fundsUsd(this.market);
@@ -336,8 +343,9 @@ export class Simulation {
         const tk = performance.now();
         if (plan) this.liquidate(k, plan, cum, net, r, recs[this.ledger.of[k]]);
         // a bankrupt account's deficit as the book margins it after its plan (the ledger's figures) — also when the plan closes
-        // nothing (no position left, or no step improves it: a negative balance no liquidation can reduce)
-        if (this.eq[k] < 0) this.shortfall.add(k, -this.eq[k], plan?.underlying ?? '', plan?.totals.closedNotionalUsd ?? 0);
+        // nothing (no position left, or no step improves it) — or an isolated plan's (plan-isolated.ts), if larger
+        const deficit = Math.max(-this.eq[k], plan ? plan.totals.isolatedDeficit / this.ledger.price(this.ledger.of[k], this.market) : 0);
+        if (deficit > 0) this.shortfall.add(k, deficit, plan?.underlying ?? '', plan?.totals.closedNotionalUsd ?? 0);
         r.stages.bookMs += performance.now() - tk;
       });
       const tb = performance.now();
@@ -402,10 +410,14 @@ export class Simulation {
     this.refreshAll(Array.from({ length: this.book.n }, (_, k) => k));
   }
 
-  /** Accounts among `candidates` (null: all) below maintenance margin and not yet liquidated in this step, ascending. */
+  /**
+   * Accounts among `candidates` (null: all) below maintenance margin (liquidatable or bankrupt:
+   * equity < MM — for an isolated account, a position's own equity below its own MM, or the
+   * account's equity negative) and not yet liquidated in this step, ascending.
+   */
   private belowMm(candidates: Int32Array | null, done: Set<number>): number[] {
     const out: number[] = [];
-    const below = (k: number): boolean => !done.has(k) && this.health[k] >= 2 && this.eq[k] < this.mm[k];
+    const below = (k: number): boolean => !done.has(k) && this.health[k] >= 2;
     if (candidates) {
       for (let i = 0; i < candidates.length; i++) if (below(candidates[i])) out.push(candidates[i]);
     } else {

@@ -2,7 +2,8 @@
  * Health of an account from its equity and requirements, the one rule every measure and runner
  * applies: equity < 0 bankrupt; < MM liquidatable; < IM margin call; else healthy.
  */
-import type { Health, MarginFigures } from './types.js';
+import { ErrorCodes, OptmarginError } from '../errors.js';
+import type { Health, MarginFigures, MarginResultOk } from './types.js';
 
 /** Health values by code (the code is the index: worse is higher). */
 export const HEALTHS: readonly Health[] = ['healthy', 'margin call', 'liquidatable', 'bankrupt'];
@@ -23,6 +24,24 @@ export function healthCode(equity: number, im: number, mm: number): number {
  */
 export function isolatedHealthCode(worstPosition: number, equity: number): number {
   return equity < 0 ? 3 : worstPosition;
+}
+
+/**
+ * How far an account stands above the health rule's liquidatable line (< 0: liquidatable or
+ * bankrupt): equity − MM; for an isolated account, the least of each position's own equity − own
+ * MM and the account's equity (isolatedHealthCode: its worst position's health, or bankrupt when
+ * its equity is negative). What a liquidation price solves for (liquidation/price.ts).
+ */
+export function liquidationGap(r: Pick<MarginResultOk, 'equity' | 'maintenanceMargin' | 'modeApplied' | 'positions'>): number {
+  if (r.modeApplied !== 'isolated') return r.equity - r.maintenanceMargin;
+  let gap = r.equity;
+  for (const p of r.positions) {
+    if (p.equity === undefined || p.maintenanceMargin === undefined) {
+      throw new OptmarginError(ErrorCodes.INTERNAL, `an isolated margin result has no own figures for position ${p.index}`);
+    }
+    gap = Math.min(gap, p.equity - p.maintenanceMargin);
+  }
+  return gap;
 }
 
 export function healthOf(equity: number, im: number, mm: number): Health {

@@ -1,0 +1,158 @@
+/**
+ * Plans of isolated accounts (src/liquidation/plan-isolated.ts): each position is liquidated on
+ * its own collateral, whatever the account's balances; a step's cash and fee go to the position's
+ * own collateral; a position closed whole returns it to the balances, and a negative one is the
+ * plan's isolatedDeficit, which the simulator's shortfall desk covers (the trader's balances end
+ * where they were). Numbers by hand: the same trades as the cross-account hand check of
+ * test/liquidation-plan.test.ts (1 BTC linear perpetual entered at 100 000, mark 99 000, index
+ * 100 000; Deribit's 2024.1 futures MM = notional at mark × (0.02 + 5e-5 × size/100 coin)).
+ */
+import { describe, expect, it } from 'vitest';
+import { liquidation, margin } from '../src/index.js';
+import type { AccountInput } from '../src/api/margin.js';
+import { defaultMarket, resolveMarket } from '../src/market/index.js';
+import { Simulation } from '../src/liquidation/simulate.js';
+import { MarginEngine } from '../src/runner/account/runner.js';
+import { loadModel } from '../src/measures/models.js';
+import { hashed } from '../src/liquidation/paths.js';
+import { roundPlan } from '../src/liquidation/plan-round.js';
+import { loadMechanism } from '../src/liquidation/mechanism.js';
+import { validateAccount } from '../src/instruments/account.js';
+
+const T0 = Date.UTC(2026, 0, 27, 8);
+const market = margin.tableMarket({
+  valuationTime: T0,
+  underlyings: { BTC: { spot: 100_000, perpetual: 99_000, vol: 0.5, carry: 0.05, expiries: [] } },
+});
+const std = margin.createMarginEngine({ market, model: 'deribit-standard-2024.1' });
+
+/** fixed-price, discount 0.5 %, fee 0.1 % of notional, no impact, MM × 1.1, step 10 % (test/liquidation-plan.test.ts's) */
+const handMech: liquidation.FixedPriceMechanism = {
+  id: 'hand',
+  version: '1',
+  mechanism: 'fixed-price',
+  description: 'hand check',
+  source: 'test',
+  discount: { option: 0.005, future: 0.005, perpetual: 0.005, spot: 0.005 },
+  fee: { option: { rate: 0.001, basis: 'notional' }, future: { rate: 0.001, basis: 'notional' }, perpetual: { rate: 0.001, basis: 'notional' }, spot: { rate: 0, basis: 'notional' } },
+  plan: { target: 'mm-buffer', buffer: 0.1, strategy: 'greedy', order: ['perpetual', 'future', 'option', 'spot'], stepFraction: 0.1 },
+  impact: { model: 'none', coefficient: 0, depthUsd: {}, dailyVol: 0 },
+  insuranceFund: { initialUsd: 0 },
+  shortfall: { rule: 'socialised-loss' },
+};
+
+/** MM of s BTC of the linear perpetual at mark 99 000 (2024.1 rates). */
+const mmOf = (s: number): number => s * 99_000 * (0.02 + (5e-5 * s) / 100);
+
+describe('isolated accounts: each position liquidated on its own collateral', () => {
+  // A: the hand check's position, its own 2 500 USDC (own equity 1 500); B: 0.1 BTC short at mark with 5 000 USDC of its own
+  // (healthy); the account's own 1 000 000 USDC. Account-level equity ≫ Σ MM: a plan on the account's figures did nothing.
+  const a: AccountInput = {
+    id: 'iso',
+    mode: 'isolated',
+    collateral: { USDC: 1_000_000 },
+    positions: [
+      { instrument: 'BTC_USDC-PERPETUAL', size: -0.1, entryPrice: 99_000, collateral: { USDC: 5_000 } },
+      { instrument: 'BTC_USDC-PERPETUAL', size: 1, entryPrice: 100_000, collateral: { USDC: 2_500 } },
+    ],
+  };
+
+  it('the short position alone: five steps of 0.1 BTC at 98 505, fee 10, booked to its own collateral; the balances untouched', () => {
+    const p = liquidation.planLiquidation(std, a, { mechanism: handMech });
+    // before: equity 1 000 000 + (5 000 + 0) + (2 500 − 1 000) = 1 006 500; A's own gap 1 500 − 1.1 × mmOf(1) < 0
+    expect(p.before.equity).toBeCloseTo(1_006_500, 8);
+    expect(p.before.health).toBe('liquidatable');
+    expect(p.before.gap).toBeCloseTo(1500 - 1.1 * mmOf(1), 8);
+    expect(p.steps.length).toBe(5);
+    p.steps.forEach((s, j) => {
+      if (s.type !== 'close') throw new Error('close steps expected');
+      expect(s.position).toBe(1);
+      expect(s.size).toBeCloseTo(-0.1, 12);
+      expect(s.price).toBeCloseTo(98_505, 8);
+      expect(s.fee).toBeCloseTo(10, 10);
+      // the account's figures: equity falls by 149.5 + 10 − (the mark value 0.1 × 99 000 − 0.1 × 100 000 = −100 it no longer carries) = 59.5 a step
+      expect(s.equity).toBeCloseTo(1_006_500 - 59.5 * (j + 1), 8);
+      expect(s.maintenanceMargin).toBeCloseTo(mmOf(0.1) + mmOf(1 - 0.1 * (j + 1)), 8);
+    });
+    expect(p.steps[3].gap).toBeCloseTo(1500 - 4 * 59.5 - 1.1 * mmOf(0.6), 8);
+    expect(p.steps[4].gap).toBe(0);
+    expect(p.restored).toBe(true);
+    expect(p.totals.isolatedDeficit).toBe(0);
+    expect(p.after.account).toEqual({
+      id: 'iso',
+      mode: 'isolated',
+      collateral: { USDC: 1_000_000 },
+      positions: [
+        a.positions[0],
+        { instrument: 'BTC_USDC-PERPETUAL', size: expect.closeTo(0.5, 12), entryPrice: 100_000, collateral: { USDC: expect.closeTo(2500 - 5 * 149.5 - 5 * 10, 8) } },
+      ],
+    });
+    // re-margined: its own equity 2 500 − 5 × 149.5 − 5 × 10 = 1 702.5 of collateral, − 500 of P&L on 0.5 BTC = 1 202.5 (the cross hand check's)
+    expect(p.after.margin.equity).toBeCloseTo(1_000_000 + 5_000 + 1_202.5, 8);
+    // above MM × 1.1 (the target), below its IM 49 500 × (0.04 + 5e-5 × 0.5/100) ≈ 1 980: a margin call, its worst position's
+    expect(p.after.margin.health).toBe('margin call');
+  });
+
+  it('closed whole below its own margin: the loss beyond it is the isolated deficit, returned to the balances', () => {
+    // own 500 USDC: own equity −500 (bankrupt); each step releases 0.1 × 1.1 × MM ≈ 218 > its cost 59.5, so all ten are taken;
+    // its own collateral after: 500 − 10 × 149.5 − 10 × 10 = −1 095
+    const b: AccountInput = { id: 'deficit', mode: 'isolated', collateral: { USDC: 10_000 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1, entryPrice: 100_000, collateral: { USDC: 500 } }] };
+    const p = liquidation.planLiquidation(std, b, { mechanism: handMech });
+    expect(p.before.health).toBe('bankrupt');
+    expect(p.steps.length).toBe(10);
+    expect(p.steps[8].gap).toBeCloseTo(-500 - 9 * 59.5 - 1.1 * mmOf(0.1), 8);
+    expect(p.steps[9].gap).toBe(0);
+    expect(p.totals.isolatedDeficit).toBeCloseTo(1095, 8);
+    expect(p.after.account.positions).toEqual([]);
+    expect(p.after.account.collateral.USDC).toBeCloseTo(10_000 - 1095, 8);
+    expect(p.restored).toBe(true);
+    // the round plan (trail, what a simulation books) agrees
+    const engine = std as unknown as MarginEngine;
+    const r = roundPlan(engine, validateAccount(b), loadMechanism(handMech), {})!;
+    expect(r.totals.isolatedDeficit).toBe(p.totals.isolatedDeficit);
+    expect(r.account).toEqual(p.after.account);
+    expect(r.totals.steps).toBe(10);
+  });
+
+  it('a trail plan equals the stepwise plan on a two-position account', () => {
+    const engine = std as unknown as MarginEngine;
+    const p = liquidation.planLiquidation(std, a, { mechanism: handMech });
+    const r = roundPlan(engine, validateAccount(a), loadMechanism(handMech), {})!;
+    expect(r.account).toEqual(p.after.account);
+    expect(r.totals).toEqual(p.totals);
+    expect(r.flowNotional).toEqual(p.steps.map((s) => s.notionalUsd));
+  });
+});
+
+describe('isolated accounts in the simulator', () => {
+  const m = resolveMarket(defaultMarket());
+  it("a bankrupt isolated position is liquidated though the account's balances cover it; the fund pays its deficit, the balances end where they were", async () => {
+    const spot = m.spot('BTC');
+    // 1 BTC long entered 50 % above the index with 1 000 USDC of its own: its own equity ≈ 1 000 − 0.5 × spot (bankrupt);
+    // the account's own 200 000 USDC keep its equity positive (before this change it was never planned: equity > Σ MM)
+    const accounts = [{ id: 'iso', mode: 'isolated' as const, collateral: { USDC: 200_000 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1, entryPrice: Math.round(spot * 1.5), collateral: { USDC: 1_000 } }] }];
+    const sim = await Simulation.create({ accounts, market: m, model: 'deribit-pm-2024.1', mechanism: 'deribit-incremental', insuranceFundUsd: 1e6 });
+    try {
+      const engine = new MarginEngine({ market: hashed(m), model: loadModel('deribit-pm-2024.1') });
+      const before = engine.margin(accounts[0]);
+      if (!before.ok) throw new Error(before.error.message);
+      expect(before.health).toBe('bankrupt');
+      expect(before.equity).toBeGreaterThan(0);
+      const r = await sim.step(m, 'same market');
+      expect(r.liquidatedAccounts).toEqual([0]);
+      expect(r.bankrupt).toBe(1);
+      // its deficit: the own collateral left after the close, negative: −(1 000 + realised P&L − fees) — the equity the account
+      // lost beyond its 1 000 of own margin; covered by the fund, booked back to the account
+      const after = sim.account(0);
+      expect(after.positions).toEqual([]);
+      expect(after.collateral.USDC).toBeCloseTo(200_000, 6);
+      expect(r.badDebt).toBeCloseTo(-(before.equity - 200_000) + r.fees + r.liquidatorGain, 6);
+      expect(r.insuranceCovered).toBeCloseTo(r.badDebt, 9);
+      expect(sim.insuranceFundUsd).toBeCloseTo(1e6 - r.badDebt + r.fees, 6);
+      expect(sim.totalEquity).toBeCloseTo(200_000, 6);
+      expect(Math.abs(r.ledger.residual)).toBeLessThan(1e-9);
+    } finally {
+      await sim.close();
+    }
+  });
+});
