@@ -10,15 +10,18 @@
  * each currency's ledger stays closed; what cannot be recovered stays as negative equity (bad
  * debt) on the bankrupt account, or — printed auction payouts — is reported as `printed`.
  *
- * ADL candidates are accounts, not positions: uPnL = equity − equity at the start of the path,
- * entry notional = gross notional at the start, notional = gross notional now (an account-level
- * reading of the venues' per-position formulas, stated in docs/liquidation.md).
+ * ADL candidates are accounts, not positions: the counterparties of the bankrupt account's
+ * closed position are the accounts whose net delta on its underlying is on the other side (a
+ * venue deleverages the opposite positions); uPnL = equity − equity at the start of the path,
+ * entry notional = gross notional at the start, notional = |net delta| on the underlying at its
+ * index (an account-level reading of the venues' per-position formulas, docs/liquidation.md).
  */
 import type { BookEngine } from '../runner/book/runner.js';
 import { MarginEngine } from '../runner/account/runner.js';
 import type { AccountInput, LoadedModel } from '../measures/types.js';
-import { notionalUsd, positionFacts } from './execution.js';
+import { deltaQty, notionalUsd, positionFacts } from './execution.js';
 import type { Mechanism } from './mechanism.js';
+import type { RoundPlan } from './plan-round.js';
 import { hashed } from './paths.js';
 import { allocateAdl, socialiseLoss, type AdlCandidate } from './shortfall.js';
 import type { CurrencyLedger, ShortfallTotals } from './ledger.js';
@@ -31,6 +34,8 @@ interface Pending {
   deficit: number;
   underlying: string;
   notional: number;
+  /** the side the plan closed on `underlying`: +1 the account was long (net), −1 short, 0 neither */
+  side: number;
 }
 
 export class ShortfallBook {
@@ -64,9 +69,10 @@ export class ShortfallBook {
     this.gross0 = gross;
   }
 
-  /** A bankrupt account after its plan: `deficit` = −equity (its currency); the plan's main underlying (RoundPlan.underlying) and closed notional. */
-  add(k: number, deficit: number, underlying: string, closedNotionalUsd: number): void {
-    this.pending.push({ k, deficit, underlying, notional: closedNotionalUsd });
+  /** A bankrupt account after its plan (null: it closed nothing): `deficit` in its currency; the plan's main underlying (RoundPlan.underlying), closed notional and side. */
+  add(k: number, deficit: number, plan: RoundPlan | null): void {
+    const underlying = plan?.underlying ?? '';
+    this.pending.push({ k, deficit, underlying, notional: plan?.totals.closedNotionalUsd ?? 0, side: plan ? closedSide(plan, underlying) : 0 });
   }
 
   /** Cash an auction paid to an insolvent bidder beyond the security module (Lyra prints it; here winners are charged). */
@@ -168,14 +174,16 @@ export class ShortfallBook {
       for (let k = 0; k < eq.length; k++) {
         if (k === p.k || this.ledger.of[k] !== c || this.book.figuresInto(k, fig) < 0 || !(eq[k] > 0)) continue;
         const a = this.book.account(k);
-        let n = 0;
+        let delta = 0;
         let gross = 0;
         a.positions.forEach((q, j) => {
           const f = positionFacts(engine.table, q, j);
-          const x = notionalUsd(f, q.size);
-          gross += x;
-          if (f.underlying === p.underlying) n += x; // p.underlying: RoundPlan.underlying, from the same facts
+          gross += notionalUsd(f, q.size);
+          if (f.underlying === p.underlying) delta += deltaQty(engine.table, f, q.size); // p.underlying: RoundPlan.underlying, from the same facts
         });
+        // a counterparty: net on the other side of the bankrupt one's closed position (either side when that was flat)
+        if (p.side !== 0 && Math.sign(delta) !== -p.side) continue;
+        const n = Math.abs(delta) * this.book.market.spot(p.underlying);
         const upnl = eq[k] - (this.eq0?.[k] ?? eq[k]);
         if (!(n > 0) || !(upnl > 0)) continue;
         notionalOn.set(k, n);
@@ -193,4 +201,15 @@ export class ShortfallBook {
       r.unrecovered += res.unrecovered;
     }
   }
+}
+
+/**
+ * The side a plan closed on `underlying`: the liquidators' net coin flow there is what they took
+ * (they sell what the account was long: RoundPlan.flowCoin < 0), so the account's side is its
+ * opposite sign; 0 when the flow nets to zero or there is none.
+ */
+function closedSide(plan: RoundPlan, underlying: string): number {
+  let coin = 0;
+  for (let j = 0; j < plan.flowU.length; j++) if (plan.flowU[j] === underlying) coin += plan.flowCoin[j];
+  return coin < 0 ? 1 : coin > 0 ? -1 : 0;
 }

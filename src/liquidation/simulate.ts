@@ -345,7 +345,7 @@ export class Simulation {
         // a bankrupt account's deficit as the book margins it after its plan (the ledger's figures) — also when the plan closes
         // nothing (no position left, or no step improves it) — or an isolated plan's (plan-isolated.ts), if larger
         const deficit = Math.max(-this.eq[k], plan ? plan.totals.isolatedDeficit / this.ledger.price(this.ledger.of[k], this.market) : 0);
-        if (deficit > 0) this.shortfall.add(k, deficit, plan?.underlying ?? '', plan?.totals.closedNotionalUsd ?? 0);
+        if (deficit > 0) this.shortfall.add(k, deficit, plan);
         r.stages.bookMs += performance.now() - tk;
       });
       const tb = performance.now();
