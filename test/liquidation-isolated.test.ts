@@ -1,9 +1,10 @@
 /**
  * Plans of isolated accounts (src/liquidation/plan-isolated.ts): each position is liquidated on
  * its own collateral, whatever the account's balances; a step's cash and fee go to the position's
- * own collateral; a position closed whole returns it to the balances, and a negative one is the
- * plan's isolatedDeficit, which the simulator's shortfall desk covers (the trader's balances end
- * where they were). Numbers by hand: the same trades as the cross-account hand check of
+ * own collateral; a position closed whole returns it to the balances — unless it is worth less
+ * than nothing: then it is forfeited and its negative value is the plan's isolatedDeficit, never
+ * charged to the account, which the simulator's shortfall desk charges to the fund (the trader's
+ * balances end where they were; only what no one recovers comes back to them). Numbers by hand: the same trades as the cross-account hand check of
  * test/liquidation-plan.test.ts (1 BTC linear perpetual entered at 100 000, mark 99 000, index
  * 100 000; Deribit's 2024.1 futures MM = notional at mark × (0.02 + 5e-5 × size/100 coin)).
  */
@@ -93,7 +94,7 @@ describe('isolated accounts: each position liquidated on its own collateral', ()
     expect(p.after.margin.health).toBe('margin call');
   });
 
-  it('closed whole below its own margin: the loss beyond it is the isolated deficit, returned to the balances', () => {
+  it('closed whole below its own margin: its collateral forfeited, the loss beyond it the isolated deficit, the balances untouched', () => {
     // own 500 USDC: own equity −500 (bankrupt); each step releases 0.1 × 1.1 × MM ≈ 218 > its cost 59.5, so all ten are taken;
     // its own collateral after: 500 − 10 × 149.5 − 10 × 10 = −1 095
     const b: AccountInput = { id: 'deficit', mode: 'isolated', collateral: { USDC: 10_000 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1, entryPrice: 100_000, collateral: { USDC: 500 } }] };
@@ -103,8 +104,8 @@ describe('isolated accounts: each position liquidated on its own collateral', ()
     expect(p.steps[8].gap).toBeCloseTo(-500 - 9 * 59.5 - 1.1 * mmOf(0.1), 8);
     expect(p.steps[9].gap).toBe(0);
     expect(p.totals.isolatedDeficit).toBeCloseTo(1095, 8);
-    expect(p.after.account.positions).toEqual([]);
-    expect(p.after.account.collateral.USDC).toBeCloseTo(10_000 - 1095, 8);
+    expect(p.after.account).toEqual({ id: 'deficit', mode: 'isolated', collateral: { USDC: 10_000 }, positions: [] });
+    expect(p.after.margin.equity).toBe(10_000);
     expect(p.restored).toBe(true);
     // the round plan (trail, what a simulation books) agrees
     const engine = std as unknown as MarginEngine;
@@ -112,6 +113,24 @@ describe('isolated accounts: each position liquidated on its own collateral', ()
     expect(r.totals.isolatedDeficit).toBe(p.totals.isolatedDeficit);
     expect(r.account).toEqual(p.after.account);
     expect(r.totals.steps).toBe(10);
+  });
+
+  it('a bankrupt position is closed whole even when no step improves it (the trader loses its margin, no more)', () => {
+    // fixed-price-5pct: 0.1 BTC at 99 000 × 0.95 = 94 050 realises 0.1 × (94 050 − 100 000) = −595, fee 1 % of 0.1 × 100 000 = 100:
+    // each step costs more than the MM it releases (the cross hand check: no step), but the position's own equity is
+    // 500 − 1 000 = −500: all ten steps are taken, its own collateral ends at 500 − 10 × 695 = −6 450, forfeited
+    const b: AccountInput = { id: 'bust', mode: 'isolated', collateral: { USDC: 10_000 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1, entryPrice: 100_000, collateral: { USDC: 500 } }] };
+    const p = liquidation.planLiquidation(std, b, { mechanism: 'fixed-price-5pct' });
+    expect(p.steps.length).toBe(10);
+    for (const s of p.steps) if (s.type === 'close') expect(s.price).toBeCloseTo(94_050, 8);
+    expect(p.totals.isolatedDeficit).toBeCloseTo(6_450, 8);
+    expect(p.after.account).toEqual({ id: 'bust', mode: 'isolated', collateral: { USDC: 10_000 }, positions: [] });
+    // the closing step's account figures: the forfeited collateral no longer counts
+    expect(p.steps[9].equity).toBe(10_000);
+    // a healthy isolated position beside it under the same mechanism is left alone (its steps do not improve, it is not bankrupt)
+    const c = liquidation.planLiquidation(std, { ...b, positions: [{ ...b.positions[0], collateral: { USDC: 2_500 } }] }, { mechanism: 'fixed-price-5pct' });
+    expect(c.steps.length).toBe(0);
+    expect(c.reason).toMatch(/no closing step improves/);
   });
 
   it('a trail plan equals the stepwise plan on a two-position account', () => {
@@ -126,30 +145,55 @@ describe('isolated accounts: each position liquidated on its own collateral', ()
 
 describe('isolated accounts in the simulator', () => {
   const m = resolveMarket(defaultMarket());
+  const spot = m.spot('BTC');
+  // 1 BTC long entered 50 % above the index with 1 000 USDC of its own: its own equity ≈ 1 000 − 0.5 × spot (bankrupt);
+  // the account's own 200 000 USDC keep its equity positive (before session 21 it was never planned: equity > Σ MM).
+  // The inverse one: 50 000 USD of BTC-PERPETUAL entered 50 % above the index with 0.01 BTC of its own, 1 BTC of the
+  // account's: its deficit is in BTC, the fund's cover must not turn into a USDC line. Its last steps improve nothing
+  // (its own BTC debt grows riskier as the perpetual shrinks): a bankrupt position is closed whole all the same.
+  const accounts = [
+    { id: 'iso', mode: 'isolated' as const, collateral: { USDC: 200_000 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1, entryPrice: Math.round(spot * 1.5), collateral: { USDC: 1_000 } }] },
+    { id: 'iso-inverse', mode: 'isolated' as const, collateral: { BTC: 1 }, positions: [{ instrument: 'BTC-PERPETUAL', size: 50_000, entryPrice: Math.round(spot * 1.5), collateral: { BTC: 0.01 } }] },
+  ];
+
   it("a bankrupt isolated position is liquidated though the account's balances cover it; the fund pays its deficit, the balances end where they were", async () => {
-    const spot = m.spot('BTC');
-    // 1 BTC long entered 50 % above the index with 1 000 USDC of its own: its own equity ≈ 1 000 − 0.5 × spot (bankrupt);
-    // the account's own 200 000 USDC keep its equity positive (before this change it was never planned: equity > Σ MM)
-    const accounts = [{ id: 'iso', mode: 'isolated' as const, collateral: { USDC: 200_000 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1, entryPrice: Math.round(spot * 1.5), collateral: { USDC: 1_000 } }] }];
     const sim = await Simulation.create({ accounts, market: m, model: 'deribit-pm-2024.1', mechanism: 'deribit-incremental', insuranceFundUsd: 1e6 });
     try {
       const engine = new MarginEngine({ market: hashed(m), model: loadModel('deribit-pm-2024.1') });
-      const before = engine.margin(accounts[0]);
-      if (!before.ok) throw new Error(before.error.message);
-      expect(before.health).toBe('bankrupt');
-      expect(before.equity).toBeGreaterThan(0);
+      const before = accounts.map((a) => {
+        const r = engine.margin(a);
+        if (!r.ok) throw new Error(r.error.message);
+        expect(r.health).toBe('bankrupt');
+        expect(r.equity).toBeGreaterThan(0);
+        return r.equity;
+      });
       const r = await sim.step(m, 'same market');
-      expect(r.liquidatedAccounts).toEqual([0]);
-      expect(r.bankrupt).toBe(1);
-      // its deficit: the own collateral left after the close, negative: −(1 000 + realised P&L − fees) — the equity the account
-      // lost beyond its 1 000 of own margin; covered by the fund, booked back to the account
-      const after = sim.account(0);
-      expect(after.positions).toEqual([]);
-      expect(after.collateral.USDC).toBeCloseTo(200_000, 6);
-      expect(r.badDebt).toBeCloseTo(-(before.equity - 200_000) + r.fees + r.liquidatorGain, 6);
+      expect(r.liquidatedAccounts).toEqual([0, 1]);
+      expect(r.bankrupt).toBe(2);
+      // each one's deficit: its own collateral's value after the close, negative: −(own equity before − fees − liquidator gain),
+      // the own equity before = the account's equity − its balances' value; the fund pays it, the balances are never touched
+      expect(sim.account(0)).toEqual({ ...accounts[0], positions: [] });
+      expect(sim.account(1)).toEqual({ ...accounts[1], positions: [] });
+      const balances = 200_000 + 1 * spot;
+      expect(r.badDebt).toBeCloseTo(balances - (before[0] + before[1]) + r.fees + r.liquidatorGain, 6);
       expect(r.insuranceCovered).toBeCloseTo(r.badDebt, 9);
       expect(sim.insuranceFundUsd).toBeCloseTo(1e6 - r.badDebt + r.fees, 6);
-      expect(sim.totalEquity).toBeCloseTo(200_000, 6);
+      expect(sim.totalEquity).toBeCloseTo(balances, 6);
+      expect(Math.abs(r.ledger.residual)).toBeLessThan(1e-9);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('with no fund and no winner, what no one recovers comes back to the account (the ledger stays closed)', async () => {
+    const sim = await Simulation.create({ accounts: [accounts[0]], market: m, model: 'deribit-pm-2024.1', mechanism: 'deribit-incremental', insuranceFundUsd: 0 });
+    try {
+      const r = await sim.step(m, 'same market');
+      // the fund holds the plan's fees only: it covers them; no winner to socialise on; the rest is unrecovered
+      expect(r.insuranceCovered).toBeCloseTo(r.fees, 9);
+      expect(r.socialised).toBe(0);
+      expect(r.unrecovered).toBeCloseTo(r.badDebt - r.fees, 6);
+      expect(sim.account(0).collateral.USDC).toBeCloseTo(200_000 - r.unrecovered, 6);
       expect(Math.abs(r.ledger.residual)).toBeLessThan(1e-9);
     } finally {
       await sim.close();

@@ -62,7 +62,7 @@ export function formatPlan(p: LiquidationPlan): string {
   o.push(`${p.restored ? 'restored' : 'NOT restored'}: ${p.reason}`);
   o.push(`totals: ${p.totals.steps} steps, closed notional ${usd(p.totals.closedNotionalUsd)}, fees ${usd(p.totals.fees)}, liquidator gain ${usd(p.totals.liquidatorGain)}`);
   if (p.totals.isolatedDeficit > 0) {
-    o.push(`isolated deficit ${usd(p.totals.isolatedDeficit)}: loss beyond a closed isolated position's own margin, returned with it to the account's balances (a venue's insurance fund covers it; optmargin simulate's shortfall desk does)`);
+    o.push(`isolated deficit ${usd(p.totals.isolatedDeficit)}: loss beyond a closed isolated position's own margin, not charged to the account's balances (a venue's insurance fund takes it; optmargin simulate's shortfall desk charges its fund)`);
   }
   return o.join('\n') + '\n';
 }

@@ -83,9 +83,10 @@ export interface LiquidationPlan {
   restored: boolean;
   reason: string;
   /**
-   * isolatedDeficit (USD): an isolated account's loss beyond a position's own margin — the own
-   * collateral a position closed whole left negative (plan-isolated.ts). It returns to the account's
-   * balances with the rest of that collateral (accountOf); a simulation's shortfall desk covers it.
+   * isolatedDeficit (USD): an isolated account's loss beyond its positions' own margins — the
+   * negative value of the own collateral a position closed whole left (plan-isolated.ts). Not
+   * charged to the account (that collateral is forfeited, not returned to its balances); a
+   * simulation's shortfall desk charges it to the fund, then socialised loss or ADL.
    */
   totals: { steps: number; closedNotionalUsd: number; fees: number; liquidatorGain: number; securityModulePaid: number; socialised: number; isolatedDeficit: number };
   after: { account: AccountInput; margin: MarginResultOk };

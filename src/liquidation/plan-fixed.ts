@@ -90,6 +90,8 @@ export class FixedPricePlanner {
     prior: Record<string, number> | undefined,
     /** where the steps go instead of CloseStep objects (planTrail), or null */
     private readonly trail: CloseTrail | null,
+    /** a bankrupt account is closed whole, by steps that do not improve its gap too (an isolated position's sub-account: plan-isolated.ts) */
+    private readonly closeBankrupt = false,
   ) {
     const n = (this.n = account.positions.length);
     this.facts = new Array<PositionFacts>(n);
@@ -465,13 +467,17 @@ export class FixedPricePlanner {
     let n = 0;
     while (this.gap(this.cur) < 0) {
       if (n++ > maxSteps) throw new OptmarginError(ErrorCodes.INTERNAL, `plan did not terminate within ${maxSteps} steps`);
-      if (this.spec.strategy === 'proportional') {
-        if (!this.proportionalStep()) break;
-      } else {
-        const c = this.nextStep();
-        if (!c) break;
-        this.take(c);
-      }
+      if (this.spec.strategy === 'proportional' && this.proportionalStep()) continue;
+      const c = (this.spec.strategy === 'proportional' ? null : this.nextStep()) ?? this.forcedStep();
+      if (!c) break;
+      this.take(c);
     }
+  }
+
+  /** When no step improves a bankrupt account that must be closed whole (closeBankrupt): a step of the first open position in venue order all the same. */
+  private forcedStep(): Candidate | null {
+    if (!this.closeBankrupt || !(this.cur.equity < 0)) return null;
+    const o = this.venueOrder();
+    return o.length > 0 ? this.candidate(o[0], this.scratch) : null;
   }
 }

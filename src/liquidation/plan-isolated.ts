@@ -9,10 +9,13 @@
  *
  * Booking: a step's cash and fee go to the position's own collateral, as a venue's isolated
  * margin takes a partial close's realised P&L and fee from the position's margin. A position
- * closed whole returns its own collateral to the account's balances (execution.ts accountOf);
- * when that collateral is negative, the loss beyond the position's margin is the plan's
- * isolatedDeficit (USD), which a simulation's shortfall desk covers (fund, then socialised loss
- * or ADL). A position left open with a negative own equity (no step improved it) keeps it.
+ * closed whole returns its own collateral to the account's balances (execution.ts accountOf) —
+ * unless that collateral is worth less than nothing: then the trader forfeits it whole and the
+ * loss beyond the position's margin is the plan's isolatedDeficit (USD), not charged to the
+ * account (on a venue the insurance fund takes it; a simulation's shortfall desk charges the
+ * fund, then socialised loss or ADL, and only what no one recovers to the account). A bankrupt
+ * position (own equity < 0) is closed whole — by steps that do not improve its gap too, once none
+ * does: a venue takes a bankrupt isolated position over, and its trader loses the margin, no more.
  *
  * The account's gap: Σ over open positions of min(0, own gap) + min(0, account equity) — negative
  * when a position is short of the target, or when the account is bankrupt (isolatedHealthCode: its
@@ -61,36 +64,36 @@ export class IsolatedPlanner {
   /** The plan with its steps (planLiquidation). */
   run(): LiquidationPlan {
     const subs = this.venueOrder().map((k) => ({ k, sub: this.subAccount(k) }));
-    // each position's own gap before the plan: the account's gap sums them
+    // each position's own gap (≤ 0 part) before the plan, kept per position as the steps move it: the account's gap sums
+    // them afresh (an incremental sum would leave rounding residue where every term is back to 0)
     const ownGap = subs.map(({ sub }) => Math.min(0, gapOf(figuresOk(this.engine, sub), this.spec.target, this.spec.buffer)));
-    let positionsGap = ownGap.reduce((s, g) => s + g, 0);
-    const g0 = positionsGap + Math.min(0, this.before.equity);
+    const sumGaps = (): number => ownGap.reduce((s, g) => s + g, 0);
+    const g0 = sumGaps() + Math.min(0, this.before.equity);
     const fig = { equity: this.before.equity, im: this.before.initialMargin, mm: this.before.maintenanceMargin };
     const steps: CloseStep[] = [];
     subs.forEach(({ k, sub }, i) => {
-      const plan = new FixedPricePlanner(this.engine, sub, this.mech, this.spec, this.cum, null).run();
+      const plan = new FixedPricePlanner(this.engine, sub, this.mech, this.spec, this.cum, null, true).run();
       if (plan.steps.length === 0) return;
       const b = plan.before;
       const base = { ...fig };
       const last = plan.steps.length - 1;
-      // a position closed (by the plan's last step) has no own gap left: its collateral joined the balances
+      // a position closed (by the plan's last step) has no own gap left: its collateral joined the balances, or was forfeited
       const closed = plan.after.account.positions.length === 0;
-      let own = ownGap[i];
       plan.steps.forEach((s, j) => {
         if (s.type !== 'close') return;
-        fig.equity = base.equity + (s.equity - b.equity);
+        // the closing step of a position below its margin: its collateral forfeited, its own equity no longer the account's
+        const own = j === last && closed && s.equity < 0 ? 0 : s.equity;
+        fig.equity = base.equity + (own - b.equity);
         fig.im = base.im + (s.initialMargin - b.initialMargin);
         fig.mm = base.mm + (s.maintenanceMargin - b.maintenanceMargin);
-        const next = j === last && closed ? 0 : Math.min(0, s.gap);
-        positionsGap += next - own;
-        own = next;
-        steps.push({ ...s, step: steps.length + 1, position: k, equity: fig.equity, initialMargin: fig.im, maintenanceMargin: fig.mm, gap: positionsGap + Math.min(0, fig.equity) });
+        ownGap[i] = j === last && closed ? 0 : Math.min(0, s.gap);
+        steps.push({ ...s, step: steps.length + 1, position: k, equity: fig.equity, initialMargin: fig.im, maintenanceMargin: fig.mm, gap: sumGaps() + Math.min(0, fig.equity) });
       });
       this.settle(k, plan.after.account.positions[0]?.size ?? 0, plan.after.account.collateral, plan.totals.closedNotionalUsd, plan.steps[plan.steps.length - 1].equity);
     });
     const after = this.after();
     const afterFigures = figuresOk(this.engine, after);
-    const gapAfter = positionsGap + Math.min(0, afterFigures.equity);
+    const gapAfter = sumGaps() + Math.min(0, afterFigures.equity);
     const restored = gapAfter >= 0;
     const plan = finishPlan(this.engine, this.account, this.mech, this.spec, this.before, g0, steps, restored, planReason(steps.length, restored, this.openCount()), after, afterFigures);
     plan.totals.isolatedDeficit = this.deficit;
@@ -101,7 +104,7 @@ export class IsolatedPlanner {
   runTrail(trail: CloseTrail): void {
     trail.begin(this.facts);
     for (const k of this.venueOrder()) {
-      new FixedPricePlanner(this.engine, this.subAccount(k), this.mech, this.spec, this.cum, subTrail).runTrail();
+      new FixedPricePlanner(this.engine, this.subAccount(k), this.mech, this.spec, this.cum, subTrail, true).runTrail();
       if (subTrail.n === 0) continue;
       let closed = 0;
       for (let j = 0; j < subTrail.n; j++) {
@@ -120,14 +123,17 @@ export class IsolatedPlanner {
   /**
    * Position k's plan took steps: its remaining size and own collateral, its closed notional added
    * to the impact's; closed whole with a negative own equity (`equityAfter`: its sub-account's, its
-   * own collateral's value once closed), the deficit.
+   * own collateral's value once closed), its collateral forfeited and the deficit.
    */
   private settle(k: number, left: number, own: Record<string, number>, closedNotional: number, equityAfter: number): void {
     this.remaining[k] = left;
     this.own[k] = own;
     const u = this.facts[k].underlying;
     this.cum[u] = (this.cum[u] ?? 0) + closedNotional;
-    if (left === 0 && equityAfter < 0) this.deficit -= equityAfter;
+    if (left !== 0 || !(equityAfter < 0)) return;
+    // closed below its margin: its own collateral is forfeited (not returned), the rest is the deficit
+    this.own[k] = undefined;
+    this.deficit -= equityAfter;
   }
 
   /** Position k as its sub-account: one position, in cross mode, holding the position's own collateral as its balances. */

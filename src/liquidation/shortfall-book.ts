@@ -36,6 +36,8 @@ interface Pending {
   notional: number;
   /** the side the plan closed on `underlying`: +1 the account was long (net), −1 short, 0 neither */
   side: number;
+  /** the part of `deficit` the account was never charged (an isolated plan's isolatedDeficit, its currency) */
+  pre: number;
 }
 
 export class ShortfallBook {
@@ -45,6 +47,8 @@ export class ShortfallBook {
   private readonly cash: string;
   private eq0: Float64Array | null = null;
   private gross0: Float64Array | null = null;
+  /** per bankrupt account of the currency being settled: what of its `pre` no recovery has matched yet */
+  private readonly preLeft = new Map<number, number>();
 
   constructor(
     private readonly book: BookEngine,
@@ -69,10 +73,14 @@ export class ShortfallBook {
     this.gross0 = gross;
   }
 
-  /** A bankrupt account after its plan (null: it closed nothing): `deficit` in its currency; the plan's main underlying (RoundPlan.underlying), closed notional and side. */
-  add(k: number, deficit: number, plan: RoundPlan | null): void {
+  /**
+   * A bankrupt account after its plan (null: it closed nothing): `deficit` in its currency, of which
+   * `pre` it was never charged (an isolated position's loss beyond its margin: plan-isolated.ts);
+   * the plan's main underlying (RoundPlan.underlying), closed notional and side.
+   */
+  add(k: number, deficit: number, plan: RoundPlan | null, pre = 0): void {
     const underlying = plan?.underlying ?? '';
-    this.pending.push({ k, deficit, underlying, notional: plan?.totals.closedNotionalUsd ?? 0, side: plan ? closedSide(plan, underlying) : 0 });
+    this.pending.push({ k, deficit, underlying, notional: plan?.totals.closedNotionalUsd ?? 0, side: plan ? closedSide(plan, underlying) : 0, pre });
   }
 
   /** Cash an auction paid to an insolvent bidder beyond the security module (Lyra prints it; here winners are charged). */
@@ -123,12 +131,14 @@ export class ShortfallBook {
   private settleCurrency(c: number, pending: Pending[], winners: () => { id: string; profit: number }[], eq: Float64Array, r: ShortfallTotals, touched: number[]): void {
     const fund = this.ledger.funds[c];
     const left: Pending[] = [];
+    this.preLeft.clear();
+    for (const p of pending) if (p.pre > 0) this.preLeft.set(p.k, p.pre);
     for (const p of pending) {
       r.bankrupt++;
       r.badDebt += p.deficit;
       const cov = fund.cover(p.deficit);
       r.insuranceCovered += cov.covered;
-      if (cov.covered > 0) this.adjustCash(p.k, cov.covered);
+      this.credit(p.k, cov.covered);
       touched.push(p.k);
       if (cov.uncovered > 0) left.push({ ...p, deficit: cov.uncovered });
     }
@@ -147,6 +157,16 @@ export class ShortfallBook {
       if (this.mechanism.shortfall?.rule === 'adl') this.deleverage(c, left, eq, r, touched);
       else this.socialise(left, winners(), r, touched);
     }
+    // what no one recovered of a deficit the account was never charged stays on it, like any unrecovered deficit
+    for (const [k, owed] of this.preLeft) if (owed > 0) this.adjustCash(k, -owed);
+  }
+
+  /** A recovery of `amount` for bankrupt account k: first what it was never charged (preLeft), the rest credited to it. */
+  private credit(k: number, amount: number): void {
+    const owed = this.preLeft.get(k) ?? 0;
+    const matched = Math.min(owed, amount);
+    if (matched > 0) this.preLeft.set(k, owed - matched);
+    if (amount - matched > 0) this.adjustCash(k, amount - matched);
   }
 
   private socialise(left: Pending[], w: { id: string; profit: number }[], r: ShortfallTotals, touched: number[]): void {
@@ -159,7 +179,7 @@ export class ShortfallBook {
     r.socialised += s.recovered;
     r.unrecovered += s.unrecovered;
     const share = total > 0 ? s.recovered / total : 0;
-    for (const p of left) if (share > 0) this.adjustCash(p.k, p.deficit * share);
+    for (const p of left) if (share > 0) this.credit(p.k, p.deficit * share);
   }
 
   /** ADL among the accounts of currency c: ranked on USD figures (the currency's amounts at its index); the deficit and charges stay in the currency. */
@@ -197,7 +217,7 @@ export class ShortfallBook {
         r.adlPositions++;
         r.adlCharged += f.charge;
       }
-      if (res.recovered > 0) this.adjustCash(p.k, res.recovered);
+      if (res.recovered > 0) this.credit(p.k, res.recovered);
       r.unrecovered += res.unrecovered;
     }
   }

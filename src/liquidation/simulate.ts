@@ -9,9 +9,8 @@
  *               each plan's impact is priced on the notional of the step's earlier rounds, not on
  *               the plans before it in the round; the book takes the account after the plan
  *               (BookEngine.replace: an in-place edit of its rows);
- *   3. shortfall a bankrupt account's negative equity (after its plan, or when its plan closes
- *               nothing), or an isolated position's loss beyond its own margin (the plan's
- *               isolatedDeficit, if larger), is covered by the insurance fund, then
+ *   3. shortfall a bankrupt account's negative equity (after its plan, or when it closes nothing), and
+ *               an isolated plan's isolatedDeficit, are covered by the insurance fund, then
  *               socialised among the step's winners pro rata to their step profit, or deleveraged
  *               against ranked counterparties (ADL) — shortfall-book.ts;
  *   4. impact   the liquidators' cumulative net flow of the step per underlying moves its price
@@ -343,9 +342,10 @@ export class Simulation {
         const tk = performance.now();
         if (plan) this.liquidate(k, plan, cum, net, r, recs[this.ledger.of[k]]);
         // a bankrupt account's deficit as the book margins it after its plan (the ledger's figures) — also when the plan closes
-        // nothing (no position left, or no step improves it) — or an isolated plan's (plan-isolated.ts), if larger
-        const deficit = Math.max(-this.eq[k], plan ? plan.totals.isolatedDeficit / this.ledger.price(this.ledger.of[k], this.market) : 0);
-        if (deficit > 0) this.shortfall.add(k, deficit, plan);
+        // nothing (no position left, or no step improves it) — and an isolated plan's, which the account was never charged (plan-isolated.ts)
+        const pre = plan ? plan.totals.isolatedDeficit / this.ledger.price(this.ledger.of[k], this.market) : 0;
+        const deficit = pre + Math.max(-this.eq[k], 0);
+        if (deficit > 0) this.shortfall.add(k, deficit, plan, pre);
         r.stages.bookMs += performance.now() - tk;
       });
       const tb = performance.now();
