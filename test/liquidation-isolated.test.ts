@@ -19,6 +19,7 @@ import { hashed } from '../src/liquidation/paths.js';
 import { roundPlan } from '../src/liquidation/plan-round.js';
 import { loadMechanism } from '../src/liquidation/mechanism.js';
 import { validateAccount } from '../src/instruments/account.js';
+import { handMech } from './hand-mechanism.js';
 
 const T0 = Date.UTC(2026, 0, 27, 8);
 const market = margin.tableMarket({
@@ -26,21 +27,6 @@ const market = margin.tableMarket({
   underlyings: { BTC: { spot: 100_000, perpetual: 99_000, vol: 0.5, carry: 0.05, expiries: [] } },
 });
 const std = margin.createMarginEngine({ market, model: 'deribit-standard-2024.1' });
-
-/** fixed-price, discount 0.5 %, fee 0.1 % of notional, no impact, MM × 1.1, step 10 % (test/liquidation-plan.test.ts's) */
-const handMech: liquidation.FixedPriceMechanism = {
-  id: 'hand',
-  version: '1',
-  mechanism: 'fixed-price',
-  description: 'hand check',
-  source: 'test',
-  discount: { option: 0.005, future: 0.005, perpetual: 0.005, spot: 0.005 },
-  fee: { option: { rate: 0.001, basis: 'notional' }, future: { rate: 0.001, basis: 'notional' }, perpetual: { rate: 0.001, basis: 'notional' }, spot: { rate: 0, basis: 'notional' } },
-  plan: { target: 'mm-buffer', buffer: 0.1, strategy: 'greedy', order: ['perpetual', 'future', 'option', 'spot'], stepFraction: 0.1 },
-  impact: { model: 'none', coefficient: 0, depthUsd: {}, dailyVol: 0 },
-  insuranceFund: { initialUsd: 0 },
-  shortfall: { rule: 'socialised-loss' },
-};
 
 /** MM of s BTC of the linear perpetual at mark 99 000 (2024.1 rates). */
 const mmOf = (s: number): number => s * 99_000 * (0.02 + (5e-5 * s) / 100);

@@ -9,6 +9,7 @@ import type { AccountInput, PositionInput } from '../src/api/margin.js';
 import { accountOf, bookingOf, bookInto, executionPrice, liquidationFee, notionalUsd, positionFacts } from '../src/liquidation/execution.js';
 import { gapOf } from '../src/liquidation/plan.js';
 import { rng } from './helpers.js';
+import { handMech } from './hand-mechanism.js';
 
 const T0 = Date.UTC(2026, 0, 27, 8);
 const day = 86_400_000;
@@ -22,21 +23,6 @@ const market = margin.tableMarket({
 });
 // the futures rates of the hand calculations below are those of the 2024.1 standard set (4 % / 2 % + 0.005 % per 100 coin)
 const std = margin.createMarginEngine({ market, model: 'deribit-standard-2024.1' });
-
-/** fixed-price, discount 0.5 %, fee 0.1 % of notional, no impact, MM × 1.1, step 10 % */
-const handMech: liquidation.FixedPriceMechanism = {
-  id: 'hand',
-  version: '1',
-  mechanism: 'fixed-price',
-  description: 'hand check',
-  source: 'test',
-  discount: { option: 0.005, future: 0.005, perpetual: 0.005, spot: 0.005 },
-  fee: { option: { rate: 0.001, basis: 'notional' }, future: { rate: 0.001, basis: 'notional' }, perpetual: { rate: 0.001, basis: 'notional' }, spot: { rate: 0, basis: 'notional' } },
-  plan: { target: 'mm-buffer', buffer: 0.1, strategy: 'greedy', order: ['perpetual', 'future', 'option', 'spot'], stepFraction: 0.1 },
-  impact: { model: 'none', coefficient: 0, depthUsd: {}, dailyVol: 0 },
-  insuranceFund: { initialUsd: 0 },
-  shortfall: { rule: 'socialised-loss' },
-};
 
 describe('fixed-price plan checked by hand', () => {
   // 1 BTC long linear perpetual entered at 100 000, mark 99 000, index 100 000, 2 500 USDC:
