@@ -1,9 +1,10 @@
 /**
  * Liquidation prices of an account: the prices of one underlying (below and above its index) at
- * which equity would equal MM — an isolated account's, where a position's own equity would equal
- * its own MM or the account's equity 0 (health.ts liquidationGap) —, the market moved by the same relative amount in index, perpetual
- * and forwards (smile sticky in moneyness). Bracketing, then the Illinois variant of regula falsi
- * on the move, to 1e-7 relative; searched over moves in [−99 %, +1000 %].
+ * which equity would equal MM — for an isolated account, where a position's own equity would
+ * equal its own MM or the account's equity 0 (health.ts liquidationGap) —, the market moved by
+ * the same relative amount in index, perpetual and forwards (smile sticky in moneyness).
+ * Bracketing, then the Illinois variant of regula falsi on the move, to 1e-7 relative; searched
+ * over moves in [−99 %, +1000 %].
  *
  * The account is re-margined by the caller's runner (`remargin`): the search owns no margin rule.
  */
