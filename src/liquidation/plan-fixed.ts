@@ -29,7 +29,7 @@ import { planArraysFor, scratch, type Candidate, type Trade } from './plan-scrat
  * table indices are then the margin's resolve's: no lookup by name). When it fails, a position
  * that cannot be liquidated is reported first, as when the facts were read first.
  */
-export function firstFigures(engine: MarginEngine, account: AccountInput): MarginFigures {
+function firstFigures(engine: MarginEngine, account: AccountInput): MarginFigures {
   try {
     return figuresOk(engine, account);
   } catch (e) {

@@ -24,11 +24,11 @@
  * (an isolated account's equity, IM and MM are its balances' value plus its positions' own).
  */
 import type { MarginEngine } from '../runner/account/runner.js';
-import type { AccountInput, MarginFigures, PositionInput } from '../measures/types.js';
+import type { AccountInput, PositionInput } from '../measures/types.js';
 import { accountOf, notionalUsd, positionFacts, type PositionFacts } from './execution.js';
 import { figuresOk, finishPlan, gapOf, planReason, type CloseStep, type LiquidationPlan } from './plan-core.js';
 import type { FixedPriceMechanism, PlanSpec } from './mechanism.js';
-import { FixedPricePlanner, firstFigures } from './plan-fixed.js';
+import { FixedPricePlanner } from './plan-fixed.js';
 import { CloseTrail } from './plan-trail.js';
 
 /** A position's plan in trail form (runTrail), read into the account's trail before the next (one per thread). */
@@ -36,7 +36,6 @@ const subTrail = new CloseTrail();
 
 export class IsolatedPlanner {
   private readonly facts: PositionFacts[];
-  private readonly before: MarginFigures;
   /** per position: its remaining size and its own collateral after the plan */
   private readonly remaining: number[];
   private readonly own: (Record<string, number> | undefined)[];
@@ -51,11 +50,11 @@ export class IsolatedPlanner {
     private readonly spec: PlanSpec,
     prior: Record<string, number> | undefined,
   ) {
-    // margined before the facts are read (their table indices are the margin's resolve's)
-    this.before = firstFigures(engine, account);
+    // read before any margin (by name: the table values an instrument on first sight), as plan-fixed.ts firstFigures reports
+    // a failed margin's positions; the account itself is margined only by run() (each position's sub-plan margins its own)
     const n = account.positions.length;
     this.facts = new Array<PositionFacts>(n);
-    for (let k = 0; k < n; k++) this.facts[k] = positionFacts(engine.table, account.positions[k], k, engine.resolver.positionIndex(account, k));
+    for (let k = 0; k < n; k++) this.facts[k] = positionFacts(engine.table, account.positions[k], k);
     this.remaining = account.positions.map((p) => p.size);
     this.own = account.positions.map((p) => p.collateral);
     this.cum = { ...prior };
@@ -63,13 +62,14 @@ export class IsolatedPlanner {
 
   /** The plan with its steps (planLiquidation). */
   run(): LiquidationPlan {
+    const before = figuresOk(this.engine, this.account);
     const subs = this.venueOrder().map((k) => ({ k, sub: this.subAccount(k) }));
     // each position's own gap (≤ 0 part) before the plan, kept per position as the steps move it: the account's gap sums
     // them afresh (an incremental sum would leave rounding residue where every term is back to 0)
     const ownGap = subs.map(({ sub }) => Math.min(0, gapOf(figuresOk(this.engine, sub), this.spec.target, this.spec.buffer)));
     const sumGaps = (): number => ownGap.reduce((s, g) => s + g, 0);
-    const g0 = sumGaps() + Math.min(0, this.before.equity);
-    const fig = { equity: this.before.equity, im: this.before.initialMargin, mm: this.before.maintenanceMargin };
+    const g0 = sumGaps() + Math.min(0, before.equity);
+    const fig = { equity: before.equity, im: before.initialMargin, mm: before.maintenanceMargin };
     const steps: CloseStep[] = [];
     subs.forEach(({ k, sub }, i) => {
       const plan = new FixedPricePlanner(this.engine, sub, this.mech, this.spec, this.cum, null, true).run();
@@ -95,7 +95,7 @@ export class IsolatedPlanner {
     const afterFigures = figuresOk(this.engine, after);
     const gapAfter = sumGaps() + Math.min(0, afterFigures.equity);
     const restored = gapAfter >= 0;
-    const plan = finishPlan(this.engine, this.account, this.mech, this.spec, this.before, g0, steps, restored, planReason(steps.length, restored, this.openCount()), after, afterFigures);
+    const plan = finishPlan(this.engine, this.account, this.mech, this.spec, before, g0, steps, restored, planReason(steps.length, restored, this.openCount()), after, afterFigures);
     plan.totals.isolatedDeficit = this.deficit;
     return plan;
   }
