@@ -1,8 +1,8 @@
 /**
  * A cascade round's plan (src/liquidation/plan-round.ts roundPlan): the liquidators' flow of each
- * close step and the plan's main underlying — the one it closed the most notional of, which the
- * shortfall desk charges a bankrupt account's deficit to — checked against the plan's steps read
- * by hand (each step's underlying from its instrument's name, notional at the index); and, on a
+ * close step and the plan's main underlying — the one it closed the most notional of — checked
+ * against the plan's steps read by hand (each step's underlying from its instrument's name,
+ * notional at the index); and, on a
  * deep crash's plans (venue order and greedy), the round plan's trail (no step objects) against
  * planLiquidation's steps on a second engine, bit for bit.
  */

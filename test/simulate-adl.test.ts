@@ -1,9 +1,10 @@
 // Auto-deleveraging in the cascade simulator, end to end: with an empty insurance fund, a bankrupt
-// account's deficit is covered by the fees the fund took and then by ADL. The test checks the
+// account's deficit is covered by the fees the fund took and then by ADL. The tests check the
 // shortfall identity on the step report and, on the book itself, what ADL did to the accounts it hit:
-// each one's positions on one underlying (the bankrupt plan's) are cut by one common factor, and its
-// positions on every other underlying are left as they were. The underlying of a position is read
-// here from its Deribit name by hand (the part before the first '-' or '_'), not by the engine.
+// ADL is by position (the venues' rule): it cuts a counterparty's positions in one instrument that a
+// bankrupt plan closed, held on the other side, all by one factor, and leaves its other positions as
+// they were. What the bankrupt plans closed is read here from the liquidated accounts before and
+// after the step (net size per instrument), not from the engine.
 import { describe, expect, it } from 'vitest';
 import { generateBook } from '../src/io/gen-book.js';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
@@ -12,7 +13,6 @@ import { shocksPath } from '../src/liquidation/paths.js';
 import type { AccountInput } from '../src/measures/types.js';
 
 const market = resolveMarket(defaultMarket());
-const underlyingByHand = (name: string): string => name.split(/[-_]/)[0];
 
 /** The book's accounts (the simulator keeps its book private: read through it, as the test of a white box). */
 function accountsOf(sim: Simulation, n: number): AccountInput[] {
@@ -20,10 +20,16 @@ function accountsOf(sim: Simulation, n: number): AccountInput[] {
   return Array.from({ length: n }, (_, k) => book.account(k));
 }
 
-/** How ADL changed account a into b: the one underlying it cut and the factor, or null when the positions are equal.
- *  Positions keep their order (a position cut to zero is dropped; an account may hold one instrument twice). */
-function adlCut(a: AccountInput, b: AccountInput): { underlying: string; keep: number } | null {
-  let cut: { underlying: string; keep: number } | null = null;
+/** Net size per instrument. */
+function nets(a: AccountInput): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const p of a.positions) m.set(p.instrument, (m.get(p.instrument) ?? 0) + p.size);
+  return m;
+}
+
+/** How ADL changed account a into b: per instrument it cut, the factor (every position of it cut by the same one; a position cut to zero is dropped). */
+function adlCuts(a: AccountInput, b: AccountInput): Map<string, number> {
+  const cuts = new Map<string, number>();
   let j = 0;
   for (const p of a.positions) {
     const size = b.positions[j]?.instrument === p.instrument ? b.positions[j++].size : 0;
@@ -31,21 +37,20 @@ function adlCut(a: AccountInput, b: AccountInput): { underlying: string; keep: n
     const keep = size / p.size;
     expect(keep).toBeGreaterThanOrEqual(0);
     expect(keep).toBeLessThan(1);
-    cut ??= { underlying: underlyingByHand(p.instrument), keep };
-    expect(underlyingByHand(p.instrument)).toBe(cut.underlying);
-    if (keep > 0 && cut.keep > 0) expect(Math.abs(keep - cut.keep)).toBeLessThan(1e-12);
+    const seen = cuts.get(p.instrument);
+    if (seen === undefined) cuts.set(p.instrument, keep);
+    else if (keep > 0 && seen > 0) expect(Math.abs(keep - seen)).toBeLessThan(1e-12);
   }
   expect(j).toBe(b.positions.length);
-  return cut;
+  return cuts;
 }
 
 describe('cascade simulator: auto-deleveraging', () => {
-  it('okx-tiered-adl with no fund: bad debt = fund cover + socialised + ADL + unrecovered; ADL cuts one underlying of each account it hits by one factor', async () => {
-    // The generated accounts each hold one underlying. Account 66 (short BTC linear perpetuals) is one of the crash's ADL
-    // counterparties on this seed (the bankrupt accounts are long BTC); it gets a small ETH perpetual too, which ADL on BTC
-    // must leave as it was.
+  it('okx-tiered-adl with no fund: bad debt = fund cover + socialised + ADL + unrecovered; ADL cuts only instruments a bankrupt plan closed, on the other side', async () => {
+    // Account 373 (short BTC-PERPETUAL and BTC-30OCT26) is one of the crash's ADL counterparties on this seed (bankrupt
+    // accounts are long BTC-PERPETUAL); it gets a long ETH perpetual too, on the bankrupt longs' side: ADL leaves it alone.
     const accounts = generateBook({ accounts: 400, seed: 7, market }).accounts as AccountInput[];
-    const mixed = 66;
+    const mixed = 373;
     accounts[mixed] = { ...accounts[mixed], positions: [...accounts[mixed].positions, { instrument: 'ETH-PERPETUAL', size: 1000 }] };
     const hits = new Set<string>();
     const path = shocksPath(market, { steps: [{ moves: { BTC: -0.15, ETH: -0.1 } }, { moves: { BTC: 0.1, ETH: -0.2 } }] });
@@ -57,14 +62,29 @@ describe('cascade simulator: auto-deleveraging', () => {
         const r = await sim.step(st.market, st.label);
         expect(Math.abs(r.badDebt - (r.insuranceCovered + r.socialised + r.adlCharged + r.unrecovered))).toBeLessThan(1e-6 * (1 + r.badDebt));
         expect(Math.abs(r.ledger.residual)).toBeLessThan(1e-3);
-        const liquidated = new Set(r.liquidatedAccounts);
         const after = accountsOf(sim, accounts.length);
+        // the sides the liquidated accounts' plans closed, per instrument (+1: a long closed)
+        const closed = new Map<string, Set<number>>();
+        for (const k of r.liquidatedAccounts) {
+          const now = nets(after[k]);
+          for (const [ins, q0] of nets(before[k])) {
+            const q = q0 - (now.get(ins) ?? 0);
+            if (q !== 0 && Math.sign(q) === Math.sign(q0)) closed.set(ins, (closed.get(ins) ?? new Set()).add(Math.sign(q0)));
+          }
+        }
+        const liquidated = new Set(r.liquidatedAccounts);
         let cut = 0;
         for (let k = 0; k < accounts.length; k++) {
-          const c = liquidated.has(k) ? null : adlCut(before[k], after[k]);
-          if (c) (cut++, hits.add(`${k}:${c.underlying}`));
+          if (liquidated.has(k)) continue;
+          const cuts = adlCuts(before[k], after[k]);
+          if (cuts.size > 0) cut++;
+          for (const ins of cuts.keys()) {
+            hits.add(`${k}:${ins}`);
+            // a counterparty: it held the instrument on the other side of a closed leg
+            expect(closed.get(ins)?.has(-Math.sign(nets(before[k]).get(ins)!))).toBe(true);
+          }
         }
-        // adlPositions counts fills: one account can fill the deficits of several bankrupt accounts
+        // adlPositions counts fills: one account can fill the legs of several bankrupt accounts
         expect(cut > 0).toBe(r.adlPositions > 0);
         expect(cut).toBeLessThanOrEqual(r.adlPositions);
         adl += r.adlPositions;
@@ -73,10 +93,11 @@ describe('cascade simulator: auto-deleveraging', () => {
       await sim.close();
     }
     expect(adl).toBeGreaterThan(0);
-    expect(hits).toContain(`${mixed}:BTC`);
+    expect(hits).toContain(`${mixed}:BTC-PERPETUAL`);
+    expect(hits).not.toContain(`${mixed}:ETH-PERPETUAL`);
   }, 120_000);
 
-  it("ADL deleverages the bankrupt position's counterparties only: accounts net on the other side of its underlying", async () => {
+  it("ADL deleverages the bankrupt position's counterparties only: holdings of its instrument on the other side", async () => {
     // by hand: a 10 BTC long (10 % margin) goes bankrupt on a 20 % fall; a 1 BTC short gains; an account long 0.5 BTC and
     // 50 ETH gains on ETH's 30 % rise. The short is the long's counterparty; the other account, long BTC too, is not
     // (before session 21 any winner holding the underlying was ranked, on either side). Fund empty: its fees cover part of
@@ -103,6 +124,54 @@ describe('cascade simulator: auto-deleveraging', () => {
       expect(sim.account(1).positions).toEqual([]);
       expect(sim.account(2).positions).toEqual(accounts[2].positions);
       expect(Math.abs(r.badDebt - (r.insuranceCovered + r.socialised + r.adlCharged + r.unrecovered))).toBeLessThan(1e-6 * r.badDebt);
+      expect(Math.abs(r.ledger.residual)).toBeLessThan(1e-6);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('ADL is by position: the leg is matched in its own instrument, ranked on the position\'s PnL% and its account\'s leverage', async () => {
+    // by hand, BTC and ETH −20 %: a 1 BTC linear long with 10 % margin goes bankrupt (equity 0.1 S − 0.2 S < 0) and its plan
+    // closes 1 BTC of BTC_USDC-PERPETUAL. Counterparties, short that instrument: A (1 BTC entered at S, 100 000 USDC) and
+    // C (1 BTC entered at 1.1 S, 100 000 USDC, and a long ETH perpetual of 1.5 S entered at E, which loses 0.3 S: C's
+    // account equity falls over the step while its BTC short gains). B is short BTC-PERPETUAL (inverse, 1 BTC of face):
+    // the same underlying, another instrument — not a counterparty. OKX ranks a position by PnL% × notional / equity:
+    // A: (S − F)/S × F/(100 000 + (S − F)); C: (1.1 S − F)/(1.1 S) × F/(100 000 + (1.1 S − F) − 0.3 S), F ≈ 0.8 S: C's
+    // PnL% is the higher (0.27 against 0.2) and its equity the lower (≈ 100 000 against ≈ 112 800), so C is deleveraged
+    // first and its 1 BTC takes the whole 1 BTC leg: charge = what the fund left (its notional / the leg's = 1), its ETH
+    // position left as it was, A and B untouched. Before ADL was by position, C was no candidate (its account's P&L over
+    // the step is negative) and B was one.
+    const S = market.spot('BTC');
+    const E = market.spot('ETH');
+    const eth = Math.round((1.5 * S) / E);
+    const accounts: AccountInput[] = [
+      { id: 'bust', mode: 'cross', collateral: { USDC: Math.round(0.1 * S) }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1, entryPrice: S }] },
+      { id: 'A', mode: 'cross', collateral: { USDC: 100_000 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: -1, entryPrice: S }] },
+      { id: 'B', mode: 'cross', collateral: { USDC: 100_000 }, positions: [{ instrument: 'BTC-PERPETUAL', size: -Math.round(S / 10) * 10, entryPrice: S }] },
+      {
+        id: 'C',
+        mode: 'cross',
+        collateral: { USDC: 100_000 },
+        positions: [
+          { instrument: 'BTC_USDC-PERPETUAL', size: -1, entryPrice: 1.1 * S },
+          { instrument: 'ETH_USDC-PERPETUAL', size: eth, entryPrice: E },
+        ],
+      },
+    ];
+    const path = shocksPath(market, { steps: [{ moves: { BTC: -0.2, ETH: -0.2 } }] });
+    const sim = await Simulation.create({ accounts, market, model: 'deribit-pm-2024.1', mechanism: 'okx-tiered-adl', threads: 1, insuranceFundUsd: 0, impactTolerance: 1 });
+    try {
+      const r = await sim.step(path.steps[0].market, path.steps[0].label);
+      expect(r.liquidatedAccounts).toEqual([0]);
+      expect(r.volumeUsd).toBeCloseTo(r.spot.BTC, 6);
+      const left = r.badDebt - r.insuranceCovered;
+      expect(left).toBeGreaterThan(0);
+      expect(r.adlPositions).toBe(1);
+      expect(r.adlCharged).toBeCloseTo(left, 6);
+      expect(r.unrecovered).toBeCloseTo(0, 6);
+      expect(sim.account(3).positions).toEqual([accounts[3].positions[1]]);
+      expect(sim.account(1).positions).toEqual(accounts[1].positions);
+      expect(sim.account(2).positions).toEqual(accounts[2].positions);
       expect(Math.abs(r.ledger.residual)).toBeLessThan(1e-6);
     } finally {
       await sim.close();

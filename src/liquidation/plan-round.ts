@@ -36,9 +36,8 @@ import { PlanWriter, readPlans, type FlowEntry, type WirePlan, type WirePlans } 
 
 /**
  * A plan as the step books it (no after.margin: the book re-margins the account): its totals; the
- * underlying it closed the most notional of (the shortfall desk's, when the account ends
- * bankrupt); the account after it; per liquidator trade, in step order, the underlying, notional
- * (USD) and net delta bought (coin).
+ * underlying it closed the most notional of; the account after it; per liquidator trade, in step
+ * order, the underlying, notional (USD) and net delta bought (coin).
  */
 export type RoundPlan = WirePlan;
 

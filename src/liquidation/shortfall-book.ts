@@ -2,28 +2,30 @@
  * The simulator's shortfall desk: the negative equity bankrupt accounts are left with after their
  * liquidation (and the cash a Dutch auction's security module could not pay, which Lyra prints)
  * is covered by the insurance fund, then recovered from the step's winners (socialised loss, pro
- * rata to the step's profit) or from ranked counterparties (ADL: their positions on the
- * underlying are reduced at mark by the notional they take, and they bear the deficit pro rata).
+ * rata to the step's profit) or from ranked counterparties (ADL: their positions in an
+ * instrument the bankrupt plan closed are reduced at mark by the notional they take, and they
+ * bear the deficit pro rata).
  * Everything happens within one currency (ledger.ts): a deficit is covered by that currency's
  * fund and recovered from accounts margined in the same currency. Every transfer is booked on
  * the book's accounts (BookEngine.replace) in cash of that currency (USDC for USD accounts), so
  * each currency's ledger stays closed; what cannot be recovered stays as negative equity (bad
  * debt) on the bankrupt account, or — printed auction payouts — is reported as `printed`.
  *
- * ADL candidates are accounts, not positions: the counterparties of the bankrupt account's
- * closed position are the accounts whose net delta on its underlying is on the other side (a
- * venue deleverages the opposite positions); uPnL = equity − equity at the start of the path,
- * entry notional = gross notional at the start, notional = |net delta| on the underlying at its
- * index (an account-level reading of the venues' per-position formulas, docs/liquidation.md).
+ * ADL is by position (adl-positions.ts): the deficit is shared over the legs the bankrupt plan
+ * closed (per instrument, pro rata to their notional at the index); each leg is matched against the
+ * positions other accounts of the currency hold in that same instrument on the other side,
+ * ranked on the position's uPnL (from its entry price) and entry notional and its account's
+ * equity and MM; a fill reduces that instrument's positions only.
  */
 import type { BookEngine } from '../runner/book/runner.js';
 import { MarginEngine } from '../runner/account/runner.js';
-import type { AccountInput, LoadedModel } from '../measures/types.js';
-import { deltaQty, notionalUsd, positionFacts } from './execution.js';
+import type { LoadedModel } from '../measures/types.js';
+import { notionalUsd, positionFacts } from './execution.js';
 import type { Mechanism } from './mechanism.js';
 import type { RoundPlan } from './plan-round.js';
 import { hashed } from './paths.js';
-import { allocateAdl, socialiseLoss, type AdlCandidate } from './shortfall.js';
+import { allocateAdl, socialiseLoss } from './shortfall.js';
+import { closedLegs, holdingsOf, shrinkHolding, type ClosedLeg, type Holding } from './adl-positions.js';
 import type { CurrencyLedger, ShortfallTotals } from './ledger.js';
 
 export type { ShortfallTotals } from './ledger.js';
@@ -32,10 +34,8 @@ interface Pending {
   k: number;
   /** in the account's currency */
   deficit: number;
-  underlying: string;
-  notional: number;
-  /** the side the plan closed on `underlying`: +1 the account was long (net), −1 short, 0 neither */
-  side: number;
+  /** what its plan closed, per instrument (ADL rules only; else empty) */
+  legs: ClosedLeg[];
   /** the part of `deficit` the account was never charged (an isolated plan's isolatedDeficit, its currency) */
   pre: number;
 }
@@ -45,10 +45,11 @@ export class ShortfallBook {
   /** per currency */
   private readonly printedOwed: Float64Array;
   private readonly cash: string;
-  private eq0: Float64Array | null = null;
-  private gross0: Float64Array | null = null;
   /** per bankrupt account of the currency being settled: what of its `pre` no recovery has matched yet */
   private readonly preLeft = new Map<number, number>();
+  /** under an ADL rule: the legs of each plan booked in the round (planned), until its deficit is added */
+  private readonly legs = new Map<number, ClosedLeg[]>();
+  private readonly adl: boolean;
 
   constructor(
     private readonly book: BookEngine,
@@ -59,6 +60,7 @@ export class ShortfallBook {
     const pegged = model.params.collateral.usdPegged;
     this.cash = pegged.includes('USDC') ? 'USDC' : (pegged[0] ?? 'USDC');
     this.printedOwed = new Float64Array(ledger.n);
+    this.adl = mechanism.shortfall?.rule === 'adl';
   }
 
   /** The cash currency of account k's transfers: its margin currency, USDC for USD accounts. */
@@ -67,20 +69,17 @@ export class ShortfallBook {
     return cur === 'USD' ? this.cash : cur;
   }
 
-  /** Remembers equities and gross notionals at the start of the path (ADL's uPnL and entry notional). */
-  start(eq: Float64Array, gross: Float64Array): void {
-    this.eq0 = eq.slice();
-    this.gross0 = gross;
+  /** Account k's plan, before the book takes it (the book still holds the account before it): under an ADL rule, the legs it closes. */
+  planned(k: number, plan: RoundPlan): void {
+    if (this.adl) this.legs.set(k, closedLegs(this.book.account(k), plan.account));
   }
 
   /**
    * A bankrupt account after its plan (null: it closed nothing): `deficit` in its currency, of which
-   * `pre` it was never charged (an isolated position's loss beyond its margin: plan-isolated.ts);
-   * the plan's main underlying (RoundPlan.underlying), closed notional and side.
+   * `pre` it was never charged (an isolated position's loss beyond its margin: plan-isolated.ts).
    */
   add(k: number, deficit: number, plan: RoundPlan | null, pre = 0): void {
-    const underlying = plan?.underlying ?? '';
-    this.pending.push({ k, deficit, underlying, notional: plan?.totals.closedNotionalUsd ?? 0, side: plan ? closedSide(plan, underlying) : 0, pre });
+    this.pending.push({ k, deficit, legs: (plan && this.legs.get(k)) ?? [], pre });
   }
 
   /** Cash an auction paid to an insolvent bidder beyond the security module (Lyra prints it; here winners are charged). */
@@ -89,17 +88,16 @@ export class ShortfallBook {
   }
 
   /**
-   * Adds `amount` of cash (its currency) to account k. With `scale`, its positions on the underlying are also
-   * reduced to `keep` of their size, closed at mark: the mark value removed is credited in cash
-   * (the change of equity the removal alone would cause, measured by the margin engine).
+   * Adds `amount` of cash (its currency) to account k. With `scale`, its positions in one instrument
+   * are also reduced to `keep` of their size, closed at mark: the mark value removed is credited in
+   * cash (the change of equity the removal alone would cause, measured by the margin engine).
    */
-  private adjustCash(k: number, amount: number, scale?: { underlying: string; keep: number; engine: MarginEngine }): void {
+  private adjustCash(k: number, amount: number, scale?: { instrument: string; keep: number; engine: MarginEngine }): void {
     const a = this.book.account(k);
     let credit = amount;
     let positions = a.positions;
     if (scale) {
-      const on = (q: AccountInput['positions'][number], j: number): boolean => positionFacts(scale.engine.table, q, j).underlying === scale.underlying;
-      positions = a.positions.map((q, j) => (on(q, j) ? { ...q, size: q.size * scale.keep } : q)).filter((q) => Math.abs(q.size) > 0);
+      positions = a.positions.map((q) => (q.instrument === scale.instrument ? { ...q, size: q.size * scale.keep } : q)).filter((q) => Math.abs(q.size) > 0);
       const before = scale.engine.margin(a);
       const after = scale.engine.margin({ ...a, positions });
       if (before.ok && after.ok) credit += before.equity - after.equity;
@@ -110,6 +108,7 @@ export class ShortfallBook {
 
   /** Covers this round's shortfalls, currency by currency; books every transfer; adds to the currencies' totals. */
   settle(eq: Float64Array, stepStartEq: Float64Array, totals: ShortfallTotals[], refresh: (ks: number[]) => void): void {
+    this.legs.clear();
     if (this.pending.length === 0 && this.printedOwed.every((x) => x === 0)) return;
     const touched: number[] = [];
     const bankrupt = new Set(this.pending.map((p) => p.k));
@@ -182,54 +181,60 @@ export class ShortfallBook {
     for (const p of left) if (share > 0) this.credit(p.k, p.deficit * share);
   }
 
-  /** ADL among the accounts of currency c: ranked on USD figures (the currency's amounts at its index); the deficit and charges stay in the currency. */
+  /**
+   * ADL among the accounts of currency c, by position: each bankrupt plan's deficit shared over its
+   * legs pro rata to their notional, each leg matched against the holdings of its instrument on
+   * the other side (ranked on USD figures: the currency's amounts at its index); the deficit and
+   * charges stay in the currency.
+   */
   private deleverage(c: number, left: Pending[], eq: Float64Array, r: ShortfallTotals, touched: number[]): void {
     const ranking = this.mechanism.shortfall?.ranking ?? 'okx';
     const engine = new MarginEngine({ market: hashed(this.book.market), model: this.model });
-    const fig = new Float64Array(3);
-    const usd = this.ledger.price(c, this.book.market);
+    const holdings = this.holdings(c, left, eq, engine);
     for (const p of left) {
-      const cands: AdlCandidate[] = [];
-      const notionalOn = new Map<number, number>();
-      for (let k = 0; k < eq.length; k++) {
-        if (k === p.k || this.ledger.of[k] !== c || this.book.figuresInto(k, fig) < 0 || !(eq[k] > 0)) continue;
-        const a = this.book.account(k);
-        let delta = 0;
-        let gross = 0;
-        a.positions.forEach((q, j) => {
-          const f = positionFacts(engine.table, q, j);
-          gross += notionalUsd(f, q.size);
-          if (f.underlying === p.underlying) delta += deltaQty(engine.table, f, q.size); // p.underlying: RoundPlan.underlying, from the same facts
-        });
-        // a counterparty: net on the other side of the bankrupt one's closed position (either side when that was flat)
-        if (p.side !== 0 && Math.sign(delta) !== -p.side) continue;
-        const n = Math.abs(delta) * this.book.market.spot(p.underlying);
-        const upnl = eq[k] - (this.eq0?.[k] ?? eq[k]);
-        if (!(n > 0) || !(upnl > 0)) continue;
-        notionalOn.set(k, n);
-        cands.push({ id: String(k), upnl: upnl * usd, entryNotional: this.gross0?.[k] ?? gross, notional: n, equity: fig[0] * usd, mm: fig[2] * usd });
+      const legs = p.legs.map((l) => ({ l, notional: notionalUsd(positionFacts(engine.table, { instrument: l.instrument, size: l.size }, 0), l.size) }));
+      const total = legs.reduce((x, g) => x + g.notional, 0);
+      if (!(total > 0)) {
+        r.unrecovered += p.deficit;
+        continue;
       }
-      const res = allocateAdl(ranking, p.deficit, p.notional, cands);
-      for (const f of res.fills) {
-        const k = Number(f.id);
-        this.adjustCash(k, -f.charge, { underlying: p.underlying, keep: 1 - f.notional / notionalOn.get(k)!, engine });
-        touched.push(k);
-        r.adlPositions++;
-        r.adlCharged += f.charge;
+      let recovered = 0;
+      for (const { l, notional } of legs) {
+        // the other side of the leg: holdings whose net size has the opposite sign (the bankrupt account's own excluded)
+        const cands = (holdings.get(l.instrument) ?? []).filter((h) => h.k !== p.k && Math.sign(h.size) === -Math.sign(l.size) && h.notional > 0);
+        const res = allocateAdl(ranking, (p.deficit * notional) / total, notional, cands);
+        for (const f of res.fills) {
+          const h = cands.find((x) => x.id === f.id)!;
+          const keep = f.notional >= h.notional ? 0 : 1 - f.notional / h.notional;
+          this.adjustCash(h.k, -f.charge, { instrument: l.instrument, keep, engine });
+          shrinkHolding(h, keep);
+          touched.push(h.k);
+          r.adlPositions++;
+          r.adlCharged += f.charge;
+        }
+        recovered += res.recovered;
+        r.unrecovered += res.unrecovered;
       }
-      if (res.recovered > 0) this.credit(p.k, res.recovered);
-      r.unrecovered += res.unrecovered;
+      if (recovered > 0) this.credit(p.k, recovered);
     }
   }
-}
 
-/**
- * The side a plan closed on `underlying`: the liquidators' net coin flow there is what they took
- * (they sell what the account was long: RoundPlan.flowCoin < 0), so the account's side is its
- * opposite sign; 0 when the flow nets to zero or there is none.
- */
-function closedSide(plan: RoundPlan, underlying: string): number {
-  let coin = 0;
-  for (let j = 0; j < plan.flowU.length; j++) if (plan.flowU[j] === underlying) coin += plan.flowCoin[j];
-  return coin < 0 ? 1 : coin > 0 ? -1 : 0;
+  /** The holdings of the pending plans' instruments, per instrument, of the accounts of currency c with equity > 0 and figures. */
+  private holdings(c: number, left: Pending[], eq: Float64Array, engine: MarginEngine): Map<string, Holding[]> {
+    const instruments = new Set(left.flatMap((p) => p.legs.map((l) => l.instrument)));
+    const out = new Map<string, Holding[]>();
+    if (instruments.size === 0) return out;
+    const usd = this.ledger.price(c, this.book.market);
+    const fig = new Float64Array(3);
+    const pv = new Float64Array(2);
+    for (let k = 0; k < eq.length; k++) {
+      if (this.ledger.of[k] !== c || !(eq[k] > 0) || this.book.figuresInto(k, fig) < 0) continue;
+      for (const h of holdingsOf(engine.table, k, this.book.account(k), instruments, fig[0] * usd, fig[2] * usd, pv)) {
+        const list = out.get(h.facts.instrument);
+        if (list) list.push(h);
+        else out.set(h.facts.instrument, [h]);
+      }
+    }
+    return out;
+  }
 }

@@ -141,7 +141,6 @@ export class Simulation {
   /** the last tick's changed accounts (tickAll), handed back to the book's next tick (its buffer reused: no fresh pages per tick) */
   private lastChanged: Int32Array | undefined;
   private readonly bookUnderlyings: string[];
-  private readonly gross0: Float64Array;
 
   private constructor(book: BookEngine, opts: SimulationOptions, model: LoadedModel, mechanism: Mechanism, ledger: CurrencyLedger) {
     this.book = book;
@@ -161,11 +160,9 @@ export class Simulation {
     this.figs = { eq: this.eq, mm: this.mm, health: this.health, delta: new Float64Array(n), scratch: new Float64Array(3) };
     this.refreshAll(Array.from({ length: n }, (_, k) => k));
     this.shortfall = new ShortfallBook(book, model, mechanism, ledger);
-    this.gross0 = new Float64Array(n);
     const us = new Set<string>();
     this.before = this.summarize(opts.accounts, us);
     this.bookUnderlyings = [...us].sort();
-    this.shortfall.start(this.eq, this.gross0);
   }
 
   /** Loads the book (validate, resolve, first full margin) and returns the simulation. */
@@ -241,7 +238,6 @@ export class Simulation {
         us.add(f.underlying);
         g += notionalUsd(f, p.size);
       });
-      this.gross0[k] = g;
       gross += g;
     }
     return { accounts: accounts.length, accountsFailed: failed, equity: this.totalEquity, initialMargin: im, maintenanceMargin: mm, grossNotionalUsd: gross, imPerNotional: gross > 0 ? im / gross : 0, liquidatable: liq };
@@ -448,6 +444,7 @@ export class Simulation {
       cum[u] = (cum[u] ?? 0) + plan.flowNotional[j];
       flow.set(u, (flow.get(u) ?? 0) + plan.flowCoin[j]);
     }
+    this.shortfall.planned(k, plan);
     this.book.replaceValid(k, plan.account);
     this.refreshAll([k]);
     if (plan.totals.socialised > 0) this.shortfall.addPrinted(k, plan.totals.socialised);
