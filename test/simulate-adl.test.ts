@@ -177,4 +177,29 @@ describe('cascade simulator: auto-deleveraging', () => {
       await sim.close();
     }
   });
+
+  it('a bankrupt account with nothing to close (a coin debt, no position) under ADL: no leg, its deficit unrecovered, nobody deleveraged', async () => {
+    // by hand: 1 000 USDC held, 1 BTC owed, no position: equity 1 000 − S' after BTC falls 10 % (S' = the step's index),
+    // so bad debt S' − 1 000. No plan closes anything, the fund took no fee: ADL has no leg to match, and the short, which
+    // gains, is left alone. Until session 22 the desk looked for counterparties on the plan's main underlying, '', and the
+    // step failed with OPTMARGIN_MISSING_MARKET_DATA (market has no underlying "").
+    const accounts: AccountInput[] = [
+      { id: 'debt', mode: 'cross', collateral: { USDC: 1000, BTC: -1 }, positions: [] },
+      { id: 'short', mode: 'cross', collateral: { USDC: 100_000 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: -1, entryPrice: market.spot('BTC') }] },
+    ];
+    const path = shocksPath(market, { steps: [{ moves: { BTC: -0.1 } }] });
+    const sim = await Simulation.create({ accounts, market, model: 'deribit-pm-2024.1', mechanism: 'okx-tiered-adl', threads: 1, insuranceFundUsd: 0, impactTolerance: 1 });
+    try {
+      const r = await sim.step(path.steps[0].market, path.steps[0].label);
+      expect(r.liquidated).toBe(0);
+      expect(r.badDebt).toBeCloseTo(r.spot.BTC - 1000, 6);
+      expect(r.insuranceCovered).toBe(0);
+      expect(r.adlPositions).toBe(0);
+      expect(r.unrecovered).toBeCloseTo(r.spot.BTC - 1000, 6);
+      expect(sim.account(1)).toEqual(accounts[1]);
+      expect(Math.abs(r.ledger.residual)).toBeLessThan(1e-6);
+    } finally {
+      await sim.close();
+    }
+  });
 });

@@ -227,9 +227,9 @@ export class ShortfallBook {
     const usd = this.ledger.price(c, this.book.market);
     const fig = new Float64Array(3);
     const pv = new Float64Array(2);
-    for (let k = 0; k < eq.length; k++) {
+    for (const k of this.book.accountsHolding(instruments)) {
       if (this.ledger.of[k] !== c || !(eq[k] > 0) || this.book.figuresInto(k, fig) < 0) continue;
-      for (const h of holdingsOf(engine.table, k, this.book.account(k), instruments, fig[0] * usd, fig[2] * usd, pv)) {
+      for (const h of holdingsOf(engine.table, k, this.book.account(k, true), instruments, fig[0] * usd, fig[2] * usd, pv)) {
         const list = out.get(h.facts.instrument);
         if (list) list.push(h);
         else out.set(h.facts.instrument, [h]);

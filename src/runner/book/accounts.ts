@@ -415,6 +415,19 @@ export class BookAccounts {
     if (changed && this.holders.size > 0) this.holders.clear();
   }
 
+  /**
+   * Per account (n of them), 1 when one of its sub-accounts — the load's, and those edits appended
+   * — has a position in an instrument of `want` (table indices): where an instrument is held.
+   */
+  markHolding(want: ReadonlySet<number>, n: number): Uint8Array {
+    const hit = new Uint8Array(n);
+    const op = this.opInstr.a;
+    for (let j = 0; j < this.nSubs; j++) {
+      for (let o = this.subPosFrom.a[j]; o < this.subPosTo.a[j]; o++) if (want.has(op[o] >= 0 ? op[o] : ~op[o])) hit[this.subAcc.a[j]] = 1;
+    }
+    return hit;
+  }
+
   /** The vectorized accounts depending on any slot of `moved` (1 per slot) into list, ascending; returns their count. */
   holdersOf(moved: Uint8Array, list: Int32Array): number {
     const key = moved.join('');

@@ -117,6 +117,15 @@ export class BookEngine implements ScheduledBook {
 
   isGrid(k: number): boolean { return this.path[k] === Path.Grid; }
 
+  /** The accounts that may hold one of the instruments `names` (ascending; BookAccounts.markHolding), and every one off the vectorized path: a superset, for a caller that reads each (ADL). */
+  accountsHolding(names: ReadonlySet<string>): number[] {
+    if (!this.table || names.size === 0) return [];
+    const hit = this.accounts.markHolding(new Set([...names].map((name) => this.table!.indexOf(name))), this.n);
+    const out: number[] = [];
+    for (let k = 0; k < this.n; k++) if (hit[k] === 1 || this.path[k] !== Path.Grid) out.push(k);
+    return out;
+  }
+
   /** The book pool's workers once started, to parse a load's chunks on; null in-process. */
   sharedPool(): ReturnType<ChunkRunner['sharedPool']> {
     return this.runner.sharedPool();
