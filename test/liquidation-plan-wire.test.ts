@@ -31,7 +31,7 @@ const flows: FlowEntry[] = [
 function written(remaining: number[], collateral: Record<string, number>, own: (Record<string, number> | undefined)[] | null = null, t = totals): ReturnType<PlanWriter['done']> {
   const w = new PlanWriter();
   w.none();
-  w.plan(Float64Array.from(remaining), 3, collateral, own, t, 'BTC', flows.length, (j, e) => Object.assign(e, flows[j]));
+  w.plan(Float64Array.from(remaining), 3, collateral, own, t, flows.length, (j, e) => Object.assign(e, flows[j]));
   return w.done();
 }
 
@@ -42,7 +42,6 @@ describe('round plans on the wire', () => {
     expect(plans[0]).toBeNull();
     const p = plans[1]!;
     expect(p.totals).toEqual(totals);
-    expect(p.underlying).toBe('BTC');
     expect(p.account).toEqual({
       id: 'iso-1',
       mode: 'isolated',

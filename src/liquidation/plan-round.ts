@@ -36,8 +36,8 @@ import { PlanWriter, readPlans, type FlowEntry, type WirePlan, type WirePlans } 
 
 /**
  * A plan as the step books it (no after.margin: the book re-margins the account): its totals; the
- * underlying it closed the most notional of; the account after it; per liquidator trade, in step
- * order, the underlying, notional (USD) and net delta bought (coin).
+ * account after it; per liquidator trade, in step order, the underlying, notional (USD) and net
+ * delta bought (coin).
  */
 export type RoundPlan = WirePlan;
 
@@ -59,7 +59,7 @@ export function roundPlan(engine: MarginEngine, a: AccountInput, mechanism: Mech
   if (n === 0) return null;
   const account = accountOf(a, trail.remaining, trail.collateral!, trail.own ?? undefined);
   // the flow's arrays made at their length (not grown step by step)
-  const out: RoundPlan = { totals: trail.totals(), underlying: mainUnderlying(), account, flowU: new Array<string>(n), flowNotional: new Array<number>(n), flowCoin: new Array<number>(n) };
+  const out: RoundPlan = { totals: trail.totals(), account, flowU: new Array<string>(n), flowNotional: new Array<number>(n), flowCoin: new Array<number>(n) };
   const e: FlowEntry = { underlying: '', notional: 0, coin: 0 };
   for (let j = 0; j < n; j++) {
     flowEntry(engine, j, e);
@@ -78,7 +78,7 @@ function writePlan(engine: MarginEngine, a: AccountInput, mechanism: Mechanism, 
   }
   if (!planTrail(engine, a, { mechanism, priorNotional: prior as Record<string, number>, validated: true }, trail)) return false;
   if (trail.n === 0) out.none();
-  else out.plan(trail.remaining, a.positions.length, trail.collateral!, trail.own, trail.totals(), mainUnderlying(), trail.n, (j, e) => flowEntry(engine, j, e));
+  else out.plan(trail.remaining, a.positions.length, trail.collateral!, trail.own, trail.totals(), trail.n, (j, e) => flowEntry(engine, j, e));
   return true;
 }
 
@@ -99,17 +99,10 @@ function flowEntry(engine: MarginEngine, j: number, out: FlowEntry): void {
   out.coin = -deltaQty(engine.table, f, -trail.size[j]);
 }
 
-/** The underlying the trail's steps closed the most notional of, summed in step order ('' when none). */
-function mainUnderlying(): string {
-  const closed = new ClosedNotional();
-  for (let j = 0; j < trail.n; j++) closed.add(trail.facts[trail.position[j]].underlying, trail.notional[j]);
-  return closed.main();
-}
-
-/** A Dutch auction's round plan: its bidders' flow, from the steps of its plan (no close step: its underlying is ''). */
+/** A Dutch auction's round plan: its bidders' flow, from the steps of its plan. */
 function auctionRoundPlan(engine: MarginEngine, a: AccountInput, plan: LiquidationPlan): RoundPlan | null {
   if (plan.steps.length === 0) return null;
-  const out: RoundPlan = { totals: plan.totals, underlying: '', account: plan.after.account, flowU: [], flowNotional: [], flowCoin: [] };
+  const out: RoundPlan = { totals: plan.totals, account: plan.after.account, flowU: [], flowNotional: [], flowCoin: [] };
   for (const s of plan.steps) {
     if (s.type !== 'auction-bid' || !(s.percent > 0)) continue;
     a.positions.forEach((p, j) => {
@@ -122,32 +115,6 @@ function auctionRoundPlan(engine: MarginEngine, a: AccountInput, plan: Liquidati
   return out;
 }
 
-/** Notional a plan's close steps took per underlying, summed in step order; the main underlying is the first with the most ('' when none). */
-class ClosedNotional {
-  private readonly u: string[] = [];
-  private readonly n: number[] = [];
-
-  add(u: string, notional: number): void {
-    const j = this.u.indexOf(u);
-    if (j >= 0) {
-      this.n[j] += notional;
-      return;
-    }
-    this.u.push(u);
-    this.n.push(0 + notional); // from +0, as a sum from 0 would be (−0 stays out)
-  }
-
-  main(): string {
-    let best = '';
-    let most = 0;
-    for (let j = 0; j < this.u.length; j++) {
-      if (!(this.n[j] > most)) continue;
-      best = this.u[j];
-      most = this.n[j];
-    }
-    return best;
-  }
-}
 
 /** The book's revaluation matrix for a runner on `market` and `model` while the book stays on that market; null when it is on another. */
 function bookValues(book: BookEngine, market: MarginMarket, model: LoadedModel): KnownValues | null {

@@ -10,8 +10,8 @@
  * then P remaining sizes, its C balances, an isolated plan's own collateral of each position
  * (plan-isolated.ts), F underlying indices (into the header's `us`), F notionals, F coin deltas.
  * The header's `plans` holds, per account of the chunk, null (nothing closed) or the plan's C
- * balance currencies in their order, the index of its main underlying (−1: none) and, for an
- * isolated plan, each position's own collateral currencies in their order (null: it has none).
+ * balance currencies in their order and, for an isolated plan, each position's own collateral
+ * currencies in their order (null: it has none).
  */
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import type { AccountInput } from '../measures/types.js';
@@ -19,10 +19,9 @@ import { growPlain } from '../platform/typed.js';
 import { accountOf } from './execution.js';
 import type { LiquidationPlan } from './plan-core.js';
 
-/** What a round books of a plan: its totals, main underlying, the account after it and the liquidators' flow (plan-round.ts RoundPlan). */
+/** What a round books of a plan: its totals, the account after it and the liquidators' flow (plan-round.ts RoundPlan). */
 export interface WirePlan {
   totals: LiquidationPlan['totals'];
-  underlying: string;
   account: AccountInput;
   flowU: string[];
   flowNotional: number[];
@@ -37,7 +36,7 @@ export interface WirePlans {
 
 interface Head {
   us: string[];
-  plans: ({ c: string[]; u: number; o?: (string[] | null)[] } | null)[];
+  plans: ({ c: string[]; o?: (string[] | null)[] } | null)[];
 }
 
 const TOTALS = 7;
@@ -61,7 +60,7 @@ export class PlanWriter {
 
   /**
    * A plan: `remaining` sizes of its P positions, its balances, an isolated plan's own collateral
-   * per position (else null), totals and main underlying, and F flow entries (`flow(j)` gives
+   * per position (else null), totals, and F flow entries (`flow(j)` gives
    * entry j's underlying, notional and coin delta).
    */
   plan(
@@ -70,7 +69,6 @@ export class PlanWriter {
     collateral: Record<string, number>,
     own: readonly (Record<string, number> | undefined)[] | null,
     totals: LiquidationPlan['totals'],
-    underlying: string,
     F: number,
     flow: (j: number, out: FlowEntry) => void,
   ): void {
@@ -101,7 +99,7 @@ export class PlanWriter {
       x[o + 2 * F + j] = e.coin;
     }
     this.n = o + 3 * F;
-    const h: Head['plans'][number] = { c: cur, u: underlying === '' ? -1 : this.underlyingIndex(underlying) };
+    const h: Head['plans'][number] = { c: cur };
     if (oc) h!.o = oc;
     this.head.plans.push(h);
   }
@@ -199,7 +197,7 @@ export function readPlans(w: WirePlans, bases: readonly AccountInput[]): (WirePl
       flowCoin[j] = x[o + 2 * F + j];
     }
     o += 3 * F;
-    out[i] = { totals, underlying: h.u === -1 ? '' : underlyingAt(head, h.u, i), account, flowU, flowNotional, flowCoin };
+    out[i] = { totals, account, flowU, flowNotional, flowCoin };
   }
   if (o !== x.length) throw broken(`${x.length - o} numbers left over`);
   return out;
