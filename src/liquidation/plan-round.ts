@@ -115,7 +115,6 @@ function auctionRoundPlan(engine: MarginEngine, a: AccountInput, plan: Liquidati
   return out;
 }
 
-
 /** The book's revaluation matrix for a runner on `market` and `model` while the book stays on that market; null when it is on another. */
 function bookValues(book: BookEngine, market: MarginMarket, model: LoadedModel): KnownValues | null {
   if (book.market !== market || book.model.hash !== model.hash) return null;
