@@ -5,14 +5,13 @@
 import { describe, expect, it } from 'vitest';
 import { margin } from '../src/index.js';
 import { MarginEngine } from '../src/runner/account/runner.js';
-import { closedLegs, holdingsOf, positionPnl } from '../src/liquidation/adl-positions.js';
+import { closedLegs, HoldingsCollector, positionPnl } from '../src/liquidation/adl-positions.js';
 import { positionFacts } from '../src/liquidation/execution.js';
 import type { AccountInput } from '../src/measures/types.js';
 
 const market = margin.tableMarket({ valuationTime: Date.UTC(2026, 0, 27, 8), underlyings: { BTC: { spot: 100_000, perpetual: 100_000, vol: 0.5 } } });
 const engine = new MarginEngine({ market, model: 'deribit-pm-2024.1' });
-const pv = new Float64Array(2);
-const pnl = (instrument: string, size: number, entry?: number) => positionPnl(engine.table, positionFacts(engine.table, { instrument, size }, 0), size, entry, pv);
+const pnl = (instrument: string, size: number, entry?: number) => positionPnl(engine.table, positionFacts(engine.table, { instrument, size }, 0), size, entry);
 const account = (positions: AccountInput['positions']): AccountInput => ({ id: 'a', mode: 'cross', collateral: { USDC: 1_000_000 }, positions });
 
 describe('ADL by position', () => {
@@ -53,19 +52,34 @@ describe('ADL by position', () => {
     expect(pnl('BTC-27FEB26-100000-C', 3).upnl).toBe(0);
   });
 
-  it("an account's holdings: one per instrument asked for, its positions netted", () => {
-    const a = account([
-      { instrument: 'BTC_USDC-PERPETUAL', size: -1, entryPrice: 110_000 },
-      { instrument: 'BTC-PERPETUAL', size: -10_000 },
-      { instrument: 'BTC_USDC-PERPETUAL', size: -1, entryPrice: 80_000 },
-    ]);
-    const hs = holdingsOf(engine.table, 7, a, new Set(['BTC_USDC-PERPETUAL']), 500_000, 20_000, pv);
-    expect(hs).toHaveLength(1);
-    const h = hs[0];
+  it("holdings: one per account and instrument, its positions netted, in account order; a net size of 0 is none", () => {
+    const figures = (k: number, out: Float64Array): void => {
+      out[0] = 100_000 * k; // equity, MM of account k (USD)
+      out[1] = 1_000 * k;
+    };
+    const c = new HoldingsCollector(engine.table, figures);
+    // account 7: two shorts of the linear perpetual entered at 110 000 and 80 000, and an inverse short
+    c.add(7, 'BTC_USDC-PERPETUAL', -1, 110_000);
+    c.add(7, 'BTC-PERPETUAL', -10_000, undefined);
+    c.add(7, 'BTC_USDC-PERPETUAL', -1, 80_000);
+    // account 9: a long and a short of the same size (net 0: no holding), and a long at mark
+    c.add(9, 'BTC-PERPETUAL', 5_000, 90_000);
+    c.add(9, 'BTC-PERPETUAL', -5_000, 110_000);
+    c.add(9, 'BTC_USDC-PERPETUAL', 3, undefined);
+    const byInstrument = c.done();
+    const linear = byInstrument.get('BTC_USDC-PERPETUAL')!;
+    expect(linear.map((h) => h.k)).toEqual([7, 9]);
     // −1 × (100 000 − 110 000) + −1 × (100 000 − 80 000) = 10 000 − 20 000; entry notional 110 000 + 80 000; notional 2 BTC × 100 000
-    expect(h).toMatchObject({ id: '7', k: 7, size: -2, equity: 500_000, mm: 20_000 });
-    expect(h.upnl).toBeCloseTo(-10_000, 6);
-    expect(h.entryNotional).toBeCloseTo(190_000, 6);
-    expect(h.notional).toBeCloseTo(200_000, 6);
+    expect(linear[0]).toMatchObject({ id: '7', k: 7, size: -2, equity: 700_000, mm: 7_000 });
+    expect(linear[0].upnl).toBeCloseTo(-10_000, 6);
+    expect(linear[0].entryNotional).toBeCloseTo(190_000, 6);
+    expect(linear[0].notional).toBeCloseTo(200_000, 6);
+    // at mark: no P&L, entry notional 3 × F
+    expect(linear[1]).toMatchObject({ k: 9, size: 3, upnl: 0, equity: 900_000, mm: 9_000 });
+    expect(linear[1].entryNotional).toBeCloseTo(300_000, 6);
+    // the inverse perpetual: account 7's short of 10 000 USD of face (0.1 BTC at the index); account 9 nets to 0
+    const inverse = byInstrument.get('BTC-PERPETUAL')!;
+    expect(inverse.map((h) => h.k)).toEqual([7]);
+    expect(inverse[0].notional).toBeCloseTo(10_000, 6);
   });
 });

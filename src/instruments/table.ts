@@ -121,6 +121,16 @@ export class InstrumentTable {
     return i;
   }
 
+  /** 1 per index of an instrument of `names` the table holds (nothing parsed or added: a name it lacks is left out). */
+  marks(names: Iterable<string>): Uint8Array {
+    const out = new Uint8Array(this.names.length);
+    for (const name of names) {
+      const i = this.index.get(name);
+      if (i !== undefined) out[i] = 1;
+    }
+    return out;
+  }
+
   /** Index of an instrument already parsed (indexOf without parsing its name again: a book's tick re-values known instruments). */
   indexOfInstrument(inst: Instrument): number {
     const hit = this.index.get(inst.name);

@@ -12,6 +12,7 @@
  */
 import type { InstrumentTable } from '../instruments/table.js';
 import type { AccountInput } from '../measures/types.js';
+import { futuresValue } from '../instruments/valuation.js';
 import { notionalUsd, positionFacts, type PositionFacts } from './execution.js';
 import type { AdlCandidate } from './shortfall.js';
 
@@ -49,16 +50,16 @@ export function closedLegs(before: AccountInput, after: AccountInput): ClosedLeg
 
 /**
  * Unrealised P&L and |entry notional| (USD) of size q of an instrument entered at `entry` (none:
- * entered at mark, no P&L): a future or perpetual valued from its entry by the table (linear
- * q·cs·(F − E), entry notional |q·cs·E|; inverse: q USD of face, P&L q·cs·(1/E − 1/F)·S, entry
- * notional |q·cs|); an option or spot q × unit value × (1 − entry/mark), entry notional
+ * entered at mark, no P&L): a future or perpetual valued from its entry (valuation.ts futuresValue:
+ * linear q·cs·(F − E), entry notional |q·cs·E|; inverse: q USD of face, P&L q·cs·(1/E − 1/F)·S,
+ * entry notional |q·cs|); an option or spot q × unit value × (1 − entry/mark), entry notional
  * |q| × unit value × entry/mark (its premium at entry, in USD at today's rate).
  */
-export function positionPnl(table: InstrumentTable, f: PositionFacts, q: number, entry: number | undefined, pv: Float64Array): { upnl: number; entryNotional: number } {
+export function positionPnl(table: InstrumentTable, f: PositionFacts, q: number, entry: number | undefined): { upnl: number; entryNotional: number } {
   if (f.kind === 'future' || f.kind === 'perpetual') {
-    table.positionValueInto(f.i, q, entry, pv);
     const e = entry ?? f.forward;
-    return { upnl: pv[0], entryNotional: f.inverse ? Math.abs(q * f.contractSize) : Math.abs(q * f.contractSize * e) };
+    const upnl = futuresValue(table.inverse[f.i], f.contractSize, f.forward, f.spot, table.unitValue[f.i], q, e);
+    return { upnl, entryNotional: f.inverse ? Math.abs(q * f.contractSize) : Math.abs(q * f.contractSize * e) };
   }
   const value = q * f.unitUsd;
   if (entry === undefined || !(f.mark > 0)) return { upnl: 0, entryNotional: Math.abs(value) };
@@ -66,29 +67,60 @@ export function positionPnl(table: InstrumentTable, f: PositionFacts, q: number,
 }
 
 /**
- * Account k's net holdings of `instruments` (those it holds, at a non-zero net size), each with
- * the rankings' figures; `equityUsd` and `mmUsd` are its account's.
+ * The holdings of a set of accounts, built position by position as the book visits them
+ * (BookEngine.positionsIn: account by account, ascending): one per account and instrument, its
+ * net size, listed per instrument in account order; a net size of 0 is no holding. Each carries
+ * its account's equity and MM in USD (`figures(k, out)`: out[0], out[1]).
  */
-export function holdingsOf(table: InstrumentTable, k: number, a: AccountInput, instruments: ReadonlySet<string>, equityUsd: number, mmUsd: number, pv: Float64Array): Holding[] {
-  const per = new Map<string, Holding>();
-  a.positions.forEach((p, j) => {
-    if (!instruments.has(p.instrument)) return;
-    const f = positionFacts(table, p, j);
-    const { upnl, entryNotional } = positionPnl(table, f, p.size, p.entryPrice, pv);
-    const h = per.get(p.instrument);
-    if (!h) per.set(p.instrument, { id: String(k), k, size: p.size, upnl, entryNotional, notional: 0, equity: equityUsd, mm: mmUsd, facts: f });
+export class HoldingsCollector {
+  private readonly lists = new Map<string, Holding[]>();
+  /** per instrument: its facts, found once (a position's index in its account is not kept: 0) */
+  private readonly facts = new Map<string, PositionFacts>();
+  /** the holdings of the account being visited */
+  private readonly open = new Map<string, Holding>();
+  private k = -1;
+  private readonly fig = new Float64Array(2);
+
+  constructor(
+    private readonly table: InstrumentTable,
+    private readonly figures: (k: number, out: Float64Array) => void,
+  ) {}
+
+  /** A position of account k (accounts in ascending order, each one's positions together). */
+  readonly add = (k: number, instrument: string, size: number, entry: number | undefined): void => {
+    if (k !== this.k) {
+      this.flush();
+      this.k = k;
+      this.figures(k, this.fig);
+    }
+    let f = this.facts.get(instrument);
+    if (!f) this.facts.set(instrument, (f = positionFacts(this.table, { instrument, size }, 0)));
+    const { upnl, entryNotional } = positionPnl(this.table, f, size, entry);
+    const h = this.open.get(instrument);
+    if (!h) this.open.set(instrument, { id: String(k), k, size, upnl, entryNotional, notional: 0, equity: this.fig[0], mm: this.fig[1], facts: f });
     else {
-      h.size += p.size;
+      h.size += size;
       h.upnl += upnl;
       h.entryNotional += entryNotional;
     }
-  });
-  const out: Holding[] = [];
-  for (const h of per.values()) {
-    h.notional = notionalUsd(h.facts, h.size);
-    if (h.size !== 0) out.push(h);
+  };
+
+  /** The holdings per instrument, once every position has been added. */
+  done(): Map<string, Holding[]> {
+    this.flush();
+    return this.lists;
   }
-  return out;
+
+  private flush(): void {
+    for (const h of this.open.values()) {
+      if (h.size === 0) continue;
+      h.notional = notionalUsd(h.facts, h.size);
+      const list = this.lists.get(h.facts.instrument);
+      if (list) list.push(h);
+      else this.lists.set(h.facts.instrument, [h]);
+    }
+    this.open.clear();
+  }
 }
 
 /** A holding after `keep` of it is left (an ADL fill took the rest): its size, P&L and notionals scaled. */

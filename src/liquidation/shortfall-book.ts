@@ -25,7 +25,7 @@ import type { Mechanism } from './mechanism.js';
 import type { RoundPlan } from './plan-round.js';
 import { hashed } from './paths.js';
 import { allocateAdl, socialiseLoss } from './shortfall.js';
-import { closedLegs, holdingsOf, shrinkHolding, type ClosedLeg, type Holding } from './adl-positions.js';
+import { closedLegs, HoldingsCollector, shrinkHolding, type ClosedLeg, type Holding } from './adl-positions.js';
 import type { CurrencyLedger, ShortfallTotals } from './ledger.js';
 
 export type { ShortfallTotals } from './ledger.js';
@@ -71,7 +71,7 @@ export class ShortfallBook {
 
   /** Account k's plan, before the book takes it (the book still holds the account before it): under an ADL rule, the legs it closes. */
   planned(k: number, plan: RoundPlan): void {
-    if (this.adl) this.legs.set(k, closedLegs(this.book.account(k), plan.account));
+    if (this.adl) this.legs.set(k, closedLegs(this.book.account(k, true), plan.account));
   }
 
   /**
@@ -222,19 +222,17 @@ export class ShortfallBook {
   /** The holdings of the pending plans' instruments, per instrument, of the accounts of currency c with equity > 0 and figures. */
   private holdings(c: number, left: Pending[], eq: Float64Array, engine: MarginEngine): Map<string, Holding[]> {
     const instruments = new Set(left.flatMap((p) => p.legs.map((l) => l.instrument)));
-    const out = new Map<string, Holding[]>();
-    if (instruments.size === 0) return out;
+    if (instruments.size === 0) return new Map();
     const usd = this.ledger.price(c, this.book.market);
     const fig = new Float64Array(3);
-    const pv = new Float64Array(2);
-    for (const k of this.book.accountsHolding(instruments)) {
-      if (this.ledger.of[k] !== c || !(eq[k] > 0) || this.book.figuresInto(k, fig) < 0) continue;
-      for (const h of holdingsOf(engine.table, k, this.book.account(k, true), instruments, fig[0] * usd, fig[2] * usd, pv)) {
-        const list = out.get(h.facts.instrument);
-        if (list) list.push(h);
-        else out.set(h.facts.instrument, [h]);
-      }
-    }
-    return out;
+    const ks: number[] = [];
+    for (let k = 0; k < eq.length; k++) if (this.ledger.of[k] === c && eq[k] > 0 && this.book.figuresInto(k, fig) >= 0) ks.push(k);
+    const collect = new HoldingsCollector(engine.table, (k, out) => {
+      this.book.figuresInto(k, fig);
+      out[0] = fig[0] * usd;
+      out[1] = fig[2] * usd;
+    });
+    this.book.positionsIn(instruments, ks, collect.add);
+    return collect.done();
   }
 }

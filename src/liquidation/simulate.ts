@@ -231,7 +231,7 @@ export class Simulation {
       im += this.fig[1] * usd;
       mm += this.fig[2] * usd;
       if (h >= 2) liq++;
-      const a = this.book.account(k);
+      const a = this.book.account(k, true);
       let g = 0;
       a.positions.forEach((p, j) => {
         const f = positionFacts(engine.table, p, j);

@@ -22,6 +22,9 @@ import type { BookInstruments } from './instruments.js';
 import { EquityParts } from './parts.js';
 import { EditLogs, residentAccounts, residentPositions } from './resident.js';
 
+/** One position of account k: its instrument, size and entry price (undefined: entered at mark). */
+export type PositionVisitor = (k: number, instrument: string, size: number, entry: number | undefined) => void;
+
 /** Where an account's resolved data sits. */
 export interface ResolvedAccount {
   kind: AccKind;
@@ -416,16 +419,22 @@ export class BookAccounts {
   }
 
   /**
-   * Per account (n of them), 1 when one of its sub-accounts — the load's, and those edits appended
-   * — has a position in an instrument of `want` (table indices): where an instrument is held.
+   * Visits account k's stored positions (its live sub-accounts [accSubFrom, accSubTo) of `red`, in
+   * stored order) in an instrument marked in `want` (by table index; `names`: the table's): its
+   * size as edited in place (closed ones, at 0, skipped) and entry price (undefined: at mark).
    */
-  markHolding(want: ReadonlySet<number>, n: number): Uint8Array {
-    const hit = new Uint8Array(n);
+  positionsIn(red: ReduceArrays, k: number, want: Uint8Array, names: readonly string[], visit: PositionVisitor): void {
     const op = this.opInstr.a;
-    for (let j = 0; j < this.nSubs; j++) {
-      for (let o = this.subPosFrom.a[j]; o < this.subPosTo.a[j]; o++) if (want.has(op[o] >= 0 ? op[o] : ~op[o])) hit[this.subAcc.a[j]] = 1;
+    for (let j = red.accSubFrom[k]; j < red.accSubTo[k]; j++) {
+      let e = this.subEntryFrom.a[j];
+      for (let o = this.subPosFrom.a[j]; o < this.subPosTo.a[j]; o++) {
+        const x = op[o];
+        const i = x >= 0 ? x : ~x;
+        const entry = x >= 0 ? undefined : this.opEntry.a[e++];
+        const q = this.opSize.a[o];
+        if (want[i] === 1 && q !== 0) visit(k, names[i], q, entry);
+      }
     }
-    return hit;
   }
 
   /** The vectorized accounts depending on any slot of `moved` (1 per slot) into list, ascending; returns their count. */

@@ -32,7 +32,7 @@ import { MarginEngine } from '../account/runner.js';
 import { sharedI32, sharedReduceArrays } from './arrays.js';
 import { mergeAscending, ownedCopy, tickUpdate } from './update.js';
 import { accountEquity } from './equity.js';
-import { BookAccounts, tradeFits, type ResolvedAccount } from './accounts.js';
+import { BookAccounts, tradeFits, type PositionVisitor, type ResolvedAccount } from './accounts.js';
 import { Holdings } from './holdings.js';
 import { applyAccountSizes, SizeEdit } from './edit.js';
 import { AccountRemargin } from './remargin.js';
@@ -117,13 +117,18 @@ export class BookEngine implements ScheduledBook {
 
   isGrid(k: number): boolean { return this.path[k] === Path.Grid; }
 
-  /** The accounts that may hold one of the instruments `names` (ascending; BookAccounts.markHolding), and every one off the vectorized path: a superset, for a caller that reads each (ADL). */
-  accountsHolding(names: ReadonlySet<string>): number[] {
-    if (!this.table || names.size === 0) return [];
-    const hit = this.accounts.markHolding(new Set([...names].map((name) => this.table!.indexOf(name))), this.n);
-    const out: number[] = [];
-    for (let k = 0; k < this.n; k++) if (hit[k] === 1 || this.path[k] !== Path.Grid) out.push(k);
-    return out;
+  /**
+   * The positions accounts `ks` (ascending) hold now in one of the instruments `names`, account by
+   * account, a position at a time: a vectorized account's from its resolved positions (sizes as
+   * edited in place), another's from its input (what the ADL desk ranks).
+   */
+  positionsIn(names: ReadonlySet<string>, ks: ArrayLike<number>, visit: PositionVisitor): void {
+    const want = this.table ? this.table.marks(names) : new Uint8Array(0);
+    for (let t = 0; t < ks.length; t++) {
+      const k = ks[t];
+      if (this.path[k] === Path.Grid) this.accounts.positionsIn(this.red, k, want, this.table!.names, visit);
+      else for (const p of this.account(k, true).positions) if (names.has(p.instrument)) visit(k, p.instrument, p.size, p.entryPrice);
+    }
   }
 
   /** The book pool's workers once started, to parse a load's chunks on; null in-process. */
