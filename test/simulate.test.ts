@@ -145,6 +145,29 @@ describe('cascade simulator: history path and CLI', () => {
   }, 120_000);
 });
 
+describe('optmargin simulate --out: the same bytes for the same inputs, whatever the thread count', () => {
+  it('JSON and CSV steps from 1 and 2 threads are byte-identical; --timings adds the wall-clock figures', async () => {
+    const path = join(dir, 'crash.json');
+    writeFileSync(path, JSON.stringify({ steps: [{ name: 'd1', moves: { BTC: -0.12, ETH: -0.12 } }, { name: 'd2', moves: { BTC: -0.25, ETH: -0.25 } }] }));
+    const run = async (threads: string, out: string, timings = false): Promise<string> => {
+      await runSimulateCommand('gen:600:5', { path: `shocks:${path}`, liquidation: 'okx-tiered-adl', insuranceFund: '0', threads, out: join(dir, out), quiet: true, timings }, () => {});
+      return readFileSync(join(dir, out), 'utf8');
+    };
+    const json1 = await run('1', 'a.json');
+    expect(await run('2', 'b.json')).toBe(json1);
+    const csv1 = await run('1', 'a.csv');
+    expect(await run('2', 'b.csv')).toBe(csv1);
+    const steps = JSON.parse(json1).runs[0].steps;
+    expect(steps.reduce((a: number, s: StepReport) => a + s.liquidated, 0)).toBeGreaterThan(0);
+    expect(steps[0].ms).toBeUndefined();
+    expect(csv1.split('\n')[0]).not.toMatch(/,ms,/);
+    const timed = JSON.parse(await run('1', 'c.json', true)).runs[0].steps;
+    expect(timed[0].ms).toBeGreaterThan(0);
+    expect(timed[0].stages.tickMs).toBeGreaterThan(0);
+    expect((await run('1', 'c.csv', true)).split('\n')[0]).toMatch(/,residual,ms,spot,impact$/);
+  }, 120_000);
+});
+
 describe('cascade simulator: the 2026-02-05 crash replay (docs/liquidation.md)', () => {
   const names = ['20260204T213308Z', '20260205T093647Z', '20260205T155132Z', '20260205T212937Z', '20260206T043012Z'];
   it.skipIf(!HAVE_SHARED)(sharedSkipNote('five Deribit snapshots, a generated book, two models: closed ledger, the snapshots\' index levels, liquidations in the crash'), async () => {

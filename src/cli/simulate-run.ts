@@ -6,7 +6,8 @@
  *   history:FILE[,FILE…][@FROM..TO]           daily closes (+ DVOL) on --market
  *   snapshots:FILE[,FILE…] | snapshots:DIR    market snapshots / Deribit CSVs in time order
  * Several models run side by side on the same book and path. Progress on stderr; the summary
- * table (or --json) on stdout; --out writes every step (JSON, or CSV by extension) atomically.
+ * table (or --json) on stdout; --out writes every step (JSON, or CSV by extension) atomically, its
+ * wall-clock figures only with --timings (the same inputs give the same bytes, whatever the threads).
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,6 +37,8 @@ export interface SimulateCommandOptions {
   out?: string;
   json?: boolean;
   quiet?: boolean;
+  /** also write each step's wall-clock figures (ms, stages) into --out */
+  timings?: boolean;
 }
 
 export interface ModelRun {
@@ -124,8 +127,15 @@ export function formatRuns(runs: ModelRun[], path: SimPath, mechanism: string): 
   return o.join('\n') + '\n';
 }
 
-function csvOf(runs: ModelRun[]): string {
-  const cols = ['model', 'step', 'label', 'rounds', 'liquidated', 'bankrupt', 'volumeUsd', 'fees', 'liquidatorGain', 'marketPnl', 'badDebt', 'insuranceCovered', 'socialised', 'adlPositions', 'adlCharged', 'unrecovered', 'printed', 'insuranceFund', 'residual', 'ms'];
+/** The runs as --out writes them: without the steps' wall-clock figures unless `timings` (the same inputs give the same bytes). */
+function runsOut(runs: ModelRun[], timings: boolean): ModelRun[] {
+  if (timings) return runs;
+  return runs.map((r) => ({ ...r, steps: r.steps.map(({ ms: _ms, stages: _stages, ...s }) => s as StepReport) }));
+}
+
+function csvOf(runs: ModelRun[], timings: boolean): string {
+  const cols = ['model', 'step', 'label', 'rounds', 'liquidated', 'bankrupt', 'volumeUsd', 'fees', 'liquidatorGain', 'marketPnl', 'badDebt', 'insuranceCovered', 'socialised', 'adlPositions', 'adlCharged', 'unrecovered', 'printed', 'insuranceFund', 'residual'];
+  if (timings) cols.push('ms');
   const lines = [cols.join(',') + ',spot,impact'];
   for (const r of runs) {
     for (const s of r.steps) {
@@ -166,7 +176,8 @@ export async function runSimulateCommand(book: string, opts: SimulateCommandOpti
     }
     runs.push({ model, before: sim.before, steps, totals: totalsOf(steps) });
   }
-  if (opts.out) writeFileAtomic(opts.out, opts.out.endsWith('.csv') ? csvOf(runs) : JSON.stringify({ path: { kind: path.kind, source: path.source }, mechanism, runs }, null, 1) + '\n');
+  const timings = opts.timings === true;
+  if (opts.out) writeFileAtomic(opts.out, opts.out.endsWith('.csv') ? csvOf(runs, timings) : JSON.stringify({ path: { kind: path.kind, source: path.source }, mechanism, runs: runsOut(runs, timings) }, null, 1) + '\n');
   write(opts.json ? JSON.stringify({ path: { kind: path.kind, source: path.source }, mechanism, runs: runs.map((r) => ({ model: r.model, before: r.before, totals: r.totals })) }, null, 2) + '\n' : formatRuns(runs, path, mechanism));
   return runs;
 }

@@ -21,6 +21,7 @@ export function registerSimulateCommand(program: Command): void {
     .option('--out <file>', 'write every step: JSON, or CSV when the name ends in .csv')
     .option('--json', 'print the summary as JSON')
     .option('--quiet', 'no progress on stderr')
+    .option('--timings', "also write each step's wall-clock figures (ms, stages) into --out (default: left out, so that the same inputs give the same bytes)")
     .action(async (book: string, opts: SimulateCommandOptions) => {
       // the simulator and its dependencies load only when the command runs (CLI start-up stays light)
       const { runSimulateCommand } = await import('./simulate-run.js');
