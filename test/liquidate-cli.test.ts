@@ -57,7 +57,7 @@ describe('optmargin liquidate', () => {
   });
   it('clear errors: unknown mechanism, bad option, an array of accounts', () => {
     expect(() => run({ mechanism: 'nope' })).toThrow(/unknown liquidation mechanism "nope"; shipped: .*deribit-incremental/);
-    expect(() => run({ strategy: 'random' })).toThrow(/--strategy must be one of venue-order, greedy, proportional, got "random"/);
+    expect(() => run({ strategy: 'random' })).toThrow(/--strategy must be one of venue-order, greedy, largest-release, proportional, got "random"/);
     expect(() => run({ step: '2' })).toThrow(/stepFraction must be in \(0, 1\], got 2/);
     const arr = join(dir, 'arr.json');
     writeFileSync(arr, JSON.stringify([account]));

@@ -7,7 +7,7 @@
  * `optmargin mechanisms [--json]`: the shipped liquidation mechanisms.
  */
 import { ErrorCodes, OptmarginError } from '../errors.js';
-import { listMechanisms, loadMechanism } from '../liquidation/mechanism.js';
+import { listMechanisms, loadMechanism, PLAN_STRATEGIES, PLAN_TARGETS } from '../liquidation/mechanism.js';
 import { planLiquidation, type LiquidationPlan, type PlanOptions } from '../liquidation/plan.js';
 import type { PlanStrategy, PlanTarget } from '../liquidation/mechanism.js';
 import { readDocument } from './io.js';
@@ -74,8 +74,8 @@ export function runLiquidateCommand(file: string, opts: LiquidateCommandOptions,
   const engine = engineFor(opts, (doc as { mode?: unknown })?.mode);
   const planOpts: PlanOptions = {
     mechanism: loadMechanism(opts.mechanism ?? 'deribit-incremental'),
-    strategy: oneOf<PlanStrategy>('strategy', opts.strategy, ['venue-order', 'greedy', 'proportional']),
-    target: oneOf<PlanTarget>('target', opts.target, ['mm-buffer', 'im', 'lyra-buffer']),
+    strategy: oneOf<PlanStrategy>('strategy', opts.strategy, PLAN_STRATEGIES),
+    target: oneOf<PlanTarget>('target', opts.target, PLAN_TARGETS),
     buffer: numberOption('buffer', opts.buffer),
     stepFraction: numberOption('step', opts.step),
     auctionTime: numberOption('time', opts.time),

@@ -13,7 +13,7 @@ export function registerLiquidateCommands(program: Command): void {
     .option('--market <file>', 'market snapshot or Deribit CSV (default: the shipped default market)')
     .option('--model <id|file>', 'margin model preset id or parameter file')
     .option('--mechanism <id|file>', 'liquidation mechanism: a preset of presets/liquidation (`optmargin mechanisms`) or a parameter file', 'deribit-incremental')
-    .option('--strategy <s>', 'venue-order | greedy | proportional (default: the mechanism\'s)')
+    .option('--strategy <s>', 'venue-order | greedy | largest-release | proportional (default: the mechanism\'s)')
     .option('--target <t>', 'mm-buffer | im | lyra-buffer (default: the mechanism\'s)')
     .option('--buffer <x>', 'buffer of the mm-buffer / lyra-buffer target (0.1 = MM x 1.1)')
     .option('--step <f>', 'step size as a fraction of each position (0 < f <= 1)')

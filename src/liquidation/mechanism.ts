@@ -22,8 +22,11 @@ export interface FeeSpec {
   capFractionOfValue?: number;
 }
 
-export type PlanTarget = 'mm-buffer' | 'im' | 'lyra-buffer';
-export type PlanStrategy = 'venue-order' | 'greedy' | 'proportional';
+export const PLAN_TARGETS = ['mm-buffer', 'im', 'lyra-buffer'] as const;
+export type PlanTarget = (typeof PLAN_TARGETS)[number];
+/** The plans' strategies (plan.ts). */
+export const PLAN_STRATEGIES = ['venue-order', 'greedy', 'largest-release', 'proportional'] as const;
+export type PlanStrategy = (typeof PLAN_STRATEGIES)[number];
 
 export interface PlanSpec {
   target: PlanTarget;
@@ -103,9 +106,9 @@ function validatePlan(p: unknown, path: string): PlanSpec {
   const step = check.positive(`${path}.stepFraction`, o.stepFraction);
   if (step > 1) throw new OptmarginError(ErrorCodes.INVALID_MECHANISM, `${path}.stepFraction must be <= 1, got ${step}`, `${path}.stepFraction`);
   return {
-    target: check.oneOf(`${path}.target`, o.target, ['mm-buffer', 'im', 'lyra-buffer'] as const),
+    target: check.oneOf(`${path}.target`, o.target, PLAN_TARGETS),
     buffer: num(`${path}.buffer`, o.buffer ?? 0),
-    strategy: check.oneOf(`${path}.strategy`, o.strategy, ['venue-order', 'greedy', 'proportional'] as const),
+    strategy: check.oneOf(`${path}.strategy`, o.strategy, PLAN_STRATEGIES),
     order,
     stepFraction: step,
   };

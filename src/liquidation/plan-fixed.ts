@@ -38,6 +38,18 @@ function firstFigures(engine: MarginEngine, account: AccountInput): MarginFigure
   }
 }
 
+/** A candidate step's score (scoreOf) and the MM it releases. */
+interface Score {
+  score: number;
+  release: number;
+}
+
+/** Whether a beats b: scores and releases within rounding of each other (two positions of one instrument) tie, and the lower index wins. */
+function better(a: Score & { k: number }, b: Score & { k: number }): boolean {
+  const near = (x: number, y: number): boolean => Math.abs(x - y) <= 1e-12 * Math.max(Math.abs(x), Math.abs(y));
+  return !near(a.score, b.score) ? a.score > b.score : !near(a.release, b.release) ? a.release > b.release : a.k < b.k;
+}
+
 export class FixedPricePlanner {
   private readonly facts: PositionFacts[];
   /** the input account's position count (the per-position arrays are a thread's, planArrays: their first n entries are the plan's) */
@@ -72,7 +84,7 @@ export class FixedPricePlanner {
   /** venue order: rank of each position's kind in the mechanism's order */
   private readonly rank: Int32Array;
   /** lazy greedy: last known score of each candidate (made at its first step) */
-  private stale: Map<number, { score: number; release: number }> | null = null;
+  private stale: Map<number, Score> | null = null;
   private readonly pv = scratch.pv;
   private readonly change = scratch.change;
   private readonly changes = scratch.changes;
@@ -351,14 +363,29 @@ export class FixedPricePlanner {
       }
       return null;
     }
-    return this.lazyGreedy(g0);
+    // largest-release: every open position's step evaluated at every step (the largest contributor, exactly)
+    return this.spec.strategy === 'largest-release' ? this.scan(g0, null) : this.lazyGreedy(g0);
   }
 
-  /** MM released per USD of cost of a candidate step; null when it does not improve the gap. */
-  private scoreOf(c: Candidate, g0: number): { score: number; release: number } | null {
+  /** A candidate step's score: MM released per USD of its cost (greedy) or MM released (largest-release); null when it does not improve the gap. */
+  private scoreOf(c: Candidate, g0: number): Score | null {
     if (!improves(this.gap(c.r), g0, this.cur)) return null;
     const release = this.cur.maintenanceMargin - c.r.maintenanceMargin;
+    if (this.spec.strategy === 'largest-release') return { score: release, release };
     return { score: release / Math.max(c.gain + c.fee, 1e-12 * c.notional), release };
+  }
+
+  /** Every open position's next step evaluated: the best by score (better), null when none improves the gap; each score kept in `stale` when given. */
+  private scan(g0: number, stale: Map<number, Score> | null): Candidate | null {
+    let best: (Score & { c: Candidate; k: number }) | null = null;
+    for (const k of this.open()) {
+      const c = this.candidate(k);
+      const s = this.scoreOf(c, g0);
+      if (!s) continue;
+      stale?.set(k, s);
+      if (!best || better({ ...s, k }, best)) best = { c, ...s, k };
+    }
+    return best ? best.c : null;
   }
 
   /**
@@ -368,30 +395,17 @@ export class FixedPricePlanner {
    * not improve the gap before may now), and at the first step.
    */
   private lazyGreedy(g0: number): Candidate | null {
-    // scores and releases within rounding of each other (two positions of one instrument) tie: the lower index wins
-    const near = (x: number, y: number): boolean => Math.abs(x - y) <= 1e-12 * Math.max(Math.abs(x), Math.abs(y));
-    const better = (a: { score: number; release: number; k: number }, b: { score: number; release: number; k: number }): boolean =>
-      !near(a.score, b.score) ? a.score > b.score : !near(a.release, b.release) ? a.release > b.release : a.k < b.k;
     const stale = (this.stale ??= new Map());
     let scanned = false;
     for (;;) {
       if (stale.size === 0) {
         if (scanned) return null;
         scanned = true;
-        let best: { c: Candidate; score: number; release: number; k: number } | null = null;
-        for (const k of this.open()) {
-          const c = this.candidate(k);
-          const s = this.scoreOf(c, g0);
-          if (!s) continue;
-          stale.set(k, s);
-          if (!best || better({ ...s, k }, best)) best = { c, ...s, k };
-        }
-        if (!best) return null;
-        return best.c;
+        return this.scan(g0, stale);
       }
       // the best open candidate by its last score, and the next best
-      let top: { score: number; release: number; k: number } | null = null;
-      let next: { score: number; release: number; k: number } | null = null;
+      let top: (Score & { k: number }) | null = null;
+      let next: (Score & { k: number }) | null = null;
       for (const [k, s] of stale) {
         if (this.remaining[k] === 0) continue;
         const e = { k, score: s.score, release: s.release };

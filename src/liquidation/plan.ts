@@ -14,7 +14,10 @@
  * Strategies: venue-order (kinds in the mechanism's order, largest notional first; a step that
  * does not improve the gap moves on to the next position), greedy (at each step the position
  * whose next step releases the most MM per USD of liquidation cost, among steps that improve
- * the gap), proportional (the same fraction of every position per step).
+ * the gap), largest-release (the position whose next step releases the most MM, among steps
+ * that improve the gap: Deribit's portfolio-margin rule since 2023-08-01, the instrument
+ * "contributing the most to the overall margin requirements" first), proportional (the same
+ * fraction of every position per step).
  * Isolated accounts: each position planned on its own collateral, as its own one-position account
  * (plan-isolated.ts).
  * Termination: every step removes at least one step size (or the rest) of a position, so at most
