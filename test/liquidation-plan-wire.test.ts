@@ -28,10 +28,10 @@ const flows: FlowEntry[] = [
   { underlying: 'ETH', notional: 0.1, coin: -0 },
 ];
 
-function written(remaining: number[], collateral: Record<string, number>, own: (Record<string, number> | undefined)[] | null = null, t = totals): ReturnType<PlanWriter['done']> {
+function written(remaining: number[], collateral: Record<string, number>, own: (Record<string, number> | undefined)[] | null = null, t = totals, fees: number[] | null = null): ReturnType<PlanWriter['done']> {
   const w = new PlanWriter();
   w.none();
-  w.plan(Float64Array.from(remaining), 3, collateral, own, t, flows.length, (j, e) => Object.assign(e, flows[j]));
+  w.plan(Float64Array.from(remaining), 3, collateral, own, t, fees && Float64Array.from(fees), flows.length, (j, e) => Object.assign(e, flows[j]));
   return w.done();
 }
 
@@ -58,6 +58,15 @@ describe('round plans on the wire', () => {
     expect(p.flowNotional).toEqual([100_000, 50_000.25, 0.1]);
     expect(p.flowCoin[0]).toBe(-1.0526315789473684);
     expect(Object.is(p.flowCoin[2], -0)).toBe(true);
+    expect(p.fees).toBeNull();
+  });
+
+  it('the fees per position where the plan records them (funds per product line), after the own collateral', () => {
+    const own: (Record<string, number> | undefined)[] = [{ BTC: 0.15 }, { BTC: -0.05, USDC: 1_000 }, undefined];
+    const p = readPlans(written([40_000, 0, 30_000], { BTC: 0.5 }, own, totals, [600, 12.5, 0]), [base, base])[1]!;
+    expect(Array.from(p.fees!)).toEqual([600, 12.5, 0]);
+    expect(p.account.positions[0].collateral).toEqual({ BTC: 0.15 });
+    expect(p.flowU).toEqual(['BTC', 'BTC', 'ETH']);
   });
 
   it("an isolated plan's own collateral per position: a resized position carries its own, a closed one's (negative) returns to the balances", () => {

@@ -48,6 +48,13 @@ describe('cascade simulator: closed ledger, no account lost or liquidated twice'
           expect(new Set(r.liquidatedAccounts).size).toBe(r.liquidatedAccounts.length);
           expect(r.accountsFailed).toBe(0);
           expect(r.insuranceFund).toBeGreaterThanOrEqual(-1e-9);
+          // funds per product line (okx-tiered-adl): each currency's fund is the sum of its pools, none below 0
+          for (const c of r.currencies) {
+            if (!c.pools) continue;
+            const pools = Object.values(c.pools);
+            for (const b of pools) expect(b).toBeGreaterThanOrEqual(0);
+            expect(Math.abs(pools.reduce((x, b) => x + b, 0) - c.insuranceFund)).toBeLessThan(1e-9 * (1 + c.insuranceFund));
+          }
           liquidations += r.liquidated;
         }
       } finally {

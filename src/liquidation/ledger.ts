@@ -8,8 +8,13 @@
  * USD amounts of a plan (fees, liquidator gain: execution.ts prices them in USD) are converted at
  * the index of the plan's market: the same index the booking's coin units came from.
  */
-import { InsuranceFund } from './shortfall.js';
+import { ErrorCodes, OptmarginError } from '../errors.js';
 import type { MarginMarket } from '../market/margin-market.js';
+import type { AccountInput, LoadedModel } from '../measures/types.js';
+import type { BookEngine } from '../runner/book/runner.js';
+import { InsuranceFund } from './shortfall.js';
+import { FundPools, poolOf } from './fund-pools.js';
+import type { Mechanism } from './mechanism.js';
 
 /** Shortfall figures of a simulation step (printed: auction payouts beyond the security module no winner could be charged for; Lyra prints them). */
 export interface ShortfallTotals {
@@ -33,6 +38,8 @@ export interface CurrencyStep extends ShortfallTotals {
   liquidatorGain: number;
   marketPnl: number;
   insuranceFund: number;
+  /** the fund's pools at the end of the step (a mechanism with funds per product line: fund-pools.ts) */
+  pools?: Record<string, number>;
   ledger: { accounts: number; liquidators: number; insuranceFund: number; printed: number; residual: number };
 }
 
@@ -47,9 +54,12 @@ export class CurrencyLedger {
   readonly liquidators: Float64Array;
   private readonly accounts: Int32Array;
 
+  /** the funds' pools per product line (null: one fund per currency) */
+  readonly pools: FundPools | null;
+
   /**
    * `currencies` sorted, `of[k]` the index of account k's; each fund starts at `initialUsd`
-   * converted at the index of `market`.
+   * converted at the index of `market` — with `pools` (per currency, its pools), each pool does.
    */
   constructor(
     readonly currencies: readonly string[],
@@ -57,10 +67,13 @@ export class CurrencyLedger {
     private readonly usdPegged: readonly string[],
     initialUsd: number,
     market: MarginMarket,
+    pools: readonly (readonly string[])[] | null = null,
   ) {
     this.of = of;
     const n = currencies.length;
-    this.funds = currencies.map((_, c) => new InsuranceFund(initialUsd / this.price(c, market)));
+    const initial = currencies.map((_, c) => initialUsd / this.price(c, market));
+    this.funds = currencies.map((_, c) => new InsuranceFund(pools ? initial[c] * pools[c].length : initial[c]));
+    this.pools = pools ? new FundPools(this.funds, pools, initial) : null;
     this.equity = new Float64Array(n);
     this.liquidators = new Float64Array(n);
     this.accounts = new Int32Array(n);
@@ -69,6 +82,15 @@ export class CurrencyLedger {
 
   get n(): number {
     return this.currencies.length;
+  }
+
+  /**
+   * A plan's fees (USD; `byPosition`: per position of the account before it, null when not
+   * recorded) into currency c's fund at `usd` per unit — with pools, each position's into its pool.
+   */
+  depositFees(c: number, totalUsd: number, byPosition: ArrayLike<number> | null, before: AccountInput, usd: number): void {
+    if (!this.pools || !byPosition) return this.funds[c].deposit(totalUsd / usd);
+    for (let j = 0; j < byPosition.length; j++) if (byPosition[j] > 0) this.pools.deposit(c, poolOf(before.positions[j].instrument), byPosition[j] / usd);
   }
 
   /** USD per unit of currency c on `market`: 1 for USD and USD-pegged currencies, else the coin's index. */
@@ -103,10 +125,47 @@ export class CurrencyLedger {
       const r = recs[c];
       r.price = this.price(c, market);
       r.insuranceFund = this.funds[c].balance;
+      if (this.pools) r.pools = this.pools.balances(c);
       const dA = this.equity[c] - start.equity[c];
       const dL = this.liquidators[c] - start.liquidators[c];
       const dF = this.funds[c].balance - start.funds[c];
       r.ledger = { accounts: dA, liquidators: dL, insuranceFund: dF, printed: r.printed, residual: dA + dL + dF - r.marketPnl - r.printed };
     }
   }
+}
+
+/**
+ * The ledger of a loaded book: each account's margin currency (USD on the vectorized path, the
+ * margin result's currency otherwise — a segregated PME sub-account's coin or USDC), the funds
+ * starting at `initialUsd` each (with funds per product line, each pool of the instruments the
+ * currency's accounts hold). A Dutch auction books its bidder's cash in USDC: an error on a book
+ * with coin accounts.
+ */
+export function ledgerOf(book: BookEngine, model: LoadedModel, mechanism: Mechanism, initialUsd: number, market: MarginMarket): CurrencyLedger | OptmarginError {
+  const names: string[] = [];
+  const of = new Uint16Array(book.n);
+  for (let k = 0; k < book.n; k++) {
+    const r = book.isGrid(k) ? null : book.result(k);
+    const cur = r?.ok ? r.currency : 'USD';
+    let c = names.indexOf(cur);
+    if (c < 0) c = names.push(cur) - 1;
+    of[k] = c;
+  }
+  const sorted = [...names].sort();
+  const remap = names.map((n) => sorted.indexOf(n));
+  for (let k = 0; k < of.length; k++) of[k] = remap[of[k]];
+  const pegged = model.params.collateral.usdPegged;
+  const coins = sorted.filter((c) => c !== 'USD' && !pegged.includes(c));
+  if (mechanism.mechanism === 'dutch-auction' && coins.length > 0) {
+    return new OptmarginError(ErrorCodes.INVALID_OPTION, `mechanism ${mechanism.id} (a Dutch auction) books the bidder's cash in USDC: it cannot liquidate accounts margined in ${coins.join(', ')} (model ${model.params.id})`);
+  }
+  const currencies = sorted.length ? sorted : ['USD'];
+  return new CurrencyLedger(currencies, of, pegged, initialUsd, market, mechanism.mechanism === 'fixed-price' && mechanism.insuranceFund.pools === 'product-line' ? poolsOf(book, of, currencies.length) : null);
+}
+
+/** Per currency, the pools of the instruments its accounts hold, in order of first appearance. */
+function poolsOf(book: BookEngine, of: Uint16Array, n: number): string[][] {
+  const seen = Array.from({ length: n }, () => new Set<string>());
+  for (let k = 0; k < book.n; k++) for (const p of book.account(k, true).positions) seen[of[k]].add(poolOf(p.instrument));
+  return seen.map((s) => [...s]);
 }

@@ -5,6 +5,7 @@
  */
 import binanceAdl from '../../presets/liquidation/binance-adl.json' with { type: 'json' };
 import deribitIncremental from '../../presets/liquidation/deribit-incremental.json' with { type: 'json' };
+import deribitPmIncremental from '../../presets/liquidation/deribit-pm-incremental.json' with { type: 'json' };
 import fixedPrice5pct from '../../presets/liquidation/fixed-price-5pct.json' with { type: 'json' };
 import lyraMainnet from '../../presets/liquidation/lyra-mainnet.json' with { type: 'json' };
 import lyraPmSim from '../../presets/liquidation/lyra-pm-sim.json' with { type: 'json' };
@@ -15,6 +16,7 @@ import okxTieredAdl from '../../presets/liquidation/okx-tiered-adl.json' with { 
 export const MECHANISM_DATA: Readonly<Record<string, unknown>> = {
   'binance-adl': binanceAdl,
   'deribit-incremental': deribitIncremental,
+  'deribit-pm-incremental': deribitPmIncremental,
   'fixed-price-5pct': fixedPrice5pct,
   'lyra-mainnet': lyraMainnet,
   'lyra-pm-sim': lyraPmSim,

@@ -69,8 +69,18 @@ export interface FixedPriceMechanism extends MechanismHeader {
   fee: Record<InstrumentKindName, FeeSpec>;
   plan: PlanSpec;
   impact: ImpactSpec;
-  insuranceFund: { initialUsd: number };
+  insuranceFund: InsuranceFundSpec;
   shortfall: ShortfallSpec;
+}
+
+/**
+ * The insurance fund: its starting balance (USD, each fund's) and its pools — one fund per margin
+ * currency, or per product line within it (fund-pools.ts: OKX's funds per business line,
+ * underlying and settlement currency; fixed-price mechanisms only).
+ */
+export interface InsuranceFundSpec {
+  initialUsd: number;
+  pools?: 'currency' | 'product-line';
 }
 
 export interface DutchAuctionMechanism extends MechanismHeader {
@@ -148,6 +158,13 @@ function validateFee(p: string, v: unknown): FeeSpec {
   return fee;
 }
 
+function validateFund(v: unknown): InsuranceFundSpec {
+  const o = check.object('insuranceFund', v);
+  const spec: InsuranceFundSpec = { initialUsd: num('insuranceFund.initialUsd', o.initialUsd) };
+  if (o.pools !== undefined) spec.pools = check.oneOf('insuranceFund.pools', o.pools, ['currency', 'product-line'] as const);
+  return spec;
+}
+
 /** Checks a mechanism parameter object; errors name the field. */
 export function validateMechanism(v: unknown): Mechanism {
   const o = check.object('mechanism', v);
@@ -163,6 +180,8 @@ export function validateMechanism(v: unknown): Mechanism {
     m.plan = o.plan === undefined ? { target: 'lyra-buffer', buffer: m.auction.bufferMarginPercentage, strategy: 'proportional', order: [...KIND_NAMES], stepFraction: 0.01 } : validatePlan(o.plan, 'plan');
     if (o.impact !== undefined) m.impact = validateImpact(o.impact, 'impact');
     m.insuranceFund = { initialUsd: num('insuranceFund.initialUsd', (o.insuranceFund as { initialUsd?: unknown } | undefined)?.initialUsd ?? 0) };
+    const pools = (o.insuranceFund as { pools?: unknown } | undefined)?.pools;
+    if (pools !== undefined && pools !== 'currency') throw new OptmarginError(ErrorCodes.INVALID_MECHANISM, `insuranceFund.pools must be "currency" for a Dutch auction (one security module), got ${JSON.stringify(pools)}`, 'insuranceFund.pools');
     m.shortfall = o.shortfall === undefined ? { rule: 'socialised-loss' } : validateShortfall(o.shortfall, 'shortfall');
     return m;
   }
@@ -177,7 +196,7 @@ export function validateMechanism(v: unknown): Mechanism {
     fee: perKind('fee', o.fee, validateFee),
     plan: validatePlan(o.plan, 'plan'),
     impact: validateImpact(o.impact, 'impact'),
-    insuranceFund: { initialUsd: num('insuranceFund.initialUsd', check.object('insuranceFund', o.insuranceFund).initialUsd) },
+    insuranceFund: validateFund(o.insuranceFund),
     shortfall: validateShortfall(o.shortfall, 'shortfall'),
   };
 }

@@ -59,7 +59,8 @@ export function roundPlan(engine: MarginEngine, a: AccountInput, mechanism: Mech
   if (n === 0) return null;
   const account = accountOf(a, trail.remaining, trail.collateral!, trail.own ?? undefined);
   // the flow's arrays made at their length (not grown step by step)
-  const out: RoundPlan = { totals: trail.totals(), account, flowU: new Array<string>(n), flowNotional: new Array<number>(n), flowCoin: new Array<number>(n) };
+  const fees = feesOf(mechanism, a.positions.length);
+  const out: RoundPlan = { totals: trail.totals(), account, flowU: new Array<string>(n), flowNotional: new Array<number>(n), flowCoin: new Array<number>(n), fees };
   const e: FlowEntry = { underlying: '', notional: 0, coin: 0 };
   for (let j = 0; j < n; j++) {
     flowEntry(engine, j, e);
@@ -78,8 +79,13 @@ function writePlan(engine: MarginEngine, a: AccountInput, mechanism: Mechanism, 
   }
   if (!planTrail(engine, a, { mechanism, priorNotional: prior as Record<string, number>, validated: true }, trail)) return false;
   if (trail.n === 0) out.none();
-  else out.plan(trail.remaining, a.positions.length, trail.collateral!, trail.own, trail.totals(), trail.n, (j, e) => flowEntry(engine, j, e));
+  else out.plan(trail.remaining, a.positions.length, trail.collateral!, trail.own, trail.totals(), feesOf(mechanism, a.positions.length), trail.n, (j, e) => flowEntry(engine, j, e));
   return true;
+}
+
+/** The trail's fees per position where the simulator books them by position (funds per product line: fund-pools.ts), else null. */
+function feesOf(mechanism: Mechanism, P: number): Float64Array | null {
+  return mechanism.mechanism === 'fixed-price' && mechanism.insuranceFund.pools === 'product-line' ? trail.feesByPosition(P) : null;
 }
 
 /**
@@ -102,7 +108,7 @@ function flowEntry(engine: MarginEngine, j: number, out: FlowEntry): void {
 /** A Dutch auction's round plan: its bidders' flow, from the steps of its plan. */
 function auctionRoundPlan(engine: MarginEngine, a: AccountInput, plan: LiquidationPlan): RoundPlan | null {
   if (plan.steps.length === 0) return null;
-  const out: RoundPlan = { totals: plan.totals, account: plan.after.account, flowU: [], flowNotional: [], flowCoin: [] };
+  const out: RoundPlan = { totals: plan.totals, account: plan.after.account, flowU: [], flowNotional: [], flowCoin: [], fees: null };
   for (const s of plan.steps) {
     if (s.type !== 'auction-bid' || !(s.percent > 0)) continue;
     a.positions.forEach((p, j) => {

@@ -65,6 +65,13 @@ export class CloseTrail {
     this.gain[j] = gain;
   }
 
+  /** The fees (USD) of the plan's steps summed per position of its input account (P of them). */
+  feesByPosition(P: number): Float64Array {
+    const out = new Float64Array(P);
+    for (let j = 0; j < this.n; j++) out[this.position[j]] += this.fee[j];
+    return out;
+  }
+
   /** The plan's totals: summed as finishPlan sums the same close steps (plan-core.ts addTrade, in step order from 0: the same doubles). */
   totals(): LiquidationPlan['totals'] {
     const totals = noTotals(this.n);

@@ -8,10 +8,11 @@
  *
  * Per plan that took a step, in `num`: its position count P and flow length F, its seven totals,
  * then P remaining sizes, its C balances, an isolated plan's own collateral of each position
- * (plan-isolated.ts), F underlying indices (into the header's `us`), F notionals, F coin deltas.
- * The header's `plans` holds, per account of the chunk, null (nothing closed) or the plan's C
- * balance currencies in their order and, for an isolated plan, each position's own collateral
- * currencies in their order (null: it has none).
+ * (plan-isolated.ts), the fees per position (P, where recorded), F underlying indices (into the
+ * header's `us`), F notionals, F coin deltas. The header's `plans` holds, per account of the
+ * chunk, null (nothing closed) or the plan's C balance currencies in their order, for an isolated
+ * plan each position's own collateral currencies in their order (null: it has none), and `f`
+ * when its fees per position follow.
  */
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import type { AccountInput } from '../measures/types.js';
@@ -26,6 +27,8 @@ export interface WirePlan {
   flowU: string[];
   flowNotional: number[];
   flowCoin: number[];
+  /** the fees (USD) paid on each position of the account before the plan; null where not recorded (an auction's) */
+  fees: ArrayLike<number> | null;
 }
 
 /** A chunk's plans as they cross threads. */
@@ -36,7 +39,7 @@ export interface WirePlans {
 
 interface Head {
   us: string[];
-  plans: ({ c: string[]; o?: (string[] | null)[] } | null)[];
+  plans: ({ c: string[]; o?: (string[] | null)[]; f?: 1 } | null)[];
 }
 
 const TOTALS = 7;
@@ -69,6 +72,7 @@ export class PlanWriter {
     collateral: Record<string, number>,
     own: readonly (Record<string, number> | undefined)[] | null,
     totals: LiquidationPlan['totals'],
+    fees: ArrayLike<number> | null,
     F: number,
     flow: (j: number, out: FlowEntry) => void,
   ): void {
@@ -76,7 +80,7 @@ export class PlanWriter {
     const oc = ownCurrencies(own);
     let nOwn = 0;
     if (oc) for (const c of oc) nOwn += c?.length ?? 0;
-    this.room(2 + TOTALS + P + cur.length + nOwn + 3 * F);
+    this.room(2 + TOTALS + P + cur.length + nOwn + (fees ? P : 0) + 3 * F);
     const x = this.num;
     let o = this.n;
     x[o++] = P;
@@ -91,6 +95,7 @@ export class PlanWriter {
     for (let k = 0; k < P; k++) x[o++] = remaining[k];
     for (const c of cur) x[o++] = collateral[c];
     if (oc) for (let k = 0; k < P; k++) for (const c of oc[k] ?? []) x[o++] = own![k]![c];
+    if (fees) for (let k = 0; k < P; k++) x[o++] = fees[k];
     const e: FlowEntry = { underlying: '', notional: 0, coin: 0 };
     for (let j = 0; j < F; j++) {
       flow(j, e);
@@ -101,6 +106,7 @@ export class PlanWriter {
     this.n = o + 3 * F;
     const h: Head['plans'][number] = { c: cur };
     if (oc) h!.o = oc;
+    if (fees) h!.f = 1;
     this.head.plans.push(h);
   }
 
@@ -170,7 +176,8 @@ export function readPlans(w: WirePlans, bases: readonly AccountInput[]): (WirePl
     if (!Array.isArray(h.c)) throw broken(`plan ${i} has no balances`);
     const C = h.c.length;
     const O = ownCount(h.o, P, i);
-    if (P !== bases[i].positions.length || !(F >= 0) || o + 2 + TOTALS + P + C + O + 3 * F > x.length) throw broken(`plan ${i}: ${P} positions, ${F} flow entries`);
+    const FP = h.f === 1 ? P : 0;
+    if (P !== bases[i].positions.length || !(F >= 0) || o + 2 + TOTALS + P + C + O + FP + 3 * F > x.length) throw broken(`plan ${i}: ${P} positions, ${F} flow entries`);
     const totals = { steps: x[o + 2], closedNotionalUsd: x[o + 3], fees: x[o + 4], liquidatorGain: x[o + 5], securityModulePaid: x[o + 6], socialised: x[o + 7], isolatedDeficit: x[o + 8] };
     o += 2 + TOTALS;
     const remaining = x.subarray(o, o + P);
@@ -188,6 +195,8 @@ export function readPlans(w: WirePlans, bases: readonly AccountInput[]): (WirePl
       }
     }
     const account = accountOf(bases[i], remaining, collateral, own);
+    const fees = FP ? x.slice(o, o + FP) : null;
+    o += FP;
     const flowU = new Array<string>(F);
     const flowNotional = new Array<number>(F);
     const flowCoin = new Array<number>(F);
@@ -197,7 +206,7 @@ export function readPlans(w: WirePlans, bases: readonly AccountInput[]): (WirePl
       flowCoin[j] = x[o + 2 * F + j];
     }
     o += 3 * F;
-    out[i] = { totals, account, flowU, flowNotional, flowCoin };
+    out[i] = { totals, account, flowU, flowNotional, flowCoin, fees };
   }
   if (o !== x.length) throw broken(`${x.length - o} numbers left over`);
   return out;

@@ -24,6 +24,7 @@ import { notionalUsd, positionFacts } from './execution.js';
 import type { Mechanism } from './mechanism.js';
 import type { RoundPlan } from './plan-round.js';
 import { hashed } from './paths.js';
+import { poolOf } from './fund-pools.js';
 import { allocateAdl, socialiseLoss } from './shortfall.js';
 import { closedLegs, HoldingsCollector, shrinkHolding, type ClosedLeg, type Holding } from './adl-positions.js';
 import type { CurrencyLedger, ShortfallTotals } from './ledger.js';
@@ -50,6 +51,8 @@ export class ShortfallBook {
   /** under an ADL rule: the legs of each plan booked in the round (planned), until its deficit is added */
   private readonly legs = new Map<number, ClosedLeg[]>();
   private readonly adl: boolean;
+  /** the round's engine on the book's market for the legs' notionals (pools), made when first needed */
+  private legsEngine: MarginEngine | null = null;
 
   constructor(
     private readonly book: BookEngine,
@@ -69,9 +72,9 @@ export class ShortfallBook {
     return cur === 'USD' ? this.cash : cur;
   }
 
-  /** Account k's plan, before the book takes it (the book still holds the account before it): under an ADL rule, the legs it closes. */
+  /** Account k's plan, before the book takes it (the book still holds the account before it): under an ADL rule or with funds per product line, the legs it closes. */
   planned(k: number, plan: RoundPlan): void {
-    if (this.adl) this.legs.set(k, closedLegs(this.book.account(k, true), plan.account));
+    if (this.adl || this.ledger.pools) this.legs.set(k, closedLegs(this.book.account(k, true), plan.account));
   }
 
   /**
@@ -109,6 +112,7 @@ export class ShortfallBook {
   /** Covers this round's shortfalls, currency by currency; books every transfer; adds to the currencies' totals. */
   settle(eq: Float64Array, stepStartEq: Float64Array, totals: ShortfallTotals[], refresh: (ks: number[]) => void): void {
     this.legs.clear();
+    this.legsEngine = null;
     if (this.pending.length === 0 && this.printedOwed.every((x) => x === 0)) return;
     const touched: number[] = [];
     const bankrupt = new Set(this.pending.map((p) => p.k));
@@ -128,14 +132,13 @@ export class ShortfallBook {
   }
 
   private settleCurrency(c: number, pending: Pending[], winners: () => { id: string; profit: number }[], eq: Float64Array, r: ShortfallTotals, touched: number[]): void {
-    const fund = this.ledger.funds[c];
     const left: Pending[] = [];
     this.preLeft.clear();
     for (const p of pending) if (p.pre > 0) this.preLeft.set(p.k, p.pre);
     for (const p of pending) {
       r.bankrupt++;
       r.badDebt += p.deficit;
-      const cov = fund.cover(p.deficit);
+      const cov = this.cover(c, p);
       r.insuranceCovered += cov.covered;
       this.credit(p.k, cov.covered);
       touched.push(p.k);
@@ -158,6 +161,18 @@ export class ShortfallBook {
     }
     // what no one recovered of a deficit the account was never charged stays on it, like any unrecovered deficit
     for (const [k, owed] of this.preLeft) if (owed > 0) this.adjustCash(k, -owed);
+  }
+
+  /** Covers bankrupt p's deficit from currency c's fund — with pools, from the pools of its plan's legs, pro rata to their notional at the index (fund-pools.ts). */
+  private cover(c: number, p: Pending): { covered: number; uncovered: number } {
+    const pools = this.ledger.pools;
+    if (!pools) return this.ledger.funds[c].cover(p.deficit);
+    const weights = new Map<string, number>();
+    if (p.legs.length) {
+      const table = (this.legsEngine ??= new MarginEngine({ market: hashed(this.book.market), model: this.model })).table;
+      for (const l of p.legs) weights.set(poolOf(l.instrument), (weights.get(poolOf(l.instrument)) ?? 0) + notionalUsd(positionFacts(table, { instrument: l.instrument, size: l.size }, 0), l.size));
+    }
+    return pools.cover(c, p.deficit, weights);
   }
 
   /** A recovery of `amount` for bankrupt account k: first what it was never charged (preLeft), the rest credited to it. */

@@ -37,7 +37,7 @@ import { loadMechanism, type Mechanism } from './mechanism.js';
 import { hashed } from './paths.js';
 import { planRound, type RoundPlan } from './plan-round.js';
 import { ShortfallBook } from './shortfall-book.js';
-import { CurrencyLedger, emptyShortfall, type CurrencyStep, type ShortfallTotals } from './ledger.js';
+import { CurrencyLedger, emptyShortfall, ledgerOf, type CurrencyStep, type ShortfallTotals } from './ledger.js';
 import type { InsuranceFund } from './shortfall.js';
 
 export interface SimulationOptions {
@@ -436,7 +436,7 @@ export class Simulation {
     rc.fees += plan.totals.fees / usd;
     rc.liquidatorGain += plan.totals.liquidatorGain / usd;
     this.ledger.liquidators[c] += plan.totals.liquidatorGain / usd;
-    fund.deposit(plan.totals.fees / usd);
+    this.ledger.depositFees(c, plan.totals.fees, plan.fees, this.book.account(k, true), usd);
     // a Dutch auction's insolvent bidders are paid by the security module (= the fund) and by socialisation (USD books only: ledgerOf)
     if (plan.totals.securityModulePaid > 0) fund.cover(plan.totals.securityModulePaid);
     for (let j = 0; j < plan.flowU.length; j++) {
@@ -449,33 +449,6 @@ export class Simulation {
     this.refreshAll([k]);
     if (plan.totals.socialised > 0) this.shortfall.addPrinted(k, plan.totals.socialised);
   }
-}
-
-/**
- * The ledger of a loaded book: each account's margin currency (USD on the vectorized path, the
- * margin result's currency otherwise — a segregated PME sub-account's coin or USDC), the funds
- * starting at `initialUsd` each. A Dutch auction books its bidder's cash in USDC: an error on a
- * book with coin accounts.
- */
-function ledgerOf(book: BookEngine, model: LoadedModel, mechanism: Mechanism, initialUsd: number, market: MarginMarket): CurrencyLedger | OptmarginError {
-  const names: string[] = [];
-  const of = new Uint16Array(book.n);
-  for (let k = 0; k < book.n; k++) {
-    const r = book.isGrid(k) ? null : book.result(k);
-    const cur = r?.ok ? r.currency : 'USD';
-    let c = names.indexOf(cur);
-    if (c < 0) c = names.push(cur) - 1;
-    of[k] = c;
-  }
-  const sorted = [...names].sort();
-  const remap = names.map((n) => sorted.indexOf(n));
-  for (let k = 0; k < of.length; k++) of[k] = remap[of[k]];
-  const pegged = model.params.collateral.usdPegged;
-  const coins = sorted.filter((c) => c !== 'USD' && !pegged.includes(c));
-  if (mechanism.mechanism === 'dutch-auction' && coins.length > 0) {
-    return new OptmarginError(ErrorCodes.INVALID_OPTION, `mechanism ${mechanism.id} (a Dutch auction) books the bidder's cash in USDC: it cannot liquidate accounts margined in ${coins.join(', ')} (model ${model.params.id})`);
-  }
-  return new CurrencyLedger(sorted.length ? sorted : ['USD'], of, pegged, initialUsd, market);
 }
 
 /** No account changed (a tick that moved nothing). */
