@@ -75,6 +75,14 @@ describe('plans of a round on the pool', () => {
     }
   }, 240_000);
 
+  it('okx-tiered-adl (funds per product line: the plans carry their fees per position on the wire): the same step reports pooled as on the main thread', async () => {
+    const { accounts } = generateBook({ accounts: 800, seed: 23, market });
+    const main = await run(accounts, 2, false, 'okx-tiered-adl');
+    expect(main.reduce((x, r) => x + r.liquidated, 0)).toBeGreaterThan(100);
+    expect(Object.keys(main[0].currencies[0].pools!).length).toBeGreaterThan(2);
+    expect(JSON.stringify((await run(accounts, 2, true, 'okx-tiered-adl')).map(strip))).toBe(JSON.stringify(main.map(strip)));
+  }, 240_000);
+
   it('Lyra auction plans stay on the main thread (the security module is read at each plan’s turn): the same reports', async () => {
     const { accounts } = generateBook({ accounts: 400, seed: 22, market });
     const a = await run(accounts, 2, false, 'lyra-mainnet');
