@@ -88,8 +88,8 @@ export class CurrencyLedger {
    * A plan's fees (USD; `byPosition`: per position of the account before it, null when not
    * recorded) into currency c's fund at `usd` per unit — with pools, each position's into its pool.
    */
-  depositFees(c: number, totalUsd: number, byPosition: ArrayLike<number> | null, before: AccountInput, usd: number): void {
-    if (!this.pools || !byPosition) return this.funds[c].deposit(totalUsd / usd);
+  depositFees(c: number, totalUsd: number, byPosition: ArrayLike<number> | null, before: AccountInput | null, usd: number): void {
+    if (!this.pools || !byPosition || !before) return this.funds[c].deposit(totalUsd / usd);
     for (let j = 0; j < byPosition.length; j++) if (byPosition[j] > 0) this.pools.deposit(c, poolOf(before.positions[j].instrument), byPosition[j] / usd);
   }
 

@@ -436,7 +436,7 @@ export class Simulation {
     rc.fees += plan.totals.fees / usd;
     rc.liquidatorGain += plan.totals.liquidatorGain / usd;
     this.ledger.liquidators[c] += plan.totals.liquidatorGain / usd;
-    this.ledger.depositFees(c, plan.totals.fees, plan.fees, this.book.account(k, true), usd);
+    this.ledger.depositFees(c, plan.totals.fees, plan.fees, plan.fees ? this.book.account(k, true) : null, usd);
     // a Dutch auction's insolvent bidders are paid by the security module (= the fund) and by socialisation (USD books only: ledgerOf)
     if (plan.totals.securityModulePaid > 0) fund.cover(plan.totals.securityModulePaid);
     for (let j = 0; j < plan.flowU.length; j++) {
