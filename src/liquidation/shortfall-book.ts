@@ -51,8 +51,8 @@ export class ShortfallBook {
   /** under an ADL rule: the legs of each plan booked in the round (planned), until its deficit is added */
   private readonly legs = new Map<number, ClosedLeg[]>();
   private readonly adl: boolean;
-  /** the round's engine on the book's market for the legs' notionals (pools), made when first needed */
-  private legsEngine: MarginEngine | null = null;
+  /** the settle's engine on the book's market (the legs' notionals, ADL's holdings and fills), made when first needed */
+  private settleEngine: MarginEngine | null = null;
 
   constructor(
     private readonly book: BookEngine,
@@ -112,7 +112,7 @@ export class ShortfallBook {
   /** Covers this round's shortfalls, currency by currency; books every transfer; adds to the currencies' totals. */
   settle(eq: Float64Array, stepStartEq: Float64Array, totals: ShortfallTotals[], refresh: (ks: number[]) => void): void {
     this.legs.clear();
-    this.legsEngine = null;
+    this.settleEngine = null;
     if (this.pending.length === 0 && this.printedOwed.every((x) => x === 0)) return;
     const touched: number[] = [];
     const bankrupt = new Set(this.pending.map((p) => p.k));
@@ -169,10 +169,19 @@ export class ShortfallBook {
     if (!pools) return this.ledger.funds[c].cover(p.deficit);
     const weights = new Map<string, number>();
     if (p.legs.length) {
-      const table = (this.legsEngine ??= new MarginEngine({ market: hashed(this.book.market), model: this.model })).table;
-      for (const l of p.legs) weights.set(poolOf(l.instrument), (weights.get(poolOf(l.instrument)) ?? 0) + notionalUsd(positionFacts(table, { instrument: l.instrument, size: l.size }, 0), l.size));
+      for (const l of p.legs) weights.set(poolOf(l.instrument), (weights.get(poolOf(l.instrument)) ?? 0) + this.legNotional(l));
     }
     return pools.cover(c, p.deficit, weights);
+  }
+
+  /** The settle's margin engine on the book's market (made once per settle). */
+  private engine(): MarginEngine {
+    return (this.settleEngine ??= new MarginEngine({ market: hashed(this.book.market), model: this.model }));
+  }
+
+  /** A closed leg's notional at the index (USD). */
+  private legNotional(l: ClosedLeg): number {
+    return notionalUsd(positionFacts(this.engine().table, { instrument: l.instrument, size: l.size }, 0), l.size);
   }
 
   /** A recovery of `amount` for bankrupt account k: first what it was never charged (preLeft), the rest credited to it. */
@@ -204,10 +213,10 @@ export class ShortfallBook {
    */
   private deleverage(c: number, left: Pending[], eq: Float64Array, r: ShortfallTotals, touched: number[]): void {
     const ranking = this.mechanism.shortfall?.ranking ?? 'okx';
-    const engine = new MarginEngine({ market: hashed(this.book.market), model: this.model });
+    const engine = this.engine();
     const holdings = this.holdings(c, left, eq, engine);
     for (const p of left) {
-      const legs = p.legs.map((l) => ({ l, notional: notionalUsd(positionFacts(engine.table, { instrument: l.instrument, size: l.size }, 0), l.size) }));
+      const legs = p.legs.map((l) => ({ l, notional: this.legNotional(l) }));
       const total = legs.reduce((x, g) => x + g.notional, 0);
       if (!(total > 0)) {
         r.unrecovered += p.deficit;
