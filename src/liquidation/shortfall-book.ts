@@ -168,8 +168,9 @@ export class ShortfallBook {
     const pools = this.ledger.pools;
     if (!pools) return this.ledger.funds[c].cover(p.deficit);
     const weights = new Map<string, number>();
-    if (p.legs.length) {
-      for (const l of p.legs) weights.set(poolOf(l.instrument), (weights.get(poolOf(l.instrument)) ?? 0) + this.legNotional(l));
+    for (const l of p.legs) {
+      const key = poolOf(l.instrument);
+      weights.set(key, (weights.get(key) ?? 0) + this.legNotional(l));
     }
     return pools.cover(c, p.deficit, weights);
   }
