@@ -40,6 +40,11 @@ function oneOf<T extends string>(name: string, v: string | undefined, allowed: r
   return v as T;
 }
 
+/** What an auction step auctions on an isolated account (its position, with its own collateral: index in the input), else nothing (the whole portfolio). */
+function auctioned(position: number | undefined): string {
+  return position === undefined ? '' : ` of position ${position}`;
+}
+
 export function formatPlan(p: LiquidationPlan): string {
   const o: string[] = [];
   o.push(`account ${p.id}  mechanism ${p.mechanism.id} v${p.mechanism.version} (${p.mechanism.mechanism})  strategy ${p.strategy}  target ${p.target.kind}${p.target.kind === 'im' ? '' : ` (buffer ${p.target.buffer})`}`);
@@ -49,10 +54,10 @@ export function formatPlan(p: LiquidationPlan): string {
     if (s.type === 'close') {
       o.push(`${String(s.step).padStart(3)}  close ${s.instrument} trade ${s.size} at ${s.price.toPrecision(8)} (mark ${s.markPrice.toPrecision(8)})  fee ${usd(s.fee)}  -> equity ${usd(s.equity)}  MM ${usd(s.maintenanceMargin)}  gap ${usd(s.gap)}`);
     } else if (s.type === 'auction-start') {
-      o.push(`${String(s.step).padStart(3)}  ${s.insolvent ? 'insolvent' : 'solvent'} auction starts, fee ${usd(s.fee)} to the security module  -> equity ${usd(s.equity)}  MM ${usd(s.maintenanceMargin)}`);
+      o.push(`${String(s.step).padStart(3)}  ${s.insolvent ? 'insolvent' : 'solvent'} auction${auctioned(s.position)} starts, fee ${usd(s.fee)} to the security module  -> equity ${usd(s.equity)}  MM ${usd(s.maintenanceMargin)}`);
     } else {
       o.push(
-        `${String(s.step).padStart(3)}  bid ${(s.percent * 100).toFixed(4)}% at t=${s.t}s, discount ${s.discount.toFixed(4)}: bidder pays ${usd(s.cashFromBidder)}, receives ${usd(s.cashToBidder)} (SM ${usd(s.securityModulePaid)}, socialised ${usd(s.socialised)})  -> equity ${usd(s.equity)}  MM ${usd(s.maintenanceMargin)}  gap ${usd(s.gap)}`,
+        `${String(s.step).padStart(3)}  bid ${(s.percent * 100).toFixed(4)}%${auctioned(s.position)} at t=${s.t}s, discount ${s.discount.toFixed(4)}: bidder pays ${usd(s.cashFromBidder)}, receives ${usd(s.cashToBidder)} (SM ${usd(s.securityModulePaid)}, socialised ${usd(s.socialised)})  -> equity ${usd(s.equity)}  MM ${usd(s.maintenanceMargin)}  gap ${usd(s.gap)}`,
       );
     }
   }

@@ -50,6 +50,8 @@ export interface CloseStep {
 export interface AuctionBidStep {
   step: number;
   type: 'auction-start' | 'auction-bid';
+  /** an isolated account's auction: the position whose sub-account (the position and its own collateral) is auctioned; absent when the whole portfolio is */
+  position?: number;
   /** seconds after the auction start */
   t: number;
   insolvent: boolean;

@@ -136,12 +136,8 @@ export class IsolatedPlanner {
     this.deficit -= equityAfter;
   }
 
-  /** Position k as its sub-account: one position, in cross mode, holding the position's own collateral as its balances. */
   private subAccount(k: number): AccountInput {
-    const p = this.account.positions[k];
-    const position: PositionInput = { instrument: p.instrument, size: p.size };
-    if (p.entryPrice !== undefined) position.entryPrice = p.entryPrice;
-    return { id: this.account.id, mode: 'cross', collateral: { ...(this.own[k] ?? {}) }, positions: [position] };
+    return isolatedSub(this.account, k, this.own[k]);
   }
 
   /** The positions in venue order: kind rank in the mechanism's order, then notional (desc), then index. */
@@ -164,4 +160,16 @@ export class IsolatedPlanner {
     for (const x of this.remaining) if (x !== 0) n++;
     return n;
   }
+}
+
+/**
+ * Position k of an isolated account as its sub-account: one position, in cross mode, holding
+ * `own` (the position's own collateral, as the plan has it so far) as its balances — what an
+ * isolated position is margined and liquidated on (its figures are the isolated position's).
+ */
+export function isolatedSub(account: AccountInput, k: number, own: Readonly<Record<string, number>> | undefined): AccountInput {
+  const p = account.positions[k];
+  const position: PositionInput = { instrument: p.instrument, size: p.size };
+  if (p.entryPrice !== undefined) position.entryPrice = p.entryPrice;
+  return { id: account.id, mode: 'cross', collateral: { ...(own ?? {}) }, positions: [position] };
 }

@@ -105,17 +105,25 @@ function flowEntry(engine: MarginEngine, j: number, out: FlowEntry): void {
   out.coin = -deltaQty(engine.table, f, -trail.size[j]);
 }
 
-/** A Dutch auction's round plan: its bidders' flow, from the steps of its plan. */
+/**
+ * A Dutch auction's round plan: its bidders' flow, from the steps of its plan. A bid takes its
+ * percent of what is left of each position it auctions (every position, or an isolated account's
+ * one: the step's `position`), after the auctions before it.
+ */
 function auctionRoundPlan(engine: MarginEngine, a: AccountInput, plan: LiquidationPlan): RoundPlan | null {
   if (plan.steps.length === 0) return null;
   const out: RoundPlan = { totals: plan.totals, account: plan.after.account, flowU: [], flowNotional: [], flowCoin: [], fees: null };
+  const left = a.positions.map((p) => p.size);
   for (const s of plan.steps) {
     if (s.type !== 'auction-bid' || !(s.percent > 0)) continue;
     a.positions.forEach((p, j) => {
+      if (s.position !== undefined && s.position !== j) return;
       const f = positionFacts(engine.table, p, j);
+      const q = left[j] * s.percent;
+      left[j] -= q;
       out.flowU.push(f.underlying);
-      out.flowNotional.push(notionalUsd(f, p.size * s.percent));
-      out.flowCoin.push(-deltaQty(engine.table, f, p.size * s.percent));
+      out.flowNotional.push(notionalUsd(f, q));
+      out.flowCoin.push(-deltaQty(engine.table, f, q));
     });
   }
   return out;

@@ -3,7 +3,8 @@
  * bring it back to a target, every step's figures from the margin engine (the one home of the
  * margin arithmetic: a fresh margin, or the what-if from the account's kept vectors,
  * MarginEngine.figuresAfter). Fixed-price mechanisms close positions step by step;
- * a Dutch-auction mechanism runs Lyra's auction on the whole portfolio (auction-plan.ts).
+ * a Dutch-auction mechanism runs Lyra's auction on the whole portfolio — on an isolated account,
+ * on each position below its own MM with its own collateral (auction-plan.ts).
  *
  * Targets (gap ≥ 0 restores the account):
  *   mm-buffer    gap = equity − MM × (1 + buffer)
