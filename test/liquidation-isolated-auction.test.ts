@@ -8,7 +8,7 @@
  * test/liquidation-dutch.test.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { liquidation, margin } from '../src/index.js';
+import { liquidation } from '../src/index.js';
 import type { AccountInput } from '../src/api/margin.js';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
 import { Simulation } from '../src/liquidation/simulate.js';
@@ -18,33 +18,18 @@ import { hashed } from '../src/liquidation/paths.js';
 import { roundPlan } from '../src/liquidation/plan-round.js';
 import { validateAccount } from '../src/instruments/account.js';
 import { formatPlan } from '../src/cli/liquidate-run.js';
+import { perpMm, perpStd, twoIsolated } from './hand-mechanism.js';
 
-const T0 = Date.UTC(2026, 0, 27, 8);
-const market = margin.tableMarket({
-  valuationTime: T0,
-  underlyings: { BTC: { spot: 100_000, perpetual: 99_000, vol: 0.5, carry: 0.05, expiries: [] } },
-});
-const std = margin.createMarginEngine({ market, model: 'deribit-standard-2024.1' });
+const std = perpStd;
+const mmOf = perpMm;
 const mainnet = liquidation.loadMechanism('lyra-mainnet');
 if (mainnet.mechanism !== 'dutch-auction') throw new Error('auction expected');
 const da = liquidation.dutchAuction(mainnet.auction);
 
-/** MM of s BTC of the linear perpetual at mark 99 000 (2024.1 rates). */
-const mmOf = (s: number): number => s * 99_000 * (0.02 + (5e-5 * s) / 100);
-
 describe('Dutch auction on an isolated account: the position below its own MM, on its own collateral', () => {
-  // position 0: 0.1 BTC short at mark with 5 000 USDC of its own (healthy); position 1: 1 BTC long entered at 100 000 with
-  // 2 500 USDC of its own (own equity 1 500 < its MM 1 980.05); the account's 1 000 000 USDC. The account's figures
-  // (equity 1 006 500 ≫ Σ MM) start no auction on the whole portfolio: before, nothing was auctioned.
-  const a: AccountInput = {
-    id: 'iso',
-    mode: 'isolated',
-    collateral: { USDC: 1_000_000 },
-    positions: [
-      { instrument: 'BTC_USDC-PERPETUAL', size: -0.1, entryPrice: 99_000, collateral: { USDC: 5_000 } },
-      { instrument: 'BTC_USDC-PERPETUAL', size: 1, entryPrice: 100_000, collateral: { USDC: 2_500 } },
-    ],
-  };
+  // twoIsolated: position 1 (1 BTC long, own equity 1 500) below its own MM 1 980.05, position 0 healthy. The account's
+  // figures (equity 1 006 500 ≫ Σ MM) start no auction on the whole portfolio: before, nothing was auctioned.
+  const a = twoIsolated;
   // Lyra's state of position 1's sub-account: mm = equity − MM, MtM = equity; the start fee, then the max proportion at t = 0
   const state = { mm: 1_500 - mmOf(1), mtm: 1_500 };
   const fee = da.liquidationFee(state);
@@ -64,15 +49,9 @@ describe('Dutch auction on an isolated account: the position below its own MM, o
     expect(f).toBeLessThan(1);
     expect(bid.percent).toBeCloseTo(f, 12);
     expect(bid.cashFromBidder).toBeCloseTo(cash, 9);
-    expect(p.after.account).toEqual({
-      id: 'iso',
-      mode: 'isolated',
-      collateral: { USDC: 1_000_000 },
-      positions: [
-        a.positions[0],
-        { instrument: 'BTC_USDC-PERPETUAL', size: expect.closeTo(1 - f, 12), entryPrice: 100_000, collateral: { USDC: expect.closeTo((2_500 - fee) * (1 - f) + cash, 8) } },
-      ],
-    });
+    // the balances (1 000 000 USDC) and position 0 as they were; position 1 scaled by 1 − f, its own collateral too, plus the bid
+    const left = { ...a.positions[1], size: expect.closeTo(1 - f, 12), collateral: { USDC: expect.closeTo((2_500 - fee) * (1 - f) + cash, 8) } };
+    expect(p.after.account).toEqual({ ...a, positions: [a.positions[0], left] });
     // the bid's figures are the account's: re-margining the account after gives them
     expect(bid.equity).toBeCloseTo(p.after.margin.equity, 8);
     expect(bid.maintenanceMargin).toBeCloseTo(p.after.margin.maintenanceMargin, 8);

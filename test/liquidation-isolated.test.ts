@@ -9,7 +9,7 @@
  * 100 000; Deribit's 2024.1 futures MM = notional at mark × (0.02 + 5e-5 × size/100 coin)).
  */
 import { describe, expect, it } from 'vitest';
-import { liquidation, margin } from '../src/index.js';
+import { liquidation } from '../src/index.js';
 import type { AccountInput } from '../src/api/margin.js';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
 import { Simulation } from '../src/liquidation/simulate.js';
@@ -19,30 +19,15 @@ import { hashed } from '../src/liquidation/paths.js';
 import { roundPlan } from '../src/liquidation/plan-round.js';
 import { loadMechanism } from '../src/liquidation/mechanism.js';
 import { validateAccount } from '../src/instruments/account.js';
-import { handMech } from './hand-mechanism.js';
+import { handMech, perpMm, perpStd, twoIsolated } from './hand-mechanism.js';
 
-const T0 = Date.UTC(2026, 0, 27, 8);
-const market = margin.tableMarket({
-  valuationTime: T0,
-  underlyings: { BTC: { spot: 100_000, perpetual: 99_000, vol: 0.5, carry: 0.05, expiries: [] } },
-});
-const std = margin.createMarginEngine({ market, model: 'deribit-standard-2024.1' });
-
-/** MM of s BTC of the linear perpetual at mark 99 000 (2024.1 rates). */
-const mmOf = (s: number): number => s * 99_000 * (0.02 + (5e-5 * s) / 100);
+const std = perpStd;
+const mmOf = perpMm;
 
 describe('isolated accounts: each position liquidated on its own collateral', () => {
-  // A: the hand check's position, its own 2 500 USDC (own equity 1 500); B: 0.1 BTC short at mark with 5 000 USDC of its own
-  // (healthy); the account's own 1 000 000 USDC. Account-level equity ≫ Σ MM: a plan on the account's figures did nothing.
-  const a: AccountInput = {
-    id: 'iso',
-    mode: 'isolated',
-    collateral: { USDC: 1_000_000 },
-    positions: [
-      { instrument: 'BTC_USDC-PERPETUAL', size: -0.1, entryPrice: 99_000, collateral: { USDC: 5_000 } },
-      { instrument: 'BTC_USDC-PERPETUAL', size: 1, entryPrice: 100_000, collateral: { USDC: 2_500 } },
-    ],
-  };
+  // A (position 1): the hand check's position, its own 2 500 USDC (own equity 1 500); B (position 0): healthy; the account's
+  // own 1 000 000 USDC. Account-level equity ≫ Σ MM: a plan on the account's figures did nothing.
+  const a = twoIsolated;
 
   it('the short position alone: five steps of 0.1 BTC at 98 505, fee 10, booked to its own collateral; the balances untouched', () => {
     const p = liquidation.planLiquidation(std, a, { mechanism: handMech });
