@@ -137,6 +137,27 @@ describe('Dutch auction on isolated accounts in the simulator', () => {
       // at t = 0 Lyra's insolvent bid price is the MtM: the bidder receives −MtM from the security module and gains nothing
       expect(sim.insuranceFundUsd).toBeCloseTo(1e6 + sub.equity, 6);
       expect(r.liquidatorGain).toBeCloseTo(0, 6);
+      // the payout is the account's bad debt, all of it covered by the fund; the account is counted bankrupt once
+      expect(r.badDebt).toBeCloseTo(-sub.equity, 6);
+      expect(r.insuranceCovered).toBeCloseTo(-sub.equity, 6);
+      expect(r.bankrupt).toBe(1);
+      expect(r.socialised).toBe(0);
+      expect(Math.abs(r.ledger.residual)).toBeLessThan(1e-9);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('with no fund and no winner, the payout is bad debt the fund does not cover: Lyra prints it (the ledger stays closed)', async () => {
+    const sim = await Simulation.create({ accounts, market: m, model: 'deribit-pm-2024.1', mechanism: 'lyra-mainnet', insuranceFundUsd: 0 });
+    try {
+      const r = await sim.step(m, 'same market');
+      expect(r.liquidatedAccounts).toEqual([0]);
+      expect(r.badDebt).toBeGreaterThan(0);
+      expect(r.insuranceCovered).toBe(0);
+      expect(r.socialised + r.printed).toBeCloseTo(r.badDebt, 6);
+      expect(r.printed).toBeCloseTo(r.badDebt, 6);
+      expect(sim.totalEquity).toBeCloseTo(200_000, 6);
       expect(Math.abs(r.ledger.residual)).toBeLessThan(1e-9);
     } finally {
       await sim.close();

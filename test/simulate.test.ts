@@ -175,6 +175,36 @@ describe('optmargin simulate --out: the same bytes for the same inputs, whatever
   }, 120_000);
 });
 
+describe('optmargin simulate: mechanisms side by side', () => {
+  it('each model under each mechanism: the runs of one mechanism alone, a mechanism column in the table and the CSV; an unknown one fails first', async () => {
+    const path = join(dir, 'fall.json');
+    writeFileSync(path, JSON.stringify({ steps: [{ name: 'd1', moves: { BTC: -0.15, ETH: -0.1 } }] }));
+    const opts = { path: `shocks:${path}`, model: 'deribit-pm-2024.1,deribit-standard-2024.1', insuranceFund: '1000000', quiet: true };
+    let text = '';
+    const out = join(dir, 'side.csv');
+    const runs = await runSimulateCommand('gen:300:2', { ...opts, liquidation: 'deribit-incremental, lyra-mainnet', out }, (s) => (text += s));
+    expect(runs.map((r) => `${r.model} ${r.mechanism}`)).toEqual([
+      'deribit-pm-2024.1 deribit-incremental',
+      'deribit-pm-2024.1 lyra-mainnet',
+      'deribit-standard-2024.1 deribit-incremental',
+      'deribit-standard-2024.1 lyra-mainnet',
+    ]);
+    // every run is the run of its mechanism alone (a new simulation each: nothing carries over)
+    const alone = await runSimulateCommand('gen:300:2', { ...opts, liquidation: 'lyra-mainnet' }, () => {});
+    const strip = (r: (typeof runs)[number]): unknown => ({ ...r, steps: r.steps.map(({ ms: _m, stages: _s, ...x }) => x) });
+    expect(strip(runs[1])).toEqual(strip(alone[0]));
+    expect(strip(runs[3])).toEqual(strip(alone[1]));
+    expect(runs[1].totals.liquidated).toBeGreaterThan(0);
+    expect(text).toMatch(/^mechanisms deribit-incremental, lyra-mainnet;/m);
+    expect(text).toMatch(/^deribit-standard-2024\.1 +lyra-mainnet +\d/m);
+    const csv = readFileSync(out, 'utf8').trim().split('\n');
+    expect(csv[0]).toMatch(/^model,mechanism,step,/);
+    expect(csv.slice(1).map((l) => l.split(',').slice(0, 2).join(' '))).toEqual(runs.map((r) => `${r.model} ${r.mechanism}`));
+    await expect(runSimulateCommand('gen:300:2', { ...opts, liquidation: 'deribit-incremental,no-such-mechanism' }, () => {})).rejects.toThrow(/no-such-mechanism/);
+    await expect(runSimulateCommand('gen:300:2', { ...opts, liquidation: ' , ' }, () => {})).rejects.toThrow(/--liquidation must name at least one/);
+  }, 120_000);
+});
+
 describe('cascade simulator: the 2026-02-05 crash replay (docs/liquidation.md)', () => {
   const names = ['20260204T213308Z', '20260205T093647Z', '20260205T155132Z', '20260205T212937Z', '20260206T043012Z'];
   it.skipIf(!HAVE_SHARED)(sharedSkipNote('five Deribit snapshots, a generated book, two models: closed ledger, the snapshots\' index levels, liquidations in the crash'), async () => {

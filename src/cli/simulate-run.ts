@@ -1,11 +1,12 @@
 /**
- * The work of `optmargin simulate` (loaded on demand by cli/simulate.ts): `optmargin simulate BOOK --path PATH --model ID[,ID…] --liquidation MECH [--out FILE]`: the
+ * The work of `optmargin simulate` (loaded on demand by cli/simulate.ts): `optmargin simulate BOOK --path PATH --model ID[,ID…] --liquidation MECH[,MECH…] [--out FILE]`: the
  * cascade simulator (docs/liquidation.md). BOOK is a book file (JSON/msgpack/NDJSON, `-` for stdin)
  * or `gen:N[:SEED]` (a generated book on the path's first market). PATH:
  *   shocks:FILE | FILE.json                  steps of stress scenarios on --market
  *   history:FILE[,FILE…][@FROM..TO]           daily closes (+ DVOL) on --market
  *   snapshots:FILE[,FILE…] | snapshots:DIR    market snapshots / Deribit CSVs in time order
- * Several models run side by side on the same book and path. Progress on stderr; the summary
+ * Several models, and several mechanisms, run side by side on the same book and path (every model
+ * under every mechanism, model by model). Progress on stderr; the summary
  * table (or --json) on stdout; --out writes every step (JSON, or CSV by extension) atomically, its
  * wall-clock figures only with --timings (the same inputs give the same bytes, whatever the threads).
  */
@@ -20,6 +21,7 @@ import { resolveMarket } from '../market/resolved.js';
 import type { AccountInput } from '../measures/types.js';
 import { historyPath, shocksPath, snapshotsPath, type SimPath } from '../liquidation/paths.js';
 import { Simulation, type BookSummaryBefore, type StepReport } from '../liquidation/simulate.js';
+import { loadMechanism } from '../liquidation/mechanism.js';
 import { parseHistoryArg } from '../risk/history.js';
 import { readInputBytes } from './io.js';
 import { intOption } from './book.js';
@@ -43,6 +45,8 @@ export interface SimulateCommandOptions {
 
 export interface ModelRun {
   model: string;
+  /** the liquidation mechanism as --liquidation names it (a preset id or a file) */
+  mechanism: string;
   before: BookSummaryBefore;
   steps: StepReport[];
   totals: Record<string, number>;
@@ -115,15 +119,20 @@ function totalsOf(steps: StepReport[]): Record<string, number> {
   return t;
 }
 
-export function formatRuns(runs: ModelRun[], path: SimPath, mechanism: string): string {
-  const rows = [['model', 'IM / notional', 'liquidated', 'volume', 'fees', 'bad debt', 'fund covered', 'socialised', 'ADL', 'unrecovered', 'fund end']];
+/** The summary table: a row per run; a mechanism column when the runs have several mechanisms. */
+export function formatRuns(runs: ModelRun[], path: SimPath, mechanisms: readonly string[]): string {
+  const several = mechanisms.length > 1;
+  const head = ['IM / notional', 'liquidated', 'volume', 'fees', 'bad debt', 'fund covered', 'socialised', 'ADL', 'unrecovered', 'fund end'];
+  const rows = [several ? ['model', 'mechanism', ...head] : ['model', ...head]];
+  const left = several ? 2 : 1;
   for (const r of runs) {
     const t = r.totals;
-    rows.push([r.model, `${(r.before.imPerNotional * 100).toFixed(2)}%`, String(t.liquidated), usd(t.volumeUsd), usd(t.fees), usd(t.badDebt), usd(t.insuranceCovered), usd(t.socialised), `${t.adlPositions} / ${usd(t.adlCharged)}`, usd(t.unrecovered + t.printed), usd(t.insuranceFundEnd)]);
+    const figures = [`${(r.before.imPerNotional * 100).toFixed(2)}%`, String(t.liquidated), usd(t.volumeUsd), usd(t.fees), usd(t.badDebt), usd(t.insuranceCovered), usd(t.socialised), `${t.adlPositions} / ${usd(t.adlCharged)}`, usd(t.unrecovered + t.printed), usd(t.insuranceFundEnd)];
+    rows.push(several ? [r.model, r.mechanism, ...figures] : [r.model, ...figures]);
   }
   const w = rows[0].map((_, c) => Math.max(...rows.map((x) => x[c].length)));
-  const o = [`path ${path.kind} (${path.steps.length} steps): ${path.source}`, `mechanism ${mechanism}; USD; liquidated = account liquidations summed over steps`, ''];
-  for (const x of rows) o.push(x.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  '));
+  const o = [`path ${path.kind} (${path.steps.length} steps): ${path.source}`, `${several ? 'mechanisms' : 'mechanism'} ${mechanisms.join(', ')}; USD; liquidated = account liquidations summed over steps`, ''];
+  for (const x of rows) o.push(x.map((c, i) => (i < left ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  '));
   return o.join('\n') + '\n';
 }
 
@@ -134,12 +143,12 @@ function runsOut(runs: ModelRun[], timings: boolean): ModelRun[] {
 }
 
 function csvOf(runs: ModelRun[], timings: boolean): string {
-  const cols = ['model', 'step', 'label', 'rounds', 'liquidated', 'bankrupt', 'volumeUsd', 'fees', 'liquidatorGain', 'marketPnl', 'badDebt', 'insuranceCovered', 'socialised', 'adlPositions', 'adlCharged', 'unrecovered', 'printed', 'insuranceFund', 'residual'];
+  const cols = ['model', 'mechanism', 'step', 'label', 'rounds', 'liquidated', 'bankrupt', 'volumeUsd', 'fees', 'liquidatorGain', 'marketPnl', 'badDebt', 'insuranceCovered', 'socialised', 'adlPositions', 'adlCharged', 'unrecovered', 'printed', 'insuranceFund', 'residual'];
   if (timings) cols.push('ms');
   const lines = [cols.join(',') + ',spot,impact'];
   for (const r of runs) {
     for (const s of r.steps) {
-      const v: Record<string, unknown> = { ...s, model: r.model, residual: s.ledger.residual };
+      const v: Record<string, unknown> = { ...s, model: r.model, mechanism: r.mechanism, residual: s.ledger.residual };
       const q = (x: unknown): string => (typeof x === 'string' && /[",\n]/.test(x) ? `"${x.replace(/"/g, '""')}"` : String(x));
       lines.push([...cols.map((c) => q(v[c])), q(JSON.stringify(s.spot)), q(JSON.stringify(s.impact))].join(','));
     }
@@ -152,8 +161,10 @@ export async function runSimulateCommand(book: string, opts: SimulateCommandOpti
   const base = () => resolveMarket(opts.market ? loadMarket(opts.market) : defaultMarket());
   const path = parsePathArg(opts.path, base);
   const accounts = loadBook(book, path);
-  const models = (opts.model ?? DEFAULT_BOOK_MODEL).split(',').map((s) => s.trim()).filter(Boolean);
-  const mechanism = opts.liquidation ?? 'deribit-incremental';
+  const models = listOption('model', opts.model ?? DEFAULT_BOOK_MODEL);
+  const mechanisms = listOption('liquidation', opts.liquidation ?? 'deribit-incremental');
+  // every mechanism loaded before the first run: an unknown one fails at once, not after the runs before it
+  for (const m of mechanisms) loadMechanism(m);
   const threads = opts.threads === undefined ? 1 : intOption('threads', Number(opts.threads), 1, 64);
   const fund = opts.insuranceFund === undefined ? undefined : Number(opts.insuranceFund);
   if (fund !== undefined && !(fund >= 0)) throw new OptmarginError(ErrorCodes.INVALID_OPTION, `--insurance-fund must be a number >= 0, got ${JSON.stringify(opts.insuranceFund)}`);
@@ -163,21 +174,32 @@ export async function runSimulateCommand(book: string, opts: SimulateCommandOpti
   const start = path.kind === 'snapshots' ? path.steps[0].market : base();
   const runs: ModelRun[] = [];
   for (const model of models) {
-    const sim = await Simulation.create({ accounts, market: start, model, mechanism, threads, insuranceFundUsd: fund, maxRounds, impactTolerance });
-    const steps: StepReport[] = [];
-    try {
-      for (const st of path.steps) {
-        const r = await sim.step(st.market, st.label, st.dailyVol);
-        steps.push(r);
-        if (!opts.quiet) log(`simulate ${model}: step ${r.step}/${path.steps.length} ${st.label}: ${r.liquidated} liquidated, bad debt ${usd(r.badDebt)}, fund ${usd(r.insuranceFund)} (${r.ms.toFixed(0)} ms)\n`);
+    for (const mechanism of mechanisms) {
+      const name = mechanisms.length > 1 ? `${model} / ${mechanism}` : model;
+      const sim = await Simulation.create({ accounts, market: start, model, mechanism, threads, insuranceFundUsd: fund, maxRounds, impactTolerance });
+      const steps: StepReport[] = [];
+      try {
+        for (const st of path.steps) {
+          const r = await sim.step(st.market, st.label, st.dailyVol);
+          steps.push(r);
+          if (!opts.quiet) log(`simulate ${name}: step ${r.step}/${path.steps.length} ${st.label}: ${r.liquidated} liquidated, bad debt ${usd(r.badDebt)}, fund ${usd(r.insuranceFund)} (${r.ms.toFixed(0)} ms)\n`);
+        }
+      } finally {
+        await sim.close();
       }
-    } finally {
-      await sim.close();
+      runs.push({ model, mechanism, before: sim.before, steps, totals: totalsOf(steps) });
     }
-    runs.push({ model, before: sim.before, steps, totals: totalsOf(steps) });
   }
   const timings = opts.timings === true;
-  if (opts.out) writeFileAtomic(opts.out, opts.out.endsWith('.csv') ? csvOf(runs, timings) : JSON.stringify({ path: { kind: path.kind, source: path.source }, mechanism, runs: runsOut(runs, timings) }, null, 1) + '\n');
-  write(opts.json ? JSON.stringify({ path: { kind: path.kind, source: path.source }, mechanism, runs: runs.map((r) => ({ model: r.model, before: r.before, totals: r.totals })) }, null, 2) + '\n' : formatRuns(runs, path, mechanism));
+  const head = { path: { kind: path.kind, source: path.source }, mechanism: mechanisms.join(',') };
+  if (opts.out) writeFileAtomic(opts.out, opts.out.endsWith('.csv') ? csvOf(runs, timings) : JSON.stringify({ ...head, runs: runsOut(runs, timings) }, null, 1) + '\n');
+  write(opts.json ? JSON.stringify({ ...head, runs: runs.map((r) => ({ model: r.model, mechanism: r.mechanism, before: r.before, totals: r.totals })) }, null, 2) + '\n' : formatRuns(runs, path, mechanisms));
   return runs;
+}
+
+/** A comma-separated option's items (trimmed, none empty); INVALID_OPTION when it names none. */
+function listOption(name: string, value: string): string[] {
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw new OptmarginError(ErrorCodes.INVALID_OPTION, `--${name} must name at least one, got ${JSON.stringify(value)}`);
+  return items;
 }

@@ -8,11 +8,11 @@ import type { SimulateCommandOptions } from './simulate-run.js';
 export function registerSimulateCommand(program: Command): void {
   program
     .command('simulate')
-    .description('cascade simulation: a book moved along a path, liquidated at every step, insurance fund then socialised loss / ADL; models side by side')
+    .description('cascade simulation: a book moved along a path, liquidated at every step, insurance fund then socialised loss / ADL; models and mechanisms side by side')
     .argument('<book>', 'book file (JSON array, NDJSON or msgpack; - for stdin), or gen:N[:SEED] for a generated book')
     .requiredOption('--path <spec>', 'shocks:FILE | history:FILE[,FILE…][@FROM..TO] | snapshots:FILE[,FILE…]|DIR')
     .option('--model <ids>', 'margin model preset(s), comma-separated: run side by side (default deribit-pm-2024.1)')
-    .option('--liquidation <id|file>', 'liquidation mechanism (presets/liquidation; default deribit-incremental)')
+    .option('--liquidation <ids>', 'liquidation mechanism(s): presets/liquidation ids or files, comma-separated: each model runs under each, side by side (default deribit-incremental)')
     .option('--market <file>', 'base market for shocks and history paths (default: the shipped default market)')
     .option('--threads <n>', 'worker threads of the book engine (default 1)')
     .option('--insurance-fund <usd>', 'starting insurance fund (default: the mechanism\'s)')

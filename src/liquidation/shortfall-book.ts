@@ -109,13 +109,19 @@ export class ShortfallBook {
     this.book.replace(k, { ...a, positions, collateral: { ...a.collateral, [cash]: (a.collateral[cash] ?? 0) + credit } });
   }
 
-  /** Covers this round's shortfalls, currency by currency; books every transfer; adds to the currencies' totals. */
-  settle(eq: Float64Array, stepStartEq: Float64Array, totals: ShortfallTotals[], refresh: (ks: number[]) => void): void {
+  /**
+   * Covers this round's shortfalls, currency by currency; books every transfer; adds to the
+   * currencies' totals. The step's winners (socialised loss) are the accounts whose equity rose
+   * in the step, but for those whose loss others paid in it (`paidFor`: this round's bankrupt
+   * accounts among them — a cover or an auction's payout is no profit).
+   */
+  settle(eq: Float64Array, stepStartEq: Float64Array, paidFor: ReadonlySet<number>, totals: ShortfallTotals[], refresh: (ks: number[]) => void): void {
     this.legs.clear();
     this.settleEngine = null;
     if (this.pending.length === 0 && this.printedOwed.every((x) => x === 0)) return;
     const touched: number[] = [];
-    const bankrupt = new Set(this.pending.map((p) => p.k));
+    const bankrupt = new Set(paidFor);
+    for (const p of this.pending) bankrupt.add(p.k);
     const of = this.ledger.of;
     for (let c = 0; c < this.ledger.n; c++) {
       const mine = this.pending.filter((p) => of[p.k] === c);

@@ -12,7 +12,8 @@
  *   3. shortfall a bankrupt account's negative equity (after its plan, or when it closes nothing), and
  *               an isolated plan's isolatedDeficit, are covered by the insurance fund, then
  *               socialised among the step's winners pro rata to their step profit, or deleveraged
- *               against ranked counterparties (ADL) — shortfall-book.ts;
+ *               against ranked counterparties (ADL) — shortfall-book.ts; a Dutch auction's
+ *               insolvent payouts (security module, then socialised) are that account's bad debt;
  *   4. impact   the liquidators' cumulative net flow of the step per underlying moves its price
  *               by the square-root law (execution.ts); when a round moves a price by more than
  *               impactTolerance the book ticks the moved underlyings again and
@@ -129,6 +130,8 @@ export class Simulation {
   private readonly mm: Float64Array;
   private readonly health: Int8Array;
   private readonly stepStartEq: Float64Array;
+  /** accounts whose loss others paid in this step (a deficit to the shortfall desk, an insolvent auction's payout): never the step's winners */
+  private readonly paidFor = new Set<number>();
   private readonly fig = new Float64Array(3);
   /** where refreshAll reads the book's figures: eq, mm, health, and each account's change of equity */
   private readonly figs: FiguresOut;
@@ -309,6 +312,7 @@ export class Simulation {
     const start = this.ledger.mark();
     const recs = this.ledger.stepRecords();
     this.stepStartEq.set(this.eq);
+    this.paidFor.clear();
     const r: StepReport = {
       step: ++this.steps, label, spot: {}, impact: {}, rounds: 0, ticks: 0, liquidated: 0, liquidatedAccounts: [], volumeUsd: 0, fees: 0, liquidatorGain: 0, marketPnl: 0, ...emptyShortfall(), insuranceFund: 0, accountsFailed: 0,
       ledger: { accounts: 0, liquidators: 0, insuranceFund: 0, printed: 0, residual: 0 }, currencies: recs, ms: 0, stages: { tickMs: 0, liquidateMs: 0, bookMs: 0, shortfallMs: 0, compactMs: 0 },
@@ -341,12 +345,15 @@ export class Simulation {
         // nothing (no position left, or no step improves it) — and an isolated plan's, which the account was never charged (plan-isolated.ts)
         const pre = plan ? plan.totals.isolatedDeficit / this.ledger.price(this.ledger.of[k], this.market) : 0;
         const deficit = pre + Math.max(-this.eq[k], 0);
+        const payout = plan ? plan.totals.securityModulePaid + plan.totals.socialised : 0;
         if (deficit > 0) this.shortfall.add(k, deficit, plan, pre);
+        else if (payout > 0) recs[this.ledger.of[k]].bankrupt++;
+        if (deficit > 0 || payout > 0) this.paidFor.add(k);
         r.stages.bookMs += performance.now() - tk;
       });
       const tb = performance.now();
       r.stages.liquidateMs += tb - ta;
-      this.shortfall.settle(this.eq, this.stepStartEq, recs, (ks) => this.refreshAll(ks));
+      this.shortfall.settle(this.eq, this.stepStartEq, this.paidFor, recs, (ks) => this.refreshAll(ks));
       const tc = performance.now();
       r.stages.shortfallMs += tc - tb;
       // the cascade: the liquidators' net flow moves prices; the book ticks again unless the move is within tolerance
@@ -437,8 +444,11 @@ export class Simulation {
     rc.liquidatorGain += plan.totals.liquidatorGain / usd;
     this.ledger.liquidators[c] += plan.totals.liquidatorGain / usd;
     this.ledger.depositFees(c, plan.totals.fees, plan.fees, plan.fees ? this.book.account(k, true) : null, usd);
-    // a Dutch auction's insolvent bidders are paid by the security module (= the fund) and by socialisation (USD books only: ledgerOf)
+    // a Dutch auction's insolvent bidders are paid by the security module (= the fund) and by socialisation (USD books only: ledgerOf):
+    // what they are paid is the account's bad debt (no account pays it), the module's part covered by the fund
     if (plan.totals.securityModulePaid > 0) fund.cover(plan.totals.securityModulePaid);
+    rc.badDebt += (plan.totals.securityModulePaid + plan.totals.socialised) / usd;
+    rc.insuranceCovered += plan.totals.securityModulePaid / usd;
     for (let j = 0; j < plan.flowU.length; j++) {
       const u = plan.flowU[j];
       cum[u] = (cum[u] ?? 0) + plan.flowNotional[j];
