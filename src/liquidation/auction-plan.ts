@@ -64,7 +64,8 @@ function runAuctions(run: AuctionRun, portfolio: AccountInput, r: MarginFigures,
   const { engine, da, t, cashCur } = run;
   let acc = portfolio;
   for (let n = 0; n < MAX_AUCTIONS && lyraMM(r) < 0 && acc.positions.length > 0; n++) {
-    const started = da.start(`${id}#${n}`, { mm: lyraMM(r), mtm: r.equity }, 0);
+    const auction = `${id}#${n}`;
+    const started = da.start(auction, { mm: lyraMM(r), mtm: r.equity }, 0);
     if (started.fee > 0) {
       acc = { ...acc, collateral: { ...acc.collateral, [cashCur]: (acc.collateral[cashCur] ?? 0) - started.fee } };
       r = figuresOk(engine, acc);
@@ -72,13 +73,13 @@ function runAuctions(run: AuctionRun, portfolio: AccountInput, r: MarginFigures,
     const base = { t, discount: 0, cashFromBidder: 0, cashToBidder: 0, securityModulePaid: 0, socialised: 0, liquidatorGain: 0, notionalUsd: 0 };
     record({ ...base, type: 'auction-start', t: 0, insolvent: started.auction.insolvent, percent: 0, fee: started.fee }, r);
     const state = { mm: lyraMM(r), mtm: r.equity, reservedCash: 0 };
-    if (da.status(`${id}#${n}`, state, t).canTerminate) {
-      da.terminate(`${id}#${n}`, state, t);
+    if (da.status(auction, state, t).canTerminate) {
+      da.terminate(auction, state, t);
       if (lyraMM(r) >= 0) break;
       continue;
     }
     const notional = grossNotional(engine, acc);
-    const bid = da.bid(`${id}#${n}`, state, 1, t);
+    const bid = da.bid(auction, state, 1, t);
     const f = bid.finalPercentage;
     const valueTaken = f * r.equity; // reserved cash is 0 at the first bid of an auction
     acc = bid.cashToBidder > 0 || started.auction.insolvent ? scaled(acc, 1 - f, cashCur, 0, 0) : scaled(acc, 1 - f, cashCur, 0, bid.cashFromBidder);

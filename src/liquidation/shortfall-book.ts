@@ -51,6 +51,11 @@ export class ShortfallBook {
   /** under an ADL rule: the legs of each plan booked in the round (planned), until its deficit is added */
   private readonly legs = new Map<number, ClosedLeg[]>();
   private readonly adl: boolean;
+  /**
+   * accounts whose loss others paid in the step (a deficit added here, an insolvent auction's
+   * payout: paidOut), never the step's winners: a cover or a payout is no profit
+   */
+  private readonly paidFor = new Set<number>();
   /** the settle's engine on the book's market (the legs' notionals, ADL's holdings and fills), made when first needed */
   private settleEngine: MarginEngine | null = null;
 
@@ -83,6 +88,17 @@ export class ShortfallBook {
    */
   add(k: number, deficit: number, plan: RoundPlan | null, pre = 0): void {
     this.pending.push({ k, deficit, legs: (plan && this.legs.get(k)) ?? [], pre });
+    this.paidFor.add(k);
+  }
+
+  /** A new step: no account's loss has been paid by others in it yet. */
+  beginStep(): void {
+    this.paidFor.clear();
+  }
+
+  /** Account k's insolvent auction was paid for by the security module or socialised (not a deficit of its own: add). */
+  paidOut(k: number): void {
+    this.paidFor.add(k);
   }
 
   /** Cash an auction paid to an insolvent bidder beyond the security module (Lyra prints it; here winners are charged). */
@@ -112,23 +128,20 @@ export class ShortfallBook {
   /**
    * Covers this round's shortfalls, currency by currency; books every transfer; adds to the
    * currencies' totals. The step's winners (socialised loss) are the accounts whose equity rose
-   * in the step, but for those whose loss others paid in it (`paidFor`: this round's bankrupt
-   * accounts among them — a cover or an auction's payout is no profit).
+   * in the step, but for those whose loss others paid in it (paidFor).
    */
-  settle(eq: Float64Array, stepStartEq: Float64Array, paidFor: ReadonlySet<number>, totals: ShortfallTotals[], refresh: (ks: number[]) => void): void {
+  settle(eq: Float64Array, stepStartEq: Float64Array, totals: ShortfallTotals[], refresh: (ks: number[]) => void): void {
     this.legs.clear();
     this.settleEngine = null;
     if (this.pending.length === 0 && this.printedOwed.every((x) => x === 0)) return;
     const touched: number[] = [];
-    const bankrupt = new Set(paidFor);
-    for (const p of this.pending) bankrupt.add(p.k);
     const of = this.ledger.of;
     for (let c = 0; c < this.ledger.n; c++) {
       const mine = this.pending.filter((p) => of[p.k] === c);
       if (mine.length === 0 && this.printedOwed[c] === 0) continue;
       const winners = (): { id: string; profit: number }[] => {
         const w: { id: string; profit: number }[] = [];
-        for (let k = 0; k < eq.length; k++) if (of[k] === c && !bankrupt.has(k) && eq[k] - stepStartEq[k] > 0) w.push({ id: String(k), profit: eq[k] - stepStartEq[k] });
+        for (let k = 0; k < eq.length; k++) if (of[k] === c && !this.paidFor.has(k) && eq[k] - stepStartEq[k] > 0) w.push({ id: String(k), profit: eq[k] - stepStartEq[k] });
         return w;
       };
       this.settleCurrency(c, mine, winners, eq, totals[c], touched);

@@ -130,8 +130,6 @@ export class Simulation {
   private readonly mm: Float64Array;
   private readonly health: Int8Array;
   private readonly stepStartEq: Float64Array;
-  /** accounts whose loss others paid in this step (a deficit to the shortfall desk, an insolvent auction's payout): never the step's winners */
-  private readonly paidFor = new Set<number>();
   private readonly fig = new Float64Array(3);
   /** where refreshAll reads the book's figures: eq, mm, health, and each account's change of equity */
   private readonly figs: FiguresOut;
@@ -312,7 +310,7 @@ export class Simulation {
     const start = this.ledger.mark();
     const recs = this.ledger.stepRecords();
     this.stepStartEq.set(this.eq);
-    this.paidFor.clear();
+    this.shortfall.beginStep();
     const r: StepReport = {
       step: ++this.steps, label, spot: {}, impact: {}, rounds: 0, ticks: 0, liquidated: 0, liquidatedAccounts: [], volumeUsd: 0, fees: 0, liquidatorGain: 0, marketPnl: 0, ...emptyShortfall(), insuranceFund: 0, accountsFailed: 0,
       ledger: { accounts: 0, liquidators: 0, insuranceFund: 0, printed: 0, residual: 0 }, currencies: recs, ms: 0, stages: { tickMs: 0, liquidateMs: 0, bookMs: 0, shortfallMs: 0, compactMs: 0 },
@@ -347,13 +345,16 @@ export class Simulation {
         const deficit = pre + Math.max(-this.eq[k], 0);
         const payout = plan ? plan.totals.securityModulePaid + plan.totals.socialised : 0;
         if (deficit > 0) this.shortfall.add(k, deficit, plan, pre);
-        else if (payout > 0) recs[this.ledger.of[k]].bankrupt++;
-        if (deficit > 0 || payout > 0) this.paidFor.add(k);
+        else if (payout > 0) {
+          // an insolvent auction left no deficit: the account is bankrupt all the same (its payout is its bad debt: liquidate)
+          recs[this.ledger.of[k]].bankrupt++;
+          this.shortfall.paidOut(k);
+        }
         r.stages.bookMs += performance.now() - tk;
       });
       const tb = performance.now();
       r.stages.liquidateMs += tb - ta;
-      this.shortfall.settle(this.eq, this.stepStartEq, this.paidFor, recs, (ks) => this.refreshAll(ks));
+      this.shortfall.settle(this.eq, this.stepStartEq, recs, (ks) => this.refreshAll(ks));
       const tc = performance.now();
       r.stages.shortfallMs += tc - tb;
       // the cascade: the liquidators' net flow moves prices; the book ticks again unless the move is within tolerance
