@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { margin } from '../src/index.js';
 import { MarginEngine } from '../src/runner/account/runner.js';
-import { closedLegs, HoldingsCollector, positionPnl } from '../src/liquidation/adl-positions.js';
+import { closedLegs, HoldingsCollector, ownPosition, positionPnl, shrinkHolding } from '../src/liquidation/adl-positions.js';
 import { positionFacts } from '../src/liquidation/execution.js';
 import type { AccountInput } from '../src/measures/types.js';
 
@@ -81,5 +81,45 @@ describe('ADL by position', () => {
     const inverse = byInstrument.get('BTC-PERPETUAL')!;
     expect(inverse.map((h) => h.k)).toEqual([7]);
     expect(inverse[0].notional).toBeCloseTo(10_000, 6);
+  });
+
+  it("isolated positions: each a holding of its own, on its own equity and MM (× usd), ranked among its account's positions in the instrument", () => {
+    const figures = (k: number, out: Float64Array): void => {
+      out[0] = 100_000 * k;
+      out[1] = 1_000 * k;
+    };
+    const c = new HoldingsCollector(engine.table, figures, 2);
+    const own = (equity: number, mm: number): Float64Array => Float64Array.of(equity, mm);
+    // account 4, isolated: two shorts of the linear perpetual (entered at 110 000, and at mark), a closed inverse one (no holding)
+    c.add(4, 'BTC_USDC-PERPETUAL', -1, 110_000, own(50_000, 2_000));
+    c.add(4, 'BTC-PERPETUAL', 0, undefined, own(1, 1));
+    c.add(4, 'BTC_USDC-PERPETUAL', -2, undefined, own(30_000, 4_000));
+    // account 5, cross: its net holding on the account's figures
+    c.add(5, 'BTC_USDC-PERPETUAL', 1, undefined, null);
+    const linear = c.done().get('BTC_USDC-PERPETUAL')!;
+    expect(linear.map((h) => h.id)).toEqual(['4/0', '4/1', '5']);
+    // own figures times usd (2): 100 000 and 4 000; uPnL −1 × (100 000 − 110 000); notional 1 BTC × 100 000
+    expect(linear[0]).toMatchObject({ k: 4, own: 0, size: -1, equity: 100_000, mm: 4_000 });
+    expect(linear[0].upnl).toBeCloseTo(10_000, 6);
+    expect(linear[0].notional).toBeCloseTo(100_000, 6);
+    expect(linear[1]).toMatchObject({ k: 4, own: 1, size: -2, equity: 60_000, mm: 8_000 });
+    expect(Math.abs(linear[1].upnl)).toBe(0); // at mark (−0: a short's)
+    expect(linear[2]).toMatchObject({ k: 5, own: -1, size: 1, equity: 1_000_000, mm: 10_000 });
+    expect(c.done().get('BTC-PERPETUAL')).toBeUndefined();
+    // the rank names the position in the account: its own-th open position in the instrument
+    const a = account([
+      { instrument: 'BTC_USDC-PERPETUAL', size: -1 },
+      { instrument: 'BTC-PERPETUAL', size: -10_000 },
+      { instrument: 'BTC_USDC-PERPETUAL', size: 0 },
+      { instrument: 'BTC_USDC-PERPETUAL', size: -2 },
+    ]);
+    expect([0, 1, 2].map((r) => ownPosition(a, 'BTC_USDC-PERPETUAL', r))).toEqual([0, 3, -1]);
+    // an ADL fill closes 4/0 whole: the account drops it, and 4/1 is now its first open position in the instrument
+    shrinkHolding(linear[0], 0, linear);
+    expect(linear.map((h) => [h.id, h.own, h.notional])).toEqual([['4/0', 0, 0], ['4/1', 0, linear[1].notional], ['5', -1, linear[2].notional]]);
+    expect(ownPosition({ ...a, positions: a.positions.slice(1) }, 'BTC_USDC-PERPETUAL', linear[1].own)).toBe(2);
+    // a partial fill keeps the rank
+    shrinkHolding(linear[1], 0.5, linear);
+    expect(linear[1]).toMatchObject({ own: 0, size: -1, equity: 60_000 });
   });
 });

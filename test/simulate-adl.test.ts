@@ -178,6 +178,47 @@ describe('cascade simulator: auto-deleveraging', () => {
     }
   });
 
+  const isolatedCases = ['okx-tiered-adl', 'binance-adl'].flatMap((mechanism) => ['deribit-pm-2024.1', 'deribit-standard-2024.1'].map((model) => ({ mechanism, model })));
+  for (const { mechanism, model } of isolatedCases) {
+    it(`${mechanism}, ${model}: an isolated position is ranked on its own sub-account, not on its account's balances`, async () => {
+      // by hand, BTC −20 % (F ≈ 0.8 S): the bankrupt 1 BTC linear long's plan closes a 1 BTC leg of BTC_USDC-PERPETUAL.
+      // Counterparties, both short 1 BTC of it entered at S (PnL% 0.2 each, the same MM): A, cross, 100 000 USDC; I,
+      // isolated, the short on its own 0.15 S USDC and 1 000 000 USDC at the account's level. On its own sub-account
+      // I's short has equity 0.15 S + 0.2 S = 0.35 S: OKX 0.2 × 0.8 S / 0.35 S ≈ 0.46 against A's 0.2 × 0.8 S /
+      // (100 000 + 0.2 S) (≈ 0.12 at S ≈ 90 000); Binance max(0, 0.2 S) / (0.15 S) × MM / (0.35 S) against
+      // 0.2 S / 100 000 × MM / (100 000 + 0.2 S). Both rank I first, and its 1 BTC takes the whole leg: the position and
+      // its own collateral leave (their value, less the ADL charge, credited to the account's USDC), A is untouched.
+      // On the account's figures (equity ≈ 1 000 000 + 0.35 S) I would rank far below A, and A would be deleveraged.
+      const S = market.spot('BTC');
+      const accounts: AccountInput[] = [
+        { id: 'bust', mode: 'cross', collateral: { USDC: Math.round(0.1 * S) }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1, entryPrice: S }] },
+        { id: 'A', mode: 'cross', collateral: { USDC: 100_000 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: -1, entryPrice: S }] },
+        {
+          id: 'I',
+          mode: 'isolated',
+          collateral: { USDC: 1_000_000 },
+          positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: -1, entryPrice: S, collateral: { USDC: Math.round(0.15 * S) } }],
+        },
+      ];
+      const path = shocksPath(market, { steps: [{ moves: { BTC: -0.2 } }] });
+      const sim = await Simulation.create({ accounts, market, model, mechanism, threads: 1, insuranceFundUsd: 0, impactTolerance: 1 });
+      try {
+        const eq0 = [1, 2].map((k) => sim.account(k));
+        const r = await sim.step(path.steps[0].market, path.steps[0].label);
+        expect(r.liquidatedAccounts).toEqual([0]);
+        expect(r.adlPositions).toBe(1);
+        expect(r.adlCharged).toBeCloseTo(r.badDebt - r.insuranceCovered, 6);
+        expect(r.unrecovered).toBeCloseTo(0, 6);
+        expect(sim.account(1)).toEqual(eq0[0]);
+        expect(sim.account(2).positions).toEqual([]);
+        expect(sim.account(2).collateral.USDC).toBeGreaterThan(1_000_000);
+        expect(Math.abs(r.ledger.residual)).toBeLessThan(1e-6);
+      } finally {
+        await sim.close();
+      }
+    });
+  }
+
   it('a bankrupt account with nothing to close (a coin debt, no position) under ADL: no leg, its deficit unrecovered, nobody deleveraged', async () => {
     // by hand: 1 000 USDC held, 1 BTC owed, no position: equity 1 000 − S' after BTC falls 10 % (S' = the step's index),
     // so bad debt S' − 1 000. No plan closes anything, the fund took no fee: ADL has no leg to match, and the short, which

@@ -7,8 +7,10 @@
  *
  * Sources (docs/liquidation.md §ADL): OKX ranks positions by "the position's PnL% × effective
  * leverage" (okx-tiered-adl.json); Binance closes the ranked traders' positions "at the bankruptcy
- * price of the initial liquidated order" (binance-adl.json). An account holding one instrument in
- * several positions is one holding of their net size.
+ * price of the initial liquidated order" (binance-adl.json). A cross or portfolio account holding
+ * one instrument in several positions is one holding of their net size, ranked on the account's
+ * equity and MM; an isolated position is a holding of its own, ranked on its own sub-account's
+ * (runner/book/positions-in.ts, with the venue's source).
  */
 import type { InstrumentTable } from '../instruments/table.js';
 import type { AccountInput } from '../measures/types.js';
@@ -22,12 +24,25 @@ export interface ClosedLeg {
   size: number;
 }
 
-/** One account's net holding of an instrument as an ADL candidate (id: the account's index). */
+/** One account's net holding of an instrument as an ADL candidate (id: the account's index; an isolated position's: `k/own`). */
 export interface Holding extends AdlCandidate {
   k: number;
   /** net size */
   size: number;
   facts: PositionFacts;
+  /** an isolated position: its rank among the account's open positions in the instrument (from 0; ownPosition); −1: the account's net holding */
+  own: number;
+}
+
+/** The index in `a.positions` of its `own`-th open position (size ≠ 0) in `instrument` (from 0), −1 when there is none. */
+export function ownPosition(a: AccountInput, instrument: string, own: number): number {
+  let m = 0;
+  for (let i = 0; i < a.positions.length; i++) {
+    const p = a.positions[i];
+    if (p.instrument !== instrument || p.size === 0) continue;
+    if (m++ === own) return i;
+  }
+  return -1;
 }
 
 /** Net size per instrument of an account, in order of first appearance. */
@@ -68,26 +83,31 @@ export function positionPnl(table: InstrumentTable, f: PositionFacts, q: number,
 
 /**
  * The holdings of a set of accounts, built position by position as the book visits them
- * (BookEngine.positionsIn: account by account, ascending): one per account and instrument, its
- * net size, listed per instrument in account order; a net size of 0 is no holding. Each carries
- * its account's equity and MM in USD (`figures(k, out)`: out[0], out[1]).
+ * (BookEngine.positionsIn: account by account, ascending): per account and instrument, the net
+ * size of its cross or portfolio positions, and each isolated position apart; listed per
+ * instrument in account order (an account's isolated positions in its order, after its net
+ * holding); a size of 0 is no holding. A net holding carries its account's equity and MM
+ * (`figures(k, out)`: out[0], out[1]), an isolated position its own (the visit's `own`); both
+ * in the book's units, times `usd` (USD per unit).
  */
 export class HoldingsCollector {
   private readonly lists = new Map<string, Holding[]>();
   /** per instrument: its facts, found once (a position's index in its account is not kept: 0) */
   private readonly facts = new Map<string, PositionFacts>();
-  /** the holdings of the account being visited */
+  /** the net holdings of the account being visited, then its isolated positions */
   private readonly open = new Map<string, Holding>();
+  private readonly isolated: Holding[] = [];
   private k = -1;
   private readonly fig = new Float64Array(2);
 
   constructor(
     private readonly table: InstrumentTable,
     private readonly figures: (k: number, out: Float64Array) => void,
+    private readonly usd = 1,
   ) {}
 
-  /** A position of account k (accounts in ascending order, each one's positions together). */
-  readonly add = (k: number, instrument: string, size: number, entry: number | undefined): void => {
+  /** A position of account k (accounts in ascending order, each one's positions together); `own`: an isolated position's equity and MM. */
+  readonly add = (k: number, instrument: string, size: number, entry: number | undefined, own: Float64Array | null = null): void => {
     if (k !== this.k) {
       this.flush();
       this.k = k;
@@ -96,8 +116,12 @@ export class HoldingsCollector {
     let f = this.facts.get(instrument);
     if (!f) this.facts.set(instrument, (f = positionFacts(this.table, { instrument, size }, 0)));
     const { upnl, entryNotional } = positionPnl(this.table, f, size, entry);
+    if (own) {
+      if (size !== 0) this.isolated.push(this.holding(k, size, upnl, entryNotional, own, f, this.ownRank(instrument)));
+      return;
+    }
     const h = this.open.get(instrument);
-    if (!h) this.open.set(instrument, { id: String(k), k, size, upnl, entryNotional, notional: 0, equity: this.fig[0], mm: this.fig[1], facts: f });
+    if (!h) this.open.set(instrument, this.holding(k, size, upnl, entryNotional, this.fig, f, -1));
     else {
       h.size += size;
       h.upnl += upnl;
@@ -111,8 +135,20 @@ export class HoldingsCollector {
     return this.lists;
   }
 
+  private holding(k: number, size: number, upnl: number, entryNotional: number, fig: Float64Array, facts: PositionFacts, own: number): Holding {
+    const id = own < 0 ? String(k) : `${k}/${own}`;
+    return { id, k, size, upnl, entryNotional, notional: 0, equity: fig[0] * this.usd, mm: fig[1] * this.usd, facts, own };
+  }
+
+  /** The next isolated position's rank among the account's open positions in `instrument` (ownPosition). */
+  private ownRank(instrument: string): number {
+    let m = 0;
+    for (const h of this.isolated) if (h.facts.instrument === instrument) m++;
+    return m;
+  }
+
   private flush(): void {
-    for (const h of this.open.values()) {
+    for (const h of [...this.open.values(), ...this.isolated]) {
       if (h.size === 0) continue;
       h.notional = notionalUsd(h.facts, h.size);
       const list = this.lists.get(h.facts.instrument);
@@ -120,13 +156,20 @@ export class HoldingsCollector {
       else this.lists.set(h.facts.instrument, [h]);
     }
     this.open.clear();
+    this.isolated.length = 0;
   }
 }
 
-/** A holding after `keep` of it is left (an ADL fill took the rest): its size, P&L and notionals scaled. */
-export function shrinkHolding(h: Holding, keep: number): void {
+/**
+ * A holding after `keep` of it is left (an ADL fill took the rest): its size, P&L and notionals
+ * scaled. An isolated position closed whole leaves its account (the fill drops it): the account's
+ * later isolated positions in the instrument, among `list` (the instrument's holdings), move up a
+ * rank (ownPosition counts open positions).
+ */
+export function shrinkHolding(h: Holding, keep: number, list: readonly Holding[]): void {
   h.size *= keep;
   h.upnl *= keep;
   h.entryNotional *= keep;
   h.notional *= keep;
+  if (keep === 0 && h.own >= 0) for (const x of list) if (x.k === h.k && x.own > h.own) x.own--;
 }

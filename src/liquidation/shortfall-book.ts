@@ -19,14 +19,15 @@
  */
 import type { BookEngine } from '../runner/book/runner.js';
 import { MarginEngine } from '../runner/account/runner.js';
-import type { LoadedModel } from '../measures/types.js';
+import type { AccountInput, LoadedModel } from '../measures/types.js';
+import { ErrorCodes, OptmarginError } from '../errors.js';
 import { notionalUsd, positionFacts } from './execution.js';
 import type { Mechanism } from './mechanism.js';
 import type { RoundPlan } from './plan-round.js';
 import { hashed } from './paths.js';
 import { poolOf } from './fund-pools.js';
 import { allocateAdl, socialiseLoss } from './shortfall.js';
-import { closedLegs, HoldingsCollector, shrinkHolding, type ClosedLeg, type Holding } from './adl-positions.js';
+import { closedLegs, HoldingsCollector, ownPosition, shrinkHolding, type ClosedLeg, type Holding } from './adl-positions.js';
 import type { CurrencyLedger, ShortfallTotals } from './ledger.js';
 
 export type { ShortfallTotals } from './ledger.js';
@@ -108,15 +109,19 @@ export class ShortfallBook {
 
   /**
    * Adds `amount` of cash (its currency) to account k. With `scale`, its positions in one instrument
-   * are also reduced to `keep` of their size, closed at mark: the mark value removed is credited in
-   * cash (the change of equity the removal alone would cause, measured by the margin engine).
+   * (`own` ≥ 0: only its isolated position of that rank, adl-positions.ts ownPosition) are also
+   * reduced to `keep` of their size, closed at mark: the mark value removed is credited in cash
+   * (the change of equity the removal alone would cause, measured by the margin engine).
    */
-  private adjustCash(k: number, amount: number, scale?: { instrument: string; keep: number; engine: MarginEngine }): void {
+  private adjustCash(k: number, amount: number, scale?: { instrument: string; own: number; keep: number; engine: MarginEngine }): void {
     const a = this.book.account(k);
     let credit = amount;
     let positions = a.positions;
     if (scale) {
-      positions = a.positions.map((q) => (q.instrument === scale.instrument ? { ...q, size: q.size * scale.keep } : q)).filter((q) => Math.abs(q.size) > 0);
+      const only = scale.own < 0 ? -1 : ownPosition(a, scale.instrument, scale.own);
+      if (scale.own >= 0 && only < 0) throw new OptmarginError(ErrorCodes.INTERNAL, `ADL: account ${k} has no isolated position ${scale.own} in ${scale.instrument}`);
+      const cut = (q: AccountInput['positions'][number], i: number): boolean => (only < 0 ? q.instrument === scale.instrument : i === only);
+      positions = a.positions.map((q, i) => (cut(q, i) ? { ...q, size: q.size * scale.keep } : q)).filter((q) => Math.abs(q.size) > 0);
       const before = scale.engine.margin(a);
       const after = scale.engine.margin({ ...a, positions });
       if (before.ok && after.ok) credit += before.equity - after.equity;
@@ -245,13 +250,14 @@ export class ShortfallBook {
       let recovered = 0;
       for (const { l, notional } of legs) {
         // the other side of the leg: holdings whose net size has the opposite sign (the bankrupt account's own excluded)
-        const cands = (holdings.get(l.instrument) ?? []).filter((h) => h.k !== p.k && Math.sign(h.size) === -Math.sign(l.size) && h.notional > 0);
+        const list = holdings.get(l.instrument) ?? [];
+        const cands = list.filter((h) => h.k !== p.k && Math.sign(h.size) === -Math.sign(l.size) && h.notional > 0);
         const res = allocateAdl(ranking, (p.deficit * notional) / total, notional, cands);
         for (const f of res.fills) {
           const h = cands.find((x) => x.id === f.id)!;
           const keep = f.notional >= h.notional ? 0 : 1 - f.notional / h.notional;
-          this.adjustCash(h.k, -f.charge, { instrument: l.instrument, keep, engine });
-          shrinkHolding(h, keep);
+          this.adjustCash(h.k, -f.charge, { instrument: l.instrument, own: h.own, keep, engine });
+          shrinkHolding(h, keep, list);
           touched.push(h.k);
           r.adlPositions++;
           r.adlCharged += f.charge;
@@ -271,11 +277,15 @@ export class ShortfallBook {
     const fig = new Float64Array(3);
     const ks: number[] = [];
     for (let k = 0; k < eq.length; k++) if (this.ledger.of[k] === c && eq[k] > 0 && this.book.figuresInto(k, fig) >= 0) ks.push(k);
-    const collect = new HoldingsCollector(engine.table, (k, out) => {
-      this.book.figuresInto(k, fig);
-      out[0] = fig[0] * usd;
-      out[1] = fig[2] * usd;
-    });
+    const collect = new HoldingsCollector(
+      engine.table,
+      (k, out) => {
+        this.book.figuresInto(k, fig);
+        out[0] = fig[0];
+        out[1] = fig[2];
+      },
+      usd,
+    );
     this.book.positionsIn(instruments, ks, collect.add);
     return collect.done();
   }

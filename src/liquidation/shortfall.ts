@@ -9,7 +9,8 @@
  *            PnL% = uPnL / |entry notional|, effective leverage = |notional at mark| / equity
  *   Binance  LeveragePnl = max(0, uPnL) / max(1, wallet balance) × margin ratio,
  *            margin ratio = MM / (wallet balance + uPnL) when that is > 0, else 0
- * Highest rank is deleveraged first; ties by id (deterministic).
+ * Highest rank is deleveraged first; ties by id (deterministic). Equity, wallet balance and MM are
+ * the account's for a cross or portfolio position, the position's own for an isolated one.
  */
 import { check } from '../errors.js';
 
@@ -73,9 +74,9 @@ export interface AdlCandidate {
   entryNotional: number;
   /** |notional at mark| (USD) */
   notional: number;
-  /** account equity (USD) = wallet balance + uPnL */
+  /** equity (USD) = wallet balance + uPnL: the account's, or an isolated position's own (its collateral and value) */
   equity: number;
-  /** account maintenance margin (USD) */
+  /** maintenance margin (USD): the account's, or an isolated position's own */
   mm: number;
 }
 

@@ -84,6 +84,16 @@ function reducePooled(a: ReduceArrays, p: GridMeasureParams, k: number): void {
   a.accFailed[k] = subFailed(a, j) ? 1 : 0;
 }
 
+/** Sub-account j's own figures (an isolated position: the position on its own collateral): out[0] equity, out[1] IM, out[2] MM, USD. */
+export function subFiguresInto(a: ReduceArrays, p: GridMeasureParams, j: number, out: Float64Array): void {
+  const im = subIm(a, p, j);
+  out[0] = a.subEquity[j];
+  out[1] = im;
+  out[2] = p.mmFraction * im;
+}
+
+const subFig = new Float64Array(3);
+
 /** Each position margined on its own collateral; the account sums them (free funds: each position's surplus; health: isolatedHealthCode). */
 function reduceIsolated(a: ReduceArrays, p: GridMeasureParams, k: number): void {
   const cv = a.accCv[k];
@@ -94,9 +104,10 @@ function reduceIsolated(a: ReduceArrays, p: GridMeasureParams, k: number): void 
   let health = 0;
   let failed = false;
   for (let j = a.accSubFrom[k]; j < a.accSubTo[k]; j++) {
-    const pim = subIm(a, p, j);
-    const pmm = p.mmFraction * pim;
-    const eq = a.subEquity[j];
+    subFiguresInto(a, p, j, subFig);
+    const eq = subFig[0];
+    const pim = subFig[1];
+    const pmm = subFig[2];
     const h = healthCode(eq, pim, pmm);
     im += pim;
     mm += pmm;

@@ -22,8 +22,15 @@ import type { BookInstruments } from './instruments.js';
 import { EquityParts } from './parts.js';
 import { EditLogs, residentAccounts, residentPositions } from './resident.js';
 
-/** One position of account k: its instrument, size and entry price (undefined: entered at mark). */
-export type PositionVisitor = (k: number, instrument: string, size: number, entry: number | undefined) => void;
+/**
+ * One position of account k: its instrument, size and entry price (undefined: entered at mark);
+ * `own`: an isolated position's own figures (its sub-account: [equity, MM], in the units of the
+ * account's figures), null for a position of a cross or portfolio account.
+ */
+export type PositionVisitor = (k: number, instrument: string, size: number, entry: number | undefined, own: Float64Array | null) => void;
+
+/** A stored position of account k, in sub-account j. */
+export type StoredPositionVisitor = (k: number, instrument: string, size: number, entry: number | undefined, j: number) => void;
 
 /** Where an account's resolved data sits. */
 export interface ResolvedAccount {
@@ -421,9 +428,9 @@ export class BookAccounts {
   /**
    * Visits account k's stored positions (its live sub-accounts [accSubFrom, accSubTo) of `red`, in
    * stored order) in an instrument marked in `want` (by table index; `names`: the table's): its
-   * size as edited in place (closed ones, at 0, skipped) and entry price (undefined: at mark).
+   * size as edited in place (closed ones, at 0, skipped), entry price (undefined: at mark) and sub-account.
    */
-  positionsIn(red: ReduceArrays, k: number, want: Uint8Array, names: readonly string[], visit: PositionVisitor): void {
+  positionsIn(red: ReduceArrays, k: number, want: Uint8Array, names: readonly string[], visit: StoredPositionVisitor): void {
     const op = this.opInstr.a;
     for (let j = red.accSubFrom[k]; j < red.accSubTo[k]; j++) {
       let e = this.subEntryFrom.a[j];
@@ -432,7 +439,7 @@ export class BookAccounts {
         const i = x >= 0 ? x : ~x;
         const entry = x >= 0 ? undefined : this.opEntry.a[e++];
         const q = this.opSize.a[o];
-        if (want[i] === 1 && q !== 0) visit(k, names[i], q, entry);
+        if (want[i] === 1 && q !== 0) visit(k, names[i], q, entry, j);
       }
     }
   }

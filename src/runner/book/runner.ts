@@ -33,6 +33,7 @@ import { sharedI32, sharedReduceArrays } from './arrays.js';
 import { mergeAscending, ownedCopy, tickUpdate } from './update.js';
 import { accountEquity } from './equity.js';
 import { BookAccounts, tradeFits, type PositionVisitor, type ResolvedAccount } from './accounts.js';
+import { visitPositions } from './positions-in.js';
 import { Holdings } from './holdings.js';
 import { applyAccountSizes, SizeEdit } from './edit.js';
 import { AccountRemargin } from './remargin.js';
@@ -123,12 +124,8 @@ export class BookEngine implements ScheduledBook {
    * edited in place), another's from its input (what the ADL desk ranks).
    */
   positionsIn(names: ReadonlySet<string>, ks: ArrayLike<number>, visit: PositionVisitor): void {
-    const want = this.table ? this.table.marks(names) : new Uint8Array(0);
-    for (let t = 0; t < ks.length; t++) {
-      const k = ks[t];
-      if (this.path[k] === Path.Grid) this.accounts.positionsIn(this.red, k, want, this.table!.names, visit);
-      else for (const p of this.account(k, true).positions) if (names.has(p.instrument)) visit(k, p.instrument, p.size, p.entryPrice);
-    }
+    const book = { table: this.table, accounts: this.accounts, red: this.red, params: this.params, single: this.single };
+    visitPositions(book, names, ks, (k) => (this.path[k] === Path.Grid ? null : this.account(k, true)), visit);
   }
 
   /** The book pool's workers once started, to parse a load's chunks on; null in-process. */
