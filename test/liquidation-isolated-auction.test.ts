@@ -42,7 +42,7 @@ describe('Dutch auction on an isolated account: the position below its own MM, o
     expect(p.before.equity).toBeCloseTo(1_006_500, 8);
     expect(p.steps.map((s) => [s.type, s.type === 'close' ? -1 : s.position])).toEqual([['auction-start', 1], ['auction-bid', 1]]);
     const [start, bid] = p.steps;
-    if (start.type === 'close' || bid.type === 'close') throw new Error('auction steps expected');
+    if (liquidation.isTrade(start) || liquidation.isTrade(bid)) throw new Error('auction steps expected');
     expect(start.fee).toBeCloseTo(fee, 9);
     expect(start.equity).toBeCloseTo(1_006_500 - fee, 8);
     expect(f).toBeGreaterThan(0.1);
@@ -70,7 +70,7 @@ describe('Dutch auction on an isolated account: the position below its own MM, o
     const cross: AccountInput = { id: 'p', mode: 'cross', collateral: { USDC: 2_500 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 1, entryPrice: 100_000 }] };
     const c = liquidation.planLiquidation(std, cross, { mechanism: 'lyra-mainnet', auctionTime: 0 });
     const p = liquidation.planLiquidation(std, a, { mechanism: 'lyra-mainnet', auctionTime: 0 });
-    expect(p.steps.map((s) => s.type === 'close' ? 0 : s.percent)).toEqual(c.steps.map((s) => s.type === 'close' ? 0 : s.percent));
+    expect(p.steps.map((s) => liquidation.isTrade(s) ? 0 : s.percent)).toEqual(c.steps.map((s) => liquidation.isTrade(s) ? 0 : s.percent));
     expect(p.totals.liquidatorGain).toBe(c.totals.liquidatorGain);
     expect(p.totals.fees).toBe(c.totals.fees);
   });

@@ -116,6 +116,28 @@ describe('cascade simulator: a bankrupt account with nothing to close', () => {
   });
 });
 
+describe('cascade simulator: a coin held only as collateral', () => {
+  it('moves its holders: ETH falling 10 % ticks an account whose only ETH is its balance (market P&L = its balance × the move, by hand)', async () => {
+    // until session 26 the simulator ticked only the underlyings of the book's positions: this account's 10 ETH kept their
+    // old value, its equity and the ledger's market P&L missed the move, and the step reported no ETH index
+    const E = market.spot('ETH');
+    const accounts = [{ id: 'eth', mode: 'cross' as const, collateral: { ETH: 10 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: 0.01, entryPrice: market.spot('BTC') }] }];
+    const path = shocksPath(market, { steps: [{ moves: { ETH: -0.1 } }] });
+    const sim = await Simulation.create({ accounts, market, model: 'deribit-pm-2024.1', mechanism: 'deribit-incremental', threads: 1, insuranceFundUsd: 0 });
+    try {
+      const eq0 = sim.totalEquity;
+      const r = await sim.step(path.steps[0].market, path.steps[0].label);
+      expect(r.spot.ETH).toBeCloseTo(0.9 * E, 6);
+      expect(r.ticks).toBe(1);
+      expect(r.marketPnl).toBeCloseTo(-E, 6); // 10 ETH × −0.1 E (the model's ETH haircut is on IM, not on equity: equity holds the balance at the index)
+      expect(sim.totalEquity - eq0).toBeCloseTo(-E, 6);
+      expect(Math.abs(r.ledger.residual)).toBeLessThan(1e-6);
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
 describe('cascade simulator: clear errors', () => {
   it('an unknown mechanism', async () => {
     await expect(Simulation.create({ accounts: [], market, model: 'deribit-pm-2024.1', mechanism: 'nope' })).rejects.toThrow(/unknown liquidation mechanism "nope"/);

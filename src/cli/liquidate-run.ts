@@ -8,7 +8,7 @@
  */
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import { listMechanisms, loadMechanism, PLAN_STRATEGIES, PLAN_TARGETS } from '../liquidation/mechanism.js';
-import { planLiquidation, type LiquidationPlan, type PlanOptions } from '../liquidation/plan.js';
+import { isTrade, planLiquidation, type LiquidationPlan, type PlanOptions } from '../liquidation/plan.js';
 import type { PlanStrategy, PlanTarget } from '../liquidation/mechanism.js';
 import { readDocument } from './io.js';
 import { engineFor } from './margin.js';
@@ -51,8 +51,8 @@ export function formatPlan(p: LiquidationPlan): string {
   o.push(`before: equity ${usd(p.before.equity)}  IM ${usd(p.before.initialMargin)}  MM ${usd(p.before.maintenanceMargin)}  ${p.before.health}  gap ${usd(p.before.gap)}`);
   o.push('');
   for (const s of p.steps) {
-    if (s.type === 'close') {
-      o.push(`${String(s.step).padStart(3)}  close ${s.instrument} trade ${s.size} at ${s.price.toPrecision(8)} (mark ${s.markPrice.toPrecision(8)})  fee ${usd(s.fee)}  -> equity ${usd(s.equity)}  MM ${usd(s.maintenanceMargin)}  gap ${usd(s.gap)}`);
+    if (isTrade(s)) {
+      o.push(`${String(s.step).padStart(3)}  ${s.type} ${s.instrument} trade ${s.size} at ${s.price.toPrecision(8)} (mark ${s.markPrice.toPrecision(8)})  fee ${usd(s.fee)}  -> equity ${usd(s.equity)}  MM ${usd(s.maintenanceMargin)}  gap ${usd(s.gap)}`);
     } else if (s.type === 'auction-start') {
       o.push(`${String(s.step).padStart(3)}  ${s.insolvent ? 'insolvent' : 'solvent'} auction${auctioned(s.position)} starts, fee ${usd(s.fee)} to the security module  -> equity ${usd(s.equity)}  MM ${usd(s.maintenanceMargin)}`);
     } else {

@@ -18,7 +18,7 @@
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import { Kind, type InstrumentTable } from '../instruments/table.js';
 import type { AccountInput, PositionInput } from '../measures/types.js';
-import type { FeeSpec, ImpactSpec, InstrumentKindName } from './mechanism.js';
+import type { FeeSpec, FixedPriceMechanism, ImpactSpec, InstrumentKindName } from './mechanism.js';
 
 const KIND_NAME: Record<number, InstrumentKindName> = { [Kind.Option]: 'option', [Kind.Future]: 'future', [Kind.Perpetual]: 'perpetual', [Kind.Spot]: 'spot' };
 
@@ -168,6 +168,40 @@ function withSizeAndOwn(p: PositionInput, size: number, own: Record<string, numb
   if (own) q.collateral = { ...own };
   else if (q.collateral !== undefined) delete q.collateral;
   return q;
+}
+
+/** A liquidation trade's terms: its notional (USD), price, fee (USD), booking and the liquidator's gain (USD). */
+export interface TradeTerms {
+  notional: number;
+  price: number;
+  fee: number;
+  gain: number;
+  booking: Booking;
+}
+
+/**
+ * The terms of the liquidator taking q of position p (facts f; q of the position's sign: a close;
+ * of the other sign: the account buys or sells the position up — a hedge, plan-hedge.ts) after
+ * `cumBefore` USD liquidated on its underlying, into `out` (its booking rewritten in place): the
+ * price at the mechanism's discount and the impact of cumBefore + its notional, the fee, the cash
+ * booked and the gain (the mark value taken less the cash paid). `pv`: scratch of two.
+ */
+export function tradeTermsInto(table: InstrumentTable, mech: FixedPriceMechanism, f: PositionFacts, p: PositionInput, q: number, cumBefore: number, usdPegged: readonly string[], pv: Float64Array, out: TradeTerms): TradeTerms {
+  const notional = notionalUsd(f, q);
+  const edge = mech.discount[f.kind] + impactFraction(mech.impact, f.underlying, cumBefore + notional);
+  const price = executionPrice(f, q, edge);
+  const fee = liquidationFee(mech.fee[f.kind], f, q);
+  const booking = bookingOf(f, p, q, price, fee, usdPegged, out.booking);
+  let markValue = q * f.unitUsd;
+  if (f.kind === 'future' || f.kind === 'perpetual') {
+    table.positionValueInto(f.i, q, p.entryPrice, pv);
+    markValue = pv[0];
+  }
+  out.notional = notional;
+  out.price = price;
+  out.fee = fee;
+  out.gain = markValue - booking.cashUsd;
+  return out;
 }
 
 /** Adds a booking to account-level balances (in place). */

@@ -24,7 +24,7 @@ export {
   type ImpactSpec,
   type ShortfallSpec,
 } from './mechanism.js';
-export { planLiquidation, gapOf, type PlanOptions, type LiquidationPlan, type PlanStep, type CloseStep, type AuctionBidStep } from './plan.js';
+export { planLiquidation, gapOf, isTrade, type PlanOptions, type LiquidationPlan, type PlanStep, type CloseStep, type AuctionBidStep } from './plan.js';
 export { InsuranceFund, socialiseLoss, okxAdlRank, binanceAdlRank, adlRank, adlQueue, allocateAdl, type Winner, type AdlCandidate, type AdlFill } from './shortfall.js';
 export { impactFraction, executionPrice, liquidationFee, positionFacts, type PositionFacts } from './execution.js';
 export { Simulation, type SimulationOptions, type StepReport, type BookSummaryBefore } from './simulate.js';

@@ -37,6 +37,12 @@ export interface PlanSpec {
   order: InstrumentKindName[];
   /** size of one step, as a fraction of the position's size at the start of the plan */
   stepFraction: number;
+  /**
+   * Deribit's portfolio-margin fallback (plan-hedge.ts): when no close step improves the gap, a
+   * delta hedge in the underlying's perpetual, `instrument` with {U} for the underlying (e.g.
+   * "{U}-PERPETUAL"); each step hedges stepFraction of the account's delta in it when hedging began.
+   */
+  hedge?: { instrument: string };
 }
 
 /** Square-root impact: a liquidation of notional N moves the price by coefficient × σ_daily × sqrt(N / depth). */
@@ -115,13 +121,22 @@ function validatePlan(p: unknown, path: string): PlanSpec {
   const order = check.array(`${path}.order`, o.order).map((k, i) => check.oneOf(`${path}.order[${i}]`, k, KIND_NAMES));
   const step = check.positive(`${path}.stepFraction`, o.stepFraction);
   if (step > 1) throw new OptmarginError(ErrorCodes.INVALID_MECHANISM, `${path}.stepFraction must be <= 1, got ${step}`, `${path}.stepFraction`);
-  return {
+  const spec: PlanSpec = {
     target: check.oneOf(`${path}.target`, o.target, PLAN_TARGETS),
     buffer: num(`${path}.buffer`, o.buffer ?? 0),
     strategy: check.oneOf(`${path}.strategy`, o.strategy, PLAN_STRATEGIES),
     order,
     stepFraction: step,
   };
+  if (o.hedge !== undefined) spec.hedge = validateHedge(o.hedge, `${path}.hedge`);
+  return spec;
+}
+
+function validateHedge(v: unknown, path: string): { instrument: string } {
+  const o = check.object(path, v);
+  const instrument = check.string(`${path}.instrument`, o.instrument);
+  if (!instrument.includes('{U}')) throw new OptmarginError(ErrorCodes.INVALID_MECHANISM, `${path}.instrument must name the underlying as {U} (e.g. "{U}-PERPETUAL"), got ${JSON.stringify(instrument)}`, `${path}.instrument`);
+  return { instrument };
 }
 
 function validateImpact(p: unknown, path: string): ImpactSpec {
@@ -183,9 +198,10 @@ export function validateMechanism(v: unknown): Mechanism {
     const pools = (o.insuranceFund as { pools?: unknown } | undefined)?.pools;
     if (pools !== undefined && pools !== 'currency') throw new OptmarginError(ErrorCodes.INVALID_MECHANISM, `insuranceFund.pools must be "currency" for a Dutch auction (one security module), got ${JSON.stringify(pools)}`, 'insuranceFund.pools');
     m.shortfall = o.shortfall === undefined ? { rule: 'socialised-loss' } : validateShortfall(o.shortfall, 'shortfall');
+    if (m.plan.hedge) throw new OptmarginError(ErrorCodes.INVALID_MECHANISM, 'plan.hedge is for fixed-price mechanisms (a Dutch auction sells the portfolio: it hedges nothing)', 'plan.hedge');
     return m;
   }
-  return {
+  const m: FixedPriceMechanism = {
     ...head,
     mechanism: kind,
     discount: perKind('discount', o.discount, (p, x) => {
@@ -199,6 +215,9 @@ export function validateMechanism(v: unknown): Mechanism {
     insuranceFund: validateFund(o.insuranceFund),
     shortfall: validateShortfall(o.shortfall, 'shortfall'),
   };
+  // funds per product line take a plan's fees by the input's positions: a hedge opens one it did not hold
+  if (m.plan.hedge && m.insuranceFund.pools === 'product-line') throw new OptmarginError(ErrorCodes.INVALID_MECHANISM, 'plan.hedge cannot go with insuranceFund.pools "product-line" (a hedge\'s fee has no pool of the account\'s positions)', 'plan.hedge');
+  return m;
 }
 
 /** Mechanisms this module validated (deep-frozen, so they cannot have changed since) and the shipped ones by id. */

@@ -27,11 +27,12 @@ export interface PlanOptions {
 
 export interface CloseStep {
   step: number;
-  type: 'close';
-  /** index in the input account's positions */
+  /** close: a step of a position; hedge: a trade in a perpetual against the account's delta (plan-hedge.ts) */
+  type: 'close' | 'hedge';
+  /** index in the input account's positions (a hedge's: beyond them, plan-hedge.ts) */
   position: number;
   instrument: string;
-  /** the account's trade (opposite sign of the position: −size closed) */
+  /** the account's trade (a close: opposite sign of the position, −size closed) */
   size: number;
   /** execution price in the instrument's price unit, and its mark */
   price: number;
@@ -73,6 +74,11 @@ export interface AuctionBidStep {
 }
 
 export type PlanStep = CloseStep | AuctionBidStep;
+
+/** Whether a step is a trade of the account (a close or a hedge), not an auction's. */
+export function isTrade(s: PlanStep): s is CloseStep {
+  return s.type === 'close' || s.type === 'hedge';
+}
 
 export interface LiquidationPlan {
   id: string;
@@ -152,7 +158,7 @@ export function finishPlan(
   account: AccountInput,
   mech: Mechanism,
   spec: PlanSpec,
-  before: MarginFigures,
+  before: { equity: number; initialMargin: number; maintenanceMargin: number; health: string },
   g0: number,
   steps: PlanStep[],
   restored: boolean,
@@ -174,7 +180,7 @@ export function finishPlan(
   const totals = noTotals(steps.length);
   for (const s of steps) {
     addTrade(totals, s.notionalUsd, s.fee, s.liquidatorGain);
-    if (s.type !== 'close') {
+    if (s.type === 'auction-start' || s.type === 'auction-bid') {
       totals.securityModulePaid += s.securityModulePaid;
       totals.socialised += s.socialised;
     }

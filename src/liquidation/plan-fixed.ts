@@ -8,18 +8,7 @@ import type { MarginEngine } from '../runner/account/runner.js';
 import type { AccountInput, MarginFigures, PositionChange } from '../measures/types.js';
 import { copyFiguresInto } from '../measures/health.js';
 import { figuresOk, finishPlan, gapOf, improves, planReason, type CloseStep, type LiquidationPlan } from './plan-core.js';
-import {
-  accountOf,
-  bookingOf,
-  bookInto,
-  type Booking,
-  executionPrice,
-  impactFraction,
-  liquidationFee,
-  notionalUsd,
-  positionFacts,
-  type PositionFacts,
-} from './execution.js';
+import { accountOf, bookInto, notionalUsd, positionFacts, tradeTermsInto, type PositionFacts } from './execution.js';
 import type { FixedPriceMechanism, PlanSpec } from './mechanism.js';
 import type { CloseTrail } from './plan-trail.js';
 import { planArraysFor, scratch, type Candidate, type Trade } from './plan-scratch.js';
@@ -143,33 +132,17 @@ export class FixedPricePlanner {
    * `cum` notional liquidated before it; written into `into` when given, else a new candidate.
    */
   private trade(k: number, remaining: Float64Array, cum: Float64Array, into?: Candidate): Candidate {
-    const f = this.facts[k];
     const p = this.account.positions[k];
     const step = Math.abs(p.size) * this.spec.stepFraction;
     const q = Math.sign(p.size) * Math.min(step, Math.abs(remaining[k]));
-    const notional = notionalUsd(f, q);
-    const cumN = cum[this.uid[k]] + notional;
-    const edge = this.mech.discount[f.kind] + impactFraction(this.mech.impact, f.underlying, cumN);
-    const price = executionPrice(f, q, edge);
-    const fee = liquidationFee(this.mech.fee[f.kind], f, q);
-    const booking = bookingOf(f, p, q, price, fee, this.usdPegged, into?.booking);
-    let markValue = q * f.unitUsd;
-    if (f.kind === 'future' || f.kind === 'perpetual') {
-      this.engine.table.positionValueInto(f.i, q, p.entryPrice, this.pv);
-      markValue = this.pv[0];
-    }
-    const gain = markValue - booking.cashUsd;
     // one object of one shape per candidate: its figures are set by candidate()
-    if (!into) return { k, q, price, fee, gain, notional, booking, r: this.cur, account: null };
-    into.k = k;
-    into.q = q;
-    into.price = price;
-    into.fee = fee;
-    into.gain = gain;
-    into.notional = notional;
-    into.r = this.cur;
-    into.account = null;
-    return into;
+    const c = into ?? { k, q, price: 0, fee: 0, gain: 0, notional: 0, booking: { cash: 0, currency: '', cashUsd: 0, feeUnits: 0 }, r: this.cur, account: null };
+    c.k = k;
+    c.q = q;
+    c.r = this.cur;
+    c.account = null;
+    tradeTermsInto(this.engine.table, this.mech, this.facts[k], p, q, cum[this.uid[k]], this.usdPegged, this.pv, c);
+    return c;
   }
 
   /** remaining[k] after removing q (in place; a rest below 1e-12 of the original size is 0). */

@@ -30,7 +30,7 @@ import { jobModuleUrl, type JobTask } from '../runner/book/pool.js';
 import { accountOf, deltaQty, notionalUsd, positionFacts } from './execution.js';
 import { loadMechanism, type Mechanism } from './mechanism.js';
 import { hashed, hashedAs } from './paths.js';
-import { planLiquidation, planTrail, type LiquidationPlan } from './plan.js';
+import { isTrade, planLiquidation, planTrail, type LiquidationPlan } from './plan.js';
 import { CloseTrail } from './plan-trail.js';
 import { PlanWriter, readPlans, type FlowEntry, type WirePlan, type WirePlans } from './plan-wire.js';
 
@@ -54,7 +54,7 @@ const trail = new CloseTrail();
 export function roundPlan(engine: MarginEngine, a: AccountInput, mechanism: Mechanism, prior: Readonly<Record<string, number>>, securityModuleBalance?: number): RoundPlan | null {
   if (nothingToClose(a, mechanism)) return null;
   const opts = { mechanism, priorNotional: prior as Record<string, number>, securityModuleBalance, validated: true };
-  if (!planTrail(engine, a, opts, trail)) return auctionRoundPlan(engine, a, planLiquidation(engine, a, opts));
+  if (!planTrail(engine, a, opts, trail)) return stepsRoundPlan(engine, a, planLiquidation(engine, a, opts));
   const n = trail.n;
   if (n === 0) return null;
   const account = accountOf(a, trail.remaining, trail.collateral!, trail.own ?? undefined);
@@ -91,10 +91,11 @@ function feesOf(mechanism: Mechanism, P: number): Float64Array | null {
 /**
  * A fixed-price plan of an account with no position closes nothing (it closes positions, never
  * converts balances): not planned — a simulation round meets such accounts at every step while a
- * debt in their balances keeps them below MM (docs/liquidation.md, *What is left*).
+ * debt in their balances keeps them below MM (docs/liquidation.md, *What is left*) — unless the
+ * mechanism hedges (plan-hedge.ts: a coin debt's delta hedged in the perpetual).
  */
 function nothingToClose(a: AccountInput, mechanism: Mechanism): boolean {
-  return a.positions.length === 0 && mechanism.mechanism !== 'dutch-auction';
+  return a.positions.length === 0 && mechanism.mechanism !== 'dutch-auction' && !mechanism.plan.hedge;
 }
 
 /** The trail's step j as the liquidators' flow: the closed position's underlying, the notional, the coin delta the liquidator takes (it sells what the account was long). */
@@ -106,15 +107,23 @@ function flowEntry(engine: MarginEngine, j: number, out: FlowEntry): void {
 }
 
 /**
- * A Dutch auction's round plan: its bidders' flow, from the steps of its plan. A bid takes its
- * percent of what is left of each position it auctions (every position, or an isolated account's
- * one: the step's `position`), after the auctions before it.
+ * The round plan of a plan with step objects (a Dutch auction's, a hedging plan's): its flow from
+ * its steps. A close or hedge step's is its trade's (flowEntry's: the trade's underlying, notional
+ * and coin delta). A bid takes its percent of what is left of each position it auctions (every
+ * position, or an isolated account's one: the step's `position`), after the auctions before it.
  */
-function auctionRoundPlan(engine: MarginEngine, a: AccountInput, plan: LiquidationPlan): RoundPlan | null {
+function stepsRoundPlan(engine: MarginEngine, a: AccountInput, plan: LiquidationPlan): RoundPlan | null {
   if (plan.steps.length === 0) return null;
   const out: RoundPlan = { totals: plan.totals, account: plan.after.account, flowU: [], flowNotional: [], flowCoin: [], fees: null };
   const left = a.positions.map((p) => p.size);
   for (const s of plan.steps) {
+    if (isTrade(s)) {
+      const f = positionFacts(engine.table, { instrument: s.instrument, size: s.size }, s.position);
+      out.flowU.push(f.underlying);
+      out.flowNotional.push(s.notionalUsd);
+      out.flowCoin.push(-deltaQty(engine.table, f, -s.size));
+      continue;
+    }
     if (s.type !== 'auction-bid' || !(s.percent > 0)) continue;
     a.positions.forEach((p, j) => {
       if (s.position !== undefined && s.position !== j) return;
@@ -224,7 +233,7 @@ export async function planRound(
   fundBalance: (k: number) => number,
   take: (k: number, plan: RoundPlan | null) => void,
 ): Promise<void> {
-  const spec = pool && mechanism.mechanism !== 'dutch-auction' ? marketSpec(market) : null;
+  const spec = pool && mechanism.mechanism !== 'dutch-auction' && !mechanism.plan.hedge ? marketSpec(market) : null;
   if (!spec) {
     // one after the other: each plan taken before the next is made (Lyra's security module balance is read at each plan's turn);
     // the instruments' scenario values copied from the book's matrix (the book is on this round's market: its tick priced them)
@@ -342,7 +351,7 @@ export default function planChunk(input: PlanChunkInput): PlanChunkOutput {
     const mech = remember(mechanisms, JSON.stringify(input.mechanism), () => loadMechanism(input.mechanism));
     const accounts = JSON.parse(input.accounts) as AccountInput[];
     const out = new PlanWriter();
-    for (const a of accounts) if (!writePlan(round.engine, a, mech, input.prior, out)) throw new OptmarginError(ErrorCodes.INTERNAL, `a pool's plan chunk was given the Dutch-auction mechanism ${mech.id}`);
+    for (const a of accounts) if (!writePlan(round.engine, a, mech, input.prior, out)) throw new OptmarginError(ErrorCodes.INTERNAL, `a pool's plan chunk was given a mechanism it does not plan (a Dutch auction or a hedge): ${mech.id}`);
     return { plans: out.done() };
   } catch (e) {
     if (!(e instanceof OptmarginError)) throw e;

@@ -31,10 +31,11 @@ import type { AccountInput } from '../measures/types.js';
 import { auctionPlan } from './auction-plan.js';
 import type { LiquidationPlan, PlanOptions } from './plan-core.js';
 
-export { figuresOk, finishPlan, gapOf, marginOk, type AuctionBidStep, type CloseStep, type LiquidationPlan, type PlanOptions, type PlanStep } from './plan-core.js';
+export { figuresOk, finishPlan, gapOf, isTrade, marginOk, type AuctionBidStep, type CloseStep, type LiquidationPlan, type PlanOptions, type PlanStep } from './plan-core.js';
 import { loadMechanism, type Mechanism, type PlanSpec } from './mechanism.js';
 import { FixedPricePlanner } from './plan-fixed.js';
 import { IsolatedPlanner } from './plan-isolated.js';
+import { hedgedPlan } from './plan-hedge.js';
 import type { CloseTrail } from './plan-trail.js';
 
 export function planLiquidation(engine: MarginEngine, accountIn: AccountInput | unknown, opts: PlanOptions = {}): LiquidationPlan {
@@ -42,17 +43,21 @@ export function planLiquidation(engine: MarginEngine, accountIn: AccountInput | 
   const { mech, spec } = planSetup(opts);
   if (mech.mechanism === 'dutch-auction') return auctionPlan(engine, account, mech, spec, opts.auctionTime ?? 0, opts.securityModuleBalance);
   if (account.mode === 'isolated') return new IsolatedPlanner(engine, account, mech, spec, opts.priorNotional).run();
-  return new FixedPricePlanner(engine, account, mech, spec, opts.priorNotional, null).run();
+  const plan = new FixedPricePlanner(engine, account, mech, spec, opts.priorNotional, null).run();
+  if (plan.restored || !spec.hedge) return plan;
+  // Deribit's portfolio-margin fallback: hedges in the perpetual, then closes again (plan-hedge.ts)
+  return hedgedPlan(engine, account, mech, spec, opts.priorNotional, plan, (a, prior) => new FixedPricePlanner(engine, a, mech, spec, prior, null).run());
 }
 
 /**
  * A fixed-price plan of a validated account with its close steps written into `trail` (no step
  * objects: what a simulation round books, plan-round.ts) — the same steps as planLiquidation's.
- * False, with nothing planned, when the mechanism is a Dutch auction (planLiquidation plans it).
+ * False, with nothing planned, when the mechanism is a Dutch auction or hedges (planLiquidation
+ * plans it: a hedge opens a position the trail's remaining sizes have no room for).
  */
 export function planTrail(engine: MarginEngine, account: AccountInput, opts: PlanOptions, trail: CloseTrail): boolean {
   const { mech, spec } = planSetup(opts);
-  if (mech.mechanism === 'dutch-auction') return false;
+  if (mech.mechanism === 'dutch-auction' || spec.hedge) return false;
   if (account.mode === 'isolated') new IsolatedPlanner(engine, account, mech, spec, opts.priorNotional).runTrail(trail);
   else new FixedPricePlanner(engine, account, mech, spec, opts.priorNotional, trail).runTrail();
   return true;

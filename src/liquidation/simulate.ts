@@ -238,7 +238,9 @@ export class Simulation {
         const f = positionFacts(engine.table, p, j);
         us.add(f.underlying);
         g += notionalUsd(f, p.size);
+        coinsOf(this.market, p.collateral, us);
       });
+      coinsOf(this.market, a.collateral, us);
       gross += g;
     }
     return { accounts: accounts.length, accountsFailed: failed, equity: this.totalEquity, initialMargin: im, maintenanceMargin: mm, grossNotionalUsd: gross, imPerNotional: gross > 0 ? im / gross : 0, liquidatable: liq };
@@ -460,6 +462,11 @@ export class Simulation {
     this.refreshAll([k]);
     if (plan.totals.socialised > 0) this.shortfall.addPrinted(k, plan.totals.socialised);
   }
+}
+
+/** The coins among balances `b` (the market's underlyings a balance is held in: a move in one changes the account's equity) into `us`. */
+function coinsOf(market: MarginMarket, b: Record<string, number> | undefined, us: Set<string>): void {
+  for (const c of Object.keys(b ?? {})) if (market.hasUnderlying(c)) us.add(c);
 }
 
 /** No account changed (a tick that moved nothing). */
