@@ -28,7 +28,7 @@ import { hashed } from './paths.js';
 import { poolOf } from './fund-pools.js';
 import { allocateAdl, socialiseLoss } from './shortfall.js';
 import { closedLegs, HoldingsCollector, ownPosition, shrinkHolding, type ClosedLeg, type Holding } from './adl-positions.js';
-import type { CurrencyLedger, ShortfallTotals } from './ledger.js';
+import type { CurrencyLedger, CurrencyStep, ShortfallTotals } from './ledger.js';
 
 export type { ShortfallTotals } from './ledger.js';
 
@@ -54,7 +54,7 @@ export class ShortfallBook {
   private readonly adl: boolean;
   /**
    * accounts whose loss others paid in the step (a deficit added here, an insolvent auction's
-   * payout: paidOut), never the step's winners: a cover or a payout is no profit
+   * payout), never the step's winners: a cover or a payout is no profit
    */
   private readonly paidFor = new Set<number>();
   /** the settle's engine on the book's market (the legs' notionals, ADL's holdings and fills), made when first needed */
@@ -97,14 +97,24 @@ export class ShortfallBook {
     this.paidFor.clear();
   }
 
-  /** Account k's insolvent auction was paid for by the security module or socialised (not a deficit of its own: add). */
-  paidOut(k: number): void {
+  /**
+   * Account k's insolvent auctions' payout to their bidders (plan totals, USD; its currency at
+   * `usd`): the account's bad debt, no account pays it — the security module's part covered by
+   * the fund (Lyra's module is the fund), the socialised part printed (Lyra prints it; here the
+   * winners are charged at the settle). The account is bankrupt (counted here unless its deficit
+   * was added: `counted`) and its loss was paid by others (never one of the step's winners).
+   */
+  payout(k: number, totals: RoundPlan['totals'], rc: CurrencyStep, usd: number, counted: boolean): void {
+    const sm = totals.securityModulePaid;
+    const printed = totals.socialised;
+    if (!(sm + printed > 0)) return;
+    const c = this.ledger.of[k];
+    if (sm > 0) this.ledger.funds[c].cover(sm);
+    rc.badDebt += (sm + printed) / usd;
+    rc.insuranceCovered += sm / usd;
+    this.printedOwed[c] += printed;
+    if (!counted) rc.bankrupt++;
     this.paidFor.add(k);
-  }
-
-  /** Cash an auction paid to an insolvent bidder beyond the security module (Lyra prints it; here winners are charged). */
-  addPrinted(k: number, amount: number): void {
-    this.printedOwed[this.ledger.of[k]] += amount;
   }
 
   /**

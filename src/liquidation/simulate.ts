@@ -345,13 +345,9 @@ export class Simulation {
         // nothing (no position left, or no step improves it) — and an isolated plan's, which the account was never charged (plan-isolated.ts)
         const pre = plan ? plan.totals.isolatedDeficit / this.ledger.price(this.ledger.of[k], this.market) : 0;
         const deficit = pre + Math.max(-this.eq[k], 0);
-        const payout = plan ? plan.totals.securityModulePaid + plan.totals.socialised : 0;
         if (deficit > 0) this.shortfall.add(k, deficit, plan, pre);
-        else if (payout > 0) {
-          // an insolvent auction left no deficit: the account is bankrupt all the same (its payout is its bad debt: liquidate)
-          recs[this.ledger.of[k]].bankrupt++;
-          this.shortfall.paidOut(k);
-        }
+        // an insolvent auction's payout is the account's bad debt (bankrupt: counted with its deficit, if any)
+        if (plan) this.shortfall.payout(k, plan.totals, recs[this.ledger.of[k]], this.ledger.price(this.ledger.of[k], this.market), deficit > 0);
         r.stages.bookMs += performance.now() - tk;
       });
       const tb = performance.now();
@@ -435,7 +431,6 @@ export class Simulation {
   /** Books account k's plan (planned on the round's market, impact priced on the step's earlier rounds): its notional adds to `cum`, its net delta to `flow`. */
   private liquidate(k: number, plan: RoundPlan, cum: Record<string, number>, flow: Map<string, number>, r: StepReport, rc: CurrencyStep): void {
     const c = this.ledger.of[k];
-    const fund = this.ledger.funds[c];
     r.liquidated++;
     r.liquidatedAccounts.push(k);
     r.volumeUsd += plan.totals.closedNotionalUsd;
@@ -447,11 +442,6 @@ export class Simulation {
     rc.liquidatorGain += plan.totals.liquidatorGain / usd;
     this.ledger.liquidators[c] += plan.totals.liquidatorGain / usd;
     this.ledger.depositFees(c, plan.totals.fees, plan.fees, plan.fees ? this.book.account(k, true) : null, usd);
-    // a Dutch auction's insolvent bidders are paid by the security module (= the fund) and by socialisation (USD books only: ledgerOf):
-    // what they are paid is the account's bad debt (no account pays it), the module's part covered by the fund
-    if (plan.totals.securityModulePaid > 0) fund.cover(plan.totals.securityModulePaid);
-    rc.badDebt += (plan.totals.securityModulePaid + plan.totals.socialised) / usd;
-    rc.insuranceCovered += plan.totals.securityModulePaid / usd;
     for (let j = 0; j < plan.flowU.length; j++) {
       const u = plan.flowU[j];
       cum[u] = (cum[u] ?? 0) + plan.flowNotional[j];
@@ -460,7 +450,6 @@ export class Simulation {
     this.shortfall.planned(k, plan);
     this.book.replaceValid(k, plan.account);
     this.refreshAll([k]);
-    if (plan.totals.socialised > 0) this.shortfall.addPrinted(k, plan.totals.socialised);
   }
 }
 
