@@ -69,7 +69,8 @@ export function hedgedPlan(engine: MarginEngine, input: AccountInput, mech: Fixe
   let r = figuresOk(engine, account);
   let restored = first.restored;
   const limit = 2 * Math.max(1, accountDeltas(engine, account).size) * Math.ceil(1 / spec.stepFraction);
-  for (let hedges = 0; !restored && hedges < limit; hedges++) {
+  let hedges = 0;
+  for (; !restored && hedges < limit; hedges++) {
     const hedge = bestHedge(engine, mech, spec, account, r, w);
     if (!hedge) break;
     account = takeHedge(spec, w, hedge);
@@ -86,7 +87,7 @@ export function hedgedPlan(engine: MarginEngine, input: AccountInput, mech: Fixe
     restored = pass.restored;
   }
   w.steps.forEach((s, j) => (s.step = j + 1));
-  const reason = restored ? 'target restored' : 'no closing or hedging step improves the target';
+  const reason = restored ? 'target restored' : hedges === limit ? `the hedge step limit (${limit}) reached` : 'no closing or hedging step improves the target';
   return finishPlan(engine, input, mech, spec, first.before, first.before.gap, w.steps, restored, reason, account, r);
 }
 
