@@ -27,6 +27,9 @@ import { bookInto, deltaQty, positionFacts, tradeTermsInto, type PositionFacts, 
 import { figuresOk, finishPlan, gapOf, improves, type CloseStep, type LiquidationPlan } from './plan-core.js';
 import type { FixedPriceMechanism, PlanSpec } from './mechanism.js';
 
+/** A futures position's value (tradeTermsInto's scratch). */
+const pv = new Float64Array(2);
+
 /** The least delta hedged, as a fraction of a hedge step (what is left below it is left unhedged: each hedge's fee adds a little). */
 const MIN_STEP = 0.01;
 
@@ -62,7 +65,7 @@ interface Walk {
  * underlying's delta hedged twice over in steps) is reached.
  */
 export function hedgedPlan(engine: MarginEngine, input: AccountInput, mech: FixedPriceMechanism, spec: PlanSpec, prior: Record<string, number> | undefined, first: LiquidationPlan, closes: ClosePass): LiquidationPlan {
-  const w: Walk = { n: input.positions.length, steps: [...(first.steps as CloseStep[])], origin: [], perps: [], delta0: new Map(), cum: { ...(prior ?? {}) } };
+  const w: Walk = { n: input.positions.length, steps: (first.steps as CloseStep[]).map((x) => ({ ...x })), origin: [], perps: [], delta0: new Map(), cum: { ...(prior ?? {}) } };
   addNotional(engine, w, w.steps);
   w.origin = survivors(input, w.steps, input.positions.map((_, k) => k));
   let account = first.after.account;
@@ -160,7 +163,7 @@ function hedgeCandidate(engine: MarginEngine, mech: FixedPriceMechanism, spec: P
   if (!Number.isFinite(h) || h === 0) return null;
   const at = { instrument: f.instrument, size: h, entryPrice: f.forward };
   // the liquidator takes −h: the other side of the account's trade
-  const terms = tradeTermsInto(engine.table, mech, f, at, -h, w.cum[u] ?? 0, engine.model.params.collateral.usdPegged, new Float64Array(2), { notional: 0, price: 0, fee: 0, gain: 0, booking: { cash: 0, currency: '', cashUsd: 0, feeUnits: 0 } });
+  const terms = tradeTermsInto(engine.table, mech, f, at, -h, w.cum[u] ?? 0, engine.model.params.collateral.usdPegged, pv, { notional: 0, price: 0, fee: 0, gain: 0, booking: { cash: 0, currency: '', cashUsd: 0, feeUnits: 0 } });
   const collateral = { ...a.collateral };
   bookInto(collateral, terms.booking);
   // the plan's hedge position in this perpetual (entered at the same forward: the plan's market), unless none is open
