@@ -20,6 +20,7 @@ import { ingestBook, ingestBookParts } from '../src/io/ingest.js';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
 import { MarginEngine } from '../src/runner/account/runner.js';
 import { BookEngine } from '../src/runner/book/runner.js';
+import { OBJECT_CHUNK } from '../src/runner/book/load.js';
 
 const MODEL = 'deribit-pm-2024.1';
 const dir = mkdtempSync(join(tmpdir(), 'optmargin-colres-'));
@@ -125,6 +126,45 @@ describe('resolve from columns', () => {
       else expect(errors).toBeGreaterThan(13 + 50);
     });
   }
+
+  test(`a load of objects resolved in chunks of ${OBJECT_CHUNK} accounts: hostile accounts on both sides of a chunk's edge get the account runner's errors, every other account its figures, and its columns loaded in one chunk the same bytes`, async () => {
+    const { accounts } = generateBook({ accounts: 2 * OBJECT_CHUNK + 10, seed: 4, market: markets.full });
+    const raw: unknown[] = [...accounts];
+    const bad = hostile(accounts);
+    // the same bad name last in the first chunk and first in the second (its failed lookup memoized per chunk), an account
+    // that does not validate early in the second (the accounts after it in its chunk), more at the second edge
+    raw.splice(OBJECT_CHUNK - 1, 0, bad[0]);
+    raw.splice(OBJECT_CHUNK, 0, bad[1], bad[9], bad[5]);
+    raw.splice(2 * OBJECT_CHUNK - 1, 0, bad[4], bad[6]);
+    const b = BookEngine.create({ market: markets.full, model: MODEL, threads: 1 });
+    try {
+      const report = b.load(raw);
+      await b.recompute();
+      const ref = new MarginEngine({ market: markets.full, model: MODEL });
+      let errors = 0;
+      for (let k = 0; k < raw.length; k++) {
+        const r = ref.margin(raw[k]);
+        const g = b.result(k);
+        expect(g.ok, `account ${k}`).toBe(r.ok);
+        if (!r.ok || !g.ok) {
+          errors++;
+          expect(g.ok ? null : g.error, `account ${k}`).toEqual(r.ok ? null : r.error);
+          continue;
+        }
+        for (const f of ['equity', 'initialMargin', 'maintenanceMargin', 'collateralValue', 'health'] as const) expect(g[f], `account ${k} ${f}`).toBe(r[f]);
+      }
+      expect(errors).toBe(6);
+      expect(report.accounts).toBe(raw.length);
+      expect(report.singleAccounts).toBe(6);
+      // the book's columns in one chunk (the file's path): the same bytes
+      const jsonl = join(dir, 'edges.jsonl');
+      writeFileSync(jsonl, raw.map((a) => JSON.stringify(a)).join('\n') + '\n');
+      const whole = await results('full', 1, async (e) => e.loadColumns((await ingestBook(jsonl, { threads: 1 })).columns));
+      expect(JSON.stringify(b.results())).toBe(whole);
+    } finally {
+      await b.close();
+    }
+  });
 
   test('a columnar account naming a currency twice is resolved as its object holds it (the last amount)', async () => {
     const b = new ColumnsBuilder();

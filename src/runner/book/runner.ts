@@ -27,7 +27,7 @@ import { InvalidEntry } from './types.js';
 import type { BookColumns } from '../../instruments/columns.js';
 import { ColumnParts } from '../../instruments/column-parts.js';
 import { admitRaw, inputOf, invalidResult } from './inputs.js';
-import { LoadSession, Path, type ColumnsLoader } from './load.js';
+import { LoadSession, OBJECT_CHUNK, Path, type ColumnsLoader } from './load.js';
 import { MarginEngine } from '../account/runner.js';
 import { sharedI32, sharedReduceArrays } from './arrays.js';
 import { mergeAscending, ownedCopy, tickUpdate } from './update.js';
@@ -157,9 +157,11 @@ export class BookEngine implements ScheduledBook {
     this.cols = null;
     const n = accounts.length;
     const s = this.beginLoad();
+    const chunk: (AccountInput | null)[] = [];
     for (let k = 0; k < n; k++) {
       if (onProgress && (k & 8191) === 0) onProgress(k, n);
-      s.admit(admitRaw(accounts[k], k, this.ids, this.inputs, this.modes, typeof firstIndex === 'number' ? firstIndex : firstIndex[k] - k));
+      chunk.push(admitRaw(accounts[k], k, this.ids, this.inputs, this.modes, typeof firstIndex === 'number' ? firstIndex : firstIndex[k] - k));
+      if (chunk.length === OBJECT_CHUNK || k === n - 1) s.admitObjects(chunk.splice(0)); // resolved a chunk at a time (load.ts)
     }
     return this.endLoad(s);
   }
