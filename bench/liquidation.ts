@@ -11,7 +11,8 @@
  * liquidations, BTC falling 3 % more at each step (target ≤ 100 ms on 100,000 accounts); a
  * random-walk path (target: 1,000 steps ≤ 2 min) — 100 steps on 100,000 accounts by default
  * (--quick: 20 on 10,000), the 1,000-step time extrapolated and labelled as such; with --long,
- * the 1,000 steps on 100,000 accounts measured.
+ * the 1,000 steps on 100,000 accounts measured. Last, the user's command file to summary
+ * (bench/simulate-cli.ts).
  */
 import { cpus, loadavg } from 'node:os';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
@@ -27,6 +28,7 @@ import { Simulation, type StepReport } from '../src/liquidation/simulate.js';
 import { shocksPath } from '../src/liquidation/paths.js';
 import type { AccountInput } from '../src/measures/types.js';
 import type { Section } from './lib.js';
+import { simulateCommandLine } from './simulate-cli.js';
 import type { SectionContext } from './sections.js';
 
 type Market = ReturnType<typeof resolveMarket>;
@@ -240,5 +242,6 @@ export async function liquidationSection(ctx: SectionContext): Promise<Section> 
   const lines = planLines(market, accounts.slice(0, 20_000));
   lines.push(...(await stepLines(market, accounts, pmeSubset(market, accounts, ctx.quick ? 500 : 2_000))));
   lines.push(...(await pathLines(market, accounts, ctx.long ? 1000 : ctx.quick ? 20 : 100)));
+  lines.push(...simulateCommandLine(nAcc));
   return { title: 'Liquidation (plan, simulation step, long path)', lines };
 }

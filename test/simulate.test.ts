@@ -194,6 +194,25 @@ describe('optmargin simulate --out: the same bytes for the same inputs, whatever
     expect(timed[0].ms).toBeGreaterThan(0);
     expect(timed[0].stages.tickMs).toBeGreaterThan(0);
     expect((await run('1', 'c.csv', true)).split('\n')[0]).toMatch(/,residual,ms,spot,impact$/);
+    // the --json summary: the command's stages only with --timings (without, the same bytes run after run), and its stderr line
+    const summary = async (timings: boolean): Promise<{ text: string; log: string }> => {
+      let text = '';
+      let log = '';
+      await runSimulateCommand('gen:300:5', { path: `shocks:${path}`, liquidation: 'okx-tiered-adl', insuranceFund: '0', json: true, quiet: true, timings }, (x) => (text += x), (x) => (log += x));
+      return { text, log };
+    };
+    const plain = await summary(false);
+    expect((await summary(false)).text).toBe(plain.text);
+    expect(JSON.parse(plain.text).timings).toBeUndefined();
+    expect(plain.log).toBe('');
+    const withTimings = await summary(true);
+    const t = JSON.parse(withTimings.text).timings;
+    expect(Object.keys(t.stages)).toEqual(['read', 'load', 'recompute', 'summary', 'steps', 'write']);
+    for (const ms of Object.values(t.stages) as number[]) expect(ms).toBeGreaterThanOrEqual(0);
+    expect(t.stages.steps).toBe(t.runs[0].stepsMs);
+    expect(t.stages.load).toBe(t.runs[0].loadMs);
+    expect(t.ms).toBeGreaterThanOrEqual((Object.values(t.stages) as number[]).reduce((a, b) => a + b, 0));
+    expect(withTimings.log).toMatch(/^simulate: \d+ ms {2}stages: read \d+ ms \(\d+%\), load .*, steps \d+ ms \(\d+%\), write \d+ ms \(\d+%\)\n$/);
   }, 120_000);
 });
 

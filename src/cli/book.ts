@@ -20,7 +20,7 @@ import { ingestBook, ingestBookParts } from '../io/ingest.js';
 import { ResultsStreamWriter, Summarizer } from '../io/results-stream.js';
 import { generateAccounts } from '../io/gen-book.js';
 import { firstIndices, formatOf, type BookAccountResult, type BookSummary, type ResultFormat, type ResultsDocument } from '../io/results.js';
-import { ExitCode, intOption, warn } from './io.js';
+import { cpuOfProcess, ExitCode, formatShares, intOption, warn } from './io.js';
 import { distributedBook } from './cluster.js';
 import { modelFrom } from './risk-args.js';
 import { DEFAULT_BOOK_MODEL } from '../measures/presets.js';
@@ -129,9 +129,7 @@ export interface BookStages {
 }
 
 export function formatStages(st: BookStages): string {
-  const total = st.read + st.parse + st.resolve + st.recompute + st.write;
-  const pct = (x: number): string => `${((100 * x) / Math.max(total, 1e-9)).toFixed(0)}%`;
-  return `read ${st.read.toFixed(0)} ms (${pct(st.read)}), parse+validate ${st.parse.toFixed(0)} ms (${pct(st.parse)}), resolve ${st.resolve.toFixed(0)} ms (${pct(st.resolve)}), recompute ${st.recompute.toFixed(0)} ms (${pct(st.recompute)}), write ${st.write.toFixed(0)} ms (${pct(st.write)})`;
+  return formatShares([['read', st.read], ['parse+validate', st.parse], ['resolve', st.resolve], ['recompute', st.recompute], ['write', st.write]]);
 }
 
 /** The command's work, callable from tests. Returns the summary. */
@@ -300,12 +298,6 @@ export async function finishBook(
   const log = opts.log ?? (opts.timings || process.stderr.isTTY === true ? (x: string) => void process.stderr.write(x) : null);
   log?.(formatTimings(ms, throughput) + `  stages: ${formatStages(stages)}\n`);
   return summary;
-}
-
-/** CPU time of the whole process so far, every thread (user, system; ms): what a run costs beyond its wall time. */
-function cpuOfProcess(): { userMs: number; systemMs: number } {
-  const u = process.cpuUsage();
-  return { userMs: u.user / 1000, systemMs: u.system / 1000 };
 }
 
 export interface GenBookCommandOptions {

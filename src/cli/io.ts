@@ -106,3 +106,15 @@ export function intOption(name: string, v: unknown, min: number, max: number): n
   }
   return n;
 }
+
+/** Stages as "label ms (share%)", comma-separated, each share of the stages' sum: a command's timing line (book, simulate). */
+export function formatShares(stages: readonly (readonly [string, number])[]): string {
+  const total = stages.reduce((t, [, ms]) => t + ms, 0);
+  return stages.map(([label, ms]) => `${label} ${ms.toFixed(0)} ms (${((100 * ms) / Math.max(total, 1e-9)).toFixed(0)}%)`).join(', ');
+}
+
+/** CPU time of the whole process so far, every thread (user, system; ms): what a run costs beyond its wall time. */
+export function cpuOfProcess(): { userMs: number; systemMs: number } {
+  const u = process.cpuUsage();
+  return { userMs: u.user / 1000, systemMs: u.system / 1000 };
+}

@@ -23,7 +23,7 @@ import { historyPath, shocksPath, snapshotsPath, type SimPath } from '../liquida
 import { Simulation, type BookSummaryBefore, type StepReport } from '../liquidation/simulate.js';
 import { loadMechanism } from '../liquidation/mechanism.js';
 import { parseHistoryArg } from '../risk/history.js';
-import { readInputBytes } from './io.js';
+import { cpuOfProcess, formatShares, readInputBytes } from './io.js';
 import { intOption } from './book.js';
 import { DEFAULT_BOOK_MODEL } from '../measures/presets.js';
 
@@ -156,11 +156,29 @@ function csvOf(runs: ModelRun[], timings: boolean): string {
   return lines.join('\n') + '\n';
 }
 
+/** One run's wall ms: its simulation's start-up (Simulation.startup: load, first margin, summary) and its steps. */
+export interface RunTimings {
+  model: string;
+  mechanism: string;
+  loadMs: number;
+  recomputeMs: number;
+  summaryMs: number;
+  stepsMs: number;
+}
+
+/** The command's stages (wall ms): read (the path's markets, the book read and parsed), the runs' start-ups and steps summed, write (--out). */
+function commandStages(readMs: number, runs: readonly RunTimings[], writeMs: number): [string, number][] {
+  const sum = (f: (r: RunTimings) => number): number => runs.reduce((t, r) => t + f(r), 0);
+  return [['read', readMs], ['load', sum((r) => r.loadMs)], ['recompute', sum((r) => r.recomputeMs)], ['summary', sum((r) => r.summaryMs)], ['steps', sum((r) => r.stepsMs)], ['write', writeMs]];
+}
+
 export async function runSimulateCommand(book: string, opts: SimulateCommandOptions, write: (s: string) => void = (s) => process.stdout.write(s), log: (s: string) => void = (s) => process.stderr.write(s)): Promise<ModelRun[]> {
+  const t0 = performance.now();
   if (!opts.path) throw new OptmarginError(ErrorCodes.INVALID_OPTION, '--path is required');
   const base = () => resolveMarket(opts.market ? loadMarket(opts.market) : defaultMarket());
   const path = parsePathArg(opts.path, base);
   const accounts = loadBook(book, path);
+  const readMs = performance.now() - t0;
   const models = listOption('model', opts.model ?? DEFAULT_BOOK_MODEL);
   const mechanisms = listOption('liquidation', opts.liquidation ?? 'deribit-incremental');
   // every mechanism loaded before the first run: an unknown one fails at once, not after the runs before it
@@ -173,11 +191,13 @@ export async function runSimulateCommand(book: string, opts: SimulateCommandOpti
   if (impactTolerance !== undefined && !(impactTolerance >= 0)) throw new OptmarginError(ErrorCodes.INVALID_OPTION, `--impact-tolerance must be a number >= 0, got ${JSON.stringify(opts.impactTolerance)}`);
   const start = path.kind === 'snapshots' ? path.steps[0].market : base();
   const runs: ModelRun[] = [];
+  const timed: RunTimings[] = [];
   for (const model of models) {
     for (const mechanism of mechanisms) {
       const name = mechanisms.length > 1 ? `${model} / ${mechanism}` : model;
       const sim = await Simulation.create({ accounts, market: start, model, mechanism, threads, insuranceFundUsd: fund, maxRounds, impactTolerance });
       const steps: StepReport[] = [];
+      const ts = performance.now();
       try {
         for (const st of path.steps) {
           const r = await sim.step(st.market, st.label, st.dailyVol);
@@ -187,13 +207,21 @@ export async function runSimulateCommand(book: string, opts: SimulateCommandOpti
       } finally {
         await sim.close();
       }
+      timed.push({ model, mechanism, ...sim.startup, stepsMs: performance.now() - ts });
       runs.push({ model, mechanism, before: sim.before, steps, totals: totalsOf(steps) });
     }
   }
   const timings = opts.timings === true;
   const head = { path: { kind: path.kind, source: path.source }, mechanism: mechanisms.join(',') };
+  const tw = performance.now();
   if (opts.out) writeFileAtomic(opts.out, opts.out.endsWith('.csv') ? csvOf(runs, timings) : JSON.stringify({ ...head, runs: runsOut(runs, timings) }, null, 1) + '\n');
-  write(opts.json ? JSON.stringify({ ...head, runs: runs.map((r) => ({ model: r.model, mechanism: r.mechanism, before: r.before, totals: r.totals })) }, null, 2) + '\n' : formatRuns(runs, path, mechanisms));
+  const stages = commandStages(readMs, timed, performance.now() - tw);
+  const ms = performance.now() - t0;
+  // wall-clock figures differ from run to run: in the --json summary only with --timings (the same inputs give the same bytes)
+  const timing = timings ? { timings: { ms, stages: Object.fromEntries(stages), runs: timed, memory: { peakRssMB: (process.resourceUsage().maxRSS * 1024) / 2 ** 20 }, cpu: cpuOfProcess() } } : {};
+  write(opts.json ? JSON.stringify({ ...head, runs: runs.map((r) => ({ model: r.model, mechanism: r.mechanism, before: r.before, totals: r.totals })), ...timing }, null, 2) + '\n' : formatRuns(runs, path, mechanisms));
+  // the timing line on stderr for a person watching (a terminal) or on request, as `optmargin book` prints it
+  if (timings || (!opts.quiet && process.stderr.isTTY === true)) log(`simulate: ${ms.toFixed(0)} ms  stages: ${formatShares(stages)}\n`);
   return runs;
 }
 

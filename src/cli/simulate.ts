@@ -21,7 +21,7 @@ export function registerSimulateCommand(program: Command): void {
     .option('--out <file>', 'write every step: JSON, or CSV when the name ends in .csv')
     .option('--json', 'print the summary as JSON')
     .option('--quiet', 'no progress on stderr')
-    .option('--timings', "also write each step's wall-clock figures (ms, stages) into --out (default: left out, so that the same inputs give the same bytes)")
+    .option('--timings', "also write each step's wall-clock figures (ms, stages) into --out, and the command's stages (read, load, recompute, summary, steps, write) into the --json summary and on stderr (default: left out, so that the same inputs give the same bytes; the stages line on stderr when it is a terminal)")
     .action(async (book: string, opts: SimulateCommandOptions) => {
       // the simulator and its dependencies load only when the command runs (CLI start-up stays light)
       const { runSimulateCommand } = await import('./simulate-run.js');
