@@ -21,6 +21,7 @@ import { resolveMarket } from '../market/resolved.js';
 import type { AccountInput } from '../measures/types.js';
 import { historyPath, shocksPath, snapshotsPath, type SimPath } from '../liquidation/paths.js';
 import { Simulation, type BookSummaryBefore, type StepReport } from '../liquidation/simulate.js';
+import { BookEngine } from '../runner/book/runner.js';
 import { loadMechanism } from '../liquidation/mechanism.js';
 import { parseHistoryArg } from '../risk/history.js';
 import { cpuOfProcess, formatShares, readInputBytes } from './io.js';
@@ -193,22 +194,24 @@ export async function runSimulateCommand(book: string, opts: SimulateCommandOpti
   const runs: ModelRun[] = [];
   const timed: RunTimings[] = [];
   for (const model of models) {
-    for (const mechanism of mechanisms) {
-      const name = mechanisms.length > 1 ? `${model} / ${mechanism}` : model;
-      const sim = await Simulation.create({ accounts, market: start, model, mechanism, threads, insuranceFundUsd: fund, maxRounds, impactTolerance });
-      const steps: StepReport[] = [];
-      const ts = performance.now();
-      try {
+    // one book engine per model: each mechanism's simulation loads the book into it again, on its pool and warm workers
+    const book = BookEngine.create({ market: start, model, threads });
+    try {
+      for (const mechanism of mechanisms) {
+        const name = mechanisms.length > 1 ? `${model} / ${mechanism}` : model;
+        const sim = await Simulation.create({ accounts, market: start, model: book.model, mechanism, book, insuranceFundUsd: fund, maxRounds, impactTolerance });
+        const steps: StepReport[] = [];
+        const ts = performance.now();
         for (const st of path.steps) {
           const r = await sim.step(st.market, st.label, st.dailyVol);
           steps.push(r);
           if (!opts.quiet) log(`simulate ${name}: step ${r.step}/${path.steps.length} ${st.label}: ${r.liquidated} liquidated, bad debt ${usd(r.badDebt)}, fund ${usd(r.insuranceFund)} (${r.ms.toFixed(0)} ms)\n`);
         }
-      } finally {
-        await sim.close();
+        timed.push({ model, mechanism, ...sim.startup, stepsMs: performance.now() - ts });
+        runs.push({ model, mechanism, before: sim.before, steps, totals: totalsOf(steps) });
       }
-      timed.push({ model, mechanism, ...sim.startup, stepsMs: performance.now() - ts });
-      runs.push({ model, mechanism, before: sim.before, steps, totals: totalsOf(steps) });
+    } finally {
+      await book.close();
     }
   }
   const timings = opts.timings === true;

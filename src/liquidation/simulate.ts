@@ -68,6 +68,12 @@ export interface SimulationOptions {
    * false: on the shared 2-core machine it was measured no faster (docs/liquidation.md).
    */
   poolPlans?: boolean;
+  /**
+   * A book engine of the same model to load the accounts into (BookEngine.reload: its pool and
+   * its workers' compiled code reused by simulations one after another — `optmargin simulate`'s
+   * mechanisms under one model); `threads` is then the engine's. Not closed by close(): its owner's.
+   */
+  book?: BookEngine;
 }
 
 /**
@@ -136,6 +142,7 @@ export class Simulation {
   private readonly maxRounds: number;
   private readonly compactAt: number;
   private readonly poolPlans: boolean;
+  private readonly givenBook: boolean;
   private readonly shortfall: ShortfallBook;
   private steps = 0;
   private ticks = 0; // book ticks since the step began
@@ -151,6 +158,7 @@ export class Simulation {
     this.maxRounds = opts.maxRounds ?? 5;
     this.compactAt = opts.compactDeadRows ?? 0.5;
     this.poolPlans = opts.poolPlans ?? false;
+    this.givenBook = opts.book !== undefined;
     this.tolerance = check.nonNegative('impactTolerance', opts.impactTolerance ?? 1e-3);
     this.ledger = ledger;
     const n = book.n;
@@ -174,8 +182,11 @@ export class Simulation {
     const t0 = performance.now();
     const model = typeof opts.model === 'string' ? loadModel(opts.model) : opts.model;
     const mechanism = loadMechanism(opts.mechanism);
-    const book = BookEngine.create({ market: opts.market, model, threads: opts.threads ?? 1 });
-    book.load(opts.accounts);
+    const book = opts.book ?? BookEngine.create({ market: opts.market, model, threads: opts.threads ?? 1 });
+    if (opts.book && opts.book.model.hash !== model.hash) throw new OptmarginError(ErrorCodes.INVALID_OPTION, `the book engine given margins with model ${opts.book.model.params.id} (${opts.book.model.hash}), the simulation with ${model.params.id} (${model.hash})`);
+    const release = (): Promise<void> => (opts.book ? Promise.resolve() : book.close());
+    if (opts.book) book.reload(opts.accounts, opts.market);
+    else book.load(opts.accounts);
     const t1 = performance.now();
     await book.recompute();
     // a book that does not resolve is an input error: no account is silently left out of the ledger
@@ -184,13 +195,13 @@ export class Simulation {
       if (book.figuresInto(k, fig) >= 0) continue;
       const r = book.result(k);
       if (!r.ok) {
-        await book.close();
+        await release();
         throw new OptmarginError(ErrorCodes.INVALID_INPUT, `the book does not resolve: account ${r.id} (#${k}): ${r.error.message}`, `accounts[${k}]`);
       }
     }
     const ledger = ledgerOf(book, model, mechanism, opts.insuranceFundUsd ?? mechanism.insuranceFund?.initialUsd ?? 0, opts.market);
     if (ledger instanceof OptmarginError) {
-      await book.close();
+      await release();
       throw ledger;
     }
     const t2 = performance.now();
@@ -199,8 +210,9 @@ export class Simulation {
     return sim;
   }
 
+  /** Closes the book engine (its pool) unless it was given (SimulationOptions.book). */
   async close(): Promise<void> {
-    await this.book.close();
+    if (!this.givenBook) await this.book.close();
   }
 
   /** Refreshes accounts (one bulk read of the book's figures); the change of Σ equity goes to the ledger's currencies (and to `pnl`, per currency, when given), in the order of `indices`. */

@@ -147,11 +147,10 @@ export class BookEngine implements ScheduledBook {
   }
 
   /**
-   * Validates and resolves `accounts` (raw JSON values: a malformed one gets an error result,
-   * it is never dropped). Replaces any previously loaded book. Results need a `recompute()`.
-   * `firstIndex`: the book index of accounts[0] when they are a shard of a larger book, or each
-   * account's book index (a resident book's bucket): an account without an id is reported as
-   * `#<book index>`, as in the whole-book run.
+   * Validates and resolves `accounts` (raw JSON values: a malformed one gets an error result, never
+   * dropped). Replaces any previously loaded book. Results need a `recompute()`. `firstIndex`: the book
+   * index of accounts[0] when they are a shard of a larger book, or each account's book index (a
+   * resident book's bucket): an account without an id is reported as `#<book index>`, as in the whole book.
    */
   load(accounts: readonly unknown[], onProgress?: (done: number, total: number) => void, firstIndex: number | ArrayLike<number> = 0): BookLoadReport {
     this.cols = null;
@@ -165,6 +164,9 @@ export class BookEngine implements ScheduledBook {
     }
     return this.endLoad(s);
   }
+
+  /** load() on `market`, where the book then sits (a simulation run again on this engine, its pool and warm workers: Simulation's `book`). */
+  reload(accounts: readonly unknown[], market: MarginMarket): BookLoadReport { this.market = market; this.engineOf = null; return this.load(accounts); }
 
   /** Loads a book validated into columns (io/ingest.ts, .ombook); no object per position kept. */
   loadColumns(cols: BookColumns, onProgress?: (done: number, total: number) => void): BookLoadReport {
