@@ -23,12 +23,11 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { findPackageRoot } from '../src/wasm/module.js';
-import type { Section } from './lib.js';
+import { median, type Section } from './lib.js';
 import type { SectionContext } from './sections.js';
 import { halvesEqualWhole, runHalves, writeHalves } from './book-halves.js';
 
 const cli = join(findPackageRoot(), 'dist', 'src', 'cli.js');
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const load = (): string => `load average ${loadavg().map((x) => x.toFixed(1)).join(' / ')} (1/5/15 min) on ${cpus().length} cores`;
 
 interface Run {

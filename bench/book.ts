@@ -11,10 +11,9 @@ import { defaultMarket, resolveMarket } from '../src/market/index.js';
 import { MarginEngine } from '../src/runner/account/runner.js';
 import { BookEngine, type BookLoadReport } from '../src/runner/book/runner.js';
 import { generateBook } from '../src/io/gen-book.js';
-import type { Section } from './lib.js';
+import { median, type Section } from './lib.js';
 import type { SectionContext } from './sections.js';
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mb = (b: number): string => (b / 2 ** 20).toFixed(0) + ' MB';
 
 export async function bookSection(ctx: SectionContext): Promise<Section> {

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findPackageRoot } from '../src/wasm/module.js';
-import type { Section } from './lib.js';
+import { median, type Section } from './lib.js';
 import { residentRows } from './resident.js';
 import { freePort, start, type Proc } from './procs.js';
 import type { SectionContext } from './sections.js';
@@ -26,7 +26,6 @@ async function until(what: string, ok: () => boolean, ms = 30_000): Promise<numb
   return performance.now();
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const SHARED = join(findPackageRoot(), '..', 'shared', 'data');
 
 type TimeRun = (args: string[]) => Promise<{ ms: number; stdout: string; stderr: string }>;

@@ -12,6 +12,9 @@ export interface Section {
   lines: string[];
 }
 
+/** The median of xs (the upper one of an even count), xs left as it was: every section's. */
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
 export function fmt(x: number, digits = 3): string {
   if (!Number.isFinite(x)) return String(x);
   if (x === 0) return '0';

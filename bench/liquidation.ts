@@ -27,14 +27,13 @@ import { validateAccount } from '../src/instruments/account.js';
 import { Simulation, type StepReport } from '../src/liquidation/simulate.js';
 import { shocksPath } from '../src/liquidation/paths.js';
 import type { AccountInput } from '../src/measures/types.js';
-import type { Section } from './lib.js';
+import { median, type Section } from './lib.js';
 import { simulateCommandLine } from './simulate-cli.js';
 import type { SectionContext } from './sections.js';
 
 type Market = ReturnType<typeof resolveMarket>;
 const GRID = 'deribit-pm-2024.1';
 const PME = 'deribit-pm';
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 /** CPU ms of the process (every thread: main and workers) since `from` (process.cpuUsage()). */
 const cpuMs = (from: NodeJS.CpuUsage): number => {
   const d = process.cpuUsage(from);

@@ -11,8 +11,8 @@ import type { MarginMarket } from '../src/market/margin-market.js';
 import { BookMarket } from '../src/runner/book/health.js';
 import { BookEngine } from '../src/runner/book/runner.js';
 import { ResidentBook } from '../src/cluster/resident-book.js';
+import { median } from './lib.js';
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function residentRows(url: string, accounts: number, ticks: number): Promise<string[]> {
   const snapshot = defaultMarket();

@@ -19,14 +19,13 @@ import { BookEngine } from '../src/runner/book/runner.js';
 import { generateBook } from '../src/io/gen-book.js';
 import type { AccountInput } from '../src/measures/types.js';
 import { findPackageRoot } from '../src/wasm/module.js';
-import { fmt, type Section } from './lib.js';
+import { median, fmt, type Section } from './lib.js';
 import type { SectionContext } from './sections.js';
 import { connect, encodeRequest, openLoopInChild, startCannedServer, type LoadResult } from './http-load.js';
 import { cpuMsOf } from './procs.js';
 import { marginAnswerBytes } from '../src/serve/answer-json.js';
 import { GC_OVER_MS, type GcPauses } from '../src/serve/gc-stats.js';
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** A portfolio account of 20 options (the first generated account with that many, cut to 20). */
 export function twentyOptionAccount(): AccountInput {

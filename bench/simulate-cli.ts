@@ -13,12 +13,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findPackageRoot } from '../src/wasm/module.js';
+import { formatShares } from '../src/cli/io.js';
+import { median } from './lib.js';
 
 const root = findPackageRoot();
 const cli = join(root, 'dist', 'src', 'cli.js');
 const crash = join(root, 'data', 'paths', 'crash-5-10-15.json');
 const REPS = 3;
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 interface Timed {
   wallMs: number;
@@ -49,8 +50,7 @@ export function simulateCommandLine(nAccounts: number): string[] {
     }
     const mid = [...sims].sort((a, b) => a.wallMs - b.wallMs)[Math.floor(REPS / 2)];
     const t = mid.report.timings!;
-    const total = Object.values(t.stages).reduce((a, b) => a + b, 0);
-    const shares = Object.entries(t.stages).map(([k, ms]) => `${k} ${(ms / 1000).toFixed(2)} s (${((100 * ms) / total).toFixed(0)} %)`).join(', ');
+    const shares = formatShares(Object.entries(t.stages)); // as the command's own stderr line prints them
     const spread = `${(Math.min(...sims.map((s) => s.wallMs)) / 1000).toFixed(1)}–${(Math.max(...sims.map((s) => s.wallMs)) / 1000).toFixed(1)} s`;
     const b = median(books);
     return [

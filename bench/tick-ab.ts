@@ -22,6 +22,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { findPackageRoot } from '../src/wasm/module.js';
+import { median } from './lib.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt?: string): string | undefined => {
@@ -34,7 +35,6 @@ const int = (name: string, dflt: number): number => {
   return v;
 };
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 interface RunOut {
   tick: number[];

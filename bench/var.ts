@@ -26,10 +26,9 @@ import { revalueInstruments } from '../src/risk/revalue.js';
 import type { ScenarioSet } from '../src/risk/scenario-set.js';
 import { WasmInstance, findPackageRoot } from '../src/wasm/module.js';
 import { TailKernel } from '../src/wasm/tails.js';
-import type { Section } from './lib.js';
+import { median, type Section } from './lib.js';
 import type { SectionContext } from './sections.js';
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const SHARED = join(findPackageRoot(), '..', 'shared', 'data');
 
 function scenarios(): { set: ScenarioSet; note: string } {

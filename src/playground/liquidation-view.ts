@@ -74,9 +74,11 @@ export class LiquidationPanel {
       `${p.target.buffer ? ` +${(p.target.buffer * 100).toFixed(0)} %` : ''}) · ${p.totals.steps} steps, ${usd(p.totals.closedNotionalUsd)} USD closed, fees ${usd(p.totals.fees)} USD · ${p.restored ? 'restored' : 'not restored'}: ${p.reason}`;
     const t = el('table', { class: 'grid', id: 'liq-steps' }, el('tr', {}, ...['step', 'action', 'size', 'price (instrument unit)', 'notional (USD)', 'fee (USD)', 'equity after (USD)', 'MM after (USD)'].map((h) => el('th', {}, h))));
     for (const s of p.steps.slice(0, 200)) {
-      const what = s.type === 'close' || s.type === 'hedge' ? `${s.type} ${s.instrument}` : s.type === 'auction-bid' ? `auction bid ${(s.percent * 100).toFixed(1)} %${s.position === undefined ? '' : ` of position ${s.position}`} at t=${s.t}s` : 'auction start';
-      const size = s.type === 'close' || s.type === 'hedge' ? String(+s.size.toPrecision(6)) : '';
-      const price = s.type === 'close' || s.type === 'hedge' ? String(+s.price.toPrecision(6)) : '';
+      // a trade of the account (plan-core.ts isTrade's test: this view imports the plan's types only)
+      const trade = s.type === 'close' || s.type === 'hedge' ? s : null;
+      const what = trade ? `${trade.type} ${trade.instrument}` : s.type === 'auction-bid' ? `auction bid ${(s.percent * 100).toFixed(1)} %${s.position === undefined ? '' : ` of position ${s.position}`} at t=${s.t}s` : 'auction start';
+      const size = trade ? String(+trade.size.toPrecision(6)) : '';
+      const price = trade ? String(+trade.price.toPrecision(6)) : '';
       t.append(el('tr', {}, el('td', { class: 'num' }, String(s.step)), el('td', {}, what), el('td', { class: 'num' }, size), el('td', { class: 'num' }, price), figure(s.notionalUsd), figure(s.fee), figure(s.equity), figure(s.maintenanceMargin)));
     }
     box.replaceChildren(t);
