@@ -3,8 +3,9 @@
  * shocks:data/paths/crash-5-10-15.json --threads 2` on the liquidation section's generated book
  * (gen-book seed 1) written as JSON lines, run as a child process exactly as a user types it and
  * timed from spawn to exit; each stage's share from the run's own --json --timings report (read:
- * the path's markets and the book file read and parsed; load: validation and resolve; recompute:
- * the first full margin; summary: the book before the path; steps; write). Baseline, interleaved
+ * the path's markets and the book file read and cut; parse: the wait for the workers parsing and
+ * validating it; load: the chunks resolved into the engine; recompute: the first full margin;
+ * summary: the book before the path; steps; write). Baseline, interleaved
  * in the same rounds: `optmargin book` on the same file and threads (margin only: read, parse,
  * resolve, recompute, write).
  */

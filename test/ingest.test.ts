@@ -185,7 +185,7 @@ describe('the columnar format in segments (streamed writing)', () => {
   test('a version-1 file (OMBOOKC1, one segment, no end marker) still reads', async () => {
     const c = (await ingestBook(file('v1.jsonl', accounts.map((a) => JSON.stringify(a)).join('\n')), { threads: 1 })).columns;
     const seg = Buffer.concat(encodeSegment(c));
-    const at = seg.indexOf(Buffer.from('optmargin.book-columns/2'));
+    const at = seg.indexOf(Buffer.from('optmargin.book-columns/3'));
     seg[at + 'optmargin.book-columns/'.length] = '1'.charCodeAt(0);
     const v1 = Buffer.concat([Buffer.from('OMBOOKC1'), seg]);
     expect(view(readColumns(v1, 'x'))).toEqual(view(c));
@@ -227,6 +227,53 @@ describe('the book runner loaded from columns', () => {
       const tb = b.trade(k, [{ instrument: 'BTC-PERPETUAL', size: 1000 }]);
       expect(tb.result).toEqual(ta.result);
       expect(b.account(k).positions.length).toBe(accounts[k].positions.length + 1);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test("an account's `currency` (a segregated sub-account's settlement currency) is kept by every reader and the columnar file: deribit-pm margins it as load(objects) does; a /2 segment, written without it, still reads", async () => {
+    const { BookEngine } = await import('../src/runner/book/runner.js');
+    const perp = accounts.flatMap((a) => a.positions).find((p) => p.instrument.startsWith('BTC-'))!.instrument;
+    const given = [
+      { id: 'empty-btc', mode: 'cross', currency: 'BTC', collateral: {} }, // reported in BTC (inferred: USD, all zero)
+      { id: 'eth-with-btc', mode: 'cross', currency: 'ETH', collateral: { BTC: 1 } }, // a balance in another currency: an error at collateral.BTC
+      { id: 'btc-held', mode: 'portfolio', currency: 'BTC', collateral: { BTC: 2 }, positions: [{ instrument: perp, size: -1 }] },
+      { id: 'bad-code', mode: 'cross', currency: 'btc', collateral: {} }, // invalid: the code's case
+    ];
+    const raw: unknown[] = [...accounts.slice(0, 40), ...given];
+    const jsonl = file('currency.jsonl', raw.map((a) => JSON.stringify(a)).join('\n'));
+    const base = (await ingestBook(jsonl, { threads: 1 })).columns;
+    const files = [jsonl, file('currency.json', JSON.stringify(raw)), file('currency.msgpack', encode(raw)), file('currency.ombook', bytesOf(encodeColumns(base)))];
+    const a = BookEngine.create({ market, model: 'deribit-pm', threads: 1 });
+    const b = BookEngine.create({ market, model: 'deribit-pm', threads: 1 });
+    try {
+      a.load(raw);
+      await a.recompute();
+      const want = JSON.stringify(a.results());
+      expect(a.result(40)).toMatchObject({ id: 'empty-btc', ok: true, currency: 'BTC' });
+      expect(a.result(41)).toMatchObject({ id: 'eth-with-btc', ok: false, error: { path: 'collateral.BTC' } });
+      expect(a.result(42)).toMatchObject({ id: 'btc-held', ok: true, currency: 'BTC' });
+      expect(a.result(43)).toMatchObject({ id: 'bad-code', ok: false, error: { path: 'currency' } });
+      for (const f of files) {
+        for (const threads of [1, 2]) {
+          const { columns } = await ingestBook(f, { threads, chunkBytes: 2000 });
+          expect(view(columns).accounts.slice(40, 43), `${f} ${threads}`).toEqual(given.slice(0, 3).map((x) => validateAccount(x)));
+          b.loadColumns(columns);
+          await b.recompute();
+          expect(JSON.stringify(b.results()), `${f} ${threads}`).toBe(want);
+        }
+      }
+      // a /2 segment (no settlement in its header): its accounts infer their currency
+      const seg = Buffer.concat(encodeSegment(base));
+      const at = seg.indexOf(Buffer.from('optmargin.book-columns/3'));
+      seg[at + 'optmargin.book-columns/'.length] = '2'.charCodeAt(0);
+      const end = Buffer.alloc(8);
+      end.writeUInt32LE(base.n, 4);
+      const v2 = readColumns(Buffer.concat([Buffer.from('OMBOOKC2'), seg, end]), 'v2');
+      expect(accountAt(v2, 40)).toEqual({ id: 'empty-btc', mode: 'cross', collateral: {}, positions: [] });
+      expect(view(v2).accounts.slice(0, 40)).toEqual(view(base).accounts.slice(0, 40));
     } finally {
       await a.close();
       await b.close();

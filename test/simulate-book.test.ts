@@ -4,14 +4,24 @@
  * reports, account by account after the path and summary before it, of a simulation on a new
  * engine of its own (the independent path) — after a simulation on another market, mechanism and
  * fund has edited that engine's book — on 2 threads; the engine given is the caller's to close;
- * an engine of another model is refused.
+ * an engine of another model is refused. A book given as a parsed file's columns (ColumnParts), or
+ * as an engine that read the file (accounts omitted: `optmargin simulate`'s path), simulates to
+ * the bytes of the same accounts given as objects.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateBook } from '../src/io/gen-book.js';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
 import { Simulation, type StepReport } from '../src/liquidation/simulate.js';
 import { shocksPath } from '../src/liquidation/paths.js';
 import { BookEngine } from '../src/runner/book/runner.js';
+import { MarginEngine } from '../src/runner/account/runner.js';
+import { ingestBookParts } from '../src/io/ingest.js';
+import { ColumnParts } from '../src/instruments/column-parts.js';
+import { ingestInto } from '../src/cli/book-ingest.js';
+import type { AccountInput } from '../src/measures/types.js';
 
 const market = resolveMarket(defaultMarket());
 const MODEL = 'deribit-pm-2024.1';
@@ -63,6 +73,53 @@ describe('simulations on one book engine', () => {
     const book = BookEngine.create({ market, model: 'deribit-standard-2024.1', threads: 1 });
     try {
       await expect(Simulation.create({ accounts, market, model: MODEL, mechanism: 'deribit-incremental', book })).rejects.toThrow(/model deribit-standard-2024\.1 .*the simulation with deribit-pm-2024\.1/);
+    } finally {
+      await book.close();
+    }
+  });
+  it("a parsed file's columns, and an engine loaded as the file is read (accounts omitted), simulate to the bytes of the account objects: a grid model's book and segregated deribit-pm sub-accounts that give their currency", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'optmargin-simcols-'));
+    const grid = generateBook({ accounts: 1200, seed: 23, market }).accounts;
+    // deribit-pm: generated accounts a segregated sub-account can be, some giving their currency; an empty one in BTC (inferred, it would be USD: the ledger's currencies show it)
+    const pme = new MarginEngine({ market, model: 'deribit-pm' });
+    const coin: AccountInput[] = generateBook({ accounts: 1500, seed: 24, market }).accounts.flatMap((a, k) => {
+      const r = pme.margin(a);
+      return r.ok ? [k % 3 === 0 ? { ...a, currency: r.currency } : a] : [];
+    });
+    coin.splice(7, 0, { id: 'empty-btc', mode: 'cross', currency: 'BTC', collateral: {}, positions: [] });
+    expect(coin.length).toBeGreaterThan(300);
+    for (const [model, accounts] of [[MODEL, grid], ['deribit-pm', coin]] as const) {
+      const f = join(dir, `${model}.jsonl`);
+      writeFileSync(f, accounts.map((a) => JSON.stringify(a)).join('\n'));
+      const opts = { market, model, mechanism: 'deribit-incremental', insuranceFundUsd: 1e6 };
+      const objects = await run(await Simulation.create({ ...opts, accounts, threads: 2 }), accounts.length);
+      expect(JSON.parse(objects.reports).reduce((t: number, r: StepReport) => t + r.liquidated, 0), model).toBeGreaterThan(20);
+      const { parts } = await ingestBookParts(f, { threads: 2, chunkBytes: 50_000 });
+      expect(parts.length, model).toBeGreaterThan(3);
+      const cols = await run(await Simulation.create({ ...opts, accounts: new ColumnParts(parts), threads: 2 }), accounts.length);
+      const book = BookEngine.create({ market, model, threads: 2 });
+      try {
+        await ingestInto(book, f, 2, () => {});
+        const loaded = await run(await Simulation.create({ ...opts, book }), accounts.length);
+        for (const r of [cols, loaded]) {
+          expect(r.before, model).toBe(objects.before);
+          expect(r.reports, model).toBe(objects.reports);
+          expect(r.after, model).toBe(objects.after);
+        }
+      } finally {
+        await book.close();
+      }
+    }
+    expect(JSON.parse((await run(await Simulation.create({ accounts: coin, market, model: 'deribit-pm', mechanism: 'deribit-incremental' }), 0)).reports)[0].currencies.map((c: { currency: string }) => c.currency)).toEqual(['BTC', 'ETH', 'USDC']);
+  }, 180_000);
+
+  it('without accounts, a book engine is required, loaded on the simulation market', async () => {
+    const opts = { market, model: MODEL, mechanism: 'deribit-incremental' };
+    await expect(Simulation.create(opts)).rejects.toMatchObject({ code: 'OPTMARGIN_INVALID_OPTION', message: expect.stringMatching(/accounts is required unless a loaded book engine is given/) });
+    const book = BookEngine.create({ market, model: MODEL, threads: 1 });
+    try {
+      book.load(generateBook({ accounts: 10, seed: 2, market }).accounts);
+      await expect(Simulation.create({ ...opts, market: market.shocked({ priceMove: { BTC: -0.1 } }), book })).rejects.toMatchObject({ code: 'OPTMARGIN_INVALID_OPTION', message: expect.stringMatching(/another market/) });
     } finally {
       await book.close();
     }

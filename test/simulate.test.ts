@@ -207,13 +207,40 @@ describe('optmargin simulate --out: the same bytes for the same inputs, whatever
     expect(plain.log).toBe('');
     const withTimings = await summary(true);
     const t = JSON.parse(withTimings.text).timings;
-    expect(Object.keys(t.stages)).toEqual(['read', 'load', 'recompute', 'summary', 'steps', 'write']);
+    expect(Object.keys(t.stages)).toEqual(['read', 'parse', 'load', 'recompute', 'summary', 'steps', 'write']);
     for (const ms of Object.values(t.stages) as number[]) expect(ms).toBeGreaterThanOrEqual(0);
     expect(t.stages.steps).toBe(t.runs[0].stepsMs);
     expect(t.stages.load).toBe(t.runs[0].loadMs);
     expect(t.ms).toBeGreaterThanOrEqual((Object.values(t.stages) as number[]).reduce((a, b) => a + b, 0));
-    expect(withTimings.log).toMatch(/^simulate: \d+ ms {2}stages: read \d+ ms \(\d+%\), load .*, steps \d+ ms \(\d+%\), write \d+ ms \(\d+%\)\n$/);
+    expect(withTimings.log).toMatch(/^simulate: \d+ ms {2}stages: read \d+ ms \(\d+%\), parse \d+ ms \(\d+%\), load .*, steps \d+ ms \(\d+%\), write \d+ ms \(\d+%\)\n$/);
   }, 120_000);
+
+  it('a book file (JSON lines, msgpack, columnar; 1 and 2 threads) gives the bytes of the same accounts generated in process, two models × two mechanisms; the stages of the file read', async () => {
+    const path = join(dir, 'crash-file.json');
+    writeFileSync(path, JSON.stringify({ steps: [{ name: 'd1', moves: { BTC: -0.12, ETH: -0.12 } }, { name: 'd2', moves: { BTC: -0.25, ETH: -0.25 } }] }));
+    const opts = { path: `shocks:${path}`, model: 'deribit-pm-2024.1,span-16', liquidation: 'deribit-incremental,okx-tiered-adl', insuranceFund: '100000', quiet: true };
+    const out = async (book: string, threads: string, name: string): Promise<string> => {
+      await runSimulateCommand(book, { ...opts, threads, out: join(dir, name) }, () => {});
+      return readFileSync(join(dir, name), 'utf8');
+    };
+    const want = await out('gen:500:8', '1', 'gen.json');
+    expect(JSON.parse(want).runs.map((r: { model: string; mechanism: string }) => `${r.model}/${r.mechanism}`)).toEqual(['deribit-pm-2024.1/deribit-incremental', 'deribit-pm-2024.1/okx-tiered-adl', 'span-16/deribit-incremental', 'span-16/okx-tiered-adl']);
+    const { runGenBookCommand } = await import('../src/cli/book.js');
+    for (const ext of ['jsonl', 'msgpack', 'ombook']) {
+      const file = join(dir, `gen-500-8.${ext}`);
+      await runGenBookCommand({ accounts: 500, seed: 8, out: file });
+      for (const threads of ['1', '2']) expect(await out(file, threads, `file-${ext}.json`), `${ext} ${threads}`).toBe(want);
+    }
+    let text = '';
+    await runSimulateCommand(join(dir, 'gen-500-8.jsonl'), { ...opts, threads: '2', json: true, timings: true }, (x) => (text += x), () => {});
+    const t = JSON.parse(text).timings;
+    expect(t.stages.read).toBeGreaterThan(0);
+    expect(t.stages.parse).toBeGreaterThanOrEqual(0);
+    // the file is parsed once (by the first run's engine); every run loads it: the first as it is read, the others from its columns
+    expect(t.runs.length).toBe(4);
+    for (const r of t.runs) expect(r.loadMs).toBeGreaterThan(0);
+    expect(t.stages.load).toBeCloseTo(t.runs.reduce((a: number, r: { loadMs: number }) => a + r.loadMs, 0), 6);
+  }, 180_000);
 });
 
 describe('optmargin simulate: mechanisms side by side', () => {

@@ -16,7 +16,8 @@ import { defaultMarket, loadMarket, resolveMarket } from '../market/index.js';
 import { BookEngine, type BookLoadReport } from '../runner/book/runner.js';
 import type { ResultSink } from '../runner/book/format.js';
 import { BookWriter, bookFormatOf } from '../io/book-file.js';
-import { ingestBook, ingestBookParts } from '../io/ingest.js';
+import { ingestBook } from '../io/ingest.js';
+import { ingestInto } from './book-ingest.js';
 import { ResultsStreamWriter, Summarizer } from '../io/results-stream.js';
 import { generateAccounts } from '../io/gen-book.js';
 import { firstIndices, formatOf, type BookAccountResult, type BookSummary, type ResultFormat, type ResultsDocument } from '../io/results.js';
@@ -150,17 +151,9 @@ export async function runBookCommand(file: string, opts: BookCommandOptions, wri
     // workers parse the next ones (the main thread's resolving overlaps their parsing)
     const engine = bookEngine(market, threads, opts);
     try {
-      const loader = engine.columnsLoad();
-      // parsed on the book pool's workers (one set of workers started and warmed per run)
-      const { parts, report } = await ingestBookParts(file, { threads, onWarning: warn, onChunk: (c) => loader.add(c), onAllChunks: (cs) => loader.reserve(cs), pool: engine.sharedPool() });
-      await yieldToSignals();
-      const t1 = performance.now();
-      const loaded = loader.finish(parts); // the chunks as parsed: no concatenation
-      const stages = {
-        read: t1 - t0 - report.parseMs - report.concatMs - report.consumeMs,
-        parse: report.parseMs + report.concatMs,
-        resolve: report.consumeMs + performance.now() - t1,
-      };
+      const ti = performance.now();
+      const { loaded, stages } = await ingestInto(engine, file, threads, warn);
+      stages.read += ti - t0; // the market's loading
       return await marginBook(engine, loaded, out, opts, t0, write, stages);
     } finally {
       await engine.close();

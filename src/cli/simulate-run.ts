@@ -1,6 +1,6 @@
 /**
  * The work of `optmargin simulate` (loaded on demand by cli/simulate.ts): `optmargin simulate BOOK --path PATH --model ID[,ID…] --liquidation MECH[,MECH…] [--out FILE]`: the
- * cascade simulator (docs/liquidation.md). BOOK is a book file (JSON/msgpack/NDJSON, `-` for stdin)
+ * cascade simulator (docs/liquidation.md). BOOK is a book file read as `optmargin book` reads it (JSON lines, JSON array, msgpack, columnar; `-` for stdin)
  * or `gen:N[:SEED]` (a generated book on the path's first market). PATH:
  *   shocks:FILE | FILE.json                  steps of stress scenarios on --market
  *   history:FILE[,FILE…][@FROM..TO]           daily closes (+ DVOL) on --market
@@ -12,8 +12,9 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ErrorCodes, OptmarginError } from '../errors.js';
-import { parseBook, writeFileAtomic } from '../io/book-file.js';
+import { ErrorCodes, OptmarginError, terminalSafe } from '../errors.js';
+import { writeFileAtomic } from '../io/book-file.js';
+import { ColumnParts } from '../instruments/column-parts.js';
 import { generateBook } from '../io/gen-book.js';
 import { parseInstrument } from '../market/instruments.js';
 import { defaultMarket, loadMarket } from '../market/snapshot.js';
@@ -25,6 +26,7 @@ import { BookEngine } from '../runner/book/runner.js';
 import { loadMechanism } from '../liquidation/mechanism.js';
 import { parseHistoryArg } from '../risk/history.js';
 import { cpuOfProcess, formatShares, readInputBytes } from './io.js';
+import { ingestInto } from './book-ingest.js';
 import { intOption } from './book.js';
 import { DEFAULT_BOOK_MODEL } from '../measures/presets.js';
 
@@ -96,18 +98,17 @@ function aliveThrough(accounts: AccountInput[], until: number): AccountInput[] {
   }));
 }
 
-function loadBook(arg: string, path: SimPath): unknown[] {
+/** The accounts of BOOK `gen:N[:SEED]` (generated on the path's first market); null for a file, which the first run's engine reads (ingestInto). */
+function generatedBook(arg: string, path: SimPath): unknown[] | null {
   const g = /^gen:(\d+)(?::(-?\d+))?$/.exec(arg);
-  if (g) {
-    const first = path.steps[0].market as unknown as ReturnType<typeof resolveMarket>;
-    const market = path.kind === 'snapshots' ? first : null;
-    const n = intOption('gen accounts', Number(g[1]), 1, 10_000_000);
-    const seed = g[2] === undefined ? 1 : Number(g[2]);
-    const base = market ?? resolveMarket(defaultMarket());
-    const { accounts } = generateBook({ accounts: n, seed, market: base });
-    return aliveThrough(accounts, path.steps[path.steps.length - 1].market.valuationTime);
-  }
-  return parseBook(readInputBytes(arg), arg === '-' ? 'standard input' : arg).accounts;
+  if (!g) return null;
+  const first = path.steps[0].market as unknown as ReturnType<typeof resolveMarket>;
+  const market = path.kind === 'snapshots' ? first : null;
+  const n = intOption('gen accounts', Number(g[1]), 1, 10_000_000);
+  const seed = g[2] === undefined ? 1 : Number(g[2]);
+  const base = market ?? resolveMarket(defaultMarket());
+  const { accounts } = generateBook({ accounts: n, seed, market: base });
+  return aliveThrough(accounts, path.steps[path.steps.length - 1].market.valuationTime);
 }
 
 function totalsOf(steps: StepReport[]): Record<string, number> {
@@ -167,10 +168,15 @@ export interface RunTimings {
   stepsMs: number;
 }
 
-/** The command's stages (wall ms): read (the path's markets, the book read and parsed), the runs' start-ups and steps summed, write (--out). */
-function commandStages(readMs: number, runs: readonly RunTimings[], writeMs: number): [string, number][] {
+/**
+ * The command's stages (wall ms): read (the path's markets; the book file read and cut, or
+ * generated), parse (the wait for its parsing and validating workers), then the runs' start-ups —
+ * load (the file's chunks resolved into the first engine as they arrive; each later run's load of
+ * the parsed book again) — and steps summed, write (--out).
+ */
+function commandStages(read: { read: number; parse: number }, runs: readonly RunTimings[], writeMs: number): [string, number][] {
   const sum = (f: (r: RunTimings) => number): number => runs.reduce((t, r) => t + f(r), 0);
-  return [['read', readMs], ['load', sum((r) => r.loadMs)], ['recompute', sum((r) => r.recomputeMs)], ['summary', sum((r) => r.summaryMs)], ['steps', sum((r) => r.stepsMs)], ['write', writeMs]];
+  return [['read', read.read], ['parse', read.parse], ['load', sum((r) => r.loadMs)], ['recompute', sum((r) => r.recomputeMs)], ['summary', sum((r) => r.summaryMs)], ['steps', sum((r) => r.stepsMs)], ['write', writeMs]];
 }
 
 export async function runSimulateCommand(book: string, opts: SimulateCommandOptions, write: (s: string) => void = (s) => process.stdout.write(s), log: (s: string) => void = (s) => process.stderr.write(s)): Promise<ModelRun[]> {
@@ -178,8 +184,10 @@ export async function runSimulateCommand(book: string, opts: SimulateCommandOpti
   if (!opts.path) throw new OptmarginError(ErrorCodes.INVALID_OPTION, '--path is required');
   const base = () => resolveMarket(opts.market ? loadMarket(opts.market) : defaultMarket());
   const path = parsePathArg(opts.path, base);
-  const accounts = loadBook(book, path);
-  const readMs = performance.now() - t0;
+  const generated = generatedBook(book, path);
+  const read = { read: performance.now() - t0, parse: 0 };
+  // a file's book once parsed (by the first run's engine, as it reads it): every later run loads these columns again
+  let parsed: ColumnParts | null = null;
   const models = listOption('model', opts.model ?? DEFAULT_BOOK_MODEL);
   const mechanisms = listOption('liquidation', opts.liquidation ?? 'deribit-incremental');
   // every mechanism loaded before the first run: an unknown one fails at once, not after the runs before it
@@ -195,11 +203,21 @@ export async function runSimulateCommand(book: string, opts: SimulateCommandOpti
   const timed: RunTimings[] = [];
   for (const model of models) {
     // one book engine per model: each mechanism's simulation loads the book into it again, on its pool and warm workers
-    const book = BookEngine.create({ market: start, model, threads });
+    const engine = BookEngine.create({ market: start, model, threads });
     try {
       for (const mechanism of mechanisms) {
         const name = mechanisms.length > 1 ? `${model} / ${mechanism}` : model;
-        const sim = await Simulation.create({ accounts, market: start, model: book.model, mechanism, book, insuranceFundUsd: fund, maxRounds, impactTolerance });
+        let ingestMs = 0;
+        const accounts = generated ?? parsed ?? undefined;
+        if (accounts === undefined) {
+          // the file parsed on the engine's workers and resolved into it as it is read, as `optmargin book` reads a book
+          const r = await ingestInto(engine, book, threads, (m) => log(`optmargin: ${terminalSafe(m)}\n`));
+          parsed = new ColumnParts(r.parts);
+          read.read += r.stages.read;
+          read.parse += r.stages.parse;
+          ingestMs = r.stages.resolve;
+        }
+        const sim = await Simulation.create({ accounts, market: start, model: engine.model, mechanism, book: engine, insuranceFundUsd: fund, maxRounds, impactTolerance });
         const steps: StepReport[] = [];
         const ts = performance.now();
         for (const st of path.steps) {
@@ -207,18 +225,18 @@ export async function runSimulateCommand(book: string, opts: SimulateCommandOpti
           steps.push(r);
           if (!opts.quiet) log(`simulate ${name}: step ${r.step}/${path.steps.length} ${st.label}: ${r.liquidated} liquidated, bad debt ${usd(r.badDebt)}, fund ${usd(r.insuranceFund)} (${r.ms.toFixed(0)} ms)\n`);
         }
-        timed.push({ model, mechanism, ...sim.startup, stepsMs: performance.now() - ts });
+        timed.push({ model, mechanism, ...sim.startup, loadMs: sim.startup.loadMs + ingestMs, stepsMs: performance.now() - ts });
         runs.push({ model, mechanism, before: sim.before, steps, totals: totalsOf(steps) });
       }
     } finally {
-      await book.close();
+      await engine.close();
     }
   }
   const timings = opts.timings === true;
   const head = { path: { kind: path.kind, source: path.source }, mechanism: mechanisms.join(',') };
   const tw = performance.now();
   if (opts.out) writeFileAtomic(opts.out, opts.out.endsWith('.csv') ? csvOf(runs, timings) : JSON.stringify({ ...head, runs: runsOut(runs, timings) }, null, 1) + '\n');
-  const stages = commandStages(readMs, timed, performance.now() - tw);
+  const stages = commandStages(read, timed, performance.now() - tw);
   const ms = performance.now() - t0;
   // wall-clock figures differ from run to run: in the --json summary only with --timings (the same inputs give the same bytes)
   const timing = timings ? { timings: { ms, stages: Object.fromEntries(stages), runs: timed, memory: { peakRssMB: (process.resourceUsage().maxRSS * 1024) / 2 ** 20 }, cpu: cpuOfProcess() } } : {};

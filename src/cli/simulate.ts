@@ -9,7 +9,7 @@ export function registerSimulateCommand(program: Command): void {
   program
     .command('simulate')
     .description('cascade simulation: a book moved along a path, liquidated at every step, insurance fund then socialised loss / ADL; models and mechanisms side by side')
-    .argument('<book>', 'book file (JSON array, NDJSON or msgpack; - for stdin), or gen:N[:SEED] for a generated book')
+    .argument('<book>', 'book file, read as optmargin book reads it (JSON lines, JSON array, msgpack, columnar .ombook; - for stdin), or gen:N[:SEED] for a generated book')
     .requiredOption('--path <spec>', 'shocks:FILE | history:FILE[,FILE…][@FROM..TO] | snapshots:FILE[,FILE…]|DIR')
     .option('--model <ids>', 'margin model preset(s), comma-separated: run side by side (default deribit-pm-2024.1)')
     .option('--liquidation <ids>', 'liquidation mechanism(s): presets/liquidation ids or files, comma-separated: each model runs under each, side by side (default deribit-incremental)')
@@ -21,7 +21,7 @@ export function registerSimulateCommand(program: Command): void {
     .option('--out <file>', 'write every step: JSON, or CSV when the name ends in .csv')
     .option('--json', 'print the summary as JSON')
     .option('--quiet', 'no progress on stderr')
-    .option('--timings', "also write each step's wall-clock figures (ms, stages) into --out, and the command's stages (read, load, recompute, summary, steps, write) into the --json summary and on stderr (default: left out, so that the same inputs give the same bytes; the stages line on stderr when it is a terminal)")
+    .option('--timings', "also write each step's wall-clock figures (ms, stages) into --out, and the command's stages (read, parse, load, recompute, summary, steps, write) into the --json summary and on stderr (default: left out, so that the same inputs give the same bytes; the stages line on stderr when it is a terminal)")
     .action(async (book: string, opts: SimulateCommandOptions) => {
       // the simulator and its dependencies load only when the command runs (CLI start-up stays light)
       const { runSimulateCommand } = await import('./simulate-run.js');

@@ -5,8 +5,16 @@
  * only rebuilds single accounts from their columns (the single path, a trade), so a copy of
  * every column into one set of arrays — and the memory of both at once — is not needed.
  */
-import { accountAt, bookIndexId, type AccountError, type BookColumns } from './columns.js';
+import { accountAt, bookIndexId, Mode, type AccountError, type BookColumns } from './columns.js';
 import type { AccountInput } from './types.js';
+
+/** What an account's input is read as without building it (ColumnParts.visit, the book's visitInput). */
+export interface InputVisitor {
+  /** a position: its instrument and size */
+  position(instrument: string, size: number): void;
+  /** the currency of a balance (the account's or a position's own) */
+  currency(currency: string): void;
+}
 
 export class ColumnParts {
   /** book index of each part's first account; starts[parts.length] = n */
@@ -47,6 +55,22 @@ export class ColumnParts {
   account(k: number): AccountInput | null {
     const i = this.partOf(k);
     return accountAt(this.parts[i], k - this.starts[i]);
+  }
+
+  /**
+   * Book account k's input read from its columns without building it (false for an invalid
+   * account): each position's instrument and size in input order, then each balance's currency —
+   * the account's, then each position's own.
+   */
+  visit(k: number, v: InputVisitor): boolean {
+    const i = this.partOf(k);
+    const c = this.parts[i];
+    const j = k - this.starts[i];
+    if (c.mode[j] === Mode.Invalid) return false;
+    for (let p = c.posStart[j]; p < c.posStart[j + 1]; p++) v.position(c.names[c.instr[p]], c.size[p]);
+    for (let q = c.colStart[j]; q < c.colStart[j + 1]; q++) v.currency(c.currencies[c.cur[q]]);
+    for (let q = c.pcolStart[c.posStart[j]]; q < c.pcolStart[c.posStart[j + 1]]; q++) v.currency(c.currencies[c.pcur[q]]);
+    return true;
   }
 
   /** Book account k's validation error, if it is invalid. */

@@ -9,6 +9,8 @@
  *              pcolStart[p+1] (isolated positions' own collateral lines)
  *   collateral cur[c] / amount[c] (account lines) and pcur / pamount (position lines); currency
  *              indices into `currencies`
+ *   settlement the `currency` an account gives (a segregated sub-account's settlement currency),
+ *              by account index: the few accounts that give one
  *
  * Every account in has exactly one entry, in input order.
  */
@@ -44,6 +46,8 @@ export interface BookColumns {
   currencies: string[];
   /** validation errors of Mode.Invalid accounts, by account index */
   errors: Map<number, AccountError>;
+  /** the `currency` of the accounts that give one, by account index */
+  settlement: Map<number, string>;
 }
 
 class Grow<T extends Int32Array | Float64Array | Uint8Array> {
@@ -95,6 +99,7 @@ export class ColumnsBuilder {
   private currencies: string[] = [];
   private curIndex = new Map<string, number>();
   private errors = new Map<number, AccountError>();
+  private settlement = new Map<number, string>();
 
   /** `positions`: the first capacity of the per-position columns (the others start at 1/16 of it). */
   constructor(positions = 16384) {
@@ -125,6 +130,7 @@ export class ColumnsBuilder {
     this.currencies = [];
     this.curIndex.clear();
     this.errors = new Map();
+    this.settlement = new Map();
     for (const g of [this.mode, this.posStart, this.colStart, this.instr, this.size, this.entry, this.pcolStart, this.cur, this.amount, this.pcur, this.pamount]) g.n = 0;
     this.posStart.push(0);
     this.colStart.push(0);
@@ -158,6 +164,7 @@ export class ColumnsBuilder {
 
   /** A validated account (validateAccount's output). */
   add(a: AccountInput): void {
+    if (a.currency !== undefined) this.settlement.set(this.ids.length, a.currency);
     this.beginAccount(a.id, a.mode === 'portfolio' ? Mode.Portfolio : a.mode === 'cross' ? Mode.Cross : Mode.Isolated);
     for (const p of a.positions) {
       this.position(p.instrument, p.size, p.entryPrice ?? NaN);
@@ -244,6 +251,7 @@ export class ColumnsBuilder {
       names: this.names,
       currencies: this.currencies,
       errors: this.errors,
+      settlement: this.settlement,
     };
   }
 }
@@ -265,7 +273,7 @@ export function concatColumns(parts: readonly BookColumns[]): BookColumns {
     n, ids: new Array(n), mode: new Uint8Array(n), posStart: new Int32Array(n + 1), colStart: new Int32Array(n + 1), nPos,
     instr: new Int32Array(nPos), size: new Float64Array(nPos), entry: new Float64Array(nPos), pcolStart: new Int32Array(nPos + 1),
     cur: new Int32Array(nCol), amount: new Float64Array(nCol), pcur: new Int32Array(nPcol), pamount: new Float64Array(nPcol),
-    names: [], currencies: [], errors: new Map(),
+    names: [], currencies: [], errors: new Map(), settlement: new Map(),
   };
   const nameIndex = new Map<string, number>();
   const curIndex = new Map<string, number>();
@@ -299,6 +307,7 @@ export function concatColumns(parts: readonly BookColumns[]): BookColumns {
     for (let c = 0; c < p.pcur.length; c++) out.pcur[q0 + c] = cm[p.pcur[c]];
     out.pamount.set(p.pamount, q0);
     for (const [k, e] of p.errors) out.errors.set(k0 + k, e);
+    for (const [k, c] of p.settlement) out.settlement.set(k0 + k, c);
     k0 += p.n;
     p0 += p.nPos;
     c0 += p.cur.length;
@@ -324,7 +333,10 @@ export function accountAt(c: BookColumns, k: number): AccountInput | null {
   }
   const collateral: Record<string, number> = {};
   for (let q = c.colStart[k]; q < c.colStart[k + 1]; q++) collateral[c.currencies[c.cur[q]]] = c.amount[q];
-  return { id: c.ids[k], mode: MODE_NAMES[m], collateral, positions };
+  const a: AccountInput = { id: c.ids[k], mode: MODE_NAMES[m], collateral, positions };
+  const settles = c.settlement.get(k);
+  if (settles !== undefined) a.currency = settles;
+  return a;
 }
 
 /** A raw entry's id when usable (a non-empty string, or a finite number), else ''. */

@@ -7,15 +7,17 @@
  *
  *   bytes 0–7    magic "OMBOOKC2"
  *   segments     each at a multiple of 8: u32 LE header length H (> 0), then H bytes of msgpack
- *                { format: "optmargin.book-columns/2", n, nPos, nCol, nPcol, ids: string[n],
- *                names: string[], currencies: string[], errors: [index, code, message, path?][] }
+ *                { format: "optmargin.book-columns/3", n, nPos, nCol, nPcol, ids: string[n],
+ *                names: string[], currencies: string[], errors: [index, code, message, path?][],
+ *                settlement: [index, currency][] (the accounts that give a `currency`) }
  *                (indices local to the segment), then, each starting at a multiple of 8:
  *                mode u8[n], posStart i32[n+1], colStart i32[n+1], instr i32[nPos],
  *                pcolStart i32[nPos+1], cur i32[nCol], pcur i32[nPcol], size f64[nPos],
  *                entry f64[nPos] (NaN = no entry price), amount f64[nCol], pamount f64[nPcol]
  *   end          u32 0, u32 total accounts (the file ends there: a truncated file is refused)
  *
- * A version-1 file (magic "OMBOOKC1", format ".../1": one segment, no end marker) still reads.
+ * Segments of format ".../2" (no settlement: written before accounts' `currency` was kept) and a
+ * version-1 file (magic "OMBOOKC1", format ".../1": one segment, no end marker) still read.
  * Reading checks the structure (lengths add up to the file size exactly, offsets monotonic,
  * indices inside their tables) and every value against the limits; an account whose values
  * break a rule becomes an invalid account with validateAccount's own message. Segments are
@@ -30,7 +32,8 @@ import { ColumnsBuilder, Mode, accountAt, concatColumns, type AccountError, type
 
 const MAGIC = 'OMBOOKC2';
 const MAGIC_V1 = 'OMBOOKC1';
-export const COLUMNS_FORMAT = 'optmargin.book-columns/2';
+export const COLUMNS_FORMAT = 'optmargin.book-columns/3';
+const COLUMNS_FORMAT_V2 = 'optmargin.book-columns/2';
 const COLUMNS_FORMAT_V1 = 'optmargin.book-columns/1';
 /** accounts per segment of a streamed file (≈ 1.3 M positions, ≈ 35 MB: what a writer holds at a time) */
 export const SEGMENT_ACCOUNTS = 65_536;
@@ -76,6 +79,7 @@ export function encodeSegment(c: BookColumns): Uint8Array[] {
     names: c.names,
     currencies: c.currencies,
     errors: [...c.errors].map(([k, e]) => (e.path === undefined ? [k, e.code, e.message] : [k, e.code, e.message, e.path])),
+    settlement: [...c.settlement],
   });
   const head = new Uint8Array(pad8(4 + header.length));
   new DataView(head.buffer).setUint32(0, header.length, true);
@@ -136,7 +140,7 @@ export function readColumnSegments(buf: Uint8Array, name: string): BookColumns[]
   if (!isColumnsFile(buf)) throw bad(name, 'no OMBOOKC2 header');
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   if (hasMagic(buf, MAGIC_V1)) {
-    const { columns, end } = readSegment(buf, dv, 8, name, COLUMNS_FORMAT_V1, 0);
+    const { columns, end } = readSegment(buf, dv, 8, name, [COLUMNS_FORMAT_V1], 0);
     if (end !== buf.length) throw bad(name, `the arrays need ${end} bytes in all, the file has ${buf.length}`);
     return [columns];
   }
@@ -150,7 +154,7 @@ export function readColumnSegments(buf: Uint8Array, name: string): BookColumns[]
       if (off + 8 !== buf.length) throw bad(name, `${buf.length - off - 8} bytes after the end marker`);
       break;
     }
-    const { columns, end } = readSegment(buf, dv, off, name, COLUMNS_FORMAT, accounts);
+    const { columns, end } = readSegment(buf, dv, off, name, [COLUMNS_FORMAT, COLUMNS_FORMAT_V2], accounts);
     segments.push(columns);
     accounts += columns.n;
     off = end;
@@ -158,12 +162,12 @@ export function readColumnSegments(buf: Uint8Array, name: string): BookColumns[]
   return segments;
 }
 
-/** The segment at `off` (its u32 header length); `before`: accounts in the segments before it (for the limit). */
-function readSegment(buf: Uint8Array, dv: DataView, off: number, name: string, format: string, before: number): { columns: BookColumns; end: number } {
+/** The segment at `off` (its u32 header length), of one of `formats`; `before`: accounts in the segments before it (for the limit). */
+function readSegment(buf: Uint8Array, dv: DataView, off: number, name: string, formats: readonly string[], before: number): { columns: BookColumns; end: number } {
   const hLen = dv.getUint32(off, true);
   if (off + 4 + hLen > buf.length) throw bad(name, `a header declares ${hLen} bytes, more than the file holds`);
   const h = decodeMsgpack(buf.subarray(off + 4, off + 4 + hLen), `${name} (header)`) as Record<string, unknown>;
-  if (h === null || typeof h !== 'object' || h.format !== format) throw bad(name, `the header's format must be ${JSON.stringify(format)}`);
+  if (h === null || typeof h !== 'object' || !formats.includes(h.format as string)) throw bad(name, `the header's format must be ${formats.map((f) => JSON.stringify(f)).join(' or ')}`);
   const { n, nPos, nCol, nPcol } = h as Record<string, number>;
   for (const [k, v] of Object.entries({ n, nPos, nCol, nPcol })) if (!Number.isInteger(v) || v < 0) throw bad(name, `header ${k} must be a count`);
   if (before + n > LIMITS.accounts) throw new OptmarginError(ErrorCodes.LIMIT_EXCEEDED, `${name} holds more than the limit of ${LIMITS.accounts} accounts`);
@@ -179,7 +183,7 @@ function readSegment(buf: Uint8Array, dv: DataView, off: number, name: string, f
     at += pad8(len[k] * size);
   }
   const c: BookColumns = {
-    n, ids: h.ids as string[], nPos, names: h.names as string[], currencies: h.currencies as string[], errors: new Map(),
+    n, ids: h.ids as string[], nPos, names: h.names as string[], currencies: h.currencies as string[], errors: new Map(), settlement: new Map(),
     ...(arrays as unknown as Pick<BookColumns, ArrayName>),
   };
   checkOffsets(name, 'posStart', c.posStart, nPos);
@@ -195,8 +199,20 @@ function readSegment(buf: Uint8Array, dv: DataView, off: number, name: string, f
     if (!Number.isInteger(k) || k < 0 || k >= n || typeof code !== 'string' || typeof message !== 'string' || c.mode[k] !== Mode.Invalid) throw bad(name, 'an errors entry does not name an invalid account');
     c.errors.set(k, path === undefined ? { code, message } : { code, message, path });
   }
+  readSettlement(h, c, name);
   checkValues(c, name);
   return { columns: c, end };
+}
+
+/** The header's `settlement` (format /3; none before): each entry a valid account's index and a string (its value checked with the account's others: checkValues). */
+function readSettlement(h: Record<string, unknown>, c: BookColumns, name: string): void {
+  if (h.format !== COLUMNS_FORMAT) return;
+  if (!Array.isArray(h.settlement)) throw bad(name, 'settlement must be an array');
+  for (const e of h.settlement as unknown[]) {
+    const [k, cur] = (Array.isArray(e) ? e : []) as [number, string];
+    if (!Number.isInteger(k) || k < 0 || k >= c.n || typeof cur !== 'string' || c.mode[k] === Mode.Invalid || c.settlement.has(k)) throw bad(name, 'a settlement entry does not name a valid account once with a string');
+    c.settlement.set(k, cur);
+  }
 }
 
 /** Accounts whose values break a rule become invalid accounts with validateAccount's message. */
@@ -214,12 +230,15 @@ function checkValues(c: BookColumns, name: string): void {
       const err = validationError(c, k);
       c.mode[k] = Mode.Invalid;
       c.errors.set(k, err);
+      c.settlement.delete(k);
     }
   }
 }
 
 function accountBreaksRule(c: BookColumns, k: number, emptyName: boolean): boolean {
   if (c.ids[k].length === 0) return true;
+  const settles = c.settlement.get(k);
+  if (settles !== undefined && !accepts.currency(settles)) return true;
   const p0 = c.posStart[k];
   const p1 = c.posStart[k + 1];
   if (!accepts.positionCount(p1 - p0)) return true;

@@ -40,7 +40,7 @@ function hashString(h: number, s: string): number {
 
 const words = (a: Int32Array | Float64Array): Uint32Array => new Uint32Array(a.buffer, a.byteOffset, a.byteLength >> 2);
 
-/** Checksum of a chunk's columns: every array, string table and error. */
+/** Checksum of a chunk's columns: every array, string table, error and account currency. */
 export function columnsChecksum(c: BookColumns): number {
   let h = hashString(0x811c9dc5, String(c.n));
   h = hashBytes(h, c.mode);
@@ -50,6 +50,7 @@ export function columnsChecksum(c: BookColumns): number {
   }
   for (const list of [c.ids, c.names, c.currencies]) for (const s of list) h = hashString(h, s);
   for (const [k, e] of c.errors) h = hashString(hashString(hashString(h, String(k)), e.code), e.message);
+  for (const [k, cur] of c.settlement) h = hashString(hashString(h, String(k)), cur);
   return h >>> 0;
 }
 

@@ -166,6 +166,11 @@ export function ledgerOf(book: BookEngine, model: LoadedModel, mechanism: Mechan
 /** Per currency, the pools of the instruments its accounts hold, in order of first appearance. */
 function poolsOf(book: BookEngine, of: Uint16Array, n: number): string[][] {
   const seen = Array.from({ length: n }, () => new Set<string>());
-  for (let k = 0; k < book.n; k++) for (const p of book.account(k, true).positions) seen[of[k]].add(poolOf(p.instrument));
+  // each account's positions read from the book's inputs (no account built: a columns load's)
+  const v = { into: seen[0], position: (instrument: string) => v.into.add(poolOf(instrument)), currency: () => {} };
+  for (let k = 0; k < book.n; k++) {
+    v.into = seen[of[k]];
+    book.visitInput(k, v);
+  }
   return seen.map((s) => [...s]);
 }

@@ -28,12 +28,13 @@ import { check, ErrorCodes, OptmarginError } from '../errors.js';
 import { BookEngine } from '../runner/book/runner.js';
 import type { FiguresOut } from '../runner/book/results.js';
 import { HEALTHS } from '../measures/health.js';
-import { MarginEngine } from '../runner/account/runner.js';
 import { movedMarket, type MarginMarket } from '../market/margin-market.js';
 import type { ResolvedMarket } from '../market/types.js';
 import { loadModel } from '../measures/models.js';
 import type { AccountInput, LoadedModel } from '../measures/types.js';
-import { impactFraction, notionalUsd, positionFacts } from './execution.js';
+import { impactFraction } from './execution.js';
+import { summarizeBook, type BookSummaryBefore } from './book-summary.js';
+import type { ColumnParts } from '../instruments/column-parts.js';
 import { loadMechanism, type Mechanism } from './mechanism.js';
 import { hashed } from './paths.js';
 import { planRound, type RoundPlan } from './plan-round.js';
@@ -42,7 +43,13 @@ import { CurrencyLedger, emptyShortfall, ledgerOf, type CurrencyStep, type Short
 import type { InsuranceFund } from './shortfall.js';
 
 export interface SimulationOptions {
-  accounts: readonly unknown[];
+  /**
+   * The book: account values (validated and resolved here), or a parsed book's columns
+   * (io/ingest.ts ingestBookParts' parts as ColumnParts: no object per account built). Omitted
+   * with `book`: the accounts that engine holds, as loaded on `market` (e.g. by its columnsLoad as a
+   * file is parsed: `optmargin simulate`).
+   */
+  accounts?: readonly unknown[] | ColumnParts;
   market: MarginMarket;
   model: string | LoadedModel;
   mechanism: string | Mechanism;
@@ -71,7 +78,8 @@ export interface SimulationOptions {
   /**
    * A book engine of the same model to load the accounts into (BookEngine.reload: its pool and
    * its workers' compiled code reused by simulations one after another — `optmargin simulate`'s
-   * mechanisms under one model); `threads` is then the engine's. Not closed by close(): its owner's.
+   * mechanisms under one model), or that holds them (`accounts` omitted); `threads` is then the
+   * engine's. Not closed by close(): its owner's.
    */
   book?: BookEngine;
 }
@@ -108,18 +116,6 @@ export interface StepReport extends ShortfallTotals {
   stages: { tickMs: number; liquidateMs: number; bookMs: number; shortfallMs: number; compactMs: number };
 }
 
-export interface BookSummaryBefore {
-  accounts: number;
-  accountsFailed: number;
-  equity: number;
-  initialMargin: number;
-  maintenanceMargin: number;
-  grossNotionalUsd: number;
-  /** capital efficiency: Σ IM / Σ gross notional */
-  imPerNotional: number;
-  liquidatable: number;
-}
-
 export class Simulation {
   readonly model: LoadedModel;
   readonly mechanism: Mechanism;
@@ -136,7 +132,6 @@ export class Simulation {
   private readonly mm: Float64Array;
   private readonly health: Int8Array;
   private readonly stepStartEq: Float64Array;
-  private readonly fig = new Float64Array(3);
   /** where refreshAll reads the book's figures: eq, mm, health, and each account's change of equity */
   private readonly figs: FiguresOut;
   private readonly maxRounds: number;
@@ -169,9 +164,9 @@ export class Simulation {
     this.figs = { eq: this.eq, mm: this.mm, health: this.health, delta: new Float64Array(n), scratch: new Float64Array(3) };
     this.refreshAll(Array.from({ length: n }, (_, k) => k));
     this.shortfall = new ShortfallBook(book, model, mechanism, ledger);
-    const us = new Set<string>();
-    this.before = this.summarize(opts.accounts, us);
-    this.bookUnderlyings = [...us].sort();
+    const { before, underlyings } = summarizeBook(book, ledger, this.market, model, this.totalEquity);
+    this.before = before;
+    this.bookUnderlyings = underlyings;
   }
 
   /** Wall ms of create's stages: the book's load (validate, resolve), its first margin with the ledger's set-up, the book summary before the path (`before`). */
@@ -182,11 +177,10 @@ export class Simulation {
     const t0 = performance.now();
     const model = typeof opts.model === 'string' ? loadModel(opts.model) : opts.model;
     const mechanism = loadMechanism(opts.mechanism);
+    checkBookSource(opts, model);
     const book = opts.book ?? BookEngine.create({ market: opts.market, model, threads: opts.threads ?? 1 });
-    if (opts.book && opts.book.model.hash !== model.hash) throw new OptmarginError(ErrorCodes.INVALID_OPTION, `the book engine given margins with model ${opts.book.model.params.id} (${opts.book.model.hash}), the simulation with ${model.params.id} (${model.hash})`);
     const release = (): Promise<void> => (opts.book ? Promise.resolve() : book.close());
-    if (opts.book) book.reload(opts.accounts, opts.market);
-    else book.load(opts.accounts);
+    if (opts.accounts !== undefined) book.reload(opts.accounts, opts.market);
     const t1 = performance.now();
     await book.recompute();
     // a book that does not resolve is an input error: no account is silently left out of the ledger
@@ -233,37 +227,6 @@ export class Simulation {
       this.ledger.equity[c] = eq;
       if (pnl) pnl[c].marketPnl = mp;
     }
-  }
-
-  private summarize(accounts: readonly unknown[], us: Set<string>): BookSummaryBefore {
-    const engine = new MarginEngine({ market: hashed(this.market), model: this.model });
-    let gross = 0;
-    let im = 0;
-    let mm = 0;
-    let failed = 0;
-    let liq = 0;
-    for (let k = 0; k < this.book.n; k++) {
-      const h = this.book.figuresInto(k, this.fig);
-      if (h < 0) {
-        failed++;
-        continue;
-      }
-      const usd = this.ledger.price(this.ledger.of[k], this.market);
-      im += this.fig[1] * usd;
-      mm += this.fig[2] * usd;
-      if (h >= 2) liq++;
-      const a = this.book.account(k, true);
-      let g = 0;
-      a.positions.forEach((p, j) => {
-        const f = positionFacts(engine.table, p, j);
-        us.add(f.underlying);
-        g += notionalUsd(f, p.size);
-        coinsOf(this.market, p.collateral, us);
-      });
-      coinsOf(this.market, a.collateral, us);
-      gross += g;
-    }
-    return { accounts: accounts.length, accountsFailed: failed, equity: this.totalEquity, initialMargin: im, maintenanceMargin: mm, grossNotionalUsd: gross, imPerNotional: gross > 0 ? im / gross : 0, liquidatable: liq };
   }
 
   /** Σ account equity now (accounts with a result), in USD: each currency at the book's index. */
@@ -473,9 +436,16 @@ export class Simulation {
   }
 }
 
-/** The coins among balances `b` (the market's underlyings a balance is held in: a move in one changes the account's equity) into `us`. */
-function coinsOf(market: MarginMarket, b: Record<string, number> | undefined, us: Set<string>): void {
-  for (const c of Object.keys(b ?? {})) if (market.hasUnderlying(c)) us.add(c);
+/**
+ * A simulation's book: its accounts, or (omitted) the engine given as loaded on the simulation's
+ * market; an engine given margins with the simulation's model. INVALID_OPTION otherwise.
+ */
+function checkBookSource(opts: SimulationOptions, model: LoadedModel): void {
+  const b = opts.book;
+  if (b && b.model.hash !== model.hash) throw new OptmarginError(ErrorCodes.INVALID_OPTION, `the book engine given margins with model ${b.model.params.id} (${b.model.hash}), the simulation with ${model.params.id} (${model.hash})`);
+  if (opts.accounts !== undefined) return;
+  if (!b) throw new OptmarginError(ErrorCodes.INVALID_OPTION, 'accounts is required unless a loaded book engine is given (book)', 'accounts');
+  if (b.market !== opts.market) throw new OptmarginError(ErrorCodes.INVALID_OPTION, 'the book engine given holds its accounts on another market than the simulation\'s: give the accounts to load them on it', 'market');
 }
 
 /** No account changed (a tick that moved nothing). */
@@ -494,3 +464,4 @@ function sumCurrencies(r: StepReport, recs: readonly CurrencyStep[]): void {
 }
 
 export { HEALTHS };
+export type { BookSummaryBefore };

@@ -6,7 +6,7 @@
 import { ErrorCodes, OptmarginError } from '../../errors.js';
 import { validateAccount } from '../../instruments/account.js';
 import { accountAt, bookIdOf, type AccountError, type BookColumns } from '../../instruments/columns.js';
-import { ColumnParts } from '../../instruments/column-parts.js';
+import { ColumnParts, type InputVisitor } from '../../instruments/column-parts.js';
 import type { AccountInput, AccountMode } from '../../instruments/types.js';
 import type { MarginResultError } from '../../measures/types.js';
 import { InvalidEntry } from './types.js';
@@ -39,6 +39,22 @@ export function inputOf(inputs: unknown[], cols: BookColumns | ColumnParts | nul
     return a ?? invalidEntry(cols.id(k), cols.error(k));
   }
   return accountAt(cols, k) ?? invalidEntry(cols.ids[k], cols.errors.get(k));
+}
+
+/**
+ * Account k's input read without building it (ColumnParts.visit's order: positions, then the
+ * account's balances' currencies, then each position's own): a trade's or replace's object, else
+ * its columns. False when neither is there (the caller skips accounts whose entry is invalid).
+ */
+export function visitInput(inputs: unknown[], cols: ColumnParts | null, k: number, v: InputVisitor): boolean {
+  const a = inputs[k];
+  if (a === undefined && cols) return cols.visit(k, v);
+  if (a === undefined) return false;
+  const { positions, collateral } = a as AccountInput;
+  for (const p of positions) v.position(p.instrument, p.size);
+  for (const c of Object.keys(collateral)) v.currency(c);
+  for (const p of positions) if (p.collateral) for (const c of Object.keys(p.collateral)) v.currency(c);
+  return true;
 }
 
 function invalidEntry(id: string, e: AccountError | undefined): InvalidEntry {

@@ -25,8 +25,8 @@ import type { AccountInput, AccountMode, LoadedModel, MarginResult, PositionChan
 import { gridScenarioSet } from '../../scenarios/grid.js';
 import { InvalidEntry } from './types.js';
 import type { BookColumns } from '../../instruments/columns.js';
-import { ColumnParts } from '../../instruments/column-parts.js';
-import { admitRaw, inputOf, invalidResult } from './inputs.js';
+import { ColumnParts, type InputVisitor } from '../../instruments/column-parts.js';
+import { admitRaw, inputOf, invalidResult, visitInput } from './inputs.js';
 import { LoadSession, OBJECT_CHUNK, Path, type ColumnsLoader } from './load.js';
 import { MarginEngine } from '../account/runner.js';
 import { sharedI32, sharedReduceArrays } from './arrays.js';
@@ -129,9 +129,10 @@ export class BookEngine implements ScheduledBook {
   }
 
   /** The book pool's workers once started, to parse a load's chunks on; null in-process. */
-  sharedPool(): ReturnType<ChunkRunner['sharedPool']> {
-    return this.runner.sharedPool();
-  }
+  sharedPool(): ReturnType<ChunkRunner['sharedPool']> { return this.runner.sharedPool(); }
+
+  /** Account k's input read without building it (inputs.ts visitInput: positions, then balances' currencies); false for an invalid account. */
+  visitInput(k: number, v: InputVisitor): boolean { return this.modes[k] !== ('?' as AccountMode) && visitInput(this.inputs, this.cols, k, v); }
 
   async close(): Promise<void> { await this.runner.close(); }
 
@@ -165,13 +166,19 @@ export class BookEngine implements ScheduledBook {
     return this.endLoad(s);
   }
 
-  /** load() on `market`, where the book then sits (a simulation run again on this engine, its pool and warm workers: Simulation's `book`). */
-  reload(accounts: readonly unknown[], market: MarginMarket): BookLoadReport { this.market = market; this.engineOf = null; return this.load(accounts); }
+  /** load() of account values — or loadColumns() of a parsed book's parts — on `market`, where the book then sits (a simulation run again on this engine, its pool and warm workers: Simulation's `book`). */
+  reload(book: readonly unknown[] | ColumnParts, market: MarginMarket): BookLoadReport {
+    this.market = market;
+    this.engineOf = null;
+    return book instanceof ColumnParts ? this.loadColumns(book.parts) : this.load(book);
+  }
 
-  /** Loads a book validated into columns (io/ingest.ts, .ombook); no object per position kept. */
-  loadColumns(cols: BookColumns, onProgress?: (done: number, total: number) => void): BookLoadReport {
+  /** Loads a book validated into columns (io/ingest.ts, .ombook), or kept as the chunks it was parsed in (ingestBookParts' parts, in input order: the load columnsLoad makes as they arrive); no object per position kept. */
+  loadColumns(cols: BookColumns | readonly BookColumns[], onProgress?: (done: number, total: number) => void): BookLoadReport {
     const s = this.columnsLoad();
-    s.add(cols, onProgress);
+    const parts = Array.isArray(cols) ? (cols as readonly BookColumns[]) : [cols as BookColumns];
+    s.reserve(parts);
+    for (const c of parts) s.add(c, onProgress);
     return s.finish(cols);
   }
 
@@ -391,9 +398,7 @@ export class BookEngine implements ScheduledBook {
     return k;
   }
   /** The book's workers, for other layers' jobs (a cascade round's plans: liquidation/plan-round.ts). */
-  get pool(): ChunkRunner {
-    return this.runner;
-  }
+  get pool(): ChunkRunner { return this.runner; }
 
   /** The input index of an account given by index or id. */
   private accountIndex(account: number | string): number {
@@ -452,19 +457,13 @@ export class BookEngine implements ScheduledBook {
   }
 
   /** The result of account k (input order); a non-finite figure makes it an OPTMARGIN_NON_FINITE error. */
-  result(k: number): BookAccountResult {
-    return finiteOrError(this.rawResult(k)) as BookAccountResult;
-  }
+  result(k: number): BookAccountResult { return finiteOrError(this.rawResult(k)) as BookAccountResult; }
 
   /** Equity, IM, MM of account k into out[0..2]; returns its health index, −1 without a finite result (no allocation). */
-  figuresInto(k: number, out: Float64Array): number {
-    return figuresInto(this.red, this.rows, this.path[k] === Path.Single ? (this.single.get(k) ?? null) : undefined, k, out);
-  }
+  figuresInto(k: number, out: Float64Array): number { return figuresInto(this.red, this.rows, this.path[k] === Path.Single ? (this.single.get(k) ?? null) : undefined, k, out); }
 
   /** figuresInto of the accounts `indices` into the caller's arrays in one loop (results.ts figuresOfMany: a path tick's ~100k). */
-  figuresOfMany(indices: ArrayLike<number>, into: FiguresOut): void {
-    figuresOfMany(this.red, this.rows.loss, this.path, this.single, this.roundHealth.of, indices, into);
-  }
+  figuresOfMany(indices: ArrayLike<number>, into: FiguresOut): void { figuresOfMany(this.red, this.rows.loss, this.path, this.single, this.roundHealth.of, indices, into); }
 
   private rawResult(k: number): BookAccountResult {
     const id = this.ids[k];
@@ -474,10 +473,13 @@ export class BookEngine implements ScheduledBook {
 
   results(): BookAccountResult[] { return Array.from({ length: this.n }, (_, k) => this.result(k)); }
 
-  /** The current input of account k (after any trade or replace), validated: a copy, or (`shared`) the book's own validated object where it keeps one (a load's, a trade's or a replace's), for a caller that only reads it (a liquidation plan). */
+  /** The current input of account k (after any trade or replace), validated: a copy, or (`shared`) the book's own validated object for a caller that only reads it (a liquidation plan) — a load's, a trade's or a replace's; a columns load's account (its values validated as they were parsed) is built from its columns, and kept from its first shared use. */
   account(k: number, shared = false): AccountInput {
     if (!Number.isInteger(k) || k < 0 || k >= this.n) throw new OptmarginError(ErrorCodes.INVALID_INPUT, `account index ${k} is not in the book`);
-    return shared && this.inputs[k] !== undefined && this.modes[k] !== ('?' as AccountMode) ? (this.inputs[k] as AccountInput) : validateAccount(this.input(k));
+    const kept = this.inputs[k];
+    if (kept !== undefined || !this.cols || this.modes[k] === ('?' as AccountMode)) return shared && kept !== undefined && this.modes[k] !== ('?' as AccountMode) ? (kept as AccountInput) : validateAccount(this.input(k));
+    const a = this.cols.account(k)!;
+    return shared ? (this.inputs[k] = a) : a;
   }
 
   /** Account ids in input order, and account k's mode. */
@@ -485,15 +487,11 @@ export class BookEngine implements ScheduledBook {
   modeOf(k: number): AccountMode { return this.modes[k]; }
 
   /** Every result in input order to `sink`, formatted on the pool's workers after a recompute (format.ts; format null: figures only). */
-  streamResults(format: ResultFormat | null, sink: ResultSink, warn: (m: string) => void): Promise<void> {
-    return streamResults(this, this.runner, format, sink, warn);
-  }
+  streamResults(format: ResultFormat | null, sink: ResultSink, warn: (m: string) => void): Promise<void> { return streamResults(this, this.runner, format, sink, warn); }
 
   /** Number of holdings × scenarios aggregated per full recompute (every row, dead rows of traded accounts included). */
   get work(): number { return this.rows.csr.nHold * this.ins.nScen; }
 
   /** model / market header every serialized result set carries. */
-  header(): BookHeader {
-    return resultHeader(this.model, this.marketHash, this.market.valuationTime);
-  }
+  header(): BookHeader { return resultHeader(this.model, this.marketHash, this.market.valuationTime); }
 }
