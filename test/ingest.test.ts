@@ -113,6 +113,18 @@ describe('streaming ingestion', () => {
     const c4 = structuredClone(columns);
     c4.posStart[3] = c4.posStart[2] - 1;
     expect(() => readColumns(bytesOf(encodeColumns(c4)), 'x')).toThrow(/posStart\[3\] decreases/);
+    // an account's currency: a code a rule rejects makes the account invalid with validateAccount's message; an entry naming no valid account once is a broken file
+    const c5 = structuredClone(columns);
+    c5.settlement.set(2, 'btc');
+    c5.settlement.set(4, 'ETH');
+    const back5 = readColumns(bytesOf(encodeColumns(c5)), 'x');
+    expect(back5.errors.get(2)).toMatchObject({ path: 'currency', message: expect.stringMatching(/^currency must be an upper-case currency code/) });
+    expect([back5.settlement.has(2), accountAt(back5, 4)?.currency]).toEqual([false, 'ETH']);
+    for (const k of [-1, columns.n, 1.5]) {
+      const c6 = structuredClone(columns);
+      c6.settlement.set(k, 'BTC');
+      expect(() => readColumns(bytesOf(encodeColumns(c6)), 'x'), `index ${k}`).toThrow(/a settlement entry does not name a valid account once with a string/);
+    }
   });
 });
 
