@@ -476,9 +476,10 @@ export class BookEngine implements ScheduledBook {
   /** The current input of account k (after any trade or replace), validated: a copy, or (`shared`) the book's own validated object for a caller that only reads it (a liquidation plan) — a load's, a trade's or a replace's; a columns load's account (its values validated as they were parsed) is built from its columns, and kept from its first shared use. */
   account(k: number, shared = false): AccountInput {
     if (!Number.isInteger(k) || k < 0 || k >= this.n) throw new OptmarginError(ErrorCodes.INVALID_INPUT, `account index ${k} is not in the book`);
+    if (this.modes[k] === ('?' as AccountMode)) return validateAccount(this.input(k)); // throws its validation error
     const kept = this.inputs[k];
-    if (kept !== undefined || !this.cols || this.modes[k] === ('?' as AccountMode)) return shared && kept !== undefined && this.modes[k] !== ('?' as AccountMode) ? (kept as AccountInput) : validateAccount(this.input(k));
-    const a = this.cols.account(k)!;
+    if (kept !== undefined) return shared ? (kept as AccountInput) : validateAccount(kept);
+    const a = this.cols!.account(k)!; // a columns load's: validated as parsed
     return shared ? (this.inputs[k] = a) : a;
   }
 
