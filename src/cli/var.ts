@@ -12,16 +12,17 @@ import { loadMarket } from '../market/snapshot.js';
 import { resolveMarket } from '../market/resolved.js';
 import { dateIndex, type History } from '../risk/history.js';
 import { riskFigures } from '../measures/quantiles.js';
-import { accountPnl, resolveHoldings, riskAccount } from '../scenarios/holdings.js';
+import { accountPnl, resolveHoldings } from '../scenarios/holdings.js';
 import { revalueInstruments } from '../risk/revalue.js';
-import { materialise } from '../risk/rolling.js';
 import { accountRisk, marketFromHistory, requireUnderlyings, scenarioSetFor, type AccountRisk } from '../risk/var.js';
-import { readInputBytes } from './io.js';
-import { parseBook } from '../io/book-file.js';
 import { availableParallelism } from 'node:os';
+import type { Piscina } from 'piscina';
 import type { AccountInput } from '../measures/types.js';
 import type { ScenarioSet } from '../risk/scenario-set.js';
-import { TailRunner, figuresFromTails, nettedBook, riskAccounts, riskCsr, tailLength } from '../risk/book-var.js';
+import { TailRunner, figuresFromTails, firstRiskError, nettedBook, riskAccountsOf, riskCsrOf, tailLength } from '../risk/book-var.js';
+import { strikeSpec } from '../risk/rolling.js';
+import { ingestBookParts } from '../io/ingest.js';
+import { ColumnParts } from '../instruments/column-parts.js';
 import type { QuantileConvention } from '../measures/quantiles.js';
 import { alphaFrom, historyFrom, int, quantileFrom, scenarioRequestFrom, type RiskCliOptions } from './risk-args.js';
 import type { MarginMarket } from '../market/margin-market.js';
@@ -55,9 +56,11 @@ export function formatRisk(r: AccountRisk): string {
   return o.join('\n') + '\n';
 }
 
-function marketFor(o: VarCliOptions, h: History, k: number): MarginMarket {
-  if (!o.market) return marketFromHistory(h, k, o.lambda === undefined ? 0.94 : Number(o.lambda));
-  return resolveMarket(loadMarket(o.market));
+/** The run's market and its underlyings (what a book's `atm` positions may be struck on). */
+function marketFor(o: VarCliOptions, h: History, k: number): { market: MarginMarket; underlyings: readonly string[] } {
+  if (!o.market) return { market: marketFromHistory(h, k, o.lambda === undefined ? 0.94 : Number(o.lambda)), underlyings: h.underlyings };
+  const market = resolveMarket(loadMarket(o.market));
+  return { market, underlyings: market.underlyings };
 }
 
 export async function runVarCommand(file: string, o: VarCliOptions, write: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
@@ -67,25 +70,40 @@ export async function runVarCommand(file: string, o: VarCliOptions, write: (s: s
   const alpha = alphaFrom(o);
   const quantile = quantileFrom(o);
   const set = scenarioSetFor(h, scenarioRequestFrom(o, k));
-  const market = marketFor(o, h, k);
+  const { market, underlyings } = marketFor(o, h, k);
   requireUnderlyings(set, market);
-  // one account (a JSON object), or a book: a JSON array, JSON lines or msgpack (the book command's reader)
   if (o.nats !== undefined) return (await import('./cluster.js')).distributedVar(file, { set, market, alpha, quantile }, o, (r) => writeBookVar(r, set, alpha, quantile, o.json, write), started);
-  const parsed = parseBook(readInputBytes(file), file === '-' ? 'standard input' : file);
-  const isBook = parsed.format === 'json' || parsed.accounts.length !== 1;
-  const inputs = parsed.accounts;
-  if (inputs.length === 0) throw new OptmarginError(ErrorCodes.INVALID_INPUT, 'no accounts in the input');
+  const threads = int('--threads', o.threads, Math.min(2, availableParallelism()));
+  const history = performance.now() - started;
+  // the tail runner's workers, started when first needed: to parse a book's chunks (a JSON document is parsed here) or for the tails
+  let runner: TailRunner | null = null;
+  const tails = (): TailRunner => (runner ??= new TailRunner(threads));
+  const pool: PromiseLike<Piscina | null> = { then: (ok, fail) => tails().sharedPool().then(ok, fail) };
+  try {
+    // one account (a JSON object), or a book: a JSON array, JSON lines, msgpack or columnar (the book command's parallel reader), read as risk inputs
+    const { parts, report } = await ingestBookParts(file, { threads, pool, strike: strikeSpec(market, underlyings) });
+    const book = new ColumnParts(parts);
+    if (book.n === 0) throw new OptmarginError(ErrorCodes.INVALID_INPUT, 'no accounts in the input');
+    const isBook = report.jsonArray || book.n !== 1;
+    if (isBook && !o.components) {
+      firstRiskError(book);
+      return await bookVar(book, new InstrumentTable(market), set, alpha, quantile, o, write, { started, history }, tails());
+    }
+    write(componentsVar(riskAccountsOf(book), isBook, market, set, alpha, quantile, o));
+    return 0;
+  } finally {
+    await (runner as TailRunner | null)?.close();
+  }
+}
+
+/** One account's VaR and ES with their figures, or a book's with every account's (--components): the one-account path, account by account. */
+function componentsVar(accounts: AccountInput[], isBook: boolean, market: MarginMarket, set: ScenarioSet, alpha: number, quantile: QuantileConvention, o: VarCliOptions): string {
   const table = new InstrumentTable(market);
-  const accounts = isBook ? riskAccounts(inputs, market) : [riskAccount(materialise(inputs[0], market, ''), '')];
-  if (isBook && !o.components) return bookVar(accounts, table, set, alpha, quantile, o, write, started);
   // resolve every account first so one revaluation covers the whole book's instruments
   const holdings = accounts.map((a) => resolveHoldings(table, a));
   const sv = revalueInstruments(table, set);
   const results = accounts.map((a) => accountRisk(a, table, set, { alpha, quantile, components: o.components }, sv).result);
-  if (!isBook) {
-    write(o.json ? JSON.stringify(results[0], null, 2) + '\n' : formatRisk(results[0]));
-    return 0;
-  }
+  if (!isBook) return o.json ? JSON.stringify(results[0], null, 2) + '\n' : formatRisk(results[0]);
   const bookPnl = new Float64Array(set.n);
   for (const hd of holdings) {
     const x = accountPnl(hd, sv);
@@ -93,9 +111,8 @@ export async function runVarCommand(file: string, o: VarCliOptions, write: (s: s
   }
   const f = riskFigures(bookPnl, alpha, quantile);
   const book = { accounts: accounts.length, var: f.var, es: f.es, tailMean: f.tailMean, alpha, quantile, scenarios: set.n, sumOfAccountVar: results.reduce((s, r) => s + r.var, 0) };
-  if (o.json) write(JSON.stringify({ book, scenarioSet: results[0].scenarioSet, accounts: results }, null, 2) + '\n');
-  else write(`book of ${accounts.length} accounts: VaR ${usd(book.var)} USD, ES ${usd(book.es)} USD (sum of account VaRs ${usd(book.sumOfAccountVar)})\n\n` + results.map(formatRisk).join('\n'));
-  return 0;
+  if (o.json) return JSON.stringify({ book, scenarioSet: results[0].scenarioSet, accounts: results }, null, 2) + '\n';
+  return `book of ${accounts.length} accounts: VaR ${usd(book.var)} USD, ES ${usd(book.es)} USD (sum of account VaRs ${usd(book.sumOfAccountVar)})\n\n` + results.map(formatRisk).join('\n');
 }
 
 /** A book's VaR run, local or distributed: every account's figures in book order and the book's. */
@@ -124,34 +141,29 @@ export function writeBookVar(r: BookVarOutcome, set: ScenarioSet, alpha: number,
  * kernel per account and for the whole book (netted by instrument: one row) on --threads workers.
  * Stage timings go to stderr with --timings (stdout stays byte-identical run to run).
  */
-async function bookVar(accounts: AccountInput[], table: InstrumentTable, set: ScenarioSet, alpha: number, quantile: QuantileConvention, o: VarCliOptions, write: (s: string) => void, started: number): Promise<number> {
-  const threads = int('--threads', o.threads, Math.min(2, availableParallelism()));
-  // read: history, scenario set, the book file parsed and validated
-  const t: Record<string, number> = { read: performance.now() - started };
+async function bookVar(book: ColumnParts, table: InstrumentTable, set: ScenarioSet, alpha: number, quantile: QuantileConvention, o: VarCliOptions, write: (s: string) => void, clock: { started: number; history: number }, run: TailRunner): Promise<number> {
+  const { started, history } = clock;
+  // history: the price history, scenario set and market; read: the book file read, parsed and validated (on the runner's workers)
+  const t: Record<string, number> = { history, read: performance.now() - started - history };
   const stage = <T>(name: string, f: () => T): T => {
     const t0 = performance.now();
     const r = f();
     t[name] = performance.now() - t0;
     return r;
   };
-  const csr = stage('resolve', () => riskCsr(table, accounts));
+  const csr = stage('resolve', () => riskCsrOf(table, book));
   const sv = stage('revalue', () => revalueInstruments(table, set));
   const m = tailLength(set.n, alpha);
-  const run = new TailRunner(threads);
-  try {
-    const t0 = performance.now();
-    const tails = await run.tails(csr, sv.values, set.n, m);
-    const total = csr.accStart[accounts.length];
-    const bookTail = await run.tails(nettedBook(csr), sv.values, set.n, m, 1);
-    t.tails = performance.now() - t0;
-    const f = stage('figures', () => figuresFromTails(tails, accounts.length, set.n, alpha, quantile));
-    const b = figuresFromTails(bookTail, 1, set.n, alpha, quantile);
-    const outcome: BookVarOutcome = { ids: csr.ids, value: csr.value, var: f.var, es: f.es, book: { var: b.var[0], es: b.es[0] } };
-    t.total = performance.now() - started;
-    if (o.timings) process.stderr.write(`optmargin var: ${accounts.length} accounts, ${total} holdings, ${table.count} instruments × ${set.n} scenarios, ${threads} thread(s): ` + Object.entries(t).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(', ') + '\n');
-    writeBookVar(outcome, set, alpha, quantile, o.json, write);
-    return 0;
-  } finally {
-    await run.close();
-  }
+  const t0 = performance.now();
+  const tails = await run.tails(csr, sv.values, set.n, m);
+  const total = csr.accStart[book.n];
+  const bookTail = await run.tails(nettedBook(csr), sv.values, set.n, m, 1);
+  t.tails = performance.now() - t0;
+  const f = stage('figures', () => figuresFromTails(tails, book.n, set.n, alpha, quantile));
+  const b = figuresFromTails(bookTail, 1, set.n, alpha, quantile);
+  const outcome: BookVarOutcome = { ids: csr.ids, value: csr.value, var: f.var, es: f.es, book: { var: b.var[0], es: b.es[0] } };
+  t.total = performance.now() - started;
+  if (o.timings) process.stderr.write(`optmargin var: ${book.n} accounts, ${total} holdings, ${table.count} instruments × ${set.n} scenarios, ${run.threads} thread(s): ` + Object.entries(t).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(', ') + '\n');
+  writeBookVar(outcome, set, alpha, quantile, o.json, write);
+  return 0;
 }

@@ -16,6 +16,8 @@ import { MsgpackAccountReader } from './msgpack-account.js';
 import { JsonAccountReader } from './json-account.js';
 import { ColumnsBuilder, usableId, entryError, type AccountError, type BookColumns } from '../instruments/columns.js';
 import { receiptOf, type IngestReceipt } from './ingest-receipt.js';
+import { riskEntry, strikeMarket, type StrikeSpec } from '../risk/rolling.js';
+import type { AccountInput } from '../instruments/types.js';
 
 export interface IngestTask {
   format: 'jsonl' | 'msgpack';
@@ -26,6 +28,8 @@ export interface IngestTask {
   firstIndex: number;
   /** entries the reading thread cut into the chunk (msgpack values, non-blank JSON lines): what the receipt must count */
   entries: number;
+  /** a risk book (`optmargin var`): entries read as risk inputs on this market (entryReader) */
+  strike?: StrikeSpec;
 }
 
 export interface IngestResult {
@@ -52,10 +56,22 @@ function errorOf(e: unknown): AccountError {
   throw e; // not a validation error: a bug, never reported as bad input
 }
 
+/**
+ * How a parsed entry becomes an account: a margin book's entry is validated (validateAccount); a
+ * risk book's (`strike` given) is read as `optmargin var` reads one (riskEntry: `mode` defaults to
+ * cross, `atm` positions struck on that market). The fast readers take only entries with a mode
+ * and listed instruments, which both read alike.
+ */
+export function entryReader(strike: StrikeSpec | undefined): (v: unknown) => AccountInput {
+  if (!strike) return (v) => validateAccount(v);
+  const market = strikeMarket(strike);
+  return (v) => riskEntry(v, market);
+}
+
 /** Appends one parsed entry; an id-less one gets id '' (numbered `#<index>` once the whole book is in). */
-function addEntry(b: ColumnsBuilder, v: unknown): void {
+function addEntry(b: ColumnsBuilder, v: unknown, read: (v: unknown) => AccountInput): void {
   try {
-    b.add(validateAccount(v));
+    b.add(read(v));
   } catch (e) {
     b.addInvalid(usableId(v), errorOf(e));
   }
@@ -84,6 +100,7 @@ function chunkBuilder(): ColumnsBuilder {
 function ingestJsonLines(t: IngestTask): IngestResult {
   const b = chunkBuilder();
   const reader = new JsonAccountReader(b);
+  const read = entryReader(t.strike);
   const bytes = t.bytes;
   let accountLike = 0;
   let firstNotAccount: string | undefined;
@@ -117,7 +134,7 @@ function ingestJsonLines(t: IngestTask): IngestResult {
     }
     if (looksLikeAccount(v)) accountLike++;
     else if (t.firstLine === 1 && b.count === 0 && firstNotAccount === undefined) firstNotAccount = `line ${line} holds ${describe(v)}`;
-    addEntry(b, v);
+    addEntry(b, v, read);
   }
   const columns = b.build();
   return { columns, receipt: receiptOf(columns), accountLike, ...(firstNotAccount ? { firstNotAccount } : {}) };
@@ -130,6 +147,7 @@ function ingestJsonLines(t: IngestTask): IngestResult {
 function ingestMsgpack(t: IngestTask): IngestResult {
   const b = chunkBuilder();
   const reader = new MsgpackAccountReader(b);
+  const read = entryReader(t.strike);
   const bytes = t.bytes;
   let decoder: Decoder | null = null;
   let accountLike = 0;
@@ -144,7 +162,7 @@ function ingestMsgpack(t: IngestTask): IngestResult {
     const end = skipMsgpack(bytes, q, bytes.length, 'the chunk');
     const v = (decoder ??= boundedDecoder(bytes.length)).decode(bytes.subarray(q, end));
     if (looksLikeAccount(v)) accountLike++;
-    addEntry(b, v);
+    addEntry(b, v, read);
     q = end;
   }
   const columns = b.build();

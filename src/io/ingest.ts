@@ -15,10 +15,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import { ErrorCodes, OptmarginError } from '../errors.js';
-import { validateAccount } from '../instruments/account.js';
 import { findPackageRoot } from '../wasm/module.js';
 import { ColumnsBuilder, bookIdOf, concatColumns, numberUnnamed, type BookColumns } from '../instruments/columns.js';
-import { ingestChunk, jsonLineEntries, type IngestResult, type IngestTask } from './ingest-chunk.js';
+import { entryReader, ingestChunk, jsonLineEntries, type IngestResult, type IngestTask } from './ingest-chunk.js';
+import type { StrikeSpec } from '../risk/rolling.js';
 import { failedChunkColumns, faultResult, receiptOf, receiptProblem } from './ingest-receipt.js';
 import { skipMsgpack } from './decode.js';
 import { BlockSource } from './block-source.js';
@@ -50,7 +50,9 @@ export interface IngestOptions {
    * workers per run: BookEngine.sharedPool); null when that pool runs in-process (its workers
    * failed to start: the runner has said so), and then the chunks are parsed in-process too.
    */
-  pool?: Promise<Piscina | null>;
+  pool?: PromiseLike<Piscina | null>;
+  /** a risk book (`optmargin var`): each entry read as a risk input, its `atm` positions struck on this market (ingest-chunk.ts entryReader) */
+  strike?: StrikeSpec;
 }
 
 export interface IngestReport {
@@ -63,6 +65,8 @@ export interface IngestReport {
   concatMs: number;
   /** ms spent in onChunk (on the main thread, between reads and waits) */
   consumeMs: number;
+  /** the input is one JSON array (a JSON document listing accounts, even one) */
+  jsonArray: boolean;
 }
 
 function notABook(name: string, what: string): OptmarginError {
@@ -93,7 +97,7 @@ function chunkTimeoutMs(): number {
  */
 class ChunkParser {
   /** the workers parsing (resolved once started), or null: in-process */
-  private readonly pool: Promise<Piscina | null> | null;
+  private readonly pool: PromiseLike<Piscina | null> | null;
   /** a pool started here (closed here), when no shared one was given */
   private readonly own: Piscina | null;
   /** the task's module on a shared pool (whose default module is the book worker's) */
@@ -111,7 +115,7 @@ class ChunkParser {
     private readonly warn: (message: string) => void,
     /** takes each parsed chunk, in input order */
     private readonly take: (r: IngestResult) => void,
-    shared: Promise<Piscina | null> | undefined,
+    shared: PromiseLike<Piscina | null> | undefined,
   ) {
     const href = pathToFileURL(ingestWorkerFile()).href;
     this.own =
@@ -129,7 +133,7 @@ class ChunkParser {
     e.p.then((r) => void (e.r = r), () => undefined);
     this.pending.push(e);
   }
-  private async onPool(started: Promise<Piscina | null>, t: IngestTask, chunk: number): Promise<IngestResult> {
+  private async onPool(started: PromiseLike<Piscina | null>, t: IngestTask, chunk: number): Promise<IngestResult> {
     const pool = await started;
     if (pool === null) return this.inProcessFrom(t, chunk, 0, null);
     // the chunk's bytes are in shared memory (BlockSource): the worker reads them in place, no copy
@@ -298,7 +302,7 @@ async function ingestFrom(src: BlockSource, file: string, opts: IngestOptions): 
     const t2 = performance.now();
     opts.onAllChunks?.(parts);
     for (const c of parts) opts.onChunk?.(c);
-    return { parts, report: { format: 'columns', bytes: src.total, chunks: parts.length, readMs: t1 - t0, parseMs: t2 - t1, concatMs: 0, consumeMs: performance.now() - t2 } };
+    return { parts, report: { format: 'columns', bytes: src.total, chunks: parts.length, readMs: t1 - t0, parseMs: t2 - t1, concatMs: 0, consumeMs: performance.now() - t2, jsonArray: false } };
   }
   const first = buf[p];
   const jsonLines = first === 0x7b && (await isJsonLines());
@@ -318,12 +322,13 @@ async function ingestFrom(src: BlockSource, file: string, opts: IngestOptions): 
     // one JSON document (an array of accounts, or one account): parsed whole
     await rest();
     const t1 = performance.now();
-    const { accounts } = parseBook(buf, name);
+    const { accounts, format } = parseBook(buf, name);
+    const read = entryReader(opts.strike);
     const b = new ColumnsBuilder();
     accounts.forEach((raw, k) => {
       if (raw instanceof InvalidEntry) return b.addInvalid(raw.id, { code: ErrorCodes.INVALID_INPUT, message: raw.message });
       try {
-        b.add(validateAccount(raw));
+        b.add(read(raw));
       } catch (e) {
         if (!(e instanceof OptmarginError)) throw e;
         b.addInvalid(bookIdOf(raw, k), e.path === undefined ? { code: e.code, message: e.message } : { code: e.code, message: e.message, path: e.path });
@@ -332,7 +337,7 @@ async function ingestFrom(src: BlockSource, file: string, opts: IngestOptions): 
     const columns = b.build();
     const t2 = performance.now();
     opts.onChunk?.(columns);
-    return { parts: [columns], report: { format: 'json', bytes: src.total, chunks: 1, readMs: t1 - t0, parseMs: t2 - t1, concatMs: 0, consumeMs: performance.now() - t2 } };
+    return { parts: [columns], report: { format: 'json', bytes: src.total, chunks: 1, readMs: t1 - t0, parseMs: t2 - t1, concatMs: 0, consumeMs: performance.now() - t2, jsonArray: format === 'json' } };
   }
   const done: IngestResult[] = [];
   const take = (r: IngestResult): void => {
@@ -358,7 +363,7 @@ async function ingestFrom(src: BlockSource, file: string, opts: IngestOptions): 
           const bytes = chunkOf(buf, 0, end);
           const firstLine = line;
           for (let q = bytes.indexOf(0x0a); q >= 0; q = bytes.indexOf(0x0a, q + 1)) line++;
-          await submit({ format: 'jsonl', bytes, firstLine, firstIndex: -1, entries: jsonLineEntries(bytes) });
+          await submit({ format: 'jsonl', bytes, firstLine, firstIndex: -1, entries: jsonLineEntries(bytes), strike: opts.strike });
         }
         buf = buf.subarray(end);
       };
@@ -394,7 +399,7 @@ async function ingestFrom(src: BlockSource, file: string, opts: IngestOptions): 
       let chunkStart = q;
       let count = 0;
       const cut = async (): Promise<void> => {
-        await submit({ format: 'msgpack', bytes: chunkOf(buf, chunkStart, q), firstLine: 0, firstIndex: index, entries: count });
+        await submit({ format: 'msgpack', bytes: chunkOf(buf, chunkStart, q), firstLine: 0, firstIndex: index, entries: count, strike: opts.strike });
         index += count;
         count = 0;
         buf = buf.subarray(q);
@@ -427,7 +432,7 @@ async function ingestFrom(src: BlockSource, file: string, opts: IngestOptions): 
         if (q - chunkStart >= chunkBytes) await cut();
       }
       if (remaining !== Infinity && remaining > 0) throw new OptmarginError(ErrorCodes.INVALID_FILE, `${name} is not valid msgpack: the array declares ${remaining} more accounts than the file holds`);
-      if (q > chunkStart) await submit({ format: 'msgpack', bytes: chunkOf(buf, chunkStart, q), firstLine: 0, firstIndex: index, entries: count });
+      if (q > chunkStart) await submit({ format: 'msgpack', bytes: chunkOf(buf, chunkStart, q), firstLine: 0, firstIndex: index, entries: count, strike: opts.strike });
     }
     const t1 = performance.now();
     const busyReading = parser.waited + parser.consumed; // the final drain below adds to both
@@ -435,7 +440,7 @@ async function ingestFrom(src: BlockSource, file: string, opts: IngestOptions): 
     if (done.reduce((s, r) => s + r.accountLike, 0) === 0 && done.reduce((s, r) => s + r.columns.n, 0) > 0) throw notABook(name, 'no entry holds an account');
     return {
       parts: done.map((r) => r.columns),
-      report: { format: jsonLines ? 'jsonl' : 'msgpack', bytes: src.total, chunks, readMs: t1 - t0 - busyReading, parseMs: parser.waited, concatMs: 0, consumeMs: parser.consumed },
+      report: { format: jsonLines ? 'jsonl' : 'msgpack', bytes: src.total, chunks, readMs: t1 - t0 - busyReading, parseMs: parser.waited, concatMs: 0, consumeMs: parser.consumed, jsonArray: false },
     };
   } finally {
     await parser.close();

@@ -14,11 +14,13 @@ import type { AccountInput } from '../measures/types.js';
 import { ChunkRunner } from '../runner/book/pool.js';
 import type { TailTask } from '../runner/book/tasks.js';
 import { esFromTail, tailLength, varFromTail, type QuantileConvention } from '../measures/quantiles.js';
-import { resolveHoldings, riskAccount } from '../scenarios/holdings.js';
+import { balanceHoldingInto, holdingIndex, positionHoldingsInto, resolveHoldings, type HoldingSink } from '../scenarios/holdings.js';
 import { InvalidEntry } from '../runner/book/types.js';
+import type { ColumnParts } from '../instruments/column-parts.js';
+import type { AccountError } from '../instruments/columns.js';
 import type { MarginMarket } from '../market/margin-market.js';
 import { ExactSum } from './exact-sum.js';
-import { materialise } from './rolling.js';
+import { riskEntry } from './rolling.js';
 
 export interface RiskCsr {
   ids: string[];
@@ -48,6 +50,46 @@ export function riskCsr(table: InstrumentTable, accounts: AccountInput[]): RiskC
     value[k] = h.value;
   });
   return { ids: accounts.map((a) => a.id), accStart, instr: shared(Int32Array, instr), size: shared(Float64Array, size), value };
+}
+
+/**
+ * riskCsr of a risk book read into columns (io/ingest.ts with a StrikeSpec), without an account
+ * object: each account's holdings in resolveHoldings' order — its positions, each isolated
+ * position's own balances, its balances — by the same rule (positionHoldingsInto,
+ * balanceHoldingInto). Every entry must be valid (firstRiskError).
+ */
+export function riskCsrOf(table: InstrumentTable, book: ColumnParts): RiskCsr {
+  const accStart = new Int32Array(book.n + 1);
+  const instr: number[] = [];
+  const size: number[] = [];
+  const sink: HoldingSink = { add: (i, s) => void (instr.push(i), size.push(s)) };
+  const value = new Float64Array(book.n);
+  const ids = new Array<string>(book.n);
+  const pv = new Float64Array(2);
+  for (let c = 0; c < book.parts.length; c++) {
+    const part = book.parts[c];
+    // each of the part's instrument names resolved once, at its first holding (its error names that position)
+    const at = new Int32Array(part.names.length).fill(-1);
+    for (let j = 0, k = book.starts[c]; j < part.n; j++, k++) {
+      const p0 = part.posStart[j];
+      const p1 = part.posStart[j + 1];
+      let v = 0;
+      for (let p = p0; p < p1; p++) {
+        const n = part.instr[p];
+        if (at[n] < 0) at[n] = holdingIndex(table, part.names[n], `[${k}].positions[${p - p0}].instrument`);
+        const entry = part.entry[p];
+        v += positionHoldingsInto(table, at[n], part.size[p], Number.isNaN(entry) ? undefined : entry, pv, sink);
+      }
+      for (let p = p0; p < p1; p++) {
+        for (let q = part.pcolStart[p]; q < part.pcolStart[p + 1]; q++) v += balanceHoldingInto(table, `[${k}].positions[${p - p0}].collateral`, part.currencies[part.pcur[q]], part.pamount[q], sink);
+      }
+      for (let q = part.colStart[j]; q < part.colStart[j + 1]; q++) v += balanceHoldingInto(table, `[${k}].collateral`, part.currencies[part.cur[q]], part.amount[q], sink);
+      ids[k] = part.ids[j];
+      value[k] = v;
+      accStart[k + 1] = instr.length;
+    }
+  }
+  return { ids, accStart, instr: shared(Int32Array, instr), size: shared(Float64Array, size), value };
 }
 
 /** Each instrument held in the CSR, in order of its first holding, with the exact sum of its sizes. */
@@ -92,10 +134,40 @@ export function nettedRow(instr: number[], size: number[], value: number): RiskC
  */
 export function riskAccounts(entries: readonly unknown[], market: MarginMarket, first = 0): AccountInput[] {
   return entries.map((a, k) => {
-    const path = `[${first + k}]`;
-    if (a instanceof InvalidEntry) throw new OptmarginError(ErrorCodes.INVALID_FILE, `${path} (${a.id}): ${a.message}`, path);
-    return riskAccount(materialise(a, market, path), path);
+    if (a instanceof InvalidEntry) throw riskInputError(first + k, a.id, { code: ErrorCodes.INVALID_FILE, message: a.message });
+    return riskEntry(a, market, `[${first + k}]`);
   });
+}
+
+/**
+ * The error that fails a VaR run on book entry k: an entry that did not parse (no field named) is
+ * INVALID_FILE `[k] (id): …`; a field's error is named under `[k]`, as riskEntry names it given
+ * that path.
+ */
+export function riskInputError(k: number, id: string, e: AccountError): OptmarginError {
+  const at = `[${k}]`;
+  if (e.path === undefined) return new OptmarginError(ErrorCodes.INVALID_FILE, `${at} (${id}): ${e.message}`, at);
+  const message = e.message.startsWith(e.path) ? `${at}.${e.message}` : `${at}.${e.path}: ${e.message}`;
+  return new OptmarginError(e.code, message, `${at}.${e.path}`);
+}
+
+/** Throws riskInputError of the first invalid entry of a risk book read into columns (io/ingest.ts with a StrikeSpec), if it has one. */
+export function firstRiskError(book: ColumnParts): void {
+  for (let i = 0; i < book.parts.length; i++) {
+    const errors = book.parts[i].errors;
+    if (errors.size === 0) continue;
+    let j = Infinity;
+    for (const e of errors.keys()) j = Math.min(j, e);
+    throw riskInputError(book.starts[i] + j, book.parts[i].ids[j], errors.get(j)!);
+  }
+}
+
+/** Every account of a risk book read into columns (firstRiskError when one is invalid). */
+export function riskAccountsOf(book: ColumnParts): AccountInput[] {
+  firstRiskError(book);
+  const out = new Array<AccountInput>(book.n);
+  for (let k = 0; k < book.n; k++) out[k] = book.account(k)!;
+  return out;
 }
 
 export function shared<T extends Int32Array | Float64Array>(C: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, xs: ArrayLike<number>): T {
@@ -180,6 +252,11 @@ export class TailRunner {
       throw new OptmarginError(ErrorCodes.WORKER_FAILED, `VaR chunk ${f.chunk} (accounts ${t.from}–${t.to - 1}) failed every attempt: ${f.message}`);
     }
     return { m, val, idx };
+  }
+
+  /** The runner's workers once started, for the ingestion of the book it runs (one set of workers per run); null in-process. */
+  sharedPool(): ReturnType<ChunkRunner['sharedPool']> {
+    return this.runner.sharedPool();
   }
 
   close(): Promise<void> {

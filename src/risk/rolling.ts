@@ -10,6 +10,35 @@
 import { check, invalidInput } from '../errors.js';
 import { EXPIRY_HOUR_UTC, formatExpiryCode } from '../market/instruments.js';
 import type { MarginMarket } from '../market/margin-market.js';
+import { riskAccount } from '../scenarios/holdings.js';
+import type { AccountInput } from '../instruments/types.js';
+
+/** What re-striking reads of a market: its valuation instant and its underlyings' spots. */
+export type StrikeMarket = Pick<MarginMarket, 'valuationTime' | 'hasUnderlying' | 'spot'>;
+
+/** A StrikeMarket as plain data, to cross threads (the ingestion workers re-strike a risk book's `atm` positions: io/ingest.ts). */
+export interface StrikeSpec {
+  valuationTime: number;
+  /** spot of each underlying of the market */
+  spots: Record<string, number>;
+}
+
+/** The StrikeMarket of `market`, whose underlyings are `underlyings`, as plain data. */
+export function strikeSpec(market: StrikeMarket, underlyings: readonly string[]): StrikeSpec {
+  const spots: Record<string, number> = {};
+  for (const u of underlyings) if (market.hasUnderlying(u)) spots[u] = market.spot(u);
+  return { valuationTime: market.valuationTime, spots };
+}
+
+/** The StrikeMarket a StrikeSpec describes (the same spots and instant: the same instruments struck). */
+export function strikeMarket(s: StrikeSpec): StrikeMarket {
+  return { valuationTime: s.valuationTime, hasUnderlying: (u) => Object.hasOwn(s.spots, u), spot: (u) => s.spots[u] };
+}
+
+/** A risk input entry as an account: its `atm` positions struck on `market`, then validated for risk (riskAccount: mode defaults to cross); errors name fields under `path`. */
+export function riskEntry(v: unknown, market: StrikeMarket, path = ''): AccountInput {
+  return riskAccount(materialise(v, market, path), path);
+}
 
 interface AtmSpec {
   underlying: string;
@@ -39,7 +68,7 @@ export function hasRolling(account: unknown): boolean {
 }
 
 /** The account with each `atm` position replaced by its instrument on `market`. */
-export function materialise(account: unknown, market: MarginMarket, path = ''): unknown {
+export function materialise(account: unknown, market: StrikeMarket, path = ''): unknown {
   if (!hasRolling(account)) return account;
   const a = account as { positions: Record<string, unknown>[] };
   const positions = a.positions.map((p, i) => {

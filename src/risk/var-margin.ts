@@ -24,9 +24,8 @@ import type { LoadedModel, MarginFigures, MarginModel, VarEsBreakdown, VarEsMode
 import type { MarginMarket } from '../market/margin-market.js';
 import { closeInstant, dateIndex, type History } from './history.js';
 import { fhsScenarios, historicalScenarios } from './historical.js';
-import { riskAccount } from '../scenarios/holdings.js';
 import { seamSet } from './revalue.js';
-import { materialise } from './rolling.js';
+import { riskEntry } from './rolling.js';
 import { marketFromHistory } from './var.js';
 
 export type { ApcRule, VarEsModel } from '../measures/types.js';
@@ -116,7 +115,7 @@ export interface VarEsFigures extends MarginFigures, Omit<VarEsBreakdown, 'asOf'
 export function varEsMargin(h: History, k: number, accountIn: unknown, p: VarEsModel | LoadedModel | string, marketIn?: MarginMarket): VarEsFigures {
   const model = withHistory(p, h, k);
   const market = marketIn ?? marketFromHistory(h, k, (model.params as VarEsModel).lambda);
-  const r = createMarginEngine({ market, model }).margin(riskAccount(materialise(accountIn, market)));
+  const r = createMarginEngine({ market, model }).margin(riskEntry(accountIn, market));
   if (!r.ok) throw new OptmarginError(r.error.code, r.error.message, r.error.path);
   const v = r.varEs!;
   const out: VarEsFigures = { model: model.params.id, ...figuresOf(r), base: v.base, stressed: v.stressed, dailyVol: v.dailyVol, scenarioSets: v.scenarioSets, asOf: v.asOf };
@@ -147,7 +146,7 @@ export function dynamicMargin(h: History, accountIn: unknown, p: VarEsParams, fr
     const f = varEsMargin(h, k, accountIn, p, market);
     let gridIm: number | null = null;
     if (grid) {
-      const r = createMarginEngine({ market, model: grid }).margin(riskAccount(materialise(accountIn, market)));
+      const r = createMarginEngine({ market, model: grid }).margin(riskEntry(accountIn, market));
       if (!r.ok) throw new OptmarginError(r.error.code as never, `${h.dates[k]}: ${grid}: ${r.error.message}`);
       gridIm = r.initialMargin;
     }

@@ -47,41 +47,73 @@ function lineError(path: string, e: unknown): never {
   throw e;
 }
 
+/** The table index of instrument `name`; its error names the field `path`. */
+export function holdingIndex(table: InstrumentTable, name: string, path: string): number {
+  try {
+    return table.indexOf(name);
+  } catch (e) {
+    lineError(path, e);
+  }
+}
+
+/** Where an account's holdings go (a line of resolveHoldings, a CSR row). */
+export interface HoldingSink {
+  add(instr: number, size: number): void;
+}
+
+/**
+ * One position's holdings into `sink`: instrument i, then the coin of an inverse future's entry
+ * leg when it has one (pv: scratch of 2); returns its mark value (USD). The one rule, for account
+ * objects (resolveHoldings) and book columns (risk/book-var.ts riskCsrOf).
+ */
+export function positionHoldingsInto(table: InstrumentTable, i: number, size: number, entryPrice: number | undefined, pv: Float64Array, sink: HoldingSink): number {
+  table.positionValueInto(i, size, entryPrice, pv);
+  sink.add(i, size);
+  if (pv[1] !== 0) sink.add(table.coinOfSlot(table.underlyingOf[i]), pv[1]);
+  return pv[0];
+}
+
+/**
+ * One balance's holding into `sink`: the coin pseudo-instrument at its full amount (VaR measures
+ * the market value's change, not haircut collateral); USD-pegged balances carry no market risk
+ * and no holding, a zero balance neither. Returns its value (USD); `path` names the balances.
+ */
+export function balanceHoldingInto(table: InstrumentTable, path: string, cur: string, amount: number, sink: HoldingSink): number {
+  if (amount === 0) return 0;
+  if (USD_PEGGED.includes(cur)) return amount;
+  if (!table.market.hasUnderlying(cur)) {
+    throw new OptmarginError(ErrorCodes.MISSING_MARKET_DATA, `${path}.${cur}: the market has no index price for ${cur}`, `${path}.${cur}`);
+  }
+  sink.add(table.coinIndex(cur), amount);
+  return amount * table.market.spot(cur);
+}
+
+/** A holding line's sink (its instruments and sizes). */
+function lineSink(line: HoldingLine): HoldingSink {
+  return { add: (i, size) => void (line.instr.push(i), line.size.push(size)) };
+}
+
+/**
+ * An account's holdings as lines: each position (its instrument, and its entry leg's coin), then
+ * each isolated position's own balances, then the account's balances — the order a book's
+ * columns are read in too (riskCsrOf).
+ */
 export function resolveHoldings(table: InstrumentTable, a: AccountInput): Holdings {
   const lines: HoldingLine[] = [];
   const pv = new Float64Array(2);
   let value = 0;
   a.positions.forEach((p, k) => {
     const path = `positions[${k}]`;
-    let i: number;
-    try {
-      i = table.indexOf(p.instrument);
-    } catch (e) {
-      lineError(`${path}.instrument`, e);
-    }
-    table.positionValueInto(i, p.size, p.entryPrice, pv);
-    value += pv[0];
-    const line: HoldingLine = { label: `${path} ${p.instrument}`, instr: [i], size: [p.size] };
-    if (pv[1] !== 0) {
-      line.instr.push(table.coinOfSlot(table.underlyingOf[i]));
-      line.size.push(pv[1]);
-    }
+    const i = holdingIndex(table, p.instrument, `${path}.instrument`);
+    const line: HoldingLine = { label: `${path} ${p.instrument}`, instr: [], size: [] };
+    value += positionHoldingsInto(table, i, p.size, p.entryPrice, pv, lineSink(line));
     lines.push(line);
   });
   const addCollateral = (path: string, balances: Record<string, number>): void => {
     for (const cur of Object.keys(balances)) {
-      const amount = balances[cur];
-      if (amount === 0) continue;
-      if (USD_PEGGED.includes(cur)) {
-        value += amount;
-        continue;
-      }
-      if (!table.market.hasUnderlying(cur)) {
-        throw new OptmarginError(ErrorCodes.MISSING_MARKET_DATA, `${path}.${cur}: the market has no index price for ${cur}`, `${path}.${cur}`);
-      }
-      const i = table.coinIndex(cur);
-      value += amount * table.market.spot(cur);
-      lines.push({ label: `${path} ${cur}`, instr: [i], size: [amount] });
+      const line: HoldingLine = { label: `${path} ${cur}`, instr: [], size: [] };
+      value += balanceHoldingInto(table, path, cur, balances[cur], lineSink(line));
+      if (line.instr.length > 0) lines.push(line);
     }
   };
   // isolated positions' own collateral belongs to the account's holdings too
