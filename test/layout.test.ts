@@ -74,7 +74,7 @@ const LAYERS: [RegExp, number][] = [
   [/^instruments\//, 4],
   [/^scenarios\//, 5],
   [/^measures\//, 6],
-  [/^liquidation\/price\.ts$/, 7],
+  [/^liquidation\/(price|pin-entries)\.ts$/, 7],
   [/^runner\//, 8],
   [/^(liquidation|risk)\//, 9],
   [/^(io|api|cluster)\//, 10],

@@ -15,7 +15,7 @@ import { resolveMarket } from '../src/market/resolved.js';
 import { createMarginEngine } from '../src/runner/account/runner.js';
 import { listModels } from '../src/measures/models.js';
 import { movedMarket } from '../src/market/margin-market.js';
-import { pinEntries } from '../src/liquidation/price.js';
+import { pinEntries } from '../src/liquidation/pin-entries.js';
 import { planLiquidation } from '../src/liquidation/plan.js';
 import type { AccountInput } from '../src/measures/types.js';
 import { startServer, type Server } from '../src/serve/server.js';
@@ -135,7 +135,7 @@ describe.skipIf(why !== '')(`playground in Chromium (playwright-core, executable
     const account = JSON.parse(readFileSync((await download.path())!, 'utf8')) as AccountInput;
     const market = resolveMarket(defaultMarket());
     const base = createMarginEngine({ market, model: 'deribit-pm-2024.1' });
-    const pinned = pinEntries({ market, marketHash: base.marketHash, table: base.table, remargin: () => undefined as never }, account);
+    const pinned = pinEntries({ table: base.table }, account);
     const planAt = (pct: number) => planLiquidation(createMarginEngine({ market: movedMarket(market, 'BTC', pct / 100), model: 'deribit-pm-2024.1' }), pinned, { mechanism: 'deribit-incremental' });
     // the first BTC move (in 5 % steps down) at which the account needs liquidating
     const pct = [-20, -25, -30, -35, -40, -45, -50, -55, -60].find((m) => planAt(m).steps.length > 0)!;

@@ -77,7 +77,7 @@ describe('simulations on one book engine', () => {
       await book.close();
     }
   });
-  it("a parsed file's columns, and an engine loaded as the file is read (accounts omitted), simulate to the bytes of the account objects: a grid model's book and segregated deribit-pm sub-accounts that give their currency", async () => {
+  it("a parsed file's columns, and an engine loaded as the file is read with the simulation's market to pin on (accounts omitted), simulate to the bytes of the account objects: a grid model's book and segregated deribit-pm sub-accounts that give their currency", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'optmargin-simcols-'));
     const grid = generateBook({ accounts: 1200, seed: 23, market }).accounts;
     // deribit-pm: generated accounts a segregated sub-account can be, some giving their currency; an empty one in BTC (inferred, it would be USD: the ledger's currencies show it)
@@ -99,7 +99,7 @@ describe('simulations on one book engine', () => {
       const cols = await run(await Simulation.create({ ...opts, accounts: new ColumnParts(parts), threads: 2 }), accounts.length);
       const book = BookEngine.create({ market, model, threads: 2 });
       try {
-        await ingestInto(book, f, 2, () => {});
+        await ingestInto(book, f, 2, () => {}, market);
         const loaded = await run(await Simulation.create({ ...opts, book }), accounts.length);
         for (const r of [cols, loaded]) {
           expect(r.before, model).toBe(objects.before);

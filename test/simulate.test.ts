@@ -81,7 +81,7 @@ describe('cascade simulator: closed ledger, no account lost or liquidated twice'
 describe('cascade simulator: a bankrupt account with nothing to close', () => {
   it('its deficit goes to the insurance fund like a liquidated one\'s (cross: no position; isolated: a negative balance of its own)', async () => {
     // by hand: equity = −500 USDC (no position, USDC at 1, no haircut on a debt); the isolated one: −7000 USDC of its
-    // own + 6000 of its position's collateral, P&L 0 (no entry price: at mark) = −1000, bankrupt; its position is healthy on
+    // own + 6000 of its position's collateral, P&L 0 (no entry price: pinned at the start's mark) = −1000, bankrupt; its position is healthy on
     // its own collateral, so its plan closes nothing (an isolated position is liquidated on its own figures: plan-isolated.ts);
     // the healthy one is left alone
     const accounts = [
@@ -103,8 +103,8 @@ describe('cascade simulator: a bankrupt account with nothing to close', () => {
       expect(sim.insuranceFundUsd).toBeCloseTo(1e6 - 1500, 6);
       expect(sim.totalEquity).toBeCloseTo(1000, 6);
       expect(Math.abs(r.ledger.residual)).toBeLessThan(1e-9);
-      // the isolated position keeps its size and its own collateral; the cover went to the account's balances
-      expect(sim.account(2).positions).toEqual([accounts[2].positions[0]]);
+      // the isolated position keeps its size and its own collateral (its entry pinned at the start's mark: pin-entries.ts); the cover went to the account's balances
+      expect(sim.account(2).positions).toEqual([{ ...accounts[2].positions[0], entryPrice: market.perpetual('BTC') }]);
       expect(sim.account(2).collateral.USDC).toBeCloseTo(-6000, 6);
       // covered: nothing left to cover at the next step
       const again = await sim.step(market, 'again');

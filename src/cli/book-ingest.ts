@@ -8,6 +8,9 @@ import { yieldToSignals } from '../io/atomic.js';
 import { ingestBookParts, type IngestReport } from '../io/ingest.js';
 import type { BookColumns } from '../instruments/columns.js';
 import type { BookEngine, BookLoadReport } from '../runner/book/runner.js';
+import type { MarginMarket } from '../market/margin-market.js';
+import { InstrumentTable } from '../instruments/table.js';
+import { pinColumnEntries } from '../liquidation/pin-entries.js';
 
 export interface IngestedBook {
   parts: BookColumns[];
@@ -17,11 +20,23 @@ export interface IngestedBook {
   stages: { read: number; parse: number; resolve: number };
 }
 
-export async function ingestInto(engine: BookEngine, file: string, threads: number, onWarning: (m: string) => void): Promise<IngestedBook> {
+/**
+ * `pin`: a simulation's start market, on which futures and perpetuals without an entry price are
+ * pinned as each chunk arrives (liquidation/pin-entries.ts: their P&L then follows the path);
+ * the parts returned are the pinned ones.
+ */
+export async function ingestInto(engine: BookEngine, file: string, threads: number, onWarning: (m: string) => void, pin?: MarginMarket): Promise<IngestedBook> {
   const t0 = performance.now();
   const loader = engine.columnsLoad();
+  const table = pin ? new InstrumentTable(pin) : null;
+  const parts: BookColumns[] = [];
+  const take = (c: BookColumns): void => {
+    const p = table ? pinColumnEntries(c, table) : c;
+    parts.push(p);
+    loader.add(p);
+  };
   // parsed on the book pool's workers (one set of workers started and warmed per run)
-  const { parts, report } = await ingestBookParts(file, { threads, onWarning, onChunk: (c) => loader.add(c), onAllChunks: (cs) => loader.reserve(cs), pool: engine.sharedPool() });
+  const { report } = await ingestBookParts(file, { threads, onWarning, onChunk: take, onAllChunks: (cs) => loader.reserve(cs), pool: engine.sharedPool() });
   await yieldToSignals();
   const t1 = performance.now();
   const loaded = loader.finish(parts); // the chunks as parsed: no concatenation

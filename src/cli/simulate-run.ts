@@ -211,7 +211,7 @@ export async function runSimulateCommand(book: string, opts: SimulateCommandOpti
         const accounts = generated ?? parsed ?? undefined;
         if (accounts === undefined) {
           // the file parsed on the engine's workers and resolved into it as it is read, as `optmargin book` reads a book
-          const r = await ingestInto(engine, book, threads, (m) => log(`optmargin: ${terminalSafe(m)}\n`));
+          const r = await ingestInto(engine, book, threads, (m) => log(`optmargin: ${terminalSafe(m)}\n`), start);
           parsed = new ColumnParts(r.parts);
           read.read += r.stages.read;
           read.parse += r.stages.parse;

@@ -16,7 +16,7 @@ import { resolveMarket } from '../market/resolved.js';
 import { episodeNames, loadStressScenarios, shockedMarket, stressLibrary, stressScenarioSet } from '../risk/stress.js';
 import { readDocument } from './io.js';
 import { validateAccount } from '../instruments/account.js';
-import { pinEntries } from '../liquidation/price.js';
+import { pinEntries } from '../liquidation/pin-entries.js';
 import { modelFrom } from './risk-args.js';
 import { DEFAULT_BOOK_MODEL } from '../measures/presets.js';
 

@@ -3,27 +3,32 @@
  * instrument table and revaluation are built once per job and kept between its shards (each
  * shard revalues only instruments the worker has not seen yet); a shard's accounts are read
  * from its byte range of the shared book file (or from the message), resolved, and their tails
- * computed on the worker's local pool by the same code as a local `optmargin var` (risk/book-var.ts:
- * riskAccounts, riskCsr, TailRunner, figuresFromTails, netSizes).
+ * computed on the worker's local pool by the same code as a local `optmargin var`: a byte range
+ * is read as a local run reads a chunk of the book (io/ingest-chunk.ts, risk/book-var.ts
+ * firstRiskError, riskCsrOf), inline accounts as account objects (riskAccounts, riskCsr); then
+ * TailRunner, figuresFromTails, netSizes.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import { InstrumentTable } from '../instruments/table.js';
 import { decodeMsgpack } from '../io/decode.js';
-import { parseBook } from '../io/book-file.js';
+import { ingestChunk, jsonLineEntries } from '../io/ingest-chunk.js';
+import { ColumnParts } from '../instruments/column-parts.js';
 import { marketHashOf, tableMarket, type MarginMarket, type TableMarketSpec } from '../market/margin-market.js';
 import { resolveMarket } from '../market/resolved.js';
-import { figuresFromTails, netSizes, riskAccounts, riskCsr, tailLength, TailRunner } from '../risk/book-var.js';
+import { figuresFromTails, firstRiskError, netSizes, riskAccounts, riskCsr, riskCsrOf, tailLength, TailRunner, type RiskCsr } from '../risk/book-var.js';
+import { strikeSpec, type StrikeSpec } from '../risk/rolling.js';
 import { revalueInstruments, type ScenarioValues } from '../risk/revalue.js';
 import { scenarioBlock, type ScenarioSet } from '../risk/scenario-set.js';
 import { clusterError } from './broker.js';
 import { PROTOCOL_VERSION, type ResultMessage } from './protocol.js';
 import { bytesOf, sha256, unpackSet, varShardHash, type VarJobSpec, type VarShardResult, type VarWorkMessage } from './var-protocol.js';
 
-/** The market of a job, rebuilt from what the coordinator sent. */
-export function jobMarket(m: VarJobSpec['market']): MarginMarket {
-  if (m.table !== undefined) return tableMarket(m.table as TableMarketSpec);
-  return resolveMarket(m.snapshot as Parameters<typeof resolveMarket>[0]);
+/** The market of a job, rebuilt from what the coordinator sent, and its underlyings. */
+export function jobMarket(m: VarJobSpec['market']): { market: MarginMarket; underlyings: readonly string[] } {
+  if (m.table !== undefined) return { market: tableMarket(m.table as TableMarketSpec), underlyings: Object.keys((m.table as TableMarketSpec).underlyings) };
+  const market = resolveMarket(m.snapshot as Parameters<typeof resolveMarket>[0]);
+  return { market, underlyings: market.underlyings };
 }
 
 /** Reads bytes [start, end) of a file (CLUSTER_FAILED when this worker cannot: another may). */
@@ -58,6 +63,8 @@ export class VarJob {
   private constructor(
     private readonly spec: VarJobSpec,
     private readonly market: MarginMarket,
+    /** the market as the book reader strikes `atm` positions on it */
+    private readonly strike: StrikeSpec,
     private readonly set: ScenarioSet,
     threads: number,
   ) {
@@ -67,27 +74,38 @@ export class VarJob {
   }
 
   static create(spec: VarJobSpec, threads: number): VarJob {
-    const market = jobMarket(spec.market);
+    const { market, underlyings } = jobMarket(spec.market);
     const h = marketHashOf(market);
     if (h !== spec.marketHash) throw clusterError(`job ${spec.job}: the market rebuilt here hashes ${h}, the coordinator's ${spec.marketHash}: mixed optmargin versions?`);
-    return new VarJob(spec, market, unpackSet(spec.set), threads);
+    return new VarJob(spec, market, strikeSpec(market, underlyings), unpackSet(spec.set), threads);
   }
 
-  /** The shard's raw entries: its byte range of the book (line numbers as in the whole file) or its message's accounts. */
-  private entries(w: VarWorkMessage): unknown[] {
+  /**
+   * The shard's accounts resolved into tail rows: its message's accounts (risk/book-var.ts
+   * riskAccounts, riskCsr), or its byte range of the book read as a local run reads a chunk of
+   * it (io/ingest-chunk.ts with the job's StrikeSpec, then riskCsrOf; line numbers and entry
+   * indices those of the whole file).
+   */
+  private shardCsr(w: VarWorkMessage): RiskCsr {
     if (w.accounts) {
       const list = decodeMsgpack(w.accounts, `shard ${w.shard} accounts`);
       if (!Array.isArray(list)) throw clusterError(`shard ${w.shard}: accounts are not an array`);
-      return list;
+      this.count(w, list.length);
+      return riskCsr(this.table, riskAccounts(list, this.market, w.first));
     }
     const book = this.spec.book;
     if (!book) throw clusterError(`shard ${w.shard} of job ${w.job}: a byte range but no book path in the job`);
     const [start, end, line] = w.range!;
     const bytes = readRange(book.path, start, end);
     if (sha256(bytes) !== w.content) throw clusterError(`the book ${book.path} on this worker differs from the coordinator's in bytes ${start}–${end}`);
-    // blank lines before the range keep the book reader's line numbers those of the whole file
-    const text = Buffer.concat([Buffer.alloc(line - 1, 10), bytes]);
-    return parseBook(text, book.name).accounts;
+    const parts = new ColumnParts([ingestChunk({ format: 'jsonl', bytes, firstLine: line, firstIndex: -1, entries: jsonLineEntries(bytes), strike: this.strike }).columns]);
+    this.count(w, parts.n);
+    firstRiskError(parts, w.first);
+    return riskCsrOf(this.table, parts, w.first);
+  }
+
+  private count(w: VarWorkMessage, n: number): void {
+    if (n !== w.n) throw clusterError(`shard ${w.shard}: ${n} accounts read where the coordinator counted ${w.n}`);
   }
 
   /** The shard's scenarios (the whole set or a block) with the instruments of the table revalued under them. */
@@ -107,10 +125,7 @@ export class VarJob {
     const t0 = performance.now();
     const content = w.accounts ? sha256(w.accounts) : w.content!;
     if (varShardHash(this.spec, w.first, w.n, content, w.scen) !== w.hash) throw clusterError(`shard ${w.shard} of job ${w.job}: its inputs do not match its hash (corrupted in transit?)`);
-    const entries = this.entries(w);
-    if (entries.length !== w.n) throw clusterError(`shard ${w.shard}: ${entries.length} accounts read where the coordinator counted ${w.n}`);
-    const accounts = riskAccounts(entries, this.market, w.first);
-    const csr = riskCsr(this.table, accounts);
+    const csr = this.shardCsr(w);
     const sv = this.values(w.scen);
     if (sv.n < this.m) throw new OptmarginError(ErrorCodes.INVALID_OPTION, `a scenario block of ${sv.n} scenarios is shorter than the tail (${this.m}): use fewer --scenario-blocks`);
     const tails = await this.runner.tails(csr, sv.values, sv.n, this.m);

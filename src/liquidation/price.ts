@@ -9,11 +9,11 @@
  * The account is re-margined by the caller's runner (`remargin`): the search owns no margin rule.
  */
 import { ErrorCodes, OptmarginError } from '../errors.js';
-import { Kind } from '../instruments/kind.js';
 import type { InstrumentTable } from '../instruments/table.js';
 import { movedMarket, type MarginMarket } from '../market/margin-market.js';
 import type { AccountInput, LiquidationPrices, MarginResult } from '../measures/types.js';
 import { liquidationGap } from '../measures/health.js';
+import { pinEntries } from './pin-entries.js';
 
 export interface LiquidationContext {
   market: MarginMarket;
@@ -21,29 +21,6 @@ export interface LiquidationContext {
   table: InstrumentTable;
   /** margin of `account` on `market` (the runner of the same model) */
   remargin(market: MarginMarket, account: AccountInput): MarginResult;
-}
-
-/**
- * Futures without an entry price were entered at today's mark: pin it, so a moved market shows
- * their P&L instead of re-entering them at the moved mark.
- */
-export function pinEntries(ctx: Pick<LiquidationContext, 'table'> & Partial<LiquidationContext>, a: AccountInput): AccountInput {
-  const tb = ctx.table;
-  return {
-    ...a,
-    positions: a.positions.map((p, k) => {
-      if (p.entryPrice !== undefined) return p;
-      let i: number;
-      try {
-        i = tb.indexOf(p.instrument);
-      } catch (e) {
-        if (e instanceof OptmarginError) throw new OptmarginError(e.code, `positions[${k}].instrument: ${e.message}`, `positions[${k}].instrument`);
-        throw e;
-      }
-      const kind = tb.kind[i];
-      return kind === Kind.Future || kind === Kind.Perpetual ? { ...p, entryPrice: tb.forward[i] } : p;
-    }),
-  };
 }
 
 /** Root of the gap inside [lo, hi] (signs differ) by Illinois regula falsi: keeps the bracket, ~8 evaluations to 1e-7. */

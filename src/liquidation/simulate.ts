@@ -41,13 +41,17 @@ import { planRound, type RoundPlan } from './plan-round.js';
 import { ShortfallBook } from './shortfall-book.js';
 import { CurrencyLedger, emptyShortfall, ledgerOf, type CurrencyStep, type ShortfallTotals } from './ledger.js';
 import type { InsuranceFund } from './shortfall.js';
+import { pinnedBook } from './pin-entries.js';
+import { InstrumentTable } from '../instruments/table.js';
 
 export interface SimulationOptions {
   /**
    * The book: account values (validated and resolved here), or a parsed book's columns
-   * (io/ingest.ts ingestBookParts' parts as ColumnParts: no object per account built). Omitted
-   * with `book`: the accounts that engine holds, as loaded on `market` (e.g. by its columnsLoad as a
-   * file is parsed: `optmargin simulate`).
+   * (io/ingest.ts ingestBookParts' parts as ColumnParts: no object per account built). Futures
+   * and perpetuals without an entry price are pinned to their forward on `market` (pin-entries.ts:
+   * entered at the start's mark, their P&L follows the path). Omitted with `book`: the accounts
+   * that engine holds, as loaded on `market` — loaded pinned (e.g. by ingestInto with `pin` as a
+   * file is parsed: `optmargin simulate`), else such futures follow the mark at every step.
    */
   accounts?: readonly unknown[] | ColumnParts;
   market: MarginMarket;
@@ -180,7 +184,8 @@ export class Simulation {
     checkBookSource(opts, model);
     const book = opts.book ?? BookEngine.create({ market: opts.market, model, threads: opts.threads ?? 1 });
     const release = (): Promise<void> => (opts.book ? Promise.resolve() : book.close());
-    if (opts.accounts !== undefined) book.reload(opts.accounts, opts.market);
+    // futures and perpetuals without an entry price entered at the start market's mark: the path moves show their P&L
+    if (opts.accounts !== undefined) book.reload(pinnedBook(opts.accounts, new InstrumentTable(opts.market)), opts.market);
     const t1 = performance.now();
     await book.recompute();
     // a book that does not resolve is an input error: no account is silently left out of the ledger

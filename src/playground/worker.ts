@@ -18,7 +18,7 @@ import { BookEngine } from '../runner/book/runner.js';
 import { generateBook } from '../io/gen-book.js';
 import { summarize, type BookAccountResult } from '../io/results.js';
 import { movedMarket } from '../market/margin-market.js';
-import { pinEntries } from '../liquidation/price.js';
+import { pinEntries } from '../liquidation/pin-entries.js';
 import { planLiquidation } from '../liquidation/plan.js';
 import { loadMechanism } from '../liquidation/mechanism.js';
 import { MECHANISM_DATA } from '../liquidation/mechanism-presets.js';

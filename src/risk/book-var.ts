@@ -58,7 +58,7 @@ export function riskCsr(table: InstrumentTable, accounts: AccountInput[]): RiskC
  * position's own balances, its balances — by the same rule (positionHoldingsInto,
  * balanceHoldingInto). Every entry must be valid (firstRiskError).
  */
-export function riskCsrOf(table: InstrumentTable, book: ColumnParts): RiskCsr {
+export function riskCsrOf(table: InstrumentTable, book: ColumnParts, first = 0): RiskCsr {
   const accStart = new Int32Array(book.n + 1);
   const instr: number[] = [];
   const size: number[] = [];
@@ -71,19 +71,20 @@ export function riskCsrOf(table: InstrumentTable, book: ColumnParts): RiskCsr {
     // each of the part's instrument names resolved once, at its first holding (its error names that position)
     const at = new Int32Array(part.names.length).fill(-1);
     for (let j = 0, k = book.starts[c]; j < part.n; j++, k++) {
+      const at0 = first + k; // the entry's index in the whole book (a shard's accounts start at `first`)
       const p0 = part.posStart[j];
       const p1 = part.posStart[j + 1];
       let v = 0;
       for (let p = p0; p < p1; p++) {
         const n = part.instr[p];
-        if (at[n] < 0) at[n] = holdingIndex(table, part.names[n], `[${k}].positions[${p - p0}].instrument`);
+        if (at[n] < 0) at[n] = holdingIndex(table, part.names[n], `[${at0}].positions[${p - p0}].instrument`);
         const entry = part.entry[p];
         v += positionHoldingsInto(table, at[n], part.size[p], Number.isNaN(entry) ? undefined : entry, pv, sink);
       }
       for (let p = p0; p < p1; p++) {
-        for (let q = part.pcolStart[p]; q < part.pcolStart[p + 1]; q++) v += balanceHoldingInto(table, `[${k}].positions[${p - p0}].collateral`, part.currencies[part.pcur[q]], part.pamount[q], sink);
+        for (let q = part.pcolStart[p]; q < part.pcolStart[p + 1]; q++) v += balanceHoldingInto(table, `[${at0}].positions[${p - p0}].collateral`, part.currencies[part.pcur[q]], part.pamount[q], sink);
       }
-      for (let q = part.colStart[j]; q < part.colStart[j + 1]; q++) v += balanceHoldingInto(table, `[${k}].collateral`, part.currencies[part.cur[q]], part.amount[q], sink);
+      for (let q = part.colStart[j]; q < part.colStart[j + 1]; q++) v += balanceHoldingInto(table, `[${at0}].collateral`, part.currencies[part.cur[q]], part.amount[q], sink);
       ids[k] = part.ids[j];
       value[k] = v;
       accStart[k + 1] = instr.length;
@@ -151,14 +152,14 @@ export function riskInputError(k: number, id: string, e: AccountError): Optmargi
   return new OptmarginError(e.code, message, `${at}.${e.path}`);
 }
 
-/** Throws riskInputError of the first invalid entry of a risk book read into columns (io/ingest.ts with a StrikeSpec), if it has one. */
-export function firstRiskError(book: ColumnParts): void {
+/** Throws riskInputError of the first invalid entry of a risk book read into columns (io/ingest.ts with a StrikeSpec), if it has one; `first`: the book index of its first entry (a shard's). */
+export function firstRiskError(book: ColumnParts, first = 0): void {
   for (let i = 0; i < book.parts.length; i++) {
     const errors = book.parts[i].errors;
     if (errors.size === 0) continue;
     let j = Infinity;
     for (const e of errors.keys()) j = Math.min(j, e);
-    throw riskInputError(book.starts[i] + j, book.parts[i].ids[j], errors.get(j)!);
+    throw riskInputError(first + book.starts[i] + j, book.parts[i].ids[j], errors.get(j)!);
   }
 }
 

@@ -1,0 +1,93 @@
+/**
+ * Futures and perpetuals without an entry price were entered at today's mark: wherever the
+ * market then moves — a liquidation price's search, a stress scenario, a simulation's path — the
+ * entry is pinned to the forward of the market they were given on, so that the move shows their
+ * P&L instead of re-entering them at the moved mark (a book margined at one instant values them
+ * at mark: no P&L). One rule (pinnedEntry) for account objects and for a book's columns.
+ */
+import { ErrorCodes, OptmarginError } from '../errors.js';
+import { Kind } from '../instruments/kind.js';
+import type { InstrumentTable } from '../instruments/table.js';
+import type { BookColumns } from '../instruments/columns.js';
+import { ColumnParts } from '../instruments/column-parts.js';
+import { validateAccount } from '../instruments/account.js';
+import type { AccountInput } from '../measures/types.js';
+
+/** The entry price a position of instrument i without one is pinned to: a future's or perpetual's forward on the table's market; undefined for other kinds (an option at mark has no P&L rule to pin). */
+export function pinnedEntry(tb: InstrumentTable, i: number): number | undefined {
+  const kind = tb.kind[i];
+  return kind === Kind.Future || kind === Kind.Perpetual ? tb.forward[i] : undefined;
+}
+
+/** The account with its entry-less futures and perpetuals pinned on the table's market (a position's unknown instrument: its error, naming the field). */
+export function pinEntries(ctx: { table: InstrumentTable }, a: AccountInput): AccountInput {
+  const tb = ctx.table;
+  return {
+    ...a,
+    positions: a.positions.map((p, k) => {
+      if (p.entryPrice !== undefined) return p;
+      let i: number;
+      try {
+        i = tb.indexOf(p.instrument);
+      } catch (e) {
+        if (e instanceof OptmarginError) throw new OptmarginError(e.code, `positions[${k}].instrument: ${e.message}`, `positions[${k}].instrument`);
+        throw e;
+      }
+      const entry = pinnedEntry(tb, i);
+      return entry === undefined ? p : { ...p, entryPrice: entry };
+    }),
+  };
+}
+
+/**
+ * A book's columns with their entry-less futures and perpetuals pinned on the table's market: the
+ * same columns when none lacks an entry; else a copy sharing every column but `entry` (the given
+ * columns are left as they are). A name the table cannot read is left alone: the book's load
+ * reports it on its account.
+ */
+export function pinColumnEntries(c: BookColumns, tb: InstrumentTable): BookColumns {
+  let pin: Float64Array | null = null;
+  const at = new Float64Array(c.names.length).fill(Number.NaN);
+  const known = new Uint8Array(c.names.length);
+  for (let p = 0; p < c.nPos; p++) {
+    if (c.entry[p] === c.entry[p]) continue;
+    const n = c.instr[p];
+    if (known[n] === 0) {
+      known[n] = 1;
+      at[n] = entryOfName(tb, c.names[n]);
+    }
+    if (at[n] !== at[n]) continue;
+    pin ??= c.entry.slice();
+    pin[p] = at[n];
+  }
+  return pin ? { ...c, entry: pin } : c;
+}
+
+/** pinnedEntry of instrument `name` (NaN: none, or a name the table cannot read). */
+function entryOfName(tb: InstrumentTable, name: string): number {
+  let i: number;
+  try {
+    i = tb.indexOf(name);
+  } catch (e) {
+    if (e instanceof OptmarginError && e.code !== ErrorCodes.INTERNAL) return Number.NaN;
+    throw e;
+  }
+  return pinnedEntry(tb, i) ?? Number.NaN;
+}
+
+/**
+ * A simulation's book pinned on its start market (the table's): account values validated and
+ * pinned (one that does not validate, or names an instrument the market lacks, is left as given:
+ * the book's load reports it), or parsed columns pinned part by part (pinColumnEntries).
+ */
+export function pinnedBook(accounts: readonly unknown[] | ColumnParts, tb: InstrumentTable): readonly unknown[] | ColumnParts {
+  if (accounts instanceof ColumnParts) return new ColumnParts(accounts.parts.map((c) => pinColumnEntries(c, tb)));
+  return accounts.map((raw) => {
+    try {
+      return pinEntries({ table: tb }, validateAccount(raw));
+    } catch (e) {
+      if (e instanceof OptmarginError && e.code !== ErrorCodes.INTERNAL) return raw;
+      throw e;
+    }
+  });
+}
