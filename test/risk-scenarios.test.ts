@@ -3,6 +3,7 @@ import { readFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { encode } from '@msgpack/msgpack';
 import { dateIndex, loadHistory, logReturns } from '../src/risk/history.js';
 import { ewmaCovariance, monteCarloScenarios } from '../src/risk/monte-carlo.js';
 import { fhsScenarios, historicalScenarios } from '../src/risk/historical.js';
@@ -101,19 +102,50 @@ describe('stress scenarios', () => {
     expect(() => loadStressScenarios('x.json', () => ({ moves: { BTC: -1.2 } }))).toThrow(/x.json.moves.BTC must be > -1/);
     expect(() => loadStressScenarios('1999-01-01', () => null)).toThrow(/neither a file nor a shipped episode/);
   });
-  it('a coin balance loses exactly its price move under each shipped episode', () => {
+  it('a coin balance loses exactly its price move under each shipped episode', async () => {
     const acct = { id: 'coin', mode: 'cross', collateral: { BTC: 2 } };
     const dir = mkdtempSync(join(tmpdir(), 'stress-'));
     const f = join(dir, 'a.json');
     writeFileSync(f, JSON.stringify(acct));
     let out = '';
-    runStressCommand(f, { scenario: 'all', json: true, model: 'deribit-standard' }, (s) => (out += s));
+    await runStressCommand(f, { scenario: 'all', json: true, model: 'deribit-standard' }, (s) => (out += s));
     const res = JSON.parse(out);
     const S = resolveMarket(defaultMarket()).spot('BTC');
     for (const sc of res.scenarios) {
       const ep = stressLibrary().episodes.find((e) => e.name === sc.scenario)!;
       expect(sc.accounts[0].pnl).toBeCloseTo(2 * S * Math.expm1(ep.moves.BTC.logReturn), 6);
     }
+  });
+});
+
+describe('optmargin stress reads a book as the book command does', () => {
+  it('JSON lines, msgpack and a JSON array give the same report; a bad entry is an error in its place; a coin balance loses its move (by hand)', async () => {
+    const accounts: unknown[] = [
+      { id: 'coin', mode: 'cross', collateral: { BTC: 2 } },
+      { id: 'bad', mode: 'cross', positions: [{ instrument: 'BTC-PERPETUAL', size: 'x' }] },
+      { id: 'short', mode: 'cross', collateral: { USDC: 30_000 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: -1, entryPrice: 60_000 }] },
+    ];
+    const dir = mkdtempSync(join(tmpdir(), 'stress-book-'));
+    const files = {
+      jsonl: accounts.map((a) => JSON.stringify(a)).join('\n') + '\n',
+      msgpack: encode(accounts),
+      json: JSON.stringify(accounts),
+    };
+    const outs: string[] = [];
+    for (const [ext, body] of Object.entries(files)) {
+      const f = join(dir, `book.${ext}`);
+      writeFileSync(f, body);
+      let out = '';
+      expect(await runStressCommand(f, { scenario: '2022-11-09', json: true, model: 'deribit-standard' }, (x) => (out += x))).toBe(0);
+      outs.push(out);
+    }
+    expect(outs[1]).toBe(outs[0]);
+    expect(outs[2]).toBe(outs[0]);
+    const sc = JSON.parse(outs[0]).scenarios[0];
+    expect(sc.accounts.map((a: { id: string }) => a.id)).toEqual(['coin', 'short']);
+    expect(sc.errors).toEqual([{ id: 'bad', code: 'OPTMARGIN_INVALID_INPUT', message: expect.stringMatching(/^positions\[0\]\.size must be a finite number, got "x"/) }]);
+    const move = Math.expm1(stressLibrary().episodes.find((e) => e.name === '2022-11-09')!.moves.BTC.logReturn);
+    expect(sc.accounts[0].pnl).toBeCloseTo(2 * resolveMarket(defaultMarket()).spot('BTC') * move, 6);
   });
 });
 

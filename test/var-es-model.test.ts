@@ -184,11 +184,11 @@ describe('CLI: margin and book with --model var-es-975 --history', () => {
     expect(doc.results[0].initialMargin).toBe(JSON.parse(single).initialMargin);
   });
 
-  test('stress under var-es: a short perpetual loses P0 × the episode move; MM after from the model on the shocked market', () => {
+  test('stress under var-es: a short perpetual loses P0 × the episode move; MM after from the model on the shocked market', async () => {
     const file = join(dir, 'short.json');
     writeFileSync(file, JSON.stringify({ id: 's', mode: 'cross', collateral: { USDC: 30_000 }, positions: [{ instrument: 'BTC_USDC-PERPETUAL', size: -1 }] }));
     let out = '';
-    expect(runStressCommand(file, { scenario: '2022-11-09', model: 'var-es-975', history: `${btc},${eth}`, json: true }, (x) => (out += x))).toBe(0);
+    expect(await runStressCommand(file, { scenario: '2022-11-09', model: 'var-es-975', history: `${btc},${eth}`, json: true }, (x) => (out += x))).toBe(0);
     const doc = JSON.parse(out);
     const market = resolveMarket(defaultMarket());
     const e = new MarginEngine({ market, model: withHistory('var-es-975', h, asOfIndexFor(h, market)) });

@@ -79,7 +79,7 @@ function registerStressCommand(program: Command): void {
     .option('--json', 'print JSON')
     .option('--no-progress', 'no progress bar on stderr')
     .action(async (file: string | undefined, opts: import('./stress.js').StressCliOptions) => {
-      const code = (await import('./stress.js')).runStressCommand(file, opts);
+      const code = await (await import('./stress.js')).runStressCommand(file, opts);
       if (code !== 0) process.exitCode = code;
     });
 }

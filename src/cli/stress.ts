@@ -1,5 +1,8 @@
 /**
  * `optmargin stress BOOK --scenario NAME|FILE[,…] [--market FILE] [--model ID|FILE] [--json]`
+ * BOOK: one account or a book in any of `optmargin book`'s formats (JSON lines, a JSON array,
+ * msgpack, columnar; `-` or none: standard input), read by the book reader (io/ingest.ts); an
+ * entry that does not parse or validate is reported among each scenario's errors, in its place.
  * Each account is re-margined on the shocked market of each scenario (the margin engine on the
  * base market moved by the scenario): P&L = equity after − equity before, the health after, and
  * per scenario the book P&L and the accounts that would be liquidatable or bankrupt.
@@ -15,8 +18,12 @@ import { defaultMarket, loadMarket } from '../market/snapshot.js';
 import { resolveMarket } from '../market/resolved.js';
 import { episodeNames, loadStressScenarios, shockedMarket, stressLibrary, stressScenarioSet } from '../risk/stress.js';
 import { readDocument } from './io.js';
-import { validateAccount } from '../instruments/account.js';
 import { pinEntries } from '../liquidation/pin-entries.js';
+import { ingestBookParts } from '../io/ingest.js';
+import { ColumnParts } from '../instruments/column-parts.js';
+import { InvalidEntry } from '../runner/book/types.js';
+import { invalidResult } from '../runner/book/inputs.js';
+import type { AccountInput } from '../instruments/types.js';
 import { modelFrom } from './risk-args.js';
 import { DEFAULT_BOOK_MODEL } from '../measures/presets.js';
 
@@ -57,23 +64,29 @@ function modelFor(opts: StressCliOptions, market: MarginMarket) {
   return modelFrom(opts.model ?? DEFAULT_BOOK_MODEL, market, opts);
 }
 
-export function runStressCommand(file: string | undefined, opts: StressCliOptions, write: (s: string) => void = (s) => process.stdout.write(s)): number {
+/** The accounts of BOOK, each validated, or its entry's error in its place. */
+async function stressBook(file: string | undefined): Promise<(AccountInput | InvalidEntry)[]> {
+  const { parts } = await ingestBookParts(file ?? '-', { threads: 1 });
+  const book = new ColumnParts(parts);
+  return Array.from({ length: book.n }, (_, k) => book.account(k) ?? new InvalidEntry(book.id(k), book.error(k)?.message ?? 'invalid account', book.error(k)));
+}
+
+export async function runStressCommand(file: string | undefined, opts: StressCliOptions, write: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
   if (opts.list) {
     const lib = stressLibrary();
     write(opts.json ? JSON.stringify(lib, null, 2) + '\n' : lib.episodes.map((e) => `${e.name}  ${e.title}\n` + Object.entries(e.moves).map(([u, m]) => `  ${u} ${(Math.expm1(m.logReturn) * 100).toFixed(2)}%  vol ×${m.volRatio.toFixed(4)}  (${m.source})`).join('\n')).join('\n') + '\n');
     return 0;
   }
   if (!opts.scenario) throw new OptmarginError(ErrorCodes.INVALID_INPUT, `--scenario NAME|FILE is required (episodes: ${episodeNames().join(', ')}, or all)`, '--scenario');
-  const doc = readDocument(file);
-  const accounts = Array.isArray(doc) ? doc : [doc];
+  const accounts = await stressBook(file);
   if (!accounts.length) throw new OptmarginError(ErrorCodes.INVALID_INPUT, 'no accounts in the input');
   const set = stressScenarioSet(loadStressScenarios(opts.scenario, (f) => readDocument(f)));
   const base = resolveMarket(opts.market ? loadMarket(opts.market) : defaultMarket());
   const model = modelFor(opts, base);
   const before = createMarginEngine({ market: base, model });
-  const r0 = accounts.map((a) => before.margin(a));
+  const r0 = accounts.map((a) => (a instanceof InvalidEntry ? invalidResult(a) : before.margin(a)));
   // futures without an entry price were entered at the base market's mark: pinned, so the shock shows their P&L
-  const pinned = accounts.map((a, k) => (r0[k].ok ? pinEntries(before, validateAccount(a)) : a));
+  const pinned = accounts.map((a, k) => (r0[k].ok ? pinEntries(before, a as AccountInput) : a));
   const bar = opts.progress !== false && process.stderr.isTTY === true && accounts.length * set.n > 2000
     ? new cliProgress.SingleBar({ stream: process.stderr, format: 'stress [{bar}] {percentage}% | {value}/{total} account-scenarios', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic)
     : null;
