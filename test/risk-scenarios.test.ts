@@ -7,7 +7,11 @@ import { encode } from '@msgpack/msgpack';
 import { dateIndex, loadHistory, logReturns } from '../src/risk/history.js';
 import { ewmaCovariance, monteCarloScenarios } from '../src/risk/monte-carlo.js';
 import { fhsScenarios, historicalScenarios } from '../src/risk/historical.js';
-import { loadStressScenarios, stressLibrary, stressScenarioSet } from '../src/risk/stress.js';
+import { loadStressScenarios, shockedMarket, stressLibrary, stressScenarioSet } from '../src/risk/stress.js';
+import { generateBook } from '../src/io/gen-book.js';
+import { createMarginEngine } from '../src/runner/account/runner.js';
+import { pinEntries } from '../src/liquidation/pin-entries.js';
+import type { MarginResultOk } from '../src/measures/types.js';
 import { runStressCommand } from '../src/cli/stress.js';
 import { defaultMarket } from '../src/market/snapshot.js';
 import { resolveMarket } from '../src/market/resolved.js';
@@ -147,6 +151,43 @@ describe('optmargin stress reads a book as the book command does', () => {
     const move = Math.expm1(stressLibrary().episodes.find((e) => e.name === '2022-11-09')!.moves.BTC.logReturn);
     expect(sc.accounts[0].pnl).toBeCloseTo(2 * resolveMarket(defaultMarket()).spot('BTC') * move, 6);
   });
+});
+
+describe('optmargin stress on the book engine', () => {
+  for (const model of ['deribit-pm-2024.1', 'deribit-standard-2024.1', 'span-16']) {
+    it(`${model}: each scenario's figures are the margin engine's on the shocked market (entry-less futures pinned), on 1 and 2 threads`, async () => {
+      const base = resolveMarket(defaultMarket());
+      const { accounts } = generateBook({ accounts: 300, seed: 5, market: base });
+      const dir = mkdtempSync(join(tmpdir(), 'stress-engine-'));
+      const f = join(dir, 'book.jsonl');
+      writeFileSync(f, accounts.map((a) => JSON.stringify(a)).join('\n') + '\n');
+      const runs: string[] = [];
+      for (const threads of ['1', '2']) {
+        let out = '';
+        expect(await runStressCommand(f, { scenario: 'all', json: true, model, threads }, (x) => (out += x))).toBe(0);
+        runs.push(out);
+      }
+      expect(runs[1]).toBe(runs[0]);
+      const doc = JSON.parse(runs[0]);
+      // the reference: the one-account engine on each shocked market, each account's futures pinned at the base market's forward
+      const set = stressScenarioSet(loadStressScenarios('all', () => null));
+      const before = createMarginEngine({ market: base, model });
+      const pinned = accounts.map((a) => pinEntries(before, a));
+      for (let s = 0; s < set.n; s++) {
+        const engine = createMarginEngine({ market: shockedMarket(base, set, s), model });
+        const got = doc.scenarios[s];
+        expect(got.scenario).toBe(set.labels![s]);
+        const want = pinned.map((a) => engine.margin(a)).filter((r) => r.ok) as MarginResultOk[];
+        expect(got.accounts.map((a: { id: string }) => a.id)).toEqual(want.map((r) => r.id));
+        got.accounts.forEach((a: { equityAfter: number; maintenanceMarginAfter: number; healthAfter: string }, k: number) => {
+          const r = want[k].usd ?? want[k];
+          expect(a.equityAfter).toBe(r.equity);
+          expect(a.maintenanceMarginAfter).toBe(r.maintenanceMargin);
+          expect(a.healthAfter).toBe(want[k].health);
+        });
+      }
+    }, 120_000);
+  }
 });
 
 describe.skipIf(!HAVE_SHARED)(sharedSkipNote('stress library replays the data\'s price moves'), () => {

@@ -3,27 +3,24 @@
  * BOOK: one account or a book in any of `optmargin book`'s formats (JSON lines, a JSON array,
  * msgpack, columnar; `-` or none: standard input), read by the book reader (io/ingest.ts); an
  * entry that does not parse or validate is reported among each scenario's errors, in its place.
- * Each account is re-margined on the shocked market of each scenario (the margin engine on the
- * base market moved by the scenario): P&L = equity after − equity before, the health after, and
+ * The book is loaded once into a book engine (`--threads`), and each scenario is a tick of it to
+ * the base market moved by the scenario (its figures are the margin engine's on that market): P&L = equity after − equity before, the health after, and
  * per scenario the book P&L and the accounts that would be liquidatable or bankrupt.
  * Model: --model, default deribit-pm-2024.1 (as `optmargin book`); var-es models with --history [--as-of].
  * NAME: a shipped episode (`optmargin stress --list`), or `all`.
  */
+import { availableParallelism } from 'node:os';
 import cliProgress from 'cli-progress';
 import { ErrorCodes, OptmarginError } from '../errors.js';
-import { createMarginEngine } from '../runner/account/runner.js';
-import type { MarginMarket } from '../market/margin-market.js';
+import { marketHashOf, type MarginMarket } from '../market/margin-market.js';
 import type { Health, MarginResult } from '../measures/types.js';
 import { defaultMarket, loadMarket } from '../market/snapshot.js';
 import { resolveMarket } from '../market/resolved.js';
 import { episodeNames, loadStressScenarios, shockedMarket, stressLibrary, stressScenarioSet } from '../risk/stress.js';
-import { readDocument } from './io.js';
-import { pinEntries } from '../liquidation/pin-entries.js';
-import { ingestBookParts } from '../io/ingest.js';
-import { ColumnParts } from '../instruments/column-parts.js';
-import { InvalidEntry } from '../runner/book/types.js';
-import { invalidResult } from '../runner/book/inputs.js';
-import type { AccountInput } from '../instruments/types.js';
+import type { ScenarioSet } from '../risk/scenario-set.js';
+import { BookEngine } from '../runner/book/runner.js';
+import { intOption, readDocument } from './io.js';
+import { ingestInto } from './book-ingest.js';
 import { modelFrom } from './risk-args.js';
 import { DEFAULT_BOOK_MODEL } from '../measures/presets.js';
 
@@ -36,6 +33,7 @@ export interface StressCliOptions {
   progress?: boolean;
   history?: string;
   asOf?: string;
+  threads?: string;
 }
 
 interface AccountStress {
@@ -64,13 +62,6 @@ function modelFor(opts: StressCliOptions, market: MarginMarket) {
   return modelFrom(opts.model ?? DEFAULT_BOOK_MODEL, market, opts);
 }
 
-/** The accounts of BOOK, each validated, or its entry's error in its place. */
-async function stressBook(file: string | undefined): Promise<(AccountInput | InvalidEntry)[]> {
-  const { parts } = await ingestBookParts(file ?? '-', { threads: 1 });
-  const book = new ColumnParts(parts);
-  return Array.from({ length: book.n }, (_, k) => book.account(k) ?? new InvalidEntry(book.id(k), book.error(k)?.message ?? 'invalid account', book.error(k)));
-}
-
 export async function runStressCommand(file: string | undefined, opts: StressCliOptions, write: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
   if (opts.list) {
     const lib = stressLibrary();
@@ -78,54 +69,74 @@ export async function runStressCommand(file: string | undefined, opts: StressCli
     return 0;
   }
   if (!opts.scenario) throw new OptmarginError(ErrorCodes.INVALID_INPUT, `--scenario NAME|FILE is required (episodes: ${episodeNames().join(', ')}, or all)`, '--scenario');
-  const accounts = await stressBook(file);
-  if (!accounts.length) throw new OptmarginError(ErrorCodes.INVALID_INPUT, 'no accounts in the input');
   const set = stressScenarioSet(loadStressScenarios(opts.scenario, (f) => readDocument(f)));
   const base = resolveMarket(opts.market ? loadMarket(opts.market) : defaultMarket());
   const model = modelFor(opts, base);
-  const before = createMarginEngine({ market: base, model });
-  const r0 = accounts.map((a) => (a instanceof InvalidEntry ? invalidResult(a) : before.margin(a)));
-  // futures without an entry price were entered at the base market's mark: pinned, so the shock shows their P&L
-  const pinned = accounts.map((a, k) => (r0[k].ok ? pinEntries(before, a as AccountInput) : a));
-  const bar = opts.progress !== false && process.stderr.isTTY === true && accounts.length * set.n > 2000
-    ? new cliProgress.SingleBar({ stream: process.stderr, format: 'stress [{bar}] {percentage}% | {value}/{total} account-scenarios', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic)
-    : null;
-  bar?.start(accounts.length * set.n, 0);
+  const threads = opts.threads === undefined ? Math.min(2, availableParallelism()) : intOption('threads', Number(opts.threads), 1, 64);
+  const book = BookEngine.create({ market: base, model, threads });
+  try {
+    // read as `optmargin book` reads a book; futures without an entry price were entered at the base market's mark: pinned, so the shock shows their P&L
+    await ingestInto(book, file ?? '-', threads, (m) => void process.stderr.write(`optmargin: ${m}\n`), base);
+    if (book.n === 0) throw new OptmarginError(ErrorCodes.INVALID_INPUT, 'no accounts in the input');
+    await book.recompute();
+    const r0 = Array.from({ length: book.n }, (_, k) => book.result(k) as MarginResult);
+    const out = await stressScenarios(book, r0, base, set, opts.progress !== false && process.stderr.isTTY === true && book.n * set.n > 2000);
+    const header = { scenarioSet: { id: set.id, hash: set.hash }, model: { id: model.params.id, hash: model.hash }, marketHash: marketHashOf(base), accounts: book.n };
+    write(opts.json ? JSON.stringify({ ...header, scenarios: out }, null, 2) + '\n' : stressText(out, book.n, model.params.id, set.hash));
+    return out.some((r) => r.errors.length === book.n) ? 2 : 0;
+  } finally {
+    await book.close();
+  }
+}
+
+/**
+ * Each scenario in turn: the book ticked to the base market shocked by it (every underlying the
+ * set moves, in one tick: the book engine's figures are the margin engine's, a tick's those of a
+ * load on its market), then each account read against its figures before (`r0`).
+ */
+async function stressScenarios(book: BookEngine, r0: readonly MarginResult[], base: MarginMarket, set: ScenarioSet, progress: boolean): Promise<ScenarioStress[]> {
+  const bar = progress ? new cliProgress.SingleBar({ stream: process.stderr, format: 'stress [{bar}] {percentage}% | {value}/{total} scenarios', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : null;
+  bar?.start(set.n, 0);
+  const moved = set.underlyings.filter((u) => base.hasUnderlying(u));
   const out: ScenarioStress[] = [];
   for (let s = 0; s < set.n; s++) {
-    const engine = createMarginEngine({ market: shockedMarket(base, set, s), model });
-    const res: ScenarioStress = { scenario: set.labels![s], bookPnl: 0, liquidatable: [], bankrupt: [], accounts: [], errors: [] };
-    accounts.forEach((a, k) => {
-      const b = r0[k];
-      const r: MarginResult = b.ok ? engine.margin(pinned[k]) : b;
-      if (!r.ok || !b.ok) {
-        const e = (r.ok ? b : r) as Extract<MarginResult, { ok: false }>;
-        res.errors.push({ id: e.id, code: e.error.code, message: e.error.message });
-        return;
-      }
-      // in USD: a coin sub-account (deribit-pm) reports its figures in the coin, with USD beside
-      const ub = b.usd ?? b;
-      const ur = r.usd ?? r;
-      const pnl = ur.equity - ub.equity;
-      res.bookPnl += pnl;
-      if (r.health === 'bankrupt') res.bankrupt.push(r.id);
-      else if (r.health === 'liquidatable') res.liquidatable.push(r.id);
-      res.accounts.push({ id: r.id, equityBefore: ub.equity, equityAfter: ur.equity, pnl, maintenanceMarginAfter: ur.maintenanceMargin, healthBefore: b.health, healthAfter: r.health });
-      if ((k & 255) === 0) bar?.update(s * accounts.length + k);
-    });
-    out.push(res);
+    await book.tick(moved, shockedMarket(base, set, s));
+    out.push(scenarioStress(set.labels![s], r0, (k) => book.result(k) as MarginResult));
+    bar?.update(s + 1);
   }
   bar?.stop();
-  const header = { scenarioSet: { id: set.id, hash: set.hash }, model: { id: model.params.id, hash: model.hash }, marketHash: before.marketHash, accounts: accounts.length };
-  if (opts.json) write(JSON.stringify({ ...header, scenarios: out }, null, 2) + '\n');
-  else {
-    const lines = [`stress of ${accounts.length} accounts under ${model.params.id} (scenario set ${set.hash})`];
-    for (const r of out) {
-      lines.push('', `${r.scenario}: book P&L ${usd(r.bookPnl)} USD; liquidatable ${r.liquidatable.length}, bankrupt ${r.bankrupt.length}${r.errors.length ? `, ${r.errors.length} accounts in error` : ''}`);
-      for (const a of r.accounts.slice(0, 20)) lines.push(`  ${a.id.padEnd(20)} P&L ${usd(a.pnl).padStart(16)}  equity ${usd(a.equityAfter).padStart(16)}  MM ${usd(a.maintenanceMarginAfter).padStart(14)}  ${a.healthBefore} → ${a.healthAfter}`);
-      if (r.accounts.length > 20) lines.push(`  … ${r.accounts.length - 20} more (--json for all)`);
+  return out;
+}
+
+/** One scenario's report: each account's figures after (`after(k)`) against before (`r0`), in USD. */
+function scenarioStress(scenario: string, r0: readonly MarginResult[], after: (k: number) => MarginResult): ScenarioStress {
+  const res: ScenarioStress = { scenario, bookPnl: 0, liquidatable: [], bankrupt: [], accounts: [], errors: [] };
+  r0.forEach((b, k) => {
+    const r: MarginResult = b.ok ? after(k) : b;
+    if (!r.ok || !b.ok) {
+      const e = (r.ok ? b : r) as Extract<MarginResult, { ok: false }>;
+      res.errors.push({ id: e.id, code: e.error.code, message: e.error.message });
+      return;
     }
-    write(lines.join('\n') + '\n');
+    // in USD: a coin sub-account (deribit-pm) reports its figures in the coin, with USD beside
+    const ub = b.usd ?? b;
+    const ur = r.usd ?? r;
+    const pnl = ur.equity - ub.equity;
+    res.bookPnl += pnl;
+    if (r.health === 'bankrupt') res.bankrupt.push(r.id);
+    else if (r.health === 'liquidatable') res.liquidatable.push(r.id);
+    res.accounts.push({ id: r.id, equityBefore: ub.equity, equityAfter: ur.equity, pnl, maintenanceMarginAfter: ur.maintenanceMargin, healthBefore: b.health, healthAfter: r.health });
+  });
+  return res;
+}
+
+/** The text report: per scenario the book P&L and counts, then its first 20 accounts. */
+function stressText(out: readonly ScenarioStress[], n: number, modelId: string, setHash: string): string {
+  const lines = [`stress of ${n} accounts under ${modelId} (scenario set ${setHash})`];
+  for (const r of out) {
+    lines.push('', `${r.scenario}: book P&L ${usd(r.bookPnl)} USD; liquidatable ${r.liquidatable.length}, bankrupt ${r.bankrupt.length}${r.errors.length ? `, ${r.errors.length} accounts in error` : ''}`);
+    for (const a of r.accounts.slice(0, 20)) lines.push(`  ${a.id.padEnd(20)} P&L ${usd(a.pnl).padStart(16)}  equity ${usd(a.equityAfter).padStart(16)}  MM ${usd(a.maintenanceMarginAfter).padStart(14)}  ${a.healthBefore} → ${a.healthAfter}`);
+    if (r.accounts.length > 20) lines.push(`  … ${r.accounts.length - 20} more (--json for all)`);
   }
-  return out.some((r) => r.errors.length === accounts.length) ? 2 : 0;
+  return lines.join('\n') + '\n';
 }
