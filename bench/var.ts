@@ -9,7 +9,8 @@
  * 1,000 scenarios, warm (instrument values resident).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateBook } from '../src/io/gen-book.js';
@@ -88,13 +89,38 @@ function varStages(stderr: string): string {
 
 const COMMAND_REPS = 3;
 
+/** One child run of the built CLI with its stdout written to `out` (a large report kept out of this process), timed from spawn to exit; the sha256 of what it wrote. */
+function timedToFile(cli: string, args: string[], out: string): { wallMs: number; bytes: number; sha: string } {
+  const fd = openSync(out, 'w');
+  const t0 = performance.now();
+  let r: ReturnType<typeof spawnSync>;
+  try {
+    r = spawnSync(process.execPath, [cli, ...args], { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
+  } finally {
+    closeSync(fd);
+  }
+  const wallMs = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`optmargin ${args[0]} failed (exit ${r.status}): ${String(r.stderr).trim().split('\n').pop()}`);
+  const body = readFileSync(out);
+  return { wallMs, bytes: body.length, sha: createHash('sha256').update(body).digest('hex') };
+}
+
+/** The stress command's line: `runs` against the book command's median `book` (ms), interleaved. */
+function stressLine(runs: ReturnType<typeof timedToFile>[], book: number): string {
+  const mid = [...runs].sort((a, b) => a.wallMs - b.wallMs)[Math.floor(runs.length / 2)];
+  const spread = `${(Math.min(...runs.map((r) => r.wallMs)) / 1000).toFixed(1)}–${(Math.max(...runs.map((r) => r.wallMs)) / 1000).toFixed(1)} s`;
+  const same = runs.every((r) => r.sha === runs[0].sha);
+  return `Book stress, file to file: \`optmargin stress BOOK.jsonl --scenario all --threads 2 --json\` on the same book (the five shipped episodes, deribit-pm-2024.1; the book loaded into the book engine once, each episode a tick of it; ${(mid.bytes / 1e6).toFixed(0)} MB of JSON written to a file; the ${runs.length} runs' bytes identical: ${same ? 'yes' : 'NO'}), timed from spawn to exit, median of ${runs.length}: ${(mid.wallMs / 1000).toFixed(1)} s (spread ${spread}); ${(mid.wallMs / book).toFixed(1)} × the book command's median (interleaved, above).`;
+}
+
 /**
  * What the user runs: `optmargin var BOOK.jsonl --history BTC,ETH --lookback 1000 --threads 2 --timings`
  * from the file, timed from spawn to exit, median of COMMAND_REPS; each stage's share from the
  * median run's own --timings line (history: the price history, scenario set and market; read:
  * the book file read, parsed and validated on the workers; resolve; revalue; tails of every
  * account and of the netted book; figures). Baseline, interleaved in the same rounds:
- * `optmargin book` on the same file and threads (margin only).
+ * `optmargin book` on the same file and threads (margin only). In the same rounds, the book
+ * stress command on the same file (`optmargin stress BOOK --scenario all`), its report written to a file.
  */
 function commandRun(accounts: AccountInput[]): string {
   const btc = join(SHARED, 'btc_usdt_1d_binance.csv');
@@ -108,15 +134,17 @@ function commandRun(accounts: AccountInput[]): string {
     const args = ['var', file, '--history', `${btc},${eth}`, '--method', 'hs', '--lookback', '1000', '--alpha', '0.99', '--threads', '2', '--timings', '--json'];
     const runs: ReturnType<typeof timedCli>[] = [];
     const books: number[] = [];
+    const stress: ReturnType<typeof timedToFile>[] = [];
     for (let i = 0; i < COMMAND_REPS; i++) {
       runs.push(timedCli(cli, args));
       books.push(timedCli(cli, ['book', file, '--threads', '2', '--out', join(dir, 'results.csv'), '--json', '--no-progress']).wallMs);
+      stress.push(timedToFile(cli, ['stress', file, '--scenario', 'all', '--threads', '2', '--json', '--no-progress'], join(dir, 'stress.json')));
     }
     const mid = [...runs].sort((a, b) => a.wallMs - b.wallMs)[Math.floor(COMMAND_REPS / 2)];
     const same = runs.every((r) => r.stdout === runs[0].stdout);
     const b = median(books);
     const spread = `${(Math.min(...runs.map((r) => r.wallMs)) / 1000).toFixed(1)}–${(Math.max(...runs.map((r) => r.wallMs)) / 1000).toFixed(1)} s`;
-    return `The command, file to file: \`optmargin var BOOK.jsonl --history btc,eth --method hs --lookback 1000 --alpha 0.99 --threads 2 --timings --json\` on the same book written as JSON lines (${(mid.stdout.length / 1e6).toFixed(0)} MB of JSON out; the ${COMMAND_REPS} runs' stdout byte-identical: ${same ? 'yes' : 'NO'}), run as a child process and timed from spawn to exit, median of ${COMMAND_REPS}: ${(mid.wallMs / 1000).toFixed(1)} s (spread ${spread}); its stages (the median run's --timings line): ${varStages(mid.stderr)}. Baseline, interleaved: \`optmargin book\` on the same file, 2 threads (margin only), median ${(b / 1000).toFixed(1)} s: the VaR run takes ${(mid.wallMs / b).toFixed(1)} × the book command. Load average ${loadavg().map((x) => x.toFixed(1)).join(' / ')} on ${cpus().length} cores.`;
+    return `The command, file to file: \`optmargin var BOOK.jsonl --history btc,eth --method hs --lookback 1000 --alpha 0.99 --threads 2 --timings --json\` on the same book written as JSON lines (${(mid.stdout.length / 1e6).toFixed(0)} MB of JSON out; the ${COMMAND_REPS} runs' stdout byte-identical: ${same ? 'yes' : 'NO'}), run as a child process and timed from spawn to exit, median of ${COMMAND_REPS}: ${(mid.wallMs / 1000).toFixed(1)} s (spread ${spread}); its stages (the median run's --timings line): ${varStages(mid.stderr)}. Baseline, interleaved: \`optmargin book\` on the same file, 2 threads (margin only), median ${(b / 1000).toFixed(1)} s: the VaR run takes ${(mid.wallMs / b).toFixed(1)} × the book command. Load average ${loadavg().map((x) => x.toFixed(1)).join(' / ')} on ${cpus().length} cores.\n\n${stressLine(stress, b)}`;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
