@@ -71,13 +71,23 @@ function numpyPeer(csr: ReturnType<typeof riskCsr>, values: Float64Array, nScen:
   }
 }
 
-/** One child run of the built CLI, timed from spawn to exit. */
-function timedCli(cli: string, args: string[]): { wallMs: number; stdout: string; stderr: string } {
+/**
+ * One child run of the built CLI, timed from spawn to exit; with `out`, its stdout is written to
+ * that file (a large report kept out of this process) and `stdout` is ''.
+ */
+function timedCli(cli: string, args: string[], out?: string): { wallMs: number; stdout: string; stderr: string } {
+  const fd = out === undefined ? null : openSync(out, 'w');
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  let r: ReturnType<typeof spawnSync>;
+  try {
+    r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', fd ?? 'pipe', 'pipe'] });
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
   const wallMs = performance.now() - t0;
-  if (r.status !== 0) throw new Error(`optmargin ${args[0]} failed (exit ${r.status}): ${r.stderr.trim().split('\n').pop()}`);
-  return { wallMs, stdout: r.stdout, stderr: r.stderr };
+  const stderr = String(r.stderr);
+  if (r.status !== 0) throw new Error(`optmargin ${args[0]} failed (exit ${r.status}): ${stderr.trim().split('\n').pop()}`);
+  return { wallMs, stdout: String(r.stdout ?? ''), stderr };
 }
 
 /** The stages of an `optmargin var --timings` line (`name N ms` pairs, the total left out), as formatShares lists them. */
@@ -89,18 +99,9 @@ function varStages(stderr: string): string {
 
 const COMMAND_REPS = 3;
 
-/** One child run of the built CLI with its stdout written to `out` (a large report kept out of this process), timed from spawn to exit; the sha256 of what it wrote. */
+/** A run of timedCli with `out`: its time, and the size and sha256 of what it wrote. */
 function timedToFile(cli: string, args: string[], out: string): { wallMs: number; bytes: number; sha: string } {
-  const fd = openSync(out, 'w');
-  const t0 = performance.now();
-  let r: ReturnType<typeof spawnSync>;
-  try {
-    r = spawnSync(process.execPath, [cli, ...args], { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
-  } finally {
-    closeSync(fd);
-  }
-  const wallMs = performance.now() - t0;
-  if (r.status !== 0) throw new Error(`optmargin ${args[0]} failed (exit ${r.status}): ${String(r.stderr).trim().split('\n').pop()}`);
+  const { wallMs } = timedCli(cli, args, out);
   const body = readFileSync(out);
   return { wallMs, bytes: body.length, sha: createHash('sha256').update(body).digest('hex') };
 }

@@ -19,9 +19,9 @@ import { resolveMarket } from '../market/resolved.js';
 import { episodeNames, loadStressScenarios, shockedMarket, stressLibrary, stressScenarioSet } from '../risk/stress.js';
 import type { ScenarioSet } from '../risk/scenario-set.js';
 import { BookEngine } from '../runner/book/runner.js';
-import { intOption, readDocument } from './io.js';
+import { readDocument } from './io.js';
 import { ingestInto } from './book-ingest.js';
-import { modelFrom } from './risk-args.js';
+import { int, modelFrom } from './risk-args.js';
 import { DEFAULT_BOOK_MODEL } from '../measures/presets.js';
 
 export interface StressCliOptions {
@@ -72,7 +72,7 @@ export async function runStressCommand(file: string | undefined, opts: StressCli
   const set = stressScenarioSet(loadStressScenarios(opts.scenario, (f) => readDocument(f)));
   const base = resolveMarket(opts.market ? loadMarket(opts.market) : defaultMarket());
   const model = modelFor(opts, base);
-  const threads = opts.threads === undefined ? Math.min(2, availableParallelism()) : intOption('threads', Number(opts.threads), 1, 64);
+  const threads = int('--threads', opts.threads, Math.min(2, availableParallelism()));
   const book = BookEngine.create({ market: base, model, threads });
   try {
     // read as `optmargin book` reads a book; futures without an entry price were entered at the base market's mark: pinned, so the shock shows their P&L

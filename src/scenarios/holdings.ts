@@ -88,9 +88,25 @@ export function balanceHoldingInto(table: InstrumentTable, path: string, cur: st
   return amount * table.market.spot(cur);
 }
 
-/** A holding line's sink (its instruments and sizes). */
-function lineSink(line: HoldingLine): HoldingSink {
-  return { add: (i, size) => void (line.instr.push(i), line.size.push(size)) };
+/** resolveHoldings' sink: each holding goes to the line of the item being read, made at its first holding (an item with none — a USD-pegged or zero balance — has no line). */
+class LineSink implements HoldingSink {
+  readonly lines: HoldingLine[] = [];
+  private path = '';
+  private name = '';
+  private line: HoldingLine | null = null;
+
+  /** The next holdings are item `name` under `path` (its line's label: `${path} ${name}`). */
+  item(path: string, name: string): void {
+    this.path = path;
+    this.name = name;
+    this.line = null;
+  }
+
+  add(instr: number, size: number): void {
+    if (!this.line) this.lines.push((this.line = { label: `${this.path} ${this.name}`, instr: [], size: [] }));
+    this.line.instr.push(instr);
+    this.line.size.push(size);
+  }
 }
 
 /**
@@ -99,27 +115,25 @@ function lineSink(line: HoldingLine): HoldingSink {
  * columns are read in too (riskCsrOf).
  */
 export function resolveHoldings(table: InstrumentTable, a: AccountInput): Holdings {
-  const lines: HoldingLine[] = [];
+  const sink = new LineSink();
   const pv = new Float64Array(2);
   let value = 0;
   a.positions.forEach((p, k) => {
     const path = `positions[${k}]`;
     const i = holdingIndex(table, p.instrument, `${path}.instrument`);
-    const line: HoldingLine = { label: `${path} ${p.instrument}`, instr: [], size: [] };
-    value += positionHoldingsInto(table, i, p.size, p.entryPrice, pv, lineSink(line));
-    lines.push(line);
+    sink.item(path, p.instrument);
+    value += positionHoldingsInto(table, i, p.size, p.entryPrice, pv, sink);
   });
   const addCollateral = (path: string, balances: Record<string, number>): void => {
     for (const cur of Object.keys(balances)) {
-      const line: HoldingLine = { label: `${path} ${cur}`, instr: [], size: [] };
-      value += balanceHoldingInto(table, path, cur, balances[cur], lineSink(line));
-      if (line.instr.length > 0) lines.push(line);
+      sink.item(path, cur);
+      value += balanceHoldingInto(table, path, cur, balances[cur], sink);
     }
   };
   // isolated positions' own collateral belongs to the account's holdings too
   a.positions.forEach((p, k) => p.collateral && addCollateral(`positions[${k}].collateral`, p.collateral));
   addCollateral('collateral', a.collateral);
-  return { account: a, lines, value };
+  return { account: a, lines: sink.lines, value };
 }
 
 /** P&L vector of each line (lines × n, row-major). */
