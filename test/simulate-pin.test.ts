@@ -10,7 +10,7 @@
  * by `optmargin simulate` from a file.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,6 +21,8 @@ import { ingestBookParts } from '../src/io/ingest.js';
 import { ColumnParts } from '../src/instruments/column-parts.js';
 import { InstrumentTable } from '../src/instruments/table.js';
 import { pinColumnEntries } from '../src/liquidation/pin-entries.js';
+import { pinBook } from '../src/liquidation/index.js';
+import { BookEngine } from '../src/runner/book/runner.js';
 import { findPackageRoot } from '../src/wasm/module.js';
 
 const market = resolveMarket(defaultMarket());
@@ -32,6 +34,7 @@ const accounts = [
   // an option is not pinned: valued at mark, its premium is in the balances
   { id: 'option', mode: 'cross', collateral: { USDC: 50_000 }, positions: [{ instrument: 'BTC-25DEC26-60000-C', size: 1 }] },
 ];
+const cli = join(findPackageRoot(), 'dist', 'src', 'cli.js');
 const path = shocksPath(market, { steps: [{ name: 'down 10 %', moves: { BTC: -0.1 } }] });
 const dir = mkdtempSync(join(tmpdir(), 'optmargin-pin-'));
 const file = join(dir, 'book.jsonl');
@@ -53,7 +56,7 @@ describe('a simulation pins entry-less futures on its start market', () => {
     expect(r.liquidatedAccounts).toEqual([0, 1]);
   });
 
-  it('parsed columns (ColumnParts) and the simulate command on the file give the same step', async () => {
+  it('parsed columns (ColumnParts) give the same step; the caller\'s columns are left as they are', async () => {
     const { parts } = await ingestBookParts(file, { threads: 1 });
     const columns = new ColumnParts(parts);
     const objects = await firstStep(accounts);
@@ -65,17 +68,49 @@ describe('a simulation pins entry-less futures on its start market', () => {
     expect([...pinned.entry]).toEqual([F0, F0, Number.NaN]);
     expect(pinned.size).toBe(parts[0].size);
     expect(pinColumnEntries(pinned, new InstrumentTable(market))).toBe(pinned);
-    const cli = join(findPackageRoot(), 'dist', 'src', 'cli.js');
-    if (!existsSync(cli)) return;
+  });
+
+  it.skipIf(!existsSync(cli))(`the simulate command on the file, 1 and 2 threads, gives the same step${existsSync(cli) ? '' : ' [SKIPPED: no built CLI at dist/src/cli.js: npm run build]'}`, async () => {
+    const objects = await firstStep(accounts);
     const pathFile = join(dir, 'path.json');
     writeFileSync(pathFile, JSON.stringify({ steps: [{ name: 'down 10 %', moves: { BTC: -0.1 } }] }));
     const out = join(dir, 'steps.json');
     for (const threads of ['1', '2']) {
       const c = spawnSync(process.execPath, [cli, 'simulate', file, '--path', `shocks:${pathFile}`, '--threads', threads, '--out', out, '--quiet'], { encoding: 'utf8', timeout: 60_000 });
       expect(c.status, c.stderr).toBe(0);
-      const step = (JSON.parse((await import('node:fs')).readFileSync(out, 'utf8')) as { runs: { steps: { marketPnl: number; liquidatedAccounts: number[] }[] }[] }).runs[0].steps[0];
+      const step = (JSON.parse(readFileSync(out, 'utf8')) as { runs: { steps: { marketPnl: number; liquidatedAccounts: number[] }[] }[] }).runs[0].steps[0];
       expect(step.marketPnl).toBe(objects.marketPnl);
       expect(step.liquidatedAccounts).toEqual(objects.liquidatedAccounts);
+    }
+  });
+
+  it('a loaded engine (accounts omitted) is taken pinned, and refused unpinned, naming the account and instrument', async () => {
+    const objects = await firstStep(accounts);
+    const book = BookEngine.create({ market, model: 'deribit-pm-2024.1', threads: 1 });
+    try {
+      const opts = { market, model: book.model, mechanism: 'deribit-incremental', book };
+      book.load(accounts);
+      await expect(Simulation.create(opts)).rejects.toThrow(/not loaded pinned: account #0 holds BTC-PERPETUAL without an entry price/);
+      // every future given its entry: nothing to pin, accepted as loaded
+      book.reload(accounts.slice(1), market);
+      await expect(Simulation.create(opts).then((s) => s.close())).resolves.toBeUndefined();
+      book.reload(pinBook(accounts, market), market);
+      const sim = await Simulation.create(opts);
+      const r = await sim.step(path.steps[0].market, path.steps[0].label);
+      expect({ ...r, ms: 0, stages: null }).toEqual({ ...objects, ms: 0, stages: null });
+    } finally {
+      await book.close();
+    }
+    // a model whose accounts are margined one by one (not vectorized): the same check, from the accounts' inputs
+    const standard = BookEngine.create({ market, model: 'deribit-standard-2024.1', threads: 1 });
+    try {
+      const opts = { market, model: standard.model, mechanism: 'deribit-incremental', book: standard };
+      standard.load([accounts[2], accounts[1], accounts[0]]);
+      await expect(Simulation.create(opts)).rejects.toThrow(/not loaded pinned: account #2 holds BTC-PERPETUAL without an entry price/);
+      standard.reload(pinBook(accounts, market), market);
+      await expect(Simulation.create(opts).then((s) => s.close())).resolves.toBeUndefined();
+    } finally {
+      await standard.close();
     }
   });
 });

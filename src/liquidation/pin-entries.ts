@@ -7,16 +7,47 @@
  */
 import { ErrorCodes, OptmarginError } from '../errors.js';
 import { Kind } from '../instruments/kind.js';
-import type { InstrumentTable } from '../instruments/table.js';
+import { InstrumentTable } from '../instruments/table.js';
+import type { MarginMarket } from '../market/margin-market.js';
 import type { BookColumns } from '../instruments/columns.js';
 import { ColumnParts } from '../instruments/column-parts.js';
 import { validateAccount } from '../instruments/account.js';
 import type { AccountInput } from '../measures/types.js';
+import type { BookEngine } from '../runner/book/runner.js';
 
-/** The entry price a position of instrument i without one is pinned to: a future's or perpetual's forward on the table's market; undefined for other kinds (an option at mark has no P&L rule to pin). */
+/** Whether a position of this kind without an entry price is pinned: futures and perpetuals (an option at mark has no P&L rule to pin). */
+function pins(kind: number): boolean {
+  return kind === Kind.Future || kind === Kind.Perpetual;
+}
+
+/** The entry price a position of instrument i without one is pinned to: a future's or perpetual's forward on the table's market; undefined for other kinds. */
 export function pinnedEntry(tb: InstrumentTable, i: number): number | undefined {
-  const kind = tb.kind[i];
-  return kind === Kind.Future || kind === Kind.Perpetual ? tb.forward[i] : undefined;
+  return pins(tb.kind[i]) ? tb.forward[i] : undefined;
+}
+
+/**
+ * A position a loaded book engine holds that a simulation would have pinned — a future or
+ * perpetual without an entry price — as its account and instrument (the first found: the
+ * single-path accounts' are read first), or null (a book loaded pinned, or holding none): a
+ * vectorized account's from its stored positions, another's from its input (its instruments'
+ * kinds read by `tb`). A simulation on such an engine cannot pin it.
+ */
+export function firstUnpinned(book: BookEngine, tb: InstrumentTable): { k: number; instrument: string } | null {
+  const grid: number[] = [];
+  for (let k = 0; k < book.n; k++) {
+    if (book.isGrid(k)) grid.push(k);
+    else for (const p of validOrNone(book, k).positions) if (p.entryPrice === undefined && pins(kindOf(tb, p.instrument))) return { k, instrument: p.instrument };
+  }
+  const ins = book.ins;
+  const names = new Set<string>();
+  for (let i = 0; i < ins.names.length; i++) if (pins(ins.kind[i])) names.add(ins.names[i]);
+  let hit: { k: number; instrument: string } | null = null;
+  if (names.size > 0 && grid.length > 0) {
+    book.positionsIn(names, grid, (k, instrument, _size, entry) => {
+      if (hit === null && entry === undefined) hit = { k, instrument };
+    });
+  }
+  return hit;
 }
 
 /** The account with its entry-less futures and perpetuals pinned on the table's market (a position's unknown instrument: its error, naming the field). */
@@ -63,6 +94,26 @@ export function pinColumnEntries(c: BookColumns, tb: InstrumentTable): BookColum
   return pin ? { ...c, entry: pin } : c;
 }
 
+/** Account k as the book holds it, or no position when it does not validate (the book reports it). */
+function validOrNone(book: BookEngine, k: number): Pick<AccountInput, 'positions'> {
+  try {
+    return book.account(k, true);
+  } catch (e) {
+    if (e instanceof OptmarginError && e.code !== ErrorCodes.INTERNAL) return { positions: [] };
+    throw e;
+  }
+}
+
+/** The kind of instrument `name`, or −1 for a name the table cannot read (the book reports it on its account). */
+function kindOf(tb: InstrumentTable, name: string): number {
+  try {
+    return tb.kind[tb.indexOf(name)];
+  } catch (e) {
+    if (e instanceof OptmarginError && e.code !== ErrorCodes.INTERNAL) return -1;
+    throw e;
+  }
+}
+
 /** pinnedEntry of instrument `name` (NaN: none, or a name the table cannot read). */
 function entryOfName(tb: InstrumentTable, name: string): number {
   let i: number;
@@ -90,4 +141,9 @@ export function pinnedBook(accounts: readonly unknown[] | ColumnParts, tb: Instr
       throw e;
     }
   });
+}
+
+/** A book pinned on `market` (pinnedBook): what a library caller loads a book engine with (BookEngine.reload) before simulating on it with `accounts` omitted. */
+export function pinBook(accounts: readonly unknown[] | ColumnParts, market: MarginMarket): readonly unknown[] | ColumnParts {
+  return pinnedBook(accounts, new InstrumentTable(market));
 }

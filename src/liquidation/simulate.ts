@@ -41,7 +41,7 @@ import { planRound, type RoundPlan } from './plan-round.js';
 import { ShortfallBook } from './shortfall-book.js';
 import { CurrencyLedger, emptyShortfall, ledgerOf, type CurrencyStep, type ShortfallTotals } from './ledger.js';
 import type { InsuranceFund } from './shortfall.js';
-import { pinnedBook } from './pin-entries.js';
+import { firstUnpinned, pinBook } from './pin-entries.js';
 import { InstrumentTable } from '../instruments/table.js';
 
 export interface SimulationOptions {
@@ -51,7 +51,8 @@ export interface SimulationOptions {
    * and perpetuals without an entry price are pinned to their forward on `market` (pin-entries.ts:
    * entered at the start's mark, their P&L follows the path). Omitted with `book`: the accounts
    * that engine holds, as loaded on `market` — loaded pinned (e.g. by ingestInto with `pin` as a
-   * file is parsed: `optmargin simulate`), else such futures follow the mark at every step.
+   * file is parsed: `optmargin simulate`); an engine holding such a future unpinned is refused
+   * (INVALID_OPTION, naming the account and instrument).
    */
   accounts?: readonly unknown[] | ColumnParts;
   market: MarginMarket;
@@ -185,7 +186,7 @@ export class Simulation {
     const book = opts.book ?? BookEngine.create({ market: opts.market, model, threads: opts.threads ?? 1 });
     const release = (): Promise<void> => (opts.book ? Promise.resolve() : book.close());
     // futures and perpetuals without an entry price entered at the start market's mark: the path moves show their P&L
-    if (opts.accounts !== undefined) book.reload(pinnedBook(opts.accounts, new InstrumentTable(opts.market)), opts.market);
+    if (opts.accounts !== undefined) book.reload(pinBook(opts.accounts, opts.market), opts.market);
     const t1 = performance.now();
     await book.recompute();
     // a book that does not resolve is an input error: no account is silently left out of the ledger
@@ -451,6 +452,11 @@ function checkBookSource(opts: SimulationOptions, model: LoadedModel): void {
   if (opts.accounts !== undefined) return;
   if (!b) throw new OptmarginError(ErrorCodes.INVALID_OPTION, 'accounts is required unless a loaded book engine is given (book)', 'accounts');
   if (b.market !== opts.market) throw new OptmarginError(ErrorCodes.INVALID_OPTION, 'the book engine given holds its accounts on another market than the simulation\'s: give the accounts to load them on it', 'market');
+  const u = firstUnpinned(b, new InstrumentTable(opts.market));
+  if (u) {
+    const why = `account #${u.k} holds ${u.instrument} without an entry price, which the path would re-enter at each step's mark (no P&L)`;
+    throw new OptmarginError(ErrorCodes.INVALID_OPTION, `the book engine given was not loaded pinned: ${why}; load it pinned on the simulation's market (BookEngine.reload(liquidation.pinBook(accounts, market), market)) or give the accounts`, 'book');
+  }
 }
 
 /** No account changed (a tick that moved nothing). */
