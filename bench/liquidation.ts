@@ -11,7 +11,8 @@
  * liquidations, BTC falling 3 % more at each step (target ≤ 100 ms on 100,000 accounts); a
  * random-walk path (target: 1,000 steps ≤ 2 min) — 100 steps on 100,000 accounts by default
  * (--quick: 20 on 10,000), the 1,000-step time extrapolated and labelled as such; with --long,
- * the 1,000 steps on 100,000 accounts measured. Last, the user's command file to summary
+ * the 1,000 steps on 100,000 accounts measured; then the same path with its plans shared with the
+ * workers (poolPlans), its step reports compared. Last, the user's command file to summary
  * (bench/simulate-cli.ts).
  */
 import { cpus, loadavg } from 'node:os';
@@ -195,7 +196,7 @@ async function stepLines(market: Market, accounts: AccountInput[], pmeAccounts: 
     ...pooled.rows,
     ...pme.rows,
     '',
-    `Median step after the first, ${GRID} (vectorized), ${n} accounts, second run: ${w.toFixed(0)} ms = ${(w / tick).toFixed(1)} × the book tick (target ≤ 100 ms: ${verdict(w <= 100, accounts.length)}); first run: ${steady(first.ms).toFixed(0)} ms (${verdict(steady(first.ms) <= 100, accounts.length)}); the first steps (each run's copy of its load into the workers: the first run's into fresh WASM pages): ${first.ms[0].toFixed(0)} ms and ${warm.ms[0].toFixed(0)} ms. With each round's plans on the book's two workers (Simulation option poolPlans, off by default; the same liquidations; the third run on the engine: its workers run the planner's code for the first time): median after the first step ${steady(pooled.ms).toFixed(0)} ms (${verdict(steady(pooled.ms) <= 100, accounts.length)}). ` +
+    `Median step after the first, ${GRID} (vectorized), ${n} accounts, second run: ${w.toFixed(0)} ms = ${(w / tick).toFixed(1)} × the book tick (target ≤ 100 ms: ${verdict(w <= 100, accounts.length)}); first run: ${steady(first.ms).toFixed(0)} ms (${verdict(steady(first.ms) <= 100, accounts.length)}); the first steps (each run's copy of its load into the workers: the first run's into fresh WASM pages): ${first.ms[0].toFixed(0)} ms and ${warm.ms[0].toFixed(0)} ms. With each round's plans shared with the book's two workers (Simulation option poolPlans, off by default: the main thread plans chunks of 64 accounts while the workers plan others; the same liquidations; the third run on the engine: its workers run the planner's code for the first time): median after the first step ${steady(pooled.ms).toFixed(0)} ms (${verdict(steady(pooled.ms) <= 100, accounts.length)}). ` +
       `${PME} (segregated coin and USDC sub-accounts, one ledger and one insurance fund per currency; single path, not vectorized), measured on the first ${pmeAccounts.length.toLocaleString('en-US')} generated accounts a segregated PME sub-account can be: median step after the first ${steady(pme.ms).toFixed(0)} ms; the book engine's tick of the same BTC move on them: median ${pmeTick.toFixed(0)} ms, scaled linearly to ${n} accounts (an extrapolation, not a measurement): ≈ ${((pmeTick * scale) / 1000).toFixed(1)} s per tick, and a step ticks at least once (target ≤ 100 ms on 100,000 accounts: ${pmeTick * scale <= 100 ? 'not measured at that size' : verdict(false, accounts.length)}).`,
   ];
 }
@@ -216,8 +217,9 @@ function walk(market: Market, nSteps: number): ReturnType<typeof shocksPath> {
   return shocksPath(market, { steps });
 }
 
-async function pathLines(market: Market, accounts: AccountInput[], nSteps: number): Promise<string[]> {
-  const sim = await Simulation.create({ accounts, market, model: GRID, mechanism: 'deribit-incremental', threads: 2, insuranceFundUsd: 1e9 });
+/** The walk of nSteps on a new Simulation of `accounts`: its step reports, wall and CPU (s, all threads). */
+async function runPath(market: Market, accounts: AccountInput[], nSteps: number, poolPlans: boolean): Promise<{ reports: StepReport[]; s: number; cpuS: number }> {
+  const sim = await Simulation.create({ accounts, market, model: GRID, mechanism: 'deribit-incremental', threads: 2, insuranceFundUsd: 1e9, poolPlans });
   const reports: StepReport[] = [];
   const c0 = process.cpuUsage();
   const t0 = performance.now();
@@ -226,20 +228,31 @@ async function pathLines(market: Market, accounts: AccountInput[], nSteps: numbe
   } finally {
     await sim.close();
   }
-  const s = (performance.now() - t0) / 1000;
-  const cpuS = cpuMs(c0) / 1000;
+  return { reports, s: (performance.now() - t0) / 1000, cpuS: cpuMs(c0) / 1000 };
+}
+
+/** A path's stage totals: tick, liquidate (booking), shortfall, re-layout. */
+function pathStages(reports: readonly StepReport[]): string {
+  const sum = (f: (r: StepReport) => number): number => reports.reduce((a, r) => a + f(r), 0);
+  return `tick ${(sum((r) => r.stages.tickMs) / 1000).toFixed(1)} s in ${sum((r) => r.ticks).toLocaleString('en-US')} book ticks, liquidate ${(sum((r) => r.stages.liquidateMs) / 1000).toFixed(1)} s (booking ${(sum((r) => r.stages.bookMs) / 1000).toFixed(1)} s), shortfall ${(sum((r) => r.stages.shortfallMs) / 1000).toFixed(1)} s, re-layout ${(sum((r) => r.stages.compactMs) / 1000).toFixed(1)} s in ${reports.filter((r) => r.stages.compactMs > 0.5).length} steps`;
+}
+
+async function pathLines(market: Market, accounts: AccountInput[], nSteps: number): Promise<string[]> {
+  const { reports, s, cpuS } = await runPath(market, accounts, nSteps, false);
+  const shared = await runPath(market, accounts, nSteps, true);
+  const same = JSON.stringify(shared.reports.map((r) => ({ ...r, ms: 0, stages: null }))) === JSON.stringify(reports.map((r) => ({ ...r, ms: 0, stages: null })));
   const k = Math.max(1, Math.floor(nSteps / 10));
   const mean = (rs: StepReport[]): number => rs.reduce((a, r) => a + r.ms, 0) / rs.length;
-  const sum = (f: (r: StepReport) => number): number => reports.reduce((a, r) => a + f(r), 0);
-  const liquidated = sum((r) => r.liquidated);
+  const liquidated = reports.reduce((a, r) => a + r.liquidated, 0);
   const perStep = (s * 1000) / nSteps;
-  const stages = `tick ${(sum((r) => r.stages.tickMs) / 1000).toFixed(1)} s in ${sum((r) => r.ticks).toLocaleString('en-US')} book ticks, liquidate ${(sum((r) => r.stages.liquidateMs) / 1000).toFixed(1)} s (booking ${(sum((r) => r.stages.bookMs) / 1000).toFixed(1)} s), shortfall ${(sum((r) => r.stages.shortfallMs) / 1000).toFixed(1)} s, re-layout ${(sum((r) => r.stages.compactMs) / 1000).toFixed(1)} s in ${reports.filter((r) => r.stages.compactMs > 0.5).length} steps`;
+  const stages = pathStages(reports);
   const head = `A random-walk path (daily σ 3 % BTC / 4 % ETH, clamped to −60 %…+150 %), ${GRID}, deribit-incremental, ${accounts.length.toLocaleString('en-US')} accounts, ${nSteps.toLocaleString('en-US')} steps measured: ${s.toFixed(1)} s wall, ${cpuS.toFixed(1)} s CPU on all threads (${perStep.toFixed(0)} ms per step; first ${k} steps ${mean(reports.slice(0, k)).toFixed(0)} ms, last ${k} ${mean(reports.slice(-k)).toFixed(0)} ms per step; ${stages}), ${liquidated.toLocaleString('en-US')} account liquidations. `;
   const last =
     nSteps >= 1000
       ? `The 1,000-step path, measured: ${s.toFixed(0)} s (target ≤ 120 s: ${verdict(s <= 120, accounts.length)}).`
       : `1,000 steps at the measured mean (an extrapolation, not a measurement; \`npm run bench -- --only liquidation --long\` measures them): ≈ ${perStep.toFixed(0)} s — not a verdict: a path's later steps run slower than its first ones, so only the measured 1,000 steps (--long) say whether the target (≤ 120 s) is met.`;
-  return ['', head + last + ` ${load()}.`];
+  const pooled = `The same path with its rounds' plans shared with the book's two workers (Simulation option poolPlans, off by default: the main thread plans chunks of 64 accounts while the workers plan others, up to two chunks each at a time), run right after on a new Simulation: ${shared.s.toFixed(1)} s wall, ${shared.cpuS.toFixed(1)} s CPU on all threads (${pathStages(shared.reports)}); ${(shared.s / s).toFixed(2)} × the path above; the same step reports: ${same ? 'yes' : 'NO'}.`;
+  return ['', head + last + ` ${load()}.`, '', pooled];
 }
 
 export async function liquidationSection(ctx: SectionContext): Promise<Section> {

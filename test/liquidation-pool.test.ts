@@ -1,16 +1,18 @@
 /**
- * A cascade round's plans on the book's worker pool (src/liquidation/plan-round.ts): the same step
- * reports, byte for byte, as planning on the main thread, for 1, 2 and 3 threads; every step's
- * ledger closed; no account liquidated twice in a step. The path moves prices only (a resolved
- * market's price-only views: what a worker can rebuild), a crash deep enough for several
- * hundred liquidations per step and a cascade of rounds.
+ * A cascade round's plans shared with the book's worker pool (src/liquidation/plan-round.ts: the
+ * main thread plans chunks while the workers plan others, booked in account order): the same
+ * step reports, byte for byte, as planning on the main thread, for 1, 2 and 3 threads; every
+ * step's ledger closed; no account liquidated twice in a step; a chunk that fails on every
+ * attempt fails the step. The path moves prices only (a resolved market's price-only views: what
+ * a worker can rebuild), a crash deep enough for several hundred liquidations per step and a
+ * cascade of rounds.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { BookEngine } from '../src/runner/book/runner.js';
 import { generateBook } from '../src/io/gen-book.js';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
 import { priceRecipe, withPriceMultipliers } from '../src/market/resolved.js';
 import { Simulation, type StepReport } from '../src/liquidation/simulate.js';
+import { ChunkRunner } from '../src/runner/book/pool.js';
 
 const market = resolveMarket(defaultMarket());
 const strip = (s: StepReport) => ({ ...s, ms: 0, stages: null });
@@ -62,14 +64,20 @@ describe('plans of a round on the pool', () => {
     // enough work for several chunks of 64 plans per round, and a cascade
     expect(liquidated).toBeGreaterThan(300);
     expect(Math.max(...main.map((r) => r.rounds))).toBeGreaterThan(1);
-    // the pooled runs do go through the pool (BookEngine.pool: the plan jobs' runner)
-    const spy = vi.spyOn(BookEngine.prototype, 'pool', 'get');
+    // the shared runs do send chunks to the workers (plan jobs on the book's pool); with 1 thread there is no worker to share with
+    const run0 = ChunkRunner.prototype.run;
+    let jobs = 0;
+    const spy = vi.spyOn(ChunkRunner.prototype, 'run').mockImplementation(function (this: ChunkRunner, ...args: Parameters<ChunkRunner['run']>) {
+      if (args[0][0]?.kind === 'job') jobs++;
+      return run0.apply(this, args);
+    });
     try {
       for (const threads of [1, 2, 3]) {
-        const pooled = await run(accounts, threads, true, 'deribit-incremental');
-        expect(JSON.stringify(pooled.map(strip)), `${threads} threads`).toBe(want);
+        jobs = 0;
+        const shared = await run(accounts, threads, true, 'deribit-incremental');
+        expect(JSON.stringify(shared.map(strip)), `${threads} threads`).toBe(want);
+        expect(jobs > 0, `${threads} threads: chunks sent to the pool`).toBe(threads > 1);
       }
-      expect(spy.mock.calls.length).toBeGreaterThanOrEqual(3 * main.reduce((s, r) => s + r.rounds, 0));
     } finally {
       spy.mockRestore();
     }
@@ -89,5 +97,27 @@ describe('plans of a round on the pool', () => {
     const b = await run(accounts, 2, true, 'lyra-mainnet');
     expect(a.reduce((s, r) => s + r.liquidated, 0)).toBeGreaterThan(0);
     expect(JSON.stringify(b.map(strip))).toBe(JSON.stringify(a.map(strip)));
+  }, 120_000);
+
+  it('a plan chunk that fails on every attempt fails the step (OPTMARGIN_WORKER_FAILED), after every chunk on the pool settled', async () => {
+    const { accounts } = generateBook({ accounts: 600, seed: 21, market });
+    const run0 = ChunkRunner.prototype.run;
+    let pending = 0;
+    const spy = vi.spyOn(ChunkRunner.prototype, 'run').mockImplementation(async function (this: ChunkRunner, ...args: Parameters<ChunkRunner['run']>) {
+      const t = args[0][0];
+      if (t?.kind !== 'job') return run0.apply(this, args);
+      pending++;
+      await new Promise((r) => setTimeout(r, 5));
+      pending--;
+      return { failed: [{ chunk: t.chunk, message: 'injected' }], retried: 2 };
+    });
+    const sim = await Simulation.create({ accounts, market, model: 'deribit-pm-2024.1', mechanism: 'deribit-incremental', threads: 2, poolPlans: true, insuranceFundUsd: 1e7 });
+    try {
+      await expect(sim.step(market.shocked({ priceMove: moves[3] }), 'crash')).rejects.toMatchObject({ code: 'OPTMARGIN_WORKER_FAILED', message: expect.stringMatching(/plan chunk \d+ failed on every attempt: injected/) });
+      expect(pending).toBe(0);
+    } finally {
+      spy.mockRestore();
+      await sim.close();
+    }
   }, 120_000);
 });

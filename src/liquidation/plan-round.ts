@@ -216,78 +216,135 @@ export interface RoundContext {
   model: LoadedModel;
   mechanism: Mechanism;
   market: MarginMarket;
-  /** plan on the book's pool where the round allows it */
+  /** share its plans with the book's pool where the round allows it (shareRound) */
   pool: boolean;
 }
 
 /**
  * The plans of one round: `todo` accounts (ascending), each planned on `market` with impact priced
- * on `prior`, handed to `take` in todo's order (null: its plan closes nothing). On
- * the book's pool when asked (`pool`), the market can cross threads and the mechanism is
- * fixed-price; else here.
+ * on `prior`, handed to `take` in todo's order (null: its plan closes nothing). Shared with the
+ * book's pool (shareRound) when `pool` asks for it, the pool has workers, the market can cross
+ * threads and the mechanism is fixed-price without hedging; else here, one after the other.
  */
 export async function planRound(
-  { book, model, mechanism, market, pool }: RoundContext,
+  ctx: RoundContext,
   todo: readonly number[],
   prior: Readonly<Record<string, number>>,
   fundBalance: (k: number) => number,
   take: (k: number, plan: RoundPlan | null) => void,
 ): Promise<void> {
-  const spec = pool && mechanism.mechanism !== 'dutch-auction' && !mechanism.plan.hedge ? marketSpec(market) : null;
-  if (!spec) {
-    // one after the other: each plan taken before the next is made (Lyra's security module balance is read at each plan's turn);
-    // the instruments' scenario values copied from the book's matrix (the book is on this round's market: its tick priced them)
-    const engine = new MarginEngine({ market: hashed(market), model, knownValues: bookValues(book, market, model), valued: bookValued(book, market) });
-    for (const k of todo) {
-      take(k, roundPlan(engine, book.account(k, true), mechanism, prior, fundBalance(k)));
-    }
-    return;
-  }
-  const jobs: JobTask[] = [];
-  const modelSpec = { hash: model.hash, params: model.params };
-  const known = bookValues(book, market, model) !== null;
-  // each chunk's accounts as sent: its plans' accounts after are rebuilt on them (plan-wire.ts)
-  const bases: AccountInput[][] = [];
-  for (let c = 0; c * CHUNK < todo.length; c++) {
-    const accounts = (bases[c] = todo.slice(c * CHUNK, (c + 1) * CHUNK).map((k) => book.account(k, true)));
-    const values = known ? chunkValues(book.ins, accounts) : null;
-    const input: PlanChunkInput = { market: spec, model: modelSpec, mechanism, prior: { ...prior }, accounts: JSON.stringify(accounts), count: accounts.length, values };
-    jobs.push({ kind: 'job', chunk: c, module: (moduleUrl ??= jobModuleUrl(import.meta.url)), input });
-  }
-  // chunks are booked in account order as they arrive (the main thread books while the workers plan the next ones)
-  const answers = new Array<(RoundPlan | null)[] | undefined>(jobs.length);
-  let next = 0;
-  let failure: unknown = null;
+  const { book, model, mechanism, market, pool } = ctx;
+  const spec = pool && book.pool.liveThreads > 1 && mechanism.mechanism !== 'dutch-auction' && !mechanism.plan.hedge ? marketSpec(market) : null;
+  if (spec) return shareRound(ctx, spec, todo, prior, take);
+  // one after the other: each plan taken before the next is made (Lyra's security module balance is read at each plan's turn)
+  const engine = roundEngine(book, market, model);
+  for (const k of todo) take(k, roundPlan(engine, book.account(k, true), mechanism, prior, fundBalance(k)));
+}
+
+/** The main thread's engine of a round: the instruments' values and scenario rows copied from the book's (the book is on this round's market: its tick priced them). */
+function roundEngine(book: BookEngine, market: MarginMarket, model: LoadedModel): MarginEngine {
+  return new MarginEngine({ market: hashed(market), model, knownValues: bookValues(book, market, model), valued: bookValued(book, market) });
+}
+
+/**
+ * A round shared by the main thread and the pool, in chunks of CHUNK accounts: up to two chunks
+ * per worker on the pool at a time; the main thread plans the next chunk itself meanwhile, and
+ * books every chunk in account order as soon as those before it are booked. A chunk's accounts
+ * are read when it is planned or sent (the bookings before it edit only accounts before it).
+ */
+async function shareRound(ctx: RoundContext, spec: MarketSpec, todo: readonly number[], prior: Readonly<Record<string, number>>, take: (k: number, plan: RoundPlan | null) => void): Promise<void> {
+  const { book, mechanism } = ctx;
+  const n = Math.ceil(todo.length / CHUNK);
+  const answers = new Array<(RoundPlan | null)[] | undefined>(n);
+  const depth = 2 * book.pool.liveThreads;
+  const st = { assigned: 0, booked: 0, inFlight: 0, failure: null as unknown, wake: null as (() => void) | null };
+  const chunkAccounts = (c: number): AccountInput[] => todo.slice(c * CHUNK, (c + 1) * CHUNK).map((k) => book.account(k, true));
   const bookReady = (): void => {
-    for (; next < jobs.length && answers[next] && failure === null; next++) {
-      const plans = answers[next]!;
-      if (plans.length !== Math.min(CHUNK, todo.length - next * CHUNK)) throw new OptmarginError(ErrorCodes.INTERNAL, `plan chunk ${next} returned ${plans.length} plans`);
-      for (let i = 0; i < plans.length; i++) take(todo[next * CHUNK + i], plans[i]);
+    for (; st.booked < n && answers[st.booked] && st.failure === null; st.booked++) {
+      const plans = answers[st.booked]!;
+      answers[st.booked] = undefined;
+      for (let i = 0; i < plans.length; i++) take(todo[st.booked * CHUNK + i], plans[i]);
     }
   };
-  const run = await book.pool.run(
-    jobs,
-    undefined,
-    (t, answer) => {
-      if (failure !== null || t.kind !== 'job') return;
-      const a = answer as PlanChunkOutput;
-      if ('error' in a) {
-        failure = new OptmarginError(a.error.code, a.error.message, a.error.path);
-        return;
-      }
-      // an error while reading or booking ends the round (never a retried chunk: a chunk is booked once)
-      try {
-        answers[t.chunk] = readPlans(a.plans, bases[t.chunk]);
+  const send = poolSender(ctx, spec, prior, st, chunkAccounts, (c, plans) => {
+    answers[c] = plans;
+    bookReady();
+  });
+  const fill = (): void => {
+    while (st.failure === null && st.inFlight < depth && st.assigned < n) send(st.assigned++);
+  };
+  let engine: MarginEngine | null = null;
+  try {
+    for (fill(); st.failure === null && st.booked < n; fill()) {
+      if (st.assigned < n) {
+        const c = st.assigned++;
+        const e = (engine ??= roundEngine(book, ctx.market, ctx.model));
+        answers[c] = chunkAccounts(c).map((a) => roundPlan(e, a, mechanism, prior));
         bookReady();
-      } catch (e) {
-        failure = e;
-      }
-    },
-    checkAnswer,
-  );
-  if (failure !== null) throw failure;
-  if (run.failed.length > 0) throw new OptmarginError(ErrorCodes.WORKER_FAILED, `plan chunk ${run.failed[0].chunk} failed on every attempt: ${run.failed[0].message}`);
-  if (next !== jobs.length) throw new OptmarginError(ErrorCodes.INTERNAL, `plan chunks booked ${next} of ${jobs.length}`);
+        // the workers' answers arrive between the main thread's chunks
+        if (st.inFlight > 0) await new Promise<void>((r) => setImmediate(r));
+      } else if (st.inFlight > 0) await new Promise<void>((r) => (st.wake = r));
+      else break;
+    }
+  } catch (e) {
+    // a plan or a booking that throws here ends the round as a pool chunk's failure does: nothing more is booked
+    st.failure ??= e;
+  }
+  // the round returns once no chunk is on the pool (none is booked after it failed)
+  while (st.inFlight > 0) await new Promise<void>((r) => (st.wake = r));
+  if (st.failure !== null) throw st.failure;
+  if (st.booked !== n) throw new OptmarginError(ErrorCodes.INTERNAL, `plan chunks booked ${st.booked} of ${n}`);
+}
+
+/** A shared round's state: chunks handed out, booked, on the pool; the first failure; the main thread's wake-up when a pool chunk settles. */
+interface ShareState {
+  assigned: number;
+  booked: number;
+  inFlight: number;
+  failure: unknown;
+  wake: (() => void) | null;
+}
+
+/**
+ * Sends chunk c to the pool: its accounts as JSON with the book's matrix rows of their instruments;
+ * its answer read back (plan-wire.ts) onto the accounts sent and handed to `done`. A chunk that
+ * fails every attempt, or answers with an error, is the round's failure (never booked twice).
+ */
+function poolSender(ctx: RoundContext, spec: MarketSpec, prior: Readonly<Record<string, number>>, st: ShareState, chunkAccounts: (c: number) => AccountInput[], done: (c: number, plans: (RoundPlan | null)[]) => void): (c: number) => void {
+  const { book, model, mechanism, market } = ctx;
+  const modelSpec = { hash: model.hash, params: model.params };
+  const known = bookValues(book, market, model) !== null;
+  const accept = (bases: AccountInput[]) => (t: JobTask | { kind: string; chunk: number }, answer: unknown): void => {
+    if (st.failure !== null || t.kind !== 'job') return;
+    const a = answer as PlanChunkOutput;
+    if ('error' in a) return void (st.failure = new OptmarginError(a.error.code, a.error.message, a.error.path));
+    // an error while reading or booking ends the round (never a retried chunk: a chunk is booked once)
+    try {
+      const plans = readPlans(a.plans, bases);
+      if (plans.length !== bases.length) throw new OptmarginError(ErrorCodes.INTERNAL, `plan chunk ${t.chunk} returned ${plans.length} plans`);
+      done(t.chunk, plans);
+    } catch (e) {
+      st.failure = e;
+    }
+  };
+  return (c) => {
+    const accounts = chunkAccounts(c);
+    const values = known ? chunkValues(book.ins, accounts) : null;
+    const input: PlanChunkInput = { market: spec, model: modelSpec, mechanism, prior: { ...prior }, accounts: JSON.stringify(accounts), count: accounts.length, values };
+    st.inFlight++;
+    book.pool
+      .run([{ kind: 'job', chunk: c, module: (moduleUrl ??= jobModuleUrl(import.meta.url)), input }], undefined, accept(accounts), checkAnswer)
+      .then(
+        (run) => {
+          if (run.failed.length > 0) st.failure ??= new OptmarginError(ErrorCodes.WORKER_FAILED, `plan chunk ${run.failed[0].chunk} failed on every attempt: ${run.failed[0].message}`);
+        },
+        (e: unknown) => void (st.failure ??= e),
+      )
+      .finally(() => {
+        st.inFlight--;
+        st.wake?.();
+      });
+  };
 }
 
 /** A plan chunk's answer as the pool checks it (a malformed one is retried). */

@@ -75,9 +75,11 @@ export interface SimulationOptions {
    */
   compactDeadRows?: number;
   /**
-   * Plan each cascade round's accounts on the book's worker pool (plan-round.ts: the same plans,
-   * booked in account order; fixed-price mechanisms on a price-only resolved market). Default
-   * false: on the shared 2-core machine it was measured no faster (docs/liquidation.md).
+   * Share each cascade round's plans with the book's worker pool (plan-round.ts shareRound: the
+   * main thread plans chunks while the workers plan others; the same plans, booked in account
+   * order; fixed-price mechanisms without hedging, on a price-only resolved market). Default
+   * false: on the shared 2-core machine it paid only where plans are long, as in a deep crash,
+   * and lost where they are short (docs/liquidation.md, *Plans on the pool*).
    */
   poolPlans?: boolean;
   /**
