@@ -6,13 +6,14 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { generateBook } from '../src/io/gen-book.js';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
 import { Simulation, type StepReport } from '../src/liquidation/simulate.js';
 import { historyPath, shocksPath } from '../src/liquidation/paths.js';
 import { listMechanisms } from '../src/liquidation/mechanism.js';
 import { runSimulateCommand } from '../src/cli/simulate-run.js';
+import { ChunkRunner } from '../src/runner/book/pool.js';
 import { HAVE_SHARED, SHARED_DATA, rng, sharedSkipNote } from './helpers.js';
 
 const market = resolveMarket(defaultMarket());
@@ -215,12 +216,12 @@ describe('optmargin simulate --out: the same bytes for the same inputs, whatever
     expect(withTimings.log).toMatch(/^simulate: \d+ ms {2}stages: read \d+ ms \(\d+%\), parse \d+ ms \(\d+%\), load .*, steps \d+ ms \(\d+%\), write \d+ ms \(\d+%\)\n$/);
   }, 120_000);
 
-  it('a book file (JSON lines, msgpack, columnar; 1 and 2 threads) gives the bytes of the same accounts generated in process, two models × two mechanisms; the stages of the file read', async () => {
+  it('a book file (JSON lines, msgpack, columnar; 1 and 2 threads; --pool-plans) gives the bytes of the same accounts generated in process, two models × two mechanisms; the stages of the file read', async () => {
     const path = join(dir, 'crash-file.json');
     writeFileSync(path, JSON.stringify({ steps: [{ name: 'd1', moves: { BTC: -0.12, ETH: -0.12 } }, { name: 'd2', moves: { BTC: -0.25, ETH: -0.25 } }] }));
     const opts = { path: `shocks:${path}`, model: 'deribit-pm-2024.1,span-16', liquidation: 'deribit-incremental,okx-tiered-adl', insuranceFund: '100000', quiet: true };
-    const out = async (book: string, threads: string, name: string): Promise<string> => {
-      await runSimulateCommand(book, { ...opts, threads, out: join(dir, name) }, () => {});
+    const out = async (book: string, threads: string, name: string, poolPlans = false): Promise<string> => {
+      await runSimulateCommand(book, { ...opts, threads, out: join(dir, name), poolPlans }, () => {});
       return readFileSync(join(dir, name), 'utf8');
     };
     const want = await out('gen:500:8', '1', 'gen.json');
@@ -231,6 +232,19 @@ describe('optmargin simulate --out: the same bytes for the same inputs, whatever
       await runGenBookCommand({ accounts: 500, seed: 8, out: file });
       for (const threads of ['1', '2']) expect(await out(file, threads, `file-${ext}.json`), `${ext} ${threads}`).toBe(want);
     }
+    // --pool-plans: the rounds' plans shared with the workers (the fixed-price mechanisms'), the same bytes; plan jobs do reach the pool
+    const run0 = ChunkRunner.prototype.run;
+    let jobs = 0;
+    const spy = vi.spyOn(ChunkRunner.prototype, 'run').mockImplementation(function (this: ChunkRunner, ...args: Parameters<ChunkRunner['run']>) {
+      if (args[0][0]?.kind === 'job') jobs++;
+      return run0.apply(this, args);
+    });
+    try {
+      expect(await out(join(dir, 'gen-500-8.jsonl'), '2', 'file-pooled.json', true)).toBe(want);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(jobs).toBeGreaterThan(0);
     let text = '';
     await runSimulateCommand(join(dir, 'gen-500-8.jsonl'), { ...opts, threads: '2', json: true, timings: true }, (x) => (text += x), () => {});
     const t = JSON.parse(text).timings;

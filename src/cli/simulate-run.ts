@@ -39,6 +39,8 @@ export interface SimulateCommandOptions {
   insuranceFund?: string;
   maxRounds?: string;
   impactTolerance?: string;
+  /** share each round's plans with the engine's workers (Simulation poolPlans) */
+  poolPlans?: boolean;
   out?: string;
   json?: boolean;
   quiet?: boolean;
@@ -217,7 +219,7 @@ export async function runSimulateCommand(book: string, opts: SimulateCommandOpti
           read.parse += r.stages.parse;
           ingestMs = r.stages.resolve;
         }
-        const sim = await Simulation.create({ accounts, market: start, model: engine.model, mechanism, book: engine, insuranceFundUsd: fund, maxRounds, impactTolerance });
+        const sim = await Simulation.create({ accounts, market: start, model: engine.model, mechanism, book: engine, insuranceFundUsd: fund, maxRounds, impactTolerance, poolPlans: opts.poolPlans === true });
         const steps: StepReport[] = [];
         const ts = performance.now();
         for (const st of path.steps) {

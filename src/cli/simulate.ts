@@ -18,6 +18,7 @@ export function registerSimulateCommand(program: Command): void {
     .option('--insurance-fund <usd>', 'starting insurance fund (default: the mechanism\'s)')
     .option('--max-rounds <n>', 'cascade rounds per step (default 5)')
     .option('--impact-tolerance <x>', 'a round whose impact moves no price by more than x (relative) ends the cascade; the move reaches the book at the next step (default 0.001)')
+    .option('--pool-plans', "share each cascade round's plans with the worker threads (--threads 2 or more; fixed-price mechanisms without hedging): the same steps; faster on long paths of deep crashes, slower on a few shallow steps (docs/liquidation.md, Plans on the pool)")
     .option('--out <file>', 'write every step: JSON, or CSV when the name ends in .csv')
     .option('--json', 'print the summary as JSON')
     .option('--quiet', 'no progress on stderr')

@@ -26,7 +26,7 @@ import type { KnownValues } from '../scenarios/revaluation.js';
 import type { ValuedInstruments } from '../instruments/table.js';
 import type { AccountInput, LoadedModel, MarginModel } from '../measures/types.js';
 import type { BookEngine } from '../runner/book/runner.js';
-import { jobModuleUrl, type JobTask } from '../runner/book/pool.js';
+import { jobModuleUrl, type JobTask, type PoolTask } from '../runner/book/pool.js';
 import { accountOf, deltaQty, notionalUsd, positionFacts } from './execution.js';
 import { loadMechanism, type Mechanism } from './mechanism.js';
 import { hashed, hashedAs } from './paths.js';
@@ -257,7 +257,7 @@ async function shareRound(ctx: RoundContext, spec: MarketSpec, todo: readonly nu
   const n = Math.ceil(todo.length / CHUNK);
   const answers = new Array<(RoundPlan | null)[] | undefined>(n);
   const depth = 2 * book.pool.liveThreads;
-  const st = { assigned: 0, booked: 0, inFlight: 0, failure: null as unknown, wake: null as (() => void) | null };
+  const st: ShareState = { assigned: 0, booked: 0, inFlight: 0, failure: null, wake: null };
   const chunkAccounts = (c: number): AccountInput[] => todo.slice(c * CHUNK, (c + 1) * CHUNK).map((k) => book.account(k, true));
   const bookReady = (): void => {
     for (; st.booked < n && answers[st.booked] && st.failure === null; st.booked++) {
@@ -314,17 +314,17 @@ function poolSender(ctx: RoundContext, spec: MarketSpec, prior: Readonly<Record<
   const { book, model, mechanism, market } = ctx;
   const modelSpec = { hash: model.hash, params: model.params };
   const known = bookValues(book, market, model) !== null;
-  const accept = (bases: AccountInput[]) => (t: JobTask | { kind: string; chunk: number }, answer: unknown): void => {
+  const accept = (bases: AccountInput[]) => (t: PoolTask, answer: unknown): void => {
     if (st.failure !== null || t.kind !== 'job') return;
     const a = answer as PlanChunkOutput;
-    if ('error' in a) return void (st.failure = new OptmarginError(a.error.code, a.error.message, a.error.path));
+    if ('error' in a) return void (st.failure ??= new OptmarginError(a.error.code, a.error.message, a.error.path));
     // an error while reading or booking ends the round (never a retried chunk: a chunk is booked once)
     try {
       const plans = readPlans(a.plans, bases);
       if (plans.length !== bases.length) throw new OptmarginError(ErrorCodes.INTERNAL, `plan chunk ${t.chunk} returned ${plans.length} plans`);
       done(t.chunk, plans);
     } catch (e) {
-      st.failure = e;
+      st.failure ??= e;
     }
   };
   return (c) => {
