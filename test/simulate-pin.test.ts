@@ -90,7 +90,7 @@ describe('a simulation pins entry-less futures on its start market', () => {
     try {
       const opts = { market, model: book.model, mechanism: 'deribit-incremental', book };
       book.load(accounts);
-      await expect(Simulation.create(opts)).rejects.toThrow(/not loaded pinned: account #0 holds BTC-PERPETUAL without an entry price/);
+      await expect(Simulation.create(opts)).rejects.toThrow(/not loaded pinned: account "no-entry" \(#0\) holds BTC-PERPETUAL without an entry price/);
       // every future given its entry: nothing to pin, accepted as loaded
       book.reload(accounts.slice(1), market);
       await expect(Simulation.create(opts).then((s) => s.close())).resolves.toBeUndefined();
@@ -106,7 +106,7 @@ describe('a simulation pins entry-less futures on its start market', () => {
     try {
       const opts = { market, model: standard.model, mechanism: 'deribit-incremental', book: standard };
       standard.load([accounts[2], accounts[1], accounts[0]]);
-      await expect(Simulation.create(opts)).rejects.toThrow(/not loaded pinned: account #2 holds BTC-PERPETUAL without an entry price/);
+      await expect(Simulation.create(opts)).rejects.toThrow(/not loaded pinned: account "no-entry" \(#2\) holds BTC-PERPETUAL without an entry price/);
       standard.reload(pinBook(accounts, market), market);
       await expect(Simulation.create(opts).then((s) => s.close())).resolves.toBeUndefined();
     } finally {

@@ -456,7 +456,7 @@ function checkBookSource(opts: SimulationOptions, model: LoadedModel): void {
   if (b.market !== opts.market) throw new OptmarginError(ErrorCodes.INVALID_OPTION, 'the book engine given holds its accounts on another market than the simulation\'s: give the accounts to load them on it', 'market');
   const u = firstUnpinned(b, new InstrumentTable(opts.market));
   if (u) {
-    const why = `account #${u.k} holds ${u.instrument} without an entry price, which the path would re-enter at each step's mark (no P&L)`;
+    const why = `account ${JSON.stringify(b.accountIds()[u.k])} (#${u.k}) holds ${u.instrument} without an entry price, which the path would re-enter at each step's mark (no P&L)`;
     throw new OptmarginError(ErrorCodes.INVALID_OPTION, `the book engine given was not loaded pinned: ${why}; load it pinned on the simulation's market (BookEngine.reload(liquidation.pinBook(accounts, market), market)) or give the accounts`, 'book');
   }
 }
