@@ -13,6 +13,7 @@ import { defaultMarket, resolveMarket } from '../src/market/index.js';
 import { priceRecipe, withPriceMultipliers } from '../src/market/resolved.js';
 import { Simulation, type StepReport } from '../src/liquidation/simulate.js';
 import { ChunkRunner } from '../src/runner/book/pool.js';
+import { countPlanJobs } from './support/plan-jobs.js';
 
 const market = resolveMarket(defaultMarket());
 const strip = (s: StepReport) => ({ ...s, ms: 0, stages: null });
@@ -65,21 +66,11 @@ describe('plans of a round on the pool', () => {
     expect(liquidated).toBeGreaterThan(300);
     expect(Math.max(...main.map((r) => r.rounds))).toBeGreaterThan(1);
     // the shared runs do send chunks to the workers (plan jobs on the book's pool); with 1 thread there is no worker to share with
-    const run0 = ChunkRunner.prototype.run;
-    let jobs = 0;
-    const spy = vi.spyOn(ChunkRunner.prototype, 'run').mockImplementation(function (this: ChunkRunner, ...args: Parameters<ChunkRunner['run']>) {
-      if (args[0][0]?.kind === 'job') jobs++;
-      return run0.apply(this, args);
-    });
-    try {
-      for (const threads of [1, 2, 3]) {
-        jobs = 0;
-        const shared = await run(accounts, threads, true, 'deribit-incremental');
-        expect(JSON.stringify(shared.map(strip)), `${threads} threads`).toBe(want);
-        expect(jobs > 0, `${threads} threads: chunks sent to the pool`).toBe(threads > 1);
-      }
-    } finally {
-      spy.mockRestore();
+    for (const threads of [1, 2, 3]) {
+      let shared: StepReport[] = [];
+      const jobs = await countPlanJobs(async () => void (shared = await run(accounts, threads, true, 'deribit-incremental')));
+      expect(JSON.stringify(shared.map(strip)), `${threads} threads`).toBe(want);
+      expect(jobs > 0, `${threads} threads: chunks sent to the pool`).toBe(threads > 1);
     }
   }, 240_000);
 

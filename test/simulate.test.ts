@@ -6,14 +6,14 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateBook } from '../src/io/gen-book.js';
 import { defaultMarket, resolveMarket } from '../src/market/index.js';
 import { Simulation, type StepReport } from '../src/liquidation/simulate.js';
 import { historyPath, shocksPath } from '../src/liquidation/paths.js';
 import { listMechanisms } from '../src/liquidation/mechanism.js';
 import { runSimulateCommand } from '../src/cli/simulate-run.js';
-import { ChunkRunner } from '../src/runner/book/pool.js';
+import { countPlanJobs } from './support/plan-jobs.js';
 import { HAVE_SHARED, SHARED_DATA, rng, sharedSkipNote } from './helpers.js';
 
 const market = resolveMarket(defaultMarket());
@@ -233,17 +233,7 @@ describe('optmargin simulate --out: the same bytes for the same inputs, whatever
       for (const threads of ['1', '2']) expect(await out(file, threads, `file-${ext}.json`), `${ext} ${threads}`).toBe(want);
     }
     // --pool-plans: the rounds' plans shared with the workers (the fixed-price mechanisms'), the same bytes; plan jobs do reach the pool
-    const run0 = ChunkRunner.prototype.run;
-    let jobs = 0;
-    const spy = vi.spyOn(ChunkRunner.prototype, 'run').mockImplementation(function (this: ChunkRunner, ...args: Parameters<ChunkRunner['run']>) {
-      if (args[0][0]?.kind === 'job') jobs++;
-      return run0.apply(this, args);
-    });
-    try {
-      expect(await out(join(dir, 'gen-500-8.jsonl'), '2', 'file-pooled.json', true)).toBe(want);
-    } finally {
-      spy.mockRestore();
-    }
+    const jobs = await countPlanJobs(async () => expect(await out(join(dir, 'gen-500-8.jsonl'), '2', 'file-pooled.json', true)).toBe(want));
     expect(jobs).toBeGreaterThan(0);
     let text = '';
     await runSimulateCommand(join(dir, 'gen-500-8.jsonl'), { ...opts, threads: '2', json: true, timings: true }, (x) => (text += x), () => {});
