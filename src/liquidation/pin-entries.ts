@@ -30,13 +30,14 @@ export function pinnedEntry(tb: InstrumentTable, i: number): number | undefined 
  * perpetual without an entry price — as its account and instrument (the first found: the
  * single-path accounts' are read first), or null (a book loaded pinned, or holding none): a
  * vectorized account's from its stored positions, another's from its input (its instruments'
- * kinds read by `tb`). A simulation on such an engine cannot pin it.
+ * kinds read on `market`). A simulation on such an engine cannot pin it.
  */
-export function firstUnpinned(book: BookEngine, tb: InstrumentTable): { k: number; instrument: string } | null {
+export function firstUnpinned(book: BookEngine, market: MarginMarket): { k: number; instrument: string } | null {
+  let tb: InstrumentTable | null = null;
   const grid: number[] = [];
   for (let k = 0; k < book.n; k++) {
     if (book.isGrid(k)) grid.push(k);
-    else for (const p of validOrNone(book, k).positions) if (p.entryPrice === undefined && pins(kindOf(tb, p.instrument))) return { k, instrument: p.instrument };
+    else for (const p of validOrNone(book, k).positions) if (p.entryPrice === undefined && pins(kindOf((tb ??= new InstrumentTable(market)), p.instrument))) return { k, instrument: p.instrument };
   }
   const ins = book.ins;
   const names = new Set<string>();
@@ -127,11 +128,14 @@ function entryOfName(tb: InstrumentTable, name: string): number {
 }
 
 /**
- * A simulation's book pinned on its start market (the table's): account values validated and
- * pinned (one that does not validate, or names an instrument the market lacks, is left as given:
- * the book's load reports it), or parsed columns pinned part by part (pinColumnEntries).
+ * A book pinned on `market` — a simulation's start market: account values validated and pinned
+ * (one that does not validate, or names an instrument the market lacks, is left as given: the
+ * book's load reports it), or parsed columns pinned part by part (pinColumnEntries). What
+ * Simulation.create loads, and what a library caller loads a book engine with (BookEngine.reload)
+ * before simulating on it with `accounts` omitted.
  */
-export function pinnedBook(accounts: readonly unknown[] | ColumnParts, tb: InstrumentTable): readonly unknown[] | ColumnParts {
+export function pinBook(accounts: readonly unknown[] | ColumnParts, market: MarginMarket): readonly unknown[] | ColumnParts {
+  const tb = new InstrumentTable(market);
   if (accounts instanceof ColumnParts) return new ColumnParts(accounts.parts.map((c) => pinColumnEntries(c, tb)));
   return accounts.map((raw) => {
     try {
@@ -141,9 +145,4 @@ export function pinnedBook(accounts: readonly unknown[] | ColumnParts, tb: Instr
       throw e;
     }
   });
-}
-
-/** A book pinned on `market` (pinnedBook): what a library caller loads a book engine with (BookEngine.reload) before simulating on it with `accounts` omitted. */
-export function pinBook(accounts: readonly unknown[] | ColumnParts, market: MarginMarket): readonly unknown[] | ColumnParts {
-  return pinnedBook(accounts, new InstrumentTable(market));
 }

@@ -330,7 +330,8 @@ function poolSender(ctx: RoundContext, spec: MarketSpec, prior: Readonly<Record<
   return (c) => {
     const accounts = chunkAccounts(c);
     const values = known ? chunkValues(book.ins, accounts) : null;
-    const input: PlanChunkInput = { market: spec, model: modelSpec, mechanism, prior: { ...prior }, accounts: JSON.stringify(accounts), count: accounts.length, values };
+    // the input is cloned as it is posted: the round's prior as it is, no copy per chunk
+    const input: PlanChunkInput = { market: spec, model: modelSpec, mechanism, prior: prior as Record<string, number>, accounts: JSON.stringify(accounts), count: accounts.length, values };
     st.inFlight++;
     book.pool
       .run([{ kind: 'job', chunk: c, module: (moduleUrl ??= jobModuleUrl(import.meta.url)), input }], undefined, accept(accounts), checkAnswer)

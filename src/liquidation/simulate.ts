@@ -42,7 +42,6 @@ import { ShortfallBook } from './shortfall-book.js';
 import { CurrencyLedger, emptyShortfall, ledgerOf, type CurrencyStep, type ShortfallTotals } from './ledger.js';
 import type { InsuranceFund } from './shortfall.js';
 import { firstUnpinned, pinBook } from './pin-entries.js';
-import { InstrumentTable } from '../instruments/table.js';
 
 export interface SimulationOptions {
   /**
@@ -454,7 +453,7 @@ function checkBookSource(opts: SimulationOptions, model: LoadedModel): void {
   if (opts.accounts !== undefined) return;
   if (!b) throw new OptmarginError(ErrorCodes.INVALID_OPTION, 'accounts is required unless a loaded book engine is given (book)', 'accounts');
   if (b.market !== opts.market) throw new OptmarginError(ErrorCodes.INVALID_OPTION, 'the book engine given holds its accounts on another market than the simulation\'s: give the accounts to load them on it', 'market');
-  const u = firstUnpinned(b, new InstrumentTable(opts.market));
+  const u = firstUnpinned(b, opts.market);
   if (u) {
     const why = `account ${JSON.stringify(b.accountIds()[u.k])} (#${u.k}) holds ${u.instrument} without an entry price, which the path would re-enter at each step's mark (no P&L)`;
     throw new OptmarginError(ErrorCodes.INVALID_OPTION, `the book engine given was not loaded pinned: ${why}; load it pinned on the simulation's market (BookEngine.reload(liquidation.pinBook(accounts, market), market)) or give the accounts`, 'book');
