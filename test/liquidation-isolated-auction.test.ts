@@ -141,6 +141,9 @@ describe('Dutch auction on isolated accounts in the simulator', () => {
       expect(r.badDebt).toBeCloseTo(-sub.equity, 6);
       expect(r.insuranceCovered).toBeCloseTo(-sub.equity, 6);
       expect(r.bankrupt).toBe(1);
+      // the payout is that account's bad debt
+      expect(r.bankruptAccounts.map((b) => b.account)).toEqual([0]);
+      expect(r.bankruptAccounts[0].badDebt).toBeCloseTo(-sub.equity, 6);
       expect(r.socialised).toBe(0);
       expect(Math.abs(r.ledger.residual)).toBeLessThan(1e-9);
     } finally {

@@ -46,6 +46,11 @@ describe('deribit-pm (coin) books: the ledger per currency', () => {
       expect(btc.fees).toBeCloseTo(fee, 12);
       expect(btc.liquidatorGain).toBeCloseTo(S * (1 / P - 1 / F), 12);
       expect(btc.badDebt).toBeCloseTo(-after, 12);
+      // the account's own bad debt, in BTC and at the index
+      expect(r.bankruptAccounts).toHaveLength(1);
+      expect(r.bankruptAccounts[0]).toMatchObject({ account: 0, id: 'long', currency: 'BTC' });
+      expect(r.bankruptAccounts[0].badDebt).toBeCloseTo(-after, 12);
+      expect(r.bankruptAccounts[0].badDebtUsd).toBeCloseTo(-after * SPOT, 6);
       expect(btc.insuranceCovered).toBeCloseTo(-after, 12);
       expect(btc.insuranceFund).toBeCloseTo(100_000 / SPOT + fee + after, 12);
       expect(btc.ledger.accounts).toBeCloseTo(-equity0, 12);

@@ -47,6 +47,13 @@ describe('cascade simulator: closed ledger, no account lost or liquidated twice'
           const scale = Math.abs(sim.totalEquity) + Math.abs(r.marketPnl) + 1;
           expect(Math.abs(r.ledger.residual)).toBeLessThan(1e-12 * scale * 1e3);
           expect(new Set(r.liquidatedAccounts).size).toBe(r.liquidatedAccounts.length);
+          // the bankrupt accounts: one entry each, ascending, their bad debts summing to the step's
+          const ks = r.bankruptAccounts.map((b) => b.account);
+          expect(ks).toEqual([...new Set(ks)].sort((a, b) => a - b));
+          expect(ks.length).toBe(r.bankrupt);
+          for (const b of r.bankruptAccounts) expect(b.badDebt).toBeGreaterThan(0);
+          const sum = r.bankruptAccounts.reduce((x, b) => x + b.badDebtUsd, 0);
+          expect(Math.abs(sum - r.badDebt)).toBeLessThan(1e-9 * (1 + r.badDebt));
           expect(r.accountsFailed).toBe(0);
           expect(r.insuranceFund).toBeGreaterThanOrEqual(-1e-9);
           // funds per product line (okx-tiered-adl): each currency's fund is the sum of its pools, none below 0
@@ -99,6 +106,11 @@ describe('cascade simulator: a bankrupt account with nothing to close', () => {
       expect(r.bankrupt).toBe(2);
       // the deficits: 500 and 1000, covered by the fund
       expect(r.badDebt).toBeCloseTo(1500, 6);
+      // each bankrupt account with its own deficit (USD accounts: USD, at 1)
+      expect(r.bankruptAccounts.map((b) => [b.account, b.id, b.currency])).toEqual([[0, 'owes', 'USD'], [2, 'iso', 'USD']]);
+      expect(r.bankruptAccounts[0].badDebt).toBeCloseTo(500, 9);
+      expect(r.bankruptAccounts[1].badDebt).toBeCloseTo(1000, 9);
+      expect(r.bankruptAccounts[1].badDebtUsd).toBe(r.bankruptAccounts[1].badDebt);
       expect(r.insuranceCovered).toBeCloseTo(r.badDebt, 9);
       expect(r.unrecovered).toBe(0);
       expect(sim.insuranceFundUsd).toBeCloseTo(1e6 - 1500, 6);
@@ -111,6 +123,7 @@ describe('cascade simulator: a bankrupt account with nothing to close', () => {
       const again = await sim.step(market, 'again');
       expect(again.bankrupt).toBe(0);
       expect(again.badDebt).toBe(0);
+      expect(again.bankruptAccounts).toEqual([]);
     } finally {
       await sim.close();
     }

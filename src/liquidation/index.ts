@@ -28,5 +28,5 @@ export { planLiquidation, gapOf, isTrade, type PlanOptions, type LiquidationPlan
 export { InsuranceFund, socialiseLoss, okxAdlRank, binanceAdlRank, adlRank, adlQueue, allocateAdl, type Winner, type AdlCandidate, type AdlFill } from './shortfall.js';
 export { impactFraction, executionPrice, liquidationFee, positionFacts, type PositionFacts } from './execution.js';
 export { pinBook } from './pin-entries.js';
-export { Simulation, type SimulationOptions, type StepReport, type BookSummaryBefore } from './simulate.js';
+export { Simulation, type SimulationOptions, type StepReport, type BankruptAccount, type BookSummaryBefore } from './simulate.js';
 export { shocksPath, historyPath, snapshotsPath, type SimPath, type PathStep } from './paths.js';

@@ -57,6 +57,8 @@ export class ShortfallBook {
    * payout), never the step's winners: a cover or a payout is no profit
    */
   private readonly paidFor = new Set<number>();
+  /** the step's bad debt of each bankrupt account (its currency's units): its deficits and its insolvent auctions' payouts */
+  private readonly badDebts = new Map<number, number>();
   /** the settle's engine on the book's market (the legs' notionals, ADL's holdings and fills), made when first needed */
   private settleEngine: MarginEngine | null = null;
 
@@ -90,11 +92,18 @@ export class ShortfallBook {
   add(k: number, deficit: number, plan: RoundPlan | null, pre = 0): void {
     this.pending.push({ k, deficit, legs: (plan && this.legs.get(k)) ?? [], pre });
     this.paidFor.add(k);
+    this.badDebts.set(k, (this.badDebts.get(k) ?? 0) + deficit);
   }
 
-  /** A new step: no account's loss has been paid by others in it yet. */
+  /** A new step: no account's loss has been paid by others in it yet, and none is bankrupt. */
   beginStep(): void {
     this.paidFor.clear();
+    this.badDebts.clear();
+  }
+
+  /** The step's bankrupt accounts, ascending, each with its bad debt in the step (its currency's units: what the currency's `badDebt` sums). */
+  bankrupts(): { k: number; badDebt: number }[] {
+    return [...this.badDebts].sort((a, b) => a[0] - b[0]).map(([k, badDebt]) => ({ k, badDebt }));
   }
 
   /**
@@ -111,6 +120,7 @@ export class ShortfallBook {
     const c = this.ledger.of[k];
     if (sm > 0) this.ledger.funds[c].cover(sm);
     rc.badDebt += (sm + printed) / usd;
+    this.badDebts.set(k, (this.badDebts.get(k) ?? 0) + (sm + printed) / usd);
     rc.insuranceCovered += sm / usd;
     this.printedOwed[c] += printed;
     if (!counted) rc.bankrupt++;

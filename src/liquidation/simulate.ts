@@ -39,7 +39,8 @@ import { loadMechanism, type Mechanism } from './mechanism.js';
 import { hashed } from './paths.js';
 import { planRound, type RoundPlan } from './plan-round.js';
 import { ShortfallBook } from './shortfall-book.js';
-import { CurrencyLedger, emptyShortfall, ledgerOf, type CurrencyStep, type ShortfallTotals } from './ledger.js';
+import { CurrencyLedger, emptyShortfall, ledgerOf, type CurrencyStep } from './ledger.js';
+import { sumCurrencies, type BankruptAccount, type StepReport } from './step-report.js';
 import type { InsuranceFund } from './shortfall.js';
 import { firstUnpinned, pinBook } from './pin-entries.js';
 
@@ -88,38 +89,6 @@ export interface SimulationOptions {
    * engine's. Not closed by close(): its owner's.
    */
   book?: BookEngine;
-}
-
-/**
- * One step's report; the shortfall figures (bad debt, fund cover, socialised, ADL, unrecovered,
- * printed) come from ShortfallTotals. Amounts are USD: volume, fees and liquidator gain as the
- * plans priced them; the rest is the sum of `currencies` (each in its own units, with its own
- * ledger) at the step's closing index — one currency, USD, on a cross-collateral model.
- */
-export interface StepReport extends ShortfallTotals {
-  step: number;
-  label: string;
-  spot: Record<string, number>;
-  /** cumulative permanent price impact per underlying (relative) */
-  impact: Record<string, number>;
-  rounds: number;
-  /** book ticks in the step: one at the start (every underlying whose market moved, in one pool round) and one in each cascade round that re-ticks */
-  ticks: number;
-  liquidated: number;
-  /** input indices of the accounts liquidated in this step, ascending by round then index */
-  liquidatedAccounts: number[];
-  volumeUsd: number;
-  fees: number;
-  liquidatorGain: number;
-  marketPnl: number;
-  insuranceFund: number;
-  accountsFailed: number;
-  ledger: { accounts: number; liquidators: number; insuranceFund: number; printed: number; residual: number };
-  /** per margin currency (sorted): its ledger and shortfall figures in its own units */
-  currencies: CurrencyStep[];
-  ms: number;
-  /** wall ms: ticks, plans and their booking (bookMs: the booking's part — the book's edit and refresh of each account, the ledger), shortfall desk, and the re-layout of the book (compactIfDead; 0 in most steps) */
-  stages: { tickMs: number; liquidateMs: number; bookMs: number; shortfallMs: number; compactMs: number };
 }
 
 export class Simulation {
@@ -304,7 +273,7 @@ export class Simulation {
     this.stepStartEq.set(this.eq);
     this.shortfall.beginStep();
     const r: StepReport = {
-      step: ++this.steps, label, spot: {}, impact: {}, rounds: 0, ticks: 0, liquidated: 0, liquidatedAccounts: [], volumeUsd: 0, fees: 0, liquidatorGain: 0, marketPnl: 0, ...emptyShortfall(), insuranceFund: 0, accountsFailed: 0,
+      step: ++this.steps, label, spot: {}, impact: {}, rounds: 0, ticks: 0, liquidated: 0, liquidatedAccounts: [], bankruptAccounts: [], volumeUsd: 0, fees: 0, liquidatorGain: 0, marketPnl: 0, ...emptyShortfall(), insuranceFund: 0, accountsFailed: 0,
       ledger: { accounts: 0, liquidators: 0, insuranceFund: 0, printed: 0, residual: 0 }, currencies: recs, ms: 0, stages: { tickMs: 0, liquidateMs: 0, bookMs: 0, shortfallMs: 0, compactMs: 0 },
     };
     await this.compactIfDead();
@@ -361,8 +330,18 @@ export class Simulation {
     for (let k = 0; k < this.health.length; k++) if (this.health[k] < 0) r.accountsFailed++;
     this.ledger.close(recs, start, this.market);
     sumCurrencies(r, recs);
+    r.bankruptAccounts = this.bankruptAccounts(recs);
     r.ms = performance.now() - t0;
     return r;
+  }
+
+  /** The step's bankrupt accounts (the shortfall desk's), each at its currency's closing index. */
+  private bankruptAccounts(recs: readonly CurrencyStep[]): BankruptAccount[] {
+    const ids = this.book.accountIds();
+    return this.shortfall.bankrupts().map(({ k, badDebt }) => {
+      const c = recs[this.ledger.of[k]];
+      return { account: k, id: ids[k], currency: c.currency, badDebt, badDebtUsd: badDebt * c.price };
+    });
   }
 
   /**
@@ -463,17 +442,5 @@ function checkBookSource(opts: SimulationOptions, model: LoadedModel): void {
 /** No account changed (a tick that moved nothing). */
 const NONE = new Int32Array(0);
 
-/** The step's USD totals: each currency's amounts at its closing index. */
-function sumCurrencies(r: StepReport, recs: readonly CurrencyStep[]): void {
-  const keys = ['badDebt', 'insuranceCovered', 'socialised', 'adlCharged', 'unrecovered', 'printed', 'marketPnl', 'insuranceFund'] as const;
-  const ledger = ['accounts', 'liquidators', 'insuranceFund', 'printed', 'residual'] as const;
-  for (const c of recs) {
-    for (const key of keys) r[key] += c[key] * c.price;
-    for (const key of ledger) r.ledger[key] += c.ledger[key] * c.price;
-    r.bankrupt += c.bankrupt;
-    r.adlPositions += c.adlPositions;
-  }
-}
-
 export { HEALTHS };
-export type { BookSummaryBefore };
+export type { BookSummaryBefore, BankruptAccount, StepReport };
