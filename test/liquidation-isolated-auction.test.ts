@@ -144,6 +144,7 @@ describe('Dutch auction on isolated accounts in the simulator', () => {
       // the payout is that account's bad debt
       expect(r.bankruptAccounts.map((b) => b.account)).toEqual([0]);
       expect(r.bankruptAccounts[0].badDebt).toBeCloseTo(-sub.equity, 6);
+      expect(r.bankruptAccounts[0].insuranceCovered).toBeCloseTo(-sub.equity, 6);
       expect(r.socialised).toBe(0);
       expect(Math.abs(r.ledger.residual)).toBeLessThan(1e-9);
     } finally {
@@ -160,6 +161,10 @@ describe('Dutch auction on isolated accounts in the simulator', () => {
       expect(r.insuranceCovered).toBe(0);
       expect(r.socialised + r.printed).toBeCloseTo(r.badDebt, 6);
       expect(r.printed).toBeCloseTo(r.badDebt, 6);
+      // the account's payout, printed whole: no fund, no winner
+      expect(r.bankruptAccounts.map((b) => b.account)).toEqual([0]);
+      expect(r.bankruptAccounts[0].printed).toBeCloseTo(r.bankruptAccounts[0].badDebt, 6);
+      expect(r.bankruptAccounts[0].insuranceCovered).toBe(0);
       expect(sim.totalEquity).toBeCloseTo(200_000, 6);
       expect(Math.abs(r.ledger.residual)).toBeLessThan(1e-9);
     } finally {

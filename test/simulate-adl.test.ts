@@ -121,6 +121,12 @@ describe('cascade simulator: auto-deleveraging', () => {
       expect(left).toBeGreaterThan(0);
       expect(r.adlCharged).toBeCloseTo(left * Math.min(1, (1 * r.spot.BTC) / r.volumeUsd), 6);
       expect(r.volumeUsd).toBeCloseTo(10 * r.spot.BTC, 6);
+      // the bankrupt's own waterfall: its fees' cover, one ADL fill of 1/10 of what is left, the rest unrecovered
+      expect(r.bankruptAccounts.map((b) => b.id)).toEqual(['bust']);
+      const own = r.bankruptAccounts[0];
+      expect(own.adlPositions).toBe(1);
+      expect(own.adlCharged).toBeCloseTo(left * Math.min(1, (1 * r.spot.BTC) / r.volumeUsd), 6);
+      expect(own.unrecovered).toBeCloseTo(left - own.adlCharged, 6);
       expect(sim.account(1).positions).toEqual([]);
       expect(sim.account(2).positions).toEqual(accounts[2].positions);
       expect(Math.abs(r.badDebt - (r.insuranceCovered + r.socialised + r.adlCharged + r.unrecovered))).toBeLessThan(1e-6 * r.badDebt);

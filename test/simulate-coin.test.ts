@@ -84,6 +84,13 @@ describe('deribit-pm (coin) books: the ledger per currency', () => {
       expect(btc.insuranceCovered).toBeCloseTo(fee, 12);
       expect(btc.insuranceFund).toBeCloseTo(0, 12);
       expect(btc.socialised).toBeCloseTo(deficit - fee, 12);
+      // the bankrupt's own waterfall: the fund's whole balance (the fee), the rest charged to the winner
+      expect(r.bankruptAccounts.map((b) => [b.id, b.currency])).toEqual([['long', 'BTC']]);
+      const own = r.bankruptAccounts[0];
+      expect(own.badDebt).toBeCloseTo(deficit, 12);
+      expect(own.insuranceCovered).toBeCloseTo(fee, 12);
+      expect(own.socialised).toBeCloseTo(deficit - fee, 12);
+      expect(own.unrecovered).toBeCloseTo(0, 12);
       expect(btc.unrecovered).toBeCloseTo(0, 12);
       expect(btc.marketPnl).toBeCloseTo(10_000 * (1 / F - 1 / F1) + win, 12);
       expect(book(sim).account(1).collateral.BTC).toBeCloseTo(0.5 - (deficit - fee), 12);

@@ -54,6 +54,16 @@ describe('cascade simulator: closed ledger, no account lost or liquidated twice'
           for (const b of r.bankruptAccounts) expect(b.badDebt).toBeGreaterThan(0);
           const sum = r.bankruptAccounts.reduce((x, b) => x + b.badDebtUsd, 0);
           expect(Math.abs(sum - r.badDebt)).toBeLessThan(1e-9 * (1 + r.badDebt));
+          // each one's waterfall: its bad debt = fund + winners + ADL + unrecovered + printed, and per currency its parts sum to the currency's
+          const parts = ['badDebt', 'insuranceCovered', 'socialised', 'adlCharged', 'unrecovered', 'printed', 'adlPositions'] as const;
+          for (const b of r.bankruptAccounts) {
+            const bore = b.insuranceCovered + b.socialised + b.adlCharged + b.unrecovered + b.printed;
+            expect(Math.abs(bore - b.badDebt)).toBeLessThan(1e-9 * b.badDebt);
+          }
+          for (const c of r.currencies) {
+            const mine = r.bankruptAccounts.filter((b) => b.currency === c.currency);
+            for (const key of parts) expect(Math.abs(mine.reduce((x, b) => x + b[key], 0) - c[key])).toBeLessThan(1e-9 * (1 + c.badDebt));
+          }
           expect(r.accountsFailed).toBe(0);
           expect(r.insuranceFund).toBeGreaterThanOrEqual(-1e-9);
           // funds per product line (okx-tiered-adl): each currency's fund is the sum of its pools, none below 0
@@ -111,6 +121,7 @@ describe('cascade simulator: a bankrupt account with nothing to close', () => {
       expect(r.bankruptAccounts[0].badDebt).toBeCloseTo(500, 9);
       expect(r.bankruptAccounts[1].badDebt).toBeCloseTo(1000, 9);
       expect(r.bankruptAccounts[1].badDebtUsd).toBe(r.bankruptAccounts[1].badDebt);
+      for (const b of r.bankruptAccounts) expect([b.insuranceCovered, b.socialised, b.adlCharged, b.unrecovered, b.printed]).toEqual([b.badDebt, 0, 0, 0, 0]);
       expect(r.insuranceCovered).toBeCloseTo(r.badDebt, 9);
       expect(r.unrecovered).toBe(0);
       expect(sim.insuranceFundUsd).toBeCloseTo(1e6 - 1500, 6);

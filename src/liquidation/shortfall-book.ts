@@ -28,7 +28,7 @@ import { hashed } from './paths.js';
 import { poolOf } from './fund-pools.js';
 import { allocateAdl, socialiseLoss } from './shortfall.js';
 import { closedLegs, HoldingsCollector, ownPosition, shrinkHolding, type ClosedLeg, type Holding } from './adl-positions.js';
-import type { CurrencyLedger, CurrencyStep, ShortfallTotals } from './ledger.js';
+import { emptyShortfall, type CurrencyLedger, type CurrencyStep, type ShortfallTotals } from './ledger.js';
 
 export type { ShortfallTotals } from './ledger.js';
 
@@ -46,6 +46,8 @@ export class ShortfallBook {
   private pending: Pending[] = [];
   /** per currency */
   private readonly printedOwed: Float64Array;
+  /** each payout's printed part (printedOwed's units), by account, until the settle charges the winners for it */
+  private printedBy: { k: number; amount: number }[] = [];
   private readonly cash: string;
   /** per bankrupt account of the currency being settled: what of its `pre` no recovery has matched yet */
   private readonly preLeft = new Map<number, number>();
@@ -57,8 +59,12 @@ export class ShortfallBook {
    * payout), never the step's winners: a cover or a payout is no profit
    */
   private readonly paidFor = new Set<number>();
-  /** the step's bad debt of each bankrupt account (its currency's units): its deficits and its insolvent auctions' payouts */
-  private readonly badDebts = new Map<number, number>();
+  /**
+   * each account bankrupt in the step, with its own shortfall figures (its currency's units): its
+   * bad debt (deficits, insolvent auctions' payouts) and what bore it — the fund, the winners, ADL
+   * fills, nobody (unrecovered), or printed — the parts of the currency's totals that are its own
+   */
+  private readonly bankrupt = new Map<number, ShortfallTotals>();
   /** the settle's engine on the book's market (the legs' notionals, ADL's holdings and fills), made when first needed */
   private settleEngine: MarginEngine | null = null;
 
@@ -92,18 +98,24 @@ export class ShortfallBook {
   add(k: number, deficit: number, plan: RoundPlan | null, pre = 0): void {
     this.pending.push({ k, deficit, legs: (plan && this.legs.get(k)) ?? [], pre });
     this.paidFor.add(k);
-    this.badDebts.set(k, (this.badDebts.get(k) ?? 0) + deficit);
   }
 
   /** A new step: no account's loss has been paid by others in it yet, and none is bankrupt. */
   beginStep(): void {
     this.paidFor.clear();
-    this.badDebts.clear();
+    this.bankrupt.clear();
   }
 
-  /** The step's bankrupt accounts, ascending, each with its bad debt in the step (its currency's units: what the currency's `badDebt` sums). */
-  bankrupts(): { k: number; badDebt: number }[] {
-    return [...this.badDebts].sort((a, b) => a[0] - b[0]).map(([k, badDebt]) => ({ k, badDebt }));
+  /** The step's bankrupt accounts, ascending, each with its own shortfall figures (its currency's units: their sums are the currency's). */
+  bankrupts(): { k: number; figures: ShortfallTotals }[] {
+    return [...this.bankrupt].sort((a, b) => a[0] - b[0]).map(([k, figures]) => ({ k, figures }));
+  }
+
+  /** Bankrupt account k's own shortfall figures in the step (made at its first bad debt, counted bankrupt once). */
+  private own(k: number): ShortfallTotals {
+    let o = this.bankrupt.get(k);
+    if (!o) this.bankrupt.set(k, (o = { ...emptyShortfall(), bankrupt: 1 }));
+    return o;
   }
 
   /**
@@ -119,10 +131,11 @@ export class ShortfallBook {
     if (!(sm + printed > 0)) return;
     const c = this.ledger.of[k];
     if (sm > 0) this.ledger.funds[c].cover(sm);
-    rc.badDebt += (sm + printed) / usd;
-    this.badDebts.set(k, (this.badDebts.get(k) ?? 0) + (sm + printed) / usd);
-    rc.insuranceCovered += sm / usd;
+    const o = this.own(k);
+    both(rc, o, 'badDebt', (sm + printed) / usd);
+    both(rc, o, 'insuranceCovered', sm / usd);
     this.printedOwed[c] += printed;
+    this.printedBy.push({ k, amount: printed });
     if (!counted) rc.bankrupt++;
     this.paidFor.add(k);
   }
@@ -172,6 +185,7 @@ export class ShortfallBook {
       this.settleCurrency(c, mine, winners, eq, totals[c], touched);
     }
     this.pending = [];
+    this.printedBy = [];
     refresh([...new Set(touched)]);
   }
 
@@ -181,9 +195,9 @@ export class ShortfallBook {
     for (const p of pending) if (p.pre > 0) this.preLeft.set(p.k, p.pre);
     for (const p of pending) {
       r.bankrupt++;
-      r.badDebt += p.deficit;
       const cov = this.cover(c, p);
-      r.insuranceCovered += cov.covered;
+      both(r, this.own(p.k), 'badDebt', p.deficit);
+      both(r, this.own(p.k), 'insuranceCovered', cov.covered);
       this.credit(p.k, cov.covered);
       touched.push(p.k);
       if (cov.uncovered > 0) left.push({ ...p, deficit: cov.uncovered });
@@ -197,6 +211,12 @@ export class ShortfallBook {
       }
       r.socialised += s.recovered;
       r.printed += s.unrecovered;
+      // each payout's part of what the winners paid and of what stays printed, pro rata
+      for (const { k, amount } of this.printedBy) {
+        if (this.ledger.of[k] !== c) continue;
+        this.own(k).socialised += (amount * s.recovered) / this.printedOwed[c];
+        this.own(k).printed += (amount * s.unrecovered) / this.printedOwed[c];
+      }
       this.printedOwed[c] = 0;
     }
     if (left.length) {
@@ -247,7 +267,11 @@ export class ShortfallBook {
     r.socialised += s.recovered;
     r.unrecovered += s.unrecovered;
     const share = total > 0 ? s.recovered / total : 0;
-    for (const p of left) if (share > 0) this.credit(p.k, p.deficit * share);
+    for (const p of left) {
+      if (share > 0) this.credit(p.k, p.deficit * share);
+      this.own(p.k).socialised += p.deficit * share;
+      this.own(p.k).unrecovered += p.deficit * (1 - share);
+    }
   }
 
   /**
@@ -263,8 +287,9 @@ export class ShortfallBook {
     for (const p of left) {
       const legs = p.legs.map((l) => ({ l, notional: this.legNotional(l) }));
       const total = legs.reduce((x, g) => x + g.notional, 0);
+      const o = this.own(p.k);
       if (!(total > 0)) {
-        r.unrecovered += p.deficit;
+        both(r, o, 'unrecovered', p.deficit);
         continue;
       }
       let recovered = 0;
@@ -279,11 +304,11 @@ export class ShortfallBook {
           this.adjustCash(h.k, -f.charge, { instrument: l.instrument, own: h.own, keep, engine });
           shrinkHolding(h, keep, list);
           touched.push(h.k);
-          r.adlPositions++;
-          r.adlCharged += f.charge;
+          both(r, o, 'adlPositions', 1);
+          both(r, o, 'adlCharged', f.charge);
         }
         recovered += res.recovered;
-        r.unrecovered += res.unrecovered;
+        both(r, o, 'unrecovered', res.unrecovered);
       }
       if (recovered > 0) this.credit(p.k, recovered);
     }
@@ -309,4 +334,10 @@ export class ShortfallBook {
     this.book.positionsIn(instruments, ks, collect.add);
     return collect.done();
   }
+}
+
+/** Adds v to `key` of a currency's totals and of the bankrupt account's own part of them. */
+function both(totals: ShortfallTotals, own: ShortfallTotals, key: keyof ShortfallTotals, v: number): void {
+  totals[key] += v;
+  own[key] += v;
 }

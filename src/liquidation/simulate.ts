@@ -338,9 +338,9 @@ export class Simulation {
   /** The step's bankrupt accounts (the shortfall desk's), each at its currency's closing index. */
   private bankruptAccounts(recs: readonly CurrencyStep[]): BankruptAccount[] {
     const ids = this.book.accountIds();
-    return this.shortfall.bankrupts().map(({ k, badDebt }) => {
+    return this.shortfall.bankrupts().map(({ k, figures: { bankrupt: _one, ...own } }) => {
       const c = recs[this.ledger.of[k]];
-      return { account: k, id: ids[k], currency: c.currency, badDebt, badDebtUsd: badDebt * c.price };
+      return { account: k, id: ids[k], currency: c.currency, ...own, badDebtUsd: own.badDebt * c.price };
     });
   }
 

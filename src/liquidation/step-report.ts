@@ -4,14 +4,19 @@
  */
 import type { CurrencyStep, ShortfallTotals } from './ledger.js';
 
-/** An account bankrupt in a step (StepReport.bankruptAccounts). */
-export interface BankruptAccount {
+/**
+ * An account bankrupt in a step (StepReport.bankruptAccounts): its bad debt and what bore it, in
+ * its margin currency's units — the fund (insuranceCovered), the step's winners (socialised),
+ * ADL fills (adlCharged, adlPositions of them), nobody (unrecovered: it stays on the account),
+ * printed (an insolvent auction's payout no winner paid) — its parts of the currency's totals;
+ * badDebtUsd at the step's closing index.
+ */
+export interface BankruptAccount extends Omit<ShortfallTotals, 'bankrupt'> {
   /** input index */
   account: number;
   id: string;
   /** its margin currency (USD for accounts margined in USD and USD-pegged coins) */
   currency: string;
-  badDebt: number;
   badDebtUsd: number;
 }
 
